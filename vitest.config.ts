@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['controller/**/*.test.ts', 'cli/**/*.test.ts', 'schemas/**/*.test.ts', 'examples/**/*.test.ts'],
+    // Tests start real servers, git repositories and LMDB stores; two cores share them.
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+  },
+});
