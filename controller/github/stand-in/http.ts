@@ -17,12 +17,17 @@ export class ApiError extends Error {
     super(message);
   }
 
+  /**
+   * GitHub's "Basic Error" carries `status` as a string; the description's validation errors
+   * (422 with `errors`) and the merge endpoint's 405 and 409 bodies do not, so neither do ours.
+   */
   body(): Record<string, unknown> {
+    const basic = this.errors === undefined && this.status !== 405 && this.status !== 409;
     return {
       message: this.message,
       ...(this.errors === undefined ? {} : { errors: this.errors }),
       documentation_url: this.documentationUrl,
-      status: String(this.status),
+      ...(basic ? { status: String(this.status) } : {}),
     };
   }
 }

@@ -61,6 +61,8 @@ export interface RecordedRequest {
   url: string;
   status: number;
   login: string | undefined;
+  /** The response body, parsed (undefined when empty). */
+  body: unknown;
 }
 
 export interface GitHubStandIn {
@@ -208,8 +210,13 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
     reply.header('x-ratelimit-reset', String(entry.windowStart + WINDOW_SECONDS)).header('x-ratelimit-resource', 'core');
   });
 
+  const payloads = new WeakMap<FastifyRequest, unknown>();
+  app.addHook('onSend', async (request, _reply, payload) => {
+    payloads.set(request, typeof payload === 'string' && payload !== '' ? JSON.parse(payload) : undefined);
+    return payload;
+  });
   app.addHook('onResponse', async (request, reply) => {
-    requests.push({ method: request.method, url: request.url, status: reply.statusCode, login: callers.get(request)?.login });
+    requests.push({ method: request.method, url: request.url, status: reply.statusCode, login: callers.get(request)?.login, body: payloads.get(request) });
   });
 
   app.setErrorHandler((error, _request, reply) => {

@@ -48,8 +48,9 @@ export function registerIssues(app: FastifyInstance, context: RouteContext): voi
     }
     for (const name of names) {
       const key = name.toLowerCase();
-      // Adding a label the repository lacks creates it, as GitHub does.
-      if (!repo.labels.has(key)) repo.labels.set(key, { id: context.state.newId(), name, color: 'ededed', description: null });
+      // Adding a label the repository lacks creates it, as GitHub does. The description is ''
+      // rather than null: pull-request-simple's labels declare a non-nullable description.
+      if (!repo.labels.has(key)) repo.labels.set(key, { id: context.state.newId(), name, color: 'ededed', description: '' });
       const canonical = repo.labels.get(key)!.name;
       if (!pull.labels.some((existing) => existing.toLowerCase() === key)) pull.labels.push(canonical);
     }

@@ -1,6 +1,6 @@
 // Repositories, users, commit statuses and the rate limit.
 import type { FastifyInstance } from 'fastify';
-import { json, notFound, paginate, stringField, validationFailed, type RouteContext } from '../http.ts';
+import { ApiError, json, notFound, paginate, stringField, type RouteContext } from '../http.ts';
 import type { StatusRecord } from '../model.ts';
 import { combinedStatus, fullRepository, iso, privateUser, publicUser, status } from '../shapes.ts';
 
@@ -38,10 +38,11 @@ export function registerRepos(app: FastifyInstance, context: RouteContext): void
     const repo = context.repository(request, 'write', DOCS.createStatus);
     const raw = (request.params as { sha: string }).sha;
     const sha = /^[0-9a-f]{40}$/.test(raw) ? await repo.git.resolve(raw) : undefined;
-    if (sha === undefined) throw validationFailed(DOCS.createStatus, { resource: 'Status', field: 'sha', code: 'invalid', message: `No commit found for SHA: ${raw}` });
+    // The description documents no 422 for this operation, so these are GitHub's basic errors.
+    if (sha === undefined) throw new ApiError(422, `No commit found for SHA: ${raw}`, DOCS.createStatus);
     const state = stringField(request.body, 'state');
     if (state === undefined || !(STATUS_STATES as readonly string[]).includes(state)) {
-      throw validationFailed(DOCS.createStatus, { resource: 'Status', field: 'state', code: 'invalid' });
+      throw new ApiError(422, `Validation Failed: state must be one of ${STATUS_STATES.join(', ')}`, DOCS.createStatus);
     }
     const now = iso(context.now());
     const record: StatusRecord = {
