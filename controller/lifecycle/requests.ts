@@ -128,8 +128,8 @@ export type RequestSummary =
   | (RequestSummaryBase & {
       state: 'merged';
       mergedAt: string;
-      /** Who approved by merging; null when GitHub does not say. */
-      mergedBy: string | null;
+      /** Who approved by merging; null when GitHub does not say, undefined when not fetched. */
+      mergedBy?: string | null;
       mergeCommitSha: string | null;
     })
   | (RequestSummaryBase & {
@@ -167,8 +167,8 @@ export function sameLogin(a: string, b: string): boolean {
  * body marker and the branch name; the application comes from the branch name (immutable once the
  * pull request exists), the body marker, or the single app file `changedPaths` shows.
  *
- * Throws when a closed request lacks `closedBy` or a merged one `mergedBy`: those decide between
- * rejected and cancelled, so the caller must fetch them (the GitHub client's `getPullRequest`).
+ * Throws when a request closed unmerged lacks `closedBy`: it decides between rejected and
+ * cancelled, so the caller must fetch it (the GitHub client's `getPullRequest` does).
  */
 export function toRequestSummary(pr: PullRequestFacts, changedPaths?: readonly string[]): RequestSummary | undefined {
   const fromBranch = parseRequestBranch(pr.headRef);
@@ -190,8 +190,8 @@ export function toRequestSummary(pr: PullRequestFacts, changedPaths?: readonly s
   };
   if (pr.state === 'open') return { ...base, state: 'open' };
   if (pr.merged) {
-    if (pr.mergedBy === undefined) throw new TypeError(`pull request #${pr.number} is merged but who merged it was not fetched`);
-    return { ...base, state: 'merged', mergedAt: pr.mergedAt ?? pr.closedAt ?? pr.updatedAt, mergedBy: pr.mergedBy, mergeCommitSha: pr.mergeCommitSha };
+    const mergedAt = pr.mergedAt ?? pr.closedAt ?? pr.updatedAt;
+    return { ...base, state: 'merged', mergedAt, mergeCommitSha: pr.mergeCommitSha, ...(pr.mergedBy === undefined ? {} : { mergedBy: pr.mergedBy }) };
   }
   if (pr.closedBy === undefined) throw new TypeError(`pull request #${pr.number} is closed but who closed it was not fetched`);
   return { ...base, state: 'closed', closedAt: pr.closedAt ?? pr.updatedAt, closedBy: pr.closedBy };
