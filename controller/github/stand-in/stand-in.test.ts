@@ -1,0 +1,271 @@
+// The whole pull request story through real @octokit/rest against the stand-in, over real HTTP,
+// merging for real into a bare git repository.
+import { Octokit } from '@octokit/rest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGitHubStandIn, type GitHubStandIn } from './server.ts';
+import { createTestRepository, type TestRepository } from './test-repo.ts';
+
+const OWNER = 'acme';
+const REPO = 'manifests';
+const repoParams = { owner: OWNER, repo: REPO };
+
+const billing = (description: string) =>
+  ['apiVersion: mergekey/v1', 'kind: Application', 'metadata:', '  name: billing', 'spec:', `  description: ${description}`, ''].join('\n');
+
+let standIn: GitHubStandIn;
+let repo: TestRepository;
+let clock = Date.parse('2025-03-01T10:00:00Z');
+// Octokit logs every failed request; these tests expect failures and assert on them instead.
+const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+const as = (token: string) => new Octokit({ auth: token, baseUrl: standIn.url, log: quiet });
+let alice: Octokit;
+let pat: Octokit;
+let rob: Octokit;
+
+beforeAll(async () => {
+  repo = await createTestRepository({ 'mergekey.yaml': 'kind: Settings\n', 'README.md': 'Manifests\n' });
+  standIn = await startGitHubStandIn({
+    now: () => clock,
+    users: [
+      { login: 'alice', token: 'tok-alice', name: 'Alice Developer' },
+      { login: 'pat', token: 'tok-pat', name: 'Pat Publisher', email: 'pat@example.com' },
+      { login: 'rob', token: 'tok-rob' },
+    ],
+    repositories: [
+      { owner: OWNER, name: REPO, bareDir: repo.bareDir, permissions: { alice: 'write', pat: 'maintain', rob: 'read' }, requiredApprovingReviews: 1 },
+    ],
+  });
+  alice = as('tok-alice');
+  pat = as('tok-pat');
+  rob = as('tok-rob');
+});
+
+afterAll(async () => {
+  await standIn?.close();
+  await repo?.cleanup();
+});
+
+describe('a create request, approved and merged', () => {
+  let number: number;
+  let headSha: string;
+
+  it('opens a pull request from a pushed branch', async () => {
+    headSha = await repo.pushBranch('mergekey/create-billing-a1b2c3', { 'apps/billing.yaml': billing('Bills customers') }, 'Request billing');
+    const { status, data, headers } = await alice.rest.pulls.create({ ...repoParams, head: 'mergekey/create-billing-a1b2c3', base: 'main', title: 'Create billing', body: 'Please approve.' });
+    expect(status).toBe(201);
+    expect(headers.location).toBe(`${standIn.url}/repos/acme/manifests/pulls/${data.number}`);
+    expect(data).toMatchObject({ state: 'open', merged: false, title: 'Create billing', user: { login: 'alice' }, head: { ref: 'mergekey/create-billing-a1b2c3', sha: headSha }, base: { ref: 'main' } });
+    expect(data).toMatchObject({ mergeable: true, mergeable_state: 'blocked', changed_files: 1, additions: 6, deletions: 0, commits: 1 });
+    number = data.number;
+  });
+
+  it('refuses a second pull request for the same branch, and one with no commits', async () => {
+    await expect(alice.rest.pulls.create({ ...repoParams, head: 'mergekey/create-billing-a1b2c3', base: 'main', title: 'again' })).rejects.toMatchObject({
+      status: 422,
+      response: { data: { message: 'Validation Failed', errors: [{ code: 'custom', message: 'A pull request already exists for acme:mergekey/create-billing-a1b2c3.' }] } },
+    });
+    await expect(alice.rest.pulls.create({ ...repoParams, head: 'main', base: 'main', title: 'nothing' })).rejects.toMatchObject({
+      status: 422,
+      response: { data: { errors: [{ message: 'No commits between main and main' }] } },
+    });
+    await expect(alice.rest.pulls.create({ ...repoParams, head: 'nope', base: 'main', title: 'x' })).rejects.toMatchObject({
+      status: 422,
+      response: { data: { errors: [{ resource: 'PullRequest', field: 'head', code: 'invalid' }] } },
+    });
+  });
+
+  it('labels, lists files, and keeps a comment that can be edited', async () => {
+    const labels = await alice.rest.issues.addLabels({ ...repoParams, issue_number: number, labels: ['mergekey:create'] });
+    expect(labels.data.map((l) => l.name)).toEqual(['mergekey:create']);
+    const again = await alice.rest.issues.addLabels({ ...repoParams, issue_number: number, labels: ['MERGEKEY:create', 'extra'] });
+    expect(again.data.map((l) => l.name)).toEqual(['mergekey:create', 'extra']);
+    await expect(alice.rest.issues.addLabels({ ...repoParams, issue_number: number, labels: ['x'.repeat(51)] })).rejects.toMatchObject({ status: 422 });
+
+    const files = await alice.rest.pulls.listFiles({ ...repoParams, pull_number: number });
+    expect(files.data).toEqual([expect.objectContaining({ filename: 'apps/billing.yaml', status: 'added', additions: 6, deletions: 0, changes: 6 })]);
+
+    const created = await alice.rest.issues.createComment({ ...repoParams, issue_number: number, body: '<!-- mergekey:check -->\nfirst' });
+    expect(created.status).toBe(201);
+    const updated = await alice.rest.issues.updateComment({ ...repoParams, comment_id: created.data.id, body: '<!-- mergekey:check -->\nsecond' });
+    expect(updated.data.body).toBe('<!-- mergekey:check -->\nsecond');
+    await expect(rob.rest.issues.updateComment({ ...repoParams, comment_id: created.data.id, body: 'vandal' })).rejects.toMatchObject({ status: 403 });
+    const comments = await pat.rest.issues.listComments({ ...repoParams, issue_number: number });
+    expect(comments.data.map((c) => [c.user?.login, c.body])).toEqual([['alice', '<!-- mergekey:check -->\nsecond']]);
+  });
+
+  it('refuses to let the author approve their own request, and to merge without an approval', async () => {
+    await expect(alice.rest.pulls.createReview({ ...repoParams, pull_number: number, event: 'APPROVE' })).rejects.toMatchObject({
+      status: 422,
+      response: { data: { errors: ['Can not approve your own pull request'] } },
+    });
+    await expect(pat.rest.pulls.merge({ ...repoParams, pull_number: number })).rejects.toMatchObject({
+      status: 405,
+      response: { data: { message: 'At least 1 approving review is required by reviewers with write access.' } },
+    });
+  });
+
+  it('does not count an approval from a reader', async () => {
+    await rob.rest.pulls.createReview({ ...repoParams, pull_number: number, event: 'APPROVE' });
+    await expect(pat.rest.pulls.merge({ ...repoParams, pull_number: number })).rejects.toMatchObject({ status: 405 });
+  });
+
+  it('merges after a publisher approves, into the bare repository’s main', async () => {
+    clock += 60_000;
+    const review = await pat.rest.pulls.createReview({ ...repoParams, pull_number: number, event: 'APPROVE', body: 'LGTM' });
+    expect(review.data).toMatchObject({ state: 'APPROVED', commit_id: headSha, user: { login: 'pat' } });
+    const reviews = await alice.rest.pulls.listReviews({ ...repoParams, pull_number: number });
+    expect(reviews.data.map((r) => [r.user?.login, r.state])).toEqual([['rob', 'APPROVED'], ['pat', 'APPROVED']]);
+    expect((await pat.rest.pulls.get({ ...repoParams, pull_number: number })).data.mergeable_state).toBe('clean');
+
+    await expect(rob.rest.pulls.merge({ ...repoParams, pull_number: number })).rejects.toMatchObject({ status: 403 });
+    await expect(pat.rest.pulls.merge({ ...repoParams, pull_number: number, sha: 'f'.repeat(40) })).rejects.toMatchObject({
+      status: 409,
+      response: { data: { message: 'Head branch was modified. Review and try the merge again.' } },
+    });
+
+    const mainBefore = await repo.revParse('main');
+    const merged = await pat.rest.pulls.merge({ ...repoParams, pull_number: number, sha: headSha });
+    expect(merged.data).toEqual({ sha: merged.data.sha, merged: true, message: 'Pull Request successfully merged' });
+    expect(await repo.revParse('main')).toBe(merged.data.sha);
+    expect(await repo.show('main', 'apps/billing.yaml')).toBe(billing('Bills customers'));
+    expect(await repo.log(merged.data.sha, '%P')).toBe(`${mainBefore} ${headSha}`);
+    expect(await repo.log(merged.data.sha, '%an <%ae>|%cn|%s')).toBe('Pat Publisher <pat@example.com>|GitHub|Merge pull request #1 from acme/mergekey/create-billing-a1b2c3');
+
+    const pull = (await alice.rest.pulls.get({ ...repoParams, pull_number: number })).data;
+    expect(pull).toMatchObject({ state: 'closed', merged: true, merged_by: { login: 'pat' }, merge_commit_sha: merged.data.sha, merged_at: '2025-03-01T10:01:00Z' });
+    const issue = (await alice.rest.issues.get({ ...repoParams, issue_number: number })).data;
+    expect(issue).toMatchObject({ state: 'closed', closed_by: { login: 'pat' }, pull_request: { merged_at: '2025-03-01T10:01:00Z' } });
+    await expect(pat.rest.pulls.merge({ ...repoParams, pull_number: number })).rejects.toMatchObject({ status: 405, response: { data: { message: 'Pull Request is not mergeable' } } });
+
+    const forCommit = await pat.rest.repos.listPullRequestsAssociatedWithCommit({ ...repoParams, commit_sha: merged.data.sha });
+    expect(forCommit.data.map((p) => p.number)).toEqual([number]);
+  });
+
+  it('keeps commit statuses on the merge commit', async () => {
+    const sha = await repo.revParse('main');
+    const created = await pat.rest.repos.createCommitStatus({ ...repoParams, sha, state: 'success', context: 'mergekey/live', description: 'live: client id billing-01' });
+    expect(created.status).toBe(201);
+    await pat.rest.repos.createCommitStatus({ ...repoParams, sha, state: 'pending', context: 'other' });
+    const listed = await alice.rest.repos.listCommitStatusesForRef({ ...repoParams, ref: 'main' });
+    expect(listed.data.map((s) => s.context)).toEqual(['other', 'mergekey/live']);
+    const combined = await alice.rest.repos.getCombinedStatusForRef({ ...repoParams, ref: sha });
+    expect(combined.data).toMatchObject({ state: 'pending', total_count: 2, sha });
+    await expect(rob.rest.repos.createCommitStatus({ ...repoParams, sha, state: 'success' })).rejects.toMatchObject({ status: 403 });
+    await expect(pat.rest.repos.createCommitStatus({ ...repoParams, sha: '0'.repeat(40), state: 'success' })).rejects.toMatchObject({ status: 422 });
+  });
+});
+
+describe('requests closed unmerged, conflicts and squash merges', () => {
+  it('records who closed a pull request: its author (cancelled) or someone else (rejected)', async () => {
+    await repo.pushBranch('mergekey/edit-billing-000001', { 'apps/billing.yaml': billing('v2') });
+    const cancelled = (await alice.rest.pulls.create({ ...repoParams, head: 'mergekey/edit-billing-000001', base: 'main', title: 'Edit billing' })).data;
+    const closed = await alice.rest.pulls.update({ ...repoParams, pull_number: cancelled.number, state: 'closed' });
+    expect(closed.data).toMatchObject({ state: 'closed', merged: false, merged_at: null });
+    expect((await pat.rest.issues.get({ ...repoParams, issue_number: cancelled.number })).data.closed_by?.login).toBe('alice');
+
+    await repo.pushBranch('mergekey/edit-billing-000002', { 'apps/billing.yaml': billing('v3') });
+    const rejected = (await alice.rest.pulls.create({ ...repoParams, head: 'mergekey/edit-billing-000002', base: 'main', title: 'Edit billing again' })).data;
+    await expect(rob.rest.pulls.update({ ...repoParams, pull_number: rejected.number, state: 'closed' })).rejects.toMatchObject({ status: 403 });
+    await pat.rest.pulls.update({ ...repoParams, pull_number: rejected.number, state: 'closed' });
+    expect((await alice.rest.issues.get({ ...repoParams, issue_number: rejected.number })).data.closed_by?.login).toBe('pat');
+    expect(await repo.show('main', 'apps/billing.yaml')).toBe(billing('Bills customers'));
+
+    const reopened = await alice.rest.pulls.update({ ...repoParams, pull_number: rejected.number, state: 'open' });
+    expect(reopened.data.state).toBe('open');
+    expect((await alice.rest.issues.get({ ...repoParams, issue_number: rejected.number })).data.closed_by).toBeNull();
+    await alice.rest.pulls.update({ ...repoParams, pull_number: rejected.number, state: 'closed' });
+  });
+
+  it('answers 405 "not mergeable" for a conflict, and leaves main alone', async () => {
+    await repo.pushBranch('conflict-a', { 'README.md': 'Version A\n' });
+    await repo.pushBranch('conflict-b', { 'README.md': 'Version B\n' });
+    const a = (await alice.rest.pulls.create({ ...repoParams, head: 'conflict-a', base: 'main', title: 'A' })).data;
+    const b = (await alice.rest.pulls.create({ ...repoParams, head: 'conflict-b', base: 'main', title: 'B' })).data;
+    for (const pull of [a, b]) await pat.rest.pulls.createReview({ ...repoParams, pull_number: pull.number, event: 'APPROVE' });
+    await pat.rest.pulls.merge({ ...repoParams, pull_number: a.number });
+    const main = await repo.revParse('main');
+    expect((await pat.rest.pulls.get({ ...repoParams, pull_number: b.number })).data).toMatchObject({ mergeable: false, mergeable_state: 'dirty' });
+    await expect(pat.rest.pulls.merge({ ...repoParams, pull_number: b.number })).rejects.toMatchObject({
+      status: 405,
+      response: { data: { message: 'Pull Request is not mergeable' } },
+    });
+    expect(await repo.revParse('main')).toBe(main);
+    await pat.rest.pulls.update({ ...repoParams, pull_number: b.number, state: 'closed' });
+  });
+
+  it('squash-merges into one commit authored by the requester, and refuses rebase', async () => {
+    await repo.pushBranch('mergekey/create-ledger-abcdef', { 'apps/ledger.yaml': 'ledger\n' });
+    const pull = (await alice.rest.pulls.create({ ...repoParams, head: 'mergekey/create-ledger-abcdef', base: 'main', title: 'Create ledger' })).data;
+    await pat.rest.pulls.createReview({ ...repoParams, pull_number: pull.number, event: 'APPROVE' });
+    await expect(pat.rest.pulls.merge({ ...repoParams, pull_number: pull.number, merge_method: 'rebase' })).rejects.toMatchObject({
+      status: 405,
+      response: { data: { message: 'Rebase merges are not allowed on this repository.' } },
+    });
+    const before = await repo.revParse('main');
+    const merged = await pat.rest.pulls.merge({ ...repoParams, pull_number: pull.number, merge_method: 'squash' });
+    expect(await repo.log(merged.data.sha, '%P|%an|%s')).toBe(`${before}|Alice Developer|Create ledger (#${pull.number})`);
+    expect(await repo.show('main', 'apps/ledger.yaml')).toBe('ledger\n');
+  });
+
+  it('follows a branch pushed after the pull request opened', async () => {
+    await repo.pushBranch('mergekey/edit-ledger-123456', { 'apps/ledger.yaml': 'ledger v2\n' });
+    const pull = (await alice.rest.pulls.create({ ...repoParams, head: 'mergekey/edit-ledger-123456', base: 'main', title: 'Edit ledger' })).data;
+    const newHead = await repo.pushBranch('mergekey/edit-ledger-123456', { 'apps/ledger.yaml': 'ledger v3\n' }, 'second', 'mergekey/edit-ledger-123456');
+    expect((await alice.rest.pulls.get({ ...repoParams, pull_number: pull.number })).data).toMatchObject({ head: { sha: newHead }, commits: 2 });
+  });
+});
+
+describe('listing, users, authentication and rate limits', () => {
+  it('filters and paginates pull requests with Link headers that Octokit follows', async () => {
+    const all = await alice.paginate(alice.rest.pulls.list, { ...repoParams, state: 'all', per_page: 2 });
+    expect(all.map((p) => p.number)).toEqual([...Array(all.length).keys()].map((i) => all.length - i));
+    expect(all.length).toBeGreaterThanOrEqual(7);
+    const first = await alice.rest.pulls.list({ ...repoParams, state: 'all', per_page: 2 });
+    expect(first.headers.link).toContain('rel="next"');
+    const open = await alice.rest.pulls.list({ ...repoParams });
+    expect(open.data.every((p) => p.state === 'open')).toBe(true);
+    const oldestFirst = await alice.rest.pulls.list({ ...repoParams, state: 'closed', sort: 'created', direction: 'asc' });
+    expect(oldestFirst.data[0]?.number).toBe(1);
+    const byHead = await alice.rest.pulls.list({ ...repoParams, state: 'all', head: 'acme:mergekey/create-billing-a1b2c3' });
+    expect(byHead.data.map((p) => p.number)).toEqual([1]);
+  });
+
+  it('answers who the token belongs to, and other users', async () => {
+    expect((await alice.rest.users.getAuthenticated()).data).toMatchObject({ login: 'alice', name: 'Alice Developer', type: 'User' });
+    expect((await alice.rest.users.getByUsername({ username: 'pat' })).data).toMatchObject({ login: 'pat', email: 'pat@example.com' });
+    await expect(alice.rest.users.getByUsername({ username: 'nobody' })).rejects.toMatchObject({ status: 404 });
+    const repository = (await rob.rest.repos.get(repoParams)).data;
+    expect(repository).toMatchObject({ full_name: 'acme/manifests', default_branch: 'main', permissions: { pull: true, push: false, admin: false } });
+    expect((await pat.rest.repos.get(repoParams)).data.permissions).toMatchObject({ push: true, maintain: true, admin: false });
+  });
+
+  it('answers 401 with GitHub’s body for a missing or unknown token, and hides repositories from strangers', async () => {
+    await expect(as('tok-wrong').rest.users.getAuthenticated()).rejects.toMatchObject({
+      status: 401,
+      response: { data: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' } },
+    });
+    await expect(new Octokit({ baseUrl: standIn.url, log: quiet }).rest.pulls.list(repoParams)).rejects.toMatchObject({
+      status: 401,
+      response: { data: { message: 'Requires authentication' } },
+    });
+    const stranger = await startGitHubStandIn({ users: [{ login: 'eve', token: 'tok-eve' }], repositories: [{ owner: OWNER, name: REPO, bareDir: repo.bareDir }] });
+    try {
+      await expect(new Octokit({ auth: 'tok-eve', baseUrl: stranger.url, log: quiet }).rest.repos.get(repoParams)).rejects.toMatchObject({ status: 404 });
+    } finally {
+      await stranger.close();
+    }
+  });
+
+  it('refuses injected rate-limited requests with GitHub’s headers, then serves again', async () => {
+    standIn.injectRateLimit({ status: 403, kind: 'primary', resetInSeconds: 30 });
+    const error = await alice.rest.users.getAuthenticated().catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 403, response: { headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.floor(clock / 1000) + 30) } } });
+    standIn.injectRateLimit({ status: 429, kind: 'secondary', retryAfterSeconds: 5 });
+    await expect(alice.rest.users.getAuthenticated()).rejects.toMatchObject({ status: 429, response: { headers: { 'retry-after': '5' } } });
+    const ok = await alice.rest.users.getAuthenticated();
+    expect(Number(ok.headers['x-ratelimit-remaining'])).toBeGreaterThan(0);
+    const overview = (await alice.rest.rateLimit.get()).data;
+    expect(overview.resources.core.limit).toBe(5000);
+    expect(overview.rate.used).toBe(5000 - Number(ok.headers['x-ratelimit-remaining']));
+  });
+});

@@ -1,0 +1,198 @@
+// What a request is on GitHub: the labels, branch names and body marker that tie a pull request
+// to an application and a kind of request. Defined once here so that the CLI that opens requests,
+// the check that labels them and the list that reads them back can never disagree.
+
+/** The four kinds of request a developer makes about one application. */
+export const REQUEST_KINDS = ['create', 'edit', 'deactivate', 'reactivate'] as const;
+export type RequestKind = (typeof REQUEST_KINDS)[number];
+
+export function isRequestKind(value: string): value is RequestKind {
+  return (REQUEST_KINDS as readonly string[]).includes(value);
+}
+
+/** The label that marks a pull request as a request of this kind, e.g. `mergekey:create`. */
+export const REQUEST_LABELS: Readonly<Record<RequestKind, string>> = {
+  create: 'mergekey:create',
+  edit: 'mergekey:edit',
+  deactivate: 'mergekey:deactivate',
+  reactivate: 'mergekey:reactivate',
+};
+
+/** The label the check puts on a publisher change (apis/, plans/, users/, mergekey.yaml). */
+export const PUBLISHER_LABEL = 'mergekey:publisher';
+
+/** Colours and descriptions for creating the labels once in a repository (`mergekey init`). */
+export const LABEL_DEFINITIONS: readonly { name: string; color: string; description: string }[] = [
+  { name: REQUEST_LABELS.create, color: '0e8a16', description: 'Mergekey: a developer asks to register an application' },
+  { name: REQUEST_LABELS.edit, color: '1d76db', description: 'Mergekey: a developer asks to change an application' },
+  { name: REQUEST_LABELS.deactivate, color: 'b60205', description: 'Mergekey: a developer asks to deactivate an application' },
+  { name: REQUEST_LABELS.reactivate, color: 'fbca04', description: 'Mergekey: a developer asks to reactivate an application' },
+  { name: PUBLISHER_LABEL, color: '5319e7', description: 'Mergekey: a change to APIs, plans, users or settings' },
+];
+
+// There is deliberately no per-application label: GitHub limits a label to 50 characters and an
+// application name may have 63, so the application is named by the branch and the body marker.
+
+/** The kind a pull request's labels declare, or undefined when none (or more than one) does. */
+export function requestKindFromLabels(labels: readonly string[]): RequestKind | undefined {
+  const kinds = REQUEST_KINDS.filter((kind) => labels.includes(REQUEST_LABELS[kind]));
+  return kinds.length === 1 ? kinds[0] : undefined;
+}
+
+export const BRANCH_PREFIX = 'mergekey/';
+const BRANCH_PATTERN = /^mergekey\/(create|edit|deactivate|reactivate)-([a-z0-9][a-z0-9-]*[a-z0-9])-([0-9a-f]{6,16})$/;
+
+/**
+ * The branch a request is pushed to: `mergekey/<kind>-<app>-<id>`. `id` (6 to 16 lowercase hex
+ * digits) keeps a second request for the same app from colliding with a stale branch.
+ */
+export function requestBranchName(kind: RequestKind, app: string, id: string): string {
+  const branch = `${BRANCH_PREFIX}${kind}-${app}-${id}`;
+  if (!BRANCH_PATTERN.test(branch)) {
+    throw new TypeError(`cannot make a request branch from kind "${kind}", app "${app}" and id "${id}"`);
+  }
+  return branch;
+}
+
+/** Reads a branch made by `requestBranchName` back; undefined for any other branch. */
+export function parseRequestBranch(branch: string): { kind: RequestKind; app: string; id: string } | undefined {
+  const match = BRANCH_PATTERN.exec(branch);
+  if (match === null) return undefined;
+  return { kind: match[1] as RequestKind, app: match[2]!, id: match[3]! };
+}
+
+const MARKER_PATTERN = /<!--\s*mergekey:request\s+kind=([a-z]+)\s+app=([a-z0-9-]+)\s*-->/;
+
+/** A hidden line for the pull request body that names the request for tools. */
+export function requestMarker(kind: RequestKind, app: string): string {
+  return `<!-- mergekey:request kind=${kind} app=${app} -->`;
+}
+
+export function parseRequestMarker(body: string | null | undefined): { kind: RequestKind; app: string } | undefined {
+  const match = MARKER_PATTERN.exec(body ?? '');
+  if (match === null || !isRequestKind(match[1]!)) return undefined;
+  return { kind: match[1], app: match[2]! };
+}
+
+/** `apps/<name>.yaml` → `<name>`; undefined for any other path. */
+export function appNameFromPath(path: string): string | undefined {
+  const match = /^apps\/([a-z0-9][a-z0-9-]*[a-z0-9])\.yaml$/.exec(path);
+  return match === null ? undefined : match[1];
+}
+
+export function appPath(name: string): string {
+  return `apps/${name}.yaml`;
+}
+
+/**
+ * The facts about a pull request that the lifecycle needs. The GitHub client's `PullRequest`
+ * has this shape; anything else that has it (a fixture, a cache) works too.
+ */
+export interface PullRequestFacts {
+  number: number;
+  title: string;
+  body: string | null;
+  author: string;
+  labels: readonly string[];
+  state: 'open' | 'closed';
+  merged: boolean;
+  headRef: string;
+  headSha: string;
+  createdAt: string;
+  updatedAt: string;
+  closedAt: string | null;
+  mergedAt: string | null;
+  mergeCommitSha: string | null;
+  /** Who merged it; undefined when not fetched (pull request lists do not carry it). */
+  mergedBy?: string | null;
+  /** Who closed it; undefined when not fetched, null when GitHub does not know (a deleted user). */
+  closedBy?: string | null;
+  htmlUrl?: string;
+}
+
+interface RequestSummaryBase {
+  number: number;
+  kind: RequestKind;
+  app: string;
+  author: string;
+  title: string;
+  createdAt: string;
+  updatedAt: string;
+  headSha: string;
+  htmlUrl?: string;
+}
+
+/** One request as the lifecycle sees it. Which fields exist depends on how it ended. */
+export type RequestSummary =
+  | (RequestSummaryBase & { state: 'open' })
+  | (RequestSummaryBase & {
+      state: 'merged';
+      mergedAt: string;
+      /** Who approved by merging; null when GitHub does not say, undefined when not fetched. */
+      mergedBy?: string | null;
+      mergeCommitSha: string | null;
+    })
+  | (RequestSummaryBase & {
+      state: 'closed';
+      closedAt: string;
+      /** Who closed it unmerged: its author (cancelled) or someone else (rejected). */
+      closedBy: string | null;
+    });
+
+export type RequestOutcome = 'open' | 'approved' | 'rejected' | 'cancelled';
+
+/**
+ * How a request ended, as SPEC.md maps it: merged = approved; closed unmerged by its author =
+ * cancelled; closed unmerged by anyone else (or by someone GitHub no longer knows) = rejected.
+ */
+export function requestOutcome(request: RequestSummary): RequestOutcome {
+  switch (request.state) {
+    case 'open':
+      return 'open';
+    case 'merged':
+      return 'approved';
+    case 'closed':
+      return request.closedBy !== null && sameLogin(request.closedBy, request.author) ? 'cancelled' : 'rejected';
+  }
+}
+
+/** GitHub logins are case-insensitive. */
+export function sameLogin(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+/**
+ * Turns a pull request into a request summary, or undefined when it is not a Mergekey request.
+ * The kind comes from the label (the check sets it, publishers see it), falling back to the
+ * body marker and the branch name; the application comes from the branch name (immutable once the
+ * pull request exists), the body marker, or the single app file `changedPaths` shows.
+ *
+ * Throws when a request closed unmerged lacks `closedBy`: it decides between rejected and
+ * cancelled, so the caller must fetch it (the GitHub client's `getPullRequest` does).
+ */
+export function toRequestSummary(pr: PullRequestFacts, changedPaths?: readonly string[]): RequestSummary | undefined {
+  const fromBranch = parseRequestBranch(pr.headRef);
+  const fromMarker = parseRequestMarker(pr.body);
+  const kind = requestKindFromLabels(pr.labels) ?? fromMarker?.kind ?? fromBranch?.kind;
+  const appsChanged = (changedPaths ?? []).map(appNameFromPath).filter((name) => name !== undefined);
+  const app = fromBranch?.app ?? fromMarker?.app ?? (appsChanged.length === 1 ? appsChanged[0] : undefined);
+  if (kind === undefined || app === undefined) return undefined;
+  const base: RequestSummaryBase = {
+    number: pr.number,
+    kind,
+    app,
+    author: pr.author,
+    title: pr.title,
+    createdAt: pr.createdAt,
+    updatedAt: pr.updatedAt,
+    headSha: pr.headSha,
+    ...(pr.htmlUrl === undefined ? {} : { htmlUrl: pr.htmlUrl }),
+  };
+  if (pr.state === 'open') return { ...base, state: 'open' };
+  if (pr.merged) {
+    const mergedAt = pr.mergedAt ?? pr.closedAt ?? pr.updatedAt;
+    return { ...base, state: 'merged', mergedAt, mergeCommitSha: pr.mergeCommitSha, ...(pr.mergedBy === undefined ? {} : { mergedBy: pr.mergedBy }) };
+  }
+  if (pr.closedBy === undefined) throw new TypeError(`pull request #${pr.number} is closed but who closed it was not fetched`);
+  return { ...base, state: 'closed', closedAt: pr.closedAt ?? pr.updatedAt, closedBy: pr.closedBy };
+}
