@@ -35,9 +35,10 @@ export function commandHelp(command: Command): string {
   return sections.join('\n\n') + '\n';
 }
 
-export function mainHelp(set: CommandSet, version: string): string {
+/** The version is left out of the README's copy, so a release does not make it drift. */
+export function mainHelp(set: CommandSet, version?: string): string {
   return [
-    `mergekey ${version}: OAuth client applications as code.`,
+    `mergekey${version === undefined ? '' : ` ${version}`}: OAuth client applications as code.`,
     'Usage: mergekey <command> [arguments] [options]',
     'Commands:\n' + commandTable(set.commands, set.groups),
     'Options:\n' +

@@ -141,8 +141,9 @@ export async function readPublicSealingKey(file: string): Promise<PublicJwk> {
   } catch {
     throw failure(`'${file}' is not JSON; expected the public JWK that 'mergekey keys public' prints`);
   }
-  const jwk = isObject(parsed) && Array.isArray(parsed.keys) && parsed.keys.length === 1 ? parsed.keys[0] : parsed;
-  if (!isObject(jwk)) throw failure(`'${file}' does not hold a JWK (or a JWKS with exactly one key)`);
+  const keys = isObject(parsed) && Array.isArray(parsed.keys) ? parsed.keys : [parsed];
+  const jwk = keys[0];
+  if (keys.length !== 1 || !isObject(jwk)) throw failure(`'${file}' does not hold a JWK (or a JWKS with exactly one key)`);
 
   const privateMember = PRIVATE_MEMBERS.find((member) => member in jwk);
   if (privateMember !== undefined) {
