@@ -10,7 +10,7 @@ import { readRepositoryFiles } from '../cli/read-repository.ts';
 import { examplesDir } from './generate-sealed.ts';
 
 async function exampleObjects(): Promise<ManifestObject[]> {
-  return validateRepository((await readRepositoryFiles(examplesDir)).files).objects;
+  return validateRepository(readRepositoryFiles(examplesDir).files).objects;
 }
 
 describe('examples/manifests', () => {

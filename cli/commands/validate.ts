@@ -26,7 +26,7 @@ export interface ValidateResult {
 export async function validate(options: ValidateOptions): Promise<ValidateResult> {
   const root = resolve(options.dir);
   await requireDirectory(root, options.dir);
-  const read = await readRepositoryFiles(root);
+  const read = readRepositoryFiles(root);
   const { objects, problems } = validateRepository(read.files);
 
   const counts = Object.fromEntries(KINDS.map((kind) => [kind, 0])) as Record<Kind, number>;
