@@ -14,15 +14,28 @@ import { isManifestPath, type Problem, type RepoFile } from '../controller/manif
 
 const SYMLINK_MESSAGE = 'is a symbolic link; a manifest must be a regular file (links are not followed)';
 
+/** Problems found before any manifest is parsed, beside the loader's own codes. */
+export const READ_PROBLEM_CODES = {
+  'file.symlink': 'A manifest path (or a manifest folder) that is a symbolic link; links are not followed.',
+  'file.not-regular': 'A manifest path that is a FIFO, socket or device rather than a regular file.',
+  'file.unreadable': 'A manifest path the operating system refused to read (permissions, I/O error).',
+} as const;
+
+export type ReadProblemCode = keyof typeof READ_PROBLEM_CODES;
+
+export interface ReadProblem extends Omit<Problem, 'code'> {
+  code: ReadProblemCode;
+}
+
 export interface RepositoryFiles {
   files: RepoFile[];
   /** Manifest paths that could not be read as regular files. */
-  problems: Problem[];
+  problems: ReadProblem[];
 }
 
 export function readRepositoryFiles(root: string): RepositoryFiles {
   const paths: string[] = [];
-  const problems: Problem[] = [];
+  const problems: ReadProblem[] = [];
   const pending = [''];
   while (pending.length > 0) {
     const dir = pending.pop()!;
@@ -32,7 +45,7 @@ export function readRepositoryFiles(root: string): RepositoryFiles {
     } catch (error) {
       if (dir === '') throw error;
       // A folder that cannot hold manifests (say, a private tool cache) does not concern us.
-      if (holdsManifests(dir)) problems.push(atStart(dir, 'unreadable', `cannot be read: ${(error as NodeJS.ErrnoException).code}`));
+      if (holdsManifests(dir)) problems.push(atStart(dir, 'file.unreadable', `cannot be read: ${(error as NodeJS.ErrnoException).code}`));
       continue;
     }
     for (const entry of entries) {
@@ -43,12 +56,12 @@ export function readRepositoryFiles(root: string): RepositoryFiles {
         if (isManifestPath(path)) paths.push(path);
       } else if (entry.isSymbolicLink()) {
         if (isManifestPath(path)) {
-          problems.push(atStart(path, 'symlink', SYMLINK_MESSAGE));
+          problems.push(atStart(path, 'file.symlink', SYMLINK_MESSAGE));
         } else if (holdsManifests(path)) {
-          problems.push(atStart(path, 'symlink', 'is a symbolic link to a folder; manifests in it are not read (links are not followed)'));
+          problems.push(atStart(path, 'file.symlink', 'is a symbolic link to a folder; manifests in it are not read (links are not followed)'));
         }
       } else if (isManifestPath(path)) {
-        problems.push(atStart(path, 'not-a-file', 'is not a regular file'));
+        problems.push(atStart(path, 'file.not-regular', 'is not a regular file'));
       }
     }
   }
@@ -67,7 +80,7 @@ function holdsManifests(path: string): boolean {
   return isManifestPath(`${path}/probe.yaml`);
 }
 
-function readNoFollow(file: string): Uint8Array | { code: string; message: string } {
+function readNoFollow(file: string): Uint8Array | { code: ReadProblemCode; message: string } {
   let fd: number;
   try {
     // O_NOFOLLOW closes the gap between readdir and open: a file swapped for a link is refused.
@@ -75,19 +88,19 @@ function readNoFollow(file: string): Uint8Array | { code: string; message: strin
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') return { code: 'symlink', message: SYMLINK_MESSAGE };
-    return { code: 'unreadable', message: `cannot be read: ${code ?? (error as Error).message}` };
+    if (code === 'ELOOP') return { code: 'file.symlink', message: SYMLINK_MESSAGE };
+    return { code: 'file.unreadable', message: `cannot be read: ${code ?? (error as Error).message}` };
   }
   try {
-    if (!fstatSync(fd).isFile()) return { code: 'not-a-file', message: 'is not a regular file' };
+    if (!fstatSync(fd).isFile()) return { code: 'file.not-regular', message: 'is not a regular file' };
     return readFileSync(fd);
   } catch (error) {
-    return { code: 'unreadable', message: `cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+    return { code: 'file.unreadable', message: `cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
   } finally {
     closeSync(fd);
   }
 }
 
-function atStart(path: string, code: string, message: string): Problem {
+function atStart(path: string, code: ReadProblemCode, message: string): ReadProblem {
   return { path, line: 1, column: 1, code, message };
 }

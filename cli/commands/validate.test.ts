@@ -46,7 +46,7 @@ describe('validate', () => {
         path: 'apps/linked.yaml',
         line: 1,
         column: 1,
-        code: 'symlink',
+        code: 'file.symlink',
         message: 'is a symbolic link; a manifest must be a regular file (links are not followed)',
       },
     ]);
@@ -59,14 +59,14 @@ describe('validate', () => {
     await rm(join(dir, 'apis'), { recursive: true });
     await symlink(join(examples, 'apis'), join(dir, 'apis'));
     const result = await validate({ dir });
-    expect(result.problems.filter((p) => p.code === 'symlink').map((p) => p.path)).toEqual(['apis']);
+    expect(result.problems.filter((p) => p.code === 'file.symlink').map((p) => p.path)).toEqual(['apis']);
   });
 
   it('does not hang on a FIFO where a manifest should be', async () => {
     const dir = await examplesCopy();
     execFileSync('mkfifo', [join(dir, 'apps', 'pipe.yaml')]);
     const result = await validate({ dir });
-    expect(result.problems).toMatchObject([{ path: 'apps/pipe.yaml', line: 1, column: 1, code: 'not-a-file' }]);
+    expect(result.problems).toMatchObject([{ path: 'apps/pipe.yaml', line: 1, column: 1, code: 'file.not-regular' }]);
   });
 
   it('reads nothing inside .git and nothing that is not a manifest path', async () => {
@@ -97,9 +97,9 @@ describe('formatText', () => {
       valid: false,
       objects,
       problems: [
-        { path: 'apps/a.yaml', line: 3, column: 5, code: 'x', message: 'first' },
-        { path: 'apps/a.yaml', line: 7, column: 1, code: 'y', message: 'second' },
-        { path: 'users/b.yaml', line: 1, column: 1, code: 'z', message: 'third' },
+        { path: 'apps/a.yaml', line: 3, column: 5, code: 'file.symlink', message: 'first' },
+        { path: 'apps/a.yaml', line: 7, column: 1, code: 'file.symlink', message: 'second' },
+        { path: 'users/b.yaml', line: 1, column: 1, code: 'file.unreadable', message: 'third' },
       ],
     };
     expect(formatText(result, 'repo')).toBe(
