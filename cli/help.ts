@@ -88,14 +88,16 @@ function optionUsage(flag: string, spec: OptionSpec): string {
 }
 
 function optionDescription(spec: OptionSpec): string {
-  let text = spec.description;
-  if (spec.choices !== undefined) text += ` One of: ${spec.choices.join(', ')}.`;
-  if (spec.multiple === true) text += ' May be repeated.';
-  return withDefault(text, spec.default);
+  const notes = [
+    ...(spec.choices === undefined ? [] : [`one of: ${spec.choices.join(', ')}`]),
+    ...(spec.multiple === true ? ['repeatable'] : []),
+    ...(spec.default === undefined ? [] : [`default: ${spec.default}`]),
+  ];
+  return notes.length === 0 ? spec.description : `${spec.description} (${notes.join('; ')})`;
 }
 
 function withDefault(text: string, value: string | undefined): string {
-  return value === undefined ? text : `${text} Default: ${value}.`;
+  return value === undefined ? text : `${text} (default: ${value})`;
 }
 
 /** Two columns: names on the left, wrapped descriptions on the right. */

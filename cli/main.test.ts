@@ -132,7 +132,7 @@ describe('main', () => {
       for (const arg of command.arguments) expect(viaFlag.stdout).toMatch(new RegExp(`^  ${arg.name}\\b`, 'm'));
       for (const [flag, spec] of Object.entries(command.options)) {
         expect(viaFlag.stdout).toContain(`--${flag}${spec.type === 'string' ? ` ${spec.valueName ?? 'VALUE'}` : ''}`);
-        if (spec.default !== undefined) expect(viaFlag.stdout.replace(/\s+/g, ' ')).toContain(`Default: ${spec.default}.`);
+        if (spec.default !== undefined) expect(viaFlag.stdout.replace(/\s+/g, ' ')).toContain(`default: ${spec.default})`);
       }
     }
   });

@@ -144,6 +144,26 @@ describe('init', () => {
     expect(await readdir(tmp)).toEqual(['key.json']);
   });
 
+  it('leaves nothing behind, not even the parent folders it made, when a late step fails', async () => {
+    // Without git on PATH, the first commit (the last step before the rename) fails.
+    const path = process.env.PATH;
+    process.env.PATH = join(tmp, 'no-git-here');
+    try {
+      await expect(init({ dir: join(tmp, 'a', 'b', 'manifests'), git: true })).rejects.toThrow(
+        'git could not make the first commit',
+      );
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('creates missing parent folders', async () => {
+    const dir = join(tmp, 'a', 'b', 'manifests');
+    await init({ dir });
+    expect((await validate({ dir })).valid).toBe(true);
+  });
+
   it('refuses a DIR that is not empty and leaves it untouched', async () => {
     const dir = join(tmp, 'manifests');
     await mkdir(dir);
