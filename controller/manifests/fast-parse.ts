@@ -28,7 +28,8 @@ const PARSE_OPTIONS = { intAsBigInt: false } as const;
  * exactly what YAML treats as white space.
  */
 const UNUSUAL = /[\x00-\x09\x0B-\x1F\x7F-\x9F\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]/;
-const KEY = /^[A-Za-z_][A-Za-z0-9_-]*/;
+/** Identifier keys only; YAML refuses implicit keys over 1024 characters, and so does this. */
+const KEY = /^[A-Za-z_][A-Za-z0-9_-]{0,999}/;
 
 /** Thrown, and caught in fastParse, when the input leaves the subset. Cheaper than threading. */
 const BAIL = Symbol('bail');

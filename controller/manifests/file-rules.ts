@@ -22,7 +22,7 @@ export function fileRules(
   if (kind !== where.kind) {
     const home = kind === 'Settings' ? `${SETTINGS_PATH} at the repository root` : `${KIND_FOLDERS[kind]}/`;
     const here = where.kind === 'Settings' ? SETTINGS_PATH : `${KIND_FOLDERS[where.kind]}/`;
-    report(['kind'], 'rules.kind-folder', `kind ${kind} belongs in ${home}, not in ${here}`);
+    report(['kind'], 'rules.kind-folder', `${kind} belongs in ${home}, not in ${here}`);
   }
 
   const name = (manifest as { metadata?: { name?: unknown } }).metadata?.name;
