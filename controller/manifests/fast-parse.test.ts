@@ -68,6 +68,13 @@ describe('the fast YAML path', () => {
     ]) agree(text);
   });
 
+  it('knows every identifier key the core schema reads as something other than a string', () => {
+    for (const key of ['null', 'Null', 'NULL', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE', 'nan', 'inf', 'y', 'n', 'yes', 'on', 'e1', '_1', 'x0']) {
+      expect(agree(`${key}: 1\n`), key).toBe(/^(null|true|false)$/i.test(key) ? 'full' : 'fast');
+      expect(agree(`m: {${key}: 1}\n`), key).toBe(/^(null|true|false)$/i.test(key) ? 'full' : 'fast');
+    }
+  });
+
   it.each(STRUCTURES)('agrees with the full parser on the document %j', (text) => {
     agree(text);
   });

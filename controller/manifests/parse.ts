@@ -27,7 +27,6 @@ import type { Pointer, Position } from './model.ts';
 import { SourceIndex, type Locator } from './source.ts';
 import { decodeUtf8 } from './utf8.ts';
 
-
 const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 const YAML_OPTIONS = {

@@ -8,7 +8,7 @@ import type { ProblemCode } from './codes.ts';
 import type { Kind, ManifestObject, Pointer, Problem } from './model.ts';
 import { classifyPath, manifestPath, SETTINGS_PATH } from './paths.ts';
 import { display } from './schema-messages.ts';
-import { findSealed, protectedHeader } from './sealed.ts';
+import { findSealed, sealedHeader } from './sealed.ts';
 import type { Api, Application, Settings, User } from './types.generated.ts';
 
 export interface RuleContext {
@@ -85,10 +85,10 @@ export function checkRules(objects: readonly ManifestObject[], context: RuleCont
   const kid = settings?.spec.sealingKey?.kid;
   if (kid !== undefined) {
     for (const object of [...byKind.Application, ...byKind.User]) {
-      for (const { pointer, value } of findSealed((object.manifest as Application | User).spec)) {
-        const sealedKid = protectedHeader(value)?.kid;
+      for (const sealed of findSealed((object.manifest as Application | User).spec)) {
+        const sealedKid = sealedHeader(sealed)?.kid;
         if (typeof sealedKid === 'string' && sealedKid !== kid) {
-          report(object, ['spec', ...pointer], 'rules.sealing-key-mismatch', `sealed for key ${quote(sealedKid)}, but the sealing key in ${SETTINGS_PATH} is ${quote(kid)}: seal it again with \`mergekey seal\``);
+          report(object, ['spec', ...sealed.pointer], 'rules.sealing-key-mismatch', `sealed for key ${quote(sealedKid)}, but the sealing key in ${SETTINGS_PATH} is ${quote(kid)}: seal it again with \`mergekey seal\``);
         }
       }
     }
