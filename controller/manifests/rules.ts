@@ -43,6 +43,7 @@ export function checkRules(objects: readonly ManifestObject[], context: RuleCont
   const settings = checkSettings(byKind.Settings, unloaded, plans, report, problems);
   const published = checkApis(byKind.Api, report);
   checkUsers(byKind.User, report);
+  // A broken Api's scopes are unknown, so no scope can be said to be unpublished until it is fixed.
   const someApiUnloaded = [...unloaded].some((key) => key.startsWith('Api/'));
 
   const clientIds = new Map<string, ManifestObject[]>();
@@ -63,6 +64,7 @@ export function checkRules(objects: readonly ManifestObject[], context: RuleCont
         }
       }
     }
+    // The schema keeps client ids ASCII, so lower-casing is exact case folding.
     const folded = spec.clientId.toLowerCase();
     const sharing = clientIds.get(folded);
     if (sharing === undefined) clientIds.set(folded, [object]);
