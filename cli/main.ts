@@ -1,0 +1,152 @@
+// The CLI's entry point: finds the command in the registry, parses its arguments, runs it, prints
+// its result, and is the one place that turns errors into exit codes (errors.ts documents them).
+import { readFileSync } from 'node:fs';
+import { parseCommandArgv, type Command } from './command.ts';
+import { CliError, EXIT_CODES, exitCodeFor, usageError, type ExitCode } from './errors.ts';
+import { commandHelp, groupHelp, mainHelp, type CommandSet } from './help.ts';
+import { commands, groups } from './registry.ts';
+
+export interface Io {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+const processIo: Io = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+};
+
+export const version: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+const MAIN_HINT = "Run 'mergekey --help' for the list of commands.";
+
+export async function main(argv: readonly string[], io: Io = processIo): Promise<ExitCode> {
+  try {
+    return await dispatch(argv, io);
+  } catch (error) {
+    io.stderr(describeError(error));
+    return exitCodeFor(error);
+  }
+}
+
+async function dispatch(argv: readonly string[], io: Io): Promise<ExitCode> {
+  const [first] = argv;
+  if (first === undefined) {
+    io.stderr(mainHelp(await loadAll(), version));
+    return EXIT_CODES.usage;
+  }
+  if (first === '--help' || first === '-h') {
+    io.stdout(mainHelp(await loadAll(), version));
+    return EXIT_CODES.ok;
+  }
+  if (first === '--version') {
+    io.stdout(`${version}\n`);
+    return EXIT_CODES.ok;
+  }
+  if (first === 'help') {
+    io.stdout(await helpFor(argv.slice(1)));
+    return EXIT_CODES.ok;
+  }
+  if (first.startsWith('-')) throw usageError(`unknown option '${first}'`, MAIN_HINT);
+
+  const target = resolve(argv);
+  if ('group' in target) {
+    const help = groupHelp(target.group, await loadAll());
+    if (target.rest[0] === '--help' || target.rest[0] === '-h') {
+      io.stdout(help);
+      return EXIT_CODES.ok;
+    }
+    io.stderr(help);
+    return EXIT_CODES.usage;
+  }
+  const command = await load(target.name);
+  const parsed = parseCommandArgv(command, target.rest);
+  if (parsed.help) {
+    io.stdout(commandHelp(command));
+    return EXIT_CODES.ok;
+  }
+  const result = await command.run(parsed.input);
+  const text = command.render(result, parsed.input);
+  if (text !== '') io.stdout(text.endsWith('\n') ? text : `${text}\n`);
+  return command.exitCode?.(result) ?? EXIT_CODES.ok;
+}
+
+type Target = { name: string; rest: readonly string[] } | { group: string; rest: readonly string[] };
+
+/** The registered command whose words start argv, the longest if several do (`app` vs `app new`). */
+function resolve(argv: readonly string[]): Target {
+  let best: string | undefined;
+  for (const name of Object.keys(commands)) {
+    const words = name.split(' ');
+    if (words.every((word, i) => argv[i] === word) && (best === undefined || words.length > best.split(' ').length)) {
+      best = name;
+    }
+  }
+  if (best !== undefined) return { name: best, rest: argv.slice(best.split(' ').length) };
+  const [group, sub] = argv;
+  if (group !== undefined && isGroup(group)) {
+    if (sub === undefined || sub.startsWith('-')) return { group, rest: argv.slice(1) };
+    throw usageError(`unknown command '${group} ${sub}'`, `Run 'mergekey ${group} --help' for its commands.`);
+  }
+  const suggestion = closest(group ?? '', [...new Set(Object.keys(commands).map((name) => name.split(' ')[0]!))]);
+  throw usageError(
+    `unknown command '${group}'`,
+    suggestion === undefined ? MAIN_HINT : `Did you mean 'mergekey ${suggestion}'? ${MAIN_HINT}`,
+  );
+}
+
+async function helpFor(words: readonly string[]): Promise<string> {
+  if (words.length === 0) return mainHelp(await loadAll(), version);
+  const name = words.join(' ');
+  if (name in commands) return commandHelp(await load(name));
+  if (words.length === 1 && isGroup(name)) return groupHelp(name, await loadAll());
+  throw usageError(`unknown command '${name}'`, MAIN_HINT);
+}
+
+function isGroup(word: string): boolean {
+  return Object.keys(commands).some((name) => name.startsWith(`${word} `));
+}
+
+export async function load(name: string): Promise<Command> {
+  const loader = commands[name];
+  if (loader === undefined) throw usageError(`unknown command '${name}'`, MAIN_HINT);
+  return { name, ...(await loader()).command };
+}
+
+export async function loadAll(): Promise<CommandSet> {
+  return { commands: await Promise.all(Object.keys(commands).map(load)), groups };
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof CliError) {
+    return `mergekey: ${error.message}\n${error.hint === undefined ? '' : `${error.hint}\n`}`;
+  }
+  // A bug or an environment failure nobody anticipated: say so, and keep the stack one switch away.
+  const detail = process.env.MERGEKEY_DEBUG ? `\n${error instanceof Error ? error.stack : ''}` : '';
+  const message = error instanceof Error ? error.message : String(error);
+  return `mergekey: unexpected error: ${message}${detail}\nSet MERGEKEY_DEBUG=1 to see where it happened.\n`;
+}
+
+/** The candidate within edit distance 2 of `word`, for "did you mean". */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of candidates) {
+    const distance = editDistance(word, name);
+    if (distance <= 2 && (best === undefined || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
