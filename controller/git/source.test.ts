@@ -72,14 +72,20 @@ describe('GitSource', () => {
     expect(listing.entries.map((e) => text(blobs.get(e.oid)))).toEqual(['a', 'settings']);
   });
 
-  it('refuses an oversized manifest without reading it', async () => {
+  it('refuses an oversized manifest, in a full listing and in a change', async () => {
     const repo = await fixture();
-    const head = await repo.commit({ 'apps/big.yaml': 'x'.repeat(2000) });
+    const first = await repo.commit({ 'apps/big.yaml': 'x'.repeat(2000), 'apps/small.yaml': 'x' });
     const source = new GitSource({ repo: repo.path, branch: 'main', cacheDir: join(tempDir(), 'git'), maxFileBytes: 1000 });
     await source.fetch();
-    const listing = await source.listManifests(head);
-    expect(listing.entries).toEqual([]);
-    expect(listing.problems[0]).toMatchObject({ code: 'too-large', path: 'apps/big.yaml' });
+    const listing = await source.listManifests(first);
+    expect(listing.entries.map((e) => e.path)).toEqual(['apps/small.yaml']);
+    expect(listing.problems).toMatchObject([{ code: 'too-large', path: 'apps/big.yaml', message: 'apps/big.yaml is 2000 bytes; manifests are limited to 1000 bytes' }]);
+    const second = await repo.commit({ 'apps/small.yaml': 'y'.repeat(1001) });
+    await source.fetch();
+    const diff = await source.changes(first, second);
+    const read = await source.readFiles(diff.entries);
+    expect(read.files).toEqual([]);
+    expect(read.problems).toMatchObject([{ code: 'too-large', path: 'apps/small.yaml' }]);
   });
 
   it('names the changed manifest paths between two commits, with a file turned into a symlink refused', async () => {

@@ -101,6 +101,7 @@ export interface ReadResult {
 
 /** The ref in the cache that holds the last fetched head of the followed branch. */
 const HEAD_REF = 'refs/mergekey/head';
+const COMMIT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const MODE_SYMLINK = '120000';
 const MODE_SUBMODULE = '160000';
 
@@ -232,14 +233,15 @@ export class GitSource {
 
   /** True when `commit` is in the cache. */
   async hasCommit(commit: string): Promise<boolean> {
-    if (!/^[0-9a-f]{40,64}$/.test(commit)) return false;
+    if (!COMMIT_ID.test(commit)) return false;
     return (await this.exitCode(['cat-file', '-e', `${commit}^{commit}`])) === 0;
   }
 
   /** True when `ancestor` is known and reachable from `descendant`: the history was not rewritten. */
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
-    if (!(await this.hasCommit(ancestor))) return false;
-    // Exit status 1 means "not an ancestor"; simple-git reports a silent non-zero exit as success.
+    if (!COMMIT_ID.test(ancestor) || !COMMIT_ID.test(descendant)) return false;
+    // Exit status 1 means "not an ancestor" and 128 an unknown commit (a rebuilt cache, a pruned
+    // rewritten history): both mean a full resync. simple-git would report a silent exit 1 as success.
     return (await this.exitCode(['merge-base', '--is-ancestor', ancestor, descendant])) === 0;
   }
 
@@ -272,6 +274,7 @@ export class GitSource {
     const changes: PathChange[] = [];
     const entries: TreeEntry[] = [];
     const problems: Problem[] = [];
+    const kept: TreeEntry[] = [];
     const modes = new Map<string, string>();
     for (let i = 0; i + 1 < fields.length; i += 2) {
       const meta = fields[i]!;
@@ -286,11 +289,9 @@ export class GitSource {
       modes.set(path, newMode!);
       entries.push({ path, oid: newOid! });
     }
-    // Modes refuse symlinks and submodules; sizes enforce the cap before anything is read.
-    const kept: TreeEntry[] = [];
-    const blobSizes = entries.length > 0 ? await this.sizes(entries.map((e) => e.oid)) : new Map<string, number>();
+    // Modes refuse symlinks and submodules; the size cap is enforced by `readFiles`.
     for (const entry of entries) {
-      const refused = this.refuse(entry.path, modes.get(entry.path)!, blobSizes.get(entry.oid) ?? 0);
+      const refused = this.refuse(entry.path, modes.get(entry.path)!, 0);
       if (refused !== undefined) problems.push(refused);
       else kept.push(entry);
     }
@@ -305,6 +306,20 @@ export class GitSource {
       return { ...at, code: 'too-large', message: `${path} is ${size} bytes; manifests are limited to ${this.maxFileBytes} bytes` };
     }
     return undefined;
+  }
+
+  /** Reads entries' contents, refusing (as a problem) any above the size cap. */
+  async readFiles(entries: TreeEntry[]): Promise<ReadResult> {
+    const blobs = await this.read(entries);
+    const files: ReadResult['files'] = [];
+    const problems: Problem[] = [];
+    for (const entry of entries) {
+      const content = blobs.get(entry.oid)!;
+      const refused = this.refuse(entry.path, '100644', content.length);
+      if (refused !== undefined) problems.push(refused);
+      else files.push({ path: entry.path, oid: entry.oid, content });
+    }
+    return { files, problems };
   }
 
   /** Reads blobs with one `git cat-file --batch` process. */
@@ -325,16 +340,6 @@ export class GitSource {
       offset += length + 1;
     }
     return blobs;
-  }
-
-  private async sizes(oids: string[]): Promise<Map<string, number>> {
-    const out = (await this.spawnGit(['cat-file', '--batch-check'], [...new Set(oids)].join('\n') + '\n')).toString('latin1');
-    const sizes = new Map<string, number>();
-    for (const line of out.split('\n')) {
-      const [oid, , size] = line.split(' ');
-      if (oid && size) sizes.set(oid, Number(size));
-    }
-    return sizes;
   }
 
   private async run(args: string[]): Promise<string> {
