@@ -10,7 +10,7 @@ export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
 export const EXIT_CODE_MEANINGS: Record<ExitCode, string> = {
   0: 'success (for validate: the repository is valid)',
   1: 'failure: invalid manifests, a refused operation, an unexpected error',
-  2: 'usage error: unknown command or option, missing or extra argument, bad value',
+  2: 'usage error: unknown command or option, a missing or bad argument',
 };
 
 export type CliErrorCode =

@@ -35,9 +35,10 @@ export function commandHelp(command: Command): string {
   return sections.join('\n\n') + '\n';
 }
 
-export function mainHelp(set: CommandSet, version: string): string {
+/** The version is left out of the README's copy, so a release does not make it drift. */
+export function mainHelp(set: CommandSet, version?: string): string {
   return [
-    `mergekey ${version}: OAuth client applications as code.`,
+    `mergekey${version === undefined ? '' : ` ${version}`}: OAuth client applications as code.`,
     'Usage: mergekey <command> [arguments] [options]',
     'Commands:\n' + commandTable(set.commands, set.groups),
     'Options:\n' +
@@ -87,14 +88,16 @@ function optionUsage(flag: string, spec: OptionSpec): string {
 }
 
 function optionDescription(spec: OptionSpec): string {
-  let text = spec.description;
-  if (spec.choices !== undefined) text += ` One of: ${spec.choices.join(', ')}.`;
-  if (spec.multiple === true) text += ' May be repeated.';
-  return withDefault(text, spec.default);
+  const notes = [
+    ...(spec.choices === undefined ? [] : [`one of: ${spec.choices.join(', ')}`]),
+    ...(spec.multiple === true ? ['repeatable'] : []),
+    ...(spec.default === undefined ? [] : [`default: ${spec.default}`]),
+  ];
+  return notes.length === 0 ? spec.description : `${spec.description} (${notes.join('; ')})`;
 }
 
 function withDefault(text: string, value: string | undefined): string {
-  return value === undefined ? text : `${text} Default: ${value}.`;
+  return value === undefined ? text : `${text} (default: ${value})`;
 }
 
 /** Two columns: names on the left, wrapped descriptions on the right. */

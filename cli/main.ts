@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseCommandArgv, type Command } from './command.ts';
 import { CliError, EXIT_CODES, exitCodeFor, usageError, type ExitCode } from './errors.ts';
 import { commandHelp, groupHelp, mainHelp, type CommandSet } from './help.ts';
-import { commands, groups } from './registry.ts';
+import { registry as defaultRegistry, type Registry } from './registry.ts';
 
 export interface Io {
   stdout(text: string): void;
@@ -22,101 +22,122 @@ export const version: string = (
 
 const MAIN_HINT = "Run 'mergekey --help' for the list of commands.";
 
-export async function main(argv: readonly string[], io: Io = processIo): Promise<ExitCode> {
+export async function main(
+  argv: readonly string[],
+  io: Io = processIo,
+  registry: Registry = defaultRegistry,
+): Promise<ExitCode> {
+  const cli = new Cli(registry);
   try {
-    return await dispatch(argv, io);
+    return await cli.dispatch(argv, io);
   } catch (error) {
     io.stderr(describeError(error));
     return exitCodeFor(error);
   }
 }
 
-async function dispatch(argv: readonly string[], io: Io): Promise<ExitCode> {
-  const [first] = argv;
-  if (first === undefined) {
-    io.stderr(mainHelp(await loadAll(), version));
-    return EXIT_CODES.usage;
-  }
-  if (first === '--help' || first === '-h') {
-    io.stdout(mainHelp(await loadAll(), version));
-    return EXIT_CODES.ok;
-  }
-  if (first === '--version') {
-    io.stdout(`${version}\n`);
-    return EXIT_CODES.ok;
-  }
-  if (first === 'help') {
-    io.stdout(await helpFor(argv.slice(1)));
-    return EXIT_CODES.ok;
-  }
-  if (first.startsWith('-')) throw usageError(`unknown option '${first}'`, MAIN_HINT);
-
-  const target = resolve(argv);
-  if ('group' in target) {
-    const help = groupHelp(target.group, await loadAll());
-    if (target.rest[0] === '--help' || target.rest[0] === '-h') {
-      io.stdout(help);
-      return EXIT_CODES.ok;
-    }
-    io.stderr(help);
-    return EXIT_CODES.usage;
-  }
-  const command = await load(target.name);
-  const parsed = parseCommandArgv(command, target.rest);
-  if (parsed.help) {
-    io.stdout(commandHelp(command));
-    return EXIT_CODES.ok;
-  }
-  const result = await command.run(parsed.input);
-  const text = command.render(result, parsed.input);
-  if (text !== '') io.stdout(text.endsWith('\n') ? text : `${text}\n`);
-  return command.exitCode?.(result) ?? EXIT_CODES.ok;
-}
-
 type Target = { name: string; rest: readonly string[] } | { group: string; rest: readonly string[] };
 
-/** The registered command whose words start argv, the longest if several do (`app` vs `app new`). */
-function resolve(argv: readonly string[]): Target {
-  let best: string | undefined;
-  for (const name of Object.keys(commands)) {
-    const words = name.split(' ');
-    if (words.every((word, i) => argv[i] === word) && (best === undefined || words.length > best.split(' ').length)) {
-      best = name;
+class Cli {
+  constructor(private readonly registry: Registry) {}
+
+  /** Runs argv; errors propagate to `main`, the one place that maps them to exit codes. */
+  async dispatch(argv: readonly string[], io: Io): Promise<ExitCode> {
+    const [first] = argv;
+    if (first === undefined) {
+      io.stderr(mainHelp(await this.loadAll(), version));
+      return EXIT_CODES.usage;
     }
+    if (first === '--help' || first === '-h') {
+      io.stdout(mainHelp(await this.loadAll(), version));
+      return EXIT_CODES.ok;
+    }
+    if (first === '--version') {
+      io.stdout(`${version}\n`);
+      return EXIT_CODES.ok;
+    }
+    if (first === 'help') {
+      io.stdout(await this.helpFor(argv.slice(1)));
+      return EXIT_CODES.ok;
+    }
+    if (first.startsWith('-')) throw usageError(`unknown option '${first}'`, MAIN_HINT);
+
+    const target = this.resolve(argv);
+    if ('group' in target) {
+      const help = groupHelp(target.group, await this.loadAll());
+      if (target.rest[0] === '--help' || target.rest[0] === '-h') {
+        io.stdout(help);
+        return EXIT_CODES.ok;
+      }
+      io.stderr(help);
+      return EXIT_CODES.usage;
+    }
+    const command = await this.load(target.name);
+    const parsed = parseCommandArgv(command, target.rest);
+    if (parsed.help) {
+      io.stdout(commandHelp(command));
+      return EXIT_CODES.ok;
+    }
+    const result = await command.run(parsed.input);
+    const text = command.render(result, parsed.input);
+    if (text !== '') io.stdout(text.endsWith('\n') ? text : `${text}\n`);
+    return command.exitCode?.(result) ?? EXIT_CODES.ok;
   }
-  if (best !== undefined) return { name: best, rest: argv.slice(best.split(' ').length) };
-  const [group, sub] = argv;
-  if (group !== undefined && isGroup(group)) {
-    if (sub === undefined || sub.startsWith('-')) return { group, rest: argv.slice(1) };
-    throw usageError(`unknown command '${group} ${sub}'`, `Run 'mergekey ${group} --help' for its commands.`);
+
+  /** The registered command whose words start argv, the longest if several do (`app` vs `app new`). */
+  private resolve(argv: readonly string[]): Target {
+    let best: string | undefined;
+    for (const name of Object.keys(this.registry.commands)) {
+      const words = name.split(' ');
+      if (words.every((word, i) => argv[i] === word) && (best === undefined || words.length > best.split(' ').length)) {
+        best = name;
+      }
+    }
+    if (best !== undefined) return { name: best, rest: argv.slice(best.split(' ').length) };
+    const [group, sub] = argv;
+    if (group !== undefined && this.isGroup(group)) {
+      if (sub === undefined || sub.startsWith('-')) return { group, rest: argv.slice(1) };
+      throw usageError(`unknown command '${group} ${sub}'`, `Run 'mergekey ${group} --help' for its commands.`);
+    }
+    const firstWords = new Set(Object.keys(this.registry.commands).map((name) => name.split(' ')[0]!));
+    const suggestion = closest(group ?? '', [...firstWords]);
+    throw usageError(
+      `unknown command '${group}'`,
+      suggestion === undefined ? MAIN_HINT : `Did you mean 'mergekey ${suggestion}'? ${MAIN_HINT}`,
+    );
   }
-  const suggestion = closest(group ?? '', [...new Set(Object.keys(commands).map((name) => name.split(' ')[0]!))]);
-  throw usageError(
-    `unknown command '${group}'`,
-    suggestion === undefined ? MAIN_HINT : `Did you mean 'mergekey ${suggestion}'? ${MAIN_HINT}`,
-  );
+
+  private async helpFor(words: readonly string[]): Promise<string> {
+    if (words.length === 0) return mainHelp(await this.loadAll(), version);
+    const name = words.join(' ');
+    if (name in this.registry.commands) return commandHelp(await this.load(name));
+    if (words.length === 1 && this.isGroup(name)) return groupHelp(name, await this.loadAll());
+    throw usageError(`unknown command '${name}'`, MAIN_HINT);
+  }
+
+  private isGroup(word: string): boolean {
+    return Object.keys(this.registry.commands).some((name) => name.startsWith(`${word} `));
+  }
+
+  private async load(name: string): Promise<Command> {
+    const loader = this.registry.commands[name];
+    if (loader === undefined) throw usageError(`unknown command '${name}'`, MAIN_HINT);
+    return loadCommand(name, loader);
+  }
+
+  private loadAll(): Promise<CommandSet> {
+    return loadCommandSet(this.registry);
+  }
 }
 
-async function helpFor(words: readonly string[]): Promise<string> {
-  if (words.length === 0) return mainHelp(await loadAll(), version);
-  const name = words.join(' ');
-  if (name in commands) return commandHelp(await load(name));
-  if (words.length === 1 && isGroup(name)) return groupHelp(name, await loadAll());
-  throw usageError(`unknown command '${name}'`, MAIN_HINT);
-}
-
-function isGroup(word: string): boolean {
-  return Object.keys(commands).some((name) => name.startsWith(`${word} `));
-}
-
-export async function load(name: string): Promise<Command> {
-  const loader = commands[name];
-  if (loader === undefined) throw usageError(`unknown command '${name}'`, MAIN_HINT);
+async function loadCommand(name: string, loader: Registry['commands'][string]): Promise<Command> {
   return { name, ...(await loader()).command };
 }
 
-export async function loadAll(): Promise<CommandSet> {
-  return { commands: await Promise.all(Object.keys(commands).map(load)), groups };
+/** Every command's declaration, in registry order: for help and the README's reference. */
+export async function loadCommandSet(registry: Registry = defaultRegistry): Promise<CommandSet> {
+  const entries = Object.entries(registry.commands);
+  return { commands: await Promise.all(entries.map(([name, loader]) => loadCommand(name, loader))), groups: registry.groups };
 }
 
 function describeError(error: unknown): string {

@@ -4,33 +4,48 @@
 // reads manifests from git objects, where a symlink is a path string and not the file it names, so
 // a linked manifest that looks fine on disk would not be what the controller applies. It is
 // reported at its own path instead.
-import { constants } from 'node:fs';
-import { open, readdir } from 'node:fs/promises';
+//
+// The reads are synchronous on purpose: for thousands of small files, node's promise API costs
+// three thread-pool round trips per file (open, read, close) and measured 4 to 6 times slower.
+// This runs in the CLI, where nothing else waits on the event loop.
+import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { isManifestPath, type Problem, type RepoFile } from '../controller/manifests/index.ts';
 
-/** Files read at once: enough to hide disk latency, few enough to stay far from EMFILE. */
-const READ_CONCURRENCY = 32;
+const SYMLINK_MESSAGE = 'is a symbolic link; a manifest must be a regular file (links are not followed)';
+
+/** Problems found before any manifest is parsed, beside the loader's own codes. */
+export const READ_PROBLEM_CODES = {
+  'file.symlink': 'A manifest path (or a manifest folder) that is a symbolic link; links are not followed.',
+  'file.not-regular': 'A manifest path that is a FIFO, socket or device rather than a regular file.',
+  'file.unreadable': 'A manifest path the operating system refused to read (permissions, I/O error).',
+} as const;
+
+export type ReadProblemCode = keyof typeof READ_PROBLEM_CODES;
+
+export interface ReadProblem extends Omit<Problem, 'code'> {
+  code: ReadProblemCode;
+}
 
 export interface RepositoryFiles {
   files: RepoFile[];
   /** Manifest paths that could not be read as regular files. */
-  problems: Problem[];
+  problems: ReadProblem[];
 }
 
-export async function readRepositoryFiles(root: string): Promise<RepositoryFiles> {
+export function readRepositoryFiles(root: string): RepositoryFiles {
   const paths: string[] = [];
-  const problems: Problem[] = [];
+  const problems: ReadProblem[] = [];
   const pending = [''];
   while (pending.length > 0) {
     const dir = pending.pop()!;
-    let entries;
+    let entries: Dirent[];
     try {
-      entries = await readdir(join(root, dir), { withFileTypes: true });
+      entries = readdirSync(join(root, dir), { withFileTypes: true });
     } catch (error) {
       if (dir === '') throw error;
       // A folder that cannot hold manifests (say, a private tool cache) does not concern us.
-      if (holdsManifests(dir)) problems.push(atStart(dir, 'unreadable', `cannot be read: ${(error as NodeJS.ErrnoException).code}`));
+      if (holdsManifests(dir)) problems.push(atStart(dir, 'file.unreadable', `cannot be read: ${(error as NodeJS.ErrnoException).code}`));
       continue;
     }
     for (const entry of entries) {
@@ -41,29 +56,23 @@ export async function readRepositoryFiles(root: string): Promise<RepositoryFiles
         if (isManifestPath(path)) paths.push(path);
       } else if (entry.isSymbolicLink()) {
         if (isManifestPath(path)) {
-          problems.push(atStart(path, 'symlink', 'is a symbolic link; a manifest must be a regular file (links are not followed)'));
+          problems.push(atStart(path, 'file.symlink', SYMLINK_MESSAGE));
         } else if (holdsManifests(path)) {
-          problems.push(atStart(path, 'symlink', 'is a symbolic link to a folder; manifests in it are not read (links are not followed)'));
+          problems.push(atStart(path, 'file.symlink', 'is a symbolic link to a folder; manifests in it are not read (links are not followed)'));
         }
       } else if (isManifestPath(path)) {
-        problems.push(atStart(path, 'not-a-file', 'is not a regular file'));
+        problems.push(atStart(path, 'file.not-regular', 'is not a regular file'));
       }
     }
   }
 
-  const files: RepoFile[] = new Array(paths.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < paths.length) {
-      const index = next++;
-      const path = paths[index]!;
-      const result = await readNoFollow(join(root, path));
-      if (result instanceof Uint8Array) files[index] = { path, content: result };
-      else problems.push(atStart(path, result.code, result.message));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, paths.length) }, worker));
-  return { files: files.filter((file) => file !== undefined), problems };
+  const files: RepoFile[] = [];
+  for (const path of paths) {
+    const result = readNoFollow(join(root, path));
+    if (result instanceof Uint8Array) files.push({ path, content: result });
+    else problems.push(atStart(path, result.code, result.message));
+  }
+  return { files, problems };
 }
 
 /** Whether files directly in `path` would be manifests, i.e. it is one of the manifest folders. */
@@ -71,25 +80,27 @@ function holdsManifests(path: string): boolean {
   return isManifestPath(`${path}/probe.yaml`);
 }
 
-async function readNoFollow(file: string): Promise<Uint8Array | { code: string; message: string }> {
-  let handle;
+function readNoFollow(file: string): Uint8Array | { code: ReadProblemCode; message: string } {
+  let fd: number;
   try {
     // O_NOFOLLOW closes the gap between readdir and open: a file swapped for a link is refused.
-    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK keeps a FIFO swapped in from blocking the open; fstat then refuses it.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') return { code: 'symlink', message: 'is a symbolic link; a manifest must be a regular file (links are not followed)' };
-    return { code: 'unreadable', message: `cannot be read: ${code ?? (error as Error).message}` };
+    if (code === 'ELOOP') return { code: 'file.symlink', message: SYMLINK_MESSAGE };
+    return { code: 'file.unreadable', message: `cannot be read: ${code ?? (error as Error).message}` };
   }
   try {
-    return await handle.readFile();
+    if (!fstatSync(fd).isFile()) return { code: 'file.not-regular', message: 'is not a regular file' };
+    return readFileSync(fd);
   } catch (error) {
-    return { code: 'unreadable', message: `cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+    return { code: 'file.unreadable', message: `cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
-function atStart(path: string, code: string, message: string): Problem {
+function atStart(path: string, code: ReadProblemCode, message: string): ReadProblem {
   return { path, line: 1, column: 1, code, message };
 }

@@ -54,11 +54,14 @@ export async function init(options: InitOptions): Promise<InitResult> {
   await requireEmptyOrAbsent(target, options.dir);
 
   const files = await repositoryFiles({ issuer, team, sealingKey });
+  // The first parent folder this call creates, if any: removed again when init fails.
+  let createdParent: string | undefined;
   let staging: string;
   try {
-    await mkdir(dirname(target), { recursive: true });
+    createdParent = await mkdir(dirname(target), { recursive: true });
     staging = await mkdtemp(join(dirname(target), `.${basename(target)}.init-`));
   } catch (error) {
+    if (createdParent !== undefined) await rm(createdParent, { recursive: true, force: true });
     throw failure(`cannot create '${options.dir}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   try {
@@ -83,7 +86,7 @@ export async function init(options: InitOptions): Promise<InitResult> {
       ...(commit === undefined ? {} : { commit }),
     };
   } catch (error) {
-    await rm(staging, { recursive: true, force: true });
+    await rm(createdParent ?? staging, { recursive: true, force: true });
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOTEMPTY' || code === 'EEXIST') throw failure(`'${options.dir}' is not empty; init only creates a new repository`);
     if (code === 'ENOTDIR') throw failure(`'${options.dir}' exists and is not a directory`);
@@ -141,8 +144,9 @@ export async function readPublicSealingKey(file: string): Promise<PublicJwk> {
   } catch {
     throw failure(`'${file}' is not JSON; expected the public JWK that 'mergekey keys public' prints`);
   }
-  const jwk = isObject(parsed) && Array.isArray(parsed.keys) && parsed.keys.length === 1 ? parsed.keys[0] : parsed;
-  if (!isObject(jwk)) throw failure(`'${file}' does not hold a JWK (or a JWKS with exactly one key)`);
+  const keys = isObject(parsed) && Array.isArray(parsed.keys) ? parsed.keys : [parsed];
+  const jwk = keys[0];
+  if (keys.length !== 1 || !isObject(jwk)) throw failure(`'${file}' does not hold a JWK (or a JWKS with exactly one key)`);
 
   const privateMember = PRIVATE_MEMBERS.find((member) => member in jwk);
   if (privateMember !== undefined) {

@@ -5,10 +5,10 @@ import { resolve } from 'node:path';
 import { validateRepository, type Kind, type Problem } from '../../controller/manifests/index.ts';
 import { defineCommand } from '../command.ts';
 import { EXIT_CODES, failure, usageError } from '../errors.ts';
-import { readRepositoryFiles } from '../read-repository.ts';
+import { readRepositoryFiles, type ReadProblem } from '../read-repository.ts';
 
 /** Kinds in the order a reader meets them: settings, what publishers own, then applications. */
-export const KINDS: readonly Kind[] = ['Settings', 'Api', 'Plan', 'User', 'Application'];
+export const KIND_ORDER: readonly Kind[] = ['Settings', 'Api', 'Plan', 'User', 'Application'];
 
 export interface ValidateOptions {
   /** The repository's root directory. */
@@ -20,16 +20,19 @@ export interface ValidateResult {
   /** How many valid objects of each kind were read (every kind present, zeros included). */
   objects: Record<Kind, number>;
   /** Sorted by path, line, column; paths are relative to the repository's root. */
-  problems: Problem[];
+  problems: RepositoryProblem[];
 }
+
+/** A problem the loader found in a manifest, or one found reading the files from disk. */
+export type RepositoryProblem = Problem | ReadProblem;
 
 export async function validate(options: ValidateOptions): Promise<ValidateResult> {
   const root = resolve(options.dir);
   await requireDirectory(root, options.dir);
-  const read = await readRepositoryFiles(root);
+  const read = readRepositoryFiles(root);
   const { objects, problems } = validateRepository(read.files);
 
-  const counts = Object.fromEntries(KINDS.map((kind) => [kind, 0])) as Record<Kind, number>;
+  const counts = Object.fromEntries(KIND_ORDER.map((kind) => [kind, 0])) as Record<Kind, number>;
   for (const object of objects) counts[object.kind] += 1;
   const all = [...read.problems, ...problems].sort(compareProblems);
   return { valid: all.length === 0, objects: counts, problems: all };
@@ -47,16 +50,16 @@ async function requireDirectory(root: string, given: string): Promise<void> {
   if (!info.isDirectory()) throw usageError(`'${given}' is not a directory`);
 }
 
-function compareProblems(a: Problem, b: Problem): number {
+function compareProblems(a: RepositoryProblem, b: RepositoryProblem): number {
   if (a.path !== b.path) return a.path < b.path ? -1 : 1;
   return a.line - b.line || a.column - b.column || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0);
 }
 
 export function formatText(result: ValidateResult, dir: string): string {
   const lines = result.problems.map((p) => `${p.path}:${p.line}:${p.column}: ${p.message}`);
-  const total = KINDS.reduce((sum, kind) => sum + result.objects[kind], 0);
+  const total = KIND_ORDER.reduce((sum, kind) => sum + result.objects[kind], 0);
   if (result.valid) {
-    const breakdown = KINDS.filter((kind) => result.objects[kind] > 0).map((kind) => `${result.objects[kind]} ${kind}`);
+    const breakdown = KIND_ORDER.filter((kind) => result.objects[kind] > 0).map((kind) => `${result.objects[kind]} ${kind}`);
     lines.push(`${dir}: valid, ${plural(total, 'object')}${breakdown.length > 0 ? ` (${breakdown.join(', ')})` : ''}`);
   } else {
     const files = new Set(result.problems.map((p) => p.path)).size;

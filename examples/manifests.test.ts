@@ -1,0 +1,68 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decodeProtectedHeader } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { validateRepository, type ManifestObject } from '../controller/manifests/index.ts';
+import type { Application, Settings, User } from '../controller/manifests/types.generated.ts';
+import { validate } from '../cli/commands/validate.ts';
+import { readRepositoryFiles } from '../cli/read-repository.ts';
+import { examplesDir } from './generate-sealed.ts';
+
+async function exampleObjects(): Promise<ManifestObject[]> {
+  return validateRepository(readRepositoryFiles(examplesDir).files).objects;
+}
+
+describe('examples/manifests', () => {
+  it('is a valid repository with every kind the README describes', async () => {
+    expect(await validate({ dir: examplesDir })).toEqual({
+      valid: true,
+      objects: { Settings: 1, Api: 3, Plan: 2, User: 2, Application: 6 },
+      problems: [],
+    });
+  });
+
+  it('covers every grant type, every client authentication method and both states', async () => {
+    const apps = (await exampleObjects()).filter((o) => o.kind === 'Application').map((o) => (o.manifest as Application).spec);
+    expect(new Set(apps.flatMap((app) => app.grantTypes))).toEqual(new Set(['client_credentials', 'password', 'refresh_token']));
+    expect(new Set(apps.map((app) => app.tokenEndpointAuthMethod))).toEqual(
+      new Set(['client_secret_basic', 'client_secret_post', 'private_key_jwt']),
+    );
+    expect(new Set(apps.map((app) => app.state))).toEqual(new Set(['active', 'inactive']));
+    expect(apps.some((app) => (app.credentials.secrets?.length ?? 0) === 2)).toBe(true);
+  });
+
+  it('seals every secret to the sealing key in mergekey.yaml, bound to its own object', async () => {
+    const objects = await exampleObjects();
+    const settings = objects.find((o) => o.kind === 'Settings')!.manifest as Settings;
+    const sealed: { bind: string; value: string }[] = [];
+    for (const object of objects) {
+      if (object.kind === 'Application') {
+        for (const secret of (object.manifest as Application).spec.credentials.secrets ?? []) {
+          sealed.push({ bind: `Application/${object.name}`, value: secret.sealed });
+        }
+      }
+      const password = object.kind === 'User' ? (object.manifest as User).spec.password : undefined;
+      if (password !== undefined) sealed.push({ bind: `User/${object.name}`, value: password.sealed });
+    }
+    expect(sealed).toHaveLength(8);
+    for (const { bind, value } of sealed) {
+      expect(decodeProtectedHeader(value)).toMatchObject({ alg: 'ECDH-ES+A256KW', enc: 'A256GCM', kid: settings.spec.sealingKey!.kid, bind });
+      expect(decodeProtectedHeader(value)).not.toHaveProperty('zip');
+    }
+  });
+
+  it('holds no private key in any file under examples/', async () => {
+    const examplesRoot = fileURLToPath(new URL('.', import.meta.url));
+    const files = (await readdir(examplesRoot, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+    expect(files.length).toBeGreaterThan(14);
+    for (const entry of files) {
+      const path = join(entry.parentPath, entry.name);
+      if (path === fileURLToPath(import.meta.url)) continue;
+      const text = await readFile(path, 'utf8');
+      expect(text, path).not.toMatch(/PRIVATE KEY-----/);
+      // A JWK's private members, as JSON ("d": …) or as YAML (d: …).
+      expect(text, path).not.toMatch(/"(d|p|q|dp|dq|qi|k)"\s*:|^\s*-?\s*(d|p|q|dp|dq|qi|k):/m);
+    }
+  });
+});
