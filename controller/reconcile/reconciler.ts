@@ -95,8 +95,10 @@ export class Reconciler {
     let commit: string | undefined;
     let result: RunStatus['result'] = 'failed';
     let error: RunError | undefined;
+    let fetchMs: number | undefined;
     try {
       commit = await this.fetch();
+      fetchMs = this.now() - started;
       result = await this.sync(commit);
     } catch (thrown) {
       const classified = classify(thrown);
@@ -111,6 +113,7 @@ export class Reconciler {
         startedAt: iso(started),
         finishedAt: iso(finished),
         durationMs: finished - started,
+        ...(fetchMs === undefined ? {} : { fetchMs }),
         result,
         ...(error === undefined ? {} : { error }),
         trigger,
@@ -153,6 +156,12 @@ export class Reconciler {
 
     const at = iso(this.now());
     const statuses = this.statuses(result, head, at);
+    if (applied !== head) {
+      this.log.info(
+        { commit: head, upserts: result.upserts.length, deactivations: result.deactivations.length, deletions: result.deletions.length },
+        `applying commit ${head.slice(0, 12)}`,
+      );
+    }
     const inventory = applyPlan(this.store, { commit: head, at, plan: result, records, inventory: this.state.inventory, statuses });
 
     // The transaction committed: only now does memory move to the new commit.
@@ -165,12 +174,7 @@ export class Reconciler {
     }
     for (const deletion of result.deletions) this.lastGood.delete(deletion.key);
     this.loaded = loaded;
-    if (applied !== head) {
-      this.log.info(
-        { commit: head, upserts: result.upserts.length, deactivations: result.deactivations.length, deletions: result.deletions.length },
-        `applied commit ${head.slice(0, 12)}`,
-      );
-    }
+    if (applied !== head) this.log.info({ commit: head }, `applied commit ${head.slice(0, 12)}`);
     return applied === head ? 'unchanged' : 'applied';
   }
 

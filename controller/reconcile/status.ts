@@ -55,6 +55,8 @@ export interface RunStatus {
   startedAt: string;
   finishedAt: string;
   durationMs: number;
+  /** Of `durationMs`, the time spent fetching from git (network and git's own work). */
+  fetchMs?: number;
   result: 'applied' | 'unchanged' | 'failed';
   error?: RunError;
   /** Why the run started: poll, webhook, manual, startup, retry. */

@@ -70,3 +70,24 @@ export const BASE_FILES = {
   'plans/standard.yaml': PLAN_YAML,
   'users/alice.yaml': userYaml('alice'),
 };
+
+/** An application authenticating with private_key_jwt: no sealed value, so no keys are needed. */
+export function jwtAppYaml(name: string, fields: AppFields = {}): string {
+  return `apiVersion: mergekey/v1
+kind: Application
+metadata:
+  name: ${name}
+spec:
+  description: ${fields.description ?? `The ${name} application.`}
+  owners: [${(fields.owners ?? ['alice']).join(', ')}]
+  clientId: ${fields.clientId ?? `${name}-client-0001`}
+  state: ${fields.state ?? 'active'}
+  tokenEndpointAuthMethod: private_key_jwt
+  credentials:
+    jwks:
+      keys:
+        - kty: OKP
+          crv: Ed25519
+          x: 11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo
+`;
+}
