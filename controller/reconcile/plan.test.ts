@@ -58,9 +58,9 @@ describe('plan', () => {
     expect(result.upserts.map((u) => u.key)).toEqual(['Application/edited', 'Application/fresh']);
     expect(result.deactivations).toEqual([]);
     expect(result.outcomes.map((o) => [o.path, o.outcome])).toEqual([
+      ['apps/same.yaml', { kind: 'applied', changed: false }],
       ['apps/edited.yaml', { kind: 'applied', changed: true }],
       ['apps/fresh.yaml', { kind: 'applied', changed: true }],
-      ['apps/same.yaml', { kind: 'applied', changed: false }],
     ]);
     expect(result.heldBack).toBeUndefined();
   });

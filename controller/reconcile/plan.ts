@@ -97,7 +97,7 @@ export interface ReconcilePlan {
   deactivations: Deactivation[];
   /** Apis, plans and users whose manifest was removed. */
   deletions: { key: ObjectKey; path: string }[];
-  /** One entry per desired path and per removed object, in path order. */
+  /** One entry per desired path (in input order), then one per removed object (in path order). */
   outcomes: PathOutcome[];
   /** Set when the plan must not be applied; the store stays as it is. */
   heldBack?: HeldBack;
@@ -119,8 +119,10 @@ export function plan(desired: readonly DesiredEntry[], actual: ReadonlyMap<Objec
     if (entry.clientId !== undefined) clientIdOwner.set(foldClientId(entry.clientId), key);
   }
 
+  // Input order is kept (the reconciler passes the tree in path order): sorting every path of a
+  // large repository on each commit would cost more than the rest of the plan.
   const seen = new Set<ObjectKey>();
-  for (const entry of [...desired].sort(byPath)) {
+  for (const entry of desired) {
     const key = objectKey(entry.kind, entry.name);
     seen.add(key);
     const current = actual.get(key);
@@ -147,8 +149,8 @@ export function plan(desired: readonly DesiredEntry[], actual: ReadonlyMap<Objec
     });
   }
 
-  for (const [key, entry] of [...actual].sort(([, a], [, b]) => byPath(a, b))) {
-    if (seen.has(key)) continue;
+  const removed = [...actual].filter(([key]) => !seen.has(key)).sort(([, a], [, b]) => byPath(a, b));
+  for (const [key, entry] of removed) {
     if (entry.kind === 'Application') {
       if (entry.state === 'active') deactivations.push({ key, path: entry.path, reason: 'removed' });
       outcomes.push({ path: entry.path, key, outcome: { kind: 'removed', deleted: false }, problems: [] });
@@ -166,6 +168,8 @@ export function plan(desired: readonly DesiredEntry[], actual: ReadonlyMap<Objec
     }
   }
 
+  upserts.sort(byPath);
+  deactivations.sort(byPath);
   const result: ReconcilePlan = { upserts, deactivations, deletions, outcomes };
   const heldBack = options.allowMassDeactivation ? undefined : massDeactivation(result, actual);
   if (heldBack !== undefined) result.heldBack = heldBack;

@@ -55,6 +55,7 @@ export interface RunningServer {
   reconciler: Reconciler;
   loop: ReconcileLoop;
   logger: Logger;
+  store: Store;
   /** Settles when the first reconcile has finished (whatever its result). */
   initialSync: Promise<void>;
   /** Stops accepting, finishes in-flight requests and the reconcile transaction, closes the store. */
@@ -118,6 +119,7 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
       reconciler,
       loop,
       logger,
+      store,
       initialSync,
       close() {
         closing ??= (async () => {
