@@ -13,6 +13,8 @@ export interface Registry {
 export const registry: Registry = {
   commands: {
     init: () => import('./commands/init.ts'),
+    status: () => import('./commands/status.ts'),
+    sync: () => import('./commands/sync.ts'),
     validate: () => import('./commands/validate.ts'),
   },
   groups: {},
