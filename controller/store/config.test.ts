@@ -22,7 +22,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const base = (name: string, path: string) => ({ v: RECORD_VERSION, name, path, commit: 'c1' });
+const base = (name: string, path: string) => ({ v: RECORD_VERSION as typeof RECORD_VERSION, name, path, commit: 'c1' });
 
 function app(name: string, clientId: string, state: 'active' | 'inactive' = 'active'): ApplicationRecord {
   return {
