@@ -13,9 +13,13 @@ export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 export const SERVER_OPTION = {
   type: 'string',
   valueName: 'URL',
-  description: 'The controller to ask (env MERGEKEY_SERVER).',
-  default: process.env.MERGEKEY_SERVER ?? DEFAULT_SERVER,
+  description: `The controller to ask (env MERGEKEY_SERVER; default ${DEFAULT_SERVER}).`,
 } as const satisfies OptionSpec;
+
+/** --server, else MERGEKEY_SERVER, else the local default. */
+export function serverUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return flag ?? (env.MERGEKEY_SERVER || DEFAULT_SERVER);
+}
 
 const TIMEOUT_MS = 60_000;
 
@@ -127,7 +131,7 @@ export const command = defineCommand({
     all: { type: 'boolean', description: 'List every object, not only those that are not Ready.' },
   },
   examples: ['mergekey status', 'mergekey status --server http://controller:8080 --format json'],
-  run: (input) => status({ server: input.server }),
+  run: (input) => status({ server: serverUrl(input.server) }),
   render: (result, input) => (input.format === 'json' ? JSON.stringify(result, null, 2) + '\n' : formatStatus(result, input.all)),
   exitCode: (result) => (isReady(result) ? EXIT_CODES.ok : EXIT_CODES.failure),
 });

@@ -3,7 +3,7 @@
 import type { RunStatus } from '../../controller/reconcile/status.ts';
 import { defineCommand } from '../command.ts';
 import { EXIT_CODES } from '../errors.ts';
-import { serverRequest, SERVER_OPTION } from './status.ts';
+import { serverRequest, serverUrl, SERVER_OPTION } from './status.ts';
 
 export interface SyncOptions {
   server: string;
@@ -38,7 +38,7 @@ export const command = defineCommand({
     'no-wait': { type: 'boolean', description: 'Return once the controller has the request.' },
   },
   examples: ['mergekey sync', 'mergekey sync --server http://controller:8080 --no-wait'],
-  run: (input) => sync({ server: input.server, noWait: input.noWait }),
+  run: (input) => sync({ server: serverUrl(input.server), noWait: input.noWait }),
   render: (result) => formatSync(result),
   exitCode: (result) => (result.result === 'finished' && result.run.error !== undefined ? EXIT_CODES.failure : EXIT_CODES.ok),
 });
