@@ -15,7 +15,7 @@ export type ConditionReason =
   | 'Applied' //              the store holds this commit's version
   | 'KeptLastGood' //         invalid: the store keeps serving the last version that was valid
   | 'NotApplied' //           invalid and never applied: nothing is served for it
-  | 'Removed' //              the manifest was removed: the application is inactive, its record kept
+  | 'Removed' //              the manifest was removed: an application is inactive (record kept), others deleted
   // repository level
   | 'Fetched' //              the last fetch succeeded
   | 'Unreachable' //          git could not be reached or read; the last good state is served
@@ -107,7 +107,14 @@ function appliedCondition(outcome: Outcome, path: string, commit: string): { con
       return { condition: { type: 'Applied', status: 'False', reason: 'NotApplied', message: 'never applied: nothing is served for it until the manifest is fixed' } };
     case 'removed':
       return {
-        condition: { type: 'Applied', status: 'True', reason: 'Removed', message: `${path} was removed: the application is inactive and its record is kept` },
+        condition: {
+          type: 'Applied',
+          status: 'True',
+          reason: 'Removed',
+          message: outcome.deleted
+            ? `${path} was removed: its record is deleted and no longer served`
+            : `${path} was removed: the application is inactive and its record is kept`,
+        },
         servedCommit: commit,
       };
   }
