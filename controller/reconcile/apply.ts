@@ -8,10 +8,10 @@
 //   reconcile/inventory/<Kind/name> ActualEntry             what each record was applied from
 //   reconcile/object/<path>        ObjectStatus             conditions of each manifest path
 //   reconcile/run                  RunStatus                the last attempt (written in a `finally`)
+import { configWriter, type ConfigWriter, type DeletableKind } from '../store/config.ts';
 import type { Store } from '../store/open.ts';
-import type { ApplicationRecord } from '../store/records.ts';
 import type { ObjectStatus } from './conditions.ts';
-import { foldClientId, type ActualEntry, type ObjectKey, type ReconcilePlan } from './plan.ts';
+import type { ActualEntry, ObjectKey, ReconcilePlan } from './plan.ts';
 import type { StoreRecord } from './records.ts';
 import type { RunStatus } from './status.ts';
 
@@ -66,27 +66,25 @@ export interface ApplyInput {
 /** Applies the plan and returns the inventory as it now is. Throws (and writes nothing) on failure. */
 export function applyPlan(store: Store, input: ApplyInput): Map<ObjectKey, ActualEntry> {
   const inventory = new Map(input.inventory);
+  const writer = configWriter(store);
+  // If anything throws in here (a client id the plan missed, a full disk), LMDB aborts every write.
   store.root.transactionSync(() => {
     for (const upsert of input.plan.upserts) {
       const stored = input.records.get(upsert.key);
       if (stored === undefined) throw new Error(`no record prepared for ${upsert.key}`);
       const entry: ActualEntry = { kind: upsert.object.kind, name: upsert.object.name, path: upsert.path, fingerprint: upsert.fingerprint, commit: input.commit };
-      putRecord(store, stored);
+      putRecord(writer, stored);
       if (stored.kind === 'Application') {
         entry.state = stored.record.spec.state;
         entry.clientId = stored.record.spec.clientId;
-        store.clientIds.putSync(foldClientId(stored.record.spec.clientId), stored.record.name);
       }
       inventory.set(upsert.key, entry);
       store.sync.putSync(INVENTORY + upsert.key, entry);
     }
     for (const deactivation of input.plan.deactivations) {
       const name = deactivation.key.slice('Application/'.length);
-      const record = store.applications.get(name);
       const before = inventory.get(deactivation.key);
-      if (record === undefined || before === undefined) continue;
-      const updated: ApplicationRecord = { ...record, commit: input.commit, spec: { ...record.spec, state: 'inactive' } };
-      store.applications.putSync(name, updated);
+      if (before === undefined || !writer.deactivateApplication(name, input.commit)) continue;
       // The record no longer matches any manifest version: a later commit that restores the same
       // manifest must be written again, so the fingerprint cannot stay equal to it.
       const entry: ActualEntry = { ...before, state: 'inactive', commit: input.commit, fingerprint: `deactivated:${before.fingerprint}` };
@@ -95,9 +93,7 @@ export function applyPlan(store: Store, input: ApplyInput): Map<ObjectKey, Actua
     }
     for (const deletion of input.plan.deletions) {
       const [kind, name] = splitKey(deletion.key);
-      if (kind === 'Api') store.apis.removeSync(name);
-      else if (kind === 'Plan') store.plans.removeSync(name);
-      else if (kind === 'User') store.users.removeSync(name);
+      writer.delete(kind as DeletableKind, name);
       inventory.delete(deletion.key);
       store.sync.removeSync(INVENTORY + deletion.key);
     }
@@ -108,18 +104,18 @@ export function applyPlan(store: Store, input: ApplyInput): Map<ObjectKey, Actua
   return inventory;
 }
 
-function putRecord(store: Store, stored: StoreRecord): void {
+function putRecord(writer: ConfigWriter, stored: StoreRecord): void {
   switch (stored.kind) {
     case 'Application':
-      return void store.applications.putSync(stored.record.name, stored.record);
+      return writer.putApplication(stored.record);
     case 'Api':
-      return void store.apis.putSync(stored.record.name, stored.record);
+      return writer.putApi(stored.record);
     case 'Plan':
-      return void store.plans.putSync(stored.record.name, stored.record);
+      return writer.putPlan(stored.record);
     case 'User':
-      return void store.users.putSync(stored.record.name, stored.record);
+      return writer.putUser(stored.record);
     case 'Settings':
-      return void store.settings.putSync('settings', stored.record);
+      return writer.putSettings(stored.record);
   }
 }
 

@@ -5,6 +5,7 @@
 // so it is tested on plain fixtures.
 import type { Kind, ManifestObject, Problem } from '../manifests/index.ts';
 import type { Application } from '../manifests/types.generated.ts';
+import { clientIdIndexKey as foldClientId } from '../store/config.ts';
 
 /** `Kind/name`: how the store identifies an object. */
 export type ObjectKey = `${Kind}/${string}`;
@@ -224,9 +225,6 @@ function massDeactivation(result: ReconcilePlan, actual: ReadonlyMap<ObjectKey, 
   };
 }
 
-export function foldClientId(clientId: string): string {
-  return clientId.toLowerCase();
-}
 
 function byPath(a: { path: string }, b: { path: string }): number {
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
