@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { ConfigError, type ServeConfig } from '../config/defaults.ts';
 import { GitError, GitSource } from '../git/source.ts';
+import { readAppliedCommit } from '../reconcile/apply.ts';
 import { ReconcileLoop } from '../reconcile/loop.ts';
 import { Reconciler } from '../reconcile/reconciler.ts';
 import type { SecretOpener } from '../reconcile/records.ts';
@@ -39,8 +40,11 @@ export interface ServerContext {
 export interface StartDependencies {
   /** Refuses a second server on the same data directory. */
   acquireLock(dataDir: string): ControllerLock | Promise<ControllerLock>;
-  /** Loads (or on first start creates) the controller's keys. */
-  openKeys(dataDir: string): ControllerKeys | Promise<ControllerKeys>;
+  /**
+   * Loads the controller's keys, creating them only when `create` is true: on a store that has
+   * applied a commit, missing keys are lost keys, and new ones would open nothing.
+   */
+  openKeys(dataDir: string, options: { create: boolean }): ControllerKeys | Promise<ControllerKeys>;
   /** Feature plugins, built once the store and keys exist. */
   plugins?: (context: ServerContext) => FastifyPluginAsync[] | Promise<FastifyPluginAsync[]>;
   /** Where logs go (stdout by default); tests capture them. */
@@ -81,7 +85,7 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
   try {
     const store = (deps.openStore ?? openStore)(config.data);
     cleanup.push(() => store.close());
-    const keys = await deps.openKeys(config.data);
+    const keys = await deps.openKeys(config.data, { create: readAppliedCommit(store) === undefined });
 
     let reconciler: Reconciler | undefined;
     const metrics = createMetrics(() => reconciler);

@@ -7,7 +7,17 @@ import { Writable } from 'node:stream';
 import { resolveServeConfig, type ServeFlags } from '../config/defaults.ts';
 import { FixtureRepo, type Fixture } from '../git/testing.ts';
 import { appYaml, BASE_FILES, tempDir, type AppFields } from '../reconcile/testing.ts';
+import { loadOrCreateKeys } from '../sealing/keys.ts';
+import { seal, type SealingPublicJwk } from '../sealing/seal.ts';
+import { acquireControllerLock } from '../store/lock.ts';
 import { startServer, type RunningServer, type StartDependencies } from './start.ts';
+
+/** The real lock, keys and sealing: what `mergekey serve` and `mergekey seal` use. */
+export const serverDeps: TestDependencies = {
+  acquireLock: acquireControllerLock,
+  openKeys: loadOrCreateKeys,
+  seal: (publicJwk, target, secret) => seal(publicJwk as SealingPublicJwk, target, secret),
+};
 
 export interface TestServer {
   server: RunningServer;
@@ -23,27 +33,30 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
+export type TestDependencies = Omit<StartDependencies, 'logDestination'> & {
+  /** Seals to the server's public key, as `mergekey seal` does. */
+  seal(publicJwk: object, bind: { kind: 'Application' | 'User'; name: string }, secret: string): Promise<string>;
+};
+
 export interface TestServerOptions {
   webhook?: boolean;
   flags?: ServeFlags;
   files?: Fixture;
-  deps: Omit<StartDependencies, 'logDestination'> & {
-    /** Seals to the server's public key, as `mergekey seal` does. */
-    seal(publicJwk: object, bind: { kind: string; name: string }, secret: string): Promise<string>;
-  };
+  deps?: TestDependencies;
 }
 
-export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const deps: TestDependencies = options.deps ?? serverDeps;
   const dir = tempDir('mergekey-server-');
   const repo = await FixtureRepo.create(join(dir.path, 'manifests.git'));
   const dataDir = join(dir.path, 'data');
   // The keys exist before the first start, as after `mergekey keys public` on a new data dir.
-  const publicJwk = (await options.deps.openKeys(dataDir)).sealingPublicJwk;
+  const publicJwk = (await deps.openKeys(dataDir, { create: true })).sealingPublicJwk;
   const plaintexts: string[] = [];
   const app = async (name: string, fields: AppFields = {}) => {
     const secret = `plaintext-${name}-${randomBytes(12).toString('hex')}`;
     plaintexts.push(secret);
-    return appYaml(name, await options.deps.seal(publicJwk, { kind: 'Application', name }, secret), fields);
+    return appYaml(name, await deps.seal(publicJwk, { kind: 'Application', name }, secret), fields);
   };
   await repo.commit({ ...BASE_FILES, ...(options.files ?? { 'apps/billing.yaml': await app('billing') }) });
 
@@ -63,7 +76,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
       done();
     },
   });
-  const server = await startServer(resolveServeConfig(flags, {}), { ...options.deps, logDestination });
+  const server = await startServer(resolveServeConfig(flags, {}), { ...deps, logDestination });
   await server.initialSync;
   return {
     server,
