@@ -13,6 +13,7 @@ export interface Registry {
 export const registry: Registry = {
   commands: {
     init: () => import('./commands/init.ts'),
+    serve: () => import('./commands/serve.ts'),
     status: () => import('./commands/status.ts'),
     sync: () => import('./commands/sync.ts'),
     validate: () => import('./commands/validate.ts'),
