@@ -1,0 +1,10 @@
+// The manifests module: safe YAML loading, schema validation with positions, and the rules that
+// span objects. Everything else in Mergekey imports from here.
+export type { Kind, ManifestObject, Pointer, Position, Problem, RepoFile } from './model.ts';
+export { KINDS } from './model.ts';
+export { PROBLEM_CODES, type ProblemCode } from './codes.ts';
+export { loadManifest, type LoadResult } from './load.ts';
+export { checkRules, type RuleContext } from './rules.ts';
+export { validateRepository, type RepositoryResult } from './validate.ts';
+export { classifyPath, isManifestPath, manifestPath, KIND_FOLDERS, SETTINGS_PATH } from './paths.ts';
+export { protectedHeader, SEALED_ALG, SEALED_ENC } from './sealed.ts';
