@@ -65,8 +65,8 @@ describe('GitSource', () => {
     const listing = await source.listManifests(head);
     expect(listing.entries.map((e) => e.path).sort()).toEqual(['apps/a.yaml', 'mergekey.yaml']);
     expect(listing.problems).toEqual([
-      { path: 'apps/link.yaml', line: 1, column: 1, code: 'symlink', message: 'apps/link.yaml is a symlink; symlinks are not followed' },
-      { path: 'apps/sub.yaml', line: 1, column: 1, code: 'submodule', message: 'apps/sub.yaml is a submodule; submodules are not followed' },
+      { path: 'apps/link.yaml', line: 1, column: 1, code: 'file.symlink', message: 'apps/link.yaml is a symlink; symlinks are not followed' },
+      { path: 'apps/sub.yaml', line: 1, column: 1, code: 'file.not-regular', message: 'apps/sub.yaml is a submodule; submodules are not followed' },
     ]);
     const blobs = await source.read(listing.entries);
     expect(listing.entries.map((e) => text(blobs.get(e.oid)))).toEqual(['a', 'settings']);
@@ -79,13 +79,13 @@ describe('GitSource', () => {
     await source.fetch();
     const listing = await source.listManifests(first);
     expect(listing.entries.map((e) => e.path)).toEqual(['apps/small.yaml']);
-    expect(listing.problems).toMatchObject([{ code: 'too-large', path: 'apps/big.yaml', message: 'apps/big.yaml is 2000 bytes; manifests are limited to 1000 bytes' }]);
+    expect(listing.problems).toMatchObject([{ code: 'file.too-large', path: 'apps/big.yaml', message: 'apps/big.yaml is 2000 bytes; manifests are limited to 1000 bytes' }]);
     const second = await repo.commit({ 'apps/small.yaml': 'y'.repeat(1001) });
     await source.fetch();
     const diff = await source.changes(first, second);
     const read = await source.readFiles(diff.entries);
     expect(read.files).toEqual([]);
-    expect(read.problems).toMatchObject([{ code: 'too-large', path: 'apps/small.yaml' }]);
+    expect(read.problems).toMatchObject([{ code: 'file.too-large', path: 'apps/small.yaml' }]);
   });
 
   it('names the changed manifest paths between two commits, with a file turned into a symlink refused', async () => {
@@ -102,7 +102,7 @@ describe('GitSource', () => {
       { path: 'apps/d.yaml', status: 'added' },
     ]);
     expect(diff.entries.map((e) => e.path)).toEqual(['apps/a.yaml', 'apps/d.yaml']);
-    expect(diff.problems.map((p) => p.code)).toEqual(['symlink']);
+    expect(diff.problems.map((p) => p.code)).toEqual(['file.symlink']);
     const blobs = await source.read(diff.entries);
     expect(diff.entries.map((e) => text(blobs.get(e.oid)))).toEqual(['a2', 'd1']);
   });

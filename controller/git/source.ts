@@ -12,6 +12,19 @@ import { simpleGit, type SimpleGit } from 'simple-git';
 import { LIMITS } from '../config/defaults.ts';
 import { isManifestPath, type Problem } from '../manifests/index.ts';
 
+/** Why a manifest path of a commit is refused without being parsed. */
+export type SourceProblemCode =
+  /** A symbolic link: its target could be anything, even outside the repository. */
+  | 'file.symlink'
+  /** A submodule (gitlink): another repository, which is never fetched. */
+  | 'file.not-regular'
+  /** Larger than the manifest size cap. */
+  | 'file.too-large';
+
+export interface SourceProblem extends Omit<Problem, 'code'> {
+  code: SourceProblemCode;
+}
+
 export type GitErrorCode =
   /** The repository URL or branch name is refused before git runs; fix the configuration. */
   | 'REFUSED'
@@ -91,12 +104,12 @@ export interface ManifestListing {
   /** Regular files at manifest paths, with their blob ids. */
   entries: TreeEntry[];
   /** Manifest paths that are refused without being read: symlinks, submodules, oversized files. */
-  problems: Problem[];
+  problems: SourceProblem[];
 }
 
 export interface ReadResult {
   files: { path: string; oid: string; content: Uint8Array }[];
-  problems: Problem[];
+  problems: SourceProblem[];
 }
 
 /** The ref in the cache that holds the last fetched head of the followed branch. */
@@ -249,7 +262,7 @@ export class GitSource {
   async listManifests(commit: string): Promise<ManifestListing> {
     const out = await this.run(['ls-tree', '-r', '-z', '-l', '--full-tree', commit]);
     const entries: TreeEntry[] = [];
-    const problems: Problem[] = [];
+    const problems: SourceProblem[] = [];
     for (const record of out.split('\0')) {
       if (record === '') continue;
       const tab = record.indexOf('\t');
@@ -268,12 +281,12 @@ export class GitSource {
    * Plumbing `diff-tree` rather than porcelain `git diff`: it gives modes and blob ids (needed to
    * refuse a file turned into a symlink) and never runs external diff or textconv drivers.
    */
-  async changes(from: string, to: string): Promise<{ changes: PathChange[]; entries: TreeEntry[]; problems: Problem[] }> {
+  async changes(from: string, to: string): Promise<{ changes: PathChange[]; entries: TreeEntry[]; problems: SourceProblem[] }> {
     const out = await this.run(['diff-tree', '-r', '-z', '--no-renames', '--no-abbrev', from, to]);
     const fields = out.split('\0');
     const changes: PathChange[] = [];
     const entries: TreeEntry[] = [];
-    const problems: Problem[] = [];
+    const problems: SourceProblem[] = [];
     const kept: TreeEntry[] = [];
     const modes = new Map<string, string>();
     for (let i = 0; i + 1 < fields.length; i += 2) {
@@ -298,12 +311,12 @@ export class GitSource {
     return { changes, entries: kept, problems };
   }
 
-  private refuse(path: string, mode: string, size: number): Problem | undefined {
+  private refuse(path: string, mode: string, size: number): SourceProblem | undefined {
     const at = { path, line: 1, column: 1 };
-    if (mode === MODE_SYMLINK) return { ...at, code: 'symlink', message: `${path} is a symlink; symlinks are not followed` };
-    if (mode === MODE_SUBMODULE) return { ...at, code: 'submodule', message: `${path} is a submodule; submodules are not followed` };
+    if (mode === MODE_SYMLINK) return { ...at, code: 'file.symlink', message: `${path} is a symlink; symlinks are not followed` };
+    if (mode === MODE_SUBMODULE) return { ...at, code: 'file.not-regular', message: `${path} is a submodule; submodules are not followed` };
     if (size > this.maxFileBytes) {
-      return { ...at, code: 'too-large', message: `${path} is ${size} bytes; manifests are limited to ${this.maxFileBytes} bytes` };
+      return { ...at, code: 'file.too-large', message: `${path} is ${size} bytes; manifests are limited to ${this.maxFileBytes} bytes` };
     }
     return undefined;
   }
@@ -312,7 +325,7 @@ export class GitSource {
   async readFiles(entries: TreeEntry[]): Promise<ReadResult> {
     const blobs = await this.read(entries);
     const files: ReadResult['files'] = [];
-    const problems: Problem[] = [];
+    const problems: SourceProblem[] = [];
     for (const entry of entries) {
       const content = blobs.get(entry.oid)!;
       const refused = this.refuse(entry.path, '100644', content.length);

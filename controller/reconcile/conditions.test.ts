@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { deriveReady, objectConditions, stamp, type ConditionInput } from './conditions.ts';
 import type { PathOutcome } from './plan.ts';
+import type { ReconcileProblem } from './problems.ts';
 
 const HEAD = 'b'.repeat(40);
 const OLD = 'a'.repeat(40);
-const problem = { path: 'apps/x.yaml', line: 4, column: 9, message: 'bad value', code: 'schema' };
+const problem: ReconcileProblem = { path: 'apps/x.yaml', line: 4, column: 9, message: 'bad value', code: 'schema.value' };
 
 describe('objectConditions', () => {
   it.each<[string, PathOutcome, string[], string | undefined]>([

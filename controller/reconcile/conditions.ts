@@ -1,7 +1,7 @@
 // Status as conditions, declared once (Kubernetes/Flux style): each has a type, a True/False
 // status, a machine-readable reason from a closed list, a message for people, and the time its
 // status last changed. `Ready` is never set directly: it is derived from the others.
-import type { Problem } from '../manifests/index.ts';
+import type { ReconcileProblem } from './problems.ts';
 import type { Outcome, PathOutcome } from './plan.ts';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
@@ -61,7 +61,7 @@ export function deriveReady(inputs: readonly ConditionInput[]): ConditionInput {
   return { type: 'Ready', status: failing.status, reason: failing.reason, message: failing.message };
 }
 
-export function formatProblem(problem: Problem): string {
+export function formatProblem(problem: ReconcileProblem): string {
   return `${problem.path}:${problem.line}:${problem.column}: ${problem.message}`;
 }
 
@@ -71,7 +71,7 @@ export interface ObjectStatus {
   name: string;
   /** The commit whose version the store serves, if any. */
   servedCommit?: string;
-  problems: Problem[];
+  problems: ReconcileProblem[];
   conditions: Condition[];
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Kind, ManifestObject, Problem } from '../manifests/index.ts';
+import type { Kind, ManifestObject } from '../manifests/index.ts';
+import type { ReconcileProblem as Problem } from './problems.ts';
 import { identityOf, objectKey, plan, type ActualEntry, type DesiredEntry, type ObjectKey } from './plan.ts';
 
 const OLD = 'a'.repeat(40);
@@ -32,7 +33,7 @@ function app(name: string, options: { state?: 'active' | 'inactive'; clientId?: 
 
 function broken(path: string, message = 'bad'): DesiredEntry {
   const id = identityOf(path)!;
-  return { path, ...id, problems: [{ path, line: 2, column: 5, message, code: 'schema' }] };
+  return { path, ...id, problems: [{ path, line: 2, column: 5, message, code: 'schema.value' }] };
 }
 
 function stored(kind: Kind, name: string, extra: Partial<ActualEntry> = {}): [ObjectKey, ActualEntry] {
@@ -73,7 +74,7 @@ describe('plan', () => {
       path: 'apps/a.yaml',
       key: 'Application/a',
       outcome: { kind: 'kept', commit: OLD, deactivated: false },
-      problems: [{ path: 'apps/a.yaml', line: 2, column: 5, message: 'bad', code: 'schema' }],
+      problems: [{ path: 'apps/a.yaml', line: 2, column: 5, message: 'bad', code: 'schema.value' }],
     });
   });
 
@@ -100,14 +101,14 @@ describe('plan', () => {
   });
 
   it('keeps the settings when mergekey.yaml is removed, and says so', () => {
-    const actual = new Map([stored('Settings', 'settings')]);
+    const actual = new Map([stored('Settings', 'mergekey')]);
     const result = plan([], actual, options);
     expect(result.deletions).toEqual([]);
     expect(result.outcomes[0]!.problems[0]!.message).toBe(`mergekey.yaml was removed; the settings applied from commit ${OLD.slice(0, 12)} are kept`);
   });
 
   it('deactivates an application that asks for it even when another part of its manifest is invalid', () => {
-    const problem: Problem = { path: 'apps/a.yaml', line: 9, column: 7, message: 'owner carol is not a User', code: 'unknown-owner' };
+    const problem: Problem = { path: 'apps/a.yaml', line: 9, column: 7, message: 'owner carol is not a User', code: 'rules.unknown-owner' };
     const actual = new Map([stored('Application', 'a'), stored('Application', 'b'), stored('Application', 'c')]);
     const result = plan([app('a', { state: 'inactive', problems: [problem], fp: 'fp-a-2' }), app('b'), app('c')], actual, options);
     expect(result.upserts).toEqual([]);
@@ -152,7 +153,8 @@ describe('plan', () => {
   it('maps paths to the objects they define', () => {
     expect(identityOf('apps/billing.yaml')).toEqual({ kind: 'Application', name: 'billing' });
     expect(identityOf('users/alice.yaml')).toEqual({ kind: 'User', name: 'alice' });
-    expect(identityOf('mergekey.yaml')).toEqual({ kind: 'Settings', name: 'settings' });
+    expect(identityOf('mergekey.yaml')).toEqual({ kind: 'Settings', name: 'mergekey' });
+    expect(identityOf('apps/team/billing.yaml')).toEqual({ kind: 'Application', name: 'apps/team/billing.yaml' });
     expect(identityOf('docs/x.yaml')).toBeUndefined();
   });
 });

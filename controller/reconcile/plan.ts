@@ -3,7 +3,8 @@
 // carries the result out in one transaction. Everything a user relies on — invalid objects keep
 // their last good version, removals deactivate, a mass deactivation is held back — is decided here,
 // so it is tested on plain fixtures.
-import type { Kind, ManifestObject, Problem } from '../manifests/index.ts';
+import { classifyPath, type Kind, type ManifestObject } from '../manifests/index.ts';
+import type { ReconcileProblem } from './problems.ts';
 import type { Application } from '../manifests/types.generated.ts';
 import { clientIdIndexKey as foldClientId } from '../store/config.ts';
 
@@ -14,17 +15,16 @@ export function objectKey(kind: Kind, name: string): ObjectKey {
   return `${kind}/${name}`;
 }
 
-const FOLDER_KIND: Record<string, Kind> = { apps: 'Application', apis: 'Api', plans: 'Plan', users: 'User' };
-
 /**
  * The kind and name a manifest path stands for (`apps/billing.yaml` → Application/billing), so that
- * a file too broken to parse is still tied to the object it would define.
+ * a file too broken to parse is still tied to the object it would define. A misplaced file
+ * (`apps/team/billing.yaml`, `apps/billing.yml`) never defines an object: it is named by its path,
+ * so that it cannot be mistaken for the real `apps/billing.yaml`.
  */
 export function identityOf(path: string): { kind: Kind; name: string } | undefined {
-  if (path === 'mergekey.yaml') return { kind: 'Settings', name: 'settings' };
-  const match = /^([a-z]+)\/([^/]+)\.ya?ml$/.exec(path);
-  const kind = match === null ? undefined : FOLDER_KIND[match[1]!];
-  return kind === undefined ? undefined : { kind, name: match![2]! };
+  const where = classifyPath(path);
+  if (where === undefined) return undefined;
+  return { kind: where.kind, name: where.misplaced === undefined ? where.name : path };
 }
 
 /** One manifest path of the commit being reconciled. */
@@ -37,7 +37,7 @@ export interface DesiredEntry {
   /** Hash of `object.manifest`; equal fingerprints mean nothing to write. */
   fingerprint?: string;
   /** Everything wrong with this path at this commit (file, schema and cross-object rules). */
-  problems: Problem[];
+  problems: ReconcileProblem[];
 }
 
 /** What the store holds for one object (the inventory kept beside the records). */
@@ -85,7 +85,7 @@ export interface PathOutcome {
   path: string;
   key: ObjectKey;
   outcome: Outcome;
-  problems: Problem[];
+  problems: ReconcileProblem[];
 }
 
 export interface HeldBack {
@@ -161,7 +161,7 @@ export function plan(desired: readonly DesiredEntry[], actual: ReadonlyMap<Objec
         path: entry.path,
         key,
         outcome: { kind: 'kept', commit: entry.commit, deactivated: false },
-        problems: [{ path: entry.path, line: 1, column: 1, code: 'settings-removed', message: `${entry.path} was removed; the settings applied from commit ${entry.commit.slice(0, 12)} are kept` }],
+        problems: [{ path: entry.path, line: 1, column: 1, code: 'store.settings-removed', message: `${entry.path} was removed; the settings applied from commit ${entry.commit.slice(0, 12)} are kept` }],
       });
     } else {
       deletions.push({ key, path: entry.path });
@@ -187,16 +187,16 @@ function storeConflicts(
   current: ActualEntry | undefined,
   clientIdOwner: ReadonlyMap<string, ObjectKey>,
   actual: ReadonlyMap<ObjectKey, ActualEntry>,
-): Problem[] {
+): ReconcileProblem[] {
   if (entry.kind !== 'Application' || entry.object === undefined) return [];
   const clientId = (entry.object.manifest as Application).spec.clientId;
   const at = () => ({ path: entry.path, ...entry.object!.locate(['spec', 'clientId']) });
   if (current?.clientId !== undefined && current.clientId !== clientId) {
-    return [{ ...at(), code: 'client-id-changed', message: `spec.clientId is immutable: it was ${current.clientId}` }];
+    return [{ ...at(), code: 'store.client-id-changed', message: `spec.clientId is immutable: it was ${current.clientId}` }];
   }
   const owner = clientIdOwner.get(foldClientId(clientId));
   if (owner !== undefined && owner !== key) {
-    return [{ ...at(), code: 'client-id-taken', message: `spec.clientId ${clientId} already belongs to ${actual.get(owner)!.path}` }];
+    return [{ ...at(), code: 'store.client-id-taken', message: `spec.clientId ${clientId} already belongs to ${actual.get(owner)!.path}` }];
   }
   return [];
 }

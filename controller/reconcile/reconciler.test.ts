@@ -5,11 +5,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { GitSource, type ReadResult, type TreeEntry } from '../git/source.ts';
 import { FixtureRepo, type Fixture } from '../git/testing.ts';
 import { clientSecretMatches } from '../sealing/hashes.ts';
+import { loadOrCreateKeys } from '../sealing/keys.ts';
+import { seal } from '../sealing/seal.ts';
 import { openStore, type Store } from '../store/open.ts';
 import { readAppliedCommit } from './apply.ts';
 import { Reconciler } from './reconciler.ts';
-import { loadOrCreateKeys } from '../sealing/keys.ts';
-import { seal } from '../sealing/seal.ts';
 import { appYaml, BASE_FILES, tempDir, type AppFields } from './testing.ts';
 
 /** Counts what is read from git, to show that a commit costs what changed in it. */
@@ -186,7 +186,7 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     });
     await h.reconciler.reconcile('test');
     expect(objectStatus(h, 'apps/linked.yaml')!.problems).toEqual([
-      { path: 'apps/linked.yaml', line: 1, column: 1, code: 'symlink', message: 'apps/linked.yaml is a symlink; symlinks are not followed' },
+      { path: 'apps/linked.yaml', line: 1, column: 1, code: 'file.symlink', message: 'apps/linked.yaml is a symlink; symlinks are not followed' },
     ]);
     expect(ready(h, 'apps/linked.yaml')).toMatchObject({ status: 'False', reason: 'Invalid' });
     expect(h.store.applications.get('linked')).toBeUndefined();
@@ -202,14 +202,25 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     const h = await harness();
     const first = await commitApps(h, { billing: {}, reports: {} }, BASE_FILES);
     await h.reconciler.reconcile('test');
-    // A value sealed for another application, copied over: bound to reports, not billing.
-    const stolen = await h.sealFor('Application', 'reports', 'x'.repeat(43));
-    await h.repo.commit({ 'apps/billing.yaml': appYaml('billing', stolen, { description: 'Stolen secret.' }) });
+
+    // Sealed, for the right object, to another controller's key: only opening it can tell.
+    const otherDir = tempDir();
+    cleanups.push(() => otherDir.remove());
+    const other = await loadOrCreateKeys(join(otherDir.path, 'other'));
+    const foreign = await seal(other.sealingPublicJwk, { kind: 'Application', name: 'billing' }, 'x'.repeat(43));
+    await h.repo.commit({ 'apps/billing.yaml': appYaml('billing', foreign, { description: 'Foreign secret.' }) });
     await h.reconciler.reconcile('test');
     expect(h.store.applications.get('billing')).toMatchObject({ commit: first, spec: { description: 'The billing application.' } });
     const problem = objectStatus(h, 'apps/billing.yaml')!.problems[0]!;
-    expect(problem).toMatchObject({ path: 'apps/billing.yaml', line: 12, column: 17, code: 'sealed-value' });
+    expect(problem).toMatchObject({ path: 'apps/billing.yaml', line: 12, column: 17, code: 'sealed.unopenable' });
     expect(problem.message).toMatch(/^spec\.credentials\.secrets\[0\]\.sealed cannot be opened: /);
+
+    // Copied from another application's manifest: bound to reports, refused before any decryption.
+    const stolen = await h.sealFor('Application', 'reports', 'x'.repeat(43));
+    await h.repo.commit({ 'apps/billing.yaml': appYaml('billing', stolen, { description: 'Stolen secret.' }) });
+    await h.reconciler.reconcile('test');
+    expect(h.store.applications.get('billing')!.commit).toBe(first);
+    expect(objectStatus(h, 'apps/billing.yaml')!.problems[0]).toMatchObject({ line: 12, column: 17, code: 'rules.sealed-binding' });
   });
 
   it('treats a force push as a full resync', async () => {

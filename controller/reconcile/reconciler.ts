@@ -5,7 +5,8 @@
 // costs what changed in it: `git diff-tree` names the paths, only those are read and parsed, and
 // the cross-object rules run over the in-memory set. A first sync, a restart or a rewritten
 // history (the applied commit is not an ancestor of the new head) reads the whole tree.
-import { checkRules, loadManifest, type ManifestObject, type Problem } from '../manifests/index.ts';
+import { checkRules, loadManifest, type ManifestObject } from '../manifests/index.ts';
+import type { ReconcileProblem } from './problems.ts';
 import type { GitSource, TreeEntry } from '../git/source.ts';
 import type { Store } from '../store/open.ts';
 import { applyPlan, loadSyncState, writeRunStatus, type PersistedSyncState } from './apply.ts';
@@ -39,7 +40,7 @@ interface LoadedFile {
   oid: string;
   object?: ManifestObject;
   fingerprint?: string;
-  problems: Problem[];
+  problems: ReconcileProblem[];
 }
 
 interface LoadedCommit {
@@ -221,6 +222,8 @@ export class Reconciler {
   private desired(loaded: LoadedCommit): DesiredEntry[] {
     const effective: ManifestObject[] = [];
     const usesNew = new Set<string>();
+    // Broken files with no last good version: references to them are not reported again.
+    const unloaded: string[] = [];
     for (const file of loaded.files.values()) {
       if (file.object !== undefined && file.problems.length === 0) {
         effective.push(file.object);
@@ -230,9 +233,10 @@ export class Reconciler {
       const identity = identityOf(file.path);
       const last = identity === undefined ? undefined : this.lastGoodFor(objectKey(identity.kind, identity.name));
       if (last !== undefined) effective.push(last);
+      else unloaded.push(file.path);
     }
-    const ruleProblems = new Map<string, Problem[]>();
-    for (const problem of checkRules(effective)) {
+    const ruleProblems = new Map<string, ReconcileProblem[]>();
+    for (const problem of checkRules(effective, { unloaded })) {
       if (!usesNew.has(problem.path)) continue;
       const list = ruleProblems.get(problem.path);
       if (list === undefined) ruleProblems.set(problem.path, [problem]);
@@ -380,13 +384,10 @@ export class Reconciler {
 }
 
 function loadFile(path: string, oid: string, content: Uint8Array): LoadedFile {
+  // The loader enforces that a file defines the object its path names (kind folder, base name).
   const { object, problems } = loadManifest({ path, content });
   const file: LoadedFile = { path, oid, problems: [...problems] };
   if (object === undefined) return file;
-  const identity = identityOf(path);
-  if (problems.length === 0 && identity !== undefined && identity.kind !== 'Settings' && (identity.kind !== object.kind || identity.name !== object.name)) {
-    file.problems.push({ path, line: 1, column: 1, code: 'identity', message: `${path} must define ${identity.kind} ${identity.name}` });
-  }
   file.object = object;
   file.fingerprint = fingerprint(object.manifest);
   return file;

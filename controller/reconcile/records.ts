@@ -3,7 +3,8 @@
 // hash. A value that cannot be opened (another key, bound to another object, tampered) makes the
 // object invalid, with the position of the offending field, and its last good version stays.
 import { createHash } from 'node:crypto';
-import type { Kind, ManifestObject, Problem } from '../manifests/index.ts';
+import type { Kind, ManifestObject } from '../manifests/index.ts';
+import type { ReconcileProblem } from './problems.ts';
 import type { Api, Application, Plan, Settings, User } from '../manifests/types.generated.ts';
 import { hashClientSecret, hashPassword } from '../sealing/hashes.ts';
 import { RECORD_VERSION, type ApiRecord, type ApplicationRecord, type PlanRecord, type SettingsRecord, type UserRecord } from '../store/records.ts';
@@ -28,7 +29,7 @@ export type StoreRecord =
   | { kind: 'User'; record: UserRecord }
   | { kind: 'Settings'; record: SettingsRecord };
 
-export type RecordResult = { ok: true; value: StoreRecord } | { ok: false; problems: Problem[] };
+export type RecordResult = { ok: true; value: StoreRecord } | { ok: false; problems: ReconcileProblem[] };
 
 export async function toRecord(object: ManifestObject, context: RecordContext): Promise<RecordResult> {
   const base = { v: RECORD_VERSION as typeof RECORD_VERSION, name: object.name, path: object.path, commit: context.commit };
@@ -36,7 +37,7 @@ export async function toRecord(object: ManifestObject, context: RecordContext): 
     case 'Application': {
       const { credentials, ...spec } = (object.manifest as Application).spec;
       const secrets: ApplicationRecord['secrets'] = [];
-      const problems: Problem[] = [];
+      const problems: ReconcileProblem[] = [];
       for (const [index, secret] of (credentials.secrets ?? []).entries()) {
         try {
           const plaintext = await context.opener.unseal(secret.sealed, { kind: 'Application', name: object.name });
@@ -70,12 +71,12 @@ export async function toRecord(object: ManifestObject, context: RecordContext): 
   }
 }
 
-function sealedProblem(object: ManifestObject, pointer: (string | number)[], error: unknown): Problem {
+function sealedProblem(object: ManifestObject, pointer: (string | number)[], error: unknown): ReconcileProblem {
   const reason = error instanceof Error ? error.message : String(error);
   return {
     path: object.path,
     ...object.locate(pointer),
-    code: 'sealed-value',
+    code: 'sealed.unopenable',
     message: `${pointer.join('.').replace(/\.(\d+)\./g, '[$1].')} cannot be opened: ${reason}`,
   };
 }

@@ -17,7 +17,7 @@ export function openTempStore(dataDir: string): Store {
 export const SETTINGS_YAML = `apiVersion: mergekey/v1
 kind: Settings
 metadata:
-  name: acme
+  name: mergekey
 spec:
   issuer: https://auth.example.com
   defaultPlan: standard
