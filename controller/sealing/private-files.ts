@@ -1,6 +1,7 @@
 // Writing files that hold secrets (the controller's keys, the CLI's credentials file): created
 // owner-only from the first byte, and put in place atomically, so a crash or a full disk never
-// leaves half a key where a whole one is expected.
+// leaves half a key where a whole one is expected. The temporary file sits beside the target, on
+// the same file system, since rename(2) and link(2) are atomic only there.
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -16,7 +17,12 @@ export const PRIVATE_DIR_MODE = 0o700;
  * reads the winner's file.
  */
 export function createPrivateFile(path: string, data: string | Uint8Array): void {
-  const temp = writeTemp(path, data);
+  createFileExclusive(path, data, PRIVATE_FILE_MODE);
+}
+
+/** `createPrivateFile` with another mode, for files meant to be shared (a new manifest). */
+export function createFileExclusive(path: string, data: string | Uint8Array, mode: number): void {
+  const temp = writeTemp(path, data, mode);
   try {
     linkSync(temp, path);
   } finally {
@@ -27,7 +33,7 @@ export function createPrivateFile(path: string, data: string | Uint8Array): void
 
 /** Writes `path` holding `data` (mode 0600), replacing any existing file in one step. */
 export function replacePrivateFile(path: string, data: string | Uint8Array): void {
-  const temp = writeTemp(path, data);
+  const temp = writeTemp(path, data, PRIVATE_FILE_MODE);
   try {
     renameSync(temp, path);
   } catch (err) {
@@ -48,9 +54,9 @@ export function permissionProblem(path: string): string | undefined {
   return `permissions ${mode.toString(8).padStart(4, '0')} on ${path} are too open: it must be readable by its owner only (chmod 600 ${path})`;
 }
 
-function writeTemp(path: string, data: string | Uint8Array): string {
+function writeTemp(path: string, data: string | Uint8Array, mode: number): string {
   const temp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-  const fd = openSync(temp, 'wx', PRIVATE_FILE_MODE);
+  const fd = openSync(temp, 'wx', mode);
   try {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
