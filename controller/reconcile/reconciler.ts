@@ -185,8 +185,11 @@ export class Reconciler {
       this.state.objects.delete(path);
       this.problemPaths.delete(path);
     }
-    for (const entry of desired) {
-      if (entry.problems.length === 0 && entry.object !== undefined) this.lastGood.set(objectKey(entry.kind, entry.name), entry.object);
+    // What the store now serves, per the plan (not per the entry: the plan adds store conflicts).
+    const objects = new Map(desired.map((entry) => [entry.path, entry.object]));
+    for (const outcome of result.outcomes) {
+      const object = outcome.outcome.kind === 'applied' ? objects.get(outcome.path) : undefined;
+      if (object !== undefined) this.lastGood.set(outcome.key, object);
     }
     for (const deletion of result.deletions) this.lastGood.delete(deletion.key);
     this.loaded = loaded;
