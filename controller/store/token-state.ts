@@ -1,0 +1,276 @@
+// The token server's state in LMDB: issued access tokens, refresh tokens and their families, used
+// client assertion ids, and the signing keyring. The OAuth code sees only `TokenState`.
+//
+// Keys put the application first, so one application's tokens are one contiguous range (listing
+// is a range read) and a token can only be found through the application it was issued to:
+//   tokens         `<app>/<jti>`                      → AccessTokenRecord
+//   refreshTokens  `<app>/r/<sha256(token) base64url>` → RefreshTokenRecord
+//                  `<app>/f/<family id>`               → FamilyRecord
+//   jtis           `<app>/<assertion jti>`             → expiry (seconds)
+//   signingKeys    `keyring`                           → Keyring
+// Times are seconds since the epoch, like JWT claims, except the keyring's (milliseconds).
+//
+// Durability: a write's promise resolves once its transaction is committed, which survives the
+// process being killed (lmdb's overlappingSync flushes to disk right after). Refresh rotations and
+// revocations also wait for that flush, so not even a machine crash brings back a used or revoked
+// token.
+import type { Store } from './open.ts';
+
+export const TOKEN_STATE_VERSION = 1;
+
+export interface AccessTokenRecord {
+  v: typeof TOKEN_STATE_VERSION;
+  jti: string;
+  clientId: string;
+  sub: string;
+  scope: string;
+  aud: string[];
+  iat: number;
+  exp: number;
+  /** The refresh token family the token came from, if any: revoking the family revokes it. */
+  family?: string;
+}
+
+export interface RefreshTokenRecord {
+  v: typeof TOKEN_STATE_VERSION;
+  /** base64url SHA-256 of the token: the token itself is never stored. */
+  id: string;
+  clientId: string;
+  sub: string;
+  scope: string;
+  iat: number;
+  exp: number;
+  family: string;
+  /** Set when the token was exchanged; presenting it again revokes the family. */
+  usedAt?: number;
+}
+
+/** One grant: the chain of refresh tokens rotated from a password grant, and the access tokens they gave. */
+export interface FamilyRecord {
+  v: typeof TOKEN_STATE_VERSION;
+  id: string;
+  sub: string;
+  iat: number;
+  /** No token of the family lives past it, so the record may be swept then. */
+  exp: number;
+  revokedAt?: number;
+}
+
+export interface SigningKeyRecord {
+  kid: string;
+  alg: string;
+  publicJwk: Record<string, unknown>;
+  /** The private JWK. The data directory is private to the controller (mode 0700). */
+  privateJwk: Record<string, unknown>;
+  /** `next` is published ahead of use, `current` signs, `retired` is published until its tokens expire. */
+  state: 'next' | 'current' | 'retired';
+  createdAt: number;
+  activatedAt?: number;
+  retiredAt?: number;
+}
+
+export interface Keyring {
+  v: typeof TOKEN_STATE_VERSION;
+  /** Incremented by every change, so two processes rotating at once cannot both win. */
+  version: number;
+  keys: SigningKeyRecord[];
+}
+
+export type RotationOutcome =
+  | { outcome: 'rotated' }
+  | { outcome: 'unknown' | 'expired' | 'revoked' }
+  /** The token had been used before: its family is now revoked. */
+  | { outcome: 'reused' };
+
+export interface TokenPage {
+  access: AccessTokenRecord[];
+  refresh: RefreshTokenRecord[];
+  /** Pass back as `after` for the next page; absent on the last page. */
+  next?: string;
+}
+
+export interface TokenState {
+  recordAccessToken(app: string, record: AccessTokenRecord): Promise<void>;
+  accessToken(app: string, jti: string): AccessTokenRecord | undefined;
+  /** Forgets the record, which makes the token inactive. False when there was none. */
+  revokeAccessToken(app: string, jti: string): Promise<boolean>;
+  /** Starts a family with its first refresh token and access token. */
+  startFamily(app: string, family: FamilyRecord, refresh: RefreshTokenRecord, access: AccessTokenRecord): Promise<void>;
+  refreshToken(app: string, id: string): RefreshTokenRecord | undefined;
+  family(app: string, id: string): FamilyRecord | undefined;
+  /**
+   * Exchanges the refresh token `id` for `next` and `access`, atomically: of any number of
+   * concurrent calls with one token, exactly one rotates. `now` in seconds.
+   */
+  rotateRefreshToken(app: string, id: string, now: number, next: RefreshTokenRecord, access: AccessTokenRecord): Promise<RotationOutcome>;
+  revokeFamily(app: string, family: string, now: number): Promise<boolean>;
+  /** Records a client assertion's `jti` until `exp`; false when it was already used and has not expired. */
+  useAssertionId(app: string, jti: string, exp: number, now: number): Promise<boolean>;
+  /** A page of an application's token records, in key order, starting after `after`. */
+  listTokens(app: string, options: { limit: number; after?: string }): TokenPage;
+  /** Deletes expired records, looking at no more than `budget` entries per db. Returns how many it deleted. */
+  sweep(now: number, budget: number): Promise<number>;
+  keyring(): Keyring | undefined;
+  /** Replaces the keyring if its version is still `expectedVersion` (undefined: there is none yet). */
+  replaceKeyring(expectedVersion: number | undefined, keyring: Keyring): Promise<boolean>;
+}
+
+const KEYRING = 'keyring';
+// `0` sorts right after `/`: `<app>/` … `<app>0` is exactly one application's range.
+const rangeOf = (prefix: string) => ({ start: `${prefix}/`, end: `${prefix}0` });
+
+export function tokenState(store: Store): TokenState {
+  const { root, tokens, refreshTokens, jtis, signingKeys } = store;
+  const accessKey = (app: string, jti: string) => `${app}/${jti}`;
+  const refreshKey = (app: string, id: string) => `${app}/r/${id}`;
+  const familyKey = (app: string, id: string) => `${app}/f/${id}`;
+  const durable = async <T>(written: Promise<T>): Promise<T> => {
+    const result = await written;
+    await root.flushed;
+    return result;
+  };
+  // Where the next sweep resumes in each db, so every run does bounded work and all records are
+  // eventually visited.
+  const sweepFrom = new Map<string, string | undefined>();
+
+  return {
+    async recordAccessToken(app, record) {
+      await tokens.put(accessKey(app, record.jti), record);
+    },
+
+    accessToken: (app, jti) => tokens.get(accessKey(app, jti)) as AccessTokenRecord | undefined,
+
+    revokeAccessToken(app, jti) {
+      return durable(root.transaction(() => {
+        const key = accessKey(app, jti);
+        if (tokens.get(key) === undefined) return false;
+        tokens.remove(key);
+        return true;
+      }));
+    },
+
+    async startFamily(app, family, refresh, access) {
+      await root.transaction(() => {
+        refreshTokens.put(familyKey(app, family.id), family);
+        refreshTokens.put(refreshKey(app, refresh.id), refresh);
+        tokens.put(accessKey(app, access.jti), access);
+      });
+    },
+
+    refreshToken: (app, id) => refreshTokens.get(refreshKey(app, id)) as RefreshTokenRecord | undefined,
+
+    family: (app, id) => refreshTokens.get(familyKey(app, id)) as FamilyRecord | undefined,
+
+    rotateRefreshToken(app, id, now, next, access) {
+      // Runs inside lmdb's write transaction: reads see every earlier committed rotation, and no
+      // other write interleaves, so the usedAt check and its update are one atomic step.
+      return durable(root.transaction((): RotationOutcome => {
+        const presented = refreshTokens.get(refreshKey(app, id)) as RefreshTokenRecord | undefined;
+        if (presented === undefined) return { outcome: 'unknown' };
+        if (presented.exp <= now) return { outcome: 'expired' };
+        const family = refreshTokens.get(familyKey(app, presented.family)) as FamilyRecord | undefined;
+        if (family === undefined || family.revokedAt !== undefined) return { outcome: 'revoked' };
+        if (presented.usedAt !== undefined) {
+          // RFC 9700 section 4.14.2: "If a refresh token is compromised and subsequently used by
+          // both the attacker and the legitimate client, one of them will present an invalidated
+          // refresh token, which will inform the authorization server of the breach." The family
+          // goes: every refresh token and every access token issued from it.
+          refreshTokens.put(familyKey(app, family.id), { ...family, revokedAt: now });
+          return { outcome: 'reused' };
+        }
+        // The used token is kept until it expires, to recognise a replay.
+        refreshTokens.put(refreshKey(app, id), { ...presented, usedAt: now });
+        refreshTokens.put(refreshKey(app, next.id), next);
+        tokens.put(accessKey(app, access.jti), access);
+        const exp = Math.max(family.exp, next.exp, access.exp);
+        if (exp !== family.exp) refreshTokens.put(familyKey(app, family.id), { ...family, exp });
+        return { outcome: 'rotated' };
+      }));
+    },
+
+    revokeFamily(app, id, now) {
+      return durable(root.transaction(() => {
+        const family = refreshTokens.get(familyKey(app, id)) as FamilyRecord | undefined;
+        if (family === undefined || family.revokedAt !== undefined) return false;
+        refreshTokens.put(familyKey(app, id), { ...family, revokedAt: now });
+        return true;
+      }));
+    },
+
+    useAssertionId(app, jti, exp, now) {
+      return durable(root.transaction(() => {
+        const key = accessKey(app, jti);
+        const until = jtis.get(key) as number | undefined;
+        if (until !== undefined && until > now) return false;
+        jtis.put(key, exp);
+        return true;
+      }));
+    },
+
+    listTokens(app, { limit, after }) {
+      const page: TokenPage = { access: [], refresh: [] };
+      // One cursor over two ranges: `a:<jti>` within access tokens, then `r:<id>` within refresh tokens.
+      const [kind, from] = after === undefined ? ['a', undefined] : [after.slice(0, 1), after.slice(2)];
+      let taken = 0;
+      if (kind === 'a') {
+        const range = rangeOf(app);
+        for (const { key, value } of tokens.getRange({ ...range, start: from === undefined ? range.start : `${accessKey(app, from)}\u0000`, limit: limit + 1 })) {
+          if (taken === limit) {
+            page.next = `a:${String(key).slice(app.length + 1)}`;
+            return page;
+          }
+          page.access.push(value as AccessTokenRecord);
+          taken++;
+        }
+      }
+      const range = rangeOf(`${app}/r`);
+      const start = kind === 'r' && from !== undefined ? `${refreshKey(app, from)}\u0000` : range.start;
+      for (const { key, value } of refreshTokens.getRange({ ...range, start, limit: limit - taken + 1 })) {
+        if (taken === limit) {
+          page.next = `r:${String(key).slice(app.length + 3)}`;
+          return page;
+        }
+        page.refresh.push(value as RefreshTokenRecord);
+        taken++;
+      }
+      return page;
+    },
+
+    async sweep(now, budget) {
+      let deleted = 0;
+      const writes: Promise<unknown>[] = [];
+      for (const [name, db, expiry] of [
+        ['tokens', tokens, (value: unknown) => (value as AccessTokenRecord).exp],
+        ['refreshTokens', refreshTokens, (value: unknown) => (value as RefreshTokenRecord | FamilyRecord).exp],
+        ['jtis', jtis, (value: unknown) => value as number],
+      ] as const) {
+        const start = sweepFrom.get(name);
+        let last: string | undefined;
+        let seen = 0;
+        for (const { key, value } of db.getRange({ ...(start === undefined ? {} : { start }), limit: budget })) {
+          last = key;
+          seen++;
+          if (expiry(value) <= now) {
+            writes.push(db.remove(key));
+            deleted++;
+          }
+        }
+        // Resume after the last key seen; start over once the whole db has been visited.
+        sweepFrom.set(name, seen < budget || last === undefined ? undefined : `${last}\u0000`);
+      }
+      await Promise.all(writes);
+      return deleted;
+    },
+
+    keyring: () => signingKeys.get(KEYRING) as Keyring | undefined,
+
+    replaceKeyring(expectedVersion, keyring) {
+      return durable(root.transaction(() => {
+        const existing = signingKeys.get(KEYRING) as Keyring | undefined;
+        if (existing?.version !== expectedVersion) return false;
+        signingKeys.put(KEYRING, keyring);
+        return true;
+      }));
+    },
+  };
+}
