@@ -1,0 +1,188 @@
+// A real OAuth server for the HTTP tests: a real LMDB store in a temporary directory holding the
+// records the reconciler would write, the plugin in a Fastify instance listening on 127.0.0.1,
+// and an oauth4webapi view of it. Keys and secrets are made at run time.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
+import * as oauth from 'oauth4webapi';
+import { hashClientSecret, hashPassword } from '../sealing/hashes.ts';
+import { openStore, type Store } from '../store/open.ts';
+import type { ApiRecord, ApplicationRecord, PlanRecord, UserRecord } from '../store/records.ts';
+import type { ApplicationSpec } from '../manifests/types.generated.ts';
+import type { OAuthOptions } from './defaults.ts';
+import { storeConfig } from './deps.ts';
+import { oauthPlugin } from './plugin.ts';
+
+export const ORDERS_AUDIENCE = 'https://orders.example.test';
+export const BILLING_AUDIENCE = 'https://billing.example.test';
+export const ALICE_PASSWORD = 'correct horse battery staple';
+
+const base = { v: 1 as const, commit: '0123456789abcdef0123456789abcdef01234567' };
+
+export interface TestClient {
+  name: string;
+  client: oauth.Client;
+  /** Set for secret-based applications. */
+  secret?: string;
+  /** Set for private_key_jwt applications. */
+  privateKey?: CryptoKey;
+  kid?: string;
+}
+
+export interface TestServer {
+  dir: string;
+  store: Store;
+  fastify: FastifyInstance;
+  issuer: string;
+  url: (path: string) => string;
+  as: oauth.AuthorizationServer;
+  /** Moves the server's clock (ms). */
+  advance(ms: number): void;
+  now(): number;
+  addApp(name: string, spec?: Partial<Omit<ApplicationSpec, 'credentials'>>): Promise<TestClient>;
+  updateApp(name: string, change: (record: ApplicationRecord) => ApplicationRecord): Promise<void>;
+  /** Closes the server and the store, and opens both again over the same directory. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Requests over plain http to loopback. */
+export const insecure = { [oauth.allowInsecureRequests]: true } as const;
+
+let aliceHash: Promise<string> | undefined;
+
+export async function startTestServer(options: Partial<OAuthOptions> = {}): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'mergekey-oauth-'));
+  const secretHashKey = randomBytes(32);
+  let offset = 0;
+  const now = () => Date.now() + offset;
+  let store = openStore(dir);
+  await seed(store);
+
+  let raw: Server;
+  let fastify: FastifyInstance;
+  let port = 0;
+  const start = async () => {
+    // The issuer must be known before the plugin is registered: listen on an OS-picked port
+    // first, then let Fastify serve on that socket.
+    raw = createServer();
+    fastify = Fastify({ serverFactory: (handler) => raw.on('request', handler), logger: false });
+    await new Promise<void>((resolve) => raw.listen(port, '127.0.0.1', resolve));
+    port = (raw.address() as { port: number }).port;
+    await fastify.register(oauthPlugin({
+      config: storeConfig(store), store, secretHashKey, issuer: `http://127.0.0.1:${port}`, now, options,
+    }));
+    await fastify.ready();
+  };
+  await start();
+  const issuer = `http://127.0.0.1:${port}`;
+  const as = await oauth.processDiscoveryResponse(new URL(issuer), await oauth.discoveryRequest(new URL(issuer), { ...insecure, algorithm: 'oauth2' }));
+
+  const server: TestServer = {
+    dir,
+    get store() { return store; },
+    get fastify() { return fastify; },
+    issuer,
+    url: (path) => `${issuer}${path}`,
+    as,
+    advance: (ms) => { offset += ms; },
+    now,
+    async addApp(name, spec = {}) {
+      const clientId = `${name}-${randomBytes(6).toString('hex')}`;
+      const method = spec.tokenEndpointAuthMethod ?? 'client_secret_basic';
+      const record: ApplicationRecord = {
+        ...base, name, path: `apps/${name}.yaml`,
+        spec: {
+          description: `${name} test application`, owners: ['alice'], clientId, state: 'active', scopes: ['open'],
+          grantTypes: ['client_credentials'], tokenEndpointAuthMethod: method, ...spec,
+        },
+        secrets: [],
+      };
+      const made: TestClient = { name, client: { client_id: clientId } };
+      if (method === 'private_key_jwt') {
+        const pair = await generateKeyPair('ES256');
+        made.privateKey = pair.privateKey;
+        made.kid = `${name}-key-1`;
+        record.jwks = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: made.kid, alg: 'ES256', use: 'sig' } as never] };
+      } else {
+        made.secret = randomBytes(32).toString('base64url');
+        record.secrets = [{ hash: hashClientSecret(secretHashKey, made.secret) }];
+      }
+      await store.applications.put(name, record);
+      await store.clientIds.put(clientId.toLowerCase(), name);
+      return made;
+    },
+    async updateApp(name, change) {
+      await store.applications.put(name, change(store.applications.get(name)!));
+    },
+    async restart() {
+      await fastify.close();
+      await store.close();
+      store = openStore(dir);
+      await start();
+    },
+    async close() {
+      await fastify.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return server;
+}
+
+async function seed(store: Store): Promise<void> {
+  const plan = (name: string, spec: Partial<PlanRecord['spec']>): PlanRecord => ({
+    ...base, name, path: `plans/${name}.yaml`,
+    spec: { description: name, accessTokenTtl: '15m', refreshTokenTtl: '30d', tokenRequestsPerMinute: 600, ...spec },
+  });
+  const api = (name: string, audience: string, scopes: string[], introspectors?: string[]): ApiRecord => ({
+    ...base, name, path: `apis/${name}.yaml`,
+    spec: {
+      description: name, audience, scopes: scopes.map((scope) => ({ name: scope, description: scope })),
+      ...(introspectors === undefined ? {} : { introspection: { applications: introspectors } }),
+    },
+  });
+  const user = (name: string, passwordHash?: string): UserRecord => ({
+    ...base, name, path: `users/${name}.yaml`, spec: { roles: ['developer'] }, ...(passwordHash === undefined ? {} : { passwordHash }),
+  });
+  await store.settings.put('settings', {
+    ...base, name: 'mergekey', path: 'mergekey.yaml', spec: { issuer: 'https://ignored.example.test', defaultPlan: 'standard' },
+  });
+  for (const record of [
+    plan('standard', {}),
+    plan('short', { accessTokenTtl: '2m', refreshTokenTtl: '10m' }),
+    plan('trickle', { tokenRequestsPerMinute: 3 }),
+    plan('unlimited', { tokenRequestsPerMinute: 1_000_000 }),
+  ]) await store.plans.put(record.name, record);
+  await store.apis.put('orders', api('orders', ORDERS_AUDIENCE, ['orders:read', 'orders:write'], ['orders-rs']));
+  await store.apis.put('billing', api('billing', BILLING_AUDIENCE, ['billing:read']));
+  await store.users.put('alice', user('alice', await (aliceHash ??= hashPassword(ALICE_PASSWORD))));
+  await store.users.put('bob', user('bob'));
+}
+
+/** The client authentication oauth4webapi should use for an application. */
+export function authOf(app: TestClient, method = app.client.token_endpoint_auth_method as string | undefined): oauth.ClientAuth {
+  if (app.privateKey !== undefined) return oauth.PrivateKeyJwt({ key: app.privateKey, kid: app.kid! });
+  return method === 'client_secret_post' ? oauth.ClientSecretPost(app.secret!) : oauth.ClientSecretBasic(app.secret!);
+}
+
+/** A raw form POST, for what no well-behaved client library would send. */
+export async function postForm(url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: unknown }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body,
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    // not JSON: returned as text
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
+}

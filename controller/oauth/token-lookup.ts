@@ -1,0 +1,61 @@
+// Finding what a presented token is, for introspection and revocation. Access tokens are JWTs
+// this server signed and recorded; refresh tokens are found by their hash, only under the
+// application that presents them.
+import type { ApplicationRecord } from '../store/records.ts';
+import type { AccessTokenRecord, RefreshTokenRecord } from '../store/token-state.ts';
+import { verifyAccessToken, type AccessTokenClaims } from './access-token.ts';
+import type { OAuthContext } from './context.ts';
+import { refreshTokenId, seconds } from './issue.ts';
+
+export type TokenTypeHint = 'access_token' | 'refresh_token';
+
+export interface FoundAccessToken {
+  type: 'access_token';
+  app: ApplicationRecord;
+  claims: AccessTokenClaims;
+  record: AccessTokenRecord;
+}
+
+export interface FoundRefreshToken {
+  type: 'refresh_token';
+  app: ApplicationRecord;
+  record: RefreshTokenRecord;
+}
+
+/**
+ * RFC 7009 section 2.1 / RFC 7662 section 2.1: the hint says where to look first; "If the server
+ * is unable to locate the token using the given hint, it MUST extend its search across all of
+ * its supported token types." An unknown hint is ignored.
+ */
+export function searchOrder(hint: string | undefined): TokenTypeHint[] {
+  return hint === 'refresh_token' ? ['refresh_token', 'access_token'] : ['access_token', 'refresh_token'];
+}
+
+/**
+ * A live access token: signed by us, unexpired, still recorded (not revoked), its family not
+ * revoked, and issued to an application that exists and is active now.
+ */
+export async function findAccessToken(ctx: OAuthContext, token: string): Promise<FoundAccessToken | undefined> {
+  const now = ctx.now();
+  const claims = await verifyAccessToken(token, ctx.keys, ctx.issuer, now);
+  if (claims === undefined) return undefined;
+  const app = ctx.config.applicationByClientId(claims.client_id);
+  if (app === undefined || app.spec.state !== 'active') return undefined;
+  const record = ctx.tokens.accessToken(app.name, claims.jti);
+  if (record === undefined || record.exp <= seconds(now)) return undefined;
+  if (record.family !== undefined && !familyLive(ctx, app, record.family)) return undefined;
+  return { type: 'access_token', app, claims, record };
+}
+
+/** A live refresh token of `app`: unexpired, not yet exchanged, its family not revoked. */
+export function findRefreshToken(ctx: OAuthContext, app: ApplicationRecord, token: string): FoundRefreshToken | undefined {
+  const record = ctx.tokens.refreshToken(app.name, refreshTokenId(token));
+  if (record === undefined || record.usedAt !== undefined || record.exp <= seconds(ctx.now())) return undefined;
+  if (app.spec.state !== 'active' || !familyLive(ctx, app, record.family)) return undefined;
+  return { type: 'refresh_token', app, record };
+}
+
+export function familyLive(ctx: OAuthContext, app: ApplicationRecord, family: string): boolean {
+  const found = ctx.tokens.family(app.name, family);
+  return found !== undefined && found.revokedAt === undefined;
+}
