@@ -1,7 +1,8 @@
 // Access tokens as JWTs per RFC 9068: minted here, checked here (introspection, revocation).
-import { CompactSign, jwtVerify, type JWTHeaderParameters } from 'jose';
+import { jwtVerify, type JWTHeaderParameters } from 'jose';
 import { ACCESS_TOKEN_TYP } from './defaults.ts';
-import type { Signer, SigningKeys } from './signing-keys.ts';
+import type { JwsSigner } from './jws-signer.ts';
+import type { SigningKeys } from './signing-keys.ts';
 
 /** RFC 9068 section 2.2: the claims every access token carries. Times in seconds. */
 export interface AccessTokenClaims {
@@ -16,13 +17,9 @@ export interface AccessTokenClaims {
   jti: string;
 }
 
-const encoder = new TextEncoder();
-
-export function signAccessToken(signer: Signer, claims: AccessTokenClaims): Promise<string> {
-  // RFC 9068 section 2.1: "Resource servers MUST verify that the "typ" header value is "at+jwt"".
-  return new CompactSign(encoder.encode(JSON.stringify(claims)))
-    .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: ACCESS_TOKEN_TYP })
-    .sign(signer.key);
+/** The signer's header carries `typ: at+jwt` (RFC 9068 section 2.1). */
+export function signAccessToken(signer: JwsSigner, claims: AccessTokenClaims): string {
+  return signer.sign(claims);
 }
 
 /** A shape check before any cryptography: three base64url parts. */

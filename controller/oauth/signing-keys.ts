@@ -8,13 +8,8 @@
 // and the others adopt it.
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
 import type { Keyring, SigningKeyRecord, TokenState } from '../store/token-state.ts';
-import type { SigningAlg } from './defaults.ts';
-
-export interface Signer {
-  kid: string;
-  alg: SigningAlg;
-  key: CryptoKey;
-}
+import { ACCESS_TOKEN_TYP, type SigningAlg } from './defaults.ts';
+import { jwsSigner, type JwsSigner } from './jws-signer.ts';
 
 export interface SigningKeysOptions {
   alg: SigningAlg;
@@ -74,7 +69,7 @@ export class SigningKeys {
   readonly #state: TokenState;
   readonly #options: SigningKeysOptions;
   #ring: Keyring | undefined;
-  #signer: Signer | undefined;
+  #signer: JwsSigner | undefined;
   #rotateAt = 0;
   readonly #publicKeys = new Map<string, { alg: string; key: CryptoKey }>();
   #jwks: JSONWebKeySet = { keys: [] };
@@ -91,7 +86,7 @@ export class SigningKeys {
   }
 
   /** The current signing key. When its period is over, a rotation starts in the background. */
-  signer(): Signer {
+  signer(): JwsSigner {
     if (this.#signer === undefined) throw new Error('signing keys are not loaded');
     if (this.#options.now() >= this.#rotateAt) void this.#rotateInBackground();
     return this.#signer;
@@ -155,7 +150,8 @@ export class SigningKeys {
     const current = ring.keys.find((key) => key.state === 'current');
     if (current === undefined) throw new Error('the signing keyring has no current key');
     if (this.#signer?.kid !== current.kid) {
-      this.#signer = { kid: current.kid, alg: current.alg as SigningAlg, key: await importJWK(current.privateJwk as JWK, current.alg) as CryptoKey };
+      // Imported once per key, not per token.
+      this.#signer = jwsSigner(current.alg as SigningAlg, current.kid, current.privateJwk, ACCESS_TOKEN_TYP);
     }
     const kids = new Set(ring.keys.map((key) => key.kid));
     for (const kid of this.#publicKeys.keys()) if (!kids.has(kid)) this.#publicKeys.delete(kid);

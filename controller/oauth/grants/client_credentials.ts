@@ -10,7 +10,7 @@ export const parameters = { required: [], optional: ['scope'] } as const;
 export async function handle({ ctx, client: { app }, plan, params }: GrantRequest): Promise<TokenResponse> {
   const published = scopeAudiences(ctx.config.apis());
   const scopes = grantScopes(parseScope(params.get('scope')), app.spec.scopes, published);
-  const access = await mintAccessToken(ctx, app, { sub: clientSubject(app), scopes }, published, plan, seconds(ctx.now()));
+  const access = mintAccessToken(ctx, app, { sub: clientSubject(app), scopes }, published, plan, seconds(ctx.now()));
   // Recorded before the answer, so every token in a client's hands can be listed and revoked.
   await ctx.tokens.recordAccessToken(app.name, access.record);
   // RFC 6749 section 4.4.3: "A refresh token SHOULD NOT be included."
