@@ -6,6 +6,7 @@
 // the token>` for a refresh token. Knowing one grants nothing, and only the application itself
 // can list or revoke by it; lists also carry the `masked` form for display.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { revokedByDeactivation } from './app-state.ts';
 import { authenticateBasic } from './client-auth.ts';
 import type { OAuthContext } from './context.ts';
 import { accessDenied, invalidRequest, noStore, notFound } from './errors.ts';
@@ -47,12 +48,13 @@ export function listTokensEndpoint(ctx: OAuthContext) {
     const page = ctx.tokens.listTokens(app.name, after === undefined ? { limit } : { limit, after });
     const now = seconds(ctx.now());
     const tokens: TokenSummary[] = [];
+    const live = (record: { iat: number; exp: number }) => record.exp > now && !revokedByDeactivation(ctx, app, record.iat);
     for (const record of page.access) {
-      if (record.exp <= now || (record.family !== undefined && !familyLive(ctx, app, record.family))) continue;
+      if (!live(record) || (record.family !== undefined && !familyLive(ctx, app, record.family))) continue;
       tokens.push(summary(`${ACCESS}${record.jti}`, 'access_token', record));
     }
     for (const record of page.refresh) {
-      if (record.exp <= now || record.usedAt !== undefined || !familyLive(ctx, app, record.family)) continue;
+      if (!live(record) || record.usedAt !== undefined || !familyLive(ctx, app, record.family)) continue;
       tokens.push(summary(`${REFRESH}${record.id}`, 'refresh_token', record));
     }
     const list: TokenList = { tokens };

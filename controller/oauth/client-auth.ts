@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
 import { clientSecretMatches } from '../sealing/hashes.ts';
 import type { ApplicationRecord, StoredClientSecret } from '../store/records.ts';
+import { applicationActive } from './app-state.ts';
 import { verifyClientAssertion } from './assertion.ts';
 import { parseBasicAuthorization } from './basic.ts';
 import type { OAuthContext } from './context.ts';
@@ -75,7 +76,7 @@ async function throttled(
     throw invalidClient();
   }
   // An inactive application gets nothing, whatever it presents.
-  if (app.spec.state !== 'active') throw invalidClient('the application is inactive');
+  if (!applicationActive(ctx, app)) throw invalidClient('the application is inactive');
   return app;
 }
 

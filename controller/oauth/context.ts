@@ -23,6 +23,8 @@ export interface OAuthContext {
   /** ms */
   now: () => number;
   options: OAuthOptions;
+  /** Reports a failure of work done in the background (rotation, sweeping, marks). */
+  onBackgroundError: (err: unknown) => void;
   throttles: {
     /** Token requests per application (the plan's rate). */
     requests: Throttle;
@@ -78,6 +80,7 @@ export function createContext(deps: OAuthDeps, onBackgroundError: (err: unknown)
     secretHashKey: deps.secretHashKey,
     now,
     options,
+    onBackgroundError,
     throttles: { requests: throttle(), clientAuthFailures: throttle(), passwordFailures: throttle() },
   };
 }

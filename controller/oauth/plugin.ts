@@ -4,6 +4,7 @@
 //
 //   await app.register(oauthPlugin({ config: storeConfig(store), store, secretHashKey, issuer }));
 import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { noteInactiveApplications } from './app-state.ts';
 import { listTokensEndpoint, revokeTokenEndpoint } from './app-tokens.ts';
 import { createContext, PATHS, type OAuthContext } from './context.ts';
 import type { OAuthDeps } from './deps.ts';
@@ -21,7 +22,7 @@ export type { OAuthOptions, SigningAlg } from './defaults.ts';
 
 export function oauthPlugin(deps: OAuthDeps): FastifyPluginAsync {
   return async function oauth(app: FastifyInstance): Promise<void> {
-    const ctx = createContext(deps, (err) => app.log.error({ err }, 'signing key rotation failed'));
+    const ctx = createContext(deps, (err) => app.log.error({ err }, 'OAuth background work failed'));
     await ctx.keys.start();
 
     // Bodies are read as text and parsed by form.ts, whatever their type, so a JSON body or a
@@ -59,6 +60,7 @@ async function maintain(app: FastifyInstance, ctx: OAuthContext): Promise<void> 
   const now = ctx.now();
   try {
     await ctx.keys.maintain();
+    noteInactiveApplications(ctx);
     await ctx.tokens.sweep(seconds(now), ctx.options.sweepBatch);
     for (const throttle of Object.values(ctx.throttles)) throttle.forget(now);
   } catch (err) {

@@ -3,7 +3,7 @@
 // and an oauth4webapi view of it. Keys and secrets are made at run time.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -45,6 +45,8 @@ export interface TestServer {
   now(): number;
   addApp(name: string, spec?: Partial<Omit<ApplicationSpec, 'credentials'>>): Promise<TestClient>;
   updateApp(name: string, change: (record: ApplicationRecord) => ApplicationRecord): Promise<void>;
+  /** A client secret's stored hash under this server's key. */
+  hashSecret(secret: string): string;
   /** Closes the server and the store, and opens both again over the same directory. */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -66,6 +68,12 @@ export async function startTestServer(options: Partial<OAuthOptions> = {}): Prom
   let raw: Server;
   let fastify: FastifyInstance;
   let port = 0;
+  const stop = async () => {
+    await fastify.close();
+    // The socket was opened here, not by fastify.listen(), so it is closed here too.
+    raw.closeAllConnections();
+    await new Promise((resolve) => raw.close(resolve));
+  };
   const start = async () => {
     // The issuer must be known before the plugin is registered: listen on an OS-picked port
     // first, then let Fastify serve on that socket.
@@ -119,14 +127,15 @@ export async function startTestServer(options: Partial<OAuthOptions> = {}): Prom
     async updateApp(name, change) {
       await store.applications.put(name, change(store.applications.get(name)!));
     },
+    hashSecret: (secret) => hashClientSecret(secretHashKey, secret),
     async restart() {
-      await fastify.close();
+      await stop();
       await store.close();
       store = openStore(dir);
       await start();
     },
     async close() {
-      await fastify.close();
+      await stop();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -170,19 +179,42 @@ export function authOf(app: TestClient, method = app.client.token_endpoint_auth_
   return method === 'client_secret_post' ? oauth.ClientSecretPost(app.secret!) : oauth.ClientSecretBasic(app.secret!);
 }
 
-/** A raw form POST, for what no well-behaved client library would send. */
-export async function postForm(url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: unknown }> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-    body,
+export interface RawResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** Parsed JSON, or the text when it is not JSON, or undefined when empty. */
+  body: unknown;
+}
+
+/**
+ * A raw HTTP request, for what no well-behaved client library would send. `localAddress` picks
+ * the source address (any of 127.0.0.0/8), to act as another machine.
+ */
+export function send(method: string, url: string, options: { headers?: Record<string, string>; body?: string; localAddress?: string } = {}): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    // A new connection each time (agent: false): no pooled socket outlives a server restart.
+    const request = httpRequest(url, { method, agent: false, headers: options.headers ?? {}, ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }) }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: unknown = text === '' ? undefined : text;
+        try {
+          if (text !== '') body = JSON.parse(text);
+        } catch {
+          // not JSON: kept as text
+        }
+        resolve({ status: response.statusCode!, headers: response.headers, body });
+      });
+    });
+    request.on('error', reject);
+    request.end(options.body);
   });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text === '' ? undefined : JSON.parse(text);
-  } catch {
-    // not JSON: returned as text
-  }
-  return { status: response.status, headers: response.headers, body: parsed };
+}
+
+/** A form POST; `headers` may replace the content type. */
+export function postForm(url: string, body: string, headers: Record<string, string> = {}, localAddress?: string): Promise<RawResponse> {
+  return send('POST', url, {
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body, ...(localAddress === undefined ? {} : { localAddress }),
+  });
 }

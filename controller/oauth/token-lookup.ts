@@ -4,6 +4,7 @@
 import type { ApplicationRecord } from '../store/records.ts';
 import type { AccessTokenRecord, RefreshTokenRecord } from '../store/token-state.ts';
 import { verifyAccessToken, type AccessTokenClaims } from './access-token.ts';
+import { applicationActive, revokedByDeactivation } from './app-state.ts';
 import type { OAuthContext } from './context.ts';
 import { refreshTokenId, seconds } from './issue.ts';
 
@@ -40,9 +41,9 @@ export async function findAccessToken(ctx: OAuthContext, token: string): Promise
   const claims = await verifyAccessToken(token, ctx.keys, ctx.issuer, now);
   if (claims === undefined) return undefined;
   const app = ctx.config.applicationByClientId(claims.client_id);
-  if (app === undefined || app.spec.state !== 'active') return undefined;
+  if (app === undefined || !applicationActive(ctx, app)) return undefined;
   const record = ctx.tokens.accessToken(app.name, claims.jti);
-  if (record === undefined || record.exp <= seconds(now)) return undefined;
+  if (record === undefined || record.exp <= seconds(now) || revokedByDeactivation(ctx, app, record.iat)) return undefined;
   if (record.family !== undefined && !familyLive(ctx, app, record.family)) return undefined;
   return { type: 'access_token', app, claims, record };
 }
@@ -51,7 +52,7 @@ export async function findAccessToken(ctx: OAuthContext, token: string): Promise
 export function findRefreshToken(ctx: OAuthContext, app: ApplicationRecord, token: string): FoundRefreshToken | undefined {
   const record = ctx.tokens.refreshToken(app.name, refreshTokenId(token));
   if (record === undefined || record.usedAt !== undefined || record.exp <= seconds(ctx.now())) return undefined;
-  if (app.spec.state !== 'active' || !familyLive(ctx, app, record.family)) return undefined;
+  if (!applicationActive(ctx, app) || revokedByDeactivation(ctx, app, record.iat) || !familyLive(ctx, app, record.family)) return undefined;
   return { type: 'refresh_token', app, record };
 }
 

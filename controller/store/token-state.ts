@@ -7,6 +7,7 @@
 //   refreshTokens  `<app>/r/<sha256(token) base64url>` → RefreshTokenRecord
 //                  `<app>/f/<family id>`               → FamilyRecord
 //   jtis           `<app>/<assertion jti>`             → expiry (seconds)
+//   revocations    `app/<app>`                         → every token issued up to then is dead (seconds)
 //   signingKeys    `keyring`                           → Keyring
 // Times are seconds since the epoch, like JWT claims, except the keyring's (milliseconds).
 //
@@ -104,6 +105,10 @@ export interface TokenState {
    */
   rotateRefreshToken(app: string, id: string, now: number, next: RefreshTokenRecord, access: AccessTokenRecord): Promise<RotationOutcome>;
   revokeFamily(app: string, family: string, now: number): Promise<boolean>;
+  /** Tokens of the application issued at or before this time (seconds) are revoked. */
+  revokedBefore(app: string): number | undefined;
+  /** Revokes every token the application holds now; tokens issued later are not affected. */
+  revokeAllBefore(app: string, now: number): Promise<void>;
   /** Records a client assertion's `jti` until `exp`; false when it was already used and has not expired. */
   useAssertionId(app: string, jti: string, exp: number, now: number): Promise<boolean>;
   /** A page of an application's token records, in key order, starting after `after`. */
@@ -120,7 +125,7 @@ const KEYRING = 'keyring';
 const rangeOf = (prefix: string) => ({ start: `${prefix}/`, end: `${prefix}0` });
 
 export function tokenState(store: Store): TokenState {
-  const { root, tokens, refreshTokens, jtis, signingKeys } = store;
+  const { root, tokens, refreshTokens, jtis, revocations, signingKeys } = store;
   const accessKey = (app: string, jti: string) => `${app}/${jti}`;
   const refreshKey = (app: string, id: string) => `${app}/r/${id}`;
   const familyKey = (app: string, id: string) => `${app}/f/${id}`;
@@ -194,6 +199,16 @@ export function tokenState(store: Store): TokenState {
         if (family === undefined || family.revokedAt !== undefined) return false;
         refreshTokens.put(familyKey(app, id), { ...family, revokedAt: now });
         return true;
+      }));
+    },
+
+    revokedBefore: (app) => revocations.get(`app/${app}`) as number | undefined,
+
+    revokeAllBefore(app, now) {
+      return durable(root.transaction(() => {
+        const key = `app/${app}`;
+        const before = revocations.get(key) as number | undefined;
+        if (before === undefined || before < now) revocations.put(key, now);
       }));
     },
 

@@ -1,6 +1,7 @@
 // RFC 6749 section 6: a refresh token for a new access token, rotated on every use (RFC 9700
 // section 4.14.2): the presented token is spent, a new one comes back, and presenting a spent
 // one revokes the whole family.
+import { revokedByDeactivation } from '../app-state.ts';
 import { USER_SUBJECT_PREFIX } from '../defaults.ts';
 import { invalidGrant } from '../errors.ts';
 import { mintAccessToken, mintRefreshToken, refreshTokenId, seconds, tokenResponse, type TokenResponse } from '../issue.ts';
@@ -20,7 +21,8 @@ export async function handle({ ctx, client: { app }, plan, params }: GrantReques
   // validate that the refresh token was issued to the authenticated client" (section 6).
   const presented = ctx.tokens.refreshToken(app.name, id);
   const now = seconds(ctx.now());
-  if (presented === undefined || presented.clientId !== app.spec.clientId || presented.exp <= now) throw unusable();
+  if (presented === undefined || presented.clientId !== app.spec.clientId || presented.exp <= now
+    || revokedByDeactivation(ctx, app, presented.iat)) throw unusable();
   // The resource owner must still exist.
   const user = presented.sub.startsWith(USER_SUBJECT_PREFIX) ? presented.sub.slice(USER_SUBJECT_PREFIX.length) : undefined;
   if (user !== undefined && ctx.config.user(user) === undefined) throw unusable();
