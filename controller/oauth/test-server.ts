@@ -110,7 +110,10 @@ export async function startTestServer(options: Partial<OAuthOptions> = {}): Prom
         },
         secrets: [],
       };
-      const made: TestClient = { name, client: { client_id: clientId } };
+      const client: oauth.Client = { client_id: clientId };
+      // Client assertions follow the server's clock when a test moves it.
+      Object.defineProperty(client, oauth.clockSkew, { get: () => Math.round(offset / 1000), enumerable: false });
+      const made: TestClient = { name, client };
       if (method === 'private_key_jwt') {
         const pair = await generateKeyPair('ES256');
         made.privateKey = pair.privateKey;
