@@ -78,7 +78,7 @@ describe('token state', () => {
     const first = state.listTokens('billing', { limit: 3 });
     expect(first.access.map((t) => t.jti)).toEqual(['a0', 'a1', 'a2']);
     expect(first.refresh).toEqual([]);
-    expect(first.next).toBe('a:a9');
+    expect(first.next).toBe('a:a2');
     const second = state.listTokens('billing', { limit: 3, after: 'a:a2' });
     expect(second.access.map((t) => t.jti)).toEqual(['a9']);
     expect(second.refresh.map((t) => t.id)).toEqual(['r0']);
@@ -96,6 +96,17 @@ describe('token state', () => {
     expect(deleted).toBe(5 + 1 + 2 + 1);
     expect(state.listTokens('billing', { limit: 10 }).access.map((t) => t.jti)).toEqual(['live']);
     expect(await state.useAssertionId('billing', 'j1', 3000, 2000)).toBe(true);
+  });
+
+  it('keeps the latest deactivation mark of an application, across a reopen', async () => {
+    expect(state.revokedBefore('billing')).toBeUndefined();
+    await state.revokeAllBefore('billing', 1500);
+    await state.revokeAllBefore('billing', 1200);
+    await store.close();
+    store = openStore(dir);
+    state = tokenState(store);
+    expect(state.revokedBefore('billing')).toBe(1500);
+    expect(state.revokedBefore('billing-eu')).toBeUndefined();
   });
 
   it('replaces the keyring only from the version it was read at', async () => {

@@ -224,29 +224,34 @@ export function tokenState(store: Store): TokenState {
 
     listTokens(app, { limit, after }) {
       const page: TokenPage = { access: [], refresh: [] };
-      // One cursor over two ranges: `a:<jti>` within access tokens, then `r:<id>` within refresh tokens.
+      // One cursor over two ranges: `a:<jti>` within access tokens, then `r:<id>` within refresh
+      // tokens. `next` names the last record returned; the next page starts after it.
       const [kind, from] = after === undefined ? ['a', undefined] : [after.slice(0, 1), after.slice(2)];
-      let taken = 0;
+      let last = '';
       if (kind === 'a') {
         const range = rangeOf(app);
-        for (const { key, value } of tokens.getRange({ ...range, start: from === undefined ? range.start : `${accessKey(app, from)}\u0000`, limit: limit + 1 })) {
-          if (taken === limit) {
-            page.next = `a:${String(key).slice(app.length + 1)}`;
+        const start = from === undefined ? range.start : `${accessKey(app, from)}\u0000`;
+        for (const { value } of tokens.getRange({ ...range, start, limit: limit + 1 })) {
+          const record = value as AccessTokenRecord;
+          if (page.access.length === limit) {
+            page.next = last;
             return page;
           }
-          page.access.push(value as AccessTokenRecord);
-          taken++;
+          page.access.push(record);
+          last = `a:${record.jti}`;
         }
       }
       const range = rangeOf(`${app}/r`);
       const start = kind === 'r' && from !== undefined ? `${refreshKey(app, from)}\u0000` : range.start;
-      for (const { key, value } of refreshTokens.getRange({ ...range, start, limit: limit - taken + 1 })) {
-        if (taken === limit) {
-          page.next = `r:${String(key).slice(app.length + 3)}`;
+      const room = limit - page.access.length;
+      for (const { value } of refreshTokens.getRange({ ...range, start, limit: room + 1 })) {
+        const record = value as RefreshTokenRecord;
+        if (page.refresh.length === room) {
+          page.next = last;
           return page;
         }
-        page.refresh.push(value as RefreshTokenRecord);
-        taken++;
+        page.refresh.push(record);
+        last = `r:${record.id}`;
       }
       return page;
     },
