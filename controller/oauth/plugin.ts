@@ -42,7 +42,10 @@ export function oauthPlugin(deps: OAuthDeps): FastifyPluginAsync {
 
     const timer = setInterval(() => void maintain(app, ctx), ctx.options.maintenanceInterval);
     timer.unref();
-    app.addHook('onClose', async () => clearInterval(timer));
+    app.addHook('onClose', async () => {
+      clearInterval(timer);
+      await ctx.keys.idle();
+    });
   };
 }
 

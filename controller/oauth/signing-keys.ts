@@ -128,6 +128,11 @@ export class SigningKeys {
     throw new Error('the signing keyring kept changing under this process');
   }
 
+  /** Waits for a rotation started in the background, so the store can be closed after it. */
+  async idle(): Promise<void> {
+    await this.#rotating;
+  }
+
   #rotateInBackground(): Promise<void> {
     this.#rotating ??= this.maintain()
       .catch((err: unknown) => {
