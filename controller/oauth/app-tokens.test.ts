@@ -74,6 +74,9 @@ describe('an application\'s tokens', () => {
     expect(await list(app, '?limit=0')).toMatchObject({
       status: 400, body: { error: 'invalid_request', error_description: 'limit must be a whole number from 1 to 1000' },
     });
+    for (const query of ['?after=bogus', `?after=at_${'x'.repeat(3000)}`, '?after=at_a&after=at_b', '?limit=1&limit=2']) {
+      expect((await list(app, query)).status).toBe(400);
+    }
     expect(await list(app, '?after=bogus')).toMatchObject({
       status: 400, body: { error: 'invalid_request', error_description: 'after must be a token id from a previous page' },
     });

@@ -34,7 +34,8 @@ export interface TokenList {
 
 interface Route {
   Params: { name: string; id?: string };
-  Querystring: { limit?: string; after?: string };
+  /** Arrays when a parameter is repeated. */
+  Querystring: { limit?: string | string[]; after?: string | string[] };
 }
 
 const ACCESS = 'at_';
@@ -68,7 +69,9 @@ export function revokeTokenEndpoint(ctx: OAuthContext) {
     const app = await authoriseApplication(ctx, request);
     const id = request.params.id ?? '';
     let revoked = false;
-    if (id.startsWith(ACCESS)) {
+    if (id.length > MAX_ID_LENGTH) {
+      // No id of ours is that long: nothing to look up.
+    } else if (id.startsWith(ACCESS)) {
       revoked = await ctx.tokens.revokeAccessToken(app.name, id.slice(ACCESS.length));
     } else if (id.startsWith(REFRESH)) {
       const record = ctx.tokens.refreshToken(app.name, id.slice(REFRESH.length));
@@ -88,7 +91,7 @@ async function authoriseApplication(ctx: OAuthContext, request: FastifyRequest<R
   return app;
 }
 
-function pageSize(ctx: OAuthContext, raw: string | undefined): number {
+function pageSize(ctx: OAuthContext, raw: string | string[] | undefined): number {
   if (raw === undefined) return 100;
   const limit = Number(raw);
   if (!Number.isInteger(limit) || limit < 1 || limit > ctx.options.maxTokensPerPage) {
@@ -97,8 +100,12 @@ function pageSize(ctx: OAuthContext, raw: string | undefined): number {
   return limit;
 }
 
-function cursorOf(after: string | undefined): string | undefined {
+// Token ids are at most `rt_` and 43 characters; anything much longer is no id of ours.
+const MAX_ID_LENGTH = 100;
+
+function cursorOf(after: string | string[] | undefined): string | undefined {
   if (after === undefined) return undefined;
+  if (typeof after !== 'string' || after.length > MAX_ID_LENGTH) throw invalidRequest('after must be a token id from a previous page');
   if (after.startsWith(ACCESS)) return `a:${after.slice(ACCESS.length)}`;
   if (after.startsWith(REFRESH)) return `r:${after.slice(REFRESH.length)}`;
   throw invalidRequest('after must be a token id from a previous page');

@@ -59,7 +59,8 @@ async function throttled(
   ctx: OAuthContext, request: FastifyRequest, clientId: string, verify: () => Promise<ApplicationRecord | undefined>,
 ): Promise<ApplicationRecord> {
   // Keyed by source address too: failures from elsewhere never lock the rightful client out.
-  const failureKey = `${clientId}\u0000${request.ip}`;
+  // Ids longer than any manifest allows share one entry, so they cannot fill memory.
+  const failureKey = `${clientId.slice(0, MAX_CLIENT_ID_LENGTH + 1)}\u0000${request.ip}`;
   const { clientAuthFailures } = ctx.throttles;
   const perMinute = ctx.options.clientAuthFailuresPerMinute;
   const wait = clientAuthFailures.wait(failureKey, ctx.now(), perMinute);

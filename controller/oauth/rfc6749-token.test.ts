@@ -352,6 +352,10 @@ describe('hostile requests: an RFC 6749 error, never a 500, never a token', () =
       400, invalid('client_id does not match the Authorization header')],
     ['a password grant without a password', () => postForm(tokenUrl, 'grant_type=password&username=alice', basic(app)),
       400, invalid('missing required parameter \'password\'')],
+    ['a user name longer than any user\'s', () => postForm(tokenUrl, `grant_type=password&username=${'u'.repeat(5000)}&password=x`, basic(app)),
+      400, { error: 'invalid_grant', error_description: 'the resource owner credentials are invalid' }],
+    ['a client id longer than any client\'s', () => postForm(tokenUrl, 'grant_type=client_credentials', { authorization: basicAuthorization('c'.repeat(5000), 'x') }),
+      401, { error: 'invalid_client', error_description: 'client authentication failed' }],
     ['a refresh token that was never issued', () => postForm(tokenUrl, 'grant_type=refresh_token&refresh_token=forged', basic(app)),
       400, { error: 'invalid_grant', error_description: 'the refresh token is invalid, expired or revoked' }],
   ];

@@ -12,6 +12,10 @@ export const grantType = 'password';
 
 export const parameters = { required: ['username', 'password'], optional: ['scope'] } as const;
 
+// User names are DNS labels of at most 63 characters (common.schema.json); a longer one is no
+// user's, and is never used as a store key.
+const MAX_USERNAME_LENGTH = 63;
+
 // Checked when the user does not exist or has no password, so that answer takes as long as a
 // wrong password does.
 let decoy: Promise<string> | undefined;
@@ -21,13 +25,14 @@ export async function handle({ ctx, client: { app }, plan, params }: GrantReques
   const password = params.get('password')!;
   // Per (user, client): guessing one user's password through one application is slowed down,
   // while the user keeps signing in through every other application.
-  const throttleKey = `${username}\u0000${app.name}`;
+  const known = username.length <= MAX_USERNAME_LENGTH;
+  const throttleKey = `${username.slice(0, MAX_USERNAME_LENGTH + 1)}\u0000${app.name}`;
   const { passwordFailures } = ctx.throttles;
   const perMinute = ctx.options.passwordFailuresPerMinute;
   const wait = passwordFailures.wait(throttleKey, ctx.now(), perMinute);
   if (wait > 0) throw slowDown(retryAfterSeconds(wait), 'too many failed sign-in attempts for this user; retry later');
 
-  const user = ctx.config.user(username);
+  const user = known ? ctx.config.user(username) : undefined;
   const hash = user?.passwordHash ?? await (decoy ??= hashPassword(newFamilyId()));
   if (!(await passwordMatches(password, hash)) || user?.passwordHash === undefined) {
     passwordFailures.hit(throttleKey, ctx.now(), perMinute);
