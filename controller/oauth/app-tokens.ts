@@ -51,7 +51,8 @@ export function listTokensEndpoint(ctx: OAuthContext) {
     const tokens: TokenSummary[] = [];
     const live = (record: { iat: number; exp: number }) => record.exp > now && !revokedByDeactivation(ctx, app, record.iat);
     for (const record of page.access) {
-      if (!live(record) || (record.family !== undefined && !familyLive(ctx, app, record.family))) continue;
+      // A revocation from another worker may have landed before this record's batched write.
+      if (!live(record) || ctx.tokens.accessTokenRevoked(app.name, record.jti) || (record.family !== undefined && !familyLive(ctx, app, record.family))) continue;
       tokens.push(summary(`${ACCESS}${record.jti}`, 'access_token', record));
     }
     for (const record of page.refresh) {
@@ -72,7 +73,8 @@ export function revokeTokenEndpoint(ctx: OAuthContext) {
     if (id.length > MAX_ID_LENGTH) {
       // No id of ours is that long: nothing to look up.
     } else if (id.startsWith(ACCESS)) {
-      revoked = await ctx.tokens.revokeAccessToken(app.name, id.slice(ACCESS.length));
+      const record = ctx.tokens.accessToken(app.name, id.slice(ACCESS.length));
+      if (record !== undefined) revoked = await ctx.tokens.revokeAccessToken(app.name, record.jti, record.exp);
     } else if (id.startsWith(REFRESH)) {
       const record = ctx.tokens.refreshToken(app.name, id.slice(REFRESH.length));
       if (record !== undefined && record.usedAt === undefined) {

@@ -48,6 +48,15 @@ export function mintAccessToken(
   return { token, record };
 }
 
+/**
+ * Records an access token for listing, in lmdb's batched write, without waiting for the commit:
+ * a token is active unless revoked, so the answer need not wait for a disk flush (see
+ * token-state.ts). A failed write is reported, and leaves the token unlisted but revocable.
+ */
+export function recordAccessToken(ctx: OAuthContext, app: ApplicationRecord, record: AccessTokenRecord): void {
+  ctx.tokens.recordAccessToken(app.name, record).catch(ctx.onBackgroundError);
+}
+
 /** Refresh tokens are opaque random strings; only their SHA-256 is stored. */
 export function mintRefreshToken(app: ApplicationRecord, grantee: Grantee & { family: string }, plan: EffectivePlan, now: number): Minted<RefreshTokenRecord> {
   const token = randomBytes(REFRESH_TOKEN_BYTES).toString('base64url');

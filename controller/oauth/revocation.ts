@@ -30,7 +30,7 @@ export async function revokeToken(ctx: OAuthContext, client: AuthenticatedClient
       // If this validation fails, the request is refused and the client is informed of the
       // error" — yet with a 200: telling it apart would reveal another client's token is live.
       if (found === undefined || found.app.name !== client.app.name) continue;
-      return ctx.tokens.revokeAccessToken(found.app.name, found.record.jti);
+      return ctx.tokens.revokeAccessToken(found.app.name, found.claims.jti, found.claims.exp);
     }
     const found = findRefreshToken(ctx, client.app, token);
     // Section 2.1: for a refresh token, the server "SHOULD also invalidate all access tokens

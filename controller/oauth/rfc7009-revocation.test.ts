@@ -54,6 +54,18 @@ describe('revocation', () => {
     expect(refused.status).toBe(400);
   });
 
+  it('revokes a token whose record for listing was never written', async () => {
+    const app = await fresh();
+    const token = await accessToken(app);
+    await s.settle();
+    // As if the process had died before the batched write of the record committed.
+    const jti = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).jti as string;
+    await s.store.tokens.remove(`${app.name}/${jti}`);
+    expect(await active(app, token)).toBe(true);
+    await revoke(app, token);
+    expect(await active(app, token)).toBe(false);
+  });
+
   it('answers 200 and leaves another client\'s token alone', async () => {
     const [owner, other] = [await fresh(), await fresh({ grantTypes: ['password', 'refresh_token'] })];
     const token = await accessToken(owner);

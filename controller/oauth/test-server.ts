@@ -45,6 +45,8 @@ export interface TestServer {
   now(): number;
   addApp(name: string, spec?: Partial<Omit<ApplicationSpec, 'credentials'>>): Promise<TestClient>;
   updateApp(name: string, change: (record: ApplicationRecord) => ApplicationRecord): Promise<void>;
+  /** Waits for writes the server did not wait for (access token records) to be committed. */
+  settle(): Promise<void>;
   /** A client secret's stored hash under this server's key. */
   hashSecret(secret: string): string;
   /** Closes the server and the store, and opens both again over the same directory. */
@@ -131,6 +133,9 @@ export async function startTestServer(options: Partial<OAuthOptions> = {}): Prom
       await store.applications.put(name, change(store.applications.get(name)!));
     },
     hashSecret: (secret) => hashClientSecret(secretHashKey, secret),
+    async settle() {
+      await store.root.committed;
+    },
     async restart() {
       await stop();
       await store.close();

@@ -14,7 +14,8 @@ export interface FoundAccessToken {
   type: 'access_token';
   app: ApplicationRecord;
   claims: AccessTokenClaims;
-  record: AccessTokenRecord;
+  /** Absent while its batched write is in flight (or if the process died before it committed). */
+  record: AccessTokenRecord | undefined;
 }
 
 export interface FoundRefreshToken {
@@ -33,18 +34,18 @@ export function searchOrder(hint: string | undefined): TokenTypeHint[] {
 }
 
 /**
- * A live access token: signed by us, unexpired, still recorded (not revoked), its family not
- * revoked, and issued to an application that exists and is active now.
+ * A live access token: signed by us, unexpired, not revoked, issued after the application's last
+ * deactivation to an application that exists and is active now, its family (if any) not revoked.
  */
 export async function findAccessToken(ctx: OAuthContext, token: string): Promise<FoundAccessToken | undefined> {
-  const now = ctx.now();
-  const claims = await verifyAccessToken(token, ctx.keys, ctx.issuer, now);
+  const claims = await verifyAccessToken(token, ctx.keys, ctx.issuer, ctx.now());
   if (claims === undefined) return undefined;
   const app = ctx.config.applicationByClientId(claims.client_id);
   if (app === undefined || !applicationActive(ctx, app)) return undefined;
+  if (ctx.tokens.accessTokenRevoked(app.name, claims.jti) || revokedByDeactivation(ctx, app, claims.iat)) return undefined;
+  // Tokens of a family are recorded before they are returned, so their record is always there.
   const record = ctx.tokens.accessToken(app.name, claims.jti);
-  if (record === undefined || record.exp <= seconds(now) || revokedByDeactivation(ctx, app, record.iat)) return undefined;
-  if (record.family !== undefined && !familyLive(ctx, app, record.family)) return undefined;
+  if (record?.family !== undefined && !familyLive(ctx, app, record.family)) return undefined;
   return { type: 'access_token', app, claims, record };
 }
 

@@ -58,9 +58,11 @@ describe('token state', () => {
     await state.recordAccessToken('billing', access('a0'));
     expect(state.accessToken('billing', 'a0')?.jti).toBe('a0');
     expect(state.accessToken('billing-eu', 'a0')).toBeUndefined();
-    expect(await state.revokeAccessToken('billing-eu', 'a0')).toBe(false);
-    expect(await state.revokeAccessToken('billing', 'a0')).toBe(true);
+    expect(await state.revokeAccessToken('billing', 'a0', 2000)).toBe(true);
+    expect(await state.revokeAccessToken('billing', 'a0', 2000)).toBe(false);
     expect(state.accessToken('billing', 'a0')).toBeUndefined();
+    expect(state.accessTokenRevoked('billing', 'a0')).toBe(true);
+    expect(state.accessTokenRevoked('billing-eu', 'a0')).toBe(false);
   });
 
   it('accepts an assertion id once until it expires', async () => {
@@ -90,10 +92,14 @@ describe('token state', () => {
     await state.recordAccessToken('billing', access('live', 3000));
     await state.useAssertionId('billing', 'j1', 1000, 900);
     await state.startFamily('billing', family('f1', 1000), refresh('r0', 'f1', 1000), access('a9', 1000, 'f1'));
+    await state.revokeAccessToken('billing', 'gone', 1000);
+    await state.revokeAllBefore('billing', 900);
     let deleted = 0;
     for (let run = 0; run < 6; run++) deleted += await state.sweep(2000, 2);
-    // five old access tokens and a9, the refresh token r0 and its family, the assertion id
-    expect(deleted).toBe(5 + 1 + 2 + 1);
+    // five old access tokens and a9, the refresh token r0 and its family, the assertion id, the
+    // tombstone — not the deactivation mark
+    expect(deleted).toBe(5 + 1 + 2 + 1 + 1);
+    expect(state.revokedBefore('billing')).toBe(900);
     expect(state.listTokens('billing', { limit: 10 }).access.map((t) => t.jti)).toEqual(['live']);
     expect(await state.useAssertionId('billing', 'j1', 3000, 2000)).toBe(true);
   });

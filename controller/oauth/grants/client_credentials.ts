@@ -1,5 +1,5 @@
 // RFC 6749 section 4.4: the client asks for a token on its own behalf.
-import { clientSubject, mintAccessToken, seconds, tokenResponse, type TokenResponse } from '../issue.ts';
+import { clientSubject, mintAccessToken, recordAccessToken, seconds, tokenResponse, type TokenResponse } from '../issue.ts';
 import { grantScopes, parseScope, scopeAudiences } from '../scopes.ts';
 import type { GrantRequest } from './types.ts';
 
@@ -11,8 +11,7 @@ export async function handle({ ctx, client: { app }, plan, params }: GrantReques
   const published = scopeAudiences(ctx.config.apis());
   const scopes = grantScopes(parseScope(params.get('scope')), app.spec.scopes, published);
   const access = mintAccessToken(ctx, app, { sub: clientSubject(app), scopes }, published, plan, seconds(ctx.now()));
-  // Recorded before the answer, so every token in a client's hands can be listed and revoked.
-  await ctx.tokens.recordAccessToken(app.name, access.record);
+  recordAccessToken(ctx, app, access.record);
   // RFC 6749 section 4.4.3: "A refresh token SHOULD NOT be included."
   return tokenResponse(access);
 }

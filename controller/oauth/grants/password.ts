@@ -3,7 +3,7 @@
 // brief asks for it, off unless an application lists it, and throttled per (user, client).
 import { passwordMatches, hashPassword } from '../../sealing/hashes.ts';
 import { invalidGrant, slowDown } from '../errors.ts';
-import { mintAccessToken, mintRefreshToken, newFamilyId, seconds, tokenResponse, userSubject, type TokenResponse } from '../issue.ts';
+import { mintAccessToken, mintRefreshToken, recordAccessToken, newFamilyId, seconds, tokenResponse, userSubject, type TokenResponse } from '../issue.ts';
 import { grantScopes, parseScope, scopeAudiences } from '../scopes.ts';
 import { retryAfterSeconds } from '../throttle.ts';
 import type { GrantRequest } from './types.ts';
@@ -45,7 +45,7 @@ export async function handle({ ctx, client: { app }, plan, params }: GrantReques
   const sub = userSubject(user.name);
   if (!app.spec.grantTypes.includes('refresh_token')) {
     const access = mintAccessToken(ctx, app, { sub, scopes }, published, plan, now);
-    await ctx.tokens.recordAccessToken(app.name, access.record);
+    recordAccessToken(ctx, app, access.record);
     return tokenResponse(access);
   }
   // A refresh token starts a family: every token rotated from it, and their access tokens.
