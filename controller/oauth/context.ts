@@ -4,6 +4,7 @@ import { DEFAULT_OPTIONS, type OAuthOptions } from './defaults.ts';
 import type { OAuthConfig, OAuthDeps } from './deps.ts';
 import { SigningKeys } from './signing-keys.ts';
 import { effectivePlan } from './plan.ts';
+import { SlowConfig } from './slow-config.ts';
 import { Throttle } from './throttle.ts';
 
 export interface Endpoints {
@@ -15,6 +16,8 @@ export interface Endpoints {
 
 export interface OAuthContext {
   config: OAuthConfig;
+  /** Settings, plans and Apis, re-read at most every `configCacheTtl`. */
+  slow: SlowConfig;
   tokens: TokenState;
   keys: SigningKeys;
   issuer: string;
@@ -57,6 +60,7 @@ export function createContext(deps: OAuthDeps, onBackgroundError: (err: unknown)
   const throttle = () => new Throttle(options.throttleMaxEntries);
   return {
     config,
+    slow: new SlowConfig(config, now, options.configCacheTtl),
     tokens,
     keys: new SigningKeys(tokens, {
       alg: options.signingAlg,

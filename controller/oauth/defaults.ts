@@ -42,6 +42,11 @@ export interface OAuthOptions {
   throttleMaxEntries: number;
   /** Most tokens one page of `GET /api/v1/apps/:name/tokens` returns. */
   maxTokensPerPage: number;
+  /**
+   * How long a process keeps settings, plans and Apis before reading them again (ms); 0 reads
+   * them on every request. Applications are always read afresh.
+   */
+  configCacheTtl: number;
 }
 
 export const DEFAULT_OPTIONS: Readonly<OAuthOptions> = Object.freeze({
@@ -61,6 +66,7 @@ export const DEFAULT_OPTIONS: Readonly<OAuthOptions> = Object.freeze({
   passwordFailuresPerMinute: 10,
   throttleMaxEntries: 100_000,
   maxTokensPerPage: 1000,
+  configCacheTtl: 1000,
 });
 
 /** Client assertion algorithms: asymmetric only, so no shared secret can ever verify one. */

@@ -58,7 +58,7 @@ export async function introspection(ctx: OAuthContext, caller: AuthenticatedClie
 function mayIntrospect(ctx: OAuthContext, caller: AuthenticatedClient, found: FoundAccessToken): boolean {
   if (caller.app.name === found.app.name) return true;
   const tokenAudiences = audiences(found.claims.aud);
-  return ctx.config.apis().some((api) =>
+  return ctx.slow.apis().some((api) =>
     api.spec.introspection?.applications.includes(caller.app.name) === true && tokenAudiences.includes(api.spec.audience));
 }
 

@@ -1,7 +1,7 @@
 // The plan an application's tokens follow: its own, else the repository's default plan.
 import planSchema from '../../schemas/plan.schema.json' with { type: 'json' };
 import type { ApplicationRecord, PlanRecord } from '../store/records.ts';
-import type { OAuthConfig } from './deps.ts';
+import type { SlowConfig } from './slow-config.ts';
 
 export interface EffectivePlan {
   /** Access token lifetime, seconds. */
@@ -38,7 +38,7 @@ export function effectivePlan(record: PlanRecord | undefined): EffectivePlan {
   };
 }
 
-export function planOf(config: OAuthConfig, app: ApplicationRecord): EffectivePlan {
+export function planOf(config: Pick<SlowConfig, 'settings' | 'plan'>, app: ApplicationRecord): EffectivePlan {
   const name = app.spec.plan ?? config.settings()?.spec.defaultPlan;
   return effectivePlan(name === undefined ? undefined : config.plan(name));
 }

@@ -301,6 +301,17 @@ describe('plans', () => {
     });
   });
 
+  it('apply a merged plan change within a second (configCacheTtl)', async () => {
+    const app = await s.addApp(fresh('billing'), { plan: 'trickle' });
+    expect((await clientCredentials(app)).expires_in).toBe(900);
+    const plan = s.store.plans.get('trickle')!;
+    await s.store.plans.put('trickle', { ...plan, spec: { ...plan.spec, accessTokenTtl: '5m' } });
+    s.advance(1000);
+    expect((await clientCredentials(app)).expires_in).toBe(300);
+    await s.store.plans.put('trickle', plan);
+    s.advance(1000);
+  });
+
   it('answer 429 with Retry-After past the plan\'s token request rate', async () => {
     const app = await s.addApp(fresh('billing'), { plan: 'trickle' });
     for (let i = 0; i < 3; i++) expect((await postForm(tokenUrl, 'grant_type=client_credentials', basic(app))).status).toBe(200);

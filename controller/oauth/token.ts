@@ -17,7 +17,7 @@ export function tokenEndpoint(ctx: OAuthContext) {
     requireGrantParameters(grant, params);
     const client = await authenticateClient(ctx, request, params);
     checkGrantAllowed(client, grant);
-    const plan = planOf(ctx.config, client.app);
+    const plan = planOf(ctx.slow, client.app);
     checkRequestRate(ctx, client, plan);
     const response = await grant.handle({ ctx, client, plan, params, request });
     // RFC 6749 section 5.1: "Cache-Control: no-store" and "Pragma: no-cache".

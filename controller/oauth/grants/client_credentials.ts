@@ -1,6 +1,6 @@
 // RFC 6749 section 4.4: the client asks for a token on its own behalf.
 import { clientSubject, mintAccessToken, recordAccessToken, seconds, tokenResponse, type TokenResponse } from '../issue.ts';
-import { grantScopes, parseScope, scopeAudiences } from '../scopes.ts';
+import { grantScopes, parseScope } from '../scopes.ts';
 import type { GrantRequest } from './types.ts';
 
 export const grantType = 'client_credentials';
@@ -8,7 +8,7 @@ export const grantType = 'client_credentials';
 export const parameters = { required: [], optional: ['scope'] } as const;
 
 export async function handle({ ctx, client: { app }, plan, params }: GrantRequest): Promise<TokenResponse> {
-  const published = scopeAudiences(ctx.config.apis());
+  const published = ctx.slow.published();
   const scopes = grantScopes(parseScope(params.get('scope')), app.spec.scopes, published);
   const access = mintAccessToken(ctx, app, { sub: clientSubject(app), scopes }, published, plan, seconds(ctx.now()));
   recordAccessToken(ctx, app, access.record);

@@ -4,7 +4,7 @@
 import { passwordMatches, hashPassword } from '../../sealing/hashes.ts';
 import { invalidGrant, slowDown } from '../errors.ts';
 import { mintAccessToken, mintRefreshToken, recordAccessToken, newFamilyId, seconds, tokenResponse, userSubject, type TokenResponse } from '../issue.ts';
-import { grantScopes, parseScope, scopeAudiences } from '../scopes.ts';
+import { grantScopes, parseScope } from '../scopes.ts';
 import { retryAfterSeconds } from '../throttle.ts';
 import type { GrantRequest } from './types.ts';
 
@@ -39,7 +39,7 @@ export async function handle({ ctx, client: { app }, plan, params }: GrantReques
     throw invalidGrant('the resource owner credentials are invalid');
   }
 
-  const published = scopeAudiences(ctx.config.apis());
+  const published = ctx.slow.published();
   const scopes = grantScopes(parseScope(params.get('scope')), app.spec.scopes, published);
   const now = seconds(ctx.now());
   const sub = userSubject(user.name);

@@ -5,7 +5,7 @@ import { revokedByDeactivation } from '../app-state.ts';
 import { USER_SUBJECT_PREFIX } from '../defaults.ts';
 import { invalidGrant } from '../errors.ts';
 import { mintAccessToken, mintRefreshToken, refreshTokenId, seconds, tokenResponse, type TokenResponse } from '../issue.ts';
-import { grantScopes, parseScope, scopeAudiences } from '../scopes.ts';
+import { grantScopes, parseScope } from '../scopes.ts';
 import type { GrantRequest } from './types.ts';
 
 export const grantType = 'refresh_token';
@@ -30,7 +30,7 @@ export async function handle({ ctx, client: { app }, plan, params }: GrantReques
   // Section 6: "The requested scope MUST NOT include any scope not originally granted by the
   // resource owner, and if omitted is treated as equal to the scope originally granted". Scopes
   // the application no longer holds are dropped as well.
-  const published = scopeAudiences(ctx.config.apis());
+  const published = ctx.slow.published();
   const original = presented.scope.split(' ').filter((scope) => app.spec.scopes.includes(scope));
   const scopes = grantScopes(parseScope(params.get('scope')), original, published);
 
