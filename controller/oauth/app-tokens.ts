@@ -44,6 +44,8 @@ const REFRESH = 'rt_';
 export function listTokensEndpoint(ctx: OAuthContext) {
   return async function listTokens(request: FastifyRequest<Route>, reply: FastifyReply): Promise<FastifyReply> {
     const app = await authoriseApplication(ctx, request);
+    // Records this process is still gathering are written first (other workers' within ms).
+    await ctx.tokens.flushAccessTokens();
     const limit = pageSize(ctx, request.query.limit);
     const after = cursorOf(request.query.after);
     const page = ctx.tokens.listTokens(app.name, after === undefined ? { limit } : { limit, after });
@@ -68,6 +70,7 @@ export function listTokensEndpoint(ctx: OAuthContext) {
 export function revokeTokenEndpoint(ctx: OAuthContext) {
   return async function revokeById(request: FastifyRequest<Route>, reply: FastifyReply): Promise<FastifyReply> {
     const app = await authoriseApplication(ctx, request);
+    await ctx.tokens.flushAccessTokens();
     const id = request.params.id ?? '';
     let revoked = false;
     if (id.length > MAX_ID_LENGTH) {

@@ -55,7 +55,7 @@ export function createContext(deps: OAuthDeps, onBackgroundError: (err: unknown)
   if (deps.secretHashKey.length !== 32) throw new Error('the secret-hash key must be 32 bytes');
   // RFC 8414 section 3: endpoints hang off the issuer; a trailing slash is not doubled.
   const base = issuer.replace(/\/+$/, '');
-  const tokens = tokenState(deps.store);
+  const tokens = tokenState(deps.store, { onError: onBackgroundError });
   const config = deps.config;
   const throttle = () => new Throttle(options.throttleMaxEntries);
   return {

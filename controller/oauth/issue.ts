@@ -49,12 +49,11 @@ export function mintAccessToken(
 }
 
 /**
- * Records an access token for listing, in lmdb's batched write, without waiting for the commit:
- * a token is active unless revoked, so the answer need not wait for a disk flush (see
- * token-state.ts). A failed write is reported, and leaves the token unlisted but revocable.
+ * Records an access token for listing, without waiting for the write: a token is active unless
+ * revoked, so the answer need not wait for a disk flush (see token-state.ts).
  */
 export function recordAccessToken(ctx: OAuthContext, app: ApplicationRecord, record: AccessTokenRecord): void {
-  ctx.tokens.recordAccessToken(app.name, record).catch(ctx.onBackgroundError);
+  ctx.tokens.recordAccessToken(app.name, record);
 }
 
 /** Refresh tokens are opaque random strings; only their SHA-256 is stored. */

@@ -45,6 +45,7 @@ export function oauthPlugin(deps: OAuthDeps): FastifyPluginAsync {
     app.addHook('onClose', async () => {
       clearInterval(timer);
       await ctx.keys.idle();
+      await ctx.tokens.flushAccessTokens();
     });
   };
 }

@@ -55,7 +55,8 @@ describe('token state', () => {
   });
 
   it('finds a token only through the application it was issued to', async () => {
-    await state.recordAccessToken('billing', access('a0'));
+    state.recordAccessToken('billing', access('a0'));
+    await state.flushAccessTokens();
     expect(state.accessToken('billing', 'a0')?.jti).toBe('a0');
     expect(state.accessToken('billing-eu', 'a0')).toBeUndefined();
     expect(await state.revokeAccessToken('billing', 'a0', 2000)).toBe(true);
@@ -63,6 +64,16 @@ describe('token state', () => {
     expect(state.accessToken('billing', 'a0')).toBeUndefined();
     expect(state.accessTokenRevoked('billing', 'a0')).toBe(true);
     expect(state.accessTokenRevoked('billing-eu', 'a0')).toBe(false);
+  });
+
+  it('gathers access token records and writes them together, at the latest after the delay', async () => {
+    const gathering = tokenState(store, { recordDelay: 60_000 });
+    gathering.recordAccessToken('billing', access('q1'));
+    gathering.recordAccessToken('billing', access('q2'));
+    await store.root.committed;
+    expect(gathering.accessToken('billing', 'q1')).toBeUndefined();
+    await gathering.flushAccessTokens();
+    expect([gathering.accessToken('billing', 'q1')?.jti, gathering.accessToken('billing', 'q2')?.jti]).toEqual(['q1', 'q2']);
   });
 
   it('accepts an assertion id once until it expires', async () => {
@@ -74,8 +85,9 @@ describe('token state', () => {
 
   it('pages through one application without seeing its neighbours', async () => {
     for (const app of ['billing', 'billing-eu']) {
-      for (let i = 0; i < 3; i++) await state.recordAccessToken(app, access(`a${i}`));
+      for (let i = 0; i < 3; i++) state.recordAccessToken(app, access(`a${i}`));
     }
+    await state.flushAccessTokens();
     await state.startFamily('billing', family('f1'), refresh('r0', 'f1'), access('a9', 2000, 'f1'));
     const first = state.listTokens('billing', { limit: 3 });
     expect(first.access.map((t) => t.jti)).toEqual(['a0', 'a1', 'a2']);
@@ -88,8 +100,9 @@ describe('token state', () => {
   });
 
   it('sweeps expired records in bounded batches until none is left', async () => {
-    for (let i = 0; i < 5; i++) await state.recordAccessToken('billing', access(`old${i}`, 1000));
-    await state.recordAccessToken('billing', access('live', 3000));
+    for (let i = 0; i < 5; i++) state.recordAccessToken('billing', access(`old${i}`, 1000));
+    state.recordAccessToken('billing', access('live', 3000));
+    await state.flushAccessTokens();
     await state.useAssertionId('billing', 'j1', 1000, 900);
     await state.startFamily('billing', family('f1', 1000), refresh('r0', 'f1', 1000), access('a9', 1000, 'f1'));
     await state.revokeAccessToken('billing', 'gone', 1000);

@@ -13,12 +13,14 @@
 // Times are seconds since the epoch, like JWT claims, except the keyring's (milliseconds).
 //
 // Durability: refresh rotations, family starts and every revocation resolve only once committed
-// and flushed to disk, so not even a machine crash brings back a used or revoked token. An access
-// token's record (for listing) is written in lmdb's batched asynchronous put and not waited for:
-// with the default overlappingSync a commit waits for the previous flush, which measured 8 ms at
-// the 99th percentile with 32 writers — more than the token endpoint's whole latency budget. A
-// token is active unless revoked (a revocation is a durable tombstone that does not need the
-// record), so a record still in flight, or lost with the process, only leaves the token unlisted.
+// and flushed to disk, so not even a machine crash brings back a used or revoked token.
+//
+// Access token records (kept for listing) are not waited for. They are gathered for a few
+// milliseconds and written in one transaction: every commit costs a flush to disk, and with
+// lmdb's per-event-turn batching a busy token endpoint made a commit every few requests, which
+// cost more CPU than signing the token. A token is active unless revoked (a revocation is a
+// durable tombstone that does not need the record), so a record still gathering, or lost with
+// the process, only leaves the token unlisted.
 import type { Store } from './open.ts';
 
 export const TOKEN_STATE_VERSION = 1;
@@ -95,8 +97,10 @@ export interface TokenPage {
 }
 
 export interface TokenState {
-  /** Resolves once committed; callers need not wait (see Durability above). */
-  recordAccessToken(app: string, record: AccessTokenRecord): Promise<void>;
+  /** Queues the record; it is written within `recordDelay` ms (see Durability above). */
+  recordAccessToken(app: string, record: AccessTokenRecord): void;
+  /** Writes the queued access token records now; resolves once they are committed. */
+  flushAccessTokens(): Promise<void>;
   accessToken(app: string, jti: string): AccessTokenRecord | undefined;
   /**
    * Revokes the access token until `exp` (seconds), when the tombstone may be swept, and forgets
@@ -133,8 +137,20 @@ const KEYRING = 'keyring';
 // `0` sorts right after `/`: `<app>/` … `<app>0` is exactly one application's range.
 const rangeOf = (prefix: string) => ({ start: `${prefix}/`, end: `${prefix}0` });
 
-export function tokenState(store: Store): TokenState {
+export interface TokenStateOptions {
+  /** How long access token records gather before they are written (ms). */
+  recordDelay?: number;
+  /** Reports a failed write of queued records. */
+  onError?: (err: unknown) => void;
+}
+
+// Written at once past this many queued records, whatever the delay.
+const MAX_QUEUED_RECORDS = 2000;
+
+export function tokenState(store: Store, options: TokenStateOptions = {}): TokenState {
   const { root, tokens, refreshTokens, jtis, revocations, signingKeys } = store;
+  const recordDelay = options.recordDelay ?? 10;
+  const onError = options.onError ?? ((err: unknown) => { throw err; });
   const accessKey = (app: string, jti: string) => `${app}/${jti}`;
   const refreshKey = (app: string, id: string) => `${app}/r/${id}`;
   const familyKey = (app: string, id: string) => `${app}/f/${id}`;
@@ -147,10 +163,36 @@ export function tokenState(store: Store): TokenState {
   // eventually visited.
   const sweepFrom = new Map<string, string | undefined>();
 
+  let queued: [string, AccessTokenRecord][] = [];
+  let timer: NodeJS.Timeout | undefined;
+  // The latest batch written: lmdb commits in order, so once it is committed all earlier ones are.
+  let lastBatch: Promise<unknown> = Promise.resolve();
+  const flushAccessTokens = async (): Promise<void> => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    const batch = queued;
+    queued = [];
+    if (batch.length > 0) {
+      // A failed write is reported, not kept: later flushes (and listings) carry on.
+      lastBatch = root.transaction(() => {
+        for (const [key, record] of batch) tokens.put(key, record);
+      }).then(undefined, onError);
+    }
+    await lastBatch;
+  };
+
   return {
-    async recordAccessToken(app, record) {
-      await tokens.put(accessKey(app, record.jti), record);
+    recordAccessToken(app, record) {
+      queued.push([accessKey(app, record.jti), record]);
+      if (queued.length >= MAX_QUEUED_RECORDS) {
+        void flushAccessTokens();
+      } else if (timer === undefined) {
+        timer = setTimeout(() => void flushAccessTokens(), recordDelay);
+        timer.unref();
+      }
     },
+
+    flushAccessTokens,
 
     accessToken: (app, jti) => tokens.get(accessKey(app, jti)) as AccessTokenRecord | undefined,
 
