@@ -128,6 +128,19 @@ describe('introspection of refresh tokens', () => {
   });
 });
 
+describe('resource owners', () => {
+  it('take their tokens with them when their User manifest is removed', async () => {
+    const app = await fresh({ grantTypes: ['password', 'refresh_token'] });
+    await s.store.users.put('carol', { ...s.store.users.get('alice')!, name: 'carol', path: 'users/carol.yaml' });
+    const tokens = await oauth.processGenericTokenEndpointResponse(s.as, app.client, await oauth.genericTokenEndpointRequest(
+      s.as, app.client, authOf(app), 'password', { username: 'carol', password: ALICE_PASSWORD }, insecure));
+    expect(await introspect(app, tokens.access_token)).toMatchObject({ active: true, sub: 'user:carol' });
+    await s.store.users.remove('carol');
+    expect(await introspect(app, tokens.access_token)).toEqual(INACTIVE);
+    expect(await introspect(app, tokens.refresh_token!)).toEqual(INACTIVE);
+  });
+});
+
 describe('requests', () => {
   it('require client authentication', async () => {
     const app = await fresh();

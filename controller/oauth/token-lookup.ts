@@ -1,11 +1,12 @@
 // Finding what a presented token is, for introspection and revocation. Access tokens are JWTs
-// this server signed and recorded; refresh tokens are found by their hash, only under the
-// application that presents them.
+// this server signed; refresh tokens are found by their hash, only under the application that
+// presents them.
 import type { ApplicationRecord } from '../store/records.ts';
 import type { AccessTokenRecord, RefreshTokenRecord } from '../store/token-state.ts';
 import { verifyAccessToken, type AccessTokenClaims } from './access-token.ts';
 import { applicationActive, revokedByDeactivation } from './app-state.ts';
 import type { OAuthContext } from './context.ts';
+import { USER_SUBJECT_PREFIX } from './defaults.ts';
 import { refreshTokenId, seconds } from './issue.ts';
 
 export type TokenTypeHint = 'access_token' | 'refresh_token';
@@ -43,6 +44,7 @@ export async function findAccessToken(ctx: OAuthContext, token: string): Promise
   const app = ctx.config.applicationByClientId(claims.client_id);
   if (app === undefined || !applicationActive(ctx, app)) return undefined;
   if (ctx.tokens.accessTokenRevoked(app.name, claims.jti) || revokedByDeactivation(ctx, app, claims.iat)) return undefined;
+  if (!subjectExists(ctx, claims.sub)) return undefined;
   // Tokens of a family are recorded before they are returned, so their record is always there.
   const record = ctx.tokens.accessToken(app.name, claims.jti);
   if (record?.family !== undefined && !familyLive(ctx, app, record.family)) return undefined;
@@ -54,7 +56,13 @@ export function findRefreshToken(ctx: OAuthContext, app: ApplicationRecord, toke
   const record = ctx.tokens.refreshToken(app.name, refreshTokenId(token));
   if (record === undefined || record.usedAt !== undefined || record.exp <= seconds(ctx.now())) return undefined;
   if (!applicationActive(ctx, app) || revokedByDeactivation(ctx, app, record.iat) || !familyLive(ctx, app, record.family)) return undefined;
+  if (!subjectExists(ctx, record.sub)) return undefined;
   return { type: 'refresh_token', app, record };
+}
+
+/** A user's tokens die with the user: a removed User manifest leaves no record. */
+export function subjectExists(ctx: OAuthContext, sub: string): boolean {
+  return !sub.startsWith(USER_SUBJECT_PREFIX) || ctx.config.user(sub.slice(USER_SUBJECT_PREFIX.length)) !== undefined;
 }
 
 export function familyLive(ctx: OAuthContext, app: ApplicationRecord, family: string): boolean {

@@ -2,10 +2,10 @@
 // section 4.14.2): the presented token is spent, a new one comes back, and presenting a spent
 // one revokes the whole family.
 import { revokedByDeactivation } from '../app-state.ts';
-import { USER_SUBJECT_PREFIX } from '../defaults.ts';
 import { invalidGrant } from '../errors.ts';
 import { mintAccessToken, mintRefreshToken, refreshTokenId, seconds, tokenResponse, type TokenResponse } from '../issue.ts';
 import { grantScopes, parseScope } from '../scopes.ts';
+import { subjectExists } from '../token-lookup.ts';
 import type { GrantRequest } from './types.ts';
 
 export const grantType = 'refresh_token';
@@ -24,8 +24,7 @@ export async function handle({ ctx, client: { app }, plan, params }: GrantReques
   if (presented === undefined || presented.clientId !== app.spec.clientId || presented.exp <= now
     || revokedByDeactivation(ctx, app, presented.iat)) throw unusable();
   // The resource owner must still exist.
-  const user = presented.sub.startsWith(USER_SUBJECT_PREFIX) ? presented.sub.slice(USER_SUBJECT_PREFIX.length) : undefined;
-  if (user !== undefined && ctx.config.user(user) === undefined) throw unusable();
+  if (!subjectExists(ctx, presented.sub)) throw unusable();
 
   // Section 6: "The requested scope MUST NOT include any scope not originally granted by the
   // resource owner, and if omitted is treated as equal to the scope originally granted". Scopes
