@@ -115,6 +115,13 @@ describe('client authentication', () => {
     }
   });
 
+  it('compares client ids exactly, not ignoring case', async () => {
+    const app = await s.addApp(fresh('billing'));
+    const response = await postForm(tokenUrl, 'grant_type=client_credentials',
+      { authorization: basicAuthorization(app.client.client_id.toUpperCase(), app.secret!) });
+    expect(response).toMatchObject({ status: 401, body: failure() });
+  });
+
   it('decodes Basic credentials as RFC 6749 Appendix B says: form-urlencoded id and secret', async () => {
     const app = await s.addApp(fresh('billing'));
     const secret = 'a secret+with:odd%chars/é';
