@@ -210,11 +210,11 @@ export function tokenState(store: Store, options: TokenStateOptions = {}): Token
     accessTokenRevoked: (app, jti) => revocations.get(`at/${accessKey(app, jti)}`) !== undefined,
 
     async startFamily(app, family, refresh, access) {
-      await root.transaction(() => {
+      await durable(root.transaction(() => {
         refreshTokens.put(familyKey(app, family.id), family);
         refreshTokens.put(refreshKey(app, refresh.id), refresh);
         tokens.put(accessKey(app, access.jti), access);
-      });
+      }));
     },
 
     refreshToken: (app, id) => refreshTokens.get(refreshKey(app, id)) as RefreshTokenRecord | undefined,
