@@ -13,7 +13,16 @@ export interface Registry {
 export const registry: Registry = {
   commands: {
     init: () => import('./commands/init.ts'),
+    'app new': () => import('./commands/app-new.ts'),
+    'keys public': () => import('./commands/keys.ts'),
+    seal: () => import('./commands/seal.ts'),
+    serve: () => import('./commands/serve.ts'),
+    status: () => import('./commands/status.ts'),
+    sync: () => import('./commands/sync.ts'),
     validate: () => import('./commands/validate.ts'),
   },
-  groups: {},
+  groups: {
+    app: 'Applications: create their manifests.',
+    keys: "The controller's keys.",
+  },
 };

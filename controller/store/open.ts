@@ -1,12 +1,33 @@
 // Opens the LMDB environment in the data directory with one named database per concern. This
 // folder is the only code that touches LMDB; everything else sees the narrow interfaces built on
-// these handles.
+// these handles (`config.ts`).
+//
+// Opening refuses, with a StoreError that names the directory, a store written by a newer release
+// and a data file that is not LMDB. It does not take the single-controller lock: `mergekey serve`
+// takes that once (`lock.ts`) and its worker processes then open the same store freely, which
+// LMDB supports across processes.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
+import { StoreError } from './errors.ts';
+import { lmdbFileProblem } from './lmdb-file.ts';
 import type { ApiRecord, ApplicationRecord, PlanRecord, SettingsRecord, UserRecord } from './records.ts';
 
+/**
+ * The layout of the store as a whole: which databases exist and what their keys mean. Bump it when
+ * a release changes that layout (and add the migration from the previous format to `openStore`);
+ * a release refuses a store whose format is newer than this, since it would misread it.
+ * Record-level changes bump `RECORD_VERSION` in records.ts instead.
+ */
+export const STORE_FORMAT = 1;
+
+export interface StoreMeta {
+  format: number;
+  createdAt: string;
+}
+
 export interface Store {
+  /** The environment: open write transactions with `root.transactionSync(() => …)`. */
   root: RootDatabase;
   /** Application records by metadata.name. */
   applications: Database<ApplicationRecord, string>;
@@ -28,10 +49,29 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** Opens (creating if needed) the store in `<dataDir>/store`. Throws StoreError. */
 export function openStore(dataDir: string): Store {
   const path = join(dataDir, 'store');
-  mkdirSync(path, { recursive: true, mode: 0o700 });
-  const root = open({ path, maxDbs: 32 });
+  try {
+    mkdirSync(path, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new StoreError('store.unreadable', `cannot create the store directory ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  checkDataFile(path);
+
+  let root: RootDatabase;
+  try {
+    root = open({ path, maxDbs: 32 });
+  } catch (err) {
+    throw new StoreError('store.unreadable', `cannot open the store at ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    checkFormat(root, path);
+  } catch (err) {
+    void root.close();
+    throw err;
+  }
+
   const db = <V>(name: string) => root.openDB<V, string>({ name });
   return {
     root,
@@ -49,4 +89,51 @@ export function openStore(dataDir: string): Store {
     signingKeys: db('signing-keys'),
     close: () => root.close(),
   };
+}
+
+function checkDataFile(path: string): void {
+  const file = join(path, 'data.mdb');
+  let problem: string | undefined;
+  try {
+    problem = lmdbFileProblem(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new StoreError('store.unreadable', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  if (problem !== undefined) {
+    throw new StoreError(
+      'store.corrupt',
+      `the store at ${path} is corrupt (${file}: ${problem}); restore the data directory from a backup, ` +
+        'or move the store directory away to rebuild configuration from git (tokens issued so far are lost)',
+    );
+  }
+}
+
+function checkFormat(root: RootDatabase, path: string): void {
+  const metaDb = root.openDB<StoreMeta, string>({ name: 'meta' });
+  let meta: StoreMeta | undefined;
+  try {
+    meta = metaDb.get('format');
+    if (meta === undefined) {
+      root.transactionSync(() => {
+        // Several worker processes may open a fresh store at once; only the first one writes.
+        if (metaDb.get('format') === undefined) {
+          metaDb.put('format', { format: STORE_FORMAT, createdAt: new Date().toISOString() });
+        }
+      });
+      meta = metaDb.get('format');
+    }
+  } catch (err) {
+    throw new StoreError('store.corrupt', `the store at ${path} is corrupt: its format record cannot be read (${(err as Error).message})`, { cause: err });
+  }
+  const format = meta?.format;
+  if (typeof format !== 'number' || !Number.isInteger(format) || format < 1) {
+    throw new StoreError('store.corrupt', `the store at ${path} is corrupt: its format record is ${JSON.stringify(meta)}`);
+  }
+  if (format > STORE_FORMAT) {
+    throw new StoreError(
+      'store.newer-format',
+      `store at ${path} was written by Mergekey store format ${format}; this release reads up to ${STORE_FORMAT}`,
+    );
+  }
 }

@@ -1,0 +1,108 @@
+// `mergekey serve`: runs the controller — follows the manifests branch into the store and serves
+// the HTTP endpoints — until SIGTERM or SIGINT, then shuts down gracefully: no new connections,
+// in-flight requests and the reconcile transaction finish, the store closes, exit 0.
+import type { FastifyPluginAsync } from 'fastify';
+import { ConfigError, LIMITS, resolveServeConfig, SERVE_OPTIONS, type ServeFlags, type ServeOption } from '../../controller/config/defaults.ts';
+import { startServer, type ServerContext, type StartDependencies } from '../../controller/server/start.ts';
+import { defineCommand, type OptionSpec } from '../command.ts';
+import { failure, usageError } from '../errors.ts';
+
+export interface ServeResult {
+  url: string;
+  signal: string;
+}
+
+export interface ServeDependencies extends Omit<StartDependencies, 'plugins'> {
+  plugins?: (context: ServerContext) => FastifyPluginAsync[] | Promise<FastifyPluginAsync[]>;
+}
+
+/** Starts the server and resolves once it has stopped after a signal. */
+export async function serve(flags: ServeFlags, deps: ServeDependencies, env: NodeJS.ProcessEnv = process.env): Promise<ServeResult> {
+  let config;
+  try {
+    config = resolveServeConfig(flags, env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw usageError(error.message, "Run 'mergekey serve --help' for its options.");
+    throw error;
+  }
+  let server;
+  try {
+    server = await startServer(config, deps);
+  } catch (error) {
+    if (error instanceof ConfigError) throw usageError(error.message);
+    throw failure(`cannot start: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  const signal = await new Promise<string>((resolve) => {
+    const stop = (name: string) => {
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      resolve(name);
+    };
+    const onTerm = () => stop('SIGTERM');
+    const onInt = () => stop('SIGINT');
+    process.once('SIGTERM', onTerm);
+    process.once('SIGINT', onInt);
+  });
+  server.logger.info({ signal }, 'shutting down');
+  // A hung request or git process must not keep the process alive forever.
+  const timer = setTimeout(() => {
+    server.logger.error(`shutdown took longer than ${LIMITS.shutdownGraceMs} ms; exiting`);
+    process.exit(1);
+  }, LIMITS.shutdownGraceMs).unref();
+  await server.close();
+  clearTimeout(timer);
+  return { url: server.url, signal };
+}
+
+const defaults = new Map((SERVE_OPTIONS as readonly ServeOption[]).map((o) => [o.flag, o]));
+
+/** The CLI options, from the one defaults module: no CLI default, so the environment can apply. */
+function options(): Record<string, OptionSpec> {
+  const result: Record<string, OptionSpec> = {};
+  for (const option of defaults.values()) {
+    const fallback = option.required === true ? 'required' : option.default === undefined ? 'unset' : `default ${option.default}`;
+    result[option.flag] = {
+      type: option.type === 'boolean' ? 'boolean' : 'string',
+      ...(option.valueName === undefined ? {} : { valueName: option.valueName }),
+      description: `${option.description} (env ${option.env}; ${fallback})`,
+    };
+  }
+  return result;
+}
+
+/** The real lock and keys, loaded only when the server starts (`--help` does not pay for them). */
+export async function serveDependencies(): Promise<ServeDependencies> {
+  const [{ acquireControllerLock }, { loadOrCreateKeys }] = await Promise.all([
+    import('../../controller/store/lock.ts'),
+    import('../../controller/sealing/keys.ts'),
+  ]);
+  return { acquireLock: acquireControllerLock, openKeys: loadOrCreateKeys };
+}
+
+export const command = defineCommand({
+  summary: 'Run the controller: sync the manifests branch and serve the endpoints.',
+  description:
+    'Follow one branch of the manifests repository (any git URL or local path) into the store, ' +
+    'on a poll interval, on signed GitHub push webhooks and on `mergekey sync`, and serve the HTTP ' +
+    'endpoints (health, readiness, metrics, status). Every option can also be set through its ' +
+    'environment variable; a flag wins over the environment. Logs are JSON lines on stdout, with ' +
+    'secrets redacted. SIGTERM or SIGINT stops it gracefully.',
+  arguments: [],
+  options: options(),
+  examples: [
+    'mergekey serve --repo https://github.com/acme/manifests.git --data /var/lib/mergekey',
+    'MERGEKEY_REPO=/srv/manifests.git MERGEKEY_POLL=1m mergekey serve --webhook-secret-file /run/secrets/github',
+  ],
+  run: async (input) => serve(toFlags(input as Record<string, unknown>), await serveDependencies()),
+  render: () => '',
+});
+
+/** camelCase CLI input → the defaults module's flag names. */
+function toFlags(input: Record<string, unknown>): ServeFlags {
+  const flags: Record<string, string | boolean | undefined> = {};
+  for (const flag of defaults.keys()) {
+    const value = input[flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())];
+    if (typeof value === 'string' || typeof value === 'boolean') flags[flag] = value;
+  }
+  return flags as ServeFlags;
+}

@@ -1,0 +1,100 @@
+// The developer's local credentials file: client secrets the CLI generated, kept so that they are
+// shown once on screen and can be found again later (`mergekey app show NAME --reveal`).
+//
+// `$MERGEKEY_CREDENTIALS`, else `$XDG_CONFIG_HOME/mergekey/credentials.json`, else
+// `~/.config/mergekey/credentials.json`. Mode 0600 in a 0700 folder, replaced atomically on every
+// write; a file others can read is refused, as ssh refuses a readable private key, because its
+// secrets must then be considered exposed. Entries are keyed by the repository's issuer and the
+// application's name: the same app name in two repositories (two token servers) is two clients.
+import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { permissionProblem, PRIVATE_DIR_MODE, replacePrivateFile } from '../controller/sealing/private-files.ts';
+import { failure } from './errors.ts';
+
+export interface StoredCredential {
+  clientId: string;
+  /** Absent for private_key_jwt applications, which have no secret. */
+  clientSecret?: string;
+  /** When the CLI generated it (RFC 3339). */
+  createdAt: string;
+}
+
+export interface CredentialsFile {
+  version: 1;
+  /** issuer → application name → credential */
+  issuers: Record<string, Record<string, StoredCredential>>;
+}
+
+export function credentialsPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.MERGEKEY_CREDENTIALS) return env.MERGEKEY_CREDENTIALS;
+  return join(defaultConfigDir(env), 'credentials.json');
+}
+
+function defaultConfigDir(env: NodeJS.ProcessEnv): string {
+  return join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config'), 'mergekey');
+}
+
+/** The file's content; an empty one when it does not exist yet. Throws CliError. */
+export function readCredentials(path: string): CredentialsFile {
+  let text: string;
+  let problem: string | undefined;
+  try {
+    problem = permissionProblem(path);
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { version: 1, issuers: {} };
+    throw failure(`cannot read the credentials file ${path}: ${code ?? (error as Error).message}`, { cause: error });
+  }
+  if (problem !== undefined) {
+    throw failure(`refusing to use the credentials file: ${problem}`, {
+      hint: 'Others could read the client secrets in it: rotate them after fixing the permissions.',
+    });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw failure(`the credentials file ${path} is not JSON; fix or move it (it may hold secrets you still need)`);
+  }
+  if (!isObject(parsed) || parsed.version !== 1 || !isObject(parsed.issuers)) {
+    throw failure(`the credentials file ${path} is not in the format this version of mergekey writes`);
+  }
+  return parsed as unknown as CredentialsFile;
+}
+
+/** The credential saved for `app` of the repository whose issuer is `issuer`. */
+export function findCredential(path: string, issuer: string, app: string): StoredCredential | undefined {
+  return readCredentials(path).issuers[issuer]?.[app];
+}
+
+/** Adds or replaces the credential of `app` under `issuer`. Throws CliError. */
+export function saveCredential(path: string, issuer: string, app: string, credential: StoredCredential, env: NodeJS.ProcessEnv = process.env): void {
+  const content = readCredentials(path);
+  const apps = (content.issuers[issuer] ??= {});
+  apps[app] = credential;
+  try {
+    privateParent(path, env);
+    replacePrivateFile(path, JSON.stringify(content, null, 2) + '\n');
+  } catch (error) {
+    throw failure(`cannot write the credentials file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * Creates the file's folder owner-only. The default folder is ours, so a too-open one is
+ * tightened; a folder named through $MERGEKEY_CREDENTIALS may be shared and is left as it is (the
+ * file itself is 0600 either way).
+ */
+function privateParent(path: string, env: NodeJS.ProcessEnv): void {
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  if (dir === defaultConfigDir(env) && process.platform !== 'win32' && (statSync(dir).mode & 0o077) !== 0) {
+    chmodSync(dir, PRIVATE_DIR_MODE);
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

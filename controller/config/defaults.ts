@@ -1,0 +1,237 @@
+// Every setting of `mergekey serve`, documented in place: its flag, its environment variable, its
+// default and what it does. The CLI's option list, the environment fallback and the README's
+// configuration table (`configurationTable()`) all come from this one list, so they cannot drift.
+//
+// Precedence: a command-line flag, then the environment variable, then the default.
+
+export type OptionType = 'string' | 'path' | 'url' | 'duration' | 'port' | 'boolean' | 'level';
+
+export interface ServeOption {
+  /** The long flag, without `--`. */
+  flag: string;
+  env: string;
+  type: OptionType;
+  /** As the user would write it; absent when the option is required or simply unset. */
+  default?: string;
+  required?: boolean;
+  valueName?: string;
+  description: string;
+}
+
+export const SERVE_OPTIONS = [
+  {
+    flag: 'repo',
+    env: 'MERGEKEY_REPO',
+    type: 'string',
+    required: true,
+    valueName: 'URL|DIR',
+    description:
+      'The manifests repository: any git URL (https, ssh, git) or a local path. `ext::` URLs and values starting with `-` are refused.',
+  },
+  {
+    flag: 'branch',
+    env: 'MERGEKEY_BRANCH',
+    type: 'string',
+    default: 'main',
+    valueName: 'NAME',
+    description: 'The branch to follow. Only merged commits on it are served.',
+  },
+  {
+    flag: 'data',
+    env: 'MERGEKEY_DATA',
+    type: 'path',
+    default: './mergekey-data',
+    valueName: 'DIR',
+    description:
+      'The data directory: `store/` (LMDB), `keys/` (sealing and signing keys, mode 0600) and `git/` (the bare cache of the repository). One server per directory.',
+  },
+  {
+    flag: 'host',
+    env: 'MERGEKEY_HOST',
+    type: 'string',
+    default: '127.0.0.1',
+    valueName: 'ADDR',
+    description: 'The address to listen on. Use `0.0.0.0` behind a reverse proxy or in a container.',
+  },
+  {
+    flag: 'port',
+    env: 'MERGEKEY_PORT',
+    type: 'port',
+    default: '8080',
+    valueName: 'N',
+    description: 'The TCP port to listen on (0 picks a free one).',
+  },
+  {
+    flag: 'poll',
+    env: 'MERGEKEY_POLL',
+    type: 'duration',
+    default: '30s',
+    valueName: 'DURATION',
+    description:
+      'How often to fetch the branch (`500ms`, `30s`, `5m`, `1h`). `0` turns polling off: only webhooks and `mergekey sync` trigger a reconcile.',
+  },
+  {
+    flag: 'webhook-secret-file',
+    env: 'MERGEKEY_WEBHOOK_SECRET_FILE',
+    type: 'path',
+    valueName: 'FILE',
+    description:
+      'A file holding the GitHub webhook secret. Without it `POST /webhooks/github` answers 404. The secret is read from a file so that it stays out of process listings.',
+  },
+  {
+    flag: 'issuer',
+    env: 'MERGEKEY_ISSUER',
+    type: 'url',
+    valueName: 'URL',
+    description: "The OAuth issuer URL. Overrides `spec.issuer` of the repository's `mergekey.yaml`.",
+  },
+  {
+    flag: 'allow-mass-deactivation',
+    env: 'MERGEKEY_ALLOW_MASS_DEACTIVATION',
+    type: 'boolean',
+    default: 'false',
+    description:
+      'Apply a commit that deactivates more than half of the active applications at once. Without it such a commit is held back and the status says why.',
+  },
+  {
+    flag: 'log-level',
+    env: 'MERGEKEY_LOG_LEVEL',
+    type: 'level',
+    default: 'info',
+    valueName: 'LEVEL',
+    description: 'fatal, error, warn, info, debug, trace or silent. Logs are JSON lines on stdout; secrets are redacted.',
+  },
+] as const satisfies readonly ServeOption[];
+
+export interface ServeConfig {
+  repo: string;
+  branch: string;
+  data: string;
+  host: string;
+  port: number;
+  /** Milliseconds; 0 = no polling. */
+  poll: number;
+  webhookSecretFile: string | undefined;
+  issuer: string | undefined;
+  allowMassDeactivation: boolean;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** Limits and timings that are not worth a flag, kept here so that they are found and explained. */
+export const LIMITS = {
+  /** Largest request body the server reads (the OAuth endpoints take small forms). */
+  bodyLimit: 64 * 1024,
+  /** Largest webhook body: GitHub push payloads for big pushes reach a few hundred KiB. */
+  webhookBodyLimit: 1024 * 1024,
+  /** A request that has not completed in this time is answered 408 (slowloris). */
+  requestTimeoutMs: 30_000,
+  /** Idle keep-alive sockets are closed after this; below common proxy idle timeouts (60 s). */
+  keepAliveTimeoutMs: 5_000,
+  /** How many webhook delivery ids are remembered to drop GitHub's redeliveries. */
+  webhookDeliveriesRemembered: 1_000,
+  /** Retry after a git failure: starts here, doubles each time, capped below, with full jitter. */
+  retryBaseMs: 1_000,
+  retryMaxMs: 5 * 60_000,
+  /** A git command that runs longer than this is killed (a hung network fetch). */
+  gitTimeoutMs: 120_000,
+  /** A manifest larger than this is refused without being parsed. */
+  manifestMaxBytes: 256 * 1024,
+  /** How long a graceful shutdown may take before the process exits anyway. */
+  shutdownGraceMs: 30_000,
+} as const;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export type ServeFlags = Partial<Record<(typeof SERVE_OPTIONS)[number]['flag'], string | boolean | undefined>>;
+
+/** Resolves flags (as given on the command line), the environment and the defaults into a config. */
+export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServeConfig {
+  const values: Record<string, unknown> = {};
+  for (const option of SERVE_OPTIONS as readonly ServeOption[]) {
+    const flagValue = flags[option.flag as keyof ServeFlags];
+    let raw: string | undefined;
+    let source: string;
+    if (flagValue !== undefined && flagValue !== false) {
+      raw = flagValue === true ? 'true' : flagValue;
+      source = `--${option.flag}`;
+    } else if (env[option.env] !== undefined && env[option.env] !== '') {
+      raw = env[option.env];
+      source = option.env;
+    } else {
+      raw = option.default;
+      source = `the default of --${option.flag}`;
+    }
+    if (raw === undefined) {
+      if (option.required === true) {
+        throw new ConfigError(`--${option.flag} is required (or set ${option.env})`);
+      }
+      values[camel(option.flag)] = undefined;
+      continue;
+    }
+    values[camel(option.flag)] = parseValue(option, raw, source);
+  }
+  return values as unknown as ServeConfig;
+}
+
+function parseValue(option: ServeOption, raw: string, source: string): unknown {
+  const bad = (expected: string) => new ConfigError(`${source}: expected ${expected}, got '${raw}'`);
+  switch (option.type) {
+    case 'string':
+    case 'path':
+      if (raw.trim() === '') throw bad('a value');
+      return raw;
+    case 'url':
+      if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) throw bad('an http(s) URL');
+      return raw;
+    case 'port': {
+      const port = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
+      if (!(port >= 0 && port <= 65535)) throw bad('a port number from 0 to 65535');
+      return port;
+    }
+    case 'duration': {
+      const ms = parseDuration(raw);
+      if (ms === undefined) throw bad('a duration such as 500ms, 30s, 5m or 1h (or 0)');
+      return ms;
+    }
+    case 'boolean':
+      if (/^(1|true|yes|on)$/i.test(raw)) return true;
+      if (/^(0|false|no|off)$/i.test(raw)) return false;
+      throw bad('true or false');
+    case 'level':
+      if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(raw)) {
+        throw bad('one of fatal, error, warn, info, debug, trace, silent');
+      }
+      return raw;
+  }
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** `0`, `500ms`, `30s`, `5m`, `1h` → milliseconds; undefined when malformed. */
+export function parseDuration(text: string): number | undefined {
+  if (text === '0') return 0;
+  const match = /^(\d{1,9})(ms|s|m|h)$/.exec(text);
+  if (match === null) return undefined;
+  return Number(match[1]) * UNITS[match[2]!]!;
+}
+
+function camel(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** The README's configuration section: one row per option of `mergekey serve`. */
+export function configurationTable(): string {
+  const escape = (text: string) => text.replace(/\|/g, '\\|');
+  const rows = (SERVE_OPTIONS as readonly ServeOption[]).map((o) => {
+    const flag = o.type === 'boolean' ? `--${o.flag}` : `--${o.flag} ${o.valueName ?? 'VALUE'}`;
+    const def = o.required === true ? '(required)' : o.default === undefined ? '(unset)' : `\`${o.default}\``;
+    return `| \`${flag}\` | \`${o.env}\` | ${def} | ${escape(o.description)} |`;
+  });
+  return [
+    '| Flag | Environment variable | Default | Description |',
+    '|---|---|---|---|',
+    ...rows,
+  ].join('\n') + '\n';
+}

@@ -1,0 +1,159 @@
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { GitError, GitSource, parseRepoLocation } from './source.ts';
+import { FixtureRepo } from './testing.ts';
+
+const cleanup: string[] = [];
+afterEach(() => {
+  for (const dir of cleanup.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mergekey-git-'));
+  cleanup.push(dir);
+  return dir;
+}
+
+async function fixture(): Promise<FixtureRepo> {
+  const repo = await FixtureRepo.create(join(tempDir(), 'manifests.git'));
+  return repo;
+}
+
+const text = (bytes: Uint8Array | undefined) => new TextDecoder().decode(bytes);
+
+describe('parseRepoLocation', () => {
+  it.each([
+    ['ext::sh -c touch% /tmp/pwned', /remote helper \(ext::\)/],
+    ['fd::17', /remote helper \(fd::\)/],
+    ['--upload-pack=touch /tmp/pwned', /starts with '-'/],
+    ['-oProxyCommand=x', /starts with '-'/],
+    ['ftp://example.com/repo.git', /unsupported scheme ftp/],
+    ['https://example.com/a\nb', /control character/],
+  ])('refuses %j', (repo, message) => {
+    expect(() => parseRepoLocation(repo)).toThrow(message);
+    try {
+      parseRepoLocation(repo);
+    } catch (error) {
+      expect((error as GitError).code).toBe('REFUSED');
+    }
+  });
+
+  it('tells local paths from remote URLs as git does', () => {
+    expect(parseRepoLocation('https://github.com/acme/manifests.git')).toEqual({ kind: 'remote', url: 'https://github.com/acme/manifests.git' });
+    expect(parseRepoLocation('git@github.com:acme/manifests.git')).toEqual({ kind: 'remote', url: 'git@github.com:acme/manifests.git' });
+    expect(parseRepoLocation('ssh://git@host/x.git').kind).toBe('remote');
+    expect(parseRepoLocation('file:///srv/manifests.git')).toEqual({ kind: 'local', path: '/srv/manifests.git' });
+    expect(parseRepoLocation('../manifests', '/srv/app')).toEqual({ kind: 'local', path: '/srv/manifests' });
+  });
+});
+
+describe('GitSource', () => {
+  it('lists manifests from the commit, refusing symlinks and submodules and skipping other paths', async () => {
+    const repo = await fixture();
+    const head = await repo.commit({
+      'mergekey.yaml': 'settings',
+      'apps/a.yaml': 'a',
+      'apps/link.yaml': { symlink: '../../../etc/passwd' },
+      'apps/sub.yaml': { submodule: '0123456789abcdef0123456789abcdef01234567' },
+      'apps/notes.txt': 'not a manifest',
+      'README.md': 'readme',
+    });
+    const source = new GitSource({ repo: repo.path, branch: 'main', cacheDir: join(tempDir(), 'git') });
+    expect(await source.fetch()).toBe(head);
+    const listing = await source.listManifests(head);
+    expect(listing.entries.map((e) => e.path).sort()).toEqual(['apps/a.yaml', 'mergekey.yaml']);
+    expect(listing.problems).toEqual([
+      { path: 'apps/link.yaml', line: 1, column: 1, code: 'file.symlink', message: 'apps/link.yaml is a symlink; symlinks are not followed' },
+      { path: 'apps/sub.yaml', line: 1, column: 1, code: 'file.not-regular', message: 'apps/sub.yaml is a submodule; submodules are not followed' },
+    ]);
+    const blobs = await source.read(listing.entries);
+    expect(listing.entries.map((e) => text(blobs.get(e.oid)))).toEqual(['a', 'settings']);
+  });
+
+  it('refuses an oversized manifest, in a full listing and in a change', async () => {
+    const repo = await fixture();
+    const first = await repo.commit({ 'apps/big.yaml': 'x'.repeat(2000), 'apps/small.yaml': 'x' });
+    const source = new GitSource({ repo: repo.path, branch: 'main', cacheDir: join(tempDir(), 'git'), maxFileBytes: 1000 });
+    await source.fetch();
+    const listing = await source.listManifests(first);
+    expect(listing.entries.map((e) => e.path)).toEqual(['apps/small.yaml']);
+    expect(listing.problems).toMatchObject([{ code: 'file.too-large', path: 'apps/big.yaml', message: 'apps/big.yaml is 2000 bytes; manifests are limited to 1000 bytes' }]);
+    const second = await repo.commit({ 'apps/small.yaml': 'y'.repeat(1001) });
+    await source.fetch();
+    const diff = await source.changes(first, second);
+    const read = await source.readFiles(diff.entries);
+    expect(read.files).toEqual([]);
+    expect(read.problems).toMatchObject([{ code: 'file.too-large', path: 'apps/small.yaml' }]);
+  });
+
+  it('names the changed manifest paths between two commits, with a file turned into a symlink refused', async () => {
+    const repo = await fixture();
+    const first = await repo.commit({ 'apps/a.yaml': 'a1', 'apps/b.yaml': 'b1', 'apps/c.yaml': 'c1', 'docs/x.md': 'x' });
+    const second = await repo.commit({ 'apps/a.yaml': 'a2', 'apps/b.yaml': null, 'apps/c.yaml': { symlink: 'a.yaml' }, 'apps/d.yaml': 'd1', 'docs/x.md': 'y' });
+    const source = new GitSource({ repo: repo.path, branch: 'main', cacheDir: join(tempDir(), 'git') });
+    await source.fetch();
+    const diff = await source.changes(first, second);
+    expect(diff.changes).toEqual([
+      { path: 'apps/a.yaml', status: 'modified' },
+      { path: 'apps/b.yaml', status: 'deleted' },
+      { path: 'apps/c.yaml', status: 'modified' },
+      { path: 'apps/d.yaml', status: 'added' },
+    ]);
+    expect(diff.entries.map((e) => e.path)).toEqual(['apps/a.yaml', 'apps/d.yaml']);
+    expect(diff.problems.map((p) => p.code)).toEqual(['file.symlink']);
+    const blobs = await source.read(diff.entries);
+    expect(diff.entries.map((e) => text(blobs.get(e.oid)))).toEqual(['a2', 'd1']);
+  });
+
+  it('sees a force push as a rewritten history', async () => {
+    const repo = await fixture();
+    const first = await repo.commit({ 'apps/a.yaml': 'a1' });
+    const second = await repo.commit({ 'apps/a.yaml': 'a2' });
+    const source = new GitSource({ repo: repo.path, branch: 'main', cacheDir: join(tempDir(), 'git') });
+    expect(await source.fetch()).toBe(second);
+    expect(await source.isAncestor(first, second)).toBe(true);
+    const rewritten = await repo.commit({ 'apps/a.yaml': 'a3' }, { orphan: true });
+    expect(await source.fetch()).toBe(rewritten);
+    expect(await source.isAncestor(second, rewritten)).toBe(false);
+    expect(await source.isAncestor('f'.repeat(40), rewritten)).toBe(false);
+  });
+
+  it('reports a missing branch and an unreachable remote with their own codes', async () => {
+    const repo = await fixture();
+    await repo.commit({ 'apps/a.yaml': 'a' });
+    const cacheDir = join(tempDir(), 'git');
+    await expect(new GitSource({ repo: repo.path, branch: 'release', cacheDir }).fetch()).rejects.toMatchObject({
+      code: 'BRANCH_NOT_FOUND',
+      message: `branch 'release' does not exist in ${repo.path}`,
+    });
+    const moved = `${repo.path}.away`;
+    renameSync(repo.path, moved);
+    await expect(new GitSource({ repo: repo.path, branch: 'main', cacheDir }).fetch()).rejects.toMatchObject({ code: 'UNREACHABLE' });
+    renameSync(moved, repo.path);
+    await expect(new GitSource({ repo: repo.path, branch: 'main', cacheDir }).fetch()).resolves.toMatch(/^[0-9a-f]{40}$/);
+  });
+
+  it('never runs hooks, even ones planted in the cache', async () => {
+    const repo = await fixture();
+    await repo.commit({ 'apps/a.yaml': 'a' });
+    const cacheDir = join(tempDir(), 'git');
+    const source = new GitSource({ repo: repo.path, branch: 'main', cacheDir });
+    await source.fetch();
+    const marker = join(tempDir(), 'hook-ran');
+    mkdirSync(join(cacheDir, 'hooks'), { recursive: true });
+    for (const hook of ['reference-transaction', 'post-checkout', 'post-merge']) {
+      writeFileSync(join(cacheDir, 'hooks', hook), `#!/bin/sh\ntouch ${marker}\n`);
+      chmodSync(join(cacheDir, 'hooks', hook), 0o755);
+    }
+    await repo.commit({ 'apps/a.yaml': 'a2' });
+    await source.fetch();
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('does not put credentials of an https URL in its messages', () => {
+    const source = new GitSource({ repo: 'https://user:ghp_secret@example.com/acme/m.git', branch: 'main', cacheDir: join(tempDir(), 'git') });
+    expect(source.describe()).toBe('https://example.com/acme/m.git');
+  });
+});

@@ -1,0 +1,312 @@
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { GitSource, type ReadResult, type TreeEntry } from '../git/source.ts';
+import { FixtureRepo, type Fixture } from '../git/testing.ts';
+import { clientSecretMatches } from '../sealing/hashes.ts';
+import { loadOrCreateKeys } from '../sealing/keys.ts';
+import { seal } from '../sealing/seal.ts';
+import { openStore, type Store } from '../store/open.ts';
+import { readAppliedCommit } from './apply.ts';
+import { Reconciler } from './reconciler.ts';
+import { appYaml, BASE_FILES, tempDir, type AppFields } from './testing.ts';
+
+/** Counts what is read from git, to show that a commit costs what changed in it. */
+class CountingSource extends GitSource {
+  reads: string[] = [];
+  override async readFiles(entries: TreeEntry[]): Promise<ReadResult> {
+    this.reads.push(...entries.map((e) => e.path));
+    return super.readFiles(entries);
+  }
+}
+
+interface Harness {
+  repo: FixtureRepo;
+  store: Store;
+  source: CountingSource;
+  reconciler: Reconciler;
+  dataDir: string;
+  secretHashKey: Uint8Array;
+  /** Plaintext client secrets by application name. */
+  secrets: Map<string, string>;
+  app(name: string, fields?: AppFields): Promise<string>;
+  sealFor(kind: 'Application' | 'User', name: string, secret: string): Promise<string>;
+  restart(options?: { allowMassDeactivation?: boolean }): void;
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function harness(options: { allowMassDeactivation?: boolean } = {}): Promise<Harness> {
+  const dir = tempDir();
+  const repo = await FixtureRepo.create(join(dir.path, 'manifests.git'));
+  const dataDir = join(dir.path, 'data');
+  const keys = await loadOrCreateKeys(dataDir);
+  const sealing = {
+    seal: (target: { kind: 'Application' | 'User'; name: string }, secret: string) => seal(keys.sealingPublicJwk, target, secret),
+  };
+  const secretHashKey = keys.secretHashKey;
+  const secrets = new Map<string, string>();
+  const h = {} as Harness;
+  const build = (allowMassDeactivation: boolean) => {
+    h.store = openStore(dataDir);
+    h.source = new CountingSource({ repo: repo.path, branch: 'main', cacheDir: join(dataDir, 'git') });
+    h.reconciler = new Reconciler({ store: h.store, source: h.source, opener: keys.opener, secretHashKey, allowMassDeactivation });
+  };
+  Object.assign(h, {
+    repo,
+    dataDir,
+    secretHashKey,
+    secrets,
+    sealFor: (kind: 'Application' | 'User', name: string, secret: string) => sealing.seal({ kind, name }, secret),
+    async app(name: string, fields: AppFields = {}) {
+      const secret = `plaintext-${name}-${randomBytes(12).toString('hex')}`;
+      secrets.set(name, secret);
+      return appYaml(name, await sealing.seal({ kind: 'Application', name }, secret), fields);
+    },
+    restart(next: { allowMassDeactivation?: boolean } = {}) {
+      void h.store.close();
+      build(next.allowMassDeactivation ?? false);
+    },
+  });
+  build(options.allowMassDeactivation ?? false);
+  cleanups.push(async () => {
+    await h.store.close();
+    dir.remove();
+  });
+  return h;
+}
+
+async function commitApps(h: Harness, apps: Record<string, AppFields | null>, extra: Fixture = {}): Promise<string> {
+  const files: Fixture = { ...extra };
+  for (const [name, fields] of Object.entries(apps)) files[`apps/${name}.yaml`] = fields === null ? null : await h.app(name, fields);
+  return h.repo.commit(files);
+}
+
+function objectStatus(h: Harness, path: string) {
+  return h.reconciler.status().objectStatuses.find((o) => o.path === path);
+}
+
+function ready(h: Harness, path: string) {
+  return objectStatus(h, path)?.conditions.find((c) => c.type === 'Ready');
+}
+
+describe('Reconciler against a real git repository and LMDB store', () => {
+  it('creates, edits, deactivates by state and by removal, keeping records and hashes only', async () => {
+    const h = await harness();
+    const first = await commitApps(h, { billing: {}, reports: {}, search: {} }, BASE_FILES);
+    expect(await h.reconciler.reconcile('test')).toMatchObject({ result: 'applied', commit: first });
+    expect(readAppliedCommit(h.store)?.commit).toBe(first);
+
+    const billing = h.store.applications.get('billing')!;
+    expect(billing).toMatchObject({ v: 1, name: 'billing', path: 'apps/billing.yaml', commit: first, spec: { clientId: 'billing-client-0001', state: 'active' } });
+    expect(billing.secrets).toHaveLength(1);
+    expect(clientSecretMatches(h.secretHashKey, h.secrets.get('billing')!, billing.secrets[0]!.hash)).toBe(true);
+    expect(JSON.stringify(billing)).not.toContain('sealed');
+    expect(h.store.clientIds.get('billing-client-0001')).toBe('billing');
+    expect(h.store.settings.get('settings')?.spec.defaultPlan).toBe('standard');
+    expect(ready(h, 'apps/billing.yaml')).toMatchObject({ status: 'True', reason: 'Ready' });
+
+    // Edit.
+    const second = await commitApps(h, { billing: { description: 'Invoices and payments.' } });
+    expect(await h.reconciler.reconcile('test')).toMatchObject({ result: 'applied', commit: second });
+    expect(h.store.applications.get('billing')).toMatchObject({ commit: second, spec: { description: 'Invoices and payments.' } });
+    expect(h.store.applications.get('reports')!.commit).toBe(first);
+
+    // Deactivate by state.
+    await commitApps(h, { reports: { state: 'inactive' } });
+    await h.reconciler.reconcile('test');
+    expect(h.store.applications.get('reports')!.spec.state).toBe('inactive');
+
+    // Remove a manifest: the application becomes inactive and its record stays.
+    const removal = await commitApps(h, { search: null });
+    await h.reconciler.reconcile('test');
+    expect(h.store.applications.get('search')).toMatchObject({ commit: removal, spec: { state: 'inactive', clientId: 'search-client-0001' } });
+    expect(h.store.clientIds.get('search-client-0001')).toBe('search');
+    expect(objectStatus(h, 'apps/search.yaml')?.conditions.find((c) => c.type === 'Applied')).toMatchObject({
+      status: 'True',
+      reason: 'Removed',
+      message: 'apps/search.yaml was removed: the application is inactive and its record is kept',
+    });
+  });
+
+  it('re-reads only the paths a commit changes', async () => {
+    const h = await harness();
+    await commitApps(h, { 'app-a1': {}, 'app-a2': {}, 'app-a3': {}, 'app-a4': {} }, BASE_FILES);
+    await h.reconciler.reconcile('test');
+    expect(h.source.reads).toHaveLength(7);
+    h.source.reads = [];
+    await commitApps(h, { 'app-a2': { description: 'Changed.' } }, { 'README.md': 'not a manifest' });
+    await h.reconciler.reconcile('test');
+    expect(h.source.reads).toEqual(['apps/app-a2.yaml']);
+    h.source.reads = [];
+    expect(await h.reconciler.reconcile('test')).toMatchObject({ result: 'unchanged' });
+    expect(h.source.reads).toEqual([]);
+  });
+
+  it('keeps the last good version of a broken manifest, reports where, applies the rest, and recovers', async () => {
+    const h = await harness();
+    const first = await commitApps(h, { billing: {}, reports: {} }, BASE_FILES);
+    await h.reconciler.reconcile('test');
+
+    const broken = (await h.app('billing', { description: 'Broken.' })).replace('state: active', 'state: retired');
+    const second = await h.repo.commit({ 'apps/billing.yaml': broken, 'apps/reports.yaml': await h.app('reports', { description: 'Still applies.' }) });
+    expect(await h.reconciler.reconcile('test')).toMatchObject({ result: 'applied', commit: second });
+    expect(h.store.applications.get('billing')).toMatchObject({ commit: first, spec: { description: 'The billing application.' } });
+    expect(h.store.applications.get('reports')).toMatchObject({ commit: second, spec: { description: 'Still applies.' } });
+    const status = objectStatus(h, 'apps/billing.yaml')!;
+    expect(status.problems).toHaveLength(1);
+    expect(status.problems[0]).toMatchObject({ path: 'apps/billing.yaml', line: 9, column: 10 });
+    expect(status.conditions.find((c) => c.type === 'Applied')).toMatchObject({
+      status: 'False',
+      reason: 'KeptLastGood',
+      message: `the version from commit ${first.slice(0, 12)} is served until the manifest is fixed`,
+    });
+    expect(ready(h, 'apps/billing.yaml')).toMatchObject({ status: 'False', reason: 'Invalid' });
+    expect(ready(h, 'apps/billing.yaml')!.message).toMatch(/^apps\/billing\.yaml:9:10: /);
+    expect(status.servedCommit).toBe(first);
+
+    const fixed = await commitApps(h, { billing: { description: 'Fixed.' } });
+    await h.reconciler.reconcile('test');
+    expect(h.store.applications.get('billing')).toMatchObject({ commit: fixed, spec: { description: 'Fixed.' } });
+    expect(ready(h, 'apps/billing.yaml')).toMatchObject({ status: 'True' });
+    expect(objectStatus(h, 'apps/billing.yaml')!.problems).toEqual([]);
+  });
+
+  it('refuses a symlinked manifest and a duplicate client id without touching what is served', async () => {
+    const h = await harness();
+    await commitApps(h, { billing: {} }, BASE_FILES);
+    await h.reconciler.reconcile('test');
+    await h.repo.commit({
+      'apps/linked.yaml': { symlink: 'billing.yaml' },
+      'apps/copycat.yaml': await h.app('copycat', { clientId: 'billing-client-0001' }),
+    });
+    await h.reconciler.reconcile('test');
+    expect(objectStatus(h, 'apps/linked.yaml')!.problems).toEqual([
+      { path: 'apps/linked.yaml', line: 1, column: 1, code: 'file.symlink', message: 'apps/linked.yaml is a symlink; symlinks are not followed' },
+    ]);
+    expect(ready(h, 'apps/linked.yaml')).toMatchObject({ status: 'False', reason: 'Invalid' });
+    expect(h.store.applications.get('linked')).toBeUndefined();
+    expect(h.store.applications.get('copycat')).toBeUndefined();
+    expect(h.store.clientIds.get('billing-client-0001')).toBe('billing');
+    const copycat = objectStatus(h, 'apps/copycat.yaml')!;
+    expect(copycat.problems.map((p) => p.message).join('\n')).toMatch(/billing-client-0001/);
+    expect(copycat.problems[0]).toMatchObject({ line: 8, column: 13 });
+    expect(copycat.conditions.find((c) => c.type === 'Applied')).toMatchObject({ reason: 'NotApplied' });
+  });
+
+  it('makes an object whose sealed secret cannot be opened invalid, keeping its last good version', async () => {
+    const h = await harness();
+    const first = await commitApps(h, { billing: {}, reports: {} }, BASE_FILES);
+    await h.reconciler.reconcile('test');
+
+    // Sealed, for the right object, to another controller's key: only opening it can tell.
+    const otherDir = tempDir();
+    cleanups.push(() => otherDir.remove());
+    const other = await loadOrCreateKeys(join(otherDir.path, 'other'));
+    const foreign = await seal(other.sealingPublicJwk, { kind: 'Application', name: 'billing' }, 'x'.repeat(43));
+    await h.repo.commit({ 'apps/billing.yaml': appYaml('billing', foreign, { description: 'Foreign secret.' }) });
+    await h.reconciler.reconcile('test');
+    expect(h.store.applications.get('billing')).toMatchObject({ commit: first, spec: { description: 'The billing application.' } });
+    const problem = objectStatus(h, 'apps/billing.yaml')!.problems[0]!;
+    expect(problem).toMatchObject({ path: 'apps/billing.yaml', line: 12, column: 17, code: 'sealed.unopenable' });
+    expect(problem.message).toMatch(/^spec\.credentials\.secrets\[0\]\.sealed cannot be opened: /);
+
+    // Copied from another application's manifest: bound to reports, refused before any decryption.
+    const stolen = await h.sealFor('Application', 'reports', 'x'.repeat(43));
+    await h.repo.commit({ 'apps/billing.yaml': appYaml('billing', stolen, { description: 'Stolen secret.' }) });
+    await h.reconciler.reconcile('test');
+    expect(h.store.applications.get('billing')!.commit).toBe(first);
+    expect(objectStatus(h, 'apps/billing.yaml')!.problems[0]).toMatchObject({ line: 12, column: 17, code: 'rules.sealed-binding' });
+  });
+
+  it('treats a force push as a full resync', async () => {
+    const h = await harness();
+    await commitApps(h, { 'app-a1': {}, 'app-a2': {} }, BASE_FILES);
+    await h.reconciler.reconcile('test');
+    // A new history that shares no commit with the old one: app-a2 is gone, app-a3 appears.
+    const files: Fixture = { ...BASE_FILES, 'apps/app-a1.yaml': await h.app('app-a1', { description: 'Rewritten.' }), 'apps/app-a3.yaml': await h.app('app-a3') };
+    const rewritten = await h.repo.commit(files, { orphan: true });
+    h.source.reads = [];
+    expect(await h.reconciler.reconcile('test')).toMatchObject({ result: 'applied', commit: rewritten });
+    // Unchanged blobs (settings, plan, user) are not parsed again; the changed ones are.
+    expect(h.source.reads.sort()).toEqual(['apps/app-a1.yaml', 'apps/app-a3.yaml']);
+    expect(h.store.applications.get('app-a1')!.spec.description).toBe('Rewritten.');
+    expect(h.store.applications.get('app-a2')!.spec.state).toBe('inactive');
+    expect(h.store.applications.get('app-a3')!.spec.state).toBe('active');
+  });
+
+  it('keeps serving the last good state when the branch is renamed away or the remote is down, and recovers', async () => {
+    const h = await harness();
+    const first = await commitApps(h, { billing: {} }, BASE_FILES);
+    await h.reconciler.reconcile('test');
+
+    await h.repo.renameBranch('main', 'trunk');
+    const gone = await h.reconciler.reconcile('poll');
+    expect(gone).toMatchObject({ result: 'failed', error: { failure: 'retry', reason: 'BranchNotFound' } });
+    expect(gone.error!.message).toBe(`branch 'main' does not exist in ${h.repo.path}; serving the last good state`);
+    expect(h.store.applications.get('billing')!.commit).toBe(first);
+    expect(h.reconciler.status().conditions.find((c) => c.type === 'Fetched')).toMatchObject({ status: 'False', reason: 'BranchNotFound' });
+    expect(h.reconciler.status().conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False' });
+    await h.repo.renameBranch('trunk', 'main');
+
+    renameSync(h.repo.path, `${h.repo.path}.away`);
+    const down = await h.reconciler.reconcile('poll');
+    expect(down).toMatchObject({ result: 'failed', error: { failure: 'retry', reason: 'Unreachable' } });
+    expect(h.store.applications.get('billing')!.commit).toBe(first);
+    expect(h.reconciler.isReady()).toBe(true);
+    renameSync(`${h.repo.path}.away`, h.repo.path);
+
+    const next = await commitApps(h, { billing: { description: 'Back.' } });
+    expect(await h.reconciler.reconcile('retry')).toMatchObject({ result: 'applied', commit: next });
+    expect(h.reconciler.status().conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True' });
+    expect(h.reconciler.status().lastSuccessfulFetch).toMatchObject({ commit: next });
+  });
+
+  it('holds back a mass removal until it is allowed, without retrying the same head', async () => {
+    const h = await harness();
+    const first = await commitApps(h, { 'app-a1': {}, 'app-a2': {}, 'app-a3': {}, 'app-a4': {}, 'app-a5': {} }, BASE_FILES);
+    await h.reconciler.reconcile('test');
+    const massRemoval = await commitApps(h, { 'app-a1': null, 'app-a2': null, 'app-a3': null });
+    const held = await h.reconciler.reconcile('webhook');
+    expect(held).toMatchObject({ result: 'failed', commit: massRemoval, error: { failure: 'stalled', reason: 'HeldBack' } });
+    expect(held.error!.message).toBe(
+      'this commit would deactivate 3 of 5 active applications (apps/app-a1.yaml, apps/app-a2.yaml, apps/app-a3.yaml); it is held back: ' +
+        'push a commit that restores them, or restart the server with --allow-mass-deactivation to apply it',
+    );
+    expect(readAppliedCommit(h.store)?.commit).toBe(first);
+    expect(h.store.applications.get('app-a1')!.spec.state).toBe('active');
+    h.source.reads = [];
+    expect(await h.reconciler.reconcile('poll')).toMatchObject({ result: 'failed', error: { reason: 'HeldBack' } });
+    expect(h.source.reads).toEqual([]);
+    expect(h.reconciler.status().conditions.find((c) => c.type === 'Synced')).toMatchObject({ status: 'False', reason: 'HeldBack' });
+
+    h.restart({ allowMassDeactivation: true });
+    expect(await h.reconciler.reconcile('startup')).toMatchObject({ result: 'applied', commit: massRemoval });
+    expect(['app-a1', 'app-a2', 'app-a3', 'app-a4'].map((n) => h.store.applications.get(n)!.spec.state)).toEqual(['inactive', 'inactive', 'inactive', 'active']);
+  });
+
+  it('resumes after a restart and never stores a plaintext secret', async () => {
+    const h = await harness();
+    const password = `password-${randomBytes(12).toString('hex')}`;
+    await commitApps(h, { billing: {}, reports: {} }, { ...BASE_FILES, 'users/bob.yaml': (await import('./testing.ts')).userYaml('bob', await h.sealFor('User', 'bob', password)) });
+    await h.reconciler.reconcile('test');
+    expect(h.store.users.get('bob')!.passwordHash).toMatch(/^scrypt\$/);
+    h.restart();
+    const next = await commitApps(h, { reports: { description: 'After restart.' } });
+    expect(await h.reconciler.reconcile('startup')).toMatchObject({ result: 'applied', commit: next });
+    expect(h.store.applications.get('reports')!.spec.description).toBe('After restart.');
+    expect(ready(h, 'apps/billing.yaml')).toMatchObject({ status: 'True' });
+    await h.store.close();
+    const plaintexts = [password, ...h.secrets.values()];
+    const storeDir = join(h.dataDir, 'store');
+    for (const file of readdirSync(storeDir)) {
+      const bytes = readFileSync(join(storeDir, file));
+      for (const secret of plaintexts) expect(bytes.includes(Buffer.from(secret)), `${secret} in ${file}`).toBe(false);
+    }
+    h.store = openStore(h.dataDir);
+  });
+});

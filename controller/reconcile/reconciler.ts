@@ -1,0 +1,402 @@
+// One reconcile: fetch → read what changed → validate → open secrets of changed objects → plan
+// (pure) → apply (one transaction) → status (always, from a `finally`).
+//
+// Between runs it keeps the loaded manifests of the applied commit in memory, so a new commit
+// costs what changed in it: `git diff-tree` names the paths, only those are read and parsed, and
+// the cross-object rules run over the in-memory set. A first sync, a restart or a rewritten
+// history (the applied commit is not an ancestor of the new head) reads the whole tree.
+import { checkRules, loadManifest, type ManifestObject } from '../manifests/index.ts';
+import type { ReconcileProblem } from './problems.ts';
+import type { GitSource, TreeEntry } from '../git/source.ts';
+import type { Store } from '../store/open.ts';
+import { applyPlan, loadSyncState, writeRunStatus, type PersistedSyncState } from './apply.ts';
+import { objectConditions, stamp, type Condition, type ConditionInput, type ObjectStatus } from './conditions.ts';
+import { identityOf, objectKey, plan, type DesiredEntry, type ObjectKey, type ReconcilePlan } from './plan.ts';
+import { fingerprint, objectFromRecord, toRecord, type SecretOpener, type StoreRecord } from './records.ts';
+import { classify, ReconcileError, type ReconcileStatus, type RunError, type RunStatus } from './status.ts';
+
+export interface ReconcileLogger {
+  info(details: object, message: string): void;
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
+
+export interface ReconcilerOptions {
+  store: Store;
+  source: GitSource;
+  opener: SecretOpener;
+  secretHashKey: Uint8Array;
+  allowMassDeactivation?: boolean;
+  /** Milliseconds since the epoch; injectable for tests. */
+  now?: () => number;
+  log?: ReconcileLogger;
+  /** Called after every run, for metrics. */
+  onRun?: (run: RunStatus) => void;
+}
+
+/** One manifest path as read from a commit (file-level problems only; rules come later). */
+interface LoadedFile {
+  path: string;
+  oid: string;
+  object?: ManifestObject;
+  fingerprint?: string;
+  problems: ReconcileProblem[];
+}
+
+interface LoadedCommit {
+  commit: string;
+  files: Map<string, LoadedFile>;
+}
+
+const silent: ReconcileLogger = { info() {}, warn() {}, error() {} };
+/** scrypt is memory-hard (32 MiB each): open and hash a few objects at a time. */
+const PREPARE_CONCURRENCY = 4;
+
+export class Reconciler {
+  private readonly store: Store;
+  private readonly source: GitSource;
+  private readonly opener: SecretOpener;
+  private readonly secretHashKey: Uint8Array;
+  private readonly allowMassDeactivation: boolean;
+  private readonly now: () => number;
+  private readonly log: ReconcileLogger;
+  private readonly onRun: ((run: RunStatus) => void) | undefined;
+
+  private state: PersistedSyncState;
+  /** The applied commit's manifests, once read by this process. */
+  private loaded: LoadedCommit | undefined;
+  /** The version of each object the store serves, as a manifest object, for the rules. */
+  private readonly lastGood = new Map<ObjectKey, ManifestObject>();
+  private lastFetch: { at: number; commit: string } | undefined;
+  private fetchError: RunError | undefined;
+  /** A head that cannot be applied as it is (held back): not retried until the branch moves. */
+  private stalledOn: string | undefined;
+  private repoConditions: Condition[] | undefined;
+  nextAttemptAt: number | undefined;
+
+  constructor(options: ReconcilerOptions) {
+    this.store = options.store;
+    this.source = options.source;
+    this.opener = options.opener;
+    this.secretHashKey = options.secretHashKey;
+    this.allowMassDeactivation = options.allowMassDeactivation ?? false;
+    this.now = options.now ?? Date.now;
+    this.log = options.log ?? silent;
+    this.onRun = options.onRun;
+    this.state = loadSyncState(options.store);
+  }
+
+  /** True once the store holds an applied commit, from this process or an earlier one. */
+  isReady(): boolean {
+    return this.state.applied !== undefined;
+  }
+
+  async reconcile(trigger = 'manual'): Promise<RunStatus> {
+    const started = this.now();
+    let commit: string | undefined;
+    let result: RunStatus['result'] = 'failed';
+    let error: RunError | undefined;
+    let fetchMs: number | undefined;
+    try {
+      commit = await this.fetch();
+      fetchMs = this.now() - started;
+      result = await this.sync(commit);
+    } catch (thrown) {
+      const classified = classify(thrown);
+      error = { failure: classified.failure, reason: classified.reason, message: classified.message };
+      if (classified.failure === 'stalled' && commit !== undefined) this.stalledOn = commit;
+      const level = classified.failure === 'transient' ? 'error' : 'warn';
+      this.log[level]({ commit, reason: classified.reason, failure: classified.failure, err: classified.cause }, classified.message);
+    } finally {
+      const finished = this.now();
+      const run: RunStatus = {
+        ...(commit === undefined ? {} : { commit }),
+        startedAt: iso(started),
+        finishedAt: iso(finished),
+        durationMs: finished - started,
+        ...(fetchMs === undefined ? {} : { fetchMs }),
+        result,
+        ...(error === undefined ? {} : { error }),
+        trigger,
+      };
+      this.state.run = run;
+      try {
+        writeRunStatus(this.store, run);
+      } catch (writeError) {
+        this.log.error({ err: writeError }, 'cannot record the reconcile status in the store');
+      }
+      this.onRun?.(run);
+    }
+    return this.state.run;
+  }
+
+  private async fetch(): Promise<string> {
+    try {
+      const head = await this.source.fetch();
+      this.lastFetch = { at: this.now(), commit: head };
+      this.fetchError = undefined;
+      return head;
+    } catch (error) {
+      const classified = classify(error);
+      this.fetchError = { failure: classified.failure, reason: classified.reason, message: classified.message };
+      throw classified;
+    }
+  }
+
+  private async sync(head: string): Promise<RunStatus['result']> {
+    if (this.stalledOn === head) throw this.stalledError(head);
+    this.stalledOn = undefined;
+    const applied = this.state.applied?.commit;
+    if (applied === head && this.loaded?.commit === head) return 'unchanged';
+
+    const loaded = await this.load(head, applied);
+    const desired = this.desired(loaded);
+    const records = await this.prepare(desired, head);
+    const result = plan(desired, this.state.inventory, { allowMassDeactivation: this.allowMassDeactivation });
+    if (result.heldBack !== undefined) throw new ReconcileError('stalled', 'HeldBack', result.heldBack.message);
+
+    const at = iso(this.now());
+    const statuses = this.statuses(result, head, at);
+    if (applied !== head) {
+      this.log.info(
+        { commit: head, upserts: result.upserts.length, deactivations: result.deactivations.length, deletions: result.deletions.length },
+        `applying commit ${head.slice(0, 12)}`,
+      );
+    }
+    const inventory = applyPlan(this.store, { commit: head, at, plan: result, records, inventory: this.state.inventory, statuses });
+
+    // The transaction committed: only now does memory move to the new commit.
+    this.state.inventory = inventory;
+    this.state.applied = { commit: head, at };
+    for (const status of statuses.put) this.state.objects.set(status.path, status);
+    for (const path of statuses.remove) this.state.objects.delete(path);
+    for (const entry of desired) {
+      if (entry.problems.length === 0 && entry.object !== undefined) this.lastGood.set(objectKey(entry.kind, entry.name), entry.object);
+    }
+    for (const deletion of result.deletions) this.lastGood.delete(deletion.key);
+    this.loaded = loaded;
+    if (applied !== head) this.log.info({ commit: head }, `applied commit ${head.slice(0, 12)}`);
+    return applied === head ? 'unchanged' : 'applied';
+  }
+
+  private stalledError(head: string): ReconcileError {
+    const previous = this.state.run?.error;
+    return new ReconcileError('stalled', previous?.reason ?? 'HeldBack', previous?.message ?? `commit ${head.slice(0, 12)} cannot be applied`);
+  }
+
+  /** Reads the head's manifests: only the changed paths when the applied commit is an ancestor. */
+  private async load(head: string, applied: string | undefined): Promise<LoadedCommit> {
+    const previous = this.loaded;
+    if (previous !== undefined && applied !== undefined && previous.commit === applied) {
+      if (await this.source.isAncestor(applied, head)) {
+        const diff = await this.source.changes(applied, head);
+        const files = new Map(previous.files);
+        for (const change of diff.changes) if (change.status === 'deleted') files.delete(change.path);
+        const read = await this.source.readFiles(diff.entries);
+        for (const problem of [...diff.problems, ...read.problems]) files.set(problem.path, { path: problem.path, oid: '', problems: [problem] });
+        for (const file of read.files) files.set(file.path, loadFile(file.path, file.oid, file.content));
+        return { commit: head, files };
+      }
+      this.log.warn({ applied, head }, `history rewritten: ${applied.slice(0, 12)} is not an ancestor of ${head.slice(0, 12)}; full resync`);
+    }
+    const listing = await this.source.listManifests(head);
+    const files = new Map<string, LoadedFile>();
+    for (const problem of listing.problems) files.set(problem.path, { path: problem.path, oid: '', problems: [problem] });
+    // After a force push most blobs are usually the same: reuse what was parsed already.
+    const toRead: TreeEntry[] = [];
+    for (const entry of listing.entries) {
+      const known = previous?.files.get(entry.path);
+      if (known !== undefined && known.oid === entry.oid) files.set(entry.path, known);
+      else toRead.push(entry);
+    }
+    const read = await this.source.readFiles(toRead);
+    for (const problem of read.problems) files.set(problem.path, { path: problem.path, oid: '', problems: [problem] });
+    for (const file of read.files) files.set(file.path, loadFile(file.path, file.oid, file.content));
+    return { commit: head, files };
+  }
+
+  /**
+   * Every path with its problems. The cross-object rules see, for each path, the new object when
+   * it is valid on its own and the last good one otherwise — what the store will actually serve.
+   */
+  private desired(loaded: LoadedCommit): DesiredEntry[] {
+    const effective: ManifestObject[] = [];
+    const usesNew = new Set<string>();
+    // Broken files with no last good version: references to them are not reported again.
+    const unloaded: string[] = [];
+    for (const file of loaded.files.values()) {
+      if (file.object !== undefined && file.problems.length === 0) {
+        effective.push(file.object);
+        usesNew.add(file.path);
+        continue;
+      }
+      const identity = identityOf(file.path);
+      const last = identity === undefined ? undefined : this.lastGoodFor(objectKey(identity.kind, identity.name));
+      if (last !== undefined) effective.push(last);
+      else unloaded.push(file.path);
+    }
+    const ruleProblems = new Map<string, ReconcileProblem[]>();
+    for (const problem of checkRules(effective, { unloaded })) {
+      if (!usesNew.has(problem.path)) continue;
+      const list = ruleProblems.get(problem.path);
+      if (list === undefined) ruleProblems.set(problem.path, [problem]);
+      else list.push(problem);
+    }
+    const entries: DesiredEntry[] = [];
+    for (const file of loaded.files.values()) {
+      const identity = identityOf(file.path);
+      if (identity === undefined) continue;
+      entries.push({
+        path: file.path,
+        ...identity,
+        ...(file.object === undefined ? {} : { object: file.object }),
+        ...(file.fingerprint === undefined ? {} : { fingerprint: file.fingerprint }),
+        problems: [...file.problems, ...(ruleProblems.get(file.path) ?? [])],
+      });
+    }
+    return entries;
+  }
+
+  private lastGoodFor(key: ObjectKey): ManifestObject | undefined {
+    const known = this.lastGood.get(key);
+    if (known !== undefined) return known;
+    const entry = this.state.inventory.get(key);
+    if (entry === undefined) return undefined;
+    const db = { Application: this.store.applications, Api: this.store.apis, Plan: this.store.plans, User: this.store.users, Settings: this.store.settings }[entry.kind];
+    const record = db.get(entry.kind === 'Settings' ? 'settings' : entry.name) as { name: string; path: string; spec: object } | undefined;
+    return record === undefined ? undefined : objectFromRecord(entry.kind, record);
+  }
+
+  /**
+   * Builds the records of objects that will be written, opening their sealed values. A value that
+   * cannot be opened becomes a problem of its object, which then keeps its last good version.
+   */
+  private async prepare(desired: DesiredEntry[], commit: string): Promise<Map<ObjectKey, StoreRecord>> {
+    const records = new Map<ObjectKey, StoreRecord>();
+    const pending = desired.filter((entry) => {
+      if (entry.problems.length > 0 || entry.object === undefined) return false;
+      return this.state.inventory.get(objectKey(entry.kind, entry.name))?.fingerprint !== entry.fingerprint;
+    });
+    const context = { opener: this.opener, secretHashKey: this.secretHashKey, commit };
+    let next = 0;
+    const worker = async () => {
+      while (next < pending.length) {
+        const entry = pending[next++]!;
+        const result = await toRecord(entry.object!, context);
+        if (result.ok) records.set(objectKey(entry.kind, entry.name), result.value);
+        else entry.problems.push(...result.problems);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PREPARE_CONCURRENCY, pending.length) }, worker));
+    return records;
+  }
+
+  /** Object statuses that change with this commit; unchanged ones are not rewritten. */
+  private statuses(result: ReconcilePlan, head: string, at: string): { put: ObjectStatus[]; remove: string[] } {
+    const put: ObjectStatus[] = [];
+    const seen = new Set<string>();
+    for (const outcome of result.outcomes) {
+      seen.add(outcome.path);
+      const previous = this.state.objects.get(outcome.path);
+      const inventoryEntry = this.state.inventory.get(outcome.key);
+      const servedBefore = inventoryEntry?.commit;
+      // The common case, kept cheap for big repositories: valid, unchanged, and already Ready.
+      if (
+        outcome.outcome.kind === 'applied' && !outcome.outcome.changed && outcome.problems.length === 0 &&
+        previous !== undefined && previous.servedCommit === servedBefore && previous.problems.length === 0 &&
+        previous.conditions.every((c) => c.status === 'True')
+      ) continue;
+      const served = outcome.outcome.kind === 'applied' && !outcome.outcome.changed ? servedBefore! : head;
+      const { conditions, servedCommit } = objectConditions(outcome, served);
+      const [kind, name] = [outcome.key.slice(0, outcome.key.indexOf('/')), outcome.key.slice(outcome.key.indexOf('/') + 1)];
+      const next: ObjectStatus = {
+        path: outcome.path,
+        kind,
+        name,
+        ...(servedCommit === undefined ? {} : { servedCommit }),
+        problems: outcome.problems,
+        conditions: stamp(conditions, previous?.conditions, at),
+      };
+      if (previous === undefined || !sameStatus(previous, next)) put.push(next);
+    }
+    const remove = [...this.state.objects.keys()].filter((path) => !seen.has(path));
+    return { put, remove };
+  }
+
+  status(): ReconcileStatus {
+    const now = this.now();
+    const objectStatuses = [...this.state.objects.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const ready = objectStatuses.filter((o) => o.conditions.find((c) => c.type === 'Ready')?.status === 'True').length;
+    const inputs = this.repositoryConditions();
+    this.repoConditions = stamp(inputs, this.repoConditions, iso(now));
+    return {
+      repository: this.source.describe(),
+      branch: this.source.branch,
+      conditions: this.repoConditions,
+      ...(this.state.applied === undefined ? {} : { lastApplied: this.state.applied }),
+      ...(this.state.run === undefined ? {} : { lastAttempt: this.state.run }),
+      ...(this.lastFetch === undefined
+        ? {}
+        : { lastSuccessfulFetch: { at: iso(this.lastFetch.at), commit: this.lastFetch.commit, secondsAgo: Math.max(0, Math.round((now - this.lastFetch.at) / 1000)) } }),
+      ...(this.nextAttemptAt === undefined ? {} : { nextAttemptAt: iso(this.nextAttemptAt) }),
+      objects: { total: objectStatuses.length, ready, notReady: objectStatuses.length - ready },
+      objectStatuses,
+    };
+  }
+
+  /** Objects per condition type, status and reason, for metrics. */
+  conditionCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const status of this.state.objects.values()) {
+      for (const c of status.conditions) {
+        const key = `${c.type}\0${c.status}\0${c.reason}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+    }
+    return counts;
+  }
+
+  lastAppliedAt(): number | undefined {
+    return this.state.applied === undefined ? undefined : Date.parse(this.state.applied.at);
+  }
+
+  private repositoryConditions(): ConditionInput[] {
+    const fetched: ConditionInput =
+      this.fetchError !== undefined
+        ? { type: 'Fetched', status: 'False', reason: this.fetchError.reason, message: this.fetchError.message }
+        : this.lastFetch !== undefined
+          ? { type: 'Fetched', status: 'True', reason: 'Fetched', message: `fetched ${this.lastFetch.commit.slice(0, 12)} from ${this.source.branch}` }
+          : { type: 'Fetched', status: 'Unknown', reason: 'Progressing', message: 'no fetch has completed yet' };
+    const run = this.state.run;
+    const applied = this.state.applied;
+    let synced: ConditionInput;
+    if (run?.error !== undefined && this.fetchError === undefined) {
+      synced = { type: 'Synced', status: 'False', reason: run.error.reason, message: run.error.message };
+    } else if (applied !== undefined && this.lastFetch !== undefined && applied.commit === this.lastFetch.commit) {
+      synced = { type: 'Synced', status: 'True', reason: 'Synced', message: `commit ${applied.commit.slice(0, 12)} is applied` };
+    } else if (applied !== undefined && this.fetchError !== undefined) {
+      synced = { type: 'Synced', status: 'Unknown', reason: this.fetchError.reason, message: `serving commit ${applied.commit.slice(0, 12)}; the branch cannot be fetched` };
+    } else {
+      synced = { type: 'Synced', status: 'Unknown', reason: 'Progressing', message: 'no reconcile has completed yet' };
+    }
+    return [fetched, synced];
+  }
+}
+
+function loadFile(path: string, oid: string, content: Uint8Array): LoadedFile {
+  // The loader enforces that a file defines the object its path names (kind folder, base name).
+  const { object, problems } = loadManifest({ path, content });
+  const file: LoadedFile = { path, oid, problems: [...problems] };
+  if (object === undefined) return file;
+  file.object = object;
+  file.fingerprint = fingerprint(object.manifest);
+  return file;
+}
+
+function sameStatus(a: ObjectStatus, b: ObjectStatus): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

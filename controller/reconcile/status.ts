@@ -1,0 +1,79 @@
+// Failures classified by what happens next (Flux's stalling/retry split), and the shape of the
+// status the server reports at GET /api/v1/status.
+import { GitError } from '../git/source.ts';
+import type { AppliedCommit } from './apply.ts';
+import type { Condition, ConditionReason, ObjectStatus } from './conditions.ts';
+
+export type FailureClass =
+  /** A person must change the input (a new commit, the configuration); retrying the same head is pointless. */
+  | 'stalled'
+  /** Something outside is failing (git unreachable, branch gone): retry with backoff, serve the last good state. */
+  | 'retry'
+  /** Unexpected and probably passing (a local git or store error): retry on the next trigger. */
+  | 'transient';
+
+export class ReconcileError extends Error {
+  override readonly name = 'ReconcileError';
+  constructor(
+    readonly failure: FailureClass,
+    readonly reason: ConditionReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function classify(error: unknown): ReconcileError {
+  if (error instanceof ReconcileError) return error;
+  if (error instanceof GitError) {
+    switch (error.code) {
+      case 'REFUSED':
+        return new ReconcileError('stalled', 'Refused', error.message, { cause: error });
+      case 'UNREACHABLE':
+        return new ReconcileError('retry', 'Unreachable', `${error.message}; serving the last good state`, { cause: error });
+      case 'BRANCH_NOT_FOUND':
+        return new ReconcileError('retry', 'BranchNotFound', `${error.message}; serving the last good state`, { cause: error });
+      case 'GIT_FAILED':
+        return new ReconcileError('transient', 'Failed', error.message, { cause: error });
+    }
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new ReconcileError('transient', 'Failed', `reconcile failed: ${message}`, { cause: error });
+}
+
+export interface RunError {
+  failure: FailureClass;
+  reason: ConditionReason;
+  message: string;
+}
+
+/** The last reconcile attempt. */
+export interface RunStatus {
+  /** The head it worked on, when the fetch got that far. */
+  commit?: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  /** Of `durationMs`, the time spent fetching from git (network and git's own work). */
+  fetchMs?: number;
+  result: 'applied' | 'unchanged' | 'failed';
+  error?: RunError;
+  /** Why the run started: poll, webhook, manual, startup, retry. */
+  trigger: string;
+}
+
+export interface ReconcileStatus {
+  repository: string;
+  branch: string;
+  /** Ready when the store reflects the fetched head and git is reachable. */
+  conditions: Condition[];
+  lastApplied?: AppliedCommit;
+  lastAttempt?: RunStatus;
+  lastSuccessfulFetch?: { at: string; commit: string; secondsAgo: number };
+  /** When the next automatic attempt is planned (poll or retry), if any. */
+  nextAttemptAt?: string;
+  objects: { total: number; ready: number; notReady: number };
+  /** Every manifest path and its conditions, sorted by path. */
+  objectStatuses: ObjectStatus[];
+}

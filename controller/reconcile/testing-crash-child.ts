@@ -1,0 +1,27 @@
+// A child process for the crash test: one reconcile of a branch into a data directory, printing
+// markers the parent uses to time its SIGKILL. Applications in the crash repository use
+// private_key_jwt, so no sealed value has to be opened and no keys are needed.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { GitSource } from '../git/source.ts';
+import { openStore } from '../store/open.ts';
+import { Reconciler } from './reconciler.ts';
+
+const [repo, branch, dataDir] = process.argv.slice(2) as [string, string, string];
+const store = openStore(dataDir);
+const marker = (text: string) => process.stdout.write(`${text}\n`);
+const reconciler = new Reconciler({
+  store,
+  source: new GitSource({ repo, branch, cacheDir: join(dataDir, 'git') }),
+  opener: { unseal: () => Promise.reject(new Error('the crash repository has no sealed values')) },
+  secretHashKey: randomBytes(32),
+  log: {
+    info: (_details, message) => marker(message.split(' ')[0]!),
+    warn: () => {},
+    error: (details, message) => process.stderr.write(`${message} ${JSON.stringify(details)}\n`),
+  },
+});
+marker('ready');
+const run = await reconciler.reconcile('crash-test');
+await store.close();
+marker(`done ${JSON.stringify(run)}`);

@@ -1,0 +1,72 @@
+// Prometheus metrics on a registry of our own (never prom-client's global one, so two servers in
+// one process — tests, the benchmark — do not share or clash).
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RunStatus } from '../reconcile/status.ts';
+
+export type WebhookResult =
+  | 'accepted'
+  | 'ping'
+  | 'duplicate'
+  | 'ignored_event'
+  | 'ignored_branch'
+  | 'ignored_repository'
+  | 'bad_signature'
+  | 'bad_payload';
+
+export interface MetricsSource {
+  conditionCounts(): Map<string, number>;
+}
+
+export interface Metrics {
+  registry: Registry;
+  observeRun(run: RunStatus): void;
+  webhook(result: WebhookResult): void;
+}
+
+export function createMetrics(source: () => MetricsSource | undefined, options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'mergekey_' });
+
+  const duration = new Histogram({
+    name: 'mergekey_reconcile_duration_seconds',
+    help: 'Time a reconcile took, from fetch to status, by result (applied, unchanged, failed).',
+    labelNames: ['result'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const lastSuccess = new Gauge({
+    name: 'mergekey_reconcile_last_success_timestamp_seconds',
+    help: 'When a reconcile last ended without error (Unix time). Alert when it falls far behind.',
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'mergekey_objects',
+    help: 'Manifest objects by condition type, status and reason.',
+    labelNames: ['condition', 'status', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [key, count] of source()?.conditionCounts() ?? []) {
+        const [condition, status, reason] = key.split('\0');
+        this.set({ condition: condition!, status: status!, reason: reason! }, count);
+      }
+    },
+  });
+  const deliveries = new Counter({
+    name: 'mergekey_webhook_deliveries_total',
+    help: 'GitHub webhook deliveries by result.',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    observeRun(run) {
+      duration.observe({ result: run.result }, run.durationMs / 1000);
+      if (run.result !== 'failed') lastSuccess.set(Date.parse(run.finishedAt) / 1000);
+    },
+    webhook(result) {
+      deliveries.inc({ result });
+    },
+  };
+}

@@ -1,0 +1,116 @@
+// The operational surface of `mergekey serve`: health, readiness, metrics, status, manual sync, the
+// published sealing key, the single-server lock, logs without secrets, and a clean shutdown.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { resolveServeConfig } from '../config/defaults.ts';
+import { BASE_FILES } from '../reconcile/testing.ts';
+import { openStore } from '../store/open.ts';
+import { startServer } from './start.ts';
+import { serverDeps as deps, startTestServer, type TestServer } from './testing.ts';
+
+const running: TestServer[] = [];
+afterEach(async () => {
+  for (const t of running.splice(0)) await t.stop();
+});
+
+async function serve(options: Parameters<typeof startTestServer>[0] extends infer O ? Omit<O & object, 'deps'> : never = {}): Promise<TestServer> {
+  const t = await startTestServer(options);
+  running.push(t);
+  return t;
+}
+
+describe('mergekey serve', () => {
+  it('is healthy at once and ready only after the first successful sync', async () => {
+    const t = await serve({ flags: { branch: 'release' } });
+    expect((await t.server.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
+    const notReady = await t.server.app.inject({ url: '/readyz' });
+    expect([notReady.statusCode, notReady.json()]).toEqual([503, { ready: false, message: 'no commit has been applied yet' }]);
+    const status = (await t.server.app.inject({ url: '/api/v1/status' })).json();
+    expect(status.lastAttempt).toMatchObject({ result: 'failed', error: { reason: 'BranchNotFound', failure: 'retry' } });
+
+    const commit = await t.repo.commit({ ...BASE_FILES, 'apps/billing.yaml': await t.app('billing') }, { branch: 'release' });
+    const sync = await t.server.app.inject({ method: 'POST', url: '/api/v1/sync?wait=true' });
+    expect(sync.json()).toMatchObject({ result: 'finished', run: { result: 'applied', commit, trigger: 'manual' } });
+    const ready = await t.server.app.inject({ url: '/readyz' });
+    expect([ready.statusCode, ready.json()]).toEqual([200, { ready: true, commit }]);
+  });
+
+  it('reports every object with its conditions, file, line and column', async () => {
+    const t = await serve();
+    const broken = await t.commit({ 'apps/reports.yaml': (await t.app('reports')).replace('owners: [alice]', 'owners: [alice, nobody]') });
+    await t.server.app.inject({ method: 'POST', url: '/api/v1/sync?wait=true' });
+    const status = (await t.server.app.inject({ url: '/api/v1/status' })).json();
+    expect(status).toMatchObject({
+      repository: t.repo.path,
+      branch: 'main',
+      lastApplied: { commit: broken },
+      lastAttempt: { commit: broken, result: 'applied' },
+      lastSuccessfulFetch: { commit: broken },
+      objects: { total: 5, ready: 4, notReady: 1 },
+    });
+    expect(status.conditions.map((c: { type: string; status: string }) => `${c.type}=${c.status}`)).toEqual(['Fetched=True', 'Synced=True', 'Ready=True']);
+    const reports = status.objectStatuses.find((o: { path: string }) => o.path === 'apps/reports.yaml');
+    expect(reports.conditions.find((c: { type: string }) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'Invalid' });
+    expect(reports.problems[0]).toMatchObject({ path: 'apps/reports.yaml', line: 7 });
+    expect(typeof reports.problems[0].column).toBe('number');
+    for (const c of reports.conditions) expect(Date.parse(c.lastTransitionTime)).not.toBeNaN();
+  });
+
+  it('publishes metrics on its own registry', async () => {
+    const t = await serve();
+    const response = await t.server.app.inject({ url: '/metrics' });
+    expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(response.body).toMatch(/^mergekey_reconcile_duration_seconds_bucket\{le="\+Inf",result="applied"\} 1$/m);
+    expect(response.body).toMatch(/^mergekey_reconcile_last_success_timestamp_seconds \d+(\.\d+)?$/m);
+    expect(response.body).toMatch(/^mergekey_objects\{condition="Ready",status="True",reason="Ready"\} 4$/m);
+    expect(response.body).toMatch(/^# TYPE mergekey_webhook_deliveries_total counter$/m);
+  });
+
+  it('publishes the public sealing key', async () => {
+    const t = await serve();
+    const jwk = (await t.server.app.inject({ url: '/.well-known/mergekey-sealing-key' })).json();
+    expect(jwk).toMatchObject({ kty: 'OKP', crv: 'X25519', use: 'enc', alg: 'ECDH-ES+A256KW' });
+    expect(jwk).not.toHaveProperty('d');
+  });
+
+  it('refuses a second server on the same data directory', async () => {
+    const t = await serve();
+    const config = resolveServeConfig({ repo: t.repo.path, data: t.dataDir, port: '0', poll: '0', 'log-level': 'silent' }, {});
+    await expect(startServer(config, deps)).rejects.toThrow();
+    expect((await t.server.app.inject({ url: '/healthz' })).statusCode).toBe(200);
+  });
+
+  it('refuses an ext:: repository before anything starts', async () => {
+    const config = resolveServeConfig({ repo: 'ext::sh -c touch% /tmp/pwned', data: '/nonexistent/mergekey', port: '0', 'log-level': 'silent' }, {});
+    await expect(startServer(config, deps)).rejects.toThrow(/--repo\/--branch: the repository 'ext::sh -c touch% \/tmp\/pwned' uses a git remote helper \(ext::\)/);
+  });
+
+  it('shuts down cleanly and leaves no secret in its logs or its store', async () => {
+    const t = await serve({ webhook: true });
+    await t.commit({ 'apps/reports.yaml': await t.app('reports') });
+    await t.server.app.inject({
+      method: 'POST',
+      url: '/api/v1/sync?wait=true&access_token=query-secret-value',
+      headers: { authorization: 'Bearer header-secret-value', cookie: 'session=cookie-secret-value' },
+    });
+    await t.server.close();
+    expect((await t.server.app.inject({ url: '/healthz' }).catch(() => ({ statusCode: 0 }))).statusCode).not.toBe(200);
+
+    const logs = t.logs.join('\n');
+    expect(logs).toContain('mergekey serving on');
+    expect(logs).toContain('mergekey stopped');
+    for (const secret of [...t.plaintexts, 'query-secret-value', 'header-secret-value', 'cookie-secret-value']) {
+      expect(logs).not.toContain(secret);
+    }
+    const storeDir = join(t.dataDir, 'store');
+    for (const file of readdirSync(storeDir)) {
+      const bytes = readFileSync(join(storeDir, file));
+      for (const secret of t.plaintexts) expect(bytes.includes(Buffer.from(secret)), `${secret} in ${file}`).toBe(false);
+    }
+    // The store was closed properly: it opens again and holds the last applied commit.
+    const store = openStore(t.dataDir);
+    expect(store.applications.get('reports')?.spec.state).toBe('active');
+    await store.close();
+  });
+});

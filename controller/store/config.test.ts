@@ -1,0 +1,135 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { configReader, configWriter, type ConfigReader, type ConfigWriter } from './config.ts';
+import { StoreError } from './errors.ts';
+import { openStore, type Store } from './open.ts';
+import { RECORD_VERSION, type ApiRecord, type ApplicationRecord, type PlanRecord, type UserRecord } from './records.ts';
+
+let dir: string;
+let store: Store;
+let reader: ConfigReader;
+let writer: ConfigWriter;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'mergekey-config-'));
+  store = openStore(dir);
+  reader = configReader(store);
+  writer = configWriter(store);
+});
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const base = (name: string, path: string) => ({ v: RECORD_VERSION as typeof RECORD_VERSION, name, path, commit: 'c1' });
+
+function app(name: string, clientId: string, state: 'active' | 'inactive' = 'active'): ApplicationRecord {
+  return {
+    ...base(name, `apps/${name}.yaml`),
+    spec: { description: 'd', owners: ['alice'], clientId, state, scopes: ['open'], grantTypes: ['client_credentials'], tokenEndpointAuthMethod: 'client_secret_basic' },
+    secrets: [{ hash: 'h' }],
+  };
+}
+function api(name: string, scopes: string[]): ApiRecord {
+  return { ...base(name, `apis/${name}.yaml`), spec: { description: 'd', audience: `https://${name}.example`, scopes: scopes.map((s) => ({ name: s, description: s })) } };
+}
+function plan(name: string): PlanRecord {
+  return { ...base(name, `plans/${name}.yaml`), spec: { description: 'd', accessTokenTtl: '15m', refreshTokenTtl: '30d', tokenRequestsPerMinute: 60 } };
+}
+function user(name: string): UserRecord {
+  return { ...base(name, `users/${name}.yaml`), spec: { roles: ['developer'] }, passwordHash: 'scrypt$…' };
+}
+
+function storeError(action: () => unknown): StoreError {
+  try {
+    action();
+  } catch (err) {
+    expect(err).toBeInstanceOf(StoreError);
+    return err as StoreError;
+  }
+  throw new Error('expected a StoreError');
+}
+
+describe('ConfigWriter', () => {
+  it('refuses to write outside a transaction, where each write would commit on its own', () => {
+    expect(storeError(() => writer.putApplication(app('billing', 'mk-billing-1'))).code).toBe('store.no-transaction');
+    expect(reader.application('billing')).toBeUndefined();
+  });
+
+  it('writes everything a commit carries in one transaction, readable by the OAuth side', () => {
+    store.root.transactionSync(() => {
+      writer.putSettings({ ...base('repo', 'mergekey.yaml'), spec: { issuer: 'https://id.example', defaultPlan: 'standard' } });
+      writer.putPlan(plan('standard'));
+      writer.putUser(user('alice'));
+      writer.putApi(api('payments', ['payments:read', 'payments:write']));
+      writer.putApi(api('ledger', ['ledger:read']));
+      writer.putApplication(app('billing', 'mk-Billing-1'));
+    });
+    expect(reader.settings()?.spec.issuer).toBe('https://id.example');
+    expect(reader.plan('standard')?.spec.accessTokenTtl).toBe('15m');
+    expect(reader.plans().map((p) => p.name)).toEqual(['standard']);
+    expect(reader.user('alice')?.passwordHash).toBe('scrypt$…');
+    expect(reader.apis().map((a) => a.name)).toEqual(['ledger', 'payments']);
+    expect(reader.scopeOwner('payments:write')?.name).toBe('payments');
+    expect(reader.scopeOwner('open')).toBeUndefined();
+    expect(reader.applications().map((a) => a.name)).toEqual(['billing']);
+    expect(reader.applicationByClientId('mk-Billing-1')?.name).toBe('billing');
+  });
+
+  it('matches client ids exactly on lookup, as RFC 6749 compares them', () => {
+    store.root.transactionSync(() => writer.putApplication(app('billing', 'mk-Billing-1')));
+    expect(reader.applicationByClientId('mk-billing-1')).toBeUndefined();
+    expect(reader.applicationByClientId('mk-unknown')).toBeUndefined();
+  });
+
+  it('refuses a client id another application holds, even in another case, and keeps the commit out', () => {
+    store.root.transactionSync(() => writer.putApplication(app('billing', 'mk-Billing-1')));
+    const err = storeError(() =>
+      store.root.transactionSync(() => {
+        writer.putPlan(plan('gold'));
+        writer.putApplication(app('shop', 'MK-BILLING-1'));
+      }),
+    );
+    expect(err.code).toBe('store.client-id-taken');
+    expect(err.message).toBe('application shop (apps/shop.yaml) cannot use client id MK-BILLING-1: application billing holds it');
+    expect(reader.plan('gold')).toBeUndefined();
+    expect(reader.application('shop')).toBeUndefined();
+  });
+
+  it('deactivates a removed application, keeps its record, and never hands its client id to another', () => {
+    store.root.transactionSync(() => writer.putApplication(app('billing', 'mk-billing-1')));
+    store.root.transactionSync(() => expect(writer.deactivateApplication('billing', 'c2')).toBe(true));
+    const record = reader.applicationByClientId('mk-billing-1');
+    expect(record?.spec.state).toBe('inactive');
+    expect(record?.commit).toBe('c2');
+    expect(storeError(() => store.root.transactionSync(() => writer.putApplication(app('other', 'mk-billing-1')))).code).toBe('store.client-id-taken');
+    store.root.transactionSync(() => expect(writer.deactivateApplication('nobody', 'c2')).toBe(false));
+  });
+
+  it('deletes removed APIs, plans and users, so their scopes, lifetimes and sign-in stop being served', () => {
+    store.root.transactionSync(() => {
+      writer.putApi(api('payments', ['payments:read']));
+      writer.putPlan(plan('gold'));
+      writer.putUser(user('bob'));
+    });
+    store.root.transactionSync(() => {
+      expect(writer.delete('Api', 'payments')).toBe(true);
+      expect(writer.delete('Plan', 'gold')).toBe(true);
+      expect(writer.delete('User', 'bob')).toBe(true);
+      expect(writer.delete('User', 'bob')).toBe(false);
+    });
+    expect(reader.scopeOwner('payments:read')).toBeUndefined();
+    expect(reader.plan('gold')).toBeUndefined();
+    expect(reader.user('bob')).toBeUndefined();
+  });
+
+  it('follows a scope that a commit moves from one API to another', () => {
+    store.root.transactionSync(() => writer.putApi(api('payments', ['refunds', 'payments:read'])));
+    store.root.transactionSync(() => {
+      writer.putApi(api('payments', ['payments:read']));
+      writer.putApi(api('refunds', ['refunds']));
+    });
+    expect(reader.scopeOwner('refunds')?.name).toBe('refunds');
+  });
+});

@@ -1,0 +1,169 @@
+// The configuration half of the store, behind two narrow interfaces: the OAuth server reads
+// through ConfigReader, the reconciler's apply writes through ConfigWriter. Neither caller sees a
+// database handle, a key layout or an index.
+import type { Database } from 'lmdb';
+import { StoreError } from './errors.ts';
+import type { Store } from './open.ts';
+import type { ApiRecord, ApplicationRecord, PlanRecord, SettingsRecord, UserRecord } from './records.ts';
+
+/** The kinds whose records are deleted when their manifest is removed (applications never are). */
+export type DeletableKind = 'Api' | 'Plan' | 'User';
+
+const SETTINGS_KEY = 'settings';
+
+/** Client ids compare case-insensitively for uniqueness, so two never differ only by case. */
+export function clientIdIndexKey(clientId: string): string {
+  return clientId.toLowerCase();
+}
+
+export interface ConfigReader {
+  /**
+   * The application whose client id is exactly `clientId` (client ids are case-sensitive on the
+   * wire, RFC 6749 section 2.2), active or not: check `spec.state`. Undefined when none.
+   */
+  applicationByClientId(clientId: string): ApplicationRecord | undefined;
+  /** The application named `name`, active or not. */
+  application(name: string): ApplicationRecord | undefined;
+  /** Every application, inactive ones included, in name order. */
+  applications(): ApplicationRecord[];
+  /** The API named `name`. */
+  api(name: string): ApiRecord | undefined;
+  /** Every API, in name order. */
+  apis(): ApiRecord[];
+  /**
+   * The API that publishes `scope`; undefined for `open` and for scopes no API publishes. Should
+   * two APIs publish it (the repository's rules refuse that), the first by name wins.
+   */
+  scopeOwner(scope: string): ApiRecord | undefined;
+  /** The plan named `name`. */
+  plan(name: string): PlanRecord | undefined;
+  /** Every plan, in name order. */
+  plans(): PlanRecord[];
+  /** The user named `name` (a removed user has no record, so cannot sign in). */
+  user(name: string): UserRecord | undefined;
+  /** The repository settings (`mergekey.yaml`); undefined before the first sync. */
+  settings(): SettingsRecord | undefined;
+}
+
+export interface ConfigWriter {
+  /** Writes the repository settings record. */
+  putSettings(record: SettingsRecord): void;
+  /**
+   * Writes an application and indexes its client id. Throws `store.client-id-taken` when another
+   * application holds that id, compared case-insensitively. Index entries are never dropped, so a
+   * client id is never reused, not even by a new application after its owner was removed.
+   */
+  putApplication(record: ApplicationRecord): void;
+  /** Writes an API. */
+  putApi(record: ApiRecord): void;
+  /** Writes a plan. */
+  putPlan(record: PlanRecord): void;
+  /** Writes a user. */
+  putUser(record: UserRecord): void;
+  /**
+   * Sets an application inactive as of `commit` (its manifest was removed): every token it holds
+   * stops working, and the record stays so its client id stays taken. False when there is none.
+   */
+  deactivateApplication(name: string, commit: string): boolean;
+  /**
+   * Deletes the record of a removed API, plan or user (its scopes, its lifetimes, its sign-in stop
+   * being served). False when there was none.
+   */
+  delete(kind: DeletableKind, name: string): boolean;
+}
+
+/** Reads configuration records; safe from any process that opened the store. */
+export function configReader(store: Store): ConfigReader {
+  const all = <V>(db: Database<V, string>) => Array.from(db.getRange(), (entry) => entry.value);
+  return {
+    applicationByClientId(clientId) {
+      const name = store.clientIds.get(clientIdIndexKey(clientId));
+      if (name === undefined) return undefined;
+      const record = store.applications.get(name);
+      return record?.spec.clientId === clientId ? record : undefined;
+    },
+    application: (name) => store.applications.get(name),
+    applications: () => all(store.applications),
+    api: (name) => store.apis.get(name),
+    apis: () => all(store.apis),
+    // A repository has tens of APIs, not thousands: a scan costs less than keeping an index
+    // consistent through every apply.
+    scopeOwner: (scope) => all(store.apis).find((api) => api.spec.scopes.some((s) => s.name === scope)),
+    plan: (name) => store.plans.get(name),
+    plans: () => all(store.plans),
+    user: (name) => store.users.get(name),
+    settings: () => store.settings.get(SETTINGS_KEY),
+  };
+}
+
+/**
+ * Writes configuration records. Every method must run inside a write transaction the caller
+ * opened, so that one commit lands whole or not at all:
+ *
+ *   store.root.transactionSync(() => { writer.putApplication(…); writer.deactivateApplication(…); … });
+ *
+ * Use `transactionSync`: when its callback throws, LMDB aborts every write made in it. (lmdb-js
+ * 3's asynchronous `transaction()` does not settle when its callback throws.) A method called
+ * outside a transaction throws `store.no-transaction` instead of committing on its own.
+ */
+export function configWriter(store: Store): ConfigWriter {
+  const inTransaction = () => {
+    try {
+      store.root.getWriteTxnId();
+    } catch {
+      throw new StoreError('store.no-transaction', 'configuration writes must run inside store.root.transactionSync()');
+    }
+  };
+
+  return {
+    putSettings(record) {
+      inTransaction();
+      store.settings.put(SETTINGS_KEY, record);
+    },
+
+    putApplication(record) {
+      inTransaction();
+      const key = clientIdIndexKey(record.spec.clientId);
+      const holder = store.clientIds.get(key);
+      if (holder !== undefined && holder !== record.name) {
+        throw new StoreError(
+          'store.client-id-taken',
+          `application ${record.name} (${record.path}) cannot use client id ${record.spec.clientId}: application ${holder} holds it`,
+        );
+      }
+      if (holder === undefined) store.clientIds.put(key, record.name);
+      store.applications.put(record.name, record);
+    },
+
+    putApi(record) {
+      inTransaction();
+      store.apis.put(record.name, record);
+    },
+
+    putPlan(record) {
+      inTransaction();
+      store.plans.put(record.name, record);
+    },
+
+    putUser(record) {
+      inTransaction();
+      store.users.put(record.name, record);
+    },
+
+    deactivateApplication(name, commit) {
+      inTransaction();
+      const record = store.applications.get(name);
+      if (record === undefined) return false;
+      store.applications.put(name, { ...record, commit, spec: { ...record.spec, state: 'inactive' } });
+      return true;
+    },
+
+    delete(kind, name) {
+      inTransaction();
+      const db = { Api: store.apis, Plan: store.plans, User: store.users }[kind] as Database<unknown, string>;
+      if (!db.doesExist(name)) return false;
+      db.remove(name);
+      return true;
+    },
+  };
+}

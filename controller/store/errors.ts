@@ -1,0 +1,27 @@
+// Errors the store raises, each with a stable code so callers (the serve command, the reconciler)
+// can `switch (err.code)` instead of matching messages. Messages name the data directory or the
+// object concerned and never carry secret material.
+
+export type StoreErrorCode =
+  /** The store was written by a newer Mergekey whose format this release cannot read. */
+  | 'store.newer-format'
+  /** The LMDB files are not an LMDB environment, or are truncated. */
+  | 'store.corrupt'
+  /** The files exist but cannot be opened (permissions, not a directory, I/O error). */
+  | 'store.unreadable'
+  /** Another live controller holds the data directory's lock. */
+  | 'store.locked'
+  /** A write would give a client id to a second application. */
+  | 'store.client-id-taken'
+  /** A ConfigWriter method ran outside a write transaction, where it would commit piecemeal. */
+  | 'store.no-transaction';
+
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  readonly code: StoreErrorCode;
+
+  constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
