@@ -162,13 +162,24 @@ export class Clone {
    * A commit on top of `parent` that writes `content` at `path` and changes nothing else. Built on
    * a private index in a temporary folder: the user's index, work tree and HEAD are not touched.
    */
-  async commitFile(parent: string, path: string, content: string, message: string): Promise<string> {
+  commitFile(parent: string, path: string, content: string, message: string): Promise<string> {
+    return this.commitFiles(parent, { [path]: content }, message);
+  }
+
+  /** Like `commitFile`, for several paths; `null` removes a path. */
+  async commitFiles(parent: string, changes: Readonly<Record<string, string | null>>, message: string): Promise<string> {
     const dir = await mkdtemp(join(tmpdir(), 'mergekey-index-'));
     const env = { ...process.env, GIT_INDEX_FILE: join(dir, 'index') };
     try {
-      const blob = (await this.run(['hash-object', '-w', '--stdin'], { input: content })).toString('utf8').trim();
       await this.run(['read-tree', parent], { env });
-      await this.run(['update-index', '--add', '--cacheinfo', `100644,${blob},${path}`], { env });
+      for (const [path, content] of Object.entries(changes)) {
+        if (content === null) {
+          await this.run(['update-index', '--force-remove', '--', path], { env });
+          continue;
+        }
+        const blob = (await this.run(['hash-object', '-w', '--stdin'], { input: content })).toString('utf8').trim();
+        await this.run(['update-index', '--add', '--cacheinfo', `100644,${blob},${path}`], { env });
+      }
       const tree = (await this.run(['write-tree'], { env })).toString('utf8').trim();
       return (await this.run(['commit-tree', tree, '-p', parent, '-F', '-'], { input: message })).toString('utf8').trim();
     } catch (error) {

@@ -1,7 +1,10 @@
 // Test support for the request commands: a manifests repository in a real bare repo, the GitHub
 // stand-in serving it, and a developer's clone, with one token per person. Everything is real:
 // git pushes, pull requests over HTTP through Octokit, merges into the bare repository.
+import { dirname, join } from 'node:path';
+import { simpleGit } from 'simple-git';
 import { createGitHubClient, type RequestsBackend } from '../../controller/github/index.ts';
+import { Clone } from './git.ts';
 import { createTestRepository, startGitHubStandIn, type GitHubStandIn, type TestRepository } from '../../controller/github/stand-in/index.ts';
 import { makeSealingKey, type SealingKey } from '../../controller/manifests/fixtures/repo.ts';
 import type { SessionOptions } from './session.ts';
@@ -28,6 +31,17 @@ export interface World {
   github(person: Person): RequestsBackend;
   /** Sets the stand-in's clock. */
   setClock(ms: number): void;
+  /** The developers' credentials file (MERGEKEY_CREDENTIALS in `as`). */
+  credentialsFile: string;
+  /**
+   * Opens a pull request by hand, as someone would in GitHub's web interface: `changes` (path →
+   * content, null deletes) committed on `branch` from main, without touching the clone's checkout.
+   */
+  handmade(person: Person, branch: string, changes: Record<string, string | null>, pr?: { title?: string; body?: string; labels?: string[] }): Promise<{ number: number; headSha: string }>;
+  /** Branch names on origin (the bare repository). */
+  remoteBranches(): Promise<string[]>;
+  /** The clone's HEAD, local branches and work tree status: what requests must leave as they were. */
+  checkout(): Promise<{ head: string; branches: string; status: string }>;
   close(): Promise<void>;
 }
 
@@ -132,18 +146,43 @@ export async function createWorld(extraFiles: (key: SealingKey) => Promise<Recor
       },
     ],
   });
+  const credentialsFile = join(dirname(repo.bareDir), 'config', 'credentials.json');
+  const github = (person: Person) =>
+    createGitHubClient({ baseUrl: standIn.url, host: '127.0.0.1', owner: OWNER, repo: REPO, token: PEOPLE[person].token });
   const env = (person: Person): NodeJS.ProcessEnv => ({
     ...process.env,
     GITHUB_TOKEN: PEOPLE[person].token,
     GITHUB_API_URL: standIn.url,
+    MERGEKEY_CREDENTIALS: credentialsFile,
   });
   return {
     repo,
     standIn,
     key,
+    credentialsFile,
     as: (person, extra = {}) => ({ cwd: repo.workDir, env: env(person), githubRepo: `${OWNER}/${REPO}`, ...extra }),
-    github: (person) =>
-      createGitHubClient({ baseUrl: standIn.url, host: '127.0.0.1', owner: OWNER, repo: REPO, token: PEOPLE[person].token }),
+    github,
+    async handmade(person, branch, changes, pr = {}) {
+      const clone = await Clone.open(repo.workDir);
+      const main = await clone.fetchBranch('main');
+      const title = pr.title ?? `Change on ${branch}`;
+      const commit = await clone.commitFiles(main, changes, title);
+      await clone.pushNewBranch(commit, branch);
+      const pull = await github(person).openPullRequest({ head: branch, base: 'main', title, body: pr.body ?? '', ...(pr.labels === undefined ? {} : { labels: pr.labels }) });
+      return { number: pull.number, headSha: commit };
+    },
+    async remoteBranches() {
+      const output = await simpleGit().raw(['ls-remote', '--heads', repo.bareDir]);
+      return output.split('\n').filter((line) => line !== '').map((line) => line.split('\trefs/heads/')[1]!).sort();
+    },
+    async checkout() {
+      const git = simpleGit(repo.workDir);
+      return {
+        head: (await git.raw(['rev-parse', 'HEAD'])).trim(),
+        branches: await git.raw(['for-each-ref', '--format=%(refname) %(objectname)', 'refs/heads']),
+        status: await git.raw(['status', '--porcelain']),
+      };
+    },
     setClock(ms) {
       clock = ms;
     },
