@@ -1,7 +1,7 @@
 // Writing application manifests for requests. A new manifest is rendered in the repository's
 // style (schema comment first, block YAML, state written out); an edit changes only the fields it
 // names in the existing text, so comments and layout the developer or publisher wrote survive.
-import { Document, isMap, parseDocument } from 'yaml';
+import { Document, isMap, isSeq, parseDocument } from 'yaml';
 import { loadManifest, type Problem } from '../../controller/manifests/index.ts';
 import type { Application, ClientSecret } from '../../controller/manifests/types.generated.ts';
 import { appPath } from '../../controller/lifecycle/index.ts';
@@ -53,8 +53,15 @@ export function editApplicationText(text: string, edits: ApplicationEdits): stri
   }
   const set = (key: string, value: unknown) => {
     if (value === undefined) return;
-    if (value === null) doc.deleteIn(['spec', key]);
-    else doc.setIn(['spec', key], doc.createNode(value));
+    if (value === null) {
+      doc.deleteIn(['spec', key]);
+      return;
+    }
+    const node = doc.createNode(value);
+    // A list written `[a, b]` stays on one line.
+    const before = doc.getIn(['spec', key], true);
+    if (isSeq(node) && isSeq(before) && before.flow === true) node.flow = true;
+    doc.setIn(['spec', key], node);
   };
   set('displayName', edits.displayName);
   set('description', edits.description);

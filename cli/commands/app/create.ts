@@ -90,7 +90,7 @@ export async function create(options: CreateOptions): Promise<CreateResult> {
   };
   const opened = await openRequest(session, main, { kind: 'create', app: options.name, content: renderNewApplication(app) });
   // Kept once the request exists; a refused request generates nothing worth keeping.
-  const kept = keepCredential(session.env, main.settings!.spec.issuer, options.name, clientId, secret?.secret);
+  const kept = keepCredential(session.env, main.settings!.spec.issuer, options.name, { clientId, clientSecret: secret?.secret, request: opened.number });
   const warning = [opened.warning, kept.warning].filter((text) => text !== undefined).join('; ');
   return {
     ...opened,

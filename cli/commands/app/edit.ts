@@ -8,7 +8,7 @@ import { parseDuration, parseGrantTypes, parseList, parseRedirectUris, type Gran
 import { editApplicationText, type ApplicationEdits } from '../../requests/manifest.ts';
 import { openRequest, requireAllowed, type OpenedRequest } from '../../requests/open.ts';
 import { formatOpened } from '../../requests/render.ts';
-import { keepCredential, requireCredentialsFile, rotateSecret, type RotatedSecret } from '../../requests/secrets.ts';
+import { findRequestCredential, keepCredential, localSecrets, requireCredentialsFile, rotateSecret, type RotatedSecret } from '../../requests/secrets.ts';
 import { startWithMain, type SessionOptions } from '../../requests/session.ts';
 import { mainText } from '../../requests/state.ts';
 
@@ -78,7 +78,7 @@ export async function edit(options: EditOptions): Promise<EditResult> {
 
   const session = await startWithMain(options);
   const { main } = session;
-  await requireAllowed(session, main, options.name, 'edit');
+  const requests = await requireAllowed(session, main, options.name, 'edit');
   const app = main.apps.get(options.name)!.manifest;
   let rotated: RotatedSecret | undefined;
   if (options.rotateSecret === true) {
@@ -96,7 +96,14 @@ export async function edit(options: EditOptions): Promise<EditResult> {
   const opened = await openRequest(session, main, { kind: 'edit', app: options.name, content, what: what.join(', ') });
   if (rotated === undefined) return opened;
   // Saved only once the request exists: a refused request must not replace a working secret.
-  const kept = keepCredential(session.env, main.settings!.spec.issuer, options.name, app.spec.clientId, rotated.secret);
+  const issuer = main.settings!.spec.issuer;
+  const inUse = localSecrets(findRequestCredential(session.env, issuer, options.name), app.spec.clientId, requests).current;
+  const kept = keepCredential(session.env, issuer, options.name, {
+    clientId: app.spec.clientId,
+    clientSecret: rotated.secret,
+    request: opened.number,
+    previousClientSecret: inUse,
+  });
   return { ...opened, rotated: { ...rotated, ...kept } };
 }
 

@@ -13,7 +13,8 @@ import type { Application } from '../../../controller/manifests/types.generated.
 import type { ObjectStatus } from '../../../controller/reconcile/conditions.ts';
 import type { ReconcileStatus } from '../../../controller/reconcile/status.ts';
 import { defineCommand } from '../../command.ts';
-import { credentialsPath, findCredential } from '../../credentials.ts';
+import { credentialsPath } from '../../credentials.ts';
+import { findRequestCredential, localSecrets } from '../../requests/secrets.ts';
 import { failure } from '../../errors.ts';
 import { GITHUB_OPTIONS, withGitHubErrors } from '../../requests/github.ts';
 import { loadApplication } from '../../requests/manifest.ts';
@@ -80,8 +81,10 @@ export interface AppShowResult {
     clientId: string;
     secrets: SecretView[];
     publicKeys?: string[];
-    /** With --reveal: the secret from the credentials file, when it is there for this client id. */
+    /** With --reveal: the secret in use, from the credentials file, when it is there for this client id. */
     revealed?: string;
+    /** With --reveal: a rotated secret that works once its request is merged. */
+    pending?: { secret: string; request: number };
     /** Whether the credentials file holds a secret for this client id. */
     savedLocally: boolean;
     credentialsFile: string;
@@ -105,8 +108,8 @@ export async function show(options: ShowOptions): Promise<AppShowResult> {
   const app = view.onMain ?? (await requestedApplication(session, options.name, view.openRequest));
   const env = session.env;
   const file = credentialsPath(env);
-  const saved = app === undefined || main.settings === undefined ? undefined : findCredential(file, main.settings.spec.issuer, options.name);
-  const savedSecret = saved !== undefined && app !== undefined && saved.clientId === app.spec.clientId ? saved.clientSecret : undefined;
+  const saved = app === undefined || main.settings === undefined ? undefined : findRequestCredential(env, main.settings.spec.issuer, options.name);
+  const local = app === undefined ? {} : localSecrets(saved, app.spec.clientId, view.requests);
   const server = options.server ?? (env.MERGEKEY_SERVER || undefined);
 
   return {
@@ -122,8 +125,9 @@ export async function show(options: ShowOptions): Promise<AppShowResult> {
             clientId: app.spec.clientId,
             secrets: (app.spec.credentials.secrets ?? []).map((secret) => ({ masked: MASK, ...(secret.expiresAt === undefined ? {} : { expiresAt: secret.expiresAt }) })),
             ...(app.spec.credentials.jwks === undefined ? {} : { publicKeys: app.spec.credentials.jwks.keys.map((key) => key.kid ?? `${key.kty} key`) }),
-            ...(options.reveal === true && savedSecret !== undefined ? { revealed: savedSecret } : {}),
-            savedLocally: savedSecret !== undefined,
+            ...(options.reveal === true && local.current !== undefined ? { revealed: local.current } : {}),
+            ...(options.reveal === true && local.pending !== undefined ? { pending: local.pending } : {}),
+            savedLocally: local.current !== undefined,
             credentialsFile: file,
           },
         }),
@@ -243,6 +247,7 @@ export function formatShow(result: AppShowResult): string {
     });
     if (k.publicKeys !== undefined) rows.push(['Public keys', k.publicKeys.join(', ')]);
     if (k.revealed !== undefined) rows.push(['Your secret', k.revealed]);
+    if (k.pending !== undefined) rows.push(['Next secret', `${k.pending.secret} (works once request #${k.pending.request} is merged)`]);
     else if (k.secrets.length > 0) {
       rows.push(['', k.savedLocally ? `saved in ${k.credentialsFile}; --reveal shows it` : `not in ${k.credentialsFile}`]);
     }
