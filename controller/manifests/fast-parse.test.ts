@@ -48,7 +48,8 @@ const STRUCTURES = [
   'a: |\n  text\n', 'a: >\n  text\n', 'a: "two\n  lines"\n', "a: 'two\n  lines'\n", 'a: [1,\n  2]\n', 'a: {b: 1,\n  c: 2}\n',
   '? a\n: b\n', 'a: &x 1\nb: *x\n', '%YAML 1.2\n---\na: 1\n', 'a:\n\n  b: 1\n', 'a:\n  b: 1\n\n  c: 2\n', '  a: 1\n',
   'a:\n  - b: 1\n    c: 2\n  - d: 3\n', 'a:\n - b\n - c\n', 'a:\n   - b\n', 'a: - b\n', 'a:  [x]  # c\n', 'é: 1\n', 'a\u00A0: 1\n',
-  'x: 1\n\u00A0y: 2\n', 'a:\u00A0b\n', 'x: y\u00A0\n',
+  'x: 1\n\u00A0y: 2\n', 'a:\u00A0b\n', 'x: y\u00A0\n', `${'k'.repeat(1100)}: 1\n`, `m: {${'k'.repeat(1100)}: 1}\n`,
+  `${'k'.repeat(1000)}: 1\n`,
 ];
 
 describe('the fast YAML path', () => {
@@ -65,6 +66,13 @@ describe('the fast YAML path', () => {
       `- k: ${scalar}\n`,
       `${scalar}: 1\n`,
     ]) agree(text);
+  });
+
+  it('knows every identifier key the core schema reads as something other than a string', () => {
+    for (const key of ['null', 'Null', 'NULL', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE', 'nan', 'inf', 'y', 'n', 'yes', 'on', 'e1', '_1', 'x0']) {
+      expect(agree(`${key}: 1\n`), key).toBe(/^(null|true|false)$/i.test(key) ? 'full' : 'fast');
+      expect(agree(`m: {${key}: 1}\n`), key).toBe(/^(null|true|false)$/i.test(key) ? 'full' : 'fast');
+    }
   });
 
   it.each(STRUCTURES)('agrees with the full parser on the document %j', (text) => {

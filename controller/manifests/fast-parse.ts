@@ -28,7 +28,13 @@ const PARSE_OPTIONS = { intAsBigInt: false } as const;
  * exactly what YAML treats as white space.
  */
 const UNUSUAL = /[\x00-\x09\x0B-\x1F\x7F-\x9F\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]/;
-const KEY = /^[A-Za-z_][A-Za-z0-9_-]*/;
+/** Identifier keys only; YAML refuses implicit keys over 1024 characters, and so does this. */
+const KEY = /^[A-Za-z_][A-Za-z0-9_-]{0,999}/;
+/**
+ * The identifiers the core schema does not read as strings (a number needs a digit, a sign or a
+ * dot first). These keys, and the reserved ones, go to the full parser, which refuses them.
+ */
+const NOT_STRING_KEYS = new Set(['null', 'Null', 'NULL', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE']);
 
 /** Thrown, and caught in fastParse, when the input leaves the subset. Cheaper than threading. */
 const BAIL = Symbol('bail');
@@ -84,7 +90,7 @@ class FastParser {
     while (content !== undefined) {
       const key = KEY.exec(content)?.[0];
       if (key === undefined || content[key.length] !== ':') bail();
-      if (typeof resolvePlain(key) !== 'string' || RESERVED_KEYS.has(key) || Object.hasOwn(out, key)) bail();
+      if (NOT_STRING_KEYS.has(key) || RESERVED_KEYS.has(key) || Object.hasOwn(out, key)) bail();
       const after = content.slice(key.length + 1);
       if (after !== '' && after[0] !== ' ') bail();
       const rest = stripComment(after.trimStart());
@@ -270,7 +276,7 @@ class FlowReader {
       if (key === undefined) bail();
       this.at += key.length;
       if (this.text[this.at] !== ':' || this.text[this.at + 1] !== ' ') bail();
-      if (typeof resolvePlain(key) !== 'string' || RESERVED_KEYS.has(key) || Object.hasOwn(out, key)) bail();
+      if (NOT_STRING_KEYS.has(key) || RESERVED_KEYS.has(key) || Object.hasOwn(out, key)) bail();
       this.at += 2;
       out[key] = this.scalar('}');
       if (this.separator('}')) return out;

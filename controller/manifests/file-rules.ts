@@ -22,7 +22,7 @@ export function fileRules(
   if (kind !== where.kind) {
     const home = kind === 'Settings' ? `${SETTINGS_PATH} at the repository root` : `${KIND_FOLDERS[kind]}/`;
     const here = where.kind === 'Settings' ? SETTINGS_PATH : `${KIND_FOLDERS[where.kind]}/`;
-    report(['kind'], 'rules.kind-folder', `kind ${kind} belongs in ${home}, not in ${here}`);
+    report(['kind'], 'rules.kind-folder', `${kind} belongs in ${home}, not in ${here}`);
   }
 
   const name = (manifest as { metadata?: { name?: unknown } }).metadata?.name;
@@ -33,11 +33,11 @@ export function fileRules(
       report(['metadata', 'name'], 'rules.name-mismatch', `${JSON.stringify(name)} differs from the file name ${where.name}.yaml: an object's name is its file's base name`);
     }
     const binding = `${kind}/${name}`;
-    for (const { pointer, value } of findSealed((manifest as { spec?: unknown }).spec)) {
+    for (const sealed of findSealed((manifest as { spec?: unknown }).spec)) {
       // A value that is not even five dot-separated parts fails the schema's pattern already.
-      if (value.split('.').length !== 5) continue;
-      const problem = checkSealed(value, binding);
-      if (problem !== undefined) report(['spec', ...pointer], problem.code, problem.message);
+      if (sealed.value.split('.').length !== 5) continue;
+      const problem = checkSealed(sealed, binding);
+      if (problem !== undefined) report(['spec', ...sealed.pointer], problem.code, problem.message);
     }
   }
   return problems;

@@ -27,7 +27,6 @@ import type { Pointer, Position } from './model.ts';
 import { SourceIndex, type Locator } from './source.ts';
 import { decodeUtf8 } from './utf8.ts';
 
-
 const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 const YAML_OPTIONS = {
@@ -115,7 +114,13 @@ export function parseManifestText(text: string): ParsedYaml {
 
   // Stage 1: tokens, checked before the syntax tree is built from them.
   const scan = scanTokens(text);
-  if (scan.tooDeep !== undefined) return failed([{ ...positionOf(text, scan.tooDeep), ...depthProblem() }]);
+  if (scan.tooDeep !== undefined) {
+    // The token check counts flow brackets and dashes only; block nesting around them may have
+    // passed the limit earlier. Parse just the text up to here to point at the first place.
+    const prefix = [...new Parser().parse(text.slice(0, scan.tooDeep + 1))];
+    const offset = firstTooDeep(prefix) ?? scan.tooDeep;
+    return failed([{ ...positionOf(text, offset), ...depthProblem() }]);
+  }
 
   // Stage 2: the syntax tree (which also records where lines start), checked for depth before
   // it is composed recursively.
@@ -124,10 +129,8 @@ export function parseManifestText(text: string): ParsedYaml {
   const tokens: CST.Token[] = [];
   for (const lexeme of scan.lexemes) for (const token of parser.next(lexeme)) tokens.push(token);
   for (const token of parser.end()) tokens.push(token);
-  for (const token of tokens) {
-    const deep = tooDeepOffset(token);
-    if (deep !== undefined) return failed([{ ...at(deep), ...depthProblem() }]);
-  }
+  const deep = firstTooDeep(tokens);
+  if (deep !== undefined) return failed([{ ...at(deep), ...depthProblem() }]);
 
   // Stage 3: nodes.
   const composer = new Composer(YAML_OPTIONS);
@@ -143,7 +146,16 @@ export function parseManifestText(text: string): ParsedYaml {
   const source = new SourceIndex(doc, lines, text);
 
   const problems: LocatedProblem[] = scan.properties.map(({ offset, ...problem }) => ({ ...at(offset), ...problem }));
-  for (const error of doc.errors) problems.push(syntaxProblem(error, text, doc, at));
+  // After a syntax error the parser's later complaints are mostly its consequences: keep the first.
+  let syntaxReported = false;
+  for (const error of [...doc.errors].sort((a, b) => a.pos[0] - b.pos[0])) {
+    const problem = syntaxProblem(error, text, doc, at);
+    if (problem.code === 'yaml.syntax') {
+      if (syntaxReported) continue;
+      syntaxReported = true;
+    }
+    problems.push(problem);
+  }
   // An unresolved tag or an unknown directive is also a warning; the token scan reported it.
   for (const warning of doc.warnings) {
     if (warning.code !== 'TAG_RESOLVE_FAILED' && warning.code !== 'BAD_DIRECTIVE') problems.push(syntaxProblem(warning, text, doc, at));
@@ -252,9 +264,13 @@ function propertyProblem(type: string | null, lexeme: string): Pick<LocatedProbl
   }
 }
 
-/** Offset of the first collection nested deeper than MAX_DEPTH in a syntax tree, iteratively. */
-function tooDeepOffset(root: CST.Token): number | undefined {
-  const stack: [CST.Token, number][] = [[root, 0]];
+/**
+ * Offset of the first collection (in document order) nested deeper than MAX_DEPTH in a syntax
+ * tree, found iteratively: the tree may be deep enough to overflow a recursive walk.
+ */
+function firstTooDeep(roots: readonly CST.Token[]): number | undefined {
+  let first: number | undefined;
+  const stack: [CST.Token, number][] = roots.map((token) => [token, 0]);
   while (stack.length > 0) {
     const [token, depth] = stack.pop()!;
     switch (token.type) {
@@ -264,7 +280,10 @@ function tooDeepOffset(root: CST.Token): number | undefined {
       case 'block-map':
       case 'block-seq':
       case 'flow-collection':
-        if (depth + 1 > MAX_DEPTH) return token.offset;
+        if (depth + 1 > MAX_DEPTH) {
+          if (first === undefined || token.offset < first) first = token.offset;
+          break;
+        }
         for (const item of token.items) {
           if (item.key) stack.push([item.key, depth + 1]);
           if (item.value) stack.push([item.value, depth + 1]);
@@ -274,7 +293,7 @@ function tooDeepOffset(root: CST.Token): number | undefined {
         break;
     }
   }
-  return undefined;
+  return first;
 }
 
 function syntaxProblem(error: YAMLError, text: string, doc: Document.Parsed, at: (offset: number) => Position): LocatedProblem {
@@ -341,7 +360,7 @@ class Walk {
 }
 
 function describeScalar(value: unknown): string {
-  if (value === null) return 'an empty key';
+  if (value === null) return 'null';
   return `the ${typeof value} ${String(value)}`;
 }
 

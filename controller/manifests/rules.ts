@@ -8,7 +8,7 @@ import type { ProblemCode } from './codes.ts';
 import type { Kind, ManifestObject, Pointer, Problem } from './model.ts';
 import { classifyPath, manifestPath, SETTINGS_PATH } from './paths.ts';
 import { display } from './schema-messages.ts';
-import { findSealed, protectedHeader } from './sealed.ts';
+import { findSealed, sealedHeader } from './sealed.ts';
 import type { Api, Application, Settings, User } from './types.generated.ts';
 
 export interface RuleContext {
@@ -43,6 +43,7 @@ export function checkRules(objects: readonly ManifestObject[], context: RuleCont
   const settings = checkSettings(byKind.Settings, unloaded, plans, report, problems);
   const published = checkApis(byKind.Api, report);
   checkUsers(byKind.User, report);
+  // A broken Api's scopes are unknown, so no scope can be said to be unpublished until it is fixed.
   const someApiUnloaded = [...unloaded].some((key) => key.startsWith('Api/'));
 
   const clientIds = new Map<string, ManifestObject[]>();
@@ -63,6 +64,7 @@ export function checkRules(objects: readonly ManifestObject[], context: RuleCont
         }
       }
     }
+    // The schema keeps client ids ASCII, so lower-casing is exact case folding.
     const folded = spec.clientId.toLowerCase();
     const sharing = clientIds.get(folded);
     if (sharing === undefined) clientIds.set(folded, [object]);
@@ -85,10 +87,10 @@ export function checkRules(objects: readonly ManifestObject[], context: RuleCont
   const kid = settings?.spec.sealingKey?.kid;
   if (kid !== undefined) {
     for (const object of [...byKind.Application, ...byKind.User]) {
-      for (const { pointer, value } of findSealed((object.manifest as Application | User).spec)) {
-        const sealedKid = protectedHeader(value)?.kid;
+      for (const sealed of findSealed((object.manifest as Application | User).spec)) {
+        const sealedKid = sealedHeader(sealed)?.kid;
         if (typeof sealedKid === 'string' && sealedKid !== kid) {
-          report(object, ['spec', ...pointer], 'rules.sealing-key-mismatch', `sealed for key ${quote(sealedKid)}, but the sealing key in ${SETTINGS_PATH} is ${quote(kid)}: seal it again with \`mergekey seal\``);
+          report(object, ['spec', ...sealed.pointer], 'rules.sealing-key-mismatch', `sealed for key ${quote(sealedKid)}, but the sealing key in ${SETTINGS_PATH} is ${quote(kid)}: seal it again with \`mergekey seal\``);
         }
       }
     }

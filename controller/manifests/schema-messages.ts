@@ -142,6 +142,7 @@ export function typeMessage(expected: string, data: unknown, written: string | u
   if (expected === 'boolean' && typeof data === 'string' && YAML11_BOOLEANS.has(data.toLowerCase())) {
     return `must be true or false: ${data} is a YAML 1.1 boolean, which YAML 1.2 reads as the string ${quote(data)}`;
   }
+  if (expected === 'integer' && actual === 'number') return `must be a whole number, not ${String(data)}`;
   if ((expected === 'integer' || expected === 'number') && typeof data === 'string') {
     return `must be ${wanted}, not the string ${quote(data)}: write it without quotes`;
   }

@@ -21,25 +21,49 @@ export interface SealedProblem {
 export interface SealedValue {
   pointer: Pointer;
   value: string;
+  /** The mapping that holds the `sealed` key. */
+  holder: object;
 }
 
 /** Every sealed value in a manifest: each string held under a key named `sealed`. */
 export function findSealed(manifest: unknown): SealedValue[] {
   const found: SealedValue[] = [];
-  const stack: [unknown, Pointer][] = [[manifest, []]];
-  while (stack.length > 0) {
-    const [node, pointer] = stack.pop()!;
-    if (Array.isArray(node)) {
-      for (let index = node.length - 1; index >= 0; index -= 1) stack.push([node[index], [...pointer, index]]);
-    } else if (node !== null && typeof node === 'object') {
-      for (const key of Object.keys(node).reverse()) {
-        const value = (node as Record<string, unknown>)[key];
-        if (key === 'sealed' && typeof value === 'string') found.push({ pointer: [...pointer, key], value });
-        else stack.push([value, [...pointer, key]]);
-      }
+  collectSealed(manifest, [], found);
+  return found;
+}
+
+// Recursion is bounded: the manifest's depth was limited when it was parsed.
+function collectSealed(node: unknown, path: (string | number)[], found: SealedValue[]): void {
+  if (Array.isArray(node)) {
+    for (let index = 0; index < node.length; index += 1) {
+      path.push(index);
+      collectSealed(node[index], path, found);
+      path.pop();
+    }
+  } else if (node !== null && typeof node === 'object') {
+    for (const key of Object.keys(node)) {
+      const value = (node as Record<string, unknown>)[key];
+      path.push(key);
+      if (key === 'sealed' && typeof value === 'string') found.push({ pointer: [...path], value, holder: node });
+      else if (value !== null && typeof value === 'object') collectSealed(value, path, found);
+      path.pop();
     }
   }
-  return found;
+}
+
+/**
+ * Decoded headers, kept per holding mapping for as long as the manifest lives: the file rules
+ * and the repository rules both read each header, and there may be ten thousand of them.
+ */
+const headers = new WeakMap<object, { value: string; header: Record<string, unknown> | undefined }>();
+
+/** The protected header of a sealed value found by findSealed, decoded once. */
+export function sealedHeader(sealed: SealedValue): Record<string, unknown> | undefined {
+  const cached = headers.get(sealed.holder);
+  if (cached !== undefined && cached.value === sealed.value) return cached.header;
+  const header = protectedHeader(sealed.value);
+  headers.set(sealed.holder, { value: sealed.value, header });
+  return header;
 }
 
 /** The protected header of a compact JWE, or undefined if it is not base64url JSON of an object. */
@@ -58,10 +82,10 @@ export function protectedHeader(value: string): Record<string, unknown> | undefi
  * Checks one sealed value; `binding` is `<Kind>/<metadata.name>` of the object it sits in.
  * Returns the first thing wrong with it, or undefined.
  */
-export function checkSealed(value: string, binding: string): SealedProblem | undefined {
-  const parts = value.split('.');
+export function checkSealed(sealed: SealedValue, binding: string): SealedProblem | undefined {
+  const parts = sealed.value.split('.');
   if (parts.length !== 5) return malformed('a compact JWE has five parts joined by dots');
-  const header = protectedHeader(value);
+  const header = sealedHeader(sealed);
   if (header === undefined) return malformed('its protected header is not base64url-encoded JSON');
   if ('zip' in header) {
     return { code: 'rules.sealed-zip', message: 'compressed sealed values (zip) are refused: seal the secret again with `mergekey seal`' };

@@ -55,6 +55,13 @@ export interface ActualEntry {
 
 export interface PlanOptions {
   allowMassDeactivation: boolean;
+  /**
+   * For an incremental reconcile: the only paths that may have changed. `desired` then lists
+   * (at least) the paths of the scope that still exist, and only objects whose path is in the
+   * scope can be found removed; everything outside it is known to be as it was. Without a scope,
+   * `desired` is the whole commit.
+   */
+  scope?: ReadonlySet<string>;
 }
 
 export interface Upsert {
@@ -105,7 +112,8 @@ export interface ReconcilePlan {
 }
 
 /**
- * @param desired every manifest path of the commit (complete: a path not listed was removed)
+ * @param desired every manifest path of the commit (complete: a path not listed was removed), or
+ *   with `options.scope`, every path of the scope that exists in the commit
  * @param actual every object the store holds
  */
 export function plan(desired: readonly DesiredEntry[], actual: ReadonlyMap<ObjectKey, ActualEntry>, options: PlanOptions): ReconcilePlan {
@@ -150,7 +158,10 @@ export function plan(desired: readonly DesiredEntry[], actual: ReadonlyMap<Objec
     });
   }
 
-  const removed = [...actual].filter(([key]) => !seen.has(key)).sort(([, a], [, b]) => byPath(a, b));
+  const scope = options.scope;
+  const removed = [...actual]
+    .filter(([key, entry]) => !seen.has(key) && (scope === undefined || scope.has(entry.path)))
+    .sort(([, a], [, b]) => byPath(a, b));
   for (const [key, entry] of removed) {
     if (entry.kind === 'Application') {
       if (entry.state === 'active') deactivations.push({ key, path: entry.path, reason: 'removed' });

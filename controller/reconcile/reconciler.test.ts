@@ -10,7 +10,7 @@ import { seal } from '../sealing/seal.ts';
 import { openStore, type Store } from '../store/open.ts';
 import { readAppliedCommit } from './apply.ts';
 import { Reconciler } from './reconciler.ts';
-import { appYaml, BASE_FILES, tempDir, type AppFields } from './testing.ts';
+import { appYaml, BASE_FILES, tempDir, userYaml, type AppFields } from './testing.ts';
 
 /** Counts what is read from git, to show that a commit costs what changed in it. */
 class CountingSource extends GitSource {
@@ -198,6 +198,30 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     expect(copycat.conditions.find((c) => c.type === 'Applied')).toMatchObject({ reason: 'NotApplied' });
   });
 
+  it('re-evaluates unchanged manifests whose references change: a fix elsewhere applies them', async () => {
+    const h = await harness();
+    await commitApps(h, { billing: {}, reports: { owners: ['bob'] } }, BASE_FILES);
+    await h.reconciler.reconcile('test');
+    expect(h.store.applications.get('reports')).toBeUndefined();
+    expect(objectStatus(h, 'apps/reports.yaml')!.problems[0]).toMatchObject({ code: 'rules.unknown-owner', line: 7 });
+
+    // Only users/bob.yaml changes; apps/reports.yaml is not in the diff but becomes valid.
+    const fix = await h.repo.commit({ 'users/bob.yaml': userYaml('bob') });
+    h.source.reads = [];
+    await h.reconciler.reconcile('test');
+    expect(h.source.reads).toEqual(['users/bob.yaml']);
+    expect(h.store.applications.get('reports')).toMatchObject({ commit: fix, spec: { owners: ['bob'] } });
+    expect(ready(h, 'apps/reports.yaml')).toMatchObject({ status: 'True' });
+
+    // Removing bob makes the unchanged app invalid again; its applied version stays.
+    await h.repo.commit({ 'users/bob.yaml': null });
+    await h.reconciler.reconcile('test');
+    expect(h.store.users.get('bob')).toBeUndefined();
+    expect(h.store.applications.get('reports')!.commit).toBe(fix);
+    expect(objectStatus(h, 'apps/reports.yaml')!.conditions.find((c) => c.type === 'Applied')).toMatchObject({ reason: 'KeptLastGood' });
+    expect(objectStatus(h, 'users/bob.yaml')).toBeUndefined();
+  });
+
   it('makes an object whose sealed secret cannot be opened invalid, keeping its last good version', async () => {
     const h = await harness();
     const first = await commitApps(h, { billing: {}, reports: {} }, BASE_FILES);
@@ -292,7 +316,7 @@ describe('Reconciler against a real git repository and LMDB store', () => {
   it('resumes after a restart and never stores a plaintext secret', async () => {
     const h = await harness();
     const password = `password-${randomBytes(12).toString('hex')}`;
-    await commitApps(h, { billing: {}, reports: {} }, { ...BASE_FILES, 'users/bob.yaml': (await import('./testing.ts')).userYaml('bob', await h.sealFor('User', 'bob', password)) });
+    await commitApps(h, { billing: {}, reports: {} }, { ...BASE_FILES, 'users/bob.yaml': userYaml('bob', await h.sealFor('User', 'bob', password)) });
     await h.reconciler.reconcile('test');
     expect(h.store.users.get('bob')!.passwordHash).toMatch(/^scrypt\$/);
     h.restart();

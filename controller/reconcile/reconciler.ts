@@ -46,6 +46,8 @@ interface LoadedFile {
 interface LoadedCommit {
   commit: string;
   files: Map<string, LoadedFile>;
+  /** The paths the commit changed since the applied one; undefined after a full read. */
+  changed?: Set<string>;
 }
 
 const silent: ReconcileLogger = { info() {}, warn() {}, error() {} };
@@ -72,6 +74,8 @@ export class Reconciler {
   /** A head that cannot be applied as it is (held back): not retried until the branch moves. */
   private stalledOn: string | undefined;
   private repoConditions: Condition[] | undefined;
+  /** Paths whose status has problems: re-evaluated on every commit, since a fix elsewhere can clear them. */
+  private readonly problemPaths = new Set<string>();
   nextAttemptAt: number | undefined;
 
   constructor(options: ReconcilerOptions) {
@@ -84,6 +88,7 @@ export class Reconciler {
     this.log = options.log ?? silent;
     this.onRun = options.onRun;
     this.state = loadSyncState(options.store);
+    for (const [path, status] of this.state.objects) if (status.problems.length > 0) this.problemPaths.add(path);
   }
 
   /** True once the store holds an applied commit, from this process or an earlier one. */
@@ -150,13 +155,16 @@ export class Reconciler {
     if (applied === head && this.loaded?.commit === head) return 'unchanged';
 
     const loaded = await this.load(head, applied);
-    const desired = this.desired(loaded);
+    const { desired, scope } = this.desired(loaded);
     const records = await this.prepare(desired, head);
-    const result = plan(desired, this.state.inventory, { allowMassDeactivation: this.allowMassDeactivation });
+    const result = plan(desired, this.state.inventory, {
+      allowMassDeactivation: this.allowMassDeactivation,
+      ...(scope === undefined ? {} : { scope }),
+    });
     if (result.heldBack !== undefined) throw new ReconcileError('stalled', 'HeldBack', result.heldBack.message);
 
     const at = iso(this.now());
-    const statuses = this.statuses(result, head, at);
+    const statuses = this.statuses(result, head, at, scope);
     if (applied !== head) {
       this.log.info(
         { commit: head, upserts: result.upserts.length, deactivations: result.deactivations.length, deletions: result.deletions.length },
@@ -168,10 +176,20 @@ export class Reconciler {
     // The transaction committed: only now does memory move to the new commit.
     this.state.inventory = inventory;
     this.state.applied = { commit: head, at };
-    for (const status of statuses.put) this.state.objects.set(status.path, status);
-    for (const path of statuses.remove) this.state.objects.delete(path);
-    for (const entry of desired) {
-      if (entry.problems.length === 0 && entry.object !== undefined) this.lastGood.set(objectKey(entry.kind, entry.name), entry.object);
+    for (const status of statuses.put) {
+      this.state.objects.set(status.path, status);
+      if (status.problems.length > 0) this.problemPaths.add(status.path);
+      else this.problemPaths.delete(status.path);
+    }
+    for (const path of statuses.remove) {
+      this.state.objects.delete(path);
+      this.problemPaths.delete(path);
+    }
+    // What the store now serves, per the plan (not per the entry: the plan adds store conflicts).
+    const objects = new Map(desired.map((entry) => [entry.path, entry.object]));
+    for (const outcome of result.outcomes) {
+      const object = outcome.outcome.kind === 'applied' ? objects.get(outcome.path) : undefined;
+      if (object !== undefined) this.lastGood.set(outcome.key, object);
     }
     for (const deletion of result.deletions) this.lastGood.delete(deletion.key);
     this.loaded = loaded;
@@ -195,7 +213,7 @@ export class Reconciler {
         const read = await this.source.readFiles(diff.entries);
         for (const problem of [...diff.problems, ...read.problems]) files.set(problem.path, { path: problem.path, oid: '', problems: [problem] });
         for (const file of read.files) files.set(file.path, loadFile(file.path, file.oid, file.content));
-        return { commit: head, files };
+        return { commit: head, files, changed: new Set(diff.changes.map((c) => c.path)) };
       }
       this.log.warn({ applied, head }, `history rewritten: ${applied.slice(0, 12)} is not an ancestor of ${head.slice(0, 12)}; full resync`);
     }
@@ -219,7 +237,7 @@ export class Reconciler {
    * Every path with its problems. The cross-object rules see, for each path, the new object when
    * it is valid on its own and the last good one otherwise — what the store will actually serve.
    */
-  private desired(loaded: LoadedCommit): DesiredEntry[] {
+  private desired(loaded: LoadedCommit): { desired: DesiredEntry[]; scope?: Set<string> } {
     const effective: ManifestObject[] = [];
     const usesNew = new Set<string>();
     // Broken files with no last good version: references to them are not reported again.
@@ -242,8 +260,16 @@ export class Reconciler {
       if (list === undefined) ruleProblems.set(problem.path, [problem]);
       else list.push(problem);
     }
+    // After an incremental read, only these paths can differ from what the store and the status
+    // already say: the changed ones, and those with problems now or at the last reconcile (a fix
+    // elsewhere can clear them). The rest of a large repository costs nothing more.
+    let scope: Set<string> | undefined;
+    if (loaded.changed !== undefined) {
+      scope = new Set([...loaded.changed, ...ruleProblems.keys(), ...this.problemPaths]);
+    }
     const entries: DesiredEntry[] = [];
-    for (const file of loaded.files.values()) {
+    const candidates = scope === undefined ? loaded.files.values() : [...scope].flatMap((path) => loaded.files.get(path) ?? []);
+    for (const file of candidates) {
       const identity = identityOf(file.path);
       if (identity === undefined) continue;
       entries.push({
@@ -254,7 +280,7 @@ export class Reconciler {
         problems: [...file.problems, ...(ruleProblems.get(file.path) ?? [])],
       });
     }
-    return entries;
+    return scope === undefined ? { desired: entries } : { desired: entries, scope };
   }
 
   private lastGoodFor(key: ObjectKey): ManifestObject | undefined {
@@ -292,10 +318,12 @@ export class Reconciler {
   }
 
   /** Object statuses that change with this commit; unchanged ones are not rewritten. */
-  private statuses(result: ReconcilePlan, head: string, at: string): { put: ObjectStatus[]; remove: string[] } {
+  private statuses(result: ReconcilePlan, head: string, at: string, scope: ReadonlySet<string> | undefined): { put: ObjectStatus[]; remove: string[] } {
     const put: ObjectStatus[] = [];
     const seen = new Set<string>();
     for (const outcome of result.outcomes) {
+      // A deleted record (a removed API, plan or user) leaves the status with its manifest.
+      if (outcome.outcome.kind === 'removed' && outcome.outcome.deleted) continue;
       seen.add(outcome.path);
       const previous = this.state.objects.get(outcome.path);
       const inventoryEntry = this.state.inventory.get(outcome.key);
@@ -319,7 +347,8 @@ export class Reconciler {
       };
       if (previous === undefined || !sameStatus(previous, next)) put.push(next);
     }
-    const remove = [...this.state.objects.keys()].filter((path) => !seen.has(path));
+    const candidates = scope === undefined ? this.state.objects.keys() : scope.values();
+    const remove = [...candidates].filter((path) => !seen.has(path) && this.state.objects.has(path));
     return { put, remove };
   }
 
