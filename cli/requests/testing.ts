@@ -45,8 +45,14 @@ export interface World {
   close(): Promise<void>;
 }
 
-export async function manifestFiles(key: SealingKey): Promise<Record<string, string>> {
-  const x = String(key.publicJwk.x);
+/** The public sealing key mergekey.yaml records: the world's own, or a real controller's. */
+interface PublicSealingKey {
+  x: string;
+  kid: string;
+}
+
+export async function manifestFiles(key: PublicSealingKey): Promise<Record<string, string>> {
+  const x = key.x;
   return {
     'mergekey.yaml': `apiVersion: mergekey/v1
 kind: Settings
@@ -126,9 +132,18 @@ spec:
 `;
 }
 
-export async function createWorld(extraFiles: (key: SealingKey) => Promise<Record<string, string>> = async () => ({})): Promise<World> {
+export interface WorldOptions {
+  /** Seal to this key instead of a throwaway one: a real controller's, so that it can open them. */
+  sealingKey?: PublicSealingKey;
+}
+
+export async function createWorld(
+  extraFiles: (key: SealingKey) => Promise<Record<string, string>> = async () => ({}),
+  options: WorldOptions = {},
+): Promise<World> {
   const key = await makeSealingKey();
-  const repo = await createTestRepository({ ...(await manifestFiles(key)), ...(await extraFiles(key)) });
+  const recorded = options.sealingKey ?? { x: String(key.publicJwk.x), kid: key.kid };
+  const repo = await createTestRepository({ ...(await manifestFiles(recorded)), ...(await extraFiles(key)) });
   // The developer's identity, as their clone would have it; commits are made by git itself.
   await repo.git.addConfig('user.name', 'Dev Eloper').addConfig('user.email', 'dev@example.com').addConfig('commit.gpgsign', 'false');
   let clock = Date.parse('2025-03-01T10:00:00Z');

@@ -196,9 +196,14 @@ async function controllerView(session: Session, main: MainState, server: string,
   const base = { server, ...(applied === undefined ? {} : { appliedCommit: applied.commit, appliedAt: applied.at }) };
   if (applied === undefined) return { ...base, serving: false, message: 'the controller has applied no commit yet' };
   const object: ObjectStatus | undefined = status.objectStatuses.find((entry) => entry.path === appPath(name));
+  const appliedCondition = object?.conditions.find((condition) => condition.type === 'Applied');
   const latest = requests.find((request) => request.state === 'merged');
   if (latest === undefined || latest.state !== 'merged') {
-    return { ...base, serving: object !== undefined, message: object === undefined ? 'the controller does not know this application' : 'no approved request yet' };
+    if (object === undefined) return { ...base, serving: false, message: 'not served: no request about it has been merged yet' };
+    // On main without a request (added by a publisher directly): the conditions say it all.
+    return appliedCondition?.status === 'True'
+      ? { ...base, serving: true, message: `applied: ${appliedCondition.message}` }
+      : { ...base, serving: false, message: `not applied: ${appliedCondition?.message ?? 'the controller reports no condition for it'}` };
   }
   if (latest.mergeCommitSha === null) return { ...base, serving: undefined, message: `request #${latest.number} was merged, but GitHub does not say as which commit` };
   const included = await session.clone.isAncestor(latest.mergeCommitSha, applied.commit);
@@ -212,7 +217,6 @@ async function controllerView(session: Session, main: MainState, server: string,
         : `unknown: the controller's commit ${applied.commit.slice(0, 12)} is not in ${main.branch} as fetched here`,
     };
   }
-  const appliedCondition = object?.conditions.find((condition) => condition.type === 'Applied');
   if (appliedCondition !== undefined && appliedCondition.status !== 'True') {
     return { ...base, serving: false, message: `the controller holds ${appPath(name)} back: ${appliedCondition.message}` };
   }
