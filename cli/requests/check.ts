@@ -210,12 +210,15 @@ export function checkMarkdown(report: CheckReport, headSha: string): string {
     lines.push(`**Allowed**${report.lowRisk ? ' — low risk: a description-only edit.' : '.'}`);
   } else {
     const count = report.refusals.length + report.problems.length;
-    lines.push(`**Refused** — ${count} ${count === 1 ? 'reason' : 'reasons'} below; fix them and push again.`);
+    lines.push(`**Refused** — ${count === 1 ? 'one reason below: fix it' : `${count} reasons below: fix them`} and push again.`);
   }
   lines.push('');
   if (report.refusals.length > 0) {
     lines.push('### Refused because', '');
-    for (const refusal of report.refusals) lines.push(`- ${refusal.path === undefined ? '' : `\`${refusal.path}\`: `}${refusal.message} (\`${refusal.code}\`)`);
+    for (const refusal of report.refusals) {
+      const where = refusal.path === undefined || refusal.message.includes(refusal.path) ? '' : `\`${refusal.path}\`: `;
+      lines.push(`- ${where}${refusal.message} (\`${refusal.code}\`)`);
+    }
     lines.push('');
   }
   if (report.problems.length > 0) {
