@@ -3,6 +3,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { exportJWK, generateKeyPair } from 'jose';
 import { simpleGit } from 'simple-git';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create } from '../commands/app/create.ts';
@@ -135,6 +136,25 @@ describe('create', () => {
     expect(manifest).toContain('description: Sends newsletters.');
     expect(manifest).toContain('owners:\n    - bob');
     expect(manifest).toMatch(/scopes:\n {4}- open\n {4}- invoices:read/);
+  });
+
+  it('registers a private_key_jwt application with its public keys and no secret', async () => {
+    const { publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwk = await exportJWK(publicKey);
+    const dir = await mkdtemp(join(tmpdir(), 'mergekey-jwks-'));
+    try {
+      const file = join(dir, 'jwks.json');
+      await writeFile(file, JSON.stringify({ keys: [{ ...jwk, kid: 'gateway-1', use: 'sig', alg: 'ES256' }] }));
+      const created = await create({ ...world.as('bob'), name: 'gateway', description: 'Signs its assertions.', authMethod: 'private_key_jwt', jwks: file });
+      expect(created.clientSecret).toBeUndefined();
+      const manifest = await world.repo.show(created.branch, 'apps/gateway.yaml');
+      expect(manifest).toContain('tokenEndpointAuthMethod: private_key_jwt');
+      expect(manifest).toContain('kid: gateway-1');
+      expect(manifest).not.toContain('sealed:');
+      expect(created.plan.lines).toContain('Credentials: 1 public key (private_key_jwt).');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('without a terminal, a missing description is a usage error', async () => {
