@@ -167,6 +167,7 @@ export interface ApiSpec {
    * @maxItems 200
    */
   scopes: ApiScope[];
+  introspection?: ApiIntrospection;
 }
 
 export interface ApiScope {
@@ -178,6 +179,18 @@ export interface ApiScope {
    * Free text describing the object.
    */
   description: string;
+}
+
+export interface ApiIntrospection {
+  /**
+   * Names of Application manifests whose clients may introspect this API's tokens.
+   *
+   * @minItems 1
+   * @maxItems 20
+   *
+   * Items: A lowercase DNS label, 3 to 63 characters: letters, digits and '-', starting and ending with a letter or digit.
+   */
+  applications: string[];
 }
 
 export interface Plan {

@@ -1,0 +1,61 @@
+// Access tokens as JWTs per RFC 9068: minted here, checked here (introspection, revocation).
+import { jwtVerify, type JWTHeaderParameters } from 'jose';
+import { ACCESS_TOKEN_TYP } from './defaults.ts';
+import type { JwsSigner } from './jws-signer.ts';
+import type { SigningKeys } from './signing-keys.ts';
+
+/** RFC 9068 section 2.2: the claims every access token carries. Times in seconds. */
+export interface AccessTokenClaims {
+  iss: string;
+  sub: string;
+  /** One audience as a string, several as an array (RFC 7519 section 4.1.3). */
+  aud: string | string[];
+  client_id: string;
+  scope: string;
+  iat: number;
+  exp: number;
+  jti: string;
+}
+
+/** The signer's header carries `typ: at+jwt` (RFC 9068 section 2.1). */
+export function signAccessToken(signer: JwsSigner, claims: AccessTokenClaims): string {
+  return signer.sign(claims);
+}
+
+/** A shape check before any cryptography: three base64url parts. */
+export function looksLikeJwt(token: string): boolean {
+  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token);
+}
+
+/**
+ * The claims of an access token this server signed and that has not expired at `now` (ms);
+ * undefined for anything else. Revocation and the application's state are the caller's checks.
+ */
+export async function verifyAccessToken(token: string, keys: SigningKeys, issuer: string, now: number): Promise<AccessTokenClaims | undefined> {
+  if (!looksLikeJwt(token)) return undefined;
+  try {
+    const { payload } = await jwtVerify(token, async (header: JWTHeaderParameters) => {
+      const found = header.kid === undefined ? undefined : await keys.verificationKey(header.kid);
+      // The key decides the algorithm: a token may not pick another one for our key.
+      if (found === undefined || found.alg !== header.alg) throw new Error('unknown signing key');
+      return found.key;
+    }, {
+      issuer,
+      typ: ACCESS_TOKEN_TYP,
+      currentDate: new Date(now),
+      requiredClaims: ['sub', 'aud', 'client_id', 'scope', 'iat', 'exp', 'jti'],
+    });
+    const { sub, aud, client_id, scope, iat, exp, jti } = payload;
+    if (typeof sub !== 'string' || typeof client_id !== 'string' || typeof scope !== 'string' || typeof jti !== 'string'
+      || typeof iat !== 'number' || typeof exp !== 'number' || (typeof aud !== 'string' && !Array.isArray(aud))) {
+      return undefined;
+    }
+    return { iss: issuer, sub, aud, client_id, scope, iat, exp, jti };
+  } catch {
+    return undefined;
+  }
+}
+
+export function audiences(aud: string | string[]): string[] {
+  return typeof aud === 'string' ? [aud] : aud;
+}

@@ -1,0 +1,131 @@
+// GET /api/v1/apps/:name/tokens and DELETE /api/v1/apps/:name/tokens/:id, authorised by the
+// application's own client credentials.
+import * as oauth from 'oauth4webapi';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { basicAuthorization } from './basic.ts';
+import type { TokenList } from './app-tokens.ts';
+import { ALICE_PASSWORD, authOf, insecure, send, startTestServer, type TestClient, type TestServer } from './test-server.ts';
+
+let s: TestServer;
+let counter = 0;
+const fresh = (spec: Parameters<TestServer['addApp']>[1] = {}) => s.addApp(`app-${++counter}`, spec);
+
+beforeAll(async () => {
+  s = await startTestServer();
+});
+afterAll(() => s.close());
+
+const auth = (app: TestClient) => ({ authorization: basicAuthorization(app.client.client_id, app.secret!) });
+// Access token records are written after the token is returned; listing waits for them here.
+const list = async (app: TestClient, query = '', as: TestClient = app) => {
+  await s.settle();
+  return send('GET', s.url(`/api/v1/apps/${app.name}/tokens${query}`), { headers: auth(as) });
+};
+const remove = (app: TestClient, id: string) => send('DELETE', s.url(`/api/v1/apps/${app.name}/tokens/${id}`), { headers: auth(app) });
+const accessToken = async (app: TestClient) => (await oauth.processClientCredentialsResponse(s.as, app.client,
+  await oauth.clientCredentialsGrantRequest(s.as, app.client, authOf(app), {}, insecure))).access_token;
+const passwordTokens = async (app: TestClient) => oauth.processGenericTokenEndpointResponse(s.as, app.client,
+  await oauth.genericTokenEndpointRequest(s.as, app.client, authOf(app), 'password', { username: 'alice', password: ALICE_PASSWORD }, insecure));
+const active = async (app: TestClient, token: string) => (await oauth.processIntrospectionResponse(s.as, app.client,
+  await oauth.introspectionRequest(s.as, app.client, authOf(app), token, insecure))).active;
+
+describe('an application\'s tokens', () => {
+  it('lists its live access and refresh tokens, masked, and no one else\'s', async () => {
+    const app = await fresh({ grantTypes: ['client_credentials', 'password', 'refresh_token'], scopes: ['open', 'orders:read'] });
+    await accessToken(await fresh());
+    await accessToken(app);
+    await passwordTokens(app);
+    const response = await list(app);
+    expect(response.status).toBe(200);
+    expect(response.headers['cache-control']).toBe('no-store');
+    const { tokens, next } = response.body as TokenList;
+    expect(next).toBeUndefined();
+    const iso = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
+    expect(tokens).toHaveLength(3);
+    expect(tokens).toEqual(expect.arrayContaining([
+      { id: expect.stringMatching(/^at_/), masked: expect.stringMatching(/^at_.{4}\.\.\..{4}$/), type: 'access_token',
+        subject: `client:${app.client.client_id}`, scope: 'open orders:read', issuedAt: iso, expiresAt: iso },
+      { id: expect.stringMatching(/^at_/), masked: expect.any(String), type: 'access_token',
+        subject: 'user:alice', scope: 'open orders:read', issuedAt: iso, expiresAt: iso },
+      { id: expect.stringMatching(/^rt_[A-Za-z0-9_-]{43}$/), masked: expect.stringMatching(/^rt_.{4}\.\.\..{4}$/), type: 'refresh_token',
+        subject: 'user:alice', scope: 'open orders:read', issuedAt: iso, expiresAt: iso },
+    ]));
+  });
+
+  it('leaves out expired, revoked and spent tokens', async () => {
+    const app = await fresh({ grantTypes: ['client_credentials', 'password', 'refresh_token'], plan: 'short' });
+    const revoked = await accessToken(app);
+    await oauth.revocationRequest(s.as, app.client, authOf(app), revoked, insecure);
+    const first = await passwordTokens(app);
+    await oauth.refreshTokenGrantRequest(s.as, app.client, authOf(app), first.refresh_token!, insecure);
+    // Left: the password grant's access token, and the new access and refresh tokens.
+    expect((await list(app)).body).toMatchObject({ tokens: { length: 3 } });
+    s.advance(121_000);
+    // The access tokens have expired (2 minutes); the refresh token lives 10.
+    expect(((await list(app)).body as TokenList).tokens.map((token) => token.type)).toEqual(['refresh_token']);
+  });
+
+  it('pages through many tokens', async () => {
+    const app = await fresh();
+    for (let i = 0; i < 5; i++) await accessToken(app);
+    const first = (await list(app, '?limit=2')).body as TokenList;
+    expect(first.tokens).toHaveLength(2);
+    const second = (await list(app, `?limit=2&after=${first.next}`)).body as TokenList;
+    const third = (await list(app, `?limit=2&after=${second.next}`)).body as TokenList;
+    expect(third.next).toBeUndefined();
+    const ids = [...first.tokens, ...second.tokens, ...third.tokens].map((token) => token.id);
+    expect(new Set(ids).size).toBe(5);
+    expect(await list(app, '?limit=0')).toMatchObject({
+      status: 400, body: { error: 'invalid_request', error_description: 'limit must be a whole number from 1 to 1000' },
+    });
+    for (const query of ['?after=bogus', `?after=at_${'x'.repeat(3000)}`, '?after=at_a&after=at_b', '?limit=1&limit=2']) {
+      expect((await list(app, query)).status).toBe(400);
+    }
+    expect(await list(app, '?after=bogus')).toMatchObject({
+      status: 400, body: { error: 'invalid_request', error_description: 'after must be a token id from a previous page' },
+    });
+  });
+
+  it('revokes one access token by its id', async () => {
+    const app = await fresh();
+    const token = await accessToken(app);
+    const { id } = ((await list(app)).body as TokenList).tokens[0]!;
+    const response = await remove(app, id);
+    expect(response.status).toBe(204);
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(await active(app, token)).toBe(false);
+    expect(await remove(app, id)).toMatchObject({ status: 404, body: { error: 'not_found', error_description: `no live token ${id} for this application` } });
+    // A record written late (by another worker's batch) does not bring it back into the list.
+    const jti = id.slice('at_'.length);
+    await s.store.tokens.put(`${app.name}/${jti}`, { v: 1, jti, clientId: app.client.client_id, sub: 'x', scope: 'open', aud: [], iat: 1, exp: 4_000_000_000 });
+    expect(((await list(app)).body as TokenList).tokens).toEqual([]);
+  });
+
+  it('revokes a refresh token by its id, with its family', async () => {
+    const app = await fresh({ grantTypes: ['password', 'refresh_token'] });
+    const tokens = await passwordTokens(app);
+    const refresh = ((await list(app)).body as TokenList).tokens.find((token) => token.type === 'refresh_token')!;
+    expect((await remove(app, refresh.id)).status).toBe(204);
+    expect(await active(app, tokens.access_token)).toBe(false);
+    expect(await active(app, tokens.refresh_token!)).toBe(false);
+  });
+
+  it('answers 401 without the application\'s credentials and 403 with another application\'s', async () => {
+    const [app, other] = [await fresh(), await fresh()];
+    const url = s.url(`/api/v1/apps/${app.name}/tokens`);
+    const anonymous = await send('GET', url);
+    expect(anonymous).toMatchObject({
+      status: 401, body: { error: 'invalid_client', error_description: 'authenticate with the application\'s client id and secret (HTTP Basic)' },
+    });
+    expect(anonymous.headers['www-authenticate']).toBe(`Basic realm="${s.issuer}", charset="UTF-8"`);
+    expect(await send('GET', url, { headers: { authorization: basicAuthorization(app.client.client_id, 'wrong') } }))
+      .toMatchObject({ status: 401, body: { error: 'invalid_client', error_description: 'client authentication failed' } });
+    expect(await list(app, '', other)).toMatchObject({
+      status: 403, body: { error: 'access_denied', error_description: 'these credentials belong to another application' },
+    });
+    const token = await accessToken(app);
+    const { id } = ((await list(app)).body as TokenList).tokens[0]!;
+    expect((await send('DELETE', s.url(`/api/v1/apps/${app.name}/tokens/${id}`), { headers: auth(other) })).status).toBe(403);
+    expect(await active(app, token)).toBe(true);
+  });
+});

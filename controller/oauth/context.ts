@@ -1,0 +1,90 @@
+// Everything an OAuth endpoint needs, built once from `OAuthDeps` when the plugin is registered.
+import { tokenState, type TokenState } from '../store/token-state.ts';
+import { DEFAULT_OPTIONS, type OAuthOptions } from './defaults.ts';
+import type { OAuthConfig, OAuthDeps } from './deps.ts';
+import { SigningKeys } from './signing-keys.ts';
+import { effectivePlan } from './plan.ts';
+import { SlowConfig } from './slow-config.ts';
+import { Throttle } from './throttle.ts';
+
+export interface Endpoints {
+  token: string;
+  revocation: string;
+  introspection: string;
+  jwks: string;
+}
+
+export interface OAuthContext {
+  config: OAuthConfig;
+  /** Settings, plans and Apis, re-read at most every `configCacheTtl`. */
+  slow: SlowConfig;
+  tokens: TokenState;
+  keys: SigningKeys;
+  issuer: string;
+  endpoints: Endpoints;
+  secretHashKey: Uint8Array;
+  /** ms */
+  now: () => number;
+  options: OAuthOptions;
+  /** Reports a failure of work done in the background (rotation, sweeping, marks). */
+  onBackgroundError: (err: unknown) => void;
+  throttles: {
+    /** Token requests per application (the plan's rate). */
+    requests: Throttle;
+    /** Failed client authentications per (client id, source address). */
+    clientAuthFailures: Throttle;
+    /** Failed password grant attempts per (user, client). */
+    passwordFailures: Throttle;
+  };
+}
+
+export const PATHS = {
+  token: '/oauth2/token',
+  revocation: '/oauth2/revoke',
+  introspection: '/oauth2/introspect',
+  jwks: '/oauth2/jwks',
+  metadata: '/.well-known/oauth-authorization-server',
+  appTokens: '/api/v1/apps/:name/tokens',
+} as const;
+
+export function createContext(deps: OAuthDeps, onBackgroundError: (err: unknown) => void): OAuthContext {
+  const options: OAuthOptions = { ...DEFAULT_OPTIONS, ...deps.options };
+  const now = deps.now ?? Date.now;
+  const issuer = deps.issuer;
+  if (!/^https?:\/\/[^?#]+$/.test(issuer)) throw new Error(`the issuer must be an http(s) URL without query or fragment: ${issuer}`);
+  if (deps.secretHashKey.length !== 32) throw new Error('the secret-hash key must be 32 bytes');
+  // RFC 8414 section 3: endpoints hang off the issuer; a trailing slash is not doubled.
+  const base = issuer.replace(/\/+$/, '');
+  const tokens = tokenState(deps.store, { onError: onBackgroundError });
+  const config = deps.config;
+  const throttle = () => new Throttle(options.throttleMaxEntries);
+  return {
+    config,
+    slow: new SlowConfig(config, now, options.configCacheTtl),
+    tokens,
+    keys: new SigningKeys(tokens, {
+      alg: options.signingAlg,
+      rotationInterval: options.keyRotationInterval,
+      // A retired key stays published while a token it signed may still be alive.
+      retention: () => Math.max(
+        options.minKeyRetention,
+        effectivePlan(undefined).accessTokenTtl * 1000,
+        ...config.plans().map((plan) => effectivePlan(plan).accessTokenTtl * 1000),
+      ),
+      now,
+      onError: onBackgroundError,
+    }),
+    issuer,
+    endpoints: {
+      token: `${base}${PATHS.token}`,
+      revocation: `${base}${PATHS.revocation}`,
+      introspection: `${base}${PATHS.introspection}`,
+      jwks: `${base}${PATHS.jwks}`,
+    },
+    secretHashKey: deps.secretHashKey,
+    now,
+    options,
+    onBackgroundError,
+    throttles: { requests: throttle(), clientAuthFailures: throttle(), passwordFailures: throttle() },
+  };
+}

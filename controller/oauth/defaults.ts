@@ -1,0 +1,89 @@
+// Every tunable of the OAuth server, with its default and the reason for it, in one place.
+// `OAuthDeps.options` overrides any of them; README.md in this folder explains them to operators.
+
+export type SigningAlg = 'ES256' | 'EdDSA' | 'RS256';
+
+export interface OAuthOptions {
+  /**
+   * Algorithm of the keys that sign access tokens. ES256: measured here with
+   * `npx tsx controller/oauth/sign-speed.ts`, it signs as fast as EdDSA through jose and faster
+   * through OpenSSL directly, and every JOSE library verifies it. RS256 is available because
+   * RFC 9068 section 4 says "Authorization servers ... MUST support RS256".
+   */
+  signingAlg: SigningAlg;
+  /** How long one key signs before the next takes over (ms). The next key is published one period ahead. */
+  keyRotationInterval: number;
+  /**
+   * The least time a retired key stays published (ms). It stays longer when a plan's access
+   * tokens live longer, so a resource server can check every token until it expires.
+   */
+  minKeyRetention: number;
+  /** How often the maintenance task runs (ms): key rotation, sweeping, forgetting throttle entries. */
+  maintenanceInterval: number;
+  /** Expired token records, used assertion ids and families looked at per maintenance run. */
+  sweepBatch: number;
+  /** Body limit of the token, revocation and introspection routes (bytes). */
+  bodyLimit: number;
+  /** The furthest ahead a client assertion's `exp` may be (ms), which bounds how long its `jti` is remembered. */
+  assertionMaxLifetime: number;
+  /** Clock skew tolerated on client assertions' `exp`, `nbf` and `iat` (seconds). */
+  clockTolerance: number;
+  /**
+   * Share of a plan's `tokenRequestsPerMinute` each process enforces. Rate state lives in memory
+   * per process: with N workers, 1 lets an application reach up to N times its plan's rate when
+   * its connections land on every worker, 1/N may refuse it below its rate when they do not.
+   */
+  rateLimitShare: number;
+  /** Failed client authentications tolerated per (client id, source address) per minute. */
+  clientAuthFailuresPerMinute: number;
+  /** Failed password grant attempts tolerated per (user, client) per minute. */
+  passwordFailuresPerMinute: number;
+  /** Most entries in one in-memory throttle before the oldest are forgotten. */
+  throttleMaxEntries: number;
+  /** Most tokens one page of `GET /api/v1/apps/:name/tokens` returns. */
+  maxTokensPerPage: number;
+  /**
+   * How long a process keeps settings, plans and Apis before reading them again (ms); 0 reads
+   * them on every request. Applications are always read afresh.
+   */
+  configCacheTtl: number;
+}
+
+export const DEFAULT_OPTIONS: Readonly<OAuthOptions> = Object.freeze({
+  signingAlg: 'ES256',
+  keyRotationInterval: 24 * 60 * 60 * 1000,
+  minKeyRetention: 24 * 60 * 60 * 1000,
+  maintenanceInterval: 60 * 1000,
+  sweepBatch: 2000,
+  // A token request is a few hundred bytes; a client assertion with a large RSA key about 2 KiB.
+  bodyLimit: 16 * 1024,
+  // RFC 7523 section 3: "The authorization server MAY reject JWTs with an "exp" claim value that
+  // is unreasonably far in the future."
+  assertionMaxLifetime: 5 * 60 * 1000,
+  clockTolerance: 30,
+  rateLimitShare: 1,
+  clientAuthFailuresPerMinute: 20,
+  passwordFailuresPerMinute: 10,
+  throttleMaxEntries: 100_000,
+  maxTokensPerPage: 1000,
+  configCacheTtl: 1000,
+});
+
+/** Client assertion algorithms: asymmetric only, so no shared secret can ever verify one. */
+export const ASSERTION_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
+
+/** Refresh tokens carry 256 bits of randomness (RFC 6749 section 10.10 asks at least 128). */
+export const REFRESH_TOKEN_BYTES = 32;
+
+/** The JWT `typ` of access tokens (RFC 9068 section 2.1). */
+export const ACCESS_TOKEN_TYP = 'at+jwt';
+
+/** RFC 7523 section 2.2. */
+export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+/**
+ * Subjects are namespaced so a client can never pose as a user: a token from client_credentials
+ * has `sub: "client:<client id>"`, one from the password grant `sub: "user:<user name>"`.
+ */
+export const CLIENT_SUBJECT_PREFIX = 'client:';
+export const USER_SUBJECT_PREFIX = 'user:';

@@ -1,0 +1,59 @@
+// What the OAuth server needs from the rest of the controller, and nothing more.
+//
+// Configuration (applications, plans, APIs, users, settings) is read through `OAuthConfig`, a
+// narrow read-only view; `storeConfig` implements it over the LMDB store, and any reader with the
+// same methods (the store's `ConfigReader`) can replace it. Token state goes through
+// `controller/store/token-state.ts`.
+import type { Store } from '../store/open.ts';
+import type { ApiRecord, ApplicationRecord, PlanRecord, SettingsRecord, UserRecord } from '../store/records.ts';
+import type { OAuthOptions } from './defaults.ts';
+
+export interface OAuthConfig {
+  /** The application whose `spec.clientId` is exactly `clientId`. */
+  applicationByClientId(clientId: string): ApplicationRecord | undefined;
+  /** Every application: the metadata lists the password grant only when one of them uses it. */
+  applications(): ApplicationRecord[];
+  plan(name: string): PlanRecord | undefined;
+  /** Every plan: retired signing keys stay published as long as the longest access token lives. */
+  plans(): PlanRecord[];
+  apis(): ApiRecord[];
+  user(name: string): UserRecord | undefined;
+  settings(): SettingsRecord | undefined;
+}
+
+export interface OAuthDeps {
+  config: OAuthConfig;
+  /** Token state (issued tokens, refresh families, used assertion ids, signing keys) lives in its dbs. */
+  store: Store;
+  /** The 32-byte key client secrets are HMAC'd with (`controller/sealing/hashes.ts`). */
+  secretHashKey: Uint8Array;
+  /**
+   * The issuer identifier (RFC 8414), from configuration (`--issuer` or `mergekey.yaml`), never
+   * from a request's Host header. Endpoint URLs are derived from it.
+   */
+  issuer: string;
+  /** The clock, in milliseconds since the epoch. Defaults to `Date.now`. */
+  now?: () => number;
+  options?: Partial<OAuthOptions>;
+}
+
+/** `OAuthConfig` over the store's configuration dbs, as the reconciler writes them. */
+export function storeConfig(store: Store): OAuthConfig {
+  const all = <V>(db: { getRange(): Iterable<{ value: V }> }) => Array.from(db.getRange(), (entry) => entry.value);
+  return {
+    applicationByClientId(clientId) {
+      // The clientIds db is keyed by the case-folded id (uniqueness ignores case); the id a client
+      // presents must still match the manifest exactly.
+      const name = store.clientIds.get(clientId.toLowerCase());
+      if (name === undefined) return undefined;
+      const app = store.applications.get(name);
+      return app?.spec.clientId === clientId ? app : undefined;
+    },
+    applications: () => all(store.applications),
+    plan: (name) => store.plans.get(name),
+    plans: () => all(store.plans),
+    apis: () => all(store.apis),
+    user: (name) => store.users.get(name),
+    settings: () => store.settings.get('settings'),
+  };
+}

@@ -1,0 +1,111 @@
+// Every error the OAuth server can answer with, declared once and serialized in one place.
+//
+// Codes come from RFC 6749 section 5.2 (token endpoint), RFC 7009 section 2.2.1 (revocation) and
+// RFC 7662 (which reuses RFC 6749's). Each use refines a code with a description; the code, its
+// HTTP status and the headers are decided here only. Anything that is not an OAuthError becomes
+// `server_error` with no detail on the wire.
+import type { FastifyReply } from 'fastify';
+
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'unsupported_token_type'
+  | 'slow_down'
+  | 'access_denied'
+  | 'not_found'
+  | 'server_error';
+
+/** What each code means here; `errors.test.ts` checks every code is documented in README.md. */
+export const ERROR_STATUS: Record<OAuthErrorCode, number> = {
+  // RFC 6749 section 5.2: "The authorization server responds with an HTTP 400 (Bad Request)
+  // status code (unless specified otherwise)".
+  invalid_request: 400,
+  // "...MAY return an HTTP 401 (Unauthorized) status code ... If the client attempted to
+  // authenticate via the "Authorization" request header field, the authorization server MUST
+  // respond with an HTTP 401". Answering 401 always keeps the answer independent of the method.
+  invalid_client: 401,
+  invalid_grant: 400,
+  unauthorized_client: 400,
+  unsupported_grant_type: 400,
+  invalid_scope: 400,
+  unsupported_token_type: 400,
+  // The token request rate of the application's plan is used up. `slow_down` is a registered
+  // OAuth error code (RFC 8628 section 3.5): "the client ... MUST increase the interval".
+  slow_down: 429,
+  // The token listing routes: authenticated, but as another application.
+  access_denied: 403,
+  not_found: 404,
+  server_error: 500,
+};
+
+export class OAuthError extends Error {
+  readonly code: OAuthErrorCode;
+  readonly status: number;
+  readonly description: string | undefined;
+  /** Seconds, for `Retry-After` on 429 answers. */
+  readonly retryAfter: number | undefined;
+
+  constructor(code: OAuthErrorCode, description?: string, options: { status?: number; retryAfter?: number } = {}) {
+    super(description === undefined ? code : `${code}: ${description}`);
+    this.name = 'OAuthError';
+    this.code = code;
+    this.status = options.status ?? ERROR_STATUS[code];
+    this.description = description;
+    this.retryAfter = options.retryAfter;
+  }
+}
+
+export const invalidRequest = (description: string, status?: number) =>
+  new OAuthError('invalid_request', description, status === undefined ? {} : { status });
+// One description for every client authentication failure, so an unknown client, a wrong secret
+// and a method the client is not registered for cannot be told apart.
+export const invalidClient = (description = 'client authentication failed') => new OAuthError('invalid_client', description);
+export const invalidGrant = (description: string) => new OAuthError('invalid_grant', description);
+export const unauthorizedClient = (description: string) => new OAuthError('unauthorized_client', description);
+export const unsupportedGrantType = (description: string) => new OAuthError('unsupported_grant_type', description);
+export const invalidScope = (description: string) => new OAuthError('invalid_scope', description);
+export const slowDown = (retryAfterSeconds: number, description: string) =>
+  new OAuthError('slow_down', description, { retryAfter: retryAfterSeconds });
+export const accessDenied = (description: string) => new OAuthError('access_denied', description);
+export const notFound = (description: string) => new OAuthError('not_found', description);
+
+/** RFC 6749 section 5.1: "Cache-Control: no-store" and "Pragma: no-cache" on sensitive answers. */
+export function noStore(reply: FastifyReply): FastifyReply {
+  return reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+}
+
+// RFC 6749 section 5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
+const NOT_DESCRIPTION_CHAR = /[^\x20\x21\x23-\x5b\x5d-\x7e]/g;
+
+export interface ErrorBody {
+  error: OAuthErrorCode;
+  error_description?: string;
+}
+
+/** Turns anything thrown into the error answered on the wire. */
+export function toOAuthError(err: unknown): OAuthError {
+  return err instanceof OAuthError ? err : new OAuthError('server_error');
+}
+
+export function errorBody(err: OAuthError): ErrorBody {
+  return err.description === undefined
+    ? { error: err.code }
+    : { error: err.code, error_description: err.description.replace(NOT_DESCRIPTION_CHAR, '?') };
+}
+
+/**
+ * Writes the error answer: status, RFC 6749 body, no-store headers, the Basic challenge on 401
+ * and `Retry-After` on 429. The only place an error reaches the wire.
+ */
+export function sendError(reply: FastifyReply, err: unknown, realm: string): FastifyReply {
+  const error = toOAuthError(err);
+  if (!(err instanceof OAuthError)) reply.log.error({ err }, 'unexpected error in the OAuth server');
+  noStore(reply).code(error.status);
+  if (error.status === 401) reply.header('www-authenticate', `Basic realm="${realm}", charset="UTF-8"`);
+  if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
+  return reply.type('application/json; charset=utf-8').send(errorBody(error));
+}

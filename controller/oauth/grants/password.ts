@@ -1,0 +1,59 @@
+// RFC 6749 section 4.3: the resource owner's user name and password, exchanged by a client the
+// owner trusts. RFC 9700 section 2.4 says it "MUST NOT be used"; it is here because the product
+// brief asks for it, off unless an application lists it, and throttled per (user, client).
+import { passwordMatches, hashPassword } from '../../sealing/hashes.ts';
+import { invalidGrant, slowDown } from '../errors.ts';
+import { mintAccessToken, mintRefreshToken, recordAccessToken, newFamilyId, seconds, tokenResponse, userSubject, type TokenResponse } from '../issue.ts';
+import { grantScopes, parseScope } from '../scopes.ts';
+import { retryAfterSeconds } from '../throttle.ts';
+import type { GrantRequest } from './types.ts';
+
+export const grantType = 'password';
+
+export const parameters = { required: ['username', 'password'], optional: ['scope'] } as const;
+
+// User names are DNS labels of at most 63 characters (common.schema.json); a longer one is no
+// user's, and is never used as a store key.
+const MAX_USERNAME_LENGTH = 63;
+
+// Checked when the user does not exist or has no password, so that answer takes as long as a
+// wrong password does.
+let decoy: Promise<string> | undefined;
+
+export async function handle({ ctx, client: { app }, plan, params }: GrantRequest): Promise<TokenResponse> {
+  const username = params.get('username')!;
+  const password = params.get('password')!;
+  // Per (user, client): guessing one user's password through one application is slowed down,
+  // while the user keeps signing in through every other application.
+  const known = username.length <= MAX_USERNAME_LENGTH;
+  const throttleKey = `${username.slice(0, MAX_USERNAME_LENGTH + 1)}\u0000${app.name}`;
+  const { passwordFailures } = ctx.throttles;
+  const perMinute = ctx.options.passwordFailuresPerMinute;
+  const wait = passwordFailures.wait(throttleKey, ctx.now(), perMinute);
+  if (wait > 0) throw slowDown(retryAfterSeconds(wait), 'too many failed sign-in attempts for this user; retry later');
+
+  const user = known ? ctx.config.user(username) : undefined;
+  const hash = user?.passwordHash ?? await (decoy ??= hashPassword(newFamilyId()));
+  if (!(await passwordMatches(password, hash)) || user?.passwordHash === undefined) {
+    passwordFailures.hit(throttleKey, ctx.now(), perMinute);
+    throw invalidGrant('the resource owner credentials are invalid');
+  }
+
+  const published = ctx.slow.published();
+  const scopes = grantScopes(parseScope(params.get('scope')), app.spec.scopes, published);
+  const now = seconds(ctx.now());
+  const sub = userSubject(user.name);
+  if (!app.spec.grantTypes.includes('refresh_token')) {
+    const access = mintAccessToken(ctx, app, { sub, scopes }, published, plan, now);
+    recordAccessToken(ctx, app, access.record);
+    return tokenResponse(access);
+  }
+  // A refresh token starts a family: every token rotated from it, and their access tokens.
+  const family = newFamilyId();
+  const access = mintAccessToken(ctx, app, { sub, scopes, family }, published, plan, now);
+  const refresh = mintRefreshToken(app, { sub, scopes, family }, plan, now);
+  await ctx.tokens.startFamily(app.name, {
+    v: 1, id: family, sub, iat: now, exp: Math.max(access.record.exp, refresh.record.exp),
+  }, refresh.record, access.record);
+  return tokenResponse(access, refresh);
+}

@@ -1,0 +1,43 @@
+// RFC 6749 section 6: a refresh token for a new access token, rotated on every use (RFC 9700
+// section 4.14.2): the presented token is spent, a new one comes back, and presenting a spent
+// one revokes the whole family.
+import { revokedByDeactivation } from '../app-state.ts';
+import { invalidGrant } from '../errors.ts';
+import { mintAccessToken, mintRefreshToken, refreshTokenId, seconds, tokenResponse, type TokenResponse } from '../issue.ts';
+import { grantScopes, parseScope } from '../scopes.ts';
+import { subjectExists } from '../token-lookup.ts';
+import type { GrantRequest } from './types.ts';
+
+export const grantType = 'refresh_token';
+
+export const parameters = { required: ['refresh_token'], optional: ['scope'] } as const;
+
+// One answer for every refresh token that cannot be used, so none of them tells more.
+const unusable = () => invalidGrant('the refresh token is invalid, expired or revoked');
+
+export async function handle({ ctx, client: { app }, plan, params }: GrantRequest): Promise<TokenResponse> {
+  const id = refreshTokenId(params.get('refresh_token')!);
+  // Found only under the application it was issued to: "the authorization server MUST ...
+  // validate that the refresh token was issued to the authenticated client" (section 6).
+  const presented = ctx.tokens.refreshToken(app.name, id);
+  const now = seconds(ctx.now());
+  if (presented === undefined || presented.clientId !== app.spec.clientId || presented.exp <= now
+    || revokedByDeactivation(ctx, app, presented.iat)) throw unusable();
+  // The resource owner must still exist.
+  if (!subjectExists(ctx, presented.sub)) throw unusable();
+
+  // Section 6: "The requested scope MUST NOT include any scope not originally granted by the
+  // resource owner, and if omitted is treated as equal to the scope originally granted". Scopes
+  // the application no longer holds are dropped as well.
+  const published = ctx.slow.published();
+  const original = presented.scope.split(' ').filter((scope) => app.spec.scopes.includes(scope));
+  const scopes = grantScopes(parseScope(params.get('scope')), original, published);
+
+  const grantee = { sub: presented.sub, scopes, family: presented.family };
+  const access = mintAccessToken(ctx, app, grantee, published, plan, now);
+  const refresh = mintRefreshToken(app, grantee, plan, now);
+  // The tokens above are only sent if this rotation wins; it is committed to disk first.
+  const { outcome } = await ctx.tokens.rotateRefreshToken(app.name, id, now, refresh.record, access.record);
+  if (outcome !== 'rotated') throw unusable();
+  return tokenResponse(access, refresh);
+}

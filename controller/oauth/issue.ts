@@ -1,0 +1,90 @@
+// Minting tokens: the parts every grant shares. Grants decide what to mint; this decides how.
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { ApplicationRecord } from '../store/records.ts';
+import type { AccessTokenRecord, RefreshTokenRecord } from '../store/token-state.ts';
+import { signAccessToken } from './access-token.ts';
+import type { OAuthContext } from './context.ts';
+import { CLIENT_SUBJECT_PREFIX, REFRESH_TOKEN_BYTES, USER_SUBJECT_PREFIX } from './defaults.ts';
+import type { EffectivePlan } from './plan.ts';
+import { audiencesOf, type ScopeAudiences } from './scopes.ts';
+
+/** RFC 6749 section 5.1. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+  refresh_token?: string;
+}
+
+export interface Minted<R> {
+  token: string;
+  record: R;
+}
+
+export const clientSubject = (app: ApplicationRecord) => `${CLIENT_SUBJECT_PREFIX}${app.spec.clientId}`;
+export const userSubject = (name: string) => `${USER_SUBJECT_PREFIX}${name}`;
+
+export const seconds = (ms: number) => Math.floor(ms / 1000);
+
+export interface Grantee {
+  sub: string;
+  scopes: readonly string[];
+  family?: string;
+}
+
+export function mintAccessToken(
+  ctx: OAuthContext, app: ApplicationRecord, grantee: Grantee, published: ScopeAudiences, plan: EffectivePlan, now: number,
+): Minted<AccessTokenRecord> {
+  const jti = randomUUID();
+  const aud = audiencesOf(grantee.scopes, published, ctx.issuer);
+  const scope = grantee.scopes.join(' ');
+  const exp = now + plan.accessTokenTtl;
+  const token = signAccessToken(ctx.keys.signer(), {
+    iss: ctx.issuer, sub: grantee.sub, aud: aud.length === 1 ? aud[0]! : aud, client_id: app.spec.clientId, scope, iat: now, exp, jti,
+  });
+  const record: AccessTokenRecord = { v: 1, jti, clientId: app.spec.clientId, sub: grantee.sub, scope, aud, iat: now, exp };
+  if (grantee.family !== undefined) record.family = grantee.family;
+  return { token, record };
+}
+
+/**
+ * Records an access token for listing, without waiting for the write: a token is active unless
+ * revoked, so the answer need not wait for a disk flush (see token-state.ts).
+ */
+export function recordAccessToken(ctx: OAuthContext, app: ApplicationRecord, record: AccessTokenRecord): void {
+  ctx.tokens.recordAccessToken(app.name, record);
+}
+
+/** Refresh tokens are opaque random strings; only their SHA-256 is stored. */
+export function mintRefreshToken(app: ApplicationRecord, grantee: Grantee & { family: string }, plan: EffectivePlan, now: number): Minted<RefreshTokenRecord> {
+  const token = randomBytes(REFRESH_TOKEN_BYTES).toString('base64url');
+  return {
+    token,
+    record: {
+      v: 1, id: refreshTokenId(token), clientId: app.spec.clientId, sub: grantee.sub, scope: grantee.scopes.join(' '),
+      iat: now, exp: now + plan.refreshTokenTtl, family: grantee.family,
+    },
+  };
+}
+
+export function refreshTokenId(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('base64url');
+}
+
+export function newFamilyId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+export function tokenResponse(access: Minted<AccessTokenRecord>, refresh?: Minted<RefreshTokenRecord>): TokenResponse {
+  const response: TokenResponse = {
+    access_token: access.token,
+    token_type: 'Bearer',
+    expires_in: access.record.exp - access.record.iat,
+    // RFC 6749 section 5.1: scope is "OPTIONAL, if identical to the scope requested by the
+    // client; otherwise, REQUIRED". Always sending it spares the client the comparison.
+    scope: access.record.scope,
+  };
+  if (refresh !== undefined) response.refresh_token = refresh.token;
+  return response;
+}

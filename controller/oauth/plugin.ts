@@ -1,0 +1,73 @@
+// The OAuth 2.0 server as a Fastify plugin: token, revocation, introspection, JWKS, metadata and
+// the token listing routes. Register it without fastify-plugin, so its body parsing and error
+// handling stay inside it:
+//
+//   await app.register(oauthPlugin({ config: storeConfig(store), store, secretHashKey, issuer }));
+import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { noteInactiveApplications } from './app-state.ts';
+import { listTokensEndpoint, revokeTokenEndpoint } from './app-tokens.ts';
+import { createContext, PATHS, type OAuthContext } from './context.ts';
+import type { OAuthDeps } from './deps.ts';
+import { invalidRequest, OAuthError, sendError } from './errors.ts';
+import { introspectionEndpoint } from './introspection.ts';
+import { seconds } from './issue.ts';
+import { jwksEndpoint } from './jwks.ts';
+import { metadataEndpoint } from './metadata.ts';
+import { revocationEndpoint } from './revocation.ts';
+import { tokenEndpoint } from './token.ts';
+
+export type { OAuthConfig, OAuthDeps } from './deps.ts';
+export { storeConfig } from './deps.ts';
+export type { OAuthOptions, SigningAlg } from './defaults.ts';
+
+export function oauthPlugin(deps: OAuthDeps): FastifyPluginAsync {
+  return async function oauth(app: FastifyInstance): Promise<void> {
+    const ctx = createContext(deps, (err) => app.log.error({ err }, 'OAuth background work failed'));
+    await ctx.keys.start();
+
+    // Bodies are read as text and parsed by form.ts, whatever their type, so a JSON body or a
+    // missing content type becomes invalid_request instead of Fastify's 415.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: ctx.options.bodyLimit }, (_request, body, done) => done(null, body));
+    app.setErrorHandler((err: FastifyError | OAuthError, _request, reply) => sendError(reply, fromFastify(err), ctx.issuer));
+
+    const post = { bodyLimit: ctx.options.bodyLimit };
+    app.post(PATHS.token, post, tokenEndpoint(ctx));
+    app.post(PATHS.revocation, post, revocationEndpoint(ctx));
+    app.post(PATHS.introspection, post, introspectionEndpoint(ctx));
+    app.get(PATHS.jwks, jwksEndpoint(ctx));
+    app.get(PATHS.metadata, metadataEndpoint(ctx));
+    app.get(PATHS.appTokens, listTokensEndpoint(ctx));
+    app.delete(`${PATHS.appTokens}/:id`, revokeTokenEndpoint(ctx));
+
+    const timer = setInterval(() => void maintain(app, ctx), ctx.options.maintenanceInterval);
+    timer.unref();
+    app.addHook('onClose', async () => {
+      clearInterval(timer);
+      await ctx.keys.idle();
+      await ctx.tokens.flushAccessTokens();
+    });
+  };
+}
+
+/** Errors Fastify raises before a handler runs (body too large, bad content length, …) are the client's. */
+function fromFastify(err: FastifyError | OAuthError): unknown {
+  if (err instanceof OAuthError) return err;
+  const status = err.statusCode ?? 500;
+  if (status === 413) return invalidRequest('the request body is too large', 413);
+  if (status >= 400 && status < 500) return invalidRequest('the request could not be read');
+  return err;
+}
+
+/** Rotates signing keys when due, sweeps expired token state, forgets recovered throttle entries. */
+async function maintain(app: FastifyInstance, ctx: OAuthContext): Promise<void> {
+  const now = ctx.now();
+  try {
+    await ctx.keys.maintain();
+    noteInactiveApplications(ctx);
+    await ctx.tokens.sweep(seconds(now), ctx.options.sweepBatch);
+    for (const throttle of Object.values(ctx.throttles)) throttle.forget(now);
+  } catch (err) {
+    app.log.error({ err }, 'OAuth maintenance failed');
+  }
+}

@@ -1,0 +1,41 @@
+// POST /oauth2/revoke (RFC 7009). The answer is 200 whether or not the token existed: "invalid
+// tokens do not cause an error response since the client cannot handle such an error in a
+// reasonable way" (section 2.2). A client revokes only its own tokens.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { authenticateClient, type AuthenticatedClient } from './client-auth.ts';
+import type { OAuthContext } from './context.ts';
+import { noStore } from './errors.ts';
+import { rejectQueryParameters, requiredParam, requireFormBody } from './form.ts';
+import { seconds } from './issue.ts';
+import { findAccessToken, findRefreshToken, searchOrder } from './token-lookup.ts';
+
+export function revocationEndpoint(ctx: OAuthContext) {
+  return async function revoke(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    rejectQueryParameters(request);
+    const params = requireFormBody(request);
+    // Section 2.1: "The authorization server first validates the client credentials".
+    const client = await authenticateClient(ctx, request, params);
+    const token = requiredParam(params, 'token');
+    await revokeToken(ctx, client, token, params.get('token_type_hint'));
+    return noStore(reply).code(200).send();
+  };
+}
+
+/** Revokes the token if it is live and the client's own; returns whether something was revoked. */
+export async function revokeToken(ctx: OAuthContext, client: AuthenticatedClient, token: string, hint: string | undefined): Promise<boolean> {
+  for (const type of searchOrder(hint)) {
+    if (type === 'access_token') {
+      const found = await findAccessToken(ctx, token);
+      // "...verifies whether the token was issued to the client making the revocation request.
+      // If this validation fails, the request is refused and the client is informed of the
+      // error" — yet with a 200: telling it apart would reveal another client's token is live.
+      if (found === undefined || found.app.name !== client.app.name) continue;
+      return ctx.tokens.revokeAccessToken(found.app.name, found.claims.jti, found.claims.exp);
+    }
+    const found = findRefreshToken(ctx, client.app, token);
+    // Section 2.1: for a refresh token, the server "SHOULD also invalidate all access tokens
+    // based on the same authorization grant": the family goes.
+    if (found !== undefined) return ctx.tokens.revokeFamily(client.app.name, found.record.family, seconds(ctx.now()));
+  }
+  return false;
+}

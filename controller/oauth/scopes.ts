@@ -1,0 +1,60 @@
+// Which scopes a token gets, and which audiences they mean.
+//
+// A token is issued only for scopes the application holds and that exist: `open`, or a scope an
+// Api publishes now. No scope requested means all of them (RFC 6749 section 3.3 lets the server
+// pick a default; the application's own list is the one its publisher approved).
+import type { ApiRecord } from '../store/records.ts';
+import { invalidScope } from './errors.ts';
+
+export const OPEN_SCOPE = 'open';
+
+// RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), delimited by one space.
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
+/** The scopes of a `scope` parameter, in order, without repeats; undefined when absent. */
+export function parseScope(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const scopes = value.split(' ');
+  for (const scope of scopes) {
+    if (!SCOPE_TOKEN.test(scope)) throw invalidScope('the scope parameter is malformed');
+  }
+  return [...new Set(scopes)];
+}
+
+/** Scope → the audience of the Api that publishes it. */
+export type ScopeAudiences = ReadonlyMap<string, string>;
+
+export function scopeAudiences(apis: ApiRecord[]): ScopeAudiences {
+  const map = new Map<string, string>();
+  for (const api of apis) for (const scope of api.spec.scopes) map.set(scope.name, api.spec.audience);
+  return map;
+}
+
+/**
+ * The scopes to grant: the requested ones, each of which must be held, or all held ones.
+ * `held` is what the application (or, on refresh, the original grant) holds; scopes no Api
+ * publishes any more are not held.
+ */
+export function grantScopes(requested: string[] | undefined, held: readonly string[], published: ScopeAudiences): string[] {
+  const grantable = held.filter((scope) => scope === OPEN_SCOPE || published.has(scope));
+  if (requested === undefined) {
+    if (grantable.length === 0) throw invalidScope('the application holds no scope that can be granted');
+    return grantable;
+  }
+  const refused = requested.filter((scope) => !grantable.includes(scope));
+  if (refused.length > 0) throw invalidScope(`scope not allowed for this client: ${refused.join(' ')}`);
+  return requested;
+}
+
+/**
+ * RFC 9068 section 3: the audiences of the Apis whose scopes were granted; a token with only
+ * `open` is meant for the authorization server itself, so its audience is the issuer.
+ */
+export function audiencesOf(scopes: readonly string[], published: ScopeAudiences, issuer: string): string[] {
+  const audiences = new Set<string>();
+  for (const scope of scopes) {
+    const audience = published.get(scope);
+    if (audience !== undefined) audiences.add(audience);
+  }
+  return audiences.size === 0 ? [issuer] : [...audiences];
+}

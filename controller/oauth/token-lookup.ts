@@ -1,0 +1,71 @@
+// Finding what a presented token is, for introspection and revocation. Access tokens are JWTs
+// this server signed; refresh tokens are found by their hash, only under the application that
+// presents them.
+import type { ApplicationRecord } from '../store/records.ts';
+import type { AccessTokenRecord, RefreshTokenRecord } from '../store/token-state.ts';
+import { verifyAccessToken, type AccessTokenClaims } from './access-token.ts';
+import { applicationActive, revokedByDeactivation } from './app-state.ts';
+import type { OAuthContext } from './context.ts';
+import { USER_SUBJECT_PREFIX } from './defaults.ts';
+import { refreshTokenId, seconds } from './issue.ts';
+
+export type TokenTypeHint = 'access_token' | 'refresh_token';
+
+export interface FoundAccessToken {
+  type: 'access_token';
+  app: ApplicationRecord;
+  claims: AccessTokenClaims;
+  /** Absent while its batched write is in flight (or if the process died before it committed). */
+  record: AccessTokenRecord | undefined;
+}
+
+export interface FoundRefreshToken {
+  type: 'refresh_token';
+  app: ApplicationRecord;
+  record: RefreshTokenRecord;
+}
+
+/**
+ * RFC 7009 section 2.1 / RFC 7662 section 2.1: the hint says where to look first; "If the server
+ * is unable to locate the token using the given hint, it MUST extend its search across all of
+ * its supported token types." An unknown hint is ignored.
+ */
+export function searchOrder(hint: string | undefined): TokenTypeHint[] {
+  return hint === 'refresh_token' ? ['refresh_token', 'access_token'] : ['access_token', 'refresh_token'];
+}
+
+/**
+ * A live access token: signed by us, unexpired, not revoked, issued after the application's last
+ * deactivation to an application that exists and is active now, its family (if any) not revoked.
+ */
+export async function findAccessToken(ctx: OAuthContext, token: string): Promise<FoundAccessToken | undefined> {
+  const claims = await verifyAccessToken(token, ctx.keys, ctx.issuer, ctx.now());
+  if (claims === undefined) return undefined;
+  const app = ctx.config.applicationByClientId(claims.client_id);
+  if (app === undefined || !applicationActive(ctx, app)) return undefined;
+  if (ctx.tokens.accessTokenRevoked(app.name, claims.jti) || revokedByDeactivation(ctx, app, claims.iat)) return undefined;
+  if (!subjectExists(ctx, claims.sub)) return undefined;
+  // Tokens of a family are recorded before they are returned, so their record is always there.
+  const record = ctx.tokens.accessToken(app.name, claims.jti);
+  if (record?.family !== undefined && !familyLive(ctx, app, record.family)) return undefined;
+  return { type: 'access_token', app, claims, record };
+}
+
+/** A live refresh token of `app`: unexpired, not yet exchanged, its family not revoked. */
+export function findRefreshToken(ctx: OAuthContext, app: ApplicationRecord, token: string): FoundRefreshToken | undefined {
+  const record = ctx.tokens.refreshToken(app.name, refreshTokenId(token));
+  if (record === undefined || record.usedAt !== undefined || record.exp <= seconds(ctx.now())) return undefined;
+  if (!applicationActive(ctx, app) || revokedByDeactivation(ctx, app, record.iat) || !familyLive(ctx, app, record.family)) return undefined;
+  if (!subjectExists(ctx, record.sub)) return undefined;
+  return { type: 'refresh_token', app, record };
+}
+
+/** A user's tokens die with the user: a removed User manifest leaves no record. */
+export function subjectExists(ctx: OAuthContext, sub: string): boolean {
+  return !sub.startsWith(USER_SUBJECT_PREFIX) || ctx.config.user(sub.slice(USER_SUBJECT_PREFIX.length)) !== undefined;
+}
+
+export function familyLive(ctx: OAuthContext, app: ApplicationRecord, family: string): boolean {
+  const found = ctx.tokens.family(app.name, family);
+  return found !== undefined && found.revokedAt === undefined;
+}

@@ -1,0 +1,51 @@
+// POST /oauth2/token (RFC 6749 sections 3.2, 4.3, 4.4, 6): an ordered list of small steps. The
+// grant itself comes from the registry in grants/, so this file does not change when one is added.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { authenticateClient, type AuthenticatedClient } from './client-auth.ts';
+import type { OAuthContext } from './context.ts';
+import { noStore, slowDown, unauthorizedClient, unsupportedGrantType } from './errors.ts';
+import { rejectQueryParameters, requiredParam, requireFormBody, type Params } from './form.ts';
+import { GRANTS, type Grant } from './grants/index.ts';
+import { planOf, type EffectivePlan } from './plan.ts';
+import { retryAfterSeconds } from './throttle.ts';
+
+export function tokenEndpoint(ctx: OAuthContext) {
+  return async function token(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    rejectQueryParameters(request);
+    const params = requireFormBody(request);
+    const grant = selectGrant(params);
+    requireGrantParameters(grant, params);
+    const client = await authenticateClient(ctx, request, params);
+    checkGrantAllowed(client, grant);
+    const plan = planOf(ctx.slow, client.app);
+    checkRequestRate(ctx, client, plan);
+    const response = await grant.handle({ ctx, client, plan, params, request });
+    // RFC 6749 section 5.1: "Cache-Control: no-store" and "Pragma: no-cache".
+    return noStore(reply).send(response);
+  };
+}
+
+function selectGrant(params: Params): Grant {
+  const grantType = requiredParam(params, 'grant_type');
+  const grant = GRANTS.get(grantType);
+  if (grant === undefined) throw unsupportedGrantType(`grant type not supported: ${grantType.slice(0, 64)}`);
+  return grant;
+}
+
+function requireGrantParameters(grant: Grant, params: Params): void {
+  for (const name of grant.parameters.required) requiredParam(params, name);
+}
+
+/** unauthorized_client: "The authenticated client is not authorized to use this authorization grant type." */
+function checkGrantAllowed({ app }: AuthenticatedClient, grant: Grant): void {
+  if (!app.spec.grantTypes.includes(grant.grantType)) {
+    throw unauthorizedClient(`this client may not use the ${grant.grantType} grant`);
+  }
+}
+
+/** The plan's token request rate, counted per application once it has authenticated. */
+function checkRequestRate(ctx: OAuthContext, { app }: AuthenticatedClient, plan: EffectivePlan): void {
+  const perMinute = plan.tokenRequestsPerMinute * ctx.options.rateLimitShare;
+  const wait = ctx.throttles.requests.hit(app.name, ctx.now(), perMinute);
+  if (wait > 0) throw slowDown(retryAfterSeconds(wait), `the plan allows ${plan.tokenRequestsPerMinute} token requests per minute`);
+}

@@ -1,0 +1,138 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openStore, type Store } from './open.ts';
+import { tokenState, type AccessTokenRecord, type FamilyRecord, type RefreshTokenRecord, type TokenState } from './token-state.ts';
+
+let dir: string;
+let store: Store;
+let state: TokenState;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'mergekey-token-state-'));
+  store = openStore(dir);
+  state = tokenState(store);
+});
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const access = (jti: string, exp = 2000, family?: string): AccessTokenRecord => ({
+  v: 1, jti, clientId: 'billing-client', sub: 'client:billing-client', scope: 'open', aud: ['https://as.test'], iat: 1000, exp,
+  ...(family === undefined ? {} : { family }),
+});
+const refresh = (id: string, family: string, exp = 5000): RefreshTokenRecord => ({
+  v: 1, id, clientId: 'billing-client', sub: 'user:alice', scope: 'open', iat: 1000, exp, family,
+});
+const family = (id: string, exp = 5000): FamilyRecord => ({ v: 1, id, sub: 'user:alice', iat: 1000, exp });
+
+describe('token state', () => {
+  it('rotates a refresh token exactly once among 20 concurrent attempts', async () => {
+    await state.startFamily('billing', family('f1'), refresh('r0', 'f1'), access('a0', 2000, 'f1'));
+    const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+      state.rotateRefreshToken('billing', 'r0', 1500, refresh(`r${i + 1}`, 'f1'), access(`a${i + 1}`, 2500, 'f1'))));
+    expect(outcomes.filter((o) => o.outcome === 'rotated')).toHaveLength(1);
+    // The first loser sees a used token and revokes the family; the rest find it revoked.
+    expect(outcomes.filter((o) => o.outcome === 'reused')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.outcome === 'revoked')).toHaveLength(18);
+    expect(state.family('billing', 'f1')?.revokedAt).toBe(1500);
+  });
+
+  it('keeps a rotation and a family revocation across closing and reopening the store', async () => {
+    await state.startFamily('billing', family('f1'), refresh('r0', 'f1'), access('a0', 2000, 'f1'));
+    expect(await state.rotateRefreshToken('billing', 'r0', 1500, refresh('r1', 'f1'), access('a1', 2500, 'f1'))).toEqual({ outcome: 'rotated' });
+    await store.close();
+    store = openStore(dir);
+    state = tokenState(store);
+    expect(await state.rotateRefreshToken('billing', 'r0', 1600, refresh('r2', 'f1'), access('a2', 2600, 'f1'))).toEqual({ outcome: 'reused' });
+    await store.close();
+    store = openStore(dir);
+    state = tokenState(store);
+    expect(state.family('billing', 'f1')?.revokedAt).toBe(1600);
+    expect(await state.rotateRefreshToken('billing', 'r1', 1700, refresh('r3', 'f1'), access('a3', 2700, 'f1'))).toEqual({ outcome: 'revoked' });
+  });
+
+  it('finds a token only through the application it was issued to', async () => {
+    state.recordAccessToken('billing', access('a0'));
+    await state.flushAccessTokens();
+    expect(state.accessToken('billing', 'a0')?.jti).toBe('a0');
+    expect(state.accessToken('billing-eu', 'a0')).toBeUndefined();
+    expect(await state.revokeAccessToken('billing', 'a0', 2000)).toBe(true);
+    expect(await state.revokeAccessToken('billing', 'a0', 2000)).toBe(false);
+    expect(state.accessToken('billing', 'a0')).toBeUndefined();
+    expect(state.accessTokenRevoked('billing', 'a0')).toBe(true);
+    expect(state.accessTokenRevoked('billing-eu', 'a0')).toBe(false);
+  });
+
+  it('gathers access token records and writes them together, at the latest after the delay', async () => {
+    const gathering = tokenState(store, { recordDelay: 60_000 });
+    gathering.recordAccessToken('billing', access('q1'));
+    gathering.recordAccessToken('billing', access('q2'));
+    await store.root.committed;
+    expect(gathering.accessToken('billing', 'q1')).toBeUndefined();
+    await gathering.flushAccessTokens();
+    expect([gathering.accessToken('billing', 'q1')?.jti, gathering.accessToken('billing', 'q2')?.jti]).toEqual(['q1', 'q2']);
+  });
+
+  it('accepts an assertion id once until it expires', async () => {
+    const results = await Promise.all(Array.from({ length: 10 }, () => state.useAssertionId('billing', 'j1', 1300, 1000)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await state.useAssertionId('billing', 'j1', 1300, 1299)).toBe(false);
+    expect(await state.useAssertionId('billing', 'j1', 1600, 1300)).toBe(true);
+  });
+
+  it('pages through one application without seeing its neighbours', async () => {
+    for (const app of ['billing', 'billing-eu']) {
+      for (let i = 0; i < 3; i++) state.recordAccessToken(app, access(`a${i}`));
+    }
+    await state.flushAccessTokens();
+    await state.startFamily('billing', family('f1'), refresh('r0', 'f1'), access('a9', 2000, 'f1'));
+    const first = state.listTokens('billing', { limit: 3 });
+    expect(first.access.map((t) => t.jti)).toEqual(['a0', 'a1', 'a2']);
+    expect(first.refresh).toEqual([]);
+    expect(first.next).toBe('a:a2');
+    const second = state.listTokens('billing', { limit: 3, after: 'a:a2' });
+    expect(second.access.map((t) => t.jti)).toEqual(['a9']);
+    expect(second.refresh.map((t) => t.id)).toEqual(['r0']);
+    expect(second.next).toBeUndefined();
+  });
+
+  it('sweeps expired records in bounded batches until none is left', async () => {
+    for (let i = 0; i < 5; i++) state.recordAccessToken('billing', access(`old${i}`, 1000));
+    state.recordAccessToken('billing', access('live', 3000));
+    await state.flushAccessTokens();
+    await state.useAssertionId('billing', 'j1', 1000, 900);
+    await state.startFamily('billing', family('f1', 1000), refresh('r0', 'f1', 1000), access('a9', 1000, 'f1'));
+    await state.revokeAccessToken('billing', 'gone', 1000);
+    await state.revokeAllBefore('billing', 900);
+    let deleted = 0;
+    for (let run = 0; run < 6; run++) deleted += await state.sweep(2000, 2);
+    // five old access tokens and a9, the refresh token r0 and its family, the assertion id, the
+    // tombstone — not the deactivation mark
+    expect(deleted).toBe(5 + 1 + 2 + 1 + 1);
+    expect(state.revokedBefore('billing')).toBe(900);
+    expect(state.listTokens('billing', { limit: 10 }).access.map((t) => t.jti)).toEqual(['live']);
+    expect(await state.useAssertionId('billing', 'j1', 3000, 2000)).toBe(true);
+  });
+
+  it('keeps the latest deactivation mark of an application, across a reopen', async () => {
+    expect(state.revokedBefore('billing')).toBeUndefined();
+    await state.revokeAllBefore('billing', 1500);
+    await state.revokeAllBefore('billing', 1200);
+    await store.close();
+    store = openStore(dir);
+    state = tokenState(store);
+    expect(state.revokedBefore('billing')).toBe(1500);
+    expect(state.revokedBefore('billing-eu')).toBeUndefined();
+  });
+
+  it('replaces the keyring only from the version it was read at', async () => {
+    const ring = { v: 1 as const, version: 1, keys: [] };
+    expect(await state.replaceKeyring(undefined, ring)).toBe(true);
+    expect(await state.replaceKeyring(undefined, { ...ring, version: 2 })).toBe(false);
+    expect(await state.replaceKeyring(1, { ...ring, version: 2 })).toBe(true);
+    expect(state.keyring()?.version).toBe(2);
+  });
+});

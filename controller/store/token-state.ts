@@ -1,0 +1,353 @@
+// The token server's state in LMDB: issued access tokens, refresh tokens and their families, used
+// client assertion ids, and the signing keyring. The OAuth code sees only `TokenState`.
+//
+// Keys put the application first, so one application's tokens are one contiguous range (listing
+// is a range read) and a token can only be found through the application it was issued to:
+//   tokens         `<app>/<jti>`                      → AccessTokenRecord
+//   refreshTokens  `<app>/r/<sha256(token) base64url>` → RefreshTokenRecord
+//                  `<app>/f/<family id>`               → FamilyRecord
+//   jtis           `<app>/<assertion jti>`             → expiry (seconds)
+//   revocations    `at/<app>/<jti>`                    → the revoked access token's expiry (seconds)
+//                  `app/<app>`                         → every token issued up to then is dead (seconds)
+//   signingKeys    `keyring`                           → Keyring
+// Times are seconds since the epoch, like JWT claims, except the keyring's (milliseconds).
+//
+// Durability: refresh rotations, family starts and every revocation resolve only once committed
+// and flushed to disk, so not even a machine crash brings back a used or revoked token.
+//
+// Access token records (kept for listing) are not waited for. They are gathered for a few
+// milliseconds and written in one transaction: every commit costs a flush to disk, and with
+// lmdb's per-event-turn batching a busy token endpoint made a commit every few requests, which
+// cost more CPU than signing the token. A token is active unless revoked (a revocation is a
+// durable tombstone that does not need the record), so a record still gathering, or lost with
+// the process, only leaves the token unlisted.
+import type { Store } from './open.ts';
+
+export const TOKEN_STATE_VERSION = 1;
+
+export interface AccessTokenRecord {
+  v: typeof TOKEN_STATE_VERSION;
+  jti: string;
+  clientId: string;
+  sub: string;
+  scope: string;
+  aud: string[];
+  iat: number;
+  exp: number;
+  /** The refresh token family the token came from, if any: revoking the family revokes it. */
+  family?: string;
+}
+
+export interface RefreshTokenRecord {
+  v: typeof TOKEN_STATE_VERSION;
+  /** base64url SHA-256 of the token: the token itself is never stored. */
+  id: string;
+  clientId: string;
+  sub: string;
+  scope: string;
+  iat: number;
+  exp: number;
+  family: string;
+  /** Set when the token was exchanged; presenting it again revokes the family. */
+  usedAt?: number;
+}
+
+/** One grant: the chain of refresh tokens rotated from a password grant, and the access tokens they gave. */
+export interface FamilyRecord {
+  v: typeof TOKEN_STATE_VERSION;
+  id: string;
+  sub: string;
+  iat: number;
+  /** No token of the family lives past it, so the record may be swept then. */
+  exp: number;
+  revokedAt?: number;
+}
+
+export interface SigningKeyRecord {
+  kid: string;
+  alg: string;
+  publicJwk: Record<string, unknown>;
+  /** The private JWK. The data directory is private to the controller (mode 0700). */
+  privateJwk: Record<string, unknown>;
+  /** `next` is published ahead of use, `current` signs, `retired` is published until its tokens expire. */
+  state: 'next' | 'current' | 'retired';
+  createdAt: number;
+  activatedAt?: number;
+  retiredAt?: number;
+}
+
+export interface Keyring {
+  v: typeof TOKEN_STATE_VERSION;
+  /** Incremented by every change, so two processes rotating at once cannot both win. */
+  version: number;
+  keys: SigningKeyRecord[];
+}
+
+export type RotationOutcome =
+  | { outcome: 'rotated' }
+  | { outcome: 'unknown' | 'expired' | 'revoked' }
+  /** The token had been used before: its family is now revoked. */
+  | { outcome: 'reused' };
+
+export interface TokenPage {
+  access: AccessTokenRecord[];
+  refresh: RefreshTokenRecord[];
+  /** Pass back as `after` for the next page; absent on the last page. */
+  next?: string;
+}
+
+export interface TokenState {
+  /** Queues the record; it is written within `recordDelay` ms (see Durability above). */
+  recordAccessToken(app: string, record: AccessTokenRecord): void;
+  /** Writes the queued access token records now; resolves once they are committed. */
+  flushAccessTokens(): Promise<void>;
+  accessToken(app: string, jti: string): AccessTokenRecord | undefined;
+  /**
+   * Revokes the access token until `exp` (seconds), when the tombstone may be swept, and forgets
+   * its record. False when it was already revoked.
+   */
+  revokeAccessToken(app: string, jti: string, exp: number): Promise<boolean>;
+  accessTokenRevoked(app: string, jti: string): boolean;
+  /** Starts a family with its first refresh token and access token. */
+  startFamily(app: string, family: FamilyRecord, refresh: RefreshTokenRecord, access: AccessTokenRecord): Promise<void>;
+  refreshToken(app: string, id: string): RefreshTokenRecord | undefined;
+  family(app: string, id: string): FamilyRecord | undefined;
+  /**
+   * Exchanges the refresh token `id` for `next` and `access`, atomically: of any number of
+   * concurrent calls with one token, exactly one rotates. `now` in seconds.
+   */
+  rotateRefreshToken(app: string, id: string, now: number, next: RefreshTokenRecord, access: AccessTokenRecord): Promise<RotationOutcome>;
+  revokeFamily(app: string, family: string, now: number): Promise<boolean>;
+  /** Tokens of the application issued at or before this time (seconds) are revoked. */
+  revokedBefore(app: string): number | undefined;
+  /** Revokes every token the application holds now; tokens issued later are not affected. */
+  revokeAllBefore(app: string, now: number): Promise<void>;
+  /** Records a client assertion's `jti` until `exp`; false when it was already used and has not expired. */
+  useAssertionId(app: string, jti: string, exp: number, now: number): Promise<boolean>;
+  /** A page of an application's token records, in key order, starting after `after`. */
+  listTokens(app: string, options: { limit: number; after?: string }): TokenPage;
+  /** Deletes expired records, looking at no more than `budget` entries per db. Returns how many it deleted. */
+  sweep(now: number, budget: number): Promise<number>;
+  keyring(): Keyring | undefined;
+  /** Replaces the keyring if its version is still `expectedVersion` (undefined: there is none yet). */
+  replaceKeyring(expectedVersion: number | undefined, keyring: Keyring): Promise<boolean>;
+}
+
+const KEYRING = 'keyring';
+// `0` sorts right after `/`: `<app>/` … `<app>0` is exactly one application's range.
+const rangeOf = (prefix: string) => ({ start: `${prefix}/`, end: `${prefix}0` });
+
+export interface TokenStateOptions {
+  /** How long access token records gather before they are written (ms). */
+  recordDelay?: number;
+  /** Reports a failed write of queued records. */
+  onError?: (err: unknown) => void;
+}
+
+// Written at once past this many queued records, whatever the delay.
+const MAX_QUEUED_RECORDS = 2000;
+
+export function tokenState(store: Store, options: TokenStateOptions = {}): TokenState {
+  const { root, tokens, refreshTokens, jtis, revocations, signingKeys } = store;
+  const recordDelay = options.recordDelay ?? 10;
+  const onError = options.onError ?? ((err: unknown) => { throw err; });
+  const accessKey = (app: string, jti: string) => `${app}/${jti}`;
+  const refreshKey = (app: string, id: string) => `${app}/r/${id}`;
+  const familyKey = (app: string, id: string) => `${app}/f/${id}`;
+  const durable = async <T>(written: Promise<T>): Promise<T> => {
+    const result = await written;
+    await root.flushed;
+    return result;
+  };
+  // Where the next sweep resumes in each db, so every run does bounded work and all records are
+  // eventually visited.
+  const sweepFrom = new Map<string, string | undefined>();
+
+  let queued: [string, AccessTokenRecord][] = [];
+  let timer: NodeJS.Timeout | undefined;
+  // The latest batch written: lmdb commits in order, so once it is committed all earlier ones are.
+  let lastBatch: Promise<unknown> = Promise.resolve();
+  const flushAccessTokens = async (): Promise<void> => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    const batch = queued;
+    queued = [];
+    if (batch.length > 0) {
+      // A failed write is reported, not kept: later flushes (and listings) carry on.
+      lastBatch = root.transaction(() => {
+        for (const [key, record] of batch) tokens.put(key, record);
+      }).then(undefined, onError);
+    }
+    await lastBatch;
+  };
+
+  return {
+    recordAccessToken(app, record) {
+      queued.push([accessKey(app, record.jti), record]);
+      if (queued.length >= MAX_QUEUED_RECORDS) {
+        void flushAccessTokens();
+      } else if (timer === undefined) {
+        timer = setTimeout(() => void flushAccessTokens(), recordDelay);
+        timer.unref();
+      }
+    },
+
+    flushAccessTokens,
+
+    accessToken: (app, jti) => tokens.get(accessKey(app, jti)) as AccessTokenRecord | undefined,
+
+    revokeAccessToken(app, jti, exp) {
+      return durable(root.transaction(() => {
+        const key = accessKey(app, jti);
+        const tombstone = `at/${key}`;
+        tokens.remove(key);
+        if (revocations.get(tombstone) !== undefined) return false;
+        revocations.put(tombstone, exp);
+        return true;
+      }));
+    },
+
+    accessTokenRevoked: (app, jti) => revocations.get(`at/${accessKey(app, jti)}`) !== undefined,
+
+    async startFamily(app, family, refresh, access) {
+      await durable(root.transaction(() => {
+        refreshTokens.put(familyKey(app, family.id), family);
+        refreshTokens.put(refreshKey(app, refresh.id), refresh);
+        tokens.put(accessKey(app, access.jti), access);
+      }));
+    },
+
+    refreshToken: (app, id) => refreshTokens.get(refreshKey(app, id)) as RefreshTokenRecord | undefined,
+
+    family: (app, id) => refreshTokens.get(familyKey(app, id)) as FamilyRecord | undefined,
+
+    rotateRefreshToken(app, id, now, next, access) {
+      // Runs inside lmdb's write transaction: reads see every earlier committed rotation, and no
+      // other write interleaves, so the usedAt check and its update are one atomic step.
+      return durable(root.transaction((): RotationOutcome => {
+        const presented = refreshTokens.get(refreshKey(app, id)) as RefreshTokenRecord | undefined;
+        if (presented === undefined) return { outcome: 'unknown' };
+        if (presented.exp <= now) return { outcome: 'expired' };
+        const family = refreshTokens.get(familyKey(app, presented.family)) as FamilyRecord | undefined;
+        if (family === undefined || family.revokedAt !== undefined) return { outcome: 'revoked' };
+        if (presented.usedAt !== undefined) {
+          // RFC 9700 section 4.14.2: "If a refresh token is compromised and subsequently used by
+          // both the attacker and the legitimate client, one of them will present an invalidated
+          // refresh token, which will inform the authorization server of the breach." The family
+          // goes: every refresh token and every access token issued from it.
+          refreshTokens.put(familyKey(app, family.id), { ...family, revokedAt: now });
+          return { outcome: 'reused' };
+        }
+        // The used token is kept until it expires, to recognise a replay.
+        refreshTokens.put(refreshKey(app, id), { ...presented, usedAt: now });
+        refreshTokens.put(refreshKey(app, next.id), next);
+        tokens.put(accessKey(app, access.jti), access);
+        const exp = Math.max(family.exp, next.exp, access.exp);
+        if (exp !== family.exp) refreshTokens.put(familyKey(app, family.id), { ...family, exp });
+        return { outcome: 'rotated' };
+      }));
+    },
+
+    revokeFamily(app, id, now) {
+      return durable(root.transaction(() => {
+        const family = refreshTokens.get(familyKey(app, id)) as FamilyRecord | undefined;
+        if (family === undefined || family.revokedAt !== undefined) return false;
+        refreshTokens.put(familyKey(app, id), { ...family, revokedAt: now });
+        return true;
+      }));
+    },
+
+    revokedBefore: (app) => revocations.get(`app/${app}`) as number | undefined,
+
+    revokeAllBefore(app, now) {
+      return durable(root.transaction(() => {
+        const key = `app/${app}`;
+        const before = revocations.get(key) as number | undefined;
+        if (before === undefined || before < now) revocations.put(key, now);
+      }));
+    },
+
+    useAssertionId(app, jti, exp, now) {
+      return durable(root.transaction(() => {
+        const key = accessKey(app, jti);
+        const until = jtis.get(key) as number | undefined;
+        if (until !== undefined && until > now) return false;
+        jtis.put(key, exp);
+        return true;
+      }));
+    },
+
+    listTokens(app, { limit, after }) {
+      const page: TokenPage = { access: [], refresh: [] };
+      // One cursor over two ranges: `a:<jti>` within access tokens, then `r:<id>` within refresh
+      // tokens. `next` names the last record returned; the next page starts after it.
+      const [kind, from] = after === undefined ? ['a', undefined] : [after.slice(0, 1), after.slice(2)];
+      let last = '';
+      if (kind === 'a') {
+        const range = rangeOf(app);
+        const start = from === undefined ? range.start : `${accessKey(app, from)}\u0000`;
+        for (const { value } of tokens.getRange({ ...range, start, limit: limit + 1 })) {
+          const record = value as AccessTokenRecord;
+          if (page.access.length === limit) {
+            page.next = last;
+            return page;
+          }
+          page.access.push(record);
+          last = `a:${record.jti}`;
+        }
+      }
+      const range = rangeOf(`${app}/r`);
+      const start = kind === 'r' && from !== undefined ? `${refreshKey(app, from)}\u0000` : range.start;
+      const room = limit - page.access.length;
+      for (const { value } of refreshTokens.getRange({ ...range, start, limit: room + 1 })) {
+        const record = value as RefreshTokenRecord;
+        if (page.refresh.length === room) {
+          page.next = last;
+          return page;
+        }
+        page.refresh.push(record);
+        last = `r:${record.id}`;
+      }
+      return page;
+    },
+
+    async sweep(now, budget) {
+      let deleted = 0;
+      const writes: Promise<unknown>[] = [];
+      for (const [name, db, expiry] of [
+        ['tokens', tokens, (value: unknown, _key: string) => (value as AccessTokenRecord).exp],
+        ['refreshTokens', refreshTokens, (value: unknown, _key: string) => (value as RefreshTokenRecord | FamilyRecord).exp],
+        ['jtis', jtis, (value: unknown, _key: string) => value as number],
+        // Access token tombstones; deactivation marks (`app/…`) are kept, one per application.
+        ['revocations', revocations, (value: unknown, key: string) => (key.startsWith('at/') ? value as number : Infinity)],
+      ] as const) {
+        const start = sweepFrom.get(name);
+        let last: string | undefined;
+        let seen = 0;
+        for (const { key, value } of db.getRange({ ...(start === undefined ? {} : { start }), limit: budget })) {
+          last = key;
+          seen++;
+          if (expiry(value, key) <= now) {
+            writes.push(db.remove(key));
+            deleted++;
+          }
+        }
+        // Resume after the last key seen; start over once the whole db has been visited.
+        sweepFrom.set(name, seen < budget || last === undefined ? undefined : `${last}\u0000`);
+      }
+      await Promise.all(writes);
+      return deleted;
+    },
+
+    keyring: () => signingKeys.get(KEYRING) as Keyring | undefined,
+
+    replaceKeyring(expectedVersion, keyring) {
+      return durable(root.transaction(() => {
+        const existing = signingKeys.get(KEYRING) as Keyring | undefined;
+        if (existing?.version !== expectedVersion) return false;
+        signingKeys.put(KEYRING, keyring);
+        return true;
+      }));
+    },
+  };
+}
