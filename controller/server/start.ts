@@ -36,6 +36,8 @@ export interface ServerContext {
   keys: ControllerKeys;
   logger: Logger;
   reconciler: Reconciler;
+  /** Starts a reconcile now (as a webhook does), e.g. after the portal merged a request. */
+  sync: { trigger(reason: string): Promise<void> };
 }
 
 export interface StartDependencies {
@@ -104,7 +106,7 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
     const loop = new ReconcileLoop({ reconciler, pollMs: config.poll });
     cleanup.push(() => loop.stop());
 
-    const context: ServerContext = { config, store, keys, logger, reconciler };
+    const context: ServerContext = { config, store, keys, logger, reconciler, sync: loop };
     const app = await buildApp({
       logger,
       reconciler,
