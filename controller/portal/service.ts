@@ -7,6 +7,7 @@ import { requireCancellable, withdrawRequest } from '../../cli/requests/cancel.t
 import { runCheck, type CheckReport } from '../../cli/requests/check.ts';
 import { openCreateRequest, type OpenedCreate } from '../../cli/requests/create.ts';
 import type { Clone } from '../../cli/requests/git.ts';
+import type { Session } from '../../cli/requests/session.ts';
 import type { GrantType } from '../../cli/requests/inputs.ts';
 import { editApplicationText, loadApplication, type ApplicationEdits } from '../../cli/requests/manifest.ts';
 import { openRequest, RequestRefused, requireAllowed, type OpenedRequest } from '../../cli/requests/open.ts';
@@ -18,6 +19,7 @@ import {
   appPath,
   countApplications,
   describeChange,
+  isRequestAllowed,
   parseDecisionMarker,
   requestOutcome,
   sameLogin,
@@ -235,8 +237,7 @@ export class PortalService {
   async edit(user: PortalUser, name: string, edits: EditInput): Promise<OpenedRequest> {
     return this.#request(async (clone, main) => {
       const session = this.#workspace.session(clone);
-      const requests = await this.#allowed(() => requireAllowed(session, main, name, 'edit'), name);
-      this.#requireActor(user, name, statusOf(main, name, requests), { main, tokenLogin: await this.#workspace.tokenLogin() });
+      await this.#mayRequest(session, main, user, name, 'edit');
       const content = editApplicationText(textOf(main, name), edits);
       const what = changedFields(main.apps.get(name)!.manifest, loadPortalApplication(name, content));
       if (what.length === 0) throw new PortalError(400, 'Nothing changes: the form holds what the application already has.');
@@ -248,8 +249,7 @@ export class PortalService {
   async rotate(user: PortalUser, name: string): Promise<OpenedRequest & { secret: string; oldExpiresAt: string }> {
     return this.#request(async (clone, main) => {
       const session = this.#workspace.session(clone);
-      const requests = await this.#allowed(() => requireAllowed(session, main, name, 'edit'), name);
-      this.#requireActor(user, name, statusOf(main, name, requests), { main, tokenLogin: await this.#workspace.tokenLogin() });
+      await this.#mayRequest(session, main, user, name, 'edit');
       const rotated = await rotateSecret({ app: main.apps.get(name)!.manifest, settings: main.settings, now: this.#now(), oldSecretExpiresInMs: OLD_SECRET_EXPIRES_MS });
       const content = editApplicationText(textOf(main, name), { secrets: rotated.secrets });
       const opened = await openRequest(session, main, { kind: 'edit', app: name, content, what: 'new client secret', requestedBy: user.name });
@@ -261,8 +261,7 @@ export class PortalService {
   async changeState(user: PortalUser, name: string, kind: 'deactivate' | 'reactivate'): Promise<OpenedRequest> {
     return this.#request(async (clone, main) => {
       const session = this.#workspace.session(clone);
-      const requests = await this.#allowed(() => requireAllowed(session, main, name, kind), name);
-      this.#requireActor(user, name, statusOf(main, name, requests), { main, tokenLogin: await this.#workspace.tokenLogin() });
+      await this.#mayRequest(session, main, user, name, kind);
       const content = editApplicationText(textOf(main, name), { state: kind === 'deactivate' ? 'inactive' : 'active' });
       return openRequest(session, main, { kind, app: name, content, requestedBy: user.name });
     });
@@ -414,6 +413,18 @@ export class PortalService {
     });
     if (view.stale !== undefined) throw new PortalError(503, `The manifests repository cannot be fetched, so no request can be made now: ${view.stale}`);
     return this.#refusals(() => this.#workspace.exclusive((clone) => work(clone, view.main)));
+  }
+
+  /**
+   * Whether this user may ask for `kind` about `name` now: first whether it is theirs (a stranger
+   * learns nothing about its state), then the lifecycle's rules, as `requireAllowed` applies them.
+   */
+  async #mayRequest(session: Session, main: MainState, user: PortalUser, name: string, kind: RequestKind): Promise<void> {
+    const requests = await listRequests(session.github.backend, { app: name });
+    const view = statusOf(main, name, requests);
+    this.#requireActor(user, name, view, { main, tokenLogin: await this.#workspace.tokenLogin() });
+    const decision = isRequestAllowed(name, view?.status, kind, requests);
+    if (!decision.allowed) throw new PortalError(409, refusalMessage(decision.code, name, decision.message));
   }
 
   /** requireAllowed, with the lifecycle's refusals reworded for the portal where they name CLI commands. */
