@@ -66,6 +66,7 @@ function loadAssets(): Map<string, { body: Buffer; type: string; version: string
   for (const [file, type] of [
     ['portal.css', 'text/css; charset=utf-8'],
     ['portal.js', 'text/javascript; charset=utf-8'],
+    ['favicon.svg', 'image/svg+xml'],
   ] as const) {
     const body = readFileSync(fileURLToPath(new URL(`./assets/${file}`, import.meta.url)));
     assets.set(file, { body, type, version: createHash('sha256').update(body).digest('base64url').slice(0, 12) });
@@ -84,7 +85,8 @@ export function portalPlugin(deps: PortalDeps): FastifyPluginAsync {
       address: new FailureThrottle(deps.limits?.address ?? SIGN_IN_LIMITS.address),
     };
     const assets = loadAssets();
-    const assetUrls = { css: `${BASE}/assets/portal.css?v=${assets.get('portal.css')!.version}`, js: `${BASE}/assets/portal.js?v=${assets.get('portal.js')!.version}` };
+    const url = (file: string) => `${BASE}/assets/${file}?v=${assets.get(file)!.version}`;
+    const assetUrls = { css: url('portal.css'), js: url('portal.js'), icon: url('favicon.svg') };
     let lastSweep = 0;
 
     await app.register(fastifyCookie);
@@ -100,7 +102,8 @@ export function portalPlugin(deps: PortalDeps): FastifyPluginAsync {
     app.addHook('onRequest', async (_request, reply) => {
       reply.header('content-security-policy', CSP);
       reply.header('x-content-type-options', 'nosniff');
-      reply.header('referrer-policy', 'no-referrer');
+      // same-origin: links out (to GitHub) carry no referrer, and form posts keep their Origin header.
+      reply.header('referrer-policy', 'same-origin');
       reply.header('x-frame-options', 'DENY');
       reply.header('cross-origin-opener-policy', 'same-origin');
       reply.header('cache-control', 'no-store');
@@ -556,13 +559,13 @@ function safeNext(next: string | undefined): string | undefined {
 /**
  * Defence in depth beside the CSRF token: a browser says where a POST comes from. A cross-site
  * `Sec-Fetch-Site`, or an `Origin` naming another host, is refused; clients that send neither
- * (old browsers, tools) still need the token.
+ * (old browsers, tools), or an opaque `null` origin, still need the token.
  */
 function sameSite(request: FastifyRequest): boolean {
   const site = request.headers['sec-fetch-site'];
   if (site === 'cross-site' || site === 'same-site') return false;
   const origin = request.headers.origin;
-  if (origin === undefined || origin === 'null') return origin === undefined;
+  if (origin === undefined || origin === 'null') return true;
   try {
     return new URL(origin).host === request.headers.host;
   } catch {

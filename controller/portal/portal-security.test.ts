@@ -132,7 +132,7 @@ describe('sessions', () => {
     const form = await visitor.get('/portal/sign-in');
     expect(form.headers.get('content-security-policy')).toBe(CSP);
     expect(form.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(form.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(form.headers.get('referrer-policy')).toBe('same-origin');
     expect(form.headers.get('cache-control')).toBe('no-store');
     const response = await fetch(`${world.url}/portal/sign-in`, {
       method: 'POST',

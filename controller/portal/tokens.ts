@@ -157,7 +157,8 @@ export async function requestToken(endpoint: string, app: ApplicationRecord, inp
   const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
   const text = (key: string) => (typeof body[key] === 'string' ? (body[key] as string) : undefined);
   if (!response.ok || text('access_token') === undefined) {
-    return { ok: false, status: response.status, error: text('error') ?? 'server_error', description: text('error_description') };
+    if (text('error') === undefined) return { ok: false, status: response.status, error: 'unavailable', description: `the token endpoint answered HTTP ${response.status} without an OAuth error` };
+    return { ok: false, status: response.status, error: text('error')!, description: text('error_description') };
   }
   return {
     ok: true,

@@ -4,7 +4,7 @@ import { APP_STATUS_LABELS } from '../../lifecycle/index.ts';
 import { html, safeUrl, type SafeHtml } from '../html.ts';
 import type { AppDetail, HistoryEntry } from '../service.ts';
 import type { PortalGrant, PortalToken, TokenFailure, TokenSuccess } from '../tokens.ts';
-import { snapshotProblems } from './apps.ts';
+import { snapshotProblems, statusSentence } from './apps.ts';
 import { BASE, csrfField, layout, shownOnce, statusBadge, time, type PageContext } from './layout.ts';
 
 export interface TokenSection {
@@ -38,7 +38,7 @@ export function detailsPage(ctx: PageContext, detail: AppDetail, tokens: TokenSe
       <h1>${title} ${statusBadge(view.status)}</h1>
       ${detail.canAct ? actions(detail) : undefined}
     </div>
-    <p class="hint">${view.reason}.</p>
+    <p class="hint">${statusSentence(view, detail.history)}</p>
     ${snapshotProblems(detail)}
     <nav class="sections" aria-label="Sections of this page"><ul>${sections.map(([id, label]) => html`<li><a href="#${id}">${label}</a></li>`)}</ul></nav>
     ${overview(detail)}
@@ -141,7 +141,7 @@ function generateForm(ctx: PageContext, detail: AppDetail): SafeHtml {
         ? html`<fieldset class="field grant-fields" data-grant="password">
             <legend>Password grant: the resource owner</legend>
             <div class="field"><label for="username">User name</label><input id="username" name="username" type="text" autocomplete="off" spellcheck="false"></div>
-            <div class="field"><label for="password">Password</label><input id="password" name="password" type="password" autocomplete="off"></div>
+            <div class="field"><label for="password">User’s password</label><input id="password" name="password" type="password" autocomplete="off"></div>
           </fieldset>`
         : undefined}
       ${grants.includes('client_credentials') || grants.includes('password')
@@ -174,7 +174,7 @@ function tokenList(detail: AppDetail, section: TokenSection): SafeHtml {
           <thead><tr><th scope="col">Token</th><th scope="col">Type</th><th scope="col">Subject</th><th scope="col">Scope</th><th scope="col">Expires</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
           <tbody>${section.tokens.map(
             (token) => html`<tr>
-              <td data-label="Token"><details class="reveal"><summary><code>${token.masked}</code> <span class="reveal-label">Reveal</span></summary><code class="token-id">${token.id}</code></details></td>
+              <td data-label="Token"><details class="reveal"><summary><code>${token.masked}</code> <span class="reveal-label when-closed">Reveal</span><span class="reveal-label when-open">Hide</span></summary><code class="token-id">${token.id}</code></details></td>
               <td data-label="Type">${token.type === 'access_token' ? 'access' : 'refresh'}</td>
               <td data-label="Subject"><code>${token.subject}</code></td>
               <td data-label="Scope">${token.scope === '' ? html`<span class="hint">none</span>` : codes(token.scope.split(' '))}</td>

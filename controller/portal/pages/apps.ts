@@ -3,7 +3,7 @@
 import { APP_STATUS_LABELS, APP_STATUSES, type AppStatus, type AppStatusView } from '../../lifecycle/index.ts';
 import { hasRole, type PortalUser } from '../accounts.ts';
 import { html, type SafeHtml } from '../html.ts';
-import type { Overview } from '../service.ts';
+import type { HistoryEntry, Overview } from '../service.ts';
 import { BASE, banner, layout, statusBadge, type PageContext } from './layout.ts';
 
 export function appsPage(ctx: PageContext & { user: PortalUser }, overview: Overview, filter: AppStatus | undefined, canMakeRequests: boolean): string {
@@ -56,6 +56,33 @@ function problems(snapshot: Pick<Overview, 'stale' | 'githubProblem' | 'main'>):
 
 export { problems as snapshotProblems };
 
+const KIND_WORDS = { create: 'Create', edit: 'Edit', deactivate: 'Deactivation', reactivate: 'Activation' } as const;
+
+/**
+ * The status in a sentence. The lifecycle's own reason names who closed a request on GitHub,
+ * which for the portal's requests is the server's token; the history (when at hand) names the person.
+ */
+export function statusSentence(view: AppStatusView, history?: readonly HistoryEntry[]): string {
+  const open = view.openRequest;
+  const pending = open === undefined ? '' : ` ${KIND_WORDS[open.kind]} request #${open.number} awaits a publisher.`;
+  const deciding = view.requests.find((request) => request.kind === 'create');
+  const by = (number: number | undefined) => {
+    const who = history?.find((entry) => entry.number === number)?.decidedBy;
+    return who === undefined ? '' : ` by ${who}`;
+  };
+  switch (view.status) {
+    case 'active':
+    case 'inactive':
+      return `Registered, ${view.status}.${pending}`;
+    case 'awaiting':
+      return pending.trim();
+    case 'rejected':
+      return `Create request #${deciding?.number} was rejected${by(deciding?.number)}.`;
+    case 'cancelled':
+      return `Create request #${deciding?.number} was cancelled${by(deciding?.number)}.`;
+  }
+}
+
 function empty(overview: Overview, filter: AppStatus | undefined, canCreate: boolean): SafeHtml {
   if (filter !== undefined && overview.views.length > 0) {
     return html`<div class="empty"><p>No application is ${APP_STATUS_LABELS[filter]}.</p><p><a href="${BASE}/apps">Show all statuses</a></p></div>`;
@@ -76,7 +103,7 @@ function table(views: readonly AppStatusView[], filter: AppStatus | undefined, p
         ${views.map(
           (view) => html`<tr>
             <th scope="row" data-label="Name"><a href="${BASE}/apps/${view.app}">${view.onMain?.spec.displayName ?? view.app}</a>${view.onMain?.spec.displayName === undefined ? undefined : html`<br><span class="hint">${view.app}</span>`}</th>
-            <td data-label="Description">${view.onMain === undefined ? html`<span class="hint">${view.reason}</span>` : html`<a class="quiet-link" href="${BASE}/apps/${view.app}">${view.onMain.spec.description}</a>`}</td>
+            <td data-label="Description">${view.onMain === undefined ? html`<span class="hint">${statusSentence(view)}</span>` : html`<a class="quiet-link" href="${BASE}/apps/${view.app}">${view.onMain.spec.description}</a>`}</td>
             <td data-label="Status">${statusBadge(view.status)}</td>
             <td data-label="Open request">${view.openRequest === undefined ? html`<span class="hint">none</span>` : html`${view.openRequest.kind} #${view.openRequest.number}`}</td>
             ${publisher ? html`<td data-label="Owners">${view.onMain?.spec.owners.join(', ') ?? ''}</td>` : undefined}

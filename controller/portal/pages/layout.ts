@@ -14,7 +14,7 @@ export interface PageContext {
   csrf?: string | undefined;
   flash?: Flash | undefined;
   /** Versioned asset URLs, so browsers may cache them. */
-  assets: { css: string; js: string };
+  assets: { css: string; js: string; icon: string };
   nav?: 'apps' | 'review';
 }
 
@@ -24,6 +24,7 @@ export function layout(ctx: PageContext, title: string, body: SafeHtml): string 
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · Mergekey</title>
+<link rel="icon" href="${ctx.assets.icon}" type="image/svg+xml">
 <link rel="stylesheet" href="${ctx.assets.css}">
 <script src="${ctx.assets.js}" defer></script>
 </head>
