@@ -15,7 +15,7 @@ export function portalFor(context: ServerContext, options: { env?: NodeJS.Proces
   const workspace = new Workspace({
     repo: config.repo,
     branch: config.branch,
-    dir: join(config.data, 'portal', 'clone'),
+    dir: join(config.data, 'portal'),
     github: github === undefined ? undefined : { config: github, backend: createGitHubClient(github) },
   });
   return portalPlugin({

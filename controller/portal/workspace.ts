@@ -3,9 +3,11 @@
 // with the same code as `mergekey app …` (`cli/requests/`): one commit on top of the branch the
 // controller follows, pushed to a request branch, opened as a pull request with the server's
 // token. Git work in the clone is serialized: two fetches at once would fight over the same refs.
+// With `--workers N` every process has its own clone (`clone-<pid>`): a process that starts takes
+// over the clone of one that is gone, and removes the others'.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseRepoLocation } from '../git/source.ts';
 import type { GitHubConfig, RequestsBackend } from '../github/index.ts';
 import { Clone } from '../../cli/requests/git.ts';
@@ -22,7 +24,7 @@ export interface WorkspaceOptions {
   repo: string;
   /** The branch the controller follows: requests are made against it. */
   branch: string;
-  /** Where the portal keeps its clone (`<data>/portal/clone`). */
+  /** Where the portal keeps its clones (`<data>/portal`). */
   dir: string;
   /** Absent when the server has no GitHub token: the portal then only reads. */
   github: PortalGitHub | undefined;
@@ -91,25 +93,62 @@ export class Workspace {
     return this.#tokenLogin;
   }
 
-  /** The clone, made on first use: `git clone --no-checkout` (requests are built from objects, never a work tree). */
+  /** This process's clone, made (or taken over) on first use; requests are built from objects, never a work tree. */
   async #open(): Promise<Clone> {
     if (this.#clone !== undefined) return this.#clone;
-    const { dir } = this.#options;
+    const base = this.#options.dir;
+    const dir = join(base, `clone-${process.pid}`);
+    mkdirSync(base, { recursive: true, mode: 0o700 });
+    this.#adoptOrphans(base, dir);
     const location = parseRepoLocation(this.#options.repo);
     const source = location.kind === 'local' ? location.path : location.url;
-    if (existsSync(dir) && (await git(dir, ['remote', 'get-url', 'origin']).catch(() => '')).trim() !== source) {
-      // A clone of another repository (the server was pointed elsewhere): start again.
+    if (existsSync(dir) && !(await isCloneOf(dir, source))) {
+      // Not a clone of this repository (the server was pointed elsewhere, or a half-made clone): start again.
       rmSync(dir, { recursive: true, force: true });
     }
     if (!existsSync(dir)) {
-      mkdirSync(dirname(dir), { recursive: true, mode: 0o700 });
-      await git(dirname(dir), ['clone', '--no-checkout', '--quiet', '--', source, dir]);
+      await git(base, ['clone', '--no-checkout', '--quiet', '--', source, dir]);
       await git(dir, ['config', 'user.name', IDENTITY.name]);
       await git(dir, ['config', 'user.email', IDENTITY.email]);
       await git(dir, ['config', 'commit.gpgsign', 'false']);
     }
     this.#clone = await Clone.open(dir);
     return this.#clone;
+  }
+
+  /** Clones of processes that are gone: the first becomes ours (no new clone to make), the rest are removed. */
+  #adoptOrphans(base: string, mine: string): void {
+    for (const entry of readdirSync(base)) {
+      const pid = /^clone-(\d+)$/.exec(entry)?.[1];
+      if (pid === undefined || Number(pid) === process.pid || isAlive(Number(pid))) continue;
+      const orphan = join(base, entry);
+      try {
+        if (existsSync(mine)) rmSync(orphan, { recursive: true, force: true });
+        else renameSync(orphan, mine);
+      } catch {
+        // Another process took it first.
+      }
+    }
+  }
+}
+
+/** Whether `dir` is itself the top of a clone whose origin is `source` (git would otherwise find an enclosing repository). */
+async function isCloneOf(dir: string, source: string): Promise<boolean> {
+  try {
+    const top = (await git(dir, ['rev-parse', '--show-toplevel'])).trim();
+    if (realpathSync(top) !== realpathSync(dir)) return false;
+    return (await git(dir, ['remote', 'get-url', 'origin'])).trim() === source;
+  } catch {
+    return false;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
