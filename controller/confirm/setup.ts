@@ -41,7 +41,8 @@ export function confirmerFor(config: GitHubSettings, options: { gitDir: string; 
     return undefined;
   }
   const baseUrl = (config.githubApiUrl ?? defaultApiUrl(target.host)).replace(/\/+$/, '');
-  const backend = createGitHubClient({ baseUrl, host: target.host, owner: target.owner, repo: target.repo, token });
+  // A short timeout: a confirmation under way holds a graceful shutdown until it ends.
+  const backend = createGitHubClient({ baseUrl, host: target.host, owner: target.owner, repo: target.repo, token }, { timeoutMs: 10_000 });
   return {
     confirmer: createConfirmer({ backend, commitsBetween: gitCommitsBetween(options.gitDir), log: options.log }),
     repository: `${target.owner}/${target.repo}`,
