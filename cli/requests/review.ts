@@ -3,7 +3,7 @@
 import type { PullRequest, RequestsBackend } from '../../controller/github/index.ts';
 import { isManifestLocation, PUBLISHER_LABEL, toRequestSummary, type RequestKind } from '../../controller/lifecycle/index.ts';
 import { failure } from '../errors.ts';
-import { readCheckResult, type CheckResult } from './check-result.ts';
+import { readCheckVerdict, type CheckVerdict } from './check-result.ts';
 
 export interface ReviewItem {
   number: number;
@@ -15,7 +15,7 @@ export interface ReviewItem {
   openedAt: string;
   headSha: string;
   url: string;
-  check: CheckResult;
+  check: CheckVerdict;
 }
 
 /** The item one open pull request is, or undefined when it changes no manifest. */
@@ -48,7 +48,7 @@ export async function reviewItem(backend: RequestsBackend, pull: PullRequest): P
     openedAt: pull.createdAt,
     headSha: pull.headSha,
     url: pull.htmlUrl,
-    check: await readCheckResult(backend, pull.number, pull.headSha),
+    check: await readCheckVerdict(backend, pull.number, pull.headSha),
   };
 }
 

@@ -6,7 +6,7 @@ import { failure, usageError } from '../../errors.ts';
 import { GITHUB_OPTIONS, withGitHubErrors } from '../../requests/github.ts';
 import { openPull, reviewItem } from '../../requests/review.ts';
 import { startSession, type SessionOptions } from '../../requests/session.ts';
-import type { CheckResult } from '../../requests/check-result.ts';
+import type { CheckVerdict } from '../../requests/check-result.ts';
 
 export interface ApproveOptions extends SessionOptions {
   number: number;
@@ -21,7 +21,7 @@ export interface ApproveResult {
   app?: string;
   mergeCommit: string;
   approvedBy: string;
-  check: CheckResult;
+  check: CheckVerdict;
 }
 
 export async function approve(options: ApproveOptions): Promise<ApproveResult> {
