@@ -8,7 +8,7 @@ export const CHECK_COMMENT_MARKER = 'mergekey:check';
 
 export type CheckState = 'allowed' | 'refused' | 'pending' | 'none';
 
-export interface CheckResult {
+export interface CheckVerdict {
   state: CheckState;
   /** The status description or the comment's verdict line. */
   summary: string;
@@ -17,7 +17,7 @@ export interface CheckResult {
 }
 
 /** The check's verdict on `headSha`: its commit status, else its comment, else none. */
-export async function readCheckResult(backend: RequestsBackend, number: number, headSha: string): Promise<CheckResult> {
+export async function readCheckVerdict(backend: RequestsBackend, number: number, headSha: string): Promise<CheckVerdict> {
   const status = (await backend.listCommitStatuses(headSha)).find((candidate) => candidate.context === CHECK_CONTEXT);
   if (status !== undefined) {
     const state: CheckState = status.state === 'success' ? 'allowed' : status.state === 'pending' ? 'pending' : 'refused';

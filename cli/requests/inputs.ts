@@ -1,10 +1,8 @@
 // Parsing the values developers type for application fields, with usage errors that name the option.
+import { AUTH_METHODS, GRANT_TYPES } from '../commands/app-new.ts';
 import { usageError } from '../errors.ts';
-import type { Application } from '../../controller/manifests/types.generated.ts';
 
-export type GrantType = Application['spec']['grantTypes'][number];
-export const GRANT_TYPES: readonly GrantType[] = ['client_credentials', 'password', 'refresh_token'];
-export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+export type GrantType = (typeof GRANT_TYPES)[number];
 export type AuthMethod = (typeof AUTH_METHODS)[number];
 
 /** `a,b c` → ['a', 'b', 'c']: commas or spaces, duplicates dropped. */

@@ -8,6 +8,7 @@ import { simpleGit } from 'simple-git';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create } from '../commands/app/create.ts';
 import { edit } from '../commands/app/edit.ts';
+import { list } from '../commands/app/list.ts';
 import { show } from '../commands/app/show.ts';
 import { check } from '../commands/check.ts';
 import { approve } from '../commands/review/approve.ts';
@@ -159,6 +160,28 @@ describe('create', () => {
 
   it('without a terminal, a missing description is a usage error', async () => {
     await expect(create({ ...world.as('bob'), name: 'quiet' })).rejects.toMatchObject({ code: 'USAGE', message: expect.stringMatching(/--description' is required/) });
+  });
+});
+
+describe('configuration errors', () => {
+  it('say what is missing and what to do, as failures (exit 1) rather than crashes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mergekey-no-origin-'));
+    try {
+      await simpleGit(dir).init();
+      await expect(list({ cwd: dir, env: { GITHUB_TOKEN: 'x' } })).rejects.toMatchObject({
+        code: 'FAILED',
+        message: expect.stringContaining('has no `origin` remote, so the GitHub repository is unknown'),
+        hint: 'Add one with `git remote add origin https://github.com/OWNER/REPO.git`, or pass --github-repo OWNER/REPO.',
+      });
+      await expect(list({ cwd: tmpdir(), env: {} })).rejects.toMatchObject({ code: 'FAILED', message: expect.stringContaining('is not inside a clone') });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    // A token GitHub does not accept.
+    await expect(list({ ...world.as('alice'), env: { ...world.as('alice').env, GITHUB_TOKEN: 'tok-nobody' } })).rejects.toMatchObject({
+      code: 'FAILED',
+      message: expect.stringContaining('GitHub refused the token'),
+    });
   });
 });
 

@@ -14,7 +14,7 @@ import {
   type RequestKind,
 } from '../../controller/lifecycle/index.ts';
 import { failure } from '../errors.ts';
-import { readCheckResult, type CheckResult } from './check-result.ts';
+import { readCheckVerdict, type CheckVerdict } from './check-result.ts';
 
 export interface ReviewItem {
   number: number;
@@ -26,7 +26,7 @@ export interface ReviewItem {
   openedAt: string;
   headSha: string;
   url: string;
-  check: CheckResult;
+  check: CheckVerdict;
 }
 
 /** The item one open pull request is, or undefined when it changes no manifest. */
@@ -59,7 +59,7 @@ export async function reviewItem(backend: RequestsBackend, pull: PullRequest): P
     openedAt: pull.createdAt,
     headSha: pull.headSha,
     url: pull.htmlUrl,
-    check: await readCheckResult(backend, pull.number, pull.headSha),
+    check: await readCheckVerdict(backend, pull.number, pull.headSha),
   };
 }
 
@@ -104,7 +104,7 @@ export interface ApproveResult {
   mergeCommit: string;
   /** The GitHub login (CLI) or the User (portal) who approved. */
   approvedBy: string;
-  check: CheckResult;
+  check: CheckVerdict;
   /** False when GitHub forbade an approving review (the token opened the request): the merge commit records the approval. */
   reviewed: boolean;
 }

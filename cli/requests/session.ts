@@ -1,6 +1,6 @@
 // One run of a request command: the clone, GitHub, and the state of main, read fresh.
 import { Clone } from './git.ts';
-import { connectGitHub, type GitHubConnection } from './github.ts';
+import { connectGitHub, withGitHubErrors, type GitHubConnection } from './github.ts';
 import { loadMain, type MainState } from './state.ts';
 import type { ClientOptions } from '../../controller/github/index.ts';
 
@@ -38,5 +38,5 @@ export async function startSession(options: SessionOptions): Promise<Session> {
 /** A session with main fetched and loaded. */
 export async function startWithMain(options: SessionOptions): Promise<Session & { main: MainState }> {
   const session = await startSession(options);
-  return { ...session, main: await loadMain(session.clone, session.github.backend) };
+  return { ...session, main: await withGitHubErrors(() => loadMain(session.clone, session.github.backend)) };
 }

@@ -50,6 +50,11 @@ export interface Confirmer {
   onApplied(event: AppliedEvent): void;
   /** Settles when every queued event is confirmed. */
   idle(): Promise<void>;
+  /**
+   * For shutdown: events not yet started are dropped (confirmation is a courtesy, not a record),
+   * the one under way finishes. Later events are ignored.
+   */
+  close(): Promise<void>;
 }
 
 const silent: ConfirmLogger = { info() {}, warn() {} };
@@ -57,6 +62,7 @@ const silent: ConfirmLogger = { info() {}, warn() {} };
 export function createConfirmer(options: ConfirmerOptions): Confirmer {
   const log = options.log ?? silent;
   let queue: Promise<unknown> = Promise.resolve();
+  let closed = false;
 
   async function confirm(event: AppliedEvent): Promise<Confirmation[]> {
     const done: Confirmation[] = [];
@@ -102,9 +108,14 @@ export function createConfirmer(options: ConfirmerOptions): Confirmer {
   return {
     confirm,
     onApplied(event) {
-      queue = queue.then(() => confirm(event));
+      if (closed) return;
+      queue = queue.then(() => (closed ? [] : confirm(event)));
     },
     idle: () => queue.then(() => undefined),
+    async close() {
+      closed = true;
+      await queue;
+    },
   };
 }
 

@@ -49,7 +49,8 @@ export function serverGitHubConfig(config: GitHubSettings, options: { env?: Node
 export function confirmerFor(config: GitHubSettings, options: { gitDir: string; env?: NodeJS.ProcessEnv; log: ConfirmLogger }): ConfirmSetup | undefined {
   const github = serverGitHubConfig(config, options);
   if (github === undefined) return undefined;
-  const backend = createGitHubClient(github);
+  // A short timeout: a confirmation under way holds a graceful shutdown until it ends.
+  const backend = createGitHubClient(github, { timeoutMs: 10_000 });
   return {
     confirmer: createConfirmer({ backend, commitsBetween: gitCommitsBetween(options.gitDir), log: options.log }),
     repository: `${github.owner}/${github.repo}`,

@@ -137,6 +137,7 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
         closing ??= (async () => {
           // Requests and the reconcile finish side by side; the store closes only after both.
           await Promise.all([app.close(), loop.stop()]);
+          await confirm?.confirmer.close();
           await store.close();
           await lock.release();
           logger.info('mergekey stopped');
