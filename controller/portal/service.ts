@@ -123,6 +123,8 @@ export class PortalService {
   readonly #workspace: Workspace;
   readonly #store: Store;
   readonly #now: () => number;
+  /** Who decided a request closed by the server's token, by number and close time: fixed once closed. */
+  readonly #decisions = new Map<string, string | undefined>();
 
   constructor(options: { workspace: Workspace; store: Store; now: () => number }) {
     this.#workspace = options.workspace;
@@ -510,7 +512,7 @@ export class PortalService {
         if (decidedBy !== undefined) entry.decidedBy = decidedBy;
       } else if (request.state === 'closed') {
         entry.decidedAt = request.closedAt;
-        const decidedBy = byToken(request.closedBy) ? ((await this.#decidedBy(request.number, tokenLogin!)) ?? request.closedBy) : request.closedBy;
+        const decidedBy = byToken(request.closedBy) ? ((await this.#decidedBy(request.number, request.closedAt, tokenLogin!)) ?? request.closedBy) : request.closedBy;
         if (decidedBy !== null) entry.decidedBy = decidedBy;
       }
       entries.push(entry);
@@ -528,13 +530,21 @@ export class PortalService {
     }
   }
 
-  async #decidedBy(number: number, tokenLogin: string): Promise<string | undefined> {
+  async #decidedBy(number: number, closedAt: string, tokenLogin: string): Promise<string | undefined> {
+    const key = `${number}@${closedAt}`;
+    if (this.#decisions.has(key)) return this.#decisions.get(key);
     const github = this.#workspace.github;
     if (github === undefined) return undefined;
     try {
       const comments = await github.backend.listComments(number);
       // Only the server's own comments: anyone can write the marker in a comment of theirs.
-      const decision = comments.filter((comment) => comment.author !== null && sameLogin(comment.author, tokenLogin)).map((comment) => parseDecisionMarker(comment.body)).filter((found) => found !== undefined).at(-1);
+      const decision = comments
+        .filter((comment) => comment.author !== null && sameLogin(comment.author, tokenLogin))
+        .map((comment) => parseDecisionMarker(comment.body))
+        .filter((found) => found !== undefined)
+        .at(-1);
+      if (this.#decisions.size >= 10_000) this.#decisions.clear();
+      this.#decisions.set(key, decision?.by);
       return decision?.by;
     } catch {
       return undefined;

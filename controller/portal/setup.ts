@@ -6,6 +6,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { serverGitHubConfig } from '../confirm/setup.ts';
 import { createGitHubClient } from '../github/index.ts';
 import type { ServerContext } from '../server/start.ts';
+import { cachingBackend } from './github-cache.ts';
 import { portalPlugin, type PortalDeps } from './plugin.ts';
 import { Workspace } from './workspace.ts';
 
@@ -16,7 +17,7 @@ export function portalFor(context: ServerContext, options: { env?: NodeJS.Proces
     repo: config.repo,
     branch: config.branch,
     dir: join(config.data, 'portal'),
-    github: github === undefined ? undefined : { config: github, backend: createGitHubClient(github) },
+    github: github === undefined ? undefined : { config: github, backend: cachingBackend(createGitHubClient(github)) },
   });
   return portalPlugin({
     store,
