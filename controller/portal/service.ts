@@ -575,6 +575,8 @@ function refusedEdit(name: string, view: AppStatusView | undefined): PortalError
 export function toPortalError(error: unknown): unknown {
   if (error instanceof PortalError) return error;
   if (error instanceof GitHubError) return new PortalError(502, error.message, error.hint);
+  // The CLI's code wraps GitHub's errors in its own failures; GitHub's trouble stays a 502.
+  if (error instanceof CliError && error.cause instanceof GitHubError) return new PortalError(502, error.message, error.hint);
   if (error instanceof CliError) return new PortalError(error.code === 'USAGE' ? 400 : 409, error.message, error.hint);
   return error;
 }
