@@ -14,6 +14,17 @@ export const registry: Registry = {
   commands: {
     init: () => import('./commands/init.ts'),
     'app new': () => import('./commands/app-new.ts'),
+    'app create': () => import('./commands/app/create.ts'),
+    'app edit': () => import('./commands/app/edit.ts'),
+    'app deactivate': () => import('./commands/app/deactivate.ts'),
+    'app reactivate': () => import('./commands/app/reactivate.ts'),
+    'app cancel': () => import('./commands/app/cancel.ts'),
+    'app list': () => import('./commands/app/list.ts'),
+    'app show': () => import('./commands/app/show.ts'),
+    'review list': () => import('./commands/review/list.ts'),
+    'review approve': () => import('./commands/review/approve.ts'),
+    'review reject': () => import('./commands/review/reject.ts'),
+    check: () => import('./commands/check.ts'),
     'keys public': () => import('./commands/keys.ts'),
     seal: () => import('./commands/seal.ts'),
     serve: () => import('./commands/serve.ts'),
@@ -22,7 +33,8 @@ export const registry: Registry = {
     validate: () => import('./commands/validate.ts'),
   },
   groups: {
-    app: 'Applications: create their manifests.',
+    app: 'Applications: request them (pull requests), list them, see their details.',
+    review: 'Publishers: review, approve and reject requests.',
     keys: "The controller's keys.",
   },
 };

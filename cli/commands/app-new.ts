@@ -202,7 +202,7 @@ export function uniqueClientId(files: readonly RepoFile[], generate: () => strin
   }
 }
 
-function readJwks(file: string): Jwks {
+export function readJwks(file: string): Jwks {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);

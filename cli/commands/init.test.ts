@@ -38,6 +38,7 @@ describe('init', () => {
     const result = await init({ dir });
     expect(result.files).toEqual([
       '.github/CODEOWNERS',
+      '.github/workflows/mergekey-check.yml',
       '.mergekey/schemas/api.schema.json',
       '.mergekey/schemas/application.schema.json',
       '.mergekey/schemas/common.schema.json',

@@ -230,6 +230,7 @@ async function repositoryFiles(contents: Contents): Promise<Map<string, string>>
   files.set(`plans/${DEFAULT_PLAN}.yaml`, manifest('../.mergekey/schemas/plan.schema.json', plan, []));
   for (const folder of ['apis', 'apps', 'users']) files.set(`${folder}/.gitkeep`, '');
   files.set('.github/CODEOWNERS', codeowners(contents.team));
+  files.set('.github/workflows/mergekey-check.yml', checkWorkflow());
   files.set('README.md', readme(contents.team));
   for (const schema of SCHEMA_FILES) {
     files.set(`.mergekey/schemas/${schema}`, await readFile(new URL(schema, schemasDir), 'utf8'));
@@ -258,6 +259,33 @@ function codeowners(team: string): string {
 `;
 }
 
+/** Where the reusable check workflow lives: mergekey's own repository, at this ref. */
+export const CHECK_WORKFLOW = { repository: 'mergekey/mergekey', ref: 'main' } as const;
+
+function checkWorkflow(): string {
+  return `# Runs \`mergekey check\` on every pull request: it classifies the change (create, edit, deactivate,
+# reactivate, or a publisher change), enforces the lifecycle rules, and comments what merging
+# changes for the token server. Make "mergekey check" a required status check of the main branch.
+name: mergekey
+
+on:
+  pull_request:
+    types: [opened, synchronize, reopened, edited, labeled, unlabeled]
+
+permissions:
+  contents: read
+  pull-requests: write
+  issues: write
+  statuses: write
+
+jobs:
+  check:
+    uses: ${CHECK_WORKFLOW.repository}/.github/workflows/check.yml@${CHECK_WORKFLOW.ref}
+    with:
+      mergekey-ref: ${CHECK_WORKFLOW.ref}
+`;
+}
+
 function readme(team: string): string {
   return `# Manifests repository
 
@@ -282,7 +310,9 @@ an application is retired with \`state: inactive\`.
 ## Workflow
 
 1. A developer adds or edits \`apps/<name>.yaml\` on a branch and opens a pull request.
-2. \`mergekey validate .\` checks the whole repository; run it before pushing.
+2. \`mergekey validate .\` checks the whole repository; run it before pushing. On every pull
+   request, \`.github/workflows/mergekey-check.yml\` runs \`mergekey check\`, which enforces the
+   lifecycle rules and comments what merging would change.
 3. A publisher (${team}, per \`.github/CODEOWNERS\`) reviews. Merging approves the request;
    closing it rejects it (or cancels it, when its author closes it).
 4. The controller syncs the merged commit; tokens for the application work from then on.
@@ -306,7 +336,8 @@ export const command = defineCommand({
   summary: 'Create a new manifests repository.',
   description:
     'Create a new manifests repository in DIR: mergekey.yaml, a standard plan, the apis/, apps/ and ' +
-    'users/ folders, a CODEOWNERS that makes publishers the reviewers, a README, and the JSON ' +
+    'users/ folders, a CODEOWNERS that makes publishers the reviewers, the workflow that runs ' +
+    'mergekey check on every pull request, a README, and the JSON ' +
     'Schemas for editor completion. DIR must not exist or be empty. The repository validates as ' +
     'created; nothing is written if any step fails.',
   arguments: [{ name: 'DIR', description: 'Where to create the repository.', required: true }],

@@ -94,6 +94,28 @@ export const SERVE_OPTIONS = [
       'Apply a commit that deactivates more than half of the active applications at once. Without it such a commit is held back and the status says why.',
   },
   {
+    flag: 'github-token-file',
+    env: 'MERGEKEY_GITHUB_TOKEN_FILE',
+    type: 'path',
+    valueName: 'FILE',
+    description:
+      'A file holding a GitHub token (GITHUB_TOKEN is used when this is unset). With one, each merged request the controller applies gets a `mergekey/applied` commit status and a "live" comment.',
+  },
+  {
+    flag: 'github-repo',
+    env: 'MERGEKEY_GITHUB_REPO',
+    type: 'string',
+    valueName: 'OWNER/REPO',
+    description: 'The GitHub repository to confirm applied requests on, when `--repo` is not a GitHub URL (a mirror, a local path).',
+  },
+  {
+    flag: 'github-api-url',
+    env: 'MERGEKEY_GITHUB_API_URL',
+    type: 'url',
+    valueName: 'URL',
+    description: "The GitHub REST API for confirmations, for GitHub Enterprise (default: from the repository's host).",
+  },
+  {
     flag: 'log-level',
     env: 'MERGEKEY_LOG_LEVEL',
     type: 'level',
@@ -114,6 +136,9 @@ export interface ServeConfig {
   webhookSecretFile: string | undefined;
   issuer: string | undefined;
   allowMassDeactivation: boolean;
+  githubTokenFile: string | undefined;
+  githubRepo: string | undefined;
+  githubApiUrl: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 

@@ -5,6 +5,7 @@
 // costs what changed in it: `git diff-tree` names the paths, only those are read and parsed, and
 // the cross-object rules run over the in-memory set. A first sync, a restart or a rewritten
 // history (the applied commit is not an ancestor of the new head) reads the whole tree.
+import { appliedEvent, type AppliedEvent } from '../confirm/event.ts';
 import { checkRules, loadManifest, type ManifestObject } from '../manifests/index.ts';
 import type { ReconcileProblem } from './problems.ts';
 import type { GitSource, TreeEntry } from '../git/source.ts';
@@ -32,6 +33,8 @@ export interface ReconcilerOptions {
   log?: ReconcileLogger;
   /** Called after every run, for metrics. */
   onRun?: (run: RunStatus) => void;
+  /** Called once a new commit is applied (not for unchanged runs), e.g. to confirm pull requests. */
+  onApplied?: (event: AppliedEvent) => void;
 }
 
 /** One manifest path as read from a commit (file-level problems only; rules come later). */
@@ -63,6 +66,7 @@ export class Reconciler {
   private readonly now: () => number;
   private readonly log: ReconcileLogger;
   private readonly onRun: ((run: RunStatus) => void) | undefined;
+  private readonly onApplied: ((event: AppliedEvent) => void) | undefined;
 
   private state: PersistedSyncState;
   /** The applied commit's manifests, once read by this process. */
@@ -87,6 +91,7 @@ export class Reconciler {
     this.now = options.now ?? Date.now;
     this.log = options.log ?? silent;
     this.onRun = options.onRun;
+    this.onApplied = options.onApplied;
     this.state = loadSyncState(options.store);
     for (const [path, status] of this.state.objects) if (status.problems.length > 0) this.problemPaths.add(path);
   }
@@ -193,8 +198,22 @@ export class Reconciler {
     }
     for (const deletion of result.deletions) this.lastGood.delete(deletion.key);
     this.loaded = loaded;
-    if (applied !== head) this.log.info({ commit: head }, `applied commit ${head.slice(0, 12)}`);
+    if (applied !== head) {
+      this.log.info({ commit: head }, `applied commit ${head.slice(0, 12)}`);
+      this.notifyApplied(appliedEvent(head, applied, at, result.outcomes, (outcome) =>
+        outcome.outcome.kind === 'applied' ? objects.get(outcome.path) : this.lastGood.get(outcome.key as ObjectKey),
+      ));
+    }
     return applied === head ? 'unchanged' : 'applied';
+  }
+
+  /** The hook runs after the transaction; whatever it does cannot undo or fail the apply. */
+  private notifyApplied(event: AppliedEvent): void {
+    try {
+      this.onApplied?.(event);
+    } catch (error) {
+      this.log.warn({ err: error, commit: event.commit }, 'the onApplied hook failed');
+    }
   }
 
   private stalledError(head: string): ReconcileError {

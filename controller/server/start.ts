@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { ConfigError, type ServeConfig } from '../config/defaults.ts';
+import { confirmerFor } from '../confirm/setup.ts';
 import { GitError, GitSource } from '../git/source.ts';
 import { readAppliedCommit } from '../reconcile/apply.ts';
 import { ReconcileLoop } from '../reconcile/loop.ts';
@@ -87,6 +88,7 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
     cleanup.push(() => store.close());
     const keys = await deps.openKeys(config.data, { create: readAppliedCommit(store) === undefined });
 
+    const confirm = confirmerFor(config, { gitDir: join(config.data, 'git'), log: logger.child({ component: 'confirm' }) });
     let reconciler: Reconciler | undefined;
     const metrics = createMetrics(() => reconciler);
     reconciler = new Reconciler({
@@ -97,6 +99,7 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
       allowMassDeactivation: config.allowMassDeactivation,
       log: logger.child({ component: 'reconciler' }),
       onRun: (run) => metrics.observeRun(run),
+      ...(confirm === undefined ? {} : { onApplied: (event) => confirm.confirmer.onApplied(event) }),
     });
     const loop = new ReconcileLoop({ reconciler, pollMs: config.poll });
     cleanup.push(() => loop.stop());
@@ -113,7 +116,10 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
     });
     cleanup.push(() => app.close());
     const address = await app.listen({ host: config.host, port: config.port });
-    logger.info({ repository: source.describe(), branch: config.branch, poll: config.poll, webhook: webhookSecret !== undefined }, `mergekey serving on ${address}`);
+    logger.info(
+      { repository: source.describe(), branch: config.branch, poll: config.poll, webhook: webhookSecret !== undefined, confirmOn: confirm?.repository },
+      `mergekey serving on ${address}`,
+    );
     const initialSync = loop.start();
 
     let closing: Promise<void> | undefined;
@@ -129,6 +135,7 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
         closing ??= (async () => {
           // Requests and the reconcile finish side by side; the store closes only after both.
           await Promise.all([app.close(), loop.stop()]);
+          await confirm?.confirmer.close();
           await store.close();
           await lock.release();
           logger.info('mergekey stopped');

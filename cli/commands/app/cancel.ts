@@ -1,0 +1,69 @@
+// `mergekey app cancel NAME`: withdraws your open request about an application. Closing it
+// yourself is what makes it "cancelled" rather than "rejected" (SPEC.md's lifecycle table).
+import { isCancelAllowed, type RequestSummary } from '../../../controller/lifecycle/index.ts';
+import { parseRequestBranch } from '../../../controller/lifecycle/index.ts';
+import { defineCommand } from '../../command.ts';
+import { GITHUB_OPTIONS, withGitHubErrors } from '../../requests/github.ts';
+import { RequestRefused } from '../../requests/open.ts';
+import { startSession, type SessionOptions } from '../../requests/session.ts';
+import { listRequests } from '../../requests/state.ts';
+
+export interface CancelOptions extends SessionOptions {
+  name: string;
+}
+
+export interface CancelResult {
+  app: string;
+  number: number;
+  kind: RequestSummary['kind'];
+  url: string | undefined;
+  /** The request branch, deleted from origin once the request is closed. */
+  deletedBranch?: string;
+}
+
+export async function cancel(options: CancelOptions): Promise<CancelResult> {
+  const session = await startSession(options);
+  const backend = session.github.backend;
+  const [me, open] = await withGitHubErrors(() => Promise.all([backend.whoAmI(), listRequests(backend, { app: options.name, state: 'open' })]));
+  const decision = isCancelAllowed(options.name, me.login, open);
+  if (!decision.allowed) throw new RequestRefused(decision.code, decision.message);
+  const { request } = decision;
+  await withGitHubErrors(async () => {
+    await backend.comment(request.number, `Cancelled by its author, @${me.login}, with \`mergekey app cancel ${options.name}\`.`);
+    await backend.closePullRequest(request.number);
+  });
+  const pull = await withGitHubErrors(() => backend.getPullRequest(request.number));
+  let deletedBranch: string | undefined;
+  // Only a branch made by `mergekey app …`: a branch someone named by hand may hold other work.
+  if (parseRequestBranch(pull.headRef) !== undefined) {
+    try {
+      await session.clone.deleteRemoteBranch(pull.headRef);
+      deletedBranch = pull.headRef;
+    } catch {
+      // The request is cancelled either way; a branch left over harms nothing.
+    }
+  }
+  return {
+    app: options.name,
+    number: request.number,
+    kind: request.kind,
+    url: request.htmlUrl,
+    ...(deletedBranch === undefined ? {} : { deletedBranch }),
+  };
+}
+
+export const command = defineCommand({
+  summary: 'Withdraw your open request about an application.',
+  description:
+    'Close the open request about NAME without merging it. Only its author cancels a request: it ' +
+    'then counts as cancelled (a request a publisher closes counts as rejected). A cancelled create ' +
+    'request frees the name again. The request branch is deleted from origin.',
+  arguments: [{ name: 'NAME', description: 'The application.', required: true }],
+  options: { ...GITHUB_OPTIONS },
+  examples: ['mergekey app cancel billing'],
+  run: (input) => cancel({ name: input.name, githubRepo: input.githubRepo, githubApiUrl: input.githubApiUrl }),
+  render: (result) =>
+    `Cancelled ${result.kind} request #${result.number} for ${result.app}${result.url === undefined ? '' : ` (${result.url})`}.` +
+    (result.deletedBranch === undefined ? '' : `\nDeleted branch ${result.deletedBranch} from origin.`) +
+    '\n',
+});

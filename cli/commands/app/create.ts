@@ -1,0 +1,198 @@
+// `mergekey app create NAME`: registers a new application by opening a create request. The
+// manifest gets a fresh client id and a generated client secret sealed to the controller (as
+// `mergekey app new` makes them); the secret is shown once and kept in the credentials file.
+import { createInterface } from 'node:readline/promises';
+import type { RequestsBackend } from '../../../controller/github/index.ts';
+import type { Application, Jwks } from '../../../controller/manifests/types.generated.ts';
+import { defineCommand } from '../../command.ts';
+import { usageError } from '../../errors.ts';
+import { AUTH_METHODS, readJwks, uniqueClientId } from '../app-new.ts';
+import { checkName } from '../seal.ts';
+import { GITHUB_OPTIONS, withGitHubErrors } from '../../requests/github.ts';
+import { parseGrantTypes, parseList, parseRedirectUris, type AuthMethod, type GrantType } from '../../requests/inputs.ts';
+import { renderNewApplication } from '../../requests/manifest.ts';
+import { openRequest, requireAllowed, type OpenedRequest } from '../../requests/open.ts';
+import { formatOpened } from '../../requests/render.ts';
+import { keepCredential, newSealedSecret, requireCredentialsFile } from '../../requests/secrets.ts';
+import { startWithMain, type SessionOptions } from '../../requests/session.ts';
+import { usersOfLogin, type MainState } from '../../requests/state.ts';
+
+/** Asks a question on the terminal and returns the answer. */
+export type Prompt = (question: string) => Promise<string>;
+
+export interface CreateOptions extends SessionOptions {
+  name: string;
+  description?: string | undefined;
+  displayName?: string | undefined;
+  scopes?: readonly string[] | undefined;
+  grantTypes?: readonly GrantType[] | undefined;
+  redirectUris?: readonly string[] | undefined;
+  plan?: string | undefined;
+  /** User names (users/NAME.yaml). Default: the users whose githubLogin is yours. */
+  owners?: readonly string[] | undefined;
+  authMethod?: AuthMethod | undefined;
+  /** For private_key_jwt: a file with the public JWKS. */
+  jwks?: string | undefined;
+  /** Asks for the description and scopes when they are not given (on a terminal). */
+  prompt?: Prompt | undefined;
+}
+
+export interface CreateResult extends OpenedRequest {
+  clientId: string;
+  /** Shown once; absent for private_key_jwt. */
+  clientSecret?: string;
+  savedTo?: string;
+}
+
+export async function create(options: CreateOptions): Promise<CreateResult> {
+  checkName(options.name, 'NAME');
+  const authMethod = options.authMethod ?? 'client_secret_basic';
+  if ((authMethod === 'private_key_jwt') !== (options.jwks !== undefined)) {
+    throw usageError(
+      authMethod === 'private_key_jwt'
+        ? "private_key_jwt needs the application's public keys: add '--jwks FILE'"
+        : "option '--jwks' is for '--auth-method private_key_jwt' only",
+    );
+  }
+  const jwks: Jwks | undefined = options.jwks === undefined ? undefined : readJwks(options.jwks);
+  const redirectUris = options.redirectUris === undefined ? undefined : parseRedirectUris(options.redirectUris);
+
+  const session = await startWithMain(options);
+  const { main } = session;
+  await requireAllowed(session, main, options.name, 'create');
+  const description = options.description ?? (await ask(options.prompt, 'Description (what the application does, for the publisher): '));
+  if (description === undefined || description.trim() === '') {
+    throw usageError("option '--description' is required: publishers read it to decide whether to approve the application");
+  }
+  const scopes = options.scopes ?? (await askScopes(options.prompt, main));
+  const owners = options.owners !== undefined && options.owners.length > 0 ? [...options.owners] : await defaultOwners(session.github.backend, main);
+  if (secretNeeded(authMethod)) requireCredentialsFile(session.env);
+
+  const clientId = uniqueClientId(main.files);
+  const secret = jwks === undefined ? await newSealedSecret(main.settings, options.name) : undefined;
+  const app: Application = {
+    apiVersion: 'mergekey/v1',
+    kind: 'Application',
+    metadata: { name: options.name },
+    spec: {
+      ...(options.displayName === undefined || options.displayName === '' ? {} : { displayName: options.displayName }),
+      description,
+      owners,
+      clientId,
+      state: 'active',
+      scopes: scopes === undefined || scopes.length === 0 ? ['open'] : [...scopes],
+      grantTypes: options.grantTypes === undefined ? ['client_credentials'] : [...options.grantTypes],
+      ...(redirectUris === undefined || redirectUris.length === 0 ? {} : { redirectUris }),
+      ...(options.plan === undefined ? {} : { plan: options.plan }),
+      tokenEndpointAuthMethod: authMethod,
+      credentials: jwks === undefined ? { secrets: [{ sealed: secret!.sealed }] } : { jwks },
+    },
+  };
+  const opened = await openRequest(session, main, { kind: 'create', app: options.name, content: renderNewApplication(app) });
+  // Kept once the request exists; a refused request generates nothing worth keeping.
+  const kept = keepCredential(session.env, main.settings!.spec.issuer, options.name, { clientId, clientSecret: secret?.secret, request: opened.number });
+  const warning = [opened.warning, kept.warning].filter((text) => text !== undefined).join('; ');
+  return {
+    ...opened,
+    clientId,
+    ...(secret === undefined ? {} : { clientSecret: secret.secret }),
+    ...(kept.savedTo === undefined ? {} : { savedTo: kept.savedTo }),
+    ...(warning === '' ? {} : { warning }),
+  };
+}
+
+function secretNeeded(method: AuthMethod): boolean {
+  return method !== 'private_key_jwt';
+}
+
+async function ask(prompt: Prompt | undefined, question: string): Promise<string | undefined> {
+  if (prompt === undefined) return undefined;
+  return (await prompt(question)).trim();
+}
+
+async function askScopes(prompt: Prompt | undefined, main: MainState): Promise<string[] | undefined> {
+  if (prompt === undefined) return undefined;
+  const published = main.objects.flatMap((object) => (object.kind === 'Api' ? (object.manifest as { spec: { scopes: { name: string }[] } }).spec.scopes.map((scope) => scope.name) : []));
+  const answer = await prompt(`Scopes, comma-separated (open${published.length === 0 ? '' : `, ${published.join(', ')}`}; empty for open): `);
+  return answer.trim() === '' ? undefined : parseList('scopes', answer);
+}
+
+/** The User manifests tied to your GitHub login; a usage error naming the choices otherwise. */
+async function defaultOwners(backend: RequestsBackend, main: MainState): Promise<string[]> {
+  const me = await withGitHubErrors(() => backend.whoAmI());
+  const mine = usersOfLogin(main, me.login);
+  if (mine.length > 0) return mine;
+  const users = main.users.map((user) => user.name).sort();
+  throw usageError(
+    `no user in users/ has githubLogin ${me.login}: name the application's owner with '--owner USER'` +
+      (users.length === 0 ? '' : ` (users: ${users.join(', ')})`),
+  );
+}
+
+/** A prompt on the terminal, when both ends are one; otherwise flags are the only input. */
+export function terminalPrompt(): Prompt | undefined {
+  if (process.stdin.isTTY !== true || process.stdout.isTTY !== true) return undefined;
+  return async (question) => {
+    const rl = createInterface({ input: process.stdin, output: process.stdout });
+    try {
+      return await rl.question(question);
+    } finally {
+      rl.close();
+    }
+  };
+}
+
+export const command = defineCommand({
+  summary: 'Register a new application: opens a create request (a pull request).',
+  description:
+    'Open a create request for NAME: a pull request that adds apps/NAME.yaml with a fresh client ' +
+    "id and a generated 256-bit client secret sealed to the controller's key. The secret is shown " +
+    'once and saved in your credentials file ($MERGEKEY_CREDENTIALS, else ' +
+    '~/.config/mergekey/credentials.json). The application is awaiting approval until a publisher ' +
+    'merges the request. On a terminal, the description and scopes are asked for when not given. ' +
+    'Refused when the name is taken on the main branch or has an open request. Run it in a clone ' +
+    'of the manifests repository; your checkout is not touched.',
+  arguments: [{ name: 'NAME', description: "The application's name: a lowercase DNS label, also its file's name.", required: true }],
+  options: {
+    description: { type: 'string', valueName: 'TEXT', description: 'What the application does (required; asked for on a terminal).' },
+    'display-name': { type: 'string', valueName: 'TEXT', description: 'A human-readable name.' },
+    scopes: { type: 'string', valueName: 'LIST', description: "Comma-separated scopes: open, or scopes that APIs publish (default: open)." },
+    'grant-types': { type: 'string', valueName: 'LIST', description: 'Comma-separated grant types: client_credentials, password, refresh_token (default: client_credentials).' },
+    'redirect-uri': { type: 'string', multiple: true, valueName: 'URI', description: 'A redirect URI (http(s)://…, no fragment); repeat for several.' },
+    plan: { type: 'string', valueName: 'PLAN', description: "The plan (default: the repository's defaultPlan)." },
+    owner: { type: 'string', multiple: true, valueName: 'USER', description: 'An owner (users/USER.yaml); repeat for several (default: the users whose githubLogin is yours).' },
+    'auth-method': { type: 'string', valueName: 'METHOD', choices: AUTH_METHODS, description: 'How the client authenticates at the token endpoint.', default: 'client_secret_basic' },
+    jwks: { type: 'string', valueName: 'FILE', description: 'For private_key_jwt: a JSON file with the public JWKS. No secret is generated.' },
+    ...GITHUB_OPTIONS,
+  },
+  examples: [
+    "mergekey app create billing --description 'Bills customers monthly' --scopes invoices:read,invoices:write",
+    'mergekey app create billing   # asks for the description and scopes',
+  ],
+  run: (input) =>
+    create({
+      name: input.name,
+      description: input.description,
+      displayName: input.displayName,
+      scopes: input.scopes === undefined ? undefined : parseList('scopes', input.scopes),
+      grantTypes: input.grantTypes === undefined ? undefined : parseGrantTypes(input.grantTypes),
+      redirectUris: input.redirectUri,
+      plan: input.plan,
+      owners: input.owner,
+      authMethod: input.authMethod,
+      jwks: input.jwks,
+      githubRepo: input.githubRepo,
+      githubApiUrl: input.githubApiUrl,
+      prompt: terminalPrompt(),
+    }),
+  render: (result) =>
+    formatOpened(result) +
+    [
+      '',
+      `  client id:     ${result.clientId}`,
+      ...(result.clientSecret === undefined
+        ? []
+        : [`  client secret: ${result.clientSecret}`, `The secret is shown once${result.savedTo === undefined ? '' : `; it is saved in ${result.savedTo}`}.`]),
+      '',
+    ].join('\n'),
+});

@@ -1,0 +1,298 @@
+// `mergekey app show NAME`: the brief's Application Details: the overview, the keys (client id;
+// the secret masked unless --reveal finds it in the local credentials file), every request with
+// who decided it and when, and, with a server, whether the controller serves it yet.
+import {
+  APP_STATUS_LABELS,
+  appPath,
+  requestOutcome,
+  type AppStatus,
+  type RequestOutcome,
+  type RequestSummary,
+} from '../../../controller/lifecycle/index.ts';
+import type { Application } from '../../../controller/manifests/types.generated.ts';
+import type { ObjectStatus } from '../../../controller/reconcile/conditions.ts';
+import type { ReconcileStatus } from '../../../controller/reconcile/status.ts';
+import { defineCommand } from '../../command.ts';
+import { credentialsPath } from '../../credentials.ts';
+import { findRequestCredential, localSecrets } from '../../requests/secrets.ts';
+import { failure } from '../../errors.ts';
+import { GITHUB_OPTIONS, withGitHubErrors } from '../../requests/github.ts';
+import { loadApplication } from '../../requests/manifest.ts';
+import { startWithMain, type Session, type SessionOptions } from '../../requests/session.ts';
+import { listRequests, statusOf, type MainState } from '../../requests/state.ts';
+import { SERVER_OPTION, serverRequest } from '../status.ts';
+
+export interface ShowOptions extends SessionOptions {
+  name: string;
+  /** Print the client secret when the credentials file has it. */
+  reveal?: boolean | undefined;
+  /** A controller to ask whether it serves the application (else MERGEKEY_SERVER, else none). */
+  server?: string | undefined;
+}
+
+export interface SecretView {
+  /** Always masked in the manifest: it is sealed. */
+  masked: string;
+  expiresAt?: string;
+}
+
+export interface RequestView {
+  number: number;
+  kind: string;
+  outcome: RequestOutcome;
+  author: string;
+  openedAt: string;
+  /** Who approved (merged), rejected or cancelled it. */
+  decidedBy?: string | null;
+  decidedAt?: string;
+  url?: string;
+  mergeCommit?: string | null;
+}
+
+export interface ControllerView {
+  server: string;
+  /** The commit the controller serves, and when it applied it. */
+  appliedCommit?: string;
+  appliedAt?: string;
+  /** Whether the last approved request is in what the controller serves; undefined when unknown. */
+  serving: boolean | undefined;
+  message: string;
+}
+
+export interface AppShowResult {
+  name: string;
+  status: AppStatus;
+  statusLabel: string;
+  reason: string;
+  /** From main; for an application awaiting approval, as its open create request asks. */
+  overview?: {
+    source: 'main' | 'request';
+    displayName?: string;
+    description: string;
+    owners: string[];
+    state: string;
+    scopes: string[];
+    grantTypes: string[];
+    redirectUris: string[];
+    plan: string;
+    tokenEndpointAuthMethod: string;
+  };
+  keys?: {
+    clientId: string;
+    secrets: SecretView[];
+    publicKeys?: string[];
+    /** With --reveal: the secret in use, from the credentials file, when it is there for this client id. */
+    revealed?: string;
+    /** With --reveal: a rotated secret that works once its request is merged. */
+    pending?: { secret: string; request: number };
+    /** Whether the credentials file holds a secret for this client id. */
+    savedLocally: boolean;
+    credentialsFile: string;
+  };
+  requests: RequestView[];
+  controller?: ControllerView;
+}
+
+const MASK = '****************';
+
+export async function show(options: ShowOptions): Promise<AppShowResult> {
+  const session = await startWithMain(options);
+  const { main } = session;
+  const requests = await withGitHubErrors(() => listRequests(session.github.backend, { app: options.name, withMergers: true }));
+  const view = statusOf(main, options.name, requests);
+  if (view === undefined) {
+    throw failure(`no application ${options.name}: it is not on ${main.branch} and no request names it`, {
+      hint: "Run 'mergekey app list' to see the applications.",
+    });
+  }
+  const app = view.onMain ?? (await requestedApplication(session, options.name, view.openRequest));
+  const env = session.env;
+  const file = credentialsPath(env);
+  const saved = app === undefined || main.settings === undefined ? undefined : findRequestCredential(env, main.settings.spec.issuer, options.name);
+  const local = app === undefined ? {} : localSecrets(saved, app.spec.clientId, view.requests);
+  const server = options.server ?? (env.MERGEKEY_SERVER || undefined);
+
+  return {
+    name: options.name,
+    status: view.status,
+    statusLabel: APP_STATUS_LABELS[view.status],
+    reason: view.reason,
+    ...(app === undefined ? {} : { overview: overview(app, view.onMain === undefined ? 'request' : 'main', main) }),
+    ...(app === undefined
+      ? {}
+      : {
+          keys: {
+            clientId: app.spec.clientId,
+            secrets: (app.spec.credentials.secrets ?? []).map((secret) => ({ masked: MASK, ...(secret.expiresAt === undefined ? {} : { expiresAt: secret.expiresAt }) })),
+            ...(app.spec.credentials.jwks === undefined ? {} : { publicKeys: app.spec.credentials.jwks.keys.map((key) => key.kid ?? `${key.kty} key`) }),
+            ...(options.reveal === true && local.current !== undefined ? { revealed: local.current } : {}),
+            ...(options.reveal === true && local.pending !== undefined ? { pending: local.pending } : {}),
+            savedLocally: local.current !== undefined,
+            credentialsFile: file,
+          },
+        }),
+    requests: view.requests.map(requestView),
+    ...(server === undefined ? {} : { controller: await controllerView(session, main, server, options.name, view.requests) }),
+  };
+}
+
+/** The manifest an open create request asks for, read from its branch. */
+async function requestedApplication(session: Session, name: string, open: RequestSummary | undefined): Promise<Application | undefined> {
+  if (open === undefined || open.kind !== 'create') return undefined;
+  try {
+    const pull = await session.github.backend.getPullRequest(open.number);
+    const commit = await session.clone.fetchBranch(pull.headRef);
+    const bytes = await session.clone.readFile(commit, appPath(name));
+    return bytes === undefined ? undefined : loadApplication(name, new TextDecoder().decode(bytes));
+  } catch {
+    // The overview is a courtesy for a pending request; its status and history still show.
+    return undefined;
+  }
+}
+
+function overview(app: Application, source: 'main' | 'request', main: MainState): NonNullable<AppShowResult['overview']> {
+  const spec = app.spec;
+  const defaultPlan = main.settings?.spec.defaultPlan;
+  return {
+    source,
+    ...(spec.displayName === undefined ? {} : { displayName: spec.displayName }),
+    description: spec.description,
+    owners: spec.owners,
+    state: spec.state,
+    scopes: spec.scopes,
+    grantTypes: spec.grantTypes,
+    redirectUris: spec.redirectUris ?? [],
+    plan: spec.plan ?? (defaultPlan === undefined ? '(the default plan)' : `${defaultPlan} (default)`),
+    tokenEndpointAuthMethod: spec.tokenEndpointAuthMethod,
+  };
+}
+
+function requestView(request: RequestSummary): RequestView {
+  const base = {
+    number: request.number,
+    kind: request.kind,
+    outcome: requestOutcome(request),
+    author: request.author,
+    openedAt: request.createdAt,
+    ...(request.htmlUrl === undefined ? {} : { url: request.htmlUrl }),
+  };
+  switch (request.state) {
+    case 'open':
+      return base;
+    case 'merged':
+      return { ...base, decidedBy: request.mergedBy ?? null, decidedAt: request.mergedAt, mergeCommit: request.mergeCommitSha };
+    case 'closed':
+      return { ...base, decidedBy: request.closedBy, decidedAt: request.closedAt };
+  }
+}
+
+/**
+ * Whether the controller serves the latest approved request: its merge commit is in the history
+ * of the commit the controller applied, and the manifest's own conditions say it was applied.
+ */
+async function controllerView(session: Session, main: MainState, server: string, name: string, requests: readonly RequestSummary[]): Promise<ControllerView> {
+  const status = (await serverRequest(server, 'GET', '/api/v1/status')) as ReconcileStatus;
+  const applied = status.lastApplied;
+  const base = { server, ...(applied === undefined ? {} : { appliedCommit: applied.commit, appliedAt: applied.at }) };
+  if (applied === undefined) return { ...base, serving: false, message: 'the controller has applied no commit yet' };
+  const object: ObjectStatus | undefined = status.objectStatuses.find((entry) => entry.path === appPath(name));
+  const appliedCondition = object?.conditions.find((condition) => condition.type === 'Applied');
+  const latest = requests.find((request) => request.state === 'merged');
+  if (latest === undefined || latest.state !== 'merged') {
+    if (object === undefined) return { ...base, serving: false, message: 'not served: no request about it has been merged yet' };
+    // On main without a request (added by a publisher directly): the conditions say it all.
+    return appliedCondition?.status === 'True'
+      ? { ...base, serving: true, message: `applied: ${appliedCondition.message}` }
+      : { ...base, serving: false, message: `not applied: ${appliedCondition?.message ?? 'the controller reports no condition for it'}` };
+  }
+  if (latest.mergeCommitSha === null) return { ...base, serving: undefined, message: `request #${latest.number} was merged, but GitHub does not say as which commit` };
+  const included = await session.clone.isAncestor(latest.mergeCommitSha, applied.commit);
+  if (!included) {
+    const known = await session.clone.isAncestor(applied.commit, main.commit);
+    return {
+      ...base,
+      serving: known ? false : undefined,
+      message: known
+        ? `not yet: request #${latest.number} (merged as ${latest.mergeCommitSha.slice(0, 12)}) is newer than what the controller applied`
+        : `unknown: the controller's commit ${applied.commit.slice(0, 12)} is not in ${main.branch} as fetched here`,
+    };
+  }
+  if (appliedCondition !== undefined && appliedCondition.status !== 'True') {
+    return { ...base, serving: false, message: `the controller holds ${appPath(name)} back: ${appliedCondition.message}` };
+  }
+  return { ...base, serving: true, message: `applied: request #${latest.number} is live since ${applied.at}` };
+}
+
+export function formatShow(result: AppShowResult): string {
+  const lines: string[] = [`${result.name}: ${result.statusLabel} (${result.reason})`];
+  const o = result.overview;
+  if (o !== undefined) {
+    lines.push('', o.source === 'main' ? 'Overview' : 'Overview (as requested)');
+    const rows: [string, string][] = [
+      ...(o.displayName === undefined ? [] : [['Display name', o.displayName] as [string, string]]),
+      ['Description', o.description],
+      ['Owners', o.owners.join(', ')],
+      ['State', o.state],
+      ['Scopes', o.scopes.join(', ')],
+      ['Grant types', o.grantTypes.join(', ')],
+      ['Redirect URIs', o.redirectUris.length === 0 ? '(none)' : o.redirectUris.join(', ')],
+      ['Plan', o.plan],
+      ['Client auth', o.tokenEndpointAuthMethod],
+    ];
+    lines.push(...table(rows));
+  }
+  const k = result.keys;
+  if (k !== undefined) {
+    lines.push('', 'Keys');
+    const rows: [string, string][] = [['Client ID', k.clientId]];
+    k.secrets.forEach((secret, i) => {
+      const label = k.secrets.length === 1 ? 'Client secret' : `Client secret ${i + 1}`;
+      rows.push([label, `${secret.masked}${secret.expiresAt === undefined ? '' : ` (expires ${secret.expiresAt})`}`]);
+    });
+    if (k.publicKeys !== undefined) rows.push(['Public keys', k.publicKeys.join(', ')]);
+    if (k.revealed !== undefined) rows.push(['Your secret', k.revealed]);
+    if (k.pending !== undefined) rows.push(['Next secret', `${k.pending.secret} (works once request #${k.pending.request} is merged)`]);
+    else if (k.secrets.length > 0) {
+      rows.push(['', k.savedLocally ? `saved in ${k.credentialsFile}; --reveal shows it` : `not in ${k.credentialsFile}`]);
+    }
+    lines.push(...table(rows));
+  }
+  lines.push('', 'Requests');
+  if (result.requests.length === 0) lines.push('  (none: the application was added without a request)');
+  for (const request of result.requests) {
+    const decided =
+      request.outcome === 'open'
+        ? `open since ${request.openedAt}`
+        : `${request.outcome} by ${request.decidedBy ?? 'someone GitHub no longer knows'} at ${request.decidedAt}`;
+    lines.push(`  #${request.number} ${request.kind} by ${request.author}: ${decided}`);
+  }
+  const c = result.controller;
+  if (c !== undefined) {
+    lines.push('', 'Controller', ...table([['Server', c.server], ['Serves', c.appliedCommit === undefined ? 'nothing yet' : `${c.appliedCommit.slice(0, 12)} (applied ${c.appliedAt})`], ['This app', c.message]]));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function table(rows: readonly [string, string][]): string[] {
+  const width = Math.max(...rows.map(([key]) => key.length));
+  return rows.map(([key, value]) => `  ${key.padEnd(width)}  ${value}`.trimEnd());
+}
+
+export const command = defineCommand({
+  summary: "Show an application's details, keys and requests.",
+  description:
+    "Show NAME's overview, its keys (client id; the client secret masked unless --reveal finds it in " +
+    'your credentials file), its open and past requests with who approved, rejected or cancelled ' +
+    'them and when, and, with --server (or MERGEKEY_SERVER), whether the controller serves its ' +
+    'latest approved request yet.',
+  arguments: [{ name: 'NAME', description: 'The application.', required: true }],
+  options: {
+    reveal: { type: 'boolean', description: 'Show the client secret, if your credentials file has it.' },
+    server: { ...SERVER_OPTION, description: 'The controller to ask whether it serves the application (env MERGEKEY_SERVER; none by default).' },
+    format: { type: 'string', valueName: 'FORMAT', choices: ['text', 'json'], default: 'text', description: 'text or json.' },
+    ...GITHUB_OPTIONS,
+  },
+  examples: ['mergekey app show billing', 'mergekey app show billing --reveal --server https://auth.example.com'],
+  run: (input) => show({ name: input.name, reveal: input.reveal, server: input.server, githubRepo: input.githubRepo, githubApiUrl: input.githubApiUrl }),
+  render: (result, input) => (input.format === 'json' ? `${JSON.stringify(result, null, 2)}\n` : formatShow(result)),
+});

@@ -1,0 +1,61 @@
+// The clone as requests use it: manifests come from commit objects, and a request's commit is made
+// without touching the user's index, work tree or HEAD.
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Clone } from './git.ts';
+
+let dir: string;
+let git: SimpleGit;
+let clone: Clone;
+let base: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mergekey-clone-'));
+  git = simpleGit(dir);
+  await git.init(['--initial-branch=main']).addConfig('user.name', 'Dev').addConfig('user.email', 'dev@example.com').addConfig('commit.gpgsign', 'false');
+  await writeFile(join(dir, 'mergekey.yaml'), 'kind: Settings\n');
+  await writeFile(join(dir, 'README.md'), '# manifests\n');
+  await git.raw(['add', '.']);
+  await git.commit('seed');
+  base = (await git.revparse(['HEAD'])).trim();
+  clone = await Clone.open(join(dir));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('Clone', () => {
+  it("commits a change on a private index: the user's staged work, work tree and HEAD are as they were", async () => {
+    await writeFile(join(dir, 'README.md'), '# staged work\n');
+    await git.add('README.md');
+    await writeFile(join(dir, 'notes.txt'), 'untracked\n');
+    const status = await git.raw(['status', '--porcelain']);
+
+    const commit = await clone.commitFiles(base, { 'apps/billing.yaml': 'kind: Application\n', 'mergekey.yaml': null }, 'Request');
+    expect(await git.raw(['status', '--porcelain'])).toBe(status);
+    expect((await git.revparse(['HEAD'])).trim()).toBe(base);
+    expect(await git.raw(['diff', '--name-status', base, commit])).toBe('A\tapps/billing.yaml\nD\tmergekey.yaml\n');
+    expect(await git.raw(['log', '-1', '--format=%P %s', commit])).toBe(`${base} Request\n`);
+    expect(await clone.changedPaths(base, commit)).toEqual([
+      { status: 'added', path: 'apps/billing.yaml' },
+      { status: 'deleted', path: 'mergekey.yaml' },
+    ]);
+  });
+
+  it('reads manifests from a commit, and reports a symlinked manifest instead of following it', async () => {
+    await writeFile(join(dir, 'mergekey.yaml'), 'changed in the work tree only\n');
+    await mkdir(join(dir, 'apps'));
+    await symlink('../README.md', join(dir, 'apps', 'link.yaml'));
+    await git.add('apps/link.yaml');
+    await git.commit('a linked manifest');
+    const head = (await git.revparse(['HEAD'])).trim();
+
+    const read = await clone.readManifests(head);
+    // From the commit: not the work tree's edit, and the link reported rather than followed.
+    expect(read.files.map((file) => [file.path, Buffer.from(file.content).toString('utf8')])).toEqual([['mergekey.yaml', 'kind: Settings\n']]);
+    expect(read.skipped).toEqual([{ path: 'apps/link.yaml', reason: 'symlink' }]);
+    expect(await clone.readFile(head, 'apps/link.yaml')).toBeUndefined();
+    expect(Buffer.from((await clone.readFile(head, 'mergekey.yaml'))!).toString('utf8')).toBe('kind: Settings\n');
+  });
+});
