@@ -4,8 +4,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REJECTED_LABEL, requestOutcome, toRequestSummary } from '../../controller/lifecycle/index.ts';
 import { deactivate } from '../commands/app/deactivate.ts';
+import { list } from '../commands/app/list.ts';
 import { approveRequest, isOwnRequest, rejectRequest } from './review.ts';
 import { appYaml, createWorld, type World } from './testing.ts';
+import { requestMarker } from '../../controller/lifecycle/index.ts';
 
 let world: World;
 
@@ -42,4 +44,18 @@ it('labels a rejection, so that a close by the token that opened it still counts
   expect(pull).toMatchObject({ state: 'closed', closedBy: 'alice' });
   expect(pull.labels).toContain(REJECTED_LABEL);
   expect(requestOutcome(toRequestSummary(pull)!)).toBe('rejected');
+});
+
+it('lists a request a shared token made for you among yours (app list --mine)', async () => {
+  // pat's token stands for the server's, asking for alice.
+  await world.handmade('pat', 'mergekey/create-ledger-a1b2c3', { 'apps/ledger.yaml': await appYaml(world.key, 'ledger', { clientId: 'mk-ledger-0001' }) }, {
+    title: 'Create application ledger',
+    body: requestMarker('create', 'ledger', 'alice'),
+    labels: ['mergekey:create'],
+  });
+  const mine = await list({ ...world.as('alice'), mine: true });
+  expect(mine.apps.map((app) => app.name)).toContain('ledger');
+  expect(mine.apps.find((app) => app.name === 'ledger')!.reason).toBe(`create request #${mine.apps.find((app) => app.name === 'ledger')!.openRequest!.number} by alice is open`);
+  const bobs = await list({ ...world.as('bob'), mine: true });
+  expect(bobs.apps.map((app) => app.name)).not.toContain('ledger');
 });
