@@ -61,7 +61,8 @@ export async function runWorker(deps: Pick<StartDependencies, 'openKeys' | 'plug
   };
 
   try {
-    store = openStore(config.data);
+    // The primary checked the data file before it started any worker; others write it now.
+    store = openStore(config.data, { checkDataFile: false });
     const opened = store;
     const keys = await deps.openKeys(config.data, { create: false });
     const webhookSecret = config.webhookSecretFile === undefined ? undefined : readWebhookSecret(config.webhookSecretFile, logger);
