@@ -67,7 +67,7 @@ export const SERVE_OPTIONS = [
     default: './mergekey-data',
     valueName: 'DIR',
     description:
-      'The data directory: `store/` (LMDB), `keys/` (sealing and signing keys, mode 0600) and `git/` (the bare cache of the repository). One server per directory.',
+      'The data directory: `store/` (LMDB: configuration, token state, token signing keys), `keys/` (the sealing key pair and the secret-hash key, mode 0600) and `git/` (the bare cache of the repository). One server per directory; back it up with its keys.',
   },
   {
     flag: 'host',
@@ -280,7 +280,7 @@ export function configurationTable(): string {
   const rows = (SERVE_OPTIONS as readonly ServeOption[]).map((o) => {
     const flag = o.type === 'boolean' ? `--${o.flag}` : `--${o.flag} ${o.valueName ?? 'VALUE'}`;
     const def = o.required === true ? '(required)' : o.default === undefined ? '(unset)' : `\`${o.default}\``;
-    return `| \`${flag}\` | \`${o.env}\` | ${def} | ${escape(o.description)} |`;
+    return `| \`${escape(flag)}\` | \`${o.env}\` | ${def} | ${escape(o.description)} |`;
   });
   return [
     '| Flag | Environment variable | Default | Description |',
