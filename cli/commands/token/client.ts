@@ -106,7 +106,8 @@ export function refusal(what: string, answer: HttpAnswer, client: AppClient): Er
       return failure(message, {
         hint:
           `The server did not accept the credentials saved for ${client.app} in ${client.credentialsFile}: the secret may have been ` +
-          'rotated, the application may be inactive, or its manifest may name another tokenEndpointAuthMethod (see --auth-method).',
+          'rotated or the application may be inactive' +
+          (what === 'the token endpoint' ? ", or its manifest may name another tokenEndpointAuthMethod (see --auth-method)." : '.'),
       });
     case 'slow_down': {
       const retry = answer.headers.get('retry-after');
