@@ -183,8 +183,10 @@ export const LIMITS = {
   /** A worker that crashed is started again after this, doubled for each crash within a minute, up to the max. */
   workerRestartBaseMs: 100,
   workerRestartMaxMs: 30_000,
-  /** How long a worker waits for the primary to answer (status, sync, metrics) before answering 503. */
+  /** How long a worker waits for the primary to answer (status, metrics) before answering 503. */
   ipcTimeoutMs: 10_000,
+  /** The same for `POST /api/v1/sync?wait=true`: a reconcile queued behind another, each bounded by the git timeout. */
+  ipcSyncTimeoutMs: 5 * 60_000,
 } as const;
 
 export class ConfigError extends Error {

@@ -67,13 +67,13 @@ export class Rpc<Mine extends Calls, Theirs extends Calls> {
     channel.on('message', this.listener);
   }
 
-  call<K extends keyof Theirs & string>(op: K, input: Theirs[K]['input']): Promise<Theirs[K]['output']> {
+  call<K extends keyof Theirs & string>(op: K, input: Theirs[K]['input'], timeoutMs = this.timeoutMs): Promise<Theirs[K]['output']> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new IpcTimeout(`no answer to ${op} within ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
+        reject(new IpcTimeout(`no answer to ${op} within ${timeoutMs} ms`));
+      }, timeoutMs);
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
       try {
         this.channel.send({ type: 'mergekey:request', id, op, input } satisfies Request);

@@ -9,7 +9,7 @@
 // the primary decides the order.
 import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
-import type { ServeConfig } from '../config/defaults.ts';
+import { LIMITS, type ServeConfig } from '../config/defaults.ts';
 import { readAppliedCommit } from '../reconcile/apply.ts';
 import type { Store } from '../store/open.ts';
 import { openStore } from '../store/open.ts';
@@ -76,7 +76,7 @@ export async function runWorker(deps: Pick<StartDependencies, 'openKeys' | 'plug
         status: () => primary(() => rpc.call('status', undefined)),
         appliedCommit: () => readAppliedCommit(opened)?.commit,
       },
-      sync: { sync: async (reason) => (await primary(() => rpc.call('sync', { reason }))) ?? undefined },
+      sync: { sync: async (reason) => (await primary(() => rpc.call('sync', { reason }, LIMITS.ipcSyncTimeoutMs))) ?? undefined },
       metrics,
       renderMetrics: () => primary(() => rpc.call('metrics', undefined)),
       webhookSecret,
