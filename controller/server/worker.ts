@@ -45,11 +45,15 @@ export async function runWorker(deps: Pick<StartDependencies, 'openKeys' | 'plug
 
   let store: Store | undefined;
   let app: FastifyInstance | undefined;
+  let started: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
+  // Listened for from the start: a stop may come while the worker is still starting (another
+  // worker failed to start, or the operator gave up), and must not be lost.
   const stop = (why: string) => {
     stopping ??= (async () => {
       logger.info({ why }, 'worker stopping');
       try {
+        await started?.catch(() => {});
         await app?.close();
         await store?.close();
       } finally {
@@ -59,8 +63,13 @@ export async function runWorker(deps: Pick<StartDependencies, 'openKeys' | 'plug
     })();
     return stopping;
   };
+  process.on('message', (message: unknown) => {
+    if (isNotice(message) && message.type === 'mergekey:stop') void stop('the primary asked');
+  });
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('disconnect', () => void stop('the primary is gone'));
 
-  try {
+  started = (async () => {
     // The primary checked the data file before it started any worker; others write it now.
     store = openStore(config.data, { checkDataFile: false });
     const opened = store;
@@ -83,13 +92,12 @@ export async function runWorker(deps: Pick<StartDependencies, 'openKeys' | 'plug
       ...(deps.plugins === undefined ? {} : { plugins: deps.plugins }),
     });
     app = served.app;
-    process.on('message', (message: unknown) => {
-      if (isNotice(message) && message.type === 'mergekey:stop') void stop('the primary asked');
-    });
-    process.on('SIGTERM', () => void stop('SIGTERM'));
-    process.on('disconnect', () => void stop('the primary is gone'));
-    await notify({ type: 'mergekey:listening', url: served.url });
+    if (stopping === undefined) await notify({ type: 'mergekey:listening', url: served.url });
+  })();
+  try {
+    await started;
   } catch (error) {
+    if (stopping !== undefined) return;
     logger.error({ err: error }, 'worker failed to start');
     await notify({ type: 'mergekey:failed', message: error instanceof Error ? error.message : String(error) });
     await store?.close().catch(() => {});

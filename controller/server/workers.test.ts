@@ -22,14 +22,16 @@ afterAll(async () => {
   fixture.remove();
 });
 
-/** Pids of the processes that logged a request to `path` from line `from` on. */
-function servedBy(path: string, from: number): Set<number> {
+/**
+ * Pids of the processes that logged the `count` requests to `path` made since line `from`. The
+ * answer can arrive before the log line (a socket and a pipe race), so the lines are waited for.
+ */
+async function servedBy(path: string, from: number, count: number): Promise<Set<number>> {
+  const pattern = new RegExp(`"msg":"incoming request".*"url":"${path}"|"url":"${path}".*"msg":"incoming request"`);
+  const before = server.lines.slice(0, from).filter((line) => pattern.test(line)).length;
+  await server.waitFor(pattern, before + count - 1);
   const pids = new Set<number>();
-  for (const line of server.lines.slice(from)) {
-    if (!line.includes('"msg":"incoming request"')) continue;
-    const entry = JSON.parse(line) as { pid: number; req: { url: string } };
-    if (entry.req.url === path) pids.add(entry.pid);
-  }
+  for (const line of server.lines.slice(from).filter((l) => pattern.test(l))) pids.add((JSON.parse(line) as { pid: number }).pid);
   return pids;
 }
 
@@ -51,7 +53,7 @@ describe('mergekey serve --workers 2', () => {
       expect(answer.status).toBe(200);
       expect(decodeJwt(answer.body.access_token as string)).toMatchObject({ iss: fixture.issuer, aud: ORDERS_AUDIENCE, scope: 'orders:read' });
     }
-    expect(servedBy('/oauth2/token', mark).size).toBe(2);
+    expect((await servedBy('/oauth2/token', mark, 2)).size).toBe(2);
     const metadata = (await (await fetch(`${url}/.well-known/oauth-authorization-server`, { headers: { host: 'evil.example' } })).json()) as { issuer: string };
     expect(metadata.issuer).toBe(fixture.issuer);
   });
@@ -70,8 +72,8 @@ describe('mergekey serve --workers 2', () => {
       for (const accessToken of tokens) expect((await introspect(accessToken)).body).toEqual({ active: false });
       expect(await token('billing')).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
     }
-    expect(servedBy('/oauth2/introspect', mark).size).toBe(2);
-    expect(servedBy('/oauth2/token', mark).size).toBe(2);
+    expect((await servedBy('/oauth2/introspect', mark, 4)).size).toBe(2);
+    expect((await servedBy('/oauth2/token', mark, 2)).size).toBe(2);
 
     const status = (await (await fetch(`${url}/api/v1/status`)).json()) as { lastApplied: { commit: string } };
     expect(status.lastApplied.commit).toBe(commit);
@@ -87,6 +89,6 @@ describe('mergekey serve --workers 2', () => {
 
     const mark = server.lines.length;
     for (let i = 0; i < 2; i++) expect((await token('orders-rs')).status).toBe(200);
-    expect(servedBy('/oauth2/token', mark)).toEqual(new Set([serving[1], replacement]));
+    expect(await servedBy('/oauth2/token', mark, 2)).toEqual(new Set([serving[1], replacement]));
   });
 });
