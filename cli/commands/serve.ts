@@ -1,9 +1,9 @@
 // `mergekey serve`: runs the controller — follows the manifests branch into the store and serves
 // the HTTP endpoints — until SIGTERM or SIGINT, then shuts down gracefully: no new connections,
 // in-flight requests and the reconcile transaction finish, the store closes, exit 0.
-import type { FastifyPluginAsync } from 'fastify';
-import { ConfigError, LIMITS, resolveServeConfig, SERVE_OPTIONS, type ServeFlags, type ServeOption } from '../../controller/config/defaults.ts';
-import { startServer, type ServerContext, type StartDependencies } from '../../controller/server/start.ts';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, LIMITS, resolveServeConfig, SERVE_OPTIONS, type ServeConfig, type ServeFlags, type ServeOption } from '../../controller/config/defaults.ts';
+import type { StartDependencies } from '../../controller/server/start.ts';
 import { defineCommand, type OptionSpec } from '../command.ts';
 import { failure, usageError } from '../errors.ts';
 
@@ -12,27 +12,62 @@ export interface ServeResult {
   signal: string;
 }
 
-export interface ServeDependencies extends Omit<StartDependencies, 'plugins'> {
-  plugins?: (context: ServerContext) => FastifyPluginAsync[] | Promise<FastifyPluginAsync[]>;
+export type ServeDependencies = StartDependencies;
+
+/** The script a worker process runs (node:cluster). */
+export const WORKER_ENTRY = fileURLToPath(new URL('../bin/serve-worker.js', import.meta.url));
+
+export interface Serving {
+  url: string;
+  issuer: string;
+  /** Settles when the first reconcile has finished (whatever its result). */
+  initialSync: Promise<void>;
+  logger: { info(object: object, message: string): void; error(message: string): void };
+  close(): Promise<void>;
 }
 
-/** Starts the server and resolves once it has stopped after a signal. */
-export async function serve(flags: ServeFlags, deps: ServeDependencies, env: NodeJS.ProcessEnv = process.env): Promise<ServeResult> {
-  let config;
+/** Starts the server: one process, or a primary and its workers (controller/config/defaults.ts). */
+export async function startServing(config: ServeConfig, deps: ServeDependencies): Promise<Serving> {
+  if (config.workers === 1) {
+    const { startServer } = await import('../../controller/server/start.ts');
+    return startServer(config, deps);
+  }
+  const { startCluster } = await import('../../controller/server/cluster.ts');
+  return startCluster(config, { ...deps, workerEntry: WORKER_ENTRY });
+}
+
+/** Resolves flags and environment, or throws the usage error that names the bad value. */
+export function serveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServeConfig {
   try {
-    config = resolveServeConfig(flags, env);
+    return resolveServeConfig(flags, env);
   } catch (error) {
     if (error instanceof ConfigError) throw usageError(error.message, "Run 'mergekey serve --help' for its options.");
     throw error;
   }
-  let server;
+}
+
+/** Starts the server and resolves once it has stopped after a signal. */
+export async function serve(flags: ServeFlags, deps: ServeDependencies, env: NodeJS.ProcessEnv = process.env): Promise<ServeResult> {
+  const config = serveConfig(flags, env);
+  const server = await start(config, deps);
+  const signal = await untilSignal();
+  await stopServing(server, signal);
+  return { url: server.url, signal };
+}
+
+/** Starts serving; configuration mistakes are usage errors, the rest failures. */
+export async function start(config: ServeConfig, deps: ServeDependencies): Promise<Serving> {
   try {
-    server = await startServer(config, deps);
+    return await startServing(config, deps);
   } catch (error) {
     if (error instanceof ConfigError) throw usageError(error.message);
     throw failure(`cannot start: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
-  const signal = await new Promise<string>((resolve) => {
+}
+
+/** Resolves with the name of the first SIGTERM or SIGINT. */
+export function untilSignal(): Promise<string> {
+  return new Promise<string>((resolve) => {
     const stop = (name: string) => {
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
@@ -43,6 +78,10 @@ export async function serve(flags: ServeFlags, deps: ServeDependencies, env: Nod
     process.once('SIGTERM', onTerm);
     process.once('SIGINT', onInt);
   });
+}
+
+/** Stops gracefully, or exits with status 1 if that takes longer than the shutdown grace. */
+export async function stopServing(server: Serving, signal: string): Promise<void> {
   server.logger.info({ signal }, 'shutting down');
   // A hung request or git process must not keep the process alive forever.
   const timer = setTimeout(() => {
@@ -51,7 +90,6 @@ export async function serve(flags: ServeFlags, deps: ServeDependencies, env: Nod
   }, LIMITS.shutdownGraceMs).unref();
   await server.close();
   clearTimeout(timer);
-  return { url: server.url, signal };
 }
 
 const defaults = new Map((SERVE_OPTIONS as readonly ServeOption[]).map((o) => [o.flag, o]));

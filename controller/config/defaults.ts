@@ -3,8 +3,32 @@
 // configuration table (`configurationTable()`) all come from this one list, so they cannot drift.
 //
 // Precedence: a command-line flag, then the environment variable, then the default.
+//
+// Two decisions that are not a single option's:
+//
+// The issuer. Tokens carry it as `iss`, resource servers compare it, clients discover the
+// endpoints from it: it must come from configuration, never from a request's Host header, which a
+// client chooses. It is `--issuer` when given; otherwise `spec.issuer` of the repository's
+// `mergekey.yaml` as last applied to the store; and on a data directory that has applied no commit
+// yet, the server runs its first sync before it listens and refuses to start if that sync does not
+// apply a `mergekey.yaml`. It is fixed for the life of the process: a commit that changes
+// `spec.issuer` is logged, and takes effect at the next start (tokens already issued then stop
+// introspecting as active, which is what moving an issuer means). Production servers should pass
+// `--issuer`: the server then listens at once, whatever state git is in.
+//
+// Workers. With `--workers 1` one process reconciles and serves. With N ≥ 2 the primary process
+// takes the data directory's lock, opens the store, reconciles and runs no HTTP server; N worker
+// processes (node:cluster) open the same LMDB store without the lock and serve every route. The
+// reconciler's status, `POST /api/v1/sync`, webhook triggers and `/metrics` are routed over the
+// cluster's IPC channel to the primary, which answers with its live state (metrics aggregated from
+// every process); readiness and everything the OAuth server reads come from the store, which LMDB
+// shares between processes. A worker that exits is started again (after a growing delay when it
+// keeps crashing); SIGTERM or SIGINT to the primary stops the workers gracefully, then the
+// reconciler, then the store. Rate limits are counted per process: see the OAuth server's README.
 
-export type OptionType = 'string' | 'path' | 'url' | 'duration' | 'port' | 'boolean' | 'level';
+import { availableParallelism } from 'node:os';
+
+export type OptionType = 'string' | 'path' | 'url' | 'duration' | 'port' | 'boolean' | 'level' | 'workers';
 
 export interface ServeOption {
   /** The long flag, without `--`. */
@@ -43,7 +67,7 @@ export const SERVE_OPTIONS = [
     default: './mergekey-data',
     valueName: 'DIR',
     description:
-      'The data directory: `store/` (LMDB), `keys/` (sealing and signing keys, mode 0600) and `git/` (the bare cache of the repository). One server per directory.',
+      'The data directory: `store/` (LMDB: configuration, token state, token signing keys), `keys/` (the sealing key pair and the secret-hash key, mode 0600) and `git/` (the bare cache of the repository). One server per directory; back it up with its keys.',
   },
   {
     flag: 'host',
@@ -83,7 +107,17 @@ export const SERVE_OPTIONS = [
     env: 'MERGEKEY_ISSUER',
     type: 'url',
     valueName: 'URL',
-    description: "The OAuth issuer URL. Overrides `spec.issuer` of the repository's `mergekey.yaml`.",
+    description:
+      "The OAuth issuer URL (`iss` of every token; the endpoints in the discovery document hang off it). Without it, `spec.issuer` of the repository's `mergekey.yaml` as last applied (on a new data directory, after the first sync). Never taken from a request's Host header.",
+  },
+  {
+    flag: 'workers',
+    env: 'MERGEKEY_WORKERS',
+    type: 'workers',
+    default: 'auto',
+    valueName: 'N|auto',
+    description:
+      'HTTP worker processes sharing the store (node:cluster). `auto` is one per core (`os.availableParallelism()`). With 2 or more, the primary process reconciles and the workers serve; with 1, one process does both.',
   },
   {
     flag: 'allow-mass-deactivation',
@@ -135,6 +169,8 @@ export interface ServeConfig {
   poll: number;
   webhookSecretFile: string | undefined;
   issuer: string | undefined;
+  /** HTTP processes; 1 = the primary serves too. */
+  workers: number;
   allowMassDeactivation: boolean;
   githubTokenFile: string | undefined;
   githubRepo: string | undefined;
@@ -150,6 +186,10 @@ export const LIMITS = {
   webhookBodyLimit: 1024 * 1024,
   /** A request that has not completed in this time is answered 408 (slowloris). */
   requestTimeoutMs: 30_000,
+  /** A request whose headers have not all arrived in this time is answered 408. */
+  headersTimeoutMs: 10_000,
+  /** How often Node checks the two timeouts above (its default, 30 s, lets a slow request live up to twice as long). */
+  connectionsCheckingIntervalMs: 1_000,
   /** Idle keep-alive sockets are closed after this; below common proxy idle timeouts (60 s). */
   keepAliveTimeoutMs: 5_000,
   /** How many webhook delivery ids are remembered to drop GitHub's redeliveries. */
@@ -163,6 +203,15 @@ export const LIMITS = {
   manifestMaxBytes: 256 * 1024,
   /** How long a graceful shutdown may take before the process exits anyway. */
   shutdownGraceMs: 30_000,
+  /** Most worker processes `--workers` accepts. */
+  maxWorkers: 64,
+  /** A worker that crashed is started again after this, doubled for each crash within a minute, up to the max. */
+  workerRestartBaseMs: 100,
+  workerRestartMaxMs: 30_000,
+  /** How long a worker waits for the primary to answer (status, metrics) before answering 503. */
+  ipcTimeoutMs: 10_000,
+  /** The same for `POST /api/v1/sync?wait=true`: a reconcile queued behind another, each bounded by the git timeout. */
+  ipcSyncTimeoutMs: 5 * 60_000,
 } as const;
 
 export class ConfigError extends Error {
@@ -224,6 +273,12 @@ function parseValue(option: ServeOption, raw: string, source: string): unknown {
       if (/^(1|true|yes|on)$/i.test(raw)) return true;
       if (/^(0|false|no|off)$/i.test(raw)) return false;
       throw bad('true or false');
+    case 'workers': {
+      if (raw === 'auto') return availableParallelism();
+      const count = /^\d{1,3}$/.test(raw) ? Number(raw) : NaN;
+      if (!(count >= 1 && count <= LIMITS.maxWorkers)) throw bad(`auto or a number of processes from 1 to ${LIMITS.maxWorkers}`);
+      return count;
+    }
     case 'level':
       if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(raw)) {
         throw bad('one of fatal, error, warn, info, debug, trace, silent');
@@ -252,7 +307,7 @@ export function configurationTable(): string {
   const rows = (SERVE_OPTIONS as readonly ServeOption[]).map((o) => {
     const flag = o.type === 'boolean' ? `--${o.flag}` : `--${o.flag} ${o.valueName ?? 'VALUE'}`;
     const def = o.required === true ? '(required)' : o.default === undefined ? '(unset)' : `\`${o.default}\``;
-    return `| \`${flag}\` | \`${o.env}\` | ${def} | ${escape(o.description)} |`;
+    return `| \`${escape(flag)}\` | \`${o.env}\` | ${def} | ${escape(o.description)} |`;
   });
   return [
     '| Flag | Environment variable | Default | Description |',

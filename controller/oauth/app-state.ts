@@ -1,31 +1,41 @@
 // An application's state decides, at every check, whether its tokens live: deactivating it makes
 // every token it holds inactive at once. Reactivating it does not bring them back: the first time
-// a process sees the application inactive it records "every token issued until now is revoked"
-// (and refreshes that mark while the state lasts), so only tokens issued after reactivation work.
+// a process sees the application inactive it records "every token issued until now is revoked",
+// so only tokens issued after reactivation work.
+//
+// Once per process and per version of the inactive record (its `commit`), not again while the
+// state lasts: token times are whole seconds, so a mark moved forward by a client that keeps
+// asking while inactive could land in the very second of the reactivation and kill the first
+// tokens issued after it. While the application is inactive no token is issued, so the first mark
+// of the period already covers every token there is.
 import type { ApplicationRecord } from '../store/records.ts';
 import type { OAuthContext } from './context.ts';
 import { seconds } from './issue.ts';
 
-// How often one process refreshes the mark of an application it keeps seeing inactive (seconds).
-const NOTE_EVERY = 60;
-
-const noted = new WeakMap<OAuthContext, Map<string, number>>();
+/** Per process: application name → the commit of the inactive record it marked. */
+const noted = new WeakMap<OAuthContext, Map<string, string>>();
 
 /** True when the application is active; when it is not, records that its tokens so far are revoked. */
 export function applicationActive(ctx: OAuthContext, app: ApplicationRecord): boolean {
-  if (app.spec.state === 'active') return true;
-  noteInactive(ctx, app.name);
+  if (app.spec.state === 'active') {
+    // Seen active again: its next inactive period gets a mark of its own, even from the same commit.
+    noted.get(ctx)?.delete(app.name);
+    return true;
+  }
+  noteInactive(ctx, app);
   return false;
 }
 
-export function noteInactive(ctx: OAuthContext, name: string): void {
+export function noteInactive(ctx: OAuthContext, app: ApplicationRecord): void {
   let seen = noted.get(ctx);
   if (seen === undefined) noted.set(ctx, seen = new Map());
-  const now = seconds(ctx.now());
-  const last = seen.get(name);
-  if (last !== undefined && now - last < NOTE_EVERY) return;
-  seen.set(name, now);
-  ctx.tokens.revokeAllBefore(name, now).catch(ctx.onBackgroundError);
+  if (seen.get(app.name) === app.commit) return;
+  seen.set(app.name, app.commit);
+  ctx.tokens.revokeAllBefore(app.name, seconds(ctx.now())).catch((err: unknown) => {
+    // Not recorded: the next sighting tries again.
+    if (seen.get(app.name) === app.commit) seen.delete(app.name);
+    ctx.onBackgroundError(err);
+  });
 }
 
 /** Whether a token issued at `iat` (seconds) predates the application's last deactivation. */
@@ -36,5 +46,5 @@ export function revokedByDeactivation(ctx: OAuthContext, app: ApplicationRecord,
 
 /** Maintenance: marks every inactive application, including those nobody presented a token of. */
 export function noteInactiveApplications(ctx: OAuthContext): void {
-  for (const app of ctx.config.applications()) if (app.spec.state !== 'active') noteInactive(ctx, app.name);
+  for (const app of ctx.config.applications()) if (app.spec.state !== 'active') noteInactive(ctx, app);
 }

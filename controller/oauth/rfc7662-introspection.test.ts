@@ -92,6 +92,25 @@ describe('introspection of access tokens', () => {
     expect(await introspect(app, await accessToken(app))).toMatchObject({ active: true });
   });
 
+  it('marks a deactivation once: a client that keeps asking while inactive does not kill the tokens issued after reactivation', async () => {
+    const app = await fresh();
+    const observer = await s.addApp(`observer-${++counter}`);
+    const before = await accessToken(app);
+    const setState = (state: 'active' | 'inactive', commit: string) =>
+      s.updateApp(app.name, (record) => ({ ...record, commit: commit.repeat(40), spec: { ...record.spec, state } }));
+    await setState('inactive', 'd');
+    expect(await introspect(observer, before)).toEqual(INACTIVE);
+    // The client keeps asking for a minute and a half, then the application is reactivated and
+    // gets a token within the same second as its last refusal (token times are whole seconds).
+    s.advance(90_000);
+    expect(await postForm(s.url('/oauth2/token'), 'grant_type=client_credentials', { authorization: basicAuthorization(app.client.client_id, app.secret!) }))
+      .toMatchObject({ status: 401, body: { error: 'invalid_client' } });
+    await s.settle();
+    await setState('active', 'e');
+    expect(await introspect(app, await accessToken(app))).toMatchObject({ active: true });
+    expect(await introspect(app, before)).toEqual(INACTIVE);
+  });
+
   it('honours token_type_hint without trusting it', async () => {
     const app = await fresh();
     const token = await accessToken(app);

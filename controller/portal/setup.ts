@@ -22,8 +22,8 @@ export function portalFor(context: ServerContext, options: { env?: NodeJS.Proces
   return portalPlugin({
     store,
     workspace,
-    issuer: () => config.issuer ?? store.settings.get('settings')?.spec.issuer,
-    sync: (reason) => context.sync.trigger(reason),
+    issuer: () => context.issuer,
+    sync: (reason) => context.sync.sync(reason),
     ...options.overrides,
   });
 }

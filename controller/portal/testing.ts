@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { resolveServeConfig } from '../config/defaults.ts';
 import { createGitHubClient, type RequestsBackend } from '../github/index.ts';
 import { createTestRepository, startGitHubStandIn, type GitHubStandIn, type TestRepository } from '../github/stand-in/index.ts';
-import { oauthPlugin, storeConfig } from '../oauth/plugin.ts';
 import { loadOrCreateKeys } from '../sealing/keys.ts';
 import { seal, type SealingPublicJwk } from '../sealing/seal.ts';
 import { startServer, type RunningServer } from '../server/start.ts';
@@ -122,10 +121,7 @@ export async function startPortalWorld(): Promise<PortalWorld> {
   const server = await startServer(config, {
     acquireLock: acquireControllerLock,
     openKeys: loadOrCreateKeys,
-    plugins: (context) => [
-      oauthPlugin({ config: storeConfig(context.store), store: context.store, secretHashKey: context.keys.secretHashKey, issuer: ISSUER }),
-      portalFor(context, { env: {} }),
-    ],
+    plugins: (context) => [portalFor(context, { env: {} })],
   });
   await server.initialSync;
   return {

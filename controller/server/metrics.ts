@@ -23,9 +23,24 @@ export interface Metrics {
   webhook(result: WebhookResult): void;
 }
 
-export function createMetrics(source: () => MetricsSource | undefined, options: { defaultMetrics?: boolean } = {}): Metrics {
+/**
+ * The controller's metrics. `reconcile: false` leaves out what only the reconciling process knows
+ * (a worker's registry), so that aggregating every process's metrics counts each once.
+ */
+export function createMetrics(
+  source: () => MetricsSource | undefined,
+  options: { defaultMetrics?: boolean; reconcile?: boolean } = {},
+): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'mergekey_' });
+  const deliveries = new Counter({
+    name: 'mergekey_webhook_deliveries_total',
+    help: 'GitHub webhook deliveries by result.',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  const webhook = (result: WebhookResult) => deliveries.inc({ result });
+  if (options.reconcile === false) return { registry, observeRun: () => {}, webhook };
 
   const duration = new Histogram({
     name: 'mergekey_reconcile_duration_seconds',
@@ -52,12 +67,6 @@ export function createMetrics(source: () => MetricsSource | undefined, options: 
       }
     },
   });
-  const deliveries = new Counter({
-    name: 'mergekey_webhook_deliveries_total',
-    help: 'GitHub webhook deliveries by result.',
-    labelNames: ['result'],
-    registers: [registry],
-  });
 
   return {
     registry,
@@ -65,8 +74,6 @@ export function createMetrics(source: () => MetricsSource | undefined, options: 
       duration.observe({ result: run.result }, run.durationMs / 1000);
       if (run.result !== 'failed') lastSuccess.set(Date.parse(run.finishedAt) / 1000);
     },
-    webhook(result) {
-      deliveries.inc({ result });
-    },
+    webhook,
   };
 }

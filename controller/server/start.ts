@@ -1,6 +1,8 @@
-// Starts `mergekey serve`: wires configuration, the data directory's lock and keys, the store, the
-// git source, the reconciler and its loop, metrics and the HTTP server, and knows how to take them
-// down again in the right order.
+// Starts `mergekey serve` in one process: wires configuration, the data directory's lock and keys,
+// the store, the git source, the reconciler and its loop, metrics, the OAuth server and the HTTP
+// server, and knows how to take them down again in the right order. The two halves — the
+// controller (everything that reconciles) and the HTTP server (everything that serves) — are also
+// used apart by the cluster: the primary runs the first, each worker the second (cluster.ts).
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
@@ -8,14 +10,16 @@ import type { DestinationStream, Logger } from 'pino';
 import { ConfigError, type ServeConfig } from '../config/defaults.ts';
 import { confirmerFor } from '../confirm/setup.ts';
 import { GitError, GitSource } from '../git/source.ts';
+import { oauthPlugin } from '../oauth/plugin.ts';
 import { readAppliedCommit } from '../reconcile/apply.ts';
 import { ReconcileLoop } from '../reconcile/loop.ts';
 import { Reconciler } from '../reconcile/reconciler.ts';
 import type { SecretOpener } from '../reconcile/records.ts';
+import { configReader } from '../store/config.ts';
 import { openStore, type Store } from '../store/open.ts';
-import { buildApp } from './app.ts';
+import { buildApp, type StatusSource, type SyncTrigger } from './app.ts';
 import { createLogger } from './logging.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 
 /** What the sealing module provides from the data directory's `keys/`. */
 export interface ControllerKeys {
@@ -29,16 +33,21 @@ export interface ControllerLock {
   release(): void | Promise<void>;
 }
 
-/** Everything a feature plugin (the OAuth endpoints) may need, handed over by the root. */
+/** Everything a feature plugin (the portal, say) may need, handed over by the root. */
 export interface ServerContext {
   config: ServeConfig;
   store: Store;
   keys: ControllerKeys;
   logger: Logger;
-  reconciler: Reconciler;
-  /** Starts a reconcile now (as a webhook does), e.g. after the portal merged a request. */
-  sync: { trigger(reason: string): Promise<void> };
+  /** The issuer the OAuth server uses (see controller/config/defaults.ts). */
+  issuer: string;
+  /** The reconciler's status: in a worker, the primary's, over IPC. */
+  status: StatusSource;
+  /** Starts a reconcile now, as a webhook does (in a worker, on the primary): the portal asks after merging a request. */
+  sync: SyncTrigger;
 }
+
+export type PluginFactory = (context: ServerContext) => FastifyPluginAsync[] | Promise<FastifyPluginAsync[]>;
 
 export interface StartDependencies {
   /** Refuses a second server on the same data directory. */
@@ -48,8 +57,8 @@ export interface StartDependencies {
    * applied a commit, missing keys are lost keys, and new ones would open nothing.
    */
   openKeys(dataDir: string, options: { create: boolean }): ControllerKeys | Promise<ControllerKeys>;
-  /** Feature plugins, built once the store and keys exist. */
-  plugins?: (context: ServerContext) => FastifyPluginAsync[] | Promise<FastifyPluginAsync[]>;
+  /** Feature plugins besides the OAuth server, built once the store and keys exist. */
+  plugins?: PluginFactory;
   /** Where logs go (stdout by default); tests capture them. */
   logDestination?: DestinationStream;
   openStore?: (dataDir: string) => Store;
@@ -59,6 +68,7 @@ export interface RunningServer {
   app: FastifyInstance;
   /** `http://host:port` actually bound (port 0 picks one). */
   url: string;
+  issuer: string;
   reconciler: Reconciler;
   loop: ReconcileLoop;
   logger: Logger;
@@ -69,8 +79,80 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** The reconciling half: one per data directory, holding its lock. */
+export interface Controller {
+  store: Store;
+  keys: ControllerKeys;
+  reconciler: Reconciler;
+  loop: ReconcileLoop;
+  metrics: Metrics;
+  source: GitSource;
+  webhookSecret: Uint8Array | undefined;
+  /** `sync` for the HTTP routes: one reconcile that began after the call, and its result. */
+  trigger: SyncTrigger;
+  /** The issuer being served, once `resolveIssuer` has decided it. */
+  issuer: string | undefined;
+  /** Stops the loop (waiting for a reconcile in flight), closes the store, releases the lock. */
+  close(): Promise<void>;
+}
+
 export async function startServer(config: ServeConfig, deps: StartDependencies): Promise<RunningServer> {
   const logger = createLogger(config.logLevel, deps.logDestination);
+  const controller = await openController(config, deps, logger);
+  let app: FastifyInstance | undefined;
+  try {
+    const { issuer, initialSync } = await resolveIssuer(config, controller, logger);
+    const status: StatusSource = {
+      status: () => controller.reconciler.status(),
+      appliedCommit: () => readAppliedCommit(controller.store)?.commit,
+    };
+    const served = await serveHttp({
+      config,
+      logger,
+      store: controller.store,
+      keys: controller.keys,
+      issuer,
+      status,
+      sync: controller.trigger,
+      metrics: controller.metrics,
+      webhookSecret: controller.webhookSecret,
+      ...(deps.plugins === undefined ? {} : { plugins: deps.plugins }),
+    });
+    app = served.app;
+    const running = app;
+    logger.info({ repository: controller.source.describe(), branch: config.branch, poll: config.poll, issuer, workers: 1 }, `mergekey serving on ${served.url}`);
+    const synced = initialSync ?? controller.loop.start();
+
+    let closing: Promise<void> | undefined;
+    return {
+      app: running,
+      url: served.url,
+      issuer,
+      reconciler: controller.reconciler,
+      loop: controller.loop,
+      logger,
+      store: controller.store,
+      initialSync: synced,
+      close() {
+        closing ??= (async () => {
+          // Requests and the reconcile finish side by side; the store closes only after both
+          // (the OAuth server writes its pending token records when Fastify closes).
+          await Promise.all([running.close(), controller.loop.stop()]);
+          await controller.close();
+          logger.info('mergekey stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await app?.close();
+    await controller.close();
+    throw error;
+  }
+}
+
+/** Lock, store, keys, reconciler and its loop (not started). Undoes what it did if a step fails. */
+export async function openController(config: ServeConfig, deps: StartDependencies, logger: Logger): Promise<Controller> {
   let source: GitSource;
   try {
     source = new GitSource({ repo: config.repo, branch: config.branch, cacheDir: join(config.data, 'git') });
@@ -81,18 +163,17 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
   const webhookSecret = config.webhookSecretFile === undefined ? undefined : readWebhookSecret(config.webhookSecretFile, logger);
 
   const lock = await deps.acquireLock(config.data);
-  const cleanup: (() => unknown)[] = [() => lock.release()];
-  const undo = async () => {
-    for (const step of cleanup.reverse()) await step();
-  };
+  let store: Store | undefined;
   try {
-    const store = (deps.openStore ?? openStore)(config.data);
-    cleanup.push(() => store.close());
+    store = (deps.openStore ?? openStore)(config.data);
+    const opened = store;
     const keys = await deps.openKeys(config.data, { create: readAppliedCommit(store) === undefined });
 
     const confirm = confirmerFor(config, { gitDir: join(config.data, 'git'), log: logger.child({ component: 'confirm' }) });
     let reconciler: Reconciler | undefined;
+    let controller: Controller | undefined;
     const metrics = createMetrics(() => reconciler);
+    const watchIssuer = issuerWatcher(config, opened, () => controller?.issuer, logger);
     reconciler = new Reconciler({
       store,
       source,
@@ -100,58 +181,121 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
       secretHashKey: keys.secretHashKey,
       allowMassDeactivation: config.allowMassDeactivation,
       log: logger.child({ component: 'reconciler' }),
-      onRun: (run) => metrics.observeRun(run),
+      onRun: (run) => {
+        metrics.observeRun(run);
+        watchIssuer();
+      },
       ...(confirm === undefined ? {} : { onApplied: (event) => confirm.confirmer.onApplied(event) }),
     });
     const loop = new ReconcileLoop({ reconciler, pollMs: config.poll });
-    cleanup.push(() => loop.stop());
-
-    const context: ServerContext = { config, store, keys, logger, reconciler, sync: loop };
-    const app = await buildApp({
-      logger,
-      reconciler,
-      sync: loop,
-      metrics,
-      sealingKey: keys.sealingPublicJwk,
-      ...(webhookSecret === undefined ? {} : { webhook: { secret: webhookSecret, repository: config.repo, branch: config.branch } }),
-      plugins: (await deps.plugins?.(context)) ?? [],
-    });
-    cleanup.push(() => app.close());
-    const address = await app.listen({ host: config.host, port: config.port });
-    logger.info(
-      { repository: source.describe(), branch: config.branch, poll: config.poll, webhook: webhookSecret !== undefined, confirmOn: confirm?.repository },
-      `mergekey serving on ${address}`,
-    );
-    const initialSync = loop.start();
-
-    let closing: Promise<void> | undefined;
-    return {
-      app,
-      url: address,
+    controller = {
+      issuer: undefined,
+      store,
+      keys,
       reconciler,
       loop,
-      logger,
-      store,
-      initialSync,
-      close() {
-        closing ??= (async () => {
-          // Requests and the reconcile finish side by side; the store closes only after both.
-          await Promise.all([app.close(), loop.stop()]);
-          await confirm?.confirmer.close();
-          await store.close();
-          await lock.release();
-          logger.info('mergekey stopped');
-        })();
-        return closing;
+      metrics,
+      source,
+      webhookSecret,
+      trigger: {
+        async sync(reason) {
+          await loop.trigger(reason);
+          return loop.last;
+        },
+      },
+      async close() {
+        await loop.stop();
+        await confirm?.confirmer.close();
+        await opened.close();
+        await lock.release();
       },
     };
+    return controller;
   } catch (error) {
-    await undo();
+    await store?.close();
+    await lock.release();
     throw error;
   }
 }
 
-function readWebhookSecret(file: string, logger: Logger): Uint8Array {
+/**
+ * The issuer, decided as controller/config/defaults.ts documents: `--issuer`, else the
+ * repository's `spec.issuer` in the store, else the one the first sync applies (that sync is then
+ * already under way, and `initialSync` is it).
+ */
+export async function resolveIssuer(
+  config: ServeConfig,
+  controller: Pick<Controller, 'store' | 'loop' | 'issuer'>,
+  logger: Logger,
+): Promise<{ issuer: string; initialSync?: Promise<void> }> {
+  if (config.issuer !== undefined) return { issuer: (controller.issuer = config.issuer) };
+  const stored = configReader(controller.store).settings()?.spec.issuer;
+  if (stored !== undefined) return { issuer: (controller.issuer = stored) };
+  logger.info("no --issuer and no mergekey.yaml applied yet: syncing once to read spec.issuer before listening");
+  const initialSync = controller.loop.start();
+  await initialSync;
+  const synced = configReader(controller.store).settings()?.spec.issuer;
+  if (synced === undefined) {
+    const error = controller.loop.last?.error;
+    const why = error === undefined ? "the repository's mergekey.yaml was not applied (see the status for its problems)" : `${error.reason}: ${error.message}`;
+    throw new ConfigError(`cannot learn the issuer from the repository: ${why}. Pass --issuer (or set MERGEKEY_ISSUER) to start without it`);
+  }
+  return { issuer: (controller.issuer = synced), initialSync };
+}
+
+/** After each reconcile: says so when the repository's issuer is no longer the one being served. */
+function issuerWatcher(config: ServeConfig, store: Store, serving: () => string | undefined, logger: Logger): () => void {
+  let reported: string | undefined;
+  return () => {
+    const current = serving();
+    if (config.issuer !== undefined || current === undefined) return;
+    const issuer = configReader(store).settings()?.spec.issuer;
+    if (issuer !== undefined && issuer !== current && issuer !== reported) {
+      reported = issuer;
+      logger.warn({ serving: current, repository: issuer }, `mergekey.yaml now names the issuer ${issuer}; this server keeps issuing as ${current} until it restarts`);
+    }
+  };
+}
+
+export interface HttpOptions {
+  config: ServeConfig;
+  logger: Logger;
+  store: Store;
+  keys: ControllerKeys;
+  issuer: string;
+  status: StatusSource;
+  sync: SyncTrigger;
+  metrics: Metrics;
+  renderMetrics?: () => Promise<string>;
+  webhookSecret: Uint8Array | undefined;
+  plugins?: PluginFactory;
+}
+
+/** The serving half: the Fastify app with the operational routes and the OAuth server, listening. */
+export async function serveHttp(options: HttpOptions): Promise<{ app: FastifyInstance; url: string }> {
+  const { config, store, keys, issuer } = options;
+  const context: ServerContext = { config, store, keys, logger: options.logger, issuer, status: options.status, sync: options.sync };
+  const oauth = oauthPlugin({ config: configReader(store), store, secretHashKey: keys.secretHashKey, issuer });
+  const app = await buildApp({
+    logger: options.logger,
+    reconciler: options.status,
+    sync: options.sync,
+    metrics: options.metrics,
+    ...(options.renderMetrics === undefined ? {} : { renderMetrics: options.renderMetrics }),
+    sealingKey: keys.sealingPublicJwk,
+    ...(options.webhookSecret === undefined ? {} : { webhook: { secret: options.webhookSecret, repository: config.repo, branch: config.branch } }),
+    plugins: [oauth, ...((await options.plugins?.(context)) ?? [])],
+  });
+  try {
+    const url = await app.listen({ host: config.host, port: config.port });
+    return { app, url };
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+}
+
+export function readWebhookSecret(file: string, logger: Logger): Uint8Array {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -164,4 +308,3 @@ function readWebhookSecret(file: string, logger: Logger): Uint8Array {
   if ((statSync(file).mode & 0o077) !== 0) logger.warn({ file }, 'the webhook secret file is readable by other users; chmod 600 it');
   return Buffer.from(secret, 'utf8');
 }
-

@@ -12,6 +12,9 @@ import { seal, type SealingPublicJwk } from '../sealing/seal.ts';
 import { acquireControllerLock } from '../store/lock.ts';
 import { startServer, type RunningServer, type StartDependencies } from './start.ts';
 
+/** The issuer of the fixture repository's mergekey.yaml (`BASE_FILES`). */
+export const TEST_ISSUER = 'https://auth.example.com';
+
 /** The real lock, keys and sealing: what `mergekey serve` and `mergekey seal` use. */
 export const serverDeps: TestDependencies = {
   acquireLock: acquireControllerLock,
@@ -61,7 +64,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   await repo.commit({ ...BASE_FILES, ...(options.files ?? { 'apps/billing.yaml': await app('billing') }) });
 
   let webhookSecret: string | undefined;
-  const flags: ServeFlags = { repo: repo.path, data: dataDir, port: '0', poll: '0', 'log-level': 'info', ...options.flags };
+  // The fixture repository's issuer, given as a flag so that the server listens before any sync,
+  // and debug logs so that request lines (and their redaction) are exercised.
+  const flags: ServeFlags = { repo: repo.path, data: dataDir, port: '0', poll: '0', issuer: TEST_ISSUER, workers: '1', 'log-level': 'debug', ...options.flags };
   if (options.webhook === true) {
     webhookSecret = randomBytes(24).toString('hex');
     plaintexts.push(webhookSecret);

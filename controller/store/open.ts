@@ -51,15 +51,24 @@ export interface Store {
   close(): Promise<void>;
 }
 
+export interface OpenOptions {
+  /**
+   * Check the data file before LMDB maps it (default true). A worker process joins a store that
+   * its primary checked and that other processes are writing: the file grows page by page while
+   * it is read, and a commit in flight looks exactly like a truncated file. Workers pass false.
+   */
+  checkDataFile?: boolean;
+}
+
 /** Opens (creating if needed) the store in `<dataDir>/store`. Throws StoreError. */
-export function openStore(dataDir: string): Store {
+export function openStore(dataDir: string, options: OpenOptions = {}): Store {
   const path = join(dataDir, 'store');
   try {
     mkdirSync(path, { recursive: true, mode: 0o700 });
   } catch (err) {
     throw new StoreError('store.unreadable', `cannot create the store directory ${path}: ${(err as Error).message}`, { cause: err });
   }
-  checkDataFile(path);
+  if (options.checkDataFile !== false) checkDataFile(path);
 
   let root: RootDatabase;
   try {

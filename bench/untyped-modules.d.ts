@@ -1,0 +1,36 @@
+// The two benchmark-only packages ship no types; bench/ uses a small, checked surface of each.
+declare module 'oidc-provider' {
+  import type { Server } from 'node:http';
+  export default class Provider {
+    constructor(issuer: string, configuration: Record<string, unknown>);
+    listen(port: number, host: string, callback: () => void): Server;
+  }
+}
+
+declare module 'autocannon' {
+  export interface Histogram {
+    average: number;
+    p50: number;
+    p90: number;
+    p99: number;
+    max: number;
+  }
+  export interface Result {
+    duration: number;
+    latency: Histogram;
+    requests: Histogram;
+    errors: number;
+    timeouts: number;
+    non2xx: number;
+    statusCodeStats: Record<string, { count: number }>;
+  }
+  export interface Options {
+    url: string;
+    connections: number;
+    duration: number;
+    method: string;
+    headers: Record<string, string>;
+    body: string;
+  }
+  export default function autocannon(options: Options): Promise<Result>;
+}

@@ -1,0 +1,66 @@
+// The quickstart (`npm start`): its setup makes a repository that validates, sealed to the data
+// directory's own keys, and a server on it issues a token to the credentials the banner prints.
+// Running it again reuses everything.
+import { statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { jwtVerify, createRemoteJWKSet } from 'jose';
+import * as oauth from 'oauth4webapi';
+import { afterAll, describe, expect, it } from 'vitest';
+import { resolveServeConfig } from '../../controller/config/defaults.ts';
+import { validateRepository } from '../../controller/manifests/index.ts';
+import { tempDir } from '../../controller/reconcile/testing.ts';
+import { startServer } from '../../controller/server/start.ts';
+import { serverDeps } from '../../controller/server/testing.ts';
+import { readRepositoryFiles } from '../read-repository.ts';
+import { banner, DEMO_APP, setupQuickstart } from './quickstart.ts';
+
+const dir = tempDir('mergekey-quickstart-');
+afterAll(() => dir.remove());
+
+/** A port nothing listens on: the issuer names it, so the server must be on it. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+describe('the quickstart', () => {
+  it('sets up a sealed repository that validates, and a server that issues a token to the printed credentials', { timeout: 30_000 }, async () => {
+    const port = await freePort();
+    const setup = await setupQuickstart({ dir: join(dir.path, 'quickstart'), port, env: {} });
+    expect(setup.created).toBe(true);
+    expect(setup.issuer).toBe(`http://127.0.0.1:${port}`);
+    expect(validateRepository(readRepositoryFiles(setup.repo).files).problems).toEqual([]);
+    for (const file of ['demo.json', 'credentials.json']) expect(statSync(join(setup.dir, file)).mode & 0o777).toBe(0o600);
+
+    const text = banner(setup, setup.issuer);
+    expect(text).toContain(`curl -s -u '${setup.client.clientId}:${setup.client.clientSecret}' -d grant_type=client_credentials ${setup.issuer}/oauth2/token`);
+
+    const config = resolveServeConfig({ repo: setup.repo, data: setup.data, port: String(port), issuer: setup.issuer, poll: '0', workers: '1', 'log-level': 'silent' }, {});
+    const server = await startServer(config, serverDeps);
+    try {
+      await server.initialSync;
+      const issuer = new URL(setup.issuer);
+      const insecure = { [oauth.allowInsecureRequests]: true } as const;
+      const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { ...insecure, algorithm: 'oauth2' }));
+      const client: oauth.Client = { client_id: setup.client.clientId };
+      const response = await oauth.processClientCredentialsResponse(as, client,
+        await oauth.clientCredentialsGrantRequest(as, client, oauth.ClientSecretBasic(setup.client.clientSecret), {}, insecure));
+      expect(response.scope).toBe(setup.client.scope);
+      const { payload } = await jwtVerify(response.access_token, createRemoteJWKSet(new URL(as.jwks_uri!)), { issuer: setup.issuer, typ: 'at+jwt' });
+      expect(payload).toMatchObject({ client_id: setup.client.clientId, sub: `client:${setup.client.clientId}` });
+    } finally {
+      await server.close();
+    }
+
+    const again = await setupQuickstart({ dir: join(dir.path, 'quickstart'), port, env: {} });
+    expect(again.created).toBe(false);
+    expect(again.client).toEqual(setup.client);
+    expect(again.client.name).toBe(DEMO_APP);
+  });
+});

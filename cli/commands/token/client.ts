@@ -1,0 +1,121 @@
+// What `mergekey token get|list|revoke` share: the controller's issuer (from its RFC 8414
+// metadata), the application's credentials saved for that issuer in the local credentials file,
+// and HTTP calls to the controller with them — each failure with a message that says what to do.
+import { credentialsPath, readCredentials } from '../../credentials.ts';
+import { failure, usageError } from '../../errors.ts';
+
+const TIMEOUT_MS = 30_000;
+
+export interface AppClient {
+  /** The controller's base URL, without a trailing slash. */
+  server: string;
+  issuer: string;
+  app: string;
+  clientId: string;
+  clientSecret: string;
+  credentialsFile: string;
+}
+
+export interface HttpAnswer {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON, or undefined for an empty or non-JSON body. */
+  json: unknown;
+  text: string;
+}
+
+/** One request to the controller; a network failure is a CLI failure that names the server. */
+export async function call(server: string, path: string, init: RequestInit = {}): Promise<HttpAnswer> {
+  const base = baseUrl(server);
+  let response: Response;
+  try {
+    response = await fetch(`${base}${path}`, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS), redirect: 'error' });
+  } catch (error) {
+    const inner = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw failure(`cannot reach the controller at ${base}: ${inner?.code ?? inner?.message ?? (error as Error).message}`, {
+      hint: 'Is `mergekey serve` running there? Set --server or MERGEKEY_SERVER.',
+      cause: error,
+    });
+  }
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, json, text };
+}
+
+export function baseUrl(server: string): string {
+  if (!URL.canParse(server) || !/^https?:$/.test(new URL(server).protocol)) throw usageError(`--server must be an http(s) URL (got '${server}')`);
+  return server.replace(/\/+$/, '');
+}
+
+/** The issuer the controller at `server` announces (RFC 8414 metadata). */
+export async function discoverIssuer(server: string): Promise<string> {
+  const answer = await call(server, '/.well-known/oauth-authorization-server', { headers: { accept: 'application/json' } });
+  const issuer = (answer.json as { issuer?: unknown } | undefined)?.issuer;
+  if (answer.status !== 200 || typeof issuer !== 'string') {
+    throw failure(`${baseUrl(server)} did not answer its OAuth metadata (${answer.status}); is it a mergekey controller?`);
+  }
+  return issuer;
+}
+
+/**
+ * The controller's issuer and the saved credentials of `app` for it. Credentials are saved per
+ * issuer, so the same application name on two controllers never mixes up their secrets.
+ */
+export async function appClient(server: string, app: string, env: NodeJS.ProcessEnv = process.env): Promise<AppClient> {
+  const issuer = await discoverIssuer(server);
+  const file = credentialsPath(env);
+  const saved = readCredentials(file);
+  const credential = saved.issuers[issuer]?.[app];
+  if (credential === undefined) {
+    const elsewhere = Object.keys(saved.issuers).filter((other) => saved.issuers[other]?.[app] !== undefined);
+    throw failure(`no credentials saved for application ${app} of ${issuer} in ${file}`, {
+      hint:
+        elsewhere.length > 0
+          ? `They are saved for ${elsewhere.join(', ')}: is --server (or MERGEKEY_SERVER) the controller you meant?`
+          : '`mergekey app new` saves a new application\'s secret on the machine that created it: run this there, ' +
+            'or point MERGEKEY_CREDENTIALS at the credentials file that has it.',
+    });
+  }
+  if (credential.clientSecret === undefined) {
+    throw failure(`application ${app} has no client secret (it authenticates with private_key_jwt)`, {
+      hint: 'Sign a client assertion with its private key (RFC 7523) in your OAuth library; this command uses client secrets.',
+    });
+  }
+  return { server: baseUrl(server), issuer, app, clientId: credential.clientId, clientSecret: credential.clientSecret, credentialsFile: file };
+}
+
+/** RFC 6749 section 2.3.1 and Appendix B: id and secret are form-encoded inside the Basic header. */
+export function basicAuthorization(clientId: string, clientSecret: string): string {
+  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
+  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
+}
+
+/** Turns an error answer (an RFC 6749 error body, or anything else) into a CLI failure. */
+export function refusal(what: string, answer: HttpAnswer, client: AppClient): Error {
+  const body = answer.json as { error?: unknown; error_description?: unknown } | undefined;
+  const code = typeof body?.error === 'string' ? body.error : undefined;
+  const description = typeof body?.error_description === 'string' ? `: ${body.error_description}` : '';
+  const message = code === undefined ? `${what} answered ${answer.status}: ${answer.text.slice(0, 200)}` : `${what} refused (${answer.status} ${code}${description})`;
+  switch (code) {
+    case 'invalid_client':
+      return failure(message, {
+        hint:
+          `The server did not accept the credentials saved for ${client.app} in ${client.credentialsFile}: the secret may have been ` +
+          'rotated or the application may be inactive' +
+          (what === 'the token endpoint' ? ", or its manifest may name another tokenEndpointAuthMethod (see --auth-method)." : '.'),
+      });
+    case 'slow_down': {
+      const retry = answer.headers.get('retry-after');
+      return failure(message, { hint: `Too many requests${retry === null ? '' : `: wait ${retry} s`} and try again.` });
+    }
+    case 'invalid_scope':
+      return failure(message, { hint: `Ask only for scopes the application's manifest lists, or leave out --scope to get all of them.` });
+    default:
+      return failure(message);
+  }
+}

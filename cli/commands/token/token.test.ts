@@ -1,0 +1,101 @@
+// `mergekey token get|list|revoke` against a real controller, with the application's credentials
+// found in a credentials file under the issuer the controller announces.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeJwt } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, TEST_ISSUER, type TestServer } from '../../../controller/server/testing.ts';
+import { saveCredential } from '../../credentials.ts';
+import { CliError } from '../../errors.ts';
+import { main } from '../../main.ts';
+import { tokenGet } from './get.ts';
+import { formatTokenList, tokenList } from './list.ts';
+import { tokenRevoke } from './revoke.ts';
+
+let t: TestServer;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  t = await startTestServer();
+  dir = mkdtempSync(join(tmpdir(), 'mergekey-token-cli-'));
+  env = { MERGEKEY_CREDENTIALS: join(dir, 'credentials.json') };
+  const createdAt = new Date().toISOString();
+  saveCredential(env.MERGEKEY_CREDENTIALS!, TEST_ISSUER, 'billing', { clientId: 'billing-client-0001', clientSecret: t.plaintexts[0]!, createdAt }, env);
+  saveCredential(env.MERGEKEY_CREDENTIALS!, 'https://other.example.com', 'reports', { clientId: 'reports-client-0001', clientSecret: 'x', createdAt }, env);
+});
+
+afterAll(async () => {
+  await t.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function failureOf(promise: Promise<unknown>): Promise<CliError> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  if (!(error instanceof CliError)) throw new Error(`expected a CliError, got ${String(error)}`);
+  return error;
+}
+
+describe('mergekey token', () => {
+  it('gets a token with the saved credentials, lists it masked, and revokes it by its masked id', async () => {
+    const server = t.server.url;
+    const got = await tokenGet({ app: 'billing', server, grant: 'client_credentials', env });
+    expect(got).toMatchObject({ issuer: TEST_ISSUER, token_type: 'Bearer', expires_in: 900, scope: 'open' });
+    const jti = decodeJwt(got.access_token).jti!;
+
+    const listed = await tokenList({ app: 'billing', server, env });
+    const mine = listed.tokens.find((token) => token.id === `at_${jti}`)!;
+    expect(mine).toMatchObject({ type: 'access_token', subject: 'client:billing-client-0001', scope: 'open' });
+    expect(formatTokenList(listed)).toContain(mine.masked);
+    expect(formatTokenList(listed)).not.toContain(jti);
+
+    expect(await tokenRevoke({ app: 'billing', token: mine.masked, server, env })).toEqual({ app: 'billing', id: `at_${jti}` });
+    expect((await tokenList({ app: 'billing', server, env })).tokens.map((token) => token.id)).not.toContain(`at_${jti}`);
+    const again = await failureOf(tokenRevoke({ app: 'billing', token: `at_${jti}`, server, env }));
+    expect(again.message).toBe(`billing holds no live token at_${jti} (expired, revoked already, or never issued)`);
+  });
+
+  it('prints only the access token with --format token, for $(…)', async () => {
+    const out: string[] = [];
+    const previous = process.env.MERGEKEY_CREDENTIALS;
+    process.env.MERGEKEY_CREDENTIALS = env.MERGEKEY_CREDENTIALS;
+    try {
+      const code = await main(['token', 'get', 'billing', '--server', t.server.url, '--format', 'token'], { stdout: (s) => out.push(s), stderr: (s) => out.push(s) });
+      expect(code).toBe(0);
+    } finally {
+      if (previous === undefined) delete process.env.MERGEKEY_CREDENTIALS;
+      else process.env.MERGEKEY_CREDENTIALS = previous;
+    }
+    expect(out.join('')).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
+  });
+
+  it('says how to get credentials it does not have, and where they are saved for another controller', async () => {
+    const missing = await failureOf(tokenGet({ app: 'payroll', server: t.server.url, grant: 'client_credentials', env }));
+    expect(missing.message).toBe(`no credentials saved for application payroll of ${TEST_ISSUER} in ${env.MERGEKEY_CREDENTIALS}`);
+    expect(missing.hint).toMatch(/`mergekey app new` saves a new application's secret on the machine that created it/);
+
+    const elsewhere = await failureOf(tokenList({ app: 'reports', server: t.server.url, env }));
+    expect(elsewhere.hint).toBe('They are saved for https://other.example.com: is --server (or MERGEKEY_SERVER) the controller you meant?');
+  });
+
+  it('reports a refused secret with the RFC 6749 error and what to check', async () => {
+    const wrong = { MERGEKEY_CREDENTIALS: join(dir, 'wrong.json') };
+    saveCredential(wrong.MERGEKEY_CREDENTIALS, TEST_ISSUER, 'billing', { clientId: 'billing-client-0001', clientSecret: 'not-the-secret', createdAt: new Date().toISOString() }, wrong);
+    const refused = await failureOf(tokenGet({ app: 'billing', server: t.server.url, grant: 'client_credentials', env: wrong }));
+    expect(refused.message).toMatch(/^the token endpoint refused \(401 invalid_client: /);
+    expect(refused.hint).toContain('--auth-method');
+
+    const scope = await failureOf(tokenGet({ app: 'billing', server: t.server.url, grant: 'client_credentials', scope: 'orders:write', env }));
+    expect(scope.message).toMatch(/^the token endpoint refused \(400 invalid_scope/);
+  });
+
+  it('refuses options that do not go with the grant before asking anything', async () => {
+    const server = 'http://127.0.0.1:9';
+    expect((await failureOf(tokenGet({ app: 'billing', server, grant: 'password', env }))).message).toBe('--grant password needs --username');
+    expect((await failureOf(tokenGet({ app: 'billing', server, grant: 'client_credentials', refreshToken: 'r', env }))).message).toBe(
+      '--refresh-token goes with --grant refresh_token',
+    );
+    expect((await failureOf(tokenGet({ app: 'billing', server: 'ftp://x', grant: 'client_credentials', env }))).code).toBe('USAGE');
+  });
+});

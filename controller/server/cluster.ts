@@ -1,0 +1,205 @@
+// `mergekey serve --workers N` with N ≥ 2: the primary process holds the data directory's lock,
+// opens the store and the keys, reconciles, and runs no HTTP server; N worker processes
+// (node:cluster, worker.ts) serve every route over the same LMDB store. The primary answers what
+// only the reconciler knows (status, sync, metrics) over IPC, restarts a worker that exits, and
+// on close stops the workers (each closes Fastify, then its store), then the reconciler, then the
+// store, then releases the lock.
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
+import type { Logger } from 'pino';
+import { LIMITS, type ServeConfig } from '../config/defaults.ts';
+import type { ReconcileLoop } from '../reconcile/loop.ts';
+import type { Reconciler } from '../reconcile/reconciler.ts';
+import type { Store } from '../store/open.ts';
+import { isNotice, Rpc, type Channel, type Handlers, type PrimaryCalls, type WorkerCalls } from './ipc.ts';
+import { createLogger } from './logging.ts';
+import { openController, resolveIssuer, type Controller, type StartDependencies } from './start.ts';
+import { WORKER_SETUP_ENV, type WorkerSetup } from './worker.ts';
+
+export interface ClusterDependencies extends StartDependencies {
+  /** The script each worker runs: it registers tsx and calls `runWorker` (cli/bin/serve-worker.js). */
+  workerEntry: string;
+}
+
+export interface RunningCluster {
+  /** `http://host:port` the workers share (port 0 picks one, the same for all). */
+  url: string;
+  issuer: string;
+  logger: Logger;
+  store: Store;
+  reconciler: Reconciler;
+  loop: ReconcileLoop;
+  /** Process ids of the workers serving now. */
+  workerPids(): number[];
+  initialSync: Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startCluster(config: ServeConfig, deps: ClusterDependencies): Promise<RunningCluster> {
+  if (!cluster.isPrimary) throw new Error('startCluster runs in the primary process');
+  const logger = createLogger(config.logLevel, deps.logDestination);
+  const controller = await openController(config, deps, logger);
+  let pool: WorkerPool | undefined;
+  try {
+    const { issuer, initialSync } = await resolveIssuer(config, controller, logger);
+    pool = new WorkerPool(config.workers, deps.workerEntry, { config, issuer }, primaryHandlers(controller, () => pool!), logger);
+    const url = await pool.start();
+    logger.info(
+      { repository: controller.source.describe(), branch: config.branch, poll: config.poll, issuer, workers: config.workers, workerPids: pool.pids() },
+      `mergekey serving on ${url}`,
+    );
+    const synced = initialSync ?? controller.loop.start();
+    const running = pool;
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      issuer,
+      logger,
+      store: controller.store,
+      reconciler: controller.reconciler,
+      loop: controller.loop,
+      workerPids: () => running.pids(),
+      initialSync: synced,
+      close() {
+        closing ??= (async () => {
+          await Promise.all([running.stop(), controller.loop.stop()]);
+          await controller.close();
+          logger.info('mergekey stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await pool?.stop();
+    await controller.close();
+    throw error;
+  }
+}
+
+function primaryHandlers(controller: Controller, pool: () => WorkerPool): Handlers<PrimaryCalls> {
+  return {
+    status: () => controller.reconciler.status(),
+    sync: async ({ reason }) => (await controller.trigger.sync(reason)) ?? null,
+    async metrics() {
+      const own = await controller.metrics.registry.getMetricsAsJSON();
+      const theirs = await pool().collect((rpc) => rpc.call('metrics', undefined));
+      return AggregatorRegistry.aggregate([own, ...theirs]).metrics();
+    },
+  };
+}
+
+interface Slot {
+  worker: Worker;
+  rpc: Rpc<PrimaryCalls, WorkerCalls>;
+  listening: boolean;
+}
+
+/** N workers, each in a slot it is restarted into when it exits. */
+class WorkerPool {
+  private readonly slots: (Slot | undefined)[];
+  /** Recent exits of each slot (ms), for the restart delay. */
+  private readonly exits: number[][];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopping = false;
+  private readonly exited = new Map<Worker, Promise<void>>();
+
+  constructor(
+    count: number,
+    private readonly exec: string,
+    private readonly setup: WorkerSetup,
+    private readonly handlers: Handlers<PrimaryCalls>,
+    private readonly logger: Logger,
+  ) {
+    this.slots = Array.from({ length: count }, () => undefined);
+    this.exits = Array.from({ length: count }, () => []);
+  }
+
+  /** Starts every worker; resolves with the URL they serve once all listen, rejects if one cannot start. */
+  async start(): Promise<string> {
+    cluster.setupPrimary({ exec: this.exec, args: [] });
+    const urls = await Promise.all(this.slots.map((_, index) => this.fork(index)));
+    return urls[0]!;
+  }
+
+  pids(): number[] {
+    return this.slots.flatMap((slot) => (slot?.listening === true && slot.worker.process.pid !== undefined ? [slot.worker.process.pid] : []));
+  }
+
+  /** Asks every listening worker; a worker that fails or does not answer is left out. */
+  async collect<T>(ask: (rpc: Rpc<PrimaryCalls, WorkerCalls>) => Promise<T>): Promise<T[]> {
+    const answers = await Promise.allSettled(this.slots.filter((slot) => slot?.listening === true).map((slot) => ask(slot!.rpc)));
+    return answers.flatMap((answer) => (answer.status === 'fulfilled' ? [answer.value] : []));
+  }
+
+  /** Stops every worker gracefully (SIGKILL past the shutdown grace) and restarts none. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    const waits = [...this.exited.values()];
+    for (const slot of this.slots) {
+      if (slot === undefined || slot.worker.isDead()) continue;
+      try {
+        slot.worker.send({ type: 'mergekey:stop' });
+      } catch {
+        slot.worker.process.kill('SIGTERM');
+      }
+    }
+    // Before the primary's own deadline, so that it still closes the store and releases the lock.
+    const deadline = setTimeout(() => {
+      for (const slot of this.slots) if (slot !== undefined && !slot.worker.isDead()) slot.worker.process.kill('SIGKILL');
+    }, LIMITS.shutdownGraceMs - 5_000);
+    await Promise.all(waits);
+    clearTimeout(deadline);
+  }
+
+  private fork(index: number): Promise<string> {
+    const worker = cluster.fork({ [WORKER_SETUP_ENV]: JSON.stringify(this.setup) });
+    const rpc = new Rpc<PrimaryCalls, WorkerCalls>(worker as unknown as Channel, this.handlers);
+    const slot: Slot = { worker, rpc, listening: false };
+    this.slots[index] = slot;
+    let resolveExit!: () => void;
+    this.exited.set(worker, new Promise((resolve) => (resolveExit = resolve)));
+    return new Promise<string>((resolve, reject) => {
+      let failure: string | undefined;
+      worker.on('message', (message: unknown) => {
+        if (!isNotice(message)) return;
+        if (message.type === 'mergekey:listening') {
+          slot.listening = true;
+          this.logger.info({ worker: worker.id, workerPid: worker.process.pid }, `worker ${worker.id} (pid ${worker.process.pid}) serving`);
+          resolve(message.url);
+        } else if (message.type === 'mergekey:failed') {
+          failure = message.message;
+        }
+      });
+      worker.on('exit', (code, signal) => {
+        rpc.close();
+        this.exited.delete(worker);
+        resolveExit();
+        if (this.slots[index] === slot) this.slots[index] = undefined;
+        if (!slot.listening) {
+          // A worker that never listened fails the start; later, it is retried like a crash.
+          reject(new Error(`worker ${worker.id} could not start: ${failure ?? `exited with ${signal ?? `code ${code}`}`}`));
+        }
+        if (this.stopping) return;
+        this.restart(index, worker, code, signal);
+      });
+    });
+  }
+
+  private restart(index: number, worker: Worker, code: number | null, signal: string | null): void {
+    const now = Date.now();
+    const recent = (this.exits[index] = [...this.exits[index]!.filter((at) => now - at < 60_000), now]);
+    const delay = Math.min(LIMITS.workerRestartMaxMs, LIMITS.workerRestartBaseMs * 2 ** (recent.length - 1));
+    this.logger.error(
+      { worker: worker.id, workerPid: worker.process.pid, code, signal, restartInMs: delay },
+      `worker ${worker.id} (pid ${worker.process.pid}) exited with ${signal ?? `code ${code}`}; starting another in ${delay} ms`,
+    );
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (this.stopping) return;
+      this.fork(index).catch((error: unknown) => this.logger.error({ err: error }, 'a restarted worker could not start'));
+    }, delay);
+    this.timers.add(timer);
+  }
+}

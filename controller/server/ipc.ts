@@ -1,0 +1,134 @@
+// Requests between the primary and its workers over node:cluster's IPC channel: a worker asks the
+// primary for the reconciler's status, a sync or the aggregated metrics; the primary asks each
+// worker for its metrics. Each request carries an id; its answer (or error) comes back with it.
+import { LIMITS } from '../config/defaults.ts';
+import type { ReconcileStatus, RunStatus } from '../reconcile/status.ts';
+
+/** What each side can be asked, and what it answers. */
+export type PrimaryCalls = {
+  status: { input: undefined; output: ReconcileStatus };
+  sync: { input: { reason: string }; output: RunStatus | null };
+  metrics: { input: undefined; output: string };
+};
+
+export type WorkerCalls = {
+  /** The worker's registry as prom-client JSON, for aggregation. */
+  metrics: { input: undefined; output: unknown[] };
+};
+
+type Calls = Record<string, { input: unknown; output: unknown }>;
+
+/** Messages that are not requests: a worker is listening or failed to start; a worker must stop. */
+export type Notice =
+  | { type: 'mergekey:listening'; url: string }
+  | { type: 'mergekey:failed'; message: string }
+  | { type: 'mergekey:stop' };
+
+interface Request {
+  type: 'mergekey:request';
+  id: number;
+  op: string;
+  input: unknown;
+}
+
+interface Response {
+  type: 'mergekey:response';
+  id: number;
+  output?: unknown;
+  error?: string;
+}
+
+export interface Channel {
+  send(message: unknown): void;
+  on(event: 'message', listener: (message: unknown) => void): void;
+  off(event: 'message', listener: (message: unknown) => void): void;
+}
+
+export type Handlers<C extends Calls> = { [K in keyof C]: (input: C[K]['input']) => C[K]['output'] | Promise<C[K]['output']> };
+
+export class IpcTimeout extends Error {
+  override readonly name = 'IpcTimeout';
+}
+
+/**
+ * One end of the channel: answers the requests the other side makes (`Mine`) and makes requests
+ * of it (`Theirs`). `close()` fails what is still waiting.
+ */
+export class Rpc<Mine extends Calls, Theirs extends Calls> {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void; timer: NodeJS.Timeout }>();
+  private readonly listener = (message: unknown) => void this.receive(message);
+
+  constructor(
+    private readonly channel: Channel,
+    private readonly handlers: Handlers<Mine>,
+    private readonly timeoutMs: number = LIMITS.ipcTimeoutMs,
+  ) {
+    channel.on('message', this.listener);
+  }
+
+  call<K extends keyof Theirs & string>(op: K, input: Theirs[K]['input'], timeoutMs = this.timeoutMs): Promise<Theirs[K]['output']> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new IpcTimeout(`no answer to ${op} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
+      try {
+        this.channel.send({ type: 'mergekey:request', id, op, input } satisfies Request);
+      } catch (error) {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+  }
+
+  close(): void {
+    this.channel.off('message', this.listener);
+    for (const [id, waiting] of this.pending) {
+      clearTimeout(waiting.timer);
+      waiting.reject(new Error('the channel closed'));
+      this.pending.delete(id);
+    }
+  }
+
+  private async receive(message: unknown): Promise<void> {
+    if (!isObject(message)) return;
+    if (message.type === 'mergekey:response') {
+      const response = message as unknown as Response;
+      const waiting = this.pending.get(response.id);
+      if (waiting === undefined) return;
+      this.pending.delete(response.id);
+      clearTimeout(waiting.timer);
+      if (response.error !== undefined) waiting.reject(new Error(response.error));
+      else waiting.resolve(response.output);
+      return;
+    }
+    if (message.type !== 'mergekey:request') return;
+    const request = message as unknown as Request;
+    const reply = (answer: Omit<Response, 'type' | 'id'>) => {
+      try {
+        this.channel.send({ type: 'mergekey:response', id: request.id, ...answer } satisfies Response);
+      } catch {
+        // The other side is gone; it has nobody left to wait for the answer.
+      }
+    };
+    const handler = (this.handlers as Record<string, ((input: unknown) => unknown) | undefined>)[request.op];
+    if (handler === undefined) return reply({ error: `unknown request ${String(request.op)}` });
+    try {
+      reply({ output: await handler(request.input) });
+    } catch (error) {
+      reply({ error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+}
+
+export function isNotice(message: unknown): message is Notice {
+  return isObject(message) && typeof message.type === 'string' && ['mergekey:listening', 'mergekey:failed', 'mergekey:stop'].includes(message.type);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}

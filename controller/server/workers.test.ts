@@ -1,0 +1,94 @@
+// `mergekey serve --workers 2` as an operator runs it: the workers share the store the primary
+// reconciles, so a deactivation merged in git stops an application's tokens on every worker; the
+// primary's status and sync are reachable through any worker; a worker that dies is replaced.
+import { decodeJwt } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ORDERS_AUDIENCE, postOnNewConnection, sealedRepo, serveChild, type SealedRepo, type ServeChild } from './testing-child.ts';
+
+let fixture: SealedRepo;
+let server: ServeChild;
+let url: string;
+
+beforeAll(async () => {
+  fixture = await sealedRepo();
+  // Debug logs carry one access line per request with the pid of the worker that served it.
+  server = serveChild(['--repo', fixture.repo.path, '--data', fixture.data, '--port', '0', '--poll', '0', '--workers', '2', '--log-level', 'debug']);
+  url = await server.url();
+}, 60_000);
+
+afterAll(async () => {
+  expect(await server.stop()).toBe(0);
+  expect(server.lines.some((line) => line.includes('"msg":"mergekey stopped"'))).toBe(true);
+  fixture.remove();
+});
+
+/**
+ * Pids of the processes that logged the `count` requests to `path` made since line `from`. The
+ * answer can arrive before the log line (a socket and a pipe race), so the lines are waited for.
+ */
+async function servedBy(path: string, from: number, count: number): Promise<Set<number>> {
+  const pattern = new RegExp(`"msg":"incoming request".*"url":"${path}"|"url":"${path}".*"msg":"incoming request"`);
+  const before = server.lines.slice(0, from).filter((line) => pattern.test(line)).length;
+  await server.waitFor(pattern, before + count - 1);
+  const pids = new Set<number>();
+  for (const line of server.lines.slice(from).filter((l) => pattern.test(l))) pids.add((JSON.parse(line) as { pid: number }).pid);
+  return pids;
+}
+
+const token = (app: 'billing' | 'orders-rs') =>
+  postOnNewConnection(`${url}/oauth2/token`, { grant_type: 'client_credentials', ...(app === 'billing' ? { scope: 'orders:read' } : {}) }, {
+    id: fixture.clients[app]!.clientId,
+    secret: fixture.clients[app]!.secret,
+  });
+
+/** Introspected by the `orders` Api's resource server, on a new connection (so by the next worker). */
+const introspect = (accessToken: string) =>
+  postOnNewConnection(`${url}/oauth2/introspect`, { token: accessToken }, { id: fixture.clients['orders-rs']!.clientId, secret: fixture.clients['orders-rs']!.secret });
+
+describe('mergekey serve --workers 2', () => {
+  it('issues tokens from both workers under the issuer of mergekey.yaml', { timeout: 60_000 }, async () => {
+    const mark = server.lines.length;
+    const answers = [await token('billing'), await token('billing')];
+    for (const answer of answers) {
+      expect(answer.status).toBe(200);
+      expect(decodeJwt(answer.body.access_token as string)).toMatchObject({ iss: fixture.issuer, aud: ORDERS_AUDIENCE, scope: 'orders:read' });
+    }
+    expect((await servedBy('/oauth2/token', mark, 2)).size).toBe(2);
+    const metadata = (await (await fetch(`${url}/.well-known/oauth-authorization-server`, { headers: { host: 'evil.example' } })).json()) as { issuer: string };
+    expect(metadata.issuer).toBe(fixture.issuer);
+  });
+
+  it('stops every token of an application deactivated through a git commit, on both workers', { timeout: 60_000 }, async () => {
+    const tokens = [(await token('billing')).body.access_token as string, (await token('billing')).body.access_token as string];
+    for (const accessToken of tokens) expect((await introspect(accessToken)).body).toMatchObject({ active: true, client_id: fixture.clients.billing!.clientId });
+
+    const commit = await fixture.setState('billing', 'inactive');
+    // The sync goes to whichever worker takes the connection, and through it to the primary.
+    const sync = (await (await fetch(`${url}/api/v1/sync?wait=true`, { method: 'POST' })).json()) as { run: { result: string; commit: string } };
+    expect(sync.run).toMatchObject({ result: 'applied', commit });
+
+    const mark = server.lines.length;
+    for (let round = 0; round < 2; round++) {
+      for (const accessToken of tokens) expect((await introspect(accessToken)).body).toEqual({ active: false });
+      expect(await token('billing')).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
+    }
+    expect((await servedBy('/oauth2/introspect', mark, 4)).size).toBe(2);
+    expect((await servedBy('/oauth2/token', mark, 2)).size).toBe(2);
+
+    const status = (await (await fetch(`${url}/api/v1/status`)).json()) as { lastApplied: { commit: string } };
+    expect(status.lastApplied.commit).toBe(commit);
+  });
+
+  it('replaces a worker that dies, and keeps serving', { timeout: 60_000 }, async () => {
+    const serving = server.lines.filter((line) => /"msg":"worker \d+ \(pid \d+\) serving"/.test(line)).map((line) => (JSON.parse(line) as { workerPid: number }).workerPid);
+    expect(serving).toHaveLength(2);
+    process.kill(serving[0]!, 'SIGKILL');
+    expect(await server.waitFor(/exited with SIGKILL; starting another/)).toContain(`"workerPid":${serving[0]}`);
+    const replacement = (JSON.parse(await server.waitFor(/"msg":"worker \d+ \(pid \d+\) serving"/, 2)) as { workerPid: number }).workerPid;
+    expect(serving).not.toContain(replacement);
+
+    const mark = server.lines.length;
+    for (let i = 0; i < 2; i++) expect((await token('orders-rs')).status).toBe(200);
+    expect(await servedBy('/oauth2/token', mark, 2)).toEqual(new Set([serving[1], replacement]));
+  });
+});
