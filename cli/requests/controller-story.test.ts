@@ -12,7 +12,6 @@ import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveServeConfig } from '../../controller/config/defaults.ts';
 import { APPLIED_CONTEXT } from '../../controller/confirm/index.ts';
-import { oauthPlugin, storeConfig } from '../../controller/oauth/plugin.ts';
 import { loadOrCreateKeys } from '../../controller/sealing/keys.ts';
 import { seal } from '../../controller/sealing/seal.ts';
 import { startServer, type RunningServer } from '../../controller/server/start.ts';
@@ -84,24 +83,21 @@ spec:
       'github-token-file': tokenFile,
       'github-repo': 'acme/manifests',
       'github-api-url': world.standIn.url,
+      issuer: ISSUER,
     },
     {},
   );
   server = await startServer(config, {
     acquireLock: acquireControllerLock,
     openKeys: loadOrCreateKeys,
-    plugins: ({ store, keys }) => [oauthPlugin({ config: storeConfig(store), store, secretHashKey: keys.secretHashKey, issuer: ISSUER })],
   });
   await server.initialSync;
   as = { issuer: ISSUER, token_endpoint: `${server.url}/oauth2/token`, introspection_endpoint: `${server.url}/oauth2/introspect` };
 });
 
 afterAll(async () => {
-  let t = Date.now();
   await server?.close();
-  console.log('server closed', Date.now() - t); t = Date.now();
   await world?.close();
-  console.log('world closed', Date.now() - t);
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -38,6 +38,19 @@ export function noteInactive(ctx: OAuthContext, app: ApplicationRecord): void {
   });
 }
 
+/**
+ * A token issued in the very second of the application's last deactivation mark would count as
+ * revoked at once, since token times are whole seconds. That second can only come round again
+ * right after a reactivation; the token endpoint waits it out (under a second, once) rather than
+ * hand out a token that is dead on arrival.
+ */
+export async function leaveDeactivationSecond(ctx: OAuthContext, app: ApplicationRecord): Promise<void> {
+  const before = ctx.tokens.revokedBefore(app.name);
+  if (before === undefined) return;
+  const wait = (before + 1) * 1000 - ctx.now();
+  if (wait > 0 && wait <= 1000) await new Promise((resolve) => setTimeout(resolve, wait));
+}
+
 /** Whether a token issued at `iat` (seconds) predates the application's last deactivation. */
 export function revokedByDeactivation(ctx: OAuthContext, app: ApplicationRecord, iat: number): boolean {
   const before = ctx.tokens.revokedBefore(app.name);

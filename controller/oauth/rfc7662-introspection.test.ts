@@ -111,6 +111,22 @@ describe('introspection of access tokens', () => {
     expect(await introspect(app, before)).toEqual(INACTIVE);
   });
 
+  it('a reactivation within the second of the deactivation still gets live tokens', async () => {
+    const app = await fresh();
+    const observer = await s.addApp(`observer-${++counter}`);
+    const before = await accessToken(app);
+    const setState = (state: 'active' | 'inactive') => s.updateApp(app.name, (record) => ({ ...record, spec: { ...record.spec, state } }));
+    // Start at the top of a second, so the deactivation and the new token share it (token times
+    // are whole seconds): the token endpoint must wait for the next second, not issue a dead token.
+    s.advance(1000 - (s.now() % 1000));
+    await setState('inactive');
+    expect(await introspect(observer, before)).toEqual(INACTIVE);
+    await s.settle();
+    await setState('active');
+    expect(await introspect(app, await accessToken(app))).toMatchObject({ active: true });
+    expect(await introspect(app, before)).toEqual(INACTIVE);
+  });
+
   it('honours token_type_hint without trusting it', async () => {
     const app = await fresh();
     const token = await accessToken(app);
