@@ -11,8 +11,7 @@ import { createTestRepository, startGitHubStandIn, type GitHubStandIn, type Test
 import { loadOrCreateKeys } from '../sealing/keys.ts';
 import { seal, type SealingPublicJwk } from '../sealing/seal.ts';
 import { startServer, type RunningServer } from '../server/start.ts';
-import { acquireControllerLock } from '../store/lock.ts';
-import { portalFor } from './setup.ts';
+import { serveDependencies } from '../../cli/commands/serve.ts';
 
 export const OWNER = 'acme';
 export const REPO = 'manifests';
@@ -118,11 +117,8 @@ export async function startPortalWorld(): Promise<PortalWorld> {
     },
     {},
   );
-  const server = await startServer(config, {
-    acquireLock: acquireControllerLock,
-    openKeys: loadOrCreateKeys,
-    plugins: (context) => [portalFor(context, { env: {} })],
-  });
+  // What `mergekey serve` registers: the portal comes from its own dependencies, not from the test.
+  const server = await startServer(config, await serveDependencies());
   await server.initialSync;
   return {
     server,
