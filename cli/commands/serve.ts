@@ -110,11 +110,12 @@ function options(): Record<string, OptionSpec> {
 
 /** The real lock and keys, loaded only when the server starts (`--help` does not pay for them). */
 export async function serveDependencies(): Promise<ServeDependencies> {
-  const [{ acquireControllerLock }, { loadOrCreateKeys }] = await Promise.all([
+  const [{ acquireControllerLock }, { loadOrCreateKeys }, { portalFor }] = await Promise.all([
     import('../../controller/store/lock.ts'),
     import('../../controller/sealing/keys.ts'),
+    import('../../controller/portal/setup.ts'),
   ]);
-  return { acquireLock: acquireControllerLock, openKeys: loadOrCreateKeys };
+  return { acquireLock: acquireControllerLock, openKeys: loadOrCreateKeys, plugins: (context) => [portalFor(context)] };
 }
 
 export const command = defineCommand({

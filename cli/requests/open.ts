@@ -12,6 +12,7 @@ import {
   REQUEST_LABELS,
   requestBranchName,
   requestMarker,
+  TRAILERS,
   type ChangePlan,
   type Decision,
   type RefusalCode,
@@ -43,6 +44,12 @@ export interface RequestChange {
   content: string;
   /** What changes, for the title of an edit ("description, scopes"). */
   what?: string;
+  /**
+   * The User (users/NAME.yaml) the request is made for, when a shared token opens it (the
+   * portal): recorded in the body marker and a `Requested-by:` trailer, since GitHub will name the
+   * token's user as the author.
+   */
+  requestedBy?: string;
 }
 
 export interface OpenedRequest {
@@ -99,7 +106,8 @@ export async function openRequest(session: Session, main: MainState, change: Req
 
   const plan = describeChange(base, head, main.settings === undefined ? {} : { defaultPlan: main.settings.spec.defaultPlan });
   const title = titleOf(change.kind, change.app, change.what);
-  const message = `${title}\n\n${plan.lines.map((line) => `- ${line.replaceAll('`', '')}`).join('\n')}\n\nRequested with mergekey app ${change.kind}.\n`;
+  const how = change.requestedBy === undefined ? `Requested with mergekey app ${change.kind}.` : `Requested by ${change.requestedBy} in the Mergekey portal.\n\n${TRAILERS.requestedBy}: ${change.requestedBy}`;
+  const message = `${title}\n\n${plan.lines.map((line) => `- ${line.replaceAll('`', '')}`).join('\n')}\n\n${how}\n`;
   const commit = await session.clone.commitFile(main.commit, path, change.content, message);
   const branch = requestBranchName(change.kind, change.app, randomBytes(4).toString('hex'));
   await session.clone.pushNewBranch(commit, branch);
@@ -108,7 +116,7 @@ export async function openRequest(session: Session, main: MainState, change: Req
   let number: number | undefined;
   try {
     const pull = await withGitHubErrors(() =>
-      backend.openPullRequest({ head: branch, base: main.branch, title, body: requestBody(change.kind, change.app, head, plan) }),
+      backend.openPullRequest({ head: branch, base: main.branch, title, body: requestBody(change, head, plan) }),
     );
     number = pull.number;
     // Two developers may race past the rules above; the older request wins, this one withdraws.
@@ -165,7 +173,8 @@ function problemKey(problem: Problem): string {
   return `${problem.path}\0${problem.code}\0${problem.message}`;
 }
 
-function requestBody(kind: RequestKind, app: string, head: Application, plan: ChangePlan): string {
+function requestBody(change: RequestChange, head: Application, plan: ChangePlan): string {
+  const { kind, app, requestedBy } = change;
   const intro: Record<RequestKind, string> = {
     create: `Registers a new application \`${app}\` (client id \`${head.spec.clientId}\`). Its client secret is sealed to the controller's key: only the token server can read it.`,
     edit: `Changes the application \`${app}\`.`,
@@ -173,8 +182,8 @@ function requestBody(kind: RequestKind, app: string, head: Application, plan: Ch
     reactivate: `Reactivates the application \`${app}\`: once merged, it gets tokens again.`,
   };
   return [
-    requestMarker(kind, app),
-    intro[kind],
+    requestMarker(kind, app, requestedBy),
+    intro[kind] + (requestedBy === undefined ? '' : ` Asked for by **${requestedBy}** in the Mergekey portal.`),
     '',
     plan.markdown,
     '---',

@@ -133,21 +133,21 @@ export const SERVE_OPTIONS = [
     type: 'path',
     valueName: 'FILE',
     description:
-      'A file holding a GitHub token (GITHUB_TOKEN is used when this is unset). With one, each merged request the controller applies gets a `mergekey/applied` commit status and a "live" comment.',
+      'A file holding a GitHub token (GITHUB_TOKEN is used when this is unset). With one, each merged request the controller applies gets a `mergekey/applied` commit status and a "live" comment, and the portal (`/portal`) opens and decides requests with it.',
   },
   {
     flag: 'github-repo',
     env: 'MERGEKEY_GITHUB_REPO',
     type: 'string',
     valueName: 'OWNER/REPO',
-    description: 'The GitHub repository to confirm applied requests on, when `--repo` is not a GitHub URL (a mirror, a local path).',
+    description: 'The GitHub repository whose pull requests are the requests (confirmations, the portal), when `--repo` is not a GitHub URL (a mirror, a local path).',
   },
   {
     flag: 'github-api-url',
     env: 'MERGEKEY_GITHUB_API_URL',
     type: 'url',
     valueName: 'URL',
-    description: "The GitHub REST API for confirmations, for GitHub Enterprise (default: from the repository's host).",
+    description: "The GitHub REST API for confirmations and the portal, for GitHub Enterprise (default: from the repository's host).",
   },
   {
     flag: 'log-level',

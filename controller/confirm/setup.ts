@@ -3,7 +3,7 @@
 // API from --github-api-url (GitHub Enterprise) or the repository's host.
 import { readFileSync } from 'node:fs';
 import { ConfigError, type ServeConfig } from '../config/defaults.ts';
-import { createGitHubClient, defaultApiUrl, parseRemoteUrl, parseRepoSlug } from '../github/index.ts';
+import { createGitHubClient, defaultApiUrl, parseRemoteUrl, parseRepoSlug, type GitHubConfig } from '../github/index.ts';
 import { createConfirmer, gitCommitsBetween, type ConfirmLogger, type Confirmer } from './confirm.ts';
 
 export interface ConfirmSetup {
@@ -12,14 +12,15 @@ export interface ConfirmSetup {
   repository: string;
 }
 
-type GitHubSettings = Pick<ServeConfig, 'repo' | 'githubTokenFile' | 'githubRepo' | 'githubApiUrl'>;
+export type GitHubSettings = Pick<ServeConfig, 'repo' | 'githubTokenFile' | 'githubRepo' | 'githubApiUrl'>;
 
 /**
- * The confirmer, or undefined when there is no token. A token given explicitly with a repository
- * that cannot be told is a configuration error; one found only in GITHUB_TOKEN is then ignored
- * with a warning (the variable may be there for something else).
+ * The server's GitHub configuration, or undefined when there is no token. A token given
+ * explicitly with a repository that cannot be told is a configuration error; one found only in
+ * GITHUB_TOKEN is then ignored with a warning (the variable may be there for something else).
+ * The confirmer and the portal share it.
  */
-export function confirmerFor(config: GitHubSettings, options: { gitDir: string; env?: NodeJS.ProcessEnv; log: ConfirmLogger }): ConfirmSetup | undefined {
+export function serverGitHubConfig(config: GitHubSettings, options: { env?: NodeJS.ProcessEnv; log: Pick<ConfirmLogger, 'warn'> }): GitHubConfig | undefined {
   const env = options.env ?? process.env;
   const explicit = config.githubTokenFile !== undefined;
   const token = explicit ? readToken(config.githubTokenFile!) : env.GITHUB_TOKEN?.trim() || undefined;
@@ -35,17 +36,24 @@ export function confirmerFor(config: GitHubSettings, options: { gitDir: string; 
     if (remote?.kind === 'github') target = remote;
   }
   if (target === undefined) {
-    const message = '--repo does not name a GitHub repository, so applied pull requests cannot be confirmed: set --github-repo OWNER/REPO';
+    const message = '--repo does not name a GitHub repository, so the server cannot reach its pull requests: set --github-repo OWNER/REPO';
     if (explicit) throw new ConfigError(message);
-    options.log.warn({}, `${message} (GITHUB_TOKEN is set, confirmation is off)`);
+    options.log.warn({}, `${message} (GITHUB_TOKEN is set; confirmations and portal requests are off)`);
     return undefined;
   }
   const baseUrl = (config.githubApiUrl ?? defaultApiUrl(target.host)).replace(/\/+$/, '');
+  return { baseUrl, host: target.host, owner: target.owner, repo: target.repo, token };
+}
+
+/** The confirmer, or undefined when the server has no GitHub configuration. */
+export function confirmerFor(config: GitHubSettings, options: { gitDir: string; env?: NodeJS.ProcessEnv; log: ConfirmLogger }): ConfirmSetup | undefined {
+  const github = serverGitHubConfig(config, options);
+  if (github === undefined) return undefined;
   // A short timeout: a confirmation under way holds a graceful shutdown until it ends.
-  const backend = createGitHubClient({ baseUrl, host: target.host, owner: target.owner, repo: target.repo, token }, { timeoutMs: 10_000 });
+  const backend = createGitHubClient(github, { timeoutMs: 10_000 });
   return {
     confirmer: createConfirmer({ backend, commitsBetween: gitCommitsBetween(options.gitDir), log: options.log }),
-    repository: `${target.owner}/${target.repo}`,
+    repository: `${github.owner}/${github.repo}`,
   };
 }
 

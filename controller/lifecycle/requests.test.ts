@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  decisionMarker,
   LABEL_DEFINITIONS,
+  parseDecisionMarker,
+  REJECTED_LABEL,
+  requesterOf,
   REQUEST_KINDS,
   REQUEST_LABELS,
   parseRequestBranch,
@@ -69,6 +73,14 @@ describe('request branches, labels and markers', () => {
     expect(parseRequestMarker(null)).toBeUndefined();
   });
 
+  it('records who a shared token asked for in the marker, and who decided in a decision marker', () => {
+    expect(requestMarker('create', 'billing', 'alice')).toBe('<!-- mergekey:request kind=create app=billing requested-by=alice -->');
+    expect(parseRequestMarker(`Hi\n${requestMarker('edit', 'billing', 'alice')}`)).toEqual({ kind: 'edit', app: 'billing', requestedBy: 'alice' });
+    expect(parseDecisionMarker(`${decisionMarker('rejected', 'pat')}\nRejected by pat: no.`)).toEqual({ outcome: 'rejected', by: 'pat' });
+    expect(parseDecisionMarker('<!-- mergekey:decision outcome=deleted by=pat -->')).toBeUndefined();
+    expect(parseDecisionMarker(null)).toBeUndefined();
+  });
+
   it('documents every refusal code', () => {
     for (const [code, meaning] of Object.entries(REFUSAL_CODES)) expect(meaning.length, code).toBeGreaterThan(10);
   });
@@ -95,6 +107,16 @@ describe('toRequestSummary', () => {
     expect(requestOutcome(toRequestSummary(pr({ ...closed, closedBy: 'alice' }))!)).toBe('cancelled');
     expect(requestOutcome(toRequestSummary(pr({ ...closed, closedBy: 'pat' }))!)).toBe('rejected');
     expect(() => toRequestSummary(pr(closed))).toThrow(/who closed it was not fetched/);
+  });
+
+  it('counts a request the portal closed for a publisher as rejected: its token is both author and closer', () => {
+    const portal = { state: 'closed' as const, closedAt: '2025-01-03T00:00:00Z', author: 'mergekey-bot', closedBy: 'mergekey-bot', body: requestMarker('create', 'billing', 'alice') };
+    const cancelled = toRequestSummary(pr(portal))!;
+    expect(requestOutcome(cancelled)).toBe('cancelled');
+    expect(requesterOf(cancelled)).toBe('alice');
+    expect(requestOutcome(toRequestSummary(pr({ ...portal, labels: [REJECTED_LABEL] }))!)).toBe('rejected');
+    // Without a requester in the marker, the GitHub author asked.
+    expect(requesterOf(toRequestSummary(pr({ body: requestMarker('create', 'billing') }))!)).toBe('alice');
   });
 
   it('maps merged to approved, keeping who merged it and the merge commit', () => {

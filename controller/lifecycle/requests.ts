@@ -21,6 +21,14 @@ export const REQUEST_LABELS: Readonly<Record<RequestKind, string>> = {
 /** The label the check puts on a publisher change (apis/, plans/, users/, mergekey.yaml). */
 export const PUBLISHER_LABEL = 'mergekey:publisher';
 
+/**
+ * The label a rejection puts on a request before closing it. GitHub's record of who closed a pull
+ * request tells a rejection from a cancellation, except when one token both opened and closed it:
+ * the portal opens requests for its users and closes them for publishers with the server's token.
+ * The label can only turn a close into a rejection, never a rejection into a cancellation.
+ */
+export const REJECTED_LABEL = 'mergekey:rejected';
+
 /** Colours and descriptions for creating the labels once in a repository (`mergekey init`). */
 export const LABEL_DEFINITIONS: readonly { name: string; color: string; description: string }[] = [
   { name: REQUEST_LABELS.create, color: '0e8a16', description: 'Mergekey: a developer asks to register an application' },
@@ -28,6 +36,7 @@ export const LABEL_DEFINITIONS: readonly { name: string; color: string; descript
   { name: REQUEST_LABELS.deactivate, color: 'b60205', description: 'Mergekey: a developer asks to deactivate an application' },
   { name: REQUEST_LABELS.reactivate, color: 'fbca04', description: 'Mergekey: a developer asks to reactivate an application' },
   { name: PUBLISHER_LABEL, color: '5319e7', description: 'Mergekey: a change to APIs, plans, users or settings' },
+  { name: REJECTED_LABEL, color: 'd93f0b', description: 'Mergekey: a publisher rejected this request' },
 ];
 
 // There is deliberately no per-application label: GitHub limits a label to 50 characters and an
@@ -61,17 +70,42 @@ export function parseRequestBranch(branch: string): { kind: RequestKind; app: st
   return { kind: match[1] as RequestKind, app: match[2]!, id: match[3]! };
 }
 
-const MARKER_PATTERN = /<!--\s*mergekey:request\s+kind=([a-z]+)\s+app=([a-z0-9-]+)\s*-->/;
+const MARKER_PATTERN = /<!--\s*mergekey:request\s+kind=([a-z]+)\s+app=([a-z0-9-]+)(?:\s+requested-by=([a-z0-9-]+))?\s*-->/;
 
-/** A hidden line for the pull request body that names the request for tools. */
-export function requestMarker(kind: RequestKind, app: string): string {
-  return `<!-- mergekey:request kind=${kind} app=${app} -->`;
+/**
+ * A hidden line for the pull request body that names the request for tools. `requestedBy` names
+ * the User (users/NAME.yaml) a request was made for when a shared token opens it (the portal):
+ * the pull request's GitHub author is then the token's user, not the person who asked.
+ */
+export function requestMarker(kind: RequestKind, app: string, requestedBy?: string): string {
+  return `<!-- mergekey:request kind=${kind} app=${app}${requestedBy === undefined ? '' : ` requested-by=${requestedBy}`} -->`;
 }
 
-export function parseRequestMarker(body: string | null | undefined): { kind: RequestKind; app: string } | undefined {
+export function parseRequestMarker(body: string | null | undefined): { kind: RequestKind; app: string; requestedBy?: string } | undefined {
   const match = MARKER_PATTERN.exec(body ?? '');
   if (match === null || !isRequestKind(match[1]!)) return undefined;
-  return { kind: match[1], app: match[2]! };
+  return { kind: match[1], app: match[2]!, ...(match[3] === undefined ? {} : { requestedBy: match[3] }) };
+}
+
+/** Commit trailers a request made for someone else carries: who asked, and who approved its merge. */
+export const TRAILERS = { requestedBy: 'Requested-by', approvedBy: 'Approved-by' } as const;
+
+const DECISION_PATTERN = /<!--\s*mergekey:decision\s+outcome=(approved|rejected|cancelled)\s+by=([a-z0-9-]+)\s*-->/;
+
+export type DecidedOutcome = Exclude<RequestOutcome, 'open'>;
+
+/**
+ * A hidden line for the comment that records a decision made with a shared token: which person
+ * (a User name) approved, rejected or cancelled the request. Only comments by that token's user
+ * are to be believed; anyone may write this line in a comment of their own.
+ */
+export function decisionMarker(outcome: DecidedOutcome, by: string): string {
+  return `<!-- mergekey:decision outcome=${outcome} by=${by} -->`;
+}
+
+export function parseDecisionMarker(body: string | null | undefined): { outcome: DecidedOutcome; by: string } | undefined {
+  const match = DECISION_PATTERN.exec(body ?? '');
+  return match === null ? undefined : { outcome: match[1] as DecidedOutcome, by: match[2]! };
 }
 
 /** `apps/<name>.yaml` → `<name>`; undefined for any other path. */
@@ -120,6 +154,8 @@ interface RequestSummaryBase {
   updatedAt: string;
   headSha: string;
   htmlUrl?: string;
+  /** The User a shared token (the portal's) opened it for, from the body marker. */
+  requestedBy?: string;
 }
 
 /** One request as the lifecycle sees it. Which fields exist depends on how it ended. */
@@ -137,6 +173,8 @@ export type RequestSummary =
       closedAt: string;
       /** Who closed it unmerged: its author (cancelled) or someone else (rejected). */
       closedBy: string | null;
+      /** Carries REJECTED_LABEL: rejected, whoever closed it. */
+      labelledRejected?: boolean;
     });
 
 export type RequestOutcome = 'open' | 'approved' | 'rejected' | 'cancelled';
@@ -144,6 +182,8 @@ export type RequestOutcome = 'open' | 'approved' | 'rejected' | 'cancelled';
 /**
  * How a request ended, as SPEC.md maps it: merged = approved; closed unmerged by its author =
  * cancelled; closed unmerged by anyone else (or by someone GitHub no longer knows) = rejected.
+ * A request labelled REJECTED_LABEL is rejected even when its author closed it: the portal's
+ * token is the author of the requests it opens and closes them for publishers too.
  */
 export function requestOutcome(request: RequestSummary): RequestOutcome {
   switch (request.state) {
@@ -152,8 +192,14 @@ export function requestOutcome(request: RequestSummary): RequestOutcome {
     case 'merged':
       return 'approved';
     case 'closed':
+      if (request.labelledRejected === true) return 'rejected';
       return request.closedBy !== null && sameLogin(request.closedBy, request.author) ? 'cancelled' : 'rejected';
   }
+}
+
+/** Who asked: the User the request was made for (portal requests), else its GitHub author. */
+export function requesterOf(request: Pick<RequestSummary, 'author' | 'requestedBy'>): string {
+  return request.requestedBy ?? request.author;
 }
 
 /** GitHub logins are case-insensitive. */
@@ -187,6 +233,7 @@ export function toRequestSummary(pr: PullRequestFacts, changedPaths?: readonly s
     updatedAt: pr.updatedAt,
     headSha: pr.headSha,
     ...(pr.htmlUrl === undefined ? {} : { htmlUrl: pr.htmlUrl }),
+    ...(fromMarker?.requestedBy === undefined ? {} : { requestedBy: fromMarker.requestedBy }),
   };
   if (pr.state === 'open') return { ...base, state: 'open' };
   if (pr.merged) {
@@ -194,5 +241,11 @@ export function toRequestSummary(pr: PullRequestFacts, changedPaths?: readonly s
     return { ...base, state: 'merged', mergedAt, mergeCommitSha: pr.mergeCommitSha, ...(pr.mergedBy === undefined ? {} : { mergedBy: pr.mergedBy }) };
   }
   if (pr.closedBy === undefined) throw new TypeError(`pull request #${pr.number} is closed but who closed it was not fetched`);
-  return { ...base, state: 'closed', closedAt: pr.closedAt ?? pr.updatedAt, closedBy: pr.closedBy };
+  return {
+    ...base,
+    state: 'closed',
+    closedAt: pr.closedAt ?? pr.updatedAt,
+    closedBy: pr.closedBy,
+    ...(pr.labels.includes(REJECTED_LABEL) ? { labelledRejected: true } : {}),
+  };
 }

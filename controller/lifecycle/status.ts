@@ -1,7 +1,7 @@
 // The developer-facing status of an application, derived from the main branch plus its pull
 // requests exactly as SPEC.md maps the brief's statuses to git. Pure: no git, no GitHub.
 import type { Application } from '../manifests/types.generated.ts';
-import { requestOutcome, type RequestSummary } from './requests.ts';
+import { requesterOf, requestOutcome, type RequestSummary } from './requests.ts';
 
 export const APP_STATUSES = ['awaiting', 'active', 'inactive', 'rejected', 'cancelled'] as const;
 export type AppStatus = (typeof APP_STATUSES)[number];
@@ -77,12 +77,12 @@ export function deriveStatus(onMain: Application | undefined, requests: readonly
   if (latest === undefined) return undefined;
   switch (latest.state) {
     case 'open':
-      return view('awaiting', `create request #${latest.number} by ${latest.author} is open`);
+      return view('awaiting', `create request #${latest.number} by ${requesterOf(latest)} is open`);
     case 'merged':
       return view('inactive', `create request #${latest.number} was merged but apps/${app}.yaml is no longer on main`);
     case 'closed':
       return requestOutcome(latest) === 'cancelled'
-        ? view('cancelled', `create request #${latest.number} was closed by its author ${latest.author}`)
+        ? view('cancelled', `create request #${latest.number} was closed by its author ${requesterOf(latest)}`)
         : view('rejected', `create request #${latest.number} was closed unmerged by ${latest.closedBy ?? 'a user GitHub no longer knows'}`);
   }
 }

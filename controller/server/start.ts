@@ -43,6 +43,8 @@ export interface ServerContext {
   issuer: string;
   /** The reconciler's status: in a worker, the primary's, over IPC. */
   status: StatusSource;
+  /** Starts a reconcile now, as a webhook does (in a worker, on the primary): the portal asks after merging a request. */
+  sync: SyncTrigger;
 }
 
 export type PluginFactory = (context: ServerContext) => FastifyPluginAsync[] | Promise<FastifyPluginAsync[]>;
@@ -272,7 +274,7 @@ export interface HttpOptions {
 /** The serving half: the Fastify app with the operational routes and the OAuth server, listening. */
 export async function serveHttp(options: HttpOptions): Promise<{ app: FastifyInstance; url: string }> {
   const { config, store, keys, issuer } = options;
-  const context: ServerContext = { config, store, keys, logger: options.logger, issuer, status: options.status };
+  const context: ServerContext = { config, store, keys, logger: options.logger, issuer, status: options.status, sync: options.sync };
   const oauth = oauthPlugin({ config: configReader(store), store, secretHashKey: keys.secretHashKey, issuer });
   const app = await buildApp({
     logger: options.logger,

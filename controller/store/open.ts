@@ -46,6 +46,8 @@ export interface Store {
   revocations: Database<unknown, string>;
   jtis: Database<unknown, string>;
   signingKeys: Database<unknown, string>;
+  /** Portal sign-in sessions, by the hash of their id (`controller/portal/sessions.ts`). */
+  sessions: Database<unknown, string>;
   close(): Promise<void>;
 }
 
@@ -96,6 +98,7 @@ export function openStore(dataDir: string, options: OpenOptions = {}): Store {
     revocations: db('revocations'),
     jtis: db('jtis'),
     signingKeys: db('signing-keys'),
+    sessions: db('sessions'),
     close: () => root.close(),
   };
 }

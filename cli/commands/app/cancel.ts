@@ -1,10 +1,9 @@
 // `mergekey app cancel NAME`: withdraws your open request about an application. Closing it
 // yourself is what makes it "cancelled" rather than "rejected" (SPEC.md's lifecycle table).
-import { isCancelAllowed, type RequestSummary } from '../../../controller/lifecycle/index.ts';
-import { parseRequestBranch } from '../../../controller/lifecycle/index.ts';
+import type { RequestSummary } from '../../../controller/lifecycle/index.ts';
 import { defineCommand } from '../../command.ts';
+import { requireCancellable, withdrawRequest } from '../../requests/cancel.ts';
 import { GITHUB_OPTIONS, withGitHubErrors } from '../../requests/github.ts';
-import { RequestRefused } from '../../requests/open.ts';
 import { startSession, type SessionOptions } from '../../requests/session.ts';
 import { listRequests } from '../../requests/state.ts';
 
@@ -25,24 +24,9 @@ export async function cancel(options: CancelOptions): Promise<CancelResult> {
   const session = await startSession(options);
   const backend = session.github.backend;
   const [me, open] = await withGitHubErrors(() => Promise.all([backend.whoAmI(), listRequests(backend, { app: options.name, state: 'open' })]));
-  const decision = isCancelAllowed(options.name, me.login, open);
-  if (!decision.allowed) throw new RequestRefused(decision.code, decision.message);
-  const { request } = decision;
-  await withGitHubErrors(async () => {
-    await backend.comment(request.number, `Cancelled by its author, @${me.login}, with \`mergekey app cancel ${options.name}\`.`);
-    await backend.closePullRequest(request.number);
-  });
-  const pull = await withGitHubErrors(() => backend.getPullRequest(request.number));
-  let deletedBranch: string | undefined;
-  // Only a branch made by `mergekey app …`: a branch someone named by hand may hold other work.
-  if (parseRequestBranch(pull.headRef) !== undefined) {
-    try {
-      await session.clone.deleteRemoteBranch(pull.headRef);
-      deletedBranch = pull.headRef;
-    } catch {
-      // The request is cancelled either way; a branch left over harms nothing.
-    }
-  }
+  const decider = { tokenLogin: me.login };
+  const request = requireCancellable(options.name, decider, open);
+  const { deletedBranch } = await withdrawRequest(session, request, decider);
   return {
     app: options.name,
     number: request.number,

@@ -3,17 +3,17 @@
 // `mergekey app new` makes them); the secret is shown once and kept in the credentials file.
 import { createInterface } from 'node:readline/promises';
 import type { RequestsBackend } from '../../../controller/github/index.ts';
-import type { Application, Jwks } from '../../../controller/manifests/types.generated.ts';
+import type { Jwks } from '../../../controller/manifests/types.generated.ts';
 import { defineCommand } from '../../command.ts';
 import { usageError } from '../../errors.ts';
-import { AUTH_METHODS, readJwks, uniqueClientId } from '../app-new.ts';
+import { AUTH_METHODS, readJwks } from '../app-new.ts';
 import { checkName } from '../seal.ts';
 import { GITHUB_OPTIONS, withGitHubErrors } from '../../requests/github.ts';
 import { parseGrantTypes, parseList, parseRedirectUris, type AuthMethod, type GrantType } from '../../requests/inputs.ts';
-import { renderNewApplication } from '../../requests/manifest.ts';
-import { openRequest, requireAllowed, type OpenedRequest } from '../../requests/open.ts';
+import { openCreateRequest } from '../../requests/create.ts';
+import { requireAllowed, type OpenedRequest } from '../../requests/open.ts';
 import { formatOpened } from '../../requests/render.ts';
-import { keepCredential, newSealedSecret, requireCredentialsFile } from '../../requests/secrets.ts';
+import { keepCredential, requireCredentialsFile } from '../../requests/secrets.ts';
 import { startWithMain, type SessionOptions } from '../../requests/session.ts';
 import { usersOfLogin, type MainState } from '../../requests/state.ts';
 
@@ -68,34 +68,25 @@ export async function create(options: CreateOptions): Promise<CreateResult> {
   const owners = options.owners !== undefined && options.owners.length > 0 ? [...options.owners] : await defaultOwners(session.github.backend, main);
   if (secretNeeded(authMethod)) requireCredentialsFile(session.env);
 
-  const clientId = uniqueClientId(main.files);
-  const secret = jwks === undefined ? await newSealedSecret(main.settings, options.name) : undefined;
-  const app: Application = {
-    apiVersion: 'mergekey/v1',
-    kind: 'Application',
-    metadata: { name: options.name },
-    spec: {
-      ...(options.displayName === undefined || options.displayName === '' ? {} : { displayName: options.displayName }),
-      description,
-      owners,
-      clientId,
-      state: 'active',
-      scopes: scopes === undefined || scopes.length === 0 ? ['open'] : [...scopes],
-      grantTypes: options.grantTypes === undefined ? ['client_credentials'] : [...options.grantTypes],
-      ...(redirectUris === undefined || redirectUris.length === 0 ? {} : { redirectUris }),
-      ...(options.plan === undefined ? {} : { plan: options.plan }),
-      tokenEndpointAuthMethod: authMethod,
-      credentials: jwks === undefined ? { secrets: [{ sealed: secret!.sealed }] } : { jwks },
-    },
-  };
-  const opened = await openRequest(session, main, { kind: 'create', app: options.name, content: renderNewApplication(app) });
+  const { opened, clientId, clientSecret } = await openCreateRequest(session, main, {
+    name: options.name,
+    description,
+    displayName: options.displayName,
+    scopes,
+    grantTypes: options.grantTypes,
+    redirectUris,
+    plan: options.plan,
+    owners,
+    authMethod,
+    jwks,
+  });
   // Kept once the request exists; a refused request generates nothing worth keeping.
-  const kept = keepCredential(session.env, main.settings!.spec.issuer, options.name, { clientId, clientSecret: secret?.secret, request: opened.number });
+  const kept = keepCredential(session.env, main.settings!.spec.issuer, options.name, { clientId, clientSecret, request: opened.number });
   const warning = [opened.warning, kept.warning].filter((text) => text !== undefined).join('; ');
   return {
     ...opened,
     clientId,
-    ...(secret === undefined ? {} : { clientSecret: secret.secret }),
+    ...(clientSecret === undefined ? {} : { clientSecret }),
     ...(kept.savedTo === undefined ? {} : { savedTo: kept.savedTo }),
     ...(warning === '' ? {} : { warning }),
   };

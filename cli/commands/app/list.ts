@@ -70,11 +70,11 @@ export async function list(options: ListOptions): Promise<AppListResult> {
   };
 }
 
-/** Yours: an owner's githubLogin is your login, or you opened a request about it. */
+/** Yours: an owner's githubLogin is your login, or you asked for a request about it (yourself, or in the portal). */
 function isMine(main: MainState, view: AppStatusView, login: string): boolean {
   const myUsers = usersOfLogin(main, login);
   if (view.onMain?.spec.owners.some((owner) => myUsers.includes(owner)) === true) return true;
-  return view.requests.some((request) => sameLogin(request.author, login));
+  return view.requests.some((request) => sameLogin(request.author, login) || (request.requestedBy !== undefined && myUsers.includes(request.requestedBy)));
 }
 
 function entry(view: AppStatusView): AppListEntry {

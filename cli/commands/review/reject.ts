@@ -1,23 +1,17 @@
 // `mergekey review reject N --reason …`: a publisher rejects a request: a comment with the reason,
 // then the pull request is closed unmerged (by someone other than its author: rejected).
-import { sameLogin } from '../../../controller/lifecycle/index.ts';
 import { defineCommand } from '../../command.ts';
-import { failure, usageError } from '../../errors.ts';
+import { usageError } from '../../errors.ts';
 import { GITHUB_OPTIONS, withGitHubErrors } from '../../requests/github.ts';
-import { openPull } from '../../requests/review.ts';
+import { rejectRequest, type RejectResult } from '../../requests/review.ts';
 import { startSession, type SessionOptions } from '../../requests/session.ts';
 import { parsePullNumber } from './approve.ts';
+
+export type { RejectResult };
 
 export interface RejectOptions extends SessionOptions {
   number: number;
   reason: string | undefined;
-}
-
-export interface RejectResult {
-  number: number;
-  title: string;
-  rejectedBy: string;
-  commentUrl: string;
 }
 
 export async function reject(options: RejectOptions): Promise<RejectResult> {
@@ -26,14 +20,8 @@ export async function reject(options: RejectOptions): Promise<RejectResult> {
   const { github } = await startSession(options);
   const backend = github.backend;
   return withGitHubErrors(async () => {
-    const [pull, me] = await Promise.all([openPull(backend, options.number), backend.whoAmI()]);
-    if (sameLogin(pull.author, me.login)) {
-      // Closing one's own request counts as cancelled, not rejected.
-      throw failure(`you opened #${pull.number} yourself; withdraw it with mergekey app cancel instead`);
-    }
-    const comment = await backend.comment(pull.number, `Rejected by @${me.login}: ${reason}`);
-    await backend.closePullRequest(pull.number);
-    return { number: pull.number, title: pull.title, rejectedBy: me.login, commentUrl: comment.htmlUrl };
+    const me = await backend.whoAmI();
+    return rejectRequest(backend, options.number, { tokenLogin: me.login }, reason);
   });
 }
 

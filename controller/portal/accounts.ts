@@ -1,0 +1,46 @@
+// Portal accounts are the User manifests the controller applied: a user signs in with the
+// password sealed in their manifest (kept in the store as a scrypt hash) and acts with the roles
+// it lists. Roles and passwords are read from the store on every request, so a merged change to
+// users/NAME.yaml takes effect at once.
+import { passwordMatches } from '../sealing/hashes.ts';
+import type { Store } from '../store/open.ts';
+import type { UserRecord } from '../store/records.ts';
+
+export type Role = 'developer' | 'publisher';
+
+export interface PortalUser {
+  /** metadata.name: what owners lists and what requests record. */
+  name: string;
+  displayName: string;
+  roles: readonly Role[];
+  githubLogin?: string;
+}
+
+export function portalUser(record: UserRecord): PortalUser {
+  return {
+    name: record.name,
+    displayName: record.spec.displayName ?? record.name,
+    roles: record.spec.roles,
+    ...(record.spec.githubLogin === undefined ? {} : { githubLogin: record.spec.githubLogin }),
+  };
+}
+
+export function hasRole(user: PortalUser, role: Role): boolean {
+  return user.roles.includes(role);
+}
+
+// An unknown user costs the same scrypt as a known one, so response times do not tell names apart.
+const DUMMY_HASH = 'scrypt$32768$8$1$nmnrpAwPH5ZJvLeZv2U8fg$Zct0wpk2hlWhOZF6yNVXLKAwGh5ix-ywsCj6nkp4suQ';
+
+const NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+// scrypt's cost does not depend on the length, but the body does not need to carry a novel.
+const MAX_PASSWORD_LENGTH = 1024;
+
+/** The user whose password this is, or undefined (unknown user, no password, wrong password). */
+export async function checkPassword(store: Store, name: string, password: string): Promise<UserRecord | undefined> {
+  const record = NAME.test(name) ? store.users.get(name) : undefined;
+  const hash = record?.passwordHash;
+  if (password.length > MAX_PASSWORD_LENGTH) return undefined;
+  const matches = await passwordMatches(password, hash ?? DUMMY_HASH);
+  return matches && hash !== undefined ? record : undefined;
+}

@@ -1,0 +1,53 @@
+// The publishers' queue: every open request, oldest first, with what the repository's check
+// (`mergekey check`) says about it and what approving it changes; approve, or reject with a reason.
+import { REFUSAL_CODES } from '../../lifecycle/index.ts';
+import { html, inlineMarkdown, safeUrl, type SafeHtml } from '../html.ts';
+import type { QueueEntry, Snapshot } from '../service.ts';
+import { snapshotProblems } from './apps.ts';
+import { BASE, csrfField, layout, time, type PageContext } from './layout.ts';
+
+export function reviewPage(ctx: PageContext, entries: readonly QueueEntry[], snapshot: Snapshot): string {
+  return layout(
+    { ...ctx, nav: 'review' },
+    'Requests to review',
+    html`<h1>Requests to review</h1>
+    ${snapshotProblems(snapshot)}
+    ${entries.length === 0 && snapshot.githubProblem === undefined ? html`<div class="empty"><p><strong>Nothing to review.</strong> No request is open.</p></div>` : undefined}
+    <ol class="queue">${entries.map((entry) => html`<li>${card(ctx, entry)}</li>`)}</ol>`,
+  );
+}
+
+function card(ctx: PageContext, entry: QueueEntry): SafeHtml {
+  const { item, report } = entry;
+  const id = `request-${item.number}`;
+  const refused = report !== undefined && !report.allowed;
+  return html`<article class="card request" aria-labelledby="${id}">
+    <h2 id="${id}"><a href="${safeUrl(item.url)}">#${item.number}</a> ${item.title}</h2>
+    <p class="hint">${item.kind} request${item.app === undefined ? '' : ' for '}${item.app === undefined ? undefined : html`<a href="${BASE}/apps/${item.app}">${item.app}</a>`}, asked by <strong>${entry.requester}</strong> ${time(item.openedAt)}</p>
+    ${report === undefined
+      ? html`<p class="check check--unknown">The check could not run${entry.checkProblem === undefined ? '' : `: ${entry.checkProblem}`}.</p>`
+      : html`<p class="check ${report.allowed ? 'check--allowed' : 'check--refused'}"><strong>Check: ${report.allowed ? 'allowed' : 'refused'}</strong>${report.lowRisk ? ' — low risk: a description-only edit' : ''}</p>
+        ${report.refusals.length === 0 && report.problems.length === 0
+          ? undefined
+          : html`<ul class="refusals">
+              ${report.refusals.map((refusal) => html`<li>${refusal.message} <span class="hint">(${refusal.code}: ${REFUSAL_CODES[refusal.code]})</span></li>`)}
+              ${report.problems.map((problem) => html`<li><code>${problem.path}:${problem.line}:${problem.column}</code> ${problem.message}</li>`)}
+            </ul>`}
+        ${report.plan === undefined
+          ? undefined
+          : html`<h3>What approving it changes</h3><ul class="plan">${report.plan.lines.length === 0 ? html`<li>No effective change.</li>` : report.plan.lines.map((line) => html`<li>${inlineMarkdown(line)}</li>`)}</ul>`}
+        ${report.notes.map((note) => html`<p class="hint">${note}</p>`)}`}
+    ${item.check.state === 'none' ? undefined : html`<p class="hint">The repository's workflow says: ${item.check.state} (${item.check.summary}).</p>`}
+    ${entry.own
+      ? html`<p class="hint">You asked for this request: another publisher decides it.</p>`
+      : html`<div class="actions">
+          ${refused
+            ? html`<p class="hint">The check refuses it, so it cannot be approved.</p>`
+            : html`<form method="post" action="${BASE}/review/${item.number}/approve" class="inline">
+                ${csrfField(ctx.csrf)}
+                <button type="submit" class="button button--primary" aria-describedby="${id}">Approve</button>
+              </form>`}
+          <a class="button button--danger" href="${BASE}/review/${item.number}/reject" aria-describedby="${id}">Reject…</a>
+        </div>`}
+  </article>`;
+}

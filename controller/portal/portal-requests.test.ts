@@ -1,0 +1,120 @@
+// Requests made and decided in the portal, over real HTTP against a real `mergekey serve` and the
+// GitHub stand-in: the edit's confirmation step, who asked recorded in the pull request and its
+// commit, cancellation, rotation, and publishers who may not decide their own requests.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPortalWorld, Visitor, BOT, type PortalWorld } from './testing.ts';
+
+let world: PortalWorld;
+let alice: Visitor;
+let pat: Visitor;
+
+function flashOf(html: string): string | undefined {
+  return /<div class="live"[^>]*><div class="banner banner--success">([^<]*)<\/div>/.exec(html)?.[1];
+}
+
+beforeAll(async () => {
+  world = await startPortalWorld();
+  alice = new Visitor(world.url);
+  await alice.signIn('alice');
+  await alice.post('/portal/apps', { _csrf: await alice.csrf('/portal/apps/new'), name: 'billing', description: 'Bills customers monthly.', grantType: 'client_credentials' });
+  pat = new Visitor(world.url);
+  await pat.signIn('pat');
+  expect((await pat.post('/portal/review/1/approve', { _csrf: await pat.csrf('/portal/review') })).status).toBe(303);
+  await world.sync();
+});
+
+afterAll(async () => {
+  await world?.close();
+});
+
+describe('an edit', () => {
+  it('is confirmed with what approving it changes, then opened as a request that names who asked', async () => {
+    const form = await alice.get('/portal/apps/billing/edit');
+    expect(form.status).toBe(200);
+    expect(form.html).toContain('>Bills customers monthly.</textarea>');
+    const csrf = /name="_csrf" value="([^"]*)"/.exec(form.html)![1]!;
+    const unchanged = await alice.post('/portal/apps/billing/edit', { _csrf: csrf, description: 'Bills customers monthly.', grantType: 'client_credentials', scope: 'open' });
+    expect(unchanged.status).toBe(400);
+    expect(unchanged.html).toContain('Nothing changes: the form holds what the application already has.');
+
+    const edit = { _csrf: csrf, description: 'Bills customers weekly.', grantType: 'client_credentials', scope: 'open' };
+    const preview = await alice.post('/portal/apps/billing/edit', edit);
+    expect(preview.status).toBe(200);
+    expect(preview.html).toContain('<h1>Update billing?</h1>');
+    expect(preview.html).toContain('This opens an edit request changing the description.');
+    expect(preview.html).toContain('<li>Description changes.</li>');
+    expect(await world.github.listPullRequests({ state: 'open' })).toHaveLength(0);
+
+    const done = await alice.post('/portal/apps/billing/edit', { ...edit, confirm: 'yes' });
+    expect(done.status).toBe(303);
+    expect(done.location).toBe('/portal/apps/billing');
+    const page = await alice.get('/portal/apps/billing');
+    expect(flashOf(page.html)).toBe('Your update of billing was submitted for approval as edit request #2. Until a publisher approves it, billing keeps its current settings.');
+    // Shown once.
+    expect(flashOf((await alice.get('/portal/apps/billing')).html)).toBeUndefined();
+
+    const pull = await world.github.getPullRequest(2);
+    expect(pull).toMatchObject({ title: 'Edit application billing (description)', author: BOT.login, labels: ['mergekey:edit'] });
+    expect(pull.body).toContain('<!-- mergekey:request kind=edit app=billing requested-by=alice -->');
+    expect(pull.body).toContain('Asked for by **alice** in the Mergekey portal.');
+    expect(await world.repo.log(pull.headSha, '%B')).toContain('Requested-by: alice');
+  });
+
+  it('is withdrawn by the one who asked: cancelled, not rejected', async () => {
+    const confirm = await alice.get('/portal/apps/billing/cancel');
+    expect(confirm.html).toContain('Cancel edit request #2?');
+    const done = await alice.post('/portal/apps/billing/cancel', { _csrf: /name="_csrf" value="([^"]*)"/.exec(confirm.html)![1]! });
+    expect(done.status).toBe(303);
+    const page = await alice.get('/portal/apps/billing');
+    expect(flashOf(page.html)).toBe('Your edit request #2 for billing was cancelled.');
+    expect(page.html).toMatch(/edit #2<\/a><\/td>\s*<td data-label="Asked by">alice<\/td>[\s\S]*?outcome--cancelled[\s\S]*?<td data-label="Decided by">alice, /);
+    expect((await world.github.getPullRequest(2)).closedBy).toBe(BOT.login);
+    expect((await alice.get('/portal/apps')).html).toContain('Requests decided so far: 1 approved, 0 rejected, 1 cancelled.');
+  });
+});
+
+it('rotates the client secret as an edit request, showing the new secret once', async () => {
+  const confirm = await alice.get('/portal/apps/billing/rotate');
+  expect(confirm.html).toContain('Rotate the client secret of billing?');
+  const rotated = await alice.post('/portal/apps/billing/rotate', { _csrf: /name="_csrf" value="([^"]*)"/.exec(confirm.html)![1]! });
+  expect(rotated.status).toBe(200);
+  const secret = /id="client-secret"[^>]*>([^<]+)</.exec(rotated.html)![1]!;
+  expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  expect(rotated.html).toContain('It works once a publisher approves request #3');
+  expect((await world.github.getPullRequest(3)).title).toBe('Edit application billing (new client secret)');
+  expect((await alice.get('/portal/apps/billing')).html).not.toContain(secret);
+  // One open request per application.
+  const again = await alice.get('/portal/apps/billing/deactivate');
+  expect(again.status).toBe(409);
+  expect(again.html).toContain('billing already has an open request: one request per application at a time.');
+});
+
+describe('publishers', () => {
+  it('cannot decide their own requests, and a rejection needs a reason; a rejected application cannot be edited', async () => {
+    const quinn = new Visitor(world.url);
+    await quinn.signIn('quinn');
+    const created = await quinn.post('/portal/apps', { _csrf: await quinn.csrf('/portal/apps/new'), name: 'ledger', description: 'Keeps the books.', grantType: 'client_credentials' });
+    expect(created.status).toBe(200);
+    const queue = await quinn.get('/portal/review');
+    expect(queue.html).toMatch(/#4<\/a> Create application ledger[\s\S]*?You asked for this request: another publisher decides it./);
+    const own = await quinn.post('/portal/review/4/approve', { _csrf: /name="_csrf" value="([^"]*)"/.exec(queue.html)![1]! });
+    expect(own.status).toBe(409);
+    expect(own.html).toContain('you opened #4 yourself; another publisher must approve it');
+    expect((await world.github.getPullRequest(4)).state).toBe('open');
+
+    const csrf = await pat.csrf('/portal/review/4/reject');
+    const noReason = await pat.post('/portal/review/4/reject', { _csrf: csrf, reason: '  ' });
+    expect(noReason.status).toBe(400);
+    expect(noReason.html).toContain('Give a reason: the developer needs to know why.');
+    expect((await pat.post('/portal/review/4/reject', { _csrf: csrf, reason: 'The books are kept elsewhere.' })).status).toBe(303);
+    const comments = await world.github.listComments(4);
+    expect(comments.at(-1)!.body).toBe('<!-- mergekey:decision outcome=rejected by=pat -->\nRejected by **pat** in the Mergekey portal: The books are kept elsewhere.');
+    expect((await world.github.getPullRequest(4)).labels).toContain('mergekey:rejected');
+
+    const page = await quinn.get('/portal/apps/ledger');
+    expect(page.html).toContain('Create request #4 was rejected by pat.');
+    const edit = await quinn.get('/portal/apps/ledger/edit');
+    expect(edit.status).toBe(409);
+    expect(edit.html).toContain('ledger was rejected: a rejected application cannot be changed. Register it again with a new create request.');
+  });
+});

@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, type Store } from '../store/open.ts';
+import { passwordStamp, Sessions, tokensEqual } from './sessions.ts';
+
+let dir: string;
+let store: Store;
+let clock = Date.parse('2025-06-01T12:00:00Z');
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'mergekey-sessions-'));
+  store = openStore(dir);
+});
+
+afterAll(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const sessions = () => new Sessions(store.sessions, { now: () => clock, lifetimeMs: 8 * 3_600_000, idleMs: 30 * 60_000 });
+
+describe('portal sessions', () => {
+  it('hands out a random 256-bit id and keeps only its hash', async () => {
+    const { id, session } = await sessions().create('alice', 'stamp');
+    expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(store.sessions.get(id)).toBeUndefined();
+    expect(store.sessions.get(createHash('sha256').update(id).digest('base64url'))).toMatchObject({ user: 'alice', passwordStamp: 'stamp' });
+    expect(session.csrf).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(session.csrf).not.toBe(id);
+    const other = await sessions().create('alice', 'stamp');
+    expect(other.id).not.toBe(id);
+    expect(other.session.csrf).not.toBe(session.csrf);
+  });
+
+  it('finds a live session, and nothing for a malformed or unknown id', async () => {
+    const { id } = await sessions().create('bob', 'stamp');
+    expect(sessions().find(id)?.user).toBe('bob');
+    expect(sessions().find(undefined)).toBeUndefined();
+    expect(sessions().find('x')).toBeUndefined();
+    expect(sessions().find('A'.repeat(43))).toBeUndefined();
+  });
+
+  it('ends after the idle period unless touched, and at the absolute lifetime whatever the activity', async () => {
+    const start = clock;
+    const { id, session } = await sessions().create('carol', 'stamp');
+    clock = start + 29 * 60_000;
+    const touched = await sessions().touch(id, session);
+    expect(touched.lastSeenAt).toBe(clock);
+    clock = start + 50 * 60_000;
+    expect(sessions().find(id)).toBeDefined();
+    clock = start + 60 * 60_000;
+    expect(sessions().find(id)).toBeUndefined();
+
+    clock = start;
+    const long = await sessions().create('dave', 'stamp');
+    let current = long.session;
+    for (let minutes = 20; minutes < 8 * 60; minutes += 20) {
+      clock = start + minutes * 60_000;
+      current = await sessions().touch(long.id, current);
+    }
+    clock = start + 8 * 3_600_000;
+    expect(sessions().find(long.id)).toBeUndefined();
+    clock = start;
+  });
+
+  it('is gone after destroy (sign-out), and sweep removes expired ones', async () => {
+    const { id } = await sessions().create('erin', 'stamp');
+    await sessions().destroy(id);
+    expect(sessions().find(id)).toBeUndefined();
+
+    const stale = await sessions().create('frank', 'stamp');
+    const key = createHash('sha256').update(stale.id).digest('base64url');
+    clock += 9 * 3_600_000;
+    expect(await sessions().sweep()).toBeGreaterThanOrEqual(1);
+    expect(store.sessions.get(key)).toBeUndefined();
+  });
+
+  it('keeps a confirmation for the next page only', async () => {
+    const { id, session } = await sessions().create('gina', 'stamp');
+    await sessions().setFlash(id, session, { kind: 'success', message: 'Done.' });
+    const withFlash = sessions().find(id)!;
+    expect(withFlash.flash).toEqual({ kind: 'success', message: 'Done.' });
+    await sessions().setFlash(id, withFlash, undefined);
+    expect(sessions().find(id)!.flash).toBeUndefined();
+  });
+});
+
+describe('tokens and stamps', () => {
+  it('compares CSRF tokens exactly, refusing missing ones', () => {
+    expect(tokensEqual('abc', 'abc')).toBe(true);
+    expect(tokensEqual('abc', 'abd')).toBe(false);
+    expect(tokensEqual('abc', 'abcd')).toBe(false);
+    expect(tokensEqual(undefined, 'abc')).toBe(false);
+    expect(tokensEqual('', undefined)).toBe(false);
+  });
+
+  it('stamps a password hash so that a new password changes the stamp', () => {
+    expect(passwordStamp('scrypt$a')).toBe(passwordStamp('scrypt$a'));
+    expect(passwordStamp('scrypt$a')).not.toBe(passwordStamp('scrypt$b'));
+    expect(passwordStamp('scrypt$a')).not.toContain('scrypt');
+  });
+});

@@ -1,0 +1,134 @@
+// Portal sign-in sessions, kept server-side in the store's `sessions` db so that every worker
+// sees them and sign-out ends them everywhere. The cookie holds a random 256-bit id; the store
+// keys the record by the id's SHA-256, so a copy of the store (a backup) holds no usable cookie.
+// A session ends at its absolute lifetime, after an idle period, on sign-out, or when the user's
+// password changes (the record keeps a fingerprint of the password hash it was opened with).
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Database } from 'lmdb';
+
+export const SESSION_VERSION = 1;
+
+export interface Flash {
+  kind: 'success' | 'error';
+  message: string;
+}
+
+export interface SessionRecord {
+  v: typeof SESSION_VERSION;
+  /** The User's metadata.name. */
+  user: string;
+  /** The synchronizer token every form of this session carries (CSRF). */
+  csrf: string;
+  /** Fingerprint of the user's password hash at sign-in: a new password ends the session. */
+  passwordStamp: string;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  expiresAt: number;
+  lastSeenAt: number;
+  /** A confirmation to show once on the next page (post/redirect/get). */
+  flash?: Flash;
+}
+
+export interface SessionOptions {
+  now: () => number;
+  /** Absolute lifetime (12 h). */
+  lifetimeMs: number;
+  /** Ends after this long without a request (1 h). */
+  idleMs: number;
+}
+
+export const SESSION_DEFAULTS = { lifetimeMs: 12 * 3_600_000, idleMs: 3_600_000 } as const;
+
+// lastSeenAt is written at most this often: a page view is not worth a disk write each time.
+const TOUCH_EVERY_MS = 60_000;
+const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/** 32 random bytes, base64url: session ids and CSRF tokens. */
+export function newToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+function keyOf(id: string): string {
+  return createHash('sha256').update(id, 'utf8').digest('base64url');
+}
+
+/** A short fingerprint of a password hash: equal hashes, equal stamps; it reveals nothing usable. */
+export function passwordStamp(passwordHash: string): string {
+  return createHash('sha256').update(`mergekey-portal-session\0${passwordHash}`, 'utf8').digest('base64url').slice(0, 22);
+}
+
+/** Constant-time comparison of two tokens (CSRF); false when either is missing. */
+export function tokensEqual(a: string | undefined, b: string | undefined): boolean {
+  if (typeof a !== 'string' || typeof b !== 'string') return false;
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export class Sessions {
+  readonly #db: Database<unknown, string>;
+  readonly #options: SessionOptions;
+
+  constructor(db: Database<unknown, string>, options: Partial<SessionOptions> = {}) {
+    this.#db = db;
+    this.#options = { now: Date.now, ...SESSION_DEFAULTS, ...options };
+  }
+
+  /** A new session for `user`; the id is returned once, for the cookie, and stored only hashed. */
+  async create(user: string, stamp: string): Promise<{ id: string; session: SessionRecord }> {
+    const now = this.#options.now();
+    const id = newToken();
+    const session: SessionRecord = {
+      v: SESSION_VERSION,
+      user,
+      csrf: newToken(),
+      passwordStamp: stamp,
+      createdAt: now,
+      expiresAt: now + this.#options.lifetimeMs,
+      lastSeenAt: now,
+    };
+    await this.#db.put(keyOf(id), session);
+    return { id, session };
+  }
+
+  /** The live session with this id, or undefined (unknown, malformed, expired or idle too long). */
+  find(id: string | undefined): SessionRecord | undefined {
+    if (id === undefined || !ID_PATTERN.test(id)) return undefined;
+    const session = this.#db.get(keyOf(id)) as SessionRecord | undefined;
+    if (session === undefined || session.v !== SESSION_VERSION) return undefined;
+    const now = this.#options.now();
+    if (now >= session.expiresAt || now >= session.lastSeenAt + this.#options.idleMs) return undefined;
+    return session;
+  }
+
+  /** Records activity (at most once a minute), which pushes the idle limit back. */
+  async touch(id: string, session: SessionRecord): Promise<SessionRecord> {
+    const now = this.#options.now();
+    if (now - session.lastSeenAt < TOUCH_EVERY_MS) return session;
+    const touched = { ...session, lastSeenAt: now };
+    await this.#db.put(keyOf(id), touched);
+    return touched;
+  }
+
+  async setFlash(id: string, session: SessionRecord, flash: Flash | undefined): Promise<void> {
+    const { flash: _old, ...rest } = session;
+    await this.#db.put(keyOf(id), flash === undefined ? rest : { ...rest, flash });
+  }
+
+  async destroy(id: string): Promise<void> {
+    if (ID_PATTERN.test(id)) await this.#db.remove(keyOf(id));
+  }
+
+  /** Removes up to `budget` expired sessions; returns how many. */
+  async sweep(budget = 1000): Promise<number> {
+    const now = this.#options.now();
+    const expired: string[] = [];
+    for (const { key, value } of this.#db.getRange()) {
+      const session = value as SessionRecord;
+      if (session.v !== SESSION_VERSION || now >= session.expiresAt || now >= session.lastSeenAt + this.#options.idleMs) expired.push(key);
+      if (expired.length >= budget) break;
+    }
+    for (const key of expired) await this.#db.remove(key);
+    return expired.length;
+  }
+}

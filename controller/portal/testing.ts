@@ -1,0 +1,192 @@
+// Test support for the portal: a real `mergekey serve` (in-process, loopback, OS-picked port)
+// with the OAuth endpoints and the portal, following a real bare manifests repository that the
+// GitHub stand-in serves. The server's GitHub token belongs to a bot user; people sign in to the
+// portal with the passwords sealed in their User manifests.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveServeConfig } from '../config/defaults.ts';
+import { createGitHubClient, type RequestsBackend } from '../github/index.ts';
+import { createTestRepository, startGitHubStandIn, type GitHubStandIn, type TestRepository } from '../github/stand-in/index.ts';
+import { loadOrCreateKeys } from '../sealing/keys.ts';
+import { seal, type SealingPublicJwk } from '../sealing/seal.ts';
+import { startServer, type RunningServer } from '../server/start.ts';
+import { serveDependencies } from '../../cli/commands/serve.ts';
+
+export const OWNER = 'acme';
+export const REPO = 'manifests';
+export const BOT = { login: 'mergekey-bot', token: 'tok-bot', name: 'Mergekey' };
+export const ISSUER = 'http://127.0.0.1';
+
+/** Portal accounts: User manifests with sealed passwords. */
+export const PEOPLE = {
+  alice: { password: 'alice-correct-horse', roles: ['developer'], displayName: 'Alice Developer' },
+  bob: { password: 'bob-battery-staple', roles: ['developer'], displayName: 'Bob Developer' },
+  pat: { password: 'pat-publishes-things', roles: ['publisher'], displayName: 'Pat Publisher' },
+  quinn: { password: 'quinn-does-both-jobs', roles: ['developer', 'publisher'], displayName: 'Quinn Both' },
+} as const;
+
+export type Person = keyof typeof PEOPLE;
+
+export interface PortalWorld {
+  server: RunningServer;
+  url: string;
+  repo: TestRepository;
+  standIn: GitHubStandIn;
+  /** GitHub as the bot, for arranging and asserting. */
+  github: RequestsBackend;
+  /** Reconciles now, as a push webhook would, and waits for it. */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function manifests(publicJwk: SealingPublicJwk): Promise<Record<string, string>> {
+  const users: Record<string, string> = {};
+  for (const [name, person] of Object.entries(PEOPLE)) {
+    users[`users/${name}.yaml`] = `apiVersion: mergekey/v1
+kind: User
+metadata:
+  name: ${name}
+spec:
+  displayName: ${person.displayName}
+  roles: [${person.roles.join(', ')}]
+  password:
+    sealed: ${await seal(publicJwk, { kind: 'User', name }, person.password)}
+`;
+  }
+  return {
+    'mergekey.yaml': `apiVersion: mergekey/v1
+kind: Settings
+metadata:
+  name: mergekey
+spec:
+  issuer: https://auth.example.com
+  defaultPlan: standard
+  sealingKey: { kty: OKP, crv: X25519, x: ${publicJwk.x}, kid: ${publicJwk.kid}, use: enc, alg: ECDH-ES+A256KW }
+`,
+    'plans/standard.yaml': `apiVersion: mergekey/v1
+kind: Plan
+metadata:
+  name: standard
+spec:
+  description: The standard plan.
+  accessTokenTtl: 15m
+  refreshTokenTtl: 30d
+  tokenRequestsPerMinute: 600
+`,
+    'apis/invoices.yaml': `apiVersion: mergekey/v1
+kind: Api
+metadata:
+  name: invoices
+spec:
+  description: Creates and reads invoices.
+  audience: https://api.example.com/invoices
+  scopes:
+    - name: invoices:read
+      description: Read invoices.
+    - name: invoices:write
+      description: Create invoices.
+`,
+    ...users,
+    'apps/.gitkeep': '',
+  };
+}
+
+export async function startPortalWorld(): Promise<PortalWorld> {
+  const dir = await mkdtemp(join(tmpdir(), 'mergekey-portal-'));
+  const data = join(dir, 'data');
+  const { sealingPublicJwk } = await loadOrCreateKeys(data, { create: true });
+  const repo = await createTestRepository(await manifests(sealingPublicJwk as SealingPublicJwk));
+  const standIn = await startGitHubStandIn({
+    users: [BOT],
+    repositories: [{ owner: OWNER, name: REPO, bareDir: repo.bareDir, permissions: { [BOT.login]: 'maintain' }, mergeMethods: ['merge'] }],
+  });
+  const tokenFile = join(dir, 'github-token');
+  await writeFile(tokenFile, `${BOT.token}\n`, { mode: 0o600 });
+  const config = resolveServeConfig(
+    {
+      repo: repo.bareDir,
+      data,
+      port: '0',
+      poll: '0',
+      issuer: ISSUER,
+      'log-level': 'silent',
+      'github-token-file': tokenFile,
+      'github-repo': `${OWNER}/${REPO}`,
+      'github-api-url': standIn.url,
+    },
+    {},
+  );
+  // What `mergekey serve` registers: the portal comes from its own dependencies, not from the test.
+  const server = await startServer(config, await serveDependencies());
+  await server.initialSync;
+  return {
+    server,
+    url: server.url,
+    repo,
+    standIn,
+    github: createGitHubClient({ baseUrl: standIn.url, host: '127.0.0.1', owner: OWNER, repo: REPO, token: BOT.token }),
+    sync: () => server.loop.trigger('test'),
+    async close() {
+      await server.close();
+      await standIn.close();
+      await repo.cleanup();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A cookie jar and form poster over `fetch`, for tests that do not need a browser. */
+export class Visitor {
+  readonly #cookies = new Map<string, string>();
+  readonly #base: string;
+
+  constructor(base: string) {
+    this.#base = base;
+  }
+
+  cookie(name: string): string | undefined {
+    return this.#cookies.get(name);
+  }
+
+  setCookie(name: string, value: string): void {
+    this.#cookies.set(name, value);
+  }
+
+  async get(path: string): Promise<{ status: number; html: string; location: string | null; headers: Headers }> {
+    return this.#send(path, { method: 'GET' });
+  }
+
+  async post(path: string, form: Record<string, string | string[]>, headers: Record<string, string> = {}): Promise<{ status: number; html: string; location: string | null; headers: Headers }> {
+    const body = new URLSearchParams();
+    for (const [key, value] of Object.entries(form)) for (const item of Array.isArray(value) ? value : [value]) body.append(key, item);
+    return this.#send(path, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
+  }
+
+  /** The CSRF token of the form on `path`. */
+  async csrf(path: string): Promise<string> {
+    const page = await this.get(path);
+    const token = /name="_csrf" value="([^"]*)"/.exec(page.html)?.[1];
+    if (token === undefined) throw new Error(`no CSRF token on ${path} (status ${page.status})`);
+    return token;
+  }
+
+  async signIn(name: Person): Promise<void> {
+    const token = await this.csrf('/portal/sign-in');
+    const response = await this.post('/portal/sign-in', { _csrf: token, name, password: PEOPLE[name].password });
+    if (response.status !== 303) throw new Error(`sign-in as ${name} answered ${response.status}`);
+  }
+
+  async #send(path: string, init: RequestInit): Promise<{ status: number; html: string; location: string | null; headers: Headers }> {
+    const cookie = [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    const response = await fetch(`${this.#base}${path}`, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), ...(cookie === '' ? {} : { cookie }) } });
+    for (const header of response.headers.getSetCookie()) {
+      const [pair] = header.split(';');
+      const [name, ...rest] = pair!.split('=');
+      const value = rest.join('=');
+      if (value === '' || /max-age=0|expires=thu, 01 jan 1970/i.test(header)) this.#cookies.delete(name!.trim());
+      else this.#cookies.set(name!.trim(), value);
+    }
+    return { status: response.status, html: await response.text(), location: response.headers.get('location'), headers: response.headers };
+  }
+}
