@@ -74,6 +74,34 @@ describe('mergekey serve: the OAuth server follows the manifests branch', () => 
     expect(await introspect(after)).toMatchObject({ active: true, client_id: billing.client_id });
   });
 
+  it('keeps tokens revoked when an application is deactivated and reactivated with no request in between', { timeout: 30_000 }, async () => {
+    const f = await fixture();
+    const config = resolveServeConfig({ repo: f.repo.path, data: f.data, port: '0', poll: '0', workers: '1', 'log-level': 'silent' }, {});
+    const server: RunningServer = await startServer(config, serverDeps);
+    cleanups.push(() => server.close());
+    const as = await authorizationServer(server.url, f.issuer);
+    const [billing, billingAuth] = client(f, 'billing');
+    const [resourceServer, resourceServerAuth] = client(f, 'orders-rs');
+    const token = async () =>
+      (await oauth.processClientCredentialsResponse(as, billing,
+        await oauth.clientCredentialsGrantRequest(as, billing, billingAuth, { scope: 'orders:read' }, insecure))).access_token;
+    const introspect = async (accessToken: string) =>
+      oauth.processIntrospectionResponse(as, resourceServer,
+        await oauth.introspectionRequest(as, resourceServer, resourceServerAuth, accessToken, insecure));
+    const sync = async (commit: string) => {
+      await server.loop.trigger('test');
+      expect(server.loop.last).toMatchObject({ result: 'applied', commit });
+    };
+
+    const before = await token();
+    // Nobody presents a token while the application is inactive: the deactivation itself must
+    // revoke what it held, not the first request that happens to see it inactive.
+    await sync(await f.setState('billing', 'inactive'));
+    await sync(await f.setState('billing', 'active'));
+    expect(await introspect(before)).toEqual({ active: false });
+    expect(await introspect(await token())).toMatchObject({ active: true, client_id: billing.client_id });
+  });
+
   it('refuses a refresh token replayed after a SIGKILL restart, and revokes its family', { timeout: 60_000 }, async () => {
     const f = await fixture();
     const args = ['--repo', f.repo.path, '--data', f.data, '--port', '0', '--poll', '0', '--workers', '1'];

@@ -107,6 +107,23 @@ describe('ConfigWriter', () => {
     store.root.transactionSync(() => expect(writer.deactivateApplication('nobody', 'c2')).toBe(false));
   });
 
+  it('revokes every token of an application in the transaction that deactivates it', () => {
+    const revokedBefore = (name: string) => store.revocations.get(`app/${name}`);
+    const second = Math.floor(Date.now() / 1000);
+    store.root.transactionSync(() => {
+      writer.putApplication(app('billing', 'mk-billing-1'));
+      writer.putApplication(app('shop', 'mk-shop-0001'));
+      writer.putApplication(app('legacy', 'mk-legacy-01', 'inactive'));
+    });
+    expect(revokedBefore('billing')).toBeUndefined();
+    // Created inactive: it never held a token.
+    expect(revokedBefore('legacy')).toBeUndefined();
+    store.root.transactionSync(() => writer.putApplication(app('billing', 'mk-billing-1', 'inactive')));
+    store.root.transactionSync(() => writer.deactivateApplication('shop', 'c2'));
+    expect(revokedBefore('billing')).toBeGreaterThanOrEqual(second);
+    expect(revokedBefore('shop')).toBeGreaterThanOrEqual(second);
+  });
+
   it('deletes removed APIs, plans and users, so their scopes, lifetimes and sign-in stop being served', () => {
     store.root.transactionSync(() => {
       writer.putApi(api('payments', ['payments:read']));

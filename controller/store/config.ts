@@ -4,6 +4,7 @@
 import type { Database } from 'lmdb';
 import { StoreError } from './errors.ts';
 import type { Store } from './open.ts';
+import { markRevokedBefore } from './token-state.ts';
 import type { ApiRecord, ApplicationRecord, PlanRecord, SettingsRecord, UserRecord } from './records.ts';
 
 /** The kinds whose records are deleted when their manifest is removed (applications never are). */
@@ -106,7 +107,11 @@ export function configReader(store: Store): ConfigReader {
  * 3's asynchronous `transaction()` does not settle when its callback throws.) A method called
  * outside a transaction throws `store.no-transaction` instead of committing on its own.
  */
-export function configWriter(store: Store): ConfigWriter {
+export function configWriter(store: Store, now: () => number = Date.now): ConfigWriter {
+  // Deactivating an application revokes every token it holds, in the same transaction.
+  const noteDeactivation = (before: ApplicationRecord | undefined, after: ApplicationRecord) => {
+    if (before?.spec.state === 'active' && after.spec.state === 'inactive') markRevokedBefore(store, after.name, Math.floor(now() / 1000));
+  };
   const inTransaction = () => {
     try {
       store.root.getWriteTxnId();
@@ -123,6 +128,7 @@ export function configWriter(store: Store): ConfigWriter {
 
     putApplication(record) {
       inTransaction();
+      noteDeactivation(store.applications.get(record.name), record);
       const key = clientIdIndexKey(record.spec.clientId);
       const holder = store.clientIds.get(key);
       if (holder !== undefined && holder !== record.name) {
@@ -154,7 +160,9 @@ export function configWriter(store: Store): ConfigWriter {
       inTransaction();
       const record = store.applications.get(name);
       if (record === undefined) return false;
-      store.applications.put(name, { ...record, commit, spec: { ...record.spec, state: 'inactive' } });
+      const inactive: ApplicationRecord = { ...record, commit, spec: { ...record.spec, state: 'inactive' } };
+      noteDeactivation(record, inactive);
+      store.applications.put(name, inactive);
       return true;
     },
 

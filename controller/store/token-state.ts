@@ -147,6 +147,17 @@ export interface TokenStateOptions {
 // Written at once past this many queued records, whatever the delay.
 const MAX_QUEUED_RECORDS = 2000;
 
+/**
+ * Inside a write transaction: every token `app` was issued up to second `now` is revoked. The
+ * reconciler calls it in the transaction that deactivates an application, so the mark never
+ * depends on someone presenting a token while the application is inactive.
+ */
+export function markRevokedBefore(store: Store, app: string, now: number): void {
+  const key = `app/${app}`;
+  const before = store.revocations.get(key) as number | undefined;
+  if (before === undefined || before < now) store.revocations.put(key, now);
+}
+
 export function tokenState(store: Store, options: TokenStateOptions = {}): TokenState {
   const { root, tokens, refreshTokens, jtis, revocations, signingKeys } = store;
   const recordDelay = options.recordDelay ?? 10;
@@ -260,11 +271,7 @@ export function tokenState(store: Store, options: TokenStateOptions = {}): Token
     revokedBefore: (app) => revocations.get(`app/${app}`) as number | undefined,
 
     revokeAllBefore(app, now) {
-      return durable(root.transaction(() => {
-        const key = `app/${app}`;
-        const before = revocations.get(key) as number | undefined;
-        if (before === undefined || before < now) revocations.put(key, now);
-      }));
+      return durable(root.transaction(() => markRevokedBefore(store, app, now)));
     },
 
     useAssertionId(app, jti, exp, now) {
