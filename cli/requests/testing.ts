@@ -6,7 +6,7 @@ import { simpleGit } from 'simple-git';
 import { createGitHubClient, type RequestsBackend } from '../../controller/github/index.ts';
 import { Clone } from './git.ts';
 import { createTestRepository, startGitHubStandIn, type GitHubStandIn, type TestRepository } from '../../controller/github/stand-in/index.ts';
-import { makeSealingKey, type SealingKey } from '../../controller/manifests/fixtures/repo.ts';
+import { INVOICES_API_YAML, makeSealingKey, userYaml, type SealingKey } from '../../controller/manifests/fixtures/repo.ts';
 import type { SessionOptions } from './session.ts';
 
 export const OWNER = 'acme';
@@ -65,19 +65,7 @@ spec:
 `,
     'plans/standard.yaml': planYaml('standard'),
     'plans/gold.yaml': planYaml('gold'),
-    'apis/invoices.yaml': `apiVersion: mergekey/v1
-kind: Api
-metadata:
-  name: invoices
-spec:
-  description: Creates and reads invoices.
-  audience: https://api.example.com/invoices
-  scopes:
-    - name: invoices:read
-      description: Read invoices.
-    - name: invoices:write
-      description: Create invoices.
-`,
+    'apis/invoices.yaml': INVOICES_API_YAML,
     'users/alice.yaml': userYaml('alice', 'alice', ['developer']),
     'users/bob.yaml': userYaml('bob', 'bob', ['developer']),
     'users/pat.yaml': userYaml('pat', 'pat', ['publisher']),
@@ -96,17 +84,6 @@ spec:
   accessTokenTtl: 15m
   refreshTokenTtl: 30d
   tokenRequestsPerMinute: 600
-`;
-}
-
-function userYaml(name: string, login: string, roles: string[]): string {
-  return `apiVersion: mergekey/v1
-kind: User
-metadata:
-  name: ${name}
-spec:
-  githubLogin: ${login}
-  roles: [${roles.join(', ')}]
 `;
 }
 

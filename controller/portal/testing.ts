@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { resolveServeConfig } from '../config/defaults.ts';
 import { createGitHubClient, type RequestsBackend } from '../github/index.ts';
 import { createTestRepository, startGitHubStandIn, type GitHubStandIn, type TestRepository } from '../github/stand-in/index.ts';
+import { INVOICES_API_YAML } from '../manifests/fixtures/repo.ts';
 import { loadOrCreateKeys } from '../sealing/keys.ts';
 import { seal, type SealingPublicJwk } from '../sealing/seal.ts';
 import { startServer, type RunningServer } from '../server/start.ts';
@@ -74,19 +75,7 @@ spec:
   refreshTokenTtl: 30d
   tokenRequestsPerMinute: 600
 `,
-    'apis/invoices.yaml': `apiVersion: mergekey/v1
-kind: Api
-metadata:
-  name: invoices
-spec:
-  description: Creates and reads invoices.
-  audience: https://api.example.com/invoices
-  scopes:
-    - name: invoices:read
-      description: Read invoices.
-    - name: invoices:write
-      description: Create invoices.
-`,
+    'apis/invoices.yaml': INVOICES_API_YAML,
     ...users,
     'apps/.gitkeep': '',
   };

@@ -32,33 +32,37 @@ async function refusal(promise: Promise<unknown>): Promise<{ status: number; err
   throw new Error(`expected an OAuth error response, got ${String(error)}`);
 }
 
-/** Token times are whole seconds: lifecycle steps a test makes within one second would share one. */
-async function nextSecond(): Promise<void> {
-  const second = Math.floor(Date.now() / 1000);
-  while (Math.floor(Date.now() / 1000) === second) await new Promise((resolve) => setTimeout(resolve, 20));
+/**
+ * A server over a fresh sealed repository, and what its tests do with it: billing's
+ * client_credentials token, the resource server's introspection, and a sync that must apply
+ * `commit`.
+ */
+async function billingServer() {
+  const f = await fixture();
+  // No --issuer: the server learns it from mergekey.yaml with its first sync.
+  const config = resolveServeConfig({ repo: f.repo.path, data: f.data, port: '0', poll: '0', workers: '1', 'log-level': 'silent' }, {});
+  const server: RunningServer = await startServer(config, serverDeps);
+  cleanups.push(() => server.close());
+  const as = await authorizationServer(server.url, f.issuer);
+  const [billing, billingAuth] = client(f, 'billing');
+  const [resourceServer, resourceServerAuth] = client(f, 'orders-rs');
+  const token = async () =>
+    (await oauth.processClientCredentialsResponse(as, billing,
+      await oauth.clientCredentialsGrantRequest(as, billing, billingAuth, { scope: 'orders:read' }, insecure))).access_token;
+  const introspect = async (accessToken: string) =>
+    oauth.processIntrospectionResponse(as, resourceServer,
+      await oauth.introspectionRequest(as, resourceServer, resourceServerAuth, accessToken, insecure));
+  const sync = async (commit: string) => {
+    await server.loop.trigger('test');
+    expect(server.loop.last).toMatchObject({ result: 'applied', commit });
+  };
+  return { f, server, billing, token, introspect, sync };
 }
 
 describe('mergekey serve: the OAuth server follows the manifests branch', () => {
   it('stops an application deactivated in git at once, and after its reactivation only new tokens work', { timeout: 30_000 }, async () => {
-    const f = await fixture();
-    // No --issuer: the server learns it from mergekey.yaml with its first sync.
-    const config = resolveServeConfig({ repo: f.repo.path, data: f.data, port: '0', poll: '0', workers: '1', 'log-level': 'silent' }, {});
-    const server: RunningServer = await startServer(config, serverDeps);
-    cleanups.push(() => server.close());
+    const { f, server, billing, token, introspect, sync } = await billingServer();
     expect(server.issuer).toBe(f.issuer);
-    const as = await authorizationServer(server.url, f.issuer);
-    const [billing, billingAuth] = client(f, 'billing');
-    const [resourceServer, resourceServerAuth] = client(f, 'orders-rs');
-    const token = async () =>
-      (await oauth.processClientCredentialsResponse(as, billing,
-        await oauth.clientCredentialsGrantRequest(as, billing, billingAuth, { scope: 'orders:read' }, insecure))).access_token;
-    const introspect = async (accessToken: string) =>
-      oauth.processIntrospectionResponse(as, resourceServer,
-        await oauth.introspectionRequest(as, resourceServer, resourceServerAuth, accessToken, insecure));
-    const sync = async (commit: string) => {
-      await server.loop.trigger('test');
-      expect(server.loop.last).toMatchObject({ result: 'applied', commit });
-    };
 
     const before = await token();
     expect(await introspect(before)).toMatchObject({ active: true, client_id: billing.client_id, aud: ORDERS_AUDIENCE, iss: f.issuer });
@@ -67,7 +71,6 @@ describe('mergekey serve: the OAuth server follows the manifests branch', () => 
     expect(await introspect(before)).toEqual({ active: false });
     expect(await refusal(token())).toEqual({ status: 401, error: 'invalid_client' });
 
-    await nextSecond();
     await sync(await f.setState('billing', 'active'));
     expect(await introspect(before)).toEqual({ active: false });
     const after = await token();
@@ -75,23 +78,7 @@ describe('mergekey serve: the OAuth server follows the manifests branch', () => 
   });
 
   it('keeps tokens revoked when an application is deactivated and reactivated with no request in between', { timeout: 30_000 }, async () => {
-    const f = await fixture();
-    const config = resolveServeConfig({ repo: f.repo.path, data: f.data, port: '0', poll: '0', workers: '1', 'log-level': 'silent' }, {});
-    const server: RunningServer = await startServer(config, serverDeps);
-    cleanups.push(() => server.close());
-    const as = await authorizationServer(server.url, f.issuer);
-    const [billing, billingAuth] = client(f, 'billing');
-    const [resourceServer, resourceServerAuth] = client(f, 'orders-rs');
-    const token = async () =>
-      (await oauth.processClientCredentialsResponse(as, billing,
-        await oauth.clientCredentialsGrantRequest(as, billing, billingAuth, { scope: 'orders:read' }, insecure))).access_token;
-    const introspect = async (accessToken: string) =>
-      oauth.processIntrospectionResponse(as, resourceServer,
-        await oauth.introspectionRequest(as, resourceServer, resourceServerAuth, accessToken, insecure));
-    const sync = async (commit: string) => {
-      await server.loop.trigger('test');
-      expect(server.loop.last).toMatchObject({ result: 'applied', commit });
-    };
+    const { f, billing, token, introspect, sync } = await billingServer();
 
     const before = await token();
     // Nobody presents a token while the application is inactive: the deactivation itself must
