@@ -1,54 +1,12 @@
 // `mergekey serve` as an operator runs it: a child process configured through flags and
 // environment variables, refusing a second server on its data directory, and stopping on SIGTERM
 // with exit status 0 after finishing its work.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FixtureRepo } from '../../controller/git/testing.ts';
 import { BASE_FILES, jwtAppYaml, tempDir } from '../../controller/reconcile/testing.ts';
-
-const bin = fileURLToPath(new URL('../bin/mergekey.js', import.meta.url));
-
-interface Child {
-  proc: ChildProcessWithoutNullStreams;
-  lines: string[];
-  exit: Promise<number | null>;
-  waitFor(pattern: RegExp): Promise<string>;
-}
-
-function start(args: string[], env: Record<string, string>): Child {
-  const proc = spawn(process.execPath, [bin, 'serve', ...args], { env: { ...process.env, ...env } });
-  const lines: string[] = [];
-  const waiters: { pattern: RegExp; resolve(line: string): void }[] = [];
-  let buffer = '';
-  const onData = (chunk: Buffer) => {
-    buffer += chunk.toString();
-    let newline;
-    while ((newline = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-      lines.push(line);
-      for (const waiter of waiters.filter((w) => w.pattern.test(line))) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(line);
-      }
-    }
-  };
-  proc.stdout.on('data', onData);
-  proc.stderr.on('data', onData);
-  const exit = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
-  return {
-    proc,
-    lines,
-    exit,
-    waitFor: (pattern) => {
-      const seen = lines.find((line) => pattern.test(line));
-      return seen !== undefined ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ pattern, resolve }));
-    },
-  };
-}
+import { serveChild } from '../../controller/server/testing-child.ts';
 
 describe('mergekey serve (child process)', () => {
   const dir = tempDir('mergekey-serve-');
@@ -58,7 +16,7 @@ describe('mergekey serve (child process)', () => {
     const repo = await FixtureRepo.create(join(dir.path, 'manifests.git'));
     const commit = await repo.commit({ ...BASE_FILES, 'apps/billing.yaml': jwtAppYaml('billing') });
     const data = join(dir.path, 'data');
-    const server = start(['--port', '0'], { MERGEKEY_REPO: repo.path, MERGEKEY_DATA: data, MERGEKEY_POLL: '0' });
+    const server = serveChild(['--port', '0'], { MERGEKEY_REPO: repo.path, MERGEKEY_DATA: data, MERGEKEY_POLL: '0' });
     try {
       const listening = JSON.parse(await server.waitFor(/mergekey serving on/)) as { msg: string };
       const url = /on (http:\/\/\S+)/.exec(listening.msg)![1]!;
@@ -66,7 +24,7 @@ describe('mergekey serve (child process)', () => {
       const ready = await fetch(`${url}/readyz`);
       expect([ready.status, await ready.json()]).toEqual([200, { ready: true, commit }]);
 
-      const second = start(['--port', '0'], { MERGEKEY_REPO: repo.path, MERGEKEY_DATA: data });
+      const second = serveChild(['--port', '0'], { MERGEKEY_REPO: repo.path, MERGEKEY_DATA: data });
       expect(await second.exit).toBe(1);
       expect(second.lines.join('\n')).toMatch(/^mergekey: cannot start: the data directory .* is in use by another mergekey controller \(PID \d+\)/m);
     } finally {
@@ -78,7 +36,7 @@ describe('mergekey serve (child process)', () => {
   });
 
   it('refuses a bad option value as a usage error', async () => {
-    const child = start(['--repo', 'x', '--poll', 'sometimes'], {});
+    const child = serveChild(['--repo', 'x', '--poll', 'sometimes'], {});
     expect(await child.exit).toBe(2);
     expect(child.lines[0]).toBe("mergekey: --poll: expected a duration such as 500ms, 30s, 5m or 1h (or 0), got 'sometimes'");
   });
