@@ -4,6 +4,7 @@
 // narrow read-only view; `storeConfig` implements it over the LMDB store, and any reader with the
 // same methods (the store's `ConfigReader`) can replace it. Token state goes through
 // `controller/store/token-state.ts`.
+import { configReader } from '../store/config.ts';
 import type { Store } from '../store/open.ts';
 import type { ApiRecord, ApplicationRecord, PlanRecord, SettingsRecord, UserRecord } from '../store/records.ts';
 import type { OAuthOptions } from './defaults.ts';
@@ -39,21 +40,5 @@ export interface OAuthDeps {
 
 /** `OAuthConfig` over the store's configuration dbs, as the reconciler writes them. */
 export function storeConfig(store: Store): OAuthConfig {
-  const all = <V>(db: { getRange(): Iterable<{ value: V }> }) => Array.from(db.getRange(), (entry) => entry.value);
-  return {
-    applicationByClientId(clientId) {
-      // The clientIds db is keyed by the case-folded id (uniqueness ignores case); the id a client
-      // presents must still match the manifest exactly.
-      const name = store.clientIds.get(clientId.toLowerCase());
-      if (name === undefined) return undefined;
-      const app = store.applications.get(name);
-      return app?.spec.clientId === clientId ? app : undefined;
-    },
-    applications: () => all(store.applications),
-    plan: (name) => store.plans.get(name),
-    plans: () => all(store.plans),
-    apis: () => all(store.apis),
-    user: (name) => store.users.get(name),
-    settings: () => store.settings.get('settings'),
-  };
+  return configReader(store);
 }

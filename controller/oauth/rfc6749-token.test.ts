@@ -5,6 +5,7 @@ import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuthorization } from './basic.ts';
 import { ALICE_PASSWORD, authOf, insecure, ORDERS_AUDIENCE, postForm, startTestServer, type TestClient, type TestServer } from './test-server.ts';
+import { configWriter } from '../store/config.ts';
 
 let s: TestServer;
 let tokenUrl: string;
@@ -154,6 +155,23 @@ describe('client authentication', () => {
     await s.updateApp(app.name, (record) => ({ ...record, spec: { ...record.spec, state: 'inactive' } }));
     expect(await postForm(tokenUrl, 'grant_type=client_credentials', basic(app)))
       .toMatchObject({ status: 401, body: failure('the application is inactive') });
+  });
+
+  it('refuses an application at the very next request after a commit deactivates it or revokes its secret', async () => {
+    // Application records are decoded once per version (store/config.ts): the requests before
+    // each commit make sure the next one finds a decoded record to be fooled by.
+    const writer = configWriter(s.store);
+    const app = await s.addApp(fresh('billing'));
+    expect((await postForm(tokenUrl, 'grant_type=client_credentials', basic(app))).status).toBe(200);
+    s.store.root.transactionSync(() => writer.deactivateApplication(app.name, 'c2'));
+    expect(await postForm(tokenUrl, 'grant_type=client_credentials', basic(app)))
+      .toMatchObject({ status: 401, body: failure('the application is inactive') });
+
+    const other = await s.addApp(fresh('shop'));
+    expect((await postForm(tokenUrl, 'grant_type=client_credentials', basic(other))).status).toBe(200);
+    const record = s.store.applications.get(other.name)!;
+    s.store.root.transactionSync(() => writer.putApplication({ ...record, commit: 'c3', secrets: [{ hash: s.hashSecret('the-next-secret') }] }));
+    expect((await postForm(tokenUrl, 'grant_type=client_credentials', basic(other))).status).toBe(401);
   });
 
   it('requires exactly one authentication method', async () => {
