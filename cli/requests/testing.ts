@@ -6,7 +6,7 @@ import { simpleGit } from 'simple-git';
 import { createGitHubClient, type RequestsBackend } from '../../controller/github/index.ts';
 import { Clone } from './git.ts';
 import { createTestRepository, startGitHubStandIn, type GitHubStandIn, type TestRepository } from '../../controller/github/stand-in/index.ts';
-import { INVOICES_API_YAML, makeSealingKey, userYaml, type SealingKey } from '../../controller/manifests/fixtures/repo.ts';
+import { INVOICES_API_YAML, makeSealingKey, settingsYaml, userYaml, type SealingKey } from '../../controller/manifests/fixtures/repo.ts';
 import type { SessionOptions } from './session.ts';
 
 export const OWNER = 'acme';
@@ -52,17 +52,8 @@ interface PublicSealingKey {
 }
 
 export async function manifestFiles(key: PublicSealingKey): Promise<Record<string, string>> {
-  const x = key.x;
   return {
-    'mergekey.yaml': `apiVersion: mergekey/v1
-kind: Settings
-metadata:
-  name: mergekey
-spec:
-  issuer: https://auth.example.com
-  defaultPlan: standard
-  sealingKey: { kty: OKP, crv: X25519, x: ${x}, kid: ${key.kid}, use: enc, alg: ECDH-ES+A256KW }
-`,
+    'mergekey.yaml': settingsYaml(key),
     'plans/standard.yaml': planYaml('standard'),
     'plans/gold.yaml': planYaml('gold'),
     'apis/invoices.yaml': INVOICES_API_YAML,

@@ -15,6 +15,7 @@ import { familyLive } from './token-lookup.ts';
 import type { ApplicationRecord } from '../store/records.ts';
 
 export interface TokenSummary {
+  /** `at_<jti>` or `rt_<sha-256 of the token>`: a handle for revocation, not a credential. */
   id: string;
   /** The id shortened for display: first and last four characters of its random part. */
   masked: string;

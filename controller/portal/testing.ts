@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { resolveServeConfig } from '../config/defaults.ts';
 import { createGitHubClient, type RequestsBackend } from '../github/index.ts';
 import { createTestRepository, startGitHubStandIn, type GitHubStandIn, type TestRepository } from '../github/stand-in/index.ts';
-import { INVOICES_API_YAML } from '../manifests/fixtures/repo.ts';
+import { INVOICES_API_YAML, settingsYaml } from '../manifests/fixtures/repo.ts';
 import { loadOrCreateKeys } from '../sealing/keys.ts';
 import { seal, type SealingPublicJwk } from '../sealing/seal.ts';
 import { startServer, type RunningServer } from '../server/start.ts';
@@ -56,15 +56,7 @@ spec:
 `;
   }
   return {
-    'mergekey.yaml': `apiVersion: mergekey/v1
-kind: Settings
-metadata:
-  name: mergekey
-spec:
-  issuer: https://auth.example.com
-  defaultPlan: standard
-  sealingKey: { kty: OKP, crv: X25519, x: ${publicJwk.x}, kid: ${publicJwk.kid}, use: enc, alg: ECDH-ES+A256KW }
-`,
+    'mergekey.yaml': settingsYaml(publicJwk),
     'plans/standard.yaml': `apiVersion: mergekey/v1
 kind: Plan
 metadata:

@@ -1,21 +1,13 @@
 // `mergekey token list APP`: the application's live access and refresh tokens, masked, from
 // `GET /api/v1/apps/APP/tokens`, authorised by the application's own saved credentials.
+import type { TokenSummary } from '../../../controller/oauth/app-tokens.ts';
 import { defineCommand } from '../../command.ts';
 import { failure } from '../../errors.ts';
 import { SERVER_OPTION, serverUrl } from '../status.ts';
 import { appClient, basicAuthorization, call, refusal, type AppClient } from './client.ts';
 
-/** One token as the controller lists it (controller/oauth/app-tokens.ts). */
-export interface TokenSummary {
-  /** `at_<jti>` or `rt_<sha-256 of the token>`: a handle for `token revoke`, not a credential. */
-  id: string;
-  masked: string;
-  type: 'access_token' | 'refresh_token';
-  subject: string;
-  scope: string;
-  issuedAt: string;
-  expiresAt: string;
-}
+// One token as the controller lists it: the wire type is the server's own.
+export type { TokenSummary };
 
 export interface TokenListOptions {
   app: string;
