@@ -18,7 +18,7 @@ export interface AccessTokenClaims {
 }
 
 /** The signer's header carries `typ: at+jwt` (RFC 9068 section 2.1). */
-export function signAccessToken(signer: JwsSigner, claims: AccessTokenClaims): string {
+export function signAccessToken(signer: JwsSigner, claims: AccessTokenClaims): Promise<string> {
   return signer.sign(claims);
 }
 

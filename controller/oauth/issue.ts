@@ -33,14 +33,14 @@ export interface Grantee {
   family?: string;
 }
 
-export function mintAccessToken(
+export async function mintAccessToken(
   ctx: OAuthContext, app: ApplicationRecord, grantee: Grantee, published: ScopeAudiences, plan: EffectivePlan, now: number,
-): Minted<AccessTokenRecord> {
+): Promise<Minted<AccessTokenRecord>> {
   const jti = randomUUID();
   const aud = audiencesOf(grantee.scopes, published, ctx.issuer);
   const scope = grantee.scopes.join(' ');
   const exp = now + plan.accessTokenTtl;
-  const token = signAccessToken(ctx.keys.signer(), {
+  const token = await signAccessToken(ctx.keys.signer(), {
     iss: ctx.issuer, sub: grantee.sub, aud: aud.length === 1 ? aud[0]! : aud, client_id: app.spec.clientId, scope, iat: now, exp, jti,
   });
   const record: AccessTokenRecord = { v: 1, jti, clientId: app.spec.clientId, sub: grantee.sub, scope, aud, iat: now, exp };

@@ -49,7 +49,7 @@ describe('signing keys', () => {
     await keys.start();
     const first = keys.signer().kid;
     const upcoming = kids(keys).find((kid) => kid !== first)!;
-    const token = keys.signer().sign({ sub: 'x' });
+    const token = await keys.signer().sign({ sub: 'x' });
     clock += 24 * HOUR;
     await keys.maintain();
     expect(keys.signer().kid).toBe(upcoming);
@@ -81,7 +81,7 @@ describe('signing keys', () => {
     await b.start();
     clock += 25 * HOUR;
     await a.maintain();
-    const token = a.signer().sign({ sub: 'x' });
+    const token = await a.signer().sign({ sub: 'x' });
     const found = await b.verificationKey(a.signer().kid);
     expect((await compactVerify(token, found!.key)).protectedHeader.kid).toBe(a.signer().kid);
   });
@@ -98,7 +98,7 @@ describe('signing keys', () => {
   it('sign RS256 when asked, as RFC 9068 requires support for it', async () => {
     const keys = worker('RS256');
     await keys.start();
-    const token = keys.signer().sign({ sub: 'x' });
+    const token = await keys.signer().sign({ sub: 'x' });
     const key = await keys.verificationKey(keys.signer().kid);
     expect((await compactVerify(token, key!.key)).protectedHeader.alg).toBe('RS256');
   });

@@ -10,7 +10,7 @@ export const parameters = { required: [], optional: ['scope'] } as const;
 export async function handle({ ctx, client: { app }, plan, params }: GrantRequest): Promise<TokenResponse> {
   const published = ctx.slow.published();
   const scopes = grantScopes(parseScope(params.get('scope')), app.spec.scopes, published);
-  const access = mintAccessToken(ctx, app, { sub: clientSubject(app), scopes }, published, plan, seconds(ctx.now()));
+  const access = await mintAccessToken(ctx, app, { sub: clientSubject(app), scopes }, published, plan, seconds(ctx.now()));
   recordAccessToken(ctx, app, access.record);
   // RFC 6749 section 4.4.3: "A refresh token SHOULD NOT be included."
   return tokenResponse(access);

@@ -44,13 +44,13 @@ export async function handle({ ctx, client: { app }, plan, params }: GrantReques
   const now = seconds(ctx.now());
   const sub = userSubject(user.name);
   if (!app.spec.grantTypes.includes('refresh_token')) {
-    const access = mintAccessToken(ctx, app, { sub, scopes }, published, plan, now);
+    const access = await mintAccessToken(ctx, app, { sub, scopes }, published, plan, now);
     recordAccessToken(ctx, app, access.record);
     return tokenResponse(access);
   }
   // A refresh token starts a family: every token rotated from it, and their access tokens.
   const family = newFamilyId();
-  const access = mintAccessToken(ctx, app, { sub, scopes, family }, published, plan, now);
+  const access = await mintAccessToken(ctx, app, { sub, scopes, family }, published, plan, now);
   const refresh = mintRefreshToken(app, { sub, scopes, family }, plan, now);
   await ctx.tokens.startFamily(app.name, {
     v: 1, id: family, sub, iat: now, exp: Math.max(access.record.exp, refresh.record.exp),

@@ -34,7 +34,7 @@ export async function handle({ ctx, client: { app }, plan, params }: GrantReques
   const scopes = grantScopes(parseScope(params.get('scope')), original, published);
 
   const grantee = { sub: presented.sub, scopes, family: presented.family };
-  const access = mintAccessToken(ctx, app, grantee, published, plan, now);
+  const access = await mintAccessToken(ctx, app, grantee, published, plan, now);
   const refresh = mintRefreshToken(app, grantee, plan, now);
   // The tokens above are only sent if this rotation wins; it is committed to disk first.
   const { outcome } = await ctx.tokens.rotateRefreshToken(app.name, id, now, refresh.record, access.record);
