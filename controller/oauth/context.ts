@@ -57,7 +57,7 @@ export function createContext(deps: OAuthDeps, onBackgroundError: (err: unknown)
   const base = issuer.replace(/\/+$/, '');
   const tokens = tokenState(deps.store, { onError: onBackgroundError });
   const config = deps.config;
-  const throttle = () => new Throttle(options.throttleMaxEntries);
+  const throttle = () => new Throttle(options.throttleMaxEntries, { share: deps.throttleSharing !== undefined });
   return {
     config,
     slow: new SlowConfig(config, now, options.configCacheTtl),

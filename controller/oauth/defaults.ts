@@ -29,11 +29,11 @@ export interface OAuthOptions {
   /** Clock skew tolerated on client assertions' `exp`, `nbf` and `iat` (seconds). */
   clockTolerance: number;
   /**
-   * Share of a plan's `tokenRequestsPerMinute` each process enforces. Rate state lives in memory
-   * per process: with N workers, 1 lets an application reach up to N times its plan's rate when
-   * its connections land on every worker, 1/N may refuse it below its rate when they do not.
+   * How often a worker tells the others what its throttles allowed (ms), when several serve
+   * together (see throttle.ts). Between two exchanges a burst spread over N workers can pass a
+   * limit by what the others allow in that time.
    */
-  rateLimitShare: number;
+  throttleShareInterval: number;
   /** Failed client authentications tolerated per (client id, source address) per minute. */
   clientAuthFailuresPerMinute: number;
   /** Failed password grant attempts tolerated per (user, client) per minute. */
@@ -61,7 +61,8 @@ export const DEFAULT_OPTIONS: Readonly<OAuthOptions> = Object.freeze({
   // is unreasonably far in the future."
   assertionMaxLifetime: 5 * 60 * 1000,
   clockTolerance: 30,
-  rateLimitShare: 1,
+  // Twenty small IPC messages a second per worker at most: nothing next to the token traffic.
+  throttleShareInterval: 50,
   clientAuthFailuresPerMinute: 20,
   passwordFailuresPerMinute: 10,
   throttleMaxEntries: 100_000,

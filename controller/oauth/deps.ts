@@ -8,6 +8,7 @@ import { configReader } from '../store/config.ts';
 import type { Store } from '../store/open.ts';
 import type { ApiRecord, ApplicationRecord, PlanRecord, SettingsRecord, UserRecord } from '../store/records.ts';
 import type { OAuthOptions } from './defaults.ts';
+import type { ThrottleHits } from './throttle.ts';
 
 export interface OAuthConfig {
   /** The application whose `spec.clientId` is exactly `clientId`. */
@@ -36,6 +37,25 @@ export interface OAuthDeps {
   /** The clock, in milliseconds since the epoch. Defaults to `Date.now`. */
   now?: () => number;
   options?: Partial<OAuthOptions>;
+  /** Set when several processes serve together (`--workers`): their throttles count each other's events. */
+  throttleSharing?: ThrottleSharing;
+}
+
+/** The OAuth server's throttles, by the name `OAuthContext.throttles` gives them. */
+export type ThrottleName = 'requests' | 'clientAuthFailures' | 'passwordFailures';
+
+/** Events each throttle allowed, by throttle. */
+export type SharedHits = Partial<Record<ThrottleName, ThrottleHits[]>>;
+
+/**
+ * How the processes serving together tell each other what their throttles allowed, so that a
+ * plan's token request rate and the failure throttles hold across them (throttle.ts).
+ */
+export interface ThrottleSharing {
+  /** Sends the events counted here to every other process. */
+  publish(hits: SharedHits): void;
+  /** Calls `receive` with what the other processes publish; returns the way to stop. */
+  subscribe(receive: (hits: SharedHits) => void): () => void;
 }
 
 /** `OAuthConfig` over the store's configuration dbs, as the reconciler writes them. */

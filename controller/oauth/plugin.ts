@@ -14,9 +14,10 @@ import { seconds } from './issue.ts';
 import { jwksEndpoint } from './jwks.ts';
 import { metadataEndpoint } from './metadata.ts';
 import { revocationEndpoint } from './revocation.ts';
+import { shareThrottles } from './throttle-sharing.ts';
 import { tokenEndpoint } from './token.ts';
 
-export type { OAuthConfig, OAuthDeps } from './deps.ts';
+export type { OAuthConfig, OAuthDeps, SharedHits, ThrottleSharing } from './deps.ts';
 export { storeConfig } from './deps.ts';
 export type { OAuthOptions, SigningAlg } from './defaults.ts';
 
@@ -24,6 +25,7 @@ export function oauthPlugin(deps: OAuthDeps): FastifyPluginAsync {
   return async function oauth(app: FastifyInstance): Promise<void> {
     const ctx = createContext(deps, (err) => app.log.error({ err }, 'OAuth background work failed'));
     await ctx.keys.start();
+    const stopSharing = shareThrottles(ctx, deps.throttleSharing);
 
     // Bodies are read as text and parsed by form.ts, whatever their type, so a JSON body or a
     // missing content type becomes invalid_request instead of Fastify's 415.
@@ -44,6 +46,7 @@ export function oauthPlugin(deps: OAuthDeps): FastifyPluginAsync {
     timer.unref();
     app.addHook('onClose', async () => {
       clearInterval(timer);
+      stopSharing();
       await ctx.keys.idle();
       await ctx.tokens.flushAccessTokens();
     });

@@ -38,3 +38,35 @@ describe('throttle', () => {
     expect([retryAfterSeconds(1), retryAfterSeconds(1000), retryAfterSeconds(1001)]).toEqual([1, 1, 2]);
   });
 });
+
+describe('a throttle shared between processes', () => {
+  it('hands over the events it allowed once, with their rate, and nothing it refused', () => {
+    const throttle = new Throttle(100, { share: true });
+    for (let i = 0; i < 4; i++) throttle.hit('app', 0, 3);
+    throttle.hit('other', 0, 60);
+    expect(throttle.takeUnshared()).toEqual([{ key: 'app', count: 3, perMinute: 3 }, { key: 'other', count: 1, perMinute: 60 }]);
+    expect(throttle.takeUnshared()).toEqual([]);
+    expect(new Throttle(100).hit('app', 0, 3)).toBe(0);
+    expect(new Throttle(100).takeUnshared()).toEqual([]);
+  });
+
+  it('counts what another process allowed, so together they keep to one allowance', () => {
+    const [first, second] = [new Throttle(100, { share: true }), new Throttle(100, { share: true })];
+    for (let i = 0; i < 4; i++) expect(first.hit('app', 0, 6)).toBe(0);
+    second.absorb(first.takeUnshared(), 0);
+    expect(second.hit('app', 0, 6)).toBe(0);
+    expect(second.hit('app', 0, 6)).toBe(0);
+    expect(second.hit('app', 0, 6)).toBe(10_000);
+    first.absorb(second.takeUnshared(), 0);
+    expect(first.hit('app', 0, 6)).toBe(10_000);
+    // Absorbed events recover like the process's own: one interval later, one more is allowed.
+    expect(first.hit('app', 10_000, 6)).toBe(0);
+  });
+
+  it('ignores malformed hits instead of corrupting its state', () => {
+    const throttle = new Throttle(100, { share: true });
+    throttle.absorb([{ key: 'app', count: -5, perMinute: 6 }, { key: 'app', count: 1, perMinute: 0 }, { key: 'app', count: Number.NaN, perMinute: 6 }], 0);
+    expect(throttle.size).toBe(0);
+    expect(throttle.wait('app', 0, 6)).toBe(0);
+  });
+});

@@ -47,7 +47,6 @@ function checkGrantAllowed({ app }: AuthenticatedClient, grant: Grant): void {
 
 /** The plan's token request rate, counted per application once it has authenticated. */
 function checkRequestRate(ctx: OAuthContext, { app }: AuthenticatedClient, plan: EffectivePlan): void {
-  const perMinute = plan.tokenRequestsPerMinute * ctx.options.rateLimitShare;
-  const wait = ctx.throttles.requests.hit(app.name, ctx.now(), perMinute);
+  const wait = ctx.throttles.requests.hit(app.name, ctx.now(), plan.tokenRequestsPerMinute);
   if (wait > 0) throw slowDown(retryAfterSeconds(wait), `the plan allows ${plan.tokenRequestsPerMinute} token requests per minute`);
 }

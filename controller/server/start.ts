@@ -10,7 +10,7 @@ import type { DestinationStream, Logger } from 'pino';
 import { ConfigError, type ServeConfig } from '../config/defaults.ts';
 import { confirmerFor } from '../confirm/setup.ts';
 import { GitError, GitSource } from '../git/source.ts';
-import { oauthPlugin } from '../oauth/plugin.ts';
+import { oauthPlugin, type ThrottleSharing } from '../oauth/plugin.ts';
 import { readAppliedCommit } from '../reconcile/apply.ts';
 import { ReconcileLoop } from '../reconcile/loop.ts';
 import { Reconciler } from '../reconcile/reconciler.ts';
@@ -269,13 +269,18 @@ export interface HttpOptions {
   renderMetrics?: () => Promise<string>;
   webhookSecret: Uint8Array | undefined;
   plugins?: PluginFactory;
+  /** Set in a worker of `--workers N`: the throttles count what the other workers allow. */
+  throttleSharing?: ThrottleSharing;
 }
 
 /** The serving half: the Fastify app with the operational routes and the OAuth server, listening. */
 export async function serveHttp(options: HttpOptions): Promise<{ app: FastifyInstance; url: string }> {
   const { config, store, keys, issuer } = options;
   const context: ServerContext = { config, store, keys, logger: options.logger, issuer, status: options.status, sync: options.sync };
-  const oauth = oauthPlugin({ config: configReader(store), store, secretHashKey: keys.secretHashKey, issuer });
+  const oauth = oauthPlugin({
+    config: configReader(store), store, secretHashKey: keys.secretHashKey, issuer,
+    ...(options.throttleSharing === undefined ? {} : { throttleSharing: options.throttleSharing }),
+  });
   const app = await buildApp({
     logger: options.logger,
     reconciler: options.status,

@@ -13,7 +13,8 @@ import { LIMITS, type ServeConfig } from '../config/defaults.ts';
 import { readAppliedCommit } from '../reconcile/apply.ts';
 import type { Store } from '../store/open.ts';
 import { openStore } from '../store/open.ts';
-import { IpcTimeout, isNotice, Rpc, type Channel, type Notice, type PrimaryCalls, type WorkerCalls } from './ipc.ts';
+import type { ThrottleSharing } from '../oauth/plugin.ts';
+import { IpcTimeout, isNotice, isThrottleHits, Rpc, type Channel, type Notice, type PrimaryCalls, type ThrottleHitsMessage, type WorkerCalls } from './ipc.ts';
 import { createLogger } from './logging.ts';
 import { createMetrics } from './metrics.ts';
 import { readWebhookSecret, serveHttp, type StartDependencies } from './start.ts';
@@ -89,6 +90,7 @@ export async function runWorker(deps: Pick<StartDependencies, 'openKeys' | 'plug
       metrics,
       renderMetrics: () => primary(() => rpc.call('metrics', undefined)),
       webhookSecret,
+      throttleSharing: throttleSharingOverIpc(),
       ...(deps.plugins === undefined ? {} : { plugins: deps.plugins }),
     });
     app = served.app;
@@ -104,6 +106,27 @@ export async function runWorker(deps: Pick<StartDependencies, 'openKeys' | 'plug
     rpc.close();
     process.exit(1);
   }
+}
+
+/** Throttle events to and from the other workers, through the primary. */
+function throttleSharingOverIpc(): ThrottleSharing {
+  return {
+    publish(hits) {
+      if (process.send === undefined || !process.connected) return;
+      try {
+        process.send({ type: 'mergekey:throttle-hits', hits } satisfies ThrottleHitsMessage);
+      } catch {
+        // The primary is gone, and this worker is stopping.
+      }
+    },
+    subscribe(receive) {
+      const listener = (message: unknown) => {
+        if (isThrottleHits(message)) receive(message.hits);
+      };
+      process.on('message', listener);
+      return () => process.off('message', listener);
+    },
+  };
 }
 
 /** A request the primary did not answer in time is the server's momentary unavailability (503). */

@@ -1,6 +1,8 @@
 // `mergekey serve --workers 2` as an operator runs it: the workers share the store the primary
 // reconciles, so a deactivation merged in git stops an application's tokens on every worker; the
-// primary's status and sync are reachable through any worker; a worker that dies is replaced.
+// primary's status and sync are reachable through any worker; a worker that dies is replaced; an
+// application's plan rate holds across the workers.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORDERS_AUDIENCE, postOnNewConnection, sealedRepo, serveChild, type SealedRepo, type ServeChild } from './testing-child.ts';
@@ -90,5 +92,29 @@ describe('mergekey serve --workers 2', () => {
     const mark = server.lines.length;
     for (let i = 0; i < 2; i++) expect((await token('orders-rs')).status).toBe(200);
     expect(await servedBy('/oauth2/token', mark, 2)).toEqual(new Set([serving[1], replacement]));
+  });
+
+  it('holds an application to its plan\'s token request rate across both workers', { timeout: 60_000 }, async () => {
+    await fixture.repo.commit(
+      { 'plans/standard.yaml': 'apiVersion: mergekey/v1\nkind: Plan\nmetadata:\n  name: standard\nspec:\n  description: The default plan.\n  tokenRequestsPerMinute: 6\n' },
+      { message: 'standard: 6 token requests a minute' },
+    );
+    const sync = (await (await fetch(`${url}/api/v1/sync?wait=true`, { method: 'POST' })).json()) as { run: { result: string } };
+    expect(sync.run.result).toBe('applied');
+    // A worker reads plans again at most a second after they change (configCacheTtl).
+    await sleep(1_200);
+
+    const mark = server.lines.length;
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const answer = await token('orders-rs');
+      statuses.push(answer.status);
+      if (answer.status === 429) expect(answer.body).toMatchObject({ error: 'slow_down' });
+      // Time for the worker that answered to tell the other one (every 50 ms).
+      await sleep(300);
+    }
+    // Alone, each worker would allow the plan's burst of 6: 10 answers of 200.
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 429, 429, 429, 429]);
+    expect((await servedBy('/oauth2/token', mark, 10)).size).toBe(2);
   });
 });
