@@ -6,14 +6,21 @@ import { failure, usageError } from '../../errors.ts';
 
 const TIMEOUT_MS = 30_000;
 
-export interface AppClient {
+/** An application's entry in the credentials file, under the issuer of the controller at `server`. */
+export interface SavedApp {
   /** The controller's base URL, without a trailing slash. */
   server: string;
   issuer: string;
   app: string;
   clientId: string;
-  clientSecret: string;
+  /** Absent for a private_key_jwt application. */
+  clientSecret: string | undefined;
   credentialsFile: string;
+}
+
+/** A saved application with a client secret. */
+export interface AppClient extends SavedApp {
+  clientSecret: string;
 }
 
 export interface HttpAnswer {
@@ -67,6 +74,17 @@ export async function discoverIssuer(server: string): Promise<string> {
  * issuer, so the same application name on two controllers never mixes up their secrets.
  */
 export async function appClient(server: string, app: string, env: NodeJS.ProcessEnv = process.env): Promise<AppClient> {
+  const saved = await savedApp(server, app, env);
+  if (saved.clientSecret === undefined) {
+    throw failure(`application ${app} has no client secret (it authenticates with private_key_jwt)`, {
+      hint: '`mergekey token get` signs a client assertion with its private key: add --private-key FILE. Listing and revoking tokens take a client secret.',
+    });
+  }
+  return { ...saved, clientSecret: saved.clientSecret };
+}
+
+/** The application's saved client id (and secret, if it has one). */
+export async function savedApp(server: string, app: string, env: NodeJS.ProcessEnv = process.env): Promise<SavedApp> {
   const issuer = await discoverIssuer(server);
   const file = credentialsPath(env);
   const saved = readCredentials(file);
@@ -81,11 +99,6 @@ export async function appClient(server: string, app: string, env: NodeJS.Process
             'or point MERGEKEY_CREDENTIALS at the credentials file that has it.',
     });
   }
-  if (credential.clientSecret === undefined) {
-    throw failure(`application ${app} has no client secret (it authenticates with private_key_jwt)`, {
-      hint: 'Sign a client assertion with its private key (RFC 7523) in your OAuth library; this command uses client secrets.',
-    });
-  }
   return { server: baseUrl(server), issuer, app, clientId: credential.clientId, clientSecret: credential.clientSecret, credentialsFile: file };
 }
 
@@ -95,14 +108,23 @@ export function basicAuthorization(clientId: string, clientSecret: string): stri
   return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
 }
 
-/** Turns an error answer (an RFC 6749 error body, or anything else) into a CLI failure. */
-export function refusal(what: string, answer: HttpAnswer, client: AppClient): Error {
+/**
+ * Turns an error answer (an RFC 6749 error body, or anything else) into a CLI failure.
+ * `privateKey` is the key file a client assertion was signed with, if one was.
+ */
+export function refusal(what: string, answer: HttpAnswer, client: SavedApp, privateKey?: string): Error {
   const body = answer.json as { error?: unknown; error_description?: unknown } | undefined;
   const code = typeof body?.error === 'string' ? body.error : undefined;
   const description = typeof body?.error_description === 'string' ? `: ${body.error_description}` : '';
   const message = code === undefined ? `${what} answered ${answer.status}: ${answer.text.slice(0, 200)}` : `${what} refused (${answer.status} ${code}${description})`;
   switch (code) {
     case 'invalid_client':
+      if (privateKey !== undefined) {
+        return failure(message, {
+          hint: `The server did not accept the assertion signed with ${privateKey}: is its public key in ${client.app}'s manifest (credentials.jwks), ` +
+            'does the manifest name private_key_jwt, and is the application active?',
+        });
+      }
       return failure(message, {
         hint:
           `The server did not accept the credentials saved for ${client.app} in ${client.credentialsFile}: the secret may have been ` +

@@ -6,7 +6,8 @@ import { Writable } from 'node:stream';
 import { defineCommand } from '../../command.ts';
 import { failure, usageError } from '../../errors.ts';
 import { SERVER_OPTION, serverUrl } from '../status.ts';
-import { appClient, basicAuthorization, call, refusal } from './client.ts';
+import { JWT_BEARER_ASSERTION_TYPE, readSigningKey, signClientAssertion } from './assertion.ts';
+import { appClient, basicAuthorization, call, refusal, savedApp, type SavedApp } from './client.ts';
 
 export const TOKEN_GRANTS = ['client_credentials', 'password', 'refresh_token'] as const;
 export const SECRET_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
@@ -22,6 +23,8 @@ export interface TokenGetOptions {
   password?: string | undefined;
   refreshToken?: string | undefined;
   authMethod?: (typeof SECRET_METHODS)[number];
+  /** For a private_key_jwt application: the file with the private key to sign a client assertion. */
+  privateKey?: string | undefined;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -53,16 +56,27 @@ export async function tokenGet(options: TokenGetOptions): Promise<TokenGetResult
   }
   if (options.scope !== undefined) form.set('scope', options.scope);
 
-  const client = await appClient(options.server, options.app, options.env);
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
-  if (options.authMethod === 'client_secret_post') {
+  let client: SavedApp;
+  if (options.privateKey !== undefined) {
+    // Read before anything is asked of the server: a wrong file is the user's to fix first.
+    const signing = readSigningKey(options.privateKey);
+    client = await savedApp(options.server, options.app, options.env);
     form.set('client_id', client.clientId);
-    form.set('client_secret', client.clientSecret);
+    form.set('client_assertion_type', JWT_BEARER_ASSERTION_TYPE);
+    form.set('client_assertion', await signClientAssertion(signing, client.clientId, client.issuer));
   } else {
-    headers.authorization = basicAuthorization(client.clientId, client.clientSecret);
+    const withSecret = await appClient(options.server, options.app, options.env);
+    if (options.authMethod === 'client_secret_post') {
+      form.set('client_id', withSecret.clientId);
+      form.set('client_secret', withSecret.clientSecret);
+    } else {
+      headers.authorization = basicAuthorization(withSecret.clientId, withSecret.clientSecret);
+    }
+    client = withSecret;
   }
   const answer = await call(client.server, '/oauth2/token', { method: 'POST', headers, body: form.toString() });
-  if (answer.status !== 200) throw refusal('the token endpoint', answer, client);
+  if (answer.status !== 200) throw refusal('the token endpoint', answer, client, options.privateKey);
   const body = answer.json as Partial<TokenGetResult> | undefined;
   if (typeof body?.access_token !== 'string' || typeof body.token_type !== 'string') {
     throw failure(`the token endpoint answered 200 without a token: ${answer.text.slice(0, 200)}`);
@@ -120,6 +134,7 @@ export const command = defineCommand({
     'local credentials file (saved by `mergekey app new`, found under the issuer the controller ' +
     'announces). client_credentials by default; --grant password takes --username and reads the ' +
     'password from stdin or the terminal (never a flag); --grant refresh_token takes --refresh-token. ' +
+    'A private_key_jwt application signs a client assertion (RFC 7523) with the private key given by --private-key. ' +
     'Without --scope, the token carries all of the application\'s scopes.',
   arguments: [{ name: 'APP', description: 'The application (metadata.name).', required: true }],
   options: {
@@ -135,6 +150,11 @@ export const command = defineCommand({
       choices: SECRET_METHODS,
       default: 'client_secret_basic',
     },
+    'private-key': {
+      type: 'string',
+      valueName: 'FILE',
+      description: 'For a private_key_jwt application: its private key (a JWK, or a PEM file) to sign the client assertion with.',
+    },
     format: {
       type: 'string',
       valueName: 'FORMAT',
@@ -148,6 +168,7 @@ export const command = defineCommand({
     "mergekey token get order-sync --scope orders:read --format token",
     'mergekey token get storefront --grant password --username alice < password.txt',
     'mergekey token get storefront --grant refresh_token --refresh-token "$REFRESH"',
+    'mergekey token get reports --private-key reports.private.jwk.json',
   ],
   run: async (input) =>
     tokenGet({
@@ -159,6 +180,7 @@ export const command = defineCommand({
       password: input.grant === 'password' && input.username !== undefined ? await readPassword() : undefined,
       refreshToken: input.refreshToken,
       authMethod: input.authMethod,
+      privateKey: input.privateKey,
     }),
   render: (result, input) => formatToken(result, input.format),
 });

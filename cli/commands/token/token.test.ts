@@ -1,9 +1,9 @@
 // `mergekey token get|list|revoke` against a real controller, with the application's credentials
 // found in a credentials file under the issuer the controller announces.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeJwt } from 'jose';
+import { decodeJwt, exportJWK, exportPKCS8, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, TEST_ISSUER, type TestServer } from '../../../controller/server/testing.ts';
 import { saveCredential } from '../../credentials.ts';
@@ -97,5 +97,54 @@ describe('mergekey token', () => {
       '--refresh-token goes with --grant refresh_token',
     );
     expect((await failureOf(tokenGet({ app: 'billing', server: 'ftp://x', grant: 'client_credentials', env }))).code).toBe('USAGE');
+  });
+
+  it('gets a token for a private_key_jwt application with a client assertion signed by its private key', async () => {
+    const server = t.server.url;
+    const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const publicJwk = { ...(await exportJWK(publicKey)), kid: 'signer-1', alg: 'ES256', use: 'sig' };
+    await t.commit({
+      'apps/signer.yaml':
+        'apiVersion: mergekey/v1\nkind: Application\nmetadata:\n  name: signer\nspec:\n  description: Signs its assertions.\n  owners: [alice]\n' +
+        `  clientId: signer-client-0001\n  tokenEndpointAuthMethod: private_key_jwt\n  credentials:\n    jwks: ${JSON.stringify({ keys: [publicJwk] })}\n`,
+    });
+    expect((await fetch(`${server}/api/v1/sync?wait=true`, { method: 'POST' })).status).toBe(200);
+    // `mergekey app new --auth-method private_key_jwt` saves the client id and no secret.
+    saveCredential(env.MERGEKEY_CREDENTIALS!, TEST_ISSUER, 'signer', { clientId: 'signer-client-0001', createdAt: new Date().toISOString() }, env);
+    const jwkFile = join(dir, 'signer.private.jwk.json');
+    writeFileSync(jwkFile, JSON.stringify({ ...(await exportJWK(privateKey)), kid: 'signer-1', alg: 'ES256' }));
+    const pemFile = join(dir, 'signer.private.pem');
+    writeFileSync(pemFile, await exportPKCS8(privateKey));
+
+    // A JWK names its key; a PEM file does not, and the manifest's one key is used.
+    for (const file of [jwkFile, pemFile]) {
+      const got = await tokenGet({ app: 'signer', server, grant: 'client_credentials', privateKey: file, env });
+      expect(decodeJwt(got.access_token)).toMatchObject({ sub: 'client:signer-client-0001', client_id: 'signer-client-0001', iss: TEST_ISSUER });
+    }
+
+    const withoutKey = await failureOf(tokenGet({ app: 'signer', server, grant: 'client_credentials', env }));
+    expect(withoutKey.message).toBe('application signer has no client secret (it authenticates with private_key_jwt)');
+    expect(withoutKey.hint).toContain('--private-key FILE');
+
+    const other = join(dir, 'other.private.pem');
+    writeFileSync(other, await exportPKCS8((await generateKeyPair('ES256', { extractable: true })).privateKey));
+    const refused = await failureOf(tokenGet({ app: 'signer', server, grant: 'client_credentials', privateKey: other, env }));
+    expect(refused.message).toMatch(/^the token endpoint refused \(401 invalid_client/);
+    expect(refused.hint).toContain(`signed with ${other}`);
+  });
+
+  it('refuses a private key file it cannot use before asking anything', async () => {
+    const server = 'http://127.0.0.1:9';
+    const get = (privateKey: string) => failureOf(tokenGet({ app: 'signer', server, grant: 'client_credentials', privateKey, env }));
+    const publicOnly = join(dir, 'public.jwk.json');
+    writeFileSync(publicOnly, JSON.stringify(await exportJWK((await generateKeyPair('ES256')).publicKey)));
+    expect((await get(publicOnly)).message).toBe(`${publicOnly} holds a public key; --private-key needs the private one (a JWK with "d")`);
+    const p384 = join(dir, 'p384.pem');
+    writeFileSync(p384, await exportPKCS8((await generateKeyPair('ES384', { extractable: true })).privateKey));
+    expect((await get(p384)).message).toMatch(/holds an EC key on secp384r1, which cannot sign a client assertion here/);
+    const garbage = join(dir, 'garbage.pem');
+    writeFileSync(garbage, 'not a key\n');
+    expect((await get(garbage)).message).toMatch(/is neither a JWK nor a PEM private key/);
+    expect((await get(join(dir, 'missing.pem'))).message).toMatch(/^cannot read the private key .*missing\.pem: ENOENT$/);
   });
 });
