@@ -1,5 +1,5 @@
 // GET /api/v1/apps/:name/tokens and DELETE /api/v1/apps/:name/tokens/:id, authorised by the
-// application's own client credentials.
+// application's own client credentials, or by a token it got for itself.
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuthorization } from './basic.ts';
@@ -127,5 +127,45 @@ describe('an application\'s tokens', () => {
     const { id } = ((await list(app)).body as TokenList).tokens[0]!;
     expect((await send('DELETE', s.url(`/api/v1/apps/${app.name}/tokens/${id}`), { headers: auth(other) })).status).toBe(403);
     expect(await active(app, token)).toBe(true);
+  });
+
+  it('lets a private_key_jwt application in with an access token it got for itself, as a bearer token', async () => {
+    const app = await fresh({ tokenEndpointAuthMethod: 'private_key_jwt', grantTypes: ['client_credentials', 'password'] });
+    const own = await accessToken(app);
+    const bearer = { authorization: `Bearer ${own}` };
+    await s.settle();
+    const listed = await send('GET', s.url(`/api/v1/apps/${app.name}/tokens`), { headers: bearer });
+    expect(listed.status).toBe(200);
+    const ids = (listed.body as TokenList).tokens.map((token) => token.id);
+    expect(ids).toHaveLength(1);
+
+    const other = await accessToken(app);
+    await s.settle();
+    const otherId = ((await send('GET', s.url(`/api/v1/apps/${app.name}/tokens`), { headers: bearer })).body as TokenList).tokens
+      .find((token) => !ids.includes(token.id))!.id;
+    expect((await send('DELETE', s.url(`/api/v1/apps/${app.name}/tokens/${otherId}`), { headers: bearer })).status).toBe(204);
+    expect(await active(app, other)).toBe(false);
+    expect(await active(app, own)).toBe(true);
+  });
+
+  it('refuses a bearer token that is not live, not the application\'s own, or another application\'s', async () => {
+    const app = await fresh({ grantTypes: ['client_credentials', 'password'] });
+    const url = s.url(`/api/v1/apps/${app.name}/tokens`);
+    const get = (token: string) => send('GET', url, { headers: { authorization: `Bearer ${token}` } });
+    const refused = { status: 401, body: { error: 'invalid_token' } };
+
+    // A user's token from the application: the user may not see the application's tokens.
+    const user = await get((await passwordTokens(app)).access_token);
+    expect(user).toMatchObject({ status: 401, body: { error: 'invalid_token', error_description: expect.stringContaining('client_credentials') } });
+    expect(user.headers['www-authenticate']).toBe(`Bearer realm="${s.issuer}", error="invalid_token"`);
+
+    const revoked = await accessToken(app);
+    await oauth.revocationRequest(s.as, app.client, authOf(app), revoked, insecure);
+    expect(await get(revoked)).toMatchObject(refused);
+    expect(await get('not-a-token')).toMatchObject(refused);
+    expect(await send('GET', url, { headers: { authorization: 'Bearer two words' } })).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+
+    expect(await get(await accessToken(await fresh()))).toMatchObject({ status: 403, body: { error: 'access_denied' } });
+    expect((await get(await accessToken(app))).status).toBe(200);
   });
 });

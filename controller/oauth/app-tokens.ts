@@ -1,6 +1,7 @@
 // GET /api/v1/apps/:name/tokens and DELETE /api/v1/apps/:name/tokens/:id: an application's live
 // tokens, for its developers (the CLI and the portal), authorised by the application's own
-// client credentials in a Basic header.
+// client credentials in a Basic header, or (for a private_key_jwt application, which has no
+// secret) by an access token it got for itself, as an RFC 6750 bearer token.
 //
 // A token's id is a handle, not a credential: `at_<jti>` for an access token, `rt_<sha-256 of
 // the token>` for a refresh token. Knowing one grants nothing, and only the application itself
@@ -9,9 +10,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { revokedByDeactivation } from './app-state.ts';
 import { authenticateBasic } from './client-auth.ts';
 import type { OAuthContext } from './context.ts';
-import { accessDenied, invalidRequest, noStore, notFound } from './errors.ts';
-import { seconds } from './issue.ts';
-import { familyLive } from './token-lookup.ts';
+import { accessDenied, invalidRequest, invalidToken, noStore, notFound } from './errors.ts';
+import { clientSubject, seconds } from './issue.ts';
+import { familyLive, findAccessToken } from './token-lookup.ts';
 import type { ApplicationRecord } from '../store/records.ts';
 
 export interface TokenSummary {
@@ -92,9 +93,33 @@ export function revokeTokenEndpoint(ctx: OAuthContext) {
 
 /** 401 unless the Basic credentials are a client secret of an active application; 403 unless it is `:name`. */
 async function authoriseApplication(ctx: OAuthContext, request: FastifyRequest<Route>): Promise<ApplicationRecord> {
-  const app = await authenticateBasic(ctx, request);
+  const bearer = bearerToken(request.headers.authorization);
+  const app = bearer === undefined ? await authenticateBasic(ctx, request) : await tokenHolder(ctx, bearer);
   if (app.name !== request.params.name) throw accessDenied('these credentials belong to another application');
   return app;
+}
+
+// RFC 6750 section 2.1: "Bearer" 1*SP b64token.
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+/** The token of a Bearer Authorization header; undefined for any other scheme. */
+function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined || !/^bearer(?: |$)/i.test(header)) return undefined;
+  const match = BEARER.exec(header);
+  if (match === null) throw invalidRequest('malformed Authorization header');
+  return match[1]!;
+}
+
+/**
+ * The application a live access token was issued to for itself (client_credentials: `sub` is
+ * the client). A token a user got through the application does not let the user see or revoke
+ * the application's tokens.
+ */
+async function tokenHolder(ctx: OAuthContext, token: string): Promise<ApplicationRecord> {
+  const found = await findAccessToken(ctx, token);
+  if (found === undefined) throw invalidToken('the access token is expired, revoked or not one of this server\'s');
+  if (found.claims.sub !== clientSubject(found.app)) throw invalidToken('only a token the application got for itself (client_credentials) lists its tokens');
+  return found.app;
 }
 
 function pageSize(ctx: OAuthContext, raw: string | string[] | undefined): number {

@@ -1,7 +1,7 @@
 // Every error the OAuth server can answer with, declared once and serialized in one place.
 //
 // Codes come from RFC 6749 section 5.2 (token endpoint), RFC 7009 section 2.2.1 (revocation) and
-// RFC 7662 (which reuses RFC 6749's). Each use refines a code with a description; the code, its
+// RFC 7662 (which reuses RFC 6749's), and RFC 6750 section 3.1 for bearer tokens. Each use refines a code with a description; the code, its
 // HTTP status and the headers are decided here only. Anything that is not an OAuthError becomes
 // `server_error` with no detail on the wire.
 import type { FastifyReply } from 'fastify';
@@ -14,6 +14,7 @@ export type OAuthErrorCode =
   | 'unsupported_grant_type'
   | 'invalid_scope'
   | 'unsupported_token_type'
+  | 'invalid_token'
   | 'slow_down'
   | 'access_denied'
   | 'not_found'
@@ -33,6 +34,9 @@ export const ERROR_STATUS: Record<OAuthErrorCode, number> = {
   unsupported_grant_type: 400,
   invalid_scope: 400,
   unsupported_token_type: 400,
+  // RFC 6750 section 3.1, on the token listing routes: the bearer token "is expired, revoked,
+  // malformed, or invalid for other reasons", or is not the application's own.
+  invalid_token: 401,
   // The token request rate of the application's plan is used up. `slow_down` is a registered
   // OAuth error code (RFC 8628 section 3.5): "the client ... MUST increase the interval".
   slow_down: 429,
@@ -72,6 +76,7 @@ export const slowDown = (retryAfterSeconds: number, description: string) =>
   new OAuthError('slow_down', description, { retryAfter: retryAfterSeconds });
 export const accessDenied = (description: string) => new OAuthError('access_denied', description);
 export const notFound = (description: string) => new OAuthError('not_found', description);
+export const invalidToken = (description: string) => new OAuthError('invalid_token', description);
 
 /** RFC 6749 section 5.1: "Cache-Control: no-store" and "Pragma: no-cache" on sensitive answers. */
 export function noStore(reply: FastifyReply): FastifyReply {
@@ -98,14 +103,16 @@ export function errorBody(err: OAuthError): ErrorBody {
 }
 
 /**
- * Writes the error answer: status, RFC 6749 body, no-store headers, the Basic challenge on 401
- * and `Retry-After` on 429. The only place an error reaches the wire.
+ * Writes the error answer: status, RFC 6749 body, no-store headers, the challenge on 401 (Bearer
+ * for a refused bearer token, RFC 6750 section 3; Basic otherwise) and `Retry-After` on 429. The
+ * only place an error reaches the wire.
  */
 export function sendError(reply: FastifyReply, err: unknown, realm: string): FastifyReply {
   const error = toOAuthError(err);
   if (!(err instanceof OAuthError)) reply.log.error({ err }, 'unexpected error in the OAuth server');
   noStore(reply).code(error.status);
-  if (error.status === 401) reply.header('www-authenticate', `Basic realm="${realm}", charset="UTF-8"`);
+  if (error.code === 'invalid_token') reply.header('www-authenticate', `Bearer realm="${realm}", error="invalid_token"`);
+  else if (error.status === 401) reply.header('www-authenticate', `Basic realm="${realm}", charset="UTF-8"`);
   if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
   return reply.type('application/json; charset=utf-8').send(errorBody(error));
 }
