@@ -77,7 +77,7 @@ export async function appClient(server: string, app: string, env: NodeJS.Process
   const saved = await savedApp(server, app, env);
   if (saved.clientSecret === undefined) {
     throw failure(`application ${app} has no client secret (it authenticates with private_key_jwt)`, {
-      hint: '`mergekey token get` signs a client assertion with its private key: add --private-key FILE. Listing and revoking tokens take a client secret.',
+      hint: 'Give the command its private key instead: add --private-key FILE (a JWK, or a PEM file).',
     });
   }
   return { ...saved, clientSecret: saved.clientSecret };

@@ -4,7 +4,8 @@ import type { TokenSummary } from '../../../controller/oauth/app-tokens.ts';
 import { defineCommand } from '../../command.ts';
 import { failure } from '../../errors.ts';
 import { SERVER_OPTION, serverUrl } from '../status.ts';
-import { appClient, basicAuthorization, call, refusal, type AppClient } from './client.ts';
+import { LISTING_PRIVATE_KEY_OPTION, listingAccess, type ListingAccess } from './access.ts';
+import { call, refusal } from './client.ts';
 
 // One token as the controller lists it: the wire type is the server's own.
 export type { TokenSummary };
@@ -12,6 +13,8 @@ export type { TokenSummary };
 export interface TokenListOptions {
   app: string;
   server: string;
+  /** For a private_key_jwt application: its private key file. */
+  privateKey?: string | undefined;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -25,19 +28,19 @@ export interface TokenListResult {
 const PAGE = 1000;
 
 export async function tokenList(options: TokenListOptions): Promise<TokenListResult> {
-  const client = await appClient(options.server, options.app, options.env);
-  return { app: options.app, issuer: client.issuer, tokens: await listAll(client) };
+  const access = await listingAccess(options.server, options.app, options.env, options.privateKey);
+  return { app: options.app, issuer: access.client.issuer, tokens: await listAll(access) };
 }
 
-export async function listAll(client: AppClient): Promise<TokenSummary[]> {
+export async function listAll({ client, authorization, privateKey }: ListingAccess): Promise<TokenSummary[]> {
   const tokens: TokenSummary[] = [];
   let after: string | undefined;
   do {
     const query = new URLSearchParams({ limit: String(PAGE), ...(after === undefined ? {} : { after }) });
     const answer = await call(client.server, `/api/v1/apps/${encodeURIComponent(client.app)}/tokens?${query}`, {
-      headers: { authorization: basicAuthorization(client.clientId, client.clientSecret), accept: 'application/json' },
+      headers: { authorization, accept: 'application/json' },
     });
-    if (answer.status !== 200) throw refusal('the token listing', answer, client);
+    if (answer.status !== 200) throw refusal('the token listing', answer, client, privateKey);
     const page = answer.json as { tokens?: TokenSummary[]; next?: string } | undefined;
     if (!Array.isArray(page?.tokens)) throw failure(`the token listing answered 200 without a list: ${answer.text.slice(0, 200)}`);
     tokens.push(...page.tokens);
@@ -60,13 +63,15 @@ export const command = defineCommand({
   description:
     "List the live (unexpired, unrevoked) access and refresh tokens of an application, masked, with " +
     'their subject, scope and times. Authorised by the application\'s own credentials from the local ' +
-    'credentials file. --format json includes each token\'s full id (a handle, not a credential).',
+    'credentials file, or for a private_key_jwt application by a token got with --private-key. ' +
+    '--format json includes each token\'s full id (a handle, not a credential).',
   arguments: [{ name: 'APP', description: 'The application (metadata.name).', required: true }],
   options: {
     server: SERVER_OPTION,
+    'private-key': LISTING_PRIVATE_KEY_OPTION,
     format: { type: 'string', valueName: 'FORMAT', description: 'text prints a table; json prints the list.', choices: ['text', 'json'], default: 'text' },
   },
   examples: ['mergekey token list order-sync', 'mergekey token list order-sync --format json'],
-  run: (input) => tokenList({ app: input.app, server: serverUrl(input.server) }),
+  run: (input) => tokenList({ app: input.app, server: serverUrl(input.server), privateKey: input.privateKey }),
   render: (result, input) => (input.format === 'json' ? JSON.stringify(result, null, 2) + '\n' : formatTokenList(result)),
 });

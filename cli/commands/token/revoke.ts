@@ -4,7 +4,8 @@
 import { defineCommand } from '../../command.ts';
 import { failure } from '../../errors.ts';
 import { SERVER_OPTION, serverUrl } from '../status.ts';
-import { appClient, basicAuthorization, call, refusal } from './client.ts';
+import { LISTING_PRIVATE_KEY_OPTION, listingAccess } from './access.ts';
+import { call, refusal } from './client.ts';
 import { listAll } from './list.ts';
 
 export interface TokenRevokeOptions {
@@ -12,6 +13,8 @@ export interface TokenRevokeOptions {
   /** A token id (`at_…`, `rt_…`) or its masked form (`at_3f2a...9c1d`). */
   token: string;
   server: string;
+  /** For a private_key_jwt application: its private key file. */
+  privateKey?: string | undefined;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -21,10 +24,10 @@ export interface TokenRevokeResult {
 }
 
 export async function tokenRevoke(options: TokenRevokeOptions): Promise<TokenRevokeResult> {
-  const client = await appClient(options.server, options.app, options.env);
+  const access = await listingAccess(options.server, options.app, options.env, options.privateKey);
   let id = options.token;
   if (id.includes('...')) {
-    const matches = (await listAll(client)).filter((t) => t.masked === id);
+    const matches = (await listAll(access)).filter((t) => t.masked === id);
     if (matches.length === 0) throw failure(`${options.app} holds no live token ${id}`, { hint: `'mergekey token list ${options.app}' shows the live ones.` });
     if (matches.length > 1) {
       throw failure(`${matches.length} live tokens of ${options.app} are masked as ${id}`, {
@@ -33,16 +36,16 @@ export async function tokenRevoke(options: TokenRevokeOptions): Promise<TokenRev
     }
     id = matches[0]!.id;
   }
-  const answer = await call(client.server, `/api/v1/apps/${encodeURIComponent(options.app)}/tokens/${encodeURIComponent(id)}`, {
+  const answer = await call(access.client.server, `/api/v1/apps/${encodeURIComponent(options.app)}/tokens/${encodeURIComponent(id)}`, {
     method: 'DELETE',
-    headers: { authorization: basicAuthorization(client.clientId, client.clientSecret), accept: 'application/json' },
+    headers: { authorization: access.authorization, accept: 'application/json' },
   });
   if (answer.status === 404) {
     throw failure(`${options.app} holds no live token ${id} (expired, revoked already, or never issued)`, {
       hint: `'mergekey token list ${options.app}' shows the live ones.`,
     });
   }
-  if (answer.status !== 204) throw refusal('the token revocation', answer, client);
+  if (answer.status !== 204) throw refusal('the token revocation', answer, access.client, access.privateKey);
   return { app: options.app, id };
 }
 
@@ -52,13 +55,14 @@ export const command = defineCommand({
     "Revoke a live token of an application: an access token stops introspecting as active at once; a " +
     'refresh token is revoked with its whole family (every refresh and access token rotated from the ' +
     'same grant). TOKEN is the masked form `mergekey token list` shows or the full id from ' +
-    '`--format json`. Authorised by the application\'s own credentials from the local credentials file.',
+    '`--format json`. Authorised by the application\'s own credentials from the local credentials file, ' +
+    'or for a private_key_jwt application by a token got with --private-key.',
   arguments: [
     { name: 'APP', description: 'The application (metadata.name).', required: true },
     { name: 'TOKEN', description: 'The token, as `mergekey token list` shows it.', required: true },
   ],
-  options: { server: SERVER_OPTION },
+  options: { server: SERVER_OPTION, 'private-key': LISTING_PRIVATE_KEY_OPTION },
   examples: ['mergekey token revoke order-sync at_3f2a...9c1d'],
-  run: (input) => tokenRevoke({ app: input.app, token: input.token, server: serverUrl(input.server) }),
+  run: (input) => tokenRevoke({ app: input.app, token: input.token, server: serverUrl(input.server), privateKey: input.privateKey }),
   render: (result) => `revoked ${result.id} of ${result.app}\n`,
 });

@@ -122,9 +122,17 @@ describe('mergekey token', () => {
       expect(decodeJwt(got.access_token)).toMatchObject({ sub: 'client:signer-client-0001', client_id: 'signer-client-0001', iss: TEST_ISSUER });
     }
 
-    const withoutKey = await failureOf(tokenGet({ app: 'signer', server, grant: 'client_credentials', env }));
+    const withoutKey = await failureOf(tokenList({ app: 'signer', server, env }));
     expect(withoutKey.message).toBe('application signer has no client secret (it authenticates with private_key_jwt)');
     expect(withoutKey.hint).toContain('--private-key FILE');
+
+    // Listing and revoking get a token with the key first, and list that one too.
+    const listed = await tokenList({ app: 'signer', server, privateKey: jwkFile, env });
+    expect(listed.tokens.filter((token) => token.type === 'access_token')).toHaveLength(3);
+    const victim = listed.tokens[0]!;
+    expect(await tokenRevoke({ app: 'signer', token: victim.masked, server, privateKey: pemFile, env })).toEqual({ app: 'signer', id: victim.id });
+    const after = await tokenList({ app: 'signer', server, privateKey: jwkFile, env });
+    expect(after.tokens.map((token) => token.id)).not.toContain(victim.id);
 
     const other = join(dir, 'other.private.pem');
     writeFileSync(other, await exportPKCS8((await generateKeyPair('ES256', { extractable: true })).privateKey));
