@@ -91,7 +91,10 @@ export function revokeTokenEndpoint(ctx: OAuthContext) {
   };
 }
 
-/** 401 unless the Basic credentials are a client secret of an active application; 403 unless it is `:name`. */
+/**
+ * 401 unless the request carries a client secret of an active application (Basic) or a live token
+ * it got for itself (Bearer); 403 unless that application is `:name`.
+ */
 async function authoriseApplication(ctx: OAuthContext, request: FastifyRequest<Route>): Promise<ApplicationRecord> {
   const bearer = bearerToken(request.headers.authorization);
   const app = bearer === undefined ? await authenticateBasic(ctx, request) : await tokenHolder(ctx, bearer);

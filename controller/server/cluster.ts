@@ -158,11 +158,9 @@ class WorkerPool {
   private passOn(message: ThrottleHitsMessage, from: Worker): void {
     for (const slot of this.slots) {
       if (slot === undefined || slot.worker === from || !slot.listening || !slot.worker.isConnected()) continue;
-      try {
-        slot.worker.send(message);
-      } catch {
-        // That worker is exiting; its replacement starts with fresh throttles.
-      }
+      // With a callback a failed send is reported to it, not as an 'error' event nobody handles:
+      // that worker is exiting, and its replacement starts with fresh throttles.
+      slot.worker.send(message, () => {});
     }
   }
 

@@ -8,7 +8,11 @@ function pair(): [Channel, Channel] {
   const a = new EventEmitter();
   const b = new EventEmitter();
   const end = (self: EventEmitter, other: EventEmitter): Channel => ({
-    send: (message) => void setImmediate(() => other.emit('message', JSON.parse(JSON.stringify(message)))),
+    send: (message, callback) =>
+      void setImmediate(() => {
+        other.emit('message', JSON.parse(JSON.stringify(message)));
+        callback(null);
+      }),
     on: (event, listener) => void self.on(event, listener),
     off: (event, listener) => void self.off(event, listener),
   });
@@ -43,5 +47,15 @@ describe('Rpc', () => {
     const waiting = client.call('double', 1, 60_000);
     client.close();
     await expect(waiting).rejects.toThrow('the channel closed');
+  });
+
+  it('fails a request at once when the channel cannot send it, as when the other process is gone', async () => {
+    const closed: Channel = {
+      send: (_message, callback) => void setImmediate(() => callback(Object.assign(new Error('Channel closed'), { code: 'ERR_IPC_CHANNEL_CLOSED' }))),
+      on: () => {},
+      off: () => {},
+    };
+    const client = new Rpc<Record<string, never>, Calls>(closed, {}, 60_000);
+    await expect(client.call('double', 2)).rejects.toThrow('Channel closed');
   });
 });

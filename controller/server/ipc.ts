@@ -47,7 +47,11 @@ interface Response {
 }
 
 export interface Channel {
-  send(message: unknown): void;
+  /**
+   * node:cluster's `send`. With a callback, a failed send (the other process gone) is reported to
+   * it; without one it would be an 'error' event, which nobody handles, and would end the process.
+   */
+  send(message: unknown, callback: (error: Error | null) => void): void;
   on(event: 'message', listener: (message: unknown) => void): void;
   off(event: 'message', listener: (message: unknown) => void): void;
 }
@@ -83,12 +87,18 @@ export class Rpc<Mine extends Calls, Theirs extends Calls> {
         reject(new IpcTimeout(`no answer to ${op} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
-      try {
-        this.channel.send({ type: 'mergekey:request', id, op, input } satisfies Request);
-      } catch (error) {
+      const failed = (error: unknown) => {
+        if (!this.pending.has(id)) return;
         clearTimeout(timer);
         this.pending.delete(id);
         reject(error instanceof Error ? error : new Error(String(error)));
+      };
+      try {
+        this.channel.send({ type: 'mergekey:request', id, op, input } satisfies Request, (error) => {
+          if (error !== null) failed(error);
+        });
+      } catch (error) {
+        failed(error);
       }
     });
   }
@@ -118,9 +128,10 @@ export class Rpc<Mine extends Calls, Theirs extends Calls> {
     const request = message as unknown as Request;
     const reply = (answer: Omit<Response, 'type' | 'id'>) => {
       try {
-        this.channel.send({ type: 'mergekey:response', id: request.id, ...answer } satisfies Response);
+        // A failed send needs nothing: the other side is gone, and nobody waits for the answer.
+        this.channel.send({ type: 'mergekey:response', id: request.id, ...answer } satisfies Response, () => {});
       } catch {
-        // The other side is gone; it has nobody left to wait for the answer.
+        // As above, when the channel says so at once.
       }
     };
     const handler = (this.handlers as Record<string, ((input: unknown) => unknown) | undefined>)[request.op];

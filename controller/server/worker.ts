@@ -113,11 +113,9 @@ function throttleSharingOverIpc(): ThrottleSharing {
   return {
     publish(hits) {
       if (process.send === undefined || !process.connected) return;
-      try {
-        process.send({ type: 'mergekey:throttle-hits', hits } satisfies ThrottleHitsMessage);
-      } catch {
-        // The primary is gone, and this worker is stopping.
-      }
+      // With a callback a failed send is reported to it, not as an 'error' event nobody handles:
+      // the primary is gone, and this worker is stopping.
+      process.send({ type: 'mergekey:throttle-hits', hits } satisfies ThrottleHitsMessage, undefined, {}, () => {});
     },
     subscribe(receive) {
       const listener = (message: unknown) => {
