@@ -140,10 +140,15 @@ class WorkerPool {
     const waits = [...this.exited.values()];
     for (const slot of this.slots) {
       if (slot === undefined || slot.worker.isDead()) continue;
+      const worker = slot.worker;
+      // A worker that cannot be told (its channel closed) gets SIGTERM, which it also stops on.
+      const byTerm = () => void worker.process.kill('SIGTERM');
       try {
-        slot.worker.send({ type: 'mergekey:stop' });
+        worker.send({ type: 'mergekey:stop' }, (error) => {
+          if (error !== null) byTerm();
+        });
       } catch {
-        slot.worker.process.kill('SIGTERM');
+        byTerm();
       }
     }
     // Before the primary's own deadline, so that it still closes the store and releases the lock.
