@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { SignJWT } from 'jose';
 import { failure, usageError } from '../../errors.ts';
 
-export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+export { JWT_BEARER_ASSERTION_TYPE } from '../../../controller/oauth/defaults.ts';
 
 // Short-lived, and well inside the server's five-minute limit on `exp`.
 const LIFETIME_SECONDS = 60;
