@@ -10,6 +10,7 @@ const THROTTLES: readonly ThrottleName[] = ['requests', 'clientAuthFailures', 'p
 export function shareThrottles(ctx: OAuthContext, sharing: ThrottleSharing | undefined): () => void {
   if (sharing === undefined) return () => {};
   const unsubscribe = sharing.subscribe((hits) => {
+    if (typeof hits !== 'object' || hits === null) return;
     const now = ctx.now();
     for (const name of THROTTLES) {
       const received = hits[name];

@@ -25,7 +25,7 @@ import { reviewPage } from './pages/review.ts';
 import { signInPage } from './pages/sign-in.ts';
 import { PortalError, PortalService, refusalMessage, toPortalError, type AppDetail } from './service.ts';
 import { newToken, passwordStamp, Sessions, tokensEqual, type Flash, type SessionOptions, type SessionRecord } from './sessions.ts';
-import { FailureThrottle, SIGN_IN_LIMITS, type FailureLimit } from './throttle.ts';
+import { SIGN_IN_LIMITS, SignInThrottles, type FailureLimit, type SignInPeers } from './throttle.ts';
 import { AppTokens, requestToken, type PortalGrant } from './tokens.ts';
 import type { Workspace } from './workspace.ts';
 
@@ -41,6 +41,8 @@ export interface PortalDeps {
   now?: () => number;
   sessions?: Partial<Omit<SessionOptions, 'now'>>;
   limits?: { user?: FailureLimit; address?: FailureLimit };
+  /** The other workers of `--workers N`, which count this worker's sign-in failures and it theirs. */
+  signInPeers?: SignInPeers;
 }
 
 export const CSP = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -80,10 +82,11 @@ export function portalPlugin(deps: PortalDeps): FastifyPluginAsync {
     const sessions = new Sessions(deps.store.sessions, { now, ...deps.sessions });
     const service = new PortalService({ workspace: deps.workspace, store: deps.store, now });
     const tokens = new AppTokens(deps.store, now);
-    const throttles = {
-      user: new FailureThrottle(deps.limits?.user ?? SIGN_IN_LIMITS.user),
-      address: new FailureThrottle(deps.limits?.address ?? SIGN_IN_LIMITS.address),
-    };
+    const throttles = new SignInThrottles(
+      { user: deps.limits?.user ?? SIGN_IN_LIMITS.user, address: deps.limits?.address ?? SIGN_IN_LIMITS.address },
+      deps.signInPeers,
+    );
+    app.addHook('onClose', async () => throttles.close());
     const assets = loadAssets();
     const url = (file: string) => `${BASE}/assets/${file}?v=${assets.get(file)!.version}`;
     const assetUrls = { css: url('portal.css'), js: url('portal.js'), icon: url('favicon.svg') };
@@ -209,19 +212,18 @@ export function portalPlugin(deps: PortalDeps): FastifyPluginAsync {
       }
       const at = now();
       const address = request.ip;
-      const wait = Math.max(throttles.user.blockedFor(name, at), throttles.address.blockedFor(address, at));
+      const wait = throttles.blockedFor(name, address, at);
       if (wait > 0) {
         reply.header('retry-after', String(Math.ceil(wait / 1000)));
         return signInForm(reply, request, { ...keep, error: 'Too many failed sign-ins.', retryAfter: `Try again in ${Math.ceil(wait / 60_000)} minute${wait > 60_000 ? 's' : ''}.` }, 429);
       }
       const record = await checkPassword(deps.store, name, password);
       if (record === undefined) {
-        throttles.user.fail(name, at);
-        throttles.address.fail(address, at);
+        throttles.failed(name, address, at);
         request.log.info({ user: name.slice(0, 63) }, 'portal sign-in failed');
         return signInForm(reply, request, { ...keep, error: 'The user name or password is wrong.' }, 401);
       }
-      throttles.user.reset(name);
+      throttles.signedIn(name, address, at);
       // A new id at every sign-in: a session id planted before it is worthless after it.
       const old = request.cookies[cookieName('session')];
       if (old !== undefined) await sessions.destroy(old);

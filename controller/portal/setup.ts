@@ -19,11 +19,15 @@ export function portalFor(context: ServerContext, options: { env?: NodeJS.Proces
     dir: join(config.data, 'portal'),
     github: github === undefined ? undefined : { config: github, backend: cachingBackend(createGitHubClient(github)) },
   });
+  const { peers } = context;
   return portalPlugin({
     store,
     workspace,
     issuer: () => context.issuer,
     sync: (reason) => context.sync.sync(reason),
+    ...(peers === undefined ? {} : {
+      signInPeers: { publish: (event) => peers.publish('portal-sign-in', event), subscribe: (receive) => peers.subscribe('portal-sign-in', receive) },
+    }),
     ...options.overrides,
   });
 }

@@ -3,8 +3,8 @@
 // (node:cluster, worker.ts) serve every route over the same LMDB store. The primary answers what
 // only the reconciler knows (status, sync, metrics) over IPC, restarts a worker that exits, and
 // on close stops the workers (each closes Fastify, then its store), then the reconciler, then the
-// store, then releases the lock. What each worker's throttles allow it passes on to the others,
-// so that an application's rate holds across the workers.
+// store, then releases the lock. Messages a worker sends for its peers (what its throttles counted,
+// so that rates and sign-in limits hold across the workers) it passes on to the others.
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import type { Logger } from 'pino';
@@ -12,7 +12,7 @@ import { LIMITS, type ServeConfig } from '../config/defaults.ts';
 import type { ReconcileLoop } from '../reconcile/loop.ts';
 import type { Reconciler } from '../reconcile/reconciler.ts';
 import type { Store } from '../store/open.ts';
-import { isNotice, isThrottleHits, Rpc, type Channel, type Handlers, type PrimaryCalls, type ThrottleHitsMessage, type WorkerCalls } from './ipc.ts';
+import { isNotice, isPeerMessage, Rpc, type Channel, type Handlers, type PeerMessage, type PrimaryCalls, type WorkerCalls } from './ipc.ts';
 import { createLogger } from './logging.ts';
 import { openController, resolveIssuer, type Controller, type StartDependencies } from './start.ts';
 import { WORKER_SETUP_ENV, type WorkerSetup } from './worker.ts';
@@ -159,12 +159,12 @@ class WorkerPool {
     clearTimeout(deadline);
   }
 
-  /** Gives what one worker's throttles allowed to every other serving worker. */
-  private passOn(message: ThrottleHitsMessage, from: Worker): void {
+  /** Gives a worker's message for its peers to every other serving worker. */
+  private passOn(message: PeerMessage, from: Worker): void {
     for (const slot of this.slots) {
       if (slot === undefined || slot.worker === from || !slot.listening || !slot.worker.isConnected()) continue;
       // With a callback a failed send is reported to it, not as an 'error' event nobody handles:
-      // that worker is exiting, and its replacement starts with fresh throttles.
+      // that worker is exiting, and its replacement starts afresh.
       slot.worker.send(message, () => {});
     }
   }
@@ -179,7 +179,7 @@ class WorkerPool {
     return new Promise<string>((resolve, reject) => {
       let failure: string | undefined;
       worker.on('message', (message: unknown) => {
-        if (isThrottleHits(message)) return this.passOn(message, worker);
+        if (isPeerMessage(message)) return this.passOn(message, worker);
         if (!isNotice(message)) return;
         if (message.type === 'mergekey:listening') {
           slot.listening = true;

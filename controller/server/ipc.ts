@@ -1,9 +1,9 @@
 // Requests between the primary and its workers over node:cluster's IPC channel: a worker asks the
 // primary for the reconciler's status, a sync or the aggregated metrics; the primary asks each
 // worker for its metrics. Each request carries an id; its answer (or error) comes back with it.
-// Workers also send what their throttles allowed, which the primary passes on to the others.
+// Workers also send messages for their peers (what their throttles counted, say), which the
+// primary passes on to every other worker.
 import { LIMITS } from '../config/defaults.ts';
-import type { SharedHits } from '../oauth/plugin.ts';
 import type { ReconcileStatus, RunStatus } from '../reconcile/status.ts';
 
 /** What each side can be asked, and what it answers. */
@@ -26,10 +26,11 @@ export type Notice =
   | { type: 'mergekey:failed'; message: string }
   | { type: 'mergekey:stop' };
 
-/** What a worker's throttles allowed; the primary passes it on to every other worker. */
-export interface ThrottleHitsMessage {
-  type: 'mergekey:throttle-hits';
-  hits: SharedHits;
+/** A message from one worker to all the others, passed on by the primary; one topic per feature. */
+export interface PeerMessage {
+  type: 'mergekey:peers';
+  topic: string;
+  payload: unknown;
 }
 
 interface Request {
@@ -148,8 +149,8 @@ export function isNotice(message: unknown): message is Notice {
   return isObject(message) && typeof message.type === 'string' && ['mergekey:listening', 'mergekey:failed', 'mergekey:stop'].includes(message.type);
 }
 
-export function isThrottleHits(message: unknown): message is ThrottleHitsMessage {
-  return isObject(message) && message.type === 'mergekey:throttle-hits' && isObject(message.hits);
+export function isPeerMessage(message: unknown): message is PeerMessage {
+  return isObject(message) && message.type === 'mergekey:peers' && typeof message.topic === 'string';
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -10,7 +10,7 @@ import type { DestinationStream, Logger } from 'pino';
 import { ConfigError, type ServeConfig } from '../config/defaults.ts';
 import { confirmerFor } from '../confirm/setup.ts';
 import { GitError, GitSource } from '../git/source.ts';
-import { oauthPlugin, type ThrottleSharing } from '../oauth/plugin.ts';
+import { oauthPlugin, type SharedHits, type ThrottleSharing } from '../oauth/plugin.ts';
 import { readAppliedCommit } from '../reconcile/apply.ts';
 import { ReconcileLoop } from '../reconcile/loop.ts';
 import { Reconciler } from '../reconcile/reconciler.ts';
@@ -45,6 +45,18 @@ export interface ServerContext {
   status: StatusSource;
   /** Starts a reconcile now, as a webhook does (in a worker, on the primary): the portal asks after merging a request. */
   sync: SyncTrigger;
+  /** The other workers of `--workers N`; undefined when this process serves alone. */
+  peers: Peers | undefined;
+}
+
+/**
+ * The other processes serving beside this one: a message published on a topic reaches every one
+ * of them (not this one). Features use it to count each other's throttled events.
+ */
+export interface Peers {
+  publish(topic: string, payload: unknown): void;
+  /** Calls `receive` with each payload the others publish on `topic`; returns the way to stop. */
+  subscribe(topic: string, receive: (payload: unknown) => void): () => void;
 }
 
 export type PluginFactory = (context: ServerContext) => FastifyPluginAsync[] | Promise<FastifyPluginAsync[]>;
@@ -269,17 +281,18 @@ export interface HttpOptions {
   renderMetrics?: () => Promise<string>;
   webhookSecret: Uint8Array | undefined;
   plugins?: PluginFactory;
-  /** Set in a worker of `--workers N`: the throttles count what the other workers allow. */
-  throttleSharing?: ThrottleSharing;
+  /** Set in a worker of `--workers N`: the other workers. */
+  peers?: Peers;
 }
 
 /** The serving half: the Fastify app with the operational routes and the OAuth server, listening. */
 export async function serveHttp(options: HttpOptions): Promise<{ app: FastifyInstance; url: string }> {
   const { config, store, keys, issuer } = options;
-  const context: ServerContext = { config, store, keys, logger: options.logger, issuer, status: options.status, sync: options.sync };
+  const { peers } = options;
+  const context: ServerContext = { config, store, keys, logger: options.logger, issuer, status: options.status, sync: options.sync, peers };
   const oauth = oauthPlugin({
     config: configReader(store), store, secretHashKey: keys.secretHashKey, issuer,
-    ...(options.throttleSharing === undefined ? {} : { throttleSharing: options.throttleSharing }),
+    ...(peers === undefined ? {} : { throttleSharing: throttleSharingWith(peers) }),
   });
   const app = await buildApp({
     logger: options.logger,
@@ -298,6 +311,16 @@ export async function serveHttp(options: HttpOptions): Promise<{ app: FastifyIns
     await app.close();
     throw error;
   }
+}
+
+/** The OAuth server's throttle sharing, over the peers. */
+function throttleSharingWith(peers: Peers): ThrottleSharing {
+  const topic = 'oauth-throttles';
+  return {
+    publish: (hits) => peers.publish(topic, hits),
+    // The OAuth server checks every received hit before it counts it.
+    subscribe: (receive) => peers.subscribe(topic, (payload) => receive(payload as SharedHits)),
+  };
 }
 
 export function readWebhookSecret(file: string, logger: Logger): Uint8Array {

@@ -13,11 +13,10 @@ import { LIMITS, type ServeConfig } from '../config/defaults.ts';
 import { readAppliedCommit } from '../reconcile/apply.ts';
 import type { Store } from '../store/open.ts';
 import { openStore } from '../store/open.ts';
-import type { ThrottleSharing } from '../oauth/plugin.ts';
-import { IpcTimeout, isNotice, isThrottleHits, Rpc, type Channel, type Notice, type PrimaryCalls, type ThrottleHitsMessage, type WorkerCalls } from './ipc.ts';
+import { IpcTimeout, isNotice, isPeerMessage, Rpc, type Channel, type Notice, type PeerMessage, type PrimaryCalls, type WorkerCalls } from './ipc.ts';
 import { createLogger } from './logging.ts';
 import { createMetrics } from './metrics.ts';
-import { readWebhookSecret, serveHttp, type StartDependencies } from './start.ts';
+import { readWebhookSecret, serveHttp, type Peers, type StartDependencies } from './start.ts';
 
 /** The environment variable through which the primary hands a worker its setup (JSON). */
 export const WORKER_SETUP_ENV = 'MERGEKEY_WORKER_SETUP';
@@ -90,7 +89,7 @@ export async function runWorker(deps: Pick<StartDependencies, 'openKeys' | 'plug
       metrics,
       renderMetrics: () => primary(() => rpc.call('metrics', undefined)),
       webhookSecret,
-      throttleSharing: throttleSharingOverIpc(),
+      peers: peersOverIpc(),
       ...(deps.plugins === undefined ? {} : { plugins: deps.plugins }),
     });
     app = served.app;
@@ -108,18 +107,18 @@ export async function runWorker(deps: Pick<StartDependencies, 'openKeys' | 'plug
   }
 }
 
-/** Throttle events to and from the other workers, through the primary. */
-function throttleSharingOverIpc(): ThrottleSharing {
+/** Messages to and from the other workers, through the primary. */
+function peersOverIpc(): Peers {
   return {
-    publish(hits) {
+    publish(topic, payload) {
       if (process.send === undefined || !process.connected) return;
       // With a callback a failed send is reported to it, not as an 'error' event nobody handles:
       // the primary is gone, and this worker is stopping.
-      process.send({ type: 'mergekey:throttle-hits', hits } satisfies ThrottleHitsMessage, undefined, {}, () => {});
+      process.send({ type: 'mergekey:peers', topic, payload } satisfies PeerMessage, undefined, {}, () => {});
     },
-    subscribe(receive) {
+    subscribe(topic, receive) {
       const listener = (message: unknown) => {
-        if (isThrottleHits(message)) receive(message.hits);
+        if (isPeerMessage(message) && message.topic === topic) receive(message.payload);
       };
       process.on('message', listener);
       return () => process.off('message', listener);

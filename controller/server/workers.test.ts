@@ -1,7 +1,8 @@
 // `mergekey serve --workers 2` as an operator runs it: the workers share the store the primary
 // reconciles, so a deactivation merged in git stops an application's tokens on every worker; the
 // primary's status and sync are reachable through any worker; a worker that dies is replaced; an
-// application's plan rate holds across the workers.
+// application's plan rate and the portal's sign-in limit hold across the workers.
+import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,4 +118,33 @@ describe('mergekey serve --workers 2', () => {
     expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 429, 429, 429, 429]);
     expect((await servedBy('/oauth2/token', mark, 10)).size).toBe(2);
   });
+
+  it('holds the portal\'s sign-in limit for a user across both workers', { timeout: 60_000 }, async () => {
+    // One sign-in form, posted again and again on new connections: they alternate between the workers.
+    const form = await fetch(`${url}/portal/sign-in`);
+    const cookie = form.headers.getSetCookie().map((header) => header.split(';')[0]!).join('; ');
+    const csrf = /name="_csrf" value="([^"]*)"/.exec(await form.text())![1]!;
+    const mark = server.lines.length;
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      statuses.push(await postSignIn(`${url}/portal/sign-in`, cookie, { _csrf: csrf, name: 'alice', password: 'not her password' }));
+      // Time for the worker that answered to tell the other one.
+      await sleep(200);
+    }
+    // Five wrong passwords per user, then wait (SIGN_IN_LIMITS); alone, each worker would allow five.
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
+    expect((await servedBy('/portal/sign-in', mark, 7)).size).toBe(2);
+  });
 });
+
+/** Posts the sign-in form on a connection of its own; resolves with the status. */
+function postSignIn(url: string, cookie: string, form: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent: false, headers: { connection: 'close', cookie, 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(new URLSearchParams(form).toString());
+  });
+}
