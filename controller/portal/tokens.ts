@@ -7,27 +7,17 @@
 // Listing and revoking read and write the token state in-process, under the signed-in owner's
 // authority (the routes check ownership first): the HTTP listing (`/api/v1/apps/:name/tokens`)
 // answers only to the application's own client credentials, which the portal does not hold. The
-// rules of what counts as live are those of `controller/oauth/app-tokens.ts`; an access token
-// issued in the last few milliseconds may be missing, as from another worker (its record is
-// written in a batch).
-import { USER_SUBJECT_PREFIX } from '../oauth/defaults.ts';
+// rules of what is live, and revoking by id, are the HTTP listing's (`controller/oauth/live-tokens.ts`).
+// An access token issued in the last few milliseconds may be missing, as from another worker (its
+// record is written in a batch).
+import { liveTokens, revokeTokenById, type TokenSummary } from '../oauth/live-tokens.ts';
 import type { Store } from '../store/open.ts';
 import type { ApplicationRecord } from '../store/records.ts';
 import { tokenState, type TokenState } from '../store/token-state.ts';
 
-export interface PortalToken {
-  /** `at_<jti>` or `rt_<hash>`, as the HTTP listing names it: a handle, not the token. */
-  id: string;
-  masked: string;
-  type: 'access_token' | 'refresh_token';
-  subject: string;
-  scope: string;
-  issuedAt: string;
-  expiresAt: string;
-}
+/** One live token as the portal shows it: what the HTTP listing answers. */
+export type PortalToken = TokenSummary;
 
-const ACCESS = 'at_';
-const REFRESH = 'rt_';
 const PAGE = 200;
 
 export class AppTokens {
@@ -45,57 +35,14 @@ export class AppTokens {
   list(app: ApplicationRecord): { tokens: PortalToken[]; more: boolean } {
     if (app.spec.state !== 'active') return { tokens: [], more: false };
     const page = this.#tokens.listTokens(app.name, { limit: PAGE });
-    const now = Math.floor(this.#now() / 1000);
-    const revokedBefore = this.#tokens.revokedBefore(app.name);
-    const live = (record: { iat: number; exp: number; sub: string }) =>
-      record.exp > now && (revokedBefore === undefined || record.iat > revokedBefore) && this.#subjectExists(record.sub);
-    const familyLive = (family: string) => {
-      const found = this.#tokens.family(app.name, family);
-      return found !== undefined && found.revokedAt === undefined;
-    };
-    const tokens: PortalToken[] = [];
-    for (const record of page.access) {
-      if (!live(record) || this.#tokens.accessTokenRevoked(app.name, record.jti) || (record.family !== undefined && !familyLive(record.family))) continue;
-      tokens.push(summary(`${ACCESS}${record.jti}`, 'access_token', record));
-    }
-    for (const record of page.refresh) {
-      if (!live(record) || record.usedAt !== undefined || !familyLive(record.family)) continue;
-      tokens.push(summary(`${REFRESH}${record.id}`, 'refresh_token', record));
-    }
-    return { tokens, more: page.next !== undefined };
+    const sources = { tokens: this.#tokens, userExists: (name: string) => this.#store.users.get(name) !== undefined };
+    return { tokens: liveTokens(sources, app.name, page, Math.floor(this.#now() / 1000)), more: page.next !== undefined };
   }
 
   /** Revokes one token by its id: an access token, or a refresh token with its whole family. False when it is not live. */
-  async revoke(app: ApplicationRecord, id: string): Promise<boolean> {
-    if (id.length > 100) return false;
-    if (id.startsWith(ACCESS)) {
-      const record = this.#tokens.accessToken(app.name, id.slice(ACCESS.length));
-      return record === undefined ? false : this.#tokens.revokeAccessToken(app.name, record.jti, record.exp);
-    }
-    if (id.startsWith(REFRESH)) {
-      const record = this.#tokens.refreshToken(app.name, id.slice(REFRESH.length));
-      if (record === undefined || record.usedAt !== undefined) return false;
-      return this.#tokens.revokeFamily(app.name, record.family, Math.floor(this.#now() / 1000));
-    }
-    return false;
+  revoke(app: ApplicationRecord, id: string): Promise<boolean> {
+    return revokeTokenById(this.#tokens, app.name, id, Math.floor(this.#now() / 1000));
   }
-
-  #subjectExists(sub: string): boolean {
-    return !sub.startsWith(USER_SUBJECT_PREFIX) || this.#store.users.get(sub.slice(USER_SUBJECT_PREFIX.length)) !== undefined;
-  }
-}
-
-function summary(id: string, type: PortalToken['type'], record: { sub: string; scope: string; iat: number; exp: number }): PortalToken {
-  const random = id.slice(3);
-  return {
-    id,
-    masked: `${id.slice(0, 3)}${random.slice(0, 4)}…${random.slice(-4)}`,
-    type,
-    subject: record.sub,
-    scope: record.scope,
-    issuedAt: new Date(record.iat * 1000).toISOString(),
-    expiresAt: new Date(record.exp * 1000).toISOString(),
-  };
 }
 
 export type PortalGrant = 'client_credentials' | 'password' | 'refresh_token';

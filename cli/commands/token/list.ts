@@ -1,6 +1,6 @@
 // `mergekey token list APP`: the application's live access and refresh tokens, masked, from
 // `GET /api/v1/apps/APP/tokens`, authorised by the application's own saved credentials.
-import type { TokenSummary } from '../../../controller/oauth/app-tokens.ts';
+import type { TokenSummary } from '../../../controller/oauth/live-tokens.ts';
 import { defineCommand } from '../../command.ts';
 import { failure } from '../../errors.ts';
 import { SERVER_OPTION, serverUrl } from '../status.ts';

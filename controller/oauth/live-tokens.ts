@@ -1,0 +1,88 @@
+// An application's live tokens as its developers see them, and revoking one by its id: the rules
+// the HTTP token listing (app-tokens.ts) and the portal share. Live means unexpired, issued after
+// the application's last deactivation, not revoked, not spent, its family not revoked, its user
+// (if any) still there — what introspection would call active.
+//
+// A token's id is a handle, not a credential: `at_<jti>` for an access token, `rt_<sha-256 of
+// the token>` for a refresh token. Knowing one grants nothing; lists also carry the `masked`
+// form for display, which `mergekey token revoke` accepts as well.
+import type { TokenPage, TokenState } from '../store/token-state.ts';
+import { USER_SUBJECT_PREFIX } from './defaults.ts';
+
+export interface TokenSummary {
+  /** `at_<jti>` or `rt_<sha-256 of the token>`: a handle for revocation, not a credential. */
+  id: string;
+  /** The id shortened for display: first and last four characters of its random part. */
+  masked: string;
+  type: 'access_token' | 'refresh_token';
+  subject: string;
+  scope: string;
+  /** RFC 3339 */
+  issuedAt: string;
+  expiresAt: string;
+}
+
+export const ACCESS_ID_PREFIX = 'at_';
+export const REFRESH_ID_PREFIX = 'rt_';
+// Token ids are at most `rt_` and 43 characters; anything much longer is no id of ours.
+export const MAX_TOKEN_ID_LENGTH = 100;
+
+export interface LiveTokenSources {
+  tokens: TokenState;
+  /** Whether the User manifest `name` still exists: a user's tokens die with the user. */
+  userExists(name: string): boolean;
+}
+
+/** The live tokens of one page of `app`'s records, access tokens first. `now` in seconds. */
+export function liveTokens({ tokens, userExists }: LiveTokenSources, app: string, page: TokenPage, now: number): TokenSummary[] {
+  const revokedBefore = tokens.revokedBefore(app);
+  const live = (record: { iat: number; exp: number; sub: string }) =>
+    record.exp > now && (revokedBefore === undefined || record.iat > revokedBefore)
+    && (!record.sub.startsWith(USER_SUBJECT_PREFIX) || userExists(record.sub.slice(USER_SUBJECT_PREFIX.length)));
+  const familyLive = (family: string) => {
+    const found = tokens.family(app, family);
+    return found !== undefined && found.revokedAt === undefined;
+  };
+  const summaries: TokenSummary[] = [];
+  for (const record of page.access) {
+    // A revocation from another worker may have landed before this record's batched write.
+    if (!live(record) || tokens.accessTokenRevoked(app, record.jti) || (record.family !== undefined && !familyLive(record.family))) continue;
+    summaries.push(summary(`${ACCESS_ID_PREFIX}${record.jti}`, 'access_token', record));
+  }
+  for (const record of page.refresh) {
+    if (!live(record) || record.usedAt !== undefined || !familyLive(record.family)) continue;
+    summaries.push(summary(`${REFRESH_ID_PREFIX}${record.id}`, 'refresh_token', record));
+  }
+  return summaries;
+}
+
+/**
+ * Revokes `app`'s token `id`: an access token, or a refresh token with its whole family. False
+ * when it is no live token of the application. `now` in seconds.
+ */
+export async function revokeTokenById(tokens: TokenState, app: string, id: string, now: number): Promise<boolean> {
+  if (id.length > MAX_TOKEN_ID_LENGTH) return false;
+  if (id.startsWith(ACCESS_ID_PREFIX)) {
+    const record = tokens.accessToken(app, id.slice(ACCESS_ID_PREFIX.length));
+    return record === undefined ? false : tokens.revokeAccessToken(app, record.jti, record.exp);
+  }
+  if (id.startsWith(REFRESH_ID_PREFIX)) {
+    const record = tokens.refreshToken(app, id.slice(REFRESH_ID_PREFIX.length));
+    if (record === undefined || record.usedAt !== undefined) return false;
+    return tokens.revokeFamily(app, record.family, now);
+  }
+  return false;
+}
+
+function summary(id: string, type: TokenSummary['type'], record: { sub: string; scope: string; iat: number; exp: number }): TokenSummary {
+  const random = id.slice(3);
+  return {
+    id,
+    masked: `${id.slice(0, 3)}${random.slice(0, 4)}...${random.slice(-4)}`,
+    type,
+    subject: record.sub,
+    scope: record.scope,
+    issuedAt: new Date(record.iat * 1000).toISOString(),
+    expiresAt: new Date(record.exp * 1000).toISOString(),
+  };
+}
