@@ -22,8 +22,8 @@ const list = async (app: TestClient, query = '', as: TestClient = app) => {
   return send('GET', s.url(`/api/v1/apps/${app.name}/tokens${query}`), { headers: auth(as) });
 };
 const remove = (app: TestClient, id: string) => send('DELETE', s.url(`/api/v1/apps/${app.name}/tokens/${id}`), { headers: auth(app) });
-const accessToken = async (app: TestClient) => (await oauth.processClientCredentialsResponse(s.as, app.client,
-  await oauth.clientCredentialsGrantRequest(s.as, app.client, authOf(app), {}, insecure))).access_token;
+const accessToken = async (app: TestClient, scope?: string) => (await oauth.processClientCredentialsResponse(s.as, app.client,
+  await oauth.clientCredentialsGrantRequest(s.as, app.client, authOf(app), scope === undefined ? {} : { scope }, insecure))).access_token;
 const passwordTokens = async (app: TestClient) => oauth.processGenericTokenEndpointResponse(s.as, app.client,
   await oauth.genericTokenEndpointRequest(s.as, app.client, authOf(app), 'password', { username: 'alice', password: ALICE_PASSWORD }, insecure));
 const active = async (app: TestClient, token: string) => (await oauth.processIntrospectionResponse(s.as, app.client,
@@ -149,23 +149,71 @@ describe('an application\'s tokens', () => {
   });
 
   it('refuses a bearer token that is not live, not the application\'s own, or another application\'s', async () => {
-    const app = await fresh({ grantTypes: ['client_credentials', 'password'] });
+    const app = await fresh({ tokenEndpointAuthMethod: 'private_key_jwt', grantTypes: ['client_credentials', 'password'] });
     const url = s.url(`/api/v1/apps/${app.name}/tokens`);
     const get = (token: string) => send('GET', url, { headers: { authorization: `Bearer ${token}` } });
-    const refused = { status: 401, body: { error: 'invalid_token' } };
+    const refused = { status: 401, body: { error: 'invalid_token', error_description: 'the access token is expired, revoked or not one of this server\'s' } };
 
     // A user's token from the application: the user may not see the application's tokens.
     const user = await get((await passwordTokens(app)).access_token);
-    expect(user).toMatchObject({ status: 401, body: { error: 'invalid_token', error_description: expect.stringContaining('client_credentials') } });
+    expect(user).toMatchObject({ status: 401, body: { error: 'invalid_token', error_description: 'only a token the application got for itself (client_credentials) lists its tokens' } });
     expect(user.headers['www-authenticate']).toBe(`Bearer realm="${s.issuer}", error="invalid_token"`);
 
     const revoked = await accessToken(app);
     await oauth.revocationRequest(s.as, app.client, authOf(app), revoked, insecure);
     expect(await get(revoked)).toMatchObject(refused);
     expect(await get('not-a-token')).toMatchObject(refused);
-    expect(await send('GET', url, { headers: { authorization: 'Bearer two words' } })).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+    expect(await send('GET', url, { headers: { authorization: 'Bearer two words' } }))
+      .toMatchObject({ status: 400, body: { error: 'invalid_request', error_description: 'malformed Authorization header' } });
 
-    expect(await get(await accessToken(await fresh()))).toMatchObject({ status: 403, body: { error: 'access_denied' } });
+    const another = await fresh({ tokenEndpointAuthMethod: 'private_key_jwt' });
+    expect(await get(await accessToken(another))).toMatchObject({
+      status: 403, body: { error: 'access_denied', error_description: 'these credentials belong to another application' },
+    });
     expect((await get(await accessToken(app))).status).toBe(200);
+  });
+
+  it('RFC 9068 section 4: refuses a token meant for an Api, and any bearer token of an application with a secret', async () => {
+    const signed = await fresh({ tokenEndpointAuthMethod: 'private_key_jwt', scopes: ['open', 'orders:read'] });
+    const withSecret = await fresh({ scopes: ['open', 'orders:read'] });
+    const get = (app: TestClient, token: string) => send('GET', s.url(`/api/v1/apps/${app.name}/tokens`), { headers: { authorization: `Bearer ${token}` } });
+    const del = (app: TestClient, token: string, id: string) =>
+      send('DELETE', s.url(`/api/v1/apps/${app.name}/tokens/${id}`), { headers: { authorization: `Bearer ${token}` } });
+    const forApi = {
+      status: 401,
+      body: { error: 'invalid_token', error_description: 'this token is meant for an Api, not for this server: get one with client_credentials and scope open alone' },
+    };
+    const useSecret = {
+      status: 401,
+      body: { error: 'invalid_client', error_description: 'this application authenticates with its client id and secret (HTTP Basic), not a bearer token' },
+    };
+
+    // A resource server of the orders Api receives this token: it must not open the application's tokens.
+    const ordersToken = await accessToken(signed, 'orders:read');
+    const victim = await accessToken(signed, 'open');
+    await s.settle();
+    const victimId = ((await get(signed, victim)).body as TokenList).tokens.find((token) => token.scope === 'open')!.id;
+    const listed = await get(signed, ordersToken);
+    expect(listed).toMatchObject(forApi);
+    expect(listed.body).toEqual(forApi.body);
+    expect(listed.headers['www-authenticate']).toBe(`Bearer realm="${s.issuer}", error="invalid_token"`);
+    expect(await del(signed, ordersToken, victimId)).toMatchObject(forApi);
+    // Every scope of the application, with no scope asked for, is an Api's token too.
+    expect(await get(signed, await accessToken(signed))).toMatchObject(forApi);
+    expect(await active(signed, victim)).toBe(true);
+
+    // An application with a secret uses its secret: no token of its own stands in for it.
+    const secretOpen = await accessToken(withSecret, 'open');
+    await s.settle();
+    const secretVictim = ((await list(withSecret)).body as TokenList).tokens[0]!.id;
+    const refusedSecret = await get(withSecret, secretOpen);
+    expect(refusedSecret.body).toEqual(useSecret.body);
+    expect(refusedSecret.status).toBe(401);
+    expect(refusedSecret.headers['www-authenticate']).toBe(`Basic realm="${s.issuer}", charset="UTF-8"`);
+    expect(await del(withSecret, secretOpen, secretVictim)).toMatchObject(useSecret);
+    expect(await get(withSecret, await accessToken(withSecret, 'orders:read'))).toMatchObject(forApi);
+    expect(await active(withSecret, secretOpen)).toBe(true);
+    // Its secret still works.
+    expect((await list(withSecret)).status).toBe(200);
   });
 });
