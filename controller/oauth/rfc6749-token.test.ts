@@ -252,6 +252,23 @@ describe('refresh_token grant', () => {
     });
   });
 
+  it('RFC 6749 section 6: a narrower scope narrows the access token, and the new refresh token keeps the scope presented', async () => {
+    const app = await passwordApp();
+    const first = await passwordGrant(app, 'alice', ALICE_PASSWORD);
+    expect(first.scope).toBe('open orders:read');
+    const narrowed = await refresh(app, first.refresh_token!, { scope: 'orders:read' });
+    expect(narrowed.scope).toBe('orders:read');
+    expect(decodeJwt(narrowed.access_token)).toMatchObject({ scope: 'orders:read', aud: ORDERS_AUDIENCE });
+    // The refresh token that came back still carries the whole grant: the next refresh may ask
+    // for open again, and without a scope gets all of it.
+    const introspected = await oauth.processIntrospectionResponse(s.as, app.client,
+      await oauth.introspectionRequest(s.as, app.client, authOf(app), narrowed.refresh_token!, insecure));
+    expect(introspected).toMatchObject({ active: true, scope: 'open orders:read', token_type: 'refresh_token' });
+    const again = await refresh(app, narrowed.refresh_token!, { scope: 'open' });
+    expect(again.scope).toBe('open');
+    expect((await refresh(app, again.refresh_token!)).scope).toBe('open orders:read');
+  });
+
   it('revokes the whole family when a used refresh token is presented again', async () => {
     const app = await passwordApp();
     const first = await passwordGrant(app, 'alice', ALICE_PASSWORD);

@@ -33,9 +33,12 @@ export async function handle({ ctx, client: { app }, plan, params }: GrantReques
   const original = presented.scope.split(' ').filter((scope) => app.spec.scopes.includes(scope));
   const scopes = grantScopes(parseScope(params.get('scope')), original, published);
 
-  const grantee = { sub: presented.sub, scopes, family: presented.family };
-  const access = await mintAccessToken(ctx, app, grantee, published, plan, now);
-  const refresh = mintRefreshToken(app, grantee, plan, now);
+  // A narrower `scope` narrows the access token only. Section 6: "If a new refresh token is
+  // issued, the refresh token scope MUST be identical to that of the refresh token included by
+  // the client in the request" (less any scope the application no longer holds): asking once for
+  // a token for one Api must not cost the client the rest of its grant.
+  const access = await mintAccessToken(ctx, app, { sub: presented.sub, scopes, family: presented.family }, published, plan, now);
+  const refresh = mintRefreshToken(app, { sub: presented.sub, scopes: original, family: presented.family }, plan, now);
   // The tokens above are only sent if this rotation wins; it is committed to disk first.
   const { outcome } = await ctx.tokens.rotateRefreshToken(app.name, id, now, refresh.record, access.record);
   if (outcome !== 'rotated') throw unusable();
