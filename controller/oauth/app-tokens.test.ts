@@ -110,6 +110,19 @@ describe('an application\'s tokens', () => {
     expect(await active(app, tokens.refresh_token!)).toBe(false);
   });
 
+  it('revokes the family of a spent refresh token by its id, the successor included', async () => {
+    const app = await fresh({ grantTypes: ['password', 'refresh_token'] });
+    const first = await passwordTokens(app);
+    const spentId = ((await list(app)).body as TokenList).tokens.find((token) => token.type === 'refresh_token')!.id;
+    const second = await oauth.processRefreshTokenResponse(s.as, app.client,
+      await oauth.refreshTokenGrantRequest(s.as, app.client, authOf(app), first.refresh_token!, insecure));
+    expect((await remove(app, spentId)).status).toBe(204);
+    expect(await active(app, second.refresh_token!)).toBe(false);
+    expect(await active(app, second.access_token)).toBe(false);
+    expect(((await list(app)).body as TokenList).tokens).toEqual([]);
+    expect(await remove(app, spentId)).toMatchObject({ status: 404, body: { error: 'not_found' } });
+  });
+
   it('answers 401 without the application\'s credentials and 403 with another application\'s', async () => {
     const [app, other] = [await fresh(), await fresh()];
     const url = s.url(`/api/v1/apps/${app.name}/tokens`);
