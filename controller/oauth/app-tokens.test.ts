@@ -94,7 +94,11 @@ describe('an application\'s tokens', () => {
     expect(response.status).toBe(204);
     expect(response.headers['cache-control']).toBe('no-store');
     expect(await active(app, token)).toBe(false);
-    expect(await remove(app, id)).toMatchObject({ status: 404, body: { error: 'not_found', error_description: `no live token ${id} for this application` } });
+    expect(await remove(app, id)).toMatchObject({ status: 404, body: { error: 'not_found', error_description: 'no live token with this id for this application' } });
+    // The id in the path is described, not echoed.
+    expect(await remove(app, encodeURIComponent('<script>alert(1)</script>'))).toMatchObject({
+      status: 404, body: { error: 'not_found', error_description: 'no live token with this id for this application' },
+    });
     // A record written late (by another worker's batch) does not bring it back into the list.
     const jti = id.slice('at_'.length);
     await s.store.tokens.put(`${app.name}/${jti}`, { v: 1, jti, clientId: app.client.client_id, sub: 'x', scope: 'open', aud: [], iat: 1, exp: 4_000_000_000 });

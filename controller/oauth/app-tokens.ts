@@ -49,7 +49,8 @@ export function revokeTokenEndpoint(ctx: OAuthContext) {
     await ctx.tokens.flushAccessTokens();
     const id = request.params.id ?? '';
     const revoked = await revokeTokenById(ctx.tokens, app.name, id, seconds(ctx.now()));
-    if (!revoked) throw notFound(`no live token ${id.slice(0, 80)} for this application`);
+    // Described, not echoed: the id is the caller's input.
+    if (!revoked) throw notFound('no live token with this id for this application');
     return noStore(reply).code(204).send();
   };
 }

@@ -70,12 +70,12 @@ describe('client_credentials grant', () => {
   it('refuses a scope the application does not hold: invalid_scope and no token', async () => {
     const app = await s.addApp(fresh('billing'), { scopes: ['open', 'orders:read'] });
     const response = await postForm(tokenUrl, 'grant_type=client_credentials&scope=orders:read%20orders:write', basic(app));
-    expect(response).toMatchObject({ status: 400, body: { error: 'invalid_scope', error_description: 'scope not allowed for this client: orders:write' } });
+    expect(response).toMatchObject({ status: 400, body: { error: 'invalid_scope', error_description: 'a requested scope is not one this client may have' } });
     expect(response.headers['cache-control']).toBe('no-store');
     // A scope that no Api publishes is refused the same way, even when listed by the application.
     const stale = await s.addApp(fresh('billing'), { scopes: ['open', 'retired:scope'] });
     expect((await postForm(tokenUrl, 'grant_type=client_credentials&scope=retired:scope', basic(stale))).body)
-      .toEqual({ error: 'invalid_scope', error_description: 'scope not allowed for this client: retired:scope' });
+      .toEqual({ error: 'invalid_scope', error_description: 'a requested scope is not one this client may have' });
     expect((await clientCredentials(stale)).scope).toBe('open');
   });
 
@@ -95,7 +95,7 @@ describe('client_credentials grant', () => {
   it('refuses an unknown or missing grant type', async () => {
     const app = await s.addApp(fresh('billing'));
     expect((await postForm(tokenUrl, 'grant_type=authorization_code&code=x', basic(app))).body)
-      .toEqual({ error: 'unsupported_grant_type', error_description: 'grant type not supported: authorization_code' });
+      .toEqual({ error: 'unsupported_grant_type', error_description: 'this server does not support the requested grant type' });
     expect((await postForm(tokenUrl, 'scope=open', basic(app))).body)
       .toEqual({ error: 'invalid_request', error_description: 'missing required parameter \'grant_type\'' });
   });
@@ -248,7 +248,7 @@ describe('refresh_token grant', () => {
     const app = await passwordApp();
     const first = await passwordGrant(app, 'alice', ALICE_PASSWORD, { scope: 'orders:read' });
     expect(await oauthError(refresh(app, first.refresh_token!, { scope: 'orders:read open' }))).toEqual({
-      status: 400, body: { error: 'invalid_scope', error_description: 'scope not allowed for this client: open' },
+      status: 400, body: { error: 'invalid_scope', error_description: 'a requested scope is not one this client may have' },
     });
   });
 
@@ -411,6 +411,14 @@ describe('hostile requests: an RFC 6749 error, never a 500, never a token', () =
       401, { error: 'invalid_client', error_description: 'client authentication failed' }],
     ['a refresh token that was never issued', () => postForm(tokenUrl, 'grant_type=refresh_token&refresh_token=forged', basic(app)),
       400, { error: 'invalid_grant', error_description: 'the refresh token is invalid, expired or revoked' }],
+    // Error descriptions describe the input, never echo it: what a caller sends must not come
+    // back in an answer that a log, a page or another client may show.
+    ['a scope that carries markup', () => postForm(tokenUrl, `grant_type=client_credentials&scope=${encodeURIComponent('<script>alert(1)</script>')}`, basic(app)),
+      400, { error: 'invalid_scope', error_description: 'a requested scope is not one this client may have' }],
+    ['a grant type that carries markup', () => postForm(tokenUrl, `grant_type=${encodeURIComponent('<img src=x onerror=alert(1)>')}`, basic(app)),
+      400, { error: 'unsupported_grant_type', error_description: 'this server does not support the requested grant type' }],
+    ['a repeated parameter of the caller\'s own naming', () => postForm(tokenUrl, `grant_type=client_credentials&${encodeURIComponent('<b>x</b>')}=1&${encodeURIComponent('<b>x</b>')}=2`, basic(app)),
+      400, invalid('a parameter is included more than once')],
   ];
   it.each(cases)('%s', async (_name, request, status, body) => {
     const response = await request();
