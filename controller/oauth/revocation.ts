@@ -9,6 +9,7 @@ import { rejectQueryParameters, requiredParam, requireFormBody } from './form.ts
 import type { RefreshTokenRecord } from '../store/token-state.ts';
 import { refreshTokenId, seconds } from './issue.ts';
 import { findAccessToken, searchOrder } from './token-lookup.ts';
+import { checkTokenMisses, countTokenMiss } from './token-misses.ts';
 
 export function revocationEndpoint(ctx: OAuthContext) {
   return async function revoke(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
@@ -17,7 +18,8 @@ export function revocationEndpoint(ctx: OAuthContext) {
     // Section 2.1: "The authorization server first validates the client credentials".
     const client = await authenticateClient(ctx, request, params);
     const token = requiredParam(params, 'token');
-    await revokeToken(ctx, client, token, params.get('token_type_hint'));
+    checkTokenMisses(ctx, client.app);
+    if (!(await revokeToken(ctx, client, token, params.get('token_type_hint')))) countTokenMiss(ctx, client.app);
     return noStore(reply).code(200).send();
   };
 }
