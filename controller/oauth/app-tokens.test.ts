@@ -234,3 +234,29 @@ describe('an application\'s tokens', () => {
     expect((await list(withSecret)).status).toBe(200);
   });
 });
+
+describe('refused bearer tokens on the listing routes', () => {
+  let own: TestServer;
+  beforeAll(async () => {
+    own = await startTestServer({ clientAuthFailuresPerMinute: 3 });
+  });
+  afterAll(() => own.close());
+
+  it('count per source address in the failure throttle: 429 with Retry-After past it, other addresses unaffected', async () => {
+    const app = await own.addApp('signed', { tokenEndpointAuthMethod: 'private_key_jwt' });
+    const good = (await oauth.processClientCredentialsResponse(own.as, app.client,
+      await oauth.clientCredentialsGrantRequest(own.as, app.client, authOf(app), { scope: 'open' }, insecure))).access_token;
+    const get = async (token: string, localAddress = '127.0.0.1') => {
+      const response = await send('GET', own.url(`/api/v1/apps/${app.name}/tokens`), { headers: { authorization: `Bearer ${token}` }, localAddress });
+      return { status: response.status, retryAfter: response.headers['retry-after'], body: response.body };
+    };
+    const refused = { status: 401, retryAfter: undefined, body: { error: 'invalid_token', error_description: 'the access token is expired, revoked or not one of this server\'s' } };
+    for (let i = 0; i < 3; i++) expect(await get(`random-${i}`)).toEqual(refused);
+    const throttled = { status: 429, retryAfter: '20', body: { error: 'slow_down', error_description: 'too many refused bearer tokens; retry later' } };
+    expect(await get('random-3')).toEqual(throttled);
+    expect(await get(good)).toEqual(throttled);
+    expect((await get(good, '127.0.0.2')).status).toBe(200);
+    own.advance(20_000);
+    expect((await get(good)).status).toBe(200);
+  });
+});

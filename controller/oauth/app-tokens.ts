@@ -8,10 +8,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authenticateBasic } from './client-auth.ts';
 import type { OAuthContext } from './context.ts';
-import { accessDenied, invalidClient, invalidRequest, invalidToken, noStore, notFound } from './errors.ts';
+import { accessDenied, invalidClient, invalidRequest, invalidToken, noStore, notFound, OAuthError, slowDown } from './errors.ts';
 import { clientSubject, seconds } from './issue.ts';
 import { ACCESS_ID_PREFIX, liveTokens, MAX_TOKEN_ID_LENGTH, REFRESH_ID_PREFIX, revokeTokenById, type TokenSummary } from './live-tokens.ts';
 import { OPEN_SCOPE } from './scopes.ts';
+import { retryAfterSeconds } from './throttle.ts';
 import { findAccessToken } from './token-lookup.ts';
 import type { ApplicationRecord } from '../store/records.ts';
 
@@ -61,7 +62,7 @@ export function revokeTokenEndpoint(ctx: OAuthContext) {
  */
 async function authoriseApplication(ctx: OAuthContext, request: FastifyRequest<Route>): Promise<ApplicationRecord> {
   const bearer = bearerToken(request.headers.authorization);
-  const app = bearer === undefined ? await authenticateBasic(ctx, request) : await tokenHolder(ctx, bearer);
+  const app = bearer === undefined ? await authenticateBasic(ctx, request) : await throttledBearer(ctx, request, bearer);
   if (app.name !== request.params.name) throw accessDenied('these credentials belong to another application');
   return app;
 }
@@ -100,6 +101,24 @@ async function tokenHolder(ctx: OAuthContext, token: string): Promise<Applicatio
     throw invalidClient('this application authenticates with its client id and secret (HTTP Basic), not a bearer token');
   }
   return app;
+}
+
+/**
+ * Refused bearer tokens count per source address in the failure throttle that Basic credentials
+ * use, so random or stolen-and-misaddressed tokens cannot be tried here without limit either.
+ */
+async function throttledBearer(ctx: OAuthContext, request: FastifyRequest, token: string): Promise<ApplicationRecord> {
+  const key = `\u0000bearer\u0000${request.ip}`;
+  const { clientAuthFailures } = ctx.throttles;
+  const perMinute = ctx.options.clientAuthFailuresPerMinute;
+  const wait = clientAuthFailures.wait(key, ctx.now(), perMinute);
+  if (wait > 0) throw slowDown(retryAfterSeconds(wait), 'too many refused bearer tokens; retry later');
+  try {
+    return await tokenHolder(ctx, token);
+  } catch (err) {
+    if (err instanceof OAuthError && err.status === 401) clientAuthFailures.hit(key, ctx.now(), perMinute);
+    throw err;
+  }
 }
 
 function pageSize(ctx: OAuthContext, raw: string | string[] | undefined): number {
