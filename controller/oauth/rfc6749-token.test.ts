@@ -269,6 +269,29 @@ describe('refresh_token grant', () => {
     expect((await refresh(app, again.refresh_token!)).scope).toBe('open orders:read');
   });
 
+  it('drops from the refresh token a scope no Api publishes any more: publishing the name again does not bring it back', async () => {
+    const api = {
+      v: 1 as const, commit: '0123456789abcdef0123456789abcdef01234567', name: 'reports', path: 'apis/reports.yaml',
+      spec: { description: 'reports', audience: 'https://reports.example.test', scopes: [{ name: 'reports:read', description: 'read' }] },
+    };
+    await s.store.apis.put('reports', api);
+    s.advance(1100);
+    const app = await s.addApp(fresh('portal'), { grantTypes: ['password', 'refresh_token'], scopes: ['open', 'reports:read'] });
+    const first = await passwordGrant(app, 'alice', ALICE_PASSWORD);
+    expect(first.scope).toBe('open reports:read');
+    await s.store.apis.remove('reports');
+    s.advance(1100);
+    const second = await refresh(app, first.refresh_token!);
+    expect(second.scope).toBe('open');
+    // Another Api publishing the same name later gets nothing from the old grant.
+    await s.store.apis.put('reports', { ...api, name: 'reports', spec: { ...api.spec, audience: 'https://other.example.test' } });
+    s.advance(1100);
+    const third = await refresh(app, second.refresh_token!);
+    expect(third.scope).toBe('open');
+    await s.store.apis.remove('reports');
+    s.advance(1100);
+  });
+
   it('revokes the whole family when a used refresh token is presented again', async () => {
     const app = await passwordApp();
     const first = await passwordGrant(app, 'alice', ALICE_PASSWORD);
