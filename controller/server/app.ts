@@ -66,6 +66,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     childLoggerFactory: requestLogger,
   });
 
+  // Every answer, whatever route or error made it: a browser never guesses a JSON error body or
+  // an echoed value to be HTML or script (Fetch standard, "X-Content-Type-Options").
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+  });
+
   app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {

@@ -67,6 +67,25 @@ describe('mergekey serve', () => {
     expect(response.body).toMatch(/^# TYPE mergekey_webhook_deliveries_total counter$/m);
   });
 
+  it('sends X-Content-Type-Options: nosniff on every answer: operational, OAuth, errors and unknown paths', async () => {
+    const t = await serve();
+    const answers = await Promise.all([
+      ['GET', '/healthz'], ['GET', '/api/v1/status'], ['GET', '/.well-known/oauth-authorization-server'], ['GET', '/oauth2/jwks'],
+      ['POST', '/oauth2/token'], ['GET', '/oauth2/token'], ['GET', '/api/v1/apps/billing/tokens'],
+      ['GET', '/no/such/path'], ['POST', '/api/v1/sync?wait=nope'],
+    ].map(async ([method, path]) => {
+      const response = await fetch(`${t.server.url}${path}`, { method, redirect: 'manual' });
+      await response.arrayBuffer();
+      return `${method} ${path} ${response.status} ${response.headers.get('x-content-type-options')}`;
+    }));
+    expect(answers).toEqual([
+      'GET /healthz 200 nosniff', 'GET /api/v1/status 200 nosniff', 'GET /.well-known/oauth-authorization-server 200 nosniff',
+      'GET /oauth2/jwks 200 nosniff', 'POST /oauth2/token 400 nosniff', 'GET /oauth2/token 405 nosniff',
+      'GET /api/v1/apps/billing/tokens 401 nosniff', 'GET /no/such/path 404 nosniff',
+      'POST /api/v1/sync?wait=nope 202 nosniff',
+    ]);
+  });
+
   it('publishes the public sealing key', async () => {
     const t = await serve();
     const jwk = (await t.server.app.inject({ url: '/.well-known/mergekey-sealing-key' })).json();
