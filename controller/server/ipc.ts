@@ -20,11 +20,15 @@ export type WorkerCalls = {
 
 type Calls = Record<string, { input: unknown; output: unknown }>;
 
-/** Messages that are not requests: a worker is listening or failed to start; a worker must stop. */
+/**
+ * Messages that are not requests: a worker is listening or failed to start; a worker must stop;
+ * a worker must read its TLS certificate again (the primary got SIGHUP).
+ */
 export type Notice =
   | { type: 'mergekey:listening'; url: string }
   | { type: 'mergekey:failed'; message: string }
-  | { type: 'mergekey:stop' };
+  | { type: 'mergekey:stop' }
+  | { type: 'mergekey:reload-tls' };
 
 /** A message from one worker to all the others, passed on by the primary; one topic per feature. */
 export interface PeerMessage {
@@ -146,7 +150,7 @@ export class Rpc<Mine extends Calls, Theirs extends Calls> {
 }
 
 export function isNotice(message: unknown): message is Notice {
-  return isObject(message) && typeof message.type === 'string' && ['mergekey:listening', 'mergekey:failed', 'mergekey:stop'].includes(message.type);
+  return isObject(message) && typeof message.type === 'string' && ['mergekey:listening', 'mergekey:failed', 'mergekey:stop', 'mergekey:reload-tls'].includes(message.type);
 }
 
 export function isPeerMessage(message: unknown): message is PeerMessage {
