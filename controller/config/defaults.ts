@@ -18,11 +18,12 @@
 //
 // Workers. With `--workers 1` one process reconciles and serves. With N ≥ 2 the primary process
 // takes the data directory's lock, opens the store, reconciles and runs no HTTP server; N worker
-// processes (node:cluster) open the same LMDB store without the lock and serve every route. The
-// reconciler's status, `POST /api/v1/sync`, webhook triggers and `/metrics` are routed over the
-// cluster's IPC channel to the primary, which answers with its live state (metrics aggregated from
-// every process); readiness and everything the OAuth server reads come from the store, which LMDB
-// shares between processes. A worker that exits is started again (after a growing delay when it
+// processes (node:cluster) open the same LMDB store without the lock and serve every public route.
+// The primary serves the operator listener itself (its `/metrics` aggregated from every process's
+// registry, asked over the cluster's IPC channel); a worker's webhook trigger, the portal's sync
+// after a merge and its view of the status go over IPC to the primary, which answers with its live
+// state; readiness and everything the OAuth server reads come from the store, which LMDB shares
+// between processes. A worker that exits is started again (after a growing delay when it
 // keeps crashing); SIGTERM or SIGINT to the primary stops the workers gracefully, then the
 // reconciler, then the store. Rate limits are counted per process: see the OAuth server's README.
 //
