@@ -3,7 +3,7 @@
 // require the use of TLS". With an https issuer `mergekey serve` refuses what arrived over plain
 // HTTP — unless a trusted proxy (RFC 9700 section 4.13) says it arrived over TLS — and serves TLS
 // natively, reloading its certificate on SIGHUP and when the files change, in every worker.
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import * as oauth from 'oauth4webapi';
@@ -159,6 +159,34 @@ describe('native TLS (--tls-cert-file, --tls-key-file)', () => {
     const rs = { client_id: f.clients['orders-rs']!.clientId };
     expect(await oauth.processIntrospectionResponse(as, rs,
       await oauth.introspectionRequest(as, rs, oauth.ClientSecretBasic(f.clients['orders-rs']!.secret), issued.access_token, trusting))).toMatchObject({ active: true, iss: HTTPS_ISSUER });
+  });
+
+  it('reloads on SIGHUP in one process, and keeps the pair in use when the new one does not load', { timeout: 30_000 }, async () => {
+    const f = await fixture();
+    const dir = tempDir('mergekey-tls-one-');
+    cleanups.push(() => dir.remove());
+    const certFile = join(dir.path, 'tls.crt');
+    const keyFile = join(dir.path, 'tls.key');
+    copyFileSync(a.certFile, certFile);
+    copyFileSync(a.keyFile, keyFile);
+    const { server, logs } = await serve(f, { 'tls-cert-file': certFile, 'tls-key-file': keyFile });
+    const trusted = [a.cert, b.cert];
+    expect(await servedCertificate(server.url, trusted)).toBe(a.fingerprint256);
+    const logged = async (pattern: RegExp) => {
+      while (!logs.some((line) => pattern.test(line))) await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+
+    // Half a renewal: b's certificate with a's key. Refused, and a stays in use.
+    copyFileSync(b.certFile, certFile);
+    process.kill(process.pid, 'SIGHUP');
+    await logged(/"why":"SIGHUP".*"msg":"TLS certificate not reloaded; the previous one stays in use"/);
+    expect(logs.join('\n')).not.toContain(readFileSync(a.keyFile, 'utf8').split('\n')[1]!);
+    expect(await servedCertificate(server.url, trusted)).toBe(a.fingerprint256);
+
+    copyFileSync(b.keyFile, keyFile);
+    process.kill(process.pid, 'SIGHUP');
+    await logged(new RegExp(`"why":"SIGHUP".*"fingerprint256":"${b.fingerprint256}".*"msg":"TLS certificate reloaded"`));
+    expect(await servedCertificate(server.url, trusted)).toBe(b.fingerprint256);
   });
 
   it('refuses at start a configuration that cannot work', { timeout: 30_000 }, async () => {
