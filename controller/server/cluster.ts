@@ -56,20 +56,19 @@ export async function startCluster(config: ServeConfig, deps: ClusterDependencie
   try {
     const { issuer, initialSync } = await resolveIssuer(config, controller, logger);
     warnIfUnreachable(config, issuer, logger);
-    const handlers = primaryHandlers(controller, () => pool!);
-    pool = new WorkerPool(config.workers, deps.workerEntry, { config, issuer }, handlers, logger);
+    pool = new WorkerPool(config.workers, deps.workerEntry, { config, issuer }, primaryHandlers(controller), logger);
     const url = await pool.start();
+    const workers = pool;
     const operator = await serveAdmin({
       config,
       logger,
       reconciler: { status: () => controller.reconciler.status(), appliedCommit: () => readAppliedCommit(controller.store)?.commit },
       sync: controller.trigger,
       metrics: controller.metrics,
-      renderMetrics: async () => handlers.metrics(undefined),
+      renderMetrics: () => everyProcessMetrics(controller, workers),
     });
     admin = operator.app;
     const runningAdmin = admin;
-    const workers = pool;
     sighup = onSighup(config.tlsCertFile === undefined ? undefined : () => workers.tell({ type: 'mergekey:reload-tls' }), logger);
     const stopSighup = sighup;
     logger.info(
@@ -109,16 +108,18 @@ export async function startCluster(config: ServeConfig, deps: ClusterDependencie
   }
 }
 
-function primaryHandlers(controller: Controller, pool: () => WorkerPool): Handlers<PrimaryCalls> {
+function primaryHandlers(controller: Controller): Handlers<PrimaryCalls> {
   return {
     status: () => controller.reconciler.status(),
     sync: async ({ reason }) => (await controller.trigger.sync(reason)) ?? null,
-    async metrics() {
-      const own = await controller.metrics.registry.getMetricsAsJSON();
-      const theirs = await pool().collect((rpc) => rpc.call('metrics', undefined));
-      return AggregatorRegistry.aggregate([own, ...theirs]).metrics();
-    },
   };
+}
+
+/** The operator listener's /metrics: the primary's registry and every listening worker's, aggregated. */
+async function everyProcessMetrics(controller: Controller, pool: WorkerPool): Promise<string> {
+  const own = await controller.metrics.registry.getMetricsAsJSON();
+  const theirs = await pool.collect((rpc) => rpc.call('metrics', undefined));
+  return AggregatorRegistry.aggregate([own, ...theirs]).metrics();
 }
 
 interface Slot {

@@ -1,6 +1,6 @@
 // Requests between the primary and its workers over node:cluster's IPC channel: a worker asks the
-// primary for the reconciler's status, a sync or the aggregated metrics; the primary asks each
-// worker for its metrics. Each request carries an id; its answer (or error) comes back with it.
+// primary for the reconciler's status or a sync; the primary asks each worker for its metrics (for
+// the operator listener's /metrics). Each request carries an id; its answer (or error) comes back with it.
 // Workers also send messages for their peers (what their throttles counted, say), which the
 // primary passes on to every other worker.
 import { LIMITS } from '../config/defaults.ts';
@@ -10,7 +10,6 @@ import type { ReconcileStatus, RunStatus } from '../reconcile/status.ts';
 export type PrimaryCalls = {
   status: { input: undefined; output: ReconcileStatus };
   sync: { input: { reason: string }; output: RunStatus | null };
-  metrics: { input: undefined; output: string };
 };
 
 export type WorkerCalls = {

@@ -3,10 +3,10 @@
 // on SIGHUP or when either file changes, without dropping a connection: Node's
 // `server.setSecureContext` applies to the handshakes that follow. Every process that serves HTTP
 // (each worker of `--workers N`) holds its own server, so each reloads for itself.
-import { unwatchFile, watchFile, readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import type { Server } from 'node:https';
 import { createSecureContext } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ConfigError, type ServeConfig } from '../config/defaults.ts';
 
