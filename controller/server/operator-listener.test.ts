@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, resolveServeConfig } from '../config/defaults.ts';
 import { tempDir } from '../reconcile/testing.ts';
+import { createLogger } from './logging.ts';
+import { warnIfExposed } from './start.ts';
 import { startTestServer, type TestServer } from './testing.ts';
 import { sealedRepo, serveChild } from './testing-child.ts';
 
@@ -69,6 +71,21 @@ describe('the operator listener', () => {
     expect(() => resolveServeConfig({ repo: 'r', port: '9000' }, {})).toThrow(
       new ConfigError('--admin-port 9000 is also --port: the operator listener needs a port of its own'),
     );
+  });
+});
+
+describe('an operator listener off loopback', () => {
+  it('is allowed, with a warning that it has no authentication', () => {
+    const warnings = (adminHost: string) => {
+      const lines: string[] = [];
+      warnIfExposed(resolveServeConfig({ repo: 'r', 'admin-host': adminHost }, {}), createLogger('warn', { write: (line: string) => void lines.push(line) }));
+      return lines.map((line) => (JSON.parse(line) as { msg: string }).msg);
+    };
+    for (const loopback of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost']) expect([loopback, warnings(loopback)]).toEqual([loopback, []]);
+    expect(warnings('0.0.0.0')).toEqual([
+      'the operator listener (--admin-host 0.0.0.0) has no authentication: anyone who reaches it can read the status and trigger syncs. Keep it on loopback or a network only operators reach',
+    ]);
+    expect(warnings('10.0.0.5')).toHaveLength(1);
   });
 });
 

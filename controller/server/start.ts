@@ -223,6 +223,20 @@ export function warnIfUnreachable(config: ServeConfig, issuer: string, logger: L
   );
 }
 
+/**
+ * The operator listener has no authentication (as Keycloak's management interface by default): on
+ * an address other than loopback, whoever reaches it reads the status and triggers syncs. Allowed
+ * (a private network, a Kubernetes pod's probes), but said at start.
+ */
+export function warnIfExposed(config: ServeConfig, logger: Logger): void {
+  const host = config.adminHost.replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)) return;
+  logger.warn(
+    { adminHost: config.adminHost },
+    `the operator listener (--admin-host ${config.adminHost}) has no authentication: anyone who reaches it can read the status and trigger syncs. Keep it on loopback or a network only operators reach`,
+  );
+}
+
 /** Lock, store, keys, reconciler and its loop (not started). Undoes what it did if a step fails. */
 export async function openController(config: ServeConfig, deps: StartDependencies, logger: Logger): Promise<Controller> {
   let source: GitSource;
@@ -394,6 +408,7 @@ export interface AdminOptions {
 
 /** The operator listener (in the one process, or the primary of workers), listening. */
 export async function serveAdmin(options: AdminOptions): Promise<{ app: FastifyInstance; url: string }> {
+  warnIfExposed(options.config, options.logger);
   const app = await buildAdminApp({
     logger: options.logger.child({ listener: 'operator' }),
     reconciler: options.reconciler,
