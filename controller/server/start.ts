@@ -4,6 +4,7 @@
 // controller (everything that reconciles) and the HTTP server (everything that serves) — are also
 // used apart by the cluster: the primary runs the first, each worker the second (cluster.ts).
 import { readFileSync, statSync } from 'node:fs';
+import type { Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
@@ -17,7 +18,6 @@ import { Reconciler } from '../reconcile/reconciler.ts';
 import type { SecretOpener } from '../reconcile/records.ts';
 import { configReader } from '../store/config.ts';
 import { openStore, type Store } from '../store/open.ts';
-import type { Server as HttpsServer } from 'node:https';
 import { buildAdminApp, buildApp, type StatusSource, type SyncTrigger } from './app.ts';
 import { createLogger } from './logging.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -129,14 +129,6 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
       status: () => controller.reconciler.status(),
       appliedCommit: () => readAppliedCommit(controller.store)?.commit,
     };
-    const operator = await serveAdmin({
-      config,
-      logger,
-      reconciler: status,
-      sync: controller.trigger,
-      metrics: controller.metrics,
-    });
-    admin = operator.app;
     const served = await serveHttp({
       config,
       logger,
@@ -151,6 +143,15 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
     });
     app = served.app;
     const running = app;
+    // After the public listener: readiness must not say yes before the OAuth endpoints listen.
+    const operator = await serveAdmin({
+      config,
+      logger,
+      reconciler: status,
+      sync: controller.trigger,
+      metrics: controller.metrics,
+    });
+    admin = operator.app;
     const runningAdmin = admin;
     reloading = onSighup(served.reloadTls, logger);
     const stopReloading = reloading;
