@@ -8,17 +8,16 @@
 // store, then releases the lock. Messages a worker sends for its peers (what its throttles counted,
 // so that rates and sign-in limits hold across the workers) it passes on to the others.
 import cluster, { type Worker } from 'node:cluster';
+import type { FastifyInstance } from 'fastify';
 import { AggregatorRegistry } from 'prom-client';
 import type { Logger } from 'pino';
 import { LIMITS, type ServeConfig } from '../config/defaults.ts';
 import type { ReconcileLoop } from '../reconcile/loop.ts';
 import type { Reconciler } from '../reconcile/reconciler.ts';
 import type { Store } from '../store/open.ts';
-import { readAppliedCommit } from '../reconcile/apply.ts';
 import { isNotice, isPeerMessage, Rpc, type Channel, type Handlers, type Notice, type PeerMessage, type PrimaryCalls, type WorkerCalls } from './ipc.ts';
 import { createLogger } from './logging.ts';
-import type { FastifyInstance } from 'fastify';
-import { onSighup, openController, resolveIssuer, serveAdmin, warnIfUnreachable, type Controller, type StartDependencies, type TlsReloading } from './start.ts';
+import { controllerStatus, onSighup, openController, resolveIssuer, serveAdmin, warnIfUnreachable, type Controller, type StartDependencies, type TlsReloading } from './start.ts';
 import { tlsOf } from './tls.ts';
 import { WORKER_SETUP_ENV, type WorkerSetup } from './worker.ts';
 
@@ -62,7 +61,7 @@ export async function startCluster(config: ServeConfig, deps: ClusterDependencie
     const operator = await serveAdmin({
       config,
       logger,
-      reconciler: { status: () => controller.reconciler.status(), appliedCommit: () => readAppliedCommit(controller.store)?.commit },
+      reconciler: controllerStatus(controller),
       sync: controller.trigger,
       metrics: controller.metrics,
       renderMetrics: () => everyProcessMetrics(controller, workers),

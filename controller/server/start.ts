@@ -125,10 +125,7 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
   try {
     const { issuer, initialSync } = await resolveIssuer(config, controller, logger);
     warnIfUnreachable(config, issuer, logger);
-    const status: StatusSource = {
-      status: () => controller.reconciler.status(),
-      appliedCommit: () => readAppliedCommit(controller.store)?.commit,
-    };
+    const status = controllerStatus(controller);
     const served = await serveHttp({
       config,
       logger,
@@ -192,6 +189,14 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
     await controller.close();
     throw error;
   }
+}
+
+/** The reconciler's status and the commit the store serves (readiness), in the process that reconciles. */
+export function controllerStatus(controller: Pick<Controller, 'reconciler' | 'store'>): StatusSource {
+  return {
+    status: () => controller.reconciler.status(),
+    appliedCommit: () => readAppliedCommit(controller.store)?.commit,
+  };
 }
 
 export interface TlsReloading {
