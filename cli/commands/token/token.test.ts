@@ -113,7 +113,7 @@ describe('mergekey token', () => {
         'apiVersion: mergekey/v1\nkind: Application\nmetadata:\n  name: signer\nspec:\n  description: Signs its assertions.\n  owners: [alice]\n' +
         `  clientId: signer-client-0001\n  scopes: [open, reports:read]\n  tokenEndpointAuthMethod: private_key_jwt\n  credentials:\n    jwks: ${JSON.stringify({ keys: [publicJwk] })}\n`,
     });
-    expect((await fetch(`${server}/api/v1/sync?wait=true`, { method: 'POST' })).status).toBe(200);
+    expect((await fetch(`${t.server.adminUrl}/api/v1/sync?wait=true`, { method: 'POST' })).status).toBe(200);
     // `mergekey app new --auth-method private_key_jwt` saves the client id and no secret.
     saveCredential(env.MERGEKEY_CREDENTIALS!, TEST_ISSUER, 'signer', { clientId: 'signer-client-0001', createdAt: new Date().toISOString() }, env);
     const jwkFile = join(dir, 'signer.private.jwk.json');
