@@ -14,7 +14,7 @@ import fastifyFormbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { APP_STATUSES, isRequestAllowed, type AppStatus, type RequestKind } from '../lifecycle/index.ts';
 import type { Store } from '../store/open.ts';
-import { checkPassword, hasRole, portalUser, type PortalUser } from './accounts.ts';
+import { accountNamed, checkPassword, hasRole, portalUser, throttleName, type PortalUser } from './accounts.ts';
 import { html } from './html.ts';
 import { appFormPage, createdPage, EMPTY_FORM, editConfirmPage, formValues, rotatedPage, validateAppForm, valuesOf } from './pages/app-form.ts';
 import { detailsPage, tokenResultPage } from './pages/app-details.ts';
@@ -25,7 +25,7 @@ import { reviewPage } from './pages/review.ts';
 import { signInPage } from './pages/sign-in.ts';
 import { PortalError, PortalService, refusalMessage, toPortalError, type AppDetail } from './service.ts';
 import { newToken, passwordStamp, Sessions, tokensEqual, type Flash, type SessionOptions, type SessionRecord } from './sessions.ts';
-import { SIGN_IN_LIMITS, SignInThrottles, type FailureLimit, type SignInPeers } from './throttle.ts';
+import { SIGN_IN_LIMITS, SignInThrottles, type SignInLimits, type SignInPeers } from './throttle.ts';
 import { AppTokens, requestToken, type PortalGrant } from './tokens.ts';
 import type { Workspace } from './workspace.ts';
 
@@ -40,7 +40,7 @@ export interface PortalDeps {
   sync?: (reason: string) => unknown;
   now?: () => number;
   sessions?: Partial<Omit<SessionOptions, 'now'>>;
-  limits?: { user?: FailureLimit; address?: FailureLimit };
+  limits?: Partial<SignInLimits>;
   /** The other workers of `--workers N`, which count this worker's sign-in failures and it theirs. */
   signInPeers?: SignInPeers;
 }
@@ -82,10 +82,7 @@ export function portalPlugin(deps: PortalDeps): FastifyPluginAsync {
     const sessions = new Sessions(deps.store.sessions, { now, ...deps.sessions });
     const service = new PortalService({ workspace: deps.workspace, store: deps.store, now });
     const tokens = new AppTokens(deps.store, now);
-    const throttles = new SignInThrottles(
-      { user: deps.limits?.user ?? SIGN_IN_LIMITS.user, address: deps.limits?.address ?? SIGN_IN_LIMITS.address },
-      deps.signInPeers,
-    );
+    const throttles = new SignInThrottles({ ...SIGN_IN_LIMITS, ...deps.limits }, deps.signInPeers);
     app.addHook('onClose', async () => throttles.close());
     const assets = loadAssets();
     const url = (file: string) => `${BASE}/assets/${file}?v=${assets.get(file)!.version}`;
@@ -211,19 +208,23 @@ export function portalPlugin(deps: PortalDeps): FastifyPluginAsync {
         return signInForm(reply, request, { ...keep, error: 'The sign-in form expired or did not come from this portal. Try again.' }, 403);
       }
       const at = now();
+      // request.ip: the peer, or the client a trusted proxy names (never a header parsed here).
       const address = request.ip;
-      const wait = throttles.blockedFor(name, address, at);
+      const counted = throttleName(name);
+      const wait = throttles.blockedFor(counted, address, at);
       if (wait > 0) {
         reply.header('retry-after', String(Math.ceil(wait / 1000)));
         return signInForm(reply, request, { ...keep, error: 'Too many failed sign-ins.', retryAfter: `Try again in ${Math.ceil(wait / 60_000)} minute${wait > 60_000 ? 's' : ''}.` }, 429);
       }
       const record = await checkPassword(deps.store, name, password);
       if (record === undefined) {
-        throttles.failed(name, address, at);
-        request.log.info({ user: name.slice(0, 63) }, 'portal sign-in failed');
+        throttles.failed(counted, address, at);
+        // Never the name as typed: people type their password into it. Whether it names an account, and which.
+        const account = accountNamed(deps.store, name);
+        request.log.info(account === undefined ? { accountExists: false } : { accountExists: true, user: account }, 'portal sign-in failed');
         return signInForm(reply, request, { ...keep, error: 'The user name or password is wrong.' }, 401);
       }
-      throttles.signedIn(name, address, at);
+      throttles.signedIn(counted, address, at);
       // A new id at every sign-in: a session id planted before it is worthless after it.
       const old = request.cookies[cookieName('session')];
       if (old !== undefined) await sessions.destroy(old);
