@@ -102,6 +102,16 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
   await app.register(fastifyFormbody, { bodyLimit: 64 * 1024 });
   app.decorateRequest('portal', null);
 
+  // The methods each route path answers, for a 405 with its Allow header (RFC 9110 section 15.5.6).
+  const methodsByPath: { pattern: RegExp; methods: Set<string> }[] = [];
+  app.addHook('onRoute', (route) => {
+    const pattern = new RegExp(`^${route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z]+/g, '[^/]+')}/?$`);
+    let entry = methodsByPath.find((candidate) => candidate.pattern.source === pattern.source);
+    if (entry === undefined) methodsByPath.push(entry = { pattern, methods: new Set() });
+    for (const method of [route.method].flat()) entry.methods.add(method);
+    if (entry.methods.has('GET')) entry.methods.add('HEAD');
+  });
+
   const secure = () => /^https:/i.test(deps.issuer() ?? '');
   // `__Host-` cookies are only accepted over HTTPS, from this host, for every path.
   const cookieName = (base: string) => (secure() ? `__Host-mergekey-${base}` : `mergekey-${base}`);
@@ -135,8 +145,14 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
   const sendPage = (reply: FastifyReply, page: string, status = 200) => reply.code(status).type('text/html; charset=utf-8').send(page);
 
   // A path or a method the portal does not have. The page names neither: nothing typed is echoed.
-  app.setNotFoundHandler(async (request, reply) =>
-    sendPage(reply, errorPage(context(request), 404, NOT_FOUND, undefined, `${BASE}/apps`), 404));
+  app.setNotFoundHandler(async (request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const allowed = methodsByPath.find((entry) => entry.pattern.test(path))?.methods;
+    if (allowed === undefined) return sendPage(reply, errorPage(context(request), 404, NOT_FOUND, undefined, `${BASE}/apps`), 404);
+    // "The origin server MUST generate an Allow header field in a 405 response" (RFC 9110 section 15.5.6).
+    reply.header('allow', [...allowed].sort().join(', '));
+    return sendPage(reply, errorPage(context(request), 405, 'This page cannot be used that way.', undefined, `${BASE}/apps`), 405);
+  });
 
   app.setErrorHandler((error: FastifyError | PortalError, request, reply) => {
     const known = toPortalError(error);

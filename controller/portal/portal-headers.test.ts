@@ -57,11 +57,19 @@ describe('portal security headers', () => {
     }
   });
 
-  it('are on an answer to a method the portal does not have', async () => {
-    for (const [method, path] of [['PUT', '/portal/apps'], ['DELETE', '/portal/sign-in'], ['PATCH', '/portal/apps/billing'], ['POST', '/portal/no-such-page'], ['OPTIONS', '/portal/apps']] as const) {
+  it('are on a 405 for a method a portal page does not answer, which says the methods it does (RFC 9110 15.5.6)', async () => {
+    for (const [method, path, allow] of [
+      ['PUT', '/portal/apps', 'GET, HEAD, POST'],
+      ['DELETE', '/portal/sign-in', 'GET, HEAD, POST'],
+      ['PATCH', '/portal/apps/billing', 'GET, HEAD'],
+      ['OPTIONS', '/portal/apps/billing/tokens/at_1/revoke', 'GET, HEAD, POST'],
+      ['GET', '/portal/sign-out', 'POST'],
+      ['POST', '/portal/no-such-page', undefined],
+    ] as const) {
       const answer = await send(method, path);
-      expect(answer.status, `${method} ${path}`).toBe(404);
+      expect({ status: answer.status, allow: answer.headers.get('allow') ?? undefined }, `${method} ${path}`).toEqual({ status: allow === undefined ? 404 : 405, allow });
       expectPortalHeaders(answer.headers, `${method} ${path}`);
+      expect(answer.body).toContain(allow === undefined ? 'There is no such page in the portal.' : 'This page cannot be used that way.');
     }
   });
 
