@@ -145,3 +145,21 @@ describe('cookies under an https issuer', () => {
     expect(gone).toMatch(/^__Host-mergekey-session=; Max-Age=0; Path=\/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Lax$/);
   });
 });
+
+describe('CSRF', () => {
+  it('guards every state-changing route the portal has: a signed-in post without the form token does nothing', async () => {
+    const visitor = new Visitor(portal.url, { from: '127.0.0.40' });
+    await visitor.signIn('quinn');
+    const posts = portal.routes.filter((route) => route.method !== 'GET');
+    expect(posts.length).toBeGreaterThan(10);
+    for (const { method, url } of posts) {
+      expect(method, url).toBe('POST');
+      const path = url.replace(':name', 'billing').replace(':id', 'at_x').replace(':number', '1');
+      const answer = await visitor.post(path, { name: 'quinn', password: PEOPLE.quinn.password, description: 'x', reason: 'x', confirm: 'yes' });
+      expect(answer.status, path).toBe(403);
+      expect(answer.html, path).toContain(path === '/portal/sign-in'
+        ? 'The sign-in form expired or did not come from this portal. Try again.'
+        : 'The form expired or did not come from this portal, so nothing was done.');
+    }
+  });
+});

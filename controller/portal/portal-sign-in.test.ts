@@ -87,3 +87,23 @@ describe('what a failed sign-in logs', () => {
   });
 });
 
+
+describe('sessions at sign-in', () => {
+  it('issue a new id at every sign-in, so an id planted or held before is worthless after (session fixation)', async () => {
+    const visitor = new Visitor(portal.url, { from: '127.0.0.30' });
+    await visitor.signIn('quinn');
+    const before = visitor.cookie('mergekey-session')!;
+    await visitor.signIn('pat');
+    const after = visitor.cookie('mergekey-session')!;
+    expect(after).not.toBe(before);
+    const planted = new Visitor(portal.url, { from: '127.0.0.30' });
+    planted.setCookie('mergekey-session', before);
+    const page = await planted.get('/portal/apps/new');
+    expect(page.status).toBe(303);
+    expect(page.location).toBe('/portal/sign-in?next=%2Fportal%2Fapps%2Fnew');
+    // Signed in as pat, a publisher: refused the developers' form, so signed in.
+    const pats = await visitor.get('/portal/apps/new');
+    expect(pats.status).toBe(403);
+    expect(pats.html).toContain('Registering applications needs the developer role.');
+  });
+});

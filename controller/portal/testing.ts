@@ -128,6 +128,8 @@ export interface PortalAlone {
   url: string;
   /** The log lines the server wrote, parsed. */
   logs: Record<string, unknown>[];
+  /** Every route the portal registered (HEAD ones aside). */
+  routes: { method: string; url: string }[];
   /** Moves the portal's clock (ms). */
   advance(ms: number): void;
   close(): Promise<void>;
@@ -153,6 +155,10 @@ export async function startPortalAlone(overrides: Partial<PortalDeps> = {}): Pro
   // A clock that moves only when told: nothing here depends on how long a request took.
   let clock = Date.parse('2026-01-05T09:00:00Z');
   const app = Fastify({ loggerInstance: logger });
+  const routes: { method: string; url: string }[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+  });
   await app.register(portalPlugin({
     store,
     workspace: new Workspace({ repo: join(dir, 'none.git'), branch: 'main', dir: join(dir, 'clone'), github: undefined }),
@@ -165,6 +171,7 @@ export async function startPortalAlone(overrides: Partial<PortalDeps> = {}): Pro
   return {
     url: `http://127.0.0.1:${port}`,
     logs,
+    routes,
     advance: (ms) => void (clock += ms),
     async close() {
       await app.close();
