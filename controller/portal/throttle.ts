@@ -11,7 +11,8 @@
 //   only authentication requests that come from a white list of IP addresses from which the
 //   subscriber has been successfully authenticated before", and OWASP's answer to account lockout
 //   as a denial of service (Authentication Cheat Sheet, "Account Lockout"; "Slow Down Online
-//   Guessing Attacks with Device Cookies": lock the untrusted clients, not the account). Keycloak's
+//   Guessing Attacks with Device Cookies", owasp.org/www-community: "establish universal temporary
+//   lockouts for all untrusted clients", known ones are locked out individually). Keycloak's
 //   brute-force detection, by contrast, locks the user everywhere (temporarily or for good), which
 //   anyone who knows a user name can trigger.
 //
@@ -41,7 +42,7 @@ export const SIGN_IN_LIMITS = {
   pair: { max: 5, windowMs: 15 * 60_000 },
   /** Per client address: enough for an office behind one NAT, not for guessing. */
   address: { max: 50, windowMs: 15 * 60_000 },
-  /** Per user from every address: 20 a quarter hour (80 an hour), far below NIST's 100; then addresses the user never signed in from wait. */
+  /** Per user from every address: 20 a quarter hour; past that, addresses the user never signed in from wait. */
   user: { max: 20, windowMs: 15 * 60_000 },
   knownForMs: 30 * 24 * 3_600_000,
 } as const satisfies SignInLimits;
