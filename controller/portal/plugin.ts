@@ -15,6 +15,7 @@ import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, F
 import { APP_STATUSES, isRequestAllowed, type AppStatus, type RequestKind } from '../lifecycle/index.ts';
 import type { Store } from '../store/open.ts';
 import { accountNamed, checkPassword, hasRole, portalUser, throttleName, type PortalUser } from './accounts.ts';
+import { deviceCookie, trustedDevice } from './devices.ts';
 import { html } from './html.ts';
 import { appFormPage, createdPage, EMPTY_FORM, editConfirmPage, formValues, rotatedPage, validateAppForm, valuesOf } from './pages/app-form.ts';
 import { detailsPage, tokenResultPage } from './pages/app-details.ts';
@@ -91,7 +92,8 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
   const sessions = new Sessions(deps.store.sessions, { now, ...deps.sessions });
   const service = new PortalService({ workspace: deps.workspace, store: deps.store, now });
   const tokens = new AppTokens(deps.store, now);
-  const throttles = new SignInThrottles({ ...SIGN_IN_LIMITS, ...deps.limits }, deps.signInPeers);
+  const limits = { ...SIGN_IN_LIMITS, ...deps.limits };
+  const throttles = new SignInThrottles(limits, deps.signInPeers);
   app.addHook('onClose', async () => throttles.close());
   const assets = loadAssets();
   const url = (file: string) => `${BASE}/assets/${file}?v=${assets.get(file)!.version}`;
@@ -248,25 +250,29 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
     // request.ip: the peer, or the client a trusted proxy names (never a header parsed here).
     const address = request.ip;
     const counted = throttleName(name);
-    const wait = throttles.blockedFor(counted, address, at);
+    // This user's own browser, if it says so with a device cookie the server made (devices.ts).
+    const device = trustedDevice(deps.store, request.cookies[cookieName('device')], name, at, limits.knownForMs);
+    const wait = throttles.blockedFor(counted, address, at, device);
     if (wait > 0) {
       reply.header('retry-after', String(Math.ceil(wait / 1000)));
       return signInForm(reply, request, { ...keep, error: 'Too many failed sign-ins.', retryAfter: `Try again in ${Math.ceil(wait / 60_000)} minute${wait > 60_000 ? 's' : ''}.` }, 429);
     }
     const record = await checkPassword(deps.store, name, password);
     if (record === undefined) {
-      throttles.failed(counted, address, at);
+      throttles.failed(counted, address, at, device);
       // Never the name as typed: people type their password into it. Whether it names an account, and which.
       const account = accountNamed(deps.store, name);
       request.log.info(account === undefined ? { accountExists: false } : { accountExists: true, user: account }, 'portal sign-in failed');
       return signInForm(reply, request, { ...keep, error: 'The user name or password is wrong.' }, 401);
     }
-    throttles.signedIn(counted, address, at);
+    throttles.signedIn(counted, address, at, device);
     // A new id at every sign-in: a session id planted before it is worthless after it.
     const old = request.cookies[cookieName('session')];
     if (old !== undefined) await sessions.destroy(old);
     const { id } = await sessions.create(record.name, passwordStamp(record.passwordHash!));
     reply.setCookie(cookieName('session'), id, cookieOptions(lifetimeMs));
+    // Kept after sign-out: it says only that this browser is one the user signed in from.
+    reply.setCookie(cookieName('device'), deviceCookie(record.name, record.passwordHash!, at), cookieOptions(limits.knownForMs));
     reply.clearCookie(cookieName('signin'), clearOptions());
     if (at - lastSweep > SWEEP_EVERY_MS) {
       lastSweep = at;

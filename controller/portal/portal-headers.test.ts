@@ -131,6 +131,7 @@ describe('cookies under an https issuer', () => {
     const set = signedIn.headers.getSetCookie();
     const cleared = set.find((cookie) => cookie.startsWith('__Host-mergekey-signin='))!;
     expect(cleared).toMatch(/^__Host-mergekey-signin=; Max-Age=0; Path=\/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Lax$/);
+    expect(set.find((cookie) => cookie.startsWith('__Host-mergekey-device='))).toMatch(/^__Host-mergekey-device=alice\.\d+\.[A-Za-z0-9_-]{43}; Max-Age=2592000; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
     const session = set.find((cookie) => cookie.startsWith('__Host-mergekey-session='))!.split(';')[0]!;
     const page = await fetch(`${https.url}/portal/apps/new`, { headers: { cookie: session }, redirect: 'manual' });
     const csrf = /name="_csrf" value="([^"]*)"/.exec(await page.text())![1]!;

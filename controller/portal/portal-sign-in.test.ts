@@ -61,6 +61,32 @@ describe('sign-in throttling (NIST SP 800-63B 5.2.2)', () => {
     expect(again.location).toBe('/portal/apps');
   });
 
+  it('lets the user\'s own browser (its device cookie) in, from anywhere, while guessers hold the user\'s address and many more', async () => {
+    const own = new Visitor(portal.url, { from: '127.0.2.1' });
+    await own.signIn('pat');
+    const device = own.cookie('mergekey-device')!;
+    expect(device).toMatch(/^pat\.\d+\.[A-Za-z0-9_-]{43}$/);
+    // Guessers: one behind pat's own address (an office NAT), three more elsewhere.
+    for (const from of ['127.0.2.1', '127.0.3.1', '127.0.3.2', '127.0.3.3']) {
+      for (let i = 0; i < SIGN_IN_LIMITS.pair.max; i++) expect((await attempt(from, 'pat', `guess-${i}`)).status).toBe(401);
+    }
+    expect((await attempt('127.0.2.1', 'pat', PEOPLE.pat.password)).status).toBe(429);
+    expect((await attempt('127.0.2.9', 'pat', PEOPLE.pat.password)).status).toBe(429);
+    // A forged device cookie, or another user's, is no device cookie.
+    for (const forged of [`pat.${device.split('.')[1]}.${'A'.repeat(43)}`, `bob.${device.split('.')[1]}.${device.split('.')[2]}`]) {
+      const guesser = new Visitor(portal.url, { from: '127.0.2.9' });
+      guesser.setCookie('mergekey-device', forged);
+      const refused = await guesser.post('/portal/sign-in', { _csrf: await guesser.csrf('/portal/sign-in'), name: 'pat', password: PEOPLE.pat.password });
+      expect(refused.status, forged).toBe(429);
+    }
+    // Pat's browser, now on a network it never used.
+    const travelling = new Visitor(portal.url, { from: '127.0.2.9' });
+    travelling.setCookie('mergekey-device', device);
+    const signedIn = await travelling.post('/portal/sign-in', { _csrf: await travelling.csrf('/portal/sign-in'), name: 'pat', password: PEOPLE.pat.password });
+    expect(signedIn.status).toBe(303);
+    expect(signedIn.location).toBe('/portal/apps');
+  });
+
   it('lets the guesser try again once the window has passed (injected clock)', async () => {
     portal.advance(SIGN_IN_LIMITS.pair.windowMs);
     const later = await attempt('127.0.0.2', 'bob', 'guess-later');

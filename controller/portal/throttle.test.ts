@@ -60,6 +60,18 @@ describe('sign-in throttles (NIST SP 800-63B 5.2.2: bound guessing without locki
     expect(throttles.blockedFor('alice', '10.0.0.1', 3_600_010)).toBe(59_990);
   });
 
+  it('give the user\'s own browser (a device cookie) its own limit, whatever others did from its address or anywhere', () => {
+    const throttles = new SignInThrottles(limits);
+    // A guesser at the user's address, and more elsewhere: past the pair, address and user limits.
+    for (let i = 0; i < 10; i++) throttles.failed('alice', i < 2 ? '10.0.0.1' : `10.0.9.${i}`, i);
+    expect(throttles.blockedFor('alice', '10.0.0.1', 20)).toBe(59_980);
+    expect(throttles.blockedFor('alice', '10.0.0.1', 20, 'device-a')).toBe(0);
+    throttles.failed('alice', '10.0.0.1', 21, 'device-a');
+    throttles.failed('alice', '10.0.0.1', 22, 'device-a');
+    expect(throttles.blockedFor('alice', '10.0.0.1', 23, 'device-a')).toBe(59_998);
+    expect(throttles.blockedFor('alice', '10.0.0.1', 23, 'device-b')).toBe(0);
+  });
+
   it('bound one address across users', () => {
     const throttles = new SignInThrottles({ ...limits, address: { max: 3, windowMs: 60_000 } });
     for (const user of ['alice', 'bob', 'carol']) throttles.failed(user, '10.0.0.66', 0);

@@ -16,6 +16,11 @@
 //   brute-force detection, by contrast, locks the user everywhere (temporarily or for good), which
 //   anyone who knows a user name can trigger.
 //
+// A browser holding a device cookie of the user (devices.ts) is a known client too: its attempts
+// count per (user, device) instead of per (user, address), and neither the per-address nor the
+// per-user limit applies to it, so a guesser sharing the user's address (or the whole internet)
+// cannot keep the user's own browser out.
+//
 // A window starts at the first failure; once `max` failures fall in it, the key is refused until the
 // window ends, without checking the password (so a refused attempt costs no scrypt). A successful
 // sign-in forgets the user's failures and those of its (user, address) pair.
@@ -33,7 +38,7 @@ export interface SignInLimits {
   pair: FailureLimit;
   address: FailureLimit;
   user: FailureLimit;
-  /** How long an address where a user signed in stays known for that user. */
+  /** How long an address where a user signed in stays known for that user (and a device cookie valid). */
   knownForMs: number;
 }
 
@@ -99,6 +104,8 @@ export interface SignInEvent {
   kind: 'failed' | 'signed-in';
   user: string;
   address: string;
+  /** The id of the user's device cookie the browser presented, if it did. */
+  device?: string;
   at: number;
 }
 
@@ -159,20 +166,22 @@ export class SignInThrottles {
     }) ?? (() => {});
   }
 
-  /** Milliseconds until `user` may try again from `address`; 0 when it may now. */
-  blockedFor(user: string, address: string, now: number): number {
-    const own = Math.max(this.#pair.blockedFor(pairKey(user, address), now), this.#address.blockedFor(address, now));
+  /** Milliseconds until `user` may try again from `address` (with `device`, the user's device cookie); 0 when it may now. */
+  blockedFor(user: string, address: string, now: number, device?: string): number {
+    // The user's own browser: its own limit only.
+    if (device !== undefined) return this.#pair.blockedFor(sourceKey(user, address, device), now);
+    const own = Math.max(this.#pair.blockedFor(sourceKey(user, address), now), this.#address.blockedFor(address, now));
     // Others' failures never shut the user out of an address they signed in from before.
     if (this.#known.has(user, address, now)) return own;
     return Math.max(own, this.#user.blockedFor(user, now));
   }
 
-  failed(user: string, address: string, at: number): void {
-    this.#seen({ kind: 'failed', user, address, at });
+  failed(user: string, address: string, at: number, device?: string): void {
+    this.#seen({ kind: 'failed', user, address, at, ...(device === undefined ? {} : { device }) });
   }
 
-  signedIn(user: string, address: string, at: number): void {
-    this.#seen({ kind: 'signed-in', user, address, at });
+  signedIn(user: string, address: string, at: number, device?: string): void {
+    this.#seen({ kind: 'signed-in', user, address, at, ...(device === undefined ? {} : { device }) });
   }
 
   close(): void {
@@ -184,14 +193,15 @@ export class SignInThrottles {
     this.#peers?.publish(event);
   }
 
-  #count({ kind, user, address, at }: SignInEvent): void {
+  #count({ kind, user, address, device, at }: SignInEvent): void {
     if (kind === 'signed-in') {
       this.#user.reset(user);
-      this.#pair.reset(pairKey(user, address));
+      this.#pair.reset(sourceKey(user, address));
+      if (device !== undefined) this.#pair.reset(sourceKey(user, address, device));
       this.#known.add(user, address, at);
       return;
     }
-    this.#pair.fail(pairKey(user, address), at);
+    this.#pair.fail(sourceKey(user, address, device), at);
     this.#address.fail(address, at);
     this.#user.fail(user, at);
   }
@@ -201,9 +211,15 @@ function pairKey(user: string, address: string): string {
   return `${user}\u0000${address}`;
 }
 
+/** Where an attempt comes from, for the per-(user, source) limit: the device cookie if any, else the address. */
+function sourceKey(user: string, address: string, device?: string): string {
+  return device === undefined ? pairKey(user, address) : `${user}\u0000device\u0000${device}`;
+}
+
 function isSignInEvent(value: unknown): value is SignInEvent {
   if (typeof value !== 'object' || value === null) return false;
   const event = value as Record<string, unknown>;
   return (event.kind === 'failed' || event.kind === 'signed-in') && typeof event.user === 'string'
-    && typeof event.address === 'string' && typeof event.at === 'number' && Number.isFinite(event.at);
+    && typeof event.address === 'string' && typeof event.at === 'number' && Number.isFinite(event.at)
+    && (event.device === undefined || typeof event.device === 'string');
 }
