@@ -73,6 +73,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     trustProxy: transport.trustProxy === undefined || transport.trustProxy.length === 0 ? false : [...transport.trustProxy],
   });
   noSniff(app);
+  notFound(app);
   if (transport.issuer.startsWith('https:')) app.addHook('onRequest', requireTls(transport.issuer));
 
   app.get('/.well-known/mergekey-sealing-key', async (_request, reply) =>
@@ -118,6 +119,7 @@ export async function buildAdminApp(options: AdminAppOptions): Promise<FastifyIn
   const app = Fastify({ ...fastifyOptions(options.logger, undefined), trustProxy: false });
 
   noSniff(app);
+  notFound(app);
 
   app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
 
@@ -160,6 +162,20 @@ function noSniff(app: FastifyInstance): void {
   });
 }
 
+/**
+ * A path no route answers. Fastify's own 404 repeats the method and path it was given; an answer
+ * describes the request and never echoes it, so nothing a caller typed comes back. Feature plugins
+ * with pages (the portal) set their own for their prefix.
+ */
+function notFound(app: FastifyInstance): void {
+  app.setNotFoundHandler((_request, reply) =>
+    reply.code(404).header('cache-control', 'no-store').send(NOT_FOUND),
+  );
+}
+
+export const NOT_FOUND = Object.freeze({ error: 'not_found', error_description: 'No route answers this method and path.' });
+const BAD_URL = Object.freeze({ error: 'invalid_request', error_description: 'The request path is not a valid URL path.' });
+
 function fastifyOptions(logger: Logger, tls: Transport['tls']) {
   const server = {
     headersTimeout: LIMITS.headersTimeoutMs,
@@ -182,6 +198,10 @@ function fastifyOptions(logger: Logger, tls: Transport['tls']) {
     return503OnClosing: true,
     logController: new AccessLogAtDebug(),
     childLoggerFactory: requestLogger,
+    // A path that does not decode (`/portal/%`): Fastify's answer would echo it. Fastify answers
+    // these before any hook runs, so the headers every answer carries are set here too.
+    frameworkErrors: (_error: Error, _request: FastifyRequest, reply: FastifyReply) =>
+      reply.code(400).header('cache-control', 'no-store').header('x-content-type-options', 'nosniff').send(BAD_URL),
   };
 }
 

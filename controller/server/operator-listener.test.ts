@@ -23,8 +23,8 @@ const OPERATOR_ROUTES = [
   ['POST', '/api/v1/sync?wait=true'],
 ] as const;
 
-/** Fastify's answer for a route a listener does not have. */
-const notFound = (method: string, url: string) => ({ message: `Route ${method}:${url} not found`, error: 'Not Found', statusCode: 404 });
+/** The answer for a route a listener does not have: it describes the request, never echoes it. */
+const notFound = (_method: string, _url: string) => ({ error: 'not_found', error_description: 'No route answers this method and path.' });
 
 const running: TestServer[] = [];
 afterEach(async () => {

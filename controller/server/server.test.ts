@@ -88,6 +88,23 @@ describe('mergekey serve', () => {
     ]);
   });
 
+  it('answers an unknown route or a path that does not decode without echoing either, on both listeners', async () => {
+    const t = await serve();
+    const answers = await Promise.all([
+      [t.server.url, '/no/<script>alert(1)</script>'], [t.server.adminUrl, '/no/<script>alert(1)</script>'],
+      [t.server.url, '/oauth2/%'], [t.server.url, '/portal/%zz<b>'], [t.server.adminUrl, '/api/v1/%'],
+    ].map(async ([base, path]) => {
+      const response = await fetch(`${base}${path}`);
+      return [response.status, response.headers.get('x-content-type-options'), await response.text()];
+    }));
+    const notFound = JSON.stringify({ error: 'not_found', error_description: 'No route answers this method and path.' });
+    const badUrl = JSON.stringify({ error: 'invalid_request', error_description: 'The request path is not a valid URL path.' });
+    expect(answers).toEqual([
+      [404, 'nosniff', notFound], [404, 'nosniff', notFound],
+      [400, 'nosniff', badUrl], [400, 'nosniff', badUrl], [400, 'nosniff', badUrl],
+    ]);
+  });
+
   it('publishes the public sealing key', async () => {
     const t = await serve();
     const jwk = (await t.server.app.inject({ url: '/.well-known/mergekey-sealing-key' })).json();
