@@ -224,6 +224,17 @@ describe('mergekey serve --rebuild-store', () => {
   });
 });
 
+describe('mergekey serve --rebuild-store without the keys', () => {
+  it('refuses to make new keys for a rebuilt store: the values sealed in git belong to the lost ones', { timeout: 30_000 }, async () => {
+    const { data, file } = dataCopy();
+    truncateSync(file, 0);
+    rmSync(join(data, 'keys', 'sealing-key.json'));
+    rmSync(join(data, 'keys', 'secret-hash.key'));
+    expect(await refusedStart(data, '--rebuild-store')).toBe(`mergekey: cannot start: the controller's keys are missing from ${join(data, 'keys')}`);
+    expect(existsSync(join(data, 'keys', 'sealing-key.json'))).toBe(false);
+  });
+});
+
 /**
  * `mergekey serve` started by a parent that never reaps its children (a shell that became
  * `sleep`): killed, it stays a zombie.

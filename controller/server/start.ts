@@ -190,7 +190,9 @@ export async function openController(config: ServeConfig, deps: StartDependencie
     }
     store = (deps.openStore ?? openStore)(config.data);
     const opened = store;
-    const keys = await deps.openKeys(config.data, { create: readAppliedCommit(store) === undefined });
+    // A rebuilt store has applied nothing yet, but the values sealed in git are sealed to the keys
+    // the lost store was used with: new keys would open none of them.
+    const keys = await deps.openKeys(config.data, { create: readAppliedCommit(store) === undefined && prepared.rebuilt === undefined });
     recordStoreIdentity(config.data, store, prepared.rebuilt);
 
     const confirm = confirmerFor(config, { gitDir: join(config.data, 'git'), log: logger.child({ component: 'confirm' }) });
