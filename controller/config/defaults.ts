@@ -181,6 +181,14 @@ export const SERVE_OPTIONS = [
       'Apply a commit that deactivates more than half of the active applications at once. Without it such a commit is held back and the status says why.',
   },
   {
+    flag: 'rebuild-store',
+    env: 'MERGEKEY_REBUILD_STORE',
+    type: 'boolean',
+    default: 'false',
+    description:
+      'Start once over a store the start-up check refuses (damaged, or missing or empty where one existed): move it aside to `store.damaged-<time>` and rebuild the configuration from git. Everything only the old store held is lost: every refresh token is invalid (clients sign in again), as are its revocations, used client assertion ids, token signing keys and portal sessions; the log and `GET /api/v1/status` say so. Refused on a sound store, so that a flag left in place cannot throw one away later.',
+  },
+  {
     flag: 'github-token-file',
     env: 'MERGEKEY_GITHUB_TOKEN_FILE',
     type: 'path',
@@ -231,6 +239,8 @@ export interface ServeConfig {
   /** HTTP processes; 1 = the primary serves too. */
   workers: number;
   allowMassDeactivation: boolean;
+  /** Replace a damaged or missing store instead of refusing to start (controller/store/check.ts). */
+  rebuildStore: boolean;
   githubTokenFile: string | undefined;
   githubRepo: string | undefined;
   githubApiUrl: string | undefined;
@@ -260,6 +270,13 @@ export const LIMITS = {
   gitTimeoutMs: 120_000,
   /** A manifest larger than this is refused without being parsed. */
   manifestMaxBytes: 256 * 1024,
+  /**
+   * How long the start-up check may read the store (controller/store/check.ts) before the store is
+   * refused as looping. It read a million access token records (a 474 MiB store) in 5-6.5 s on the
+   * 2-core machine under a load average of 14 (`bench/store-check.ts`), so this allows a store
+   * far bigger than one controller's.
+   */
+  storeCheckTimeoutMs: 5 * 60_000,
   /** How long a graceful shutdown may take before the process exits anyway. */
   shutdownGraceMs: 30_000,
   /** Most worker processes `--workers` accepts. */

@@ -9,6 +9,7 @@ import { appliedEvent, type AppliedEvent } from '../confirm/event.ts';
 import { checkRules, loadManifest, type ManifestObject } from '../manifests/index.ts';
 import type { ReconcileProblem } from './problems.ts';
 import type { GitSource, TreeEntry } from '../git/source.ts';
+import { readStoreRebuild } from '../store/check.ts';
 import type { Store } from '../store/open.ts';
 import { applyPlan, loadSyncState, writeRunStatus, type PersistedSyncState } from './apply.ts';
 import { objectConditions, stamp, type Condition, type ConditionInput, type ObjectStatus } from './conditions.ts';
@@ -389,6 +390,7 @@ export class Reconciler {
       ...(this.nextAttemptAt === undefined ? {} : { nextAttemptAt: iso(this.nextAttemptAt) }),
       objects: { total: objectStatuses.length, ready, notReady: objectStatuses.length - ready },
       objectStatuses,
+      ...storeRebuild(this.store),
     };
   }
 
@@ -447,4 +449,10 @@ function sameStatus(a: ObjectStatus, b: ObjectStatus): boolean {
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+/** The store's rebuild record, for the status: an operator must see that refresh tokens were lost. */
+function storeRebuild(store: Store): Pick<ReconcileStatus, 'storeRebuild'> {
+  const rebuilt = readStoreRebuild(store);
+  return rebuilt === undefined ? {} : { storeRebuild: rebuilt };
 }

@@ -1,6 +1,7 @@
 // Failures classified by what happens next (Flux's stalling/retry split), and the shape of the
 // status the server reports at GET /api/v1/status.
 import { GitError } from '../git/source.ts';
+import type { StoreRebuild } from '../store/check.ts';
 import type { AppliedCommit } from './apply.ts';
 import type { Condition, ConditionReason, ObjectStatus } from './conditions.ts';
 
@@ -76,4 +77,6 @@ export interface ReconcileStatus {
   objects: { total: number; ready: number; notReady: number };
   /** Every manifest path and its conditions, sorted by path. */
   objectStatuses: ObjectStatus[];
+  /** Set once the store was rebuilt from git (`--rebuild-store`): when, why and what was lost. */
+  storeRebuild?: StoreRebuild;
 }

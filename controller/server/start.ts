@@ -8,7 +8,7 @@ import type { Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
-import { ConfigError, type ServeConfig } from '../config/defaults.ts';
+import { ConfigError, LIMITS, type ServeConfig } from '../config/defaults.ts';
 import { confirmerFor } from '../confirm/setup.ts';
 import { GitError, GitSource } from '../git/source.ts';
 import { oauthPlugin, type SharedHits, type ThrottleSharing } from '../oauth/plugin.ts';
@@ -16,6 +16,7 @@ import { readAppliedCommit } from '../reconcile/apply.ts';
 import { ReconcileLoop } from '../reconcile/loop.ts';
 import { Reconciler } from '../reconcile/reconciler.ts';
 import type { SecretOpener } from '../reconcile/records.ts';
+import { prepareStore, recordStoreIdentity } from '../store/check.ts';
 import { configReader } from '../store/config.ts';
 import { openStore, type Store } from '../store/open.ts';
 import { buildAdminApp, buildApp, type StatusSource, type SyncTrigger } from './app.ts';
@@ -257,9 +258,22 @@ export async function openController(config: ServeConfig, deps: StartDependencie
   const lock = await deps.acquireLock(config.data);
   let store: Store | undefined;
   try {
+    // Before anything maps the store: a damaged page must kill the check's child, not this process.
+    const startedAt = Date.now();
+    const prepared = await prepareStore(config.data, { rebuild: config.rebuildStore, timeoutMs: LIMITS.storeCheckTimeoutMs });
+    const log = logger.child({ component: 'store' });
+    if (prepared.rebuilt !== undefined) {
+      log.warn({ reason: prepared.rebuilt.reason, movedTo: prepared.rebuilt.movedTo, refreshTokensInvalidated: true }, prepared.rebuilt.message);
+    } else if (prepared.databases !== undefined) {
+      const entries = Object.values(prepared.databases).reduce((sum, n) => sum + n, 0);
+      log.info({ entries, ms: Date.now() - startedAt }, `store checked: ${entries} entries read`);
+    }
     store = (deps.openStore ?? openStore)(config.data);
     const opened = store;
-    const keys = await deps.openKeys(config.data, { create: readAppliedCommit(store) === undefined });
+    // A rebuilt store has applied nothing yet, but the values sealed in git are sealed to the keys
+    // the lost store was used with: new keys would open none of them.
+    const keys = await deps.openKeys(config.data, { create: readAppliedCommit(store) === undefined && prepared.rebuilt === undefined });
+    recordStoreIdentity(config.data, store, prepared.rebuilt);
 
     const confirm = confirmerFor(config, { gitDir: join(config.data, 'git'), log: logger.child({ component: 'confirm' }) });
     let reconciler: Reconciler | undefined;

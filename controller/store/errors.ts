@@ -7,6 +7,12 @@ export type StoreErrorCode =
   | 'store.newer-format'
   /** The LMDB files are not an LMDB environment, or are truncated. */
   | 'store.corrupt'
+  /** The store file is missing or empty where a store existed (controller/store/check.ts). */
+  | 'store.missing'
+  /** The store is sound but belongs to another controller: its identity is not this data directory's. */
+  | 'store.foreign'
+  /** `--rebuild-store` was given over a store that needs no rebuild. */
+  | 'store.rebuild-not-needed'
   /** The files exist but cannot be opened (permissions, not a directory, I/O error). */
   | 'store.unreadable'
   /** Another live controller holds the data directory's lock. */

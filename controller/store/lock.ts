@@ -1,116 +1,140 @@
 // One controller per data directory. Two `mergekey serve` processes on the same directory would
 // both reconcile and both rotate signing keys; LMDB would keep each transaction intact but the
-// two would fight over the result. The lock is a file holding the owner's PID: the primary
-// process takes it, and its own worker processes (node:cluster) open the store without it.
+// two would fight over the result. The primary process takes the lock and holds it for its whole
+// life; its own worker processes (node:cluster) open the store without it.
 //
-// The lock file is created complete: the PID is written to a private temporary file that is then
-// hard-linked into place, which fails if the lock exists. A reader therefore never sees an empty
-// lock file, which it could not tell apart from one whose owner crashed mid-write.
-import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+// The lock is a Unix socket bound in Linux's abstract namespace under a name derived from the data
+// directory's device and inode numbers. The kernel frees an abstract socket when the last
+// descriptor on it closes, and a process's descriptors close when it exits — also when it is
+// SIGKILLed, and before its parent reaps it, so a zombie holds nothing. A PID in a file could not
+// tell a dead holder from a live one reliably: a zombie answers `kill(pid, 0)`, and after a restart
+// (a container's) the PID may belong to any other process. Node has no flock(2), and the npm
+// packages that wrap it build native code at install, which this install does not run.
+//
+// Device and inode, not the path: two paths to one directory (a symlink, a bind mount) are one
+// lock. The name is per network namespace: servers in containers with separate network
+// namespaces over one shared volume do not see each other's lock (README, "The store").
+//
+// `<dataDir>/controller.lock` still holds the holder's PID, for an operator to read; nothing
+// decides on it. A refused server asks the holder itself for its PID, over the socket.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { StoreError } from './errors.ts';
 
 export const LOCK_FILE = 'controller.lock';
 
-/** Lock files this process holds, so a PID in a file can be told apart from our own lock. */
-const held = new Set<string>();
+/** How long a refused server waits for the holder to say its PID before naming none. */
+const HOLDER_ANSWER_MS = 2_000;
 
 export interface ControllerLock {
-  /** Removes the lock file (if it is still this process's). Idempotent. */
+  /** Frees the lock and removes the PID file (if it is still this process's). Idempotent. */
   release(): void;
 }
 
+/** The abstract socket name of `dataDir`'s lock (a leading NUL selects the abstract namespace). */
+export function lockName(dataDir: string): string {
+  const { dev, ino } = statSync(dataDir, { bigint: true });
+  return `\0mergekey-controller-lock-${createHash('sha256').update(`${dev}:${ino}`).digest('hex').slice(0, 40)}`;
+}
+
 /**
- * Takes the single-controller lock of `dataDir` (`<dataDir>/controller.lock`) and returns the
- * handle that releases it. A lock whose process is gone (crash, SIGKILL) is taken over. Throws
- * StoreError `store.locked` naming the PID when a live process holds it. The lock is also released
- * when the process exits normally.
+ * Takes the single-controller lock of `dataDir` and returns the handle that frees it. Throws
+ * StoreError `store.locked` naming the holder's PID when a live process holds it. The kernel frees
+ * the lock when this process exits, however it exits.
  */
-export function acquireControllerLock(dataDir: string): ControllerLock {
-  const file = join(dataDir, LOCK_FILE);
-  const content = `${process.pid}\n`;
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}`;
-  writeFileSync(temp, content, { mode: 0o600, flag: 'wx' });
+export async function acquireControllerLock(dataDir: string): Promise<ControllerLock> {
   try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        linkSync(temp, file);
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        if (attempt >= 5) throw new StoreError('store.locked', `cannot take ${file}: other processes keep replacing it`);
-      }
-      const owner = readOwner(file);
-      if (owner === undefined) continue; // removed between our link and our read: try again
-      if (held.has(file) || (owner !== process.pid && isAlive(owner))) {
-        throw new StoreError(
-          'store.locked',
-          `the data directory ${dataDir} is in use by another mergekey controller (PID ${owner}); ` +
-            `stop it first, or remove ${file} if no mergekey process has that PID`,
-        );
-      }
-      removeStale(file, owner);
-    }
-  } finally {
-    unlinkSync(temp);
-  }
-
-  held.add(file);
-  const release = () => {
-    process.off('exit', release);
-    if (!held.delete(file)) return;
-    // Only remove the file if it is still ours: an operator may have removed it and another
-    // controller started since.
-    if (readOwner(file) === process.pid) unlinkSync(file);
-  };
-  process.on('exit', release);
-  return { release };
-}
-
-function readOwner(file: string): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
+    throw new StoreError('store.unreadable', `cannot create the data directory ${dataDir}: ${(err as Error).message}`, { cause: err });
   }
-  const pid = Number(text.trim());
-  // A file with no valid PID was not written by this code (which links it in complete); it
-  // belongs to nobody and counts as stale.
-  return Number.isSafeInteger(pid) && pid > 0 ? pid : 0;
-}
-
-function isAlive(pid: number): boolean {
-  if (pid === 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to another user; it is alive.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-// Two processes may find the same stale lock at once. Each renames it to a private name first:
-// only one rename of a given file succeeds, and if what was moved turns out to be a fresh lock
-// (someone took over between our read and our rename), it is linked back.
-function removeStale(file: string, stalePid: number): void {
-  const aside = `${file}.stale.${process.pid}.${randomBytes(6).toString('hex')}`;
-  try {
-    renameSync(file, aside);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
-  }
-  if (readOwner(aside) !== stalePid) {
+  const name = lockName(dataDir);
+  // The holder answers whoever connects with its PID: that is how a refused server names it.
+  const server = createServer((socket) => {
+    socket.on('error', () => socket.destroy());
+    socket.end(`${process.pid}\n`);
+  });
+  const deadline = Date.now() + HOLDER_ANSWER_MS;
+  for (;;) {
     try {
-      linkSync(aside, file);
+      await listen(server, name);
+      break;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
+        throw new StoreError('store.unreadable', `cannot take the lock of ${dataDir}: ${(err as Error).message}`, { cause: err });
+      }
     }
+    const pid = await askHolder(name, deadline);
+    // No answer and the name still bound: the holder may be dying (a SIGKILLed process's threads
+    // take a moment to exit, and its descriptors close with the last one), so try again until the
+    // holder has had its time to answer. A holder that answers is alive.
+    if (pid !== undefined || Date.now() >= deadline) {
+      throw new StoreError(
+        'store.locked',
+        `the data directory ${dataDir} is in use by another mergekey controller (${pid === undefined ? 'it did not say its PID' : `PID ${pid}`}); stop it first`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  unlinkSync(aside);
+  // The lock must not keep the process alive by itself; it lives as long as the process does.
+  server.unref();
+
+  const file = join(dataDir, LOCK_FILE);
+  writePidFile(file);
+  let held = true;
+  return {
+    release() {
+      if (!held) return;
+      held = false;
+      server.close();
+      // Only remove the file if it is still ours: a controller that took the lock after us wrote its own.
+      try {
+        if (readFileSync(file, 'utf8') === `${process.pid}\n`) unlinkSync(file);
+      } catch {
+        // Gone already: nothing to remove.
+      }
+    },
+  };
+}
+
+function listen(server: Server, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ path }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** The PID the lock's holder answers with, or undefined if it does not answer by `deadline`. */
+function askHolder(name: string, deadline: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    let text = '';
+    const socket = createConnection({ path: name });
+    const done = (pid: number | undefined) => {
+      socket.destroy();
+      resolve(pid);
+    };
+    socket.setTimeout(Math.max(1, deadline - Date.now()), () => done(undefined));
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    socket.on('end', () => {
+      const pid = Number(text.trim());
+      done(Number.isSafeInteger(pid) && pid > 0 ? pid : undefined);
+    });
+    socket.on('error', () => done(undefined));
+  });
+}
+
+/** Writes the PID file whole (a temporary file renamed into place), for operators only. */
+function writePidFile(file: string): void {
+  const temp = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temp, `${process.pid}\n`, { mode: 0o600 });
+    renameSync(temp, file);
+  } catch {
+    // Information only: the lock is the socket, which is held.
+  }
 }

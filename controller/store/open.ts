@@ -3,7 +3,9 @@
 // these handles (`config.ts`).
 //
 // Opening refuses, with a StoreError that names the directory, a store written by a newer release
-// and a data file that is not LMDB. It does not take the single-controller lock: `mergekey serve`
+// and a data file that is not LMDB. `mergekey serve` checks the whole store before this
+// (`check.ts`), in a child process that a damaged page may kill. Opening does not take the
+// single-controller lock: `mergekey serve`
 // takes that once (`lock.ts`) and its worker processes then open the same store freely, which
 // LMDB supports across processes.
 import { mkdirSync } from 'node:fs';
@@ -116,7 +118,7 @@ function checkDataFile(path: string): void {
     throw new StoreError(
       'store.corrupt',
       `the store at ${path} is corrupt (${file}: ${problem}); restore the data directory from a backup, ` +
-        'or move the store directory away to rebuild configuration from git (tokens issued so far are lost)',
+        'or start `mergekey serve --rebuild-store` to rebuild configuration from git (tokens issued so far are lost)',
     );
   }
 }
