@@ -201,7 +201,7 @@ describe('mergekey serve --rebuild-store', () => {
     expect(movedTo).toMatch(new RegExp(`^${join(data, 'store')}\\.damaged-\\d{4}-\\d\\d-\\d\\dT`));
     expect(readFileSync(join(movedTo, 'data.mdb')).length).toBe(0);
 
-    const status = (await (await fetch(`${url}/api/v1/status`)).json()) as { storeRebuild: unknown };
+    const status = (await (await fetch(`${await server.adminUrl()}/api/v1/status`)).json()) as { storeRebuild: unknown };
     expect(status.storeRebuild).toEqual({ at: expect.any(String), reason: warning.reason, movedTo, message: warning.msg });
 
     // The refresh token was in the lost store; the configuration came back from git.
@@ -218,8 +218,7 @@ describe('mergekey serve --rebuild-store', () => {
         '(it only replaces a missing or damaged store, so that a flag left in place cannot throw a sound store away)',
     );
     const again = started(serveChild(args(data)));
-    const url2 = await again.url();
-    expect(((await (await fetch(`${url2}/api/v1/status`)).json()) as { storeRebuild: unknown }).storeRebuild).toEqual(status.storeRebuild);
+    expect(((await (await fetch(`${await again.adminUrl()}/api/v1/status`)).json()) as { storeRebuild: unknown }).storeRebuild).toEqual(status.storeRebuild);
     expect(await again.stop()).toBe(0);
   });
 });
