@@ -1,0 +1,114 @@
+// The public keys a private_key_jwt application lists, checked the way the token endpoint will
+// use them, so that a key the server could never verify with is refused in review rather than
+// answered with an error at every request. The schema has already said the shape (kty, members,
+// at most 10 keys); this says what a schema cannot: the key is a real point or modulus, strong
+// enough, and fit for signing the algorithms the token endpoint accepts.
+//
+// Keys are imported with node:crypto, which checks what WebCrypto will check at the token
+// endpoint (an EC point on its curve, a well-formed RSA modulus) and does it synchronously.
+// Private members (d, p, q, ...) are refused by the schema, with its own message.
+import { createPublicKey } from 'node:crypto';
+import type { Pointer } from './model.ts';
+
+/**
+ * What each kind of key may sign, as the token endpoint verifies assertions (its algorithm list
+ * is ASSERTION_ALGORITHMS in controller/oauth/defaults.ts; a test there checks that they agree).
+ * RFC 7518 section 3.4: ES256 is ECDSA "using P-256"; RFC 8037 section 3.1: EdDSA with Ed25519.
+ */
+export const CLIENT_KEY_ALGORITHMS = {
+  RSA: ['RS256', 'PS256'],
+  'EC/P-256': ['ES256'],
+  'OKP/Ed25519': ['EdDSA'],
+} as const;
+
+/**
+ * RFC 7518 section 3.3: "A key of size 2048 bits or larger MUST be used with these algorithms"
+ * (RS256; section 3.5 says the same of PS256). jose refuses smaller keys when verifying.
+ */
+export const MIN_RSA_BITS = 2048;
+
+export type ClientKeyCode = 'rules.client-key-weak' | 'rules.client-key-unusable' | 'rules.client-key-duplicate-kid';
+
+export interface ClientKeyProblem {
+  /** Relative to the application's spec. */
+  pointer: Pointer;
+  code: ClientKeyCode;
+  message: string;
+}
+
+/** Problems of the keys in `spec.credentials.jwks`, read defensively (the schema may have failed). */
+export function checkClientKeys(spec: unknown): ClientKeyProblem[] {
+  const keys = (spec as { credentials?: { jwks?: { keys?: unknown } } } | undefined)?.credentials?.jwks?.keys;
+  if (!Array.isArray(keys)) return [];
+  const problems: ClientKeyProblem[] = [];
+  const kids = new Map<string, number>();
+  for (const [index, key] of keys.entries()) {
+    if (key === null || typeof key !== 'object' || Array.isArray(key)) continue;
+    const at = ['credentials', 'jwks', 'keys', index];
+    const jwk = key as Record<string, unknown>;
+    const problem = checkKey(jwk);
+    if (problem !== undefined) problems.push({ ...problem, pointer: [...at, ...problem.pointer] });
+    // RFC 7517 section 4.5: "When "kid" values are used within a JWK Set, different keys within
+    // the JWK Set SHOULD use distinct "kid" values." Two keys under one kid leave the reader
+    // guessing which one signs, and a rotation could not say which one it retires.
+    if (typeof jwk.kid === 'string') {
+      const first = kids.get(jwk.kid);
+      if (first === undefined) kids.set(jwk.kid, index);
+      else {
+        problems.push({
+          pointer: [...at, 'kid'],
+          code: 'rules.client-key-duplicate-kid',
+          message: `kid ${JSON.stringify(jwk.kid)} is already used by keys[${first}]: give every key its own kid`,
+        });
+      }
+    }
+  }
+  return problems;
+}
+
+function checkKey(jwk: Record<string, unknown>): ClientKeyProblem | undefined {
+  const unusable = (pointer: Pointer, message: string): ClientKeyProblem => ({ pointer, code: 'rules.client-key-unusable', message });
+  const { kty, crv, alg, use } = jwk;
+  if (typeof kty !== 'string') return undefined;
+  let kind: keyof typeof CLIENT_KEY_ALGORITHMS;
+  if (kty === 'RSA') kind = 'RSA';
+  else if (kty === 'EC' && crv === 'P-256') kind = 'EC/P-256';
+  else if (kty === 'OKP' && crv === 'Ed25519') kind = 'OKP/Ed25519';
+  else if (kty === 'EC' || kty === 'OKP') {
+    if (typeof crv !== 'string') return undefined;
+    const fits = kty === 'EC' ? 'P-256' : 'Ed25519';
+    return unusable(['crv'], `an ${kty} key on ${crv} cannot sign a client assertion the token endpoint accepts (${listAlgorithms()}): use ${fits}`);
+  } else return undefined; // the schema refuses other key types
+
+  // RFC 7517 section 4.2: "sig" (signature) or "enc" (encryption); a client assertion is signed.
+  if (use !== undefined && use !== 'sig') {
+    return unusable(['use'], `use ${JSON.stringify(use)} marks an encryption key; a key for private_key_jwt signs, so its use is sig (or leave use out)`);
+  }
+  const algorithms: readonly string[] = CLIENT_KEY_ALGORITHMS[kind];
+  if (alg !== undefined && !algorithms.includes(String(alg))) {
+    const what = kind === 'RSA' ? 'an RSA key' : `an ${kty} ${String(crv)} key`;
+    return unusable(['alg'], `alg ${JSON.stringify(alg)} does not fit ${what}: use ${algorithms.join(' or ')} (or leave alg out)`);
+  }
+
+  let bits: number | undefined;
+  try {
+    const members = kind === 'RSA' ? { kty, n: jwk.n, e: jwk.e } : kty === 'EC' ? { kty, crv, x: jwk.x, y: jwk.y } : { kty, crv, x: jwk.x };
+    if (Object.values(members).some((value) => typeof value !== 'string')) return undefined; // the schema reports it
+    bits = createPublicKey({ key: members as { kty: string }, format: 'jwk' }).asymmetricKeyDetails?.modulusLength;
+  } catch {
+    const members = kind === 'RSA' ? 'n and e do not form an RSA public key' : kty === 'EC' ? 'x and y are not a point on P-256' : 'x is not an Ed25519 public key';
+    return unusable([], `not a usable public key: ${members}; export the public key again from its private key`);
+  }
+  if (kind === 'RSA' && (bits === undefined || bits < MIN_RSA_BITS)) {
+    return {
+      pointer: ['n'],
+      code: 'rules.client-key-weak',
+      message: `the RSA key has ${bits ?? 'an unknown number of'} bits; RS256 and PS256 keys have at least ${MIN_RSA_BITS} (RFC 7518 section 3.3): make a new key pair of ${MIN_RSA_BITS} bits or more`,
+    };
+  }
+  return undefined;
+}
+
+function listAlgorithms(): string {
+  return Object.values(CLIENT_KEY_ALGORITHMS).flat().join(', ');
+}
