@@ -1,4 +1,5 @@
 // private_key_jwt client authentication (RFC 7523 sections 2.2 and 3, RFC 7521 section 4.2).
+import type { FastifyBaseLogger } from 'fastify';
 import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { ApplicationRecord } from '../store/records.ts';
 import type { OAuthContext } from './context.ts';
@@ -29,8 +30,15 @@ const MAX_JTI_LENGTH = 256;
  * Verifies a client assertion for `app` and consumes its `jti`. Throws invalid_client, with the
  * generic description until the signature is known to be the client's.
  */
-export async function verifyClientAssertion(ctx: OAuthContext, app: ApplicationRecord, assertion: string): Promise<void> {
-  const keySet = keySetOf(app);
+export async function verifyClientAssertion(
+  ctx: OAuthContext, app: ApplicationRecord, assertion: string, log?: Pick<FastifyBaseLogger, 'warn'>,
+): Promise<void> {
+  let keySet: KeySet | undefined;
+  try {
+    keySet = keySetOf(app);
+  } catch (err) {
+    throw unusableKey(app, err, log);
+  }
   if (keySet === undefined) throw invalidClient();
   let alg: string | undefined;
   try {
@@ -62,6 +70,7 @@ export async function verifyClientAssertion(ctx: OAuthContext, app: ApplicationR
       clockTolerance: ctx.options.clockTolerance,
     }));
   } catch (err) {
+    if (isKeyFailure(err)) throw unusableKey(app, err, log);
     if (err instanceof joseErrors.JOSEError) throw invalidClient();
     throw err;
   }
@@ -77,4 +86,27 @@ export async function verifyClientAssertion(ctx: OAuthContext, app: ApplicationR
   // not forget them.
   const first = await ctx.tokens.useAssertionId(app.name, jti, exp + ctx.options.clockTolerance, Math.floor(now / 1000));
   if (!first) throw invalidClient('the client assertion was already used');
+}
+
+/**
+ * A failure of the application's own key rather than of the assertion: jose refuses an RSA key
+ * under 2048 bits with a TypeError, WebCrypto an EC point off its curve with a DOMException, and
+ * jose a malformed JWK or JWKS with JWKInvalid or JWKSInvalid. Validation refuses such keys
+ * (controller/manifests/client-keys.ts); a record written before it did, or by an older
+ * controller, still holds them.
+ */
+function isKeyFailure(err: unknown): boolean {
+  if (err instanceof joseErrors.JWKInvalid || err instanceof joseErrors.JWKSInvalid) return true;
+  return !(err instanceof joseErrors.JOSEError);
+}
+
+/**
+ * The client cannot authenticate with a key the server cannot use: RFC 6749 section 5.2,
+ * invalid_client ("Client authentication failed"), with nothing on the wire about the key. The
+ * operator learns which application and why, at warn: it needs its manifest fixed, not a stack.
+ */
+function unusableKey(app: ApplicationRecord, err: unknown, log: Pick<FastifyBaseLogger, 'warn'> | undefined) {
+  const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  log?.warn({ app: app.name, commit: app.commit, reason }, 'a client key of this application cannot be used; its private_key_jwt authentication fails until the manifest lists a usable key');
+  return invalidClient();
 }
