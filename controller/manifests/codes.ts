@@ -4,6 +4,7 @@
 export const PROBLEM_CODES = {
   'file.too-large': 'The file is over 256 KiB; it is refused before parsing.',
   'file.encoding': 'The file is not valid UTF-8 (a byte-order mark is fine).',
+  'file.character': 'A character YAML 1.2 forbids (NUL, other controls) or that hides text from review: bidi controls, zero-width characters, a BOM after the start, a lone CR, NEL and line separators.',
   'file.empty': 'The file holds no YAML document.',
   'file.extension': 'A manifest under apps/, apis/, plans/ or users/ (or mergekey.*) that does not end in .yaml.',
   'file.location': 'A manifest in a nested folder: manifests sit directly in apps/, apis/, plans/ or users/.',
@@ -15,6 +16,8 @@ export const PROBLEM_CODES = {
   'yaml.anchor': 'An anchor (&name): values are written out in full, where a reviewer sees them.',
   'yaml.alias': 'An alias (*name): values are written out in full, where a reviewer sees them.',
   'yaml.depth': 'Collections nested deeper than 32 levels.',
+  'yaml.number-form': 'A number not written in plain decimal (0755, 0x258, 0o17, +12, 1e3, 1.0, .inf, .nan), which YAML 1.1 tools and reviewers read differently.',
+  'yaml.ambiguous': 'An unquoted value YAML 1.1 reads as something else than a string (yes, no, on, off, y, n, 1_000, 0b101, 12:30, <<): quote it.',
   'yaml.key': 'A mapping key that is not a plain string (a number, null, a collection).',
   'yaml.reserved-key': 'A key named __proto__, constructor or prototype.',
   'schema.kind': 'The kind field is missing or names no Mergekey kind.',
