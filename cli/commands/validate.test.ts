@@ -121,6 +121,21 @@ describe('validate', () => {
     });
   });
 
+  it('mergekey validate refuses a NUL byte and a right-to-left override at their lines and columns', async () => {
+    const dir = await examplesCopy();
+    const file = join(dir, 'apps', 'storefront.yaml');
+    const text = (await readFile(file, 'utf8')).replace('  displayName: Storefront', '  displayName: Store\u0000front').replace('  owners: [alice]', '  owners: [alice\u202E]');
+    await writeFile(file, text);
+    expect(await cli('validate', dir)).toEqual({
+      code: 1,
+      stdout:
+        'apps/storefront.yaml:9:21: a NUL character (U+0000): git shows a file holding one as binary, with no diff to review, and YAML 1.2 forbids it (section 5.1)\n' +
+        'apps/storefront.yaml:11:17: a bidirectional control character (U+202E): it reorders how the text is shown without changing what is read (Trojan Source, CVE-2021-42574)\n' +
+        `${dir}: invalid, 2 problems in 1 file\n`,
+      stderr: '',
+    });
+  });
+
   it('refuses a DIR that does not exist, or is a file, as a usage error', async () => {
     await expect(validate({ dir: join(tmp, 'missing') })).rejects.toThrow(
       new CliError('USAGE', `directory '${join(tmp, 'missing')}' does not exist`),
