@@ -17,7 +17,17 @@
 //   joiner U+2060, a byte-order mark U+FEFF anywhere but at the very start (the decoder drops
 //   that one), and the Unicode tag characters U+E0000-U+E007F. Zero-width (non-)joiners U+200C
 //   and U+200D are allowed: scripts and emoji need them.
+//
+// And one layout: a run of more than MAX_GAP spaces or tabs between text on one line. A diff
+// view shows a line's start; `owners: [alice,` then 300 spaces then `mallory]` reviews as
+// owners: [alice, and nothing else. Indentation and trailing spaces hide nothing and are fine.
 import type { Position } from './model.ts';
+
+/** Spaces and tabs allowed in a row between text on one line: room to align comments. */
+export const MAX_GAP = 32;
+
+/** A gap wider than MAX_GAP between two visible characters of one line. */
+export const WIDE_GAP = new RegExp(`(?<=[^\\s])[ \\t]{${MAX_GAP + 1},}(?=[^\\s])`);
 
 /** Everything refused, in one pattern (the `u` flag for the tag characters above U+FFFF). */
 export const REFUSED_CHARACTERS = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u061C\u200B\u200E\u200F\u2028\u2029\u202A-\u202E\u2060\u2066-\u2069\uFEFF\uFFFE\uFFFF\u{E0000}-\u{E007F}]|\r(?!\n)/u;
@@ -68,4 +78,21 @@ function describe(char: string): string {
   if (code === 0xfeff) return 'a byte-order mark (U+FEFF) after the start of the file: it is invisible, and only the first character may be one';
   if (code === 0xfffe || code === 0xffff) return `a noncharacter (${hex}): YAML 1.2 forbids it (section 5.1)`;
   return `an invisible character (${hex}) that changes the text without showing in review`;
+}
+
+/** Every gap wider than MAX_GAP between text on one line (up to MAX_REPORTED), where it starts. */
+export function wideGaps(text: string): CharacterProblem[] {
+  if (!WIDE_GAP.test(text)) return [];
+  const problems: CharacterProblem[] = [];
+  for (const [index, line] of text.split('\n').entries()) {
+    for (const match of line.matchAll(new RegExp(WIDE_GAP.source, 'g'))) {
+      problems.push({
+        line: index + 1,
+        column: match.index + 1,
+        message: `${match[0].length} spaces or tabs in a row push the rest of the line out of a reviewer's view: use at most ${MAX_GAP} between text on one line`,
+      });
+      if (problems.length === MAX_REPORTED) return problems;
+    }
+  }
+  return problems;
 }

@@ -5,6 +5,7 @@ export const PROBLEM_CODES = {
   'file.too-large': 'The file is over 256 KiB; it is refused before parsing.',
   'file.encoding': 'The file is not valid UTF-8 (a byte-order mark is fine).',
   'file.character': 'A character YAML 1.2 forbids (NUL, other controls) or that hides text from review: bidi controls, zero-width characters, a BOM after the start, a lone CR, NEL and line separators.',
+  'file.wide-gap': 'More than 32 spaces or tabs in a row between text on one line, pushing the rest out of a reviewer\'s view.',
   'file.empty': 'The file holds no YAML document.',
   'file.extension': 'A manifest under apps/, apis/, plans/ or users/ (or mergekey.*) that does not end in .yaml.',
   'file.location': 'A manifest in a nested folder: manifests sit directly in apps/, apis/, plans/ or users/.',

@@ -80,6 +80,7 @@ describe('the fast YAML path', () => {
     const texts = [
       ...['\u0000', '\u0007', '\u009B', '\u202E', '\u2066', '\u200F', '\u200B', '\u2060', '\uFEFF', '\u{E0041}', '\u0085', '\u2028', '\r'].map((char) => `a: b${char}c\n`),
       ...values.flatMap((value) => [`a: ${value}\n`, `a: [${value}]\n`, `a: {b: ${value}}\n`, `a:\n  - ${value}\n`, `- a: ${value}\n`]),
+      `a: [b,${' '.repeat(33)}c]\n`,
       '<<: {a: 1}\n',
       'a:\n  <<: {b: 1}\n',
     ];

@@ -15,7 +15,7 @@
 // No positions are kept: a file that fails the schema is parsed again by the full parser to
 // locate its problems, and so is a loaded object when something asks where a node is.
 import { isScalar, Schema, type ScalarTag } from 'yaml';
-import { REFUSED_CHARACTERS } from './characters.ts';
+import { REFUSED_CHARACTERS, WIDE_GAP } from './characters.ts';
 import { MAX_DEPTH } from './limits.ts';
 import { plainScalarProblem } from './plain-scalars.ts';
 
@@ -50,7 +50,7 @@ interface Line {
 
 /** The JSON value of a manifest in the plain subset, or undefined to use the full parser. */
 export function fastParse(text: string): unknown {
-  if (UNUSUAL.test(text) || REFUSED_CHARACTERS.test(text)) return undefined;
+  if (UNUSUAL.test(text) || REFUSED_CHARACTERS.test(text) || WIDE_GAP.test(text)) return undefined;
   const lines: Line[] = [];
   for (const raw of text.split('\n')) {
     const content = raw.trim();

@@ -21,7 +21,7 @@
 // The document becomes plain JSON values through our own walk (no toJS), which creates ordinary
 // objects only after each key is checked, so no key can reach Object.prototype.
 import { Composer, CST, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, YAMLParseError, type Document, type Node, type Scalar, type YAMLError } from 'yaml';
-import { refusedCharacters } from './characters.ts';
+import { refusedCharacters, wideGaps } from './characters.ts';
 import type { ProblemCode } from './codes.ts';
 import { fastParse } from './fast-parse.ts';
 import { MAX_DEPTH, MAX_FILE_BYTES } from './limits.ts';
@@ -110,8 +110,11 @@ const START: Locator = {
 /** Parses manifest text (already decoded) into plain JSON values, refusing anything unsafe. */
 export function parseManifestText(text: string): ParsedYaml {
   // Before any YAML: what a reviewer cannot see is refused whatever the parser would make of it.
-  const hidden = refusedCharacters(text);
-  if (hidden.length > 0) return failed(hidden.map((problem) => ({ ...problem, code: 'file.character' })));
+  const hidden: LocatedProblem[] = [
+    ...refusedCharacters(text).map((problem) => ({ ...problem, code: 'file.character' as const })),
+    ...wideGaps(text).map((problem) => ({ ...problem, code: 'file.wide-gap' as const })),
+  ];
+  if (hidden.length > 0) return failed(hidden.sort((a, b) => a.line - b.line || a.column - b.column));
 
   const lines = new LineCounter();
   const at = (offset: number): Position => {
