@@ -21,7 +21,7 @@
 // The document becomes plain JSON values through our own walk (no toJS), which creates ordinary
 // objects only after each key is checked, so no key can reach Object.prototype.
 import { Composer, CST, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, YAMLParseError, type Document, type Node, type Scalar, type YAMLError } from 'yaml';
-import { refusedCharacters, wideGaps } from './characters.ts';
+import { REFUSED_CHARACTERS, refusedCharacters, wideGaps } from './characters.ts';
 import type { ProblemCode } from './codes.ts';
 import { fastParse } from './fast-parse.ts';
 import { MAX_DEPTH, MAX_FILE_BYTES } from './limits.ts';
@@ -370,6 +370,17 @@ class Walk {
 
   /** Reports a plain scalar that YAML 1.1 tools or reviewers read otherwise (plain-scalars.ts). */
   private checkPlain(node: Scalar, isKey = false): boolean {
+    // The file's text holds no refused character (checked first), but a double-quoted escape
+    // (`\0`, `\u202E`, `\N`) can still write one into the value, where readers of the value see
+    // what the reviewer did not.
+    if (node.type === 'QUOTE_DOUBLE' && typeof node.value === 'string') {
+      const char = REFUSED_CHARACTERS.exec(node.value)?.[0];
+      if (char !== undefined) {
+        const hex = `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+        this.report(node.range?.[0] ?? 0, 'yaml.escape', `an escape in this value writes ${hex}, a control, line-break, bidirectional or invisible character that manifests may not hold: remove it`);
+        return true;
+      }
+    }
     if (node.type !== 'PLAIN' || node.source === undefined) return false;
     const problem = isKey ? plainKeyProblem(node.source) : plainScalarProblem(node.source, node.value);
     if (problem === undefined) return false;
