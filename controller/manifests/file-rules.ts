@@ -7,6 +7,7 @@ import type { Kind, Pointer } from './model.ts';
 import { KIND_FOLDERS, SETTINGS_NAME, SETTINGS_PATH, type ManifestPath } from './paths.ts';
 import { checkClientKeys } from './client-keys.ts';
 import { checkSealed, findSealed } from './sealed.ts';
+import { checkSealingKey } from './sealing-key.ts';
 import { display } from './schema-messages.ts';
 import type { Locator } from './source.ts';
 
@@ -41,6 +42,10 @@ export function fileRules(
       const problem = checkSealed(sealed, binding);
       if (problem !== undefined) report(['spec', ...sealed.pointer], problem.code, problem.message);
     }
+  }
+  if (kind === 'Settings') {
+    const problem = checkSealingKey((manifest as { spec?: unknown }).spec);
+    if (problem !== undefined) report(['spec', ...problem.pointer], problem.code, problem.message);
   }
   if (kind === 'Application') {
     const spec = (manifest as { spec?: unknown }).spec;
