@@ -91,10 +91,13 @@ function checkKey(jwk: Record<string, unknown>): ClientKeyProblem | undefined {
   }
 
   let bits: number | undefined;
+  let exponent: bigint | undefined;
   try {
     const members = kind === 'RSA' ? { kty, n: jwk.n, e: jwk.e } : kty === 'EC' ? { kty, crv, x: jwk.x, y: jwk.y } : { kty, crv, x: jwk.x };
     if (Object.values(members).some((value) => typeof value !== 'string')) return undefined; // the schema reports it
-    bits = createPublicKey({ key: members as { kty: string }, format: 'jwk' }).asymmetricKeyDetails?.modulusLength;
+    const details = createPublicKey({ key: members as { kty: string }, format: 'jwk' }).asymmetricKeyDetails;
+    bits = details?.modulusLength;
+    exponent = details?.publicExponent;
   } catch {
     const members = kind === 'RSA' ? 'n and e do not form an RSA public key' : kty === 'EC' ? 'x and y are not a point on P-256' : 'x is not an Ed25519 public key';
     return unusable([], `not a usable public key: ${members}; export the public key again from its private key`);
@@ -106,7 +109,38 @@ function checkKey(jwk: Record<string, unknown>): ClientKeyProblem | undefined {
       message: `the RSA key has ${bits ?? 'an unknown number of'} bits; RS256 and PS256 keys have at least ${MIN_RSA_BITS} (RFC 7518 section 3.3): make a new key pair of ${MIN_RSA_BITS} bits or more`,
     };
   }
+  // node:crypto and WebCrypto import e = 1, with which s^e = s: anyone could then sign as the
+  // client. FIPS 186-5 section 5.4 asks an odd e of at least 65537.
+  if (kind === 'RSA' && (exponent === undefined || exponent < MIN_RSA_EXPONENT || exponent % 2n === 0n)) {
+    return {
+      pointer: ['e'],
+      code: 'rules.client-key-weak',
+      message: `the RSA public exponent is ${exponent ?? 'unreadable'}; it must be odd and at least 65537 (FIPS 186-5), and is 65537 (AQAB) in practice: make a new key pair`,
+    };
+  }
   return undefined;
+}
+
+const MIN_RSA_EXPONENT = 65537n;
+
+/**
+ * For keys already in the store, which an older controller may have taken without these checks:
+ * the key set without its weak keys (too short for jose, or an exponent that lets anyone sign),
+ * and why each was left out. Anything that is not a key list is returned as it is, for the
+ * verifier to refuse.
+ */
+export function withoutWeakKeys<T>(jwks: T): { jwks: T; dropped: string[] } {
+  const keys = (jwks as { keys?: unknown } | undefined)?.keys;
+  if (!Array.isArray(keys)) return { jwks, dropped: [] };
+  const dropped: string[] = [];
+  const kept = keys.filter((key, index) => {
+    if (key === null || typeof key !== 'object' || Array.isArray(key)) return true;
+    const problem = checkKey(key as Record<string, unknown>);
+    if (problem?.code !== 'rules.client-key-weak') return true;
+    dropped.push(`keys[${index}]: ${problem.message}`);
+    return false;
+  });
+  return dropped.length === 0 ? { jwks, dropped } : { jwks: { ...jwks, keys: kept }, dropped };
 }
 
 function listAlgorithms(): string {

@@ -1,6 +1,7 @@
 // private_key_jwt client authentication (RFC 7523 sections 2.2 and 3, RFC 7521 section 4.2).
 import type { FastifyBaseLogger } from 'fastify';
 import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet } from 'jose';
+import { withoutWeakKeys } from '../manifests/client-keys.ts';
 import type { ApplicationRecord } from '../store/records.ts';
 import type { OAuthContext } from './context.ts';
 import { ASSERTION_ALGORITHMS } from './defaults.ts';
@@ -12,13 +13,17 @@ type KeySet = ReturnType<typeof createLocalJWKSet>;
 // one parses and checks every key, so it is done once per version of the manifest.
 const keySets = new Map<string, KeySet>();
 
-function keySetOf(app: ApplicationRecord): KeySet | undefined {
+function keySetOf(app: ApplicationRecord, log: Pick<FastifyBaseLogger, 'warn'> | undefined): KeySet | undefined {
   if (app.jwks === undefined) return undefined;
   const cacheKey = `${app.name}@${app.commit}`;
   let keySet = keySets.get(cacheKey);
   if (keySet === undefined) {
     if (keySets.size >= 1000) keySets.clear();
-    keySet = createLocalJWKSet(app.jwks as JSONWebKeySet);
+    // A record from before validation refused weak keys may hold one: an RSA exponent of 1 would
+    // let anyone sign as the client. Such keys are left out, and the operator told once.
+    const { jwks, dropped } = withoutWeakKeys(app.jwks);
+    if (dropped.length > 0) log?.warn({ app: app.name, commit: app.commit, reason: dropped.join('; ') }, UNUSABLE_KEY_MESSAGE);
+    keySet = createLocalJWKSet(jwks as JSONWebKeySet);
     keySets.set(cacheKey, keySet);
   }
   return keySet;
@@ -35,7 +40,7 @@ export async function verifyClientAssertion(
 ): Promise<void> {
   let keySet: KeySet | undefined;
   try {
-    keySet = keySetOf(app);
+    keySet = keySetOf(app, log);
   } catch (err) {
     throw unusableKey(app, err, log);
   }
@@ -107,6 +112,8 @@ function isKeyFailure(err: unknown): boolean {
  */
 function unusableKey(app: ApplicationRecord, err: unknown, log: Pick<FastifyBaseLogger, 'warn'> | undefined) {
   const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  log?.warn({ app: app.name, commit: app.commit, reason }, 'a client key of this application cannot be used; its private_key_jwt authentication fails until the manifest lists a usable key');
+  log?.warn({ app: app.name, commit: app.commit, reason }, UNUSABLE_KEY_MESSAGE);
   return invalidClient();
 }
+
+const UNUSABLE_KEY_MESSAGE = 'a client key of this application cannot be used; its private_key_jwt authentication fails until the manifest lists a usable key';

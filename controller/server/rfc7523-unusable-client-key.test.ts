@@ -4,7 +4,7 @@
 // as that controller wrote them. Whatever is wrong with the key, the token endpoint answers
 // invalid_client (RFC 6749 section 5.2), never 500, and tells the operator at warn which
 // application's key it is, without a stack trace.
-import { generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLIENT_KEY_ALGORITHMS } from '../manifests/client-keys.ts';
 import { ASSERTION_ALGORITHMS, JWT_BEARER_ASSERTION_TYPE } from '../oauth/defaults.ts';
@@ -31,6 +31,20 @@ function assertion(clientId: string, alg: 'RS256' | 'ES256' | 'EdDSA', key: KeyO
     ? sign(null, Buffer.from(input), key)
     : sign('sha256', Buffer.from(input), alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key);
   return `${input}.${signature.toString('base64url')}`;
+}
+
+/**
+ * An RS256 assertion "signed" for an RSA key whose exponent is 1, by nobody: with e = 1 the
+ * signature is the padded message itself (RFC 8017 section 9.2, EMSA-PKCS1-v1_5).
+ */
+function forgedWithExponentOne(clientId: string, n: string, kid: string): string {
+  const now = Math.floor(Date.now() / 1000);
+  const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const input = `${encode({ alg: 'RS256', kid, typ: 'JWT' })}.${encode({ iss: clientId, sub: clientId, aud: TEST_ISSUER, jti: randomUUID(), iat: now, exp: now + 60 })}`;
+  const digestInfo = Buffer.concat([Buffer.from('3031300d060960864801650304020105000420', 'hex'), createHash('sha256').update(input).digest()]);
+  const length = Buffer.from(n, 'base64url').length;
+  const encoded = Buffer.concat([Buffer.from([0, 1]), Buffer.alloc(length - digestInfo.length - 3, 0xff), Buffer.from([0]), digestInfo]);
+  return `${input}.${encoded.toString('base64url')}`;
 }
 
 /** A server whose store holds `jwks` for the private_key_jwt application, as an older controller wrote it. */
@@ -69,6 +83,10 @@ describe('RFC 7523: a client key the server cannot use is invalid_client, not a 
     ['an Ed25519 key of the wrong length', (clientId) => {
       const { privateKey } = generateKeyPairSync('ed25519');
       return { jwks: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'AAAA', kid: 'short' }] }, value: assertion(clientId, 'EdDSA', privateKey, 'short') };
+    }],
+    ['an RSA key with public exponent 1, with which anyone can forge the client\'s signature', (clientId) => {
+      const { n } = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' });
+      return { jwks: { keys: [{ kty: 'RSA', n: n!, e: 'AQ', kid: 'e1' }] }, value: forgedWithExponentOne(clientId, n!, 'e1') };
     }],
     ['a key set that is not a JWKS', (clientId) => {
       const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
