@@ -27,7 +27,7 @@ export const CLIENT_KEY_ALGORITHMS = {
  */
 export const MIN_RSA_BITS = 2048;
 
-export type ClientKeyCode = 'rules.client-key-weak' | 'rules.client-key-unusable' | 'rules.client-key-duplicate-kid';
+export type ClientKeyCode = 'rules.client-key-weak' | 'rules.client-key-unusable' | 'rules.client-key-kid';
 
 export interface ClientKeyProblem {
   /** Relative to the application's spec. */
@@ -42,6 +42,7 @@ export function checkClientKeys(spec: unknown): ClientKeyProblem[] {
   if (!Array.isArray(keys)) return [];
   const problems: ClientKeyProblem[] = [];
   const kids = new Map<string, number>();
+  const firstOfType = new Map<string, number>();
   for (const [index, key] of keys.entries()) {
     if (key === null || typeof key !== 'object' || Array.isArray(key)) continue;
     const at = ['credentials', 'jwks', 'keys', index];
@@ -57,8 +58,23 @@ export function checkClientKeys(spec: unknown): ClientKeyProblem[] {
       else {
         problems.push({
           pointer: [...at, 'kid'],
-          code: 'rules.client-key-duplicate-kid',
+          code: 'rules.client-key-kid',
           message: `kid ${JSON.stringify(jwk.kid)} is already used by keys[${first}]: give every key its own kid`,
+        });
+      }
+    }
+    // Two keys of one type, one of them without a kid: the token endpoint picks the key by kid
+    // and type (jose's createLocalJWKSet), and finding two it refuses the assertion, so during a
+    // rotation neither key would work. Each of them needs a kid.
+    const type = typeof jwk.kty === 'string' ? `${jwk.kty}/${typeof jwk.crv === 'string' && jwk.kty !== 'RSA' ? jwk.crv : ''}` : undefined;
+    if (type !== undefined) {
+      const first = firstOfType.get(type);
+      if (first === undefined) firstOfType.set(type, index);
+      else if (typeof jwk.kid !== 'string' || typeof (keys[first] as { kid?: unknown }).kid !== 'string') {
+        problems.push({
+          pointer: at,
+          code: 'rules.client-key-kid',
+          message: `this key and keys[${first}] are of one type and not both have a kid, so the token endpoint cannot tell which one an assertion is for: give each a kid`,
         });
       }
     }

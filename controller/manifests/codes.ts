@@ -43,7 +43,7 @@ export const PROBLEM_CODES = {
   'rules.sealing-key-mismatch': "A sealed value made for another key than mergekey.yaml's sealingKey.",
   'rules.client-key-weak': 'An RSA public key under 2048 bits (RFC 7518 section 3.3), which the token endpoint cannot verify with.',
   'rules.client-key-unusable': 'A public key the token endpoint cannot verify assertions with: not a valid key, a curve or alg it does not accept, or use enc.',
-  'rules.client-key-duplicate-kid': 'Two keys of one JWKS share a kid.',
+  'rules.client-key-kid': 'Two keys of one JWKS share a kid, or two keys of one type do not both have one (the token endpoint could not tell them apart).',
   'rules.sealing-key-unusable': "mergekey.yaml's sealingKey is not an X25519 public key the CLI can seal to (kty, crv, use, alg, x, or a kid that is not its thumbprint).",
   'rules.settings-missing': 'The repository has no mergekey.yaml.',
   'rules.settings-duplicate': 'More than one Settings object.',
