@@ -88,6 +88,10 @@ describe('RFC 7523: a client key the server cannot use is invalid_client, not a 
       const { n } = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' });
       return { jwks: { keys: [{ kty: 'RSA', n: n!, e: 'AQ', kid: 'e1' }] }, value: forgedWithExponentOne(clientId, n!, 'e1') };
     }],
+    ['a private key where the public one belongs', (clientId) => {
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      return { jwks: { keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'private', alg: 'ES256' }] }, value: assertion(clientId, 'ES256', privateKey, 'private') };
+    }],
     ['a key set that is not a JWKS', (clientId) => {
       const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
       return { jwks: { keys: 'none' }, value: assertion(clientId, 'ES256', privateKey, 'any') };
