@@ -13,10 +13,11 @@
 // - The bidirectional controls (U+202A-U+202E, U+2066-U+2069, and the marks U+200E, U+200F,
 //   U+061C) reorder what is displayed without changing what is read: Trojan Source,
 //   CVE-2021-42574.
-// - Invisible characters that change a value without showing: zero-width space U+200B, word
-//   joiner U+2060, a byte-order mark U+FEFF anywhere but at the very start (the decoder drops
-//   that one), and the Unicode tag characters U+E0000-U+E007F. Zero-width (non-)joiners U+200C
-//   and U+200D are allowed: scripts and emoji need them.
+// - Every other format character (Unicode category Cf), invisible by definition: zero-width
+//   space U+200B, word joiner U+2060, soft hyphen U+00AD, invisible operators U+2061-U+2064, a
+//   byte-order mark U+FEFF anywhere but at the very start (the decoder drops that one), the tag
+//   characters U+E0000-U+E007F... Zero-width (non-)joiners U+200C and U+200D are allowed:
+//   scripts and emoji need them.
 //
 // And one layout: a run of more than MAX_GAP spaces or tabs between text on one line. A diff
 // view shows a line's start; `owners: [alice,` then 300 spaces then `mallory]` reviews as
@@ -30,7 +31,7 @@ export const MAX_GAP = 32;
 export const WIDE_GAP = new RegExp(`(?<=[^\\s])[ \\t]{${MAX_GAP + 1},}(?=[^\\s])`);
 
 /** Everything refused, in one pattern (the `u` flag for the tag characters above U+FFFF). */
-export const REFUSED_CHARACTERS = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u061C\u200B\u200E\u200F\u2028\u2029\u202A-\u202E\u2060\u2066-\u2069\uFEFF\uFFFE\uFFFF\u{E0000}-\u{E007F}]|\r(?!\n)/u;
+export const REFUSED_CHARACTERS = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u2028\u2029\uFFFE\uFFFF\u{E0000}-\u{E007F}]|(?![\u200C\u200D])\p{Cf}|\r(?!\n)/u;
 
 /** At most this many characters are reported per file; one is enough to refuse it. */
 const MAX_REPORTED = 20;

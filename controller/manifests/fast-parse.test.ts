@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { REFUSED_CHARACTERS } from './characters.ts';
 import { fastParse } from './fast-parse.ts';
 import { makeSealingKey, validRepo } from './fixtures/repo.ts';
 import { parseManifestBytes, parseManifestText } from './parse.ts';
@@ -90,6 +91,20 @@ describe('the fast YAML path', () => {
       expect(full.ok, text).toBe(false);
       // The whole pipeline, fast path first, refuses with exactly the same problems.
       expect(parseManifestBytes(new TextEncoder().encode(text)), text).toEqual(full);
+    }
+  });
+
+  it('leaves every character the full parser refuses to it, wherever it stands', () => {
+    const refused: string[] = [];
+    for (let code = 0; code <= 0x10ffff; code += 1) {
+      if (code >= 0xd800 && code <= 0xdfff) continue;
+      const char = String.fromCodePoint(code);
+      if (REFUSED_CHARACTERS.test(`${char}x`)) refused.push(char);
+    }
+    expect(refused.length).toBeGreaterThan(250);
+    for (const char of refused) {
+      expect(fastParse(`a: b${char}c\n`), char.codePointAt(0)!.toString(16)).toBeUndefined();
+      expect(fastParse(`a: [b, "c${char}"]\n`), char.codePointAt(0)!.toString(16)).toBeUndefined();
     }
   });
 

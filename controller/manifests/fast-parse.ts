@@ -15,7 +15,7 @@
 // No positions are kept: a file that fails the schema is parsed again by the full parser to
 // locate its problems, and so is a loaded object when something asks where a node is.
 import { isScalar, Schema, type ScalarTag } from 'yaml';
-import { REFUSED_CHARACTERS, WIDE_GAP } from './characters.ts';
+import { MAX_GAP } from './characters.ts';
 import { MAX_DEPTH } from './limits.ts';
 import { plainScalarProblem } from './plain-scalars.ts';
 
@@ -28,9 +28,14 @@ const PARSE_OPTIONS = { intAsBigInt: false } as const;
 /**
  * Characters the fast path leaves to the full parser wherever they appear: tabs, CR and other
  * controls, and every Unicode space but the ASCII one, so that JavaScript's trim() removes
- * exactly what YAML treats as white space.
+ * exactly what YAML treats as white space; and every character the full parser refuses
+ * (characters.ts: bidi controls and the other format characters, noncharacters; for those
+ * above U+FFFF, every character sharing their high surrogate). One class, tested once per file:
+ * a superset of REFUSED_CHARACTERS, which fast-parse.test.ts checks character by character.
  */
-const UNUSUAL = /[\x00-\x09\x0B-\x1F\x7F-\x9F\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]/;
+const UNUSUAL = /[\x00-\x09\x0B-\x1F\x7F-\x9F\u00A0\u00AD\u0600-\u0605\u061C\u06DD\u070F\u0890\u0891\u08E2\u1680\u180E\u2000-\u200F\u2028-\u202F\u205F-\u206F\u3000\uFEFF\uFFF9-\uFFFF\uD804\uD80D\uD82F\uD834\uDB40]/;
+/** Wider gaps than characters.ts allows between text on a line; tabs are UNUSUAL already. */
+const WIDE_SPACES = ' '.repeat(MAX_GAP + 1);
 /** Identifier keys only; YAML refuses implicit keys over 1024 characters, and so does this. */
 const KEY = /^[A-Za-z_][A-Za-z0-9_-]{0,999}/;
 /**
@@ -50,7 +55,8 @@ interface Line {
 
 /** The JSON value of a manifest in the plain subset, or undefined to use the full parser. */
 export function fastParse(text: string): unknown {
-  if (UNUSUAL.test(text) || REFUSED_CHARACTERS.test(text) || WIDE_GAP.test(text)) return undefined;
+  // Any run of spaces that long, indentation included, goes to the full parser, which tells.
+  if (UNUSUAL.test(text) || text.includes(WIDE_SPACES)) return undefined;
   const lines: Line[] = [];
   for (const raw of text.split('\n')) {
     const content = raw.trim();
