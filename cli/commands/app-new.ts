@@ -9,7 +9,7 @@ import { lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Document, parse as parseYaml } from 'yaml';
-import { validateRepository, type RepoFile } from '../../controller/manifests/index.ts';
+import { quoteAmbiguousStrings, validateRepository, type RepoFile } from '../../controller/manifests/index.ts';
 import type { ApplicationSpec, Jwks } from '../../controller/manifests/types.generated.ts';
 import { generateClientId, generateClientSecret } from '../../controller/sealing/generate.ts';
 import { createFileExclusive } from '../../controller/sealing/private-files.ts';
@@ -119,7 +119,7 @@ export async function appNew(options: AppNewOptions): Promise<AppNewResult> {
     credentials,
   };
   const manifest = { apiVersion: 'mergekey/v1', kind: 'Application', metadata: { name: options.name }, spec };
-  const text = `${SCHEMA_COMMENT}\n${new Document(manifest).toString({ lineWidth: 0 })}`;
+  const text = `${SCHEMA_COMMENT}\n${quoteAmbiguousStrings(new Document(manifest)).toString({ lineWidth: 0 })}`;
 
   // The rest of the repository may have problems of its own; only the new file's concern us.
   const { problems } = validateRepository([...read.files, { path, content: Buffer.from(text, 'utf8') }]);

@@ -1,5 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFile, execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,16 @@ import { formatText, validate, type ValidateResult } from './validate.ts';
 
 const broken = fileURLToPath(new URL('./fixtures/broken', import.meta.url));
 const examples = fileURLToPath(new URL('../../examples/manifests', import.meta.url));
+const bin = fileURLToPath(new URL('../bin/mergekey.js', import.meta.url));
+
+/** The real executable, as a user (or the check workflow) runs it. */
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr });
+    });
+  });
+}
 
 describe('validate', () => {
   let tmp: string;
@@ -76,6 +87,53 @@ describe('validate', () => {
     await writeFile(join(dir, 'notes.yaml'), ': not yaml at all [');
     await writeFile(join(dir, 'apps', 'README.md'), '# apps');
     expect((await validate({ dir })).valid).toBe(true);
+  });
+
+  it('mergekey validate refuses a 1024-bit RSA key (RFC 7518 section 3.3) at its line and column', async () => {
+    const dir = await examplesCopy();
+    const file = join(dir, 'apps', 'payments-gateway.yaml');
+    const { n } = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
+    const text = (await readFile(file, 'utf8')).replace(
+      /        - kty: EC\n[^]*$/,
+      `        - kty: RSA\n          n: ${n!}\n          e: AQAB\n          kid: gateway-2026\n          alg: RS256\n`,
+    );
+    await writeFile(file, text);
+    expect(await cli('validate', dir)).toEqual({
+      code: 1,
+      stdout:
+        'apps/payments-gateway.yaml:22:14: spec.credentials.jwks.keys[0].n: the RSA key has 1024 bits; RS256 and PS256 keys have at least 2048 (RFC 7518 section 3.3): make a new key pair of 2048 bits or more\n' +
+        `${dir}: invalid, 1 problem in 1 file\n`,
+      stderr: '',
+    });
+  });
+
+  it('mergekey validate refuses private key material in a public JWKS', async () => {
+    const dir = await examplesCopy();
+    const file = join(dir, 'apps', 'payments-gateway.yaml');
+    const { d } = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+    await writeFile(file, `${await readFile(file, 'utf8')}          d: ${d!}\n`);
+    expect(await cli('validate', dir)).toEqual({
+      code: 1,
+      stdout:
+        'apps/payments-gateway.yaml:28:11: spec.credentials.jwks.keys[0]: "d" is private key material: git history keeps it for good, so treat the key as leaked, make a new key pair and list only its public half\n' +
+        `${dir}: invalid, 1 problem in 1 file\n`,
+      stderr: '',
+    });
+  });
+
+  it('mergekey validate refuses a NUL byte and a right-to-left override at their lines and columns', async () => {
+    const dir = await examplesCopy();
+    const file = join(dir, 'apps', 'storefront.yaml');
+    const text = (await readFile(file, 'utf8')).replace('  displayName: Storefront', '  displayName: Store\u0000front').replace('  owners: [alice]', '  owners: [alice\u202E]');
+    await writeFile(file, text);
+    expect(await cli('validate', dir)).toEqual({
+      code: 1,
+      stdout:
+        'apps/storefront.yaml:9:21: a NUL character (U+0000): git shows a file holding one as binary, with no diff to review, and YAML 1.2 forbids it (section 5.1)\n' +
+        'apps/storefront.yaml:11:17: a bidirectional control character (U+202E): it reorders how the text is shown without changing what is read (Trojan Source, CVE-2021-42574)\n' +
+        `${dir}: invalid, 2 problems in 1 file\n`,
+      stderr: '',
+    });
   });
 
   it('refuses a DIR that does not exist, or is a file, as a usage error', async () => {

@@ -2,7 +2,7 @@
 // style (schema comment first, block YAML, state written out); an edit changes only the fields it
 // names in the existing text, so comments and layout the developer or publisher wrote survive.
 import { Document, isMap, isSeq, parseDocument } from 'yaml';
-import { loadManifest, type Problem } from '../../controller/manifests/index.ts';
+import { loadManifest, quoteAmbiguousStrings, type Problem } from '../../controller/manifests/index.ts';
 import type { Application, ClientSecret } from '../../controller/manifests/types.generated.ts';
 import { appPath } from '../../controller/lifecycle/index.ts';
 import { failure } from '../errors.ts';
@@ -30,7 +30,7 @@ export function renderNewApplication(app: Application): string {
       credentials: spec.credentials,
     },
   };
-  return `${SCHEMA_COMMENT}\n${new Document(ordered).toString({ lineWidth: 0 })}`;
+  return `${SCHEMA_COMMENT}\n${quoteAmbiguousStrings(new Document(ordered)).toString({ lineWidth: 0 })}`;
 }
 
 /** What an edit request changes; absent fields stay as they are, `null` removes an optional one. */
@@ -71,7 +71,7 @@ export function editApplicationText(text: string, edits: ApplicationEdits): stri
   set('plan', edits.plan);
   set('state', edits.state);
   if (edits.secrets !== undefined) doc.setIn(['spec', 'credentials', 'secrets'], doc.createNode(edits.secrets));
-  return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
+  return quoteAmbiguousStrings(doc).toString({ lineWidth: 0, flowCollectionPadding: false });
 }
 
 /**

@@ -200,6 +200,27 @@ describe('check', () => {
     }
   });
 
+  it('refuses an edit that hides from review: a NUL byte (git shows the file as binary) and a number form YAML 1.1 reads otherwise', async () => {
+    const main = await clone.resolve('refs/remotes/origin/main');
+    const before = await onMain('apps/billing.yaml');
+    const text = before.replace('The billing service.', 'The billing\u0000 service.').replace('state: active', 'state: active\n  displayName: 0x258');
+    const head = await clone.commitFile(main, 'apps/billing.yaml', text, 'Hide a change');
+    const result = await check({ cwd: world.repo.workDir, env: {}, base: main, head });
+    expect(result.allowed).toBe(false);
+    const line = before.split('\n').findIndex((l) => l.includes('The billing service.')) + 1;
+    const column = before.split('\n')[line - 1]!.indexOf('The billing service.') + 'The billing'.length + 1;
+    // Characters are refused before any YAML is read, so the number form waits for the next run.
+    expect(result.problems).toEqual([{
+      path: 'apps/billing.yaml', line, column, code: 'file.character',
+      message: 'a NUL character (U+0000): git shows a file holding one as binary, with no diff to review, and YAML 1.2 forbids it (section 5.1)',
+    }]);
+    const fixed = await clone.commitFile(main, 'apps/billing.yaml', text.replace('\u0000', ''), 'Hide a change, without NUL');
+    expect((await check({ cwd: world.repo.workDir, env: {}, base: main, head: fixed })).problems).toEqual([{
+      path: 'apps/billing.yaml', line: before.split('\n').findIndex((l) => l.includes('state: active')) + 2, column: 16, code: 'yaml.number-form',
+      message: 'the number 0x258 is not written as a plain whole number, a form YAML 1.1 tools, YAML 1.2 and reviewers can each read differently: write digits only (like 600), or quote the value if it is text',
+    }]);
+  });
+
   it('keeps ONE comment per pull request, labels a request made by hand, and review list reads its verdict', async () => {
     const pr = await world.handmade('bob', 'tweak-billing', { 'apps/billing.yaml': (await onMain('apps/billing.yaml')).replace('The billing service.', 'Tweaked by hand.') });
     const args = { ...world.as('pat'), base: 'refs/remotes/origin/main', head: pr.headSha, pr: pr.number, comment: true };

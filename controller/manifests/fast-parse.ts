@@ -5,7 +5,8 @@
 // It accepts only a narrow, unambiguous subset: block mappings with identifier keys, block
 // lists, one-line flow lists and mappings of scalars, one-line plain and quoted scalars, and
 // comments. Anything else, and anything doubtful (tabs, CR, control characters, escapes, tags,
-// anchors, multi-line scalars, duplicate or reserved keys, odd indentation, a second document),
+// anchors, multi-line scalars, duplicate or reserved keys, odd indentation, a second document,
+// the characters and plain scalars the full parser refuses: characters.ts, plain-scalars.ts),
 // returns undefined and the file goes through the full parser in parse.ts, which reports
 // problems with positions. Plain scalars are typed by the `yaml` package's own core-schema
 // tags, so a value means exactly what the full parser makes of it; fast-parse.test.ts checks
@@ -14,7 +15,9 @@
 // No positions are kept: a file that fails the schema is parsed again by the full parser to
 // locate its problems, and so is a loaded object when something asks where a node is.
 import { isScalar, Schema, type ScalarTag } from 'yaml';
+import { MAX_GAP } from './characters.ts';
 import { MAX_DEPTH } from './limits.ts';
+import { plainScalarProblem } from './plain-scalars.ts';
 
 const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -25,9 +28,14 @@ const PARSE_OPTIONS = { intAsBigInt: false } as const;
 /**
  * Characters the fast path leaves to the full parser wherever they appear: tabs, CR and other
  * controls, and every Unicode space but the ASCII one, so that JavaScript's trim() removes
- * exactly what YAML treats as white space.
+ * exactly what YAML treats as white space; and every character the full parser refuses
+ * (characters.ts: bidi controls and the other format characters, noncharacters; for those
+ * above U+FFFF, every character sharing their high surrogate). One class, tested once per file:
+ * a superset of REFUSED_CHARACTERS, which fast-parse.test.ts checks character by character.
  */
-const UNUSUAL = /[\x00-\x09\x0B-\x1F\x7F-\x9F\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]/;
+const UNUSUAL = /[\x00-\x09\x0B-\x1F\x7F-\x9F\u00A0\u00AD\u0600-\u0605\u061C\u06DD\u070F\u0890\u0891\u08E2\u1680\u180E\u2000-\u200F\u2028-\u202F\u205F-\u206F\u3000\uFEFF\uFFF9-\uFFFF\uD804\uD80D\uD82F\uD834\uDB40]/;
+/** Wider gaps than characters.ts allows between text on a line; tabs are UNUSUAL already. */
+const WIDE_SPACES = ' '.repeat(MAX_GAP + 1);
 /** Identifier keys only; YAML refuses implicit keys over 1024 characters, and so does this. */
 const KEY = /^[A-Za-z_][A-Za-z0-9_-]{0,999}/;
 /**
@@ -47,7 +55,8 @@ interface Line {
 
 /** The JSON value of a manifest in the plain subset, or undefined to use the full parser. */
 export function fastParse(text: string): unknown {
-  if (UNUSUAL.test(text)) return undefined;
+  // Any run of spaces that long, indentation included, goes to the full parser, which tells.
+  if (UNUSUAL.test(text) || text.includes(WIDE_SPACES)) return undefined;
   const lines: Line[] = [];
   for (const raw of text.split('\n')) {
     const content = raw.trim();
@@ -237,10 +246,16 @@ function plain(text: string, inFlow: boolean): unknown {
 /** Types a plain scalar the way the `yaml` package's core schema does (`0123` → 123, `yes` → "yes"). */
 function resolvePlain(text: string): unknown {
   const tag = plainTags.find((candidate) => candidate.test!.test(text));
-  if (tag === undefined) return text;
+  if (tag === undefined) {
+    if (plainScalarProblem(text, text) !== undefined) bail();
+    return text;
+  }
   // Some tags wrap the value to remember its format (`1.50` keeps two digits); the value is inside.
-  const value = tag.resolve(text, bail, PARSE_OPTIONS);
-  return isScalar(value) ? value.value : value;
+  const resolved = tag.resolve(text, bail, PARSE_OPTIONS);
+  const value = isScalar(resolved) ? resolved.value : resolved;
+  // What YAML 1.1 tools read otherwise (`0755`, `yes`) the full parser refuses, with a position.
+  if (plainScalarProblem(text, value) !== undefined) bail();
+  return value;
 }
 
 /** Reads one-line flow collections of scalars: `[a, "b"]`, `{ kty: EC, crv: P-256 }`. */

@@ -1,10 +1,13 @@
 // Rules about one file that a schema cannot say: the name and folder agree with the path, and
-// sealed values are well formed and bound to this very object. They read the manifest
+// sealed values are well formed and bound to this very object, and an application's public keys
+// are keys the token endpoint can verify with (client-keys.ts). They read the manifest
 // defensively, so they still report what they can when the schema has found other problems.
 import type { LocatedProblem } from './parse.ts';
 import type { Kind, Pointer } from './model.ts';
 import { KIND_FOLDERS, SETTINGS_NAME, SETTINGS_PATH, type ManifestPath } from './paths.ts';
+import { checkClientKeys } from './client-keys.ts';
 import { checkSealed, findSealed } from './sealed.ts';
+import { checkSealingKey } from './sealing-key.ts';
 import { display } from './schema-messages.ts';
 import type { Locator } from './source.ts';
 
@@ -39,6 +42,14 @@ export function fileRules(
       const problem = checkSealed(sealed, binding);
       if (problem !== undefined) report(['spec', ...sealed.pointer], problem.code, problem.message);
     }
+  }
+  if (kind === 'Settings') {
+    const problem = checkSealingKey((manifest as { spec?: unknown }).spec);
+    if (problem !== undefined) report(['spec', ...problem.pointer], problem.code, problem.message);
+  }
+  if (kind === 'Application') {
+    const spec = (manifest as { spec?: unknown }).spec;
+    for (const problem of checkClientKeys(spec)) report(['spec', ...problem.pointer], problem.code, problem.message);
   }
   return problems;
 }

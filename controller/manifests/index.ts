@@ -8,3 +8,4 @@ export { checkRules, type RuleContext } from './rules.ts';
 export { validateRepository, type RepositoryResult } from './validate.ts';
 export { classifyPath, isManifestPath, manifestPath, KIND_FOLDERS, SETTINGS_PATH } from './paths.ts';
 export { protectedHeader, SEALED_ALG, SEALED_ENC } from './sealed.ts';
+export { quoteAmbiguousStrings } from './write.ts';

@@ -3,8 +3,9 @@
 // Refused, each at its line and column: files over 256 KiB (before parsing), invalid UTF-8,
 // syntax errors, duplicate keys, several documents, directives, explicit tags, anchors and
 // aliases, nesting deeper than 32, keys that are not strings, and keys that could reach an object
-// prototype. YAML 1.2's core schema reads `yes`/`on` as strings and `0123` as a number, and
-// nothing is coerced afterwards, so the schema reports them as the type errors they are.
+// prototype. Before parsing, characters a reviewer cannot see (characters.ts); after, plain
+// scalars that YAML 1.1 tools or reviewers read differently from YAML 1.2's core schema, such as
+// `0755`, `0x258`, `yes` or `1_000` (plain-scalars.ts). Nothing is coerced afterwards.
 //
 // Anchors and aliases are refused outright rather than expanded up to a bound: a manifest is
 // reviewed in a pull request, and a reviewer must see every value where it applies, not behind a
@@ -19,11 +20,13 @@
 //
 // The document becomes plain JSON values through our own walk (no toJS), which creates ordinary
 // objects only after each key is checked, so no key can reach Object.prototype.
-import { Composer, CST, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, YAMLParseError, type Document, type Node, type YAMLError } from 'yaml';
+import { Composer, CST, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, YAMLParseError, type Document, type Node, type Scalar, type YAMLError } from 'yaml';
+import { REFUSED_CHARACTERS, refusedCharacters, wideGaps } from './characters.ts';
 import type { ProblemCode } from './codes.ts';
 import { fastParse } from './fast-parse.ts';
 import { MAX_DEPTH, MAX_FILE_BYTES } from './limits.ts';
 import type { Pointer, Position } from './model.ts';
+import { plainKeyProblem, plainScalarProblem } from './plain-scalars.ts';
 import { SourceIndex, type Locator } from './source.ts';
 import { decodeUtf8 } from './utf8.ts';
 
@@ -106,6 +109,13 @@ const START: Locator = {
 
 /** Parses manifest text (already decoded) into plain JSON values, refusing anything unsafe. */
 export function parseManifestText(text: string): ParsedYaml {
+  // Before any YAML: what a reviewer cannot see is refused whatever the parser would make of it.
+  const hidden: LocatedProblem[] = [
+    ...refusedCharacters(text).map((problem) => ({ ...problem, code: 'file.character' as const })),
+    ...wideGaps(text).map((problem) => ({ ...problem, code: 'file.wide-gap' as const })),
+  ];
+  if (hidden.length > 0) return failed(hidden.sort((a, b) => a.line - b.line || a.column - b.column));
+
   const lines = new LineCounter();
   const at = (offset: number): Position => {
     const { line, col } = lines.linePos(offset);
@@ -333,7 +343,10 @@ class Walk {
 
   value(node: Node | null): unknown {
     if (node === null) return null;
-    if (isScalar(node)) return node.value;
+    if (isScalar(node)) {
+      this.checkPlain(node);
+      return node.value;
+    }
     // Aliases were refused with the tokens; the depth was bounded on the syntax tree.
     if (isSeq(node)) return node.items.map((item) => this.value(item as Node | null));
     if (!isMap(node)) return null;
@@ -349,9 +362,30 @@ class Walk {
         this.report(key.range?.[0] ?? 0, 'yaml.reserved-key', `the key ${quote(key.value)} is not allowed`);
         continue;
       }
+      if (this.checkPlain(key, true)) continue;
       out[key.value] = this.value(value as Node | null);
     }
     return out;
+  }
+
+  /** Reports a plain scalar that YAML 1.1 tools or reviewers read otherwise (plain-scalars.ts). */
+  private checkPlain(node: Scalar, isKey = false): boolean {
+    // The file's text holds no refused character (checked first), but a double-quoted escape
+    // (`\0`, `\u202E`, `\N`) can still write one into the value, where readers of the value see
+    // what the reviewer did not.
+    if (node.type === 'QUOTE_DOUBLE' && typeof node.value === 'string') {
+      const char = REFUSED_CHARACTERS.exec(node.value)?.[0];
+      if (char !== undefined) {
+        const hex = `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+        this.report(node.range?.[0] ?? 0, 'yaml.escape', `an escape in this value writes ${hex}, a control, line-break, bidirectional or invisible character that manifests may not hold: remove it`);
+        return true;
+      }
+    }
+    if (node.type !== 'PLAIN' || node.source === undefined) return false;
+    const problem = isKey ? plainKeyProblem(node.source) : plainScalarProblem(node.source, node.value);
+    if (problem === undefined) return false;
+    this.report(node.range?.[0] ?? 0, problem.code, problem.message);
+    return true;
   }
 
   private report(offset: number, code: ProblemCode, message: string): void {

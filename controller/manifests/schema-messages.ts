@@ -34,6 +34,9 @@ const FORMAT_WORDS: Readonly<Record<string, string>> = {
   email: 'is not an email address',
 };
 
+/** JWK members that hold private key material (RFC 7518 section 6, RFC 8037 section 2). */
+const PRIVATE_JWK_MEMBERS = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']);
+
 /** YAML 1.1 read these as booleans; YAML 1.2 (and so Mergekey) reads them as strings. */
 const YAML11_BOOLEANS = new Set(['y', 'yes', 'n', 'no', 'on', 'off']);
 
@@ -75,6 +78,12 @@ function describe(error: ErrorObject, pointer: Pointer, source: Locator, conditi
     case 'additionalProperties': {
       const field = String(params.additionalProperty);
       const known = Object.keys((error.parentSchema?.properties as object | undefined) ?? {});
+      // In a JWK (a schema with kty), these members hold a private key (RFC 7518 sections 6.2.2,
+      // 6.3.2 and 6.4.1): once pushed, the key is in git history for good and must be replaced.
+      if (known.includes('kty') && PRIVATE_JWK_MEMBERS.has(field)) {
+        const message = `${prefix(pointer)}${quote(field)} is private key material: git history keeps it for good, so treat the key as leaked, make a new key pair and list only its public half`;
+        return { ...source.locateKey([...pointer, field]), code: 'schema.private-key', message };
+      }
       const guess = closest(field, known);
       const where = pointer.length > 0 ? ` in ${display(pointer)}` : '';
       const message = `unknown field ${quote(field)}${where}${guess === undefined ? '' : ` (did you mean ${quote(guess)}?)`}`;

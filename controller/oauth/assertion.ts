@@ -1,5 +1,7 @@
 // private_key_jwt client authentication (RFC 7523 sections 2.2 and 3, RFC 7521 section 4.2).
+import type { FastifyBaseLogger } from 'fastify';
 import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import { withoutWeakKeys } from '../manifests/client-keys.ts';
 import type { ApplicationRecord } from '../store/records.ts';
 import type { OAuthContext } from './context.ts';
 import { ASSERTION_ALGORITHMS } from './defaults.ts';
@@ -11,13 +13,17 @@ type KeySet = ReturnType<typeof createLocalJWKSet>;
 // one parses and checks every key, so it is done once per version of the manifest.
 const keySets = new Map<string, KeySet>();
 
-function keySetOf(app: ApplicationRecord): KeySet | undefined {
+function keySetOf(app: ApplicationRecord, log: Pick<FastifyBaseLogger, 'warn'> | undefined): KeySet | undefined {
   if (app.jwks === undefined) return undefined;
   const cacheKey = `${app.name}@${app.commit}`;
   let keySet = keySets.get(cacheKey);
   if (keySet === undefined) {
     if (keySets.size >= 1000) keySets.clear();
-    keySet = createLocalJWKSet(app.jwks as JSONWebKeySet);
+    // A record from before validation refused weak keys may hold one: an RSA exponent of 1 would
+    // let anyone sign as the client. Such keys are left out, and the operator told once.
+    const { jwks, dropped } = withoutWeakKeys(app.jwks);
+    if (dropped.length > 0) log?.warn({ app: app.name, commit: app.commit, reason: dropped.join('; ') }, UNUSABLE_KEY_MESSAGE);
+    keySet = createLocalJWKSet(jwks as JSONWebKeySet);
     keySets.set(cacheKey, keySet);
   }
   return keySet;
@@ -37,8 +43,15 @@ const ASSERTION_TYPES = new Set(['jwt', 'client-authentication+jwt']);
  * generic description until the signature is known to be the client's; after that the
  * description names the claim at fault, which only the key's holder gets to read.
  */
-export async function verifyClientAssertion(ctx: OAuthContext, app: ApplicationRecord, assertion: string): Promise<void> {
-  const keySet = keySetOf(app);
+export async function verifyClientAssertion(
+  ctx: OAuthContext, app: ApplicationRecord, assertion: string, log?: Pick<FastifyBaseLogger, 'warn'>,
+): Promise<void> {
+  let keySet: KeySet | undefined;
+  try {
+    keySet = keySetOf(app, log);
+  } catch (err) {
+    throw unusableKey(app, err, log);
+  }
   if (keySet === undefined) throw invalidClient();
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
@@ -71,6 +84,7 @@ export async function verifyClientAssertion(ctx: OAuthContext, app: ApplicationR
       clockTolerance: ctx.options.clockTolerance,
     }));
   } catch (err) {
+    if (isKeyFailure(err)) throw unusableKey(app, err, log);
     if (err instanceof joseErrors.JOSEError) throw invalidClient();
     throw err;
   }
@@ -147,3 +161,28 @@ function jsonRepeatsMember(text: string): boolean {
   }
   return false;
 }
+
+/**
+ * A failure of the application's own key rather than of the assertion: jose refuses an RSA key
+ * under 2048 bits with a TypeError, WebCrypto an EC point off its curve with a DOMException, and
+ * jose a malformed JWK or JWKS with JWKInvalid or JWKSInvalid. Validation refuses such keys
+ * (controller/manifests/client-keys.ts); a record written before it did, or by an older
+ * controller, still holds them.
+ */
+function isKeyFailure(err: unknown): boolean {
+  if (err instanceof joseErrors.JWKInvalid || err instanceof joseErrors.JWKSInvalid) return true;
+  return !(err instanceof joseErrors.JOSEError);
+}
+
+/**
+ * The client cannot authenticate with a key the server cannot use: RFC 6749 section 5.2,
+ * invalid_client ("Client authentication failed"), with nothing on the wire about the key. The
+ * operator learns which application and why, at warn: it needs its manifest fixed, not a stack.
+ */
+function unusableKey(app: ApplicationRecord, err: unknown, log: Pick<FastifyBaseLogger, 'warn'> | undefined) {
+  const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  log?.warn({ app: app.name, commit: app.commit, reason }, UNUSABLE_KEY_MESSAGE);
+  return invalidClient();
+}
+
+const UNUSABLE_KEY_MESSAGE = 'a client key of this application cannot be used; its private_key_jwt authentication fails until the manifest lists a usable key';

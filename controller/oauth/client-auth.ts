@@ -1,6 +1,6 @@
 // Client authentication at the token, revocation and introspection endpoints (RFC 6749 section
 // 2.3, RFC 7523): client_secret_basic, client_secret_post and private_key_jwt.
-import type { FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
 import { clientSecretMatches } from '../sealing/hashes.ts';
 import type { ApplicationRecord, StoredClientSecret } from '../store/records.ts';
@@ -33,7 +33,7 @@ const MAX_CLIENT_ID_LENGTH = 128;
 /** Steps: read the credentials, refuse while throttled, verify them, require an active application. */
 export async function authenticateClient(ctx: OAuthContext, request: FastifyRequest, params: Params): Promise<AuthenticatedClient> {
   const presented = presentedCredentials(request, params);
-  const app = await throttled(ctx, request, presented.clientId, () => verifyCredentials(ctx, presented));
+  const app = await throttled(ctx, request, presented.clientId, () => verifyCredentials(ctx, presented, request.log));
   return { app, method: presented.method };
 }
 
@@ -121,11 +121,11 @@ function assertionIssuer(assertion: string): string {
 const NO_SUCH_SECRET: StoredClientSecret = { hash: 'A'.repeat(43) };
 
 /** The application, if the credentials are its own and of the method its manifest names. */
-async function verifyCredentials(ctx: OAuthContext, presented: Presented): Promise<ApplicationRecord | undefined> {
+async function verifyCredentials(ctx: OAuthContext, presented: Presented, log: FastifyBaseLogger): Promise<ApplicationRecord | undefined> {
   const app = lookUp(ctx, presented.clientId);
   if (presented.method === 'private_key_jwt') {
     if (app === undefined || app.spec.tokenEndpointAuthMethod !== 'private_key_jwt') return undefined;
-    await verifyClientAssertion(ctx, app, presented.assertion);
+    await verifyClientAssertion(ctx, app, presented.assertion, log);
     return app;
   }
   const matches = secretMatches(ctx, app?.secrets ?? [NO_SUCH_SECRET], presented.secret);
