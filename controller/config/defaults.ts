@@ -28,7 +28,7 @@
 
 import { availableParallelism } from 'node:os';
 
-export type OptionType = 'string' | 'path' | 'url' | 'duration' | 'port' | 'boolean' | 'level' | 'workers';
+export type OptionType = 'string' | 'path' | 'url' | 'duration' | 'port' | 'boolean' | 'level' | 'workers' | 'commit';
 
 export interface ServeOption {
   /** The long flag, without `--`. */
@@ -128,6 +128,14 @@ export const SERVE_OPTIONS = [
       'Apply a commit that deactivates more than half of the active applications at once. Without it such a commit is held back and the status says why.',
   },
   {
+    flag: 'accept-history-rewrite',
+    env: 'MERGEKEY_ACCEPT_HISTORY_REWRITE',
+    type: 'commit',
+    valueName: 'COMMIT',
+    description:
+      'Apply this rewritten head of the branch (a commit id, or a prefix of at least 12 hex digits) although it does not contain the applied commit. Without it a non-fast-forward update (a force push) is held and the status says how to accept it; any other rewritten head is still held. Accepting may bring back a secret rotated out since.',
+  },
+  {
     flag: 'github-token-file',
     env: 'MERGEKEY_GITHUB_TOKEN_FILE',
     type: 'path',
@@ -172,6 +180,8 @@ export interface ServeConfig {
   /** HTTP processes; 1 = the primary serves too. */
   workers: number;
   allowMassDeactivation: boolean;
+  /** The one rewritten head an operator accepts at startup. */
+  acceptHistoryRewrite: string | undefined;
   githubTokenFile: string | undefined;
   githubRepo: string | undefined;
   githubApiUrl: string | undefined;
@@ -197,6 +207,11 @@ export const LIMITS = {
   /** Retry after a git failure: starts here, doubles each time, capped below, with full jitter. */
   retryBaseMs: 1_000,
   retryMaxMs: 5 * 60_000,
+  /**
+   * `POST /api/v1/sync?wait=true` answers 202 `running` after this when the reconcile has not
+   * finished (a slow fetch): before the request timeout above would cut the reply empty.
+   */
+  syncAnswerMs: 25_000,
   /** A git command that runs longer than this is killed (a hung network fetch). */
   gitTimeoutMs: 120_000,
   /** A manifest larger than this is refused without being parsed. */
@@ -279,6 +294,9 @@ function parseValue(option: ServeOption, raw: string, source: string): unknown {
       if (!(count >= 1 && count <= LIMITS.maxWorkers)) throw bad(`auto or a number of processes from 1 to ${LIMITS.maxWorkers}`);
       return count;
     }
+    case 'commit':
+      if (!/^[0-9a-fA-F]{12,64}$/.test(raw)) throw bad('a commit id (12 to 64 hex digits)');
+      return raw.toLowerCase();
     case 'level':
       if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(raw)) {
         throw bad('one of fatal, error, warn, info, debug, trace, silent');

@@ -99,6 +99,11 @@ export class FixtureRepo {
     }
   }
 
+  /** Points `branch` at `commit`, whatever it pointed at: what `git push --force` of an older commit does. */
+  async forcePush(commit: string, branch = 'main'): Promise<void> {
+    await git(this.path, ['update-ref', `refs/heads/${branch}`, commit]);
+  }
+
   async renameBranch(from: string, to: string): Promise<void> {
     await git(this.path, ['branch', '-m', from, to]);
   }

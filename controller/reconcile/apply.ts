@@ -4,7 +4,7 @@
 // between. Nothing asynchronous runs inside it; secrets were opened and hashed before.
 //
 // Layout of the `sync` database (owned by the reconciler):
-//   reconcile/applied              { commit, at }           the commit the store reflects
+//   reconcile/applied              { commit, at, rewrittenFrom? } the commit the store reflects
 //   reconcile/inventory/<Kind/name> ActualEntry             what each record was applied from
 //   reconcile/object/<path>        ObjectStatus             conditions of each manifest path
 //   reconcile/run                  RunStatus                the last attempt (written in a `finally`)
@@ -24,6 +24,8 @@ export interface AppliedCommit {
   commit: string;
   /** RFC 3339. */
   at: string;
+  /** Set when this commit replaced a rewritten history, as an operator accepted: the commit it replaced. */
+  rewrittenFrom?: string;
 }
 
 export interface PersistedSyncState {
@@ -53,8 +55,7 @@ export function readAppliedCommit(store: Store): AppliedCommit | undefined {
 }
 
 export interface ApplyInput {
-  commit: string;
-  at: string;
+  applied: AppliedCommit;
   plan: ReconcilePlan;
   /** A record for every upsert of the plan. */
   records: ReadonlyMap<ObjectKey, StoreRecord>;
@@ -66,13 +67,14 @@ export interface ApplyInput {
 /** Applies the plan and returns the inventory as it now is. Throws (and writes nothing) on failure. */
 export function applyPlan(store: Store, input: ApplyInput): Map<ObjectKey, ActualEntry> {
   const inventory = new Map(input.inventory);
+  const commit = input.applied.commit;
   const writer = configWriter(store);
   // If anything throws in here (a client id the plan missed, a full disk), LMDB aborts every write.
   store.root.transactionSync(() => {
     for (const upsert of input.plan.upserts) {
       const stored = input.records.get(upsert.key);
       if (stored === undefined) throw new Error(`no record prepared for ${upsert.key}`);
-      const entry: ActualEntry = { kind: upsert.object.kind, name: upsert.object.name, path: upsert.path, fingerprint: upsert.fingerprint, commit: input.commit };
+      const entry: ActualEntry = { kind: upsert.object.kind, name: upsert.object.name, path: upsert.path, fingerprint: upsert.fingerprint, commit };
       putRecord(writer, stored);
       if (stored.kind === 'Application') {
         entry.state = stored.record.spec.state;
@@ -84,10 +86,10 @@ export function applyPlan(store: Store, input: ApplyInput): Map<ObjectKey, Actua
     for (const deactivation of input.plan.deactivations) {
       const name = deactivation.key.slice('Application/'.length);
       const before = inventory.get(deactivation.key);
-      if (before === undefined || !writer.deactivateApplication(name, input.commit)) continue;
+      if (before === undefined || !writer.deactivateApplication(name, commit)) continue;
       // The record no longer matches any manifest version: a later commit that restores the same
       // manifest must be written again, so the fingerprint cannot stay equal to it.
-      const entry: ActualEntry = { ...before, state: 'inactive', commit: input.commit, fingerprint: `deactivated:${before.fingerprint}` };
+      const entry: ActualEntry = { ...before, state: 'inactive', commit, fingerprint: `deactivated:${before.fingerprint}` };
       inventory.set(deactivation.key, entry);
       store.sync.putSync(INVENTORY + deactivation.key, entry);
     }
@@ -99,7 +101,7 @@ export function applyPlan(store: Store, input: ApplyInput): Map<ObjectKey, Actua
     }
     for (const status of input.statuses.put) store.sync.putSync(OBJECT + status.path, status);
     for (const path of input.statuses.remove) store.sync.removeSync(OBJECT + path);
-    store.sync.putSync(APPLIED, { commit: input.commit, at: input.at } satisfies AppliedCommit);
+    store.sync.putSync(APPLIED, input.applied);
   });
   return inventory;
 }

@@ -23,6 +23,7 @@ export type ConditionReason =
   | 'Refused' //              the repository URL or branch is not acceptable: fix the configuration
   | 'Synced' //               the fetched head is applied
   | 'HeldBack' //             the head would deactivate too many applications at once
+  | 'HistoryRewritten' //     the head does not contain the applied commit (a force push): held until an operator accepts it
   | 'Failed' //               the reconcile failed unexpectedly; it is retried
   | 'Progressing' //          no reconcile has finished yet
   // Ready

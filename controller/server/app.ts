@@ -6,6 +6,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { LIMITS } from '../config/defaults.ts';
 import type { ReconcileStatus, RunStatus } from '../reconcile/status.ts';
+import { invalidRequest, sendError } from '../oauth/errors.ts';
 import type { Metrics } from './metrics.ts';
 import { webhookPlugin } from './webhook.ts';
 
@@ -25,8 +26,16 @@ export interface SyncTrigger {
    * Starts (or queues) a reconcile; resolves with the result of one that began after the call.
    * Undefined when the reconciler stopped first.
    */
-  sync(reason: string): Promise<RunStatus | undefined>;
+  sync(reason: string, options?: SyncRequest): Promise<RunStatus | undefined>;
 }
+
+export interface SyncRequest {
+  /** The rewritten head an operator accepts (`mergekey sync --accept-history-rewrite COMMIT`). */
+  acceptHistoryRewrite?: string;
+}
+
+/** A commit id (SHA-1 or SHA-256) or a prefix of at least 12 hex digits. */
+const ACCEPTED_COMMIT = /^[0-9a-fA-F]{12,64}$/;
 
 export interface AppOptions {
   logger: Logger;
@@ -37,6 +46,8 @@ export interface AppOptions {
   renderMetrics?: () => Promise<string>;
   /** The controller's public sealing key (a JWK), published for `mergekey seal`. */
   sealingKey: object;
+  /** How long `POST /api/v1/sync?wait=true` waits before answering 202 `running` (default `LIMITS.syncAnswerMs`). */
+  syncAnswerMs?: number;
   /** Without it, POST /webhooks/github does not exist (404). */
   webhook?: { secret: Uint8Array; repository: string; branch: string };
   /** Feature plugins registered after the operational routes, e.g. `oauthPlugin(deps)`. */
@@ -82,14 +93,36 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.get('/api/v1/status', async (_request, reply) => reply.header('cache-control', 'no-store').send(await options.reconciler.status()));
 
-  app.post<{ Querystring: { wait?: string } }>('/api/v1/sync', async (request, reply) => {
+  // Steps: parse the query, trigger (or join) a reconcile, answer its result — or, when git is
+  // slow (a fetch may take up to the git timeout, far past the request timeout), answer 202 before
+  // the request timeout cuts the reply, saying when the request was taken so that a client can
+  // watch GET /api/v1/status for the run that started after it (`mergekey sync` does).
+  const syncAnswerMs = options.syncAnswerMs ?? LIMITS.syncAnswerMs;
+  app.post<{ Querystring: { wait?: string; acceptHistoryRewrite?: string } }>('/api/v1/sync', async (request, reply) => {
     reply.header('cache-control', 'no-store');
-    const done = options.sync.sync('manual');
-    if (request.query.wait !== 'true') {
-      done.catch((err: unknown) => request.log.error({ err }, 'the triggered reconcile could not be started'));
-      return reply.code(202).send({ result: 'triggered' });
+    const { wait, acceptHistoryRewrite } = request.query;
+    if (wait !== undefined && wait !== 'true' && wait !== 'false') {
+      return sendError(reply, invalidRequest("wait must be 'true' or 'false'"), 'mergekey');
     }
-    const run = await done;
+    if (acceptHistoryRewrite !== undefined && !ACCEPTED_COMMIT.test(acceptHistoryRewrite)) {
+      return sendError(reply, invalidRequest('acceptHistoryRewrite must be a commit id (12 to 64 hex digits)'), 'mergekey');
+    }
+    const requestedAt = new Date().toISOString();
+    const done = options.sync.sync('manual', acceptHistoryRewrite === undefined ? undefined : { acceptHistoryRewrite: acceptHistoryRewrite.toLowerCase() });
+    done.catch((err: unknown) => request.log.error({ err }, 'the triggered reconcile could not be started'));
+    if (wait !== 'true') return reply.code(202).send({ result: 'triggered', requestedAt });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'running'>((resolve) => (timer = setTimeout(() => resolve('running'), syncAnswerMs)));
+    const unreachable = done.then(() => undefined, () => 'unreachable' as const);
+    const run = await Promise.race([done.catch(() => unreachable), late]).finally(() => clearTimeout(timer));
+    if (run === 'unreachable') return reply.code(503).send({ result: 'unavailable', message: 'the reconciler did not take the request; retry' });
+    if (run === 'running') {
+      return reply.code(202).send({
+        result: 'running',
+        requestedAt,
+        message: 'the reconcile has not finished yet (git is slow); GET /api/v1/status shows it once lastAttempt.startedAt is at or after requestedAt',
+      });
+    }
     if (run === undefined) return reply.code(503).send({ result: 'stopped', message: 'the controller is shutting down' });
     return reply.send({ result: 'finished', run });
   });

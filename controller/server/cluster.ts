@@ -80,7 +80,8 @@ export async function startCluster(config: ServeConfig, deps: ClusterDependencie
 function primaryHandlers(controller: Controller, pool: () => WorkerPool): Handlers<PrimaryCalls> {
   return {
     status: () => controller.reconciler.status(),
-    sync: async ({ reason }) => (await controller.trigger.sync(reason)) ?? null,
+    sync: async ({ reason, acceptHistoryRewrite }) =>
+      (await controller.trigger.sync(reason, acceptHistoryRewrite === undefined ? undefined : { acceptHistoryRewrite })) ?? null,
     async metrics() {
       const own = await controller.metrics.registry.getMetricsAsJSON();
       const theirs = await pool().collect((rpc) => rpc.call('metrics', undefined));

@@ -74,6 +74,8 @@ export interface StartDependencies {
   /** Where logs go (stdout by default); tests capture them. */
   logDestination?: DestinationStream;
   openStore?: (dataDir: string) => Store;
+  /** How long a waiting `POST /api/v1/sync` waits before answering 202 (tests shorten `LIMITS.syncAnswerMs`). */
+  syncAnswerMs?: number;
 }
 
 export interface RunningServer {
@@ -129,6 +131,7 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
       metrics: controller.metrics,
       webhookSecret: controller.webhookSecret,
       ...(deps.plugins === undefined ? {} : { plugins: deps.plugins }),
+      ...(deps.syncAnswerMs === undefined ? {} : { syncAnswerMs: deps.syncAnswerMs }),
     });
     app = served.app;
     const running = app;
@@ -192,6 +195,7 @@ export async function openController(config: ServeConfig, deps: StartDependencie
       opener: keys.opener,
       secretHashKey: keys.secretHashKey,
       allowMassDeactivation: config.allowMassDeactivation,
+      ...(config.acceptHistoryRewrite === undefined ? {} : { acceptHistoryRewrite: config.acceptHistoryRewrite }),
       log: logger.child({ component: 'reconciler' }),
       onRun: (run) => {
         metrics.observeRun(run);
@@ -210,7 +214,8 @@ export async function openController(config: ServeConfig, deps: StartDependencie
       source,
       webhookSecret,
       trigger: {
-        async sync(reason) {
+        async sync(reason, request) {
+          if (request?.acceptHistoryRewrite !== undefined) reconciler!.acceptHistoryRewrite(request.acceptHistoryRewrite);
           await loop.trigger(reason);
           return loop.last;
         },
@@ -283,6 +288,7 @@ export interface HttpOptions {
   plugins?: PluginFactory;
   /** Set in a worker of `--workers N`: the other workers. */
   peers?: Peers;
+  syncAnswerMs?: number;
 }
 
 /** The serving half: the Fastify app with the operational routes and the OAuth server, listening. */
@@ -301,6 +307,7 @@ export async function serveHttp(options: HttpOptions): Promise<{ app: FastifyIns
     metrics: options.metrics,
     ...(options.renderMetrics === undefined ? {} : { renderMetrics: options.renderMetrics }),
     sealingKey: keys.sealingPublicJwk,
+    ...(options.syncAnswerMs === undefined ? {} : { syncAnswerMs: options.syncAnswerMs }),
     ...(options.webhookSecret === undefined ? {} : { webhook: { secret: options.webhookSecret, repository: config.repo, branch: config.branch } }),
     plugins: [oauth, ...((await options.plugins?.(context)) ?? [])],
   });
