@@ -214,8 +214,14 @@ export const LIMITS = {
   syncAnswerMs: 25_000,
   /** A git command that runs longer than this is killed (a hung network fetch). */
   gitTimeoutMs: 120_000,
-  /** A manifest larger than this is refused without being parsed. */
+  /** A manifest larger than this is refused without being read: its size comes from git first. */
   manifestMaxBytes: 256 * 1024,
+  /** A commit with more manifest paths than this is held whole, unread (10× the largest repository benchmarked). */
+  manifestsMaxCount: 100_000,
+  /** The longest record of a git listing read (a path is at most 4096 bytes on common file systems). */
+  gitRecordMaxBytes: 8 * 1024,
+  /** Blobs are read from git in batches of at most this many bytes. */
+  gitReadBatchBytes: 16 * 1024 * 1024,
   /** How long a graceful shutdown may take before the process exits anyway. */
   shutdownGraceMs: 30_000,
   /** Most worker processes `--workers` accepts. */

@@ -6,8 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A file's content, a symlink, a submodule (gitlink), or `null` to delete the path. */
-export type FixtureEntry = string | { symlink: string } | { submodule: string } | null;
+/**
+ * A file's content, a symlink, a submodule (gitlink), a blob already in the repository (for files
+ * too large to build in memory: see `writeBlobFromFile`), or `null` to delete the path.
+ */
+export type FixtureEntry = string | { symlink: string } | { submodule: string } | { blob: string } | null;
 export type Fixture = Record<string, FixtureEntry>;
 
 const GIT_ENV = {
@@ -81,6 +84,8 @@ export class FixtureRepo {
       } else if ('symlink' in entry) {
         chunks.push(Buffer.from(`M 120000 inline ${path}\n`));
         data(entry.symlink);
+      } else if ('blob' in entry) {
+        chunks.push(Buffer.from(`M 100644 ${entry.blob} ${path}\n`));
       } else {
         chunks.push(Buffer.from(`M 160000 ${entry.submodule} ${path}\n`));
       }
@@ -89,6 +94,11 @@ export class FixtureRepo {
     // --force: an orphan commit replaces the branch, which is a non-fast-forward update.
     await git(this.path, ['fast-import', '--quiet', '--force', '--date-format=raw'], Buffer.concat(chunks));
     return (await this.head(branch))!;
+  }
+
+  /** Stores a file of the file system as a blob (git streams it: nothing of it is held in memory here). */
+  async writeBlobFromFile(file: string): Promise<string> {
+    return (await git(this.path, ['hash-object', '-w', '--no-filters', '--', file])).trim();
   }
 
   async head(branch = 'main'): Promise<string | undefined> {

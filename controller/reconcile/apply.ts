@@ -6,8 +6,10 @@
 // Layout of the `sync` database (owned by the reconciler):
 //   reconcile/applied              { commit, at, rewrittenFrom? } the commit the store reflects
 //   reconcile/inventory/<Kind/name> ActualEntry             what each record was applied from
-//   reconcile/object/<path>        ObjectStatus             conditions of each manifest path
+//   reconcile/object/<path>        ObjectStatus             conditions of each manifest path (a path too
+//                                                           long for an LMDB key: `#` and its SHA-256)
 //   reconcile/run                  RunStatus                the last attempt (written in a `finally`)
+import { createHash } from 'node:crypto';
 import { configWriter, type ConfigWriter, type DeletableKind } from '../store/config.ts';
 import type { Store } from '../store/open.ts';
 import type { ObjectStatus } from './conditions.ts';
@@ -41,8 +43,8 @@ export function loadSyncState(store: Store): PersistedSyncState {
     inventory.set(key.slice(INVENTORY.length) as ObjectKey, value as ActualEntry);
   }
   const objects = new Map<string, ObjectStatus>();
-  for (const { key, value } of store.sync.getRange({ start: OBJECT, end: `${OBJECT}\uffff` })) {
-    objects.set(key.slice(OBJECT.length), value as ObjectStatus);
+  for (const { value } of store.sync.getRange({ start: OBJECT, end: `${OBJECT}\uffff` })) {
+    objects.set((value as ObjectStatus).path, value as ObjectStatus);
   }
   const applied = store.sync.get(APPLIED) as AppliedCommit | undefined;
   const run = store.sync.get(RUN) as RunStatus | undefined;
@@ -99,11 +101,21 @@ export function applyPlan(store: Store, input: ApplyInput): Map<ObjectKey, Actua
       inventory.delete(deletion.key);
       store.sync.removeSync(INVENTORY + deletion.key);
     }
-    for (const status of input.statuses.put) store.sync.putSync(OBJECT + status.path, status);
-    for (const path of input.statuses.remove) store.sync.removeSync(OBJECT + path);
+    for (const status of input.statuses.put) store.sync.putSync(objectStatusKey(status.path), status);
+    for (const path of input.statuses.remove) store.sync.removeSync(objectStatusKey(path));
     store.sync.putSync(APPLIED, input.applied);
   });
   return inventory;
+}
+
+/**
+ * LMDB refuses keys over 1978 bytes, and a manifest path can be longer (a deeply nested misplaced
+ * file): one such path must not fail every reconcile. A long path is keyed by its hash instead; the
+ * status itself carries the path.
+ */
+function objectStatusKey(path: string): string {
+  const key = OBJECT + path;
+  return Buffer.byteLength(key) <= 512 ? key : `${OBJECT}#${createHash('sha256').update(path).digest('base64url')}`;
 }
 
 function putRecord(writer: ConfigWriter, stored: StoreRecord): void {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, renameSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GitSource, type ReadResult, type TreeEntry } from '../git/source.ts';
@@ -184,6 +184,72 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     expect(h.store.applications.get('billing')).toMatchObject({ commit: fixed, spec: { description: 'Fixed.' } });
     expect(ready(h, 'apps/billing.yaml')).toMatchObject({ status: 'True' });
     expect(objectStatus(h, 'apps/billing.yaml')!.problems).toEqual([]);
+  });
+
+  it('refuses oversized manifests of an incremental sync unread, naming size and cap, and applies the rest', { timeout: 60_000 }, async () => {
+    const h = await harness();
+    const first = await commitApps(h, { billing: {}, reports: {} }, BASE_FILES);
+    await h.reconciler.reconcile('test');
+
+    // A 200 MB file, written sparse and stored by git from disk: never built in this process's memory.
+    const huge = join(h.dataDir, 'huge.yaml');
+    closeSync(openSync(huge, 'w'));
+    truncateSync(huge, 200 * 1024 * 1024);
+    const hugeBlob = await h.repo.writeBlobFromFile(huge);
+    rmSync(huge);
+    const cap = 256 * 1024;
+    const justOver = `# ${'x'.repeat(cap - 1)}`;
+    const deep = `apps/${'d/'.repeat(1000)}deep.yaml`;
+    const second = await h.repo.commit({
+      'apps/huge.yaml': { blob: hugeBlob },
+      'apps/billing.yaml': justOver,
+      'apps/reports.yaml': await h.app('reports', { description: 'Still applies.' }),
+      [deep]: 'a manifest far too deep',
+    });
+    h.source.reads = [];
+    const rssBefore = process.memoryUsage().rss;
+    const synced = await h.reconciler.reconcile('poll');
+    expect(synced.error).toBeUndefined();
+    expect(synced).toMatchObject({ result: 'applied', commit: second });
+    const rssGrowth = process.memoryUsage().rss - rssBefore;
+    console.log(`oversized manifests: RSS grew by ${Math.round(rssGrowth / 1024 / 1024)} MiB reconciling a commit with a 200 MB manifest`);
+    // Reading the file would take at least its 200 MB (twice, as git's output is gathered).
+    expect(rssGrowth).toBeLessThan(100 * 1024 * 1024);
+
+    expect(objectStatus(h, 'apps/huge.yaml')!.problems).toEqual([
+      { path: 'apps/huge.yaml', line: 1, column: 1, code: 'file.too-large', message: `apps/huge.yaml is 209715200 bytes; manifests are limited to ${cap} bytes` },
+    ]);
+    expect(objectStatus(h, 'apps/billing.yaml')!.problems).toEqual([
+      { path: 'apps/billing.yaml', line: 1, column: 1, code: 'file.too-large', message: `apps/billing.yaml is ${cap + 1} bytes; manifests are limited to ${cap} bytes` },
+    ]);
+    // The oversized billing keeps its last good version; the rest of the commit applies.
+    expect(h.store.applications.get('billing')).toMatchObject({ commit: first, spec: { state: 'active' } });
+    expect(objectStatus(h, 'apps/billing.yaml')!.conditions.find((c) => c.type === 'Applied')).toMatchObject({ reason: 'KeptLastGood' });
+    expect(h.store.applications.get('reports')).toMatchObject({ commit: second, spec: { description: 'Still applies.' } });
+    expect(h.store.applications.get('huge')).toBeUndefined();
+    expect(objectStatus(h, deep)!.problems[0]).toMatchObject({ code: 'file.location' });
+  });
+
+  it('holds a commit with more manifests than are read at all, serving the last good state', async () => {
+    const h = await harness();
+    const first = await commitApps(h, { billing: {} }, BASE_FILES);
+    await h.reconciler.reconcile('test');
+    const many: Fixture = {};
+    for (let i = 0; i < 30; i++) many[`apps/app-${String(i).padStart(3, '0')}.yaml`] = 'x';
+    const crowded = await h.repo.commit(many);
+    const small = new Reconciler({
+      store: h.store,
+      source: new GitSource({ repo: h.repo.path, branch: 'main', cacheDir: join(h.dataDir, 'git'), maxManifests: 20 }),
+      opener: { unseal: () => Promise.reject(new Error('unused')) },
+      secretHashKey: h.secretHashKey,
+    });
+    const run = await small.reconcile('poll');
+    expect(run).toMatchObject({
+      result: 'failed',
+      commit: crowded,
+      error: { failure: 'stalled', reason: 'TooLarge', message: `commit ${crowded.slice(0, 12)} has more than 20 manifest paths; it is not read; the last good state is served` },
+    });
+    expect(readAppliedCommit(h.store)?.commit).toBe(first);
   });
 
   it('refuses a symlinked manifest and a duplicate client id without touching what is served', async () => {

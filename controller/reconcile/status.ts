@@ -36,6 +36,8 @@ export function classify(error: unknown): ReconcileError {
         return new ReconcileError('retry', 'BranchNotFound', `${error.message}; serving the last good state`, { cause: error });
       case 'GIT_FAILED':
         return new ReconcileError('transient', 'Failed', error.message, { cause: error });
+      case 'TOO_LARGE':
+        return new ReconcileError('stalled', 'TooLarge', `${error.message}; the last good state is served`, { cause: error });
     }
   }
   const message = error instanceof Error ? error.message : String(error);
