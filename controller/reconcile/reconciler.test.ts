@@ -178,9 +178,17 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     expect(ready(h, 'apps/billing.yaml')).toMatchObject({ status: 'False', reason: 'Invalid' });
     expect(ready(h, 'apps/billing.yaml')!.message).toMatch(/^apps\/billing\.yaml:9:10: /);
     expect(status.servedCommit).toBe(first);
+    // The repository says so too: applied, except billing, which keeps its last good version.
+    const repositoryReady = () => h.reconciler.status().conditions.find((c) => c.type === 'Ready');
+    expect(repositoryReady()).toMatchObject({
+      status: 'False',
+      reason: 'AppliedWithErrors',
+      message: `commit ${second.slice(0, 12)} is applied except apps/billing.yaml (KeptLastGood): each keeps its last good version, or is not served if it never had one (see its problems)`,
+    });
 
     const fixed = await commitApps(h, { billing: { description: 'Fixed.' } });
     await h.reconciler.reconcile('test');
+    expect(repositoryReady()).toMatchObject({ status: 'True', reason: 'Ready' });
     expect(h.store.applications.get('billing')).toMatchObject({ commit: fixed, spec: { description: 'Fixed.' } });
     expect(ready(h, 'apps/billing.yaml')).toMatchObject({ status: 'True' });
     expect(objectStatus(h, 'apps/billing.yaml')!.problems).toEqual([]);
@@ -368,7 +376,7 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     expect(readAppliedCommit(h.store)).toMatchObject({ commit: rotated });
     expect(h.reconciler.historyRewriteHeld()).toEqual({ applied: rotated, head: before });
     const conditions = () => Object.fromEntries(h.reconciler.status().conditions.map((c) => [c.type, `${c.status} ${c.reason}`]));
-    expect(conditions()).toEqual({ Fetched: 'True Fetched', Synced: 'False HistoryRewritten', Ready: 'False HistoryRewritten' });
+    expect(conditions()).toEqual({ Fetched: 'True Fetched', Synced: 'False HistoryRewritten', Valid: 'True Valid', Ready: 'False HistoryRewritten' });
     expect(h.logs).toContain(`error: ${heldMessage(before)}`);
 
     // A restart forgets nothing: the hold comes from the store's applied commit and the fetched head.

@@ -443,8 +443,9 @@ export class Reconciler {
   status(): ReconcileStatus {
     const now = this.now();
     const objectStatuses = [...this.state.objects.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    const ready = objectStatuses.filter((o) => o.conditions.find((c) => c.type === 'Ready')?.status === 'True').length;
-    const inputs = this.repositoryConditions();
+    const notReady = objectStatuses.filter((o) => o.conditions.find((c) => c.type === 'Ready')?.status !== 'True');
+    const ready = objectStatuses.length - notReady.length;
+    const inputs = this.repositoryConditions(notReady);
     this.repoConditions = stamp(inputs, this.repoConditions, iso(now));
     return {
       repository: this.source.describe(),
@@ -477,7 +478,7 @@ export class Reconciler {
     return this.state.applied === undefined ? undefined : Date.parse(this.state.applied.at);
   }
 
-  private repositoryConditions(): ConditionInput[] {
+  private repositoryConditions(notReady: readonly ObjectStatus[]): ConditionInput[] {
     const fetched: ConditionInput =
       this.fetchError !== undefined
         ? { type: 'Fetched', status: 'False', reason: this.fetchError.reason, message: this.fetchError.message }
@@ -505,8 +506,32 @@ export class Reconciler {
     } else {
       synced = { type: 'Synced', status: 'Unknown', reason: 'Progressing', message: 'no reconcile has completed yet' };
     }
-    return [fetched, synced];
+    return [fetched, synced, objectsValid(applied?.commit, notReady)];
   }
+}
+
+/** How many not-Ready objects the repository's condition names; the status lists them all. */
+const NAMED_OBJECTS = 10;
+
+/**
+ * The per-object last-good rule made visible at the repository level: an applied commit whose
+ * objects are not all valid is "applied except …", never a plain Ready, so that a broken manifest
+ * (which keeps serving its previous version) cannot hide behind a green status.
+ */
+function objectsValid(applied: string | undefined, notReady: readonly ObjectStatus[]): ConditionInput {
+  if (notReady.length === 0) return { type: 'Valid', status: 'True', reason: 'Valid', message: 'every manifest is valid and applied' };
+  const named = notReady.slice(0, NAMED_OBJECTS).map((o) => {
+    const applied = o.conditions.find((c) => c.type === 'Applied');
+    return `${o.path} (${applied?.reason ?? 'Invalid'})`;
+  });
+  const more = notReady.length > NAMED_OBJECTS ? ` and ${notReady.length - NAMED_OBJECTS} more` : '';
+  const what = applied === undefined ? 'nothing is applied yet; invalid' : `commit ${applied.slice(0, 12)} is applied except`;
+  return {
+    type: 'Valid',
+    status: 'False',
+    reason: 'AppliedWithErrors',
+    message: `${what} ${named.join(', ')}${more}: each keeps its last good version, or is not served if it never had one (see its problems)`,
+  };
 }
 
 function loadFile(path: string, oid: string, content: Uint8Array): LoadedFile {
