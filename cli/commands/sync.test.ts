@@ -99,7 +99,7 @@ describe('mergekey sync: a rewritten history is held until the operator accepts 
  * A controller following `ssh://fakehost/<bare repo>` through a fake ssh on PATH: each fetch is
  * counted, and waits while `hold()` is on.
  */
-async function slowGitServer(options: { webhook?: boolean } = {}) {
+async function slowGitServer(options: { webhook?: boolean; minIntervalMs?: number } = {}) {
   const dir = tempDir('mergekey-slow-git-');
   cleanups.push(() => dir.remove());
   const bin = join(dir.path, 'bin');
@@ -131,7 +131,11 @@ async function slowGitServer(options: { webhook?: boolean } = {}) {
   process.env.PATH = `${bin}:${path}`;
   let server: RunningServer;
   try {
-    server = await startServer(resolveServeConfig(flags, {}), { ...serverDeps, syncAnswerMs: 200 });
+    server = await startServer(resolveServeConfig(flags, {}), {
+      ...serverDeps,
+      syncAnswerMs: 200,
+      ...(options.minIntervalMs === undefined ? {} : { syncMinIntervalMs: options.minIntervalMs }),
+    });
   } finally {
     process.env.PATH = path;
   }
@@ -219,10 +223,38 @@ describe('POST /api/v1/sync while git hangs', () => {
     expect(new Set(answers)).toEqual(new Set([202]));
     const next = await g.repo.commit({ 'apps/reports.yaml': await g.app('reports') });
     g.release();
-    await waitFor(() => g.server.reconciler.status().lastApplied?.commit === next, 'the queued run to apply the new commit');
-    // The queued run may still be writing its status; one more sync, waited for, comes after it.
-    await fetch(`${url}/api/v1/sync?wait=true`, { method: 'POST' });
-    // The hung fetch, the one queued run all 220 triggers joined, and the last sync.
-    expect(g.fetches()).toBe(initialFetches + 3);
+    await waitFor(() => g.server.reconciler.status().lastApplied?.commit === next, 'the hung run to apply the new commit');
+    // The one run all 220 triggers joined, which waits out the interval after the hung one.
+    await waitFor(() => g.server.loop.last?.trigger.split(',').sort().join(',') === 'manual,webhook', 'the queued run to finish');
+    expect(g.server.loop.last).toMatchObject({ result: 'unchanged', commit: next });
+    expect(g.fetches()).toBe(initialFetches + 2);
+  });
+
+  it('makes a flood of sync requests and webhook deliveries after a run wait for one queued run, at most one per interval', { timeout: 60_000 }, async () => {
+    // An interval no test outlives: the queued run must not start while the flood goes on.
+    const g = await slowGitServer({ webhook: true, minIntervalMs: 3_600_000 });
+    const url = g.server.url;
+    const initialFetches = g.fetches();
+    g.hold();
+    expect((await fetch(`${url}/api/v1/sync`, { method: 'POST' })).status).toBe(202);
+    await waitFor(() => g.fetches() === initialFetches + 1, 'the first fetch');
+    expect((await fetch(`${url}/api/v1/sync`, { method: 'POST' })).status).toBe(202);
+    g.release();
+    await waitFor(() => g.server.loop.last?.trigger === 'manual', 'the first run to finish');
+
+    // One after another, as fast as the server answers: each joins the queued run.
+    const statuses: number[] = [];
+    for (let i = 0; i < 200; i++) statuses.push((await fetch(`${url}/api/v1/sync`, { method: 'POST' })).status);
+    for (let i = 0; i < 20; i++) {
+      const body = pushPayload(g.repo.path, { cloneUrl: `ssh://fakehost${g.repo.path}` });
+      const response = await fetch(`${url}/webhooks/github`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': sign(g.webhookSecret!, body) },
+      });
+      statuses.push(response.status);
+    }
+    expect(new Set(statuses)).toEqual(new Set([202]));
+    expect(g.fetches()).toBe(initialFetches + 1);
   });
 });

@@ -212,6 +212,12 @@ export const LIMITS = {
    * finished (a slow fetch): before the request timeout above would cut the reply empty.
    */
   syncAnswerMs: 25_000,
+  /**
+   * A reconcile queued behind another starts at least this long after the other started; every
+   * trigger (sync request, webhook delivery, poll) arriving meanwhile joins it. One fetch per
+   * second at most under a flood; a lone trigger starts at once.
+   */
+  syncMinIntervalMs: 1_000,
   /** A git command that runs longer than this is killed (a hung network fetch). */
   gitTimeoutMs: 120_000,
   /** A manifest larger than this is refused without being read: its size comes from git first. */

@@ -76,6 +76,8 @@ export interface StartDependencies {
   openStore?: (dataDir: string) => Store;
   /** How long a waiting `POST /api/v1/sync` waits before answering 202 (tests shorten `LIMITS.syncAnswerMs`). */
   syncAnswerMs?: number;
+  /** The least time between the starts of a reconcile and the one queued behind it (`LIMITS.syncMinIntervalMs`). */
+  syncMinIntervalMs?: number;
 }
 
 export interface RunningServer {
@@ -203,7 +205,7 @@ export async function openController(config: ServeConfig, deps: StartDependencie
       },
       ...(confirm === undefined ? {} : { onApplied: (event) => confirm.confirmer.onApplied(event) }),
     });
-    const loop = new ReconcileLoop({ reconciler, pollMs: config.poll });
+    const loop = new ReconcileLoop({ reconciler, pollMs: config.poll, ...(deps.syncMinIntervalMs === undefined ? {} : { minIntervalMs: deps.syncMinIntervalMs }) });
     controller = {
       issuer: undefined,
       store,
