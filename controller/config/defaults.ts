@@ -133,7 +133,7 @@ export const SERVE_OPTIONS = [
     type: 'commit',
     valueName: 'COMMIT',
     description:
-      'Apply this rewritten head of the branch (a commit id, or a prefix of at least 12 hex digits) although it does not contain the applied commit. Without it a non-fast-forward update (a force push) is held and the status says how to accept it; any other rewritten head is still held. Accepting may bring back a secret rotated out since.',
+      'Apply this rewritten head of the branch (a commit id, or a prefix of at least 12 hex digits) although it does not contain the applied commit. Without it a non-fast-forward update (a force push) is held and the status says how to accept it; any other rewritten head is still held, and the acceptance is dropped as soon as no rewrite is held (it never waits for a later force push). Accepting may bring back a secret rotated out since.',
   },
   {
     flag: 'github-token-file',

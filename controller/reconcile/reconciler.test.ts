@@ -415,6 +415,14 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     const next = await commitApps(h, { reports: { description: 'Forward again.' } });
     expect(await h.reconciler.reconcile('poll')).toMatchObject({ result: 'applied', commit: next });
     expect(h.reconciler.status().conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True' });
+
+    // An acceptance while nothing is held (a flag left set, a stale command) is dropped, not kept
+    // for a later force push to that commit.
+    h.restart({ acceptHistoryRewrite: rotated });
+    expect(await h.reconciler.reconcile('startup')).toMatchObject({ result: 'unchanged', commit: next });
+    await h.repo.forcePush(rotated);
+    expect(await h.reconciler.reconcile('poll')).toMatchObject({ result: 'failed', commit: rotated, error: { reason: 'HistoryRewritten' } });
+    expect([works(oldSecret), works(newSecret)]).toEqual([true, false]);
   });
 
   it('keeps serving the last good state when the branch is renamed away or the remote is down, and recovers', async () => {

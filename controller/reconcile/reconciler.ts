@@ -190,7 +190,10 @@ export class Reconciler {
     if (this.stalledOn === head && !accepting) throw this.stalledError(head);
     this.stalledOn = undefined;
     const applied = this.state.applied?.commit;
-    if (applied === head && this.loaded?.commit === head) return 'unchanged';
+    if (applied === head && this.loaded?.commit === head) {
+      this.forgetAcceptance();
+      return 'unchanged';
+    }
     const rewrittenFrom = await this.checkHistory(applied, head, accepting);
 
     const loaded = await this.load(head, applied);
@@ -268,6 +271,7 @@ export class Reconciler {
   private async checkHistory(applied: string | undefined, head: string, accepting: boolean): Promise<string | undefined> {
     if (applied === undefined || applied === head || (await this.source.isAncestor(applied, head))) {
       this.heldRewrite = undefined;
+      this.forgetAcceptance();
       return undefined;
     }
     if (accepting) {
@@ -283,6 +287,17 @@ export class Reconciler {
         `A rollback can bring back a rotated-out secret, so ${applied.slice(0, 12)} is still served. ` +
         `To apply the new head: mergekey sync --accept-history-rewrite ${head} (or restart with --accept-history-rewrite ${head})`,
     );
+  }
+
+  /**
+   * An acceptance answers one hold. Once the branch is not rewritten (fixed by a push, or already
+   * applied), it is dropped: otherwise a later force push to that same commit — or a flag left in
+   * the environment across restarts — would be applied with nobody deciding it.
+   */
+  private forgetAcceptance(): void {
+    if (this.acceptedRewrite === undefined) return;
+    this.log.info({ accepted: this.acceptedRewrite }, `no rewritten history is held: the acceptance of ${this.acceptedRewrite} is dropped`);
+    this.acceptedRewrite = undefined;
   }
 
   private stalledError(head: string): ReconcileError {
