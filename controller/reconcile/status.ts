@@ -68,7 +68,10 @@ export interface RunStatus {
 export interface ReconcileStatus {
   repository: string;
   branch: string;
-  /** Ready when the store reflects the fetched head and git is reachable. */
+  /**
+   * Fetched, Synced (the fetched head is applied; False while a rewritten history is held) and
+   * Valid (every object valid, else AppliedWithErrors naming them); Ready when all three are.
+   */
   conditions: Condition[];
   lastApplied?: AppliedCommit;
   lastAttempt?: RunStatus;
