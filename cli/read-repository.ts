@@ -8,9 +8,15 @@
 // The reads are synchronous on purpose: for thousands of small files, node's promise API costs
 // three thread-pool round trips per file (open, read, close) and measured 4 to 6 times slower.
 // This runs in the CLI, where nothing else waits on the event loop.
-import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
+//
+// Everything is bounded before it is read, as in the controller: only the manifest folders are
+// walked (a vendored tree elsewhere costs nothing), a file's size comes from fstat before its
+// bytes, and a repository with more manifest paths than the controller reads is refused.
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
+import { LIMITS } from '../controller/config/defaults.ts';
 import { isManifestPath, type Problem, type RepoFile } from '../controller/manifests/index.ts';
+import { failure } from './errors.ts';
 
 const SYMLINK_MESSAGE = 'is a symbolic link; a manifest must be a regular file (links are not followed)';
 
@@ -19,6 +25,7 @@ export const READ_PROBLEM_CODES = {
   'file.symlink': 'A manifest path (or a manifest folder) that is a symbolic link; links are not followed.',
   'file.not-regular': 'A manifest path that is a FIFO, socket or device rather than a regular file.',
   'file.unreadable': 'A manifest path the operating system refused to read (permissions, I/O error).',
+  'file.too-large': 'A manifest over the size cap (256 KiB); its size is taken before it is read, and it is not read.',
 } as const;
 
 export type ReadProblemCode = keyof typeof READ_PROBLEM_CODES;
@@ -51,9 +58,14 @@ export function readRepositoryFiles(root: string): RepositoryFiles {
     for (const entry of entries) {
       const path = dir === '' ? entry.name : `${dir}/${entry.name}`;
       if (entry.isDirectory()) {
-        if (entry.name !== '.git') pending.push(path);
+        // Manifest paths start with a manifest folder: no other folder of the root is walked.
+        if (dir !== '' || holdsManifests(path)) pending.push(path);
       } else if (entry.isFile()) {
-        if (isManifestPath(path)) paths.push(path);
+        if (!isManifestPath(path)) continue;
+        if (paths.length >= LIMITS.manifestsMaxCount) {
+          throw failure(`${root} has more than ${LIMITS.manifestsMaxCount} manifest files; mergekey does not read more`);
+        }
+        paths.push(path);
       } else if (entry.isSymbolicLink()) {
         if (isManifestPath(path)) {
           problems.push(atStart(path, 'file.symlink', SYMLINK_MESSAGE));
@@ -92,8 +104,17 @@ function readNoFollow(file: string): Uint8Array | { code: ReadProblemCode; messa
     return { code: 'file.unreadable', message: `cannot be read: ${code ?? (error as Error).message}` };
   }
   try {
-    if (!fstatSync(fd).isFile()) return { code: 'file.not-regular', message: 'is not a regular file' };
-    return readFileSync(fd);
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return { code: 'file.not-regular', message: 'is not a regular file' };
+    if (stat.size > LIMITS.manifestMaxBytes) {
+      return { code: 'file.too-large', message: `is ${stat.size} bytes; manifests are limited to ${LIMITS.manifestMaxBytes} bytes` };
+    }
+    // Read at most one byte past the cap: a file that grew since fstat is still refused unread.
+    const buffer = Buffer.alloc(Math.min(stat.size, LIMITS.manifestMaxBytes) + 1);
+    let length = 0;
+    for (let n = -1; n !== 0 && length < buffer.length; length += n) n = readSync(fd, buffer, length, buffer.length - length, null);
+    if (length > LIMITS.manifestMaxBytes) return { code: 'file.too-large', message: `is over ${LIMITS.manifestMaxBytes} bytes; manifests are limited to ${LIMITS.manifestMaxBytes} bytes` };
+    return buffer.subarray(0, length);
   } catch (error) {
     return { code: 'file.unreadable', message: `cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
   } finally {

@@ -38,6 +38,10 @@ describe('mergekey status and mergekey sync against a running controller', () =>
 
     const io = capture();
     expect(await main(['status', '--admin', url], io)).toBe(1);
+    expect(io.out).toContain(
+      `Ready       False: commit ${commit.slice(0, 12)} is applied except apps/reports.yaml (NotApplied): ` +
+        'each keeps its last good version, or is not served if it never had one (see its problems)\n',
+    );
     const row = io.out.split('\n').find((line) => line.startsWith('apps/reports.yaml'))!;
     expect(row).toMatch(/^apps\/reports\.yaml +Application +False +Invalid +apps\/reports\.yaml:7:\d+: /);
 

@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, open, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -134,6 +134,24 @@ describe('validate', () => {
         `${dir}: invalid, 2 problems in 1 file\n`,
       stderr: '',
     });
+  });
+
+  it("refuses manifests over the controller's cap by their size, reading none of them", async () => {
+    const dir = await examplesCopy();
+    await writeFile(join(dir, 'apps', 'over.yaml'), `# ${'x'.repeat(256 * 1024 - 1)}`);
+    // 200 MB, sparse: neither this test nor validate holds it in memory.
+    const huge = await open(join(dir, 'apps', 'huge.yaml'), 'w');
+    await huge.truncate(200 * 1024 * 1024);
+    await huge.close();
+    const rssBefore = process.memoryUsage().rss;
+    const result = await validate({ dir });
+    const rssGrowth = process.memoryUsage().rss - rssBefore;
+    console.log(`validate: RSS grew by ${Math.round(rssGrowth / 1024 / 1024)} MiB with a 200 MB manifest in the directory`);
+    expect(rssGrowth).toBeLessThan(100 * 1024 * 1024);
+    expect(result.problems).toEqual([
+      { path: 'apps/huge.yaml', line: 1, column: 1, code: 'file.too-large', message: 'is 209715200 bytes; manifests are limited to 262144 bytes' },
+      { path: 'apps/over.yaml', line: 1, column: 1, code: 'file.too-large', message: 'is 262145 bytes; manifests are limited to 262144 bytes' },
+    ]);
   });
 
   it('refuses a DIR that does not exist, or is a file, as a usage error', async () => {

@@ -22,7 +22,7 @@ import {
 } from '../../controller/lifecycle/index.ts';
 import { loadManifest, validateRepository, type Problem, type RepoFile } from '../../controller/manifests/index.ts';
 import type { Application, Settings } from '../../controller/manifests/types.generated.ts';
-import type { Clone, SkippedEntry } from './git.ts';
+import { MAX_MANIFEST_BYTES, type Clone, type SkippedEntry } from './git.ts';
 import { countActiveTokens, type TokenCount } from './tokens.ts';
 
 /** What the pull request says it is, when the check runs for one. */
@@ -178,7 +178,7 @@ function loadEach(files: readonly RepoFile[]): ManifestEntry[] {
 
 function skippedRefusals(skipped: readonly SkippedEntry[], changed: readonly ChangedPath[]): Refusal[] {
   const paths = new Set(changed.map((change) => change.path));
-  const why = { symlink: 'is a symbolic link; a manifest must be a regular file', 'not-a-file': 'is not a file', 'too-large': 'is larger than a manifest may be (1 MiB)' };
+  const why = { symlink: 'is a symbolic link; a manifest must be a regular file', 'not-a-file': 'is not a file', 'too-large': `is larger than a manifest may be (${MAX_MANIFEST_BYTES / 1024} KiB)` };
   return skipped
     .filter((entry) => paths.has(entry.path))
     .map((entry) => ({ code: 'invalid-manifest' as const, message: `${entry.path} ${why[entry.reason]}`, path: entry.path }));

@@ -1,6 +1,6 @@
 // The clone as requests use it: manifests come from commit objects, and a request's commit is made
 // without touching the user's index, work tree or HEAD.
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
@@ -57,5 +57,32 @@ describe('Clone', () => {
     expect(read.skipped).toEqual([{ path: 'apps/link.yaml', reason: 'symlink' }]);
     expect(await clone.readFile(head, 'apps/link.yaml')).toBeUndefined();
     expect(Buffer.from((await clone.readFile(head, 'mergekey.yaml'))!).toString('utf8')).toBe('kind: Settings\n');
+  });
+
+  it("refuses manifests over the controller's cap from their listed size, never reading them, on every path", async () => {
+    await mkdir(join(dir, 'apps'), { recursive: true });
+    // Just over the cap, and 200 MB written sparse: the test never holds it in memory either.
+    await writeFile(join(dir, 'apps', 'over.yaml'), `# ${'x'.repeat(256 * 1024 - 1)}`);
+    const huge = await open(join(dir, 'apps', 'huge.yaml'), 'w');
+    await huge.truncate(200 * 1024 * 1024);
+    await huge.close();
+    await writeFile(join(dir, 'apps', 'small.yaml'), 'kind: Application\n');
+    await git.raw(['add', 'apps']);
+    await git.commit('oversized manifests');
+    const head = (await git.revparse(['HEAD'])).trim();
+
+    const rssBefore = process.memoryUsage().rss;
+    const read = await clone.readManifests(head);
+    expect(read.files.map((file) => file.path)).toEqual(['apps/small.yaml', 'mergekey.yaml']);
+    expect(read.skipped).toEqual([
+      { path: 'apps/huge.yaml', reason: 'too-large' },
+      { path: 'apps/link.yaml', reason: 'symlink' },
+      { path: 'apps/over.yaml', reason: 'too-large' },
+    ]);
+    await expect(clone.readFile(head, 'apps/huge.yaml')).rejects.toThrow(`apps/huge.yaml is 209715200 bytes at ${head.slice(0, 12)}; manifests are limited to 262144 bytes`);
+    await expect(clone.readFile(head, 'apps/over.yaml')).rejects.toThrow(`apps/over.yaml is 262145 bytes at ${head.slice(0, 12)}; manifests are limited to 262144 bytes`);
+    const rssGrowth = process.memoryUsage().rss - rssBefore;
+    console.log(`CLI reader: RSS grew by ${Math.round(rssGrowth / 1024 / 1024)} MiB reading a commit with a 200 MB manifest`);
+    expect(rssGrowth).toBeLessThan(100 * 1024 * 1024);
   });
 });

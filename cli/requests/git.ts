@@ -7,18 +7,28 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
+import { LIMITS } from '../../controller/config/defaults.ts';
 import { isManifestPath, type RepoFile } from '../../controller/manifests/index.ts';
 import { parseNameStatus, type ChangedPath } from '../../controller/lifecycle/index.ts';
 import { failure } from '../errors.ts';
 
 /** Git's mode for a symbolic link: a path string, not the file it names. */
 const SYMLINK_MODE = '120000';
-/** Larger files are not manifests (the loader refuses them anyway); not read into memory. */
-const MAX_MANIFEST_BYTES = 1024 * 1024;
+/**
+ * The controller's cap: a file the check accepted but the controller refuses would pass review
+ * and then not apply. Larger files are never read into memory; their size comes from the listing.
+ */
+export const MAX_MANIFEST_BYTES = LIMITS.manifestMaxBytes;
+/** The most output a listing may give: the controller's manifest count, at a generous length each. */
+const MAX_LISTING_BYTES = LIMITS.manifestsMaxCount * 512;
+/** Where manifests can be: nothing else of a tree is listed (a vendored folder costs nothing). */
+const MANIFEST_FOLDERS = ['apis', 'apps', 'plans', 'users'];
 
 interface RunOptions {
   input?: string | Buffer;
   env?: NodeJS.ProcessEnv;
+  /** Stop git and fail when its output passes this many bytes. */
+  maxBytes?: number;
 }
 
 /** A tree entry that is not a readable manifest file, reported by path. */
@@ -83,59 +93,74 @@ export class Clone {
     }
   }
 
-  /** Every manifest file in `commit`'s tree, read from git objects. */
+  /** Every manifest file in `commit`'s tree, read from git objects; sizes from the listing, before anything is read. */
   async readManifests(commit: string): Promise<CommitFiles> {
-    const listing = (await this.run(['ls-tree', '-r', '-z', '-l', '--full-tree', commit])).toString('utf8');
+    const listed = [
+      ...(await this.listing(commit, false, [])),
+      ...(await this.listing(commit, true, MANIFEST_FOLDERS)),
+    ];
     const wanted: { path: string; oid: string }[] = [];
     const skipped: SkippedEntry[] = [];
-    for (const line of listing.split('\0')) {
-      if (line === '') continue;
-      // "<mode> SP <type> SP <oid> SP+ <size> TAB <path>"
-      const tab = line.indexOf('\t');
-      const [mode, type, oid, size] = line.slice(0, tab).split(/ +/) as [string, string, string, string];
-      const path = line.slice(tab + 1);
+    for (const { mode, type, oid, size, path } of listed) {
       if (!isManifestPath(path)) continue;
+      if (wanted.length + skipped.length >= LIMITS.manifestsMaxCount) {
+        throw failure(`${commit.slice(0, 12)} has more than ${LIMITS.manifestsMaxCount} manifests; mergekey does not read it`);
+      }
       if (mode === SYMLINK_MODE) skipped.push({ path, reason: 'symlink' });
       else if (type !== 'blob') skipped.push({ path, reason: 'not-a-file' });
-      else if (Number(size) > MAX_MANIFEST_BYTES) skipped.push({ path, reason: 'too-large' });
+      else if (size > MAX_MANIFEST_BYTES) skipped.push({ path, reason: 'too-large' });
       else wanted.push({ path, oid });
     }
+    wanted.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const contents = await this.readBlobs(wanted.map((entry) => entry.oid));
     return { files: wanted.map((entry, i) => ({ path: entry.path, content: contents[i]! })), skipped };
   }
 
-  /** One file's content at `commit`, or undefined when the path is not a file there. */
+  /** One file's content at `commit`, or undefined when the path is not a file there (or is over the size cap). */
   async readFile(commit: string, path: string): Promise<Uint8Array | undefined> {
-    const listing = (await this.run(['ls-tree', '-z', '--full-tree', commit, '--', path])).toString('utf8');
-    const line = listing.split('\0').find((entry) => entry.endsWith(`\t${path}`));
-    if (line === undefined) return undefined;
-    const [mode, type, oid] = line.slice(0, line.indexOf('\t')).split(' ') as [string, string, string];
-    if (type !== 'blob' || mode === SYMLINK_MODE) return undefined;
-    return (await this.readBlobs([oid]))[0];
+    const entry = (await this.listing(commit, false, [path])).find((e) => e.path === path);
+    if (entry === undefined || entry.type !== 'blob' || entry.mode === SYMLINK_MODE) return undefined;
+    if (entry.size > MAX_MANIFEST_BYTES) throw failure(`${path} is ${entry.size} bytes at ${commit.slice(0, 12)}; manifests are limited to ${MAX_MANIFEST_BYTES} bytes`);
+    return (await this.readBlobs([entry.oid]))[0];
   }
 
-  /** Blob contents by object id, in one `git cat-file --batch`. */
+  /** `ls-tree -l` of `commit` (the root level alone unless `recursive`), bounded in size. */
+  private async listing(commit: string, recursive: boolean, paths: readonly string[]) {
+    const args = ['ls-tree', ...(recursive ? ['-r'] : []), '-z', '-l', '--full-tree', commit, ...(paths.length > 0 ? ['--', ...paths] : [])];
+    const output = (await this.run(args, { maxBytes: MAX_LISTING_BYTES })).toString('utf8');
+    return output.split('\0').filter((line) => line !== '').map((line) => {
+      // "<mode> SP <type> SP <oid> SP+ <size> TAB <path>"
+      const tab = line.indexOf('\t');
+      const [mode, type, oid, size] = line.slice(0, tab).split(/ +/) as [string, string, string, string];
+      return { mode, type, oid, size: size === '-' ? 0 : Number(size), path: line.slice(tab + 1) };
+    });
+  }
+
+  /** Blob contents by object id, with `git cat-file --batch` in batches of bounded size (each blob is under the cap). */
   private async readBlobs(oids: readonly string[]): Promise<Uint8Array[]> {
-    if (oids.length === 0) return [];
-    const output = await this.run(['cat-file', '--batch'], { input: `${oids.join('\n')}\n` });
     const blobs: Uint8Array[] = [];
-    let offset = 0;
-    for (const oid of oids) {
-      const newline = output.indexOf(0x0a, offset);
-      const header = output.subarray(offset, newline).toString('utf8');
-      const [, type, size] = header.split(' ');
-      if (type !== 'blob') throw new Error(`git cat-file: ${oid} is ${header}`);
-      const start = newline + 1;
-      const end = start + Number(size);
-      blobs.push(output.subarray(start, end));
-      offset = end + 1;
+    const batchSize = Math.max(1, Math.floor(LIMITS.gitReadBatchBytes / MAX_MANIFEST_BYTES));
+    for (let start = 0; start < oids.length; start += batchSize) {
+      const batch = oids.slice(start, start + batchSize);
+      const output = await this.run(['cat-file', '--batch'], { input: `${batch.join('\n')}\n`, maxBytes: LIMITS.gitReadBatchBytes + batch.length * 128 });
+      let offset = 0;
+      for (const oid of batch) {
+        const newline = output.indexOf(0x0a, offset);
+        const header = output.subarray(offset, newline).toString('utf8');
+        const [, type, size] = header.split(' ');
+        if (type !== 'blob' || Number(size) > MAX_MANIFEST_BYTES) throw new Error(`git cat-file: ${oid} is ${header}`);
+        const start = newline + 1;
+        const end = start + Number(size);
+        blobs.push(output.subarray(start, end));
+        offset = end + 1;
+      }
     }
     return blobs;
   }
 
   /** Paths changed from `from` to `to` (renames detected), as the lifecycle reads them. */
   async changedPaths(from: string, to: string): Promise<ChangedPath[]> {
-    const output = await this.run(['diff', '--name-status', '-z', '-M', '--no-ext-diff', from, to, '--']);
+    const output = await this.run(['diff', '--name-status', '-z', '-M', '--no-ext-diff', from, to, '--'], { maxBytes: MAX_LISTING_BYTES });
     return parseNameStatus(output.toString('utf8'));
   }
 
@@ -224,11 +249,24 @@ function run(cwd: string, args: readonly string[], options: RunOptions = {}): Pr
     const child = spawn('git', args, { cwd, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    let bytes = 0;
+    let tooLarge = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (tooLarge) return;
+      bytes += chunk.length;
+      if (options.maxBytes !== undefined && bytes > options.maxBytes) {
+        tooLarge = true;
+        out.length = 0;
+        child.kill('SIGKILL');
+        return;
+      }
+      out.push(chunk);
+    });
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
     child.on('error', (error) => reject(failure(`cannot run git: ${error.message}`, { hint: 'Install git and put it on PATH.' })));
     child.on('close', (code) => {
-      if (code === 0) resolve(Buffer.concat(out));
+      if (tooLarge) reject(failure(`git ${args[0]} gave more than ${options.maxBytes} bytes; mergekey does not read that much from one command`));
+      else if (code === 0) resolve(Buffer.concat(out));
       else reject(new Error(`git ${args[0]} failed: ${Buffer.concat(err).toString('utf8').trim() || `exit ${code}`}`));
     });
     child.stdin.on('error', () => {});

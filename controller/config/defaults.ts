@@ -40,7 +40,7 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 
-export type OptionType = 'string' | 'path' | 'url' | 'duration' | 'port' | 'boolean' | 'level' | 'workers' | 'addresses';
+export type OptionType = 'string' | 'path' | 'url' | 'duration' | 'port' | 'boolean' | 'level' | 'workers' | 'addresses' | 'commit';
 
 export interface ServeOption {
   /** The long flag, without `--`. */
@@ -189,6 +189,14 @@ export const SERVE_OPTIONS = [
       'Start once over a store the start-up check refuses (damaged, or missing or empty where one existed): move it aside to `store.damaged-<time>` and rebuild the configuration from git. Everything only the old store held is lost: every refresh token is invalid (clients sign in again), as are its revocations, used client assertion ids, token signing keys and portal sessions; the log and `GET /api/v1/status` say so. Refused on a sound store, so that a flag left in place cannot throw one away later.',
   },
   {
+    flag: 'accept-history-rewrite',
+    env: 'MERGEKEY_ACCEPT_HISTORY_REWRITE',
+    type: 'commit',
+    valueName: 'COMMIT',
+    description:
+      'Apply this rewritten head of the branch (a commit id, or a prefix of at least 12 hex digits) although it does not contain the applied commit. Without it a non-fast-forward update (a force push) is held and the status says how to accept it; any other rewritten head is still held, and the acceptance is dropped as soon as no rewrite is held (it never waits for a later force push). Accepting may bring back a secret rotated out since.',
+  },
+  {
     flag: 'github-token-file',
     env: 'MERGEKEY_GITHUB_TOKEN_FILE',
     type: 'path',
@@ -241,6 +249,8 @@ export interface ServeConfig {
   allowMassDeactivation: boolean;
   /** Replace a damaged or missing store instead of refusing to start (controller/store/check.ts). */
   rebuildStore: boolean;
+  /** The one rewritten head an operator accepts at startup. */
+  acceptHistoryRewrite: string | undefined;
   githubTokenFile: string | undefined;
   githubRepo: string | undefined;
   githubApiUrl: string | undefined;
@@ -266,9 +276,20 @@ export const LIMITS = {
   /** Retry after a git failure: starts here, doubles each time, capped below, with full jitter. */
   retryBaseMs: 1_000,
   retryMaxMs: 5 * 60_000,
+  /**
+   * `POST /api/v1/sync?wait=true` answers 202 `running` after this when the reconcile has not
+   * finished (a slow fetch): before the request timeout above would cut the reply empty.
+   */
+  syncAnswerMs: 25_000,
+  /**
+   * A reconcile queued behind another starts at least this long after the other started; every
+   * trigger (sync request, webhook delivery, poll) arriving meanwhile joins it. One fetch per
+   * second at most under a flood; a lone trigger starts at once.
+   */
+  syncMinIntervalMs: 1_000,
   /** A git command that runs longer than this is killed (a hung network fetch). */
   gitTimeoutMs: 120_000,
-  /** A manifest larger than this is refused without being parsed. */
+  /** A manifest larger than this is refused without being read: its size comes from git first. */
   manifestMaxBytes: 256 * 1024,
   /**
    * How long the start-up check may read the store (controller/store/check.ts) before the store is
@@ -277,6 +298,12 @@ export const LIMITS = {
    * far bigger than one controller's.
    */
   storeCheckTimeoutMs: 5 * 60_000,
+  /** A commit with more manifest paths than this is held whole, unread (10× the largest repository benchmarked). */
+  manifestsMaxCount: 100_000,
+  /** The longest record of a git listing read (a path is at most 4096 bytes on common file systems). */
+  gitRecordMaxBytes: 8 * 1024,
+  /** Blobs are read from git in batches of at most this many bytes. */
+  gitReadBatchBytes: 16 * 1024 * 1024,
   /** How long a graceful shutdown may take before the process exits anyway. */
   shutdownGraceMs: 30_000,
   /** Most worker processes `--workers` accepts. */
@@ -385,6 +412,9 @@ function parseValue(option: ServeOption, raw: string, source: string): unknown {
       }
       return entries;
     }
+    case 'commit':
+      if (!/^[0-9a-fA-F]{12,64}$/.test(raw)) throw bad('a commit id (12 to 64 hex digits)');
+      return raw.toLowerCase();
     case 'level':
       if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(raw)) {
         throw bad('one of fatal, error, warn, info, debug, trace, silent');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GitError, GitSource, parseRepoLocation } from './source.ts';
-import { FixtureRepo } from './testing.ts';
+import { FixtureRepo, git } from './testing.ts';
 
 const cleanup: string[] = [];
 afterEach(() => {
@@ -19,6 +19,10 @@ function tempDir(): string {
 async function fixture(): Promise<FixtureRepo> {
   const repo = await FixtureRepo.create(join(tempDir(), 'manifests.git'));
   return repo;
+}
+
+async function blobOf(repo: FixtureRepo, commit: string, path: string): Promise<string> {
+  return (await git(repo.path, ['rev-parse', `${commit}:${path}`])).trim();
 }
 
 const text = (bytes: Uint8Array | undefined) => new TextDecoder().decode(bytes);
@@ -86,6 +90,31 @@ describe('GitSource', () => {
     const read = await source.readFiles(diff.entries);
     expect(read.files).toEqual([]);
     expect(read.problems).toMatchObject([{ code: 'file.too-large', path: 'apps/small.yaml' }]);
+  });
+
+  it('never reads a blob above the cap, whoever asks, and lists only where manifests can be', async () => {
+    const repo = await fixture();
+    const vendored: Record<string, string> = {};
+    for (let i = 0; i < 2000; i++) vendored[`vendor/lib/file-${i}.js`] = 'x';
+    const head = await repo.commit({ ...vendored, 'apps/big.yaml': 'x'.repeat(2000), 'mergekey.YML': 'm', 'docs/a.yaml': 'not a manifest' });
+    const source = new GitSource({ repo: repo.path, branch: 'main', cacheDir: join(tempDir(), 'git'), maxFileBytes: 1000 });
+    await source.fetch();
+    const listing = await source.listManifests(head);
+    expect([...listing.entries.map((e) => e.path), ...listing.problems.map((p) => p.path)]).toEqual(['mergekey.YML', 'apps/big.yaml']);
+    const big = { path: 'apps/big.yaml', oid: await blobOf(repo, head, 'apps/big.yaml') };
+    await expect(source.read([big])).rejects.toThrow(`object ${big.oid} is a blob of 2000 bytes; only blobs of at most 1000 bytes are read`);
+  });
+
+  it('holds a commit whose listing has a path longer than any real one, or more manifests than the cap', async () => {
+    const repo = await fixture();
+    const long = await repo.commit({ [`apps/${'x'.repeat(9000)}.yaml`]: 'x', 'apps/a.yaml': 'a' });
+    const source = new GitSource({ repo: repo.path, branch: 'main', cacheDir: join(tempDir(), 'git'), maxManifests: 3 });
+    await source.fetch();
+    await expect(source.listManifests(long)).rejects.toMatchObject({ code: 'TOO_LARGE', message: 'git ls-tree listed a path longer than 8192 bytes; the commit is not read' });
+    const crowded = await repo.commit({ [`apps/${'x'.repeat(9000)}.yaml`]: null, 'apps/b.yaml': 'b', 'apps/c.yaml': 'c', 'apps/d.yaml': 'd' });
+    await source.fetch();
+    await expect(source.listManifests(crowded)).rejects.toMatchObject({ code: 'TOO_LARGE', message: `commit ${crowded.slice(0, 12)} has more than 3 manifest paths; it is not read` });
+    await expect(source.changes(long, crowded)).rejects.toMatchObject({ code: 'TOO_LARGE' });
   });
 
   it('names the changed manifest paths between two commits, with a file turned into a symlink refused', async () => {

@@ -33,7 +33,9 @@ export type GitErrorCode =
   /** The remote answered but has no such branch (deleted, renamed). Retry: it may come back. */
   | 'BRANCH_NOT_FOUND'
   /** A local git command failed (corrupt cache, missing object). */
-  | 'GIT_FAILED';
+  | 'GIT_FAILED'
+  /** The commit is beyond what is read at all (too many manifests, an absurdly long path): held whole. */
+  | 'TOO_LARGE';
 
 export class GitError extends Error {
   override readonly name = 'GitError';
@@ -112,6 +114,14 @@ export interface ReadResult {
   problems: SourceProblem[];
 }
 
+/**
+ * Where manifests can be: the four folders, listed recursively (a misplaced file in a subfolder is
+ * still reported), and the root, listed on its own level only (for mergekey.yaml). Nothing else of
+ * the tree is listed, so a huge vendored folder costs nothing.
+ */
+/** diff-tree takes pathspec magic: the settings file in any case of its extension. */
+const MANIFEST_PATHSPECS = ['apis', 'apps', 'plans', 'users', ':(icase)mergekey.yaml', ':(icase)mergekey.yml'];
+
 /** The ref in the cache that holds the last fetched head of the followed branch. */
 const HEAD_REF = 'refs/mergekey/head';
 const COMMIT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
@@ -156,6 +166,8 @@ export interface GitSourceOptions {
   cacheDir: string;
   /** Files above this size are refused unread. */
   maxFileBytes?: number;
+  /** A commit with more manifest paths than this is held whole, unread. */
+  maxManifests?: number;
 }
 
 export class GitSource {
@@ -163,6 +175,7 @@ export class GitSource {
   readonly branch: string;
   readonly cacheDir: string;
   private readonly maxFileBytes: number;
+  private readonly maxManifests: number;
   private readonly config: string[];
   private readonly env: NodeJS.ProcessEnv;
   private readonly git: SimpleGit;
@@ -173,6 +186,7 @@ export class GitSource {
     this.branch = checkBranchName(options.branch);
     this.cacheDir = resolve(options.cacheDir);
     this.maxFileBytes = options.maxFileBytes ?? LIMITS.manifestMaxBytes;
+    this.maxManifests = options.maxManifests ?? LIMITS.manifestsMaxCount;
     // A local path is the one case where the file transport is needed; a remote URL cannot make
     // git read local files through it (submodules are off anyway).
     this.config = this.location.kind === 'local' ? [...SAFE_CONFIG, 'protocol.file.allow=always'] : [...SAFE_CONFIG];
@@ -258,109 +272,207 @@ export class GitSource {
     return (await this.exitCode(['merge-base', '--is-ancestor', ancestor, descendant])) === 0;
   }
 
-  /** Every manifest path in the commit's tree. */
+  /**
+   * Every manifest path in the commit's tree, with sizes from the listing itself: nothing is read
+   * here, and the listing is streamed, so neither a huge tree nor a huge file costs memory.
+   */
   async listManifests(commit: string): Promise<ManifestListing> {
-    const out = await this.run(['ls-tree', '-r', '-z', '-l', '--full-tree', commit]);
     const entries: TreeEntry[] = [];
     const problems: SourceProblem[] = [];
-    for (const record of out.split('\0')) {
-      if (record === '') continue;
+    const take = (record: string) => {
       const tab = record.indexOf('\t');
-      const [mode, , oid, size] = record.slice(0, tab).split(/ +/);
+      const [mode, type, oid, size] = record.slice(0, tab).split(/ +/);
       const path = record.slice(tab + 1);
-      if (!isManifestPath(path)) continue;
-      const refused = this.refuse(path, mode!, size === '-' ? 0 : Number(size));
+      if (!isManifestPath(path)) return;
+      this.countManifest(commit, entries.length + problems.length);
+      const refused = this.refuse(path, mode!, type === 'blob' ? Number(size) : 0);
       if (refused !== undefined) problems.push(refused);
       else entries.push({ path, oid: oid! });
-    }
+    };
+    // In git's path order, as the plan expects: apis/ and apps/, the root's mergekey.*, plans/ and users/.
+    await this.streamRecords(['ls-tree', '-r', '-z', '-l', '--full-tree', commit, '--', 'apis', 'apps'], take);
+    await this.streamRecords(['ls-tree', '-z', '-l', '--full-tree', commit], take);
+    await this.streamRecords(['ls-tree', '-r', '-z', '-l', '--full-tree', commit, '--', 'plans', 'users'], take);
     return { entries, problems };
   }
 
   /**
    * The manifest paths that differ between two commits, with the entries to read at `to`.
    * Plumbing `diff-tree` rather than porcelain `git diff`: it gives modes and blob ids (needed to
-   * refuse a file turned into a symlink) and never runs external diff or textconv drivers.
+   * refuse a file turned into a symlink) and never runs external diff or textconv drivers. It
+   * gives no sizes: `readFiles` asks git for them before it reads anything.
    */
   async changes(from: string, to: string): Promise<{ changes: PathChange[]; entries: TreeEntry[]; problems: SourceProblem[] }> {
-    const out = await this.run(['diff-tree', '-r', '-z', '--no-renames', '--no-abbrev', from, to]);
-    const fields = out.split('\0');
     const changes: PathChange[] = [];
     const entries: TreeEntry[] = [];
     const problems: SourceProblem[] = [];
-    const kept: TreeEntry[] = [];
-    const modes = new Map<string, string>();
-    for (let i = 0; i + 1 < fields.length; i += 2) {
-      const meta = fields[i]!;
-      const path = fields[i + 1]!;
-      if (!meta.startsWith(':') || !isManifestPath(path)) continue;
-      const [, newMode, , newOid, letter] = meta.slice(1).split(' ');
+    let meta: string | undefined;
+    // -z output alternates "<:meta>" and "<path>" records.
+    await this.streamRecords(['diff-tree', '-r', '-z', '--no-renames', '--no-abbrev', from, to, '--', ...MANIFEST_PATHSPECS], (record) => {
+      if (meta === undefined) {
+        meta = record;
+        return;
+      }
+      const [path, fields] = [record, meta];
+      meta = undefined;
+      if (!fields.startsWith(':') || !isManifestPath(path)) return;
+      this.countManifest(to, changes.length);
+      const [, newMode, , newOid, letter] = fields.slice(1).split(' ');
       if (letter === 'D') {
         changes.push({ path, status: 'deleted' });
-        continue;
+        return;
       }
       changes.push({ path, status: letter === 'A' ? 'added' : 'modified' });
-      modes.set(path, newMode!);
-      entries.push({ path, oid: newOid! });
-    }
-    // Modes refuse symlinks and submodules; the size cap is enforced by `readFiles`.
-    for (const entry of entries) {
-      const refused = this.refuse(entry.path, modes.get(entry.path)!, 0);
+      // Modes refuse symlinks and submodules here; sizes are checked before reading.
+      const refused = this.refuse(path, newMode!, 0);
       if (refused !== undefined) problems.push(refused);
-      else kept.push(entry);
+      else entries.push({ path, oid: newOid! });
+    });
+    return { changes, entries, problems };
+  }
+
+  private countManifest(commit: string, seen: number): void {
+    if (seen >= this.maxManifests) {
+      throw new GitError('TOO_LARGE', `commit ${commit.slice(0, 12)} has more than ${this.maxManifests} manifest paths; it is not read`);
     }
-    return { changes, entries: kept, problems };
   }
 
   private refuse(path: string, mode: string, size: number): SourceProblem | undefined {
     const at = { path, line: 1, column: 1 };
     if (mode === MODE_SYMLINK) return { ...at, code: 'file.symlink', message: `${path} is a symlink; symlinks are not followed` };
     if (mode === MODE_SUBMODULE) return { ...at, code: 'file.not-regular', message: `${path} is a submodule; submodules are not followed` };
+    if (!mode.startsWith('100')) return { ...at, code: 'file.not-regular', message: `${path} is not a regular file` };
     if (size > this.maxFileBytes) {
       return { ...at, code: 'file.too-large', message: `${path} is ${size} bytes; manifests are limited to ${this.maxFileBytes} bytes` };
     }
     return undefined;
   }
 
-  /** Reads entries' contents, refusing (as a problem) any above the size cap. */
+  /**
+   * Reads entries' contents. Their sizes come from git first (`cat-file --batch-check`, which
+   * reads object headers only): a blob above the cap is refused as a problem without one byte
+   * of it being read, and the rest is read in batches of bounded size.
+   */
   async readFiles(entries: TreeEntry[]): Promise<ReadResult> {
-    const blobs = await this.read(entries);
     const files: ReadResult['files'] = [];
     const problems: SourceProblem[] = [];
+    const sizes = await this.objectSizes(entries.map((e) => e.oid));
+    const wanted: TreeEntry[] = [];
     for (const entry of entries) {
-      const content = blobs.get(entry.oid)!;
-      const refused = this.refuse(entry.path, '100644', content.length);
+      const { type, size } = sizes.get(entry.oid)!;
+      const refused = this.refuse(entry.path, type === 'blob' ? '100644' : '000000', size);
       if (refused !== undefined) problems.push(refused);
-      else files.push({ path: entry.path, oid: entry.oid, content });
+      else wanted.push(entry);
     }
+    const blobs = await this.read(wanted, sizes);
+    for (const entry of wanted) files.push({ path: entry.path, oid: entry.oid, content: blobs.get(entry.oid)! });
     return { files, problems };
   }
 
-  /** Reads blobs with one `git cat-file --batch` process. */
-  async read(entries: TreeEntry[]): Promise<Map<string, Uint8Array>> {
+  /** Type and size of each object, from its header alone. */
+  private async objectSizes(oids: string[]): Promise<Map<string, { type: string; size: number }>> {
+    const unique = [...new Set(oids)];
+    const sizes = new Map<string, { type: string; size: number }>();
+    if (unique.length === 0) return sizes;
+    const out = (await this.spawnGit(['cat-file', '--batch-check'], unique.join('\n') + '\n')).toString('latin1');
+    for (const line of out.split('\n')) {
+      if (line === '') continue;
+      const [oid, type, size] = line.split(' ');
+      if (type === 'missing' || size === undefined) throw new GitError('GIT_FAILED', `object ${oid} is missing from the cache`);
+      sizes.set(oid!, { type: type!, size: Number(size) });
+    }
+    for (const oid of unique) if (!sizes.has(oid)) throw new GitError('GIT_FAILED', `object ${oid} is missing from the cache`);
+    return sizes;
+  }
+
+  /**
+   * Reads blobs with `git cat-file --batch`, in batches of at most `LIMITS.gitReadBatchBytes`, and
+   * never a blob above the size cap: sizes are checked (or asked for) before anything is read.
+   */
+  async read(entries: TreeEntry[], known?: Map<string, { type: string; size: number }>): Promise<Map<string, Uint8Array>> {
     const unique = [...new Set(entries.map((e) => e.oid))];
     const blobs = new Map<string, Uint8Array>();
     if (unique.length === 0) return blobs;
-    const stdout = await this.spawnGit(['cat-file', '--batch'], unique.join('\n') + '\n');
-    let offset = 0;
-    while (offset < stdout.length) {
-      const eol = stdout.indexOf(0x0a, offset);
-      if (eol < 0) throw new GitError('GIT_FAILED', 'git cat-file --batch: truncated output');
-      const [oid, type, size] = stdout.subarray(offset, eol).toString('latin1').split(' ');
-      offset = eol + 1;
-      if (type === 'missing' || size === undefined) throw new GitError('GIT_FAILED', `object ${oid} is missing from the cache`);
-      const length = Number(size);
-      blobs.set(oid!, stdout.subarray(offset, offset + length));
-      offset += length + 1;
+    const sizes = known ?? (await this.objectSizes(unique));
+    let batch: string[] = [];
+    let batchBytes = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const stdout = await this.spawnGit(['cat-file', '--batch'], batch.join('\n') + '\n');
+      let offset = 0;
+      while (offset < stdout.length) {
+        const eol = stdout.indexOf(0x0a, offset);
+        if (eol < 0) throw new GitError('GIT_FAILED', 'git cat-file --batch: truncated output');
+        const [oid, type, size] = stdout.subarray(offset, eol).toString('latin1').split(' ');
+        offset = eol + 1;
+        if (type === 'missing' || size === undefined) throw new GitError('GIT_FAILED', `object ${oid} is missing from the cache`);
+        const length = Number(size);
+        blobs.set(oid!, stdout.subarray(offset, offset + length));
+        offset += length + 1;
+      }
+      batch = [];
+      batchBytes = 0;
+    };
+    for (const oid of unique) {
+      const { type, size } = sizes.get(oid) ?? { type: 'missing', size: 0 };
+      if (type !== 'blob' || size > this.maxFileBytes) {
+        throw new GitError('GIT_FAILED', `object ${oid} is a ${type} of ${size} bytes; only blobs of at most ${this.maxFileBytes} bytes are read`);
+      }
+      if (batchBytes + size > LIMITS.gitReadBatchBytes) await flush();
+      batch.push(oid);
+      batchBytes += size;
     }
+    await flush();
     return blobs;
   }
 
-  private async run(args: string[]): Promise<string> {
-    try {
-      return await this.git.raw(args);
-    } catch (error) {
-      throw new GitError('GIT_FAILED', `git ${args[0]} failed: ${firstLine(error instanceof Error ? error.message : String(error))}`, { cause: error });
-    }
+  /**
+   * Runs git and hands each NUL-terminated record of its output to `take` as it arrives: memory
+   * holds one record at a time, whatever the size of the tree. A record longer than any real
+   * path is refused (and git stopped), as is whatever `take` throws.
+   */
+  private streamRecords(args: string[], take: (record: string) => void): Promise<void> {
+    return new Promise((resolvePromise, reject) => {
+      const child = spawn('git', [...this.config.flatMap((c) => ['-c', c]), ...args], {
+        cwd: this.cacheDir, env: this.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: LIMITS.gitTimeoutMs,
+      });
+      let failed: Error | undefined;
+      const fail = (error: Error) => {
+        failed ??= error;
+        child.kill('SIGKILL');
+      };
+      let pending = Buffer.alloc(0);
+      const err: Buffer[] = [];
+      let errBytes = 0;
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (failed !== undefined) return;
+        let data = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+        let start = 0;
+        const tooLong = () => new GitError('TOO_LARGE', `git ${args[0]} listed a path longer than ${LIMITS.gitRecordMaxBytes} bytes; the commit is not read`);
+        for (let nul = data.indexOf(0, start); nul >= 0; nul = data.indexOf(0, start)) {
+          if (nul - start > LIMITS.gitRecordMaxBytes) return fail(tooLong());
+          try {
+            take(data.subarray(start, nul).toString('utf8'));
+          } catch (error) {
+            return fail(error instanceof Error ? error : new Error(String(error)));
+          }
+          start = nul + 1;
+        }
+        data = data.subarray(start);
+        if (data.length > LIMITS.gitRecordMaxBytes) return fail(tooLong());
+        pending = Buffer.from(data);
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        if (errBytes < 64 * 1024) err.push(chunk);
+        errBytes += chunk.length;
+      });
+      child.on('error', (error) => reject(new GitError('GIT_FAILED', `cannot run git: ${error.message}`, { cause: error })));
+      child.on('close', (code) => {
+        if (failed !== undefined) reject(failed);
+        else if (code === 0) resolvePromise();
+        else reject(new GitError('GIT_FAILED', `git ${args[0]} failed: ${firstLine(Buffer.concat(err).toString() || `exit ${code}`)}`));
+      });
+    });
   }
 
   private exitCode(args: string[]): Promise<number | null> {

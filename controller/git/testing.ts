@@ -6,8 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A file's content, a symlink, a submodule (gitlink), or `null` to delete the path. */
-export type FixtureEntry = string | { symlink: string } | { submodule: string } | null;
+/**
+ * A file's content, a symlink, a submodule (gitlink), a blob already in the repository (for files
+ * too large to build in memory: see `writeBlobFromFile`), or `null` to delete the path.
+ */
+export type FixtureEntry = string | { symlink: string } | { submodule: string } | { blob: string } | null;
 export type Fixture = Record<string, FixtureEntry>;
 
 const GIT_ENV = {
@@ -81,6 +84,8 @@ export class FixtureRepo {
       } else if ('symlink' in entry) {
         chunks.push(Buffer.from(`M 120000 inline ${path}\n`));
         data(entry.symlink);
+      } else if ('blob' in entry) {
+        chunks.push(Buffer.from(`M 100644 ${entry.blob} ${path}\n`));
       } else {
         chunks.push(Buffer.from(`M 160000 ${entry.submodule} ${path}\n`));
       }
@@ -91,12 +96,22 @@ export class FixtureRepo {
     return (await this.head(branch))!;
   }
 
+  /** Stores a file of the file system as a blob (git streams it: nothing of it is held in memory here). */
+  async writeBlobFromFile(file: string): Promise<string> {
+    return (await git(this.path, ['hash-object', '-w', '--no-filters', '--', file])).trim();
+  }
+
   async head(branch = 'main'): Promise<string | undefined> {
     try {
       return (await git(this.path, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`])).trim() || undefined;
     } catch {
       return undefined;
     }
+  }
+
+  /** Points `branch` at `commit`, whatever it pointed at: what `git push --force` of an older commit does. */
+  async forcePush(commit: string, branch = 'main'): Promise<void> {
+    await git(this.path, ['update-ref', `refs/heads/${branch}`, commit]);
   }
 
   async renameBranch(from: string, to: string): Promise<void> {

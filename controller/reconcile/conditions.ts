@@ -22,7 +22,10 @@ export type ConditionReason =
   | 'BranchNotFound' //       the followed branch does not exist (deleted or renamed)
   | 'Refused' //              the repository URL or branch is not acceptable: fix the configuration
   | 'Synced' //               the fetched head is applied
+  | 'AppliedWithErrors' //    the commit is applied except some objects, which keep their last good version (or none)
   | 'HeldBack' //             the head would deactivate too many applications at once
+  | 'HistoryRewritten' //     the head does not contain the applied commit (a force push): held until an operator accepts it
+  | 'TooLarge' //             the commit has more manifests, or longer paths, than are read at all
   | 'Failed' //               the reconcile failed unexpectedly; it is retried
   | 'Progressing' //          no reconcile has finished yet
   // Ready
@@ -54,7 +57,10 @@ export function stamp(inputs: ConditionInput[], previous: readonly Condition[] |
   });
 }
 
-/** Ready is True when every other condition is; otherwise it carries the first failing one's reason. */
+/**
+ * Ready is True when every other condition is; otherwise it carries the first failing one's reason.
+ * At the repository level the conditions are Fetched, Synced and Valid (every object valid).
+ */
 export function deriveReady(inputs: readonly ConditionInput[]): ConditionInput {
   const failing = inputs.find((c) => c.status !== 'True');
   if (failing === undefined) return { type: 'Ready', status: 'True', reason: 'Ready', message: 'up to date' };

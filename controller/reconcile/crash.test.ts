@@ -13,6 +13,8 @@ import { BASE_FILES, jwtAppYaml, tempDir } from './testing.ts';
 const APPS = 1000;
 const KILLS = 20;
 const child = fileURLToPath(new URL('./testing-crash-child.ts', import.meta.url));
+/** Head commit → branch, for the child to accept each switch between the two histories. */
+const heads = new Map<string, string>();
 const names = Array.from({ length: APPS }, (_, i) => `app-${String(i).padStart(5, '0')}`);
 
 function version(label: string): Fixture {
@@ -29,7 +31,8 @@ interface ChildRun {
 /** Runs the child; with `killAfter`, SIGKILLs it that many ms after it prints `applying`. */
 function runChild(repo: string, branch: string, dataDir: string, killAfter?: number): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', child, repo, branch, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const head = [...heads].find(([, b]) => b === branch)![0];
+    const proc = spawn(process.execPath, ['--import', 'tsx', child, repo, branch, dataDir, head], { stdio: ['ignore', 'pipe', 'pipe'] });
     const markers = new Map<string, number>();
     let stderr = '';
     let buffer = '';
@@ -85,6 +88,7 @@ describe('crash safety of apply', () => {
     // Two unrelated histories: switching between them rewrites every record, a full resync each time.
     labels.set(await repo.commit(version('one'), { branch: 'one' }), 'one');
     labels.set(await repo.commit(version('two'), { branch: 'two', orphan: true }), 'two');
+    for (const [commit, label] of labels) heads.set(commit, label);
   });
 
   it(`leaves the old commit or the new one after each of ${KILLS} SIGKILLs, then converges`, { timeout: 120_000 }, async () => {

@@ -14,6 +14,8 @@ export interface LoopOptions {
   reconciler: Reconcilable;
   /** 0 disables polling. */
   pollMs: number;
+  /** The least time between a run's start and the queued run's (`LIMITS.syncMinIntervalMs`). */
+  minIntervalMs?: number;
   retryBaseMs?: number;
   retryMaxMs?: number;
   random?: () => number;
@@ -33,7 +35,7 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number, ran
 
 export class ReconcileLoop {
   private readonly flight: SingleFlight;
-  private readonly options: Required<Omit<LoopOptions, 'reconciler'>> & { reconciler: Reconcilable };
+  private readonly options: Required<Omit<LoopOptions, 'reconciler' | 'minIntervalMs'>> & { reconciler: Reconcilable };
   private timer: unknown;
   private failures = 0;
   private stopped = false;
@@ -50,7 +52,12 @@ export class ReconcileLoop {
       clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
       ...options,
     };
-    this.flight = new SingleFlight((reason) => this.run(reason));
+    this.flight = new SingleFlight((reason) => this.run(reason), {
+      minIntervalMs: options.minIntervalMs ?? LIMITS.syncMinIntervalMs,
+      now: this.options.now,
+      setTimer: this.options.setTimer,
+      clearTimer: this.options.clearTimer,
+    });
   }
 
   start(): Promise<void> {

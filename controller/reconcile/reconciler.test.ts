@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, renameSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GitSource, type ReadResult, type TreeEntry } from '../git/source.ts';
@@ -32,7 +32,9 @@ interface Harness {
   secrets: Map<string, string>;
   app(name: string, fields?: AppFields): Promise<string>;
   sealFor(kind: 'Application' | 'User', name: string, secret: string): Promise<string>;
-  restart(options?: { allowMassDeactivation?: boolean }): void;
+  restart(options?: { allowMassDeactivation?: boolean; acceptHistoryRewrite?: string }): void;
+  /** Every log line the reconciler wrote, as `level: message`. */
+  logs: string[];
 }
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -50,11 +52,19 @@ async function harness(options: { allowMassDeactivation?: boolean } = {}): Promi
   };
   const secretHashKey = keys.secretHashKey;
   const secrets = new Map<string, string>();
-  const h = {} as Harness;
-  const build = (allowMassDeactivation: boolean) => {
+  const h = { logs: [] as string[] } as Harness;
+  const log = {
+    info: (_: object, message: string) => h.logs.push(`info: ${message}`),
+    warn: (_: object, message: string) => h.logs.push(`warn: ${message}`),
+    error: (_: object, message: string) => h.logs.push(`error: ${message}`),
+  };
+  const build = (allowMassDeactivation: boolean, acceptHistoryRewrite?: string) => {
     h.store = openStore(dataDir);
     h.source = new CountingSource({ repo: repo.path, branch: 'main', cacheDir: join(dataDir, 'git') });
-    h.reconciler = new Reconciler({ store: h.store, source: h.source, opener: keys.opener, secretHashKey, allowMassDeactivation });
+    h.reconciler = new Reconciler({
+      store: h.store, source: h.source, opener: keys.opener, secretHashKey, allowMassDeactivation, log,
+      ...(acceptHistoryRewrite === undefined ? {} : { acceptHistoryRewrite }),
+    });
   };
   Object.assign(h, {
     repo,
@@ -67,9 +77,9 @@ async function harness(options: { allowMassDeactivation?: boolean } = {}): Promi
       secrets.set(name, secret);
       return appYaml(name, await sealing.seal({ kind: 'Application', name }, secret), fields);
     },
-    restart(next: { allowMassDeactivation?: boolean } = {}) {
+    restart(next: { allowMassDeactivation?: boolean; acceptHistoryRewrite?: string } = {}) {
       void h.store.close();
-      build(next.allowMassDeactivation ?? false);
+      build(next.allowMassDeactivation ?? false, next.acceptHistoryRewrite);
     },
   });
   build(options.allowMassDeactivation ?? false);
@@ -168,12 +178,86 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     expect(ready(h, 'apps/billing.yaml')).toMatchObject({ status: 'False', reason: 'Invalid' });
     expect(ready(h, 'apps/billing.yaml')!.message).toMatch(/^apps\/billing\.yaml:9:10: /);
     expect(status.servedCommit).toBe(first);
+    // The repository says so too: applied, except billing, which keeps its last good version.
+    const repositoryReady = () => h.reconciler.status().conditions.find((c) => c.type === 'Ready');
+    expect(repositoryReady()).toMatchObject({
+      status: 'False',
+      reason: 'AppliedWithErrors',
+      message: `commit ${second.slice(0, 12)} is applied except apps/billing.yaml (KeptLastGood): each keeps its last good version, or is not served if it never had one (see its problems)`,
+    });
 
     const fixed = await commitApps(h, { billing: { description: 'Fixed.' } });
     await h.reconciler.reconcile('test');
+    expect(repositoryReady()).toMatchObject({ status: 'True', reason: 'Ready' });
     expect(h.store.applications.get('billing')).toMatchObject({ commit: fixed, spec: { description: 'Fixed.' } });
     expect(ready(h, 'apps/billing.yaml')).toMatchObject({ status: 'True' });
     expect(objectStatus(h, 'apps/billing.yaml')!.problems).toEqual([]);
+  });
+
+  it('refuses oversized manifests of an incremental sync unread, naming size and cap, and applies the rest', { timeout: 60_000 }, async () => {
+    const h = await harness();
+    const first = await commitApps(h, { billing: {}, reports: {} }, BASE_FILES);
+    await h.reconciler.reconcile('test');
+
+    // A 200 MB file, written sparse and stored by git from disk: never built in this process's memory.
+    const huge = join(h.dataDir, 'huge.yaml');
+    closeSync(openSync(huge, 'w'));
+    truncateSync(huge, 200 * 1024 * 1024);
+    const hugeBlob = await h.repo.writeBlobFromFile(huge);
+    rmSync(huge);
+    const cap = 256 * 1024;
+    const justOver = `# ${'x'.repeat(cap - 1)}`;
+    const deep = `apps/${'d/'.repeat(1000)}deep.yaml`;
+    const second = await h.repo.commit({
+      'apps/huge.yaml': { blob: hugeBlob },
+      'apps/billing.yaml': justOver,
+      'apps/reports.yaml': await h.app('reports', { description: 'Still applies.' }),
+      [deep]: 'a manifest far too deep',
+    });
+    h.source.reads = [];
+    const rssBefore = process.memoryUsage().rss;
+    const synced = await h.reconciler.reconcile('poll');
+    expect(synced.error).toBeUndefined();
+    expect(synced).toMatchObject({ result: 'applied', commit: second });
+    const rssGrowth = process.memoryUsage().rss - rssBefore;
+    console.log(`oversized manifests: RSS grew by ${Math.round(rssGrowth / 1024 / 1024)} MiB reconciling a commit with a 200 MB manifest`);
+    // Reading the file would take at least its 200 MB (twice, as git's output is gathered).
+    expect(rssGrowth).toBeLessThan(100 * 1024 * 1024);
+
+    expect(objectStatus(h, 'apps/huge.yaml')!.problems).toEqual([
+      { path: 'apps/huge.yaml', line: 1, column: 1, code: 'file.too-large', message: `apps/huge.yaml is 209715200 bytes; manifests are limited to ${cap} bytes` },
+    ]);
+    expect(objectStatus(h, 'apps/billing.yaml')!.problems).toEqual([
+      { path: 'apps/billing.yaml', line: 1, column: 1, code: 'file.too-large', message: `apps/billing.yaml is ${cap + 1} bytes; manifests are limited to ${cap} bytes` },
+    ]);
+    // The oversized billing keeps its last good version; the rest of the commit applies.
+    expect(h.store.applications.get('billing')).toMatchObject({ commit: first, spec: { state: 'active' } });
+    expect(objectStatus(h, 'apps/billing.yaml')!.conditions.find((c) => c.type === 'Applied')).toMatchObject({ reason: 'KeptLastGood' });
+    expect(h.store.applications.get('reports')).toMatchObject({ commit: second, spec: { description: 'Still applies.' } });
+    expect(h.store.applications.get('huge')).toBeUndefined();
+    expect(objectStatus(h, deep)!.problems[0]).toMatchObject({ code: 'file.location' });
+  });
+
+  it('holds a commit with more manifests than are read at all, serving the last good state', async () => {
+    const h = await harness();
+    const first = await commitApps(h, { billing: {} }, BASE_FILES);
+    await h.reconciler.reconcile('test');
+    const many: Fixture = {};
+    for (let i = 0; i < 30; i++) many[`apps/app-${String(i).padStart(3, '0')}.yaml`] = 'x';
+    const crowded = await h.repo.commit(many);
+    const small = new Reconciler({
+      store: h.store,
+      source: new GitSource({ repo: h.repo.path, branch: 'main', cacheDir: join(h.dataDir, 'git'), maxManifests: 20 }),
+      opener: { unseal: () => Promise.reject(new Error('unused')) },
+      secretHashKey: h.secretHashKey,
+    });
+    const run = await small.reconcile('poll');
+    expect(run).toMatchObject({
+      result: 'failed',
+      commit: crowded,
+      error: { failure: 'stalled', reason: 'TooLarge', message: `commit ${crowded.slice(0, 12)} has more than 20 manifest paths; it is not read; the last good state is served` },
+    });
+    expect(readAppliedCommit(h.store)?.commit).toBe(first);
   });
 
   it('refuses a symlinked manifest and a duplicate client id without touching what is served', async () => {
@@ -247,20 +331,98 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     expect(objectStatus(h, 'apps/billing.yaml')!.problems[0]).toMatchObject({ line: 12, column: 17, code: 'rules.sealed-binding' });
   });
 
-  it('treats a force push as a full resync', async () => {
+  it('holds a force push until an operator accepts that head, then resyncs fully', async () => {
     const h = await harness();
-    await commitApps(h, { 'app-a1': {}, 'app-a2': {} }, BASE_FILES);
+    const first = await commitApps(h, { 'app-a1': {}, 'app-a2': {} }, BASE_FILES);
     await h.reconciler.reconcile('test');
     // A new history that shares no commit with the old one: app-a2 is gone, app-a3 appears.
     const files: Fixture = { ...BASE_FILES, 'apps/app-a1.yaml': await h.app('app-a1', { description: 'Rewritten.' }), 'apps/app-a3.yaml': await h.app('app-a3') };
     const rewritten = await h.repo.commit(files, { orphan: true });
+    expect(await h.reconciler.reconcile('poll')).toMatchObject({ result: 'failed', commit: rewritten, error: { failure: 'stalled', reason: 'HistoryRewritten' } });
+    expect(readAppliedCommit(h.store)?.commit).toBe(first);
+
+    h.reconciler.acceptHistoryRewrite(rewritten.slice(0, 12));
     h.source.reads = [];
-    expect(await h.reconciler.reconcile('test')).toMatchObject({ result: 'applied', commit: rewritten });
+    expect(await h.reconciler.reconcile('manual')).toMatchObject({ result: 'applied', commit: rewritten });
     // Unchanged blobs (settings, plan, user) are not parsed again; the changed ones are.
     expect(h.source.reads.sort()).toEqual(['apps/app-a1.yaml', 'apps/app-a3.yaml']);
     expect(h.store.applications.get('app-a1')!.spec.description).toBe('Rewritten.');
     expect(h.store.applications.get('app-a2')!.spec.state).toBe('inactive');
     expect(h.store.applications.get('app-a3')!.spec.state).toBe('active');
+  });
+
+  it('holds a rollback that would bring back a rotated-out secret, across restarts, until that very head is accepted', async () => {
+    const h = await harness();
+    const before = await commitApps(h, { billing: {}, reports: {} }, BASE_FILES);
+    await h.reconciler.reconcile('test');
+    const oldSecret = h.secrets.get('billing')!;
+    // The rotation: a new secret, merged and applied.
+    const rotated = await commitApps(h, { billing: { description: 'Rotated.' } });
+    await h.reconciler.reconcile('test');
+    const newSecret = h.secrets.get('billing')!;
+    const served = () => h.store.applications.get('billing')!.secrets.map((s) => s.hash);
+    const works = (secret: string) => served().some((hash) => clientSecretMatches(h.secretHashKey, secret, hash));
+    expect([works(oldSecret), works(newSecret)]).toEqual([false, true]);
+
+    // git push --force of the commit before the rotation.
+    await h.repo.forcePush(before);
+    const heldMessage = (head: string, note = '') =>
+      `the history of main was rewritten: its head ${head} does not contain the applied commit ${rotated.slice(0, 12)}${note}. ` +
+      `A rollback can bring back a rotated-out secret, so ${rotated.slice(0, 12)} is still served. ` +
+      `To apply the new head: mergekey sync --accept-history-rewrite ${head} (or restart with --accept-history-rewrite ${head})`;
+    const held = await h.reconciler.reconcile('poll');
+    expect(held).toMatchObject({ result: 'failed', commit: before, error: { failure: 'stalled', reason: 'HistoryRewritten', message: heldMessage(before) } });
+    expect([works(oldSecret), works(newSecret)]).toEqual([false, true]);
+    expect(readAppliedCommit(h.store)).toMatchObject({ commit: rotated });
+    expect(h.reconciler.historyRewriteHeld()).toEqual({ applied: rotated, head: before });
+    const conditions = () => Object.fromEntries(h.reconciler.status().conditions.map((c) => [c.type, `${c.status} ${c.reason}`]));
+    expect(conditions()).toEqual({ Fetched: 'True Fetched', Synced: 'False HistoryRewritten', Valid: 'True Valid', Ready: 'False HistoryRewritten' });
+    expect(h.logs).toContain(`error: ${heldMessage(before)}`);
+
+    // A restart forgets nothing: the hold comes from the store's applied commit and the fetched head.
+    h.restart();
+    expect(await h.reconciler.reconcile('startup')).toMatchObject({ result: 'failed', error: { reason: 'HistoryRewritten', message: heldMessage(before) } });
+    expect([works(oldSecret), works(newSecret)]).toEqual([false, true]);
+
+    // New commits on top of the rewritten base are still a rewrite.
+    const onTop = await commitApps(h, { reports: { description: 'On the rewritten base.' } }, {});
+    expect(await h.reconciler.reconcile('webhook')).toMatchObject({ result: 'failed', commit: onTop, error: { reason: 'HistoryRewritten', message: heldMessage(onTop) } });
+
+    // Accepting one head accepts that head only: the branch has moved on, so it is held again.
+    h.reconciler.acceptHistoryRewrite(before);
+    expect(await h.reconciler.reconcile('manual')).toMatchObject({
+      result: 'failed',
+      error: { reason: 'HistoryRewritten', message: heldMessage(onTop, ` (the accepted rewrite is ${before}, not this head)`) },
+    });
+    expect(readAppliedCommit(h.store)).toMatchObject({ commit: rotated });
+
+    // The operator accepts the head the status names (here at startup, as --accept-history-rewrite does).
+    h.restart({ acceptHistoryRewrite: onTop });
+    expect(await h.reconciler.reconcile('startup')).toMatchObject({ result: 'applied', commit: onTop });
+    expect([works(oldSecret), works(newSecret)]).toEqual([true, false]);
+    expect(readAppliedCommit(h.store)).toMatchObject({ commit: onTop, rewrittenFrom: rotated });
+    expect(h.reconciler.historyRewriteHeld()).toBeUndefined();
+    expect(h.reconciler.status().conditions.find((c) => c.type === 'Synced')).toMatchObject({
+      status: 'True',
+      message: `commit ${onTop.slice(0, 12)} is applied; it rewrote the history from ${rotated.slice(0, 12)}, as an operator accepted: anything that rewrite brought back (a rotated-out secret) is in force`,
+    });
+    expect(h.logs).toContain(
+      `error: history rewrite accepted by an operator: applied ${onTop.slice(0, 12)} over ${rotated.slice(0, 12)}; ` +
+        'whatever the rewrite brought back (a rotated-out client secret, a removed owner) is in force again',
+    );
+
+    // From there the branch moves forward as usual.
+    const next = await commitApps(h, { reports: { description: 'Forward again.' } });
+    expect(await h.reconciler.reconcile('poll')).toMatchObject({ result: 'applied', commit: next });
+    expect(h.reconciler.status().conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True' });
+
+    // An acceptance while nothing is held (a flag left set, a stale command) is dropped, not kept
+    // for a later force push to that commit.
+    h.restart({ acceptHistoryRewrite: rotated });
+    expect(await h.reconciler.reconcile('startup')).toMatchObject({ result: 'unchanged', commit: next });
+    await h.repo.forcePush(rotated);
+    expect(await h.reconciler.reconcile('poll')).toMatchObject({ result: 'failed', commit: rotated, error: { reason: 'HistoryRewritten' } });
+    expect([works(oldSecret), works(newSecret)]).toEqual([true, false]);
   });
 
   it('keeps serving the last good state when the branch is renamed away or the remote is down, and recovers', async () => {

@@ -5,13 +5,18 @@
 // costs what changed in it: `git diff-tree` names the paths, only those are read and parsed, and
 // the cross-object rules run over the in-memory set. A first sync, a restart or a rewritten
 // history (the applied commit is not an ancestor of the new head) reads the whole tree.
+//
+// A rewritten history is held, not applied: a force push back to an earlier commit would bring
+// back a client secret rotated out since (SPEC: "holds a rewritten history … until an operator
+// accepts it"). The hold is derived on every run from the applied commit in the store and the
+// fetched head, so a restart does not forget it; an acceptance names the one head it accepts.
 import { appliedEvent, type AppliedEvent } from '../confirm/event.ts';
 import { checkRules, loadManifest, type ManifestObject } from '../manifests/index.ts';
 import type { ReconcileProblem } from './problems.ts';
 import type { GitSource, TreeEntry } from '../git/source.ts';
 import { readStoreRebuild } from '../store/check.ts';
 import type { Store } from '../store/open.ts';
-import { applyPlan, loadSyncState, writeRunStatus, type PersistedSyncState } from './apply.ts';
+import { applyPlan, loadSyncState, writeRunStatus, type AppliedCommit, type PersistedSyncState } from './apply.ts';
 import { objectConditions, stamp, type Condition, type ConditionInput, type ObjectStatus } from './conditions.ts';
 import { identityOf, objectKey, plan, type DesiredEntry, type ObjectKey, type ReconcilePlan } from './plan.ts';
 import { fingerprint, objectFromRecord, toRecord, type SecretOpener, type StoreRecord } from './records.ts';
@@ -29,6 +34,8 @@ export interface ReconcilerOptions {
   opener: SecretOpener;
   secretHashKey: Uint8Array;
   allowMassDeactivation?: boolean;
+  /** A rewritten head the operator accepts at startup (`--accept-history-rewrite`): a commit id or a prefix of at least 12 digits. */
+  acceptHistoryRewrite?: string;
   /** Milliseconds since the epoch; injectable for tests. */
   now?: () => number;
   log?: ReconcileLogger;
@@ -54,6 +61,8 @@ interface LoadedCommit {
   changed?: Set<string>;
 }
 
+/** An accepted rewrite names its head: a full commit id (SHA-1 or SHA-256) or a prefix long enough to be unmistakable. */
+const ACCEPTED_COMMIT = /^[0-9a-fA-F]{12,64}$/;
 const silent: ReconcileLogger = { info() {}, warn() {}, error() {} };
 /** scrypt is memory-hard (32 MiB each): open and hash a few objects at a time. */
 const PREPARE_CONCURRENCY = 4;
@@ -79,6 +88,10 @@ export class Reconciler {
   /** A head that cannot be applied as it is (held back): not retried until the branch moves. */
   private stalledOn: string | undefined;
   private repoConditions: Condition[] | undefined;
+  /** The rewritten head being held, and the applied commit it does not contain. */
+  private heldRewrite: { applied: string; head: string } | undefined;
+  /** An operator's acceptance of one rewritten head (a commit id or a prefix of one); kept until that head is applied. */
+  private acceptedRewrite: string | undefined;
   /** Paths whose status has problems: re-evaluated on every commit, since a fix elsewhere can clear them. */
   private readonly problemPaths = new Set<string>();
   nextAttemptAt: number | undefined;
@@ -89,6 +102,7 @@ export class Reconciler {
     this.opener = options.opener;
     this.secretHashKey = options.secretHashKey;
     this.allowMassDeactivation = options.allowMassDeactivation ?? false;
+    if (options.acceptHistoryRewrite !== undefined) this.acceptHistoryRewrite(options.acceptHistoryRewrite);
     this.now = options.now ?? Date.now;
     this.log = options.log ?? silent;
     this.onRun = options.onRun;
@@ -100,6 +114,23 @@ export class Reconciler {
   /** True once the store holds an applied commit, from this process or an earlier one. */
   isReady(): boolean {
     return this.state.applied !== undefined;
+  }
+
+  /**
+   * Accepts the rewritten head `commit` names (a full id, or a prefix of at least 12 hex digits):
+   * the next run that fetches exactly that head applies it over the applied commit. Any other
+   * head — a later, different rewrite — is still held.
+   */
+  acceptHistoryRewrite(commit: string): void {
+    if (!ACCEPTED_COMMIT.test(commit)) throw new ReconcileError('stalled', 'Refused', `'${commit}' is not a commit id (12 to 64 hex digits)`);
+    this.acceptedRewrite = commit.toLowerCase();
+    // The held head is evaluated again, so that the status answers this acceptance.
+    this.stalledOn = undefined;
+  }
+
+  /** The rewritten head that is held, if any (for metrics). */
+  historyRewriteHeld(): { applied: string; head: string } | undefined {
+    return this.heldRewrite;
   }
 
   async reconcile(trigger = 'manual'): Promise<RunStatus> {
@@ -116,7 +147,8 @@ export class Reconciler {
       const classified = classify(thrown);
       error = { failure: classified.failure, reason: classified.reason, message: classified.message };
       if (classified.failure === 'stalled' && commit !== undefined) this.stalledOn = commit;
-      const level = classified.failure === 'transient' ? 'error' : 'warn';
+      // A held rewrite is an error: it may be an attack on rotated credentials, and only a person can end it.
+      const level = classified.failure === 'transient' || classified.reason === 'HistoryRewritten' ? 'error' : 'warn';
       this.log[level]({ commit, reason: classified.reason, failure: classified.failure, err: classified.cause }, classified.message);
     } finally {
       const finished = this.now();
@@ -155,10 +187,15 @@ export class Reconciler {
   }
 
   private async sync(head: string): Promise<RunStatus['result']> {
-    if (this.stalledOn === head) throw this.stalledError(head);
+    const accepting = this.acceptedRewrite !== undefined && head.startsWith(this.acceptedRewrite);
+    if (this.stalledOn === head && !accepting) throw this.stalledError(head);
     this.stalledOn = undefined;
     const applied = this.state.applied?.commit;
-    if (applied === head && this.loaded?.commit === head) return 'unchanged';
+    if (applied === head && this.loaded?.commit === head) {
+      this.forgetAcceptance();
+      return 'unchanged';
+    }
+    const rewrittenFrom = await this.checkHistory(applied, head, accepting);
 
     const loaded = await this.load(head, applied);
     const { desired, scope } = this.desired(loaded);
@@ -177,11 +214,20 @@ export class Reconciler {
         `applying commit ${head.slice(0, 12)}`,
       );
     }
-    const inventory = applyPlan(this.store, { commit: head, at, plan: result, records, inventory: this.state.inventory, statuses });
+    const appliedCommit: AppliedCommit = { commit: head, at, ...(rewrittenFrom === undefined ? {} : { rewrittenFrom }) };
+    const inventory = applyPlan(this.store, { applied: appliedCommit, plan: result, records, inventory: this.state.inventory, statuses });
 
     // The transaction committed: only now does memory move to the new commit.
     this.state.inventory = inventory;
-    this.state.applied = { commit: head, at };
+    this.state.applied = appliedCommit;
+    if (rewrittenFrom !== undefined) {
+      this.acceptedRewrite = undefined;
+      this.log.error(
+        { commit: head, rewrittenFrom },
+        `history rewrite accepted by an operator: applied ${head.slice(0, 12)} over ${rewrittenFrom.slice(0, 12)}; ` +
+          'whatever the rewrite brought back (a rotated-out client secret, a removed owner) is in force again',
+      );
+    }
     for (const status of statuses.put) {
       this.state.objects.set(status.path, status);
       if (status.problems.length > 0) this.problemPaths.add(status.path);
@@ -217,6 +263,44 @@ export class Reconciler {
     }
   }
 
+  /**
+   * Holds a head that does not contain the applied commit (a force push, a branch reset, a rebase:
+   * whatever it adds on top), unless an operator accepted that very head. Returns the applied
+   * commit it rewrites when accepted. An applied commit git cannot find (pruned by the rewrite)
+   * counts as rewritten: the safe answer when history cannot be proven linear.
+   */
+  private async checkHistory(applied: string | undefined, head: string, accepting: boolean): Promise<string | undefined> {
+    if (applied === undefined || applied === head || (await this.source.isAncestor(applied, head))) {
+      this.heldRewrite = undefined;
+      this.forgetAcceptance();
+      return undefined;
+    }
+    if (accepting) {
+      this.heldRewrite = undefined;
+      return applied;
+    }
+    this.heldRewrite = { applied, head };
+    const other = this.acceptedRewrite === undefined ? '' : ` (the accepted rewrite is ${this.acceptedRewrite}, not this head)`;
+    throw new ReconcileError(
+      'stalled',
+      'HistoryRewritten',
+      `the history of ${this.source.branch} was rewritten: its head ${head} does not contain the applied commit ${applied.slice(0, 12)}${other}. ` +
+        `A rollback can bring back a rotated-out secret, so ${applied.slice(0, 12)} is still served. ` +
+        `To apply the new head: mergekey sync --accept-history-rewrite ${head} (or restart with --accept-history-rewrite ${head})`,
+    );
+  }
+
+  /**
+   * An acceptance answers one hold. Once the branch is not rewritten (fixed by a push, or already
+   * applied), it is dropped: otherwise a later force push to that same commit — or a flag left in
+   * the environment across restarts — would be applied with nobody deciding it.
+   */
+  private forgetAcceptance(): void {
+    if (this.acceptedRewrite === undefined) return;
+    this.log.info({ accepted: this.acceptedRewrite }, `no rewritten history is held: the acceptance of ${this.acceptedRewrite} is dropped`);
+    this.acceptedRewrite = undefined;
+  }
+
   private stalledError(head: string): ReconcileError {
     const previous = this.state.run?.error;
     return new ReconcileError('stalled', previous?.reason ?? 'HeldBack', previous?.message ?? `commit ${head.slice(0, 12)} cannot be applied`);
@@ -235,7 +319,7 @@ export class Reconciler {
         for (const file of read.files) files.set(file.path, loadFile(file.path, file.oid, file.content));
         return { commit: head, files, changed: new Set(diff.changes.map((c) => c.path)) };
       }
-      this.log.warn({ applied, head }, `history rewritten: ${applied.slice(0, 12)} is not an ancestor of ${head.slice(0, 12)}; full resync`);
+      this.log.info({ applied, head }, `accepted history rewrite: ${applied.slice(0, 12)} is not an ancestor of ${head.slice(0, 12)}; full resync`);
     }
     const listing = await this.source.listManifests(head);
     const files = new Map<string, LoadedFile>();
@@ -375,8 +459,9 @@ export class Reconciler {
   status(): ReconcileStatus {
     const now = this.now();
     const objectStatuses = [...this.state.objects.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    const ready = objectStatuses.filter((o) => o.conditions.find((c) => c.type === 'Ready')?.status === 'True').length;
-    const inputs = this.repositoryConditions();
+    const notReady = objectStatuses.filter((o) => o.conditions.find((c) => c.type === 'Ready')?.status !== 'True');
+    const ready = objectStatuses.length - notReady.length;
+    const inputs = this.repositoryConditions(notReady);
     this.repoConditions = stamp(inputs, this.repoConditions, iso(now));
     return {
       repository: this.source.describe(),
@@ -410,7 +495,7 @@ export class Reconciler {
     return this.state.applied === undefined ? undefined : Date.parse(this.state.applied.at);
   }
 
-  private repositoryConditions(): ConditionInput[] {
+  private repositoryConditions(notReady: readonly ObjectStatus[]): ConditionInput[] {
     const fetched: ConditionInput =
       this.fetchError !== undefined
         ? { type: 'Fetched', status: 'False', reason: this.fetchError.reason, message: this.fetchError.message }
@@ -420,17 +505,50 @@ export class Reconciler {
     const run = this.state.run;
     const applied = this.state.applied;
     let synced: ConditionInput;
-    if (run?.error !== undefined && this.fetchError === undefined) {
+    if (this.heldRewrite !== undefined && run?.error?.reason === 'HistoryRewritten') {
+      synced = { type: 'Synced', status: 'False', reason: 'HistoryRewritten', message: run.error.message };
+    } else if (this.heldRewrite !== undefined) {
+      // A later run failed otherwise (git unreachable): the hold still stands and still says so.
+      const { applied: kept, head } = this.heldRewrite;
+      synced = { type: 'Synced', status: 'False', reason: 'HistoryRewritten', message: `the rewritten head ${head} is held; ${kept.slice(0, 12)} is still served` };
+    } else if (run?.error !== undefined && this.fetchError === undefined) {
       synced = { type: 'Synced', status: 'False', reason: run.error.reason, message: run.error.message };
     } else if (applied !== undefined && this.lastFetch !== undefined && applied.commit === this.lastFetch.commit) {
-      synced = { type: 'Synced', status: 'True', reason: 'Synced', message: `commit ${applied.commit.slice(0, 12)} is applied` };
+      const rewrite = applied.rewrittenFrom === undefined
+        ? ''
+        : `; it rewrote the history from ${applied.rewrittenFrom.slice(0, 12)}, as an operator accepted: anything that rewrite brought back (a rotated-out secret) is in force`;
+      synced = { type: 'Synced', status: 'True', reason: 'Synced', message: `commit ${applied.commit.slice(0, 12)} is applied${rewrite}` };
     } else if (applied !== undefined && this.fetchError !== undefined) {
       synced = { type: 'Synced', status: 'Unknown', reason: this.fetchError.reason, message: `serving commit ${applied.commit.slice(0, 12)}; the branch cannot be fetched` };
     } else {
       synced = { type: 'Synced', status: 'Unknown', reason: 'Progressing', message: 'no reconcile has completed yet' };
     }
-    return [fetched, synced];
+    return [fetched, synced, objectsValid(applied?.commit, notReady)];
   }
+}
+
+/** How many not-Ready objects the repository's condition names; the status lists them all. */
+const NAMED_OBJECTS = 10;
+
+/**
+ * The per-object last-good rule made visible at the repository level: an applied commit whose
+ * objects are not all valid is "applied except …", never a plain Ready, so that a broken manifest
+ * (which keeps serving its previous version) cannot hide behind a green status.
+ */
+function objectsValid(applied: string | undefined, notReady: readonly ObjectStatus[]): ConditionInput {
+  if (notReady.length === 0) return { type: 'Valid', status: 'True', reason: 'Valid', message: 'every manifest is valid and applied' };
+  const named = notReady.slice(0, NAMED_OBJECTS).map((o) => {
+    const applied = o.conditions.find((c) => c.type === 'Applied');
+    return `${o.path} (${applied?.reason ?? 'Invalid'})`;
+  });
+  const more = notReady.length > NAMED_OBJECTS ? ` and ${notReady.length - NAMED_OBJECTS} more` : '';
+  const what = applied === undefined ? 'nothing is applied yet; invalid' : `commit ${applied.slice(0, 12)} is applied except`;
+  return {
+    type: 'Valid',
+    status: 'False',
+    reason: 'AppliedWithErrors',
+    message: `${what} ${named.join(', ')}${more}: each keeps its last good version, or is not served if it never had one (see its problems)`,
+  };
 }
 
 function loadFile(path: string, oid: string, content: Uint8Array): LoadedFile {

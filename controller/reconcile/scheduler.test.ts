@@ -74,4 +74,45 @@ describe('SingleFlight', () => {
     await flight.trigger('c');
     expect(t.runs).toEqual(['a']);
   });
+
+  it('starts a queued run no sooner than the interval after the previous start, all triggers meanwhile joining it', async () => {
+    const t = gatedTask();
+    let now = 1_000_000;
+    const timers: { at: number; fn: () => void }[] = [];
+    const flight = new SingleFlight(t.task, {
+      minIntervalMs: 1_000,
+      now: () => now,
+      setTimer: (fn, ms) => timers.push({ at: now + ms, fn }),
+      clearTimer: () => {},
+    });
+    const lone = flight.trigger('manual');
+    expect(t.runs).toEqual(['manual']); // nothing ran or was queued: it starts at once
+    const joined = Array.from({ length: 200 }, (_, i) => flight.trigger(i % 10 === 0 ? 'webhook' : 'manual'));
+    now += 30;
+    await t.release();
+    await lone;
+    // The first run took 30 ms: the queued one waits out the interval, and later triggers join it.
+    const late = flight.trigger('webhook');
+    expect(joined.every((p) => p === late)).toBe(true);
+    expect(t.runs).toEqual(['manual']);
+    expect(timers.map((timer) => timer.at)).toEqual([1_001_000]);
+    now = timers[0]!.at;
+    timers[0]!.fn();
+    await t.release();
+    await late;
+    expect(t.runs).toEqual(['manual', 'webhook,manual']);
+    expect(t.maxActive()).toBe(1);
+  });
+
+  it('on stop, cuts the wait before a queued run short and drops it', async () => {
+    const t = gatedTask();
+    const flight = new SingleFlight(t.task, { minIntervalMs: 3_600_000 });
+    const first = flight.trigger('a');
+    const queued = flight.trigger('b');
+    await t.release();
+    await first;
+    await flight.stop();
+    await queued;
+    expect(t.runs).toEqual(['a']);
+  });
 });

@@ -37,6 +37,8 @@ export function classify(error: unknown): ReconcileError {
         return new ReconcileError('retry', 'BranchNotFound', `${error.message}; serving the last good state`, { cause: error });
       case 'GIT_FAILED':
         return new ReconcileError('transient', 'Failed', error.message, { cause: error });
+      case 'TOO_LARGE':
+        return new ReconcileError('stalled', 'TooLarge', `${error.message}; the last good state is served`, { cause: error });
     }
   }
   const message = error instanceof Error ? error.message : String(error);
@@ -67,7 +69,10 @@ export interface RunStatus {
 export interface ReconcileStatus {
   repository: string;
   branch: string;
-  /** Ready when the store reflects the fetched head and git is reachable. */
+  /**
+   * Fetched, Synced (the fetched head is applied; False while a rewritten history is held) and
+   * Valid (every object valid, else AppliedWithErrors naming them); Ready when all three are.
+   */
   conditions: Condition[];
   lastApplied?: AppliedCommit;
   lastAttempt?: RunStatus;

@@ -29,7 +29,7 @@ export interface SyncTrigger {
    * Starts (or queues) a reconcile; resolves with the result of one that began after the call.
    * Undefined when the reconciler stopped first.
    */
-  sync(reason: string): Promise<RunStatus | undefined>;
+  sync(reason: string, options?: SyncRequest): Promise<RunStatus | undefined>;
 }
 
 /** How requests reach the public listener. */
@@ -41,6 +41,14 @@ export interface Transport {
   /** With an https issuer, a request that did not arrive over TLS is refused. */
   issuer: string;
 }
+
+export interface SyncRequest {
+  /** The rewritten head an operator accepts (`mergekey sync --accept-history-rewrite COMMIT`). */
+  acceptHistoryRewrite?: string;
+}
+
+/** A commit id (SHA-1 or SHA-256) or a prefix of at least 12 hex digits. */
+const ACCEPTED_COMMIT = /^[0-9a-fA-F]{12,64}$/;
 
 export interface AppOptions {
   logger: Logger;
@@ -62,6 +70,8 @@ export interface AdminAppOptions {
   metrics: Metrics;
   /** What GET /metrics answers; by default `metrics.registry`, in the primary of workers every process's aggregated. */
   renderMetrics?: () => Promise<string>;
+  /** How long `POST /api/v1/sync?wait=true` waits before answering 202 `running` (default `LIMITS.syncAnswerMs`). */
+  syncAnswerMs?: number;
 }
 
 /** The public listener: webhook, sealing key, the feature plugins. */
@@ -137,21 +147,42 @@ export async function buildAdminApp(options: AdminAppOptions): Promise<FastifyIn
 
   app.get('/api/v1/status', async (_request, reply) => reply.header('cache-control', 'no-store').send(await options.reconciler.status()));
 
-  app.post<{ Querystring: { wait?: string } }>('/api/v1/sync', async (request, reply) => {
+  // Steps: parse the query, trigger (or join) a reconcile, answer its result — or, when git is
+  // slow (a fetch may take up to the git timeout, far past the request timeout), answer 202 before
+  // the request timeout cuts the reply, saying when the request was taken so that a client can
+  // watch GET /api/v1/status for the run that started after it (`mergekey sync` does).
+  const syncAnswerMs = options.syncAnswerMs ?? LIMITS.syncAnswerMs;
+  app.post<{ Querystring: { wait?: string; acceptHistoryRewrite?: string } }>('/api/v1/sync', async (request, reply) => {
     reply.header('cache-control', 'no-store');
-    const done = options.sync.sync('manual');
-    if (request.query.wait !== 'true') {
-      done.catch((err: unknown) => request.log.error({ err }, 'the triggered reconcile could not be started'));
-      return reply.code(202).send({ result: 'triggered' });
+    const { wait, acceptHistoryRewrite } = request.query;
+    if (wait !== undefined && wait !== 'true' && wait !== 'false') {
+      return sendError(reply, invalidRequest("wait must be 'true' or 'false'"), 'mergekey');
     }
-    const run = await done;
+    if (acceptHistoryRewrite !== undefined && !ACCEPTED_COMMIT.test(acceptHistoryRewrite)) {
+      return sendError(reply, invalidRequest('acceptHistoryRewrite must be a commit id (12 to 64 hex digits)'), 'mergekey');
+    }
+    const requestedAt = new Date().toISOString();
+    const done = options.sync.sync('manual', acceptHistoryRewrite === undefined ? undefined : { acceptHistoryRewrite: acceptHistoryRewrite.toLowerCase() });
+    done.catch((err: unknown) => request.log.error({ err }, 'the triggered reconcile could not be started'));
+    if (wait !== 'true') return reply.code(202).send({ result: 'triggered', requestedAt });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'running'>((resolve) => (timer = setTimeout(() => resolve('running'), syncAnswerMs)));
+    const unreachable = done.then(() => undefined, () => 'unreachable' as const);
+    const run = await Promise.race([done.catch(() => unreachable), late]).finally(() => clearTimeout(timer));
+    if (run === 'unreachable') return reply.code(503).send({ result: 'unavailable', message: 'the reconciler did not take the request; retry' });
+    if (run === 'running') {
+      return reply.code(202).send({
+        result: 'running',
+        requestedAt,
+        message: 'the reconcile has not finished yet (git is slow); GET /api/v1/status shows it once lastAttempt.startedAt is at or after requestedAt',
+      });
+    }
     if (run === undefined) return reply.code(503).send({ result: 'stopped', message: 'the controller is shutting down' });
     return reply.send({ result: 'finished', run });
   });
   return app;
 }
 
-/** What both listeners share: limits, timeouts, logging; TLS when the listener has a certificate. */
 /**
  * Every answer of a listener, whatever route or error made it: a browser never guesses a JSON error
  * body or an echoed value to be HTML or script (Fetch standard, "X-Content-Type-Options").
@@ -176,6 +207,7 @@ function notFound(app: FastifyInstance): void {
 export const NOT_FOUND = Object.freeze({ error: 'not_found', error_description: 'No route answers this method and path.' });
 const BAD_URL = Object.freeze({ error: 'invalid_request', error_description: 'The request path is not a valid URL path.' });
 
+/** What both listeners share: limits, timeouts, logging; TLS when the listener has a certificate. */
 function fastifyOptions(logger: Logger, tls: Transport['tls']) {
   const server = {
     headersTimeout: LIMITS.headersTimeoutMs,

@@ -110,7 +110,8 @@ export async function startCluster(config: ServeConfig, deps: ClusterDependencie
 function primaryHandlers(controller: Controller): Handlers<PrimaryCalls> {
   return {
     status: () => controller.reconciler.status(),
-    sync: async ({ reason }) => (await controller.trigger.sync(reason)) ?? null,
+    sync: async ({ reason, acceptHistoryRewrite }) =>
+      (await controller.trigger.sync(reason, acceptHistoryRewrite === undefined ? undefined : { acceptHistoryRewrite })) ?? null,
   };
 }
 

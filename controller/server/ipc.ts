@@ -9,7 +9,7 @@ import type { ReconcileStatus, RunStatus } from '../reconcile/status.ts';
 /** What each side can be asked, and what it answers. */
 export type PrimaryCalls = {
   status: { input: undefined; output: ReconcileStatus };
-  sync: { input: { reason: string }; output: RunStatus | null };
+  sync: { input: { reason: string; acceptHistoryRewrite?: string }; output: RunStatus | null };
 };
 
 export type WorkerCalls = {

@@ -15,6 +15,8 @@ export type WebhookResult =
 
 export interface MetricsSource {
   conditionCounts(): Map<string, number>;
+  /** The rewritten head being held until an operator accepts it, if any. */
+  historyRewriteHeld?(): { head: string } | undefined;
 }
 
 export interface Metrics {
@@ -65,6 +67,15 @@ export function createMetrics(
         const [condition, status, reason] = key.split('\0');
         this.set({ condition: condition!, status: status!, reason: reason! }, count);
       }
+    },
+  });
+
+  new Gauge({
+    name: 'mergekey_history_rewrite_held',
+    help: '1 while a rewritten history (a force push) of the followed branch is held until an operator accepts it. Alert on it.',
+    registers: [registry],
+    collect() {
+      this.set(source()?.historyRewriteHeld?.() === undefined ? 0 : 1);
     },
   });
 

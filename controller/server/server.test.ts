@@ -49,7 +49,14 @@ describe('mergekey serve', () => {
       lastSuccessfulFetch: { commit: broken },
       objects: { total: 5, ready: 4, notReady: 1 },
     });
-    expect(status.conditions.map((c: { type: string; status: string }) => `${c.type}=${c.status}`)).toEqual(['Fetched=True', 'Synced=True', 'Ready=True']);
+    // The last-good rule at the repository level: applied, except the object that is not, named.
+    const except = `commit ${broken.slice(0, 12)} is applied except apps/reports.yaml (NotApplied): each keeps its last good version, or is not served if it never had one (see its problems)`;
+    expect(status.conditions.map(({ type, status, reason, message }: Record<string, string>) => ({ type, status, reason, message }))).toEqual([
+      { type: 'Fetched', status: 'True', reason: 'Fetched', message: `fetched ${broken.slice(0, 12)} from main` },
+      { type: 'Synced', status: 'True', reason: 'Synced', message: `commit ${broken.slice(0, 12)} is applied` },
+      { type: 'Valid', status: 'False', reason: 'AppliedWithErrors', message: except },
+      { type: 'Ready', status: 'False', reason: 'AppliedWithErrors', message: except },
+    ]);
     const reports = status.objectStatuses.find((o: { path: string }) => o.path === 'apps/reports.yaml');
     expect(reports.conditions.find((c: { type: string }) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'Invalid' });
     expect(reports.problems[0]).toMatchObject({ path: 'apps/reports.yaml', line: 7 });
@@ -84,7 +91,7 @@ describe('mergekey serve', () => {
       'GET /healthz 200 nosniff', 'GET /api/v1/status 200 nosniff', 'GET /.well-known/oauth-authorization-server 200 nosniff',
       'GET /oauth2/jwks 200 nosniff', 'POST /oauth2/token 400 nosniff', 'GET /oauth2/token 405 nosniff',
       'GET /api/v1/apps/billing/tokens 401 nosniff', 'GET /no/such/path 404 nosniff', 'GET /no/such/path 404 nosniff',
-      'POST /api/v1/sync?wait=nope 202 nosniff',
+      'POST /api/v1/sync?wait=nope 400 nosniff',
     ]);
   });
 

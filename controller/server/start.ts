@@ -77,6 +77,10 @@ export interface StartDependencies {
   /** Where logs go (stdout by default); tests capture them. */
   logDestination?: DestinationStream;
   openStore?: (dataDir: string) => Store;
+  /** How long a waiting `POST /api/v1/sync` waits before answering 202 (tests shorten `LIMITS.syncAnswerMs`). */
+  syncAnswerMs?: number;
+  /** The least time between the starts of a reconcile and the one queued behind it (`LIMITS.syncMinIntervalMs`). */
+  syncMinIntervalMs?: number;
 }
 
 export interface RunningServer {
@@ -148,6 +152,7 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
       reconciler: status,
       sync: controller.trigger,
       metrics: controller.metrics,
+      ...(deps.syncAnswerMs === undefined ? {} : { syncAnswerMs: deps.syncAnswerMs }),
     });
     admin = operator.app;
     const runningAdmin = admin;
@@ -286,6 +291,7 @@ export async function openController(config: ServeConfig, deps: StartDependencie
       opener: keys.opener,
       secretHashKey: keys.secretHashKey,
       allowMassDeactivation: config.allowMassDeactivation,
+      ...(config.acceptHistoryRewrite === undefined ? {} : { acceptHistoryRewrite: config.acceptHistoryRewrite }),
       log: logger.child({ component: 'reconciler' }),
       onRun: (run) => {
         metrics.observeRun(run);
@@ -293,7 +299,7 @@ export async function openController(config: ServeConfig, deps: StartDependencie
       },
       ...(confirm === undefined ? {} : { onApplied: (event) => confirm.confirmer.onApplied(event) }),
     });
-    const loop = new ReconcileLoop({ reconciler, pollMs: config.poll });
+    const loop = new ReconcileLoop({ reconciler, pollMs: config.poll, ...(deps.syncMinIntervalMs === undefined ? {} : { minIntervalMs: deps.syncMinIntervalMs }) });
     controller = {
       issuer: undefined,
       store,
@@ -304,7 +310,8 @@ export async function openController(config: ServeConfig, deps: StartDependencie
       source,
       webhookSecret,
       trigger: {
-        async sync(reason) {
+        async sync(reason, request) {
+          if (request?.acceptHistoryRewrite !== undefined) reconciler!.acceptHistoryRewrite(request.acceptHistoryRewrite);
           await loop.trigger(reason);
           return loop.last;
         },
@@ -424,6 +431,8 @@ export interface AdminOptions {
   sync: SyncTrigger;
   metrics: Metrics;
   renderMetrics?: () => Promise<string>;
+  /** How long a waiting `POST /api/v1/sync` waits before answering 202 (tests shorten it). */
+  syncAnswerMs?: number;
 }
 
 /** The operator listener (in the one process, or the primary of workers), listening. */
@@ -435,6 +444,7 @@ export async function serveAdmin(options: AdminOptions): Promise<{ app: FastifyI
     sync: options.sync,
     metrics: options.metrics,
     ...(options.renderMetrics === undefined ? {} : { renderMetrics: options.renderMetrics }),
+    ...(options.syncAnswerMs === undefined ? {} : { syncAnswerMs: options.syncAnswerMs }),
   });
   try {
     const url = await app.listen({ host: options.config.adminHost, port: options.config.adminPort });

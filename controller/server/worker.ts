@@ -92,7 +92,7 @@ export async function runWorker(deps: Pick<StartDependencies, 'openKeys' | 'plug
         status: () => primary(() => rpc.call('status', undefined)),
         appliedCommit: () => readAppliedCommit(opened)?.commit,
       },
-      sync: { sync: async (reason) => (await primary(() => rpc.call('sync', { reason }, LIMITS.ipcSyncTimeoutMs))) ?? undefined },
+      sync: { sync: async (reason, request) => (await primary(() => rpc.call('sync', { reason, ...request }, LIMITS.ipcSyncTimeoutMs))) ?? undefined },
       metrics,
       webhookSecret,
       peers: peersOverIpc(),

@@ -1,7 +1,8 @@
 // `mergekey serve --workers 2` as an operator runs it: the workers share the store the primary
 // reconciles, so a deactivation merged in git stops an application's tokens on every worker; the
 // primary's status and sync are reachable through any worker; a worker that dies is replaced; an
-// application's plan rate and the portal's sign-in limit hold across the workers.
+// application's plan rate and the portal's sign-in limit hold across the workers; a held rewrite
+// is accepted through a worker.
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
@@ -136,6 +137,16 @@ describe('mergekey serve --workers 2', () => {
     // Five wrong passwords per (user, address), then that address waits (SIGN_IN_LIMITS); alone, each worker would allow five.
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
     expect((await servedBy('/portal/sign-in', mark, 7)).size).toBe(2);
+  });
+
+  it('holds a force push while workers serve, and applies it once accepted at the primary\'s operator listener', { timeout: 60_000 }, async () => {
+    const before = await fixture.repo.commit({ 'README.md': 'a commit to go back to' });
+    const sync = async (query = '') => (await (await fetch(`${adminUrl}/api/v1/sync?wait=true${query}`, { method: 'POST' })).json()) as { run: { result: string; commit: string; error?: { reason: string } } };
+    const ahead = await fixture.repo.commit({ 'README.md': 'applied, then rolled back' });
+    expect((await sync()).run).toMatchObject({ result: 'applied', commit: ahead });
+    await fixture.repo.forcePush(before);
+    expect((await sync()).run).toMatchObject({ result: 'failed', commit: before, error: { reason: 'HistoryRewritten' } });
+    expect((await sync(`&acceptHistoryRewrite=${before}`)).run).toMatchObject({ result: 'applied', commit: before });
   });
 });
 
