@@ -17,6 +17,7 @@ import { Reconciler } from '../reconcile/reconciler.ts';
 import type { SecretOpener } from '../reconcile/records.ts';
 import { configReader } from '../store/config.ts';
 import { openStore, type Store } from '../store/open.ts';
+import { Sweeper } from '../store/sweeper.ts';
 import { buildApp, type StatusSource, type SyncTrigger } from './app.ts';
 import { createLogger } from './logging.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -184,7 +185,14 @@ export async function openController(config: ServeConfig, deps: StartDependencie
     const confirm = confirmerFor(config, { gitDir: join(config.data, 'git'), log: logger.child({ component: 'confirm' }) });
     let reconciler: Reconciler | undefined;
     let controller: Controller | undefined;
-    const metrics = createMetrics(() => reconciler);
+    // This process holds the lock: it alone sweeps expired token state (never the workers).
+    let sweeper: Sweeper | undefined;
+    const metrics = createMetrics(() => reconciler, { sweeper: () => sweeper });
+    sweeper = new Sweeper(store, {
+      onSwept: (db, count) => metrics.swept(db, count),
+      onError: (err) => logger.error({ err }, 'sweeping expired token state failed'),
+    });
+    const sweeping = sweeper;
     const watchIssuer = issuerWatcher(config, opened, () => controller?.issuer, logger);
     reconciler = new Reconciler({
       store,
@@ -216,12 +224,14 @@ export async function openController(config: ServeConfig, deps: StartDependencie
         },
       },
       async close() {
-        await loop.stop();
+        await Promise.all([loop.stop(), sweeping.stop()]);
         await confirm?.confirmer.close();
         await opened.close();
         await lock.release();
       },
     };
+    sweeping.start();
+    logger.info({ pid: process.pid }, `sweeping expired token state in process ${process.pid}`);
     return controller;
   } catch (error) {
     await store?.close();
