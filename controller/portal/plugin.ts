@@ -13,6 +13,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { APP_STATUSES, isRequestAllowed, type AppStatus, type RequestKind } from '../lifecycle/index.ts';
+import { storeHealth } from '../store/health.ts';
 import type { Store } from '../store/open.ts';
 import { checkPassword, hasRole, portalUser, type PortalUser } from './accounts.ts';
 import { html } from './html.ts';
@@ -79,7 +80,8 @@ function loadAssets(): Map<string, { body: Buffer; type: string; version: string
 export function portalPlugin(deps: PortalDeps): FastifyPluginAsync {
   return async function portal(app: FastifyInstance): Promise<void> {
     const now = deps.now ?? Date.now;
-    const sessions = new Sessions(deps.store.sessions, { now, ...deps.sessions });
+    const health = storeHealth(deps.store);
+    const sessions = new Sessions(deps.store.sessions, { now, guard: (write) => health.guard(write), ...deps.sessions });
     const service = new PortalService({ workspace: deps.workspace, store: deps.store, now });
     const tokens = new AppTokens(deps.store, now);
     const throttles = new SignInThrottles(

@@ -41,6 +41,8 @@ export interface AppOptions {
   webhook?: { secret: Uint8Array; repository: string; branch: string };
   /** Feature plugins registered after the operational routes, e.g. `oauthPlugin(deps)`. */
   plugins?: FastifyPluginAsync[];
+  /** Why this process's store cannot write now (a full disk), if it cannot: then it is not ready. */
+  storeProblem?: () => string | undefined;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -70,6 +72,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.get('/readyz', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
+    const storeProblem = options.storeProblem?.();
+    if (storeProblem !== undefined) return reply.code(503).send({ ready: false, message: storeProblem });
     const commit = options.reconciler.appliedCommit();
     if (commit !== undefined) return reply.send({ ready: true, commit });
     return reply.code(503).send({ ready: false, message: 'no commit has been applied yet' });

@@ -16,6 +16,7 @@ import { ReconcileLoop } from '../reconcile/loop.ts';
 import { Reconciler } from '../reconcile/reconciler.ts';
 import type { SecretOpener } from '../reconcile/records.ts';
 import { configReader } from '../store/config.ts';
+import { storeHealth } from '../store/health.ts';
 import { openStore, type Store } from '../store/open.ts';
 import { Sweeper } from '../store/sweeper.ts';
 import { buildApp, type StatusSource, type SyncTrigger } from './app.ts';
@@ -313,6 +314,7 @@ export async function serveHttp(options: HttpOptions): Promise<{ app: FastifyIns
     sealingKey: keys.sealingPublicJwk,
     ...(options.webhookSecret === undefined ? {} : { webhook: { secret: options.webhookSecret, repository: config.repo, branch: config.branch } }),
     plugins: [oauth, ...((await options.plugins?.(context)) ?? [])],
+    storeProblem: () => storeHealth(store).problem(),
   });
   try {
     const url = await app.listen({ host: config.host, port: config.port });
