@@ -86,6 +86,15 @@ export function createMetrics(
     },
   });
 
+  new Gauge({
+    name: 'mergekey_store_sweep_backlog',
+    help: 'Expired records due for sweeping and not yet swept (counted up to 100,000).',
+    registers: [registry],
+    collect() {
+      this.set(options.sweeper?.()?.backlog() ?? 0);
+    },
+  });
+
   return {
     registry,
     swept: (db, count) => swept.inc({ db }, count),

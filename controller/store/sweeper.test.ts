@@ -61,7 +61,7 @@ describe('sweeping expired token state', () => {
     for (const { value } of store.tokens.getRange()) expect((value as AccessTokenRecord).exp).toBe(9000);
     // Only the live tokens' expiry entries are left (and the sweeper's marker).
     expect([...store.expiries.getKeys({ start: [1] })]).toHaveLength(500);
-    expect(sweeper.oldestExpiredAge()).toBe(0);
+    expect([sweeper.oldestExpiredAge(), sweeper.backlog()]).toEqual([0, 0]);
   });
 
   it('resumes after a restart in the middle of a sweep, and leaves nothing behind', async () => {
@@ -79,6 +79,7 @@ describe('sweeping expired token state', () => {
     await stopping.sweep(2000);
     expect(deleted).toBe(1000);
     expect(first.oldestExpiredAge()).toBe(2_000_000 / 1000 - 1500);
+    expect(first.backlog()).toBe(19_000);
 
     await store.close();
     store = openStore(dir);

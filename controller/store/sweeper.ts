@@ -66,7 +66,12 @@ export interface SweeperOptions {
 export interface SweepStats {
   /** Seconds since the oldest expiry entry not yet swept expired; 0 when none is due. */
   oldestExpiredAge(): number;
+  /** Expiry entries due and not yet swept, counted up to `BACKLOG_COUNT_LIMIT`. */
+  backlog(): number;
 }
+
+/** Counting the backlog reads its keys: a scrape reads no more than this many. */
+export const BACKLOG_COUNT_LIMIT = 100_000;
 
 export const SWEEP_BATCH = 1000;
 export const SWEEP_IDLE_MS = 1000;
@@ -129,6 +134,12 @@ export class Sweeper implements SweepStats {
       return exp <= now ? Math.floor(now - exp) : 0;
     }
     return 0;
+  }
+
+  backlog(): number {
+    let count = 0;
+    for (const _ of this.#expiries.getKeys({ start: [1], end: [Math.floor(this.#now() / 1000) + 1], limit: BACKLOG_COUNT_LIMIT })) count++;
+    return count;
   }
 
   /**
