@@ -102,7 +102,8 @@ async function diskFull(workers: number, skip: (reason: string) => void): Promis
     return false;
   };
   expect(await allAnswer(ready, 200, workers, 1000, 20)).toBe(true);
-  expect((await token()).status).toBe(200);
+  const first = await token();
+  expect(first.status).toBe(200);
   const pids = server.lines.filter((line) => /serving on|\(pid \d+\) serving/.test(line)).length;
 
   const filler = join(storeDir, 'filler');
@@ -115,6 +116,11 @@ async function diskFull(workers: number, skip: (reason: string) => void): Promis
   expect(refused.body).toEqual(UNAVAILABLE);
   expect(refused.headers['retry-after']).toBe('5');
   expect(refused.headers['cache-control']).toBe('no-store');
+  // Revocation needs a durable write of its own. LMDB may still find a free page of its file for
+  // so small a write (then it is revoked); if not, the answer is RFC 7009's 503, never a 500.
+  const revoked = await call(`${url}/oauth2/revoke`, { method: 'POST', form: { token: (first.body as { access_token: string }).access_token }, basic: billing });
+  if (revoked.status === 503) expect([revoked.body, revoked.headers['retry-after']]).toEqual([UNAVAILABLE, '5']);
+  else expect(revoked.status).toBe(200);
   for (let i = 0; i < workers; i++) {
     const answer = await ready();
     expect(answer.status).toBe(503);
