@@ -65,18 +65,26 @@ function createHealth(store: Store): StoreHealth {
   };
   const failed = (error: unknown) => {
     problem = `the store cannot write: ${describe(error)}`;
+    // The errno arrives a moment later, on the promise lmdb rejects too: name it once known.
+    swallowCommitError(error, (errno) => {
+      if (problem !== undefined) problem = `the store cannot write: ${describe(errno)}`;
+    });
     probe ??= setInterval(() => {
-      if (!healths.has(store)) return recovered();
-      store.root.transaction(() => store.expiries.put(PROBE_KEY, Date.now())).then(
-        () => store.root.flushed,
-      ).then(recovered, (err: unknown) => {
-        swallowCommitError(err);
-        problem = `the store cannot write: ${describe(err)}`;
+      let written: Promise<unknown>;
+      try {
+        written = store.root.transaction(() => store.expiries.put(PROBE_KEY, Date.now())).then(() => store.root.flushed);
+      } catch {
+        // The store was closed: nothing is left to recover.
+        open.delete(health);
+        return recovered();
+      }
+      written.then(recovered, (err: unknown) => {
+        if (isWriteFailure(err)) failed(err);
       });
     }, PROBE_MS);
     probe.unref();
   };
-  return {
+  const health: StoreHealth = {
     problem: () => problem,
     failed,
     async guard(write) {
@@ -86,12 +94,13 @@ function createHealth(store: Store): StoreHealth {
         return result;
       } catch (error) {
         if (!isWriteFailure(error)) throw error;
-        swallowCommitError(error);
+        const description = `the store cannot write: ${describe(error)}`;
         failed(error);
-        throw new StoreError('store.unwritable', problem!, { cause: error });
+        throw new StoreError('store.unwritable', description, { cause: error });
       }
     },
   };
+  return health;
 }
 
 /** lmdb-js's failed commit: "Commit failed (see commitError for details)", or the write thread's own errno error. */
@@ -102,9 +111,9 @@ function isWriteFailure(error: unknown): boolean {
 }
 
 /** The commit failure's reason (its errno) is on a promise lmdb rejects too; take it so it is not unhandled. */
-function swallowCommitError(error: unknown): void {
+function swallowCommitError(error: unknown, reason: (errno: unknown) => void = () => {}): void {
   const inner = (error as { commitError?: Promise<unknown> } | undefined)?.commitError;
-  if (inner !== undefined && typeof inner.then === 'function') inner.then(undefined, () => {});
+  if (inner !== undefined && typeof inner.then === 'function') inner.then(undefined, reason);
 }
 
 // errno values lmdb reports, by name, for the message: a full disk must read as one.
@@ -124,7 +133,6 @@ function containWriteFailures(): void {
   contained = true;
   process.on('unhandledRejection', (reason) => {
     if (!isWriteFailure(reason)) throw reason;
-    swallowCommitError(reason);
     for (const health of open) health.failed(reason);
   });
 }
