@@ -51,7 +51,8 @@ try {
   const webhookSecret = randomBytes(24).toString('hex');
   writeFileSync(secretFile, webhookSecret, { mode: 0o600 });
   const config = resolveServeConfig(
-    { repo: repo.path, data: dataDir, port: '0', poll: '0', 'webhook-secret-file': secretFile, 'log-level': 'warn' },
+    // An http issuer: the webhooks go over plain HTTP on loopback, which an https issuer refuses.
+    { repo: repo.path, data: dataDir, port: '0', poll: '0', issuer: 'http://auth.example.com', 'webhook-secret-file': secretFile, 'log-level': 'warn' },
     {},
   );
 

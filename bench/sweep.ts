@@ -165,17 +165,17 @@ async function startServer(data: string) {
   children.add(child);
   const exited = new Promise<void>((resolve) => child.on('exit', () => (children.delete(child), resolve())));
   let log = '';
-  const url = await new Promise<string>((resolve, reject) => {
+  const [url, adminUrl] = await new Promise<[string, string]>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       log += chunk.toString();
-      const found = /on (http:\/\/\S+?)"/.exec(log);
-      if (found !== null) resolve(found[1]!);
+      const found = /serving on (https?:\/\/[^\s"]+) \(operator endpoints on (http:\/\/[^\s")]+)\)/.exec(log);
+      if (found !== null) resolve([found[1]!, found[2]!]);
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
     void exited.then(() => reject(new Error(`mergekey serve exited:\n${log}`)));
   });
-  for (let tries = 0; (await fetch(`${url}/readyz`)).status !== 200; tries++) {
+  for (let tries = 0; (await fetch(`${adminUrl}/readyz`)).status !== 200; tries++) {
     if (tries > 500) throw new Error('mergekey did not apply the repository');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

@@ -49,7 +49,8 @@ const WORKERS = values.workers === undefined ? availableParallelism() : Number(v
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'cli/bin/mergekey.js');
-const ISSUER = 'https://auth.bench.mergekey.test';
+// http: the benchmark measures the server over plain HTTP on loopback, which an https issuer refuses.
+const ISSUER = 'http://auth.bench.mergekey.test';
 const AUDIENCE = 'https://api.example.com/orders';
 const SCOPE = 'orders:read orders:write';
 
@@ -112,8 +113,10 @@ async function benchMergekey(): Promise<Measured> {
   const profiling = PROFILE === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`];
   const server = start(process.execPath, [...profiling, bin, 'serve', '--repo', repo.path, '--data', data, '--port', '0', '--poll', '0', '--issuer', ISSUER, '--workers', String(WORKERS)]);
   try {
-    const url = /on (http:\/\/\S+?)"/.exec(await server.line(/mergekey serving on/))![1]!;
-    await until(async () => (await fetch(`${url}/readyz`)).status === 200, 'mergekey to apply the repository');
+    const listening = await server.line(/mergekey serving on/);
+    const url = /serving on (https?:\/\/[^\s"]+)/.exec(listening)![1]!;
+    const adminUrl = /operator endpoints on (http:\/\/[^\s")]+)/.exec(listening)![1]!;
+    await until(async () => (await fetch(`${adminUrl}/readyz`)).status === 200, 'mergekey to apply the repository');
     const request = tokenRequest(`${url}/oauth2/token`, clientId, clientSecret);
     await verify('mergekey', request, `${url}/oauth2/jwks`, ISSUER);
     const { result, cpuPerToken } = await load(request, server.pid);

@@ -13,7 +13,7 @@ import { tempDir } from '../../controller/reconcile/testing.ts';
 import { startServer } from '../../controller/server/start.ts';
 import { serverDeps } from '../../controller/server/testing.ts';
 import { readRepositoryFiles } from '../read-repository.ts';
-import { banner, DEMO_APP, setupQuickstart } from './quickstart.ts';
+import { banner, DEMO_APP, quickstartAdminPort, setupQuickstart } from './quickstart.ts';
 
 const dir = tempDir('mergekey-quickstart-');
 afterAll(() => dir.remove());
@@ -38,10 +38,15 @@ describe('the quickstart', () => {
     expect(validateRepository(readRepositoryFiles(setup.repo).files).problems).toEqual([]);
     for (const file of ['demo.json', 'credentials.json']) expect(statSync(join(setup.dir, file)).mode & 0o777).toBe(0o600);
 
-    const text = banner(setup, setup.issuer);
+    const text = banner(setup, setup.issuer, 'http://127.0.0.1:9000');
     expect(text).toContain(`curl -s -u '${setup.client.clientId}:${setup.client.clientSecret}' -d grant_type=client_credentials ${setup.issuer}/oauth2/token`);
+    // `mergekey status` asks the operator listener, by default at 9000: the banner says where it is.
+    expect(text).toContain('  operator       http://127.0.0.1:9000 (health, readiness, metrics, status; this machine only)\n');
+    expect(text).toContain('\n  npx mergekey status\n');
+    expect(banner(setup, setup.issuer, 'http://127.0.0.1:9001')).toContain('\n  MERGEKEY_ADMIN_URL=http://127.0.0.1:9001 npx mergekey status\n');
+    expect([quickstartAdminPort(8080, {}), quickstartAdminPort(9000, {}), quickstartAdminPort(8080, { MERGEKEY_ADMIN_PORT: '9100' })]).toEqual(['9000', '9001', '9100']);
 
-    const config = resolveServeConfig({ repo: setup.repo, data: setup.data, port: String(port), issuer: setup.issuer, poll: '0', workers: '1', 'log-level': 'silent' }, {});
+    const config = resolveServeConfig({ repo: setup.repo, data: setup.data, port: String(port), 'admin-port': '0', issuer: setup.issuer, poll: '0', workers: '1', 'log-level': 'silent' }, {});
     const server = await startServer(config, serverDeps);
     try {
       await server.initialSync;

@@ -9,8 +9,9 @@
 //   credentials.json  the same client secrets in the CLI's credentials format, for
 //                `MERGEKEY_CREDENTIALS=… mergekey token get APP`.
 // Then it serves the repository (`mergekey serve`, polling it every 2 s, so a commit there shows
-// within seconds) and prints the issuer, a demo client and a curl line that gets a token. Later
-// runs reuse all of it and print the same credentials.
+// within seconds) and prints the issuer, a demo client, a curl line that gets a token and the
+// operator listener `mergekey status` asks. Later runs reuse all of it and print the same
+// credentials.
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -29,6 +30,7 @@ import { saveCredential } from '../credentials.ts';
 import { failure, usageError } from '../errors.ts';
 import { readRepositoryFiles } from '../read-repository.ts';
 import { serveConfig, serveDependencies, start, stopServing, untilSignal } from './serve.ts';
+import { DEFAULT_ADMIN } from './status.ts';
 
 export const DEFAULT_QUICKSTART_DIR = '.mergekey/quickstart';
 export const DEFAULT_QUICKSTART_PORT = 8080;
@@ -198,7 +200,7 @@ function nameOf(doc: Document): string {
 }
 
 /** What the quickstart prints once the server is ready. */
-export function banner(setup: QuickstartSetup, url: string, cwd = process.cwd()): string {
+export function banner(setup: QuickstartSetup, url: string, adminUrl: string, cwd = process.cwd()): string {
   const { client } = setup;
   const where = (path: string) => {
     const rel = relative(cwd, path);
@@ -213,6 +215,7 @@ export function banner(setup: QuickstartSetup, url: string, cwd = process.cwd())
     `  demo client    ${client.name}: client_credentials, scopes ${client.scope}`,
     `  client_id      ${client.clientId}`,
     `  client_secret  ${client.clientSecret}`,
+    `  operator       ${adminUrl} (health, readiness, metrics, status; this machine only)`,
     '',
     'Get a token:',
     '',
@@ -221,6 +224,10 @@ export function banner(setup: QuickstartSetup, url: string, cwd = process.cwd())
     'Or with the CLI, which finds the secret in the quickstart\'s credentials file:',
     '',
     `  MERGEKEY_CREDENTIALS=${where(setup.credentialsFile)} MERGEKEY_SERVER=${url} npx mergekey token get ${client.name}`,
+    '',
+    'The controller\'s status:',
+    '',
+    `  ${adminUrl === DEFAULT_ADMIN ? '' : `MERGEKEY_ADMIN_URL=${adminUrl} `}npx mergekey status`,
     '',
     `Every demo secret, password and private key: ${where(join(setup.dir, 'demo.json'))}.`,
     `Edit a manifest in ${where(setup.repo)} and commit: the server applies it within seconds`,
@@ -244,6 +251,7 @@ export async function quickstart(options: QuickstartRunOptions): Promise<{ url: 
       port: String(options.port),
       issuer: setup.issuer,
       poll: '2s',
+      'admin-port': quickstartAdminPort(options.port, env),
       // The banner is the quickstart's output; set MERGEKEY_LOG_LEVEL to see the logs too.
       'log-level': env.MERGEKEY_LOG_LEVEL || 'warn',
     },
@@ -252,10 +260,20 @@ export async function quickstart(options: QuickstartRunOptions): Promise<{ url: 
   const server = await start(config, await serveDependencies());
   // The curl line should work the moment it is shown.
   await server.initialSync;
-  (options.print ?? ((text) => void process.stdout.write(text)))(banner(setup, server.url));
+  (options.print ?? ((text) => void process.stdout.write(text)))(banner(setup, server.url, server.adminUrl));
   const signal = await untilSignal();
   await stopServing(server, signal);
   return { url: server.url, signal };
+}
+
+/**
+ * The operator listener's port: MERGEKEY_ADMIN_PORT, else serve's default (9000), else 9001 when
+ * the quickstart itself was put on 9000 (`PORT=9000 npm start` must still start).
+ */
+export function quickstartAdminPort(port: number, env: NodeJS.ProcessEnv): string {
+  if (env.MERGEKEY_ADMIN_PORT) return env.MERGEKEY_ADMIN_PORT;
+  const fallback = new URL(DEFAULT_ADMIN).port;
+  return String(port) === fallback ? String(port + 1) : fallback;
 }
 
 /** --port, else $PORT, else 8080. */

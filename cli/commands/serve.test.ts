@@ -19,9 +19,9 @@ describe('mergekey serve (child process)', () => {
     const server = serveChild(['--port', '0'], { MERGEKEY_REPO: repo.path, MERGEKEY_DATA: data, MERGEKEY_POLL: '0' });
     try {
       const listening = JSON.parse(await server.waitFor(/mergekey serving on/)) as { msg: string };
-      const url = /on (http:\/\/\S+)/.exec(listening.msg)![1]!;
+      const adminUrl = /operator endpoints on (http:\/\/[^\s)]+)/.exec(listening.msg)![1]!;
       await server.waitFor(/applied commit/);
-      const ready = await fetch(`${url}/readyz`);
+      const ready = await fetch(`${adminUrl}/readyz`);
       expect([ready.status, await ready.json()]).toEqual([200, { ready: true, commit }]);
 
       const second = serveChild(['--port', '0'], { MERGEKEY_REPO: repo.path, MERGEKEY_DATA: data });

@@ -19,6 +19,8 @@ export const WORKER_ENTRY = fileURLToPath(new URL('../bin/serve-worker.js', impo
 
 export interface Serving {
   url: string;
+  /** The operator listener: health, readiness, metrics, status, sync. */
+  adminUrl: string;
   issuer: string;
   /** Settles when the first reconcile has finished (whatever its result). */
   initialSync: Promise<void>;
@@ -122,14 +124,17 @@ export const command = defineCommand({
   summary: 'Run the controller: sync the manifests branch and serve the endpoints.',
   description:
     'Follow one branch of the manifests repository (any git URL or local path) into the store, ' +
-    'on a poll interval, on signed GitHub push webhooks and on `mergekey sync`, and serve the HTTP ' +
-    'endpoints (health, readiness, metrics, status). Every option can also be set through its ' +
-    'environment variable; a flag wins over the environment. Logs are JSON lines on stdout, with ' +
-    'secrets redacted. SIGTERM or SIGINT stops it gracefully.',
+    'on a poll interval, on signed GitHub push webhooks and on `mergekey sync`, and serve the OAuth ' +
+    'endpoints and the portal on the public listener (over TLS with --tls-cert-file) and health, ' +
+    'readiness, metrics, status and sync on the operator listener (--admin-host, --admin-port). ' +
+    'Every option can also be set through its environment variable; a flag wins over the ' +
+    'environment. Logs are JSON lines on stdout, with secrets redacted. SIGTERM or SIGINT stops it ' +
+    'gracefully; SIGHUP reloads the TLS certificate.',
   arguments: [],
   options: options(),
   examples: [
     'mergekey serve --repo https://github.com/acme/manifests.git --data /var/lib/mergekey',
+    'mergekey serve --repo /srv/manifests.git --issuer https://auth.acme.example --tls-cert-file /etc/mergekey/tls.crt --tls-key-file /etc/mergekey/tls.key',
     'MERGEKEY_REPO=/srv/manifests.git MERGEKEY_POLL=1m mergekey serve --webhook-secret-file /run/secrets/github',
   ],
   run: async (input) => serve(toFlags(input as Record<string, unknown>), await serveDependencies()),

@@ -1,6 +1,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, type Io } from '../main.ts';
+import { adminUrl } from './status.ts';
 import { startTestServer, type TestServer } from '../../controller/server/testing.ts';
 
 function capture(): Io & { out: string; err: string } {
@@ -13,13 +14,14 @@ describe('mergekey status and mergekey sync against a running controller', () =>
   let url: string;
   beforeAll(async () => {
     t = await startTestServer();
-    url = t.server.url;
+    // The operator listener: status and sync are not on the public one.
+    url = t.server.adminUrl;
   });
   afterAll(() => t.stop());
 
   it('prints a summary and exits 0 when everything is Ready', async () => {
     const io = capture();
-    expect(await main(['status', '--server', url], io)).toBe(0);
+    expect(await main(['status', '--admin', url], io)).toBe(0);
     const commit = t.server.reconciler.status().lastApplied!.commit;
     expect(io.out).toContain(`Repository  ${t.repo.path} (branch main)`);
     expect(io.out).toMatch(/^Ready {7}True: up to date$/m);
@@ -31,16 +33,16 @@ describe('mergekey status and mergekey sync against a running controller', () =>
   it('syncs on request, then lists the object that is not Ready with file:line:column and exits 1', async () => {
     const commit = await t.commit({ 'apps/reports.yaml': (await t.app('reports')).replace('owners: [alice]', 'owners: [alice, nobody]') });
     const sync = capture();
-    expect(await main(['sync', '--server', url], sync)).toBe(0);
+    expect(await main(['sync', '--admin', url], sync)).toBe(0);
     expect(sync.out).toMatch(new RegExp(`^applied ${commit.slice(0, 12)} in \\d+ ms\\n$`));
 
     const io = capture();
-    expect(await main(['status', '--server', url], io)).toBe(1);
+    expect(await main(['status', '--admin', url], io)).toBe(1);
     const row = io.out.split('\n').find((line) => line.startsWith('apps/reports.yaml'))!;
     expect(row).toMatch(/^apps\/reports\.yaml +Application +False +Invalid +apps\/reports\.yaml:7:\d+: /);
 
     const json = capture();
-    await main(['status', '--server', url, '--format', 'json'], json);
+    await main(['status', '--admin', url, '--format', 'json'], json);
     expect(JSON.parse(json.out)).toMatchObject({ lastApplied: { commit }, objects: { total: 5, notReady: 1 } });
   });
 
@@ -51,13 +53,27 @@ describe('mergekey status and mergekey sync against a running controller', () =>
     const port = (probe.address() as AddressInfo).port;
     await new Promise((resolve) => probe.close(resolve));
     const io = capture();
-    expect(await main(['status', '--server', `http://127.0.0.1:${port}`], io)).toBe(1);
+    expect(await main(['status', '--admin', `http://127.0.0.1:${port}`], io)).toBe(1);
     expect(io.err).toBe(
       `mergekey: cannot reach the controller at http://127.0.0.1:${port}: ECONNREFUSED\n` +
-        'Is `mergekey serve` running there? Set --server or MERGEKEY_SERVER.\n',
+        'Is `mergekey serve` running there? Set --admin or MERGEKEY_ADMIN_URL.\n',
     );
     const usage = capture();
-    expect(await main(['sync', '--server', 'ftp://x'], usage)).toBe(2);
-    expect(usage.err).toContain("--server must be an http(s) URL (got 'ftp://x')");
+    expect(await main(['sync', '--admin', 'ftp://x'], usage)).toBe(2);
+    expect(usage.err).toContain("--admin must be an http(s) URL (got 'ftp://x')");
+  });
+
+  it('defaults to the operator listener, and says so when pointed at the public one', async () => {
+    expect(adminUrl(undefined, {})).toBe('http://127.0.0.1:9000');
+    expect(adminUrl(undefined, { MERGEKEY_ADMIN_URL: 'http://10.0.0.5:9000', MERGEKEY_SERVER: 'http://elsewhere:8080' })).toBe('http://10.0.0.5:9000');
+    for (const argv of [['status', '--admin', t.server.url], ['sync', '--admin', t.server.url]]) {
+      const io = capture();
+      expect(await main(argv, io)).toBe(1);
+      const [method, path] = argv[0] === 'status' ? ['GET', '/api/v1/status'] : ['POST', '/api/v1/sync'];
+      expect(io.err).toBe(
+        `mergekey: ${method} ${path} answered 404 at ${t.server.url}: is it the public listener? Status and sync are on the operator listener\n` +
+          "Set --admin or MERGEKEY_ADMIN_URL to mergekey serve's --admin-host and --admin-port (default http://127.0.0.1:9000).\n",
+      );
+    }
   });
 });

@@ -1,4 +1,4 @@
-// `mergekey status --server URL`: what the controller serves and why — the last applied commit,
+// `mergekey status --admin URL`: what the controller serves and why — the last applied commit,
 // the last attempt and its error, how long since git was last reached, and every object that is
 // not Ready with file:line:column.
 import type { Condition, ObjectStatus } from '../../controller/reconcile/conditions.ts';
@@ -6,8 +6,9 @@ import type { ReconcileStatus } from '../../controller/reconcile/status.ts';
 import { defineCommand, type OptionSpec } from '../command.ts';
 import { EXIT_CODES, failure, usageError } from '../errors.ts';
 
-// How `status` and `sync` talk to a running controller: one request, a clear error for each way it
-// can fail (nothing listening, a timeout, an unexpected answer).
+// How the CLI talks to a running controller: one request, a clear error for each way it can fail
+// (nothing listening, a timeout, an unexpected answer). The public listener (OAuth, token
+// listing) is `--server`; `status` and `sync` ask the operator listener, `--admin`.
 export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 
 export const SERVER_OPTION = {
@@ -21,11 +22,34 @@ export function serverUrl(flag: string | undefined, env: NodeJS.ProcessEnv = pro
   return flag ?? (env.MERGEKEY_SERVER || DEFAULT_SERVER);
 }
 
+/** `mergekey serve`'s operator listener with its default --admin-host and --admin-port. */
+export const DEFAULT_ADMIN = 'http://127.0.0.1:9000';
+
+export const ADMIN_OPTION = {
+  type: 'string',
+  valueName: 'URL',
+  description: `The controller's operator listener (mergekey serve --admin-host/--admin-port; env MERGEKEY_ADMIN_URL; default ${DEFAULT_ADMIN}).`,
+} as const satisfies OptionSpec;
+
+/** --admin, else MERGEKEY_ADMIN_URL, else the local default. */
+export function adminUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return flag ?? (env.MERGEKEY_ADMIN_URL || DEFAULT_ADMIN);
+}
+
 const TIMEOUT_MS = 60_000;
 
-export async function serverRequest(server: string, method: 'GET' | 'POST', path: string): Promise<unknown> {
+/** Where the address came from, for the messages: the public listener or the operator one. */
+export interface Listener {
+  option: string;
+  env: string;
+}
+
+export const PUBLIC: Listener = { option: '--server', env: 'MERGEKEY_SERVER' };
+export const OPERATOR: Listener = { option: '--admin', env: 'MERGEKEY_ADMIN_URL' };
+
+export async function serverRequest(server: string, method: 'GET' | 'POST', path: string, listener: Listener = PUBLIC): Promise<unknown> {
   if (!URL.canParse(server) || !/^https?:$/.test(new URL(server).protocol)) {
-    throw usageError(`--server must be an http(s) URL (got '${server}')`);
+    throw usageError(`${listener.option} must be an http(s) URL (got '${server}')`);
   }
   const url = new URL(path, server.endsWith('/') ? server : `${server}/`);
   let response: Response;
@@ -34,9 +58,14 @@ export async function serverRequest(server: string, method: 'GET' | 'POST', path
   } catch (error) {
     const inner = (error as { cause?: { code?: string; message?: string } }).cause;
     const cause = inner?.code ?? inner?.message ?? (error as Error).message;
-    throw failure(`cannot reach the controller at ${server}: ${cause}`, { hint: 'Is `mergekey serve` running there? Set --server or MERGEKEY_SERVER.', cause: error });
+    throw failure(`cannot reach the controller at ${server}: ${cause}`, { hint: `Is \`mergekey serve\` running there? Set ${listener.option} or ${listener.env}.`, cause: error });
   }
   const text = await response.text();
+  if (response.status === 404 && listener === OPERATOR) {
+    throw failure(`${method} ${url.pathname} answered 404 at ${server}: is it the public listener? Status and sync are on the operator listener`, {
+      hint: `Set --admin or MERGEKEY_ADMIN_URL to mergekey serve's --admin-host and --admin-port (default ${DEFAULT_ADMIN}).`,
+    });
+  }
   if (!response.ok) throw failure(`${method} ${url.pathname} answered ${response.status}: ${text.slice(0, 200)}`);
   try {
     return JSON.parse(text);
@@ -46,11 +75,12 @@ export async function serverRequest(server: string, method: 'GET' | 'POST', path
 }
 
 export interface StatusOptions {
-  server: string;
+  /** The operator listener. */
+  admin: string;
 }
 
 export async function status(options: StatusOptions): Promise<ReconcileStatus> {
-  return (await serverRequest(options.server, 'GET', '/api/v1/status')) as ReconcileStatus;
+  return (await serverRequest(options.admin, 'GET', '/api/v1/status', OPERATOR)) as ReconcileStatus;
 }
 
 export function isReady(result: ReconcileStatus): boolean {
@@ -120,7 +150,7 @@ export const command = defineCommand({
     'file:line:column. Exits 0 when the repository and every object are Ready, 1 otherwise.',
   arguments: [],
   options: {
-    server: SERVER_OPTION,
+    admin: ADMIN_OPTION,
     format: {
       type: 'string',
       valueName: 'FORMAT',
@@ -130,8 +160,8 @@ export const command = defineCommand({
     },
     all: { type: 'boolean', description: 'List every object, not only those that are not Ready.' },
   },
-  examples: ['mergekey status', 'mergekey status --server http://controller:8080 --format json'],
-  run: (input) => status({ server: serverUrl(input.server) }),
+  examples: ['mergekey status', 'mergekey status --admin http://10.0.0.5:9000 --format json'],
+  run: (input) => status({ admin: adminUrl(input.admin) }),
   render: (result, input) => (input.format === 'json' ? JSON.stringify(result, null, 2) + '\n' : formatStatus(result, input.all)),
   exitCode: (result) => (isReady(result) ? EXIT_CODES.ok : EXIT_CODES.failure),
 });

@@ -1,12 +1,13 @@
-// `mergekey sync --server URL`: asks a running controller to reconcile now instead of at the next
+// `mergekey sync --admin URL`: asks a running controller to reconcile now instead of at the next
 // poll, and (by default) waits for that reconcile to finish and reports it.
 import type { RunStatus } from '../../controller/reconcile/status.ts';
 import { defineCommand } from '../command.ts';
 import { EXIT_CODES } from '../errors.ts';
-import { serverRequest, serverUrl, SERVER_OPTION } from './status.ts';
+import { ADMIN_OPTION, adminUrl, OPERATOR, serverRequest } from './status.ts';
 
 export interface SyncOptions {
-  server: string;
+  /** The operator listener. */
+  admin: string;
   /** Return as soon as the controller has the request. */
   noWait?: boolean;
 }
@@ -15,7 +16,7 @@ export type SyncResult = { result: 'triggered' } | { result: 'finished'; run: Ru
 
 export async function sync(options: SyncOptions): Promise<SyncResult> {
   const path = options.noWait === true ? '/api/v1/sync' : '/api/v1/sync?wait=true';
-  return (await serverRequest(options.server, 'POST', path)) as SyncResult;
+  return (await serverRequest(options.admin, 'POST', path, OPERATOR)) as SyncResult;
 }
 
 export function formatSync(result: SyncResult): string {
@@ -34,11 +35,11 @@ export const command = defineCommand({
     'its result; exits 1 when it failed (git unreachable, a commit held back).',
   arguments: [],
   options: {
-    server: SERVER_OPTION,
+    admin: ADMIN_OPTION,
     'no-wait': { type: 'boolean', description: 'Return once the controller has the request.' },
   },
-  examples: ['mergekey sync', 'mergekey sync --server http://controller:8080 --no-wait'],
-  run: (input) => sync({ server: serverUrl(input.server), noWait: input.noWait }),
+  examples: ['mergekey sync', 'mergekey sync --admin http://10.0.0.5:9000 --no-wait'],
+  run: (input) => sync({ admin: adminUrl(input.admin), noWait: input.noWait }),
   render: (result) => formatSync(result),
   exitCode: (result) => (result.result === 'finished' && result.run.error !== undefined ? EXIT_CODES.failure : EXIT_CODES.ok),
 });

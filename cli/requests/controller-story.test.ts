@@ -25,7 +25,8 @@ import { approve } from '../commands/review/approve.ts';
 import { reject } from '../commands/review/reject.ts';
 import { createWorld, PEOPLE, type World } from './testing.ts';
 
-const ISSUER = 'https://auth.example.com';
+// http: the test speaks plain HTTP to loopback, which an https issuer refuses.
+const ISSUER = 'http://auth.example.com';
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
 
 let world: World;
@@ -103,7 +104,7 @@ afterAll(async () => {
 
 /** What a push webhook does: the controller reconciles now. */
 async function sync(): Promise<void> {
-  const response = await fetch(`${server.url}/api/v1/sync?wait=true`, { method: 'POST' });
+  const response = await fetch(`${server.adminUrl}/api/v1/sync?wait=true`, { method: 'POST' });
   expect(response.status).toBe(200);
 }
 
@@ -150,7 +151,7 @@ describe('tokens follow what publishers approve', () => {
     secret = created.clientSecret!;
     await sync();
     expect(await billingToken(client, secret)).toEqual({ error: 'invalid_client' });
-    const before = await show({ ...world.as('alice'), name: 'billing', server: server.url });
+    const before = await show({ ...world.as('alice'), name: 'billing', admin: server.adminUrl });
     expect(before.controller).toMatchObject({ serving: false, message: 'not served: no request about it has been merged yet' });
 
     const approved = await approve({ ...world.as('pat'), number: created.number });
@@ -163,7 +164,7 @@ describe('tokens follow what publishers approve', () => {
     const confirmed = await confirmation(created.number, approved.mergeCommit);
     expect(confirmed.status).toBe('success');
     expect(confirmed.comment).toContain(`**live**: client id \`${created.clientId}\` — \`billing\` is registered and active`);
-    const after = await show({ ...world.as('alice'), name: 'billing', server: server.url });
+    const after = await show({ ...world.as('alice'), name: 'billing', admin: server.adminUrl });
     expect(after.controller).toMatchObject({ serving: true, appliedCommit: approved.mergeCommit });
   });
 
@@ -174,7 +175,7 @@ describe('tokens follow what publishers approve', () => {
     expect(local.markdown).toContain('Deactivation revokes 1 active token.');
 
     const approved = await approve({ ...world.as('pat'), number: opened.number });
-    const pending = await show({ ...world.as('alice'), name: 'billing', server: server.url });
+    const pending = await show({ ...world.as('alice'), name: 'billing', admin: server.adminUrl });
     expect(pending.controller?.message).toMatch(/^not yet: request #\d+ \(merged as [0-9a-f]{12}\) is newer than what the controller applied$/);
     expect(await introspect(firstToken)).toBe(true);
 

@@ -18,17 +18,29 @@
 //
 // Workers. With `--workers 1` one process reconciles and serves. With N ≥ 2 the primary process
 // takes the data directory's lock, opens the store, reconciles and runs no HTTP server; N worker
-// processes (node:cluster) open the same LMDB store without the lock and serve every route. The
-// reconciler's status, `POST /api/v1/sync`, webhook triggers and `/metrics` are routed over the
-// cluster's IPC channel to the primary, which answers with its live state (metrics aggregated from
-// every process); readiness and everything the OAuth server reads come from the store, which LMDB
-// shares between processes. A worker that exits is started again (after a growing delay when it
+// processes (node:cluster) open the same LMDB store without the lock and serve every public route.
+// The primary serves the operator listener itself (its `/metrics` aggregated from every process's
+// registry, asked over the cluster's IPC channel); a worker's webhook trigger, the portal's sync
+// after a merge and its view of the status go over IPC to the primary, which answers with its live
+// state; readiness and everything the OAuth server reads come from the store, which LMDB shares
+// between processes. A worker that exits is started again (after a growing delay when it
 // keeps crashing); SIGTERM or SIGINT to the primary stops the workers gracefully, then the
 // reconciler, then the store. Rate limits are counted per process: see the OAuth server's README.
+//
+// Two listeners. The public one (`--host`, `--port`) serves OAuth, the portal, the webhook and the
+// well-known documents, over TLS when `--tls-cert-file` and `--tls-key-file` are given (reloaded
+// on SIGHUP and when the files change, in every worker). The operator one (`--admin-host`,
+// `--admin-port`, loopback by default, plain HTTP) serves /healthz, /readyz, /metrics,
+// GET /api/v1/status and POST /api/v1/sync, which the public one answers 404 — as Keycloak's
+// management port (9000) and Hydra's admin port keep them apart. With workers, the primary owns
+// the operator listener. With an https issuer, a public request that arrived neither over TLS nor
+// from a `--trust-proxy` address saying `X-Forwarded-Proto: https` is refused (400
+// invalid_request): see the README's "Transport: TLS and trusted proxies".
 
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 
-export type OptionType = 'string' | 'path' | 'url' | 'duration' | 'port' | 'boolean' | 'level' | 'workers';
+export type OptionType = 'string' | 'path' | 'url' | 'duration' | 'port' | 'boolean' | 'level' | 'workers' | 'addresses';
 
 export interface ServeOption {
   /** The long flag, without `--`. */
@@ -84,6 +96,47 @@ export const SERVE_OPTIONS = [
     default: '8080',
     valueName: 'N',
     description: 'The TCP port to listen on (0 picks a free one).',
+  },
+  {
+    flag: 'tls-cert-file',
+    env: 'MERGEKEY_TLS_CERT_FILE',
+    type: 'path',
+    valueName: 'FILE',
+    description:
+      'A PEM certificate (chain) to serve the public listener over TLS, with `--tls-key-file`. Both files are read again on SIGHUP and when they change; a pair that does not load keeps the previous one (and is logged).',
+  },
+  {
+    flag: 'tls-key-file',
+    env: 'MERGEKEY_TLS_KEY_FILE',
+    type: 'path',
+    valueName: 'FILE',
+    description: 'The PEM private key of `--tls-cert-file`. One without the other is refused.',
+  },
+  {
+    flag: 'trust-proxy',
+    env: 'MERGEKEY_TRUST_PROXY',
+    type: 'addresses',
+    valueName: 'CIDR,…',
+    description:
+      'Addresses or CIDR ranges of the reverse proxies that terminate TLS in front of the server. Only from them are `X-Forwarded-Proto` and `X-Forwarded-For` believed. With an https issuer, a request that arrived neither over TLS nor from one of them with `X-Forwarded-Proto: https` is refused.',
+  },
+  {
+    flag: 'admin-host',
+    env: 'MERGEKEY_ADMIN_HOST',
+    type: 'string',
+    default: '127.0.0.1',
+    valueName: 'ADDR',
+    description:
+      'The address of the operator listener (`/healthz`, `/readyz`, `/metrics`, `/api/v1/status`, `POST /api/v1/sync`; plain HTTP). Keep it on loopback or a private network.',
+  },
+  {
+    flag: 'admin-port',
+    env: 'MERGEKEY_ADMIN_PORT',
+    type: 'port',
+    default: '9000',
+    valueName: 'N',
+    description:
+      'The TCP port of the operator listener. When unset and `--port` is 0, it is 0 too (a free one): several servers on one machine, as in tests.',
   },
   {
     flag: 'poll',
@@ -165,6 +218,12 @@ export interface ServeConfig {
   data: string;
   host: string;
   port: number;
+  tlsCertFile: string | undefined;
+  tlsKeyFile: string | undefined;
+  /** Addresses and CIDR ranges whose X-Forwarded-* headers are believed; undefined = none. */
+  trustProxy: string[] | undefined;
+  adminHost: string;
+  adminPort: number;
   /** Milliseconds; 0 = no polling. */
   poll: number;
   webhookSecretFile: string | undefined;
@@ -223,6 +282,7 @@ export type ServeFlags = Partial<Record<(typeof SERVE_OPTIONS)[number]['flag'], 
 /** Resolves flags (as given on the command line), the environment and the defaults into a config. */
 export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServeConfig {
   const values: Record<string, unknown> = {};
+  const given = new Set<string>();
   for (const option of SERVE_OPTIONS as readonly ServeOption[]) {
     const flagValue = flags[option.flag as keyof ServeFlags];
     let raw: string | undefined;
@@ -230,9 +290,11 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
     if (flagValue !== undefined && flagValue !== false) {
       raw = flagValue === true ? 'true' : flagValue;
       source = `--${option.flag}`;
+      given.add(option.flag);
     } else if (env[option.env] !== undefined && env[option.env] !== '') {
       raw = env[option.env];
       source = option.env;
+      given.add(option.flag);
     } else {
       raw = option.default;
       source = `the default of --${option.flag}`;
@@ -246,7 +308,21 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
     }
     values[camel(option.flag)] = parseValue(option, raw, source);
   }
-  return values as unknown as ServeConfig;
+  const config = values as unknown as ServeConfig;
+  if (!given.has('admin-port') && config.port === 0) config.adminPort = 0;
+  checkListeners(config);
+  return config;
+}
+
+/** What no single option can say: TLS needs both files, and the two listeners cannot share a port. */
+function checkListeners(config: ServeConfig): void {
+  if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) {
+    const [given, missing] = config.tlsCertFile === undefined ? ['--tls-key-file', '--tls-cert-file'] : ['--tls-cert-file', '--tls-key-file'];
+    throw new ConfigError(`${given} needs ${missing}: TLS takes a certificate and its private key`);
+  }
+  if (config.adminPort !== 0 && config.adminPort === config.port) {
+    throw new ConfigError(`--admin-port ${config.adminPort} is also --port: the operator listener needs a port of its own`);
+  }
 }
 
 function parseValue(option: ServeOption, raw: string, source: string): unknown {
@@ -278,6 +354,19 @@ function parseValue(option: ServeOption, raw: string, source: string): unknown {
       const count = /^\d{1,3}$/.test(raw) ? Number(raw) : NaN;
       if (!(count >= 1 && count <= LIMITS.maxWorkers)) throw bad(`auto or a number of processes from 1 to ${LIMITS.maxWorkers}`);
       return count;
+    }
+    case 'addresses': {
+      // Addresses and CIDR ranges only: a proxy is trusted by where its connection comes from,
+      // never by a name (proxy-addr's "loopback" and the like are spelled out instead).
+      const entries = raw.split(',').map((entry) => entry.trim());
+      for (const entry of entries) {
+        const [address, bits, extra] = entry.split('/');
+        const family = isIP(address ?? '');
+        const max = family === 4 ? 32 : 128;
+        const okBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max);
+        if (family === 0 || !okBits || extra !== undefined) throw bad('a comma-separated list of IP addresses or CIDR ranges such as 10.0.0.0/8,::1');
+      }
+      return entries;
     }
     case 'level':
       if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(raw)) {

@@ -22,8 +22,8 @@ const list = async (app: TestClient, query = '', as: TestClient = app) => {
   return send('GET', s.url(`/api/v1/apps/${app.name}/tokens${query}`), { headers: auth(as) });
 };
 const remove = (app: TestClient, id: string) => send('DELETE', s.url(`/api/v1/apps/${app.name}/tokens/${id}`), { headers: auth(app) });
-const accessToken = async (app: TestClient) => (await oauth.processClientCredentialsResponse(s.as, app.client,
-  await oauth.clientCredentialsGrantRequest(s.as, app.client, authOf(app), {}, insecure))).access_token;
+const accessToken = async (app: TestClient, scope?: string) => (await oauth.processClientCredentialsResponse(s.as, app.client,
+  await oauth.clientCredentialsGrantRequest(s.as, app.client, authOf(app), scope === undefined ? {} : { scope }, insecure))).access_token;
 const passwordTokens = async (app: TestClient) => oauth.processGenericTokenEndpointResponse(s.as, app.client,
   await oauth.genericTokenEndpointRequest(s.as, app.client, authOf(app), 'password', { username: 'alice', password: ALICE_PASSWORD }, insecure));
 const active = async (app: TestClient, token: string) => (await oauth.processIntrospectionResponse(s.as, app.client,
@@ -94,7 +94,11 @@ describe('an application\'s tokens', () => {
     expect(response.status).toBe(204);
     expect(response.headers['cache-control']).toBe('no-store');
     expect(await active(app, token)).toBe(false);
-    expect(await remove(app, id)).toMatchObject({ status: 404, body: { error: 'not_found', error_description: `no live token ${id} for this application` } });
+    expect(await remove(app, id)).toMatchObject({ status: 404, body: { error: 'not_found', error_description: 'no live token with this id for this application' } });
+    // The id in the path is described, not echoed.
+    expect(await remove(app, encodeURIComponent('<script>alert(1)</script>'))).toMatchObject({
+      status: 404, body: { error: 'not_found', error_description: 'no live token with this id for this application' },
+    });
     // A record written late (by another worker's batch) does not bring it back into the list.
     const jti = id.slice('at_'.length);
     await s.store.tokens.put(`${app.name}/${jti}`, { v: 1, jti, clientId: app.client.client_id, sub: 'x', scope: 'open', aud: [], iat: 1, exp: 4_000_000_000 });
@@ -108,6 +112,19 @@ describe('an application\'s tokens', () => {
     expect((await remove(app, refresh.id)).status).toBe(204);
     expect(await active(app, tokens.access_token)).toBe(false);
     expect(await active(app, tokens.refresh_token!)).toBe(false);
+  });
+
+  it('revokes the family of a spent refresh token by its id, the successor included', async () => {
+    const app = await fresh({ grantTypes: ['password', 'refresh_token'] });
+    const first = await passwordTokens(app);
+    const spentId = ((await list(app)).body as TokenList).tokens.find((token) => token.type === 'refresh_token')!.id;
+    const second = await oauth.processRefreshTokenResponse(s.as, app.client,
+      await oauth.refreshTokenGrantRequest(s.as, app.client, authOf(app), first.refresh_token!, insecure));
+    expect((await remove(app, spentId)).status).toBe(204);
+    expect(await active(app, second.refresh_token!)).toBe(false);
+    expect(await active(app, second.access_token)).toBe(false);
+    expect(((await list(app)).body as TokenList).tokens).toEqual([]);
+    expect(await remove(app, spentId)).toMatchObject({ status: 404, body: { error: 'not_found' } });
   });
 
   it('answers 401 without the application\'s credentials and 403 with another application\'s', async () => {
@@ -149,23 +166,97 @@ describe('an application\'s tokens', () => {
   });
 
   it('refuses a bearer token that is not live, not the application\'s own, or another application\'s', async () => {
-    const app = await fresh({ grantTypes: ['client_credentials', 'password'] });
+    const app = await fresh({ tokenEndpointAuthMethod: 'private_key_jwt', grantTypes: ['client_credentials', 'password'] });
     const url = s.url(`/api/v1/apps/${app.name}/tokens`);
     const get = (token: string) => send('GET', url, { headers: { authorization: `Bearer ${token}` } });
-    const refused = { status: 401, body: { error: 'invalid_token' } };
+    const refused = { status: 401, body: { error: 'invalid_token', error_description: 'the access token is expired, revoked or not one of this server\'s' } };
 
     // A user's token from the application: the user may not see the application's tokens.
     const user = await get((await passwordTokens(app)).access_token);
-    expect(user).toMatchObject({ status: 401, body: { error: 'invalid_token', error_description: expect.stringContaining('client_credentials') } });
+    expect(user).toMatchObject({ status: 401, body: { error: 'invalid_token', error_description: 'only a token the application got for itself (client_credentials) lists its tokens' } });
     expect(user.headers['www-authenticate']).toBe(`Bearer realm="${s.issuer}", error="invalid_token"`);
 
     const revoked = await accessToken(app);
     await oauth.revocationRequest(s.as, app.client, authOf(app), revoked, insecure);
     expect(await get(revoked)).toMatchObject(refused);
     expect(await get('not-a-token')).toMatchObject(refused);
-    expect(await send('GET', url, { headers: { authorization: 'Bearer two words' } })).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+    expect(await send('GET', url, { headers: { authorization: 'Bearer two words' } }))
+      .toMatchObject({ status: 400, body: { error: 'invalid_request', error_description: 'malformed Authorization header' } });
 
-    expect(await get(await accessToken(await fresh()))).toMatchObject({ status: 403, body: { error: 'access_denied' } });
+    const another = await fresh({ tokenEndpointAuthMethod: 'private_key_jwt' });
+    expect(await get(await accessToken(another))).toMatchObject({
+      status: 403, body: { error: 'access_denied', error_description: 'these credentials belong to another application' },
+    });
     expect((await get(await accessToken(app))).status).toBe(200);
+  });
+
+  it('RFC 9068 section 4: refuses a token meant for an Api, and any bearer token of an application with a secret', async () => {
+    const signed = await fresh({ tokenEndpointAuthMethod: 'private_key_jwt', scopes: ['open', 'orders:read'] });
+    const withSecret = await fresh({ scopes: ['open', 'orders:read'] });
+    const get = (app: TestClient, token: string) => send('GET', s.url(`/api/v1/apps/${app.name}/tokens`), { headers: { authorization: `Bearer ${token}` } });
+    const del = (app: TestClient, token: string, id: string) =>
+      send('DELETE', s.url(`/api/v1/apps/${app.name}/tokens/${id}`), { headers: { authorization: `Bearer ${token}` } });
+    const forApi = {
+      status: 401,
+      body: { error: 'invalid_token', error_description: 'this token is meant for an Api, not for this server: get one with client_credentials and scope open alone' },
+    };
+    const useSecret = {
+      status: 401,
+      body: { error: 'invalid_client', error_description: 'this application authenticates with its client id and secret (HTTP Basic), not a bearer token' },
+    };
+
+    // A resource server of the orders Api receives this token: it must not open the application's tokens.
+    const ordersToken = await accessToken(signed, 'orders:read');
+    const victim = await accessToken(signed, 'open');
+    await s.settle();
+    const victimId = ((await get(signed, victim)).body as TokenList).tokens.find((token) => token.scope === 'open')!.id;
+    const listed = await get(signed, ordersToken);
+    expect(listed).toMatchObject(forApi);
+    expect(listed.body).toEqual(forApi.body);
+    expect(listed.headers['www-authenticate']).toBe(`Bearer realm="${s.issuer}", error="invalid_token"`);
+    expect(await del(signed, ordersToken, victimId)).toMatchObject(forApi);
+    // Every scope of the application, with no scope asked for, is an Api's token too.
+    expect(await get(signed, await accessToken(signed))).toMatchObject(forApi);
+    expect(await active(signed, victim)).toBe(true);
+
+    // An application with a secret uses its secret: no token of its own stands in for it.
+    const secretOpen = await accessToken(withSecret, 'open');
+    await s.settle();
+    const secretVictim = ((await list(withSecret)).body as TokenList).tokens[0]!.id;
+    const refusedSecret = await get(withSecret, secretOpen);
+    expect(refusedSecret.body).toEqual(useSecret.body);
+    expect(refusedSecret.status).toBe(401);
+    expect(refusedSecret.headers['www-authenticate']).toBe(`Basic realm="${s.issuer}", charset="UTF-8"`);
+    expect(await del(withSecret, secretOpen, secretVictim)).toMatchObject(useSecret);
+    expect(await get(withSecret, await accessToken(withSecret, 'orders:read'))).toMatchObject(forApi);
+    expect(await active(withSecret, secretOpen)).toBe(true);
+    // Its secret still works.
+    expect((await list(withSecret)).status).toBe(200);
+  });
+});
+
+describe('refused bearer tokens on the listing routes', () => {
+  let own: TestServer;
+  beforeAll(async () => {
+    own = await startTestServer({ clientAuthFailuresPerMinute: 3 });
+  });
+  afterAll(() => own.close());
+
+  it('count per source address in the failure throttle: 429 with Retry-After past it, other addresses unaffected', async () => {
+    const app = await own.addApp('signed', { tokenEndpointAuthMethod: 'private_key_jwt' });
+    const good = (await oauth.processClientCredentialsResponse(own.as, app.client,
+      await oauth.clientCredentialsGrantRequest(own.as, app.client, authOf(app), { scope: 'open' }, insecure))).access_token;
+    const get = async (token: string, localAddress = '127.0.0.1') => {
+      const response = await send('GET', own.url(`/api/v1/apps/${app.name}/tokens`), { headers: { authorization: `Bearer ${token}` }, localAddress });
+      return { status: response.status, retryAfter: response.headers['retry-after'], body: response.body };
+    };
+    const refused = { status: 401, retryAfter: undefined, body: { error: 'invalid_token', error_description: 'the access token is expired, revoked or not one of this server\'s' } };
+    for (let i = 0; i < 3; i++) expect(await get(`random-${i}`)).toEqual(refused);
+    const throttled = { status: 429, retryAfter: '20', body: { error: 'slow_down', error_description: 'too many refused bearer tokens; retry later' } };
+    expect(await get('random-3')).toEqual(throttled);
+    expect(await get(good)).toEqual(throttled);
+    expect((await get(good, '127.0.0.2')).status).toBe(200);
+    own.advance(20_000);
+    expect((await get(good)).status).toBe(200);
   });
 });

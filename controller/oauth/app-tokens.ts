@@ -1,15 +1,18 @@
 // GET /api/v1/apps/:name/tokens and DELETE /api/v1/apps/:name/tokens/:id: an application's live
 // tokens, for its developers (the CLI and the portal), authorised by the application's own
 // client credentials in a Basic header, or (for a private_key_jwt application, which has no
-// secret) by an access token it got for itself, as an RFC 6750 bearer token.
+// secret) by an access token it got for itself for this server (audience the issuer, scope
+// `open` alone), as an RFC 6750 bearer token.
 //
 // What counts as live, and revoking by id, are live-tokens.ts's, shared with the portal.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authenticateBasic } from './client-auth.ts';
 import type { OAuthContext } from './context.ts';
-import { accessDenied, invalidRequest, invalidToken, noStore, notFound } from './errors.ts';
+import { accessDenied, invalidClient, invalidRequest, invalidToken, noStore, notFound, OAuthError, slowDown } from './errors.ts';
 import { clientSubject, seconds } from './issue.ts';
 import { ACCESS_ID_PREFIX, liveTokens, MAX_TOKEN_ID_LENGTH, REFRESH_ID_PREFIX, revokeTokenById, type TokenSummary } from './live-tokens.ts';
+import { OPEN_SCOPE } from './scopes.ts';
+import { retryAfterSeconds } from './throttle.ts';
 import { findAccessToken } from './token-lookup.ts';
 import type { ApplicationRecord } from '../store/records.ts';
 
@@ -47,7 +50,8 @@ export function revokeTokenEndpoint(ctx: OAuthContext) {
     await ctx.tokens.flushAccessTokens();
     const id = request.params.id ?? '';
     const revoked = await revokeTokenById(ctx.tokens, app.name, id, seconds(ctx.now()));
-    if (!revoked) throw notFound(`no live token ${id.slice(0, 80)} for this application`);
+    // Described, not echoed: the id is the caller's input.
+    if (!revoked) throw notFound('no live token with this id for this application');
     return noStore(reply).code(204).send();
   };
 }
@@ -58,7 +62,7 @@ export function revokeTokenEndpoint(ctx: OAuthContext) {
  */
 async function authoriseApplication(ctx: OAuthContext, request: FastifyRequest<Route>): Promise<ApplicationRecord> {
   const bearer = bearerToken(request.headers.authorization);
-  const app = bearer === undefined ? await authenticateBasic(ctx, request) : await tokenHolder(ctx, bearer);
+  const app = bearer === undefined ? await authenticateBasic(ctx, request) : await throttledBearer(ctx, request, bearer);
   if (app.name !== request.params.name) throw accessDenied('these credentials belong to another application');
   return app;
 }
@@ -75,15 +79,46 @@ function bearerToken(header: string | undefined): string | undefined {
 }
 
 /**
- * The application a live access token was issued to for itself (client_credentials: `sub` is
- * the client). A token a user got through the application does not let the user see or revoke
- * the application's tokens.
+ * The application a live access token was issued to, when the token is meant for these routes:
+ * - the application got it for itself (client_credentials: `sub` is the client), so a user's
+ *   token from the application does not let the user see or revoke the application's tokens;
+ * - its audience is this server alone and its scope `open` alone, so no Api's token opens them:
+ *   a resource server that receives a token, or whoever steals one from it, holds a token meant
+ *   for that Api (RFC 9068 section 4: a token is used only where its `aud` points), never one
+ *   for this server;
+ * - the application has no secret (private_key_jwt): an application with a secret uses it, so
+ *   none of its tokens is a management credential.
  */
 async function tokenHolder(ctx: OAuthContext, token: string): Promise<ApplicationRecord> {
   const found = await findAccessToken(ctx, token);
   if (found === undefined) throw invalidToken('the access token is expired, revoked or not one of this server\'s');
-  if (found.claims.sub !== clientSubject(found.app)) throw invalidToken('only a token the application got for itself (client_credentials) lists its tokens');
-  return found.app;
+  const { app, claims } = found;
+  if (claims.sub !== clientSubject(app)) throw invalidToken('only a token the application got for itself (client_credentials) lists its tokens');
+  if (claims.aud !== ctx.issuer || claims.scope !== OPEN_SCOPE) {
+    throw invalidToken('this token is meant for an Api, not for this server: get one with client_credentials and scope open alone');
+  }
+  if (app.spec.tokenEndpointAuthMethod !== 'private_key_jwt') {
+    throw invalidClient('this application authenticates with its client id and secret (HTTP Basic), not a bearer token');
+  }
+  return app;
+}
+
+/**
+ * Refused bearer tokens count per source address in the failure throttle that Basic credentials
+ * use, so random or stolen-and-misaddressed tokens cannot be tried here without limit either.
+ */
+async function throttledBearer(ctx: OAuthContext, request: FastifyRequest, token: string): Promise<ApplicationRecord> {
+  const key = `\u0000bearer\u0000${request.ip}`;
+  const { clientAuthFailures } = ctx.throttles;
+  const perMinute = ctx.options.clientAuthFailuresPerMinute;
+  const wait = clientAuthFailures.wait(key, ctx.now(), perMinute);
+  if (wait > 0) throw slowDown(retryAfterSeconds(wait), 'too many refused bearer tokens; retry later');
+  try {
+    return await tokenHolder(ctx, token);
+  } catch (err) {
+    if (err instanceof OAuthError && err.status === 401) clientAuthFailures.hit(key, ctx.now(), perMinute);
+    throw err;
+  }
 }
 
 function pageSize(ctx: OAuthContext, raw: string | string[] | undefined): number {

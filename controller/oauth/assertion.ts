@@ -1,5 +1,5 @@
 // private_key_jwt client authentication (RFC 7523 sections 2.2 and 3, RFC 7521 section 4.2).
-import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import type { ApplicationRecord } from '../store/records.ts';
 import type { OAuthContext } from './context.ts';
 import { ASSERTION_ALGORITHMS } from './defaults.ts';
@@ -25,26 +25,38 @@ function keySetOf(app: ApplicationRecord): KeySet | undefined {
 
 const MAX_JTI_LENGTH = 256;
 
+// RFC 7515 section 4.1.9: `typ` may leave out "application/"; compared case-insensitively.
+// Absent, the generic "JWT", or the explicit type draft-ietf-oauth-rfc7523bis registers for
+// client authentication. Any other type is a JWT made for something else (an RFC 9068 access
+// token, a DPoP proof, an ID token...) and is never taken as a client assertion (RFC 8725
+// section 3.11, explicit typing against cross-JWT confusion).
+const ASSERTION_TYPES = new Set(['jwt', 'client-authentication+jwt']);
+
 /**
  * Verifies a client assertion for `app` and consumes its `jti`. Throws invalid_client, with the
- * generic description until the signature is known to be the client's.
+ * generic description until the signature is known to be the client's; after that the
+ * description names the claim at fault, which only the key's holder gets to read.
  */
 export async function verifyClientAssertion(ctx: OAuthContext, app: ApplicationRecord, assertion: string): Promise<void> {
   const keySet = keySetOf(app);
   if (keySet === undefined) throw invalidClient();
-  let alg: string | undefined;
+  let header: ReturnType<typeof decodeProtectedHeader>;
   try {
-    alg = decodeProtectedHeader(assertion).alg;
+    header = decodeProtectedHeader(assertion);
   } catch {
     throw invalidClient();
   }
   // Asymmetric algorithms only: `none` and HS256 signed with a public key as the secret are
   // refused before any key is looked at. Keys come from the manifest's JWKS only; `jku`, `jwk`,
   // `x5u` and `x5c` in the header are never used to find one.
+  const alg = header.alg;
   if (alg === undefined || !(ASSERTION_ALGORITHMS as readonly string[]).includes(alg)) throw invalidClient();
+  if (header.typ !== undefined && (typeof header.typ !== 'string' || !ASSERTION_TYPES.has(header.typ.toLowerCase().replace(/^application\//, '')))) {
+    throw invalidClient();
+  }
   const now = ctx.now();
   const clientId = app.spec.clientId;
-  let claims: { exp?: number; jti?: unknown };
+  let claims: JWTPayload;
   try {
     ({ payload: claims } = await jwtVerify(assertion, keySet, {
       algorithms: [...ASSERTION_ALGORITHMS],
@@ -53,11 +65,8 @@ export async function verifyClientAssertion(ctx: OAuthContext, app: ApplicationR
       // subject MUST be the "client_id" of the OAuth client."
       issuer: clientId,
       subject: clientId,
-      // "The JWT MUST contain an "aud" (audience) claim containing a value that identifies the
-      // authorization server as an intended audience. The token endpoint URL of the
-      // authorization server MAY be used as a value for an "aud" element".
-      audience: [ctx.issuer, ctx.endpoints.token],
       requiredClaims: ['exp', 'jti'],
+      // `exp` and `nbf` are checked here with the tolerance; `iat` below.
       currentDate: new Date(now),
       clockTolerance: ctx.options.clockTolerance,
     }));
@@ -65,8 +74,29 @@ export async function verifyClientAssertion(ctx: OAuthContext, app: ApplicationR
     if (err instanceof joseErrors.JOSEError) throw invalidClient();
     throw err;
   }
+  // The signature is the client's from here on.
+
+  // draft-ietf-oauth-rfc7523bis (the fix for CVE-2025-27370/27371): "the aud claim value MUST be
+  // a JSON string, and not a single-valued JSON array. The authorization server MUST reject any
+  // JWT that does not contain its issuer identifier as its sole audience value", and "the token
+  // endpoint URL of the authorization server MUST NOT be used as an audience value". An array
+  // or another URL of ours would let an assertion meant for one server be replayed at another.
+  if (typeof claims.aud !== 'string' || claims.aud !== ctx.issuer) {
+    throw invalidClient('the client assertion\'s aud must be the issuer identifier, as a single string');
+  }
+  // RFC 7519 section 4: "The Claim Names within a JWT Claims Set MUST be unique; JWT parsers MUST
+  // either reject JWTs with duplicate Claim Names or use a JSON parser that returns only the
+  // lexically last duplicate member name". Rejecting is the safe half: two readers of one
+  // assertion can never see two different audiences or issuers.
+  if (repeatsMember(assertion)) throw invalidClient('the client assertion repeats a claim or header parameter');
+  // An assertion "issued" later than now (beyond the skew allowed) was made by a client whose
+  // clock is wrong, or made in advance to be used later: neither is accepted.
+  const tolerance = ctx.options.clockTolerance;
+  if (claims.iat !== undefined && claims.iat > now / 1000 + tolerance) {
+    throw invalidClient('the client assertion is issued in the future');
+  }
   const exp = claims.exp!;
-  if (exp * 1000 > now + ctx.options.assertionMaxLifetime + ctx.options.clockTolerance * 1000) {
+  if (exp * 1000 > now + ctx.options.assertionMaxLifetime + tolerance * 1000) {
     throw invalidClient('the client assertion expires too far in the future');
   }
   const jti = claims.jti;
@@ -75,6 +105,45 @@ export async function verifyClientAssertion(ctx: OAuthContext, app: ApplicationR
   // maintaining the set of used "jti" values for the length of time for which the JWT would be
   // considered valid based on the applicable "exp" instant." Kept in LMDB, so a restart does
   // not forget them.
-  const first = await ctx.tokens.useAssertionId(app.name, jti, exp + ctx.options.clockTolerance, Math.floor(now / 1000));
+  const first = await ctx.tokens.useAssertionId(app.name, jti, exp + tolerance, Math.floor(now / 1000));
   if (!first) throw invalidClient('the client assertion was already used');
+}
+
+/** Whether the JWS header or payload (valid JSON, already parsed once) has an object with a member name twice. */
+export function repeatsMember(compact: string): boolean {
+  const [header = '', payload = ''] = compact.split('.');
+  return [header, payload].some((part) => jsonRepeatsMember(Buffer.from(part, 'base64url').toString('utf8')));
+}
+
+/** A scan of valid JSON text: one set of names per open object, names compared once unescaped. */
+function jsonRepeatsMember(text: string): boolean {
+  const open: (Set<string> | undefined)[] = [];
+  let expectName = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let end = i + 1;
+      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      const names = open.at(-1);
+      if (expectName && names !== undefined) {
+        const name = JSON.parse(text.slice(i, end + 1)) as string;
+        if (names.has(name)) return true;
+        names.add(name);
+      }
+      expectName = false;
+      i = end;
+    } else if (c === '{') {
+      open.push(new Set());
+      expectName = true;
+    } else if (c === '[') {
+      open.push(undefined);
+      expectName = false;
+    } else if (c === '}' || c === ']') {
+      open.pop();
+      expectName = false;
+    } else if (c === ',') {
+      expectName = open.at(-1) !== undefined;
+    }
+  }
+  return false;
 }

@@ -35,6 +35,8 @@ export interface OAuthContext {
     clientAuthFailures: Throttle;
     /** Failed password grant attempts per (user, client). */
     passwordFailures: Throttle;
+    /** Introspections answered inactive and revocations of nothing, per client (token-misses.ts). */
+    inactiveTokens: Throttle;
   };
 }
 
@@ -85,6 +87,6 @@ export function createContext(deps: OAuthDeps, onBackgroundError: (err: unknown)
     now,
     options,
     onBackgroundError,
-    throttles: { requests: throttle(), clientAuthFailures: throttle(), passwordFailures: throttle() },
+    throttles: { requests: throttle(), clientAuthFailures: throttle(), passwordFailures: throttle(), inactiveTokens: throttle() },
   };
 }

@@ -36,6 +36,14 @@ export interface OAuthOptions {
   clientAuthFailuresPerMinute: number;
   /** Failed password grant attempts tolerated per (user, client) per minute. */
   passwordFailuresPerMinute: number;
+  /**
+   * Introspections answered `{"active": false}`, and revocations that found nothing to revoke,
+   * tolerated per client per minute (a burst of that many, then that rate). Past it both
+   * endpoints answer 429 `slow_down` before looking at the token. Only misses count: a resource
+   * server introspecting live tokens is never slowed, however many it checks; one that sends
+   * random or forged tokens (guessing, or load) is.
+   */
+  inactiveTokensPerMinute: number;
   /** Most entries in one in-memory throttle before the oldest are forgotten. */
   throttleMaxEntries: number;
   /** Most tokens one page of `GET /api/v1/apps/:name/tokens` returns. */
@@ -62,6 +70,9 @@ export const DEFAULT_OPTIONS: Readonly<OAuthOptions> = Object.freeze({
   throttleShareInterval: 50,
   clientAuthFailuresPerMinute: 20,
   passwordFailuresPerMinute: 10,
+  // Ten a second on average, 600 at once: expired and revoked tokens a busy resource server
+  // meets fit many times over; 2,000 random tokens a second do not.
+  inactiveTokensPerMinute: 600,
   throttleMaxEntries: 100_000,
   maxTokensPerPage: 1000,
   configCacheTtl: 1000,

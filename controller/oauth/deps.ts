@@ -42,7 +42,7 @@ export interface OAuthDeps {
 }
 
 /** The OAuth server's throttles, by the name `OAuthContext.throttles` gives them. */
-export type ThrottleName = 'requests' | 'clientAuthFailures' | 'passwordFailures';
+export type ThrottleName = 'requests' | 'clientAuthFailures' | 'passwordFailures' | 'inactiveTokens';
 
 /** Events each throttle allowed, by throttle. */
 export type SharedHits = Partial<Record<ThrottleName, ThrottleHits[]>>;

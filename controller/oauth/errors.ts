@@ -61,14 +61,17 @@ export class OAuthError extends Error {
   readonly description: string | undefined;
   /** Seconds, for `Retry-After` on 429 and 503 answers. */
   readonly retryAfter: number | undefined;
+  /** The methods the route answers, for `Allow` on 405 answers. */
+  readonly allow: readonly string[] | undefined;
 
-  constructor(code: OAuthErrorCode, description?: string, options: { status?: number; retryAfter?: number } = {}) {
+  constructor(code: OAuthErrorCode, description?: string, options: { status?: number; retryAfter?: number; allow?: readonly string[] } = {}) {
     super(description === undefined ? code : `${code}: ${description}`);
     this.name = 'OAuthError';
     this.code = code;
     this.status = options.status ?? ERROR_STATUS[code];
     this.description = description;
     this.retryAfter = options.retryAfter;
+    this.allow = options.allow;
   }
 }
 
@@ -88,6 +91,13 @@ export const notFound = (description: string) => new OAuthError('not_found', des
 export const invalidToken = (description: string) => new OAuthError('invalid_token', description);
 export const temporarilyUnavailable = (description = 'the server cannot store tokens now; retry later') =>
   new OAuthError('temporarily_unavailable', description, { retryAfter: RETRY_AFTER_SECONDS });
+/**
+ * A method the route does not answer. RFC 9110 section 15.5.6: "The origin server MUST generate
+ * an Allow header field in a 405 response containing a list of the target resource's currently
+ * supported methods." The body is an RFC 6749 error like every other answer here.
+ */
+export const methodNotAllowed = (allow: readonly string[]) =>
+  new OAuthError('invalid_request', `this endpoint answers ${allow.join(' and ')} only`, { status: 405, allow });
 
 /** RFC 6749 section 5.1: "Cache-Control: no-store" and "Pragma: no-cache" on sensitive answers. */
 export function noStore(reply: FastifyReply): FastifyReply {
@@ -131,5 +141,6 @@ export function sendError(reply: FastifyReply, err: unknown, realm: string): Fas
   if (error.code === 'invalid_token') reply.header('www-authenticate', `Bearer realm="${realm}", error="invalid_token"`);
   else if (error.status === 401) reply.header('www-authenticate', `Basic realm="${realm}", charset="UTF-8"`);
   if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
+  if (error.allow !== undefined) reply.header('allow', error.allow.join(', '));
   return reply.type('application/json; charset=utf-8').send(errorBody(error));
 }

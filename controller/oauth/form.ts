@@ -50,7 +50,7 @@ export function parseForm(body: string): Params {
     const equals = pair.indexOf('=');
     const name = decodeFormComponent(equals === -1 ? pair : pair.slice(0, equals));
     const value = equals === -1 ? '' : decodeFormComponent(pair.slice(equals + 1));
-    if (seen.has(name)) throw invalidRequest(`parameter '${printable(name)}' is included more than once`);
+    if (seen.has(name)) throw invalidRequest(KNOWN_PARAMETERS.has(name) ? `parameter '${name}' is included more than once` : 'a parameter is included more than once');
     seen.add(name);
     if (value !== '') params.set(name, value);
   }
@@ -67,9 +67,12 @@ export function decodeFormComponent(raw: string): string {
   }
 }
 
-function printable(name: string): string {
-  return name.length > 40 ? `${name.slice(0, 40)}...` : name;
-}
+// Parameters these endpoints read: an error may name one of them; any other name is the caller's
+// own input, and error descriptions describe rather than echo it.
+const KNOWN_PARAMETERS: ReadonlySet<string> = new Set([
+  'grant_type', 'scope', 'username', 'password', 'refresh_token', 'client_id', 'client_secret',
+  'client_assertion', 'client_assertion_type', 'token', 'token_type_hint',
+]);
 
 export function requiredParam(params: Params, name: string): string {
   const value = params.get(name);

@@ -10,6 +10,7 @@ import type { OAuthContext } from './context.ts';
 import { noStore } from './errors.ts';
 import { rejectQueryParameters, requiredParam, requireFormBody } from './form.ts';
 import { findAccessToken, findRefreshToken, searchOrder, type FoundAccessToken, type FoundRefreshToken } from './token-lookup.ts';
+import { checkTokenMisses, countTokenMiss } from './token-misses.ts';
 
 /** RFC 7662 section 2.2. */
 export type IntrospectionResponse =
@@ -36,7 +37,10 @@ export function introspectionEndpoint(ctx: OAuthContext) {
     // RFC 7662 section 2.1: "the endpoint MUST also require some form of authorization".
     const caller = await authenticateClient(ctx, request, params);
     const token = requiredParam(params, 'token');
-    return noStore(reply).send(await introspection(ctx, caller, token, params.get('token_type_hint')));
+    checkTokenMisses(ctx, caller.app);
+    const answer = await introspection(ctx, caller, token, params.get('token_type_hint'));
+    if (!answer.active) countTokenMiss(ctx, caller.app);
+    return noStore(reply).send(answer);
   };
 }
 

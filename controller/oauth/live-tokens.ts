@@ -57,8 +57,8 @@ export function liveTokens({ tokens, userExists }: LiveTokenSources, app: string
 }
 
 /**
- * Revokes `app`'s token `id`: an access token, or a refresh token with its whole family. False
- * when it is no live token of the application. `now` in seconds.
+ * Revokes `app`'s token `id`: an access token, or a refresh token (spent or not) with its whole
+ * family. False when there is nothing left to revoke. `now` in seconds.
  */
 export async function revokeTokenById(tokens: TokenState, app: string, id: string, now: number): Promise<boolean> {
   if (id.length > MAX_TOKEN_ID_LENGTH) return false;
@@ -67,8 +67,10 @@ export async function revokeTokenById(tokens: TokenState, app: string, id: strin
     return record === undefined ? false : tokens.revokeAccessToken(app, record.jti, record.exp);
   }
   if (id.startsWith(REFRESH_ID_PREFIX)) {
+    // A spent refresh token too: its family may hold a live successor (a thief's, say), which
+    // goes with it, as at the revocation endpoint.
     const record = tokens.refreshToken(app, id.slice(REFRESH_ID_PREFIX.length));
-    if (record === undefined || record.usedAt !== undefined) return false;
+    if (record === undefined) return false;
     return tokens.revokeFamily(app, record.family, now);
   }
   return false;

@@ -27,8 +27,10 @@ export interface AuthorizationServerMetadata {
 export function authorizationServerMetadata(ctx: OAuthContext): AuthorizationServerMetadata {
   const scopes = new Set([OPEN_SCOPE]);
   for (const api of ctx.config.apis()) for (const scope of api.spec.scopes) scopes.add(scope.name);
-  // The password grant is advertised only while some application may use it.
-  const passwordInUse = ctx.config.applications().some((app) => app.spec.grantTypes.includes('password'));
+  // The password grant is advertised only while some active application may use it: RFC 9700
+  // discourages it, so it is no standing offer of this server. An application that stopped
+  // using it — deactivated, or its manifest removed (which deactivates it) — takes it out.
+  const passwordInUse = ctx.config.applications().some((app) => app.spec.state === 'active' && app.spec.grantTypes.includes('password'));
   const grantTypes = [...GRANTS.keys()].filter((grant) => grant !== 'password' || passwordInUse);
   const methods = [...AUTH_METHODS];
   const algs = [...ASSERTION_ALGORITHMS];

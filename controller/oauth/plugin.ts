@@ -8,7 +8,7 @@ import { noteInactiveApplications } from './app-state.ts';
 import { listTokensEndpoint, revokeTokenEndpoint } from './app-tokens.ts';
 import { createContext, PATHS, type OAuthContext } from './context.ts';
 import type { OAuthDeps } from './deps.ts';
-import { invalidRequest, OAuthError, sendError } from './errors.ts';
+import { invalidRequest, methodNotAllowed, OAuthError, sendError } from './errors.ts';
 import { introspectionEndpoint } from './introspection.ts';
 import { jwksEndpoint } from './jwks.ts';
 import { metadataEndpoint } from './metadata.ts';
@@ -40,6 +40,12 @@ export function oauthPlugin(deps: OAuthDeps): FastifyPluginAsync {
     app.get(PATHS.metadata, metadataEndpoint(ctx));
     app.get(PATHS.appTokens, listTokensEndpoint(ctx));
     app.delete(`${PATHS.appTokens}/:id`, revokeTokenEndpoint(ctx));
+    // Every other method on these paths is 405 with `Allow`, not Fastify's 404: the resource
+    // exists, the method does not.
+    for (const path of [PATHS.token, PATHS.revocation, PATHS.introspection]) refuseOtherMethods(app, path, ['POST']);
+    // A GET route answers HEAD as well (Fastify's exposeHeadRoutes).
+    for (const path of [PATHS.jwks, PATHS.metadata, PATHS.appTokens]) refuseOtherMethods(app, path, ['GET', 'HEAD']);
+    refuseOtherMethods(app, `${PATHS.appTokens}/:id`, ['DELETE']);
 
     const timer = setInterval(() => void maintain(app, ctx), ctx.options.maintenanceInterval);
     timer.unref();
@@ -50,6 +56,14 @@ export function oauthPlugin(deps: OAuthDeps): FastifyPluginAsync {
       await ctx.tokens.flushAccessTokens();
     });
   };
+}
+
+function refuseOtherMethods(app: FastifyInstance, path: string, allow: readonly string[]): void {
+  const others = app.supportedMethods.filter((method) => !allow.includes(method));
+  const refusal = methodNotAllowed(allow);
+  // Refused on arrival, before any body is read: a large body still gets its 405.
+  const refuse = async () => { throw refusal; };
+  app.route({ method: others, url: path, onRequest: refuse, handler: refuse });
 }
 
 /** Errors Fastify raises before a handler runs (body too large, bad content length, …) are the client's. */

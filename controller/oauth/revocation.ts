@@ -6,8 +6,10 @@ import { authenticateClient, type AuthenticatedClient } from './client-auth.ts';
 import type { OAuthContext } from './context.ts';
 import { noStore } from './errors.ts';
 import { rejectQueryParameters, requiredParam, requireFormBody } from './form.ts';
-import { seconds } from './issue.ts';
-import { findAccessToken, findRefreshToken, searchOrder } from './token-lookup.ts';
+import type { RefreshTokenRecord } from '../store/token-state.ts';
+import { refreshTokenId, seconds } from './issue.ts';
+import { findAccessToken, searchOrder } from './token-lookup.ts';
+import { checkTokenMisses, countTokenMiss } from './token-misses.ts';
 
 export function revocationEndpoint(ctx: OAuthContext) {
   return async function revoke(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
@@ -16,7 +18,8 @@ export function revocationEndpoint(ctx: OAuthContext) {
     // Section 2.1: "The authorization server first validates the client credentials".
     const client = await authenticateClient(ctx, request, params);
     const token = requiredParam(params, 'token');
-    await revokeToken(ctx, client, token, params.get('token_type_hint'));
+    checkTokenMisses(ctx, client.app);
+    if (!(await revokeToken(ctx, client, token, params.get('token_type_hint')))) countTokenMiss(ctx, client.app);
     return noStore(reply).code(200).send();
   };
 }
@@ -32,10 +35,19 @@ export async function revokeToken(ctx: OAuthContext, client: AuthenticatedClient
       if (found === undefined || found.app.name !== client.app.name) continue;
       return ctx.tokens.revokeAccessToken(found.app.name, found.claims.jti, found.claims.exp);
     }
-    const found = findRefreshToken(ctx, client.app, token);
-    // Section 2.1: for a refresh token, the server "SHOULD also invalidate all access tokens
-    // based on the same authorization grant": the family goes.
-    if (found !== undefined) return ctx.tokens.revokeFamily(client.app.name, found.record.family, seconds(ctx.now()));
+    // Any refresh token the client was issued, live or not: a spent one too. Section 2.1: for a
+    // refresh token, the server "SHOULD also invalidate all access tokens based on the same
+    // authorization grant": the family goes. A client that signs out with a stale refresh token
+    // (one it already exchanged, or one a thief exchanged first) still ends the grant, so the
+    // successor a thief may hold dies with it (RFC 9700 section 4.14.2).
+    const record = issuedRefreshToken(ctx, client, token);
+    if (record !== undefined) return ctx.tokens.revokeFamily(client.app.name, record.family, seconds(ctx.now()));
   }
   return false;
+}
+
+/** A refresh token issued to the client, whatever its state: only its family is needed. */
+function issuedRefreshToken(ctx: OAuthContext, client: AuthenticatedClient, token: string): RefreshTokenRecord | undefined {
+  const record = ctx.tokens.refreshToken(client.app.name, refreshTokenId(token));
+  return record?.clientId === client.app.spec.clientId ? record : undefined;
 }

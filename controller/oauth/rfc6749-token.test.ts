@@ -70,12 +70,12 @@ describe('client_credentials grant', () => {
   it('refuses a scope the application does not hold: invalid_scope and no token', async () => {
     const app = await s.addApp(fresh('billing'), { scopes: ['open', 'orders:read'] });
     const response = await postForm(tokenUrl, 'grant_type=client_credentials&scope=orders:read%20orders:write', basic(app));
-    expect(response).toMatchObject({ status: 400, body: { error: 'invalid_scope', error_description: 'scope not allowed for this client: orders:write' } });
+    expect(response).toMatchObject({ status: 400, body: { error: 'invalid_scope', error_description: 'a requested scope is not one this client may have' } });
     expect(response.headers['cache-control']).toBe('no-store');
     // A scope that no Api publishes is refused the same way, even when listed by the application.
     const stale = await s.addApp(fresh('billing'), { scopes: ['open', 'retired:scope'] });
     expect((await postForm(tokenUrl, 'grant_type=client_credentials&scope=retired:scope', basic(stale))).body)
-      .toEqual({ error: 'invalid_scope', error_description: 'scope not allowed for this client: retired:scope' });
+      .toEqual({ error: 'invalid_scope', error_description: 'a requested scope is not one this client may have' });
     expect((await clientCredentials(stale)).scope).toBe('open');
   });
 
@@ -95,7 +95,7 @@ describe('client_credentials grant', () => {
   it('refuses an unknown or missing grant type', async () => {
     const app = await s.addApp(fresh('billing'));
     expect((await postForm(tokenUrl, 'grant_type=authorization_code&code=x', basic(app))).body)
-      .toEqual({ error: 'unsupported_grant_type', error_description: 'grant type not supported: authorization_code' });
+      .toEqual({ error: 'unsupported_grant_type', error_description: 'this server does not support the requested grant type' });
     expect((await postForm(tokenUrl, 'scope=open', basic(app))).body)
       .toEqual({ error: 'invalid_request', error_description: 'missing required parameter \'grant_type\'' });
   });
@@ -248,8 +248,48 @@ describe('refresh_token grant', () => {
     const app = await passwordApp();
     const first = await passwordGrant(app, 'alice', ALICE_PASSWORD, { scope: 'orders:read' });
     expect(await oauthError(refresh(app, first.refresh_token!, { scope: 'orders:read open' }))).toEqual({
-      status: 400, body: { error: 'invalid_scope', error_description: 'scope not allowed for this client: open' },
+      status: 400, body: { error: 'invalid_scope', error_description: 'a requested scope is not one this client may have' },
     });
+  });
+
+  it('RFC 6749 section 6: a narrower scope narrows the access token, and the new refresh token keeps the scope presented', async () => {
+    const app = await passwordApp();
+    const first = await passwordGrant(app, 'alice', ALICE_PASSWORD);
+    expect(first.scope).toBe('open orders:read');
+    const narrowed = await refresh(app, first.refresh_token!, { scope: 'orders:read' });
+    expect(narrowed.scope).toBe('orders:read');
+    expect(decodeJwt(narrowed.access_token)).toMatchObject({ scope: 'orders:read', aud: ORDERS_AUDIENCE });
+    // The refresh token that came back still carries the whole grant: the next refresh may ask
+    // for open again, and without a scope gets all of it.
+    const introspected = await oauth.processIntrospectionResponse(s.as, app.client,
+      await oauth.introspectionRequest(s.as, app.client, authOf(app), narrowed.refresh_token!, insecure));
+    expect(introspected).toMatchObject({ active: true, scope: 'open orders:read', token_type: 'refresh_token' });
+    const again = await refresh(app, narrowed.refresh_token!, { scope: 'open' });
+    expect(again.scope).toBe('open');
+    expect((await refresh(app, again.refresh_token!)).scope).toBe('open orders:read');
+  });
+
+  it('drops from the refresh token a scope no Api publishes any more: publishing the name again does not bring it back', async () => {
+    const api = {
+      v: 1 as const, commit: '0123456789abcdef0123456789abcdef01234567', name: 'reports', path: 'apis/reports.yaml',
+      spec: { description: 'reports', audience: 'https://reports.example.test', scopes: [{ name: 'reports:read', description: 'read' }] },
+    };
+    await s.store.apis.put('reports', api);
+    s.advance(1100);
+    const app = await s.addApp(fresh('portal'), { grantTypes: ['password', 'refresh_token'], scopes: ['open', 'reports:read'] });
+    const first = await passwordGrant(app, 'alice', ALICE_PASSWORD);
+    expect(first.scope).toBe('open reports:read');
+    await s.store.apis.remove('reports');
+    s.advance(1100);
+    const second = await refresh(app, first.refresh_token!);
+    expect(second.scope).toBe('open');
+    // Another Api publishing the same name later gets nothing from the old grant.
+    await s.store.apis.put('reports', { ...api, name: 'reports', spec: { ...api.spec, audience: 'https://other.example.test' } });
+    s.advance(1100);
+    const third = await refresh(app, second.refresh_token!);
+    expect(third.scope).toBe('open');
+    await s.store.apis.remove('reports');
+    s.advance(1100);
   });
 
   it('revokes the whole family when a used refresh token is presented again', async () => {
@@ -394,6 +434,14 @@ describe('hostile requests: an RFC 6749 error, never a 500, never a token', () =
       401, { error: 'invalid_client', error_description: 'client authentication failed' }],
     ['a refresh token that was never issued', () => postForm(tokenUrl, 'grant_type=refresh_token&refresh_token=forged', basic(app)),
       400, { error: 'invalid_grant', error_description: 'the refresh token is invalid, expired or revoked' }],
+    // Error descriptions describe the input, never echo it: what a caller sends must not come
+    // back in an answer that a log, a page or another client may show.
+    ['a scope that carries markup', () => postForm(tokenUrl, `grant_type=client_credentials&scope=${encodeURIComponent('<script>alert(1)</script>')}`, basic(app)),
+      400, { error: 'invalid_scope', error_description: 'a requested scope is not one this client may have' }],
+    ['a grant type that carries markup', () => postForm(tokenUrl, `grant_type=${encodeURIComponent('<img src=x onerror=alert(1)>')}`, basic(app)),
+      400, { error: 'unsupported_grant_type', error_description: 'this server does not support the requested grant type' }],
+    ['a repeated parameter of the caller\'s own naming', () => postForm(tokenUrl, `grant_type=client_credentials&${encodeURIComponent('<b>x</b>')}=1&${encodeURIComponent('<b>x</b>')}=2`, basic(app)),
+      400, invalid('a parameter is included more than once')],
   ];
   it.each(cases)('%s', async (_name, request, status, body) => {
     const response = await request();

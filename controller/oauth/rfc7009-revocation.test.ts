@@ -54,6 +54,26 @@ describe('revocation', () => {
     expect(refused.status).toBe(400);
   });
 
+  it('RFC 7009 section 2.1 / RFC 9700 section 4.14.2: revoking a spent refresh token ends its family, the successor included', async () => {
+    const app = await fresh({ grantTypes: ['password', 'refresh_token'] });
+    const other = await fresh({ grantTypes: ['password', 'refresh_token'] });
+    for (const hint of [undefined, 'refresh_token', 'access_token']) {
+      const first = await passwordTokens(app);
+      // A thief exchanged RT1 first; the client signs out with the RT1 it still holds.
+      const second = await oauth.processRefreshTokenResponse(s.as, app.client,
+        await oauth.refreshTokenGrantRequest(s.as, app.client, authOf(app), first.refresh_token!, insecure));
+      // Another client presenting it changes nothing.
+      await revoke(other, first.refresh_token!, hint);
+      expect(await active(app, second.refresh_token!)).toBe(true);
+      await revoke(app, first.refresh_token!, hint);
+      expect(await active(app, second.refresh_token!)).toBe(false);
+      expect(await active(app, second.access_token)).toBe(false);
+      expect(await active(app, first.access_token)).toBe(false);
+      const refused = await oauth.refreshTokenGrantRequest(s.as, app.client, authOf(app), second.refresh_token!, insecure);
+      expect([refused.status, await refused.json()]).toEqual([400, { error: 'invalid_grant', error_description: 'the refresh token is invalid, expired or revoked' }]);
+    }
+  });
+
   it('revokes a token whose record for listing was never written', async () => {
     const app = await fresh();
     const token = await accessToken(app);

@@ -1,6 +1,6 @@
 // RFC 7523 client authentication with private_key_jwt: what is accepted, and every way an
 // assertion can be forged, replayed or stretched.
-import { randomUUID } from 'node:crypto';
+import { KeyObject, randomUUID, sign as cryptoSign } from 'node:crypto';
 import { base64url, exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWTHeaderParameters } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,11 +45,67 @@ describe('private_key_jwt', () => {
     expect((await oauth.processClientCredentialsResponse(s.as, app.client, response)).token_type).toBe('bearer');
   });
 
-  it('accepts the token endpoint URL as the audience, and refuses any other', async () => {
+  it('draft-ietf-oauth-rfc7523bis: accepts only the issuer identifier as aud, as a single string', async () => {
     const app = await fresh();
-    expect((await present(await assertion(app, { claims: { aud: tokenUrl } }))).status).toBe(200);
-    expect((await present(await assertion(app, { claims: { aud: [s.issuer, 'https://elsewhere.test'] } }))).status).toBe(200);
-    expect(await present(await assertion(app, { claims: { aud: 'https://elsewhere.test' } }))).toMatchObject(refused());
+    const audience = refused('the client assertion\'s aud must be the issuer identifier, as a single string');
+    expect((await present(await assertion(app, { claims: { aud: s.issuer } }))).status).toBe(200);
+    // CVE-2025-27370/27371: an array with the issuer and another audience could be replayed at the other.
+    expect(await present(await assertion(app, { claims: { aud: [s.issuer, 'https://evil.example'] } }))).toEqual(expect.objectContaining(audience));
+    expect(await present(await assertion(app, { claims: { aud: [s.issuer] } }))).toEqual(expect.objectContaining(audience));
+    // "the token endpoint URL of the authorization server MUST NOT be used as an audience value"
+    expect(await present(await assertion(app, { claims: { aud: tokenUrl } }))).toEqual(expect.objectContaining(audience));
+    expect(await present(await assertion(app, { claims: { aud: `${s.issuer}/` } }))).toEqual(expect.objectContaining(audience));
+    expect(await present(await assertion(app, { claims: { aud: 'https://elsewhere.test' } }))).toEqual(expect.objectContaining(audience));
+    expect(await present(await assertion(app, { claims: { aud: undefined } }))).toEqual(expect.objectContaining(audience));
+  });
+
+  it('refuses an assertion issued in the future beyond the clock skew, or not valid yet', async () => {
+    const app = await fresh();
+    const now = Math.floor(s.now() / 1000);
+    expect(await present(await assertion(app, { claims: { iat: now + 31, exp: now + 120 } })))
+      .toEqual(expect.objectContaining(refused('the client assertion is issued in the future')));
+    expect(await present(await assertion(app, { claims: { iat: now + 3600, exp: now + 120 } })))
+      .toEqual(expect.objectContaining(refused('the client assertion is issued in the future')));
+    // Within the 30 s skew allowed: a client whose clock runs a little fast still gets in.
+    expect((await present(await assertion(app, { claims: { iat: now + 20, exp: now + 120 } }))).status).toBe(200);
+    expect(await present(await assertion(app, { claims: { nbf: now + 120, exp: now + 180 } }))).toEqual(expect.objectContaining(refused()));
+    expect(await present(await assertion(app, { claims: { iat: 'yesterday' } }))).toEqual(expect.objectContaining(refused()));
+  });
+
+  it('refuses a JWT typed for something else (an access token, a DPoP proof), and takes the explicit client-authentication type', async () => {
+    const app = await fresh();
+    for (const typ of ['at+jwt', 'application/at+jwt', 'dpop+jwt', 'JOSE', 'secevent+jwt']) {
+      expect(await present(await assertion(app, { header: { typ } }))).toEqual(expect.objectContaining(refused()));
+    }
+    for (const typ of ['JWT', 'client-authentication+jwt', 'application/client-authentication+jwt']) {
+      expect((await present(await assertion(app, { header: { typ } }))).status).toBe(200);
+    }
+  });
+
+  it('RFC 7519 section 4: refuses an assertion that repeats a claim or header parameter', async () => {
+    const app = await fresh();
+    const now = Math.floor(s.now() / 1000);
+    const id = app.client.client_id;
+    // Signed by hand: a JOSE library would not write a repeated name.
+    const sign = (header: string, payload: string) => {
+      const input = `${base64url.encode(header)}.${base64url.encode(payload)}`;
+      const signature = cryptoSign('sha256', Buffer.from(input), { key: KeyObject.from(app.privateKey!), dsaEncoding: 'ieee-p1363' });
+      return `${input}.${base64url.encode(signature)}`;
+    };
+    const claims = () => `"iss":"${id}","sub":"${id}","aud":"${s.issuer}","jti":"${randomUUID()}","exp":${now + 60}`;
+    expect(await present(sign(`{"alg":"ES256","kid":"${app.kid!}","alg":"ES256"}`, `{${claims()}}`)))
+      .toEqual(expect.objectContaining(refused('the client assertion repeats a claim or header parameter')));
+    // A payload whose last `aud` is the issuer and whose first is another server: parsers that
+    // keep the first and those that keep the last would disagree.
+    const repeatedAud = `{"iss":"${id}","sub":"${id}","aud":"https://evil.example","aud":"${s.issuer}","jti":"${randomUUID()}","exp":${now + 60}}`;
+    expect(await present(sign(`{"alg":"ES256","kid":"${app.kid!}"}`, repeatedAud)))
+      .toEqual(expect.objectContaining(refused('the client assertion repeats a claim or header parameter')));
+    const repeatedEscaped = `{"iss":"${id}","sub":"${id}","aud":"${s.issuer}","jti":"${randomUUID()}","exp":${now + 60},"\\u006a\\u0074\\u0069":"other"}`;
+    expect(await present(sign(`{"alg":"ES256","kid":"${app.kid!}"}`, repeatedEscaped)))
+      .toEqual(expect.objectContaining(refused('the client assertion repeats a claim or header parameter')));
+    // The same names in nested objects, or inside strings, are no repeat.
+    const nested = `{"iss":"${id}","sub":"${id}","aud":"${s.issuer}","jti":"${randomUUID()}","exp":${now + 60},"x":{"aud":"a","y":[{"aud":1},{"aud":2}]},"z":"\\"aud\\":"}`;
+    expect((await present(sign(`{"alg":"ES256","kid":"${app.kid!}"}`, nested))).status).toBe(200);
   });
 
   it('requires iss and sub to be the client id', async () => {

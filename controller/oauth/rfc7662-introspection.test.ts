@@ -199,3 +199,45 @@ describe('requests', () => {
     expect(response.headers['cache-control']).toBe('no-store');
   });
 });
+
+describe('RFC 7662 section 4 / RFC 7009 section 5: a per-client limit on presenting inactive tokens', () => {
+  let own: TestServer;
+  beforeAll(async () => {
+    own = await startTestServer({ inactiveTokensPerMinute: 5 });
+  });
+  afterAll(() => own.close());
+  const form = (caller: TestClient, path: string, token: string) =>
+    postForm(own.url(path), `token=${encodeURIComponent(token)}`, { authorization: basicAuthorization(caller.client.client_id, caller.secret!) });
+  const throttled = (retryAfter: string) => ({
+    status: 429,
+    retryAfter,
+    body: { error: 'slow_down', error_description: 'too many inactive or unknown tokens presented by this client; retry later' },
+  });
+  const answer = async (promise: ReturnType<typeof form>) => {
+    const response = await promise;
+    return { status: response.status, retryAfter: response.headers['retry-after'], body: response.body };
+  };
+
+  it('slows a client that presents random tokens, never one that introspects live tokens, and refuses before looking', async () => {
+    const rs = await own.addApp('guesser', { scopes: ['open'] });
+    const bystander = await own.addApp('bystander', { scopes: ['open'] });
+    const live = (await oauth.processClientCredentialsResponse(own.as, rs.client,
+      await oauth.clientCredentialsGrantRequest(own.as, rs.client, authOf(rs), {}, insecure))).access_token;
+    // Live tokens do not count, however many.
+    for (let i = 0; i < 20; i++) expect((await answer(form(rs, '/oauth2/introspect', live))).body).toMatchObject({ active: true });
+    // Five random tokens a minute: introspection and revocation share the count.
+    for (let i = 0; i < 3; i++) expect(await answer(form(rs, '/oauth2/introspect', `random-${i}`))).toEqual({ status: 200, retryAfter: undefined, body: INACTIVE });
+    for (let i = 0; i < 2; i++) expect(await answer(form(rs, '/oauth2/revoke', `random-r${i}`))).toEqual({ status: 200, retryAfter: undefined, body: undefined });
+    // Past it, 429 with Retry-After (a minute / 5 = 12 s), for any token: a lucky guess learns nothing.
+    expect(await answer(form(rs, '/oauth2/introspect', 'random-6'))).toEqual(throttled('12'));
+    expect(await answer(form(rs, '/oauth2/introspect', live))).toEqual(throttled('12'));
+    expect(await answer(form(rs, '/oauth2/revoke', 'random-7'))).toEqual(throttled('12'));
+    // Another client is not affected.
+    expect(await answer(form(bystander, '/oauth2/introspect', 'random-8'))).toEqual({ status: 200, retryAfter: undefined, body: INACTIVE });
+    // The allowance comes back with time (the server's clock, moved: no sleeping).
+    own.advance(12_000);
+    expect((await answer(form(rs, '/oauth2/introspect', live))).body).toMatchObject({ active: true });
+    expect(await answer(form(rs, '/oauth2/introspect', 'random-9'))).toEqual({ status: 200, retryAfter: undefined, body: INACTIVE });
+    expect(await answer(form(rs, '/oauth2/introspect', 'random-10'))).toEqual(throttled('12'));
+  });
+});

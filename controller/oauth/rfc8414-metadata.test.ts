@@ -52,4 +52,16 @@ describe('authorization server metadata', () => {
       .toMatchObject({ grant_types_supported: ['client_credentials', 'refresh_token'] });
   });
 
+  it('stops advertising the password grant when the only application that listed it is deactivated or its manifest removed', async () => {
+    await s.addApp('legacy', { grantTypes: ['password', 'refresh_token'] });
+    const grants = async () => ((await send('GET', s.url('/.well-known/oauth-authorization-server'))).body as { grant_types_supported: string[] }).grant_types_supported;
+    expect(await grants()).toEqual(['client_credentials', 'password', 'refresh_token']);
+    // A removed manifest leaves the record, inactive (the reconciler's deactivation).
+    await s.updateApp('legacy', (record) => ({ ...record, spec: { ...record.spec, state: 'inactive' } }));
+    expect(await grants()).toEqual(['client_credentials', 'refresh_token']);
+    await s.updateApp('legacy', (record) => ({ ...record, spec: { ...record.spec, state: 'active' } }));
+    expect(await grants()).toEqual(['client_credentials', 'password', 'refresh_token']);
+    await s.updateApp('legacy', (record) => ({ ...record, spec: { ...record.spec, state: 'inactive' } }));
+  });
+
 });

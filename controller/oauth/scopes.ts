@@ -42,7 +42,9 @@ export function grantScopes(requested: string[] | undefined, held: readonly stri
     return grantable;
   }
   const refused = requested.filter((scope) => !grantable.includes(scope));
-  if (refused.length > 0) throw invalidScope(`scope not allowed for this client: ${refused.join(' ')}`);
+  // Described, never echoed: the scope is the caller's input, and an error page or log that shows
+  // error_description must not carry what a caller chose to put there.
+  if (refused.length > 0) throw invalidScope('a requested scope is not one this client may have');
   return requested;
 }
 

@@ -4,7 +4,7 @@
 import type { OAuthContext } from './context.ts';
 import type { SharedHits, ThrottleName, ThrottleSharing } from './deps.ts';
 
-const THROTTLES: readonly ThrottleName[] = ['requests', 'clientAuthFailures', 'passwordFailures'];
+const THROTTLES: readonly ThrottleName[] = ['requests', 'clientAuthFailures', 'passwordFailures', 'inactiveTokens'];
 
 /** Starts sharing; returns the way to stop. Without `sharing` there is nothing to do. */
 export function shareThrottles(ctx: OAuthContext, sharing: ThrottleSharing | undefined): () => void {

@@ -31,7 +31,8 @@ export function tokenEndpoint(ctx: OAuthContext) {
 function selectGrant(params: Params): Grant {
   const grantType = requiredParam(params, 'grant_type');
   const grant = GRANTS.get(grantType);
-  if (grant === undefined) throw unsupportedGrantType(`grant type not supported: ${grantType.slice(0, 64)}`);
+  // Described, not echoed: grant_type is the caller's input.
+  if (grant === undefined) throw unsupportedGrantType('this server does not support the requested grant type');
   return grant;
 }
 

@@ -1,10 +1,14 @@
-// The Fastify composition root: one instance, its limits and logger, the operational routes
-// (health, readiness, metrics, status, manual sync, webhook, sealing key) and whatever feature
-// plugins the caller passes (the OAuth endpoints). Nothing here knows how a route is implemented
-// beyond wiring it to its dependencies.
+// The Fastify composition root: two instances, each with its limits and logger. The public one
+// serves the webhook, the sealing key and whatever feature plugins the caller passes (the OAuth
+// endpoints, the portal), over TLS when it has a certificate, and with an https issuer refuses
+// what arrived over plain HTTP. The operator one serves health, readiness, metrics, status and
+// manual sync, apart, so that whoever reaches the public port cannot read the repository's
+// status or trigger reconciles. Nothing here knows how a route is implemented beyond wiring it
+// to its dependencies.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { LIMITS } from '../config/defaults.ts';
+import { invalidRequest, sendError } from '../oauth/errors.ts';
 import type { ReconcileStatus, RunStatus } from '../reconcile/status.ts';
 import type { Metrics } from './metrics.ts';
 import { webhookPlugin } from './webhook.ts';
@@ -28,44 +32,96 @@ export interface SyncTrigger {
   sync(reason: string): Promise<RunStatus | undefined>;
 }
 
+/** How requests reach the public listener. */
+export interface Transport {
+  /** Set: the listener speaks TLS with this certificate and key (PEM). */
+  tls?: { cert: Buffer; key: Buffer };
+  /** Addresses and CIDR ranges of the reverse proxies whose X-Forwarded-* headers are believed. */
+  trustProxy?: readonly string[];
+  /** With an https issuer, a request that did not arrive over TLS is refused. */
+  issuer: string;
+}
+
 export interface AppOptions {
   logger: Logger;
-  reconciler: StatusSource;
   sync: SyncTrigger;
   metrics: Metrics;
-  /** What GET /metrics answers; by default `metrics.registry`, in a worker every process's aggregated. */
-  renderMetrics?: () => Promise<string>;
+  transport: Transport;
   /** The controller's public sealing key (a JWK), published for `mergekey seal`. */
   sealingKey: object;
   /** Without it, POST /webhooks/github does not exist (404). */
   webhook?: { secret: Uint8Array; repository: string; branch: string };
   /** Feature plugins registered after the operational routes, e.g. `oauthPlugin(deps)`. */
   plugins?: FastifyPluginAsync[];
-  /** Why this process's store cannot write now (a full disk), if it cannot: then it is not ready. */
+}
+
+export interface AdminAppOptions {
+  logger: Logger;
+  reconciler: StatusSource;
+  sync: SyncTrigger;
+  metrics: Metrics;
+  /** What GET /metrics answers; by default `metrics.registry`, in the primary of workers every process's aggregated. */
+  renderMetrics?: () => Promise<string>;
+  /** Why a serving process's store cannot write now (a full disk), if one cannot: then the server is not ready. */
   storeProblem?: () => string | undefined;
 }
 
+/** The public listener: webhook, sealing key, the feature plugins. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { transport } = options;
   const app = Fastify({
-    loggerInstance: options.logger as FastifyBaseLogger,
-    bodyLimit: LIMITS.bodyLimit,
-    requestTimeout: LIMITS.requestTimeoutMs,
-    // Fastify sets no headers timeout of its own; Node's default (60 s) outlives the request
-    // timeout, and its 30 s checking interval would let a slow client hold a socket up to twice
-    // as long as either says.
-    http: {
-      headersTimeout: LIMITS.headersTimeoutMs,
-      requestTimeout: LIMITS.requestTimeoutMs,
-      connectionsCheckingInterval: LIMITS.connectionsCheckingIntervalMs,
-    },
-    connectionTimeout: LIMITS.requestTimeoutMs,
-    keepAliveTimeout: LIMITS.keepAliveTimeoutMs,
-    // Idle keep-alive sockets must not hold a graceful shutdown open; in-flight requests finish.
-    forceCloseConnections: 'idle',
-    return503OnClosing: true,
-    trustProxy: false,
-    logController: new AccessLogAtDebug(),
-    childLoggerFactory: requestLogger,
+    ...fastifyOptions(options.logger, transport.tls),
+    // Fastify (proxy-addr) believes X-Forwarded-Proto and X-Forwarded-For only from these peers.
+    trustProxy: transport.trustProxy === undefined || transport.trustProxy.length === 0 ? false : [...transport.trustProxy],
+  });
+  if (transport.issuer.startsWith('https:')) app.addHook('onRequest', requireTls(transport.issuer));
+
+  app.get('/.well-known/mergekey-sealing-key', async (_request, reply) =>
+    reply.header('cache-control', 'public, max-age=300').send(options.sealingKey),
+  );
+
+  if (options.webhook !== undefined) {
+    await app.register(
+      webhookPlugin({
+        ...options.webhook,
+        trigger: (reason) => {
+          options.sync.sync(reason).catch((err: unknown) => options.logger.error({ err }, 'the webhook could not trigger a reconcile'));
+        },
+        metrics: options.metrics,
+      }),
+    );
+  }
+
+  for (const plugin of options.plugins ?? []) await app.register(plugin);
+  return app;
+}
+
+/**
+ * With an https issuer nothing is served over plain HTTP (SPEC). RFC 6749 section 3.2: "Since
+ * requests to the token endpoint result in the transmission of clear-text credentials (in the HTTP
+ * request and response), the authorization server MUST require the use of TLS". A request counts
+ * as TLS when its socket is encrypted, or when a `--trust-proxy` peer says `X-Forwarded-Proto:
+ * https` (RFC 9700 section 4.13: only a proxy that sanitizes those headers may be believed;
+ * Fastify's `request.protocol` reads the header from trusted peers only). No redirect to https:
+ * the credentials already crossed the network, and a redirect would teach a client that plain
+ * HTTP works. Answers that did arrive over TLS carry HSTS.
+ */
+function requireTls(issuer: string) {
+  return async function requireTls(request: FastifyRequest, reply: FastifyReply) {
+    // RFC 6797: a browser that once reached the portal over TLS does not try plain HTTP again.
+    if (request.protocol === 'https') return void reply.header('strict-transport-security', 'max-age=31536000');
+    return sendError(reply, invalidRequest(`TLS is required: the issuer is ${issuer}; send this request over https`), issuer);
+  };
+}
+
+/** The operator listener: health, readiness, metrics, status and manual sync. */
+export async function buildAdminApp(options: AdminAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({ ...fastifyOptions(options.logger, undefined), trustProxy: false });
+
+  // Every answer, whatever route or error made it: a browser never guesses a JSON error body or
+  // an echoed value to be HTML or script (Fetch standard, "X-Content-Type-Options").
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
   });
 
   app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
@@ -97,25 +153,33 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (run === undefined) return reply.code(503).send({ result: 'stopped', message: 'the controller is shutting down' });
     return reply.send({ result: 'finished', run });
   });
-
-  app.get('/.well-known/mergekey-sealing-key', async (_request, reply) =>
-    reply.header('cache-control', 'public, max-age=300').send(options.sealingKey),
-  );
-
-  if (options.webhook !== undefined) {
-    await app.register(
-      webhookPlugin({
-        ...options.webhook,
-        trigger: (reason) => {
-          options.sync.sync(reason).catch((err: unknown) => options.logger.error({ err }, 'the webhook could not trigger a reconcile'));
-        },
-        metrics: options.metrics,
-      }),
-    );
-  }
-
-  for (const plugin of options.plugins ?? []) await app.register(plugin);
   return app;
+}
+
+/** What both listeners share: limits, timeouts, logging; TLS when the listener has a certificate. */
+function fastifyOptions(logger: Logger, tls: Transport['tls']) {
+  const server = {
+    headersTimeout: LIMITS.headersTimeoutMs,
+    requestTimeout: LIMITS.requestTimeoutMs,
+    connectionsCheckingInterval: LIMITS.connectionsCheckingIntervalMs,
+  };
+  return {
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: LIMITS.bodyLimit,
+    requestTimeout: LIMITS.requestTimeoutMs,
+    // Fastify sets no headers timeout of its own; Node's default (60 s) outlives the request
+    // timeout, and its 30 s checking interval would let a slow client hold a socket up to twice
+    // as long as either says. An https server takes the same options beside its key pair, and a
+    // TLS handshake gets no longer than the headers (Node's default is 120 s).
+    ...(tls === undefined ? { http: server } : { https: { ...server, ...tls, handshakeTimeout: LIMITS.headersTimeoutMs } }),
+    connectionTimeout: LIMITS.requestTimeoutMs,
+    keepAliveTimeout: LIMITS.keepAliveTimeoutMs,
+    // Idle keep-alive sockets must not hold a graceful shutdown open; in-flight requests finish.
+    forceCloseConnections: 'idle' as const,
+    return503OnClosing: true,
+    logController: new AccessLogAtDebug(),
+    childLoggerFactory: requestLogger,
+  };
 }
 
 /**

@@ -1,20 +1,25 @@
 // `mergekey serve --workers N` with N ≥ 2: the primary process holds the data directory's lock,
-// opens the store and the keys, reconciles, and runs no HTTP server; N worker processes
-// (node:cluster, worker.ts) serve every route over the same LMDB store. The primary answers what
-// only the reconciler knows (status, sync, metrics) over IPC, restarts a worker that exits, and
+// opens the store and the keys, reconciles, and serves the operator listener (health, readiness,
+// metrics of every process, status, sync); N worker processes (node:cluster, worker.ts) serve
+// every public route over the same LMDB store. The primary answers what only the reconciler knows
+// (status, sync) over IPC, collects each worker's metrics, passes a SIGHUP on to every worker
+// (each reloads its TLS certificate), restarts a worker that exits, and
 // on close stops the workers (each closes Fastify, then its store), then the reconciler, then the
 // store, then releases the lock. Messages a worker sends for its peers (what its throttles counted,
 // so that rates and sign-in limits hold across the workers) it passes on to the others.
 import cluster, { type Worker } from 'node:cluster';
+import type { FastifyInstance } from 'fastify';
 import { AggregatorRegistry } from 'prom-client';
 import type { Logger } from 'pino';
 import { LIMITS, type ServeConfig } from '../config/defaults.ts';
 import type { ReconcileLoop } from '../reconcile/loop.ts';
 import type { Reconciler } from '../reconcile/reconciler.ts';
+import { storeHealth } from '../store/health.ts';
 import type { Store } from '../store/open.ts';
-import { isNotice, isPeerMessage, Rpc, type Channel, type Handlers, type PeerMessage, type PrimaryCalls, type WorkerCalls } from './ipc.ts';
+import { isNotice, isPeerMessage, Rpc, type Channel, type Handlers, type Notice, type PeerMessage, type PrimaryCalls, type WorkerCalls } from './ipc.ts';
 import { createLogger } from './logging.ts';
-import { openController, resolveIssuer, type Controller, type StartDependencies } from './start.ts';
+import { controllerStatus, onSighup, openController, resolveIssuer, serveAdmin, warnIfUnreachable, type Controller, type StartDependencies, type TlsReloading } from './start.ts';
+import { tlsOf } from './tls.ts';
 import { WORKER_SETUP_ENV, type WorkerSetup } from './worker.ts';
 
 export interface ClusterDependencies extends StartDependencies {
@@ -23,8 +28,11 @@ export interface ClusterDependencies extends StartDependencies {
 }
 
 export interface RunningCluster {
-  /** `http://host:port` the workers share (port 0 picks one, the same for all). */
+  /** `http(s)://host:port` the workers share (port 0 picks one, the same for all). */
   url: string;
+  /** The primary's operator listener. */
+  admin: FastifyInstance;
+  adminUrl: string;
   issuer: string;
   logger: Logger;
   store: Store;
@@ -39,21 +47,42 @@ export interface RunningCluster {
 export async function startCluster(config: ServeConfig, deps: ClusterDependencies): Promise<RunningCluster> {
   if (!cluster.isPrimary) throw new Error('startCluster runs in the primary process');
   const logger = createLogger(config.logLevel, deps.logDestination);
+  // A certificate that does not load refuses the start here, not in N workers.
+  tlsOf(config);
   const controller = await openController(config, deps, logger);
   let pool: WorkerPool | undefined;
+  let admin: FastifyInstance | undefined;
+  let sighup: TlsReloading | undefined;
   try {
     const { issuer, initialSync } = await resolveIssuer(config, controller, logger);
-    pool = new WorkerPool(config.workers, deps.workerEntry, { config, issuer }, primaryHandlers(controller, () => pool!), logger);
+    warnIfUnreachable(config, issuer, logger);
+    pool = new WorkerPool(config.workers, deps.workerEntry, { config, issuer }, primaryHandlers(controller), logger);
     const url = await pool.start();
+    const workers = pool;
+    const operator = await serveAdmin({
+      config,
+      logger,
+      reconciler: controllerStatus(controller),
+      sync: controller.trigger,
+      metrics: controller.metrics,
+      renderMetrics: () => everyProcessMetrics(controller, workers),
+      storeProblem: () => storeHealth(controller.store).problem() ?? workers.storeProblem(),
+    });
+    admin = operator.app;
+    const runningAdmin = admin;
+    sighup = onSighup(config.tlsCertFile === undefined ? undefined : () => workers.tell({ type: 'mergekey:reload-tls' }), logger);
+    const stopSighup = sighup;
     logger.info(
-      { repository: controller.source.describe(), branch: config.branch, poll: config.poll, issuer, workers: config.workers, workerPids: pool.pids() },
-      `mergekey serving on ${url}`,
+      { repository: controller.source.describe(), branch: config.branch, poll: config.poll, issuer, workers: config.workers, workerPids: pool.pids(), adminUrl: operator.url },
+      `mergekey serving on ${url} (operator endpoints on ${operator.url})`,
     );
     const synced = initialSync ?? controller.loop.start();
     const running = pool;
     let closing: Promise<void> | undefined;
     return {
       url,
+      admin: runningAdmin,
+      adminUrl: operator.url,
       issuer,
       logger,
       store: controller.store,
@@ -63,7 +92,8 @@ export async function startCluster(config: ServeConfig, deps: ClusterDependencie
       initialSync: synced,
       close() {
         closing ??= (async () => {
-          await Promise.all([running.stop(), controller.loop.stop()]);
+          stopSighup.stop();
+          await Promise.all([running.stop(), runningAdmin.close(), controller.loop.stop()]);
           await controller.close();
           logger.info('mergekey stopped');
         })();
@@ -71,28 +101,34 @@ export async function startCluster(config: ServeConfig, deps: ClusterDependencie
       },
     };
   } catch (error) {
+    sighup?.stop();
+    await admin?.close();
     await pool?.stop();
     await controller.close();
     throw error;
   }
 }
 
-function primaryHandlers(controller: Controller, pool: () => WorkerPool): Handlers<PrimaryCalls> {
+function primaryHandlers(controller: Controller): Handlers<PrimaryCalls> {
   return {
     status: () => controller.reconciler.status(),
     sync: async ({ reason }) => (await controller.trigger.sync(reason)) ?? null,
-    async metrics() {
-      const own = await controller.metrics.registry.getMetricsAsJSON();
-      const theirs = await pool().collect((rpc) => rpc.call('metrics', undefined));
-      return AggregatorRegistry.aggregate([own, ...theirs]).metrics();
-    },
   };
+}
+
+/** The operator listener's /metrics: the primary's registry and every listening worker's, aggregated. */
+async function everyProcessMetrics(controller: Controller, pool: WorkerPool): Promise<string> {
+  const own = await controller.metrics.registry.getMetricsAsJSON();
+  const theirs = await pool.collect((rpc) => rpc.call('metrics', undefined));
+  return AggregatorRegistry.aggregate([own, ...theirs]).metrics();
 }
 
 interface Slot {
   worker: Worker;
   rpc: Rpc<PrimaryCalls, WorkerCalls>;
   listening: boolean;
+  /** Why the worker's store cannot write, as it last said. */
+  storeProblem?: string;
 }
 
 /** N workers, each in a slot it is restarted into when it exits. */
@@ -120,6 +156,11 @@ class WorkerPool {
     cluster.setupPrimary({ exec: this.exec, args: [] });
     const urls = await Promise.all(this.slots.map((_, index) => this.fork(index)));
     return urls[0]!;
+  }
+
+  /** Why a serving worker's store cannot write (a full disk), if one cannot. */
+  storeProblem(): string | undefined {
+    return this.slots.find((slot) => slot?.listening === true && slot.storeProblem !== undefined)?.storeProblem;
   }
 
   pids(): number[] {
@@ -159,6 +200,14 @@ class WorkerPool {
     clearTimeout(deadline);
   }
 
+  /** Sends a notice to every serving worker (one that is starting reads the files anew anyway). */
+  tell(notice: Notice): void {
+    for (const slot of this.slots) {
+      if (slot === undefined || !slot.listening || !slot.worker.isConnected()) continue;
+      slot.worker.send(notice, () => {});
+    }
+  }
+
   /** Gives a worker's message for its peers to every other serving worker. */
   private passOn(message: PeerMessage, from: Worker): void {
     for (const slot of this.slots) {
@@ -187,6 +236,9 @@ class WorkerPool {
           resolve(message.url);
         } else if (message.type === 'mergekey:failed') {
           failure = message.message;
+        } else if (message.type === 'mergekey:store-problem') {
+          if (message.problem === null) delete slot.storeProblem;
+          else slot.storeProblem = message.problem;
         }
       });
       worker.on('exit', (code, signal) => {

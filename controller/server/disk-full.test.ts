@@ -1,6 +1,6 @@
 // `mergekey serve` with its store on a file system that fills up: the token endpoint answers 503
-// temporarily_unavailable with Retry-After (RFC 6749 section 4.1.2.1's code), /readyz turns
-// false, no process exits, and service returns by itself once space is freed.
+// temporarily_unavailable with Retry-After (RFC 6749 section 4.1.2.1's code), /readyz on the
+// operator listener turns false (in the primary too, for a worker's store), no process exits, and service returns by itself once space is freed.
 //
 // Real processes over HTTP, with the store on a small tmpfs. Mounting needs root (CI runs as
 // root); elsewhere the test is skipped and says why.
@@ -89,9 +89,10 @@ async function diskFull(workers: number, skip: (reason: string) => void): Promis
   const server: ServeChild = serveChild(['--repo', f.repo.path, '--data', f.data, '--port', '0', '--poll', '0', '--workers', String(workers)]);
   cleanups.push(() => server.stop());
   const url = await server.url();
+  const adminUrl = await server.adminUrl();
   const billing = { id: f.clients.billing!.clientId, secret: f.clients.billing!.secret };
   const token = () => call(`${url}/oauth2/token`, { method: 'POST', form: { grant_type: 'client_credentials', scope: 'orders:read' }, basic: billing });
-  const ready = () => call(`${url}/readyz`);
+  const ready = () => call(`${adminUrl}/readyz`);
   /** True once `n` consecutive calls (so every worker, in turn) answered `status`; polls, asserts no time. */
   const allAnswer = async (ask: () => Promise<Answer>, status: number, n: number, limit: number, pauseMs = 0) => {
     for (let tries = 0, streak = 0; tries < limit; tries++) {

@@ -31,7 +31,7 @@ function deliver(t: TestServer, body: string, headers: Record<string, string> = 
 
 /** How many reconciles have run, from the duration histogram's counts. */
 async function runs(t: TestServer): Promise<number> {
-  const body = (await t.server.app.inject({ url: '/metrics' })).body;
+  const body = (await t.server.admin.inject({ url: '/metrics' })).body;
   const counts = body.match(/^mergekey_reconcile_duration_seconds_count\{result="\w+"\} \d+$/gm) ?? [];
   return counts.reduce((sum, line) => sum + Number(line.split(' ')[1]), 0);
 }
@@ -91,7 +91,7 @@ describe('GitHub push webhook', () => {
     const ping = await deliver(t, JSON.stringify({ zen: 'Keep it logically awesome.' }), { 'x-github-event': 'ping' });
     expect([ping.statusCode, ping.json()]).toEqual([200, { result: 'ping', message: 'pong' }]);
     expect(await runs(t)).toBe(before);
-    const metrics = (await t.server.app.inject({ url: '/metrics' })).body;
+    const metrics = (await t.server.admin.inject({ url: '/metrics' })).body;
     expect(metrics).toMatch(/^mergekey_webhook_deliveries_total\{result="ignored_branch"\} 2$/m);
     expect(metrics).toMatch(/^mergekey_webhook_deliveries_total\{result="ping"\} 1$/m);
   });

@@ -1,6 +1,6 @@
 // Requests between the primary and its workers over node:cluster's IPC channel: a worker asks the
-// primary for the reconciler's status, a sync or the aggregated metrics; the primary asks each
-// worker for its metrics. Each request carries an id; its answer (or error) comes back with it.
+// primary for the reconciler's status or a sync; the primary asks each worker for its metrics (for
+// the operator listener's /metrics). Each request carries an id; its answer (or error) comes back with it.
 // Workers also send messages for their peers (what their throttles counted, say), which the
 // primary passes on to every other worker.
 import { LIMITS } from '../config/defaults.ts';
@@ -10,7 +10,6 @@ import type { ReconcileStatus, RunStatus } from '../reconcile/status.ts';
 export type PrimaryCalls = {
   status: { input: undefined; output: ReconcileStatus };
   sync: { input: { reason: string }; output: RunStatus | null };
-  metrics: { input: undefined; output: string };
 };
 
 export type WorkerCalls = {
@@ -20,11 +19,18 @@ export type WorkerCalls = {
 
 type Calls = Record<string, { input: unknown; output: unknown }>;
 
-/** Messages that are not requests: a worker is listening or failed to start; a worker must stop. */
+/**
+ * Messages that are not requests: a worker is listening or failed to start; a worker must stop;
+ * a worker must read its TLS certificate again (the primary got SIGHUP); a worker's store can or
+ * cannot write.
+ */
 export type Notice =
   | { type: 'mergekey:listening'; url: string }
   | { type: 'mergekey:failed'; message: string }
-  | { type: 'mergekey:stop' };
+  | { type: 'mergekey:stop' }
+  | { type: 'mergekey:reload-tls' }
+  /** A worker's store cannot write (a full disk), or can again (null): the primary's readiness says so. */
+  | { type: 'mergekey:store-problem'; problem: string | null };
 
 /** A message from one worker to all the others, passed on by the primary; one topic per feature. */
 export interface PeerMessage {
@@ -146,7 +152,7 @@ export class Rpc<Mine extends Calls, Theirs extends Calls> {
 }
 
 export function isNotice(message: unknown): message is Notice {
-  return isObject(message) && typeof message.type === 'string' && ['mergekey:listening', 'mergekey:failed', 'mergekey:stop'].includes(message.type);
+  return isObject(message) && typeof message.type === 'string' && ['mergekey:listening', 'mergekey:failed', 'mergekey:stop', 'mergekey:reload-tls', 'mergekey:store-problem'].includes(message.type);
 }
 
 export function isPeerMessage(message: unknown): message is PeerMessage {

@@ -23,9 +23,9 @@ async function appLogging(level: string): Promise<{ app: FastifyInstance; lines:
   });
   const built = await buildApp({
     logger: createLogger(level, sink),
-    reconciler: { status: () => ({}) as never, appliedCommit: () => undefined },
     sync: { sync: async () => undefined },
     metrics: createMetrics(() => undefined, { defaultMetrics: false }),
+    transport: { issuer: 'http://auth.example.com' },
     sealingKey: {},
     plugins: [
       async (instance) => {
@@ -47,7 +47,7 @@ describe('request logs', () => {
   it('at info, logs what a request logs at info and above, with its request id, and nothing for a quiet success', async () => {
     const logged = await appLogging('info');
     app = logged.app;
-    expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/.well-known/mergekey-sealing-key' })).statusCode).toBe(200);
     expect(logged.lines).toEqual([]);
     expect((await app.inject({ url: '/note' })).statusCode).toBe(200);
     expect((await app.inject({ url: '/fail' })).statusCode).toBe(500);

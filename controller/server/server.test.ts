@@ -1,5 +1,5 @@
-// The operational surface of `mergekey serve`: health, readiness, metrics, status, manual sync, the
-// published sealing key, the single-server lock, logs without secrets, and a clean shutdown.
+// The operational surface of `mergekey serve`: health, readiness, metrics, status, manual sync (on
+// the operator listener), the published sealing key, the single-server lock, logs without secrets, and a clean shutdown.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -23,24 +23,24 @@ async function serve(options: Parameters<typeof startTestServer>[0] extends infe
 describe('mergekey serve', () => {
   it('is healthy at once and ready only after the first successful sync', async () => {
     const t = await serve({ flags: { branch: 'release' } });
-    expect((await t.server.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
-    const notReady = await t.server.app.inject({ url: '/readyz' });
+    expect((await t.server.admin.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
+    const notReady = await t.server.admin.inject({ url: '/readyz' });
     expect([notReady.statusCode, notReady.json()]).toEqual([503, { ready: false, message: 'no commit has been applied yet' }]);
-    const status = (await t.server.app.inject({ url: '/api/v1/status' })).json();
+    const status = (await t.server.admin.inject({ url: '/api/v1/status' })).json();
     expect(status.lastAttempt).toMatchObject({ result: 'failed', error: { reason: 'BranchNotFound', failure: 'retry' } });
 
     const commit = await t.repo.commit({ ...BASE_FILES, 'apps/billing.yaml': await t.app('billing') }, { branch: 'release' });
-    const sync = await t.server.app.inject({ method: 'POST', url: '/api/v1/sync?wait=true' });
+    const sync = await t.server.admin.inject({ method: 'POST', url: '/api/v1/sync?wait=true' });
     expect(sync.json()).toMatchObject({ result: 'finished', run: { result: 'applied', commit, trigger: 'manual' } });
-    const ready = await t.server.app.inject({ url: '/readyz' });
+    const ready = await t.server.admin.inject({ url: '/readyz' });
     expect([ready.statusCode, ready.json()]).toEqual([200, { ready: true, commit }]);
   });
 
   it('reports every object with its conditions, file, line and column', async () => {
     const t = await serve();
     const broken = await t.commit({ 'apps/reports.yaml': (await t.app('reports')).replace('owners: [alice]', 'owners: [alice, nobody]') });
-    await t.server.app.inject({ method: 'POST', url: '/api/v1/sync?wait=true' });
-    const status = (await t.server.app.inject({ url: '/api/v1/status' })).json();
+    await t.server.admin.inject({ method: 'POST', url: '/api/v1/sync?wait=true' });
+    const status = (await t.server.admin.inject({ url: '/api/v1/status' })).json();
     expect(status).toMatchObject({
       repository: t.repo.path,
       branch: 'main',
@@ -59,12 +59,31 @@ describe('mergekey serve', () => {
 
   it('publishes metrics on its own registry', async () => {
     const t = await serve();
-    const response = await t.server.app.inject({ url: '/metrics' });
+    const response = await t.server.admin.inject({ url: '/metrics' });
     expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(response.body).toMatch(/^mergekey_reconcile_duration_seconds_bucket\{le="\+Inf",result="applied"\} 1$/m);
     expect(response.body).toMatch(/^mergekey_reconcile_last_success_timestamp_seconds \d+(\.\d+)?$/m);
     expect(response.body).toMatch(/^mergekey_objects\{condition="Ready",status="True",reason="Ready"\} 4$/m);
     expect(response.body).toMatch(/^# TYPE mergekey_webhook_deliveries_total counter$/m);
+  });
+
+  it('sends X-Content-Type-Options: nosniff on every answer: operational, OAuth, errors and unknown paths', async () => {
+    const t = await serve();
+    const answers = await Promise.all([
+      ['GET', '/healthz'], ['GET', '/api/v1/status'], ['GET', '/.well-known/oauth-authorization-server'], ['GET', '/oauth2/jwks'],
+      ['POST', '/oauth2/token'], ['GET', '/oauth2/token'], ['GET', '/api/v1/apps/billing/tokens'],
+      ['GET', '/no/such/path'], ['POST', '/api/v1/sync?wait=nope'],
+    ].map(async ([method, path]) => {
+      const response = await fetch(`${t.server.url}${path}`, { method, redirect: 'manual' });
+      await response.arrayBuffer();
+      return `${method} ${path} ${response.status} ${response.headers.get('x-content-type-options')}`;
+    }));
+    expect(answers).toEqual([
+      'GET /healthz 200 nosniff', 'GET /api/v1/status 200 nosniff', 'GET /.well-known/oauth-authorization-server 200 nosniff',
+      'GET /oauth2/jwks 200 nosniff', 'POST /oauth2/token 400 nosniff', 'GET /oauth2/token 405 nosniff',
+      'GET /api/v1/apps/billing/tokens 401 nosniff', 'GET /no/such/path 404 nosniff',
+      'POST /api/v1/sync?wait=nope 202 nosniff',
+    ]);
   });
 
   it('publishes the public sealing key', async () => {
@@ -78,7 +97,7 @@ describe('mergekey serve', () => {
     const t = await serve();
     const config = resolveServeConfig({ repo: t.repo.path, data: t.dataDir, port: '0', poll: '0', 'log-level': 'silent' }, {});
     await expect(startServer(config, deps)).rejects.toThrow();
-    expect((await t.server.app.inject({ url: '/healthz' })).statusCode).toBe(200);
+    expect((await t.server.admin.inject({ url: '/healthz' })).statusCode).toBe(200);
   });
 
   it('refuses an ext:: repository before anything starts', async () => {
@@ -89,13 +108,13 @@ describe('mergekey serve', () => {
   it('shuts down cleanly and leaves no secret in its logs or its store', async () => {
     const t = await serve({ webhook: true });
     await t.commit({ 'apps/reports.yaml': await t.app('reports') });
-    await t.server.app.inject({
+    await t.server.admin.inject({
       method: 'POST',
       url: '/api/v1/sync?wait=true&access_token=query-secret-value',
       headers: { authorization: 'Bearer header-secret-value', cookie: 'session=cookie-secret-value' },
     });
     await t.server.close();
-    expect((await t.server.app.inject({ url: '/healthz' }).catch(() => ({ statusCode: 0 }))).statusCode).not.toBe(200);
+    expect((await t.server.admin.inject({ url: '/healthz' }).catch(() => ({ statusCode: 0 }))).statusCode).not.toBe(200);
 
     const logs = t.logs.join('\n');
     expect(logs).toContain('mergekey serving on');

@@ -4,6 +4,7 @@
 // controller (everything that reconciles) and the HTTP server (everything that serves) — are also
 // used apart by the cluster: the primary runs the first, each worker the second (cluster.ts).
 import { readFileSync, statSync } from 'node:fs';
+import type { Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
@@ -19,9 +20,10 @@ import { configReader } from '../store/config.ts';
 import { storeHealth } from '../store/health.ts';
 import { openStore, type Store } from '../store/open.ts';
 import { Sweeper } from '../store/sweeper.ts';
-import { buildApp, type StatusSource, type SyncTrigger } from './app.ts';
+import { buildAdminApp, buildApp, type StatusSource, type SyncTrigger } from './app.ts';
 import { createLogger } from './logging.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { reloadTls, tlsOf } from './tls.ts';
 
 /** What the sealing module provides from the data directory's `keys/`. */
 export interface ControllerKeys {
@@ -80,8 +82,12 @@ export interface StartDependencies {
 
 export interface RunningServer {
   app: FastifyInstance;
-  /** `http://host:port` actually bound (port 0 picks one). */
+  /** `http(s)://host:port` actually bound (port 0 picks one). */
   url: string;
+  /** The operator listener: health, readiness, metrics, status, sync. */
+  admin: FastifyInstance;
+  /** `http://host:port` of the operator listener. */
+  adminUrl: string;
   issuer: string;
   reconciler: Reconciler;
   loop: ReconcileLoop;
@@ -112,14 +118,16 @@ export interface Controller {
 
 export async function startServer(config: ServeConfig, deps: StartDependencies): Promise<RunningServer> {
   const logger = createLogger(config.logLevel, deps.logDestination);
+  // A certificate that does not load refuses the start before anything is opened.
+  tlsOf(config);
   const controller = await openController(config, deps, logger);
   let app: FastifyInstance | undefined;
+  let admin: FastifyInstance | undefined;
+  let reloading: TlsReloading | undefined;
   try {
     const { issuer, initialSync } = await resolveIssuer(config, controller, logger);
-    const status: StatusSource = {
-      status: () => controller.reconciler.status(),
-      appliedCommit: () => readAppliedCommit(controller.store)?.commit,
-    };
+    warnIfUnreachable(config, issuer, logger);
+    const status = controllerStatus(controller);
     const served = await serveHttp({
       config,
       logger,
@@ -134,13 +142,31 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
     });
     app = served.app;
     const running = app;
-    logger.info({ repository: controller.source.describe(), branch: config.branch, poll: config.poll, issuer, workers: 1 }, `mergekey serving on ${served.url}`);
+    // After the public listener: readiness must not say yes before the OAuth endpoints listen.
+    const operator = await serveAdmin({
+      config,
+      logger,
+      reconciler: status,
+      sync: controller.trigger,
+      metrics: controller.metrics,
+      storeProblem: () => storeHealth(controller.store).problem(),
+    });
+    admin = operator.app;
+    const runningAdmin = admin;
+    reloading = onSighup(served.reloadTls, logger);
+    const stopReloading = reloading;
+    logger.info(
+      { repository: controller.source.describe(), branch: config.branch, poll: config.poll, issuer, workers: 1, adminUrl: operator.url },
+      `mergekey serving on ${served.url} (operator endpoints on ${operator.url})`,
+    );
     const synced = initialSync ?? controller.loop.start();
 
     let closing: Promise<void> | undefined;
     return {
       app: running,
       url: served.url,
+      admin: runningAdmin,
+      adminUrl: operator.url,
       issuer,
       reconciler: controller.reconciler,
       loop: controller.loop,
@@ -151,7 +177,8 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
         closing ??= (async () => {
           // Requests and the reconcile finish side by side; the store closes only after both
           // (the OAuth server writes its pending token records when Fastify closes).
-          await Promise.all([running.close(), controller.loop.stop()]);
+          stopReloading.stop();
+          await Promise.all([running.close(), runningAdmin.close(), controller.loop.stop()]);
           await controller.close();
           logger.info('mergekey stopped');
         })();
@@ -159,10 +186,64 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
       },
     };
   } catch (error) {
+    reloading?.stop();
     await app?.close();
+    await admin?.close();
     await controller.close();
     throw error;
   }
+}
+
+/** The reconciler's status and the commit the store serves (readiness), in the process that reconciles. */
+export function controllerStatus(controller: Pick<Controller, 'reconciler' | 'store'>): StatusSource {
+  return {
+    status: () => controller.reconciler.status(),
+    appliedCommit: () => readAppliedCommit(controller.store)?.commit,
+  };
+}
+
+export interface TlsReloading {
+  stop(): void;
+}
+
+/**
+ * SIGHUP reloads the public listener's certificate (as nginx and HAProxy do). Without TLS it is
+ * logged and ignored rather than ending the process, which is Node's default for SIGHUP.
+ */
+export function onSighup(reload: ((why: string) => void) | undefined, logger: Logger): TlsReloading {
+  const listener = () => {
+    if (reload === undefined) logger.info('SIGHUP: no --tls-cert-file to reload');
+    else reload('SIGHUP');
+  };
+  process.on('SIGHUP', listener);
+  return { stop: () => void process.off('SIGHUP', listener) };
+}
+
+/**
+ * An https issuer on a listener that is neither TLS nor behind a trusted proxy is allowed (a proxy
+ * may be added later), but every request will be refused: say so once, at start.
+ */
+export function warnIfUnreachable(config: ServeConfig, issuer: string, logger: Logger): void {
+  if (!issuer.startsWith('https:') || config.tlsCertFile !== undefined || (config.trustProxy?.length ?? 0) > 0) return;
+  logger.warn(
+    { issuer },
+    `the issuer is ${issuer} but the public listener speaks plain HTTP and trusts no proxy: every request to it will be refused (400 invalid_request). ` +
+      'Give --tls-cert-file and --tls-key-file, or --trust-proxy with the address of the proxy that terminates TLS',
+  );
+}
+
+/**
+ * The operator listener has no authentication (as Keycloak's management interface by default): on
+ * an address other than loopback, whoever reaches it reads the status and triggers syncs. Allowed
+ * (a private network, a Kubernetes pod's probes), but said at start.
+ */
+export function warnIfExposed(config: ServeConfig, logger: Logger): void {
+  const host = config.adminHost.replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)) return;
+  logger.warn(
+    { adminHost: config.adminHost },
+    `the operator listener (--admin-host ${config.adminHost}) has no authentication: anyone who reaches it can read the status and trigger syncs. Keep it on loopback or a network only operators reach`,
+  );
 }
 
 /** Lock, store, keys, reconciler and its loop (not started). Undoes what it did if a step fails. */
@@ -289,15 +370,21 @@ export interface HttpOptions {
   status: StatusSource;
   sync: SyncTrigger;
   metrics: Metrics;
-  renderMetrics?: () => Promise<string>;
   webhookSecret: Uint8Array | undefined;
   plugins?: PluginFactory;
   /** Set in a worker of `--workers N`: the other workers. */
   peers?: Peers;
 }
 
-/** The serving half: the Fastify app with the operational routes and the OAuth server, listening. */
-export async function serveHttp(options: HttpOptions): Promise<{ app: FastifyInstance; url: string }> {
+export interface ServedHttp {
+  app: FastifyInstance;
+  url: string;
+  /** Reads the certificate and key again (SIGHUP); undefined without TLS. Files are also watched. */
+  reloadTls: ((why: string) => void) | undefined;
+}
+
+/** The serving half: the public Fastify app with the OAuth server and the features, listening. */
+export async function serveHttp(options: HttpOptions): Promise<ServedHttp> {
   const { config, store, keys, issuer } = options;
   const { peers } = options;
   const context: ServerContext = { config, store, keys, logger: options.logger, issuer, status: options.status, sync: options.sync, peers };
@@ -305,19 +392,53 @@ export async function serveHttp(options: HttpOptions): Promise<{ app: FastifyIns
     config: configReader(store), store, secretHashKey: keys.secretHashKey, issuer,
     ...(peers === undefined ? {} : { throttleSharing: throttleSharingWith(peers) }),
   });
+  const tls = tlsOf(config);
   const app = await buildApp({
     logger: options.logger,
-    reconciler: options.status,
     sync: options.sync,
     metrics: options.metrics,
-    ...(options.renderMetrics === undefined ? {} : { renderMetrics: options.renderMetrics }),
+    transport: { issuer, ...(tls === undefined ? {} : { tls }), ...(config.trustProxy === undefined ? {} : { trustProxy: config.trustProxy }) },
     sealingKey: keys.sealingPublicJwk,
     ...(options.webhookSecret === undefined ? {} : { webhook: { secret: options.webhookSecret, repository: config.repo, branch: config.branch } }),
     plugins: [oauth, ...((await options.plugins?.(context)) ?? [])],
-    storeProblem: () => storeHealth(store).problem(),
   });
+  let watching: ReturnType<typeof reloadTls> | undefined;
+  app.addHook('onClose', async () => watching?.stop());
   try {
     const url = await app.listen({ host: config.host, port: config.port });
+    if (tls === undefined) return { app, url, reloadTls: undefined };
+    const reloading = (watching = reloadTls(app.server as unknown as HttpsServer, config, options.logger));
+    return { app, url, reloadTls: (why) => void reloading.reload(why) };
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+}
+
+export interface AdminOptions {
+  config: ServeConfig;
+  logger: Logger;
+  reconciler: StatusSource;
+  sync: SyncTrigger;
+  metrics: Metrics;
+  renderMetrics?: () => Promise<string>;
+  /** Why the store cannot write now, in this process or a worker (store/health.ts). */
+  storeProblem?: () => string | undefined;
+}
+
+/** The operator listener (in the one process, or the primary of workers), listening. */
+export async function serveAdmin(options: AdminOptions): Promise<{ app: FastifyInstance; url: string }> {
+  warnIfExposed(options.config, options.logger);
+  const app = await buildAdminApp({
+    logger: options.logger.child({ listener: 'operator' }),
+    reconciler: options.reconciler,
+    sync: options.sync,
+    metrics: options.metrics,
+    ...(options.renderMetrics === undefined ? {} : { renderMetrics: options.renderMetrics }),
+    ...(options.storeProblem === undefined ? {} : { storeProblem: options.storeProblem }),
+  });
+  try {
+    const url = await app.listen({ host: options.config.adminHost, port: options.config.adminPort });
     return { app, url };
   } catch (error) {
     await app.close();

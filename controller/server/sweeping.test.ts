@@ -23,7 +23,8 @@ describe('mergekey serve --workers 2 sweeps expired token state', () => {
     const server = serveChild(['--repo', f.repo.path, '--data', f.data, '--port', '0', '--poll', '0', '--workers', '2']);
     cleanups.push(() => server.stop());
     const url = await server.url();
-    for (let tries = 0; (await fetch(`${url}/readyz`)).status !== 200; tries++) {
+    const adminUrl = await server.adminUrl();
+    for (let tries = 0; (await fetch(`${adminUrl}/readyz`)).status !== 200; tries++) {
       if (tries > 500) throw new Error('the first sync did not apply');
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -39,7 +40,7 @@ describe('mergekey serve --workers 2 sweeps expired token state', () => {
     for (let tries = 0; swept < issued; tries++) {
       if (tries > 1000) throw new Error(`the sweeper deleted ${swept} of ${issued} expired tokens`);
       await new Promise((resolve) => setTimeout(resolve, 20));
-      swept = sweptTokens(await (await fetch(`${url}/metrics`)).text());
+      swept = sweptTokens(await (await fetch(`${adminUrl}/metrics`)).text());
     }
     // Counted across every process (the metrics are aggregated): a worker sweeping too would
     // have found nothing left to delete, so the count cannot tell; the log says who sweeps.

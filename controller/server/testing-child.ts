@@ -27,6 +27,8 @@ export interface ServeChild {
   waitFor(pattern: RegExp, skip?: number): Promise<string>;
   /** The URL it serves on, once it says so. */
   url(): Promise<string>;
+  /** The URL of its operator listener (health, readiness, metrics, status, sync). */
+  adminUrl(): Promise<string>;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
 }
@@ -68,7 +70,8 @@ export function serveChild(args: string[], env: Record<string, string> = {}): Se
     lines,
     exit,
     waitFor,
-    url: async () => /on (http:\/\/[^\s"]+)/.exec(await waitFor(/mergekey serving on/))![1]!,
+    url: async () => /serving on (https?:\/\/[^\s"]+)/.exec(await waitFor(/mergekey serving on/))![1]!,
+    adminUrl: async () => /operator endpoints on (http:\/\/[^\s")]+)/.exec(await waitFor(/mergekey serving on/))![1]!,
     stop: () => {
       proc.kill('SIGTERM');
       return exit;
@@ -103,7 +106,8 @@ export async function sealedRepo(): Promise<SealedRepo> {
   const data = join(dir.path, 'data');
   const { sealingPublicJwk } = await loadOrCreateKeys(data, { create: true });
   const repo = await FixtureRepo.create(join(dir.path, 'manifests.git'));
-  const issuer = 'https://auth.example.com';
+  // http: the tests speak plain HTTP to loopback, which an https issuer refuses.
+  const issuer = 'http://auth.example.com';
   const clients: SealedRepo['clients'] = {};
   const passwords = { alice: randomBytes(12).toString('base64url') };
   const app = async (name: string, state: 'active' | 'inactive' = 'active') => {

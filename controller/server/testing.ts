@@ -12,8 +12,11 @@ import { seal, type SealingPublicJwk } from '../sealing/seal.ts';
 import { acquireControllerLock } from '../store/lock.ts';
 import { startServer, type RunningServer, type StartDependencies } from './start.ts';
 
-/** The issuer of the fixture repository's mergekey.yaml (`BASE_FILES`). */
-export const TEST_ISSUER = 'https://auth.example.com';
+/**
+ * The issuer the fixture server is started with. http: the tests speak plain HTTP to loopback,
+ * and an https issuer refuses that (transport.test.ts covers it).
+ */
+export const TEST_ISSUER = 'http://auth.example.com';
 
 /** The real lock, keys and sealing: what `mergekey serve` and `mergekey seal` use. */
 export const serverDeps: TestDependencies = {

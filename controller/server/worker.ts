@@ -1,7 +1,10 @@
-// One worker process of `mergekey serve --workers N` (node:cluster): serves every HTTP route over
-// the store the primary reconciles. It opens the store without the data directory's lock and the
-// keys without creating them (the primary did both), and asks the primary, over IPC, for what only
-// the reconciler knows: its status, a sync, the metrics of every process.
+// One worker process of `mergekey serve --workers N` (node:cluster): serves every public HTTP route
+// over the store the primary reconciles (the operator listener is the primary's). It opens the
+// store without the data directory's lock and the keys without creating them (the primary did
+// both), asks the primary, over IPC, for what only the reconciler knows (its status, a sync), and
+// answers the primary's request for its metrics. It serves TLS with its own copy of the
+// certificate, read again when the primary passes on a SIGHUP, on its own SIGHUP, or when a file
+// changes.
 //
 // It stops gracefully (Fastify first, so pending token records are written, then the store) when
 // the primary says so, on SIGTERM, or when the primary is gone (the IPC channel disconnects).
@@ -11,12 +14,13 @@ import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
 import { LIMITS, type ServeConfig } from '../config/defaults.ts';
 import { readAppliedCommit } from '../reconcile/apply.ts';
+import { storeHealth } from '../store/health.ts';
 import type { Store } from '../store/open.ts';
 import { openStore } from '../store/open.ts';
 import { IpcTimeout, isNotice, isPeerMessage, Rpc, type Channel, type Notice, type PeerMessage, type PrimaryCalls, type WorkerCalls } from './ipc.ts';
 import { createLogger } from './logging.ts';
 import { createMetrics } from './metrics.ts';
-import { readWebhookSecret, serveHttp, type Peers, type StartDependencies } from './start.ts';
+import { onSighup, readWebhookSecret, serveHttp, type Peers, type StartDependencies, type TlsReloading } from './start.ts';
 
 /** The environment variable through which the primary hands a worker its setup (JSON). */
 export const WORKER_SETUP_ENV = 'MERGEKEY_WORKER_SETUP';
@@ -45,6 +49,8 @@ export async function runWorker(deps: Pick<StartDependencies, 'openKeys' | 'plug
 
   let store: Store | undefined;
   let app: FastifyInstance | undefined;
+  let reloadTls: ((why: string) => void) | undefined;
+  let sighup: TlsReloading | undefined;
   let started: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
   // Listened for from the start: a stop may come while the worker is still starting (another
@@ -54,6 +60,7 @@ export async function runWorker(deps: Pick<StartDependencies, 'openKeys' | 'plug
       logger.info({ why }, 'worker stopping');
       try {
         await started?.catch(() => {});
+        sighup?.stop();
         await app?.close();
         await store?.close();
       } finally {
@@ -65,6 +72,7 @@ export async function runWorker(deps: Pick<StartDependencies, 'openKeys' | 'plug
   };
   process.on('message', (message: unknown) => {
     if (isNotice(message) && message.type === 'mergekey:stop') void stop('the primary asked');
+    if (isNotice(message) && message.type === 'mergekey:reload-tls') reloadTls?.('SIGHUP to the primary');
   });
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('disconnect', () => void stop('the primary is gone'));
@@ -87,13 +95,17 @@ export async function runWorker(deps: Pick<StartDependencies, 'openKeys' | 'plug
       },
       sync: { sync: async (reason) => (await primary(() => rpc.call('sync', { reason }, LIMITS.ipcSyncTimeoutMs))) ?? undefined },
       metrics,
-      renderMetrics: () => primary(() => rpc.call('metrics', undefined)),
       webhookSecret,
       peers: peersOverIpc(),
       ...(deps.plugins === undefined ? {} : { plugins: deps.plugins }),
     });
     app = served.app;
+    reloadTls = served.reloadTls;
+    // A SIGHUP sent to the whole process group reaches the worker itself; without a listener it would end it.
+    sighup = onSighup(served.reloadTls, logger);
     if (stopping === undefined) await notify({ type: 'mergekey:listening', url: served.url });
+    // Readiness is answered by the primary: it hears when this worker's store cannot write.
+    storeHealth(opened).watch((problem) => void notify({ type: 'mergekey:store-problem', problem: problem ?? null }));
   })();
   try {
     await started;

@@ -11,12 +11,14 @@ import { ORDERS_AUDIENCE, postOnNewConnection, sealedRepo, serveChild, type Seal
 let fixture: SealedRepo;
 let server: ServeChild;
 let url: string;
+let adminUrl: string;
 
 beforeAll(async () => {
   fixture = await sealedRepo();
   // Debug logs carry one access line per request with the pid of the worker that served it.
   server = serveChild(['--repo', fixture.repo.path, '--data', fixture.data, '--port', '0', '--poll', '0', '--workers', '2', '--log-level', 'debug']);
   url = await server.url();
+  adminUrl = await server.adminUrl();
 }, 60_000);
 
 afterAll(async () => {
@@ -66,8 +68,8 @@ describe('mergekey serve --workers 2', () => {
     for (const accessToken of tokens) expect((await introspect(accessToken)).body).toMatchObject({ active: true, client_id: fixture.clients.billing!.clientId });
 
     const commit = await fixture.setState('billing', 'inactive');
-    // The sync goes to whichever worker takes the connection, and through it to the primary.
-    const sync = (await (await fetch(`${url}/api/v1/sync?wait=true`, { method: 'POST' })).json()) as { run: { result: string; commit: string } };
+    // The sync goes to the primary's operator listener.
+    const sync = (await (await fetch(`${adminUrl}/api/v1/sync?wait=true`, { method: 'POST' })).json()) as { run: { result: string; commit: string } };
     expect(sync.run).toMatchObject({ result: 'applied', commit });
 
     const mark = server.lines.length;
@@ -78,7 +80,7 @@ describe('mergekey serve --workers 2', () => {
     expect((await servedBy('/oauth2/introspect', mark, 4)).size).toBe(2);
     expect((await servedBy('/oauth2/token', mark, 2)).size).toBe(2);
 
-    const status = (await (await fetch(`${url}/api/v1/status`)).json()) as { lastApplied: { commit: string } };
+    const status = (await (await fetch(`${adminUrl}/api/v1/status`)).json()) as { lastApplied: { commit: string } };
     expect(status.lastApplied.commit).toBe(commit);
   });
 
@@ -100,7 +102,7 @@ describe('mergekey serve --workers 2', () => {
       { 'plans/standard.yaml': 'apiVersion: mergekey/v1\nkind: Plan\nmetadata:\n  name: standard\nspec:\n  description: The default plan.\n  tokenRequestsPerMinute: 6\n' },
       { message: 'standard: 6 token requests a minute' },
     );
-    const sync = (await (await fetch(`${url}/api/v1/sync?wait=true`, { method: 'POST' })).json()) as { run: { result: string } };
+    const sync = (await (await fetch(`${adminUrl}/api/v1/sync?wait=true`, { method: 'POST' })).json()) as { run: { result: string } };
     expect(sync.run.result).toBe('applied');
     // A worker reads plans again at most a second after they change (configCacheTtl).
     await sleep(1_200);

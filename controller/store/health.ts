@@ -22,6 +22,8 @@ export interface StoreHealth {
   guard<T>(write: Promise<T>): Promise<T>;
   /** A commit failed elsewhere (an lmdb promise nobody held): the store is unwritable until a write commits. */
   failed(error: unknown): void;
+  /** Calls `listener` with the problem whenever it changes (undefined: writable again); returns the way to stop. */
+  watch(listener: (problem: string | undefined) => void): () => void;
 }
 
 /** How often an unwritable store tries a write again (ms). */
@@ -58,16 +60,22 @@ export function forgetStore(store: Store): void {
 function createHealth(store: Store): StoreHealth {
   let problem: string | undefined;
   let probe: NodeJS.Timeout | undefined;
+  const listeners = new Set<(problem: string | undefined) => void>();
+  const set = (next: string | undefined) => {
+    if (next === problem) return;
+    problem = next;
+    for (const listener of listeners) listener(next);
+  };
   const recovered = () => {
-    problem = undefined;
+    set(undefined);
     if (probe !== undefined) clearInterval(probe);
     probe = undefined;
   };
   const failed = (error: unknown) => {
-    problem = `the store cannot write: ${describe(error)}`;
+    set(`the store cannot write: ${describe(error)}`);
     // The errno arrives a moment later, on the promise lmdb rejects too: name it once known.
     swallowCommitError(error, (errno) => {
-      if (problem !== undefined) problem = `the store cannot write: ${describe(errno)}`;
+      if (problem !== undefined) set(`the store cannot write: ${describe(errno)}`);
     });
     probe ??= setInterval(() => {
       let written: Promise<unknown>;
@@ -87,6 +95,10 @@ function createHealth(store: Store): StoreHealth {
   const health: StoreHealth = {
     problem: () => problem,
     failed,
+    watch(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     async guard(write) {
       try {
         const result = await write;

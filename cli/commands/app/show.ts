@@ -20,14 +20,14 @@ import { GITHUB_OPTIONS, withGitHubErrors } from '../../requests/github.ts';
 import { loadApplication } from '../../requests/manifest.ts';
 import { startWithMain, type Session, type SessionOptions } from '../../requests/session.ts';
 import { listRequests, statusOf, type MainState } from '../../requests/state.ts';
-import { SERVER_OPTION, serverRequest } from '../status.ts';
+import { ADMIN_OPTION, OPERATOR, serverRequest } from '../status.ts';
 
 export interface ShowOptions extends SessionOptions {
   name: string;
   /** Print the client secret when the credentials file has it. */
   reveal?: boolean | undefined;
-  /** A controller to ask whether it serves the application (else MERGEKEY_SERVER, else none). */
-  server?: string | undefined;
+  /** A controller's operator listener to ask whether it serves the application (else MERGEKEY_ADMIN_URL, else none). */
+  admin?: string | undefined;
 }
 
 export interface SecretView {
@@ -110,7 +110,7 @@ export async function show(options: ShowOptions): Promise<AppShowResult> {
   const file = credentialsPath(env);
   const saved = app === undefined || main.settings === undefined ? undefined : findRequestCredential(env, main.settings.spec.issuer, options.name);
   const local = app === undefined ? {} : localSecrets(saved, app.spec.clientId, view.requests);
-  const server = options.server ?? (env.MERGEKEY_SERVER || undefined);
+  const server = options.admin ?? (env.MERGEKEY_ADMIN_URL || undefined);
 
   return {
     name: options.name,
@@ -191,7 +191,7 @@ function requestView(request: RequestSummary): RequestView {
  * of the commit the controller applied, and the manifest's own conditions say it was applied.
  */
 async function controllerView(session: Session, main: MainState, server: string, name: string, requests: readonly RequestSummary[]): Promise<ControllerView> {
-  const status = (await serverRequest(server, 'GET', '/api/v1/status')) as ReconcileStatus;
+  const status = (await serverRequest(server, 'GET', '/api/v1/status', OPERATOR)) as ReconcileStatus;
   const applied = status.lastApplied;
   const base = { server, ...(applied === undefined ? {} : { appliedCommit: applied.commit, appliedAt: applied.at }) };
   if (applied === undefined) return { ...base, serving: false, message: 'the controller has applied no commit yet' };
@@ -283,16 +283,16 @@ export const command = defineCommand({
   description:
     "Show NAME's overview, its keys (client id; the client secret masked unless --reveal finds it in " +
     'your credentials file), its open and past requests with who approved, rejected or cancelled ' +
-    'them and when, and, with --server (or MERGEKEY_SERVER), whether the controller serves its ' +
+    'them and when, and, with --admin (or MERGEKEY_ADMIN_URL: the operator listener), whether the controller serves its ' +
     'latest approved request yet.',
   arguments: [{ name: 'NAME', description: 'The application.', required: true }],
   options: {
     reveal: { type: 'boolean', description: 'Show the client secret, if your credentials file has it.' },
-    server: { ...SERVER_OPTION, description: 'The controller to ask whether it serves the application (env MERGEKEY_SERVER; none by default).' },
+    admin: { ...ADMIN_OPTION, description: "The controller's operator listener, to ask whether it serves the application (env MERGEKEY_ADMIN_URL; none by default)." },
     format: { type: 'string', valueName: 'FORMAT', choices: ['text', 'json'], default: 'text', description: 'text or json.' },
     ...GITHUB_OPTIONS,
   },
-  examples: ['mergekey app show billing', 'mergekey app show billing --reveal --server https://auth.example.com'],
-  run: (input) => show({ name: input.name, reveal: input.reveal, server: input.server, githubRepo: input.githubRepo, githubApiUrl: input.githubApiUrl }),
+  examples: ['mergekey app show billing', 'mergekey app show billing --reveal --admin http://127.0.0.1:9000'],
+  run: (input) => show({ name: input.name, reveal: input.reveal, admin: input.admin, githubRepo: input.githubRepo, githubApiUrl: input.githubApiUrl }),
   render: (result, input) => (input.format === 'json' ? `${JSON.stringify(result, null, 2)}\n` : formatShow(result)),
 });

@@ -103,12 +103,17 @@ describe('mergekey token', () => {
     const server = t.server.url;
     const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
     const publicJwk = { ...(await exportJWK(publicKey)), kid: 'signer-1', alg: 'ES256', use: 'sig' };
+    // It also holds an Api's scope: the token the listing commands get must still be the one
+    // meant for the controller (scope open alone), not one for the Api.
     await t.commit({
+      'apis/reports.yaml':
+        'apiVersion: mergekey/v1\nkind: Api\nmetadata:\n  name: reports\nspec:\n  description: Reports.\n' +
+        '  audience: https://reports.example.test\n  scopes:\n    - name: reports:read\n      description: Read reports.\n',
       'apps/signer.yaml':
         'apiVersion: mergekey/v1\nkind: Application\nmetadata:\n  name: signer\nspec:\n  description: Signs its assertions.\n  owners: [alice]\n' +
-        `  clientId: signer-client-0001\n  tokenEndpointAuthMethod: private_key_jwt\n  credentials:\n    jwks: ${JSON.stringify({ keys: [publicJwk] })}\n`,
+        `  clientId: signer-client-0001\n  scopes: [open, reports:read]\n  tokenEndpointAuthMethod: private_key_jwt\n  credentials:\n    jwks: ${JSON.stringify({ keys: [publicJwk] })}\n`,
     });
-    expect((await fetch(`${server}/api/v1/sync?wait=true`, { method: 'POST' })).status).toBe(200);
+    expect((await fetch(`${t.server.adminUrl}/api/v1/sync?wait=true`, { method: 'POST' })).status).toBe(200);
     // `mergekey app new --auth-method private_key_jwt` saves the client id and no secret.
     saveCredential(env.MERGEKEY_CREDENTIALS!, TEST_ISSUER, 'signer', { clientId: 'signer-client-0001', createdAt: new Date().toISOString() }, env);
     const jwkFile = join(dir, 'signer.private.jwk.json');

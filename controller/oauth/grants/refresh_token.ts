@@ -4,7 +4,7 @@
 import { revokedByDeactivation } from '../app-state.ts';
 import { invalidGrant } from '../errors.ts';
 import { mintAccessToken, mintRefreshToken, refreshTokenId, seconds, tokenResponse, type TokenResponse } from '../issue.ts';
-import { grantScopes, parseScope } from '../scopes.ts';
+import { grantScopes, OPEN_SCOPE, parseScope } from '../scopes.ts';
 import { subjectExists } from '../token-lookup.ts';
 import type { GrantRequest } from './types.ts';
 
@@ -30,12 +30,18 @@ export async function handle({ ctx, client: { app }, plan, params }: GrantReques
   // resource owner, and if omitted is treated as equal to the scope originally granted". Scopes
   // the application no longer holds are dropped as well.
   const published = ctx.slow.published();
-  const original = presented.scope.split(' ').filter((scope) => app.spec.scopes.includes(scope));
+  // Scopes no Api publishes any more are dropped too: a scope name another Api publishes later
+  // must not ride on an old grant into that Api.
+  const original = presented.scope.split(' ')
+    .filter((scope) => app.spec.scopes.includes(scope) && (scope === OPEN_SCOPE || published.has(scope)));
   const scopes = grantScopes(parseScope(params.get('scope')), original, published);
 
-  const grantee = { sub: presented.sub, scopes, family: presented.family };
-  const access = await mintAccessToken(ctx, app, grantee, published, plan, now);
-  const refresh = mintRefreshToken(app, grantee, plan, now);
+  // A narrower `scope` narrows the access token only. Section 6: "If a new refresh token is
+  // issued, the refresh token scope MUST be identical to that of the refresh token included by
+  // the client in the request" (less what was dropped above): asking once for
+  // a token for one Api must not cost the client the rest of its grant.
+  const access = await mintAccessToken(ctx, app, { sub: presented.sub, scopes, family: presented.family }, published, plan, now);
+  const refresh = mintRefreshToken(app, { sub: presented.sub, scopes: original, family: presented.family }, plan, now);
   // The tokens above are only sent if this rotation wins; it is committed to disk first.
   const { outcome } = await ctx.tokens.rotateRefreshToken(app.name, id, now, refresh.record, access.record);
   if (outcome !== 'rotated') throw unusable();
