@@ -33,7 +33,7 @@ export interface OAuthContext {
     requests: Throttle;
     /** Failed client authentications per (client id, source address). */
     clientAuthFailures: Throttle;
-    /** Failed password grant attempts per (user, client). */
+    /** Failed password grant attempts per (user, client, source address). */
     passwordFailures: Throttle;
     /** Introspections answered inactive and revocations of nothing, per client (token-misses.ts). */
     inactiveTokens: Throttle;

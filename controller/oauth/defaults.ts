@@ -34,7 +34,7 @@ export interface OAuthOptions {
   throttleShareInterval: number;
   /** Failed client authentications tolerated per (client id, source address) per minute. */
   clientAuthFailuresPerMinute: number;
-  /** Failed password grant attempts tolerated per (user, client) per minute. */
+  /** Failed password grant attempts tolerated per (user, client, source address) per minute. */
   passwordFailuresPerMinute: number;
   /**
    * Introspections answered `{"active": false}`, and revocations that found nothing to revoke,

@@ -231,6 +231,27 @@ describe('password grant', () => {
     });
     expect((await passwordGrant(other, 'alice', ALICE_PASSWORD)).token_type).toBe('bearer');
   });
+
+  it('gives a guesser holding the client\'s credentials no lock on the user: the throttle is per (user, client, source address)', async () => {
+    const app = await passwordApp();
+    const attempt = (password: string, from: string) =>
+      postForm(tokenUrl, new URLSearchParams({ grant_type: 'password', username: 'alice', password }).toString(), basic(app), from);
+    // The guesser, from an address of its own, through the very application alice uses.
+    for (let i = 0; i < 3; i++) {
+      expect(await attempt(`guess-${i}`, '127.0.0.2')).toMatchObject({
+        status: 400, body: { error: 'invalid_grant', error_description: 'the resource owner credentials are invalid' },
+      });
+    }
+    const throttled = await attempt(ALICE_PASSWORD, '127.0.0.2');
+    expect(throttled.status).toBe(429);
+    expect(throttled.body).toEqual({ error: 'slow_down', error_description: 'too many failed sign-in attempts for this user; retry later' });
+    // The application's own requests for alice, from where it runs, still get her tokens.
+    const rightful = await attempt(ALICE_PASSWORD, '127.0.0.1');
+    expect(rightful.status).toBe(200);
+    expect(rightful.body).toEqual({
+      access_token: expect.any(String), refresh_token: expect.any(String), token_type: 'Bearer', expires_in: 900, scope: 'open orders:read',
+    });
+  });
 });
 
 describe('refresh_token grant', () => {

@@ -36,6 +36,20 @@ const NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 // scrypt's cost does not depend on the length, but the body does not need to carry a novel.
 const MAX_PASSWORD_LENGTH = 1024;
 
+/** The name, when it is an account's (so a log line may carry it); undefined for anything else typed. */
+export function accountNamed(store: Store, typed: string): string | undefined {
+  return NAME.test(typed) && store.users.get(typed) !== undefined ? typed : undefined;
+}
+
+/**
+ * What the sign-in throttles count a name under: the name itself when it could be an account's,
+ * one shared key for anything else (no account has such a name, and a 60 KB "name" must not
+ * become a 60 KB key in memory).
+ */
+export function throttleName(typed: string): string {
+  return NAME.test(typed) ? typed : '\u0000not-a-name';
+}
+
 /** The user whose password this is, or undefined (unknown user, no password, wrong password). */
 export async function checkPassword(store: Store, name: string, password: string): Promise<UserRecord | undefined> {
   const record = NAME.test(name) ? store.users.get(name) : undefined;

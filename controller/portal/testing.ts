@@ -3,8 +3,15 @@
 // GitHub stand-in serves. The server's GitHub token belongs to a bot user; people sign in to the
 // portal with the passwords sealed in their User manifests.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Fastify from 'fastify';
+import { hashPassword } from '../sealing/hashes.ts';
+import { createLogger } from '../server/logging.ts';
+import { openStore } from '../store/open.ts';
+import { portalPlugin, type PortalDeps } from './plugin.ts';
+import { Workspace } from './workspace.ts';
 import { resolveServeConfig } from '../config/defaults.ts';
 import { createGitHubClient, type RequestsBackend } from '../github/index.ts';
 import { createTestRepository, startGitHubStandIn, type GitHubStandIn, type TestRepository } from '../github/stand-in/index.ts';
@@ -117,13 +124,73 @@ export async function startPortalWorld(): Promise<PortalWorld> {
   };
 }
 
-/** A cookie jar and form poster over `fetch`, for tests that do not need a browser. */
+export interface PortalAlone {
+  url: string;
+  /** The log lines the server wrote, parsed. */
+  logs: Record<string, unknown>[];
+  /** Every route the portal registered (HEAD ones aside). */
+  routes: { method: string; url: string }[];
+  /** Moves the portal's clock (ms). */
+  advance(ms: number): void;
+  close(): Promise<void>;
+}
+
+/**
+ * The portal plugin alone in a Fastify instance listening on 127.0.0.1 (OS-picked port), over a
+ * real LMDB store holding the PEOPLE as accounts, with an injected clock and its logs kept: for
+ * what needs neither git nor GitHub (sign-in, throttles, headers).
+ */
+export async function startPortalAlone(overrides: Partial<PortalDeps> = {}): Promise<PortalAlone> {
+  const dir = await mkdtemp(join(tmpdir(), 'mergekey-portal-alone-'));
+  const store = openStore(join(dir, 'data'));
+  for (const [name, person] of Object.entries(PEOPLE)) {
+    await store.users.put(name, {
+      v: 1, name, path: `users/${name}.yaml`, commit: 'c'.repeat(40),
+      spec: { roles: [...person.roles], displayName: person.displayName },
+      passwordHash: await hashPassword(person.password),
+    });
+  }
+  const logs: Record<string, unknown>[] = [];
+  const logger = createLogger('info', { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
+  // A clock that moves only when told: nothing here depends on how long a request took.
+  let clock = Date.parse('2026-01-05T09:00:00Z');
+  const app = Fastify({ loggerInstance: logger });
+  const routes: { method: string; url: string }[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+  });
+  await app.register(portalPlugin({
+    store,
+    workspace: new Workspace({ repo: join(dir, 'none.git'), branch: 'main', dir: join(dir, 'clone'), github: undefined }),
+    issuer: () => ISSUER,
+    now: () => clock,
+    ...overrides,
+  }));
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    logs,
+    routes,
+    advance: (ms) => void (clock += ms),
+    async close() {
+      await app.close();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A cookie jar and form poster over HTTP, for tests that do not need a browser. */
 export class Visitor {
   readonly #cookies = new Map<string, string>();
   readonly #base: string;
+  readonly #localAddress: string | undefined;
 
-  constructor(base: string) {
+  /** `from`: the loopback address requests leave from (127.0.0.2 and so on), as another client's would. */
+  constructor(base: string, options: { from?: string } = {}) {
     this.#base = base;
+    this.#localAddress = options.from;
   }
 
   cookie(name: string): string | undefined {
@@ -160,7 +227,10 @@ export class Visitor {
 
   async #send(path: string, init: RequestInit): Promise<{ status: number; html: string; location: string | null; headers: Headers }> {
     const cookie = [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-    const response = await fetch(`${this.#base}${path}`, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), ...(cookie === '' ? {} : { cookie }) } });
+    const headers = { ...(init.headers as Record<string, string>), ...(cookie === '' ? {} : { cookie }) };
+    const response = this.#localAddress === undefined
+      ? await fetch(`${this.#base}${path}`, { ...init, redirect: 'manual', headers })
+      : await sendFrom(this.#localAddress, `${this.#base}${path}`, init.method ?? 'GET', headers, init.body === undefined || init.body === null ? undefined : String(init.body));
     for (const header of response.headers.getSetCookie()) {
       const [pair] = header.split(';');
       const [name, ...rest] = pair!.split('=');
@@ -170,4 +240,24 @@ export class Visitor {
     }
     return { status: response.status, html: await response.text(), location: response.headers.get('location'), headers: response.headers };
   }
+}
+
+/** A request from a given local address (fetch cannot choose one), answered as a `Response`. */
+function sendFrom(localAddress: string, url: string, method: string, headers: Record<string, string>, body: string | undefined): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers, localAddress, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const out = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          for (const item of Array.isArray(value) ? value : value === undefined ? [] : [value]) out.append(name, item);
+        }
+        resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0, headers: out }));
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }

@@ -37,8 +37,50 @@ describe('sign-in failure throttle', () => {
   });
 });
 
+const limits = { pair: { max: 2, windowMs: 60_000 }, user: { max: 3, windowMs: 60_000 }, address: { max: 10, windowMs: 60_000 }, knownForMs: 3_600_000 };
+
+describe('sign-in throttles (NIST SP 800-63B 5.2.2: bound guessing without locking the subscriber out)', () => {
+  it('stop a guesser at one address for one user without stopping that user anywhere else', () => {
+    const throttles = new SignInThrottles(limits);
+    throttles.failed('alice', '10.0.0.66', 0);
+    throttles.failed('alice', '10.0.0.66', 1);
+    expect(throttles.blockedFor('alice', '10.0.0.66', 2)).toBe(59_998);
+    expect(throttles.blockedFor('alice', '10.0.0.1', 2)).toBe(0);
+    expect(throttles.blockedFor('bob', '10.0.0.66', 2)).toBe(0);
+  });
+
+  it('past the per-user bound, make only addresses the user never signed in from wait', () => {
+    const throttles = new SignInThrottles(limits);
+    throttles.signedIn('alice', '10.0.0.1', 0);
+    for (let i = 0; i < 3; i++) throttles.failed('alice', `10.0.9.${i}`, 10 + i);
+    expect(throttles.blockedFor('alice', '10.0.8.1', 20)).toBe(59_990);
+    expect(throttles.blockedFor('alice', '10.0.0.1', 20)).toBe(0);
+    // Known for `knownForMs`, then an address like any other.
+    for (let i = 0; i < 3; i++) throttles.failed('alice', `10.0.7.${i}`, 3_600_000 + i);
+    expect(throttles.blockedFor('alice', '10.0.0.1', 3_600_010)).toBe(59_990);
+  });
+
+  it('give the user\'s own browser (a device cookie) its own limit, whatever others did from its address or anywhere', () => {
+    const throttles = new SignInThrottles(limits);
+    // A guesser at the user's address, and more elsewhere: past the pair, address and user limits.
+    for (let i = 0; i < 10; i++) throttles.failed('alice', i < 2 ? '10.0.0.1' : `10.0.9.${i}`, i);
+    expect(throttles.blockedFor('alice', '10.0.0.1', 20)).toBe(59_980);
+    expect(throttles.blockedFor('alice', '10.0.0.1', 20, 'device-a')).toBe(0);
+    throttles.failed('alice', '10.0.0.1', 21, 'device-a');
+    throttles.failed('alice', '10.0.0.1', 22, 'device-a');
+    expect(throttles.blockedFor('alice', '10.0.0.1', 23, 'device-a')).toBe(59_998);
+    expect(throttles.blockedFor('alice', '10.0.0.1', 23, 'device-b')).toBe(0);
+  });
+
+  it('bound one address across users', () => {
+    const throttles = new SignInThrottles({ ...limits, address: { max: 3, windowMs: 60_000 } });
+    for (const user of ['alice', 'bob', 'carol']) throttles.failed(user, '10.0.0.66', 0);
+    expect(throttles.blockedFor('dave', '10.0.0.66', 1)).toBe(59_999);
+    expect(throttles.blockedFor('dave', '10.0.0.1', 1)).toBe(0);
+  });
+});
+
 describe('sign-in throttles shared between workers', () => {
-  const limits = { user: { max: 3, windowMs: 60_000 }, address: { max: 10, windowMs: 60_000 } };
 
   /** Workers joined as by the primary: what one publishes, every other receives. */
   function workers(count: number): SignInThrottles[] {
@@ -62,6 +104,14 @@ describe('sign-in throttles shared between workers', () => {
     expect(b!.blockedFor('alice', '10.0.0.9', 3)).toBe(59_997);
     expect(a!.blockedFor('alice', '10.0.0.9', 3)).toBe(59_997);
     expect(b!.blockedFor('bob', '10.0.0.9', 3)).toBe(0);
+  });
+
+  it('know on every worker the addresses a user signed in from on one', () => {
+    const [a, b] = workers(2);
+    a!.signedIn('alice', '10.0.0.1', 0);
+    for (let i = 0; i < 3; i++) a!.failed('alice', `10.0.9.${i}`, 1);
+    expect(b!.blockedFor('alice', '10.0.0.1', 2)).toBe(0);
+    expect(b!.blockedFor('alice', '10.0.0.2', 2)).toBe(59_999);
   });
 
   it('forget a user\'s failures everywhere once the user signs in on one of them', () => {

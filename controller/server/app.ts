@@ -74,6 +74,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Fastify (proxy-addr) believes X-Forwarded-Proto and X-Forwarded-For only from these peers.
     trustProxy: transport.trustProxy === undefined || transport.trustProxy.length === 0 ? false : [...transport.trustProxy],
   });
+  noSniff(app);
   if (transport.issuer.startsWith('https:')) app.addHook('onRequest', requireTls(transport.issuer));
 
   app.get('/.well-known/mergekey-sealing-key', async (_request, reply) =>
@@ -118,11 +119,7 @@ function requireTls(issuer: string) {
 export async function buildAdminApp(options: AdminAppOptions): Promise<FastifyInstance> {
   const app = Fastify({ ...fastifyOptions(options.logger, undefined), trustProxy: false });
 
-  // Every answer, whatever route or error made it: a browser never guesses a JSON error body or
-  // an echoed value to be HTML or script (Fetch standard, "X-Content-Type-Options").
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header('x-content-type-options', 'nosniff');
-  });
+  noSniff(app);
 
   app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
 
@@ -157,6 +154,16 @@ export async function buildAdminApp(options: AdminAppOptions): Promise<FastifyIn
 }
 
 /** What both listeners share: limits, timeouts, logging; TLS when the listener has a certificate. */
+/**
+ * Every answer of a listener, whatever route or error made it: a browser never guesses a JSON error
+ * body or an echoed value to be HTML or script (Fetch standard, "X-Content-Type-Options").
+ */
+function noSniff(app: FastifyInstance): void {
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+  });
+}
+
 function fastifyOptions(logger: Logger, tls: Transport['tls']) {
   const server = {
     headersTimeout: LIMITS.headersTimeoutMs,

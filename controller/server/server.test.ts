@@ -70,18 +70,20 @@ describe('mergekey serve', () => {
   it('sends X-Content-Type-Options: nosniff on every answer: operational, OAuth, errors and unknown paths', async () => {
     const t = await serve();
     const answers = await Promise.all([
-      ['GET', '/healthz'], ['GET', '/api/v1/status'], ['GET', '/.well-known/oauth-authorization-server'], ['GET', '/oauth2/jwks'],
-      ['POST', '/oauth2/token'], ['GET', '/oauth2/token'], ['GET', '/api/v1/apps/billing/tokens'],
-      ['GET', '/no/such/path'], ['POST', '/api/v1/sync?wait=nope'],
-    ].map(async ([method, path]) => {
-      const response = await fetch(`${t.server.url}${path}`, { method, redirect: 'manual' });
+      ['admin', 'GET', '/healthz'], ['admin', 'GET', '/api/v1/status'], ['public', 'GET', '/.well-known/oauth-authorization-server'],
+      ['public', 'GET', '/oauth2/jwks'], ['public', 'POST', '/oauth2/token'], ['public', 'GET', '/oauth2/token'],
+      ['public', 'GET', '/api/v1/apps/billing/tokens'], ['public', 'GET', '/no/such/path'], ['admin', 'GET', '/no/such/path'],
+      ['admin', 'POST', '/api/v1/sync?wait=nope'],
+    ].map(async ([listener, method, path]) => {
+      const base = listener === 'admin' ? t.server.adminUrl : t.server.url;
+      const response = await fetch(`${base}${path}`, { method, redirect: 'manual' });
       await response.arrayBuffer();
       return `${method} ${path} ${response.status} ${response.headers.get('x-content-type-options')}`;
     }));
     expect(answers).toEqual([
       'GET /healthz 200 nosniff', 'GET /api/v1/status 200 nosniff', 'GET /.well-known/oauth-authorization-server 200 nosniff',
       'GET /oauth2/jwks 200 nosniff', 'POST /oauth2/token 400 nosniff', 'GET /oauth2/token 405 nosniff',
-      'GET /api/v1/apps/billing/tokens 401 nosniff', 'GET /no/such/path 404 nosniff',
+      'GET /api/v1/apps/billing/tokens 401 nosniff', 'GET /no/such/path 404 nosniff', 'GET /no/such/path 404 nosniff',
       'POST /api/v1/sync?wait=nope 202 nosniff',
     ]);
   });

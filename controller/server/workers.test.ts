@@ -133,7 +133,7 @@ describe('mergekey serve --workers 2', () => {
       // Time for the worker that answered to tell the other one.
       await sleep(200);
     }
-    // Five wrong passwords per user, then wait (SIGN_IN_LIMITS); alone, each worker would allow five.
+    // Five wrong passwords per (user, address), then that address waits (SIGN_IN_LIMITS); alone, each worker would allow five.
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
     expect((await servedBy('/portal/sign-in', mark, 7)).size).toBe(2);
   });

@@ -1,6 +1,7 @@
 // RFC 6749 section 4.3: the resource owner's user name and password, exchanged by a client the
 // owner trusts. RFC 9700 section 2.4 says it "MUST NOT be used"; it is here because the product
-// brief asks for it, off unless an application lists it, and throttled per (user, client).
+// brief asks for it, off unless an application lists it, and throttled per (user, client, source
+// address): see `handle`.
 import { passwordMatches, hashPassword } from '../../sealing/hashes.ts';
 import { invalidGrant, slowDown } from '../errors.ts';
 import { mintAccessToken, mintRefreshToken, recordAccessToken, newFamilyId, seconds, tokenResponse, userSubject, type TokenResponse } from '../issue.ts';
@@ -20,13 +21,18 @@ const MAX_USERNAME_LENGTH = 63;
 // wrong password does.
 let decoy: Promise<string> | undefined;
 
-export async function handle({ ctx, client: { app }, plan, params }: GrantRequest): Promise<TokenResponse> {
+export async function handle({ ctx, client: { app }, plan, params, request }: GrantRequest): Promise<TokenResponse> {
   const username = params.get('username')!;
   const password = params.get('password')!;
-  // Per (user, client): guessing one user's password through one application is slowed down,
-  // while the user keeps signing in through every other application.
+  // Per (user, client, source address): guessing one user's password through one application from
+  // one place is slowed down, while the user keeps signing in through every other application and,
+  // through this one, from wherever the application really runs. Keyed by (user, client) alone,
+  // anyone holding the client's credentials (a public app's, or a leaked secret) could keep its
+  // users out of it for good with a few wrong passwords a minute (OWASP Authentication Cheat
+  // Sheet: account lockout as a denial of service). Across addresses the client's plan rate
+  // (`tokenRequestsPerMinute`) still bounds the guesses one client makes.
   const known = username.length <= MAX_USERNAME_LENGTH;
-  const throttleKey = `${username.slice(0, MAX_USERNAME_LENGTH + 1)}\u0000${app.name}`;
+  const throttleKey = `${username.slice(0, MAX_USERNAME_LENGTH + 1)}\u0000${app.name}\u0000${request.ip}`;
   const { passwordFailures } = ctx.throttles;
   const perMinute = ctx.options.passwordFailuresPerMinute;
   const wait = passwordFailures.wait(throttleKey, ctx.now(), perMinute);
