@@ -43,7 +43,8 @@ if (![SECONDS, TTL_SECONDS, EVERY, CONNECTIONS, WORKERS].every((n) => Number.isF
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'cli/bin/mergekey.js');
-const ISSUER = 'https://auth.bench.mergekey.test';
+// http: the benchmark measures the server over plain HTTP on loopback, which an https issuer refuses.
+const ISSUER = 'http://auth.bench.mergekey.test';
 const dir = tempDir('mergekey-bench-sweep-');
 const children = new Set<ChildProcess>();
 const cleanup = () => {
