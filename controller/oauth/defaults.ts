@@ -18,10 +18,8 @@ export interface OAuthOptions {
    * tokens live longer, so a resource server can check every token until it expires.
    */
   minKeyRetention: number;
-  /** How often the maintenance task runs (ms): key rotation, sweeping, forgetting throttle entries. */
+  /** How often the maintenance task runs (ms): key rotation, forgetting throttle entries. */
   maintenanceInterval: number;
-  /** Expired token records, used assertion ids and families looked at per maintenance run. */
-  sweepBatch: number;
   /** Body limit of the token, revocation and introspection routes (bytes). */
   bodyLimit: number;
   /** The furthest ahead a client assertion's `exp` may be (ms), which bounds how long its `jti` is remembered. */
@@ -62,7 +60,6 @@ export const DEFAULT_OPTIONS: Readonly<OAuthOptions> = Object.freeze({
   keyRotationInterval: 24 * 60 * 60 * 1000,
   minKeyRetention: 24 * 60 * 60 * 1000,
   maintenanceInterval: 60 * 1000,
-  sweepBatch: 2000,
   // A token request is a few hundred bytes; a client assertion with a large RSA key about 2 KiB.
   bodyLimit: 16 * 1024,
   // RFC 7523 section 3: "The authorization server MAY reject JWTs with an "exp" claim value that

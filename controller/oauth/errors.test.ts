@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { StoreError } from '../store/errors.ts';
 import { ERROR_STATUS, errorBody, OAuthError, toOAuthError, type OAuthErrorCode } from './errors.ts';
 
 describe('OAuth errors', () => {
@@ -14,6 +15,12 @@ describe('OAuth errors', () => {
     const error = toOAuthError(new Error('ENOENT: /data/store/secret-path'));
     expect(error.status).toBe(500);
     expect(errorBody(error)).toEqual({ error: 'server_error' });
+  });
+
+  it('turn a write the store could not commit into temporarily_unavailable (RFC 6749 section 4.1.2.1), with Retry-After and no cause', () => {
+    const error = toOAuthError(new StoreError('store.unwritable', 'the store cannot write: ENOSPC (no space left on device)'));
+    expect([error.status, error.retryAfter]).toEqual([503, 5]);
+    expect(errorBody(error)).toEqual({ error: 'temporarily_unavailable', error_description: 'the server cannot store tokens now; retry later' });
   });
 
   it('keep descriptions within the characters RFC 6749 allows', () => {

@@ -5,6 +5,8 @@
 // HTTP status and the headers are decided here only. Anything that is not an OAuthError becomes
 // `server_error` with no detail on the wire.
 import type { FastifyReply } from 'fastify';
+import { StoreError } from '../store/errors.ts';
+import { RETRY_AFTER_SECONDS } from '../store/health.ts';
 
 export type OAuthErrorCode =
   | 'invalid_request'
@@ -18,7 +20,8 @@ export type OAuthErrorCode =
   | 'slow_down'
   | 'access_denied'
   | 'not_found'
-  | 'server_error';
+  | 'server_error'
+  | 'temporarily_unavailable';
 
 /** What each code means here; `errors.test.ts` checks every code is documented in README.md. */
 export const ERROR_STATUS: Record<OAuthErrorCode, number> = {
@@ -44,13 +47,19 @@ export const ERROR_STATUS: Record<OAuthErrorCode, number> = {
   access_denied: 403,
   not_found: 404,
   server_error: 500,
+  // The store cannot write (a full disk): RFC 6749 section 4.1.2.1 names the code, "The
+  // authorization server is currently unable to handle the request due to a temporary overloading
+  // or maintenance of the server", and RFC 7009 section 2.2.1 the status: "If the server responds
+  // with HTTP status code 503, the client must assume the token still exists and may retry after a
+  // reasonable delay. The server may include a "Retry-After" header".
+  temporarily_unavailable: 503,
 };
 
 export class OAuthError extends Error {
   readonly code: OAuthErrorCode;
   readonly status: number;
   readonly description: string | undefined;
-  /** Seconds, for `Retry-After` on 429 answers. */
+  /** Seconds, for `Retry-After` on 429 and 503 answers. */
   readonly retryAfter: number | undefined;
   /** The methods the route answers, for `Allow` on 405 answers. */
   readonly allow: readonly string[] | undefined;
@@ -80,6 +89,8 @@ export const slowDown = (retryAfterSeconds: number, description: string) =>
 export const accessDenied = (description: string) => new OAuthError('access_denied', description);
 export const notFound = (description: string) => new OAuthError('not_found', description);
 export const invalidToken = (description: string) => new OAuthError('invalid_token', description);
+export const temporarilyUnavailable = (description = 'the server cannot store tokens now; retry later') =>
+  new OAuthError('temporarily_unavailable', description, { retryAfter: RETRY_AFTER_SECONDS });
 /**
  * A method the route does not answer. RFC 9110 section 15.5.6: "The origin server MUST generate
  * an Allow header field in a 405 response containing a list of the target resource's currently
@@ -101,9 +112,14 @@ export interface ErrorBody {
   error_description?: string;
 }
 
-/** Turns anything thrown into the error answered on the wire. */
+/**
+ * Turns anything thrown into the error answered on the wire. A write the store could not commit
+ * is the server's temporary trouble, not a bug: 503 with Retry-After, and nothing of the cause.
+ */
 export function toOAuthError(err: unknown): OAuthError {
-  return err instanceof OAuthError ? err : new OAuthError('server_error');
+  if (err instanceof OAuthError) return err;
+  if (err instanceof StoreError && err.code === 'store.unwritable') return temporarilyUnavailable();
+  return new OAuthError('server_error');
 }
 
 export function errorBody(err: OAuthError): ErrorBody {
@@ -114,12 +130,13 @@ export function errorBody(err: OAuthError): ErrorBody {
 
 /**
  * Writes the error answer: status, RFC 6749 body, no-store headers, the challenge on 401 (Bearer
- * for a refused bearer token, RFC 6750 section 3; Basic otherwise) and `Retry-After` on 429. The
+ * for a refused bearer token, RFC 6750 section 3; Basic otherwise) and `Retry-After` on 429 and 503. The
  * only place an error reaches the wire.
  */
 export function sendError(reply: FastifyReply, err: unknown, realm: string): FastifyReply {
   const error = toOAuthError(err);
-  if (!(err instanceof OAuthError)) reply.log.error({ err }, 'unexpected error in the OAuth server');
+  if (error.code === 'temporarily_unavailable' && !(err instanceof OAuthError)) reply.log.warn({ err }, 'the store cannot write; answered 503');
+  else if (!(err instanceof OAuthError)) reply.log.error({ err }, 'unexpected error in the OAuth server');
   noStore(reply).code(error.status);
   if (error.code === 'invalid_token') reply.header('www-authenticate', `Bearer realm="${realm}", error="invalid_token"`);
   else if (error.status === 401) reply.header('www-authenticate', `Basic realm="${realm}", charset="UTF-8"`);

@@ -10,7 +10,6 @@ import { createContext, PATHS, type OAuthContext } from './context.ts';
 import type { OAuthDeps } from './deps.ts';
 import { invalidRequest, methodNotAllowed, OAuthError, sendError } from './errors.ts';
 import { introspectionEndpoint } from './introspection.ts';
-import { seconds } from './issue.ts';
 import { jwksEndpoint } from './jwks.ts';
 import { metadataEndpoint } from './metadata.ts';
 import { revocationEndpoint } from './revocation.ts';
@@ -76,13 +75,15 @@ function fromFastify(err: FastifyError | OAuthError): unknown {
   return err;
 }
 
-/** Rotates signing keys when due, sweeps expired token state, forgets recovered throttle entries. */
+/**
+ * Rotates signing keys when due, forgets recovered throttle entries. Expired token state is swept
+ * by the process that holds the data directory's lock, not by every worker (store/sweeper.ts).
+ */
 async function maintain(app: FastifyInstance, ctx: OAuthContext): Promise<void> {
   const now = ctx.now();
   try {
     await ctx.keys.maintain();
     noteInactiveApplications(ctx);
-    await ctx.tokens.sweep(seconds(now), ctx.options.sweepBatch);
     for (const throttle of Object.values(ctx.throttles)) throttle.forget(now);
   } catch (err) {
     app.log.error({ err }, 'OAuth maintenance failed');

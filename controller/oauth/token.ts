@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { leaveDeactivationSecond } from './app-state.ts';
 import { authenticateClient, type AuthenticatedClient } from './client-auth.ts';
 import type { OAuthContext } from './context.ts';
-import { noStore, slowDown, unauthorizedClient, unsupportedGrantType } from './errors.ts';
+import { noStore, slowDown, temporarilyUnavailable, unauthorizedClient, unsupportedGrantType } from './errors.ts';
 import { rejectQueryParameters, requiredParam, requireFormBody, type Params } from './form.ts';
 import { GRANTS, type Grant } from './grants/index.ts';
 import { planOf, type EffectivePlan } from './plan.ts';
@@ -16,6 +16,7 @@ export function tokenEndpoint(ctx: OAuthContext) {
     const params = requireFormBody(request);
     const grant = selectGrant(params);
     requireGrantParameters(grant, params);
+    checkStoreWritable(ctx);
     const client = await authenticateClient(ctx, request, params);
     checkGrantAllowed(client, grant);
     const plan = planOf(ctx.slow, client.app);
@@ -37,6 +38,15 @@ function selectGrant(params: Params): Grant {
 
 function requireGrantParameters(grant: Grant, params: Params): void {
   for (const name of grant.parameters.required) requiredParam(params, name);
+}
+
+/**
+ * While the store cannot write (a full disk), no token is issued: its record could not be kept,
+ * so it could be neither listed nor found to revoke. The store tries a write again by itself and
+ * the endpoint serves again once one commits (store/health.ts).
+ */
+function checkStoreWritable(ctx: OAuthContext): void {
+  if (ctx.tokens.unwritable() !== undefined) throw temporarilyUnavailable();
 }
 
 /** unauthorized_client: "The authenticated client is not authorized to use this authorization grant type." */

@@ -13,6 +13,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { APP_STATUSES, isRequestAllowed, type AppStatus, type RequestKind } from '../lifecycle/index.ts';
+import { storeHealth } from '../store/health.ts';
 import type { Store } from '../store/open.ts';
 import { accountNamed, checkPassword, hasRole, portalUser, throttleName, type PortalUser } from './accounts.ts';
 import { deviceCookie, trustedDevice } from './devices.ts';
@@ -89,7 +90,8 @@ export function portalPlugin(deps: PortalDeps): FastifyPluginAsync {
 
 async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
   const now = deps.now ?? Date.now;
-  const sessions = new Sessions(deps.store.sessions, { now, ...deps.sessions });
+  const health = storeHealth(deps.store);
+  const sessions = new Sessions(deps.store.sessions, { now, guard: (write) => health.guard(write), ...deps.sessions });
   const service = new PortalService({ workspace: deps.workspace, store: deps.store, now });
   const tokens = new AppTokens(deps.store, now);
   const limits = { ...SIGN_IN_LIMITS, ...deps.limits };

@@ -32,6 +32,7 @@ import {
   type RequestSummary,
 } from '../lifecycle/index.ts';
 import type { Api, Application } from '../manifests/types.generated.ts';
+import { StoreError } from '../store/errors.ts';
 import type { Store } from '../store/open.ts';
 import type { ApplicationRecord } from '../store/records.ts';
 import { hasRole, type PortalUser } from './accounts.ts';
@@ -574,6 +575,10 @@ function refusedEdit(name: string, view: AppStatusView | undefined): PortalError
 
 export function toPortalError(error: unknown): unknown {
   if (error instanceof PortalError) return error;
+  // A write the store could not commit (a full disk): the server's temporary trouble.
+  if (error instanceof StoreError && error.code === 'store.unwritable') {
+    return new PortalError(503, 'The server cannot save anything right now.', 'Its storage is full or failing; try again in a few minutes.');
+  }
   if (error instanceof GitHubError) return new PortalError(502, error.message, error.hint);
   // The CLI's code wraps GitHub's errors in its own failures; GitHub's trouble stays a 502.
   if (error instanceof CliError && error.cause instanceof GitHubError) return new PortalError(502, error.message, error.hint);

@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StoreError } from '../store/errors.ts';
 import { openStore, type Store } from '../store/open.ts';
+import { PortalError, toPortalError } from './service.ts';
 import { passwordStamp, Sessions, tokensEqual } from './sessions.ts';
 
 let dir: string;
@@ -23,6 +25,20 @@ afterAll(async () => {
 const sessions = () => new Sessions(store.sessions, { now: () => clock, lifetimeMs: 8 * 3_600_000, idleMs: 30 * 60_000 });
 
 describe('portal sessions', () => {
+  it('send every write through the store health, and a write the store cannot commit is a 503 page', async () => {
+    const full = new StoreError('store.unwritable', 'the store cannot write: ENOSPC (no space left on device)');
+    const guarded: unknown[] = [];
+    const failing = new Sessions(store.sessions, { now: () => clock, guard: (write) => (guarded.push(write), write.then(() => Promise.reject(full))) });
+    await expect(failing.create('carol', 'stamp')).rejects.toBe(full);
+    const { id, session } = await sessions().create('carol', 'stamp');
+    await expect(failing.setFlash(id, session, undefined)).rejects.toBe(full);
+    await expect(failing.destroy(id)).rejects.toBe(full);
+    expect(guarded).toHaveLength(3);
+    const page = toPortalError(full) as PortalError;
+    expect(page).toBeInstanceOf(PortalError);
+    expect([page.status, page.message, page.hint]).toEqual([503, 'The server cannot save anything right now.', 'Its storage is full or failing; try again in a few minutes.']);
+  });
+
   it('hands out a random 256-bit id and keeps only its hash', async () => {
     const { id, session } = await sessions().create('alice', 'stamp');
     expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);

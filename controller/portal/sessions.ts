@@ -35,6 +35,11 @@ export interface SessionOptions {
   lifetimeMs: number;
   /** Ends after this long without a request (1 h). */
   idleMs: number;
+  /**
+   * Waits for a write: the store's health (store/health.ts) turns a commit that fails (a full
+   * disk) into StoreError('store.unwritable'), which the portal answers with 503.
+   */
+  guard: <T>(write: Promise<T>) => Promise<T>;
 }
 
 export const SESSION_DEFAULTS = { lifetimeMs: 12 * 3_600_000, idleMs: 3_600_000 } as const;
@@ -71,7 +76,7 @@ export class Sessions {
 
   constructor(db: Database<unknown, string>, options: Partial<SessionOptions> = {}) {
     this.#db = db;
-    this.#options = { now: Date.now, ...SESSION_DEFAULTS, ...options };
+    this.#options = { now: Date.now, guard: (write) => write, ...SESSION_DEFAULTS, ...options };
   }
 
   /** A new session for `user`; the id is returned once, for the cookie, and stored only hashed. */
@@ -87,7 +92,7 @@ export class Sessions {
       expiresAt: now + this.#options.lifetimeMs,
       lastSeenAt: now,
     };
-    await this.#db.put(keyOf(id), session);
+    await this.#options.guard(this.#db.put(keyOf(id), session));
     return { id, session };
   }
 
@@ -106,17 +111,17 @@ export class Sessions {
     const now = this.#options.now();
     if (now - session.lastSeenAt < TOUCH_EVERY_MS) return session;
     const touched = { ...session, lastSeenAt: now };
-    await this.#db.put(keyOf(id), touched);
+    await this.#options.guard(this.#db.put(keyOf(id), touched));
     return touched;
   }
 
   async setFlash(id: string, session: SessionRecord, flash: Flash | undefined): Promise<void> {
     const { flash: _old, ...rest } = session;
-    await this.#db.put(keyOf(id), flash === undefined ? rest : { ...rest, flash });
+    await this.#options.guard(this.#db.put(keyOf(id), flash === undefined ? rest : { ...rest, flash }));
   }
 
   async destroy(id: string): Promise<void> {
-    if (ID_PATTERN.test(id)) await this.#db.remove(keyOf(id));
+    if (ID_PATTERN.test(id)) await this.#options.guard(this.#db.remove(keyOf(id)));
   }
 
   /** Removes up to `budget` expired sessions; returns how many. */
@@ -128,7 +133,7 @@ export class Sessions {
       if (session.v !== SESSION_VERSION || now >= session.expiresAt || now >= session.lastSeenAt + this.#options.idleMs) expired.push(key);
       if (expired.length >= budget) break;
     }
-    for (const key of expired) await this.#db.remove(key);
+    for (const key of expired) await this.#options.guard(this.#db.remove(key));
     return expired.length;
   }
 }

@@ -72,6 +72,8 @@ export interface AdminAppOptions {
   renderMetrics?: () => Promise<string>;
   /** How long `POST /api/v1/sync?wait=true` waits before answering 202 `running` (default `LIMITS.syncAnswerMs`). */
   syncAnswerMs?: number;
+  /** Why a serving process's store cannot write now (a full disk), if one cannot: then the server is not ready. */
+  storeProblem?: () => string | undefined;
 }
 
 /** The public listener: webhook, sealing key, the feature plugins. */
@@ -135,6 +137,8 @@ export async function buildAdminApp(options: AdminAppOptions): Promise<FastifyIn
 
   app.get('/readyz', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
+    const storeProblem = options.storeProblem?.();
+    if (storeProblem !== undefined) return reply.code(503).send({ ready: false, message: storeProblem });
     const commit = options.reconciler.appliedCommit();
     if (commit !== undefined) return reply.send({ ready: true, commit });
     return reply.code(503).send({ ready: false, message: 'no commit has been applied yet' });

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { LIMITS, type ServeConfig } from '../config/defaults.ts';
 import type { ReconcileLoop } from '../reconcile/loop.ts';
 import type { Reconciler } from '../reconcile/reconciler.ts';
+import { storeHealth } from '../store/health.ts';
 import type { Store } from '../store/open.ts';
 import { isNotice, isPeerMessage, Rpc, type Channel, type Handlers, type Notice, type PeerMessage, type PrimaryCalls, type WorkerCalls } from './ipc.ts';
 import { createLogger } from './logging.ts';
@@ -65,6 +66,7 @@ export async function startCluster(config: ServeConfig, deps: ClusterDependencie
       sync: controller.trigger,
       metrics: controller.metrics,
       renderMetrics: () => everyProcessMetrics(controller, workers),
+      storeProblem: () => storeHealth(controller.store).problem() ?? workers.storeProblem(),
     });
     admin = operator.app;
     const runningAdmin = admin;
@@ -126,6 +128,8 @@ interface Slot {
   worker: Worker;
   rpc: Rpc<PrimaryCalls, WorkerCalls>;
   listening: boolean;
+  /** Why the worker's store cannot write, as it last said. */
+  storeProblem?: string;
 }
 
 /** N workers, each in a slot it is restarted into when it exits. */
@@ -153,6 +157,11 @@ class WorkerPool {
     cluster.setupPrimary({ exec: this.exec, args: [] });
     const urls = await Promise.all(this.slots.map((_, index) => this.fork(index)));
     return urls[0]!;
+  }
+
+  /** Why a serving worker's store cannot write (a full disk), if one cannot. */
+  storeProblem(): string | undefined {
+    return this.slots.find((slot) => slot?.listening === true && slot.storeProblem !== undefined)?.storeProblem;
   }
 
   pids(): number[] {
@@ -228,6 +237,9 @@ class WorkerPool {
           resolve(message.url);
         } else if (message.type === 'mergekey:failed') {
           failure = message.message;
+        } else if (message.type === 'mergekey:store-problem') {
+          if (message.problem === null) delete slot.storeProblem;
+          else slot.storeProblem = message.problem;
         }
       });
       worker.on('exit', (code, signal) => {

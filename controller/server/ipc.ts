@@ -21,13 +21,16 @@ type Calls = Record<string, { input: unknown; output: unknown }>;
 
 /**
  * Messages that are not requests: a worker is listening or failed to start; a worker must stop;
- * a worker must read its TLS certificate again (the primary got SIGHUP).
+ * a worker must read its TLS certificate again (the primary got SIGHUP); a worker's store can or
+ * cannot write.
  */
 export type Notice =
   | { type: 'mergekey:listening'; url: string }
   | { type: 'mergekey:failed'; message: string }
   | { type: 'mergekey:stop' }
-  | { type: 'mergekey:reload-tls' };
+  | { type: 'mergekey:reload-tls' }
+  /** A worker's store cannot write (a full disk), or can again (null): the primary's readiness says so. */
+  | { type: 'mergekey:store-problem'; problem: string | null };
 
 /** A message from one worker to all the others, passed on by the primary; one topic per feature. */
 export interface PeerMessage {
@@ -149,7 +152,7 @@ export class Rpc<Mine extends Calls, Theirs extends Calls> {
 }
 
 export function isNotice(message: unknown): message is Notice {
-  return isObject(message) && typeof message.type === 'string' && ['mergekey:listening', 'mergekey:failed', 'mergekey:stop', 'mergekey:reload-tls'].includes(message.type);
+  return isObject(message) && typeof message.type === 'string' && ['mergekey:listening', 'mergekey:failed', 'mergekey:stop', 'mergekey:reload-tls', 'mergekey:store-problem'].includes(message.type);
 }
 
 export function isPeerMessage(message: unknown): message is PeerMessage {

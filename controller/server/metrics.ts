@@ -2,6 +2,7 @@
 // one process — tests, the benchmark — do not share or clash).
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RunStatus } from '../reconcile/status.ts';
+import type { ExpiringDb, SweepStats } from '../store/sweeper.ts';
 
 export type WebhookResult =
   | 'accepted'
@@ -23,6 +24,8 @@ export interface Metrics {
   registry: Registry;
   observeRun(run: RunStatus): void;
   webhook(result: WebhookResult): void;
+  /** Records the sweeper deleted from a db (only the reconciling process sweeps). */
+  swept(db: ExpiringDb, count: number): void;
 }
 
 /**
@@ -31,7 +34,7 @@ export interface Metrics {
  */
 export function createMetrics(
   source: () => MetricsSource | undefined,
-  options: { defaultMetrics?: boolean; reconcile?: boolean } = {},
+  options: { defaultMetrics?: boolean; reconcile?: boolean; sweeper?: () => SweepStats | undefined } = {},
 ): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'mergekey_' });
@@ -42,7 +45,7 @@ export function createMetrics(
     registers: [registry],
   });
   const webhook = (result: WebhookResult) => deliveries.inc({ result });
-  if (options.reconcile === false) return { registry, observeRun: () => {}, webhook };
+  if (options.reconcile === false) return { registry, observeRun: () => {}, webhook, swept: () => {} };
 
   const duration = new Histogram({
     name: 'mergekey_reconcile_duration_seconds',
@@ -79,8 +82,33 @@ export function createMetrics(
     },
   });
 
+  const swept = new Counter({
+    name: 'mergekey_store_swept_total',
+    help: 'Expired records the sweeper deleted, by database (tokens, refreshTokens, jtis, revocations).',
+    labelNames: ['db'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'mergekey_store_sweep_oldest_expired_seconds',
+    help: 'How long ago the oldest record not yet swept expired: the sweeper\'s backlog. Near 0 while it keeps up.',
+    registers: [registry],
+    collect() {
+      this.set(options.sweeper?.()?.oldestExpiredAge() ?? 0);
+    },
+  });
+
+  new Gauge({
+    name: 'mergekey_store_sweep_backlog',
+    help: 'Expired records due for sweeping and not yet swept (counted up to 100,000).',
+    registers: [registry],
+    collect() {
+      this.set(options.sweeper?.()?.backlog() ?? 0);
+    },
+  });
+
   return {
     registry,
+    swept: (db, count) => swept.inc({ db }, count),
     observeRun(run) {
       duration.observe({ result: run.result }, run.durationMs / 1000);
       if (run.result !== 'failed') lastSuccess.set(Date.parse(run.finishedAt) / 1000);

@@ -18,7 +18,9 @@ import { Reconciler } from '../reconcile/reconciler.ts';
 import type { SecretOpener } from '../reconcile/records.ts';
 import { prepareStore, recordStoreIdentity } from '../store/check.ts';
 import { configReader } from '../store/config.ts';
+import { storeHealth } from '../store/health.ts';
 import { openStore, type Store } from '../store/open.ts';
+import { Sweeper } from '../store/sweeper.ts';
 import { buildAdminApp, buildApp, type StatusSource, type SyncTrigger } from './app.ts';
 import { createLogger } from './logging.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -153,6 +155,7 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
       sync: controller.trigger,
       metrics: controller.metrics,
       ...(deps.syncAnswerMs === undefined ? {} : { syncAnswerMs: deps.syncAnswerMs }),
+      storeProblem: () => storeHealth(controller.store).problem(),
     });
     admin = operator.app;
     const runningAdmin = admin;
@@ -283,7 +286,14 @@ export async function openController(config: ServeConfig, deps: StartDependencie
     const confirm = confirmerFor(config, { gitDir: join(config.data, 'git'), log: logger.child({ component: 'confirm' }) });
     let reconciler: Reconciler | undefined;
     let controller: Controller | undefined;
-    const metrics = createMetrics(() => reconciler);
+    // This process holds the lock: it alone sweeps expired token state (never the workers).
+    let sweeper: Sweeper | undefined;
+    const metrics = createMetrics(() => reconciler, { sweeper: () => sweeper });
+    sweeper = new Sweeper(store, {
+      onSwept: (db, count) => metrics.swept(db, count),
+      onError: (err) => logger.error({ err }, 'sweeping expired token state failed'),
+    });
+    const sweeping = sweeper;
     const watchIssuer = issuerWatcher(config, opened, () => controller?.issuer, logger);
     reconciler = new Reconciler({
       store,
@@ -317,12 +327,14 @@ export async function openController(config: ServeConfig, deps: StartDependencie
         },
       },
       async close() {
-        await loop.stop();
+        await Promise.all([loop.stop(), sweeping.stop()]);
         await confirm?.confirmer.close();
         await opened.close();
         await lock.release();
       },
     };
+    sweeping.start();
+    logger.info({ pid: process.pid }, `sweeping expired token state in process ${process.pid}`);
     return controller;
   } catch (error) {
     await store?.close();
@@ -433,6 +445,8 @@ export interface AdminOptions {
   renderMetrics?: () => Promise<string>;
   /** How long a waiting `POST /api/v1/sync` waits before answering 202 (tests shorten it). */
   syncAnswerMs?: number;
+  /** Why the store cannot write now, in this process or a worker (store/health.ts). */
+  storeProblem?: () => string | undefined;
 }
 
 /** The operator listener (in the one process, or the primary of workers), listening. */
@@ -445,6 +459,7 @@ export async function serveAdmin(options: AdminOptions): Promise<{ app: FastifyI
     metrics: options.metrics,
     ...(options.renderMetrics === undefined ? {} : { renderMetrics: options.renderMetrics }),
     ...(options.syncAnswerMs === undefined ? {} : { syncAnswerMs: options.syncAnswerMs }),
+    ...(options.storeProblem === undefined ? {} : { storeProblem: options.storeProblem }),
   });
   try {
     const url = await app.listen({ host: options.config.adminHost, port: options.config.adminPort });

@@ -14,6 +14,7 @@ import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
 import { LIMITS, type ServeConfig } from '../config/defaults.ts';
 import { readAppliedCommit } from '../reconcile/apply.ts';
+import { storeHealth } from '../store/health.ts';
 import type { Store } from '../store/open.ts';
 import { openStore } from '../store/open.ts';
 import { IpcTimeout, isNotice, isPeerMessage, Rpc, type Channel, type Notice, type PeerMessage, type PrimaryCalls, type WorkerCalls } from './ipc.ts';
@@ -103,6 +104,8 @@ export async function runWorker(deps: Pick<StartDependencies, 'openKeys' | 'plug
     // A SIGHUP sent to the whole process group reaches the worker itself; without a listener it would end it.
     sighup = onSighup(served.reloadTls, logger);
     if (stopping === undefined) await notify({ type: 'mergekey:listening', url: served.url });
+    // Readiness is answered by the primary: it hears when this worker's store cannot write.
+    storeHealth(opened).watch((problem) => void notify({ type: 'mergekey:store-problem', problem: problem ?? null }));
   })();
   try {
     await started;

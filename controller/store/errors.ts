@@ -20,7 +20,9 @@ export type StoreErrorCode =
   /** A write would give a client id to a second application. */
   | 'store.client-id-taken'
   /** A ConfigWriter method ran outside a write transaction, where it would commit piecemeal. */
-  | 'store.no-transaction';
+  | 'store.no-transaction'
+  /** A write failed to commit: the disk is full, the LMDB map is at its limit, or an I/O error (health.ts). */
+  | 'store.unwritable';
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';

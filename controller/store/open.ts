@@ -50,8 +50,13 @@ export interface Store {
   signingKeys: Database<unknown, string>;
   /** Portal sign-in sessions, by the hash of their id (`controller/portal/sessions.ts`). */
   sessions: Database<unknown, string>;
+  /** When token state expires: `[exp, db, key]` → 0, so the sweeper reads expired records in order (`sweeper.ts`). */
+  expiries: Database<number, ExpiryKey>;
   close(): Promise<void>;
 }
+
+/** `[exp seconds, db code, key]`, and the sweeper's own markers at exp 0 (see sweeper.ts). */
+export type ExpiryKey = (string | number)[];
 
 export interface OpenOptions {
   /**
@@ -101,6 +106,7 @@ export function openStore(dataDir: string, options: OpenOptions = {}): Store {
     jtis: db('jtis'),
     signingKeys: db('signing-keys'),
     sessions: db('sessions'),
+    expiries: root.openDB<number, ExpiryKey>({ name: 'expiries' }),
     close: () => root.close(),
   };
 }

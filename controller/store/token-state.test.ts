@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from './open.ts';
+import { Sweeper } from './sweeper.ts';
 import { tokenState, type AccessTokenRecord, type FamilyRecord, type RefreshTokenRecord, type TokenState } from './token-state.ts';
 
 let dir: string;
@@ -99,7 +100,7 @@ describe('token state', () => {
     expect(second.next).toBeUndefined();
   });
 
-  it('sweeps expired records in bounded batches until none is left', async () => {
+  it('sweeps expired records of every kind in bounded batches until none is left', async () => {
     for (let i = 0; i < 5; i++) state.recordAccessToken('billing', access(`old${i}`, 1000));
     state.recordAccessToken('billing', access('live', 3000));
     await state.flushAccessTokens();
@@ -107,8 +108,7 @@ describe('token state', () => {
     await state.startFamily('billing', family('f1', 1000), refresh('r0', 'f1', 1000), access('a9', 1000, 'f1'));
     await state.revokeAccessToken('billing', 'gone', 1000);
     await state.revokeAllBefore('billing', 900);
-    let deleted = 0;
-    for (let run = 0; run < 6; run++) deleted += await state.sweep(2000, 2);
+    const deleted = await new Sweeper(store, { batch: 2 }).sweep(2000);
     // five old access tokens and a9, the refresh token r0 and its family, the assertion id, the
     // tombstone — not the deactivation mark
     expect(deleted).toBe(5 + 1 + 2 + 1 + 1);

@@ -10,6 +10,8 @@
 //   revocations    `at/<app>/<jti>`                    → the revoked access token's expiry (seconds)
 //                  `app/<app>`                         → every token issued up to then is dead (seconds)
 //   signingKeys    `keyring`                           → Keyring
+//   expiries       `[exp, db code, key]`               → 0, written in the transaction that writes
+//                                                        the record, for the sweeper (sweeper.ts)
 // Times are seconds since the epoch, like JWT claims, except the keyring's (milliseconds).
 //
 // Durability: refresh rotations, family starts and every revocation resolve only once committed
@@ -21,7 +23,12 @@
 // cost more CPU than signing the token. A token is active unless revoked (a revocation is a
 // durable tombstone that does not need the record), so a record still gathering, or lost with
 // the process, only leaves the token unlisted.
+//
+// Every write goes through the store's health (health.ts): a commit that fails (a full disk)
+// rejects with StoreError('store.unwritable') and never takes the process down.
+import { storeHealth } from './health.ts';
 import type { Store } from './open.ts';
+import { EXPIRY_DB, expiryKey } from './sweeper.ts';
 
 export const TOKEN_STATE_VERSION = 1;
 
@@ -126,8 +133,8 @@ export interface TokenState {
   useAssertionId(app: string, jti: string, exp: number, now: number): Promise<boolean>;
   /** A page of an application's token records, in key order, starting after `after`. */
   listTokens(app: string, options: { limit: number; after?: string }): TokenPage;
-  /** Deletes expired records, looking at no more than `budget` entries per db. Returns how many it deleted. */
-  sweep(now: number, budget: number): Promise<number>;
+  /** Undefined while the store can write; otherwise why it cannot (a full disk), until a write commits again. */
+  unwritable(): string | undefined;
   keyring(): Keyring | undefined;
   /** Replaces the keyring if its version is still `expectedVersion` (undefined: there is none yet). */
   replaceKeyring(expectedVersion: number | undefined, keyring: Keyring): Promise<boolean>;
@@ -159,20 +166,22 @@ export function markRevokedBefore(store: Store, app: string, now: number): void 
 }
 
 export function tokenState(store: Store, options: TokenStateOptions = {}): TokenState {
-  const { root, tokens, refreshTokens, jtis, revocations, signingKeys } = store;
+  const { root, tokens, refreshTokens, jtis, revocations, signingKeys, expiries } = store;
+  const health = storeHealth(store);
   const recordDelay = options.recordDelay ?? 10;
   const onError = options.onError ?? ((err: unknown) => { throw err; });
   const accessKey = (app: string, jti: string) => `${app}/${jti}`;
   const refreshKey = (app: string, id: string) => `${app}/r/${id}`;
   const familyKey = (app: string, id: string) => `${app}/f/${id}`;
-  const durable = async <T>(written: Promise<T>): Promise<T> => {
-    const result = await written;
-    await root.flushed;
-    return result;
-  };
-  // Where the next sweep resumes in each db, so every run does bounded work and all records are
-  // eventually visited.
-  const sweepFrom = new Map<string, string | undefined>();
+  const durable = <T>(transaction: () => T): Promise<T> =>
+    health.guard((async () => {
+      const result = await root.transaction(transaction);
+      await root.flushed;
+      return result;
+    })());
+  // Inside a write transaction: the sweeper deletes the record once `exp` has passed (and the
+  // record still says so: a family's expiry moves with its rotations, an assertion id is reused).
+  const expires = (db: keyof typeof EXPIRY_DB, key: string, exp: number) => expiries.put(expiryKey(db, key, exp), 0);
 
   let queued: [string, AccessTokenRecord][] = [];
   let timer: NodeJS.Timeout | undefined;
@@ -185,9 +194,12 @@ export function tokenState(store: Store, options: TokenStateOptions = {}): Token
     queued = [];
     if (batch.length > 0) {
       // A failed write is reported, not kept: later flushes (and listings) carry on.
-      lastBatch = root.transaction(() => {
-        for (const [key, record] of batch) tokens.put(key, record);
-      }).then(undefined, onError);
+      lastBatch = health.guard(root.transaction(() => {
+        for (const [key, record] of batch) {
+          tokens.put(key, record);
+          expires('tokens', key, record.exp);
+        }
+      })).then(undefined, onError);
     }
     await lastBatch;
   };
@@ -208,24 +220,28 @@ export function tokenState(store: Store, options: TokenStateOptions = {}): Token
     accessToken: (app, jti) => tokens.get(accessKey(app, jti)) as AccessTokenRecord | undefined,
 
     revokeAccessToken(app, jti, exp) {
-      return durable(root.transaction(() => {
+      return durable(() => {
         const key = accessKey(app, jti);
         const tombstone = `at/${key}`;
         tokens.remove(key);
         if (revocations.get(tombstone) !== undefined) return false;
         revocations.put(tombstone, exp);
+        expires('revocations', tombstone, exp);
         return true;
-      }));
+      });
     },
 
     accessTokenRevoked: (app, jti) => revocations.get(`at/${accessKey(app, jti)}`) !== undefined,
 
     async startFamily(app, family, refresh, access) {
-      await durable(root.transaction(() => {
+      await durable(() => {
         refreshTokens.put(familyKey(app, family.id), family);
+        expires('refreshTokens', familyKey(app, family.id), family.exp);
         refreshTokens.put(refreshKey(app, refresh.id), refresh);
+        expires('refreshTokens', refreshKey(app, refresh.id), refresh.exp);
         tokens.put(accessKey(app, access.jti), access);
-      }));
+        expires('tokens', accessKey(app, access.jti), access.exp);
+      });
     },
 
     refreshToken: (app, id) => refreshTokens.get(refreshKey(app, id)) as RefreshTokenRecord | undefined,
@@ -235,7 +251,7 @@ export function tokenState(store: Store, options: TokenStateOptions = {}): Token
     rotateRefreshToken(app, id, now, next, access) {
       // Runs inside lmdb's write transaction: reads see every earlier committed rotation, and no
       // other write interleaves, so the usedAt check and its update are one atomic step.
-      return durable(root.transaction((): RotationOutcome => {
+      return durable((): RotationOutcome => {
         const presented = refreshTokens.get(refreshKey(app, id)) as RefreshTokenRecord | undefined;
         if (presented === undefined) return { outcome: 'unknown' };
         if (presented.exp <= now) return { outcome: 'expired' };
@@ -252,36 +268,42 @@ export function tokenState(store: Store, options: TokenStateOptions = {}): Token
         // The used token is kept until it expires, to recognise a replay.
         refreshTokens.put(refreshKey(app, id), { ...presented, usedAt: now });
         refreshTokens.put(refreshKey(app, next.id), next);
+        expires('refreshTokens', refreshKey(app, next.id), next.exp);
         tokens.put(accessKey(app, access.jti), access);
+        expires('tokens', accessKey(app, access.jti), access.exp);
         const exp = Math.max(family.exp, next.exp, access.exp);
-        if (exp !== family.exp) refreshTokens.put(familyKey(app, family.id), { ...family, exp });
+        if (exp !== family.exp) {
+          refreshTokens.put(familyKey(app, family.id), { ...family, exp });
+          expires('refreshTokens', familyKey(app, family.id), exp);
+        }
         return { outcome: 'rotated' };
-      }));
+      });
     },
 
     revokeFamily(app, id, now) {
-      return durable(root.transaction(() => {
+      return durable(() => {
         const family = refreshTokens.get(familyKey(app, id)) as FamilyRecord | undefined;
         if (family === undefined || family.revokedAt !== undefined) return false;
         refreshTokens.put(familyKey(app, id), { ...family, revokedAt: now });
         return true;
-      }));
+      });
     },
 
     revokedBefore: (app) => revocations.get(`app/${app}`) as number | undefined,
 
     revokeAllBefore(app, now) {
-      return durable(root.transaction(() => markRevokedBefore(store, app, now)));
+      return durable(() => markRevokedBefore(store, app, now));
     },
 
     useAssertionId(app, jti, exp, now) {
-      return durable(root.transaction(() => {
+      return durable(() => {
         const key = accessKey(app, jti);
         const until = jtis.get(key) as number | undefined;
         if (until !== undefined && until > now) return false;
         jtis.put(key, exp);
+        expires('jtis', key, exp);
         return true;
-      }));
+      });
     },
 
     listTokens(app, { limit, after }) {
@@ -318,43 +340,17 @@ export function tokenState(store: Store, options: TokenStateOptions = {}): Token
       return page;
     },
 
-    async sweep(now, budget) {
-      let deleted = 0;
-      const writes: Promise<unknown>[] = [];
-      for (const [name, db, expiry] of [
-        ['tokens', tokens, (value: unknown, _key: string) => (value as AccessTokenRecord).exp],
-        ['refreshTokens', refreshTokens, (value: unknown, _key: string) => (value as RefreshTokenRecord | FamilyRecord).exp],
-        ['jtis', jtis, (value: unknown, _key: string) => value as number],
-        // Access token tombstones; deactivation marks (`app/…`) are kept, one per application.
-        ['revocations', revocations, (value: unknown, key: string) => (key.startsWith('at/') ? value as number : Infinity)],
-      ] as const) {
-        const start = sweepFrom.get(name);
-        let last: string | undefined;
-        let seen = 0;
-        for (const { key, value } of db.getRange({ ...(start === undefined ? {} : { start }), limit: budget })) {
-          last = key;
-          seen++;
-          if (expiry(value, key) <= now) {
-            writes.push(db.remove(key));
-            deleted++;
-          }
-        }
-        // Resume after the last key seen; start over once the whole db has been visited.
-        sweepFrom.set(name, seen < budget || last === undefined ? undefined : `${last}\u0000`);
-      }
-      await Promise.all(writes);
-      return deleted;
-    },
+    unwritable: () => health.problem(),
 
     keyring: () => signingKeys.get(KEYRING) as Keyring | undefined,
 
     replaceKeyring(expectedVersion, keyring) {
-      return durable(root.transaction(() => {
+      return durable(() => {
         const existing = signingKeys.get(KEYRING) as Keyring | undefined;
         if (existing?.version !== expectedVersion) return false;
         signingKeys.put(KEYRING, keyring);
         return true;
-      }));
+      });
     },
   };
 }
