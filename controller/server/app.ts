@@ -5,6 +5,7 @@
 // manual sync, apart, so that whoever reaches the public port cannot read the repository's
 // status or trigger reconciles. Nothing here knows how a route is implemented beyond wiring it
 // to its dependencies.
+import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { LIMITS } from '../config/defaults.ts';
@@ -74,6 +75,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   noSniff(app);
   notFound(app);
+  refuseAmbiguousMessages(app, transport.issuer);
   if (transport.issuer.startsWith('https:')) app.addHook('onRequest', requireTls(transport.issuer));
 
   app.get('/.well-known/mergekey-sealing-key', async (_request, reply) =>
@@ -120,6 +122,7 @@ export async function buildAdminApp(options: AdminAppOptions): Promise<FastifyIn
 
   noSniff(app);
   notFound(app);
+  refuseAmbiguousMessages(app, 'mergekey operator');
 
   app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
 
@@ -173,11 +176,86 @@ function notFound(app: FastifyInstance): void {
   );
 }
 
+// Header fields that hold one value (RFC 9110 section 5.3: a sender "MUST NOT generate multiple
+// field lines with the same name in a message ... unless" the field is a list). Node keeps the
+// first of a repeated Authorization, Content-Type or Host and drops the rest without a word; a
+// proxy in front may have read the last. Two parties reading one request two ways is how
+// credentials and bodies get smuggled, so such a request is refused, not interpreted.
+const SINGLETON_FIELDS: ReadonlySet<string> = new Set(['host', 'authorization', 'content-type', 'content-length']);
+
+/**
+ * Requests whose meaning is ambiguous get `400 invalid_request` before any route reads them:
+ * - a singleton header field sent more than once;
+ * - an HTTP/1.1 request without Host. RFC 9112 section 3.2: "A server MUST respond with a 400
+ *   (Bad Request) status code to any HTTP/1.1 request message that lacks a Host header field
+ *   and to any request message that contains more than one Host header field line". (Node's own
+ *   refusal of a missing Host is turned off in `fastifyOptions` so that this answer, in the
+ *   server's error shape, is the one sent.)
+ * - a body with a content coding (`Content-Encoding: gzip`): nothing here decodes one, and a
+ *   body read as if it had none is not what the client sent. RFC 9110 section 8.4: "An origin
+ *   server MAY respond with a status code of 415 (Unsupported Media Type) if a representation in
+ *   the request message has a content coding that is not acceptable."
+ */
+function refuseAmbiguousMessages(app: FastifyInstance, realm: string): void {
+  app.addHook('onRequest', async (request, reply) => {
+    const refusal = ambiguity(request);
+    if (refusal !== undefined) return sendError(reply, refusal, realm);
+    return undefined;
+  });
+}
+
+function ambiguity(request: FastifyRequest): ReturnType<typeof invalidRequest> | undefined {
+  const raw = request.raw.rawHeaders;
+  const seen = new Set<string>();
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (!SINGLETON_FIELDS.has(name)) continue;
+    // Named: these are the server's own field names, not the caller's input.
+    if (seen.has(name)) return invalidRequest(`the request has more than one ${name} header field`);
+    seen.add(name);
+  }
+  if (!seen.has('host') && request.raw.httpVersion === '1.1') return invalidRequest('an HTTP/1.1 request needs a Host header field');
+  const coding = request.headers['content-encoding'];
+  if (coding !== undefined && coding.trim().toLowerCase() !== 'identity') {
+    return invalidRequest('request bodies with a content coding (Content-Encoding) are not accepted', 415);
+  }
+  return undefined;
+}
+
+/**
+ * What a listener answers when Node cannot parse a request at all (a malformed request line or
+ * header, headers past Node's size limit) or the client is too slow (the header and request
+ * timeouts): the server's one error shape, an RFC 6749 `invalid_request` with the headers every
+ * answer carries, instead of Fastify's own body. The connection is closed, as Node does: what
+ * follows a message that did not parse cannot be trusted to start a new one.
+ */
+function clientError(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reason, description] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout', 'the request did not arrive in time']
+      : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'the request header fields are too large']
+        : [400, 'Bad Request', 'the request is not a well-formed HTTP/1.1 message'];
+  this.log.debug({ err }, 'unreadable request');
+  const body = JSON.stringify({ error: 'invalid_request', error_description: description });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\n`
+      + 'Content-Type: application/json; charset=utf-8\r\n'
+      + 'Cache-Control: no-store\r\n'
+      + 'X-Content-Type-Options: nosniff\r\n'
+      + 'Connection: close\r\n'
+      + `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}
+
 export const NOT_FOUND = Object.freeze({ error: 'not_found', error_description: 'No route answers this method and path.' });
 const BAD_URL = Object.freeze({ error: 'invalid_request', error_description: 'The request path is not a valid URL path.' });
 
 function fastifyOptions(logger: Logger, tls: Transport['tls']) {
   const server = {
+    // A missing Host is refused by `refuseAmbiguousMessages`, in the server's error shape; Node's
+    // own refusal is a bare 400 with no body.
+    requireHostHeader: false,
     headersTimeout: LIMITS.headersTimeoutMs,
     requestTimeout: LIMITS.requestTimeoutMs,
     connectionsCheckingInterval: LIMITS.connectionsCheckingIntervalMs,
@@ -197,6 +275,7 @@ function fastifyOptions(logger: Logger, tls: Transport['tls']) {
     forceCloseConnections: 'idle' as const,
     return503OnClosing: true,
     logController: new AccessLogAtDebug(),
+    clientErrorHandler: clientError,
     childLoggerFactory: requestLogger,
     // A path that does not decode (`/portal/%`): Fastify's answer would echo it. Fastify answers
     // these before any hook runs, so the headers every answer carries are set here too.
