@@ -28,9 +28,15 @@ export function oauthPlugin(deps: OAuthDeps): FastifyPluginAsync {
     const stopSharing = shareThrottles(ctx, deps.throttleSharing);
 
     // Bodies are read as text and parsed by form.ts, whatever their type, so a JSON body or a
-    // missing content type becomes invalid_request instead of Fastify's 415.
+    // missing content type becomes invalid_request instead of Fastify's 415. The text must be
+    // UTF-8 (RFC 6749 Appendix B): read as Fastify reads a string, a byte that is not would
+    // become U+FFFD, so two different passwords or secrets could arrive as one value.
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: ctx.options.bodyLimit }, (_request, body, done) => done(null, body));
+    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: ctx.options.bodyLimit }, (_request, body, done) => {
+      const text = utf8Text(body as Buffer);
+      if (text === undefined) done(invalidRequest('the request body is not UTF-8'), undefined);
+      else done(null, text);
+    });
     app.setErrorHandler((err: FastifyError | OAuthError, _request, reply) => sendError(reply, fromFastify(err), ctx.issuer));
 
     const post = { bodyLimit: ctx.options.bodyLimit };
@@ -65,6 +71,16 @@ function refuseOtherMethods(app: FastifyInstance, path: string, allow: readonly 
   // Refused on arrival, before any body is read: a large body still gets its 405.
   const refuse = async () => { throw refusal; };
   app.route({ method: others, url: path, onRequest: refuse, handler: refuse });
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function utf8Text(body: Buffer): string | undefined {
+  try {
+    return utf8.decode(body);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Errors Fastify raises before a handler runs (body too large, bad content length, …) are the client's. */
