@@ -8,7 +8,7 @@ import { noteInactiveApplications } from './app-state.ts';
 import { listTokensEndpoint, revokeTokenEndpoint } from './app-tokens.ts';
 import { createContext, PATHS, type OAuthContext } from './context.ts';
 import type { OAuthDeps } from './deps.ts';
-import { invalidRequest, methodNotAllowed, OAuthError, sendError } from './errors.ts';
+import { fromFramework, invalidRequest, methodNotAllowed, OAuthError, sendError } from './errors.ts';
 import { introspectionEndpoint } from './introspection.ts';
 import { seconds } from './issue.ts';
 import { jwksEndpoint } from './jwks.ts';
@@ -37,7 +37,7 @@ export function oauthPlugin(deps: OAuthDeps): FastifyPluginAsync {
       if (text === undefined) done(invalidRequest('the request body is not UTF-8'), undefined);
       else done(null, text);
     });
-    app.setErrorHandler((err: FastifyError | OAuthError, _request, reply) => sendError(reply, fromFastify(err), ctx.issuer));
+    app.setErrorHandler((err: FastifyError | OAuthError, _request, reply) => sendError(reply, fromFramework(err), ctx.issuer));
 
     const post = { bodyLimit: ctx.options.bodyLimit };
     app.post(PATHS.token, post, tokenEndpoint(ctx));
@@ -81,15 +81,6 @@ function utf8Text(body: Buffer): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Errors Fastify raises before a handler runs (body too large, bad content length, …) are the client's. */
-function fromFastify(err: FastifyError | OAuthError): unknown {
-  if (err instanceof OAuthError) return err;
-  const status = err.statusCode ?? 500;
-  if (status === 413) return invalidRequest('the request body is too large', 413);
-  if (status >= 400 && status < 500) return invalidRequest('the request could not be read');
-  return err;
 }
 
 /** Rotates signing keys when due, sweeps expired token state, forgets recovered throttle entries. */

@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { LIMITS } from '../config/defaults.ts';
-import { invalidRequest, sendError } from '../oauth/errors.ts';
+import { accessDenied, fromFramework, invalidRequest, sendError } from '../oauth/errors.ts';
 import type { ReconcileStatus, RunStatus } from '../reconcile/status.ts';
 import type { Metrics } from './metrics.ts';
 import { webhookPlugin } from './webhook.ts';
@@ -75,6 +75,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   noSniff(app);
   notFound(app);
+  answerErrors(app, transport.issuer);
   refuseAmbiguousMessages(app, transport.issuer);
   if (transport.issuer.startsWith('https:')) app.addHook('onRequest', requireTls(transport.issuer));
 
@@ -122,7 +123,11 @@ export async function buildAdminApp(options: AdminAppOptions): Promise<FastifyIn
 
   noSniff(app);
   notFound(app);
-  refuseAmbiguousMessages(app, 'mergekey operator');
+  answerErrors(app, OPERATOR_REALM);
+  refuseAmbiguousMessages(app, OPERATOR_REALM);
+  refuseBrowsers(app);
+  // No operator route reads a body: none is parsed (a body with a content type is a 415).
+  app.removeAllContentTypeParsers();
 
   app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
 
@@ -174,6 +179,36 @@ function notFound(app: FastifyInstance): void {
   app.setNotFoundHandler((_request, reply) =>
     reply.code(404).header('cache-control', 'no-store').send(NOT_FOUND),
   );
+}
+
+const OPERATOR_REALM = 'mergekey operator';
+
+/**
+ * Errors of the listener's own routes and of Fastify before any route ran (a body too large, of a
+ * type no parser takes, that does not parse) answer in the server's one error shape, as the
+ * feature plugins' do, never Fastify's body (which names its internal error codes).
+ */
+function answerErrors(app: FastifyInstance, realm: string): void {
+  app.setErrorHandler((err, _request, reply) => sendError(reply, fromFramework(err), realm));
+}
+
+/**
+ * The operator listener answers tools (curl, Prometheus, `mergekey status`), never a web page. It
+ * has no authentication and trusts being on loopback, but a browser on the operator's machine is
+ * on loopback too: any site can make it POST /api/v1/sync (a "simple" cross-site request needs no
+ * preflight), and one that rebinds its DNS name to 127.0.0.1 reads the status and metrics as
+ * same-origin. A browser says what it is doing (Fetch Metadata, W3C; `Origin`, RFC 6454): a
+ * request that comes from a page (`Sec-Fetch-Site` other than `none`, which is the operator
+ * typing the URL), or that carries an `Origin`, is refused with 403. Tools send neither.
+ */
+function refuseBrowsers(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request, reply) => {
+    const site = request.headers['sec-fetch-site'];
+    if ((site !== undefined && site !== 'none') || request.headers.origin !== undefined) {
+      return sendError(reply, accessDenied('the operator listener does not answer requests made by web pages'), OPERATOR_REALM);
+    }
+    return undefined;
+  });
 }
 
 // Header fields that hold one value (RFC 9110 section 5.3: a sender "MUST NOT generate multiple

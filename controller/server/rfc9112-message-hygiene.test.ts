@@ -140,3 +140,19 @@ describe('a request two parties could read two ways is refused (RFC 9110 section
     expect([plain.status, JSON.parse(plain.body).token_type]).toEqual([200, 'Bearer']);
   });
 });
+
+describe('a body Fastify cannot take gets the server\'s error shape, not Fastify\'s (which names its internal codes)', () => {
+  const cases: [string, 'public' | 'admin', string, string, number, string][] = [
+    ['invalid JSON to an operator route', 'admin', '/api/v1/sync', 'Content-Type: application/json', 415, 'the request body is of a type this endpoint does not read'],
+    ['a form to an operator route', 'admin', '/api/v1/sync', 'Content-Type: application/x-www-form-urlencoded', 415, 'the request body is of a type this endpoint does not read'],
+    ['invalid JSON to a public path no route answers', 'public', '/.well-known/mergekey-sealing-key', 'Content-Type: application/json', 400, 'the request could not be read'],
+    ['a body over the limit to a public path no route answers', 'public', '/nowhere', 'Content-Type: application/json', 413, 'the request body is too large'],
+  ];
+  it.each(cases)('%s', async (_what, listener, path, type, status, description) => {
+    const body = status === 413 ? `"${'a'.repeat(70_000)}"` : '{';
+    const answer = await send(listener === 'admin' ? server.adminUrl : server.url,
+      `POST ${path} HTTP/1.1\r\nHost: a\r\n${type}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    expect([answer.status, JSON.parse(answer.body)]).toEqual([status, { error: 'invalid_request', error_description: description }]);
+    expectErrorHeaders(answer);
+  });
+});
