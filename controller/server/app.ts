@@ -223,7 +223,8 @@ const SINGLETON_FIELDS: ReadonlySet<string> = new Set(['host', 'authorization', 
  * - a singleton header field sent more than once;
  * - an HTTP/1.1 request without Host. RFC 9112 section 3.2: "A server MUST respond with a 400
  *   (Bad Request) status code to any HTTP/1.1 request message that lacks a Host header field
- *   and to any request message that contains more than one Host header field line". (Node's own
+ *   and to any request message that contains more than one Host header field line or a Host
+ *   header field with an invalid field value". (Node's own
  *   refusal of a missing Host is turned off in `fastifyOptions` so that this answer, in the
  *   server's error shape, is the one sent.)
  * - a body with a content coding (`Content-Encoding: gzip`): nothing here decodes one, and a
@@ -231,6 +232,10 @@ const SINGLETON_FIELDS: ReadonlySet<string> = new Set(['host', 'authorization', 
  *   server MAY respond with a status code of 415 (Unsupported Media Type) if a representation in
  *   the request message has a content coding that is not acceptable."
  */
+// RFC 9112 section 3.2 and RFC 3986 section 3.2.2: `uri-host [ ":" port ]`, an IP literal in
+// brackets or a reg-name (empty allowed, as for a target without authority).
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?$/;
+
 function refuseAmbiguousMessages(app: FastifyInstance, realm: string): void {
   app.addHook('onRequest', async (request, reply) => {
     const refusal = ambiguity(request);
@@ -250,6 +255,8 @@ function ambiguity(request: FastifyRequest): ReturnType<typeof invalidRequest> |
     seen.add(name);
   }
   if (!seen.has('host') && request.raw.httpVersion === '1.1') return invalidRequest('an HTTP/1.1 request needs a Host header field');
+  const host = request.headers.host;
+  if (host !== undefined && !HOST.test(host)) return invalidRequest('the Host header field is not a host and port');
   const coding = request.headers['content-encoding'];
   if (coding !== undefined && coding.trim().toLowerCase() !== 'identity') {
     return invalidRequest('request bodies with a content coding (Content-Encoding) are not accepted', 415);

@@ -111,7 +111,7 @@ describe('a request two parties could read two ways is refused (RFC 9110 section
     }]);
   });
 
-  it('two Host fields, and an HTTP/1.1 request without one (RFC 9112 section 3.2: "MUST respond with a 400"), on both listeners', async () => {
+  it('two Host fields, an HTTP/1.1 request without one, and one that is not a host and port (RFC 9112 section 3.2: "MUST respond with a 400")', async () => {
     for (const [url, path] of [[server.url, '/oauth2/jwks'], [server.adminUrl, '/healthz']] as const) {
       const twice = await send(url, `GET ${path} HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n`);
       expect([twice.status, JSON.parse(twice.body)]).toEqual([400, { error: 'invalid_request', error_description: 'the request has more than one host header field' }]);
@@ -119,6 +119,13 @@ describe('a request two parties could read two ways is refused (RFC 9110 section
       const none = await send(url, `GET ${path} HTTP/1.1\r\nConnection: close\r\n\r\n`);
       expect([none.status, JSON.parse(none.body)]).toEqual([400, { error: 'invalid_request', error_description: 'an HTTP/1.1 request needs a Host header field' }]);
       expectErrorHeaders(none);
+    }
+    for (const host of ['a b', 'a/b', 'a@b', 'a:b:c', '[::1', 'a\tb']) {
+      const bad = await send(server.url, `GET /oauth2/jwks HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+      expect([bad.status, JSON.parse(bad.body)]).toEqual([400, { error: 'invalid_request', error_description: 'the Host header field is not a host and port' }]);
+    }
+    for (const host of ['auth.example.com', 'auth.example.com:8443', '127.0.0.1:1', '[::1]:80', 'xn--bcher-kva.example']) {
+      expect((await send(server.url, `GET /oauth2/jwks HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)).status).toBe(200);
     }
     // HTTP/1.0 has no Host requirement.
     const old = await send(server.url, 'GET /oauth2/jwks HTTP/1.0\r\n\r\n');
