@@ -7,7 +7,6 @@
 // without fastify-plugin: its body parser, cookie handling, hooks and error handler stay inside.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
@@ -27,7 +26,7 @@ import { signInPage } from './pages/sign-in.ts';
 import { PortalError, PortalService, refusalMessage, toPortalError, type AppDetail } from './service.ts';
 import { newToken, passwordStamp, Sessions, tokensEqual, type Flash, type SessionOptions, type SessionRecord } from './sessions.ts';
 import { SIGN_IN_LIMITS, SignInThrottles, type SignInLimits, type SignInPeers } from './throttle.ts';
-import { AppTokens, requestToken, type PortalGrant } from './tokens.ts';
+import { AppTokens, requestToken, tokenEndpointAt, type PortalGrant, type TokenEndpointCall } from './tokens.ts';
 import type { Workspace } from './workspace.ts';
 
 export interface PortalDeps {
@@ -35,7 +34,7 @@ export interface PortalDeps {
   workspace: Workspace;
   /** The issuer: an https issuer makes the cookies Secure (and `__Host-` prefixed). */
   issuer: () => string | undefined;
-  /** The token endpoint the portal calls (default: this server's own address, /oauth2/token). */
+  /** The token endpoint the portal calls (default: this server's own /oauth2/token, in-process). */
   tokenEndpoint?: string;
   /** Asks the controller to sync now, after a publisher approved a request here. */
   sync?: (reason: string) => unknown;
@@ -557,12 +556,16 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
     return detail;
   }
 
-  function tokenEndpoint(request: FastifyRequest): string {
-    if (deps.tokenEndpoint !== undefined) return deps.tokenEndpoint;
-    // This very server, over loopback: the same endpoint, throttles and logs as any client's.
-    const address = request.server.server.address() as AddressInfo;
-    const host = address.address === '0.0.0.0' || address.address === '::' ? (address.family === 'IPv6' ? '[::1]' : '127.0.0.1') : address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    return `http://${host}:${address.port}/oauth2/token`;
+  function tokenEndpoint(request: FastifyRequest): TokenEndpointCall {
+    if (deps.tokenEndpoint !== undefined) return tokenEndpointAt(deps.tokenEndpoint);
+    // This very server's endpoint, its throttles and logs as any client's, but injected in
+    // process: over the network it would have to be https://<the listen address> under an https
+    // issuer, whose certificate names the public host, and a plain HTTP listener behind a proxy
+    // refuses every request that did not come through the proxy ("TLS is required").
+    return async (headers, body) => {
+      const response = await request.server.inject({ method: 'POST', url: '/oauth2/token', headers, payload: body });
+      return { status: response.statusCode, body: response.body };
+    };
   }
 }
 

@@ -5,6 +5,7 @@
 // manual sync, apart, so that whoever reaches the public port cannot read the repository's
 // status or trigger reconciles. Nothing here knows how a route is implemented beyond wiring it
 // to its dependencies.
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
@@ -111,6 +112,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
  */
 function requireTls(issuer: string) {
   return async function requireTls(request: FastifyRequest, reply: FastifyReply) {
+    // A request made inside this process with `inject` (the portal asking the token endpoint for
+    // a developer) has crossed no network; every request that did arrives on a socket.
+    if (!(request.raw.socket instanceof Socket)) return undefined;
     // RFC 6797: a browser that once reached the portal over TLS does not try plain HTTP again.
     if (request.protocol === 'https') return void reply.header('strict-transport-security', 'max-age=31536000');
     return sendError(reply, invalidRequest(`TLS is required: the issuer is ${issuer}; send this request over https`), issuer);
