@@ -5,6 +5,7 @@
 // manual sync, apart, so that whoever reaches the public port cannot read the repository's
 // status or trigger reconciles. Nothing here knows how a route is implemented beyond wiring it
 // to its dependencies.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -76,6 +77,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   noSniff(app);
   notFound(app);
+  answerExpectations(app);
   answerErrors(app, transport.issuer);
   refuseAmbiguousMessages(app, transport.issuer);
   if (transport.issuer.startsWith('https:')) app.addHook('onRequest', requireTls(transport.issuer));
@@ -127,6 +129,7 @@ export async function buildAdminApp(options: AdminAppOptions): Promise<FastifyIn
 
   noSniff(app);
   notFound(app);
+  answerExpectations(app);
   answerErrors(app, OPERATOR_REALM);
   refuseAmbiguousMessages(app, OPERATOR_REALM);
   refuseBrowsers(app);
@@ -266,6 +269,23 @@ function ambiguity(request: FastifyRequest): ReturnType<typeof invalidRequest> |
     return invalidRequest('request bodies with a content coding (Content-Encoding) are not accepted', 415);
   }
   return undefined;
+}
+
+/**
+ * An `Expect` other than `100-continue` (which Node answers itself): RFC 9110 section 10.1.1, "A
+ * server that receives an Expect field value containing a member other than 100-continue MAY
+ * respond with a 417 (Expectation Failed)". Node sends that 417 with no body unless a listener
+ * answers; this one answers it in the server's error shape. No route runs.
+ */
+function answerExpectations(app: FastifyInstance): void {
+  app.server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
+    const body = JSON.stringify({ error: 'invalid_request', error_description: 'the request expects something this server does not do (Expect)' });
+    response.writeHead(417, {
+      'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff',
+      connection: 'close', 'content-length': Buffer.byteLength(body),
+    });
+    response.end(body);
+  });
 }
 
 /**

@@ -87,6 +87,22 @@ describe('a request Node cannot parse (RFC 9112 section 2.2, 5) gets the server\
   }
 });
 
+describe('an expectation the server does not meet (RFC 9110 section 10.1.1)', () => {
+  it('is a 417 in the server\'s error shape on both listeners; 100-continue still works', async () => {
+    for (const [url, path] of [[server.url, '/oauth2/jwks'], [server.adminUrl, '/healthz']] as const) {
+      const answer = await send(url, `GET ${path} HTTP/1.1\r\nHost: a\r\nExpect: the-moon\r\nConnection: close\r\n\r\n`);
+      expect([answer.status, JSON.parse(answer.body)]).toEqual([417, {
+        error: 'invalid_request', error_description: 'the request expects something this server does not do (Expect)',
+      }]);
+      expectErrorHeaders(answer);
+    }
+    const auth = `Authorization: ${basicAuthorization(billing.id, billing.secret)}`;
+    const answer = await send(server.url, tokenRequest(['Host: a', 'Content-Type: application/x-www-form-urlencoded', auth, 'Expect: 100-continue']));
+    expect(answer.status).toBe(100);
+    expect(answer.body).toContain('"token_type":"Bearer"');
+  });
+});
+
 describe('a request two parties could read two ways is refused (RFC 9110 section 5.3)', () => {
   it('two Authorization fields: no token whichever comes first', async () => {
     const good = `Authorization: ${basicAuthorization(billing.id, billing.secret)}`;
