@@ -303,7 +303,10 @@ function clientError(this: FastifyInstance, err: NodeJS.ErrnoException, socket: 
         : [400, 'Bad Request', 'the request is not a well-formed HTTP/1.1 message'];
   this.log.debug({ err }, 'unreadable request');
   const body = JSON.stringify({ error: 'invalid_request', error_description: description });
-  if (socket.writable) {
+  // Not once a response to an earlier request on this connection has started: the bytes would
+  // land inside it (Node's own handler holds back for the same reason).
+  const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (socket.writable && answering?.headersSent !== true) {
     socket.write(`HTTP/1.1 ${status} ${reason}\r\n`
       + 'Content-Type: application/json; charset=utf-8\r\n'
       + 'Cache-Control: no-store\r\n'
