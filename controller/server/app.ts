@@ -225,24 +225,23 @@ function refuseBrowsers(app: FastifyInstance): void {
 // credentials and bodies get smuggled, so such a request is refused, not interpreted.
 const SINGLETON_FIELDS: ReadonlySet<string> = new Set(['host', 'authorization', 'content-type', 'content-length']);
 
+// RFC 9112 section 3.2 and RFC 3986 section 3.2.2: `uri-host [ ":" port ]`, an IP literal in
+// brackets or a reg-name (empty allowed, as for a target without authority).
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?$/;
+
 /**
  * Requests whose meaning is ambiguous get `400 invalid_request` before any route reads them:
  * - a singleton header field sent more than once;
  * - an HTTP/1.1 request without Host. RFC 9112 section 3.2: "A server MUST respond with a 400
  *   (Bad Request) status code to any HTTP/1.1 request message that lacks a Host header field
  *   and to any request message that contains more than one Host header field line or a Host
- *   header field with an invalid field value". (Node's own
- *   refusal of a missing Host is turned off in `fastifyOptions` so that this answer, in the
- *   server's error shape, is the one sent.)
+ *   header field with an invalid field value". (Node's own refusal of a missing Host is turned
+ *   off in `fastifyOptions`, so that this answer, in the server's error shape, is the one sent.)
  * - a body with a content coding (`Content-Encoding: gzip`): nothing here decodes one, and a
  *   body read as if it had none is not what the client sent. RFC 9110 section 8.4: "An origin
  *   server MAY respond with a status code of 415 (Unsupported Media Type) if a representation in
  *   the request message has a content coding that is not acceptable."
  */
-// RFC 9112 section 3.2 and RFC 3986 section 3.2.2: `uri-host [ ":" port ]`, an IP literal in
-// brackets or a reg-name (empty allowed, as for a target without authority).
-const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?$/;
-
 function refuseAmbiguousMessages(app: FastifyInstance, realm: string): void {
   app.addHook('onRequest', async (request, reply) => {
     const refusal = ambiguity(request);
