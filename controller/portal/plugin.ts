@@ -100,7 +100,7 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
   let lastSweep = 0;
 
   await app.register(fastifyCookie);
-  await app.register(fastifyFormbody, { bodyLimit: 64 * 1024 });
+  await app.register(fastifyFormbody, { bodyLimit: 64 * 1024, parser: parseForm });
   app.decorateRequest('portal', null);
 
   // The methods each route path answers, for a 405 with its Allow header (RFC 9110 section 15.5.6).
@@ -567,6 +567,36 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
       return { status: response.statusCode, body: response.body };
     };
   }
+}
+
+/**
+ * A browser's form body is ASCII: the application/x-www-form-urlencoded serializer (WHATWG URL)
+ * percent-encodes every other byte, as UTF-8. Raw bytes above 0x7F come from a tool, and those
+ * that are not UTF-8 reach here already replaced by U+FFFD (the body is decoded before it is
+ * parsed); percent-encoded bytes that are not UTF-8 would decode to U+FFFD as well. Either way
+ * two different passwords could arrive as one, so both are refused (as the token endpoint does).
+ * A name given twice becomes a list, as with any form parser.
+ */
+function parseForm(text: string): Record<string, string | string[]> {
+  const unreadable = () => Object.assign(new Error('the form body is not ASCII with UTF-8 percent-encoding'), { statusCode: 400 });
+  if (/[^\x00-\x7f]/.test(text)) throw unreadable();
+  const decode = (raw: string) => {
+    try {
+      return decodeURIComponent(raw.replaceAll('+', ' '));
+    } catch {
+      throw unreadable();
+    }
+  };
+  const fields: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
+  for (const pair of text.split('&')) {
+    if (pair === '') continue;
+    const equals = pair.indexOf('=');
+    const name = decode(equals === -1 ? pair : pair.slice(0, equals));
+    const value = equals === -1 ? '' : decode(pair.slice(equals + 1));
+    const before = fields[name];
+    fields[name] = before === undefined ? value : [...[before].flat(), value];
+  }
+  return fields;
 }
 
 function body(request: FastifyRequest): Record<string, unknown> {
