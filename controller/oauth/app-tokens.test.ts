@@ -86,6 +86,26 @@ describe('an application\'s tokens', () => {
     });
   });
 
+  it('takes a page size in decimal digits only, and a cursor only in the shape of an id it gave out', async () => {
+    const app = await fresh();
+    await accessToken(app);
+    const { tokens: [token] } = (await list(app)).body as TokenList;
+    expect((await list(app, `?limit=1&after=${token!.id}`)).status).toBe(200);
+    for (const limit of ['1e3', '0x10', '%2010', '10%20', '1.0', '+5', '05', '-1', '1001', '99999999999']) {
+      expect(await list(app, `?limit=${limit}`)).toEqual({
+        status: 400, headers: expect.anything(),
+        body: { error: 'invalid_request', error_description: 'limit must be a whole number from 1 to 1000' },
+      });
+    }
+    // A prefix alone, bytes that sort past every id, another kind's shape, a NUL.
+    for (const after of ['at_', 'rt_', `at_${'%F0%9F%98%80'.repeat(10)}`, `at_${token!.id.slice(3).toUpperCase()}`, `rt_${'a'.repeat(42)}`, 'at_%00', `${token!.id}%00`]) {
+      expect(await list(app, `?after=${after}`)).toEqual({
+        status: 400, headers: expect.anything(),
+        body: { error: 'invalid_request', error_description: 'after must be a token id from a previous page' },
+      });
+    }
+  });
+
   it('revokes one access token by its id', async () => {
     const app = await fresh();
     const token = await accessToken(app);

@@ -121,20 +121,30 @@ async function throttledBearer(ctx: OAuthContext, request: FastifyRequest, token
   }
 }
 
+// Decimal digits only: `Number()` would also take `1e3`, `0x10`, ` 10` and `1.0`, so one page
+// size would have many spellings and a cache or log in front would not see them as one.
+const PAGE_SIZE = /^[1-9][0-9]{0,6}$/;
+
 function pageSize(ctx: OAuthContext, raw: string | string[] | undefined): number {
   if (raw === undefined) return 100;
-  const limit = Number(raw);
+  const limit = typeof raw === 'string' && PAGE_SIZE.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(limit) || limit < 1 || limit > ctx.options.maxTokensPerPage) {
     throw invalidRequest(`limit must be a whole number from 1 to ${ctx.options.maxTokensPerPage}`);
   }
   return limit;
 }
 
+// The ids this server gives out: an access token's `jti` (a UUIDv7, issue.ts) and a refresh
+// token's SHA-256 in base64url. A cursor is one of them, nothing else: not a prefix, not bytes
+// that sort past every id to read the ranges in between.
+const ACCESS_CURSOR = /^at_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const REFRESH_CURSOR = /^rt_[A-Za-z0-9_-]{43}$/;
+
 function cursorOf(after: string | string[] | undefined): string | undefined {
   if (after === undefined) return undefined;
   if (typeof after !== 'string' || after.length > MAX_TOKEN_ID_LENGTH) throw invalidRequest('after must be a token id from a previous page');
-  if (after.startsWith(ACCESS_ID_PREFIX)) return `a:${after.slice(ACCESS_ID_PREFIX.length)}`;
-  if (after.startsWith(REFRESH_ID_PREFIX)) return `r:${after.slice(REFRESH_ID_PREFIX.length)}`;
+  if (ACCESS_CURSOR.test(after)) return `a:${after.slice(ACCESS_ID_PREFIX.length)}`;
+  if (REFRESH_CURSOR.test(after)) return `r:${after.slice(REFRESH_ID_PREFIX.length)}`;
   throw invalidRequest('after must be a token id from a previous page');
 }
 

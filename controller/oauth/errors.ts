@@ -113,6 +113,20 @@ export interface ErrorBody {
 }
 
 /**
+ * An error Fastify raised before a handler ran (a body too large, of a type no parser takes, that
+ * does not parse, a bad content length): the client's, so `invalid_request` with Fastify's 4xx
+ * status, described without Fastify's words. Anything else goes on as it is.
+ */
+export function fromFramework(err: unknown): unknown {
+  if (err instanceof OAuthError || typeof err !== 'object' || err === null) return err;
+  const status = (err as { statusCode?: unknown }).statusCode;
+  if (status === 413) return invalidRequest('the request body is too large', 413);
+  if (status === 415) return invalidRequest('the request body is of a type this endpoint does not read', 415);
+  if (typeof status === 'number' && status >= 400 && status < 500) return invalidRequest('the request could not be read');
+  return err;
+}
+
+/**
  * Turns anything thrown into the error answered on the wire. A write the store could not commit
  * is the server's temporary trouble, not a bug: 503 with Retry-After, and nothing of the cause.
  */

@@ -8,7 +8,7 @@ import { noteInactiveApplications } from './app-state.ts';
 import { listTokensEndpoint, revokeTokenEndpoint } from './app-tokens.ts';
 import { createContext, PATHS, type OAuthContext } from './context.ts';
 import type { OAuthDeps } from './deps.ts';
-import { invalidRequest, methodNotAllowed, OAuthError, sendError } from './errors.ts';
+import { fromFramework, invalidRequest, methodNotAllowed, OAuthError, sendError } from './errors.ts';
 import { introspectionEndpoint } from './introspection.ts';
 import { jwksEndpoint } from './jwks.ts';
 import { metadataEndpoint } from './metadata.ts';
@@ -27,10 +27,16 @@ export function oauthPlugin(deps: OAuthDeps): FastifyPluginAsync {
     const stopSharing = shareThrottles(ctx, deps.throttleSharing);
 
     // Bodies are read as text and parsed by form.ts, whatever their type, so a JSON body or a
-    // missing content type becomes invalid_request instead of Fastify's 415.
+    // missing content type becomes invalid_request instead of Fastify's 415. The text must be
+    // UTF-8 (RFC 6749 Appendix B): read as Fastify reads a string, a byte that is not would
+    // become U+FFFD, so two different passwords or secrets could arrive as one value.
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: ctx.options.bodyLimit }, (_request, body, done) => done(null, body));
-    app.setErrorHandler((err: FastifyError | OAuthError, _request, reply) => sendError(reply, fromFastify(err), ctx.issuer));
+    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: ctx.options.bodyLimit }, (_request, body, done) => {
+      const text = utf8Text(body as Buffer);
+      if (text === undefined) done(invalidRequest('the request body is not UTF-8'), undefined);
+      else done(null, text);
+    });
+    app.setErrorHandler((err: FastifyError | OAuthError, _request, reply) => sendError(reply, fromFramework(err), ctx.issuer));
 
     const post = { bodyLimit: ctx.options.bodyLimit };
     app.post(PATHS.token, post, tokenEndpoint(ctx));
@@ -66,13 +72,14 @@ function refuseOtherMethods(app: FastifyInstance, path: string, allow: readonly 
   app.route({ method: others, url: path, onRequest: refuse, handler: refuse });
 }
 
-/** Errors Fastify raises before a handler runs (body too large, bad content length, …) are the client's. */
-function fromFastify(err: FastifyError | OAuthError): unknown {
-  if (err instanceof OAuthError) return err;
-  const status = err.statusCode ?? 500;
-  if (status === 413) return invalidRequest('the request body is too large', 413);
-  if (status >= 400 && status < 500) return invalidRequest('the request could not be read');
-  return err;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function utf8Text(body: Buffer): string | undefined {
+  try {
+    return utf8.decode(body);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -470,6 +470,15 @@ describe('hostile requests: an RFC 6749 error, never a 500, never a token', () =
     expect(response.body).toEqual(body);
   });
 
+  it('refuses a body that is not UTF-8 (RFC 6749 Appendix B) rather than reading U+FFFD in its place', async () => {
+    const form = (bytes: number[]) => Buffer.concat([Buffer.from('grant_type=password&username=alice&password='), Buffer.from(bytes)]);
+    // A lone continuation byte, a truncated sequence, an overlong encoding, a UTF-16 surrogate.
+    for (const bytes of [[0xff], [0xe2, 0x82], [0xc0, 0xaf], [0xed, 0xa0, 0x80]]) {
+      const response = await fetch(tokenUrl, { method: 'POST', headers: { ...basic(app), 'content-type': 'application/x-www-form-urlencoded' }, body: form(bytes) });
+      expect([response.status, await response.json()]).toEqual([400, invalid('the request body is not UTF-8')]);
+    }
+  });
+
   it('answers a request with no body and no content type', async () => {
     const response = await fetch(tokenUrl, { method: 'POST', headers: basic(app) });
     expect(response.status).toBe(400);

@@ -7,7 +7,6 @@
 // without fastify-plugin: its body parser, cookie handling, hooks and error handler stay inside.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
@@ -28,7 +27,7 @@ import { signInPage } from './pages/sign-in.ts';
 import { PortalError, PortalService, refusalMessage, toPortalError, type AppDetail } from './service.ts';
 import { newToken, passwordStamp, Sessions, tokensEqual, type Flash, type SessionOptions, type SessionRecord } from './sessions.ts';
 import { SIGN_IN_LIMITS, SignInThrottles, type SignInLimits, type SignInPeers } from './throttle.ts';
-import { AppTokens, requestToken, type PortalGrant } from './tokens.ts';
+import { AppTokens, requestToken, tokenEndpointAt, type PortalGrant, type TokenEndpointCall } from './tokens.ts';
 import type { Workspace } from './workspace.ts';
 
 export interface PortalDeps {
@@ -36,7 +35,7 @@ export interface PortalDeps {
   workspace: Workspace;
   /** The issuer: an https issuer makes the cookies Secure (and `__Host-` prefixed). */
   issuer: () => string | undefined;
-  /** The token endpoint the portal calls (default: this server's own address, /oauth2/token). */
+  /** The token endpoint the portal calls (default: this server's own /oauth2/token, in-process). */
   tokenEndpoint?: string;
   /** Asks the controller to sync now, after a publisher approved a request here. */
   sync?: (reason: string) => unknown;
@@ -103,7 +102,7 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
   let lastSweep = 0;
 
   await app.register(fastifyCookie);
-  await app.register(fastifyFormbody, { bodyLimit: 64 * 1024 });
+  await app.register(fastifyFormbody, { bodyLimit: 64 * 1024, parser: parseForm });
   app.decorateRequest('portal', null);
 
   // The methods each route path answers, for a 405 with its Allow header (RFC 9110 section 15.5.6).
@@ -559,13 +558,47 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
     return detail;
   }
 
-  function tokenEndpoint(request: FastifyRequest): string {
-    if (deps.tokenEndpoint !== undefined) return deps.tokenEndpoint;
-    // This very server, over loopback: the same endpoint, throttles and logs as any client's.
-    const address = request.server.server.address() as AddressInfo;
-    const host = address.address === '0.0.0.0' || address.address === '::' ? (address.family === 'IPv6' ? '[::1]' : '127.0.0.1') : address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    return `http://${host}:${address.port}/oauth2/token`;
+  function tokenEndpoint(request: FastifyRequest): TokenEndpointCall {
+    if (deps.tokenEndpoint !== undefined) return tokenEndpointAt(deps.tokenEndpoint);
+    // This very server's endpoint, its throttles and logs as any client's, but injected in
+    // process: over the network it would have to be https://<the listen address> under an https
+    // issuer, whose certificate names the public host, and a plain HTTP listener behind a proxy
+    // refuses every request that did not come through the proxy ("TLS is required").
+    return async (headers, body) => {
+      const response = await request.server.inject({ method: 'POST', url: '/oauth2/token', headers, payload: body });
+      return { status: response.statusCode, body: response.body };
+    };
   }
+}
+
+/**
+ * A browser's form body is ASCII: the application/x-www-form-urlencoded serializer (WHATWG URL)
+ * percent-encodes every other byte, as UTF-8. Raw bytes above 0x7F come from a tool, and those
+ * that are not UTF-8 reach here already replaced by U+FFFD (the body is decoded before it is
+ * parsed); percent-encoded bytes that are not UTF-8 would decode to U+FFFD as well. Either way
+ * two different passwords could arrive as one, so both are refused (as the token endpoint does).
+ * A name given twice becomes a list, as with any form parser.
+ */
+function parseForm(text: string): Record<string, string | string[]> {
+  const unreadable = () => Object.assign(new Error('the form body is not ASCII with UTF-8 percent-encoding'), { statusCode: 400 });
+  if (/[^\x00-\x7f]/.test(text)) throw unreadable();
+  const decode = (raw: string) => {
+    try {
+      return decodeURIComponent(raw.replaceAll('+', ' '));
+    } catch {
+      throw unreadable();
+    }
+  };
+  const fields: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
+  for (const pair of text.split('&')) {
+    if (pair === '') continue;
+    const equals = pair.indexOf('=');
+    const name = decode(equals === -1 ? pair : pair.slice(0, equals));
+    const value = equals === -1 ? '' : decode(pair.slice(equals + 1));
+    const before = fields[name];
+    fields[name] = before === undefined ? value : [...[before].flat(), value];
+  }
+  return fields;
 }
 
 function body(request: FastifyRequest): Record<string, unknown> {

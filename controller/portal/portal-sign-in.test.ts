@@ -133,3 +133,35 @@ describe('sessions at sign-in', () => {
     expect(pats.html).toContain('Registering applications needs the developer role.');
   });
 });
+
+describe('the sign-in form\'s encoding', () => {
+  it('refuses raw bytes outside ASCII and percent-encoding that is not UTF-8, instead of reading U+FFFD', async () => {
+    // A browser percent-encodes every byte outside ASCII in a form (WHATWG URL, the
+    // application/x-www-form-urlencoded serializer); raw ones come from a tool, and a byte that is
+    // not UTF-8 would become U+FFFD, so different passwords would arrive as one.
+    const visitor = new Visitor(portal.url);
+    const csrf = await visitor.csrf('/portal/sign-in');
+    const cookie = `mergekey-signin=${visitor.cookie('mergekey-signin')!}`;
+    for (const bytes of [[0xff], [0xc3, 0xa9], [0xef, 0xbf, 0xbd]]) {
+      const body = Buffer.concat([Buffer.from(`_csrf=${csrf}&name=alice&password=`), Buffer.from(bytes)]);
+      const response = await fetch(`${portal.url}/portal/sign-in`, {
+        method: 'POST', redirect: 'manual', body, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      expect(response.status).toBe(400);
+      expect(await response.text()).toContain('The request could not be read.');
+    }
+    // Percent-encoded bytes that are not UTF-8, or percent signs that encode nothing.
+    for (const password of ['%FF', '%C3', '%E9t%E9', '%zz']) {
+      const response = await fetch(`${portal.url}/portal/sign-in`, {
+        method: 'POST', redirect: 'manual', body: `_csrf=${csrf}&name=alice&password=${password}`, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      expect(response.status).toBe(400);
+      expect(await response.text()).toContain('The request could not be read.');
+    }
+    // A password percent-encoded as UTF-8, as a browser sends it, is read (and is wrong).
+    const encoded = await fetch(`${portal.url}/portal/sign-in`, {
+      method: 'POST', redirect: 'manual', body: `_csrf=${csrf}&name=alice&password=%C3%A9`, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(encoded.status).toBe(401);
+  });
+});

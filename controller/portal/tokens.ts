@@ -79,8 +79,19 @@ function basic(clientId: string, secret: string): string {
   return `Basic ${Buffer.from(`${encode(clientId)}:${encode(secret)}`).toString('base64')}`;
 }
 
-/** POSTs a token request to `endpoint` as the application would, authenticating as its manifest says. */
-export async function requestToken(endpoint: string, app: ApplicationRecord, input: TokenRequest): Promise<TokenSuccess | TokenFailure> {
+/** Sends a form-encoded POST to the token endpoint; answers its status and body text. */
+export type TokenEndpointCall = (headers: Record<string, string>, body: string) => Promise<{ status: number; body: string }>;
+
+/** The token endpoint at a URL, over the network. */
+export function tokenEndpointAt(endpoint: string): TokenEndpointCall {
+  return async (headers, body) => {
+    const response = await fetch(endpoint, { method: 'POST', headers, body, signal: AbortSignal.timeout(15_000) });
+    return { status: response.status, body: await response.text() };
+  };
+}
+
+/** POSTs a token request through `call` as the application would, authenticating as its manifest says. */
+export async function requestToken(call: TokenEndpointCall, app: ApplicationRecord, input: TokenRequest): Promise<TokenSuccess | TokenFailure> {
   const form = new URLSearchParams({ grant_type: input.grantType });
   if (input.scopes !== undefined && input.scopes.length > 0) form.set('scope', input.scopes.join(' '));
   if (input.grantType === 'password') {
@@ -95,15 +106,15 @@ export async function requestToken(endpoint: string, app: ApplicationRecord, inp
   } else {
     headers.authorization = basic(app.spec.clientId, input.clientSecret);
   }
-  let response: Response;
+  let response: { status: number; body: string };
   try {
-    response = await fetch(endpoint, { method: 'POST', headers, body: form, signal: AbortSignal.timeout(15_000) });
+    response = await call(headers, form.toString());
   } catch (error) {
     return { ok: false, status: 0, error: 'unreachable', description: `the token endpoint did not answer: ${(error as Error).message}` };
   }
-  const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+  const body = parseObject(response.body);
   const text = (key: string) => (typeof body[key] === 'string' ? (body[key] as string) : undefined);
-  if (!response.ok || text('access_token') === undefined) {
+  if (response.status !== 200 || text('access_token') === undefined) {
     if (text('error') === undefined) return { ok: false, status: response.status, error: 'unavailable', description: `the token endpoint answered HTTP ${response.status} without an OAuth error` };
     return { ok: false, status: response.status, error: text('error')!, description: text('error_description') };
   }
@@ -115,4 +126,13 @@ export async function requestToken(endpoint: string, app: ApplicationRecord, inp
     scope: text('scope'),
     refreshToken: text('refresh_token'),
   };
+}
+
+function parseObject(text: string): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }

@@ -5,10 +5,13 @@
 // manual sync, apart, so that whoever reaches the public port cannot read the repository's
 // status or trigger reconciles. Nothing here knows how a route is implemented beyond wiring it
 // to its dependencies.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { LIMITS } from '../config/defaults.ts';
-import { invalidRequest, sendError } from '../oauth/errors.ts';
+import { accessDenied, fromFramework, invalidRequest, sendError } from '../oauth/errors.ts';
 import type { ReconcileStatus, RunStatus } from '../reconcile/status.ts';
 import type { Metrics } from './metrics.ts';
 import { webhookPlugin } from './webhook.ts';
@@ -86,6 +89,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   noSniff(app);
   notFound(app);
+  answerExpectations(app);
+  answerErrors(app, transport.issuer);
+  refuseAmbiguousMessages(app, transport.issuer);
   if (transport.issuer.startsWith('https:')) app.addHook('onRequest', requireTls(transport.issuer));
 
   app.get('/.well-known/mergekey-sealing-key', async (_request, reply) =>
@@ -120,6 +126,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
  */
 function requireTls(issuer: string) {
   return async function requireTls(request: FastifyRequest, reply: FastifyReply) {
+    // A request made inside this process with `inject` (the portal asking the token endpoint for
+    // a developer) has crossed no network; every request that did arrives on a socket.
+    if (!(request.raw.socket instanceof Socket)) return undefined;
     // RFC 6797: a browser that once reached the portal over TLS does not try plain HTTP again.
     if (request.protocol === 'https') return void reply.header('strict-transport-security', 'max-age=31536000');
     return sendError(reply, invalidRequest(`TLS is required: the issuer is ${issuer}; send this request over https`), issuer);
@@ -132,6 +141,12 @@ export async function buildAdminApp(options: AdminAppOptions): Promise<FastifyIn
 
   noSniff(app);
   notFound(app);
+  answerExpectations(app);
+  answerErrors(app, OPERATOR_REALM);
+  refuseAmbiguousMessages(app, OPERATOR_REALM);
+  refuseBrowsers(app);
+  // No operator route reads a body: none is parsed (a body with a content type is a 415).
+  app.removeAllContentTypeParsers();
 
   app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
 
@@ -208,12 +223,143 @@ function notFound(app: FastifyInstance): void {
   );
 }
 
+const OPERATOR_REALM = 'mergekey operator';
+
+/**
+ * Errors of the listener's own routes and of Fastify before any route ran (a body too large, of a
+ * type no parser takes, that does not parse) answer in the server's one error shape, as the
+ * feature plugins' do, never Fastify's body (which names its internal error codes).
+ */
+function answerErrors(app: FastifyInstance, realm: string): void {
+  app.setErrorHandler((err, _request, reply) => sendError(reply, fromFramework(err), realm));
+}
+
+/**
+ * The operator listener answers tools (curl, Prometheus, `mergekey status`), never a web page. It
+ * has no authentication and trusts being on loopback, but a browser on the operator's machine is
+ * on loopback too: any site can make it POST /api/v1/sync (a "simple" cross-site request needs no
+ * preflight), and one that rebinds its DNS name to 127.0.0.1 reads the status and metrics as
+ * same-origin. A browser says what it is doing (Fetch Metadata, W3C; `Origin`, RFC 6454): a
+ * request that comes from a page (`Sec-Fetch-Site` other than `none`, which is the operator
+ * typing the URL), or that carries an `Origin`, is refused with 403. Tools send neither.
+ */
+function refuseBrowsers(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request, reply) => {
+    const site = request.headers['sec-fetch-site'];
+    if ((site !== undefined && site !== 'none') || request.headers.origin !== undefined) {
+      return sendError(reply, accessDenied('the operator listener does not answer requests made by web pages'), OPERATOR_REALM);
+    }
+    return undefined;
+  });
+}
+
+// Header fields that hold one value (RFC 9110 section 5.3: a sender "MUST NOT generate multiple
+// field lines with the same name in a message ... unless" the field is a list). Node keeps the
+// first of a repeated Authorization, Content-Type or Host and drops the rest without a word; a
+// proxy in front may have read the last. Two parties reading one request two ways is how
+// credentials and bodies get smuggled, so such a request is refused, not interpreted.
+const SINGLETON_FIELDS: ReadonlySet<string> = new Set(['host', 'authorization', 'content-type', 'content-length']);
+
+// RFC 9112 section 3.2 and RFC 3986 section 3.2.2: `uri-host [ ":" port ]`, an IP literal in
+// brackets or a reg-name (empty allowed, as for a target without authority).
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?$/;
+
+/**
+ * Requests whose meaning is ambiguous get `400 invalid_request` before any route reads them:
+ * - a singleton header field sent more than once;
+ * - an HTTP/1.1 request without Host. RFC 9112 section 3.2: "A server MUST respond with a 400
+ *   (Bad Request) status code to any HTTP/1.1 request message that lacks a Host header field
+ *   and to any request message that contains more than one Host header field line or a Host
+ *   header field with an invalid field value". (Node's own refusal of a missing Host is turned
+ *   off in `fastifyOptions`, so that this answer, in the server's error shape, is the one sent.)
+ * - a body with a content coding (`Content-Encoding: gzip`): nothing here decodes one, and a
+ *   body read as if it had none is not what the client sent. RFC 9110 section 8.4: "An origin
+ *   server MAY respond with a status code of 415 (Unsupported Media Type) if a representation in
+ *   the request message has a content coding that is not acceptable."
+ */
+function refuseAmbiguousMessages(app: FastifyInstance, realm: string): void {
+  app.addHook('onRequest', async (request, reply) => {
+    const refusal = ambiguity(request);
+    if (refusal !== undefined) return sendError(reply, refusal, realm);
+    return undefined;
+  });
+}
+
+function ambiguity(request: FastifyRequest): ReturnType<typeof invalidRequest> | undefined {
+  const raw = request.raw.rawHeaders;
+  const seen = new Set<string>();
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (!SINGLETON_FIELDS.has(name)) continue;
+    // Named: these are the server's own field names, not the caller's input.
+    if (seen.has(name)) return invalidRequest(`the request has more than one ${name} header field`);
+    seen.add(name);
+  }
+  if (!seen.has('host') && request.raw.httpVersion === '1.1') return invalidRequest('an HTTP/1.1 request needs a Host header field');
+  const host = request.headers.host;
+  if (host !== undefined && !HOST.test(host)) return invalidRequest('the Host header field is not a host and port');
+  const coding = request.headers['content-encoding'];
+  if (coding !== undefined && coding.trim().toLowerCase() !== 'identity') {
+    return invalidRequest('request bodies with a content coding (Content-Encoding) are not accepted', 415);
+  }
+  return undefined;
+}
+
+/**
+ * An `Expect` other than `100-continue` (which Node answers itself): RFC 9110 section 10.1.1, "A
+ * server that receives an Expect field value containing a member other than 100-continue MAY
+ * respond with a 417 (Expectation Failed)". Node sends that 417 with no body unless a listener
+ * answers; this one answers it in the server's error shape. No route runs.
+ */
+function answerExpectations(app: FastifyInstance): void {
+  app.server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
+    const body = JSON.stringify({ error: 'invalid_request', error_description: 'the request expects something this server does not do (Expect)' });
+    response.writeHead(417, {
+      'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff',
+      connection: 'close', 'content-length': Buffer.byteLength(body),
+    });
+    response.end(body);
+  });
+}
+
+/**
+ * What a listener answers when Node cannot parse a request at all (a malformed request line or
+ * header, headers past Node's size limit) or the client is too slow (the header and request
+ * timeouts): the server's one error shape, an RFC 6749 `invalid_request` with the headers every
+ * answer carries, instead of Fastify's own body. The connection is closed, as Node does: what
+ * follows a message that did not parse cannot be trusted to start a new one.
+ */
+function clientError(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reason, description] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout', 'the request did not arrive in time']
+      : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'the request header fields are too large']
+        : [400, 'Bad Request', 'the request is not a well-formed HTTP/1.1 message'];
+  this.log.debug({ err }, 'unreadable request');
+  const body = JSON.stringify({ error: 'invalid_request', error_description: description });
+  // Not once a response to an earlier request on this connection has started: the bytes would
+  // land inside it (Node's own handler holds back for the same reason).
+  const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (socket.writable && answering?.headersSent !== true) {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\n`
+      + 'Content-Type: application/json; charset=utf-8\r\n'
+      + 'Cache-Control: no-store\r\n'
+      + 'X-Content-Type-Options: nosniff\r\n'
+      + 'Connection: close\r\n'
+      + `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}
+
 export const NOT_FOUND = Object.freeze({ error: 'not_found', error_description: 'No route answers this method and path.' });
 const BAD_URL = Object.freeze({ error: 'invalid_request', error_description: 'The request path is not a valid URL path.' });
 
 /** What both listeners share: limits, timeouts, logging; TLS when the listener has a certificate. */
 function fastifyOptions(logger: Logger, tls: Transport['tls']) {
   const server = {
+    // A missing Host is refused by `refuseAmbiguousMessages`, in the server's error shape; Node's
+    // own refusal is a bare 400 with no body.
+    requireHostHeader: false,
     headersTimeout: LIMITS.headersTimeoutMs,
     requestTimeout: LIMITS.requestTimeoutMs,
     connectionsCheckingInterval: LIMITS.connectionsCheckingIntervalMs,
@@ -233,6 +379,7 @@ function fastifyOptions(logger: Logger, tls: Transport['tls']) {
     forceCloseConnections: 'idle' as const,
     return503OnClosing: true,
     logController: new AccessLogAtDebug(),
+    clientErrorHandler: clientError,
     childLoggerFactory: requestLogger,
     // A path that does not decode (`/portal/%`): Fastify's answer would echo it. Fastify answers
     // these before any hook runs, so the headers every answer carries are set here too.
