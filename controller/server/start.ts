@@ -21,7 +21,7 @@ import { configReader } from '../store/config.ts';
 import { storeHealth } from '../store/health.ts';
 import { openStore, type Store } from '../store/open.ts';
 import { Sweeper } from '../store/sweeper.ts';
-import { buildAdminApp, buildApp, type StatusSource, type SyncTrigger } from './app.ts';
+import { buildAdminApp, buildApp, type AdminAppOptions, type StatusSource, type SyncTrigger } from './app.ts';
 import { createLogger } from './logging.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { reloadTls, tlsOf } from './tls.ts';
@@ -436,33 +436,18 @@ export async function serveHttp(options: HttpOptions): Promise<ServedHttp> {
   }
 }
 
-export interface AdminOptions {
+/** The operator app's options, and where it listens. */
+export interface AdminOptions extends AdminAppOptions {
   config: ServeConfig;
-  logger: Logger;
-  reconciler: StatusSource;
-  sync: SyncTrigger;
-  metrics: Metrics;
-  renderMetrics?: () => Promise<string>;
-  /** How long a waiting `POST /api/v1/sync` waits before answering 202 (tests shorten it). */
-  syncAnswerMs?: number;
-  /** Why the store cannot write now, in this process or a worker (store/health.ts). */
-  storeProblem?: () => string | undefined;
 }
 
 /** The operator listener (in the one process, or the primary of workers), listening. */
 export async function serveAdmin(options: AdminOptions): Promise<{ app: FastifyInstance; url: string }> {
   warnIfExposed(options.config, options.logger);
-  const app = await buildAdminApp({
-    logger: options.logger.child({ listener: 'operator' }),
-    reconciler: options.reconciler,
-    sync: options.sync,
-    metrics: options.metrics,
-    ...(options.renderMetrics === undefined ? {} : { renderMetrics: options.renderMetrics }),
-    ...(options.syncAnswerMs === undefined ? {} : { syncAnswerMs: options.syncAnswerMs }),
-    ...(options.storeProblem === undefined ? {} : { storeProblem: options.storeProblem }),
-  });
+  const { config, ...appOptions } = options;
+  const app = await buildAdminApp({ ...appOptions, logger: options.logger.child({ listener: 'operator' }) });
   try {
-    const url = await app.listen({ host: options.config.adminHost, port: options.config.adminPort });
+    const url = await app.listen({ host: config.adminHost, port: config.adminPort });
     return { app, url };
   } catch (error) {
     await app.close();
