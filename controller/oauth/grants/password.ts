@@ -7,6 +7,7 @@ import { invalidGrant, slowDown } from '../errors.ts';
 import { mintAccessToken, mintRefreshToken, recordAccessToken, newFamilyId, seconds, tokenResponse, userSubject, type TokenResponse } from '../issue.ts';
 import { grantScopes, parseScope } from '../scopes.ts';
 import { retryAfterSeconds } from '../throttle.ts';
+import { leaveUserMarkSecond } from '../user-state.ts';
 import type { GrantRequest } from './types.ts';
 
 export const grantType = 'password';
@@ -45,6 +46,9 @@ export async function handle({ ctx, client: { app }, plan, params, request }: Gr
     throw invalidGrant('the resource owner credentials are invalid');
   }
 
+  // A user restored, or given a new password, this very second: tokens of that second count as
+  // issued before the mark, so the first ones after it wait the second out.
+  await leaveUserMarkSecond(ctx.tokens, user.name, ctx.now());
   const published = ctx.slow.published();
   const scopes = grantScopes(parseScope(params.get('scope')), app.spec.scopes, published);
   const now = seconds(ctx.now());
