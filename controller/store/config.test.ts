@@ -155,15 +155,18 @@ describe('ConfigWriter', () => {
       // A record from before passwordSealed: compared by its hash, so the first write ends its sessions.
       { change: 'rewritten from an older record', before: user('bob'), write: (w) => w.putUser(sealed('bob', 's1')), marked: true },
       { change: 'another field edited', before: sealed('bob', 's1'), write: (w) => w.putUser({ ...sealed('bob', 's1'), spec: { roles: ['publisher'] } }), marked: false },
-      { change: 'created', write: (w) => w.putUser(sealed('bob', 's1')), marked: false },
+      // Its name may have been someone's, removed before marks existed.
+      { change: 'created', write: (w) => w.putUser(sealed('bob', 's1')), marked: true },
       { change: 'removed when there was none', write: (w) => w.delete('User', 'bob'), marked: false },
     ];
     it.each(cases)('$change: marked $marked', ({ before, write, marked }) => {
-      const clocked = configWriter(store, () => 1_700_000_000_500);
+      let now = 1_700_000_000_500;
+      const clocked = configWriter(store, () => now);
       if (before !== undefined) store.root.transactionSync(() => clocked.putUser(before));
-      expect(store.revocations.get('user/bob')).toBeUndefined();
+      const earlier = store.revocations.get('user/bob');
+      now += 60_000;
       store.root.transactionSync(() => write(clocked));
-      expect(store.revocations.get('user/bob')).toBe(marked ? 1_700_000_000 : undefined);
+      expect(store.revocations.get('user/bob')).toBe(marked ? 1_700_000_060 : earlier);
     });
 
     it('keeps the latest mark, never an earlier one, and marks no other user', () => {

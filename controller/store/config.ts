@@ -59,7 +59,7 @@ export interface ConfigWriter {
   putApi(record: ApiRecord): void;
   /** Writes a plan. */
   putPlan(record: PlanRecord): void;
-  /** Writes a user; a changed password ends every token and portal session of the user. */
+  /** Writes a user; a new user, or a changed password, ends every token and portal session of the name. */
   putUser(record: UserRecord): void;
   /**
    * Sets an application inactive as of `commit` (its manifest was removed): every token it holds
@@ -206,7 +206,10 @@ export function configWriter(store: Store, now: () => number = Date.now): Config
     putUser(record) {
       inTransaction();
       const before = store.users.get(record.name) as UserRecord | undefined;
-      if (before !== undefined && passwordOf(before) !== passwordOf(record)) endUserSessions(record.name);
+      // A new User has no tokens yet: any token of its name is a former holder's, perhaps removed
+      // before marks existed (an older store), so creating one marks too. It costs nothing but a
+      // first sign-in waiting out the current second.
+      if (before === undefined || passwordOf(before) !== passwordOf(record)) endUserSessions(record.name);
       store.users.put(record.name, record);
     },
 
