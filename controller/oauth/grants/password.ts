@@ -39,6 +39,9 @@ export async function handle({ ctx, client: { app }, plan, params, request }: Gr
   const wait = passwordFailures.wait(throttleKey, ctx.now(), perMinute);
   if (wait > 0) throw slowDown(retryAfterSeconds(wait), 'too many failed sign-in attempts for this user; retry later');
 
+  // The user's mark as the record is read (the same read snapshot): checked again once the
+  // password has been, below.
+  const mark = known ? ctx.tokens.userRevokedBefore(username) : undefined;
   const user = known ? ctx.config.user(username) : undefined;
   const hash = user?.passwordHash ?? await (decoy ??= hashPassword(newFamilyId()));
   if (!(await passwordMatches(password, hash)) || user?.passwordHash === undefined) {
@@ -49,6 +52,11 @@ export async function handle({ ctx, client: { app }, plan, params, request }: Gr
   // A user restored, or given a new password, this very second: tokens of that second count as
   // issued before the mark, so the first ones after it wait the second out.
   await leaveUserMarkSecond(ctx.tokens, user.name, ctx.now());
+  // The password was checked against the record read above. A reconcile that removed the user or
+  // changed its password meanwhile (the check takes a while) moved the mark, and its tokens
+  // issued from now would postdate it: refuse rather than sign in with a password no longer in
+  // force. Not counted as a failure: the password was right when it was checked.
+  if (ctx.tokens.userRevokedBefore(user.name) !== mark) throw invalidGrant('the resource owner credentials are invalid');
   const published = ctx.slow.published();
   const scopes = grantScopes(parseScope(params.get('scope')), app.spec.scopes, published);
   const now = seconds(ctx.now());

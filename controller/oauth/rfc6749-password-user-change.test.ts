@@ -1,0 +1,61 @@
+// RFC 6749 section 4.3 (the password grant) racing a reconcile: the User is removed, or given a
+// new password, while the server checks the password it was sent. The password was right for
+// the record read, but that record is no longer in force when the tokens would be issued, so the
+// grant is refused (section 5.2 invalid_grant). The reconcile is made to land exactly there: the
+// test's read of the user record writes it, through the reconciler's own ConfigWriter, and moves
+// the injected clock past the second of its mark, as a slow check would. Nothing sleeps.
+import * as oauth from 'oauth4webapi';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { configWriter, type ConfigWriter } from '../store/config.ts';
+import type { UserRecord } from '../store/records.ts';
+import { ALICE_PASSWORD, authOf, insecure, startTestServer, type TestClient, type TestServer } from './test-server.ts';
+
+let s: TestServer;
+let app: TestClient;
+beforeEach(async () => {
+  s = await startTestServer();
+  app = await s.addApp('mobile', { grantTypes: ['password', 'refresh_token'] });
+});
+afterEach(() => s.close());
+
+const passwordGrant = async () =>
+  oauth.processGenericTokenEndpointResponse(s.as, app.client,
+    await oauth.genericTokenEndpointRequest(s.as, app.client, authOf(app), 'password', { username: 'alice', password: ALICE_PASSWORD }, insecure));
+
+async function oauthError(promise: Promise<unknown>): Promise<{ status: number; body: unknown }> {
+  const err = await promise.then(() => undefined, (e: unknown) => e);
+  if (!(err instanceof oauth.ResponseBodyError)) throw new Error(`expected an OAuth error response, got ${String(err)}`);
+  return { status: err.status, body: err.cause };
+}
+
+/** The next read of alice's record returns it as it was, then applies `change` as a reconcile would. */
+function reconcileDuringNextRead(change: (writer: ConfigWriter, alice: UserRecord) => unknown): void {
+  const users = s.store.users as unknown as { get(name: string): unknown };
+  const read = users.get.bind(users);
+  users.get = (name: string) => {
+    const record = read(name);
+    if (name !== 'alice') return record;
+    users.get = read;
+    s.store.root.transactionSync(() => change(configWriter(s.store, s.now), record as UserRecord));
+    s.advance(2_000);
+    return record;
+  };
+}
+
+describe('password grant (RFC 6749 4.3) racing a change of its user', () => {
+  it.each([
+    ['removed', (writer: ConfigWriter) => writer.delete('User', 'alice')],
+    ['given a new password', (writer: ConfigWriter, alice: UserRecord) => writer.putUser({ ...alice, passwordSealed: 'sealed-anew' })],
+  ] as const)('refuses the grant when the user is %s while its password is checked', async (_change, change) => {
+    reconcileDuringNextRead(change);
+    expect(await oauthError(passwordGrant())).toEqual({
+      status: 400, body: { error: 'invalid_grant', error_description: 'the resource owner credentials are invalid' },
+    });
+  });
+
+  it('signs the user in once nothing changes under the check', async () => {
+    reconcileDuringNextRead((writer, alice) => writer.putUser({ ...alice, passwordSealed: 'sealed-anew' }));
+    await oauthError(passwordGrant());
+    expect((await passwordGrant()).refresh_token).toBeDefined();
+  });
+});
