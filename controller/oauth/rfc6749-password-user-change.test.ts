@@ -3,11 +3,13 @@
 // the record read, but that record is no longer in force when the tokens would be issued, so the
 // grant is refused (section 5.2 invalid_grant). The reconcile is made to land exactly there: the
 // test's read of the user record writes it, through the reconciler's own ConfigWriter, and moves
-// the injected clock past the second of its mark, as a slow check would. Nothing sleeps.
+// the injected clock past the second of its mark, as a slow check would. Nothing sleeps. The same
+// window with the application deactivated: the tokens are dated before the check, so the
+// deactivation covers them and its reactivation does not bring them back.
 import * as oauth from 'oauth4webapi';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configWriter, type ConfigWriter } from '../store/config.ts';
-import type { UserRecord } from '../store/records.ts';
+import type { ApplicationRecord, UserRecord } from '../store/records.ts';
 import { ALICE_PASSWORD, authOf, insecure, startTestServer, type TestClient, type TestServer } from './test-server.ts';
 
 let s: TestServer;
@@ -51,6 +53,24 @@ describe('password grant (RFC 6749 4.3) racing a change of its user', () => {
     expect(await oauthError(passwordGrant())).toEqual({
       status: 400, body: { error: 'invalid_grant', error_description: 'the resource owner credentials are invalid' },
     });
+  });
+
+  it('issues nothing that outlives the application deactivated while the password is checked', async () => {
+    reconcileDuringNextRead((writer) => writer.deactivateApplication('mobile', 'c'.repeat(40)));
+    const raced = await passwordGrant();
+    // Reactivated by a later commit: tokens from before the deactivation stay dead.
+    s.advance(60_000);
+    const inactive = s.store.applications.get('mobile') as ApplicationRecord;
+    s.store.root.transactionSync(() => configWriter(s.store, s.now).putApplication({ ...inactive, spec: { ...inactive.spec, state: 'active' } }));
+    const introspect = async (token: string) =>
+      oauth.processIntrospectionResponse(s.as, app.client, await oauth.introspectionRequest(s.as, app.client, authOf(app), token, insecure));
+    expect(await introspect(raced.access_token)).toEqual({ active: false });
+    expect(await introspect(raced.refresh_token!)).toEqual({ active: false });
+    expect(await oauthError(oauth.processRefreshTokenResponse(s.as, app.client,
+      await oauth.refreshTokenGrantRequest(s.as, app.client, authOf(app), raced.refresh_token!, insecure)))).toEqual({
+      status: 400, body: { error: 'invalid_grant', error_description: 'the refresh token is invalid, expired or revoked' },
+    });
+    expect(await introspect((await passwordGrant()).access_token)).toMatchObject({ active: true, sub: 'user:alice' });
   });
 
   it('signs the user in once nothing changes under the check', async () => {
