@@ -1,13 +1,14 @@
 // An application's live tokens as its developers see them, and revoking one by its id: the rules
 // the HTTP token listing (app-tokens.ts) and the portal share. Live means unexpired, issued after
 // the application's last deactivation, not revoked, not spent, its family not revoked, its user
-// (if any) still there — what introspection would call active.
+// (if any) still there and not removed or given a new password since — what introspection would
+// call active.
 //
 // A token's id is a handle, not a credential: `at_<jti>` for an access token, `rt_<sha-256 of
 // the token>` for a refresh token. Knowing one grants nothing; lists also carry the `masked`
 // form for display, which `mergekey token revoke` accepts as well.
 import type { TokenPage, TokenState } from '../store/token-state.ts';
-import { USER_SUBJECT_PREFIX } from './defaults.ts';
+import { subjectLive } from './user-state.ts';
 
 export interface TokenSummary {
   /** `at_<jti>` or `rt_<sha-256 of the token>`: a handle for revocation, not a credential. */
@@ -34,11 +35,11 @@ export interface LiveTokenSources {
 }
 
 /** The live tokens of one page of `app`'s records, access tokens first. `now` in seconds. */
-export function liveTokens({ tokens, userExists }: LiveTokenSources, app: string, page: TokenPage, now: number): TokenSummary[] {
+export function liveTokens(sources: LiveTokenSources, app: string, page: TokenPage, now: number): TokenSummary[] {
+  const { tokens } = sources;
   const revokedBefore = tokens.revokedBefore(app);
   const live = (record: { iat: number; exp: number; sub: string }) =>
-    record.exp > now && (revokedBefore === undefined || record.iat > revokedBefore)
-    && (!record.sub.startsWith(USER_SUBJECT_PREFIX) || userExists(record.sub.slice(USER_SUBJECT_PREFIX.length)));
+    record.exp > now && (revokedBefore === undefined || record.iat > revokedBefore) && subjectLive(sources, record.sub, record.iat);
   const familyLive = (family: string) => {
     const found = tokens.family(app, family);
     return found !== undefined && found.revokedAt === undefined;

@@ -6,8 +6,8 @@ import type { AccessTokenRecord, RefreshTokenRecord } from '../store/token-state
 import { verifyAccessToken, type AccessTokenClaims } from './access-token.ts';
 import { applicationActive, revokedByDeactivation } from './app-state.ts';
 import type { OAuthContext } from './context.ts';
-import { USER_SUBJECT_PREFIX } from './defaults.ts';
 import { refreshTokenId, seconds } from './issue.ts';
+import { subjectLive as subjectLiveIn } from './user-state.ts';
 
 export type TokenTypeHint = 'access_token' | 'refresh_token';
 
@@ -36,7 +36,8 @@ export function searchOrder(hint: string | undefined): TokenTypeHint[] {
 
 /**
  * A live access token: signed by us, unexpired, not revoked, issued after the application's last
- * deactivation to an application that exists and is active now, its family (if any) not revoked.
+ * deactivation to an application that exists and is active now, its family (if any) not revoked,
+ * its user (if any) there and issued after the user's last removal or password change.
  */
 export async function findAccessToken(ctx: OAuthContext, token: string): Promise<FoundAccessToken | undefined> {
   const claims = await verifyAccessToken(token, ctx.keys, ctx.issuer, ctx.now());
@@ -44,25 +45,28 @@ export async function findAccessToken(ctx: OAuthContext, token: string): Promise
   const app = ctx.config.applicationByClientId(claims.client_id);
   if (app === undefined || !applicationActive(ctx, app)) return undefined;
   if (ctx.tokens.accessTokenRevoked(app.name, claims.jti) || revokedByDeactivation(ctx, app, claims.iat)) return undefined;
-  if (!subjectExists(ctx, claims.sub)) return undefined;
+  if (!subjectLive(ctx, claims.sub, claims.iat)) return undefined;
   // Tokens of a family are recorded before they are returned, so their record is always there.
   const record = ctx.tokens.accessToken(app.name, claims.jti);
   if (record?.family !== undefined && !familyLive(ctx, app, record.family)) return undefined;
   return { type: 'access_token', app, claims, record };
 }
 
-/** A live refresh token of `app`: unexpired, not yet exchanged, its family not revoked. */
+/** A live refresh token of `app`: unexpired, not yet exchanged, its family not revoked, its user's tokens not ended since. */
 export function findRefreshToken(ctx: OAuthContext, app: ApplicationRecord, token: string): FoundRefreshToken | undefined {
   const record = ctx.tokens.refreshToken(app.name, refreshTokenId(token));
   if (record === undefined || record.usedAt !== undefined || record.exp <= seconds(ctx.now())) return undefined;
   if (!applicationActive(ctx, app) || revokedByDeactivation(ctx, app, record.iat) || !familyLive(ctx, app, record.family)) return undefined;
-  if (!subjectExists(ctx, record.sub)) return undefined;
+  if (!subjectLive(ctx, record.sub, record.iat)) return undefined;
   return { type: 'refresh_token', app, record };
 }
 
-/** A user's tokens die with the user: a removed User manifest leaves no record. */
-export function subjectExists(ctx: OAuthContext, sub: string): boolean {
-  return !sub.startsWith(USER_SUBJECT_PREFIX) || ctx.config.user(sub.slice(USER_SUBJECT_PREFIX.length)) !== undefined;
+/**
+ * A user's tokens die with the user, and stay dead: issued at `iat` (seconds), the token must
+ * postdate the user's last removal or password change (user-state.ts).
+ */
+export function subjectLive(ctx: OAuthContext, sub: string, iat: number): boolean {
+  return subjectLiveIn({ tokens: ctx.tokens, userExists: (name) => ctx.config.user(name) !== undefined }, sub, iat);
 }
 
 export function familyLive(ctx: OAuthContext, app: ApplicationRecord, family: string): boolean {

@@ -12,8 +12,10 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { APP_STATUSES, isRequestAllowed, type AppStatus, type RequestKind } from '../lifecycle/index.ts';
+import { leaveUserMarkSecond } from '../oauth/user-state.ts';
 import { storeHealth } from '../store/health.ts';
 import type { Store } from '../store/open.ts';
+import { userRevokedBefore } from '../store/token-state.ts';
 import { accountNamed, checkPassword, hasRole, portalUser, throttleName, type PortalUser } from './accounts.ts';
 import { deviceCookie, trustedDevice } from './devices.ts';
 import { html } from './html.ts';
@@ -170,12 +172,22 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
     return sendPage(reply, errorPage(context(request), 500, 'Something failed on the server.', 'Try again; the operator can find the details in the server’s log.', backFor(request)), 500);
   });
 
+  // A session opened no later than the second its user was last removed or given a new password
+  // has ended, as the user's tokens have (oauth/user-state.ts): a User restored by a revert, or a
+  // new person of the same name, gets no session of the old one, whatever the password stamp says.
+  const userMarks = { userRevokedBefore: (name: string) => userRevokedBefore(deps.store, name) };
+  const endedByUserMark = (session: SessionRecord) => {
+    const before = userMarks.userRevokedBefore(session.user);
+    return before !== undefined && Math.floor(session.createdAt / 1000) <= before;
+  };
+
   /** Loads the session; without one, GETs go to sign-in and everything else is refused. On POST, checks the CSRF token. */
   const signedIn = async (request: FastifyRequest, reply: FastifyReply) => {
     const id = request.cookies[cookieName('session')];
     const session = sessions.find(id);
     const record = session === undefined ? undefined : deps.store.users.get(session.user);
-    const valid = session !== undefined && record?.passwordHash !== undefined && passwordStamp(record.passwordHash) === session.passwordStamp;
+    const valid = session !== undefined && record?.passwordHash !== undefined && passwordStamp(record.passwordHash) === session.passwordStamp
+      && !endedByUserMark(session);
     if (!valid) {
       if (id !== undefined && session !== undefined) await sessions.destroy(id);
       if (request.method === 'GET') {
@@ -270,6 +282,7 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
     // A new id at every sign-in: a session id planted before it is worthless after it.
     const old = request.cookies[cookieName('session')];
     if (old !== undefined) await sessions.destroy(old);
+    await leaveUserMarkSecond(userMarks, record.name, now());
     const { id } = await sessions.create(record.name, passwordStamp(record.passwordHash!));
     reply.setCookie(cookieName('session'), id, cookieOptions(lifetimeMs));
     // Kept after sign-out: it says only that this browser is one the user signed in from.

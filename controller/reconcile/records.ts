@@ -52,15 +52,18 @@ export async function toRecord(object: ManifestObject, context: RecordContext): 
     }
     case 'User': {
       const { password, ...spec } = (object.manifest as User).spec;
-      let passwordHash: string | undefined;
+      let opened: Pick<UserRecord, 'passwordHash' | 'passwordSealed'> = {};
       if (password !== undefined) {
         try {
-          passwordHash = await hashPassword(await context.opener.unseal(password.sealed, { kind: 'User', name: object.name }));
+          opened = {
+            passwordHash: await hashPassword(await context.opener.unseal(password.sealed, { kind: 'User', name: object.name })),
+            passwordSealed: createHash('sha256').update(password.sealed, 'utf8').digest('base64url'),
+          };
         } catch (error) {
           return { ok: false, problems: [sealedProblem(object, ['spec', 'password', 'sealed'], error)] };
         }
       }
-      return { ok: true, value: { kind: 'User', record: { ...base, spec, ...(passwordHash === undefined ? {} : { passwordHash }) } } };
+      return { ok: true, value: { kind: 'User', record: { ...base, spec, ...opened } } };
     }
     case 'Api':
       return { ok: true, value: { kind: 'Api', record: { ...base, spec: (object.manifest as Api).spec } } };

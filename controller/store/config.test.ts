@@ -141,6 +141,47 @@ describe('ConfigWriter', () => {
     expect(reader.user('bob')).toBeUndefined();
   });
 
+  describe('ends a user\'s tokens and portal sessions in the transaction that removes the user or changes its password', () => {
+    const sealed = (name: string, seal: string | undefined): UserRecord => {
+      const { passwordHash: _hash, ...rest } = user(name);
+      return seal === undefined ? rest : { ...rest, passwordHash: `scrypt$${seal}`, passwordSealed: seal };
+    };
+    const cases: { change: string; before?: UserRecord; write: (w: ConfigWriter) => unknown; marked: boolean }[] = [
+      { change: 'removed', before: sealed('bob', 's1'), write: (w) => w.delete('User', 'bob'), marked: true },
+      { change: 'removed without a password', before: sealed('bob', undefined), write: (w) => w.delete('User', 'bob'), marked: true },
+      { change: 'a password sealed anew', before: sealed('bob', 's1'), write: (w) => w.putUser(sealed('bob', 's2')), marked: true },
+      { change: 'its password taken away', before: sealed('bob', 's1'), write: (w) => w.putUser(sealed('bob', undefined)), marked: true },
+      { change: 'a password given', before: sealed('bob', undefined), write: (w) => w.putUser(sealed('bob', 's1')), marked: true },
+      // A record from before passwordSealed: compared by its hash, so the first write ends its sessions.
+      { change: 'rewritten from an older record', before: user('bob'), write: (w) => w.putUser(sealed('bob', 's1')), marked: true },
+      { change: 'another field edited', before: sealed('bob', 's1'), write: (w) => w.putUser({ ...sealed('bob', 's1'), spec: { roles: ['publisher'] } }), marked: false },
+      // Its name may have been someone's, removed before marks existed.
+      { change: 'created', write: (w) => w.putUser(sealed('bob', 's1')), marked: true },
+      { change: 'removed when there was none', write: (w) => w.delete('User', 'bob'), marked: false },
+    ];
+    it.each(cases)('$change: marked $marked', ({ before, write, marked }) => {
+      let now = 1_700_000_000_500;
+      const clocked = configWriter(store, () => now);
+      if (before !== undefined) store.root.transactionSync(() => clocked.putUser(before));
+      const earlier = store.revocations.get('user/bob');
+      now += 60_000;
+      store.root.transactionSync(() => write(clocked));
+      expect(store.revocations.get('user/bob')).toBe(marked ? 1_700_000_060 : earlier);
+    });
+
+    it('keeps the latest mark, never an earlier one, and marks no other user', () => {
+      let now = 1_700_000_000_000;
+      const clocked = configWriter(store, () => now);
+      store.root.transactionSync(() => clocked.putUser(sealed('bob', 's1')));
+      store.root.transactionSync(() => clocked.delete('User', 'bob'));
+      now += 60_000;
+      store.root.transactionSync(() => clocked.putUser(sealed('bob', 's1')));
+      store.root.transactionSync(() => clocked.putUser(sealed('bob', 's2')));
+      expect(store.revocations.get('user/bob')).toBe(1_700_000_060);
+      expect(store.revocations.get('user/bo')).toBeUndefined();
+    });
+  });
+
   it('follows a scope that a commit moves from one API to another', () => {
     store.root.transactionSync(() => writer.putApi(api('payments', ['refunds', 'payments:read'])));
     store.root.transactionSync(() => {

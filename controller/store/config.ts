@@ -4,7 +4,7 @@
 import type { Database } from 'lmdb';
 import { StoreError } from './errors.ts';
 import type { Store } from './open.ts';
-import { markRevokedBefore } from './token-state.ts';
+import { markRevokedBefore, markUserRevokedBefore } from './token-state.ts';
 import type { ApiRecord, ApplicationRecord, PlanRecord, SettingsRecord, UserRecord } from './records.ts';
 
 /** The kinds whose records are deleted when their manifest is removed (applications never are). */
@@ -59,7 +59,7 @@ export interface ConfigWriter {
   putApi(record: ApiRecord): void;
   /** Writes a plan. */
   putPlan(record: PlanRecord): void;
-  /** Writes a user. */
+  /** Writes a user; a new user, or a changed password, ends every token and portal session of the name. */
   putUser(record: UserRecord): void;
   /**
    * Sets an application inactive as of `commit` (its manifest was removed): every token it holds
@@ -68,7 +68,8 @@ export interface ConfigWriter {
   deactivateApplication(name: string, commit: string): boolean;
   /**
    * Deletes the record of a removed API, plan or user (its scopes, its lifetimes, its sign-in stop
-   * being served). False when there was none.
+   * being served). False when there was none. A user's tokens and portal sessions end with it,
+   * for good: a User of the same name written later does not revive them.
    */
   delete(kind: DeletableKind, name: string): boolean;
 }
@@ -151,6 +152,18 @@ export function configWriter(store: Store, now: () => number = Date.now): Config
   const noteDeactivation = (before: ApplicationRecord | undefined, after: ApplicationRecord) => {
     if (before?.spec.state === 'active' && after.spec.state === 'inactive') markRevokedBefore(store, after.name, Math.floor(now() / 1000));
   };
+  // Removing a User, or changing its password, ends every token and portal session it holds, in
+  // the same transaction. Keycloak removes a deleted user's sessions; on a password update its
+  // account console offers to sign out the other sessions (keycloak/keycloak discussion #8988),
+  // and Hydra users ask for exactly this, "a user and a timestamp ... synchronize[d] with the time
+  // of the latest password change" (ory/hydra discussion #3284). Here a password changes by a
+  // reviewed commit, most often because the old one leaked or its holder left: not optional, the
+  // safer choice. A rename is a removal of the old name. The mark outlives the user, so a User
+  // restored by a revert, or a new person given the name, gets none of the old tokens back.
+  const endUserSessions = (name: string) => markUserRevokedBefore(store, name, Math.floor(now() / 1000));
+  // Records written before `passwordSealed` existed compare by their hash, which never equals a
+  // fingerprint: the first write of each ends its sessions once, which errs on the safe side.
+  const passwordOf = (record: UserRecord) => record.passwordSealed ?? record.passwordHash;
   const inTransaction = () => {
     try {
       store.root.getWriteTxnId();
@@ -192,6 +205,11 @@ export function configWriter(store: Store, now: () => number = Date.now): Config
 
     putUser(record) {
       inTransaction();
+      const before = store.users.get(record.name) as UserRecord | undefined;
+      // A new User has no tokens yet: any token of its name is a former holder's, perhaps removed
+      // before marks existed (an older store), so creating one marks too. It costs nothing but a
+      // first sign-in waiting out the current second.
+      if (before === undefined || passwordOf(before) !== passwordOf(record)) endUserSessions(record.name);
       store.users.put(record.name, record);
     },
 
@@ -210,6 +228,7 @@ export function configWriter(store: Store, now: () => number = Date.now): Config
       const db = { Api: store.apis, Plan: store.plans, User: store.users }[kind] as Database<unknown, string>;
       if (!db.doesExist(name)) return false;
       db.remove(name);
+      if (kind === 'User') endUserSessions(name);
       return true;
     },
   };

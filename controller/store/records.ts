@@ -39,6 +39,13 @@ export interface UserRecord extends RecordBase {
   spec: Omit<UserSpec, 'password'>;
   /** scrypt hash of the opened password, in the PHC-like form `scrypt$N$r$p$salt$hash`. */
   passwordHash?: string;
+  /**
+   * SHA-256 (base64url) of the sealed password as the manifest holds it. Each sealing differs,
+   * so it changes whenever the password is changed or sealed again, and not when another field
+   * is edited (the hash above does: its salt is new at every write). A change ends the user's
+   * tokens and portal sessions (store/config.ts).
+   */
+  passwordSealed?: string;
 }
 
 export interface SettingsRecord extends RecordBase {

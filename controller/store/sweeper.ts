@@ -46,7 +46,7 @@ function recordExpiry(db: ExpiringDb, key: string, value: unknown): number {
       return value as number;
     case 'revocations':
       // Access token tombstones expire with the token; deactivation marks (`app/…`, one per
-      // application) are kept.
+      // application) and user marks (`user/…`, one per user name) are kept.
       return key.startsWith('at/') ? (value as number) : Infinity;
   }
 }

@@ -9,6 +9,8 @@
 //   jtis           `<app>/<assertion jti>`             → expiry (seconds)
 //   revocations    `at/<app>/<jti>`                    → the revoked access token's expiry (seconds)
 //                  `app/<app>`                         → every token issued up to then is dead (seconds)
+//                  `user/<name>`                       → every token of `user:<name>` issued up to then
+//                                                        is dead, whatever application holds it (seconds)
 //   signingKeys    `keyring`                           → Keyring
 //   expiries       `[exp, db code, key]`               → 0, written in the transaction that writes
 //                                                        the record, for the sweeper (sweeper.ts)
@@ -129,6 +131,11 @@ export interface TokenState {
   revokedBefore(app: string): number | undefined;
   /** Revokes every token the application holds now; tokens issued later are not affected. */
   revokeAllBefore(app: string, now: number): Promise<void>;
+  /**
+   * Tokens of the user `name` (subject `user:<name>`) issued at or before this time (seconds) are
+   * revoked: the reconciler marks it when the User is removed or its password changes.
+   */
+  userRevokedBefore(name: string): number | undefined;
   /** Records a client assertion's `jti` until `exp`; false when it was already used and has not expired. */
   useAssertionId(app: string, jti: string, exp: number, now: number): Promise<boolean>;
   /** A page of an application's token records, in key order, starting after `after`. */
@@ -163,6 +170,24 @@ export function markRevokedBefore(store: Store, app: string, now: number): void 
   const key = `app/${app}`;
   const before = store.revocations.get(key) as number | undefined;
   if (before === undefined || before < now) store.revocations.put(key, now);
+}
+
+/**
+ * Inside a write transaction: every token of the user `name` issued up to second `now` is revoked,
+ * in every application. The reconciler calls it in the transaction that removes the User or
+ * changes its password. The mark is one key per user name, read with one lookup, and is never
+ * swept: a later User of the same name (the same person restored by a revert, or another person)
+ * starts with none of the old tokens, however long ago they were issued.
+ */
+export function markUserRevokedBefore(store: Store, name: string, now: number): void {
+  const key = `user/${name}`;
+  const before = store.revocations.get(key) as number | undefined;
+  if (before === undefined || before < now) store.revocations.put(key, now);
+}
+
+/** The user's mark (seconds), if any: see `markUserRevokedBefore`. */
+export function userRevokedBefore(store: Store, name: string): number | undefined {
+  return store.revocations.get(`user/${name}`) as number | undefined;
 }
 
 export function tokenState(store: Store, options: TokenStateOptions = {}): TokenState {
@@ -294,6 +319,8 @@ export function tokenState(store: Store, options: TokenStateOptions = {}): Token
     revokeAllBefore(app, now) {
       return durable(() => markRevokedBefore(store, app, now));
     },
+
+    userRevokedBefore: (name) => userRevokedBefore(store, name),
 
     useAssertionId(app, jti, exp, now) {
       return durable(() => {

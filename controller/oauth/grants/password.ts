@@ -7,6 +7,7 @@ import { invalidGrant, slowDown } from '../errors.ts';
 import { mintAccessToken, mintRefreshToken, recordAccessToken, newFamilyId, seconds, tokenResponse, userSubject, type TokenResponse } from '../issue.ts';
 import { grantScopes, parseScope } from '../scopes.ts';
 import { retryAfterSeconds } from '../throttle.ts';
+import { leaveUserMarkSecond } from '../user-state.ts';
 import type { GrantRequest } from './types.ts';
 
 export const grantType = 'password';
@@ -38,16 +39,29 @@ export async function handle({ ctx, client: { app }, plan, params, request }: Gr
   const wait = passwordFailures.wait(throttleKey, ctx.now(), perMinute);
   if (wait > 0) throw slowDown(retryAfterSeconds(wait), 'too many failed sign-in attempts for this user; retry later');
 
+  // A user restored, or given a new password, this very second: tokens of that second count as
+  // issued before the mark, so the first ones after it wait the second out.
+  if (known) await leaveUserMarkSecond(ctx.tokens, username, ctx.now());
+  // The tokens are dated here, before the password check, which takes a while: whatever ends them
+  // while it runs (a reconcile that deactivates the application, say) marks this second or a
+  // later one, and so covers them; dated after the check, they could postdate the mark and come
+  // back when the application is reactivated.
+  const now = seconds(ctx.now());
+  // The user's mark, read with the record (one read snapshot): checked again after the password.
+  const mark = known ? ctx.tokens.userRevokedBefore(username) : undefined;
   const user = known ? ctx.config.user(username) : undefined;
   const hash = user?.passwordHash ?? await (decoy ??= hashPassword(newFamilyId()));
   if (!(await passwordMatches(password, hash)) || user?.passwordHash === undefined) {
     passwordFailures.hit(throttleKey, ctx.now(), perMinute);
     throw invalidGrant('the resource owner credentials are invalid');
   }
+  // The password was checked against the record read above. A reconcile that removed the user or
+  // changed its password meanwhile moved the mark: refuse rather than sign in with a password no
+  // longer in force. Not counted as a failure: the password was right when it was checked.
+  if (ctx.tokens.userRevokedBefore(user.name) !== mark) throw invalidGrant('the resource owner credentials are invalid');
 
   const published = ctx.slow.published();
   const scopes = grantScopes(parseScope(params.get('scope')), app.spec.scopes, published);
-  const now = seconds(ctx.now());
   const sub = userSubject(user.name);
   if (!app.spec.grantTypes.includes('refresh_token')) {
     const access = await mintAccessToken(ctx, app, { sub, scopes }, published, plan, now);

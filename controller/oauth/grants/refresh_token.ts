@@ -5,7 +5,7 @@ import { revokedByDeactivation } from '../app-state.ts';
 import { invalidGrant } from '../errors.ts';
 import { mintAccessToken, mintRefreshToken, refreshTokenId, seconds, tokenResponse, type TokenResponse } from '../issue.ts';
 import { grantScopes, OPEN_SCOPE, parseScope } from '../scopes.ts';
-import { subjectExists } from '../token-lookup.ts';
+import { subjectLive } from '../token-lookup.ts';
 import type { GrantRequest } from './types.ts';
 
 export const grantType = 'refresh_token';
@@ -23,8 +23,9 @@ export async function handle({ ctx, client: { app }, plan, params }: GrantReques
   const now = seconds(ctx.now());
   if (presented === undefined || presented.clientId !== app.spec.clientId || presented.exp <= now
     || revokedByDeactivation(ctx, app, presented.iat)) throw unusable();
-  // The resource owner must still exist.
-  if (!subjectExists(ctx, presented.sub)) throw unusable();
+  // The resource owner must still exist, and not have been removed or given a new password since
+  // the token was issued (a User restored or re-created under the name gets no old grant back).
+  if (!subjectLive(ctx, presented.sub, presented.iat)) throw unusable();
 
   // Section 6: "The requested scope MUST NOT include any scope not originally granted by the
   // resource owner, and if omitted is treated as equal to the scope originally granted". Scopes
