@@ -19,7 +19,7 @@ export const PROBLEM_CODES = {
   'yaml.depth': 'Collections nested deeper than 32 levels.',
   'yaml.number-form': 'A number not written in plain decimal (0755, 0x258, 0o17, +12, 1e3, 1.0, .inf, .nan), which YAML 1.1 tools and reviewers read differently.',
   'yaml.ambiguous': 'An unquoted value YAML 1.1 reads as something else than a string (yes, no, on, off, y, n, 1_000, 0b101, 12:30, <<): quote it.',
-  'yaml.escape': 'A double-quoted escape (\\0, \\u202E, \\N...) that writes a character refused in the file itself into a value.',
+  'yaml.escape': 'A double-quoted escape (\\0, \\u202E, \\N...) that writes a character refused in the file itself into a value, or half of a surrogate pair (\\uD800).',
   'yaml.key': 'A mapping key that is not a plain string (a number, null, a collection).',
   'yaml.reserved-key': 'A key named __proto__, constructor or prototype.',
   'schema.kind': 'The kind field is missing or names no Mergekey kind.',

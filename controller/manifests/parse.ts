@@ -374,6 +374,14 @@ class Walk {
     // (`\0`, `\u202E`, `\N`) can still write one into the value, where readers of the value see
     // what the reviewer did not.
     if (node.type === 'QUOTE_DOUBLE' && typeof node.value === 'string') {
+      // `\uD800` alone writes half of a UTF-16 pair, which is no character at all: UTF-8 cannot
+      // encode it, so the store, a JSON answer or a page would each hold U+FFFD or fail instead.
+      const lone = /\p{Cs}/u.exec(node.value)?.[0];
+      if (lone !== undefined) {
+        const hex = `U+${lone.charCodeAt(0).toString(16).toUpperCase()}`;
+        this.report(node.range?.[0] ?? 0, 'yaml.escape', `an escape in this value writes ${hex}, half of a UTF-16 surrogate pair, which is not a character and has no UTF-8 form: remove it, or escape the whole character (\\U0001F600)`);
+        return true;
+      }
       const char = REFUSED_CHARACTERS.exec(node.value)?.[0];
       if (char !== undefined) {
         const hex = `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
