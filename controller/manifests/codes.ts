@@ -45,6 +45,7 @@ export const PROBLEM_CODES = {
   'rules.client-key-unusable': 'A public key the token endpoint cannot verify assertions with: not a valid key, a curve or alg it does not accept, or use enc.',
   'rules.client-key-kid': 'Two keys of one JWKS share a kid, or two keys of one type do not both have one (the token endpoint could not tell them apart).',
   'rules.sealing-key-unusable': "mergekey.yaml's sealingKey is not an X25519 public key the CLI can seal to (kty, crv, use, alg, x, or a kid that is not its thumbprint).",
+  'rules.url-ambiguous': 'An http(s) URL (a redirect URI, the issuer, an audience) that a browser reads otherwise than a reviewer: userinfo before the host, no host, a disguised IPv4 address, an encoded host, dot segments, a padded port.',
   'rules.settings-missing': 'The repository has no mergekey.yaml.',
   'rules.settings-duplicate': 'More than one Settings object.',
   'rules.duplicate-client-id': 'Two applications share a clientId (compared case-insensitively).',

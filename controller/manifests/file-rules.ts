@@ -10,6 +10,7 @@ import { checkSealed, findSealed } from './sealed.ts';
 import { checkSealingKey } from './sealing-key.ts';
 import { display } from './schema-messages.ts';
 import type { Locator } from './source.ts';
+import { ambiguousUrlProblem } from './urls.ts';
 
 export function fileRules(
   where: ManifestPath,
@@ -43,6 +44,11 @@ export function fileRules(
       if (problem !== undefined) report(['spec', ...sealed.pointer], problem.code, problem.message);
     }
   }
+  for (const pointer of urlFields(kind, manifest)) {
+    const value = pointer.reduce<unknown>((node, key) => (node as Record<string | number, unknown>)[key], manifest);
+    const problem = typeof value === 'string' ? ambiguousUrlProblem(value) : undefined;
+    if (problem !== undefined) report(pointer, 'rules.url-ambiguous', `${JSON.stringify(value)} ${problem}`);
+  }
   if (kind === 'Settings') {
     const problem = checkSealingKey((manifest as { spec?: unknown }).spec);
     if (problem !== undefined) report(['spec', ...problem.pointer], problem.code, problem.message);
@@ -52,4 +58,14 @@ export function fileRules(
     for (const problem of checkClientKeys(spec)) report(['spec', ...problem.pointer], problem.code, problem.message);
   }
   return problems;
+}
+
+/** Where each kind holds URLs that send someone somewhere: redirect URIs, the issuer, an audience. */
+function urlFields(kind: Kind, manifest: unknown): Pointer[] {
+  const spec = (manifest as { spec?: Record<string, unknown> }).spec;
+  if (spec === null || typeof spec !== 'object') return [];
+  if (kind === 'Settings') return ['issuer' in spec ? [['spec', 'issuer']] : []].flat();
+  if (kind === 'Api') return ['audience' in spec ? [['spec', 'audience']] : []].flat();
+  if (kind === 'Application' && Array.isArray(spec.redirectUris)) return spec.redirectUris.map((_, index) => ['spec', 'redirectUris', index]);
+  return [];
 }
