@@ -74,8 +74,13 @@ export interface SigningKeyRecord {
   kid: string;
   alg: string;
   publicJwk: Record<string, unknown>;
-  /** The private JWK. The data directory is private to the controller (mode 0700). */
-  privateJwk: Record<string, unknown>;
+  /**
+   * The private JWK, encrypted with a key derived from `keys/secret-hash.key` (signing-keys.ts):
+   * a copy of the store alone (a backup, `store.damaged-*`, a PostgreSQL dump) cannot sign tokens.
+   */
+  sealedPrivateJwk?: string;
+  /** The private JWK in the clear, as stores written before the encryption hold it; re-sealed at start. */
+  privateJwk?: Record<string, unknown>;
   /** `next` is published ahead of use, `current` signs, `retired` is published until its tokens expire. */
   state: 'next' | 'current' | 'retired';
   createdAt: number;
