@@ -6,7 +6,7 @@
 // call runs with hooks off, no submodule recursion, no LFS filters, no `ext::` transport and no
 // terminal prompts; the URL itself is checked before git ever sees it.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { LIMITS } from '../config/defaults.ts';
@@ -234,16 +234,47 @@ export class GitSource {
   async fetch(): Promise<string> {
     await this.init();
     try {
-      await this.git.raw([
-        'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--recurse-submodules=no', '--force',
-        '--', this.remote, `+refs/heads/${this.branch}:${HEAD_REF}`,
-      ]);
+      await this.fetchHead();
     } catch (error) {
       const text = error instanceof Error ? error.message : String(error);
+      // git refuses to fetch between a SHA-1 and a SHA-256 repository, and the cache is made
+      // before the remote's format is known. A cache that never fetched is made again in the
+      // remote's format (a SHA-256 repository is followed like any other); one that holds a
+      // history is not thrown away here: a converted repository is a rewritten history.
+      const format = /mismatched algorithms: client (sha1|sha256); server (sha1|sha256)/i.exec(text);
+      if (format !== null) return this.refetchInFormat(format[1]!.toLowerCase(), format[2]!.toLowerCase(), error);
       if (/couldn't find remote ref/i.test(text)) {
         throw new GitError('BRANCH_NOT_FOUND', `branch '${this.branch}' does not exist in ${this.describe()}`, { cause: error });
       }
       throw new GitError('UNREACHABLE', `cannot fetch ${this.describe()}: ${firstLine(redact(text))}`, { cause: error });
+    }
+    return (await this.git.raw(['rev-parse', '--verify', '--end-of-options', `${HEAD_REF}^{commit}`])).trim();
+  }
+
+  private async fetchHead(): Promise<void> {
+    await this.git.raw([
+      'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--recurse-submodules=no', '--force',
+      '--', this.remote, `+refs/heads/${this.branch}:${HEAD_REF}`,
+    ]);
+  }
+
+  private async refetchInFormat(cache: string, remote: string, cause: unknown): Promise<string> {
+    const name = (format: string) => (format === 'sha256' ? 'SHA-256' : 'SHA-1');
+    if ((await this.lastFetched()) !== undefined) {
+      throw new GitError(
+        'GIT_FAILED',
+        `${this.describe()} uses ${name(remote)} object ids, but the cache in ${this.cacheDir} holds a ${name(cache)} history fetched before: a converted repository is a rewritten history; move ${this.cacheDir} away to start over from it`,
+        { cause },
+      );
+    }
+    // The cache is ours (<data>/git) and holds nothing fetched: make it again, empty, in the remote's format.
+    rmSync(this.cacheDir, { recursive: true, force: true });
+    mkdirSync(this.cacheDir, { recursive: true, mode: 0o700 });
+    await this.git.raw(['init', '--bare', '--quiet', '--template=', `--object-format=${remote}`, '.']);
+    try {
+      await this.fetchHead();
+    } catch (error) {
+      throw new GitError('UNREACHABLE', `cannot fetch ${this.describe()}: ${firstLine(redact(error instanceof Error ? error.message : String(error)))}`, { cause: error });
     }
     return (await this.git.raw(['rev-parse', '--verify', '--end-of-options', `${HEAD_REF}^{commit}`])).trim();
   }
