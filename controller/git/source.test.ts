@@ -192,7 +192,7 @@ describe('GitSource', () => {
     const converted = await FixtureRepo.create(join(tempDir(), 'converted.git'), { objectFormat: 'sha256' });
     await converted.commit({ 'apps/a.yaml': 'a' });
     await expect(new GitSource({ repo: converted.path, branch: 'main', cacheDir }).fetch()).rejects.toMatchObject({
-      code: 'GIT_FAILED',
+      code: 'NOT_READABLE',
       message: `${converted.path} uses SHA-256 object ids, but the cache in ${cacheDir} holds a SHA-1 history fetched before: a converted repository is a rewritten history; move ${cacheDir} away to start over from it`,
     });
   });

@@ -35,7 +35,12 @@ export type GitErrorCode =
   /** A local git command failed (corrupt cache, missing object). */
   | 'GIT_FAILED'
   /** The commit is beyond what is read at all (too many manifests, an absurdly long path): held whole. */
-  | 'TOO_LARGE';
+  | 'TOO_LARGE'
+  /**
+   * A manifest folder (apps/, apis/, plans/, users/) is not a folder but a symlink, a submodule or
+   * a file, or the cache cannot follow the repository (a converted object format): held whole.
+   */
+  | 'NOT_READABLE';
 
 export class GitError extends Error {
   override readonly name = 'GitError';
@@ -126,7 +131,10 @@ const MANIFEST_PATHSPECS = ['apis', 'apps', 'plans', 'users', ':(icase)mergekey.
 const HEAD_REF = 'refs/mergekey/head';
 const COMMIT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const MODE_SYMLINK = '120000';
+/** The folders manifests live in: in a listing or a diff, an entry at one of these paths that is not a tree is refused. */
+const MANIFEST_FOLDERS = new Set(['apis', 'apps', 'plans', 'users']);
 const MODE_SUBMODULE = '160000';
+const MODE_TREE = '040000';
 
 // Set on every git call. `gc.autoDetach=false` keeps automatic housekeeping inside the fetch that
 // triggered it rather than in a background process that outlives a shutdown.
@@ -262,7 +270,7 @@ export class GitSource {
     const name = (format: string) => (format === 'sha256' ? 'SHA-256' : 'SHA-1');
     if ((await this.lastFetched()) !== undefined) {
       throw new GitError(
-        'GIT_FAILED',
+        'NOT_READABLE',
         `${this.describe()} uses ${name(remote)} object ids, but the cache in ${this.cacheDir} holds a ${name(cache)} history fetched before: a converted repository is a rewritten history; move ${this.cacheDir} away to start over from it`,
         { cause },
       );
@@ -314,6 +322,7 @@ export class GitSource {
       const tab = record.indexOf('\t');
       const [mode, type, oid, size] = record.slice(0, tab).split(/ +/);
       const path = record.slice(tab + 1);
+      if (MANIFEST_FOLDERS.has(path) && mode !== MODE_TREE) this.refuseFolder(commit, path, mode!);
       if (!isManifestPath(path)) return;
       this.countManifest(commit, entries.length + problems.length);
       const refused = this.refuse(path, mode!, type === 'blob' ? Number(size) : 0);
@@ -346,9 +355,11 @@ export class GitSource {
       }
       const [path, fields] = [record, meta];
       meta = undefined;
-      if (!fields.startsWith(':') || !isManifestPath(path)) return;
-      this.countManifest(to, changes.length);
+      if (!fields.startsWith(':')) return;
       const [, newMode, , newOid, letter] = fields.slice(1).split(' ');
+      if (MANIFEST_FOLDERS.has(path) && letter !== 'D' && newMode !== MODE_TREE) this.refuseFolder(to, path, newMode!);
+      if (!isManifestPath(path)) return;
+      this.countManifest(to, changes.length);
       if (letter === 'D') {
         changes.push({ path, status: 'deleted' });
         return;
@@ -360,6 +371,16 @@ export class GitSource {
       else entries.push({ path, oid: newOid! });
     });
     return { changes, entries, problems };
+  }
+
+  /**
+   * A manifest folder turned into a symlink, a submodule or a file would make every manifest in it
+   * vanish, and so deactivate every application at once, with nothing in the status saying why:
+   * the commit is held whole instead, naming the folder.
+   */
+  private refuseFolder(commit: string, path: string, mode: string): never {
+    const what = mode === MODE_SYMLINK ? 'a symlink' : mode === MODE_SUBMODULE ? 'a submodule' : 'a file';
+    throw new GitError('NOT_READABLE', `${path}/ is ${what} in commit ${commit.slice(0, 12)}, not a folder: manifests are never read through it, and the commit is not applied`);
   }
 
   private countManifest(commit: string, seen: number): void {
