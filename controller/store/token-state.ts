@@ -26,6 +26,7 @@
 //
 // Every write goes through the store's health (health.ts): a commit that fails (a full disk)
 // rejects with StoreError('store.unwritable') and never takes the process down.
+import { readStoreRebuild } from './check.ts';
 import { storeHealth } from './health.ts';
 import type { Store } from './open.ts';
 import { EXPIRY_DB, expiryKey } from './sweeper.ts';
@@ -136,6 +137,11 @@ export interface TokenState {
   revokeAllBefore(app: string, now: number): Promise<void>;
   /** Records a client assertion's `jti` until `exp`; false when it was already used and has not expired. */
   useAssertionId(app: string, jti: string, exp: number, now: number): Promise<boolean>;
+  /**
+   * Since when (ms) the store has recorded every used assertion id: the time of its rebuild from
+   * git (`--rebuild-store`), which lost those used before; undefined for a store never rebuilt.
+   */
+  assertionIdsKnownSince(): number | undefined;
   /** A page of an application's token records, in key order, starting after `after`. */
   listTokens(app: string, options: { limit: number; after?: string }): TokenPage;
   /** Undefined while the store can write; otherwise why it cannot (a full disk), until a write commits again. */
@@ -298,6 +304,12 @@ export function tokenState(store: Store, options: TokenStateOptions = {}): Token
 
     revokeAllBefore(app, now) {
       return durable(() => markRevokedBefore(store, app, now));
+    },
+
+    assertionIdsKnownSince() {
+      const rebuilt = readStoreRebuild(store);
+      const at = rebuilt === undefined ? Number.NaN : Date.parse(rebuilt.at);
+      return Number.isNaN(at) ? undefined : at;
     },
 
     useAssertionId(app, jti, exp, now) {
