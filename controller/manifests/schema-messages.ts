@@ -67,9 +67,16 @@ function describe(error: ErrorObject, pointer: Pointer, source: Locator, conditi
   });
   const params = error.params as Record<string, unknown>;
   const data: unknown = error.data;
+  // Where a sealed value, a password or a private key member belongs, what is found there may be
+  // the plaintext pasted by mistake: it is described, never repeated, so that it reaches no
+  // check comment, CI log, status document or server log (the manifest itself must be fixed and
+  // the secret rotated; copies elsewhere would outlive that).
+  const secret = holdsSecret(pointer);
+  const show = secret ? hidden : showValue;
 
   switch (error.keyword) {
     case 'type':
+      if (secret) return at('schema.type', `must be ${String(params.type).split(',').map(typeName).join(' or ')}, not ${typeName(jsonType(data))}: the value is not repeated here, as it may be a secret`);
       return at('schema.type', typeMessage(String(params.type), data, source.sourceText(pointer)));
     case 'required': {
       const field = String(params.missingProperty);
@@ -240,7 +247,20 @@ function typeName(type: string): string {
   }
 }
 
-function show(value: unknown): string {
+/** Fields whose value is secret, or the plaintext of one: `sealed`, a password, a JWK's private members. */
+const SECRET_FIELDS = new Set(['sealed', 'password', 'd', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']);
+
+function holdsSecret(pointer: Pointer): boolean {
+  // Under spec only: `metadata.name: k` or a kind named `d` is no secret.
+  return pointer[0] === 'spec' && pointer.some((segment) => typeof segment === 'string' && SECRET_FIELDS.has(segment));
+}
+
+function hidden(value: unknown): string {
+  const length = typeof value === 'string' ? value.length : (JSON.stringify(value) ?? String(value)).length;
+  return `the value (${plural(length, 'character')}, not repeated here: it may be a secret)`;
+}
+
+function showValue(value: unknown): string {
   const text = typeof value === 'string' ? quote(value) : JSON.stringify(value) ?? String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
