@@ -6,6 +6,7 @@ import type { ProblemCode } from './codes.ts';
 import type { Pointer } from './model.ts';
 import type { LocatedProblem } from './parse.ts';
 import type { Locator } from './source.ts';
+import { SECRET_FIELDS } from './secret-fields.ts';
 
 /**
  * What each string pattern in schemas/ allows, in words. schema-messages.test.ts checks that
@@ -247,8 +248,6 @@ function typeName(type: string): string {
   }
 }
 
-/** Fields whose value is secret, or the plaintext of one: `sealed`, a password, a JWK's private members. */
-const SECRET_FIELDS = new Set(['sealed', 'password', 'd', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']);
 
 function holdsSecret(pointer: Pointer): boolean {
   // Under spec only: `metadata.name: k` or a kind named `d` is no secret.
