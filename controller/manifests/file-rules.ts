@@ -10,6 +10,7 @@ import { checkSealed, findSealed } from './sealed.ts';
 import { checkSealingKey } from './sealing-key.ts';
 import { display } from './schema-messages.ts';
 import type { Locator } from './source.ts';
+import { MAX_ACCESS_TOKEN_TTL_SECONDS, MAX_REFRESH_TOKEN_TTL_SECONDS } from './limits.ts';
 import { ambiguousUrlProblem } from './urls.ts';
 
 export function fileRules(
@@ -49,6 +50,16 @@ export function fileRules(
     const problem = typeof value === 'string' ? ambiguousUrlProblem(value) : undefined;
     if (problem !== undefined) report(pointer, 'rules.url-ambiguous', `${JSON.stringify(value)} ${problem}`);
   }
+  if (kind === 'Plan') {
+    const spec = (manifest as { spec?: Record<string, unknown> }).spec;
+    const bounds = [['accessTokenTtl', MAX_ACCESS_TOKEN_TTL_SECONDS, '24h'], ['refreshTokenTtl', MAX_REFRESH_TOKEN_TTL_SECONDS, '366d']] as const;
+    for (const [field, max, shown] of bounds) {
+      const seconds = typeof spec?.[field] === 'string' ? durationInSeconds(spec[field]) : undefined;
+      if (seconds !== undefined && seconds > max) {
+        report(['spec', field], 'schema.range', `must be at most ${shown} (${max} seconds), not ${String(spec![field])}`);
+      }
+    }
+  }
   if (kind === 'Settings') {
     const problem = checkSealingKey((manifest as { spec?: unknown }).spec);
     if (problem !== undefined) report(['spec', ...problem.pointer], problem.code, problem.message);
@@ -68,4 +79,12 @@ function urlFields(kind: Kind, manifest: unknown): Pointer[] {
   if (kind === 'Api') return ['audience' in spec ? [['spec', 'audience']] : []].flat();
   if (kind === 'Application' && Array.isArray(spec.redirectUris)) return spec.redirectUris.map((_, index) => ['spec', 'redirectUris', index]);
   return [];
+}
+
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+/** Seconds in a duration of the schema's form (`15m`); undefined for any other string, which the schema reports. */
+function durationInSeconds(text: string): number | undefined {
+  const match = /^([1-9][0-9]{0,8})([smhd])$/.exec(text);
+  return match === null ? undefined : Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS];
 }
