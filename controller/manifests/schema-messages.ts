@@ -74,6 +74,7 @@ function describe(error: ErrorObject, pointer: Pointer, source: Locator, conditi
   // the secret rotated; copies elsewhere would outlive that).
   const secret = holdsSecret(pointer);
   const show = secret ? hidden : showValue;
+  const written = (value: unknown) => (secret ? hidden(value) : source.sourceText(pointer) ?? showValue(value));
 
   switch (error.keyword) {
     case 'type':
@@ -127,14 +128,15 @@ function describe(error: ErrorObject, pointer: Pointer, source: Locator, conditi
       return at('schema.size', `must hold at least ${plural(Number(params.limit), 'field')}`);
     case 'maxProperties':
       return at('schema.size', `must hold at most ${plural(Number(params.limit), 'field')}`);
+    // Numbers as written: past 2^53 the parsed value is not the one in the file (9007199254740993).
     case 'minimum':
-      return at('schema.range', `must be at least ${String(params.limit)}, not ${show(data)}`);
+      return at('schema.range', `must be at least ${String(params.limit)}, not ${written(data)}`);
     case 'maximum':
-      return at('schema.range', `must be at most ${String(params.limit)}, not ${show(data)}`);
+      return at('schema.range', `must be at most ${String(params.limit)}, not ${written(data)}`);
     case 'exclusiveMinimum':
-      return at('schema.range', `must be more than ${String(params.limit)}, not ${show(data)}`);
+      return at('schema.range', `must be more than ${String(params.limit)}, not ${written(data)}`);
     case 'exclusiveMaximum':
-      return at('schema.range', `must be less than ${String(params.limit)}, not ${show(data)}`);
+      return at('schema.range', `must be less than ${String(params.limit)}, not ${written(data)}`);
     case 'uniqueItems': {
       const later = Math.max(Number(params.i), Number(params.j));
       const earlier = Math.min(Number(params.i), Number(params.j));
