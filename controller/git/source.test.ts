@@ -197,6 +197,32 @@ describe('GitSource', () => {
     });
   });
 
+  it('refuses a shallow repository, at the first fetch and when a followed one turns shallow, instead of staying on an old head', async () => {
+    const repo = await fixture();
+    const first = await repo.commit({ 'apps/a.yaml': 'a1' });
+    await repo.commit({ 'apps/a.yaml': 'a2' });
+    const shallow = join(tempDir(), 'shallow.git');
+    await git(tmpdir(), ['clone', '--quiet', '--bare', '--depth=1', `file://${repo.path}`, shallow]);
+    const refused = (cacheDir: string) => ({
+      code: 'NOT_READABLE',
+      message: `${shallow} is a shallow clone: mergekey needs the whole history of main to tell a new commit from a rewritten history; follow a full clone, and move ${cacheDir} away`,
+    });
+    const cold = join(tempDir(), 'git');
+    await expect(new GitSource({ repo: shallow, branch: 'main', cacheDir: cold }).fetch()).rejects.toMatchObject(refused(cold));
+
+    // A full mirror, followed, then made again shallow with a new commit: git's fetch used to
+    // reject the update with a warning and exit 0, leaving the cache on the old head.
+    const mirror = join(tempDir(), 'mirror.git');
+    await git(tmpdir(), ['clone', '--quiet', '--bare', `file://${repo.path}`, mirror]);
+    const warm = join(tempDir(), 'git');
+    const source = new GitSource({ repo: mirror, branch: 'main', cacheDir: warm });
+    expect(await source.isAncestor(first, await source.fetch())).toBe(true);
+    await repo.commit({ 'apps/a.yaml': 'a3' });
+    rmSync(mirror, { recursive: true, force: true });
+    await git(tmpdir(), ['clone', '--quiet', '--bare', '--depth=1', `file://${repo.path}`, mirror]);
+    await expect(source.fetch()).rejects.toMatchObject({ code: 'NOT_READABLE', message: refused(warm).message.replace(shallow, mirror) });
+  });
+
   it('never runs hooks, even ones planted in the cache', async () => {
     const repo = await fixture();
     await repo.commit({ 'apps/a.yaml': 'a' });

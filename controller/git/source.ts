@@ -244,6 +244,7 @@ export class GitSource {
     try {
       await this.fetchHead();
     } catch (error) {
+      if (error instanceof GitError) throw error;
       const text = error instanceof Error ? error.message : String(error);
       // git refuses to fetch between a SHA-1 and a SHA-256 repository, and the cache is made
       // before the remote's format is known. A cache that never fetched is made again in the
@@ -260,10 +261,20 @@ export class GitSource {
   }
 
   private async fetchHead(): Promise<void> {
+    // --update-shallow: without it, git meets a shallow remote by rejecting the update with a
+    // warning and exit status 0, so the cache would stay on an old head with nothing failing.
     await this.git.raw([
-      'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--recurse-submodules=no', '--force',
+      'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--recurse-submodules=no', '--force', '--update-shallow',
       '--', this.remote, `+refs/heads/${this.branch}:${HEAD_REF}`,
     ]);
+    // A shallow history cannot show that the new head descends from the applied commit, which is
+    // how a rewritten history is told from a new commit: it is refused, not guessed at.
+    if (existsSync(resolve(this.cacheDir, 'shallow'))) {
+      throw new GitError(
+        'NOT_READABLE',
+        `${this.describe()} is a shallow clone: mergekey needs the whole history of ${this.branch} to tell a new commit from a rewritten history; follow a full clone, and move ${this.cacheDir} away`,
+      );
+    }
   }
 
   private async refetchInFormat(cache: string, remote: string, cause: unknown): Promise<string> {
@@ -282,6 +293,7 @@ export class GitSource {
     try {
       await this.fetchHead();
     } catch (error) {
+      if (error instanceof GitError) throw error;
       throw new GitError('UNREACHABLE', `cannot fetch ${this.describe()}: ${firstLine(redact(error instanceof Error ? error.message : String(error)))}`, { cause: error });
     }
     return (await this.git.raw(['rev-parse', '--verify', '--end-of-options', `${HEAD_REF}^{commit}`])).trim();
