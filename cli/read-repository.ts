@@ -61,6 +61,10 @@ export function readRepositoryFiles(root: string): RepositoryFiles {
         // Manifest paths start with a manifest folder: no other folder of the root is walked.
         if (dir !== '' || holdsManifests(path)) pending.push(path);
       } else if (entry.isFile()) {
+        if (dir === '' && holdsManifests(path)) {
+          problems.push(atStart(path, 'file.not-regular', 'is not a folder; manifests of its kind live in a folder of that name'));
+          continue;
+        }
         if (!isManifestPath(path)) continue;
         if (paths.length >= LIMITS.manifestsMaxCount) {
           throw failure(`${root} has more than ${LIMITS.manifestsMaxCount} manifest files; mergekey does not read more`);
@@ -74,6 +78,9 @@ export function readRepositoryFiles(root: string): RepositoryFiles {
         }
       } else if (isManifestPath(path)) {
         problems.push(atStart(path, 'file.not-regular', 'is not a regular file'));
+      } else if (dir === '' && holdsManifests(path)) {
+        // A manifest folder that is a file (or a FIFO...): the controller holds such a commit whole.
+        problems.push(atStart(path, 'file.not-regular', 'is not a folder; manifests of its kind live in a folder of that name'));
       }
     }
   }

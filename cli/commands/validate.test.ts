@@ -73,6 +73,20 @@ describe('validate', () => {
     expect(result.problems.filter((p) => p.code === 'file.symlink').map((p) => p.path)).toEqual(['apis']);
   });
 
+  it('reports a manifest folder that is a file (or a FIFO), as the controller holds such a commit', async () => {
+    const dir = await examplesCopy();
+    await rm(join(dir, 'plans'), { recursive: true });
+    await writeFile(join(dir, 'plans'), 'standard.yaml\n');
+    await rm(join(dir, 'users'), { recursive: true });
+    execFileSync('mkfifo', [join(dir, 'users')]);
+    const result = await validate({ dir });
+    const notAFolder = 'is not a folder; manifests of its kind live in a folder of that name';
+    expect(result.problems.filter((p) => p.code === 'file.not-regular')).toEqual([
+      { path: 'plans', line: 1, column: 1, code: 'file.not-regular', message: notAFolder },
+      { path: 'users', line: 1, column: 1, code: 'file.not-regular', message: notAFolder },
+    ]);
+  });
+
   it('does not hang on a FIFO where a manifest should be', async () => {
     const dir = await examplesCopy();
     execFileSync('mkfifo', [join(dir, 'apps', 'pipe.yaml')]);

@@ -178,7 +178,7 @@ function loadEach(files: readonly RepoFile[]): ManifestEntry[] {
 
 function skippedRefusals(skipped: readonly SkippedEntry[], changed: readonly ChangedPath[]): Refusal[] {
   const paths = new Set(changed.map((change) => change.path));
-  const why = { symlink: 'is a symbolic link; a manifest must be a regular file', 'not-a-file': 'is not a file', 'too-large': `is larger than a manifest may be (${MAX_MANIFEST_BYTES / 1024} KiB)` };
+  const why = { symlink: 'is a symbolic link; a manifest must be a regular file', 'not-a-file': 'is not a file', 'too-large': `is larger than a manifest may be (${MAX_MANIFEST_BYTES / 1024} KiB)`, 'not-a-folder': 'is a symlink, a submodule or a file, not a folder: the controller does not apply a commit in which a manifest folder is not a folder' };
   return skipped
     .filter((entry) => paths.has(entry.path))
     .map((entry) => ({ code: 'invalid-manifest' as const, message: `${entry.path} ${why[entry.reason]}`, path: entry.path }));

@@ -43,6 +43,25 @@ describe('Clone', () => {
     ]);
   });
 
+  it('reports a manifest folder that is a file or a symlink, which the controller holds, rather than reading nothing from it', async () => {
+    await symlink('apps', join(dir, 'apis'));
+    await git.add('apis');
+    await git.commit('apis as a link');
+    try {
+      const linked = (await git.revparse(['HEAD'])).trim();
+      const commit = await clone.commitFiles(linked, { plans: 'not a folder\n' }, 'plans as a file');
+      const read = await clone.readManifests(commit);
+      expect(read.skipped.filter((entry) => entry.reason === 'not-a-folder')).toEqual([
+        { path: 'apis', reason: 'not-a-folder' },
+        { path: 'plans', reason: 'not-a-folder' },
+      ]);
+    } finally {
+      // The later cases build on HEAD: take the link away again.
+      await git.raw(['rm', '--quiet', 'apis']);
+      await git.commit('apis link removed');
+    }
+  });
+
   it('reads manifests from a commit, and reports a symlinked manifest instead of following it', async () => {
     await writeFile(join(dir, 'mergekey.yaml'), 'changed in the work tree only\n');
     await mkdir(join(dir, 'apps'));

@@ -34,7 +34,8 @@ interface RunOptions {
 /** A tree entry that is not a readable manifest file, reported by path. */
 export interface SkippedEntry {
   path: string;
-  reason: 'symlink' | 'not-a-file' | 'too-large';
+  /** `not-a-folder`: apps/, apis/, plans/ or users/ is a symlink, a submodule or a file. */
+  reason: 'symlink' | 'not-a-file' | 'too-large' | 'not-a-folder';
 }
 
 export interface CommitFiles {
@@ -102,6 +103,12 @@ export class Clone {
     const wanted: { path: string; oid: string }[] = [];
     const skipped: SkippedEntry[] = [];
     for (const { mode, type, oid, size, path } of listed) {
+      // The controller holds a commit whose manifest folder is not a folder; the check says so.
+      if (MANIFEST_FOLDERS.includes(path) && type !== 'tree') {
+        // Listed twice (the root and the folder's own listing): reported once.
+        if (!skipped.some((entry) => entry.path === path)) skipped.push({ path, reason: 'not-a-folder' });
+        continue;
+      }
       if (!isManifestPath(path)) continue;
       if (wanted.length + skipped.length >= LIMITS.manifestsMaxCount) {
         throw failure(`${commit.slice(0, 12)} has more than ${LIMITS.manifestsMaxCount} manifests; mergekey does not read it`);

@@ -164,6 +164,65 @@ describe('GitSource', () => {
     await expect(new GitSource({ repo: repo.path, branch: 'main', cacheDir }).fetch()).resolves.toMatch(/^[0-9a-f]{40}$/);
   });
 
+  it('follows a SHA-256 repository: fetch, listing, changes, reads and ancestry, with 64-hex commit ids', async () => {
+    const repo = await FixtureRepo.create(join(tempDir(), 'manifests.git'), { objectFormat: 'sha256' });
+    const first = await repo.commit({ 'apps/a.yaml': 'a1', 'apps/b.yaml': 'b1' });
+    const cacheDir = join(tempDir(), 'git');
+    const source = new GitSource({ repo: repo.path, branch: 'main', cacheDir });
+    expect(await source.fetch()).toBe(first);
+    expect(first).toMatch(/^[0-9a-f]{64}$/);
+    expect((await source.listManifests(first)).entries.map((e) => e.path)).toEqual(['apps/a.yaml', 'apps/b.yaml']);
+    const second = await repo.commit({ 'apps/a.yaml': 'a2', 'apps/b.yaml': null });
+    // A second instance over the same cache, as after a restart.
+    const again = new GitSource({ repo: repo.path, branch: 'main', cacheDir });
+    expect(await again.fetch()).toBe(second);
+    expect(await again.isAncestor(first, second)).toBe(true);
+    const { changes, entries } = await again.changes(first, second);
+    expect(changes).toEqual([{ path: 'apps/a.yaml', status: 'modified' }, { path: 'apps/b.yaml', status: 'deleted' }]);
+    const { files, problems } = await again.readFiles(entries);
+    expect(problems).toEqual([]);
+    expect(files.map((file) => [file.path, text(file.content)])).toEqual([['apps/a.yaml', 'a2']]);
+  });
+
+  it('refuses a followed repository whose object format changed under an existing cache, as a rewritten history it cannot hold', async () => {
+    const repo = await fixture();
+    await repo.commit({ 'apps/a.yaml': 'a' });
+    const cacheDir = join(tempDir(), 'git');
+    await new GitSource({ repo: repo.path, branch: 'main', cacheDir }).fetch();
+    const converted = await FixtureRepo.create(join(tempDir(), 'converted.git'), { objectFormat: 'sha256' });
+    await converted.commit({ 'apps/a.yaml': 'a' });
+    await expect(new GitSource({ repo: converted.path, branch: 'main', cacheDir }).fetch()).rejects.toMatchObject({
+      code: 'NOT_READABLE',
+      message: `${converted.path} uses SHA-256 object ids, but the cache in ${cacheDir} holds a SHA-1 history fetched before: a converted repository is a rewritten history; move ${cacheDir} away to start over from it`,
+    });
+  });
+
+  it('refuses a shallow repository, at the first fetch and when a followed one turns shallow, instead of staying on an old head', async () => {
+    const repo = await fixture();
+    const first = await repo.commit({ 'apps/a.yaml': 'a1' });
+    await repo.commit({ 'apps/a.yaml': 'a2' });
+    const shallow = join(tempDir(), 'shallow.git');
+    await git(tmpdir(), ['clone', '--quiet', '--bare', '--depth=1', `file://${repo.path}`, shallow]);
+    const refused = (cacheDir: string) => ({
+      code: 'NOT_READABLE',
+      message: `${shallow} is a shallow clone: mergekey needs the whole history of main to tell a new commit from a rewritten history; follow a full clone, and move ${cacheDir} away`,
+    });
+    const cold = join(tempDir(), 'git');
+    await expect(new GitSource({ repo: shallow, branch: 'main', cacheDir: cold }).fetch()).rejects.toMatchObject(refused(cold));
+
+    // A full mirror, followed, then made again shallow with a new commit: git's fetch used to
+    // reject the update with a warning and exit 0, leaving the cache on the old head.
+    const mirror = join(tempDir(), 'mirror.git');
+    await git(tmpdir(), ['clone', '--quiet', '--bare', `file://${repo.path}`, mirror]);
+    const warm = join(tempDir(), 'git');
+    const source = new GitSource({ repo: mirror, branch: 'main', cacheDir: warm });
+    expect(await source.isAncestor(first, await source.fetch())).toBe(true);
+    await repo.commit({ 'apps/a.yaml': 'a3' });
+    rmSync(mirror, { recursive: true, force: true });
+    await git(tmpdir(), ['clone', '--quiet', '--bare', '--depth=1', `file://${repo.path}`, mirror]);
+    await expect(source.fetch()).rejects.toMatchObject({ code: 'NOT_READABLE', message: refused(warm).message.replace(shallow, mirror) });
+  });
+
   it('never runs hooks, even ones planted in the cache', async () => {
     const repo = await fixture();
     await repo.commit({ 'apps/a.yaml': 'a' });

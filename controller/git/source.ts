@@ -6,7 +6,7 @@
 // call runs with hooks off, no submodule recursion, no LFS filters, no `ext::` transport and no
 // terminal prompts; the URL itself is checked before git ever sees it.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { LIMITS } from '../config/defaults.ts';
@@ -35,7 +35,12 @@ export type GitErrorCode =
   /** A local git command failed (corrupt cache, missing object). */
   | 'GIT_FAILED'
   /** The commit is beyond what is read at all (too many manifests, an absurdly long path): held whole. */
-  | 'TOO_LARGE';
+  | 'TOO_LARGE'
+  /**
+   * A manifest folder (apps/, apis/, plans/, users/) is not a folder but a symlink, a submodule or
+   * a file, or the cache cannot follow the repository (a converted object format): held whole.
+   */
+  | 'NOT_READABLE';
 
 export class GitError extends Error {
   override readonly name = 'GitError';
@@ -126,7 +131,10 @@ const MANIFEST_PATHSPECS = ['apis', 'apps', 'plans', 'users', ':(icase)mergekey.
 const HEAD_REF = 'refs/mergekey/head';
 const COMMIT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const MODE_SYMLINK = '120000';
+/** The folders manifests live in: in a listing or a diff, an entry at one of these paths that is not a tree is refused. */
+const MANIFEST_FOLDERS = new Set(['apis', 'apps', 'plans', 'users']);
 const MODE_SUBMODULE = '160000';
+const MODE_TREE = '040000';
 
 // Set on every git call. `gc.autoDetach=false` keeps automatic housekeeping inside the fetch that
 // triggered it rather than in a background process that outlives a shutdown.
@@ -234,16 +242,59 @@ export class GitSource {
   async fetch(): Promise<string> {
     await this.init();
     try {
-      await this.git.raw([
-        'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--recurse-submodules=no', '--force',
-        '--', this.remote, `+refs/heads/${this.branch}:${HEAD_REF}`,
-      ]);
+      await this.fetchHead();
     } catch (error) {
+      if (error instanceof GitError) throw error;
       const text = error instanceof Error ? error.message : String(error);
+      // git refuses to fetch between a SHA-1 and a SHA-256 repository, and the cache is made
+      // before the remote's format is known. A cache that never fetched is made again in the
+      // remote's format (a SHA-256 repository is followed like any other); one that holds a
+      // history is not thrown away here: a converted repository is a rewritten history.
+      const format = /mismatched algorithms: client (sha1|sha256); server (sha1|sha256)/i.exec(text);
+      if (format !== null) return this.refetchInFormat(format[1]!.toLowerCase(), format[2]!.toLowerCase(), error);
       if (/couldn't find remote ref/i.test(text)) {
         throw new GitError('BRANCH_NOT_FOUND', `branch '${this.branch}' does not exist in ${this.describe()}`, { cause: error });
       }
       throw new GitError('UNREACHABLE', `cannot fetch ${this.describe()}: ${firstLine(redact(text))}`, { cause: error });
+    }
+    return (await this.git.raw(['rev-parse', '--verify', '--end-of-options', `${HEAD_REF}^{commit}`])).trim();
+  }
+
+  private async fetchHead(): Promise<void> {
+    // --update-shallow: without it, git meets a shallow remote by rejecting the update with a
+    // warning and exit status 0, so the cache would stay on an old head with nothing failing.
+    await this.git.raw([
+      'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--recurse-submodules=no', '--force', '--update-shallow',
+      '--', this.remote, `+refs/heads/${this.branch}:${HEAD_REF}`,
+    ]);
+    // A shallow history cannot show that the new head descends from the applied commit, which is
+    // how a rewritten history is told from a new commit: it is refused, not guessed at.
+    if (existsSync(resolve(this.cacheDir, 'shallow'))) {
+      throw new GitError(
+        'NOT_READABLE',
+        `${this.describe()} is a shallow clone: mergekey needs the whole history of ${this.branch} to tell a new commit from a rewritten history; follow a full clone, and move ${this.cacheDir} away`,
+      );
+    }
+  }
+
+  private async refetchInFormat(cache: string, remote: string, cause: unknown): Promise<string> {
+    const name = (format: string) => (format === 'sha256' ? 'SHA-256' : 'SHA-1');
+    if ((await this.lastFetched()) !== undefined) {
+      throw new GitError(
+        'NOT_READABLE',
+        `${this.describe()} uses ${name(remote)} object ids, but the cache in ${this.cacheDir} holds a ${name(cache)} history fetched before: a converted repository is a rewritten history; move ${this.cacheDir} away to start over from it`,
+        { cause },
+      );
+    }
+    // The cache is ours (<data>/git) and holds nothing fetched: make it again, empty, in the remote's format.
+    rmSync(this.cacheDir, { recursive: true, force: true });
+    mkdirSync(this.cacheDir, { recursive: true, mode: 0o700 });
+    await this.git.raw(['init', '--bare', '--quiet', '--template=', `--object-format=${remote}`, '.']);
+    try {
+      await this.fetchHead();
+    } catch (error) {
+      if (error instanceof GitError) throw error;
+      throw new GitError('UNREACHABLE', `cannot fetch ${this.describe()}: ${firstLine(redact(error instanceof Error ? error.message : String(error)))}`, { cause: error });
     }
     return (await this.git.raw(['rev-parse', '--verify', '--end-of-options', `${HEAD_REF}^{commit}`])).trim();
   }
@@ -283,6 +334,7 @@ export class GitSource {
       const tab = record.indexOf('\t');
       const [mode, type, oid, size] = record.slice(0, tab).split(/ +/);
       const path = record.slice(tab + 1);
+      if (MANIFEST_FOLDERS.has(path) && mode !== MODE_TREE) this.refuseFolder(commit, path, mode!);
       if (!isManifestPath(path)) return;
       this.countManifest(commit, entries.length + problems.length);
       const refused = this.refuse(path, mode!, type === 'blob' ? Number(size) : 0);
@@ -315,9 +367,11 @@ export class GitSource {
       }
       const [path, fields] = [record, meta];
       meta = undefined;
-      if (!fields.startsWith(':') || !isManifestPath(path)) return;
-      this.countManifest(to, changes.length);
+      if (!fields.startsWith(':')) return;
       const [, newMode, , newOid, letter] = fields.slice(1).split(' ');
+      if (MANIFEST_FOLDERS.has(path) && letter !== 'D' && newMode !== MODE_TREE) this.refuseFolder(to, path, newMode!);
+      if (!isManifestPath(path)) return;
+      this.countManifest(to, changes.length);
       if (letter === 'D') {
         changes.push({ path, status: 'deleted' });
         return;
@@ -329,6 +383,16 @@ export class GitSource {
       else entries.push({ path, oid: newOid! });
     });
     return { changes, entries, problems };
+  }
+
+  /**
+   * A manifest folder turned into a symlink, a submodule or a file would make every manifest in it
+   * vanish, and so deactivate every application at once, with nothing in the status saying why:
+   * the commit is held whole instead, naming the folder.
+   */
+  private refuseFolder(commit: string, path: string, mode: string): never {
+    const what = mode === MODE_SYMLINK ? 'a symlink' : mode === MODE_SUBMODULE ? 'a submodule' : 'a file';
+    throw new GitError('NOT_READABLE', `${path}/ is ${what} in commit ${commit.slice(0, 12)}, not a folder: manifests are never read through it, and the commit is not applied`);
   }
 
   private countManifest(commit: string, seen: number): void {

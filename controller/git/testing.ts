@@ -53,8 +53,8 @@ export class FixtureRepo {
   private constructor(readonly path: string) {}
 
   /** An empty bare repository in a fresh temp dir (or at `path`). */
-  static async create(path = join(mkdtempSync(join(tmpdir(), 'mergekey-repo-')), 'manifests.git')): Promise<FixtureRepo> {
-    await git(tmpdir(), ['init', '--bare', '--quiet', '--initial-branch=main', path]);
+  static async create(path = join(mkdtempSync(join(tmpdir(), 'mergekey-repo-')), 'manifests.git'), options: { objectFormat?: 'sha1' | 'sha256' } = {}): Promise<FixtureRepo> {
+    await git(tmpdir(), ['init', '--bare', '--quiet', '--initial-branch=main', `--object-format=${options.objectFormat ?? 'sha1'}`, path]);
     return new FixtureRepo(path);
   }
 

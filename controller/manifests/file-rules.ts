@@ -10,6 +10,8 @@ import { checkSealed, findSealed } from './sealed.ts';
 import { checkSealingKey } from './sealing-key.ts';
 import { display } from './schema-messages.ts';
 import type { Locator } from './source.ts';
+import { MAX_ACCESS_TOKEN_TTL_SECONDS, MAX_REFRESH_TOKEN_TTL_SECONDS } from './limits.ts';
+import { ambiguousUrlProblem } from './urls.ts';
 
 export function fileRules(
   where: ManifestPath,
@@ -43,6 +45,21 @@ export function fileRules(
       if (problem !== undefined) report(['spec', ...sealed.pointer], problem.code, problem.message);
     }
   }
+  for (const pointer of urlFields(kind, manifest)) {
+    const value = pointer.reduce<unknown>((node, key) => (node as Record<string | number, unknown>)[key], manifest);
+    const problem = typeof value === 'string' ? ambiguousUrlProblem(value) : undefined;
+    if (problem !== undefined) report(pointer, 'rules.url-ambiguous', `${JSON.stringify(value)} ${problem}`);
+  }
+  if (kind === 'Plan') {
+    const spec = (manifest as { spec?: Record<string, unknown> }).spec;
+    const bounds = [['accessTokenTtl', MAX_ACCESS_TOKEN_TTL_SECONDS, '24h'], ['refreshTokenTtl', MAX_REFRESH_TOKEN_TTL_SECONDS, '366d']] as const;
+    for (const [field, max, shown] of bounds) {
+      const seconds = typeof spec?.[field] === 'string' ? durationInSeconds(spec[field]) : undefined;
+      if (seconds !== undefined && seconds > max) {
+        report(['spec', field], 'schema.range', `must be at most ${shown} (${max} seconds), not ${String(spec![field])}`);
+      }
+    }
+  }
   if (kind === 'Settings') {
     const problem = checkSealingKey((manifest as { spec?: unknown }).spec);
     if (problem !== undefined) report(['spec', ...problem.pointer], problem.code, problem.message);
@@ -52,4 +69,22 @@ export function fileRules(
     for (const problem of checkClientKeys(spec)) report(['spec', ...problem.pointer], problem.code, problem.message);
   }
   return problems;
+}
+
+/** Where each kind holds URLs that send someone somewhere: redirect URIs, the issuer, an audience. */
+function urlFields(kind: Kind, manifest: unknown): Pointer[] {
+  const spec = (manifest as { spec?: Record<string, unknown> }).spec;
+  if (spec === null || typeof spec !== 'object') return [];
+  if (kind === 'Settings') return ['issuer' in spec ? [['spec', 'issuer']] : []].flat();
+  if (kind === 'Api') return ['audience' in spec ? [['spec', 'audience']] : []].flat();
+  if (kind === 'Application' && Array.isArray(spec.redirectUris)) return spec.redirectUris.map((_, index) => ['spec', 'redirectUris', index]);
+  return [];
+}
+
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+/** Seconds in a duration of the schema's form (`15m`); undefined for any other string, which the schema reports. */
+function durationInSeconds(text: string): number | undefined {
+  const match = /^([1-9][0-9]{0,8})([smhd])$/.exec(text);
+  return match === null ? undefined : Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS];
 }

@@ -25,6 +25,7 @@ import { REFUSED_CHARACTERS, refusedCharacters, wideGaps } from './characters.ts
 import type { ProblemCode } from './codes.ts';
 import { fastParse } from './fast-parse.ts';
 import { MAX_DEPTH, MAX_FILE_BYTES } from './limits.ts';
+import { SECRET_FIELDS } from './secret-fields.ts';
 import type { Pointer, Position } from './model.ts';
 import { plainKeyProblem, plainScalarProblem } from './plain-scalars.ts';
 import { SourceIndex, type Locator } from './source.ts';
@@ -341,14 +342,15 @@ class Walk {
 
   constructor(private readonly at: (offset: number) => Position) {}
 
-  value(node: Node | null): unknown {
+  /** `secret`: under a field whose value is secret (schema-messages.ts): problems do not quote it. */
+  value(node: Node | null, secret = false, depth = 0): unknown {
     if (node === null) return null;
     if (isScalar(node)) {
-      this.checkPlain(node);
+      this.checkPlain(node, false, secret);
       return node.value;
     }
     // Aliases were refused with the tokens; the depth was bounded on the syntax tree.
-    if (isSeq(node)) return node.items.map((item) => this.value(item as Node | null));
+    if (isSeq(node)) return node.items.map((item) => this.value(item as Node | null, secret, depth + 1));
     if (!isMap(node)) return null;
 
     const out: Record<string, unknown> = {};
@@ -363,17 +365,26 @@ class Walk {
         continue;
       }
       if (this.checkPlain(key, true)) continue;
-      out[key.value] = this.value(value as Node | null);
+      // Below the top level (apiVersion, kind, metadata, spec), as holdsSecret reads pointers.
+      out[key.value] = this.value(value as Node | null, secret || (depth > 0 && SECRET_FIELDS.has(key.value)), depth + 1);
     }
     return out;
   }
 
   /** Reports a plain scalar that YAML 1.1 tools or reviewers read otherwise (plain-scalars.ts). */
-  private checkPlain(node: Scalar, isKey = false): boolean {
+  private checkPlain(node: Scalar, isKey = false, secret = false): boolean {
     // The file's text holds no refused character (checked first), but a double-quoted escape
     // (`\0`, `\u202E`, `\N`) can still write one into the value, where readers of the value see
     // what the reviewer did not.
     if (node.type === 'QUOTE_DOUBLE' && typeof node.value === 'string') {
+      // `\uD800` alone writes half of a UTF-16 pair, which is no character at all: UTF-8 cannot
+      // encode it, so the store, a JSON answer or a page would each hold U+FFFD or fail instead.
+      const lone = /\p{Cs}/u.exec(node.value)?.[0];
+      if (lone !== undefined) {
+        const hex = `U+${lone.charCodeAt(0).toString(16).toUpperCase()}`;
+        this.report(node.range?.[0] ?? 0, 'yaml.escape', `an escape in this value writes ${hex}, half of a UTF-16 surrogate pair, which is not a character and has no UTF-8 form: remove it, or escape the whole character (\\U0001F600)`);
+        return true;
+      }
       const char = REFUSED_CHARACTERS.exec(node.value)?.[0];
       if (char !== undefined) {
         const hex = `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
@@ -384,7 +395,10 @@ class Walk {
     if (node.type !== 'PLAIN' || node.source === undefined) return false;
     const problem = isKey ? plainKeyProblem(node.source) : plainScalarProblem(node.source, node.value);
     if (problem === undefined) return false;
-    this.report(node.range?.[0] ?? 0, problem.code, problem.message);
+    const message = secret
+      ? 'this value is read as something else than text (a number form or a YAML 1.1 word) and is not repeated here, as it may be a secret'
+      : problem.message;
+    this.report(node.range?.[0] ?? 0, problem.code, message);
     return true;
   }
 

@@ -6,6 +6,7 @@ import type { ProblemCode } from './codes.ts';
 import type { Pointer } from './model.ts';
 import type { LocatedProblem } from './parse.ts';
 import type { Locator } from './source.ts';
+import { SECRET_FIELDS } from './secret-fields.ts';
 
 /**
  * What each string pattern in schemas/ allows, in words. schema-messages.test.ts checks that
@@ -67,9 +68,17 @@ function describe(error: ErrorObject, pointer: Pointer, source: Locator, conditi
   });
   const params = error.params as Record<string, unknown>;
   const data: unknown = error.data;
+  // Where a sealed value, a password or a private key member belongs, what is found there may be
+  // the plaintext pasted by mistake: it is described, never repeated, so that it reaches no
+  // check comment, CI log, status document or server log (the manifest itself must be fixed and
+  // the secret rotated; copies elsewhere would outlive that).
+  const secret = holdsSecret(pointer);
+  const show = secret ? hidden : showValue;
+  const written = (value: unknown) => (secret ? hidden(value) : source.sourceText(pointer) ?? showValue(value));
 
   switch (error.keyword) {
     case 'type':
+      if (secret) return at('schema.type', `must be ${String(params.type).split(',').map(typeName).join(' or ')}, not ${typeName(jsonType(data))}: the value is not repeated here, as it may be a secret`);
       return at('schema.type', typeMessage(String(params.type), data, source.sourceText(pointer)));
     case 'required': {
       const field = String(params.missingProperty);
@@ -119,14 +128,15 @@ function describe(error: ErrorObject, pointer: Pointer, source: Locator, conditi
       return at('schema.size', `must hold at least ${plural(Number(params.limit), 'field')}`);
     case 'maxProperties':
       return at('schema.size', `must hold at most ${plural(Number(params.limit), 'field')}`);
+    // Numbers as written: past 2^53 the parsed value is not the one in the file (9007199254740993).
     case 'minimum':
-      return at('schema.range', `must be at least ${String(params.limit)}, not ${show(data)}`);
+      return at('schema.range', `must be at least ${String(params.limit)}, not ${written(data)}`);
     case 'maximum':
-      return at('schema.range', `must be at most ${String(params.limit)}, not ${show(data)}`);
+      return at('schema.range', `must be at most ${String(params.limit)}, not ${written(data)}`);
     case 'exclusiveMinimum':
-      return at('schema.range', `must be more than ${String(params.limit)}, not ${show(data)}`);
+      return at('schema.range', `must be more than ${String(params.limit)}, not ${written(data)}`);
     case 'exclusiveMaximum':
-      return at('schema.range', `must be less than ${String(params.limit)}, not ${show(data)}`);
+      return at('schema.range', `must be less than ${String(params.limit)}, not ${written(data)}`);
     case 'uniqueItems': {
       const later = Math.max(Number(params.i), Number(params.j));
       const earlier = Math.min(Number(params.i), Number(params.j));
@@ -240,7 +250,18 @@ function typeName(type: string): string {
   }
 }
 
-function show(value: unknown): string {
+
+function holdsSecret(pointer: Pointer): boolean {
+  // Under spec only: `metadata.name: k` or a kind named `d` is no secret.
+  return pointer[0] === 'spec' && pointer.some((segment) => typeof segment === 'string' && SECRET_FIELDS.has(segment));
+}
+
+function hidden(value: unknown): string {
+  const length = typeof value === 'string' ? value.length : (JSON.stringify(value) ?? String(value)).length;
+  return `the value (${plural(length, 'character')}, not repeated here: it may be a secret)`;
+}
+
+function showValue(value: unknown): string {
   const text = typeof value === 'string' ? quote(value) : JSON.stringify(value) ?? String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

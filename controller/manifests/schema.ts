@@ -2,9 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import ajvFormats from 'ajv-formats';
-import { KINDS, type Kind } from './model.ts';
+import { MAX_ENTRIES } from './limits.ts';
+import { KINDS, type Kind, type Pointer } from './model.ts';
 import type { LocatedProblem } from './parse.ts';
-import { schemaProblems } from './schema-messages.ts';
+import { display, schemaProblems } from './schema-messages.ts';
 import type { Locator } from './source.ts';
 
 const SCHEMA_FILES: Readonly<Record<Kind, string>> = {
@@ -62,6 +63,38 @@ export function validateShape(value: unknown, source: Locator): ShapeResult {
     const shown = typeof kind === 'string' ? JSON.stringify(kind) : String(kind);
     return { problems: [{ ...source.locate(['kind']), code: 'schema.kind', message: `kind: unknown kind ${shown}: use one of ${kinds}` }] };
   }
+  const oversized = oversizedCollections(value);
+  if (oversized.length > 0) {
+    return {
+      kind: kind as Kind,
+      problems: oversized.map(({ pointer, entries }) => ({
+        ...source.locate(pointer),
+        code: 'schema.size' as const,
+        message: `${display(pointer)}: holds ${entries} entries; no list or mapping in a manifest may hold more than ${MAX_ENTRIES} (the file is not checked further)`,
+      })),
+    };
+  }
   if (validate(value)) return { kind: kind as Kind, problems: [] };
   return { kind: kind as Kind, problems: schemaProblems(validate.errors ?? [], value, source) };
+}
+
+/**
+ * Lists and mappings over MAX_ENTRIES, in document order, found iteratively (the value is at most
+ * MAX_DEPTH deep, but a walk that cannot overflow costs nothing more). Their contents are not
+ * walked: one problem per oversized collection.
+ */
+function oversizedCollections(value: unknown): { pointer: Pointer; entries: number }[] {
+  const found: { pointer: Pointer; entries: number }[] = [];
+  const stack: [unknown, Pointer][] = [[value, []]];
+  while (stack.length > 0) {
+    const [node, pointer] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    const entries: [string | number, unknown][] = Array.isArray(node) ? node.map((item, index) => [index, item]) : Object.entries(node);
+    if (entries.length > MAX_ENTRIES) {
+      found.push({ pointer, entries: entries.length });
+      continue;
+    }
+    for (let index = entries.length - 1; index >= 0; index -= 1) stack.push([entries[index]![1], [...pointer, entries[index]![0]]]);
+  }
+  return found;
 }

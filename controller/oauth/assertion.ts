@@ -115,6 +115,14 @@ export async function verifyClientAssertion(
   }
   const jti = claims.jti;
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) throw invalidClient('the client assertion has no usable jti');
+  // The used ids below live in the store; a store rebuilt from git has lost those used before the
+  // rebuild. An assertion that could have been presented then (issued before it, or without `iat`
+  // and alive at the time) is refused rather than taken on trust: the client makes a new one.
+  const knownSince = ctx.tokens.assertionIdsKnownSince();
+  const issuedAt = typeof claims.iat === 'number' ? claims.iat : exp - ctx.options.assertionMaxLifetime / 1000;
+  if (knownSince !== undefined && issuedAt * 1000 < knownSince) {
+    throw invalidClient('the client assertion may have been used before the store was rebuilt: make a new one');
+  }
   // RFC 7523 section 3: "The authorization server MAY ensure that JWTs are not replayed by
   // maintaining the set of used "jti" values for the length of time for which the JWT would be
   // considered valid based on the applicable "exp" instant." Kept in LMDB, so a restart does

@@ -2,7 +2,7 @@
 import { tokenState, type TokenState } from '../store/token-state.ts';
 import { DEFAULT_OPTIONS, type OAuthOptions } from './defaults.ts';
 import type { OAuthConfig, OAuthDeps } from './deps.ts';
-import { SigningKeys } from './signing-keys.ts';
+import { SigningKeys, signingKeyWrapKey } from './signing-keys.ts';
 import { effectivePlan } from './plan.ts';
 import { SlowConfig } from './slow-config.ts';
 import { Throttle } from './throttle.ts';
@@ -75,6 +75,7 @@ export function createContext(deps: OAuthDeps, onBackgroundError: (err: unknown)
       ),
       now,
       onError: onBackgroundError,
+      wrapKey: signingKeyWrapKey(deps.secretHashKey),
     }),
     issuer,
     endpoints: {

@@ -1,5 +1,6 @@
 // The plan an application's tokens follow: its own, else the repository's default plan.
 import planSchema from '../../schemas/plan.schema.json' with { type: 'json' };
+import { MAX_ACCESS_TOKEN_TTL_SECONDS, MAX_REFRESH_TOKEN_TTL_SECONDS } from '../manifests/limits.ts';
 import type { ApplicationRecord, PlanRecord } from '../store/records.ts';
 import type { SlowConfig } from './slow-config.ts';
 
@@ -31,9 +32,10 @@ const SCHEMA_DEFAULTS: EffectivePlan = {
 
 export function effectivePlan(record: PlanRecord | undefined): EffectivePlan {
   if (record === undefined) return SCHEMA_DEFAULTS;
+  // Validation refuses longer lifetimes; a plan stored by an older controller is held to them too.
   return {
-    accessTokenTtl: durationSeconds(record.spec.accessTokenTtl),
-    refreshTokenTtl: durationSeconds(record.spec.refreshTokenTtl),
+    accessTokenTtl: Math.min(durationSeconds(record.spec.accessTokenTtl), MAX_ACCESS_TOKEN_TTL_SECONDS),
+    refreshTokenTtl: Math.min(durationSeconds(record.spec.refreshTokenTtl), MAX_REFRESH_TOKEN_TTL_SECONDS),
     tokenRequestsPerMinute: record.spec.tokenRequestsPerMinute,
   };
 }

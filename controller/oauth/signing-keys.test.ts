@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compactVerify } from 'jose';
+import { calculateJwkThumbprint, compactVerify, exportJWK, generateKeyPair } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../store/open.ts';
 import { tokenState } from '../store/token-state.ts';
@@ -9,6 +9,7 @@ import type { SigningAlg } from './defaults.ts';
 import { SigningKeys } from './signing-keys.ts';
 
 const HOUR = 3_600_000;
+const WRAP_KEY = new Uint8Array(32).fill(7);
 let dir: string;
 let store: Store;
 let clock: number;
@@ -26,7 +27,7 @@ afterEach(async () => {
 /** A process's view of the keyring; two of them over one store act as two workers. */
 function worker(alg: SigningAlg = 'ES256', retention = 2 * HOUR): SigningKeys {
   return new SigningKeys(tokenState(store), {
-    alg, rotationInterval: 24 * HOUR, retention: () => retention, now: () => clock, onError: (err) => { throw err; },
+    alg, rotationInterval: 24 * HOUR, retention: () => retention, now: () => clock, onError: (err) => { throw err; }, wrapKey: WRAP_KEY,
   });
 }
 const kids = (keys: SigningKeys) => (keys.jwks().keys as { kid: string }[]).map((key) => key.kid);
@@ -101,5 +102,39 @@ describe('signing keys', () => {
     const token = await keys.signer().sign({ sub: 'x' });
     const key = await keys.verificationKey(keys.signer().kid);
     expect((await compactVerify(token, key!.key)).protectedHeader.alg).toBe('RS256');
+  });
+
+  it('re-encrypt a keyring written in the clear by an older server, keeping its keys', async () => {
+    // What a store written before private keys were encrypted holds.
+    const legacyKey = async (state: 'current' | 'next') => {
+      const pair = await generateKeyPair('ES256', { extractable: true });
+      const publicJwk = await exportJWK(pair.publicKey);
+      const kid = await calculateJwkThumbprint(publicJwk);
+      return { kid, alg: 'ES256', publicJwk: { ...publicJwk, kid, alg: 'ES256', use: 'sig' }, privateJwk: { ...(await exportJWK(pair.privateKey)), kid, alg: 'ES256' }, state, createdAt: clock, activatedAt: clock };
+    };
+    const legacy = [await legacyKey('current'), await legacyKey('next')];
+    expect(await tokenState(store).replaceKeyring(undefined, { v: 1, version: 1, keys: legacy })).toBe(true);
+
+    const keys = worker();
+    await keys.start();
+    expect(keys.signer().kid).toBe(legacy[0]!.kid);
+    expect(kids(keys)).toEqual(legacy.map((key) => key.kid));
+    const stored = tokenState(store).keyring()!;
+    for (const key of stored.keys) {
+      expect(key).not.toHaveProperty('privateJwk');
+      expect(key.sealedPrivateJwk).toMatch(/^v1\.[\w-]+\.[\w-]+\.[\w-]+$/);
+    }
+    const token = await keys.signer().sign({ sub: 'x' });
+    expect((await compactVerify(token, (await keys.verificationKey(legacy[0]!.kid))!.key)).protectedHeader.kid).toBe(legacy[0]!.kid);
+  });
+
+  it('refuse to start over a keyring encrypted under another data directory\'s keys, without showing any key', async () => {
+    await worker().start();
+    const other = new SigningKeys(tokenState(store), {
+      alg: 'ES256', rotationInterval: 24 * HOUR, retention: () => 2 * HOUR, now: () => clock, onError: (err) => { throw err; }, wrapKey: new Uint8Array(32).fill(8),
+    });
+    const error = (await other.start().catch((err: unknown) => err)) as Error;
+    const current = tokenState(store).keyring()!.keys.find((key) => key.state === 'current')!;
+    expect(error.message).toBe(`signing key ${current.kid} cannot be decrypted with this data directory's keys/ (a store from another controller?)`);
   });
 });

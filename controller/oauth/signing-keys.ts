@@ -6,6 +6,13 @@
 // (published until every token they signed has expired). Every worker process reads the same
 // keyring; the first to notice a rotation is due writes the new keyring, guarded by its version,
 // and the others adopt it.
+//
+// Private keys are encrypted at rest (AES-256-GCM, the kid as associated data) with a key derived
+// from the secret-hash key in `keys/`, as ORY Hydra encrypts its JSON Web Keys with the system
+// secret: the store travels (backups, `mdb_copy`, a store moved aside by --rebuild-store, a
+// PostgreSQL dump) while `keys/` stays with the controller, and a copied store must not be enough
+// to sign access tokens.
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
 import type { Keyring, SigningKeyRecord, TokenState } from '../store/token-state.ts';
 import { ACCESS_TOKEN_TYP, type SigningAlg } from './defaults.ts';
@@ -20,6 +27,54 @@ export interface SigningKeysOptions {
   now: () => number;
   /** Reports a rotation that failed in the background (the current key keeps signing). */
   onError: (err: unknown) => void;
+  /** Encrypts private keys in the store: `signingKeyWrapKey(secretHashKey)`. */
+  wrapKey: Uint8Array;
+}
+
+const WRAP_VERSION = 'v1';
+
+/** The key that encrypts signing keys at rest, derived so it is never the secret-hash key itself. */
+export function signingKeyWrapKey(secretHashKey: Uint8Array): Uint8Array {
+  return new Uint8Array(hkdfSync('sha256', secretHashKey, new Uint8Array(0), 'mergekey signing keys at rest v1', 32));
+}
+
+/** `v1.<iv>.<ciphertext>.<tag>`, base64url; the kid is authenticated, so a value cannot be moved to another record. */
+export function sealPrivateJwk(privateJwk: Record<string, unknown>, kid: string, wrapKey: Uint8Array): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', wrapKey, iv).setAAD(Buffer.from(kid));
+  const ciphertext = Buffer.concat([cipher.update(JSON.stringify(privateJwk)), cipher.final()]);
+  return [WRAP_VERSION, iv, ciphertext, cipher.getAuthTag()].map((part) => (typeof part === 'string' ? part : part.toString('base64url'))).join('.');
+}
+
+/** The private JWK of a stored key, opened with the wrap key (or as written by a store before encryption). */
+export function openPrivateJwk(record: Pick<SigningKeyRecord, 'kid' | 'sealedPrivateJwk' | 'privateJwk'>, wrapKey: Uint8Array): Record<string, unknown> {
+  if (record.sealedPrivateJwk === undefined) {
+    if (record.privateJwk === undefined) throw new Error(`signing key ${record.kid} has no private part`);
+    return record.privateJwk;
+  }
+  const [version, iv, ciphertext, tag] = record.sealedPrivateJwk.split('.');
+  if (version !== WRAP_VERSION || iv === undefined || ciphertext === undefined || tag === undefined) {
+    throw new Error(`signing key ${record.kid}: unknown encryption ${JSON.stringify(version)}`);
+  }
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', wrapKey, Buffer.from(iv, 'base64url')).setAAD(Buffer.from(record.kid));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    return JSON.parse(Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8')) as Record<string, unknown>;
+  } catch (cause) {
+    // Never the value or the key in the message: only that keys/ and the store do not belong together.
+    throw new Error(`signing key ${record.kid} cannot be decrypted with this data directory's keys/ (a store from another controller?)`, { cause });
+  }
+}
+
+/** The ring with every private key encrypted; undefined when it holds none in the clear. */
+function sealedRing(ring: Keyring | undefined, wrapKey: Uint8Array): Keyring | undefined {
+  if (ring === undefined || !ring.keys.some((key) => key.sealedPrivateJwk === undefined)) return undefined;
+  return {
+    ...ring,
+    version: ring.version + 1,
+    keys: ring.keys.map(({ privateJwk, ...key }) =>
+      key.sealedPrivateJwk !== undefined ? key : { ...key, sealedPrivateJwk: sealPrivateJwk(openPrivateJwk({ ...key, privateJwk }, wrapKey), key.kid, wrapKey) }),
+  };
 }
 
 /** What the keyring should become at `now`, given keys made on demand; undefined when nothing changes. */
@@ -51,7 +106,7 @@ export async function planKeyring(
   return { v: 1, version: (ring?.version ?? 0) + 1, keys: updated };
 }
 
-export async function makeSigningKey(alg: SigningAlg, now: number): Promise<SigningKeyRecord> {
+export async function makeSigningKey(alg: SigningAlg, now: number, wrapKey: Uint8Array): Promise<SigningKeyRecord> {
   const pair = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
   const publicJwk = await exportJWK(pair.publicKey);
   const kid = await calculateJwkThumbprint(publicJwk);
@@ -59,7 +114,7 @@ export async function makeSigningKey(alg: SigningAlg, now: number): Promise<Sign
     kid,
     alg,
     publicJwk: { ...publicJwk, kid, alg, use: 'sig' },
-    privateJwk: { ...(await exportJWK(pair.privateKey)), kid, alg },
+    sealedPrivateJwk: sealPrivateJwk({ ...(await exportJWK(pair.privateKey)), kid, alg }, kid, wrapKey),
     state: 'next',
     createdAt: now,
   };
@@ -110,11 +165,13 @@ export class SigningKeys {
   async maintain(): Promise<void> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const stored = this.#state.keyring();
-      const planned = await planKeyring(stored, this.#options.now(), {
+      // A keyring written before private keys were encrypted is rewritten encrypted first.
+      const sealed = sealedRing(stored, this.#options.wrapKey);
+      const planned = sealed ?? await planKeyring(stored, this.#options.now(), {
         alg: this.#options.alg,
         rotationInterval: this.#options.rotationInterval,
         retention: this.#options.retention(),
-      }, () => makeSigningKey(this.#options.alg, this.#options.now()));
+      }, () => makeSigningKey(this.#options.alg, this.#options.now(), this.#options.wrapKey));
       if (planned === undefined) {
         if (stored !== undefined && stored.version !== this.#ring?.version) await this.#adopt(stored);
         return;
@@ -122,6 +179,8 @@ export class SigningKeys {
       // Another process may have written first: then start over from what it wrote.
       if (await this.#state.replaceKeyring(stored?.version, planned)) {
         await this.#adopt(planned);
+        // The encrypted copy changed nothing else: rotate now if that is due too.
+        if (sealed !== undefined) continue;
         return;
       }
     }
@@ -156,7 +215,7 @@ export class SigningKeys {
     if (current === undefined) throw new Error('the signing keyring has no current key');
     if (this.#signer?.kid !== current.kid) {
       // Imported once per key, not per token.
-      this.#signer = jwsSigner(current.alg as SigningAlg, current.kid, current.privateJwk, ACCESS_TOKEN_TYP);
+      this.#signer = jwsSigner(current.alg as SigningAlg, current.kid, openPrivateJwk(current, this.#options.wrapKey), ACCESS_TOKEN_TYP);
     }
     const kids = new Set(ring.keys.map((key) => key.kid));
     for (const kid of this.#publicKeys.keys()) if (!kids.has(kid)) this.#publicKeys.delete(kid);

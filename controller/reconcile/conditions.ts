@@ -26,6 +26,7 @@ export type ConditionReason =
   | 'HeldBack' //             the head would deactivate too many applications at once
   | 'HistoryRewritten' //     the head does not contain the applied commit (a force push): held until an operator accepts it
   | 'TooLarge' //             the commit has more manifests, or longer paths, than are read at all
+  | 'Unreadable' //           a manifest folder is a symlink, submodule or file, or the repository's object format changed
   | 'Failed' //               the reconcile failed unexpectedly; it is retried
   | 'Progressing' //          no reconcile has finished yet
   // Ready

@@ -260,6 +260,32 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     expect(readAppliedCommit(h.store)?.commit).toBe(first);
   });
 
+  it('holds a commit that turns a manifest folder into a symlink, a submodule or a file, rather than deactivate every manifest in it', async () => {
+    const h = await harness();
+    const first = await commitApps(h, { billing: {} }, BASE_FILES);
+    await h.reconciler.reconcile('test');
+    const held = (commit: string, path: string, what: string) => ({
+      result: 'failed',
+      commit,
+      error: { failure: 'stalled', reason: 'Unreadable', message: `${path}/ is ${what} in commit ${commit.slice(0, 12)}, not a folder: manifests are never read through it, and the commit is not applied; the last good state is served` },
+    });
+    for (const [entry, what] of [[{ symlink: '/etc' }, 'a symlink'], [{ submodule: first }, 'a submodule'], ['apps: none', 'a file']] as const) {
+      const replaced = await h.repo.commit({ 'apps/billing.yaml': null, apps: entry });
+      // From the applied commit (a diff), and after a restart (a full listing).
+      expect(await h.reconciler.reconcile('poll')).toMatchObject(held(replaced, 'apps', what));
+      expect(readAppliedCommit(h.store)?.commit).toBe(first);
+      expect(h.store.applications.get('billing')).toMatchObject({ commit: first, spec: { state: 'active' } });
+      h.restart();
+      expect(await h.reconciler.reconcile('poll')).toMatchObject(held(replaced, 'apps', what));
+      expect(h.store.applications.get('billing')).toMatchObject({ commit: first, spec: { state: 'active' } });
+      // Put back as it was, for the next variant.
+      await h.repo.forcePush(first);
+      h.restart({ acceptHistoryRewrite: first });
+    }
+    const users = await h.repo.commit({ 'users/alice.yaml': null, users: { symlink: 'apps' } });
+    expect(await h.reconciler.reconcile('poll')).toMatchObject(held(users, 'users', 'a symlink'));
+  });
+
   it('refuses a symlinked manifest and a duplicate client id without touching what is served', async () => {
     const h = await harness();
     await commitApps(h, { billing: {} }, BASE_FILES);

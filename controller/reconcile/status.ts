@@ -39,6 +39,8 @@ export function classify(error: unknown): ReconcileError {
         return new ReconcileError('transient', 'Failed', error.message, { cause: error });
       case 'TOO_LARGE':
         return new ReconcileError('stalled', 'TooLarge', `${error.message}; the last good state is served`, { cause: error });
+      case 'NOT_READABLE':
+        return new ReconcileError('stalled', 'Unreadable', `${error.message}; the last good state is served`, { cause: error });
     }
   }
   const message = error instanceof Error ? error.message : String(error);

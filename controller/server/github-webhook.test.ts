@@ -51,6 +51,33 @@ describe('GitHub push webhook', () => {
     expect(garbage.statusCode).toBe(401);
   });
 
+  it('takes a signature only in its exact form, sha256= and 64 hex digits, over real HTTP', async () => {
+    const t = await serve(true);
+    const body = pushPayload(t.repo.path);
+    const good = sign(t.webhookSecret!, body);
+    const post = async (headers: Record<string, string | string[]>) => {
+      const response = await fetch(`${t.server.url}/webhooks/github`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-github-event': 'ping', 'x-github-delivery': crypto.randomUUID(), ...headers } as Record<string, string>,
+        body,
+      });
+      return [response.status, await response.json()] as const;
+    };
+    const refused = [401, { result: 'bad_signature', message: 'missing or wrong X-Hub-Signature-256' }];
+    // Buffer.from(hex) stops at the first character that is not hex and drops an odd last digit:
+    // each of these decoded to the right 32 bytes.
+    for (const value of [`${good}zz`, `${good}0`, `${good}, sha256=${'0'.repeat(64)}`, `${good} trailing`]) {
+      expect(await post({ 'x-hub-signature-256': value })).toEqual(refused);
+    }
+    // GitHub's older SHA-1 header alone is not enough, nor a prefix in another case.
+    const sha1 = `sha1=${(await import('node:crypto')).createHmac('sha1', t.webhookSecret!).update(body).digest('hex')}`;
+    expect(await post({ 'x-hub-signature': sha1 })).toEqual(refused);
+    expect(await post({ 'x-hub-signature-256': good.replace('sha256=', 'SHA256=') })).toEqual(refused);
+    // The exact form, in either case of hex digit, is accepted.
+    expect(await post({ 'x-hub-signature-256': good })).toEqual([200, { result: 'ping', message: 'pong' }]);
+    expect(await post({ 'x-hub-signature-256': `sha256=${good.slice(7).toUpperCase()}` })).toEqual([200, { result: 'ping', message: 'pong' }]);
+  });
+
   it('reconciles on a signed push to the followed branch, and ignores a redelivery', async () => {
     const t = await serve(true);
     const before = await runs(t);

@@ -73,13 +73,18 @@ function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** GitHub's form exactly: `sha256=` and the 64 hex digits of HMAC-SHA256. */
+const SIGNATURE = /^sha256=([0-9a-fA-F]{64})$/;
+
 export function signatureMatches(secret: Uint8Array, body: Buffer, presented: string | string[] | undefined): boolean {
-  const value = header(presented);
-  if (value === undefined || !value.startsWith('sha256=')) return false;
-  const given = Buffer.from(value.slice('sha256='.length), 'hex');
+  // Two headers arrive joined (`a, b`) or as a list: either way not the one exact form, so refused.
+  const value = typeof presented === 'string' ? SIGNATURE.exec(presented)?.[1] : undefined;
+  if (value === undefined) return false;
+  // Checked whole before decoding: Buffer.from(hex) stops at the first non-hex character and
+  // drops an odd last digit, so `<signature>zz` would otherwise decode to the right bytes.
+  const given = Buffer.from(value, 'hex');
   const expected = createHmac('sha256', secret).update(body).digest();
-  // Buffer.from(hex) stops at the first non-hex character; a short result fails the length check.
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return timingSafeEqual(given, expected);
 }
 
 /** `application/json`, or GitHub's form encoding (`payload=<json>`). */

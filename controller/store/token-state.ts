@@ -28,6 +28,7 @@
 //
 // Every write goes through the store's health (health.ts): a commit that fails (a full disk)
 // rejects with StoreError('store.unwritable') and never takes the process down.
+import { readStoreRebuild } from './check.ts';
 import { storeHealth } from './health.ts';
 import type { Store } from './open.ts';
 import { EXPIRY_DB, expiryKey } from './sweeper.ts';
@@ -76,8 +77,13 @@ export interface SigningKeyRecord {
   kid: string;
   alg: string;
   publicJwk: Record<string, unknown>;
-  /** The private JWK. The data directory is private to the controller (mode 0700). */
-  privateJwk: Record<string, unknown>;
+  /**
+   * The private JWK, encrypted with a key derived from `keys/secret-hash.key` (signing-keys.ts):
+   * a copy of the store alone (a backup, `store.damaged-*`, a PostgreSQL dump) cannot sign tokens.
+   */
+  sealedPrivateJwk?: string;
+  /** The private JWK in the clear, as stores written before the encryption hold it; re-sealed at start. */
+  privateJwk?: Record<string, unknown>;
   /** `next` is published ahead of use, `current` signs, `retired` is published until its tokens expire. */
   state: 'next' | 'current' | 'retired';
   createdAt: number;
@@ -138,6 +144,11 @@ export interface TokenState {
   userRevokedBefore(name: string): number | undefined;
   /** Records a client assertion's `jti` until `exp`; false when it was already used and has not expired. */
   useAssertionId(app: string, jti: string, exp: number, now: number): Promise<boolean>;
+  /**
+   * Since when (ms) the store has recorded every used assertion id: the time of its rebuild from
+   * git (`--rebuild-store`), which lost those used before; undefined for a store never rebuilt.
+   */
+  assertionIdsKnownSince(): number | undefined;
   /** A page of an application's token records, in key order, starting after `after`. */
   listTokens(app: string, options: { limit: number; after?: string }): TokenPage;
   /** Undefined while the store can write; otherwise why it cannot (a full disk), until a write commits again. */
@@ -321,6 +332,12 @@ export function tokenState(store: Store, options: TokenStateOptions = {}): Token
     },
 
     userRevokedBefore: (name) => userRevokedBefore(store, name),
+
+    assertionIdsKnownSince() {
+      const rebuilt = readStoreRebuild(store);
+      const at = rebuilt === undefined ? Number.NaN : Date.parse(rebuilt.at);
+      return Number.isNaN(at) ? undefined : at;
+    },
 
     useAssertionId(app, jti, exp, now) {
       return durable(() => {
