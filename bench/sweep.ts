@@ -117,11 +117,17 @@ try {
   print(after, `  (${((Date.now() - endedAt) / 1000).toFixed(0)} s after the load)`);
   await server.stop();
 
-  const third = samples[Math.floor(samples.length / 3)] ?? samples[0]!;
+  // LMDB reuses freed pages, so the file grows to hold the most records the store ever held at
+  // once (a burst of load or a moment the sweeper fell behind), and then no further. Unbounded
+  // growth would go on through the second half of the run as in the first: the verdict asks that
+  // the second half add almost nothing (2%).
+  const half = samples[Math.floor(samples.length / 2)] ?? samples[0]!;
   const last = samples[samples.length - 1]!;
   const peakExpired = Math.max(...samples.map((s) => s.expired));
+  const peakHeld = Math.max(...samples.map((s) => s.live + s.expired));
   console.log('');
-  console.log(`data file: ${(third.bytes / 1e6).toFixed(1)} MB at ${third.at} s, ${(last.bytes / 1e6).toFixed(1)} MB at ${last.at} s, ${(after.bytes / 1e6).toFixed(1)} MB after  [stops growing: ${last.bytes <= third.bytes * 1.1 ? 'yes' : 'NO'}]`);
+  console.log(`most access token records held at once: ${peakHeld} (${(last.bytes / peakHeld).toFixed(0)} bytes of data file each)`);
+  console.log(`data file: ${(half.bytes / 1e6).toFixed(1)} MB at ${half.at} s, ${(last.bytes / 1e6).toFixed(1)} MB at ${last.at} s, ${(after.bytes / 1e6).toFixed(1)} MB after  [stops growing: ${last.bytes <= half.bytes * 1.02 ? 'yes' : 'NO'}]`);
   console.log(`expired records not yet swept: at most ${peakExpired} during the load  [all gone within two lifetimes: ${after.live + after.expired === 0 ? 'yes' : `NO, ${after.live + after.expired} left`}]`);
 } finally {
   cleanup();
