@@ -104,6 +104,28 @@ describe('portal sessions', () => {
   });
 });
 
+describe('a session ended while a request that loaded it still runs (OWASP: logout invalidates on the server)', () => {
+  it('stays ended: the request’s flash or idle-time write does not bring the record back', async () => {
+    const { id, session } = await sessions().create('alice', 'stamp');
+    // The request loaded the record; meanwhile another tab signs out.
+    const loaded = sessions().find(id)!;
+    await sessions().destroy(id);
+    await sessions().setFlash(id, loaded, { kind: 'success', message: 'Approved #1.' });
+    expect(sessions().find(id)).toBeUndefined();
+    expect(store.sessions.get(createHash('sha256').update(id).digest('base64url'))).toBeUndefined();
+    clock += 2 * 60_000;
+    await sessions().touch(id, session);
+    expect(sessions().find(id)).toBeUndefined();
+    expect(store.sessions.get(createHash('sha256').update(id).digest('base64url'))).toBeUndefined();
+  });
+
+  it('still takes the flash of a live session', async () => {
+    const { id, session } = await sessions().create('alice', 'stamp');
+    await sessions().setFlash(id, session, { kind: 'success', message: 'Saved.' });
+    expect(sessions().find(id)?.flash).toEqual({ kind: 'success', message: 'Saved.' });
+  });
+});
+
 describe('tokens and stamps', () => {
   it('compares CSRF tokens exactly, refusing missing ones', () => {
     expect(tokensEqual('abc', 'abc')).toBe(true);

@@ -111,13 +111,27 @@ export class Sessions {
     const now = this.#options.now();
     if (now - session.lastSeenAt < TOUCH_EVERY_MS) return session;
     const touched = { ...session, lastSeenAt: now };
-    await this.#options.guard(this.#db.put(keyOf(id), touched));
+    await this.#rewrite(id, touched);
     return touched;
   }
 
   async setFlash(id: string, session: SessionRecord, flash: Flash | undefined): Promise<void> {
     const { flash: _old, ...rest } = session;
-    await this.#options.guard(this.#db.put(keyOf(id), flash === undefined ? rest : { ...rest, flash }));
+    await this.#rewrite(id, flash === undefined ? rest : { ...rest, flash });
+  }
+
+  /**
+   * Writes the record of a session that still exists, and nothing otherwise. A request holds the
+   * record it loaded for as long as it runs (an approval waits seconds on GitHub); a plain put at
+   * its end would bring back a session that a sign-out, or a removal of its user, ended meanwhile,
+   * and the cookie a sign-out was meant to kill would work again (OWASP Session Management Cheat
+   * Sheet: "the session ID must be invalidated on the server side" on logout).
+   */
+  async #rewrite(id: string, session: SessionRecord): Promise<void> {
+    const key = keyOf(id);
+    await this.#options.guard(this.#db.transaction(() => {
+      if (this.#db.get(key) !== undefined) void this.#db.put(key, session);
+    }));
   }
 
   async destroy(id: string): Promise<void> {
