@@ -1,5 +1,6 @@
 // `mergekey token get|list|revoke` against a real controller, with the application's credentials
 // found in a credentials file under the issuer the controller announces.
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,30 @@ beforeAll(async () => {
 afterAll(async () => {
   await t.stop();
   rmSync(dir, { recursive: true, force: true });
+});
+
+/** The real executable, as a user runs it, with `input` on its stdin. */
+function cli(args: string[], input: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const bin = new URL('../../bin/mergekey.js', import.meta.url).pathname;
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [bin, ...args], { env: { ...process.env, ...env } }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr });
+    });
+    child.stdin!.end(input);
+  });
+}
+
+describe('mergekey token get --grant refresh_token (RFC 6749 section 10.4: refresh tokens kept confidential)', () => {
+  it('reads the refresh token from stdin, not from argv where every local user can read it', async () => {
+    const run = await cli(['token', 'get', 'billing', '--server', t.server.url, '--grant', 'refresh_token'], 'rt_not-a-live-token\n');
+    // It reached the token endpoint, which refuses this grant to billing (registered for client_credentials only).
+    expect(run).toEqual({ code: 1, stdout: '', stderr: 'mergekey: the token endpoint refused (400 unauthorized_client: this client may not use the refresh_token grant)\n' });
+  });
+
+  it('refuses a refresh token given as a flag before asking anything', async () => {
+    const run = await cli(['token', 'get', 'billing', '--server', 'http://127.0.0.1:9', '--grant', 'refresh_token', '--refresh-token', 'rt_secret'], '');
+    expect(run).toEqual({ code: 2, stdout: '', stderr: "mergekey: unknown option '--refresh-token'\nRun 'mergekey token get --help' for its arguments and options.\n" });
+  });
 });
 
 async function failureOf(promise: Promise<unknown>): Promise<CliError> {
@@ -94,7 +119,7 @@ describe('mergekey token', () => {
     const server = 'http://127.0.0.1:9';
     expect((await failureOf(tokenGet({ app: 'billing', server, grant: 'password', env }))).message).toBe('--grant password needs --username');
     expect((await failureOf(tokenGet({ app: 'billing', server, grant: 'client_credentials', refreshToken: 'r', env }))).message).toBe(
-      '--refresh-token goes with --grant refresh_token',
+      'a refresh token goes with --grant refresh_token',
     );
     expect((await failureOf(tokenGet({ app: 'billing', server: 'ftp://x', grant: 'client_credentials', env }))).code).toBe('USAGE');
   });
