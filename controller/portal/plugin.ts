@@ -51,6 +51,8 @@ export interface PortalDeps {
 export const CSP = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 const NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+/** A git commit id, SHA-1 or SHA-256. */
+const COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const NOT_FOUND = 'There is no such page in the portal.';
 const SWEEP_EVERY_MS = 10 * 60_000;
 
@@ -521,7 +523,9 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
 
   app.post<{ Params: { number: string } }>(`/review/:number/approve`, auth, async (request, reply) => {
     const number = pullNumber(request.params.number);
-    const approved = await service.approve(user(request), number);
+    // The head commit the queue showed: what the publisher reviewed is what gets merged.
+    const head = field(request, 'head');
+    const approved = await service.approve(user(request), number, head !== undefined && COMMIT.test(head) ? head : undefined);
     void Promise.resolve(deps.sync?.('portal approval')).catch((err: unknown) => request.log.warn({ err }, 'sync after approval failed'));
     return redirectWith(request, reply, `${BASE}/review`, {
       kind: 'success',

@@ -22,7 +22,7 @@ beforeAll(async () => {
   clientId = /<dt>Client ID<\/dt><dd><code>([^<]+)<\/code>/.exec(created.html)![1]!;
   const pat = new Visitor(world.url);
   await pat.signIn('pat');
-  expect((await pat.post('/portal/review/1/approve', { _csrf: await pat.csrf('/portal/review') })).status).toBe(303);
+  expect((await pat.approve(1)).status).toBe(303);
   await world.sync();
 });
 

@@ -317,17 +317,30 @@ export class PortalService {
     return { entries, snapshot };
   }
 
-  async approve(user: PortalUser, number: number): Promise<ApproveResult> {
+  /**
+   * Merges request #number as the publisher saw it in the queue: `head`, the commit its form
+   * carried. A branch that moved since, a check that refuses it, or a check that could not run
+   * (fail closed: an error is no approval) merges nothing.
+   */
+  async approve(user: PortalUser, number: number, head: string | undefined): Promise<ApproveResult> {
     this.#requirePublisher(user);
     const github = this.#requireGitHub();
     const snapshot = await this.snapshot();
     const pull = await this.#github(() => github.backend.getPullRequest(number));
+    if (head === undefined || pull.headSha !== head) {
+      throw new PortalError(409, `Request #${number} changed since the queue was shown (its branch has new commits), so nothing was merged.`, 'Reload the queue and review it again.');
+    }
     // The portal runs the check itself: a request it refuses is not merged here either.
-    const report = await this.#check(snapshot.main, pull, []).catch(() => undefined);
-    if (report !== undefined && !report.allowed) {
+    let report: CheckReport;
+    try {
+      report = await this.#check(snapshot.main, pull, []);
+    } catch (error) {
+      throw new PortalError(409, `The check could not run on #${number}, so nothing was merged: ${(error as Error).message}`, 'Reload the queue and try again.');
+    }
+    if (!report.allowed) {
       throw new PortalError(409, `The check refuses #${number}: ${[...report.refusals.map((refusal) => refusal.message), ...report.problems.map((problem) => problem.message)].join('; ')}`, 'Reject it with a reason, or ask its author to change it.');
     }
-    return this.#refusals(() => approveRequest(github.backend, number, this.#decider(user, snapshot.tokenLogin)));
+    return this.#refusals(() => approveRequest(github.backend, number, this.#decider(user, snapshot.tokenLogin), undefined, head));
   }
 
   async reject(user: PortalUser, number: number, reason: string): Promise<RejectResult> {
