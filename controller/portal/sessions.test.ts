@@ -126,6 +126,21 @@ describe('a session ended while a request that loaded it still runs (OWASP: logo
   });
 });
 
+describe('sweeping', () => {
+  it('removes every expired session, however many were opened since the last sweep (the store stays bounded)', async () => {
+    const many = sessions();
+    const live = await many.create('alice', 'stamp');
+    clock += 1;
+    for (let i = 0; i < 2500; i += 1) await many.create('mallory', 'stamp');
+    // Past the idle limit of all of them but the one still in use.
+    clock += 31 * 60_000;
+    await many.touch(live.id, { ...live.session, lastSeenAt: clock - 2 * 60_000 });
+    expect(await many.sweep()).toBeGreaterThanOrEqual(2500);
+    expect(store.sessions.getKeysCount()).toBe(1);
+    expect(many.find(live.id)?.user).toBe('alice');
+  });
+});
+
 describe('tokens and stamps', () => {
   it('compares CSRF tokens exactly, refusing missing ones', () => {
     expect(tokensEqual('abc', 'abc')).toBe(true);

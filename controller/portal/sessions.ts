@@ -138,16 +138,23 @@ export class Sessions {
     if (ID_PATTERN.test(id)) await this.#options.guard(this.#db.remove(keyOf(id)));
   }
 
-  /** Removes up to `budget` expired sessions; returns how many. */
-  async sweep(budget = 1000): Promise<number> {
+  /**
+   * Removes every expired session; returns how many. All of them, not a budget per run: the
+   * portal sweeps every ten minutes, and a signed-in user can open sessions faster than a fixed
+   * budget removes them (one per password check, several a second), so a budget let the store
+   * grow without bound until the disk was full. Removed in batches of `batch`, so one sweep does
+   * not hold a single huge write.
+   */
+  async sweep(batch = 1000): Promise<number> {
     const now = this.#options.now();
     const expired: string[] = [];
     for (const { key, value } of this.#db.getRange()) {
       const session = value as SessionRecord;
       if (session.v !== SESSION_VERSION || now >= session.expiresAt || now >= session.lastSeenAt + this.#options.idleMs) expired.push(key);
-      if (expired.length >= budget) break;
     }
-    for (const key of expired) await this.#options.guard(this.#db.remove(key));
+    for (let start = 0; start < expired.length; start += batch) {
+      await this.#options.guard(Promise.all(expired.slice(start, start + batch).map((key) => this.#db.remove(key))));
+    }
     return expired.length;
   }
 }
