@@ -26,7 +26,7 @@ import { confirmPage, errorPage } from './pages/confirm.ts';
 import { BASE, type PageContext } from './pages/layout.ts';
 import { reviewPage } from './pages/review.ts';
 import { signInPage } from './pages/sign-in.ts';
-import { PortalError, PortalService, refusalMessage, toPortalError, type AppDetail } from './service.ts';
+import { NO_SUCH_REQUEST, PortalError, PortalService, refusalMessage, toPortalError, type AppDetail } from './service.ts';
 import { newToken, passwordStamp, Sessions, tokensEqual, type Flash, type SessionOptions, type SessionRecord } from './sessions.ts';
 import { SIGN_IN_LIMITS, SignInThrottles, type SignInLimits, type SignInPeers } from './throttle.ts';
 import { AppTokens, requestToken, tokenEndpointAt, type PortalGrant, type TokenEndpointCall } from './tokens.ts';
@@ -535,7 +535,7 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
 
   app.get<{ Params: { number: string } }>(`/review/:number/reject`, auth, async (request, reply) => {
     const number = pullNumber(request.params.number);
-    requireRole(user(request), 'publisher');
+    await service.reviewable(user(request), number);
     return sendPage(reply, rejectPage(request, number), 200);
   });
 
@@ -643,7 +643,7 @@ function appName(value: string): string {
 
 function pullNumber(value: string): number {
   const number = Number(value);
-  if (!/^\d{1,9}$/.test(value) || number < 1) throw new PortalError(404, 'There is no such request.');
+  if (!/^\d{1,9}$/.test(value) || number < 1) throw new PortalError(404, NO_SUCH_REQUEST);
   return number;
 }
 

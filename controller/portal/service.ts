@@ -14,7 +14,7 @@ import { openRequest, RequestRefused, requireAllowed, type OpenedRequest } from 
 import { approveRequest, isOwnRequest, rejectRequest, reviewItem, type ApproveResult, type Decider, type RejectResult, type ReviewItem } from '../../cli/requests/review.ts';
 import { rotateSecret } from '../../cli/requests/secrets.ts';
 import { listRequests, statusOf, statusesOf, usersOfLogin, type MainState } from '../../cli/requests/state.ts';
-import { GitHubError } from '../github/index.ts';
+import { GitHubError, type PullRequest, type RequestsBackend } from '../github/index.ts';
 import {
   appPath,
   countApplications,
@@ -326,7 +326,7 @@ export class PortalService {
     this.#requirePublisher(user);
     const github = this.#requireGitHub();
     const snapshot = await this.snapshot();
-    const pull = await this.#github(() => github.backend.getPullRequest(number));
+    const pull = await this.#requestPull(github.backend, number);
     if (head === undefined || pull.headSha !== head) {
       throw new PortalError(409, `Request #${number} changed since the queue was shown (its branch has new commits), so nothing was merged.`, 'Reload the queue and review it again.');
     }
@@ -346,11 +346,36 @@ export class PortalService {
   async reject(user: PortalUser, number: number, reason: string): Promise<RejectResult> {
     this.#requirePublisher(user);
     const github = this.#requireGitHub();
+    await this.#requestPull(github.backend, number);
     const tokenLogin = await this.#github(() => this.#workspace.tokenLogin());
     return this.#refusals(() => rejectRequest(github.backend, number, this.#decider(user, tokenLogin), reason));
   }
 
+  /** For the reject page: 403 for a developer, 404 for a number that is not a Mergekey request. */
+  async reviewable(user: PortalUser, number: number): Promise<void> {
+    this.#requirePublisher(user);
+    await this.#requestPull(this.#requireGitHub().backend, number);
+  }
+
   // Authorisation.
+
+  /**
+   * Pull request #number, when it is a Mergekey request (what the queue lists: the portal's
+   * marker, the publisher label, or a change to manifests); anything else is 404, as a number
+   * GitHub does not know. The portal acts with the server's token, which can close or merge any
+   * pull request of the repository: a publisher decides requests, not the repository's code.
+   */
+  async #requestPull(backend: RequestsBackend, number: number): Promise<PullRequest> {
+    let pull: PullRequest;
+    try {
+      pull = await backend.getPullRequest(number);
+    } catch (error) {
+      if (error instanceof GitHubError && error.code === 'NOT_FOUND') throw new PortalError(404, NO_SUCH_REQUEST);
+      throw toPortalError(error);
+    }
+    if ((await this.#github(() => reviewItem(backend, pull))) === undefined) throw new PortalError(404, NO_SUCH_REQUEST);
+    return pull;
+  }
 
   #decider(user: PortalUser, tokenLogin: string | undefined): Decider {
     if (tokenLogin === undefined) throw new PortalError(503, 'GitHub cannot be reached, so no request can be decided now.');
@@ -585,6 +610,8 @@ function refusedEdit(name: string, view: AppStatusView | undefined): PortalError
   const rule = view?.status === 'awaiting' ? 'awaiting-approval' : view?.status === 'rejected' ? 'rejected' : 'app-not-on-main';
   return new PortalError(409, PORTAL_REFUSALS[rule]!(name));
 }
+
+export const NO_SUCH_REQUEST = 'There is no such request.';
 
 export function toPortalError(error: unknown): unknown {
   if (error instanceof PortalError) return error;
