@@ -60,3 +60,16 @@ describe('a publisher reaching for a pull request that is not a request', () => 
     }
   });
 });
+
+describe('what the forge says, shown in the queue', () => {
+  it('is text: markup in a pull request title or branch stays escaped, and its link is only http(s)', async () => {
+    const title = '<img src=x onerror="alert(1)"><script>alert(2)</script>';
+    await world.repo.pushBranch('hostile/title', { 'apps/hostile.yaml': 'apiVersion: mergekey/v1\nkind: Application\nmetadata:\n  name: hostile\nspec:\n  description: x\n  owners: [alice]\n  clientId: hostile-client-0001\n' }, 'Hostile');
+    const opened = await world.github.openPullRequest({ head: 'hostile/title', base: 'main', title, body: '<script>alert(3)</script>' });
+    const queue = await pat.get('/portal/review');
+    expect(queue.status).toBe(200);
+    expect(queue.html).toContain(`#${opened.number}</a> &lt;img src=x onerror=&quot;alert(1)&quot;&gt;&lt;script&gt;alert(2)&lt;/script&gt;</h2>`);
+    expect(queue.html).not.toContain('<img src=x');
+    expect(queue.html).not.toContain('<script>alert');
+  });
+});
