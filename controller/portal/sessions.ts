@@ -36,13 +36,19 @@ export interface SessionOptions {
   /** Ends after this long without a request (1 h). */
   idleMs: number;
   /**
+   * Live sessions one user may hold at once (20): a sign-in past it ends that user's least
+   * recently used one. Sign-ins that succeed are not throttled, so without a bound one account
+   * could fill the store with sessions for as long as they stay live.
+   */
+  maxPerUser: number;
+  /**
    * Waits for a write: the store's health (store/health.ts) turns a commit that fails (a full
    * disk) into StoreError('store.unwritable'), which the portal answers with 503.
    */
   guard: <T>(write: Promise<T>) => Promise<T>;
 }
 
-export const SESSION_DEFAULTS = { lifetimeMs: 12 * 3_600_000, idleMs: 3_600_000 } as const;
+export const SESSION_DEFAULTS = { lifetimeMs: 12 * 3_600_000, idleMs: 3_600_000, maxPerUser: 20 } as const;
 
 // lastSeenAt is written at most this often: a page view is not worth a disk write each time.
 const TOUCH_EVERY_MS = 60_000;
@@ -92,8 +98,25 @@ export class Sessions {
       expiresAt: now + this.#options.lifetimeMs,
       lastSeenAt: now,
     };
-    await this.#options.guard(this.#db.put(keyOf(id), session));
+    const ended = this.#oldestBeyondBound(user, now);
+    await this.#options.guard(this.#db.transaction(() => {
+      for (const key of ended) void this.#db.remove(key);
+      void this.#db.put(keyOf(id), session);
+    }));
     return { id, session };
+  }
+
+  /** The keys of `user`'s live sessions that a new one would put past maxPerUser, least recently used first. */
+  #oldestBeyondBound(user: string, now: number): string[] {
+    const live: { key: string; lastSeenAt: number }[] = [];
+    for (const { key, value } of this.#db.getRange()) {
+      const session = value as SessionRecord;
+      if (session.v === SESSION_VERSION && session.user === user && now < session.expiresAt && now < session.lastSeenAt + this.#options.idleMs) {
+        live.push({ key, lastSeenAt: session.lastSeenAt });
+      }
+    }
+    live.sort((a, b) => a.lastSeenAt - b.lastSeenAt);
+    return live.slice(0, Math.max(0, live.length - this.#options.maxPerUser + 1)).map((entry) => entry.key);
   }
 
   /** The live session with this id, or undefined (unknown, malformed, expired or idle too long). */
