@@ -117,8 +117,16 @@ export interface ApproveResult {
  * in the merge commit's `Approved-by:` trailer; merging then needs a repository that lets the
  * token merge without a review.
  */
-export async function approveRequest(backend: RequestsBackend, number: number, decider: Decider, comment?: string): Promise<ApproveResult> {
+/**
+ * `expectedHeadSha`: the head commit the decider reviewed (the portal's queue, checked there); a
+ * branch that has moved on since is refused, so an approval given to one version never merges
+ * another pushed in between.
+ */
+export async function approveRequest(backend: RequestsBackend, number: number, decider: Decider, comment?: string, expectedHeadSha?: string): Promise<ApproveResult> {
   const pull = await openPull(backend, number);
+  if (expectedHeadSha !== undefined && pull.headSha !== expectedHeadSha) {
+    throw failure(`#${pull.number} changed since it was checked (its branch has new commits), so nothing was merged`, { hint: 'Review it again.' });
+  }
   if (isOwnRequest(pull, decider)) throw failure(`you opened #${pull.number} yourself; another publisher must approve it`);
   const item = await reviewItem(backend, pull);
   if (item === undefined) throw failure(`#${pull.number} changes no manifest: it is not a Mergekey request`, { hint: 'Review it on GitHub.' });

@@ -26,7 +26,7 @@ import { confirmPage, errorPage } from './pages/confirm.ts';
 import { BASE, type PageContext } from './pages/layout.ts';
 import { reviewPage } from './pages/review.ts';
 import { signInPage } from './pages/sign-in.ts';
-import { PortalError, PortalService, refusalMessage, toPortalError, type AppDetail } from './service.ts';
+import { NO_SUCH_REQUEST, PortalError, PortalService, refusalMessage, toPortalError, type AppDetail } from './service.ts';
 import { newToken, passwordStamp, Sessions, tokensEqual, type Flash, type SessionOptions, type SessionRecord } from './sessions.ts';
 import { SIGN_IN_LIMITS, SignInThrottles, type SignInLimits, type SignInPeers } from './throttle.ts';
 import { AppTokens, requestToken, tokenEndpointAt, type PortalGrant, type TokenEndpointCall } from './tokens.ts';
@@ -51,6 +51,8 @@ export interface PortalDeps {
 export const CSP = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 const NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+/** A git commit id, SHA-1 or SHA-256. */
+const COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const NOT_FOUND = 'There is no such page in the portal.';
 const SWEEP_EVERY_MS = 10 * 60_000;
 
@@ -521,7 +523,9 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
 
   app.post<{ Params: { number: string } }>(`/review/:number/approve`, auth, async (request, reply) => {
     const number = pullNumber(request.params.number);
-    const approved = await service.approve(user(request), number);
+    // The head commit the queue showed: what the publisher reviewed is what gets merged.
+    const head = field(request, 'head');
+    const approved = await service.approve(user(request), number, head !== undefined && COMMIT.test(head) ? head : undefined);
     void Promise.resolve(deps.sync?.('portal approval')).catch((err: unknown) => request.log.warn({ err }, 'sync after approval failed'));
     return redirectWith(request, reply, `${BASE}/review`, {
       kind: 'success',
@@ -531,7 +535,7 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
 
   app.get<{ Params: { number: string } }>(`/review/:number/reject`, auth, async (request, reply) => {
     const number = pullNumber(request.params.number);
-    requireRole(user(request), 'publisher');
+    await service.reviewable(user(request), number);
     return sendPage(reply, rejectPage(request, number), 200);
   });
 
@@ -577,8 +581,12 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
     // process: over the network it would have to be https://<the listen address> under an https
     // issuer, whose certificate names the public host, and a plain HTTP listener behind a proxy
     // refuses every request that did not come through the proxy ("TLS is required").
+    //
+    // From the developer's address: the endpoint throttles failed client authentications and
+    // password guesses per source address, and inject's default (127.0.0.1) would put every portal
+    // user, and an application calling from the server's own host, behind one shared count.
     return async (headers, body) => {
-      const response = await request.server.inject({ method: 'POST', url: '/oauth2/token', headers, payload: body });
+      const response = await request.server.inject({ method: 'POST', url: '/oauth2/token', headers, payload: body, remoteAddress: request.ip });
       return { status: response.statusCode, body: response.body };
     };
   }
@@ -635,7 +643,7 @@ function appName(value: string): string {
 
 function pullNumber(value: string): number {
   const number = Number(value);
-  if (!/^\d{1,9}$/.test(value) || number < 1) throw new PortalError(404, 'There is no such request.');
+  if (!/^\d{1,9}$/.test(value) || number < 1) throw new PortalError(404, NO_SUCH_REQUEST);
   return number;
 }
 

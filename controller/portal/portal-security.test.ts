@@ -30,7 +30,7 @@ beforeAll(async () => {
   expect(created.status).toBe(200);
   const pat = new Visitor(world.url);
   await pat.signIn('pat');
-  const approved = await pat.post('/portal/review/1/approve', { _csrf: await pat.csrf('/portal/review') });
+  const approved = await pat.approve(1);
   expect(approved.status).toBe(303);
   await world.sync();
   bob = new Visitor(world.url);

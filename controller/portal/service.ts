@@ -14,7 +14,7 @@ import { openRequest, RequestRefused, requireAllowed, type OpenedRequest } from 
 import { approveRequest, isOwnRequest, rejectRequest, reviewItem, type ApproveResult, type Decider, type RejectResult, type ReviewItem } from '../../cli/requests/review.ts';
 import { rotateSecret } from '../../cli/requests/secrets.ts';
 import { listRequests, statusOf, statusesOf, usersOfLogin, type MainState } from '../../cli/requests/state.ts';
-import { GitHubError } from '../github/index.ts';
+import { GitHubError, type PullRequest, type RequestsBackend } from '../github/index.ts';
 import {
   appPath,
   countApplications,
@@ -317,27 +317,65 @@ export class PortalService {
     return { entries, snapshot };
   }
 
-  async approve(user: PortalUser, number: number): Promise<ApproveResult> {
+  /**
+   * Merges request #number as the publisher saw it in the queue: `head`, the commit its form
+   * carried. A branch that moved since, a check that refuses it, or a check that could not run
+   * (fail closed: an error is no approval) merges nothing.
+   */
+  async approve(user: PortalUser, number: number, head: string | undefined): Promise<ApproveResult> {
     this.#requirePublisher(user);
     const github = this.#requireGitHub();
     const snapshot = await this.snapshot();
-    const pull = await this.#github(() => github.backend.getPullRequest(number));
+    const pull = await this.#requestPull(github.backend, number);
+    if (head === undefined || pull.headSha !== head) {
+      throw new PortalError(409, `Request #${number} changed since the queue was shown (its branch has new commits), so nothing was merged.`, 'Reload the queue and review it again.');
+    }
     // The portal runs the check itself: a request it refuses is not merged here either.
-    const report = await this.#check(snapshot.main, pull, []).catch(() => undefined);
-    if (report !== undefined && !report.allowed) {
+    let report: CheckReport;
+    try {
+      report = await this.#check(snapshot.main, pull, []);
+    } catch (error) {
+      throw new PortalError(409, `The check could not run on #${number}, so nothing was merged: ${(error as Error).message}`, 'Reload the queue and try again.');
+    }
+    if (!report.allowed) {
       throw new PortalError(409, `The check refuses #${number}: ${[...report.refusals.map((refusal) => refusal.message), ...report.problems.map((problem) => problem.message)].join('; ')}`, 'Reject it with a reason, or ask its author to change it.');
     }
-    return this.#refusals(() => approveRequest(github.backend, number, this.#decider(user, snapshot.tokenLogin)));
+    return this.#refusals(() => approveRequest(github.backend, number, this.#decider(user, snapshot.tokenLogin), undefined, head));
   }
 
   async reject(user: PortalUser, number: number, reason: string): Promise<RejectResult> {
     this.#requirePublisher(user);
     const github = this.#requireGitHub();
+    await this.#requestPull(github.backend, number);
     const tokenLogin = await this.#github(() => this.#workspace.tokenLogin());
     return this.#refusals(() => rejectRequest(github.backend, number, this.#decider(user, tokenLogin), reason));
   }
 
+  /** For the reject page: 403 for a developer, 404 for a number that is not a Mergekey request. */
+  async reviewable(user: PortalUser, number: number): Promise<void> {
+    this.#requirePublisher(user);
+    await this.#requestPull(this.#requireGitHub().backend, number);
+  }
+
   // Authorisation.
+
+  /**
+   * Pull request #number, when it is a Mergekey request (what the queue lists: the portal's
+   * marker, the publisher label, or a change to manifests); anything else is 404, as a number
+   * GitHub does not know. The portal acts with the server's token, which can close or merge any
+   * pull request of the repository: a publisher decides requests, not the repository's code.
+   */
+  async #requestPull(backend: RequestsBackend, number: number): Promise<PullRequest> {
+    let pull: PullRequest;
+    try {
+      pull = await backend.getPullRequest(number);
+    } catch (error) {
+      if (error instanceof GitHubError && error.code === 'NOT_FOUND') throw new PortalError(404, NO_SUCH_REQUEST);
+      throw toPortalError(error);
+    }
+    if ((await this.#github(() => reviewItem(backend, pull))) === undefined) throw new PortalError(404, NO_SUCH_REQUEST);
+    return pull;
+  }
 
   #decider(user: PortalUser, tokenLogin: string | undefined): Decider {
     if (tokenLogin === undefined) throw new PortalError(503, 'GitHub cannot be reached, so no request can be decided now.');
@@ -572,6 +610,8 @@ function refusedEdit(name: string, view: AppStatusView | undefined): PortalError
   const rule = view?.status === 'awaiting' ? 'awaiting-approval' : view?.status === 'rejected' ? 'rejected' : 'app-not-on-main';
   return new PortalError(409, PORTAL_REFUSALS[rule]!(name));
 }
+
+export const NO_SUCH_REQUEST = 'There is no such request.';
 
 export function toPortalError(error: unknown): unknown {
   if (error instanceof PortalError) return error;

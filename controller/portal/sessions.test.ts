@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreError } from '../store/errors.ts';
 import { openStore, type Store } from '../store/open.ts';
 import { PortalError, toPortalError } from './service.ts';
-import { passwordStamp, Sessions, tokensEqual } from './sessions.ts';
+import { passwordStamp, Sessions, tokensEqual, type SessionRecord } from './sessions.ts';
 
 let dir: string;
 let store: Store;
@@ -101,6 +101,62 @@ describe('portal sessions', () => {
     expect(withFlash.flash).toEqual({ kind: 'success', message: 'Done.' });
     await sessions().setFlash(id, withFlash, undefined);
     expect(sessions().find(id)!.flash).toBeUndefined();
+  });
+});
+
+describe('a session ended while a request that loaded it still runs (OWASP: logout invalidates on the server)', () => {
+  it('stays ended: the request’s flash or idle-time write does not bring the record back', async () => {
+    const { id, session } = await sessions().create('alice', 'stamp');
+    // The request loaded the record; meanwhile another tab signs out.
+    const loaded = sessions().find(id)!;
+    await sessions().destroy(id);
+    await sessions().setFlash(id, loaded, { kind: 'success', message: 'Approved #1.' });
+    expect(sessions().find(id)).toBeUndefined();
+    expect(store.sessions.get(createHash('sha256').update(id).digest('base64url'))).toBeUndefined();
+    clock += 2 * 60_000;
+    await sessions().touch(id, session);
+    expect(sessions().find(id)).toBeUndefined();
+    expect(store.sessions.get(createHash('sha256').update(id).digest('base64url'))).toBeUndefined();
+  });
+
+  it('still takes the flash of a live session', async () => {
+    const { id, session } = await sessions().create('alice', 'stamp');
+    await sessions().setFlash(id, session, { kind: 'success', message: 'Saved.' });
+    expect(sessions().find(id)?.flash).toEqual({ kind: 'success', message: 'Saved.' });
+  });
+});
+
+describe('sweeping', () => {
+  it('removes every expired session, however many were opened since the last sweep (the store stays bounded)', async () => {
+    const many = sessions();
+    const live = await many.create('alice', 'stamp');
+    clock += 1;
+    for (let i = 0; i < 2500; i += 1) await many.create(`user-${i}`, 'stamp');
+    // Past the idle limit of all of them but the one still in use.
+    clock += 31 * 60_000;
+    await many.touch(live.id, { ...live.session, lastSeenAt: clock - 2 * 60_000 });
+    expect(await many.sweep()).toBeGreaterThanOrEqual(2500);
+    expect(store.sessions.getKeysCount()).toBe(1);
+    expect(many.find(live.id)?.user).toBe('alice');
+  });
+});
+
+describe('sessions of one user', () => {
+  it('are at most maxPerUser at once: a sign-in past it ends the least recently used, and no one else’s', async () => {
+    const bounded = new Sessions(store.sessions, { now: () => clock, lifetimeMs: 8 * 3_600_000, idleMs: 30 * 60_000, maxPerUser: 3 });
+    const other = await bounded.create('olga', 'stamp');
+    const opened: { id: string; session: SessionRecord }[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      clock += 1_000;
+      opened.push(await bounded.create('nina', 'stamp'));
+    }
+    // The first one is used again, so the second is now the least recently used.
+    clock += 61_000;
+    await bounded.touch(opened[0]!.id, opened[0]!.session);
+    clock += 1_000;
+    const fourth = await bounded.create('nina', 'stamp');
+    expect([opened[0]!.id, opened[1]!.id, opened[2]!.id, fourth.id].map((id) => bounded.find(id) !== undefined)).toEqual([true, false, true, true]);
+    expect(bounded.find(other.id)?.user).toBe('olga');
   });
 });
 

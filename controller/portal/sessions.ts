@@ -36,13 +36,19 @@ export interface SessionOptions {
   /** Ends after this long without a request (1 h). */
   idleMs: number;
   /**
+   * Live sessions one user may hold at once (20): a sign-in past it ends that user's least
+   * recently used one. Sign-ins that succeed are not throttled, so without a bound one account
+   * could fill the store with sessions for as long as they stay live.
+   */
+  maxPerUser: number;
+  /**
    * Waits for a write: the store's health (store/health.ts) turns a commit that fails (a full
    * disk) into StoreError('store.unwritable'), which the portal answers with 503.
    */
   guard: <T>(write: Promise<T>) => Promise<T>;
 }
 
-export const SESSION_DEFAULTS = { lifetimeMs: 12 * 3_600_000, idleMs: 3_600_000 } as const;
+export const SESSION_DEFAULTS = { lifetimeMs: 12 * 3_600_000, idleMs: 3_600_000, maxPerUser: 20 } as const;
 
 // lastSeenAt is written at most this often: a page view is not worth a disk write each time.
 const TOUCH_EVERY_MS = 60_000;
@@ -92,8 +98,25 @@ export class Sessions {
       expiresAt: now + this.#options.lifetimeMs,
       lastSeenAt: now,
     };
-    await this.#options.guard(this.#db.put(keyOf(id), session));
+    const ended = this.#oldestBeyondBound(user, now);
+    await this.#options.guard(this.#db.transaction(() => {
+      for (const key of ended) void this.#db.remove(key);
+      void this.#db.put(keyOf(id), session);
+    }));
     return { id, session };
+  }
+
+  /** The keys of `user`'s live sessions that a new one would put past maxPerUser, least recently used first. */
+  #oldestBeyondBound(user: string, now: number): string[] {
+    const live: { key: string; lastSeenAt: number }[] = [];
+    for (const { key, value } of this.#db.getRange()) {
+      const session = value as SessionRecord;
+      if (session.v === SESSION_VERSION && session.user === user && now < session.expiresAt && now < session.lastSeenAt + this.#options.idleMs) {
+        live.push({ key, lastSeenAt: session.lastSeenAt });
+      }
+    }
+    live.sort((a, b) => a.lastSeenAt - b.lastSeenAt);
+    return live.slice(0, Math.max(0, live.length - this.#options.maxPerUser + 1)).map((entry) => entry.key);
   }
 
   /** The live session with this id, or undefined (unknown, malformed, expired or idle too long). */
@@ -111,29 +134,50 @@ export class Sessions {
     const now = this.#options.now();
     if (now - session.lastSeenAt < TOUCH_EVERY_MS) return session;
     const touched = { ...session, lastSeenAt: now };
-    await this.#options.guard(this.#db.put(keyOf(id), touched));
+    await this.#rewrite(id, touched);
     return touched;
   }
 
   async setFlash(id: string, session: SessionRecord, flash: Flash | undefined): Promise<void> {
     const { flash: _old, ...rest } = session;
-    await this.#options.guard(this.#db.put(keyOf(id), flash === undefined ? rest : { ...rest, flash }));
+    await this.#rewrite(id, flash === undefined ? rest : { ...rest, flash });
+  }
+
+  /**
+   * Writes the record of a session that still exists, and nothing otherwise. A request holds the
+   * record it loaded for as long as it runs (an approval waits seconds on GitHub); a plain put at
+   * its end would bring back a session that a sign-out, or a removal of its user, ended meanwhile,
+   * and the cookie a sign-out was meant to kill would work again (OWASP Session Management Cheat
+   * Sheet: "the session ID must be invalidated on the server side" on logout).
+   */
+  async #rewrite(id: string, session: SessionRecord): Promise<void> {
+    const key = keyOf(id);
+    await this.#options.guard(this.#db.transaction(() => {
+      if (this.#db.get(key) !== undefined) void this.#db.put(key, session);
+    }));
   }
 
   async destroy(id: string): Promise<void> {
     if (ID_PATTERN.test(id)) await this.#options.guard(this.#db.remove(keyOf(id)));
   }
 
-  /** Removes up to `budget` expired sessions; returns how many. */
-  async sweep(budget = 1000): Promise<number> {
+  /**
+   * Removes every expired session; returns how many. All of them, not a budget per run: the
+   * portal sweeps every ten minutes, and a signed-in user can open sessions faster than a fixed
+   * budget removes them (one per password check, several a second), so a budget let the store
+   * grow without bound until the disk was full. Removed in batches of `batch`, so one sweep does
+   * not hold a single huge write.
+   */
+  async sweep(batch = 1000): Promise<number> {
     const now = this.#options.now();
     const expired: string[] = [];
     for (const { key, value } of this.#db.getRange()) {
       const session = value as SessionRecord;
       if (session.v !== SESSION_VERSION || now >= session.expiresAt || now >= session.lastSeenAt + this.#options.idleMs) expired.push(key);
-      if (expired.length >= budget) break;
     }
-    for (const key of expired) await this.#options.guard(this.#db.remove(key));
+    for (let start = 0; start < expired.length; start += batch) {
+      await this.#options.guard(Promise.all(expired.slice(start, start + batch).map((key) => this.#db.remove(key))));
+    }
     return expired.length;
   }
 }

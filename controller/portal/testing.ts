@@ -219,6 +219,16 @@ export class Visitor {
     return token;
   }
 
+  /** Approves request #number with the form the queue shows for it (its CSRF token and the head commit it was checked at). */
+  async approve(number: number): Promise<{ status: number; html: string; location: string | null; headers: Headers }> {
+    const queue = await this.get('/portal/review');
+    const form = new RegExp(`<form method="post" action="/portal/review/${number}/approve"[^>]*>(.*?)</form>`, 's').exec(queue.html)?.[1];
+    if (form === undefined) throw new Error(`no approve form for #${number} (status ${queue.status})`);
+    const fields: Record<string, string> = {};
+    for (const [, name, value] of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[name!] = value!;
+    return this.post(`/portal/review/${number}/approve`, fields);
+  }
+
   async signIn(name: Person): Promise<void> {
     const token = await this.csrf('/portal/sign-in');
     const response = await this.post('/portal/sign-in', { _csrf: token, name, password: PEOPLE[name].password });

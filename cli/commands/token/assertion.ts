@@ -4,6 +4,7 @@
 import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SignJWT } from 'jose';
+import { permissionProblem } from '../../../controller/sealing/private-files.ts';
 import { failure, usageError } from '../../errors.ts';
 
 export { JWT_BEARER_ASSERTION_TYPE } from '../../../controller/oauth/defaults.ts';
@@ -40,6 +41,12 @@ export function readSigningKey(file: string): SigningKey {
     key = jwk === undefined ? createPrivateKey(text) : createPrivateKey({ key: jwk as never, format: 'jwk' });
   } catch (error) {
     throw usageError(`${file} is neither a JWK nor a PEM private key: ${(error as Error).message}`);
+  }
+  // As ssh refuses an unprotected private key, and the credentials file one others can read: a
+  // key others can read signs assertions for them too, so it is no longer this application's alone.
+  const exposed = permissionProblem(file);
+  if (exposed !== undefined) {
+    throw failure(`refusing to use the private key: ${exposed}`, { hint: 'Others could read it: put a new key in the manifest (an edit request) after fixing the permissions.' });
   }
   const alg = typeof jwk?.alg === 'string' ? jwk.alg : algorithmOf(key, file);
   return { key, alg, ...(typeof jwk?.kid === 'string' ? { kid: jwk.kid } : {}) };

@@ -21,6 +21,7 @@ export interface TokenGetOptions {
   username?: string | undefined;
   /** For the password grant; read from stdin or the terminal by the command. */
   password?: string | undefined;
+  /** For the refresh_token grant; read from stdin or the terminal by the command, as the password. */
   refreshToken?: string | undefined;
   authMethod?: (typeof SECRET_METHODS)[number];
   /** For a private_key_jwt application: the file with the private key to sign a client assertion. */
@@ -49,10 +50,10 @@ export async function tokenGet(options: TokenGetOptions): Promise<TokenGetResult
     throw usageError('--username goes with --grant password');
   }
   if (options.grant === 'refresh_token') {
-    if (options.refreshToken === undefined) throw usageError('--grant refresh_token needs --refresh-token');
+    if (options.refreshToken === undefined || options.refreshToken === '') throw usageError('--grant refresh_token needs the refresh token (on stdin, or typed at the prompt)');
     form.set('refresh_token', options.refreshToken);
   } else if (options.refreshToken !== undefined) {
-    throw usageError('--refresh-token goes with --grant refresh_token');
+    throw usageError('a refresh token goes with --grant refresh_token');
   }
   if (options.scope !== undefined) form.set('scope', options.scope);
 
@@ -88,13 +89,24 @@ export async function tokenGet(options: TokenGetOptions): Promise<TokenGetResult
  * The resource owner's password: the first line on stdin when it is a pipe, else typed at the
  * terminal without echo. Never a flag: flags end up in shell history and process listings.
  */
-export async function readPassword(stdin: NodeJS.ReadStream = process.stdin, prompt: NodeJS.WriteStream = process.stderr): Promise<string> {
+export function readPassword(stdin: NodeJS.ReadStream = process.stdin, prompt: NodeJS.WriteStream = process.stderr): Promise<string> {
+  return readSecretLine('Password', stdin, prompt);
+}
+
+/**
+ * A secret the command needs (a password, a refresh token): the first line on stdin when it is a
+ * pipe, else typed at the terminal without echo. Never a flag: any local user reads a process's
+ * argv (/proc/PID/cmdline, `ps`), and shells keep it in their history; a refresh token there is a
+ * token anyone on the machine can exchange (RFC 6749 section 10.4: refresh tokens "MUST be kept
+ * confidential in transit and storage").
+ */
+export async function readSecretLine(label: string, stdin: NodeJS.ReadStream = process.stdin, prompt: NodeJS.WriteStream = process.stderr): Promise<string> {
   if (stdin.isTTY !== true) {
     const chunks: Buffer[] = [];
     for await (const chunk of stdin) chunks.push(Buffer.from(chunk as Buffer));
     return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
   }
-  prompt.write('Password: ');
+  prompt.write(`${label}: `);
   let muted = true;
   const output = new Writable({
     write(chunk, _encoding, done) {
@@ -133,7 +145,8 @@ export const command = defineCommand({
     "Call the controller's token endpoint as the application: with its client id and secret from the " +
     'local credentials file (saved by `mergekey app new`, found under the issuer the controller ' +
     'announces). client_credentials by default; --grant password takes --username and reads the ' +
-    'password from stdin or the terminal (never a flag); --grant refresh_token takes --refresh-token. ' +
+    'password from stdin or the terminal; --grant refresh_token reads the refresh token the same way ' +
+    '(secrets are never flags: process listings and shell history show those). ' +
     'A private_key_jwt application signs a client assertion (RFC 7523) with the private key given by --private-key. ' +
     'Without --scope, the token carries all of the application\'s scopes.',
   arguments: [{ name: 'APP', description: 'The application (metadata.name).', required: true }],
@@ -142,7 +155,6 @@ export const command = defineCommand({
     scope: { type: 'string', valueName: 'SCOPES', description: 'Space-separated scopes to ask for (default: all of the application\'s).' },
     grant: { type: 'string', valueName: 'GRANT', description: 'The grant type.', choices: TOKEN_GRANTS, default: 'client_credentials' },
     username: { type: 'string', valueName: 'USER', description: 'The resource owner, for --grant password (a User manifest\'s name).' },
-    'refresh-token': { type: 'string', valueName: 'TOKEN', description: 'The refresh token to exchange, for --grant refresh_token.' },
     'auth-method': {
       type: 'string',
       valueName: 'METHOD',
@@ -167,7 +179,7 @@ export const command = defineCommand({
     'mergekey token get order-sync',
     "mergekey token get order-sync --scope orders:read --format token",
     'mergekey token get storefront --grant password --username alice < password.txt',
-    'mergekey token get storefront --grant refresh_token --refresh-token "$REFRESH"',
+    'mergekey token get storefront --grant refresh_token < refresh-token.txt',
     'mergekey token get reports --private-key reports.private.jwk.json',
   ],
   run: async (input) =>
@@ -178,7 +190,7 @@ export const command = defineCommand({
       scope: input.scope,
       username: input.username,
       password: input.grant === 'password' && input.username !== undefined ? await readPassword() : undefined,
-      refreshToken: input.refreshToken,
+      refreshToken: input.grant === 'refresh_token' ? await readSecretLine('Refresh token') : undefined,
       authMethod: input.authMethod,
       privateKey: input.privateKey,
     }),

@@ -1,6 +1,7 @@
 // `mergekey token get|list|revoke` against a real controller, with the application's credentials
 // found in a credentials file under the issuer the controller announces.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt, exportJWK, exportPKCS8, generateKeyPair } from 'jose';
@@ -29,6 +30,30 @@ beforeAll(async () => {
 afterAll(async () => {
   await t.stop();
   rmSync(dir, { recursive: true, force: true });
+});
+
+/** The real executable, as a user runs it, with `input` on its stdin. */
+function cli(args: string[], input: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const bin = new URL('../../bin/mergekey.js', import.meta.url).pathname;
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [bin, ...args], { env: { ...process.env, ...env } }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr });
+    });
+    child.stdin!.end(input);
+  });
+}
+
+describe('mergekey token get --grant refresh_token (RFC 6749 section 10.4: refresh tokens kept confidential)', () => {
+  it('reads the refresh token from stdin, not from argv where every local user can read it', async () => {
+    const run = await cli(['token', 'get', 'billing', '--server', t.server.url, '--grant', 'refresh_token'], 'rt_not-a-live-token\n');
+    // It reached the token endpoint, which refuses this grant to billing (registered for client_credentials only).
+    expect(run).toEqual({ code: 1, stdout: '', stderr: 'mergekey: the token endpoint refused (400 unauthorized_client: this client may not use the refresh_token grant)\n' });
+  });
+
+  it('refuses a refresh token given as a flag before asking anything', async () => {
+    const run = await cli(['token', 'get', 'billing', '--server', 'http://127.0.0.1:9', '--grant', 'refresh_token', '--refresh-token', 'rt_secret'], '');
+    expect(run).toEqual({ code: 2, stdout: '', stderr: "mergekey: unknown option '--refresh-token'\nRun 'mergekey token get --help' for its arguments and options.\n" });
+  });
 });
 
 async function failureOf(promise: Promise<unknown>): Promise<CliError> {
@@ -94,7 +119,7 @@ describe('mergekey token', () => {
     const server = 'http://127.0.0.1:9';
     expect((await failureOf(tokenGet({ app: 'billing', server, grant: 'password', env }))).message).toBe('--grant password needs --username');
     expect((await failureOf(tokenGet({ app: 'billing', server, grant: 'client_credentials', refreshToken: 'r', env }))).message).toBe(
-      '--refresh-token goes with --grant refresh_token',
+      'a refresh token goes with --grant refresh_token',
     );
     expect((await failureOf(tokenGet({ app: 'billing', server: 'ftp://x', grant: 'client_credentials', env }))).code).toBe('USAGE');
   });
@@ -117,9 +142,9 @@ describe('mergekey token', () => {
     // `mergekey app new --auth-method private_key_jwt` saves the client id and no secret.
     saveCredential(env.MERGEKEY_CREDENTIALS!, TEST_ISSUER, 'signer', { clientId: 'signer-client-0001', createdAt: new Date().toISOString() }, env);
     const jwkFile = join(dir, 'signer.private.jwk.json');
-    writeFileSync(jwkFile, JSON.stringify({ ...(await exportJWK(privateKey)), kid: 'signer-1', alg: 'ES256' }));
+    writeFileSync(jwkFile, JSON.stringify({ ...(await exportJWK(privateKey)), kid: 'signer-1', alg: 'ES256' }), { mode: 0o600 });
     const pemFile = join(dir, 'signer.private.pem');
-    writeFileSync(pemFile, await exportPKCS8(privateKey));
+    writeFileSync(pemFile, await exportPKCS8(privateKey), { mode: 0o600 });
 
     // A JWK names its key; a PEM file does not, and the manifest's one key is used.
     for (const file of [jwkFile, pemFile]) {
@@ -140,7 +165,7 @@ describe('mergekey token', () => {
     expect(after.tokens.map((token) => token.id)).not.toContain(victim.id);
 
     const other = join(dir, 'other.private.pem');
-    writeFileSync(other, await exportPKCS8((await generateKeyPair('ES256', { extractable: true })).privateKey));
+    writeFileSync(other, await exportPKCS8((await generateKeyPair('ES256', { extractable: true })).privateKey), { mode: 0o600 });
     const refused = await failureOf(tokenGet({ app: 'signer', server, grant: 'client_credentials', privateKey: other, env }));
     expect(refused.message).toMatch(/^the token endpoint refused \(401 invalid_client/);
     expect(refused.hint).toContain(`signed with ${other}`);
@@ -153,11 +178,20 @@ describe('mergekey token', () => {
     writeFileSync(publicOnly, JSON.stringify(await exportJWK((await generateKeyPair('ES256')).publicKey)));
     expect((await get(publicOnly)).message).toBe(`${publicOnly} holds a public key; --private-key needs the private one (a JWK with "d")`);
     const p384 = join(dir, 'p384.pem');
-    writeFileSync(p384, await exportPKCS8((await generateKeyPair('ES384', { extractable: true })).privateKey));
+    writeFileSync(p384, await exportPKCS8((await generateKeyPair('ES384', { extractable: true })).privateKey), { mode: 0o600 });
     expect((await get(p384)).message).toMatch(/holds an EC key on secp384r1, which cannot sign a client assertion here/);
     const garbage = join(dir, 'garbage.pem');
     writeFileSync(garbage, 'not a key\n');
     expect((await get(garbage)).message).toMatch(/is neither a JWK nor a PEM private key/);
     expect((await get(join(dir, 'missing.pem'))).message).toMatch(/^cannot read the private key .*missing\.pem: ENOENT$/);
+    // A private key others can read is refused, as ssh refuses one (and nothing is sent).
+    const exposed = join(dir, 'exposed.pem');
+    writeFileSync(exposed, await exportPKCS8((await generateKeyPair('ES256', { extractable: true })).privateKey));
+    chmodSync(exposed, 0o644);
+    const refused = await get(exposed);
+    expect([refused.message, refused.hint]).toEqual([
+      `refusing to use the private key: permissions 0644 on ${exposed} are too open: it must be readable by its owner only (chmod 600 ${exposed})`,
+      'Others could read it: put a new key in the manifest (an edit request) after fixing the permissions.',
+    ]);
   });
 });

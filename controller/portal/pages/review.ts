@@ -43,8 +43,11 @@ function card(ctx: PageContext, entry: QueueEntry): SafeHtml {
       : html`<div class="actions">
           ${refused
             ? html`<p class="hint">The check refuses it, so it cannot be approved.</p>`
+            : report === undefined
+            ? html`<p class="hint">Without the check it cannot be approved here; reload to run it again.</p>`
             : html`<form method="post" action="${BASE}/review/${item.number}/approve" class="inline">
                 ${csrfField(ctx.csrf)}
+                <input type="hidden" name="head" value="${item.headSha}">
                 <button type="submit" class="button button--primary" aria-describedby="${id}">Approve</button>
               </form>`}
           <a class="button button--danger" href="${BASE}/review/${item.number}/reject" aria-describedby="${id}">Reject…</a>
