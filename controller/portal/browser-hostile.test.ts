@@ -2,12 +2,10 @@
 // markup typed into every field the portal shows stays text and runs nothing, the CSP blocks
 // inline script even when something puts it in the page, and after sign-out the back button
 // shows no page that held a secret.
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PEOPLE, startPortalWorld, type Person, type PortalWorld } from './testing.ts';
+import { launchChromium, PEOPLE, startPortalWorld, type Person, type PortalWorld } from './testing.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const MARKUP = '"><img src=x onerror="window.__xss=1"><script>window.__xss=2</script>';
 
 let browser: Browser;
@@ -15,11 +13,7 @@ let world: PortalWorld;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)`);
-  [browser, world] = await Promise.all([
-    chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] }),
-    startPortalWorld(),
-  ]);
+  [browser, world] = await Promise.all([launchChromium(), startPortalWorld()]);
 }, 60_000);
 
 afterAll(async () => {

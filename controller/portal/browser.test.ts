@@ -5,15 +5,14 @@
 //
 // Screenshots go to a temporary folder; `MERGEKEY_SCREENSHOTS=update` writes them to
 // controller/portal/screenshots/ instead (the README shows those).
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PEOPLE, startPortalWorld, type Person, type PortalWorld } from './testing.ts';
+import { launchChromium, PEOPLE, startPortalWorld, type Person, type PortalWorld } from './testing.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const UPDATE = process.env.MERGEKEY_SCREENSHOTS === 'update';
 const shotsDir = UPDATE ? fileURLToPath(new URL('./screenshots/', import.meta.url)) : mkdtempSync(join(tmpdir(), 'mergekey-shots-'));
 
@@ -22,11 +21,7 @@ let world: PortalWorld;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)`);
-  [browser, world] = await Promise.all([
-    chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] }),
-    startPortalWorld(),
-  ]);
+  [browser, world] = await Promise.all([launchChromium(), startPortalWorld()]);
 }, 60_000);
 
 afterAll(async () => {

@@ -6,7 +6,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import Fastify from 'fastify';
+import { chromium, type Browser } from 'playwright-core';
 import { hashPassword } from '../sealing/hashes.ts';
 import { createLogger } from '../server/logging.ts';
 import { openStore } from '../store/open.ts';
@@ -270,4 +272,11 @@ function sendFrom(localAddress: string, url: string, method: string, headers: Re
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** Debian's Chromium, headless, as the portal's browser tests drive it (downloading a browser is not possible here). */
+export async function launchChromium(): Promise<Browser> {
+  const executablePath = '/usr/bin/chromium';
+  if (!existsSync(executablePath)) throw new Error(`${executablePath} is missing: install Debian's chromium package (apt-get install -y chromium)`);
+  return chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
 }
