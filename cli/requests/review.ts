@@ -118,15 +118,20 @@ export interface ApproveResult {
  * token merge without a review.
  */
 /**
- * `expectedHeadSha`: the head commit the decider reviewed (the portal's queue, checked there); a
+ * `expectedHeadSha`: the head commit the decider reviewed (the portal's queue, checked there; the
+ * CLI's `--head`, as `mergekey review list` showed it, full or abbreviated to 7+ hex digits); a
  * branch that has moved on since is refused, so an approval given to one version never merges
  * another pushed in between.
+ *
+ * Without it, the head pinned is the one the check's verdict was read on: the approving review
+ * names that commit (GitHub otherwise files it against whatever the head is when it arrives, which
+ * would approve a push made after the check) and the merge asks GitHub for that same head. A push
+ * in between is refused, nothing is merged, and no approval lands on the new commits.
  */
 export async function approveRequest(backend: RequestsBackend, number: number, decider: Decider, comment?: string, expectedHeadSha?: string): Promise<ApproveResult> {
   const pull = await openPull(backend, number);
-  if (expectedHeadSha !== undefined && pull.headSha !== expectedHeadSha) {
-    throw failure(`#${pull.number} changed since it was checked (its branch has new commits), so nothing was merged`, { hint: 'Review it again.' });
-  }
+  const changed = () => failure(`#${pull.number} changed since it was checked (its branch has new commits), so nothing was merged`, { hint: 'Review it again.' });
+  if (expectedHeadSha !== undefined && !isHead(pull.headSha, expectedHeadSha)) throw changed();
   if (isOwnRequest(pull, decider)) throw failure(`you opened #${pull.number} yourself; another publisher must approve it`);
   const item = await reviewItem(backend, pull);
   if (item === undefined) throw failure(`#${pull.number} changes no manifest: it is not a Mergekey request`, { hint: 'Review it on GitHub.' });
@@ -135,11 +140,20 @@ export async function approveRequest(backend: RequestsBackend, number: number, d
       hint: 'Its author must change it (or cancel it); reject it with mergekey review reject.',
     });
   }
+  // The verdict above was read on pull.headSha: refuse before writing anything if the branch has
+  // moved since (the pins below refuse a push that lands later).
+  if ((await backend.getPullRequest(pull.number)).headSha !== pull.headSha) throw changed();
   const byPortal = decider.user !== undefined;
   const reviewed = !sameLogin(pull.author, decider.tokenLogin);
   if (reviewed) {
     const note = byPortal ? `Approved by ${who(decider)} in the Mergekey portal.${comment === undefined ? '' : `\n\n${comment}`}` : comment;
-    await backend.approve(pull.number, note);
+    try {
+      await backend.approve(pull.number, note, pull.headSha);
+    } catch (error) {
+      // GitHub answers 422 for a commit_id a force push removed from the pull request.
+      if (error instanceof GitHubError && (await backend.getPullRequest(pull.number)).headSha !== pull.headSha) throw changed();
+      throw error;
+    }
   }
   let merged: { sha: string };
   try {
@@ -153,6 +167,7 @@ export async function approveRequest(backend: RequestsBackend, number: number, d
         : `Approved by ${who(decider)} with mergekey review approve.`,
     });
   } catch (error) {
+    if (error instanceof GitHubError && error.code === 'HEAD_MODIFIED') throw changed();
     if (!reviewed && error instanceof GitHubError && error.code === 'NOT_MERGEABLE') {
       throw failure(
         `GitHub will not merge #${pull.number} without an approving review, and the server's token (${decider.tokenLogin}) opened it, so it cannot approve it: ${error.message}`,
@@ -171,6 +186,11 @@ export async function approveRequest(backend: RequestsBackend, number: number, d
     check: item.check,
     reviewed,
   };
+}
+
+/** Whether `expected` (a full or 7+ digit abbreviated commit id) names `headSha`. */
+function isHead(headSha: string, expected: string): boolean {
+  return /^[0-9a-f]{7,64}$/i.test(expected) && headSha.toLowerCase().startsWith(expected.toLowerCase());
 }
 
 export interface RejectResult {

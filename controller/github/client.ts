@@ -88,7 +88,11 @@ export interface RequestsBackend {
   /** Closes without merging: a rejection by a publisher, a cancellation by the author. */
   closePullRequest(number: number): Promise<PullRequest>;
   mergePullRequest(number: number, options?: MergeOptions): Promise<{ sha: string }>;
-  approve(number: number, body?: string): Promise<Review>;
+  /**
+   * An approving review. `commitId`: the commit approved; without it GitHub takes the head at the
+   * moment the review arrives, which may be a commit pushed after the reviewer looked.
+   */
+  approve(number: number, body?: string, commitId?: string): Promise<Review>;
   requestChanges(number: number, body: string): Promise<Review>;
   listReviews(number: number): Promise<Review[]>;
   comment(number: number, body: string): Promise<Comment>;
@@ -427,9 +431,19 @@ export function createGitHubClient(config: GitHubConfig, options: ClientOptions 
         return { sha: data.sha };
       }),
 
-    approve: (number, body) =>
+    approve: (number, body, commitId) =>
       call(`approving pull request #${number}`, async () =>
-        toReview((await octokit.rest.pulls.createReview({ ...repo, pull_number: number, event: 'APPROVE', ...(body === undefined ? {} : { body }) })).data),
+        toReview(
+          (
+            await octokit.rest.pulls.createReview({
+              ...repo,
+              pull_number: number,
+              event: 'APPROVE',
+              ...(body === undefined ? {} : { body }),
+              ...(commitId === undefined ? {} : { commit_id: commitId }),
+            })
+          ).data,
+        ),
       ),
 
     requestChanges: (number, body) =>

@@ -1,13 +1,14 @@
 // An application's live tokens as its developers see them, and revoking one by its id: the rules
 // the HTTP token listing (app-tokens.ts) and the portal share. Live means unexpired, issued after
 // the application's last deactivation, not revoked, not spent, its family not revoked, its user
-// (if any) still there and not removed or given a new password since — what introspection would
-// call active.
+// (if any) still there and not removed or given a new password since, none of its audiences or
+// scopes withdrawn since (api-state.ts) — what introspection would call active.
 //
 // A token's id is a handle, not a credential: `at_<jti>` for an access token, `rt_<sha-256 of
 // the token>` for a refresh token. Knowing one grants nothing; lists also carry the `masked`
 // form for display, which `mergekey token revoke` accepts as well.
 import type { TokenPage, TokenState } from '../store/token-state.ts';
+import { grantLive } from './api-state.ts';
 import { subjectLive } from './user-state.ts';
 
 export interface TokenSummary {
@@ -47,11 +48,11 @@ export function liveTokens(sources: LiveTokenSources, app: string, page: TokenPa
   const summaries: TokenSummary[] = [];
   for (const record of page.access) {
     // A revocation from another worker may have landed before this record's batched write.
-    if (!live(record) || tokens.accessTokenRevoked(app, record.jti) || (record.family !== undefined && !familyLive(record.family))) continue;
+    if (!live(record) || !grantLive(tokens, record.aud, record.scope, record.iat) || tokens.accessTokenRevoked(app, record.jti) || (record.family !== undefined && !familyLive(record.family))) continue;
     summaries.push(summary(`${ACCESS_ID_PREFIX}${record.jti}`, 'access_token', record));
   }
   for (const record of page.refresh) {
-    if (!live(record) || record.usedAt !== undefined || !familyLive(record.family)) continue;
+    if (!live(record) || !grantLive(tokens, [], record.scope, record.iat) || record.usedAt !== undefined || !familyLive(record.family)) continue;
     summaries.push(summary(`${REFRESH_ID_PREFIX}${record.id}`, 'refresh_token', record));
   }
   return summaries;

@@ -49,6 +49,21 @@ export class SlowConfig {
     return this.#published ??= scopeAudiences(this.apis());
   }
 
+  /**
+   * When (milliseconds) what is kept now was read, or later: a change committed before this
+   * moment is in it. An Api withdrawn later is not, so the grants reload (api-state.ts).
+   */
+  readSince(): number {
+    this.#expire();
+    return this.#until - this.#ttl;
+  }
+
+  /** Forgets what is kept: the next read comes from the store. */
+  reload(): void {
+    this.#until = -Infinity;
+    this.#expire();
+  }
+
   #expire(): void {
     const now = this.#now();
     if (now < this.#until) return;

@@ -3,7 +3,8 @@
 // presents them.
 import type { ApplicationRecord } from '../store/records.ts';
 import type { AccessTokenRecord, RefreshTokenRecord } from '../store/token-state.ts';
-import { verifyAccessToken, type AccessTokenClaims } from './access-token.ts';
+import { audiences, verifyAccessToken, type AccessTokenClaims } from './access-token.ts';
+import { grantLive } from './api-state.ts';
 import { applicationActive, revokedByDeactivation } from './app-state.ts';
 import type { OAuthContext } from './context.ts';
 import { refreshTokenId, seconds } from './issue.ts';
@@ -37,7 +38,8 @@ export function searchOrder(hint: string | undefined): TokenTypeHint[] {
 /**
  * A live access token: signed by us, unexpired, not revoked, issued after the application's last
  * deactivation to an application that exists and is active now, its family (if any) not revoked,
- * its user (if any) there and issued after the user's last removal or password change.
+ * its user (if any) there and issued after the user's last removal or password change, and
+ * none of its audiences or scopes withdrawn since it was issued (api-state.ts).
  */
 export async function findAccessToken(ctx: OAuthContext, token: string): Promise<FoundAccessToken | undefined> {
   const claims = await verifyAccessToken(token, ctx.keys, ctx.issuer, ctx.now());
@@ -46,18 +48,24 @@ export async function findAccessToken(ctx: OAuthContext, token: string): Promise
   if (app === undefined || !applicationActive(ctx, app)) return undefined;
   if (ctx.tokens.accessTokenRevoked(app.name, claims.jti) || revokedByDeactivation(ctx, app, claims.iat)) return undefined;
   if (!subjectLive(ctx, claims.sub, claims.iat)) return undefined;
+  if (!grantLive(ctx.tokens, audiences(claims.aud), claims.scope, claims.iat)) return undefined;
   // Tokens of a family are recorded before they are returned, so their record is always there.
   const record = ctx.tokens.accessToken(app.name, claims.jti);
   if (record?.family !== undefined && !familyLive(ctx, app, record.family)) return undefined;
   return { type: 'access_token', app, claims, record };
 }
 
-/** A live refresh token of `app`: unexpired, not yet exchanged, its family not revoked, its user's tokens not ended since. */
+/**
+ * A live refresh token of `app`: unexpired, not yet exchanged, its family not revoked, its user's
+ * tokens not ended since, none of its scopes withdrawn since.
+ */
 export function findRefreshToken(ctx: OAuthContext, app: ApplicationRecord, token: string): FoundRefreshToken | undefined {
   const record = ctx.tokens.refreshToken(app.name, refreshTokenId(token));
   if (record === undefined || record.usedAt !== undefined || record.exp <= seconds(ctx.now())) return undefined;
   if (!applicationActive(ctx, app) || revokedByDeactivation(ctx, app, record.iat) || !familyLive(ctx, app, record.family)) return undefined;
   if (!subjectLive(ctx, record.sub, record.iat)) return undefined;
+  // Its own audience is the issuer; the Apis' audiences come with its scopes.
+  if (!grantLive(ctx.tokens, [], record.scope, record.iat)) return undefined;
   return { type: 'refresh_token', app, record };
 }
 

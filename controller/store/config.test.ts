@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -179,6 +180,35 @@ describe('ConfigWriter', () => {
       store.root.transactionSync(() => clocked.putUser(sealed('bob', 's2')));
       expect(store.revocations.get('user/bob')).toBe(1_700_000_060);
       expect(store.revocations.get('user/bo')).toBeUndefined();
+    });
+  });
+
+  describe('ends an API\'s tokens in the transaction that removes it, changes its audience or drops a scope', () => {
+    const aud = (audience: string) => `aud/${createHash('sha256').update(audience, 'utf8').digest('base64url')}`;
+    const cases: { change: string; before?: ApiRecord; write: (w: ConfigWriter) => unknown; audience: boolean; scopes: string[] }[] = [
+      { change: 'removed', before: api('orders', ['orders:read', 'orders:write']), write: (w) => w.delete('Api', 'orders'), audience: true, scopes: ['orders:read', 'orders:write'] },
+      { change: 'given another audience', before: api('orders', ['orders:read']), write: (w) => w.putApi({ ...api('orders', ['orders:read']), spec: { ...api('orders', ['orders:read']).spec, audience: 'https://v2.example' } }), audience: true, scopes: [] },
+      { change: 'a scope dropped', before: api('orders', ['orders:read', 'orders:write']), write: (w) => w.putApi(api('orders', ['orders:read'])), audience: false, scopes: ['orders:write'] },
+      { change: 'a scope added', before: api('orders', ['orders:read']), write: (w) => w.putApi(api('orders', ['orders:read', 'orders:write'])), audience: false, scopes: [] },
+      { change: 'its description edited', before: api('orders', ['orders:read']), write: (w) => w.putApi({ ...api('orders', ['orders:read']), spec: { ...api('orders', ['orders:read']).spec, description: 'new' } }), audience: false, scopes: [] },
+      // Its names may have been another API's, removed before marks existed.
+      { change: 'created', write: (w) => w.putApi(api('orders', ['orders:read'])), audience: true, scopes: ['orders:read'] },
+      { change: 'removed when there was none', write: (w) => w.delete('Api', 'orders'), audience: false, scopes: [] },
+    ];
+    it.each(cases)('$change', ({ before, write, audience, scopes }) => {
+      let now = 1_700_000_000_500;
+      const clocked = configWriter(store, () => now);
+      if (before !== undefined) store.root.transactionSync(() => clocked.putApi(before));
+      const earlier = (key: string) => store.revocations.get(key);
+      const keys = [aud('https://orders.example'), 'scope/orders:read', 'scope/orders:write'];
+      const marksBefore = keys.map(earlier);
+      now += 60_000;
+      store.root.transactionSync(() => write(clocked));
+      expect(keys.map((key) => store.revocations.get(key))).toEqual([
+        audience ? 1_700_000_060 : marksBefore[0],
+        scopes.includes('orders:read') ? 1_700_000_060 : marksBefore[1],
+        scopes.includes('orders:write') ? 1_700_000_060 : marksBefore[2],
+      ]);
     });
   });
 

@@ -4,7 +4,7 @@
 import type { Database } from 'lmdb';
 import { StoreError } from './errors.ts';
 import type { Store } from './open.ts';
-import { markRevokedBefore, markUserRevokedBefore } from './token-state.ts';
+import { markGrantRevokedBefore, markRevokedBefore, markUserRevokedBefore } from './token-state.ts';
 import type { ApiRecord, ApplicationRecord, PlanRecord, SettingsRecord, UserRecord } from './records.ts';
 
 /** The kinds whose records are deleted when their manifest is removed (applications never are). */
@@ -55,7 +55,10 @@ export interface ConfigWriter {
    * client id is never reused, not even by a new application after its owner was removed.
    */
   putApplication(record: ApplicationRecord): void;
-  /** Writes an API. */
+  /**
+   * Writes an API; a changed audience ends every access token for the old one, and a dropped
+   * scope every token carrying it, for good.
+   */
   putApi(record: ApiRecord): void;
   /** Writes a plan. */
   putPlan(record: PlanRecord): void;
@@ -69,7 +72,9 @@ export interface ConfigWriter {
   /**
    * Deletes the record of a removed API, plan or user (its scopes, its lifetimes, its sign-in stop
    * being served). False when there was none. A user's tokens and portal sessions end with it,
-   * for good: a User of the same name written later does not revive them.
+   * for good: a User of the same name written later does not revive them. So do an API's tokens
+   * (those for its audience or carrying its scopes) when an API of that audience or those scopes
+   * is written later.
    */
   delete(kind: DeletableKind, name: string): boolean;
 }
@@ -164,6 +169,20 @@ export function configWriter(store: Store, now: () => number = Date.now): Config
   // Records written before `passwordSealed` existed compare by their hash, which never equals a
   // fingerprint: the first write of each ends its sessions once, which errs on the safe side.
   const passwordOf = (record: UserRecord) => record.passwordSealed ?? record.passwordHash;
+  // Removing an Api, giving it another audience or dropping one of its scopes ends every token for
+  // what it no longer publishes, in the same transaction, as a removed User's tokens end. Before,
+  // such tokens answered active to their client while the Api was gone, and a revert of the removal
+  // brought them back for its resource servers and the refresh grant. The marks outlive the Api, so
+  // a restored Api (or another given its audience or scope names) starts with no old token; a
+  // rename is a removal, which ends them too: the safer side. A new Api marks what it publishes,
+  // as a new User does: the names may have been another Api's, removed before marks existed.
+  const endApiGrants = (before: ApiRecord | undefined, after: ApiRecord | undefined) => {
+    const withdrawn = before ?? after!;
+    const kept = new Set(before === undefined ? [] : after?.spec.scopes.map((scope) => scope.name) ?? []);
+    const audiences = before !== undefined && after?.spec.audience === before.spec.audience ? [] : [withdrawn.spec.audience];
+    const scopes = withdrawn.spec.scopes.map((scope) => scope.name).filter((name) => !kept.has(name));
+    if (audiences.length > 0 || scopes.length > 0) markGrantRevokedBefore(store, { audiences, scopes }, Math.floor(now() / 1000));
+  };
   const inTransaction = () => {
     try {
       store.root.getWriteTxnId();
@@ -195,6 +214,8 @@ export function configWriter(store: Store, now: () => number = Date.now): Config
 
     putApi(record) {
       inTransaction();
+      const before = store.apis.get(record.name) as ApiRecord | undefined;
+      endApiGrants(before, record);
       store.apis.put(record.name, record);
     },
 
@@ -226,9 +247,11 @@ export function configWriter(store: Store, now: () => number = Date.now): Config
     delete(kind, name) {
       inTransaction();
       const db = { Api: store.apis, Plan: store.plans, User: store.users }[kind] as Database<unknown, string>;
-      if (!db.doesExist(name)) return false;
+      const before = db.get(name);
+      if (before === undefined) return false;
       db.remove(name);
       if (kind === 'User') endUserSessions(name);
+      if (kind === 'Api') endApiGrants(before as ApiRecord, undefined);
       return true;
     },
   };

@@ -11,6 +11,11 @@
 //                  `app/<app>`                         → every token issued up to then is dead (seconds)
 //                  `user/<name>`                       → every token of `user:<name>` issued up to then
 //                                                        is dead, whatever application holds it (seconds)
+//                  `aud/<sha256(audience) base64url>`  → every access token for that audience issued up
+//                                                        to then is dead (seconds); hashed, since an
+//                                                        audience may be longer than an LMDB key
+//                  `scope/<scope>`                     → every token carrying that scope issued up to
+//                                                        then is dead (seconds)
 //   signingKeys    `keyring`                           → Keyring
 //   expiries       `[exp, db code, key]`               → 0, written in the transaction that writes
 //                                                        the record, for the sweeper (sweeper.ts)
@@ -28,6 +33,7 @@
 //
 // Every write goes through the store's health (health.ts): a commit that fails (a full disk)
 // rejects with StoreError('store.unwritable') and never takes the process down.
+import { createHash } from 'node:crypto';
 import { readStoreRebuild } from './check.ts';
 import { storeHealth } from './health.ts';
 import type { Store } from './open.ts';
@@ -142,6 +148,16 @@ export interface TokenState {
    * revoked: the reconciler marks it when the User is removed or its password changes.
    */
   userRevokedBefore(name: string): number | undefined;
+  /**
+   * Access tokens for `audience` issued at or before this time (seconds) are revoked: the
+   * reconciler marks it when the Api with that audience is removed or takes another audience.
+   */
+  audienceRevokedBefore(audience: string): number | undefined;
+  /**
+   * Tokens carrying `scope` issued at or before this time (seconds) are revoked: the reconciler
+   * marks it when no Api publishes the scope any more.
+   */
+  scopeRevokedBefore(scope: string): number | undefined;
   /** Records a client assertion's `jti` until `exp`; false when it was already used and has not expired. */
   useAssertionId(app: string, jti: string, exp: number, now: number): Promise<boolean>;
   /**
@@ -194,6 +210,29 @@ export function markUserRevokedBefore(store: Store, name: string, now: number): 
   const key = `user/${name}`;
   const before = store.revocations.get(key) as number | undefined;
   if (before === undefined || before < now) store.revocations.put(key, now);
+}
+
+/**
+ * Inside a write transaction: every access token for `audiences`, and every token carrying
+ * `scopes`, issued up to second `now` is revoked, in every application. The reconciler calls it in
+ * the transaction that removes an Api, changes its audience or drops scopes from it. One key per
+ * audience and per scope, read with one lookup each, never swept: an Api restored by a revert, or
+ * another Api given the audience or scope names, starts with none of the old tokens.
+ */
+export function markGrantRevokedBefore(store: Store, grant: { audiences: readonly string[]; scopes: readonly string[] }, now: number): void {
+  const keys = [...grant.audiences.map(audienceKey), ...grant.scopes.map(scopeKey)];
+  for (const key of keys) {
+    const before = store.revocations.get(key) as number | undefined;
+    if (before === undefined || before < now) store.revocations.put(key, now);
+  }
+}
+
+function audienceKey(audience: string): string {
+  return `aud/${createHash('sha256').update(audience, 'utf8').digest('base64url')}`;
+}
+
+function scopeKey(scope: string): string {
+  return `scope/${scope}`;
 }
 
 /** The user's mark (seconds), if any: see `markUserRevokedBefore`. */
@@ -332,6 +371,10 @@ export function tokenState(store: Store, options: TokenStateOptions = {}): Token
     },
 
     userRevokedBefore: (name) => userRevokedBefore(store, name),
+
+    audienceRevokedBefore: (audience) => revocations.get(audienceKey(audience)) as number | undefined,
+
+    scopeRevokedBefore: (scope) => revocations.get(scopeKey(scope)) as number | undefined,
 
     assertionIdsKnownSince() {
       const rebuilt = readStoreRebuild(store);

@@ -31,6 +31,7 @@ export function formatReviewList(result: ReviewListResult): string {
     const what = item.app === undefined ? item.kind : `${item.kind} ${item.app}`;
     lines.push(`#${item.number}  ${what}  by ${item.author}, opened ${item.openedAt}`);
     lines.push(`      ${item.title}`);
+    lines.push(`      head: ${item.headSha.slice(0, 12)}`);
     lines.push(`      check: ${item.check.state}${item.check.state === 'none' ? '' : ` (${item.check.summary})`}`);
     lines.push(`      ${item.url}`);
   }
@@ -43,7 +44,8 @@ export const command = defineCommand({
     'List the open pull requests that are requests (create, edit, deactivate, reactivate) or ' +
     "publisher changes, oldest first, each with the repository check's verdict on its latest " +
     "commit (allowed, refused, pending, or none yet). Approve with 'mergekey review approve N', " +
-    "reject with 'mergekey review reject N --reason …'.",
+    "reject with 'mergekey review reject N --reason …'. Pass the head shown to 'approve --head' " +
+    'so that only the version you reviewed can be merged.',
   arguments: [],
   options: {
     format: { type: 'string', valueName: 'FORMAT', choices: ['text', 'json'], default: 'text', description: 'text or json.' },

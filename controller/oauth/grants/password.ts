@@ -3,6 +3,7 @@
 // brief asks for it, off unless an application lists it, and throttled per (user, client, source
 // address): see `handle`.
 import { passwordMatches, hashPassword } from '../../sealing/hashes.ts';
+import { settleGrantMarks } from '../api-state.ts';
 import { invalidGrant, slowDown } from '../errors.ts';
 import { mintAccessToken, mintRefreshToken, recordAccessToken, newFamilyId, seconds, tokenResponse, userSubject, type TokenResponse } from '../issue.ts';
 import { grantScopes, parseScope } from '../scopes.ts';
@@ -21,6 +22,13 @@ const MAX_USERNAME_LENGTH = 63;
 // Checked when the user does not exist or has no password, so that answer takes as long as a
 // wrong password does.
 let decoy: Promise<string> | undefined;
+
+/** The scopes a `scope` parameter may grant of `held` (all held when absent); malformed ones are refused later. */
+function requestedOrHeld(value: string | undefined, held: readonly string[]): readonly string[] {
+  if (value === undefined) return held;
+  const requested = new Set(value.split(' '));
+  return held.filter((scope) => requested.has(scope));
+}
 
 export async function handle({ ctx, client: { app }, plan, params, request }: GrantRequest): Promise<TokenResponse> {
   const username = params.get('username')!;
@@ -42,6 +50,10 @@ export async function handle({ ctx, client: { app }, plan, params, request }: Gr
   // A user restored, or given a new password, this very second: tokens of that second count as
   // issued before the mark, so the first ones after it wait the second out.
   if (known) await leaveUserMarkSecond(ctx.tokens, username, ctx.now());
+  // So for an Api restored this second, or withdrawn since the scope map was read (api-state.ts).
+  // The scopes are granted after the password check; those asked for (or all the application
+  // holds) are a superset of them.
+  await settleGrantMarks(ctx, requestedOrHeld(params.get('scope'), app.spec.scopes));
   // The tokens are dated here, before the password check, which takes a while: whatever ends them
   // while it runs (a reconcile that deactivates the application, say) marks this second or a
   // later one, and so covers them; dated after the check, they could postdate the mark and come
