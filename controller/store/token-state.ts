@@ -228,8 +228,18 @@ export function markGrantRevokedBefore(store: Store, grant: { audiences: readonl
 }
 
 function audienceKey(audience: string): string {
-  return `aud/${createHash('sha256').update(audience, 'utf8').digest('base64url')}`;
+  let key = audienceKeys.get(audience);
+  if (key === undefined) {
+    // Audiences are few (one per Api), and every token request asks for its own: hash each once.
+    if (audienceKeys.size >= AUDIENCE_KEYS_KEPT) audienceKeys.clear();
+    key = `aud/${createHash('sha256').update(audience, 'utf8').digest('base64url')}`;
+    audienceKeys.set(audience, key);
+  }
+  return key;
 }
+
+const AUDIENCE_KEYS_KEPT = 1024;
+const audienceKeys = new Map<string, string>();
 
 function scopeKey(scope: string): string {
   return `scope/${scope}`;
