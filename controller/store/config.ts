@@ -174,12 +174,14 @@ export function configWriter(store: Store, now: () => number = Date.now): Config
   // such tokens answered active to their client while the Api was gone, and a revert of the removal
   // brought them back for its resource servers and the refresh grant. The marks outlive the Api, so
   // a restored Api (or another given its audience or scope names) starts with no old token; a
-  // rename is a removal, which ends them too: the safer side. A new Api marks what it publishes,
-  // as a new User does: the names may have been another Api's, removed before marks existed.
+  // rename is a removal, which ends them too: the safer side. A new Api marks nothing: a mark
+  // makes the token endpoint wait out its second, and at a new store's first sync that would hold
+  // every first token request (only a store from before marks existed could hold older tokens).
   const endApiGrants = (before: ApiRecord | undefined, after: ApiRecord | undefined) => {
-    const withdrawn = before ?? after!;
-    const kept = new Set(before === undefined ? [] : after?.spec.scopes.map((scope) => scope.name) ?? []);
-    const audiences = before !== undefined && after?.spec.audience === before.spec.audience ? [] : [withdrawn.spec.audience];
+    if (before === undefined) return;
+    const withdrawn = before;
+    const kept = new Set(after?.spec.scopes.map((scope) => scope.name) ?? []);
+    const audiences = after?.spec.audience === before.spec.audience ? [] : [withdrawn.spec.audience];
     const scopes = withdrawn.spec.scopes.map((scope) => scope.name).filter((name) => !kept.has(name));
     if (audiences.length > 0 || scopes.length > 0) markGrantRevokedBefore(store, { audiences, scopes }, Math.floor(now() / 1000));
   };
