@@ -11,10 +11,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveServeConfig } from '../controller/config/defaults.ts';
-import { FixtureRepo, type Fixture } from '../controller/git/testing.ts';
-import { appYaml, BASE_FILES, tempDir } from '../controller/reconcile/testing.ts';
+import { FixtureRepo, type Fixture } from '../test/support/git.ts';
+import { appYaml, BASE_FILES, tempDir } from '../test/support/reconcile.ts';
 import { startServer } from '../controller/server/start.ts';
-import { serverDeps as deps } from '../controller/server/testing.ts';
+import { serverDeps as deps } from '../test/support/server.ts';
 
 const { values } = parseArgs({
   options: {

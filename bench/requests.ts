@@ -5,8 +5,8 @@ import { performance } from 'node:perf_hooks';
 import { list } from '../cli/commands/app/list.ts';
 import { create } from '../cli/commands/app/create.ts';
 import { check } from '../cli/commands/check.ts';
-import { Clone } from '../cli/requests/git.ts';
-import { appYaml, createWorld } from '../cli/requests/testing.ts';
+import { Clone } from '../controller/requests/git.ts';
+import { appYaml, createWorld } from '../test/support/requests-world.ts';
 
 const REQUESTS = Number(process.argv[2] ?? 300);
 const APPS = Number(process.argv[3] ?? 1000);

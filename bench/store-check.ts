@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { tempDir } from '../controller/reconcile/testing.ts';
+import { tempDir } from '../test/support/reconcile.ts';
 import { prepareStore } from '../controller/store/check.ts';
 import { lmdbTreeProblem } from '../controller/store/lmdb-file.ts';
 import { openStore } from '../controller/store/open.ts';

@@ -11,7 +11,7 @@ import { registry, type Registry } from './registry.ts';
 
 const bin = fileURLToPath(new URL('./bin/mergekey.js', import.meta.url));
 const examples = fileURLToPath(new URL('../examples/manifests', import.meta.url));
-const broken = fileURLToPath(new URL('./commands/fixtures/broken', import.meta.url));
+const broken = fileURLToPath(new URL('../test/fixtures/broken', import.meta.url));
 const packageVersion = (JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
 

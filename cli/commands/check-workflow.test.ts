@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appYaml, createWorld, type World } from '../requests/testing.ts';
+import { appYaml, createWorld, type World } from '../../test/support/requests-world.ts';
 import { CHECK_WORKFLOW, init } from './init.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

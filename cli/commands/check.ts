@@ -2,16 +2,16 @@
 // Run by the reusable workflow (.github/workflows/check.yml) on every pull request, and by anyone
 // in a clone before pushing. Exits 0 when the change is allowed, 1 when it is refused.
 import { readFileSync } from 'node:fs';
-import { PUBLISHER_LABEL, REQUEST_LABELS, requestKindFromLabels, type RequestKind } from '../../controller/lifecycle/index.ts';
+import { PUBLISHER_LABEL, REQUEST_LABELS, requestKindFromLabels, type RequestKind } from '../../controller/requests/index.ts';
 import type { RequestsBackend } from '../../controller/github/index.ts';
 import { defineCommand } from '../command.ts';
 import { credentialsPath, findCredential } from '../credentials.ts';
 import { EXIT_CODES, failure, usageError } from '../errors.ts';
-import { CHECK_COMMENT_MARKER, CHECK_CONTEXT } from '../requests/check-result.ts';
-import { checkMarkdown, runCheck, statusDescription, type CheckReport, type PullRequestContext } from '../requests/check.ts';
-import { Clone } from '../requests/git.ts';
-import { connectGitHub, GITHUB_OPTIONS, withGitHubErrors } from '../requests/github.ts';
-import { listRequests } from '../requests/state.ts';
+import { CHECK_COMMENT_MARKER, CHECK_CONTEXT } from '../../controller/requests/check-result.ts';
+import { checkMarkdown, runCheck, statusDescription, type CheckReport, type PullRequestContext } from '../../controller/requests/check.ts';
+import { Clone } from '../../controller/requests/git.ts';
+import { connectGitHub, GITHUB_OPTIONS, withGitHubErrors } from '../../controller/requests/github.ts';
+import { listRequests } from '../../controller/requests/state.ts';
 import { parsePullNumber } from './review/approve.ts';
 
 export interface CheckOptions {

@@ -9,9 +9,9 @@ import * as oauth from 'oauth4webapi';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveServeConfig } from '../../controller/config/defaults.ts';
 import { validateRepository } from '../../controller/manifests/index.ts';
-import { tempDir } from '../../controller/reconcile/testing.ts';
+import { tempDir } from '../../test/support/reconcile.ts';
 import { startServer } from '../../controller/server/start.ts';
-import { serverDeps } from '../../controller/server/testing.ts';
+import { serverDeps } from '../../test/support/server.ts';
 import { readRepositoryFiles } from '../read-repository.ts';
 import { banner, DEMO_APP, quickstartAdminPort, setupQuickstart } from './quickstart.ts';
 

@@ -4,9 +4,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FixtureRepo } from '../../controller/git/testing.ts';
-import { BASE_FILES, jwtAppYaml, tempDir } from '../../controller/reconcile/testing.ts';
-import { serveChild } from '../../controller/server/testing-child.ts';
+import { FixtureRepo } from '../../test/support/git.ts';
+import { BASE_FILES, jwtAppYaml, tempDir } from '../../test/support/reconcile.ts';
+import { serveChild } from '../../test/support/serve-child.ts';
 
 describe('mergekey serve (child process)', () => {
   const dir = tempDir('mergekey-serve-');

@@ -2,7 +2,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, type Io } from '../main.ts';
 import { adminUrl } from './status.ts';
-import { startTestServer, type TestServer } from '../../controller/server/testing.ts';
+import { startTestServer, type TestServer } from '../../test/support/server.ts';
 
 function capture(): Io & { out: string; err: string } {
   const io = { out: '', err: '', stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t) };

@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import * as oauth from 'oauth4webapi';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { resolveServeConfig } from '../../controller/config/defaults.ts';
-import { FixtureRepo } from '../../controller/git/testing.ts';
-import { appYaml, BASE_FILES, tempDir } from '../../controller/reconcile/testing.ts';
+import { FixtureRepo } from '../../test/support/git.ts';
+import { appYaml, BASE_FILES, tempDir } from '../../test/support/reconcile.ts';
 import { startServer, type RunningServer } from '../../controller/server/start.ts';
-import { authorizationServer, insecure } from '../../controller/server/testing-child.ts';
-import { pushPayload, serverDeps, sign, startTestServer, TEST_ISSUER, waitFor, type TestServer } from '../../controller/server/testing.ts';
+import { authorizationServer, insecure } from '../../test/support/serve-child.ts';
+import { pushPayload, serverDeps, sign, startTestServer, TEST_ISSUER, waitFor, type TestServer } from '../../test/support/server.ts';
 import { main, type Io } from '../main.ts';
 import { sync } from './sync.ts';
 

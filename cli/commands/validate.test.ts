@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CliError } from '../errors.ts';
 import { formatText, validate, type ValidateResult } from './validate.ts';
 
-const broken = fileURLToPath(new URL('./fixtures/broken', import.meta.url));
+const broken = fileURLToPath(new URL('../../test/fixtures/broken', import.meta.url));
 const examples = fileURLToPath(new URL('../../examples/manifests', import.meta.url));
 const bin = fileURLToPath(new URL('../bin/mergekey.js', import.meta.url));
 

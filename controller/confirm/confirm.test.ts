@@ -1,7 +1,7 @@
 // Confirmation against the GitHub stand-in: merged requests get a `mergekey/applied` status on
 // their merge commit and one "live" comment, once, however often the event is replayed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appYaml, createWorld, type World } from '../../cli/requests/testing.ts';
+import { appYaml, createWorld, type World } from '../../test/support/requests-world.ts';
 import { APPLIED_CONTEXT, createConfirmer, gitCommitsBetween, type ConfirmBackend } from './confirm.ts';
 import type { AppliedEvent } from './event.ts';
 

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import type { PullRequest, RequestsBackend } from '../github/index.ts';
 import { commentMarker } from '../github/client.ts';
-import { toRequestSummary, type RequestKind } from '../lifecycle/index.ts';
+import { toRequestSummary, type RequestKind } from '../requests/index.ts';
 import type { AppliedEvent, AppliedObject } from './event.ts';
 
 export const APPLIED_CONTEXT = 'mergekey/applied';

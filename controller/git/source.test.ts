@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GitError, GitSource, parseRepoLocation } from './source.ts';
-import { FixtureRepo, git } from './testing.ts';
+import { FixtureRepo, git } from '../../test/support/git.ts';
 
 const cleanup: string[] = [];
 afterEach(() => {

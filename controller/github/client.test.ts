@@ -2,14 +2,14 @@
 // into the lifecycle's statuses, every error code, and waiting out GitHub's rate limit once.
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { deriveStatuses } from '../lifecycle/status.ts';
-import { REQUEST_LABELS, requestBranchName, requestMarker } from '../lifecycle/requests.ts';
+import { deriveStatuses } from '../requests/status.ts';
+import { REQUEST_LABELS, requestBranchName, requestMarker } from '../requests/requests.ts';
 import { createGitHubClient, type ClientOptions, type RequestsBackend } from './client.ts';
 import type { GitHubConfig } from './config.ts';
 import { GitHubError, type GitHubErrorCode } from './errors.ts';
 import { listRequestSummaries } from './requests.ts';
-import { startGitHubStandIn, type GitHubStandIn } from './stand-in/server.ts';
-import { createTestRepository, type TestRepository } from './stand-in/test-repo.ts';
+import { startGitHubStandIn, type GitHubStandIn } from '../../forge/server.ts';
+import { createTestRepository, type TestRepository } from '../../forge/test-repo.ts';
 
 let standIn: GitHubStandIn;
 let repo: TestRepository;

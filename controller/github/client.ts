@@ -3,9 +3,9 @@
 // operations requests need. The CLI (`app …`, `review …`), the repo's check and the portal share
 // it; none of them sees Octokit's types or errors.
 import { Octokit } from '@octokit/rest';
-import type { ChangedPath } from '../lifecycle/classify.ts';
-import { fromGitHubFiles } from '../lifecycle/classify.ts';
-import type { PullRequestFacts } from '../lifecycle/requests.ts';
+import type { ChangedPath } from '../requests/classify.ts';
+import { fromGitHubFiles } from '../requests/classify.ts';
+import type { PullRequestFacts } from '../requests/requests.ts';
 import type { GitHubConfig } from './config.ts';
 import { GitHubError } from './errors.ts';
 

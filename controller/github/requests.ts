@@ -1,6 +1,6 @@
 // Reads Mergekey's requests back from GitHub: the pull requests, with what the lifecycle needs to
 // tell approved, rejected and cancelled apart. Shared by `mergekey app list/show` and the portal.
-import { requestKindFromLabels, toRequestSummary, type RequestSummary } from '../lifecycle/requests.ts';
+import { requestKindFromLabels, toRequestSummary, type RequestSummary } from '../requests/requests.ts';
 import type { PullRequest, RequestsBackend } from './client.ts';
 
 export interface ListRequestsOptions {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { PROBLEM_CODES } from './codes.ts';
-import { FILE_RULE_CASES, REPOSITORY_RULE_CASES } from './fixtures/rule-cases.ts';
-import { SCHEMA_CASES } from './fixtures/schema-cases.ts';
-import { YAML_CASES } from './fixtures/yaml-cases.ts';
-import { makeSealingKey } from './fixtures/repo.ts';
+import { FILE_RULE_CASES, REPOSITORY_RULE_CASES } from '../../test/support/manifests/rule-cases.ts';
+import { SCHEMA_CASES } from '../../test/support/manifests/schema-cases.ts';
+import { YAML_CASES } from '../../test/support/manifests/yaml-cases.ts';
+import { makeSealingKey } from '../../test/support/manifests/repo.ts';
 
 describe('problem codes', () => {
   // The case tables are run, and their problems checked exactly, by parse, schema and rules

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REFUSED_CHARACTERS } from './characters.ts';
 import { fastParse } from './fast-parse.ts';
-import { makeSealingKey, validRepo } from './fixtures/repo.ts';
+import { makeSealingKey, validRepo } from '../../test/support/manifests/repo.ts';
 import { parseManifestBytes, parseManifestText } from './parse.ts';
 
 // The fast path must never disagree with the full parser: whatever it accepts, the full parser

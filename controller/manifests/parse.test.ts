@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCase } from './fixtures/cases.ts';
-import { makeSealingKey, type SealingKey } from './fixtures/repo.ts';
-import { YAML_CASES } from './fixtures/yaml-cases.ts';
+import { runCase } from '../../test/support/manifests/cases.ts';
+import { makeSealingKey, type SealingKey } from '../../test/support/manifests/repo.ts';
+import { YAML_CASES } from '../../test/support/manifests/yaml-cases.ts';
 
 let key: SealingKey;
 beforeAll(async () => {
@@ -35,7 +35,7 @@ describe('loading a manifest', () => {
 
   it('accepts a byte-order mark, and counts columns after it', async () => {
     const { loadManifest } = await import('./load.ts');
-    const { billingYaml } = await import('./fixtures/repo.ts');
+    const { billingYaml } = await import('../../test/support/manifests/repo.ts');
     const content = new TextEncoder().encode(`\uFEFF${await billingYaml(key)}`);
     expect(content[0]).toBe(0xef);
     const { object, problems } = loadManifest({ path: 'apps/billing.yaml', content });

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCase } from './fixtures/cases.ts';
-import { FILE_RULE_CASES, REPOSITORY_RULE_CASES } from './fixtures/rule-cases.ts';
-import { billingYaml, makeSealingKey, toFiles, validRepo, type SealingKey } from './fixtures/repo.ts';
+import { runCase } from '../../test/support/manifests/cases.ts';
+import { FILE_RULE_CASES, REPOSITORY_RULE_CASES } from '../../test/support/manifests/rule-cases.ts';
+import { billingYaml, makeSealingKey, toFiles, validRepo, type SealingKey } from '../../test/support/manifests/repo.ts';
 import { loadManifest } from './load.ts';
 import type { ManifestObject } from './model.ts';
 import { checkRules } from './rules.ts';

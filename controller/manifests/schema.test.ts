@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCase } from './fixtures/cases.ts';
-import { makeSealingKey, toFiles, validRepo, type SealingKey } from './fixtures/repo.ts';
-import { SCHEMA_CASES } from './fixtures/schema-cases.ts';
+import { runCase } from '../../test/support/manifests/cases.ts';
+import { makeSealingKey, toFiles, validRepo, type SealingKey } from '../../test/support/manifests/repo.ts';
+import { SCHEMA_CASES } from '../../test/support/manifests/schema-cases.ts';
 import type { Api, Application, Plan, User } from './types.generated.ts';
 import { PATTERN_WORDS, schemaProblems } from './schema-messages.ts';
 import type { Locator } from './source.ts';

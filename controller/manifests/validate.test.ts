@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeSealingKey, toFiles, validRepo, type SealingKey } from './fixtures/repo.ts';
+import { makeSealingKey, toFiles, validRepo, type SealingKey } from '../../test/support/manifests/repo.ts';
 import { isManifestPath, validateRepository } from './index.ts';
 
 let key: SealingKey;

@@ -4,7 +4,7 @@ import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuthorization } from './basic.ts';
 import type { TokenList } from './app-tokens.ts';
-import { ALICE_PASSWORD, authOf, insecure, send, startTestServer, type TestClient, type TestServer } from './test-server.ts';
+import { ALICE_PASSWORD, authOf, insecure, send, startTestServer, type TestClient, type TestServer } from '../../test/support/oauth-server.ts';
 
 let s: TestServer;
 let counter = 0;

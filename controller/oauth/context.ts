@@ -3,7 +3,7 @@ import { tokenState, type TokenState } from '../store/token-state.ts';
 import { DEFAULT_OPTIONS, type OAuthOptions } from './defaults.ts';
 import type { OAuthConfig, OAuthDeps } from './deps.ts';
 import { SigningKeys, signingKeyWrapKey } from './signing-keys.ts';
-import { effectivePlan } from './plan.ts';
+import { effectivePlan } from './effective-plan.ts';
 import { SlowConfig } from './slow-config.ts';
 import { Throttle } from './throttle.ts';
 

@@ -6,7 +6,7 @@ export type SigningAlg = 'ES256' | 'EdDSA' | 'RS256';
 export interface OAuthOptions {
   /**
    * Algorithm of the keys that sign access tokens. ES256: measured here with
-   * `npx tsx controller/oauth/sign-speed.ts`, it signs as fast as EdDSA through jose and faster
+   * `npx tsx bench/sign-speed.ts`, it signs as fast as EdDSA through jose and faster
    * through OpenSSL directly, and every JOSE library verifies it. RS256 is available because
    * RFC 9068 section 4 says "Authorization servers ... MUST support RS256".
    */

@@ -5,7 +5,7 @@ import type { AccessTokenRecord, RefreshTokenRecord } from '../store/token-state
 import { signAccessToken } from './access-token.ts';
 import type { OAuthContext } from './context.ts';
 import { CLIENT_SUBJECT_PREFIX, REFRESH_TOKEN_BYTES, USER_SUBJECT_PREFIX } from './defaults.ts';
-import type { EffectivePlan } from './plan.ts';
+import type { EffectivePlan } from './effective-plan.ts';
 import { audiencesOf, type ScopeAudiences } from './scopes.ts';
 
 /** RFC 6749 section 5.1. */

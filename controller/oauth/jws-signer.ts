@@ -2,7 +2,7 @@
 //
 // jose makes and publishes the keys and verifies every token (introspection, the tests); only the
 // signature on the hot path is made here. jose 6 signs through WebCrypto, which hands each
-// signature to the libuv thread pool and back: measured on this machine (see sign-speed.ts), an
+// signature to the libuv thread pool and back: measured on this machine (see bench/sign-speed.ts), an
 // ES256 token costs 54.5 µs of CPU that way and 30.9 µs through `crypto.sign`, on the endpoint
 // the benchmark drives at tens of thousands of tokens per second. The output is byte-for-byte the
 // JWS jose would produce for the same header and payload, except for the randomness of ECDSA.

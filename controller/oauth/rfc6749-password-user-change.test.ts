@@ -10,7 +10,7 @@ import * as oauth from 'oauth4webapi';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configWriter, type ConfigWriter } from '../store/config.ts';
 import type { ApplicationRecord, UserRecord } from '../store/records.ts';
-import { ALICE_PASSWORD, authOf, insecure, startTestServer, type TestClient, type TestServer } from './test-server.ts';
+import { ALICE_PASSWORD, authOf, insecure, startTestServer, type TestClient, type TestServer } from '../../test/support/oauth-server.ts';
 
 let s: TestServer;
 let app: TestClient;

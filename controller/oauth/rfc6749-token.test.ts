@@ -4,7 +4,7 @@ import { decodeJwt } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuthorization } from './basic.ts';
-import { ALICE_PASSWORD, authOf, insecure, ORDERS_AUDIENCE, postForm, startTestServer, type TestClient, type TestServer } from './test-server.ts';
+import { ALICE_PASSWORD, authOf, insecure, ORDERS_AUDIENCE, postForm, startTestServer, type TestClient, type TestServer } from '../../test/support/oauth-server.ts';
 import { configWriter } from '../store/config.ts';
 
 let s: TestServer;

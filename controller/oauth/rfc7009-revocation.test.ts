@@ -3,7 +3,7 @@
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuthorization } from './basic.ts';
-import { ALICE_PASSWORD, authOf, insecure, postForm, startTestServer, type TestClient, type TestServer } from './test-server.ts';
+import { ALICE_PASSWORD, authOf, insecure, postForm, startTestServer, type TestClient, type TestServer } from '../../test/support/oauth-server.ts';
 
 let s: TestServer;
 let revokeUrl: string;

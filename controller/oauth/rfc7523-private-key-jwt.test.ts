@@ -6,7 +6,7 @@ import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuthorization } from './basic.ts';
 import { JWT_BEARER_ASSERTION_TYPE } from './defaults.ts';
-import { authOf, insecure, postForm, startTestServer, type RawResponse, type TestClient, type TestServer } from './test-server.ts';
+import { authOf, insecure, postForm, startTestServer, type RawResponse, type TestClient, type TestServer } from '../../test/support/oauth-server.ts';
 
 let s: TestServer;
 let tokenUrl: string;

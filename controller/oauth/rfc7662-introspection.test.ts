@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuthorization } from './basic.ts';
 import {
   ALICE_PASSWORD, authOf, BILLING_AUDIENCE, insecure, ORDERS_AUDIENCE, postForm, startTestServer, type TestClient, type TestServer,
-} from './test-server.ts';
+} from '../../test/support/oauth-server.ts';
 
 let s: TestServer;
 let introspectUrl: string;

@@ -2,7 +2,7 @@
 // exactly what the server implements.
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insecure, send, startTestServer, type TestServer } from './test-server.ts';
+import { insecure, send, startTestServer, type TestServer } from '../../test/support/oauth-server.ts';
 
 let s: TestServer;
 beforeAll(async () => {

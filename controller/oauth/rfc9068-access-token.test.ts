@@ -5,7 +5,7 @@ import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ALICE_PASSWORD, authOf, BILLING_AUDIENCE, insecure, ORDERS_AUDIENCE, send, startTestServer, type TestClient, type TestServer,
-} from './test-server.ts';
+} from '../../test/support/oauth-server.ts';
 
 let s: TestServer;
 let counter = 0;

@@ -1,7 +1,7 @@
 // RFC 9110 section 15.5.6 on every OAuth route: a method the route does not answer is 405 with
 // an Allow header and an RFC 6749 error body, never Fastify's 404 (the resource exists).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { send, startTestServer, type TestServer } from './test-server.ts';
+import { send, startTestServer, type TestServer } from '../../test/support/oauth-server.ts';
 
 let s: TestServer;
 beforeAll(async () => {

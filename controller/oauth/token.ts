@@ -7,7 +7,7 @@ import type { OAuthContext } from './context.ts';
 import { noStore, slowDown, temporarilyUnavailable, unauthorizedClient, unsupportedGrantType } from './errors.ts';
 import { rejectQueryParameters, requiredParam, requireFormBody, type Params } from './form.ts';
 import { GRANTS, type Grant } from './grants/index.ts';
-import { planOf, type EffectivePlan } from './plan.ts';
+import { planOf, type EffectivePlan } from './effective-plan.ts';
 import { retryAfterSeconds } from './throttle.ts';
 
 export function tokenEndpoint(ctx: OAuthContext) {

@@ -4,7 +4,7 @@
 // shows no page that held a secret.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, PEOPLE, startPortalWorld, type Person, type PortalWorld } from './testing.ts';
+import { launchChromium, PEOPLE, startPortalWorld, type Person, type PortalWorld } from '../../test/support/portal.ts';
 
 const MARKUP = '"><img src=x onerror="window.__xss=1"><script>window.__xss=2</script>';
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, PEOPLE, startPortalWorld, type Person, type PortalWorld } from './testing.ts';
+import { launchChromium, PEOPLE, startPortalWorld, type Person, type PortalWorld } from '../../test/support/portal.ts';
 
 const UPDATE = process.env.MERGEKEY_SCREENSHOTS === 'update';
 const shotsDir = UPDATE ? fileURLToPath(new URL('./screenshots/', import.meta.url)) : mkdtempSync(join(tmpdir(), 'mergekey-shots-'));

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { APP_STATUSES, isRequestAllowed, type AppStatus, type RequestKind } from '../lifecycle/index.ts';
+import { APP_STATUSES, isRequestAllowed, type AppStatus, type RequestKind } from '../requests/index.ts';
 import { leaveUserMarkSecond } from '../oauth/user-state.ts';
 import { storeHealth } from '../store/health.ts';
 import type { Store } from '../store/open.ts';

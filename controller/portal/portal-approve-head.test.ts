@@ -3,7 +3,7 @@
 // earlier version, and a request the check could not run on has no Approve button. Over real
 // HTTP against a real `mergekey serve` and the GitHub stand-in.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPortalWorld, Visitor, type PortalWorld } from './testing.ts';
+import { startPortalWorld, Visitor, type PortalWorld } from '../../test/support/portal.ts';
 
 let world: PortalWorld;
 let pat: Visitor;

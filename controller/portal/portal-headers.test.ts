@@ -3,7 +3,7 @@
 // cannot read, an asset. Over real HTTP against the portal alone (no git needed).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CSP } from './plugin.ts';
-import { PEOPLE, startPortalAlone, Visitor, type PortalAlone } from './testing.ts';
+import { PEOPLE, startPortalAlone, Visitor, type PortalAlone } from '../../test/support/portal.ts';
 
 let portal: PortalAlone;
 let https: PortalAlone;

@@ -10,7 +10,7 @@ import { hashPassword } from '../sealing/hashes.ts';
 import { configWriter } from '../store/config.ts';
 import { openStore, type Store } from '../store/open.ts';
 import type { UserRecord } from '../store/records.ts';
-import { PEOPLE, startPortalAlone, Visitor } from './testing.ts';
+import { PEOPLE, startPortalAlone, Visitor } from '../../test/support/portal.ts';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {

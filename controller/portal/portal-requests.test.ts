@@ -2,7 +2,7 @@
 // GitHub stand-in: the edit's confirmation step, who asked recorded in the pull request and its
 // commit, cancellation, rotation, and publishers who may not decide their own requests.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPortalWorld, Visitor, BOT, type PortalWorld } from './testing.ts';
+import { startPortalWorld, Visitor, BOT, type PortalWorld } from '../../test/support/portal.ts';
 
 let world: PortalWorld;
 let alice: Visitor;

@@ -4,7 +4,7 @@
 // request (a change to the repository's code, say), nor one that does not exist. Over real HTTP
 // against a real `mergekey serve` and the GitHub stand-in.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPortalWorld, Visitor, type PortalWorld } from './testing.ts';
+import { startPortalWorld, Visitor, type PortalWorld } from '../../test/support/portal.ts';
 
 let world: PortalWorld;
 let pat: Visitor;

@@ -2,7 +2,7 @@
 // applications, forged forms, dead sessions, password guessing, and markup in what users type.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CSP } from './plugin.ts';
-import { PEOPLE, startPortalWorld, Visitor, type PortalWorld } from './testing.ts';
+import { PEOPLE, startPortalWorld, Visitor, type PortalWorld } from '../../test/support/portal.ts';
 
 let world: PortalWorld;
 let alice: Visitor;

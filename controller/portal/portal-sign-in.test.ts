@@ -5,7 +5,7 @@
 // The clock is injected; nothing sleeps.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIGN_IN_LIMITS } from './throttle.ts';
-import { PEOPLE, startPortalAlone, Visitor, type PortalAlone } from './testing.ts';
+import { PEOPLE, startPortalAlone, Visitor, type PortalAlone } from '../../test/support/portal.ts';
 
 let portal: PortalAlone;
 

@@ -3,7 +3,7 @@
 // server's own loopback, which every portal user would otherwise share. Over real HTTP against a
 // real `mergekey serve`, from several loopback addresses (127.0.0.x, as different clients).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPortalWorld, Visitor, type PortalWorld } from './testing.ts';
+import { startPortalWorld, Visitor, type PortalWorld } from '../../test/support/portal.ts';
 
 let world: PortalWorld;
 let secret: string;

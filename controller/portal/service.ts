@@ -3,17 +3,17 @@
 // `mergekey review …` (`cli/requests/`), with the server's token and the user recorded as the
 // person who asked or decided.
 import { CliError } from '../../cli/errors.ts';
-import { requireCancellable, withdrawRequest } from '../../cli/requests/cancel.ts';
-import { runCheck, type CheckReport } from '../../cli/requests/check.ts';
-import { openCreateRequest, type OpenedCreate } from '../../cli/requests/create.ts';
-import type { Clone } from '../../cli/requests/git.ts';
-import type { Session } from '../../cli/requests/session.ts';
-import type { GrantType } from '../../cli/requests/inputs.ts';
-import { editApplicationText, loadApplication, type ApplicationEdits } from '../../cli/requests/manifest.ts';
-import { openRequest, RequestRefused, requireAllowed, type OpenedRequest } from '../../cli/requests/open.ts';
-import { approveRequest, isOwnRequest, rejectRequest, reviewItem, type ApproveResult, type Decider, type RejectResult, type ReviewItem } from '../../cli/requests/review.ts';
-import { rotateSecret } from '../../cli/requests/secrets.ts';
-import { listRequests, statusOf, statusesOf, usersOfLogin, type MainState } from '../../cli/requests/state.ts';
+import { requireCancellable, withdrawRequest } from '../requests/cancel.ts';
+import { runCheck, type CheckReport } from '../requests/check.ts';
+import { openCreateRequest, type OpenedCreate } from '../requests/create.ts';
+import type { Clone } from '../requests/git.ts';
+import type { Session } from '../requests/session.ts';
+import type { GrantType } from '../requests/inputs.ts';
+import { editApplicationText, loadApplication, type ApplicationEdits } from '../requests/manifest.ts';
+import { openRequest, RequestRefused, requireAllowed, type OpenedRequest } from '../requests/open.ts';
+import { approveRequest, isOwnRequest, rejectRequest, reviewItem, type ApproveResult, type Decider, type RejectResult, type ReviewItem } from '../requests/review.ts';
+import { rotateSecret } from '../requests/secrets.ts';
+import { listRequests, statusOf, statusesOf, usersOfLogin, type MainState } from '../requests/state.ts';
 import { GitHubError, type PullRequest, type RequestsBackend } from '../github/index.ts';
 import {
   appPath,
@@ -30,7 +30,7 @@ import {
   type RequestKind,
   type RequestOutcome,
   type RequestSummary,
-} from '../lifecycle/index.ts';
+} from '../requests/index.ts';
 import type { Api, Application } from '../manifests/types.generated.ts';
 import { StoreError } from '../store/errors.ts';
 import type { Store } from '../store/open.ts';

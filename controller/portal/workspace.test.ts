@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestRepository, type TestRepository } from '../github/stand-in/index.ts';
+import { createTestRepository, type TestRepository } from '../../forge/index.ts';
 import { Workspace } from './workspace.ts';
 
 let repo: TestRepository;

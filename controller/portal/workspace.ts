@@ -10,9 +10,9 @@ import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync } 
 import { join } from 'node:path';
 import { parseRepoLocation } from '../git/source.ts';
 import type { GitHubConfig, RequestsBackend } from '../github/index.ts';
-import { Clone } from '../../cli/requests/git.ts';
-import type { Session } from '../../cli/requests/session.ts';
-import { loadCommitState, type MainState } from '../../cli/requests/state.ts';
+import { Clone } from '../requests/git.ts';
+import type { Session } from '../requests/session.ts';
+import { loadCommitState, type MainState } from '../requests/state.ts';
 
 export interface PortalGitHub {
   config: GitHubConfig;

@@ -15,7 +15,7 @@ import type { Store } from '../store/open.ts';
 import type { ObjectStatus } from './conditions.ts';
 import type { ActualEntry, ObjectKey, ReconcilePlan } from './plan.ts';
 import type { StoreRecord } from './records.ts';
-import type { RunStatus } from './status.ts';
+import type { RunStatus } from './failures.ts';
 
 const APPLIED = 'reconcile/applied';
 const RUN = 'reconcile/run';

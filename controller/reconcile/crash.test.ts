@@ -5,14 +5,14 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FixtureRepo, type Fixture } from '../git/testing.ts';
+import { FixtureRepo, type Fixture } from '../../test/support/git.ts';
 import { openStore } from '../store/open.ts';
 import { readAppliedCommit } from './apply.ts';
-import { BASE_FILES, jwtAppYaml, tempDir } from './testing.ts';
+import { BASE_FILES, jwtAppYaml, tempDir } from '../../test/support/reconcile.ts';
 
 const APPS = 1000;
 const KILLS = 20;
-const child = fileURLToPath(new URL('./testing-crash-child.ts', import.meta.url));
+const child = fileURLToPath(new URL('../../test/support/reconcile-crash-child.ts', import.meta.url));
 /** Head commit → branch, for the child to accept each switch between the two histories. */
 const heads = new Map<string, string>();
 const names = Array.from({ length: APPS }, (_, i) => `app-${String(i).padStart(5, '0')}`);

@@ -3,14 +3,14 @@ import { closeSync, openSync, readdirSync, readFileSync, renameSync, rmSync, tru
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GitSource, type ReadResult, type TreeEntry } from '../git/source.ts';
-import { FixtureRepo, type Fixture } from '../git/testing.ts';
+import { FixtureRepo, type Fixture } from '../../test/support/git.ts';
 import { clientSecretMatches } from '../sealing/hashes.ts';
 import { loadOrCreateKeys } from '../sealing/keys.ts';
 import { seal } from '../sealing/seal.ts';
 import { openStore, type Store } from '../store/open.ts';
 import { readAppliedCommit } from './apply.ts';
 import { Reconciler } from './reconciler.ts';
-import { appYaml, BASE_FILES, tempDir, userYaml, type AppFields } from './testing.ts';
+import { appYaml, BASE_FILES, tempDir, userYaml, type AppFields } from '../../test/support/reconcile.ts';
 
 /** Counts what is read from git, to show that a commit costs what changed in it. */
 class CountingSource extends GitSource {

@@ -20,7 +20,7 @@ import { applyPlan, loadSyncState, writeRunStatus, type AppliedCommit, type Pers
 import { objectConditions, stamp, type Condition, type ConditionInput, type ObjectStatus } from './conditions.ts';
 import { identityOf, objectKey, plan, type DesiredEntry, type ObjectKey, type ReconcilePlan } from './plan.ts';
 import { fingerprint, objectFromRecord, toRecord, type SecretOpener, type StoreRecord } from './records.ts';
-import { classify, ReconcileError, type ReconcileStatus, type RunError, type RunStatus } from './status.ts';
+import { classify, ReconcileError, type ReconcileStatus, type RunError, type RunStatus } from './failures.ts';
 
 export interface ReconcileLogger {
   info(details: object, message: string): void;

@@ -12,7 +12,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { LIMITS } from '../config/defaults.ts';
 import { accessDenied, fromFramework, invalidRequest, sendError } from '../oauth/errors.ts';
-import type { ReconcileStatus, RunStatus } from '../reconcile/status.ts';
+import type { ReconcileStatus, RunStatus } from '../reconcile/failures.ts';
 import type { Metrics } from './metrics.ts';
 import { webhookPlugin } from './webhook.ts';
 

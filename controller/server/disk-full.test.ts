@@ -9,7 +9,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sealedRepo, serveChild, type SealedRepo, type ServeChild } from './testing-child.ts';
+import { sealedRepo, serveChild, type SealedRepo, type ServeChild } from '../../test/support/serve-child.ts';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {

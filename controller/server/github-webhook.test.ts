@@ -1,7 +1,7 @@
 // POST /webhooks/github, as GitHub's "Validating webhook deliveries" documents it: HMAC-SHA256 of
 // the raw body under the shared secret, in X-Hub-Signature-256, compared in constant time.
 import { afterEach, describe, expect, it } from 'vitest';
-import { pushPayload, sign, startTestServer, waitFor, type TestServer } from './testing.ts';
+import { pushPayload, sign, startTestServer, waitFor, type TestServer } from '../../test/support/server.ts';
 
 const running: TestServer[] = [];
 afterEach(async () => {

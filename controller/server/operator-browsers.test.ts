@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveServeConfig } from '../config/defaults.ts';
 import { startServer, type RunningServer } from './start.ts';
-import { serverDeps } from './testing.ts';
-import { sealedRepo, type SealedRepo } from './testing-child.ts';
+import { serverDeps } from '../../test/support/server.ts';
+import { sealedRepo, type SealedRepo } from '../../test/support/serve-child.ts';
 
 let fixture: SealedRepo;
 let server: RunningServer;

@@ -8,11 +8,11 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, resolveServeConfig } from '../config/defaults.ts';
-import { tempDir } from '../reconcile/testing.ts';
+import { tempDir } from '../../test/support/reconcile.ts';
 import { createLogger } from './logging.ts';
 import { warnIfExposed } from './start.ts';
-import { startTestServer, type TestServer } from './testing.ts';
-import { sealedRepo, serveChild } from './testing-child.ts';
+import { startTestServer, type TestServer } from '../../test/support/server.ts';
+import { sealedRepo, serveChild } from '../../test/support/serve-child.ts';
 
 const OPERATOR_ROUTES = [
   ['GET', '/healthz'],

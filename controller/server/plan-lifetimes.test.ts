@@ -4,8 +4,8 @@
 // for refresh tokens): such a plan is refused in the status and its last good version, here the
 // schema's defaults, keeps applying. A real server, a real repository, real HTTP.
 import { afterEach, describe, expect, it } from 'vitest';
-import { PLAN_YAML } from '../reconcile/testing.ts';
-import { startTestServer, waitFor, type TestServer } from './testing.ts';
+import { PLAN_YAML } from '../../test/support/reconcile.ts';
+import { startTestServer, waitFor, type TestServer } from '../../test/support/server.ts';
 
 const running: TestServer[] = [];
 afterEach(async () => {

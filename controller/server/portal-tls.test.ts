@@ -7,11 +7,11 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { resolveServeConfig } from '../config/defaults.ts';
 import { portalFor } from '../portal/setup.ts';
-import { tempDir } from '../reconcile/testing.ts';
+import { tempDir } from '../../test/support/reconcile.ts';
 import { startServer, type RunningServer } from './start.ts';
-import { serverDeps } from './testing.ts';
-import { sealedRepo, type SealedRepo } from './testing-child.ts';
-import { selfSignedCertificate, type TestCertificate } from './testing-tls.ts';
+import { serverDeps } from '../../test/support/server.ts';
+import { sealedRepo, type SealedRepo } from '../../test/support/serve-child.ts';
+import { selfSignedCertificate, type TestCertificate } from '../../test/support/tls.ts';
 
 const certs = tempDir('mergekey-portal-tls-');
 let cert: TestCertificate;

@@ -10,11 +10,11 @@ import * as oauth from 'oauth4webapi';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, resolveServeConfig, type ServeFlags } from '../config/defaults.ts';
 import { portalFor } from '../portal/setup.ts';
-import { tempDir } from '../reconcile/testing.ts';
+import { tempDir } from '../../test/support/reconcile.ts';
 import { startServer, type RunningServer } from './start.ts';
-import { serverDeps } from './testing.ts';
-import { authorizationServer, insecure, sealedRepo, serveChild, type SealedRepo } from './testing-child.ts';
-import { fetchTrusting, selfSignedCertificate, servedCertificate, type TestCertificate } from './testing-tls.ts';
+import { serverDeps } from '../../test/support/server.ts';
+import { authorizationServer, insecure, sealedRepo, serveChild, type SealedRepo } from '../../test/support/serve-child.ts';
+import { fetchTrusting, selfSignedCertificate, servedCertificate, type TestCertificate } from '../../test/support/tls.ts';
 
 const HTTPS_ISSUER = 'https://auth.example.com';
 const REFUSED = {

@@ -9,10 +9,10 @@ import { truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { importJWK, SignJWT } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FixtureRepo } from '../git/testing.ts';
-import { BASE_FILES, jwtAppYaml, tempDir } from '../reconcile/testing.ts';
+import { FixtureRepo } from '../../test/support/git.ts';
+import { BASE_FILES, jwtAppYaml, tempDir } from '../../test/support/reconcile.ts';
 import { loadOrCreateKeys } from '../sealing/keys.ts';
-import { serveChild, type ServeChild } from './testing-child.ts';
+import { serveChild, type ServeChild } from '../../test/support/serve-child.ts';
 
 /** RFC 8037 appendix A.1's Ed25519 key: jwtAppYaml lists its public half. */
 const PRIVATE_JWK = { kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', d: 'nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A' };

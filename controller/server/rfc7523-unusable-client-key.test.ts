@@ -8,10 +8,10 @@ import { createHash, generateKeyPairSync, randomUUID, sign, type KeyObject } fro
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLIENT_KEY_ALGORITHMS } from '../manifests/client-keys.ts';
 import { ASSERTION_ALGORITHMS, JWT_BEARER_ASSERTION_TYPE } from '../oauth/defaults.ts';
-import { postForm } from '../oauth/test-server.ts';
+import { postForm } from '../../test/support/oauth-server.ts';
 import type { ApplicationRecord } from '../store/records.ts';
-import { BASE_FILES, jwtAppYaml } from '../reconcile/testing.ts';
-import { startTestServer, TEST_ISSUER, type TestServer } from './testing.ts';
+import { BASE_FILES, jwtAppYaml } from '../../test/support/reconcile.ts';
+import { startTestServer, TEST_ISSUER, type TestServer } from '../../test/support/server.ts';
 
 const servers: TestServer[] = [];
 afterEach(async () => {

@@ -5,8 +5,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { userYaml } from '../reconcile/testing.ts';
-import { startTestServer, type TestServer } from './testing.ts';
+import { userYaml } from '../../test/support/reconcile.ts';
+import { startTestServer, type TestServer } from '../../test/support/server.ts';
 
 const running: TestServer[] = [];
 afterEach(async () => {

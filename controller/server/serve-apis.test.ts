@@ -9,8 +9,8 @@ import * as oauth from 'oauth4webapi';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveServeConfig } from '../config/defaults.ts';
 import { startServer, type RunningServer } from './start.ts';
-import { serverDeps } from './testing.ts';
-import { authorizationServer, insecure, ORDERS_AUDIENCE, sealedRepo } from './testing-child.ts';
+import { serverDeps } from '../../test/support/server.ts';
+import { authorizationServer, insecure, ORDERS_AUDIENCE, sealedRepo } from '../../test/support/serve-child.ts';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {

@@ -11,7 +11,7 @@ import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORE_ID_FILE } from '../store/check.ts';
 import { lmdbTreeProblem } from '../store/lmdb-file.ts';
-import { authorizationServer, insecure, sealedRepo, serveChild, type SealedRepo, type ServeChild } from './testing-child.ts';
+import { authorizationServer, insecure, sealedRepo, serveChild, type SealedRepo, type ServeChild } from '../../test/support/serve-child.ts';
 
 const bin = fileURLToPath(new URL('../../cli/bin/mergekey.js', import.meta.url));
 

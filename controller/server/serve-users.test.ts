@@ -11,8 +11,8 @@ import { resolveServeConfig } from '../config/defaults.ts';
 import { loadOrCreateKeys } from '../sealing/keys.ts';
 import { seal } from '../sealing/seal.ts';
 import { startServer, type RunningServer } from './start.ts';
-import { serverDeps } from './testing.ts';
-import { authorizationServer, insecure, sealedRepo } from './testing-child.ts';
+import { serverDeps } from '../../test/support/server.ts';
+import { authorizationServer, insecure, sealedRepo } from '../../test/support/serve-child.ts';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {

@@ -4,10 +4,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveServeConfig } from '../config/defaults.ts';
-import { BASE_FILES } from '../reconcile/testing.ts';
+import { BASE_FILES } from '../../test/support/reconcile.ts';
 import { openStore } from '../store/open.ts';
 import { startServer } from './start.ts';
-import { serverDeps as deps, startTestServer, type TestServer } from './testing.ts';
+import { serverDeps as deps, startTestServer, type TestServer } from '../../test/support/server.ts';
 
 const running: TestServer[] = [];
 afterEach(async () => {

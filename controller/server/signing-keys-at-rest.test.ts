@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { openPrivateJwk, signingKeyWrapKey } from '../oauth/signing-keys.ts';
 import { openStore } from '../store/open.ts';
 import { tokenState } from '../store/token-state.ts';
-import { startTestServer } from './testing.ts';
+import { startTestServer } from '../../test/support/server.ts';
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? files(join(dir, entry.name)) : [join(dir, entry.name)]));

@@ -4,7 +4,7 @@
 // controller/store/sweeper.test.ts; here the child processes run on the real clock, so the test
 // waits for what the metrics say, with no assertion on time.
 import { afterEach, describe, expect, it } from 'vitest';
-import { postOnNewConnection, sealedRepo, serveChild } from './testing-child.ts';
+import { postOnNewConnection, sealedRepo, serveChild } from '../../test/support/serve-child.ts';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {

@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ORDERS_AUDIENCE, postOnNewConnection, sealedRepo, serveChild, type SealedRepo, type ServeChild } from './testing-child.ts';
+import { ORDERS_AUDIENCE, postOnNewConnection, sealedRepo, serveChild, type SealedRepo, type ServeChild } from '../../test/support/serve-child.ts';
 
 let fixture: SealedRepo;
 let server: ServeChild;

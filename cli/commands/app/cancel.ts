@@ -1,11 +1,11 @@
 // `mergekey app cancel NAME`: withdraws your open request about an application. Closing it
 // yourself is what makes it "cancelled" rather than "rejected" (SPEC.md's lifecycle table).
-import type { RequestSummary } from '../../../controller/lifecycle/index.ts';
+import type { RequestSummary } from '../../../controller/requests/index.ts';
 import { defineCommand } from '../../command.ts';
-import { requireCancellable, withdrawRequest } from '../../requests/cancel.ts';
-import { GITHUB_OPTIONS, withGitHubErrors } from '../../requests/github.ts';
-import { startSession, type SessionOptions } from '../../requests/session.ts';
-import { listRequests } from '../../requests/state.ts';
+import { requireCancellable, withdrawRequest } from '../../../controller/requests/cancel.ts';
+import { GITHUB_OPTIONS, withGitHubErrors } from '../../../controller/requests/github.ts';
+import { startSession, type SessionOptions } from '../../../controller/requests/session.ts';
+import { listRequests } from '../../../controller/requests/state.ts';
 
 export interface CancelOptions extends SessionOptions {
   name: string;

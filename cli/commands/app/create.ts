@@ -8,14 +8,14 @@ import { defineCommand } from '../../command.ts';
 import { usageError } from '../../errors.ts';
 import { AUTH_METHODS, readJwks } from '../app-new.ts';
 import { checkName } from '../seal.ts';
-import { GITHUB_OPTIONS, withGitHubErrors } from '../../requests/github.ts';
-import { parseGrantTypes, parseList, parseRedirectUris, type AuthMethod, type GrantType } from '../../requests/inputs.ts';
-import { openCreateRequest } from '../../requests/create.ts';
-import { requireAllowed, type OpenedRequest } from '../../requests/open.ts';
-import { formatOpened } from '../../requests/render.ts';
-import { keepCredential, requireCredentialsFile } from '../../requests/secrets.ts';
-import { startWithMain, type SessionOptions } from '../../requests/session.ts';
-import { usersOfLogin, type MainState } from '../../requests/state.ts';
+import { GITHUB_OPTIONS, withGitHubErrors } from '../../../controller/requests/github.ts';
+import { parseGrantTypes, parseList, parseRedirectUris, type AuthMethod, type GrantType } from '../../../controller/requests/inputs.ts';
+import { openCreateRequest } from '../../../controller/requests/create.ts';
+import { requireAllowed, type OpenedRequest } from '../../../controller/requests/open.ts';
+import { formatOpened } from '../../../controller/requests/render.ts';
+import { keepCredential, requireCredentialsFile } from '../../../controller/requests/secrets.ts';
+import { startWithMain, type SessionOptions } from '../../../controller/requests/session.ts';
+import { usersOfLogin, type MainState } from '../../../controller/requests/state.ts';
 
 /** Asks a question on the terminal and returns the answer. */
 export type Prompt = (question: string) => Promise<string>;

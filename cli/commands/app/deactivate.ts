@@ -1,9 +1,9 @@
 // `mergekey app deactivate NAME`: asks the publishers to deactivate an active application.
 import { defineCommand } from '../../command.ts';
-import { GITHUB_OPTIONS } from '../../requests/github.ts';
-import type { OpenedRequest } from '../../requests/open.ts';
-import { formatOpened } from '../../requests/render.ts';
-import { stateRequest, type StateRequestOptions } from '../../requests/state-request.ts';
+import { GITHUB_OPTIONS } from '../../../controller/requests/github.ts';
+import type { OpenedRequest } from '../../../controller/requests/open.ts';
+import { formatOpened } from '../../../controller/requests/render.ts';
+import { stateRequest, type StateRequestOptions } from '../../../controller/requests/state-request.ts';
 
 export function deactivate(options: StateRequestOptions): Promise<OpenedRequest> {
   return stateRequest('deactivate', options);

@@ -1,16 +1,16 @@
 // `mergekey app edit NAME`: asks to change an application: its description, display name,
 // redirect URIs, scopes, grant types or plan, and to rotate its client secret without downtime.
-import { appPath } from '../../../controller/lifecycle/index.ts';
+import { appPath } from '../../../controller/requests/index.ts';
 import { defineCommand } from '../../command.ts';
 import { usageError } from '../../errors.ts';
-import { GITHUB_OPTIONS } from '../../requests/github.ts';
-import { parseDuration, parseGrantTypes, parseList, parseRedirectUris, type GrantType } from '../../requests/inputs.ts';
-import { editApplicationText, type ApplicationEdits } from '../../requests/manifest.ts';
-import { openRequest, requireAllowed, type OpenedRequest } from '../../requests/open.ts';
-import { formatOpened } from '../../requests/render.ts';
-import { findRequestCredential, keepCredential, localSecrets, requireCredentialsFile, rotateSecret, type RotatedSecret } from '../../requests/secrets.ts';
-import { startWithMain, type SessionOptions } from '../../requests/session.ts';
-import { mainText } from '../../requests/state.ts';
+import { GITHUB_OPTIONS } from '../../../controller/requests/github.ts';
+import { parseDuration, parseGrantTypes, parseList, parseRedirectUris, type GrantType } from '../../../controller/requests/inputs.ts';
+import { editApplicationText, type ApplicationEdits } from '../../../controller/requests/manifest.ts';
+import { openRequest, requireAllowed, type OpenedRequest } from '../../../controller/requests/open.ts';
+import { formatOpened } from '../../../controller/requests/render.ts';
+import { findRequestCredential, keepCredential, localSecrets, requireCredentialsFile, rotateSecret, type RotatedSecret } from '../../../controller/requests/secrets.ts';
+import { startWithMain, type SessionOptions } from '../../../controller/requests/session.ts';
+import { mainText } from '../../../controller/requests/state.ts';
 
 export const DEFAULT_OLD_SECRET_EXPIRY = '7d';
 

@@ -11,11 +11,11 @@ import {
   type AppStatus,
   type AppStatusView,
   type RequestCounts,
-} from '../../../controller/lifecycle/index.ts';
+} from '../../../controller/requests/index.ts';
 import { defineCommand } from '../../command.ts';
-import { GITHUB_OPTIONS, withGitHubErrors } from '../../requests/github.ts';
-import { startWithMain, type SessionOptions } from '../../requests/session.ts';
-import { listRequests, statusesOf, usersOfLogin, type MainState } from '../../requests/state.ts';
+import { GITHUB_OPTIONS, withGitHubErrors } from '../../../controller/requests/github.ts';
+import { startWithMain, type SessionOptions } from '../../../controller/requests/session.ts';
+import { listRequests, statusesOf, usersOfLogin, type MainState } from '../../../controller/requests/state.ts';
 
 export interface ListOptions extends SessionOptions {
   status?: AppStatus | undefined;

@@ -1,9 +1,9 @@
 // `mergekey app reactivate NAME`: asks the publishers to reactivate an inactive application.
 import { defineCommand } from '../../command.ts';
-import { GITHUB_OPTIONS } from '../../requests/github.ts';
-import type { OpenedRequest } from '../../requests/open.ts';
-import { formatOpened } from '../../requests/render.ts';
-import { stateRequest, type StateRequestOptions } from '../../requests/state-request.ts';
+import { GITHUB_OPTIONS } from '../../../controller/requests/github.ts';
+import type { OpenedRequest } from '../../../controller/requests/open.ts';
+import { formatOpened } from '../../../controller/requests/render.ts';
+import { stateRequest, type StateRequestOptions } from '../../../controller/requests/state-request.ts';
 
 export function reactivate(options: StateRequestOptions): Promise<OpenedRequest> {
   return stateRequest('reactivate', options);

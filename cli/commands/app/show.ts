@@ -8,18 +8,18 @@ import {
   type AppStatus,
   type RequestOutcome,
   type RequestSummary,
-} from '../../../controller/lifecycle/index.ts';
+} from '../../../controller/requests/index.ts';
 import type { Application } from '../../../controller/manifests/types.generated.ts';
 import type { ObjectStatus } from '../../../controller/reconcile/conditions.ts';
-import type { ReconcileStatus } from '../../../controller/reconcile/status.ts';
+import type { ReconcileStatus } from '../../../controller/reconcile/failures.ts';
 import { defineCommand } from '../../command.ts';
 import { credentialsPath } from '../../credentials.ts';
-import { findRequestCredential, localSecrets } from '../../requests/secrets.ts';
+import { findRequestCredential, localSecrets } from '../../../controller/requests/secrets.ts';
 import { failure } from '../../errors.ts';
-import { GITHUB_OPTIONS, withGitHubErrors } from '../../requests/github.ts';
-import { loadApplication } from '../../requests/manifest.ts';
-import { startWithMain, type Session, type SessionOptions } from '../../requests/session.ts';
-import { listRequests, statusOf, type MainState } from '../../requests/state.ts';
+import { GITHUB_OPTIONS, withGitHubErrors } from '../../../controller/requests/github.ts';
+import { loadApplication } from '../../../controller/requests/manifest.ts';
+import { startWithMain, type Session, type SessionOptions } from '../../../controller/requests/session.ts';
+import { listRequests, statusOf, type MainState } from '../../../controller/requests/state.ts';
 import { ADMIN_OPTION, OPERATOR, serverRequest } from '../status.ts';
 
 export interface ShowOptions extends SessionOptions {

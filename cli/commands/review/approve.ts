@@ -2,9 +2,9 @@
 // (a merge commit, so the request's own commit stays in the history the controller follows).
 import { defineCommand } from '../../command.ts';
 import { usageError } from '../../errors.ts';
-import { GITHUB_OPTIONS, withGitHubErrors } from '../../requests/github.ts';
-import { approveRequest, type ApproveResult } from '../../requests/review.ts';
-import { startSession, type SessionOptions } from '../../requests/session.ts';
+import { GITHUB_OPTIONS, withGitHubErrors } from '../../../controller/requests/github.ts';
+import { approveRequest, type ApproveResult } from '../../../controller/requests/review.ts';
+import { startSession, type SessionOptions } from '../../../controller/requests/session.ts';
 
 export type { ApproveResult };
 

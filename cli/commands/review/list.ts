@@ -1,8 +1,8 @@
 // `mergekey review list`: what awaits a publisher's decision, oldest first, with the check's verdict.
 import { defineCommand } from '../../command.ts';
-import { GITHUB_OPTIONS, withGitHubErrors } from '../../requests/github.ts';
-import { reviewItem, type ReviewItem } from '../../requests/review.ts';
-import { startSession, type SessionOptions } from '../../requests/session.ts';
+import { GITHUB_OPTIONS, withGitHubErrors } from '../../../controller/requests/github.ts';
+import { reviewItem, type ReviewItem } from '../../../controller/requests/review.ts';
+import { startSession, type SessionOptions } from '../../../controller/requests/session.ts';
 
 export type ReviewListOptions = SessionOptions;
 

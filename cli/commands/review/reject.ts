@@ -2,9 +2,9 @@
 // then the pull request is closed unmerged (by someone other than its author: rejected).
 import { defineCommand } from '../../command.ts';
 import { usageError } from '../../errors.ts';
-import { GITHUB_OPTIONS, withGitHubErrors } from '../../requests/github.ts';
-import { rejectRequest, type RejectResult } from '../../requests/review.ts';
-import { startSession, type SessionOptions } from '../../requests/session.ts';
+import { GITHUB_OPTIONS, withGitHubErrors } from '../../../controller/requests/github.ts';
+import { rejectRequest, type RejectResult } from '../../../controller/requests/review.ts';
+import { startSession, type SessionOptions } from '../../../controller/requests/session.ts';
 import { parsePullNumber } from './approve.ts';
 
 export type { RejectResult };

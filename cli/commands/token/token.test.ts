@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt, exportJWK, exportPKCS8, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, TEST_ISSUER, type TestServer } from '../../../controller/server/testing.ts';
+import { startTestServer, TEST_ISSUER, type TestServer } from '../../../test/support/server.ts';
 import { saveCredential } from '../../credentials.ts';
 import { CliError } from '../../errors.ts';
 import { main } from '../../main.ts';

@@ -4,7 +4,7 @@ import type { AuthenticatedClient } from '../client-auth.ts';
 import type { OAuthContext } from '../context.ts';
 import type { Params } from '../form.ts';
 import type { TokenResponse } from '../issue.ts';
-import type { EffectivePlan } from '../plan.ts';
+import type { EffectivePlan } from '../effective-plan.ts';
 
 export type GrantType = AuthenticatedClient['app']['spec']['grantTypes'][number];
 

@@ -1,6 +1,6 @@
 // Application Details: Overview, Keys, Generate Access Token, Active Access Tokens and the
 // request history, with the actions the application's status allows.
-import { APP_STATUS_LABELS } from '../../lifecycle/index.ts';
+import { APP_STATUS_LABELS } from '../../requests/index.ts';
 import { html, safeUrl, type SafeHtml } from '../html.ts';
 import type { AppDetail, HistoryEntry } from '../service.ts';
 import type { PortalGrant, PortalToken, TokenFailure, TokenSuccess } from '../tokens.ts';

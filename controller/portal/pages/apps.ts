@@ -1,6 +1,6 @@
 // My Applications: every application the user may see, with its status, the counts the brief
 // asks for, and a filter by status that is a plain GET form (it works without JavaScript).
-import { APP_STATUS_LABELS, APP_STATUSES, type AppStatus, type AppStatusView } from '../../lifecycle/index.ts';
+import { APP_STATUS_LABELS, APP_STATUSES, type AppStatus, type AppStatusView } from '../../requests/index.ts';
 import { hasRole, type PortalUser } from '../accounts.ts';
 import { html, type SafeHtml } from '../html.ts';
 import type { HistoryEntry, Overview } from '../service.ts';

@@ -1,7 +1,7 @@
 // The page shell and the small pieces every page uses: landmarks (header, nav, main, footer), a
 // skip link, the live region confirmations are announced in, banners, forms that carry the CSRF
 // token, and status badges that say their status in words (never by colour alone).
-import { APP_STATUS_LABELS, type AppStatus } from '../../lifecycle/index.ts';
+import { APP_STATUS_LABELS, type AppStatus } from '../../requests/index.ts';
 import { hasRole, type PortalUser } from '../accounts.ts';
 import { html, type SafeHtml } from '../html.ts';
 import type { Flash } from '../sessions.ts';

@@ -1,6 +1,6 @@
 // The publishers' queue: every open request, oldest first, with what the repository's check
 // (`mergekey check`) says about it and what approving it changes; approve, or reject with a reason.
-import { REFUSAL_CODES } from '../../lifecycle/index.ts';
+import { REFUSAL_CODES } from '../../requests/index.ts';
 import { html, inlineMarkdown, safeUrl, type SafeHtml } from '../html.ts';
 import type { QueueEntry, Snapshot } from '../service.ts';
 import { snapshotProblems } from './apps.ts';

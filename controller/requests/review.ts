@@ -1,0 +1,225 @@
+// What publishers review: the open pull requests that are requests or publisher changes, each
+// with what it asks and the repo's check verdict on its latest commit; approving and rejecting them,
+// shared by `mergekey review` and the portal.
+import { GitHubError, type PullRequest, type RequestsBackend } from '../github/index.ts';
+import {
+  decisionMarker,
+  isManifestLocation,
+  parseRequestMarker,
+  PUBLISHER_LABEL,
+  REJECTED_LABEL,
+  sameLogin,
+  toRequestSummary,
+  TRAILERS,
+  type RequestKind,
+} from './index.ts';
+import { failure } from '../../cli/errors.ts';
+import { readCheckVerdict, type CheckVerdict } from './check-result.ts';
+
+export interface ReviewItem {
+  number: number;
+  /** A developer's request, a publisher change, or a manifest change nobody classified yet. */
+  kind: RequestKind | 'publisher' | 'unclassified';
+  app?: string;
+  title: string;
+  author: string;
+  openedAt: string;
+  headSha: string;
+  url: string;
+  check: CheckVerdict;
+}
+
+/** The item one open pull request is, or undefined when it changes no manifest. */
+export async function reviewItem(backend: RequestsBackend, pull: PullRequest): Promise<ReviewItem | undefined> {
+  let kind: ReviewItem['kind'] | undefined;
+  let app: string | undefined;
+  const summary = toRequestSummary(pull);
+  if (summary !== undefined) {
+    kind = summary.kind;
+    app = summary.app;
+  } else if (pull.labels.includes(PUBLISHER_LABEL)) {
+    kind = 'publisher';
+  } else {
+    const files = await backend.listChangedFiles(pull.number);
+    const fromFiles = toRequestSummary(pull, files.map((file) => file.path));
+    if (fromFiles !== undefined) {
+      kind = fromFiles.kind;
+      app = fromFiles.app;
+    } else if (files.some((file) => isManifestLocation(file.path) || (file.previousPath !== undefined && isManifestLocation(file.previousPath)))) {
+      kind = 'unclassified';
+    }
+  }
+  if (kind === undefined) return undefined;
+  return {
+    number: pull.number,
+    kind,
+    ...(app === undefined ? {} : { app }),
+    title: pull.title,
+    author: pull.author,
+    openedAt: pull.createdAt,
+    headSha: pull.headSha,
+    url: pull.htmlUrl,
+    check: await readCheckVerdict(backend, pull.number, pull.headSha),
+  };
+}
+
+/** An open pull request, or a failure saying why it cannot be reviewed. */
+export async function openPull(backend: RequestsBackend, number: number): Promise<PullRequest> {
+  const pull = await backend.getPullRequest(number);
+  if (pull.state !== 'open') {
+    throw failure(`pull request #${number} is already ${pull.merged ? `merged${pull.mergedBy ? ` (by ${pull.mergedBy})` : ''}` : `closed${pull.closedBy ? ` (by ${pull.closedBy})` : ''}`}`);
+  }
+  return pull;
+}
+
+/**
+ * Who makes a decision. From the CLI, the owner of the GitHub token. From the portal, a signed-in
+ * User acting through the server's token: GitHub then sees the token's user, so the person is
+ * recorded in the review, the merge commit (`Approved-by:`) and the comment.
+ */
+export interface Decider {
+  /** The GitHub login of the token used. */
+  tokenLogin: string;
+  /** The User (users/NAME.yaml) deciding through a shared token, with their own GitHub login if they have one. */
+  user?: { name: string; githubLogin?: string | undefined } | undefined;
+}
+
+/** Whether `decider` asked for `pull` themselves: a publisher neither approves nor rejects their own request. */
+export function isOwnRequest(pull: PullRequest, decider: Decider): boolean {
+  if (decider.user === undefined) return sameLogin(pull.author, decider.tokenLogin);
+  // A request the shared token opened was made for the User its marker names.
+  if (sameLogin(pull.author, decider.tokenLogin)) return parseRequestMarker(pull.body)?.requestedBy === decider.user.name;
+  return decider.user.githubLogin !== undefined && sameLogin(pull.author, decider.user.githubLogin);
+}
+
+function who(decider: Decider): string {
+  return decider.user === undefined ? `@${decider.tokenLogin}` : decider.user.name;
+}
+
+export interface ApproveResult {
+  number: number;
+  title: string;
+  kind: string;
+  app?: string;
+  mergeCommit: string;
+  /** The GitHub login (CLI) or the User (portal) who approved. */
+  approvedBy: string;
+  check: CheckVerdict;
+  /** False when GitHub forbade an approving review (the token opened the request): the merge commit records the approval. */
+  reviewed: boolean;
+}
+
+/**
+ * Approves an open request: an approving review, then a merge commit, only if the head is still
+ * the commit reviewed. Refused for one's own request and for a request the repository check
+ * refused. GitHub forbids a token's user to approve a pull request it opened, which is the case
+ * for every request the portal opened: the review is then left out and the approval is recorded
+ * in the merge commit's `Approved-by:` trailer; merging then needs a repository that lets the
+ * token merge without a review.
+ */
+/**
+ * `expectedHeadSha`: the head commit the decider reviewed (the portal's queue, checked there; the
+ * CLI's `--head`, as `mergekey review list` showed it, full or abbreviated to 7+ hex digits); a
+ * branch that has moved on since is refused, so an approval given to one version never merges
+ * another pushed in between.
+ *
+ * Without it, the head pinned is the one the check's verdict was read on: the approving review
+ * names that commit (GitHub otherwise files it against whatever the head is when it arrives, which
+ * would approve a push made after the check) and the merge asks GitHub for that same head. A push
+ * in between is refused, nothing is merged, and no approval lands on the new commits.
+ */
+export async function approveRequest(backend: RequestsBackend, number: number, decider: Decider, comment?: string, expectedHeadSha?: string): Promise<ApproveResult> {
+  const pull = await openPull(backend, number);
+  const changed = () => failure(`#${pull.number} changed since it was checked (its branch has new commits), so nothing was merged`, { hint: 'Review it again.' });
+  if (expectedHeadSha !== undefined && !isHead(pull.headSha, expectedHeadSha)) throw changed();
+  if (isOwnRequest(pull, decider)) throw failure(`you opened #${pull.number} yourself; another publisher must approve it`);
+  const item = await reviewItem(backend, pull);
+  if (item === undefined) throw failure(`#${pull.number} changes no manifest: it is not a Mergekey request`, { hint: 'Review it on GitHub.' });
+  if (item.check.state === 'refused') {
+    throw failure(`the repository check refused #${pull.number}: ${item.check.summary}`, {
+      hint: 'Its author must change it (or cancel it); reject it with mergekey review reject.',
+    });
+  }
+  // The verdict above was read on pull.headSha: refuse before writing anything if the branch has
+  // moved since (the pins below refuse a push that lands later).
+  if ((await backend.getPullRequest(pull.number)).headSha !== pull.headSha) throw changed();
+  const byPortal = decider.user !== undefined;
+  const reviewed = !sameLogin(pull.author, decider.tokenLogin);
+  if (reviewed) {
+    const note = byPortal ? `Approved by ${who(decider)} in the Mergekey portal.${comment === undefined ? '' : `\n\n${comment}`}` : comment;
+    try {
+      await backend.approve(pull.number, note, pull.headSha);
+    } catch (error) {
+      // GitHub answers 422 for a commit_id a force push removed from the pull request.
+      if (error instanceof GitHubError && (await backend.getPullRequest(pull.number)).headSha !== pull.headSha) throw changed();
+      throw error;
+    }
+  }
+  let merged: { sha: string };
+  try {
+    merged = await backend.mergePullRequest(pull.number, {
+      method: 'merge',
+      // Merge what was approved: if the branch moved since, GitHub refuses (409) and nothing merges.
+      expectedHeadSha: pull.headSha,
+      commitTitle: `Approve: ${pull.title} (#${pull.number})`,
+      commitMessage: byPortal
+        ? `Approved by ${who(decider)} in the Mergekey portal.\n\n${TRAILERS.approvedBy}: ${decider.user!.name}`
+        : `Approved by ${who(decider)} with mergekey review approve.`,
+    });
+  } catch (error) {
+    if (error instanceof GitHubError && error.code === 'HEAD_MODIFIED') throw changed();
+    if (!reviewed && error instanceof GitHubError && error.code === 'NOT_MERGEABLE') {
+      throw failure(
+        `GitHub will not merge #${pull.number} without an approving review, and the server's token (${decider.tokenLogin}) opened it, so it cannot approve it: ${error.message}`,
+        { hint: `Approve it on GitHub or with \`mergekey review approve ${pull.number}\`, or let the server's token merge without a review.`, cause: error },
+      );
+    }
+    throw error;
+  }
+  return {
+    number: pull.number,
+    title: pull.title,
+    kind: item.kind,
+    ...(item.app === undefined ? {} : { app: item.app }),
+    mergeCommit: merged.sha,
+    approvedBy: decider.user?.name ?? decider.tokenLogin,
+    check: item.check,
+    reviewed,
+  };
+}
+
+/** Whether `expected` (a full or 7+ digit abbreviated commit id) names `headSha`. */
+function isHead(headSha: string, expected: string): boolean {
+  return /^[0-9a-f]{7,64}$/i.test(expected) && headSha.toLowerCase().startsWith(expected.toLowerCase());
+}
+
+export interface RejectResult {
+  number: number;
+  title: string;
+  rejectedBy: string;
+  commentUrl: string;
+}
+
+/**
+ * Rejects an open request: the rejection label, a comment with the reason, then the pull request
+ * is closed unmerged. The label is what tells a rejection apart when the closing token also
+ * opened the request (the portal's); there a failure to label stops the rejection.
+ */
+export async function rejectRequest(backend: RequestsBackend, number: number, decider: Decider, reason: string): Promise<RejectResult> {
+  const pull = await openPull(backend, number);
+  // Closing one's own request counts as cancelled, not rejected.
+  if (isOwnRequest(pull, decider)) throw failure(`you opened #${pull.number} yourself; withdraw it with mergekey app cancel instead`);
+  try {
+    await backend.addLabels(pull.number, [REJECTED_LABEL]);
+  } catch (error) {
+    if (sameLogin(pull.author, decider.tokenLogin)) throw error;
+    // Closed by someone other than its author, it counts as rejected without the label.
+  }
+  const text =
+    decider.user === undefined
+      ? `Rejected by ${who(decider)}: ${reason}`
+      : `${decisionMarker('rejected', decider.user.name)}\nRejected by **${decider.user.name}** in the Mergekey portal: ${reason}`;
+  const comment = await backend.comment(pull.number, text);
+  await backend.closePullRequest(pull.number);
+  return { number: pull.number, title: pull.title, rejectedBy: decider.user?.name ?? decider.tokenLogin, commentUrl: comment.htmlUrl };
+}
