@@ -1,0 +1,64 @@
+// The direction of dependencies, checked like the README's drift: cli → controller → store, and
+// lmdb behind store/ alone. A new import that breaks the direction fails here with the file and
+// the line, before it becomes structure someone else has to undo.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Every TypeScript and JavaScript file under `dir`, tests included. */
+function sourceFiles(dir: string): string[] {
+  return readdirSync(join(root, dir), { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && /\.(ts|js|mjs)$/.test(entry.name))
+    .map((entry) => relative(root, join(entry.parentPath, entry.name)))
+    .filter((path) => !path.split('/').includes('node_modules'));
+}
+
+/** `file:line: specifier` for each import (static, dynamic or re-export) whose specifier matches. */
+function importsMatching(files: string[], matches: (specifier: string, file: string) => boolean): string[] {
+  const found: string[] = [];
+  const pattern = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])([^'"]+)\1/g;
+  for (const file of files) {
+    const lines = readFileSync(join(root, file), 'utf8').split('\n');
+    lines.forEach((line, index) => {
+      for (const match of line.matchAll(pattern)) {
+        if (matches(match[2]!, file)) found.push(`${file}:${index + 1}: ${match[2]}`);
+      }
+    });
+  }
+  return found;
+}
+
+/** Whether a relative specifier in `file` points into the top-level folder `folder`. */
+function pointsInto(specifier: string, file: string, folder: string): boolean {
+  if (!specifier.startsWith('.')) return false;
+  const target = relative(root, join(root, file, '..', specifier));
+  return target === folder || target.startsWith(`${folder}/`);
+}
+
+describe('dependency direction', () => {
+  it('nothing under controller/ imports from cli/', () => {
+    expect(importsMatching(sourceFiles('controller'), (spec, file) => pointsInto(spec, file, 'cli'))).toEqual([]);
+  });
+
+  it('only store/ imports lmdb', () => {
+    const outside = ['controller', 'cli', 'forge', 'tools', 'bench', 'examples', 'schemas', 'test']
+      .flatMap(sourceFiles)
+      .filter((file) => !file.startsWith('controller/store/'));
+    expect(importsMatching(outside, (spec) => spec === 'lmdb' || spec.startsWith('lmdb/'))).toEqual([]);
+  });
+
+  it('the product does not import test support or the benchmarks', () => {
+    const product = ['controller', 'cli'].flatMap(sourceFiles).filter((file) => !file.endsWith('.test.ts'));
+    const found = importsMatching(product, (spec, file) => pointsInto(spec, file, 'test') || pointsInto(spec, file, 'bench'));
+    expect(found).toEqual([]);
+  });
+
+  // The check itself: a line that does break the rule is found.
+  it('finds an import that breaks the direction', () => {
+    expect(pointsInto('../../cli/errors.ts', 'controller/portal/service.ts', 'cli')).toBe(true);
+    expect(pointsInto('../manifests/index.ts', 'controller/portal/service.ts', 'cli')).toBe(false);
+  });
+});
