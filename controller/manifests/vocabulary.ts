@@ -1,0 +1,31 @@
+// The words of an application manifest that the rest of Mergekey speaks: its grant types, its
+// client authentication methods, and how client ids compare. The JSON Schema is the one source:
+// the lists are read from it, so a value added to the schema reaches the CLI's options, the
+// portal's form and the OAuth server's checks without a second copy to forget.
+import applicationSchema from '../../schemas/application.schema.json' with { type: 'json' };
+import type { Application } from './types.generated.ts';
+
+export type GrantType = Application['spec']['grantTypes'][number];
+export type AuthMethod = Application['spec']['tokenEndpointAuthMethod'];
+
+const specSchema = applicationSchema.$defs.applicationSpec.properties;
+
+/** Every grant type a manifest may list, in the schema's order. */
+export const GRANT_TYPES = specSchema.grantTypes.items.enum as readonly GrantType[];
+
+/** Every client authentication method a manifest may name, in the schema's order. */
+export const AUTH_METHODS = specSchema.tokenEndpointAuthMethod.enum as readonly AuthMethod[];
+
+/** The grant types an application gets when its manifest names none. */
+export const DEFAULT_GRANT_TYPES = specSchema.grantTypes.default as readonly GrantType[];
+
+/** The authentication method an application gets when its manifest names none. */
+export const DEFAULT_AUTH_METHOD = specSchema.tokenEndpointAuthMethod.default as AuthMethod;
+
+/**
+ * The form of a client id that uniqueness is decided on: two applications' ids may not differ
+ * only by case, although the wire compares them exactly (RFC 6749 section 2.2).
+ */
+export function foldClientId(clientId: string): string {
+  return clientId.toLowerCase();
+}
