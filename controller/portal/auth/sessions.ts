@@ -26,7 +26,7 @@ export interface SessionOptions {
   guard: <T>(write: Promise<T>) => Promise<T>;
 }
 
-export const SESSION_DEFAULTS = { lifetimeMs: 12 * 3_600_000, idleMs: 3_600_000, maxPerUser: 20 } as const;
+const SESSION_DEFAULTS = { lifetimeMs: 12 * 3_600_000, idleMs: 3_600_000, maxPerUser: 20 } as const;
 
 // lastSeenAt is written at most this often: a page view is not worth a disk write each time.
 const TOUCH_EVERY_MS = 60_000;

@@ -14,7 +14,7 @@ import { sendPage } from '../responses.ts';
 import { sameSite, tokensEqual } from './csrf.ts';
 import { passwordStamp } from './sessions.ts';
 
-export interface Signed {
+interface Signed {
   /** The session id, from its cookie. */
   id: string;
   session: SessionRecord;
