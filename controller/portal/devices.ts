@@ -9,7 +9,7 @@
 // of that user, as it ends every session.
 import { createHmac } from 'node:crypto';
 import type { Store } from '../store/open.ts';
-import { tokensEqual } from './sessions.ts';
+import { tokensEqual } from './auth/csrf.ts';
 
 const LABEL = 'mergekey portal device v1';
 const NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;

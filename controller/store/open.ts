@@ -48,7 +48,7 @@ export interface Store {
   revocations: Database<unknown, string>;
   jtis: Database<unknown, string>;
   signingKeys: Database<unknown, string>;
-  /** Portal sign-in sessions, by the hash of their id (`controller/portal/sessions.ts`). */
+  /** Portal sign-in sessions, by the hash of their id (`sessions.ts`). */
   sessions: Database<unknown, string>;
   /** When token state expires: `[exp, db, key]` → 0, so the sweeper reads expired records in order (`sweeper.ts`). */
   expiries: Database<number, ExpiryKey>;
