@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { isGrantType } from '../manifests/vocabulary.ts';
 import { APP_STATUSES, isRequestAllowed, type AppStatus, type RequestKind } from '../requests/index.ts';
 import { leaveUserMarkSecond } from '../oauth/user-state.ts';
 import { storeHealth } from '../store/health.ts';
@@ -29,7 +30,7 @@ import { signInPage } from './pages/sign-in.ts';
 import { NO_SUCH_REQUEST, PortalError, PortalService, refusalMessage, toPortalError, type AppDetail } from './service.ts';
 import { newToken, passwordStamp, Sessions, tokensEqual, type Flash, type SessionOptions, type SessionRecord } from './sessions.ts';
 import { SIGN_IN_LIMITS, SignInThrottles, type SignInLimits, type SignInPeers } from './throttle.ts';
-import { AppTokens, requestToken, tokenEndpointAt, type PortalGrant, type TokenEndpointCall } from './tokens.ts';
+import { AppTokens, requestToken, tokenEndpointAt, type TokenEndpointCall } from './tokens.ts';
 import type { Workspace } from './workspace.ts';
 
 export interface PortalDeps {
@@ -474,17 +475,17 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
     const name = appName(request.params.name);
     const record = await service.actorRecord(user(request), name);
     const grant = field(request, 'grant_type');
-    if (grant !== 'client_credentials' && grant !== 'password' && grant !== 'refresh_token') throw new PortalError(400, 'Choose a grant type.');
+    if (!isGrantType(grant)) throw new PortalError(400, 'Choose a grant type.');
     const secret = field(request, 'client_secret') ?? '';
     if (secret === '') throw new PortalError(400, 'Paste the client secret: the token endpoint needs it, and the portal does not keep it.');
     const scopes = list(request, 'scope');
     const result = await requestToken(tokenEndpoint(request), record, {
-      grantType: grant as PortalGrant,
+      grantType: grant,
       clientSecret: secret,
       ...(grant === 'refresh_token' ? { refreshToken: (field(request, 'refresh_token') ?? '').trim() } : { scopes }),
       ...(grant === 'password' ? { username: field(request, 'username') ?? '', password: field(request, 'password') ?? '' } : {}),
     });
-    return sendPage(reply, tokenResultPage(context(request), name, grant as PortalGrant, result), result.ok ? 200 : 400);
+    return sendPage(reply, tokenResultPage(context(request), name, grant, result), result.ok ? 200 : 400);
   });
 
   app.get<{ Params: { name: string; id: string } }>(`/apps/:name/tokens/:id/revoke`, auth, async (request, reply) => {
