@@ -29,7 +29,8 @@ export const DEFAULT_AUTH_METHOD = specSchema.tokenEndpointAuthMethod.default as
 
 /**
  * The form of a client id that uniqueness is decided on: two applications' ids may not differ
- * only by case, although the wire compares them exactly (RFC 6749 section 2.2).
+ * only by case, although the wire compares them exactly (RFC 6749 section 2.2). The schema keeps
+ * client ids ASCII, so lower-casing is exact case folding.
  */
 export function foldClientId(clientId: string): string {
   return clientId.toLowerCase();
