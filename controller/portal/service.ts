@@ -31,7 +31,7 @@ import {
   type RequestOutcome,
   type RequestSummary,
 } from '../requests/index.ts';
-import type { Api, Application } from '../manifests/types.generated.ts';
+import type { Application } from '../manifests/types.generated.ts';
 import { StoreError } from '../store/errors.ts';
 import type { Store } from '../store/open.ts';
 import type { ApplicationRecord } from '../store/records.ts';
@@ -201,7 +201,7 @@ export class PortalService {
     const scopes: { name: string; description: string; api?: string }[] = [{ name: 'open', description: 'No particular API: the default.' }];
     for (const object of main.objects) {
       if (object.kind !== 'Api') continue;
-      for (const scope of (object.manifest as Api).spec.scopes) scopes.push({ name: scope.name, description: scope.description ?? '', api: object.name });
+      for (const scope of object.manifest.spec.scopes) scopes.push({ name: scope.name, description: scope.description ?? '', api: object.name });
     }
     return scopes;
   }

@@ -10,6 +10,7 @@
 // rules of what is live, and revoking by id, are the HTTP listing's (`controller/oauth/live-tokens.ts`).
 // An access token issued in the last few milliseconds may be missing, as from another worker (its
 // record is written in a batch).
+import type { GrantType } from '../manifests/vocabulary.ts';
 import { liveTokens, revokeTokenById, type TokenSummary } from '../oauth/live-tokens.ts';
 import type { Store } from '../store/open.ts';
 import type { ApplicationRecord } from '../store/records.ts';
@@ -45,10 +46,8 @@ export class AppTokens {
   }
 }
 
-export type PortalGrant = 'client_credentials' | 'password' | 'refresh_token';
-
 export interface TokenRequest {
-  grantType: PortalGrant;
+  grantType: GrantType;
   clientSecret: string;
   scopes?: readonly string[];
   username?: string;

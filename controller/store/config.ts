@@ -6,16 +6,12 @@ import { StoreError } from './errors.ts';
 import type { Store } from './open.ts';
 import { markGrantRevokedBefore, markRevokedBefore, markUserRevokedBefore } from './token-state.ts';
 import type { ApiRecord, ApplicationRecord, PlanRecord, SettingsRecord, UserRecord } from './records.ts';
+import { foldClientId } from '../manifests/vocabulary.ts';
 
 /** The kinds whose records are deleted when their manifest is removed (applications never are). */
 export type DeletableKind = 'Api' | 'Plan' | 'User';
 
 const SETTINGS_KEY = 'settings';
-
-/** Client ids compare case-insensitively for uniqueness, so two never differ only by case. */
-export function clientIdIndexKey(clientId: string): string {
-  return clientId.toLowerCase();
-}
 
 export interface ConfigReader {
   /**
@@ -88,7 +84,7 @@ export function configReader(store: Store): ConfigReader {
   const names = new Map<string, string>();
   return {
     applicationByClientId(clientId) {
-      const key = clientIdIndexKey(clientId);
+      const key = foldClientId(clientId);
       let name = names.get(key);
       if (name === undefined) {
         name = store.clientIds.get(key);
@@ -202,7 +198,7 @@ export function configWriter(store: Store, now: () => number = Date.now): Config
     putApplication(record) {
       inTransaction();
       noteDeactivation(store.applications.get(record.name), record);
-      const key = clientIdIndexKey(record.spec.clientId);
+      const key = foldClientId(record.spec.clientId);
       const holder = store.clientIds.get(key);
       if (holder !== undefined && holder !== record.name) {
         throw new StoreError(

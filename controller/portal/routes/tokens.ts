@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { redirectWith, user } from '../auth/signed-in.ts';
 import type { PortalContext } from '../context.ts';
+import { isGrantType } from '../../manifests/vocabulary.ts';
 import { html } from '../html.ts';
 import { appName, field, list } from '../input.ts';
 import { tokenResultPage } from '../pages/app-details.ts';
@@ -11,7 +12,7 @@ import { confirmPage } from '../pages/confirm.ts';
 import { BASE } from '../pages/layout.ts';
 import { sendPage } from '../responses.ts';
 import { PortalError } from '../service.ts';
-import { requestToken, tokenEndpointAt, type PortalGrant, type TokenEndpointCall } from '../tokens.ts';
+import { requestToken, tokenEndpointAt, type TokenEndpointCall } from '../tokens.ts';
 
 export function tokenRoutes(app: FastifyInstance, ctx: PortalContext): void {
   const { deps, service, tokens, auth } = ctx;
@@ -36,17 +37,17 @@ export function tokenRoutes(app: FastifyInstance, ctx: PortalContext): void {
     const name = appName(request.params.name);
     const record = await service.actorRecord(user(request), name);
     const grant = field(request, 'grant_type');
-    if (grant !== 'client_credentials' && grant !== 'password' && grant !== 'refresh_token') throw new PortalError(400, 'Choose a grant type.');
+    if (!isGrantType(grant)) throw new PortalError(400, 'Choose a grant type.');
     const secret = field(request, 'client_secret') ?? '';
     if (secret === '') throw new PortalError(400, 'Paste the client secret: the token endpoint needs it, and the portal does not keep it.');
     const scopes = list(request, 'scope');
     const result = await requestToken(tokenEndpoint(request), record, {
-      grantType: grant as PortalGrant,
+      grantType: grant,
       clientSecret: secret,
       ...(grant === 'refresh_token' ? { refreshToken: (field(request, 'refresh_token') ?? '').trim() } : { scopes }),
       ...(grant === 'password' ? { username: field(request, 'username') ?? '', password: field(request, 'password') ?? '' } : {}),
     });
-    return sendPage(reply, tokenResultPage(ctx.page(request), name, grant as PortalGrant, result), result.ok ? 200 : 400);
+    return sendPage(reply, tokenResultPage(ctx.page(request), name, grant, result), result.ok ? 200 : 400);
   });
 
   app.get<{ Params: { name: string; id: string } }>(`/apps/:name/tokens/:id/revoke`, auth, async (request, reply) => {
