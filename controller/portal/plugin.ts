@@ -13,9 +13,7 @@ import fastifyFormbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { APP_STATUSES, isRequestAllowed, type AppStatus, type RequestKind } from '../requests/index.ts';
 import { leaveUserMarkSecond } from '../oauth/user-state.ts';
-import { storeHealth } from '../store/health.ts';
 import type { Store } from '../store/open.ts';
-import { userRevokedBefore } from '../store/token-state.ts';
 import { accountNamed, checkPassword, hasRole, portalUser, throttleName, type PortalUser } from './accounts.ts';
 import { deviceCookie, trustedDevice } from './devices.ts';
 import { html } from './html.ts';
@@ -33,7 +31,8 @@ import { AppTokens, requestToken, tokenEndpointAt, type PortalGrant, type TokenE
 import type { Workspace } from './workspace.ts';
 
 export interface PortalDeps {
-  store: Store;
+  /** What the portal reads and writes in the store: configuration, token state, its health, sessions. */
+  store: Pick<Store, 'config' | 'tokens' | 'health' | 'sessions'>;
   workspace: Workspace;
   /** The issuer: an https issuer makes the cookies Secure (and `__Host-` prefixed). */
   issuer: () => string | undefined;
@@ -93,7 +92,7 @@ export function portalPlugin(deps: PortalDeps): FastifyPluginAsync {
 
 async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
   const now = deps.now ?? Date.now;
-  const health = storeHealth(deps.store);
+  const health = deps.store.health;
   const sessions = new Sessions(deps.store.sessions, { now, guard: (write) => health.guard(write), ...deps.sessions });
   const service = new PortalService({ workspace: deps.workspace, store: deps.store, now });
   const tokens = new AppTokens(deps.store, now);
@@ -177,7 +176,7 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
   // A session opened no later than the second its user was last removed or given a new password
   // has ended, as the user's tokens have (oauth/user-state.ts): a User restored by a revert, or a
   // new person of the same name, gets no session of the old one, whatever the password stamp says.
-  const userMarks = { userRevokedBefore: (name: string) => userRevokedBefore(deps.store, name) };
+  const userMarks = { userRevokedBefore: (name: string) => deps.store.tokens.userRevokedBefore(name) };
   const endedByUserMark = (session: SessionRecord) => {
     const before = userMarks.userRevokedBefore(session.user);
     return before !== undefined && Math.floor(session.createdAt / 1000) <= before;
@@ -187,7 +186,7 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
   const signedIn = async (request: FastifyRequest, reply: FastifyReply) => {
     const id = request.cookies[cookieName('session')];
     const session = sessions.find(id);
-    const record = session === undefined ? undefined : deps.store.users.get(session.user);
+    const record = session === undefined ? undefined : deps.store.config.user(session.user);
     const valid = session !== undefined && record?.passwordHash !== undefined && passwordStamp(record.passwordHash) === session.passwordStamp
       && !endedByUserMark(session);
     if (!valid) {
@@ -266,17 +265,17 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
     const address = request.ip;
     const counted = throttleName(name);
     // This user's own browser, if it says so with a device cookie the server made (devices.ts).
-    const device = trustedDevice(deps.store, request.cookies[cookieName('device')], name, at, limits.knownForMs);
+    const device = trustedDevice(deps.store.config, request.cookies[cookieName('device')], name, at, limits.knownForMs);
     const wait = throttles.blockedFor(counted, address, at, device);
     if (wait > 0) {
       reply.header('retry-after', String(Math.ceil(wait / 1000)));
       return signInForm(reply, request, { ...keep, error: 'Too many failed sign-ins.', retryAfter: `Try again in ${Math.ceil(wait / 60_000)} minute${wait > 60_000 ? 's' : ''}.` }, 429);
     }
-    const record = await checkPassword(deps.store, name, password);
+    const record = await checkPassword(deps.store.config, name, password);
     if (record === undefined) {
       throttles.failed(counted, address, at, device);
       // Never the name as typed: people type their password into it. Whether it names an account, and which.
-      const account = accountNamed(deps.store, name);
+      const account = accountNamed(deps.store.config, name);
       request.log.info(account === undefined ? { accountExists: false } : { accountExists: true, user: account }, 'portal sign-in failed');
       return signInForm(reply, request, { ...keep, error: 'The user name or password is wrong.' }, 401);
     }
