@@ -7,9 +7,8 @@
 // Opening refuses, with a StoreError that names the directory, a store written by a newer release
 // and a data file that is not LMDB. `mergekey serve` checks the whole store before this
 // (`check.ts`), in a child process that a damaged page may kill. Opening does not take the
-// single-controller lock: `mergekey serve`
-// takes that once (`lock.ts`) and its worker processes then open the same store freely, which
-// LMDB supports across processes.
+// single-controller lock: `mergekey serve` takes that once (`lock.ts`) and its worker processes
+// then open the same store freely, which LMDB supports across processes.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
@@ -19,7 +18,7 @@ import type { ApiRecord, ApplicationRecord, PlanRecord, SettingsRecord, UserReco
 
 /**
  * The layout of the store as a whole: which databases exist and what their keys mean. Bump it when
- * a release changes that layout (and add the migration from the previous format to `openStore`);
+ * a release changes that layout (and add the migration from the previous format to `openHandles`);
  * a release refuses a store whose format is newer than this, since it would misread it.
  * Record-level changes bump `RECORD_VERSION` in records.ts instead.
  */

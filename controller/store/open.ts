@@ -5,9 +5,11 @@
 // sync state (whose `applyCommit` carries the configuration writer); the portal what it reads.
 //
 // Shaped for a second implementation on a shared database (issue 13): what would cost a network
-// round trip there (token state writes, refresh rotation, assertion ids, revocation, the keyring,
-// sessions) returns Promises, while configuration and sync state stay synchronous, since every
-// replica keeps them in its own LMDB.
+// round trip there (token state writes, refresh rotation, assertion ids, revocation, the keyring)
+// returns Promises, while configuration and sync state stay synchronous, since every replica keeps
+// them in its own LMDB. Token state's lookups (a record, a tombstone, a cut-off) are synchronous
+// still: here they are memory-mapped reads, free on the token path, and a shared-database
+// implementation turns them into Promises together with their callers (the liveness rule).
 //
 // Opening refuses, with a StoreError that names the directory, a store written by a newer release
 // and a data file that is not LMDB (see handles.ts).
@@ -37,7 +39,7 @@ export interface Store {
    * with the portal's split); until it lands, the portal's own `Sessions` keeps them in this db.
    */
   readonly sessions: Database<unknown, string>;
-  /** Starts nothing: the sweeper of expired token state, for the one process that sweeps (the lock holder). */
+  /** A sweeper of expired token state (not started), for the one process that sweeps: the lock holder. */
   sweeper(options?: SweeperOptions): Sweeper;
   /** Gives the store its identity (and records a rebuild), and writes the identity files: the primary, once at start. */
   recordIdentity(dataDir: string, rebuilt: StoreRebuild | undefined): StoreIdentity;
