@@ -14,7 +14,9 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { StoreError } from './errors.ts';
 import { lmdbFileProblem } from './lmdb-file.ts';
+import type { Keyring } from './keyring.ts';
 import type { ApiRecord, ApplicationRecord, PlanRecord, SettingsRecord, UserRecord } from './records.ts';
+import type { AccessTokenRecord, FamilyRecord, RefreshTokenRecord } from './token-state.ts';
 
 /**
  * The layout of the store as a whole: which databases exist and what their keys mean. Bump it when
@@ -41,14 +43,17 @@ export interface StoreHandles {
   users: Database<UserRecord, string>;
   /** The single `mergekey.yaml` record, under the key "settings". */
   settings: Database<SettingsRecord, string>;
-  /** Reconciler bookkeeping: last applied commit, conditions, … */
+  /** Reconciler bookkeeping, values of several kinds by key prefix (sync-state.ts). */
   sync: Database<unknown, string>;
-  /** Token server state: access tokens, refresh tokens, revocations, used assertion ids, signing keys. */
-  tokens: Database<unknown, string>;
-  refreshTokens: Database<unknown, string>;
-  revocations: Database<unknown, string>;
-  jtis: Database<unknown, string>;
-  signingKeys: Database<unknown, string>;
+  /** Token server state (token-state.ts): access tokens, refresh tokens and families, revocations, used assertion ids. */
+  tokens: Database<AccessTokenRecord, string>;
+  refreshTokens: Database<RefreshTokenRecord | FamilyRecord, string>;
+  /** Tombstones and cut-offs, in seconds. */
+  revocations: Database<number, string>;
+  /** Used assertion ids, until their expiry in seconds. */
+  jtis: Database<number, string>;
+  /** The signing keyring, one record (keyring.ts). */
+  signingKeys: Database<Keyring, string>;
   /** Portal sign-in sessions, by the hash of their id (`controller/portal/sessions.ts`). */
   sessions: Database<unknown, string>;
   /** When token state expires: `[exp, db, key]` → 0, so the sweeper reads expired records in order (`sweeper.ts`). */

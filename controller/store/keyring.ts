@@ -47,7 +47,7 @@ const KEYRING = 'keyring';
 export function keyringStore(handles: StoreHandles): KeyringStore {
   const { signingKeys } = handles;
   const durable = durableWrite(handles);
-  const read = () => signingKeys.get(KEYRING) as Keyring | undefined;
+  const read = () => signingKeys.get(KEYRING);
   return {
     keyring: async () => read(),
     replaceKeyring(expectedVersion, keyring) {

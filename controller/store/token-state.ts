@@ -267,7 +267,7 @@ export function tokenState(store: StoreHandles, options: TokenStateOptions = {})
 
     flushAccessTokens,
 
-    accessToken: (app, jti) => tokens.get(accessKey(app, jti)) as AccessTokenRecord | undefined,
+    accessToken: (app, jti) => tokens.get(accessKey(app, jti)),
 
     revokeAccessToken(app, jti, exp) {
       return durable(() => {
@@ -360,7 +360,7 @@ export function tokenState(store: StoreHandles, options: TokenStateOptions = {})
     useAssertionId(app, jti, exp, now) {
       return durable(() => {
         const key = accessKey(app, jti);
-        const until = jtis.get(key) as number | undefined;
+        const until = jtis.get(key);
         if (until !== undefined && until > now) return false;
         jtis.put(key, exp);
         expires('jtis', key, exp);
@@ -377,8 +377,7 @@ export function tokenState(store: StoreHandles, options: TokenStateOptions = {})
       if (kind === 'a') {
         const range = rangeOf(app);
         const start = from === undefined ? range.start : `${accessKey(app, from)}\u0000`;
-        for (const { value } of tokens.getRange({ ...range, start, limit: limit + 1 })) {
-          const record = value as AccessTokenRecord;
+        for (const { value: record } of tokens.getRange({ ...range, start, limit: limit + 1 })) {
           if (page.access.length === limit) {
             page.next = last;
             return page;
