@@ -16,6 +16,7 @@ import { ReconcileLoop } from '../reconcile/loop.ts';
 import { Reconciler } from '../reconcile/reconciler.ts';
 import type { SecretOpener } from '../reconcile/records.ts';
 import { prepareStore } from '../store/check.ts';
+import type { ConfigReader } from '../store/config.ts';
 import { openStore, type Store, type StoreOptions } from '../store/open.ts';
 import type { Sweeper } from '../store/sweeper.ts';
 import { buildAdminApp, buildApp, type AdminAppOptions, type StatusSource, type SyncTrigger } from './app.ts';
@@ -291,7 +292,7 @@ export async function openController(config: ServeConfig, deps: StartDependencie
       onError: (err) => logger.error({ err }, 'sweeping expired token state failed'),
     });
     const sweeping = sweeper;
-    const watchIssuer = issuerWatcher(config, opened, () => controller?.issuer, logger);
+    const watchIssuer = issuerWatcher(config, opened.config, () => controller?.issuer, logger);
     reconciler = new Reconciler({
       config: store.config,
       sync: store.sync,
@@ -367,12 +368,12 @@ export async function resolveIssuer(
 }
 
 /** After each reconcile: says so when the repository's issuer is no longer the one being served. */
-function issuerWatcher(config: ServeConfig, store: Store, serving: () => string | undefined, logger: Logger): () => void {
+function issuerWatcher(config: ServeConfig, applied: ConfigReader, serving: () => string | undefined, logger: Logger): () => void {
   let reported: string | undefined;
   return () => {
     const current = serving();
     if (config.issuer !== undefined || current === undefined) return;
-    const issuer = store.config.settings()?.spec.issuer;
+    const issuer = applied.settings()?.spec.issuer;
     if (issuer !== undefined && issuer !== current && issuer !== reported) {
       reported = issuer;
       logger.warn({ serving: current, repository: issuer }, `mergekey.yaml now names the issuer ${issuer}; this server keeps issuing as ${current} until it restarts`);
