@@ -2,10 +2,7 @@
 // the service that does the work, the session and sign-in machinery, the assets, and the two
 // shorthands every route uses (`page` for a page's context, `auth` to require a signed-in user).
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { storeHealth } from '../store/health.ts';
 import type { Store } from '../store/open.ts';
-import { sessionStore } from '../store/sessions.ts';
-import { userRevokedBefore } from '../store/token-state.ts';
 import { portalCookies, type PortalCookies } from './auth/cookies.ts';
 import { Sessions, type SessionOptions } from './auth/sessions.ts';
 import { signedIn } from './auth/signed-in.ts';
@@ -17,7 +14,8 @@ import { AppTokens } from './tokens.ts';
 import type { Workspace } from './workspace.ts';
 
 export interface PortalDeps {
-  store: Store;
+  /** What the portal reads and writes in the store: configuration, token state, its health, sessions. */
+  store: Pick<Store, 'config' | 'tokens' | 'health' | 'sessions'>;
   workspace: Workspace;
   /** The issuer: an https issuer makes the cookies Secure (and `__Host-` prefixed). */
   issuer: () => string | undefined;
@@ -57,8 +55,8 @@ export interface PortalContext {
 
 export function createContext(deps: PortalDeps): PortalContext {
   const now = deps.now ?? Date.now;
-  const health = storeHealth(deps.store);
-  const sessions = new Sessions(sessionStore(deps.store), { now, guard: (write) => health.guard(write), ...deps.sessions });
+  const health = deps.store.health;
+  const sessions = new Sessions(deps.store.sessions, { now, guard: (write) => health.guard(write), ...deps.sessions });
   const service = new PortalService({ workspace: deps.workspace, store: deps.store, now });
   const tokens = new AppTokens(deps.store, now);
   const limits = { ...SIGN_IN_LIMITS, ...deps.limits };
@@ -68,7 +66,7 @@ export function createContext(deps: PortalDeps): PortalContext {
   // A session opened no later than the second its user was last removed or given a new password
   // has ended, as the user's tokens have (oauth/user-state.ts): a User restored by a revert, or a
   // new person of the same name, gets no session of the old one, whatever the password stamp says.
-  const userMarks = { userRevokedBefore: (name: string) => userRevokedBefore(deps.store, name) };
+  const userMarks = { userRevokedBefore: (name: string) => deps.store.tokens.userRevokedBefore(name) };
   const page = (request: FastifyRequest, extra: Partial<PageContext> = {}): PageContext => ({
     assets: urls,
     ...(request.portal === null ? {} : { user: request.portal.user, csrf: request.portal.session.csrf }),

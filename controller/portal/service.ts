@@ -122,12 +122,12 @@ export type EditInput = Pick<ApplicationEdits, 'description' | 'displayName' | '
 
 export class PortalService {
   readonly #workspace: Workspace;
-  readonly #store: Store;
+  readonly #store: Pick<Store, 'config'>;
   readonly #now: () => number;
   /** Who decided a request closed by the server's token, by number and close time: fixed once closed. */
   readonly #decisions = new Map<string, string | undefined>();
 
-  constructor(options: { workspace: Workspace; store: Store; now: () => number }) {
+  constructor(options: { workspace: Workspace; store: Pick<Store, 'config'>; now: () => number }) {
     this.#workspace = options.workspace;
     this.#store = options.store;
     this.#now = options.now;
@@ -185,7 +185,7 @@ export class PortalService {
       manifest = await this.#requested(view!.openRequest);
       if (manifest !== undefined) manifestSource = 'request';
     }
-    const record = this.#store.applications.get(name);
+    const record = this.#store.config.application(name);
     return {
       ...snapshot,
       view: view!,
@@ -425,7 +425,7 @@ export class PortalService {
     const snapshot = await this.snapshot({ app: name });
     const view = statusOf(snapshot.main, name, snapshot.requests);
     this.#requireActor(user, name, view, snapshot);
-    const record = this.#store.applications.get(name);
+    const record = this.#store.config.application(name);
     if (record === undefined) throw new PortalError(409, `${name} is not served by the token server yet.`, 'Its create request must be approved and applied first.');
     return record;
   }

@@ -14,7 +14,7 @@ import type { GrantType } from '../manifests/vocabulary.ts';
 import { liveTokens, revokeTokenById, type TokenSummary } from '../oauth/live-tokens.ts';
 import type { Store } from '../store/open.ts';
 import type { ApplicationRecord } from '../store/records.ts';
-import { tokenState, type TokenState } from '../store/token-state.ts';
+import type { TokenState } from '../store/token-state.ts';
 
 /** One live token as the portal shows it: what the HTTP listing answers. */
 export type PortalToken = TokenSummary;
@@ -22,13 +22,13 @@ export type PortalToken = TokenSummary;
 const PAGE = 200;
 
 export class AppTokens {
-  readonly #store: Store;
+  readonly #store: Pick<Store, 'config' | 'tokens'>;
   readonly #tokens: TokenState;
   readonly #now: () => number;
 
-  constructor(store: Store, now: () => number) {
+  constructor(store: Pick<Store, 'config' | 'tokens'>, now: () => number) {
     this.#store = store;
-    this.#tokens = tokenState(store);
+    this.#tokens = store.tokens;
     this.#now = now;
   }
 
@@ -36,7 +36,7 @@ export class AppTokens {
   list(app: ApplicationRecord): { tokens: PortalToken[]; more: boolean } {
     if (app.spec.state !== 'active') return { tokens: [], more: false };
     const page = this.#tokens.listTokens(app.name, { limit: PAGE });
-    const sources = { tokens: this.#tokens, userExists: (name: string) => this.#store.users.get(name) !== undefined };
+    const sources = { tokens: this.#tokens, userExists: (name: string) => this.#store.config.user(name) !== undefined };
     return { tokens: liveTokens(sources, app.name, page, Math.floor(this.#now() / 1000)), more: page.next !== undefined };
   }
 

@@ -1,9 +1,10 @@
-// The configuration half of the store, behind two narrow interfaces: the OAuth server reads
-// through ConfigReader, the reconciler's apply writes through ConfigWriter. Neither caller sees a
-// database handle, a key layout or an index.
+// The configuration half of the store, behind two narrow interfaces: the OAuth server and the
+// portal read through ConfigReader, the reconciler's apply writes through ConfigWriter. Neither
+// caller sees a database handle, a key layout or an index. Reads are synchronous on every backend:
+// each replica keeps configuration in its own LMDB, following git (issue 13).
 import type { Database } from 'lmdb';
 import { StoreError } from './errors.ts';
-import type { Store } from './open.ts';
+import type { StoreHandles } from './handles.ts';
 import { markGrantRevokedBefore, markRevokedBefore, markUserRevokedBefore } from './token-state.ts';
 import type { ApiRecord, ApplicationRecord, PlanRecord, SettingsRecord, UserRecord } from './records.ts';
 import { foldClientId } from '../manifests/vocabulary.ts';
@@ -76,7 +77,7 @@ export interface ConfigWriter {
 }
 
 /** Reads configuration records; safe from any process that opened the store. */
-export function configReader(store: Store): ConfigReader {
+export function configReader(store: StoreHandles): ConfigReader {
   const all = <V>(db: Database<V, string>) => Array.from(db.getRange(), (entry) => entry.value);
   const application = applicationReader(store);
   // An index entry, once written, never changes (see putApplication), so a name found here stays
@@ -119,7 +120,7 @@ const MAX_CACHED_APPLICATIONS = 10_000;
  * and in a profile of `npm run bench:token` decoding the record was 2.4% of a worker's CPU. The
  * record returned may be returned again: callers must not mutate it.
  */
-function applicationReader(store: Store): (name: string) => ApplicationRecord | undefined {
+function applicationReader(store: StoreHandles): (name: string) => ApplicationRecord | undefined {
   const decoded = new Map<string, { bytes: Buffer; record: ApplicationRecord }>();
   return (name) => {
     const bytes = store.applications.getBinary(name);
@@ -139,16 +140,12 @@ function applicationReader(store: Store): (name: string) => ApplicationRecord | 
 }
 
 /**
- * Writes configuration records. Every method must run inside a write transaction the caller
- * opened, so that one commit lands whole or not at all:
- *
- *   store.root.transactionSync(() => { writer.putApplication(…); writer.deactivateApplication(…); … });
- *
- * Use `transactionSync`: when its callback throws, LMDB aborts every write made in it. (lmdb-js
- * 3's asynchronous `transaction()` does not settle when its callback throws.) A method called
- * outside a transaction throws `store.no-transaction` instead of committing on its own.
+ * Writes configuration records. Every method must run inside a write transaction, so that one
+ * commit lands whole or not at all: the reconciler gets this writer only inside that transaction,
+ * from `SyncState.applyCommit` (sync-state.ts). A method called outside a transaction throws
+ * `store.no-transaction` instead of committing on its own.
  */
-export function configWriter(store: Store, now: () => number = Date.now): ConfigWriter {
+export function configWriter(store: StoreHandles, now: () => number = Date.now): ConfigWriter {
   // Deactivating an application revokes every token it holds, in the same transaction.
   const noteDeactivation = (before: ApplicationRecord | undefined, after: ApplicationRecord) => {
     if (before?.spec.state === 'active' && after.spec.state === 'inactive') markRevokedBefore(store, after.name, Math.floor(now() / 1000));
@@ -185,7 +182,7 @@ export function configWriter(store: Store, now: () => number = Date.now): Config
     try {
       store.root.getWriteTxnId();
     } catch {
-      throw new StoreError('store.no-transaction', 'configuration writes must run inside store.root.transactionSync()');
+      throw new StoreError('store.no-transaction', 'configuration writes must run inside SyncState.applyCommit()');
     }
   };
 

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from './open.ts';
-import { isLive, SESSION_VERSION, sessionStore, type SessionRecord, type SessionStore } from './sessions.ts';
+import { handlesOf } from './handles.ts';
+import { isLive, SESSION_VERSION, type SessionRecord, type SessionStore } from './sessions.ts';
 
 let dir: string;
 let store: Store;
@@ -15,7 +16,7 @@ const IDLE_MS = 30 * 60_000;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'mergekey-store-sessions-'));
   store = openStore(dir);
-  sessions = sessionStore(store);
+  sessions = store.sessions;
 });
 
 afterAll(async () => {
@@ -34,8 +35,8 @@ describe('portal sessions at rest', () => {
   it('are keyed by the hash of their id, never the id itself (a backup holds no usable cookie)', async () => {
     const id = newId();
     await sessions.create(id, record('alice'), bound());
-    expect(store.sessions.get(id)).toBeUndefined();
-    expect(store.sessions.get(hashOf(id))).toMatchObject({ user: 'alice', passwordStamp: 'stamp' });
+    expect(handlesOf(store).sessions.get(id)).toBeUndefined();
+    expect(handlesOf(store).sessions.get(hashOf(id))).toMatchObject({ user: 'alice', passwordStamp: 'stamp' });
     expect(await sessions.get(id)).toMatchObject({ user: 'alice' });
   });
 
@@ -44,7 +45,7 @@ describe('portal sessions at rest', () => {
     await sessions.create(id, record('alice'), bound());
     await sessions.delete(id);
     await sessions.replace(id, { ...record('alice'), flash: { kind: 'success', message: 'Approved #1.' } });
-    expect(store.sessions.get(hashOf(id))).toBeUndefined();
+    expect(handlesOf(store).sessions.get(hashOf(id))).toBeUndefined();
     const live = newId();
     await sessions.create(live, record('alice'), bound());
     await sessions.replace(live, { ...record('alice'), flash: { kind: 'success', message: 'Saved.' } });
@@ -70,7 +71,7 @@ describe('sweeping', () => {
     clock += 31 * 60_000;
     await sessions.replace(live, { ...record('alice'), lastSeenAt: clock - 2 * 60_000 });
     expect(await sessions.sweep({ now: clock, idleMs: IDLE_MS })).toBeGreaterThanOrEqual(2500);
-    expect(store.sessions.getKeysCount()).toBe(1);
+    expect(handlesOf(store).sessions.getKeysCount()).toBe(1);
     expect((await sessions.get(live))?.user).toBe('alice');
   });
 });

@@ -9,7 +9,7 @@
 // Every method returns a Promise, reads included: over a network database each one is a round
 // trip, and an LMDB read answered through a resolved Promise costs the portal nothing it notices.
 import { createHash } from 'node:crypto';
-import type { Store } from './open.ts';
+import type { StoreHandles } from './handles.ts';
 
 export const SESSION_VERSION = 1;
 
@@ -80,7 +80,7 @@ function keyOf(id: string): string {
 }
 
 /** The sessions kept in the store's `sessions` db. */
-export function sessionStore(store: Store): SessionStore {
+export function sessionStore(store: StoreHandles): SessionStore {
   const db = store.sessions;
 
   /** The keys of `user`'s live sessions that a new one would put past maxPerUser, least recently used first. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreError } from '../../store/errors.ts';
 import { openStore, type Store } from '../../store/open.ts';
-import { sessionStore, type SessionRecord, type SessionStore } from '../../store/sessions.ts';
+import type { SessionRecord, SessionStore } from '../../store/sessions.ts';
 import { PortalError, toPortalError } from '../service.ts';
 import { tokensEqual } from './csrf.ts';
 import { passwordStamp, Sessions } from './sessions.ts';
@@ -18,7 +18,7 @@ let clock = Date.parse('2025-06-01T12:00:00Z');
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'mergekey-sessions-'));
   store = openStore(dir);
-  records = sessionStore(store);
+  records = store.sessions;
 });
 
 afterAll(async () => {

@@ -37,7 +37,7 @@ export function signedIn(ctx: Omit<PortalContext, 'auth'>): preHandlerAsyncHookH
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const id = request.cookies[cookies.name('session')];
     const session = await sessions.find(id);
-    const record = session === undefined ? undefined : deps.store.users.get(session.user);
+    const record = session === undefined ? undefined : deps.store.config.user(session.user);
     const valid = session !== undefined && record?.passwordHash !== undefined && passwordStamp(record.passwordHash) === session.passwordStamp
       && !endedByUserMark(session);
     if (!valid) {

@@ -49,17 +49,17 @@ export function signInRoutes(app: FastifyInstance, ctx: PortalContext): void {
     const address = request.ip;
     const counted = throttleName(name);
     // This user's own browser, if it says so with a device cookie the server made (devices.ts).
-    const device = trustedDevice(deps.store, request.cookies[cookies.name('device')], name, at, limits.knownForMs);
+    const device = trustedDevice(deps.store.config, request.cookies[cookies.name('device')], name, at, limits.knownForMs);
     const wait = throttles.blockedFor(counted, address, at, device);
     if (wait > 0) {
       reply.header('retry-after', String(Math.ceil(wait / 1000)));
       return signInForm(reply, request, { ...keep, error: 'Too many failed sign-ins.', retryAfter: `Try again in ${Math.ceil(wait / 60_000)} minute${wait > 60_000 ? 's' : ''}.` }, 429);
     }
-    const record = await checkPassword(deps.store, name, password);
+    const record = await checkPassword(deps.store.config, name, password);
     if (record === undefined) {
       throttles.failed(counted, address, at, device);
       // Never the name as typed: people type their password into it. Whether it names an account, and which.
-      const account = accountNamed(deps.store, name);
+      const account = accountNamed(deps.store.config, name);
       request.log.info(account === undefined ? { accountExists: false } : { accountExists: true, user: account }, 'portal sign-in failed');
       return signInForm(reply, request, { ...keep, error: 'The user name or password is wrong.' }, 401);
     }
