@@ -117,7 +117,7 @@ describe('introspection of access tokens', () => {
     const before = await accessToken(app);
     const setState = (state: 'active' | 'inactive') => s.updateApp(app.name, (record) => ({ ...record, spec: { ...record.spec, state } }));
     // Start at the top of a second, so the deactivation and the new token share it (token times
-    // are whole seconds): the token endpoint must wait for the next second, not issue a dead token.
+    // are whole seconds): a token issued after the reactivation lives, whatever second it shares.
     s.advance(1000 - (s.now() % 1000));
     await setState('inactive');
     expect(await introspect(observer, before)).toEqual(INACTIVE);

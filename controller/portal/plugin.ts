@@ -12,10 +12,10 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { APP_STATUSES, isRequestAllowed, type AppStatus, type RequestKind } from '../requests/index.ts';
-import { leaveUserMarkSecond } from '../oauth/user-state.ts';
+import { sessionUserLive } from '../oauth/liveness.ts';
 import { storeHealth } from '../store/health.ts';
 import type { Store } from '../store/open.ts';
-import { userRevokedBefore } from '../store/token-state.ts';
+import { cutOffs } from '../store/token-state.ts';
 import { accountNamed, checkPassword, hasRole, portalUser, throttleName, type PortalUser } from './accounts.ts';
 import { deviceCookie, trustedDevice } from './devices.ts';
 import { html } from './html.ts';
@@ -174,14 +174,10 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
     return sendPage(reply, errorPage(context(request), 500, 'Something failed on the server.', 'Try again; the operator can find the details in the server’s log.', backFor(request)), 500);
   });
 
-  // A session opened no later than the second its user was last removed or given a new password
-  // has ended, as the user's tokens have (oauth/user-state.ts): a User restored by a revert, or a
-  // new person of the same name, gets no session of the old one, whatever the password stamp says.
-  const userMarks = { userRevokedBefore: (name: string) => userRevokedBefore(deps.store, name) };
-  const endedByUserMark = (session: SessionRecord) => {
-    const before = userMarks.userRevokedBefore(session.user);
-    return before !== undefined && Math.floor(session.createdAt / 1000) <= before;
-  };
+  // A session opened before its user was last removed or given a new password has ended, as the
+  // user's tokens have (oauth/liveness.ts): a User restored by a revert, or a new person of the
+  // same name, gets no session of the old one, whatever the password stamp says.
+  const userCutOffs = cutOffs(deps.store);
 
   /** Loads the session; without one, GETs go to sign-in and everything else is refused. On POST, checks the CSRF token. */
   const signedIn = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -189,7 +185,7 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
     const session = sessions.find(id);
     const record = session === undefined ? undefined : deps.store.users.get(session.user);
     const valid = session !== undefined && record?.passwordHash !== undefined && passwordStamp(record.passwordHash) === session.passwordStamp
-      && !endedByUserMark(session);
+      && sessionUserLive(userCutOffs, session);
     if (!valid) {
       if (id !== undefined && session !== undefined) await sessions.destroy(id);
       if (request.method === 'GET') {
@@ -272,6 +268,9 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
       reply.header('retry-after', String(Math.ceil(wait / 1000)));
       return signInForm(reply, request, { ...keep, error: 'Too many failed sign-ins.', retryAfter: `Try again in ${Math.ceil(wait / 60_000)} minute${wait > 60_000 ? 's' : ''}.` }, 429);
     }
+    // Read in the same synchronous step as the user record (checkPassword reads it before its
+    // first await): the session records it, and ends with a cut-off written after it.
+    const userGeneration = userCutOffs.generation();
     const record = await checkPassword(deps.store, name, password);
     if (record === undefined) {
       throttles.failed(counted, address, at, device);
@@ -284,8 +283,7 @@ async function routes(app: FastifyInstance, deps: PortalDeps): Promise<void> {
     // A new id at every sign-in: a session id planted before it is worthless after it.
     const old = request.cookies[cookieName('session')];
     if (old !== undefined) await sessions.destroy(old);
-    await leaveUserMarkSecond(userMarks, record.name, now());
-    const { id } = await sessions.create(record.name, passwordStamp(record.passwordHash!));
+    const { id } = await sessions.create(record.name, passwordStamp(record.passwordHash!), userGeneration);
     reply.setCookie(cookieName('session'), id, cookieOptions(lifetimeMs));
     // Kept after sign-out: it says only that this browser is one the user signed in from.
     reply.setCookie(cookieName('device'), deviceCookie(record.name, record.passwordHash!, at), cookieOptions(limits.knownForMs));

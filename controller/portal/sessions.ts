@@ -21,6 +21,12 @@ export interface SessionRecord {
   csrf: string;
   /** Fingerprint of the user's password hash at sign-in: a new password ends the session. */
   passwordStamp: string;
+  /**
+   * The store's cut-off generation the user's record was read at when the session opened: a
+   * removal or new password after it ends the session (controller/oauth/liveness.ts). Absent in
+   * sessions opened before generations, which `createdAt` judges.
+   */
+  userGeneration?: number;
   /** Milliseconds since the epoch. */
   createdAt: number;
   expiresAt: number;
@@ -86,7 +92,7 @@ export class Sessions {
   }
 
   /** A new session for `user`; the id is returned once, for the cookie, and stored only hashed. */
-  async create(user: string, stamp: string): Promise<{ id: string; session: SessionRecord }> {
+  async create(user: string, stamp: string, userGeneration?: number): Promise<{ id: string; session: SessionRecord }> {
     const now = this.#options.now();
     const id = newToken();
     const session: SessionRecord = {
@@ -94,6 +100,7 @@ export class Sessions {
       user,
       csrf: newToken(),
       passwordStamp: stamp,
+      ...(userGeneration === undefined ? {} : { userGeneration }),
       createdAt: now,
       expiresAt: now + this.#options.lifetimeMs,
       lastSeenAt: now,

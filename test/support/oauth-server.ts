@@ -10,6 +10,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { hashClientSecret, hashPassword } from '../../controller/sealing/hashes.ts';
+import { configWriter } from '../../controller/store/config.ts';
 import { openStore, type Store } from '../../controller/store/open.ts';
 import type { ApiRecord, ApplicationRecord, PlanRecord, UserRecord } from '../../controller/store/records.ts';
 import type { ApplicationSpec } from '../../controller/manifests/types.generated.ts';
@@ -44,6 +45,7 @@ export interface TestServer {
   advance(ms: number): void;
   now(): number;
   addApp(name: string, spec?: Partial<Omit<ApplicationSpec, 'credentials'>>): Promise<TestClient>;
+  /** Writes the application as the reconciler would (a deactivation writes its cut-off), on the server's clock. */
   updateApp(name: string, change: (record: ApplicationRecord) => ApplicationRecord): Promise<void>;
   /** Waits for writes the server did not wait for (access token records) to be committed. */
   settle(): Promise<void>;
@@ -130,7 +132,7 @@ export async function startTestServer(options: Partial<OAuthOptions> = {}): Prom
       return made;
     },
     async updateApp(name, change) {
-      await store.applications.put(name, change(store.applications.get(name)!));
+      store.root.transactionSync(() => configWriter(store, now).putApplication(change(store.applications.get(name)!)));
     },
     hashSecret: (secret) => hashClientSecret(secretHashKey, secret),
     async settle() {
