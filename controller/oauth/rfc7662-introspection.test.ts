@@ -3,6 +3,7 @@
 import { SignJWT, decodeJwt, generateKeyPair } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cutOffs } from '../store/token-state.ts';
 import { basicAuthorization } from './basic.ts';
 import {
   ALICE_PASSWORD, authOf, BILLING_AUDIENCE, insecure, ORDERS_AUDIENCE, postForm, startTestServer, type TestClient, type TestServer,
@@ -125,6 +126,27 @@ describe('introspection of access tokens', () => {
     await setState('active');
     expect(await introspect(app, await accessToken(app))).toMatchObject({ active: true });
     expect(await introspect(app, before)).toEqual(INACTIVE);
+  });
+
+  it('issues a live token in the very second of a deactivation and its reactivation: nothing waits the second out', async () => {
+    const app = await fresh();
+    const setState = (state: 'active' | 'inactive') => s.updateApp(app.name, (record) => ({ ...record, spec: { ...record.spec, state } }));
+    // Token times are whole seconds. A token issued after the reactivation carries the second of
+    // the deactivation, and lives. (When the real clock crosses into the next second meanwhile,
+    // the round proves nothing; another is tried.)
+    for (let round = 0; round < 5; round++) {
+      s.advance(1000 - (s.now() % 1000));
+      const before = await accessToken(app);
+      await setState('inactive');
+      await setState('active');
+      const deactivated = Math.floor(cutOffs(s.store).application(app.name)!.at / 1000);
+      const after = await accessToken(app);
+      if (decodeJwt(after).iat !== deactivated) continue;
+      expect(await introspect(app, after)).toMatchObject({ active: true, iat: deactivated });
+      expect(await introspect(app, before)).toEqual(INACTIVE);
+      return;
+    }
+    throw new Error('no token was issued in the second of its deactivation');
   });
 
   it('honours token_type_hint without trusting it', async () => {
