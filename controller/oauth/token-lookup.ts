@@ -39,7 +39,9 @@ export async function findAccessToken(ctx: OAuthContext, token: string): Promise
   if (claims === undefined) return undefined;
   const app = ctx.config.applicationByClientId(claims.client_id);
   if (app === undefined) return undefined;
-  // Its generations are in its record; without one (still being written, or lost), its claims.
+  // Its generations are in its record; without one (still being written, or lost), its claims are
+  // judged by time. Tokens of a family are recorded before they are returned, so for them the
+  // record, and so the family, is always there.
   const record = ctx.tokens.accessToken(app.name, claims.jti);
   const facts: TokenFacts = {
     type: 'access_token', app, jti: claims.jti, sub: claims.sub, scope: claims.scope, aud: audiences(claims.aud),

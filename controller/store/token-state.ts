@@ -25,9 +25,9 @@
 // Cut-offs (what liveness.ts in controller/oauth reads): the reconciler's apply writes them, and
 // nothing else does, in the transaction that deactivates an application, removes a User or
 // changes its password, or withdraws an Api's audience or scopes. Each write moves the store's
-// cut-off generation on by one and records it in the cut-off; a token records the generation of
-// the state it was issued from (`issuedUnder`), so "issued before the cut-off" is a comparison of
-// two counters read from one snapshot: no clock, no whole seconds, no wait. Cut-offs are never
+// cut-off generation on by one and records it in the cut-off; a token records the generation its
+// issuer read together with the state it relied on (`issuedUnder`), so "issued from state older
+// than the cut-off" is a comparison of two counters: no clock, no whole seconds, no wait. Cut-offs are never
 // swept: an application reactivated, a User restored or an Api published again starts with none
 // of the old tokens. A store written before generations holds whole-second numbers under these
 // keys (read as generation 0, `at` the last millisecond of that second) and tokens without
