@@ -21,7 +21,11 @@ import type { ApiRecord, ApplicationRecord, PlanRecord, SettingsRecord, UserReco
  * a release refuses a store whose format is newer than this, since it would misread it.
  * Record-level changes bump `RECORD_VERSION` in records.ts instead.
  */
-export const STORE_FORMAT = 1;
+export const STORE_FORMAT = 2;
+// Formats: 1, the first. 2, cut-offs under `app/`, `user/`, `aud/` and `scope/` in `revocations`
+// are `{ generation, at }` (token-state.ts), which a format-1 release would misread as no cut-off
+// and so revive the tokens they end. Migration from 1: none but the format record, since a
+// format-1 store's whole-second marks are read as they are.
 
 export interface StoreMeta {
   format: number;
@@ -155,5 +159,12 @@ function checkFormat(root: RootDatabase, path: string): void {
       'store.newer-format',
       `store at ${path} was written by Mergekey store format ${format}; this release reads up to ${STORE_FORMAT}`,
     );
+  }
+  if (format < STORE_FORMAT) {
+    // Before this release writes anything of the new format, so an older release refuses the store.
+    root.transactionSync(() => {
+      const current = metaDb.get('format');
+      if (current !== undefined && current.format < STORE_FORMAT) metaDb.put('format', { ...current, format: STORE_FORMAT });
+    });
   }
 }
