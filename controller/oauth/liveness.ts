@@ -101,9 +101,8 @@ export function liveness(sources: LivenessSources, token: TokenFacts, now: numbe
   const { tokens } = sources;
   const cuts = tokens.cutOffs;
   const under = token.issuedUnder;
-  const issuedAt = issuedAtMs(token);
   const since = (cut: CutOff | undefined, generation: number | undefined) =>
-    cut !== undefined && (generation === undefined ? cut.at >= issuedAt : cut.generation > generation);
+    cut !== undefined && (generation === undefined ? cut.at >= issuedAtMs(token) : cut.generation > generation);
   if (token.exp <= now) return dead('expired');
   if (token.app.spec.state !== 'active') return dead('application-inactive');
   if (token.jti !== undefined && tokens.accessTokenRevoked(token.app.name, token.jti)) return dead('revoked');
