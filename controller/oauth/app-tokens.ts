@@ -10,6 +10,7 @@ import { authenticateBasic } from './client-auth.ts';
 import type { OAuthContext } from './context.ts';
 import { accessDenied, invalidClient, invalidRequest, invalidToken, noStore, notFound, OAuthError, slowDown } from './errors.ts';
 import { clientSubject, seconds } from './issue.ts';
+import { livenessSources } from './liveness.ts';
 import { ACCESS_ID_PREFIX, liveTokens, MAX_TOKEN_ID_LENGTH, REFRESH_ID_PREFIX, revokeTokenById, type TokenSummary } from './live-tokens.ts';
 import { OPEN_SCOPE } from './scopes.ts';
 import { retryAfterSeconds } from './throttle.ts';
@@ -37,8 +38,7 @@ export function listTokensEndpoint(ctx: OAuthContext) {
     const limit = pageSize(ctx, request.query.limit);
     const after = cursorOf(request.query.after);
     const page = ctx.tokens.listTokens(app.name, after === undefined ? { limit } : { limit, after });
-    const sources = { tokens: ctx.tokens, userExists: (name: string) => ctx.config.user(name) !== undefined };
-    const list: TokenList = { tokens: liveTokens(sources, app.name, page, seconds(ctx.now())) };
+    const list: TokenList = { tokens: liveTokens(livenessSources(ctx), app, page, seconds(ctx.now())) };
     if (page.next !== undefined) list.next = `${page.next.startsWith('a:') ? ACCESS_ID_PREFIX : REFRESH_ID_PREFIX}${page.next.slice(2)}`;
     return noStore(reply).send(list);
   };

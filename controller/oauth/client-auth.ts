@@ -5,7 +5,6 @@ import { decodeJwt } from 'jose';
 import type { AuthMethod } from '../manifests/vocabulary.ts';
 import { clientSecretMatches } from '../sealing/hashes.ts';
 import type { ApplicationRecord, StoredClientSecret } from '../store/records.ts';
-import { applicationActive } from './app-state.ts';
 import { verifyClientAssertion } from './assertion.ts';
 import { parseBasicAuthorization } from './basic.ts';
 import type { OAuthContext } from './context.ts';
@@ -17,6 +16,8 @@ import { retryAfterSeconds } from './throttle.ts';
 export interface AuthenticatedClient {
   app: ApplicationRecord;
   method: AuthMethod;
+  /** The store's cut-off generation `app` was read at: the tokens issued to it record it (liveness.ts). */
+  generation: number;
 }
 
 /** What the request presents, before anything is checked. */
@@ -30,8 +31,11 @@ const MAX_CLIENT_ID_LENGTH = 128;
 /** Steps: read the credentials, refuse while throttled, verify them, require an active application. */
 export async function authenticateClient(ctx: OAuthContext, request: FastifyRequest, params: Params): Promise<AuthenticatedClient> {
   const presented = presentedCredentials(request, params);
+  // Read in the same synchronous step as the application record (verifyCredentials looks it up
+  // before its first await), so from one LMDB read snapshot.
+  const generation = ctx.tokens.cutOffs.generation();
   const app = await throttled(ctx, request, presented.clientId, () => verifyCredentials(ctx, presented, request.log));
-  return { app, method: presented.method };
+  return { app, method: presented.method, generation };
 }
 
 /**
@@ -74,7 +78,7 @@ async function throttled(
     throw invalidClient();
   }
   // An inactive application gets nothing, whatever it presents.
-  if (!applicationActive(ctx, app)) throw invalidClient('the application is inactive');
+  if (app.spec.state !== 'active') throw invalidClient('the application is inactive');
   return app;
 }
 

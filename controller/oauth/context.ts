@@ -26,7 +26,7 @@ export interface OAuthContext {
   /** ms */
   now: () => number;
   options: OAuthOptions;
-  /** Reports a failure of work done in the background (rotation, sweeping, marks). */
+  /** Reports a failure of work done in the background (rotation, sweeping, record writes). */
   onBackgroundError: (err: unknown) => void;
   throttles: {
     /** Token requests per application (the plan's rate). */
@@ -62,7 +62,7 @@ export function createContext(deps: OAuthDeps, onBackgroundError: (err: unknown)
   const throttle = () => new Throttle(options.throttleMaxEntries, { share: deps.throttleSharing !== undefined });
   return {
     config,
-    slow: new SlowConfig(config, now, options.configCacheTtl),
+    slow: new SlowConfig(config, () => tokens.cutOffs.generation(), now, options.configCacheTtl),
     tokens,
     keys: new SigningKeys(deps.keyring, {
       alg: options.signingAlg,

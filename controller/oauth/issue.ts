@@ -1,7 +1,7 @@
 // Minting tokens: the parts every grant shares. Grants decide what to mint; this decides how.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { ApplicationRecord } from '../store/records.ts';
-import type { AccessTokenRecord, RefreshTokenRecord } from '../store/token-state.ts';
+import type { AccessTokenRecord, IssuedUnder, RefreshTokenRecord } from '../store/token-state.ts';
 import { signAccessToken } from './access-token.ts';
 import type { OAuthContext } from './context.ts';
 import { CLIENT_SUBJECT_PREFIX, REFRESH_TOKEN_BYTES, USER_SUBJECT_PREFIX } from './defaults.ts';
@@ -31,6 +31,8 @@ export interface Grantee {
   sub: string;
   scopes: readonly string[];
   family?: string;
+  /** The cut-off generations of the state the grant read (liveness.ts). */
+  issuedUnder: IssuedUnder;
 }
 
 export async function mintAccessToken(
@@ -43,7 +45,9 @@ export async function mintAccessToken(
   const token = await signAccessToken(ctx.keys.signer(), {
     iss: ctx.issuer, sub: grantee.sub, aud: aud.length === 1 ? aud[0]! : aud, client_id: app.spec.clientId, scope, iat: now, exp, jti,
   });
-  const record: AccessTokenRecord = { v: 1, jti, clientId: app.spec.clientId, sub: grantee.sub, scope, aud, iat: now, exp };
+  const record: AccessTokenRecord = {
+    v: 1, jti, clientId: app.spec.clientId, sub: grantee.sub, scope, aud, iat: now, exp, issuedUnder: grantee.issuedUnder,
+  };
   if (grantee.family !== undefined) record.family = grantee.family;
   return { token, record };
 }
@@ -64,7 +68,8 @@ export function uuidV7(ms: number): string {
 
 /**
  * Records an access token for listing, without waiting for the write: a token is active unless
- * revoked, so the answer need not wait for a disk flush (see token-state.ts).
+ * revoked or cut off, which needs no record, so the answer need not wait for a disk flush (see
+ * token-state.ts and liveness.ts).
  */
 export function recordAccessToken(ctx: OAuthContext, app: ApplicationRecord, record: AccessTokenRecord): void {
   ctx.tokens.recordAccessToken(app.name, record);
@@ -77,7 +82,7 @@ export function mintRefreshToken(app: ApplicationRecord, grantee: Grantee & { fa
     token,
     record: {
       v: 1, id: refreshTokenId(token), clientId: app.spec.clientId, sub: grantee.sub, scope: grantee.scopes.join(' '),
-      iat: now, exp: now + plan.refreshTokenTtl, family: grantee.family,
+      iat: now, exp: now + plan.refreshTokenTtl, family: grantee.family, issuedUnder: grantee.issuedUnder,
     },
   };
 }

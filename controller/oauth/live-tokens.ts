@@ -1,15 +1,13 @@
 // An application's live tokens as its developers see them, and revoking one by its id: the rules
-// the HTTP token listing (app-tokens.ts) and the portal share. Live means unexpired, issued after
-// the application's last deactivation, not revoked, not spent, its family not revoked, its user
-// (if any) still there and not removed or given a new password since, none of its audiences or
-// scopes withdrawn since (api-state.ts) — what introspection would call active.
+// the HTTP token listing (app-tokens.ts) and the portal share. Live is liveness.ts's answer, the
+// one introspection gives.
 //
 // A token's id is a handle, not a credential: `at_<jti>` for an access token, `rt_<sha-256 of
 // the token>` for a refresh token. Knowing one grants nothing; lists also carry the `masked`
 // form for display, which `mergekey token revoke` accepts as well.
+import type { ApplicationRecord } from '../store/records.ts';
 import type { TokenPage, TokenState } from '../store/token-state.ts';
-import { grantLive } from './api-state.ts';
-import { subjectLive } from './user-state.ts';
+import { accessTokenFacts, liveness, refreshTokenFacts, type LivenessSources } from './liveness.ts';
 
 export interface TokenSummary {
   /** `at_<jti>` or `rt_<sha-256 of the token>`: a handle for revocation, not a credential. */
@@ -29,30 +27,16 @@ export const REFRESH_ID_PREFIX = 'rt_';
 // Token ids are at most `rt_` and 43 characters; anything much longer is no id of ours.
 export const MAX_TOKEN_ID_LENGTH = 100;
 
-export interface LiveTokenSources {
-  tokens: TokenState;
-  /** Whether the User manifest `name` still exists: a user's tokens die with the user. */
-  userExists(name: string): boolean;
-}
-
 /** The live tokens of one page of `app`'s records, access tokens first. `now` in seconds. */
-export function liveTokens(sources: LiveTokenSources, app: string, page: TokenPage, now: number): TokenSummary[] {
-  const { tokens } = sources;
-  const revokedBefore = tokens.revokedBefore(app);
-  const live = (record: { iat: number; exp: number; sub: string }) =>
-    record.exp > now && (revokedBefore === undefined || record.iat > revokedBefore) && subjectLive(sources, record.sub, record.iat);
-  const familyLive = (family: string) => {
-    const found = tokens.family(app, family);
-    return found !== undefined && found.revokedAt === undefined;
-  };
+export function liveTokens(sources: LivenessSources, app: ApplicationRecord, page: TokenPage, now: number): TokenSummary[] {
   const summaries: TokenSummary[] = [];
   for (const record of page.access) {
     // A revocation from another worker may have landed before this record's batched write.
-    if (!live(record) || !grantLive(tokens, record.aud, record.scope, record.iat) || tokens.accessTokenRevoked(app, record.jti) || (record.family !== undefined && !familyLive(record.family))) continue;
+    if (!liveness(sources, accessTokenFacts(app, record), now).live) continue;
     summaries.push(summary(`${ACCESS_ID_PREFIX}${record.jti}`, 'access_token', record));
   }
   for (const record of page.refresh) {
-    if (!live(record) || !grantLive(tokens, [], record.scope, record.iat) || record.usedAt !== undefined || !familyLive(record.family)) continue;
+    if (!liveness(sources, refreshTokenFacts(app, record), now).live) continue;
     summaries.push(summary(`${REFRESH_ID_PREFIX}${record.id}`, 'refresh_token', record));
   }
   return summaries;

@@ -4,7 +4,6 @@
 //
 //   await app.register(oauthPlugin({ config: store.config, tokens: store.tokens, keyring: store.keyring, secretHashKey, issuer }));
 import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { noteInactiveApplications } from './app-state.ts';
 import { listTokensEndpoint, revokeTokenEndpoint } from './app-tokens.ts';
 import { createContext, PATHS, type OAuthContext } from './context.ts';
 import type { OAuthDeps } from './deps.ts';
@@ -89,7 +88,6 @@ async function maintain(app: FastifyInstance, ctx: OAuthContext): Promise<void> 
   const now = ctx.now();
   try {
     await ctx.keys.maintain();
-    noteInactiveApplications(ctx);
     for (const throttle of Object.values(ctx.throttles)) throttle.forget(now);
   } catch (err) {
     app.log.error({ err }, 'OAuth maintenance failed');

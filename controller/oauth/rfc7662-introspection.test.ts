@@ -117,7 +117,7 @@ describe('introspection of access tokens', () => {
     const before = await accessToken(app);
     const setState = (state: 'active' | 'inactive') => s.updateApp(app.name, (record) => ({ ...record, spec: { ...record.spec, state } }));
     // Start at the top of a second, so the deactivation and the new token share it (token times
-    // are whole seconds): the token endpoint must wait for the next second, not issue a dead token.
+    // are whole seconds): a token issued after the reactivation lives, whatever second it shares.
     s.advance(1000 - (s.now() % 1000));
     await setState('inactive');
     expect(await introspect(observer, before)).toEqual(INACTIVE);
@@ -125,6 +125,27 @@ describe('introspection of access tokens', () => {
     await setState('active');
     expect(await introspect(app, await accessToken(app))).toMatchObject({ active: true });
     expect(await introspect(app, before)).toEqual(INACTIVE);
+  });
+
+  it('issues a live token in the very second of a deactivation and its reactivation: nothing waits the second out', async () => {
+    const app = await fresh();
+    const setState = (state: 'active' | 'inactive') => s.updateApp(app.name, (record) => ({ ...record, spec: { ...record.spec, state } }));
+    // Token times are whole seconds. A token issued after the reactivation carries the second of
+    // the deactivation, and lives. (When the real clock crosses into the next second meanwhile,
+    // the round proves nothing; another is tried.)
+    for (let round = 0; round < 5; round++) {
+      s.advance(1000 - (s.now() % 1000));
+      const before = await accessToken(app);
+      await setState('inactive');
+      await setState('active');
+      const deactivated = Math.floor(s.store.tokens.cutOffs.application(app.name)!.at / 1000);
+      const after = await accessToken(app);
+      if (decodeJwt(after).iat !== deactivated) continue;
+      expect(await introspect(app, after)).toMatchObject({ active: true, iat: deactivated });
+      expect(await introspect(app, before)).toEqual(INACTIVE);
+      return;
+    }
+    throw new Error('no token was issued in the second of its deactivation');
   });
 
   it('honours token_type_hint without trusting it', async () => {

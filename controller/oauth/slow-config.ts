@@ -5,23 +5,35 @@
 // keeps them for `configCacheTtl`.
 //
 // Applications are not cached: their state and secrets are read on every request, so a
-// deactivation or a revoked secret takes effect at once.
+// deactivation or a revoked secret takes effect at once. The Apis are read together with the
+// store's cut-off generation (one snapshot), which the tokens granted from them record
+// (liveness.ts): a withdrawal the kept map predates ends those tokens, and the grants reload the
+// map rather than grant what was withdrawn.
 import type { ApiRecord, PlanRecord, SettingsRecord } from '../store/records.ts';
 import type { OAuthConfig } from './deps.ts';
 import { scopeAudiences, type ScopeAudiences } from './scopes.ts';
 
+/** Scope → audience, and the cut-off generation it was read at. */
+export interface ScopeMap {
+  published: ScopeAudiences;
+  generation: number;
+}
+
 export class SlowConfig {
   readonly #config: OAuthConfig;
+  readonly #cutOffGeneration: () => number;
   readonly #now: () => number;
   readonly #ttl: number;
   #until = -Infinity;
   #settings: { value: SettingsRecord | undefined } | undefined;
   #plans = new Map<string, PlanRecord | undefined>();
   #apis: ApiRecord[] | undefined;
+  #generation = 0;
   #published: ScopeAudiences | undefined;
 
-  constructor(config: OAuthConfig, now: () => number, ttl: number) {
+  constructor(config: OAuthConfig, cutOffGeneration: () => number, now: () => number, ttl: number) {
     this.#config = config;
+    this.#cutOffGeneration = cutOffGeneration;
     this.#now = now;
     this.#ttl = ttl;
   }
@@ -40,7 +52,12 @@ export class SlowConfig {
 
   apis(): ApiRecord[] {
     this.#expire();
-    return this.#apis ??= this.#config.apis();
+    if (this.#apis === undefined) {
+      // In one synchronous step, so from one LMDB read snapshot: the generation the Apis were read at.
+      this.#generation = this.#cutOffGeneration();
+      this.#apis = this.#config.apis();
+    }
+    return this.#apis;
   }
 
   /** Scope → the audience of the Api publishing it. */
@@ -49,13 +66,10 @@ export class SlowConfig {
     return this.#published ??= scopeAudiences(this.apis());
   }
 
-  /**
-   * When (milliseconds) what is kept now was read, or later: a change committed before this
-   * moment is in it. An Api withdrawn later is not, so the grants reload (api-state.ts).
-   */
-  readSince(): number {
-    this.#expire();
-    return this.#until - this.#ttl;
+  /** The scope map with the cut-off generation its Apis were read at, for a grant to date its tokens by. */
+  scopeMap(): ScopeMap {
+    const published = this.published();
+    return { published, generation: this.#generation };
   }
 
   /** Forgets what is kept: the next read comes from the store. */

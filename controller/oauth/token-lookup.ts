@@ -1,14 +1,12 @@
 // Finding what a presented token is, for introspection and revocation. Access tokens are JWTs
 // this server signed; refresh tokens are found by their hash, only under the application that
-// presents them.
+// presents them. Whether a found token is live is liveness.ts's answer.
 import type { ApplicationRecord } from '../store/records.ts';
 import type { AccessTokenRecord, RefreshTokenRecord } from '../store/token-state.ts';
 import { audiences, verifyAccessToken, type AccessTokenClaims } from './access-token.ts';
-import { grantLive } from './api-state.ts';
-import { applicationActive, revokedByDeactivation } from './app-state.ts';
 import type { OAuthContext } from './context.ts';
 import { refreshTokenId, seconds } from './issue.ts';
-import { subjectLive as subjectLiveIn } from './user-state.ts';
+import { liveness, livenessSources, refreshTokenFacts, type TokenFacts } from './liveness.ts';
 
 export type TokenTypeHint = 'access_token' | 'refresh_token';
 
@@ -35,49 +33,27 @@ export function searchOrder(hint: string | undefined): TokenTypeHint[] {
   return hint === 'refresh_token' ? ['refresh_token', 'access_token'] : ['access_token', 'refresh_token'];
 }
 
-/**
- * A live access token: signed by us, unexpired, not revoked, issued after the application's last
- * deactivation to an application that exists and is active now, its family (if any) not revoked,
- * its user (if any) there and issued after the user's last removal or password change, and
- * none of its audiences or scopes withdrawn since it was issued (api-state.ts).
- */
+/** A live access token (liveness.ts): signed by us, unexpired, issued to an application that exists. */
 export async function findAccessToken(ctx: OAuthContext, token: string): Promise<FoundAccessToken | undefined> {
   const claims = await verifyAccessToken(token, ctx.keys, ctx.issuer, ctx.now());
   if (claims === undefined) return undefined;
   const app = ctx.config.applicationByClientId(claims.client_id);
-  if (app === undefined || !applicationActive(ctx, app)) return undefined;
-  if (ctx.tokens.accessTokenRevoked(app.name, claims.jti) || revokedByDeactivation(ctx, app, claims.iat)) return undefined;
-  if (!subjectLive(ctx, claims.sub, claims.iat)) return undefined;
-  if (!grantLive(ctx.tokens, audiences(claims.aud), claims.scope, claims.iat)) return undefined;
-  // Tokens of a family are recorded before they are returned, so their record is always there.
+  if (app === undefined) return undefined;
+  // Its generations are in its record; without one (still being written, or lost), its claims are
+  // judged by time. Tokens of a family are recorded before they are returned, so for them the
+  // record, and so the family, is always there.
   const record = ctx.tokens.accessToken(app.name, claims.jti);
-  if (record?.family !== undefined && !familyLive(ctx, app, record.family)) return undefined;
+  const facts: TokenFacts = {
+    type: 'access_token', app, jti: claims.jti, sub: claims.sub, scope: claims.scope, aud: audiences(claims.aud),
+    iat: claims.iat, exp: claims.exp, family: record?.family, issuedUnder: record?.issuedUnder,
+  };
+  if (!liveness(livenessSources(ctx), facts, seconds(ctx.now())).live) return undefined;
   return { type: 'access_token', app, claims, record };
 }
 
-/**
- * A live refresh token of `app`: unexpired, not yet exchanged, its family not revoked, its user's
- * tokens not ended since, none of its scopes withdrawn since.
- */
+/** A live refresh token of `app` (liveness.ts). */
 export function findRefreshToken(ctx: OAuthContext, app: ApplicationRecord, token: string): FoundRefreshToken | undefined {
   const record = ctx.tokens.refreshToken(app.name, refreshTokenId(token));
-  if (record === undefined || record.usedAt !== undefined || record.exp <= seconds(ctx.now())) return undefined;
-  if (!applicationActive(ctx, app) || revokedByDeactivation(ctx, app, record.iat) || !familyLive(ctx, app, record.family)) return undefined;
-  if (!subjectLive(ctx, record.sub, record.iat)) return undefined;
-  // Its own audience is the issuer; the Apis' audiences come with its scopes.
-  if (!grantLive(ctx.tokens, [], record.scope, record.iat)) return undefined;
+  if (record === undefined || !liveness(livenessSources(ctx), refreshTokenFacts(app, record), seconds(ctx.now())).live) return undefined;
   return { type: 'refresh_token', app, record };
-}
-
-/**
- * A user's tokens die with the user, and stay dead: issued at `iat` (seconds), the token must
- * postdate the user's last removal or password change (user-state.ts).
- */
-export function subjectLive(ctx: OAuthContext, sub: string, iat: number): boolean {
-  return subjectLiveIn({ tokens: ctx.tokens, userExists: (name) => ctx.config.user(name) !== undefined }, sub, iat);
-}
-
-export function familyLive(ctx: OAuthContext, app: ApplicationRecord, family: string): boolean {
-  const found = ctx.tokens.family(app.name, family);
-  return found !== undefined && found.revokedAt === undefined;
 }

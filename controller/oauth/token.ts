@@ -1,7 +1,6 @@
 // POST /oauth2/token (RFC 6749 sections 3.2, 4.3, 4.4, 6): an ordered list of small steps. The
 // grant itself comes from the registry in grants/, so this file does not change when one is added.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { leaveDeactivationSecond } from './app-state.ts';
 import { authenticateClient, type AuthenticatedClient } from './client-auth.ts';
 import type { OAuthContext } from './context.ts';
 import { noStore, slowDown, temporarilyUnavailable, unauthorizedClient, unsupportedGrantType } from './errors.ts';
@@ -21,7 +20,6 @@ export function tokenEndpoint(ctx: OAuthContext) {
     checkGrantAllowed(client, grant);
     const plan = planOf(ctx.slow, client.app);
     checkRequestRate(ctx, client, plan);
-    await leaveDeactivationSecond(ctx, client.app);
     const response = await grant.handle({ ctx, client, plan, params, request });
     // RFC 6749 section 5.1: "Cache-Control: no-store" and "Pragma: no-cache".
     return noStore(reply).send(response);

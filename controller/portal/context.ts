@@ -3,6 +3,7 @@
 // shorthands every route uses (`page` for a page's context, `auth` to require a signed-in user).
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Store } from '../store/open.ts';
+import type { CutOffs } from '../store/token-state.ts';
 import { portalCookies, type PortalCookies } from './auth/cookies.ts';
 import { Sessions, type SessionOptions } from './auth/sessions.ts';
 import { signedIn } from './auth/signed-in.ts';
@@ -30,11 +31,6 @@ export interface PortalDeps {
   signInPeers?: SignInPeers;
 }
 
-/** Where a user's removal or new password is recorded: a session opened before it has ended. */
-export interface UserMarks {
-  userRevokedBefore(name: string): number | undefined;
-}
-
 export interface PortalContext {
   deps: PortalDeps;
   /** ms */
@@ -43,7 +39,11 @@ export interface PortalContext {
   tokens: AppTokens;
   sessions: Sessions;
   cookies: PortalCookies;
-  userMarks: UserMarks;
+  /**
+   * Where a user's removal or new password is recorded: a session opened before it has ended, as
+   * the user's tokens have (oauth/liveness.ts).
+   */
+  userCutOffs: CutOffs;
   limits: SignInLimits;
   throttles: SignInThrottles;
   assets: Assets;
@@ -63,15 +63,12 @@ export function createContext(deps: PortalDeps): PortalContext {
   const throttles = new SignInThrottles(limits, deps.signInPeers);
   const assets = loadAssets();
   const urls = assetUrls(assets);
-  // A session opened no later than the second its user was last removed or given a new password
-  // has ended, as the user's tokens have (oauth/user-state.ts): a User restored by a revert, or a
-  // new person of the same name, gets no session of the old one, whatever the password stamp says.
-  const userMarks = { userRevokedBefore: (name: string) => deps.store.tokens.userRevokedBefore(name) };
+  const userCutOffs = deps.store.tokens.cutOffs;
   const page = (request: FastifyRequest, extra: Partial<PageContext> = {}): PageContext => ({
     assets: urls,
     ...(request.portal === null ? {} : { user: request.portal.user, csrf: request.portal.session.csrf }),
     ...extra,
   });
-  const context = { deps, now, service, tokens, sessions, cookies: portalCookies(deps.issuer), userMarks, limits, throttles, assets, page };
+  const context = { deps, now, service, tokens, sessions, cookies: portalCookies(deps.issuer), userCutOffs, limits, throttles, assets, page };
   return { ...context, auth: { preHandler: signedIn(context) } };
 }

@@ -67,6 +67,20 @@ describe('portal sessions end with their user', () => {
     expect(await w.signedIn(again)).toBe(true);
   });
 
+  it('signs a restored user in at once, in the very millisecond of the removal, and the session lasts', async () => {
+    const w = await world();
+    const old = new Visitor(w.portal.url);
+    await old.signIn('bob');
+    w.advance(5_000);
+    // The clock does not move from here: the removal, the restore and the sign-in share a millisecond.
+    w.write(() => w.writer.delete('User', 'bob'));
+    w.write(() => w.writer.putUser(w.bob));
+    const again = new Visitor(w.portal.url);
+    await again.signIn('bob');
+    expect(await w.signedIn(again)).toBe(true);
+    expect(await w.signedIn(old)).toBe(false);
+  });
+
   it('ends the session when the password is sealed anew, and not on other edits', async () => {
     const w = await world();
     const visitor = new Visitor(w.portal.url);

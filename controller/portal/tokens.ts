@@ -7,7 +7,8 @@
 // Listing and revoking read and write the token state in-process, under the signed-in owner's
 // authority (the routes check ownership first): the HTTP listing (`/api/v1/apps/:name/tokens`)
 // answers only to the application's own client credentials, which the portal does not hold. The
-// rules of what is live, and revoking by id, are the HTTP listing's (`controller/oauth/live-tokens.ts`).
+// rules of what is live (`controller/oauth/liveness.ts`), and revoking by id, are the HTTP listing's
+// (`controller/oauth/live-tokens.ts`).
 // An access token issued in the last few milliseconds may be missing, as from another worker (its
 // record is written in a batch).
 import type { GrantType } from '../manifests/vocabulary.ts';
@@ -37,7 +38,7 @@ export class AppTokens {
     if (app.spec.state !== 'active') return { tokens: [], more: false };
     const page = this.#tokens.listTokens(app.name, { limit: PAGE });
     const sources = { tokens: this.#tokens, userExists: (name: string) => this.#store.config.user(name) !== undefined };
-    return { tokens: liveTokens(sources, app.name, page, Math.floor(this.#now() / 1000)), more: page.next !== undefined };
+    return { tokens: liveTokens(sources, app, page, Math.floor(this.#now() / 1000)), more: page.next !== undefined };
   }
 
   /** Revokes one token by its id: an access token, or a refresh token with its whole family. False when it is not live. */

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { configReader, configWriter, type ConfigReader, type ConfigWriter } from
 import { StoreError } from './errors.ts';
 import { openHandles, type StoreHandles } from './handles.ts';
 import { RECORD_VERSION, type ApiRecord, type ApplicationRecord, type PlanRecord, type UserRecord } from './records.ts';
+import { cutOffs } from './token-state.ts';
 
 let dir: string;
 let store: StoreHandles;
@@ -109,8 +109,9 @@ describe('ConfigWriter', () => {
   });
 
   it('revokes every token of an application in the transaction that deactivates it', () => {
-    const revokedBefore = (name: string) => store.revocations.get(`app/${name}`);
-    const second = Math.floor(Date.now() / 1000);
+    const cuts = cutOffs(store);
+    const revokedBefore = (name: string) => cuts.application(name);
+    const start = Date.now();
     store.root.transactionSync(() => {
       writer.putApplication(app('billing', 'mk-billing-1'));
       writer.putApplication(app('shop', 'mk-shop-0001'));
@@ -121,8 +122,11 @@ describe('ConfigWriter', () => {
     expect(revokedBefore('legacy')).toBeUndefined();
     store.root.transactionSync(() => writer.putApplication(app('billing', 'mk-billing-1', 'inactive')));
     store.root.transactionSync(() => writer.deactivateApplication('shop', 'c2'));
-    expect(revokedBefore('billing')).toBeGreaterThanOrEqual(second);
-    expect(revokedBefore('shop')).toBeGreaterThanOrEqual(second);
+    // Each in its own transaction, each at a generation of its own, later than any token issued before.
+    expect(revokedBefore('billing')).toEqual({ generation: 1, at: expect.any(Number) });
+    expect(revokedBefore('shop')).toEqual({ generation: 2, at: expect.any(Number) });
+    expect(revokedBefore('shop')!.at).toBeGreaterThanOrEqual(start);
+    expect(cuts.generation()).toBe(2);
   });
 
   it('deletes removed APIs, plans and users, so their scopes, lifetimes and sign-in stop being served', () => {
@@ -164,13 +168,15 @@ describe('ConfigWriter', () => {
       let now = 1_700_000_000_500;
       const clocked = configWriter(store, () => now);
       if (before !== undefined) store.root.transactionSync(() => clocked.putUser(before));
-      const earlier = store.revocations.get('user/bob');
+      const cuts = cutOffs(store);
+      const earlier = cuts.user('bob');
+      const generation = cuts.generation();
       now += 60_000;
       store.root.transactionSync(() => write(clocked));
-      expect(store.revocations.get('user/bob')).toBe(marked ? 1_700_000_060 : earlier);
+      expect(cuts.user('bob')).toEqual(marked ? { generation: generation + 1, at: 1_700_000_060_500 } : earlier);
     });
 
-    it('keeps the latest mark, never an earlier one, and marks no other user', () => {
+    it('keeps the latest cut-off, at a later generation each time, and cuts off no other user', () => {
       let now = 1_700_000_000_000;
       const clocked = configWriter(store, () => now);
       store.root.transactionSync(() => clocked.putUser(sealed('bob', 's1')));
@@ -178,20 +184,20 @@ describe('ConfigWriter', () => {
       now += 60_000;
       store.root.transactionSync(() => clocked.putUser(sealed('bob', 's1')));
       store.root.transactionSync(() => clocked.putUser(sealed('bob', 's2')));
-      expect(store.revocations.get('user/bob')).toBe(1_700_000_060);
-      expect(store.revocations.get('user/bo')).toBeUndefined();
+      const cuts = cutOffs(store);
+      expect(cuts.user('bob')).toEqual({ generation: 4, at: 1_700_000_060_000 });
+      expect(cuts.user('bo')).toBeUndefined();
     });
   });
 
   describe('ends an API\'s tokens in the transaction that removes it, changes its audience or drops a scope', () => {
-    const aud = (audience: string) => `aud/${createHash('sha256').update(audience, 'utf8').digest('base64url')}`;
     const cases: { change: string; before?: ApiRecord; write: (w: ConfigWriter) => unknown; audience: boolean; scopes: string[] }[] = [
       { change: 'removed', before: api('orders', ['orders:read', 'orders:write']), write: (w) => w.delete('Api', 'orders'), audience: true, scopes: ['orders:read', 'orders:write'] },
       { change: 'given another audience', before: api('orders', ['orders:read']), write: (w) => w.putApi({ ...api('orders', ['orders:read']), spec: { ...api('orders', ['orders:read']).spec, audience: 'https://v2.example' } }), audience: true, scopes: [] },
       { change: 'a scope dropped', before: api('orders', ['orders:read', 'orders:write']), write: (w) => w.putApi(api('orders', ['orders:read'])), audience: false, scopes: ['orders:write'] },
       { change: 'a scope added', before: api('orders', ['orders:read']), write: (w) => w.putApi(api('orders', ['orders:read', 'orders:write'])), audience: false, scopes: [] },
       { change: 'its description edited', before: api('orders', ['orders:read']), write: (w) => w.putApi({ ...api('orders', ['orders:read']), spec: { ...api('orders', ['orders:read']).spec, description: 'new' } }), audience: false, scopes: [] },
-      // A new API has no tokens, and a mark would make the token endpoint wait out its second.
+      // A new API has no tokens (only a store from before cut-offs could hold tokens of its names).
       { change: 'created', write: (w) => w.putApi(api('orders', ['orders:read'])), audience: false, scopes: [] },
       { change: 'removed when there was none', write: (w) => w.delete('Api', 'orders'), audience: false, scopes: [] },
     ];
@@ -199,15 +205,16 @@ describe('ConfigWriter', () => {
       let now = 1_700_000_000_500;
       const clocked = configWriter(store, () => now);
       if (before !== undefined) store.root.transactionSync(() => clocked.putApi(before));
-      const earlier = (key: string) => store.revocations.get(key);
-      const keys = [aud('https://orders.example'), 'scope/orders:read', 'scope/orders:write'];
-      const marksBefore = keys.map(earlier);
+      const cuts = cutOffs(store);
+      const read = () => [cuts.audience('https://orders.example'), cuts.scope('orders:read'), cuts.scope('orders:write')];
+      const marksBefore = read();
+      const cut = { generation: cuts.generation() + 1, at: 1_700_000_060_500 };
       now += 60_000;
       store.root.transactionSync(() => write(clocked));
-      expect(keys.map((key) => store.revocations.get(key))).toEqual([
-        audience ? 1_700_000_060 : marksBefore[0],
-        scopes.includes('orders:read') ? 1_700_000_060 : marksBefore[1],
-        scopes.includes('orders:write') ? 1_700_000_060 : marksBefore[2],
+      expect(read()).toEqual([
+        audience ? cut : marksBefore[0],
+        scopes.includes('orders:read') ? cut : marksBefore[1],
+        scopes.includes('orders:write') ? cut : marksBefore[2],
       ]);
     });
   });

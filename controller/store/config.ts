@@ -5,7 +5,7 @@
 import type { Database } from 'lmdb';
 import { StoreError } from './errors.ts';
 import type { StoreHandles } from './handles.ts';
-import { markGrantRevokedBefore, markRevokedBefore, markUserRevokedBefore } from './token-state.ts';
+import { writeCutOffs } from './token-state.ts';
 import type { ApiRecord, ApplicationRecord, PlanRecord, SettingsRecord, UserRecord } from './records.ts';
 import { foldClientId } from '../manifests/vocabulary.ts';
 
@@ -148,7 +148,7 @@ function applicationReader(store: StoreHandles): (name: string) => ApplicationRe
 export function configWriter(store: StoreHandles, now: () => number = Date.now): ConfigWriter {
   // Deactivating an application revokes every token it holds, in the same transaction.
   const noteDeactivation = (before: ApplicationRecord | undefined, after: ApplicationRecord) => {
-    if (before?.spec.state === 'active' && after.spec.state === 'inactive') markRevokedBefore(store, after.name, Math.floor(now() / 1000));
+    if (before?.spec.state === 'active' && after.spec.state === 'inactive') writeCutOffs(store, { applications: [after.name] }, now());
   };
   // Removing a User, or changing its password, ends every token and portal session it holds, in
   // the same transaction. Keycloak removes a deleted user's sessions; on a password update its
@@ -156,27 +156,26 @@ export function configWriter(store: StoreHandles, now: () => number = Date.now):
   // and Hydra users ask for exactly this, "a user and a timestamp ... synchronize[d] with the time
   // of the latest password change" (ory/hydra discussion #3284). Here a password changes by a
   // reviewed commit, most often because the old one leaked or its holder left: not optional, the
-  // safer choice. A rename is a removal of the old name. The mark outlives the user, so a User
+  // safer choice. A rename is a removal of the old name. The cut-off outlives the user, so a User
   // restored by a revert, or a new person given the name, gets none of the old tokens back.
-  const endUserSessions = (name: string) => markUserRevokedBefore(store, name, Math.floor(now() / 1000));
+  const endUserSessions = (name: string) => writeCutOffs(store, { users: [name] }, now());
   // Records written before `passwordSealed` existed compare by their hash, which never equals a
   // fingerprint: the first write of each ends its sessions once, which errs on the safe side.
   const passwordOf = (record: UserRecord) => record.passwordSealed ?? record.passwordHash;
   // Removing an Api, giving it another audience or dropping one of its scopes ends every token for
   // what it no longer publishes, in the same transaction, as a removed User's tokens end. Before,
   // such tokens answered active to their client while the Api was gone, and a revert of the removal
-  // brought them back for its resource servers and the refresh grant. The marks outlive the Api, so
+  // brought them back for its resource servers and the refresh grant. The cut-offs outlive the Api, so
   // a restored Api (or another given its audience or scope names) starts with no old token; a
-  // rename is a removal, which ends them too: the safer side. A new Api marks nothing: a mark
-  // makes the token endpoint wait out its second, and at a new store's first sync that would hold
-  // every first token request (only a store from before marks existed could hold older tokens).
+  // rename is a removal, which ends them too: the safer side. A new Api writes no cut-off (only a
+  // store from before cut-offs existed could hold older tokens of its audience or scopes).
   const endApiGrants = (before: ApiRecord | undefined, after: ApiRecord | undefined) => {
     if (before === undefined) return;
     const withdrawn = before;
     const kept = new Set(after?.spec.scopes.map((scope) => scope.name) ?? []);
     const audiences = after?.spec.audience === before.spec.audience ? [] : [withdrawn.spec.audience];
     const scopes = withdrawn.spec.scopes.map((scope) => scope.name).filter((name) => !kept.has(name));
-    if (audiences.length > 0 || scopes.length > 0) markGrantRevokedBefore(store, { audiences, scopes }, Math.floor(now() / 1000));
+    if (audiences.length > 0 || scopes.length > 0) writeCutOffs(store, { audiences, scopes }, now());
   };
   const inTransaction = () => {
     try {
@@ -223,8 +222,7 @@ export function configWriter(store: StoreHandles, now: () => number = Date.now):
       inTransaction();
       const before = store.users.get(record.name) as UserRecord | undefined;
       // A new User has no tokens yet: any token of its name is a former holder's, perhaps removed
-      // before marks existed (an older store), so creating one marks too. It costs nothing but a
-      // first sign-in waiting out the current second.
+      // before cut-offs existed (an older store), so creating one writes a cut-off too.
       if (before === undefined || passwordOf(before) !== passwordOf(record)) endUserSessions(record.name);
       store.users.put(record.name, record);
     },

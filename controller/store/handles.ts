@@ -16,7 +16,7 @@ import { StoreError } from './errors.ts';
 import { lmdbFileProblem } from './lmdb-file.ts';
 import type { Keyring } from './keyring.ts';
 import type { ApiRecord, ApplicationRecord, PlanRecord, SettingsRecord, UserRecord } from './records.ts';
-import type { AccessTokenRecord, FamilyRecord, RefreshTokenRecord } from './token-state.ts';
+import type { AccessTokenRecord, CutOff, FamilyRecord, RefreshTokenRecord } from './token-state.ts';
 
 /**
  * The layout of the store as a whole: which databases exist and what their keys mean. Bump it when
@@ -24,7 +24,11 @@ import type { AccessTokenRecord, FamilyRecord, RefreshTokenRecord } from './toke
  * a release refuses a store whose format is newer than this, since it would misread it.
  * Record-level changes bump `RECORD_VERSION` in records.ts instead.
  */
-export const STORE_FORMAT = 1;
+export const STORE_FORMAT = 2;
+// Formats: 1, the first. 2, cut-offs under `app/`, `user/`, `aud/` and `scope/` in `revocations`
+// are `{ generation, at }` (token-state.ts), which a format-1 release would misread as no cut-off
+// and so revive the tokens they end. Migration from 1: none but the format record, since a
+// format-1 store's whole-second marks are read as they are.
 
 export interface StoreMeta {
   format: number;
@@ -49,7 +53,11 @@ export interface StoreHandles {
   tokens: Database<AccessTokenRecord, string>;
   refreshTokens: Database<RefreshTokenRecord | FamilyRecord, string>;
   /** Tombstones and cut-offs, in seconds. */
-  revocations: Database<number, string>;
+  /**
+   * Revoked access tokens' expiries (seconds) and the counter of cut-offs (numbers); cut-offs
+   * (`CutOff`, or a whole-second number in a format-1 store).
+   */
+  revocations: Database<number | CutOff, string>;
   /** Used assertion ids, until their expiry in seconds. */
   jtis: Database<number, string>;
   /** The signing keyring, one record (keyring.ts). */
@@ -175,5 +183,12 @@ function checkFormat(root: RootDatabase, path: string): void {
       'store.newer-format',
       `store at ${path} was written by Mergekey store format ${format}; this release reads up to ${STORE_FORMAT}`,
     );
+  }
+  if (format < STORE_FORMAT) {
+    // Before this release writes anything of the new format, so an older release refuses the store.
+    root.transactionSync(() => {
+      const current = metaDb.get('format');
+      if (current !== undefined && current.format < STORE_FORMAT) metaDb.put('format', { ...current, format: STORE_FORMAT });
+    });
   }
 }

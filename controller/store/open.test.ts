@@ -71,6 +71,15 @@ describe('openStore', () => {
     );
   });
 
+  it('marks a format-1 store as this format on open, so a format-1 release no longer misreads it', async () => {
+    const dir = dataDir();
+    const store = openHandles(dir);
+    await store.root.openDB<StoreMeta, string>({ name: 'meta' }).put('format', { format: 1, createdAt: '2025-01-01T00:00:00Z' });
+    await store.close();
+    const reopened = opened(dir);
+    expect(reopened.root.openDB<StoreMeta, string>({ name: 'meta' }).get('format')).toEqual({ format: STORE_FORMAT, createdAt: '2025-01-01T00:00:00Z' });
+  });
+
   it('refuses a format record that is not a format', async () => {
     const dir = dataDir();
     const store = openHandles(dir);

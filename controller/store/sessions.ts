@@ -31,6 +31,12 @@ export interface SessionRecord {
   createdAt: number;
   expiresAt: number;
   lastSeenAt: number;
+  /**
+   * The store's cut-off generation the user's record was read at when the session opened: a
+   * removal or new password after it ends the session (controller/oauth/liveness.ts). Absent in
+   * sessions opened before generations, which `createdAt` judges.
+   */
+  userGeneration?: number;
   flash?: Flash;
 }
 

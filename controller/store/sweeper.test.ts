@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openHandles, type StoreHandles } from './handles.ts';
 import { Sweeper } from './sweeper.ts';
-import { tokenState, type AccessTokenRecord, type FamilyRecord, type RefreshTokenRecord, type TokenState } from './token-state.ts';
+import { tokenState, writeCutOffs, type AccessTokenRecord, type FamilyRecord, type RefreshTokenRecord, type TokenState } from './token-state.ts';
 
 let dir: string;
 let store: StoreHandles;
@@ -95,7 +95,7 @@ describe('sweeping expired token state', () => {
     await state.useAssertionId('billing', 'j1', 1200, 1000);
     expect(await state.useAssertionId('billing', 'j1', 3000, 1250)).toBe(true);
     await state.revokeAccessToken('billing', 'gone', 1400);
-    await state.revokeAllBefore('billing', 900);
+    store.root.transactionSync(() => writeCutOffs(store, { applications: ['billing'] }, 900_000));
 
     // a0, a1, the used r0, the tombstone; not the family (now until 3000), r1, j1 (now until 3000)
     expect(await new Sweeper(store).sweep(2000)).toBe(4);
@@ -104,7 +104,7 @@ describe('sweeping expired token state', () => {
     expect(state.refreshToken('mobile', 'r0')).toBeUndefined();
     expect(await state.useAssertionId('billing', 'j1', 3000, 2500)).toBe(false);
     expect(state.accessTokenRevoked('billing', 'gone')).toBe(false);
-    expect(state.revokedBefore('billing')).toBe(900);
+    expect(state.cutOffs.application('billing')).toEqual({ generation: 1, at: 900_000 });
 
     expect(await new Sweeper(store).sweep(3000)).toBe(3);
     expect([count('tokens'), count('refreshTokens'), count('jtis')]).toEqual([0, 0, 0]);

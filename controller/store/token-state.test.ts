@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openHandles, type StoreHandles } from './handles.ts';
 import { Sweeper } from './sweeper.ts';
-import { tokenState, type AccessTokenRecord, type FamilyRecord, type RefreshTokenRecord, type TokenState } from './token-state.ts';
+import { tokenState, writeCutOffs, type AccessTokenRecord, type FamilyRecord, type RefreshTokenRecord, type TokenState } from './token-state.ts';
 
 let dir: string;
 let store: StoreHandles;
@@ -72,9 +72,10 @@ describe('token state', () => {
     gathering.recordAccessToken('billing', access('q1'));
     gathering.recordAccessToken('billing', access('q2'));
     await store.root.committed;
-    expect(gathering.accessToken('billing', 'q1')).toBeUndefined();
+    // Not in the store yet (`state` reads it as another process would).
+    expect(state.accessToken('billing', 'q1')).toBeUndefined();
     await gathering.flushAccessTokens();
-    expect([gathering.accessToken('billing', 'q1')?.jti, gathering.accessToken('billing', 'q2')?.jti]).toEqual(['q1', 'q2']);
+    expect([state.accessToken('billing', 'q1')?.jti, state.accessToken('billing', 'q2')?.jti]).toEqual(['q1', 'q2']);
   });
 
   it('accepts an assertion id once until it expires', async () => {
@@ -107,24 +108,46 @@ describe('token state', () => {
     await state.useAssertionId('billing', 'j1', 1000, 900);
     await state.startFamily('billing', family('f1', 1000), refresh('r0', 'f1', 1000), access('a9', 1000, 'f1'));
     await state.revokeAccessToken('billing', 'gone', 1000);
-    await state.revokeAllBefore('billing', 900);
+    store.root.transactionSync(() => writeCutOffs(store, { applications: ['billing'] }, 900_000));
     const deleted = await new Sweeper(store, { batch: 2 }).sweep(2000);
     // five old access tokens and a9, the refresh token r0 and its family, the assertion id, the
-    // tombstone — not the deactivation mark
+    // tombstone — not the deactivation's cut-off
     expect(deleted).toBe(5 + 1 + 2 + 1 + 1);
-    expect(state.revokedBefore('billing')).toBe(900);
+    expect(state.cutOffs.application('billing')).toEqual({ generation: 1, at: 900_000 });
     expect(state.listTokens('billing', { limit: 10 }).access.map((t) => t.jti)).toEqual(['live']);
     expect(await state.useAssertionId('billing', 'j1', 3000, 2000)).toBe(true);
   });
 
-  it('keeps the latest deactivation mark of an application, across a reopen', async () => {
-    expect(state.revokedBefore('billing')).toBeUndefined();
-    await state.revokeAllBefore('billing', 1500);
-    await state.revokeAllBefore('billing', 1200);
+  it('moves the cut-off generation on at every cut-off, keeps the latest time, across a reopen', async () => {
+    expect([state.cutOffs.generation(), state.cutOffs.application('billing')]).toEqual([0, undefined]);
+    store.root.transactionSync(() => writeCutOffs(store, { applications: ['billing'] }, 1_500_000));
+    // A clock set back does not move the time back: tokens without generations are judged by it.
+    store.root.transactionSync(() => writeCutOffs(store, { applications: ['billing'], users: ['alice'] }, 1_200_000));
+    store.root.transactionSync(() => writeCutOffs(store, { audiences: ['https://orders.test'], scopes: ['orders:read'] }, 1_600_000));
     await store.close();
     store = openHandles(dir);
     state = tokenState(store);
-    expect(state.revokedBefore('billing')).toBe(1500);
-    expect(state.revokedBefore('billing-eu')).toBeUndefined();
+    const { cutOffs } = state;
+    expect(cutOffs.generation()).toBe(3);
+    expect(cutOffs.application('billing')).toEqual({ generation: 2, at: 1_500_000 });
+    expect(cutOffs.user('alice')).toEqual({ generation: 2, at: 1_200_000 });
+    expect([cutOffs.audience('https://orders.test'), cutOffs.scope('orders:read')]).toEqual([{ generation: 3, at: 1_600_000 }, { generation: 3, at: 1_600_000 }]);
+    expect([cutOffs.application('billing-eu'), cutOffs.user('bob'), cutOffs.audience('https://billing.test'), cutOffs.scope('orders:write')])
+      .toEqual([undefined, undefined, undefined, undefined]);
+  });
+
+  it('reads the whole-second marks of a store written before generations as generation 0, to the end of their second', async () => {
+    await store.revocations.put('app/billing', 1500);
+    await store.revocations.put('user/alice', 1600);
+    expect(state.cutOffs.application('billing')).toEqual({ generation: 0, at: 1_500_999 });
+    expect(state.cutOffs.user('alice')).toEqual({ generation: 0, at: 1_600_999 });
+    expect(state.cutOffs.generation()).toBe(0);
+  });
+
+  it('finds an access token record this process is still gathering', () => {
+    const gathering = tokenState(store, { recordDelay: 60_000 });
+    gathering.recordAccessToken('billing', access('q1'));
+    expect(gathering.accessToken('billing', 'q1')?.jti).toBe('q1');
+    expect(state.accessToken('billing', 'q1')).toBeUndefined();
   });
 });

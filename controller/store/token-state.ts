@@ -9,17 +9,29 @@
 //                  `<app>/f/<family id>`               → FamilyRecord
 //   jtis           `<app>/<assertion jti>`             → expiry (seconds)
 //   revocations    `at/<app>/<jti>`                    → the revoked access token's expiry (seconds)
-//                  `app/<app>`                         → every token issued up to then is dead (seconds)
-//                  `user/<name>`                       → every token of `user:<name>` issued up to then
-//                                                        is dead, whatever application holds it (seconds)
-//                  `aud/<sha256(audience) base64url>`  → every access token for that audience issued up
-//                                                        to then is dead (seconds); hashed, since an
-//                                                        audience may be longer than an LMDB key
-//                  `scope/<scope>`                     → every token carrying that scope issued up to
-//                                                        then is dead (seconds)
+//                  `cut-off-generation`                → the store's cut-off generation (a counter)
+//                  `app/<app>`                         → CutOff: the application's last deactivation
+//                  `user/<name>`                       → CutOff: the user's last removal or change of
+//                                                        password (or creation), whatever application
+//                                                        holds its tokens
+//                  `aud/<sha256(audience) base64url>`  → CutOff: the audience's last withdrawal; hashed,
+//                                                        since an audience may be longer than an LMDB key
+//                  `scope/<scope>`                     → CutOff: the scope's last withdrawal
 //   expiries       `[exp, db code, key]`               → 0, written in the transaction that writes
 //                                                        the record, for the sweeper (sweeper.ts)
-// Times are seconds since the epoch, like JWT claims.
+// Times are seconds since the epoch, like JWT claims, except the keyring's and a cut-off's `at`
+// (milliseconds).
+//
+// Cut-offs (what liveness.ts in controller/oauth reads): the reconciler's apply writes them, and
+// nothing else does, in the transaction that deactivates an application, removes a User or
+// changes its password, or withdraws an Api's audience or scopes. Each write moves the store's
+// cut-off generation on by one and records it in the cut-off; a token records the generation its
+// issuer read together with the state it relied on (`issuedUnder`), so "issued from state older
+// than the cut-off" is a comparison of two counters: no clock, no whole seconds, no wait. Cut-offs are never
+// swept: an application reactivated, a User restored or an Api published again starts with none
+// of the old tokens. A store written before generations holds whole-second numbers under these
+// keys (read as generation 0, `at` the last millisecond of that second) and tokens without
+// `issuedUnder`; both are judged by time, as that release judged them.
 //
 // Durability: refresh rotations, family starts and every revocation resolve only once committed
 // and flushed to disk, so not even a machine crash brings back a used or revoked token.
@@ -28,8 +40,9 @@
 // milliseconds and written in one transaction: every commit costs a flush to disk, and with
 // lmdb's per-event-turn batching a busy token endpoint made a commit every few requests, which
 // cost more CPU than signing the token. A token is active unless revoked (a revocation is a
-// durable tombstone that does not need the record), so a record still gathering, or lost with
-// the process, only leaves the token unlisted.
+// durable tombstone that does not need the record) or cut off, so a record still gathering in
+// another process, or lost with the process, only leaves the token unlisted, and judged against
+// the cut-offs by its issue time rather than its generations (controller/oauth/liveness.ts).
 //
 // Every write goes through the store's health (health.ts): a commit that fails (a full disk)
 // rejects with StoreError('store.unwritable') and never takes the process down.
@@ -52,6 +65,8 @@ export interface AccessTokenRecord {
   exp: number;
   /** The refresh token family the token came from, if any: revoking the family revokes it. */
   family?: string;
+  /** The cut-off generations of the state it was issued from; absent in records of an older release. */
+  issuedUnder?: IssuedUnder;
 }
 
 export interface RefreshTokenRecord {
@@ -66,6 +81,47 @@ export interface RefreshTokenRecord {
   family: string;
   /** Set when the token was exchanged; presenting it again revokes the family. */
   usedAt?: number;
+  /** The cut-off generations of the state it was issued from; absent in records of an older release. */
+  issuedUnder?: IssuedUnder;
+}
+
+/**
+ * The store's cut-off generation at each read a token's issue relied on: a cut-off written at a
+ * later generation ends the token (controller/oauth/liveness.ts).
+ */
+export interface IssuedUnder {
+  /** When the application record was read (client authentication). */
+  application: number;
+  /** When the Apis were read, from which the token's audiences and scopes came. */
+  grants: number;
+  /** When the user record was read (the password grant) or the user's cut-offs last checked (a refresh); a user's tokens only. */
+  user?: number;
+}
+
+/** Every token of its target issued from state read at an earlier generation is dead. */
+export interface CutOff {
+  /** The cut-off generation it was written at; 0 for a mark written before generations existed. */
+  generation: number;
+  /** When it was written (ms): judges the tokens that carry no `issuedUnder`. */
+  at: number;
+}
+
+/** What cut-offs a transaction of the reconciler writes: names of applications and users, audiences, scope names. */
+export interface CutOffTargets {
+  applications?: readonly string[];
+  users?: readonly string[];
+  audiences?: readonly string[];
+  scopes?: readonly string[];
+}
+
+/** Reads cut-offs; safe from any process that opened the store. */
+export interface CutOffs {
+  /** The store's cut-off generation now: 0 until the first cut-off is written. */
+  generation(): number;
+  application(name: string): CutOff | undefined;
+  user(name: string): CutOff | undefined;
+  audience(audience: string): CutOff | undefined;
+  scope(scope: string): CutOff | undefined;
 }
 
 /** One grant: the chain of refresh tokens rotated from a password grant, and the access tokens they gave. */
@@ -97,6 +153,7 @@ export interface TokenState {
   recordAccessToken(app: string, record: AccessTokenRecord): void;
   /** Writes the queued access token records now; resolves once they are committed. */
   flushAccessTokens(): Promise<void>;
+  /** The access token's record, one this process is still gathering included. */
   accessToken(app: string, jti: string): AccessTokenRecord | undefined;
   /**
    * Revokes the access token until `exp` (seconds), when the tombstone may be swept, and forgets
@@ -114,25 +171,8 @@ export interface TokenState {
    */
   rotateRefreshToken(app: string, id: string, now: number, next: RefreshTokenRecord, access: AccessTokenRecord): Promise<RotationOutcome>;
   revokeFamily(app: string, family: string, now: number): Promise<boolean>;
-  /** Tokens of the application issued at or before this time (seconds) are revoked. */
-  revokedBefore(app: string): number | undefined;
-  /** Revokes every token the application holds now; tokens issued later are not affected. */
-  revokeAllBefore(app: string, now: number): Promise<void>;
-  /**
-   * Tokens of the user `name` (subject `user:<name>`) issued at or before this time (seconds) are
-   * revoked: the reconciler marks it when the User is removed or its password changes.
-   */
-  userRevokedBefore(name: string): number | undefined;
-  /**
-   * Access tokens for `audience` issued at or before this time (seconds) are revoked: the
-   * reconciler marks it when the Api with that audience is removed or takes another audience.
-   */
-  audienceRevokedBefore(audience: string): number | undefined;
-  /**
-   * Tokens carrying `scope` issued at or before this time (seconds) are revoked: the reconciler
-   * marks it when no Api publishes the scope any more.
-   */
-  scopeRevokedBefore(scope: string): number | undefined;
+  /** The cut-offs of applications, users, audiences and scopes, as the reconciler wrote them. */
+  cutOffs: CutOffs;
   /** Records a client assertion's `jti` until `exp`; false when it was already used and has not expired. */
   useAssertionId(app: string, jti: string, exp: number, now: number): Promise<boolean>;
   /**
@@ -158,44 +198,54 @@ export interface TokenStateOptions {
 // Written at once past this many queued records, whatever the delay.
 const MAX_QUEUED_RECORDS = 2000;
 
-/**
- * Inside a write transaction: every token `app` was issued up to second `now` is revoked. The
- * reconciler calls it in the transaction that deactivates an application, so the mark never
- * depends on someone presenting a token while the application is inactive.
- */
-export function markRevokedBefore(store: StoreHandles, app: string, now: number): void {
-  const key = `app/${app}`;
-  const before = store.revocations.get(key) as number | undefined;
-  if (before === undefined || before < now) store.revocations.put(key, now);
-}
+const GENERATION_KEY = 'cut-off-generation';
 
 /**
- * Inside a write transaction: every token of the user `name` issued up to second `now` is revoked,
- * in every application. The reconciler calls it in the transaction that removes the User or
- * changes its password. The mark is one key per user name, read with one lookup, and is never
- * swept: a later User of the same name (the same person restored by a revert, or another person)
- * starts with none of the old tokens, however long ago they were issued.
+ * Inside a write transaction: ends every token of `targets` issued from state read before it.
+ * The reconciler calls it, and nothing else does, in the transaction that deactivates an
+ * application, removes a User or changes its password, or withdraws an Api's audience or scopes:
+ * the cut-off never depends on someone presenting a token, and a reader never writes one. The
+ * generation moves on by one; `at` (ms) only judges tokens that carry no generations.
  */
-export function markUserRevokedBefore(store: StoreHandles, name: string, now: number): void {
-  const key = `user/${name}`;
-  const before = store.revocations.get(key) as number | undefined;
-  if (before === undefined || before < now) store.revocations.put(key, now);
-}
-
-/**
- * Inside a write transaction: every access token for `audiences`, and every token carrying
- * `scopes`, issued up to second `now` is revoked, in every application. The reconciler calls it in
- * the transaction that removes an Api, changes its audience or drops scopes from it. One key per
- * audience and per scope, read with one lookup each, never swept: an Api restored by a revert, or
- * another Api given the audience or scope names, starts with none of the old tokens.
- */
-export function markGrantRevokedBefore(store: StoreHandles, grant: { audiences: readonly string[]; scopes: readonly string[] }, now: number): void {
-  const keys = [...grant.audiences.map(audienceKey), ...grant.scopes.map(scopeKey)];
+export function writeCutOffs(store: StoreHandles, targets: CutOffTargets, at: number): void {
+  const generation = readGeneration(store) + 1;
+  store.revocations.put(GENERATION_KEY, generation);
+  const keys = [
+    ...(targets.applications ?? []).map(applicationKey),
+    ...(targets.users ?? []).map(userKey),
+    ...(targets.audiences ?? []).map(audienceKey),
+    ...(targets.scopes ?? []).map(scopeKey),
+  ];
   for (const key of keys) {
-    const before = store.revocations.get(key) as number | undefined;
-    if (before === undefined || before < now) store.revocations.put(key, now);
+    // A clock set back must not make the cut-off count for fewer of the tokens without generations.
+    const before = readCutOff(store, key);
+    store.revocations.put(key, { generation, at: Math.max(at, before?.at ?? 0) } satisfies CutOff);
   }
 }
+
+/** Reads the cut-offs of `store`. */
+export function cutOffs(store: StoreHandles): CutOffs {
+  return {
+    generation: () => readGeneration(store),
+    application: (name) => readCutOff(store, applicationKey(name)),
+    user: (name) => readCutOff(store, userKey(name)),
+    audience: (audience) => readCutOff(store, audienceKey(audience)),
+    scope: (scope) => readCutOff(store, scopeKey(scope)),
+  };
+}
+
+function readGeneration(store: StoreHandles): number {
+  return (store.revocations.get(GENERATION_KEY) as number | undefined) ?? 0;
+}
+
+function readCutOff(store: StoreHandles, key: string): CutOff | undefined {
+  const value = store.revocations.get(key) as CutOff | number | undefined;
+  // A whole-second mark of an older release: every token issued in that second or before.
+  return typeof value === 'number' ? { generation: 0, at: value * 1000 + 999 } : value;
+}
+
+const applicationKey = (name: string) => `app/${name}`;
+const userKey = (name: string) => `user/${name}`;
 
 function audienceKey(audience: string): string {
   let key = audienceKeys.get(audience);
@@ -215,11 +265,6 @@ function scopeKey(scope: string): string {
   return `scope/${scope}`;
 }
 
-/** The user's mark (seconds), if any: see `markUserRevokedBefore`. */
-export function userRevokedBefore(store: StoreHandles, name: string): number | undefined {
-  return store.revocations.get(`user/${name}`) as number | undefined;
-}
-
 export function tokenState(store: StoreHandles, options: TokenStateOptions = {}): TokenState {
   const { root, tokens, refreshTokens, jtis, revocations, expiries } = store;
   const health = storeHealth(store);
@@ -233,7 +278,8 @@ export function tokenState(store: StoreHandles, options: TokenStateOptions = {})
   // record still says so: a family's expiry moves with its rotations, an assertion id is reused).
   const expires = (db: keyof typeof EXPIRY_DB, key: string, exp: number) => expiries.put(expiryKey(db, key, exp), 0);
 
-  let queued: [string, AccessTokenRecord][] = [];
+  // Keyed, so that this process finds a record it is still gathering (liveness reads it).
+  let queued = new Map<string, AccessTokenRecord>();
   let timer: NodeJS.Timeout | undefined;
   // The latest batch written: lmdb commits in order, so once it is committed all earlier ones are.
   let lastBatch: Promise<unknown> = Promise.resolve();
@@ -241,8 +287,8 @@ export function tokenState(store: StoreHandles, options: TokenStateOptions = {})
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
     const batch = queued;
-    queued = [];
-    if (batch.length > 0) {
+    queued = new Map();
+    if (batch.size > 0) {
       // A failed write is reported, not kept: later flushes (and listings) carry on.
       lastBatch = health.guard(root.transaction(() => {
         for (const [key, record] of batch) {
@@ -256,8 +302,8 @@ export function tokenState(store: StoreHandles, options: TokenStateOptions = {})
 
   return {
     recordAccessToken(app, record) {
-      queued.push([accessKey(app, record.jti), record]);
-      if (queued.length >= MAX_QUEUED_RECORDS) {
+      queued.set(accessKey(app, record.jti), record);
+      if (queued.size >= MAX_QUEUED_RECORDS) {
         void flushAccessTokens();
       } else if (timer === undefined) {
         timer = setTimeout(() => void flushAccessTokens(), recordDelay);
@@ -267,7 +313,10 @@ export function tokenState(store: StoreHandles, options: TokenStateOptions = {})
 
     flushAccessTokens,
 
-    accessToken: (app, jti) => tokens.get(accessKey(app, jti)),
+    accessToken(app, jti) {
+      const key = accessKey(app, jti);
+      return queued.get(key) ?? tokens.get(key);
+    },
 
     revokeAccessToken(app, jti, exp) {
       return durable(() => {
@@ -339,17 +388,7 @@ export function tokenState(store: StoreHandles, options: TokenStateOptions = {})
       });
     },
 
-    revokedBefore: (app) => revocations.get(`app/${app}`) as number | undefined,
-
-    revokeAllBefore(app, now) {
-      return durable(() => markRevokedBefore(store, app, now));
-    },
-
-    userRevokedBefore: (name) => userRevokedBefore(store, name),
-
-    audienceRevokedBefore: (audience) => revocations.get(audienceKey(audience)) as number | undefined,
-
-    scopeRevokedBefore: (scope) => revocations.get(scopeKey(scope)) as number | undefined,
+    cutOffs: cutOffs(store),
 
     assertionIdsKnownSince() {
       const rebuilt = readStoreRebuild(store);

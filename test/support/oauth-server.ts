@@ -10,6 +10,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { hashClientSecret, hashPassword } from '../../controller/sealing/hashes.ts';
+import { configWriter } from '../../controller/store/config.ts';
 import { handlesOf, type StoreHandles } from '../../controller/store/handles.ts';
 import { openStore, type Store } from '../../controller/store/open.ts';
 import type { ApiRecord, ApplicationRecord, PlanRecord, UserRecord } from '../../controller/store/records.ts';
@@ -46,6 +47,7 @@ export interface TestServer {
   advance(ms: number): void;
   now(): number;
   addApp(name: string, spec?: Partial<Omit<ApplicationSpec, 'credentials'>>): Promise<TestClient>;
+  /** Writes the application as the reconciler would (a deactivation writes its cut-off), on the server's clock. */
   updateApp(name: string, change: (record: ApplicationRecord) => ApplicationRecord): Promise<void>;
   /** Waits for writes the server did not wait for (access token records) to be committed. */
   settle(): Promise<void>;
@@ -135,8 +137,8 @@ export async function startTestServer(options: Partial<OAuthOptions> = {}): Prom
       return made;
     },
     async updateApp(name, change) {
-      const { applications } = handlesOf(store);
-      await applications.put(name, change(applications.get(name)!));
+      const handles = handlesOf(store);
+      handles.root.transactionSync(() => configWriter(handles, now).putApplication(change(handles.applications.get(name)!)));
     },
     hashSecret: (secret) => hashClientSecret(secretHashKey, secret),
     async settle() {

@@ -3,12 +3,11 @@
 // brief asks for it, off unless an application lists it, and throttled per (user, client, source
 // address): see `handle`.
 import { passwordMatches, hashPassword } from '../../sealing/hashes.ts';
-import { settleGrantMarks } from '../api-state.ts';
 import { invalidGrant, slowDown } from '../errors.ts';
 import { mintAccessToken, mintRefreshToken, recordAccessToken, newFamilyId, seconds, tokenResponse, userSubject, type TokenResponse } from '../issue.ts';
+import { currentScopeMap, userChangedSince } from '../liveness.ts';
 import { grantScopes, parseScope } from '../scopes.ts';
 import { retryAfterSeconds } from '../throttle.ts';
-import { leaveUserMarkSecond } from '../user-state.ts';
 import type { GrantRequest } from './types.ts';
 
 export const grantType = 'password';
@@ -23,14 +22,7 @@ const MAX_USERNAME_LENGTH = 63;
 // wrong password does.
 let decoy: Promise<string> | undefined;
 
-/** The scopes a `scope` parameter may grant of `held` (all held when absent); malformed ones are refused later. */
-function requestedOrHeld(value: string | undefined, held: readonly string[]): readonly string[] {
-  if (value === undefined) return held;
-  const requested = new Set(value.split(' '));
-  return held.filter((scope) => requested.has(scope));
-}
-
-export async function handle({ ctx, client: { app }, plan, params, request }: GrantRequest): Promise<TokenResponse> {
+export async function handle({ ctx, client: { app, generation }, plan, params, request }: GrantRequest): Promise<TokenResponse> {
   const username = params.get('username')!;
   const password = params.get('password')!;
   // Per (user, client, source address): guessing one user's password through one application from
@@ -47,20 +39,12 @@ export async function handle({ ctx, client: { app }, plan, params, request }: Gr
   const wait = passwordFailures.wait(throttleKey, ctx.now(), perMinute);
   if (wait > 0) throw slowDown(retryAfterSeconds(wait), 'too many failed sign-in attempts for this user; retry later');
 
-  // A user restored, or given a new password, this very second: tokens of that second count as
-  // issued before the mark, so the first ones after it wait the second out.
-  if (known) await leaveUserMarkSecond(ctx.tokens, username, ctx.now());
-  // So for an Api restored this second, or withdrawn since the scope map was read (api-state.ts).
-  // The scopes are granted after the password check; those asked for (or all the application
-  // holds) are a superset of them.
-  await settleGrantMarks(ctx, requestedOrHeld(params.get('scope'), app.spec.scopes));
-  // The tokens are dated here, before the password check, which takes a while: whatever ends them
-  // while it runs (a reconcile that deactivates the application, say) marks this second or a
-  // later one, and so covers them; dated after the check, they could postdate the mark and come
-  // back when the application is reactivated.
+  // The tokens are dated here, before the password check, which takes a while. What ends them
+  // while it runs (a reconcile that deactivates the application, say) is written at a later
+  // generation than the records they were granted from, and so ends them too (liveness.ts).
   const now = seconds(ctx.now());
-  // The user's mark, read with the record (one read snapshot): checked again after the password.
-  const mark = known ? ctx.tokens.userRevokedBefore(username) : undefined;
+  // Read with the user record, in one synchronous step (one read snapshot): checked again after the password.
+  const userGeneration = ctx.tokens.cutOffs.generation();
   const user = known ? ctx.config.user(username) : undefined;
   const hash = user?.passwordHash ?? await (decoy ??= hashPassword(newFamilyId()));
   if (!(await passwordMatches(password, hash)) || user?.passwordHash === undefined) {
@@ -68,22 +52,25 @@ export async function handle({ ctx, client: { app }, plan, params, request }: Gr
     throw invalidGrant('the resource owner credentials are invalid');
   }
   // The password was checked against the record read above. A reconcile that removed the user or
-  // changed its password meanwhile moved the mark: refuse rather than sign in with a password no
+  // changed its password meanwhile wrote a cut-off: refuse rather than sign in with a password no
   // longer in force. Not counted as a failure: the password was right when it was checked.
-  if (ctx.tokens.userRevokedBefore(user.name) !== mark) throw invalidGrant('the resource owner credentials are invalid');
+  if (userChangedSince(ctx.tokens.cutOffs, user.name, userGeneration)) throw invalidGrant('the resource owner credentials are invalid');
 
-  const published = ctx.slow.published();
-  const scopes = grantScopes(parseScope(params.get('scope')), app.spec.scopes, published);
+  const requested = parseScope(params.get('scope'));
+  // An Api withdrawn since the kept scope map was read is granted from the store's state (liveness.ts).
+  const { published, generation: grants } = currentScopeMap(ctx, grantScopes(requested, app.spec.scopes, ctx.slow.published()));
+  const scopes = grantScopes(requested, app.spec.scopes, published);
   const sub = userSubject(user.name);
+  const issuedUnder = { application: generation, grants, user: userGeneration };
   if (!app.spec.grantTypes.includes('refresh_token')) {
-    const access = await mintAccessToken(ctx, app, { sub, scopes }, published, plan, now);
+    const access = await mintAccessToken(ctx, app, { sub, scopes, issuedUnder }, published, plan, now);
     recordAccessToken(ctx, app, access.record);
     return tokenResponse(access);
   }
   // A refresh token starts a family: every token rotated from it, and their access tokens.
   const family = newFamilyId();
-  const access = await mintAccessToken(ctx, app, { sub, scopes, family }, published, plan, now);
-  const refresh = mintRefreshToken(app, { sub, scopes, family }, plan, now);
+  const access = await mintAccessToken(ctx, app, { sub, scopes, family, issuedUnder }, published, plan, now);
+  const refresh = mintRefreshToken(app, { sub, scopes, family, issuedUnder }, plan, now);
   await ctx.tokens.startFamily(app.name, {
     v: 1, id: family, sub, iat: now, exp: Math.max(access.record.exp, refresh.record.exp),
   }, refresh.record, access.record);

@@ -52,7 +52,7 @@ export class Sessions {
   }
 
   /** A new session for `user`; the id is returned once, for the cookie, and stored only hashed. */
-  async create(user: string, stamp: string): Promise<{ id: string; session: SessionRecord }> {
+  async create(user: string, stamp: string, userGeneration?: number): Promise<{ id: string; session: SessionRecord }> {
     const now = this.#options.now();
     const id = newToken();
     const session: SessionRecord = {
@@ -63,6 +63,7 @@ export class Sessions {
       createdAt: now,
       expiresAt: now + this.#options.lifetimeMs,
       lastSeenAt: now,
+      ...(userGeneration === undefined ? {} : { userGeneration }),
     };
     await this.#options.guard(this.#store.create(id, session, { now, idleMs: this.#options.idleMs, maxPerUser: this.#options.maxPerUser }));
     return { id, session };

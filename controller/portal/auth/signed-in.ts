@@ -4,6 +4,7 @@
 // token, and leaves the session and the user on `request.portal`. Also the flash: a confirmation
 // kept in the session for the next page (post/redirect/get).
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { sessionUserLive } from '../../oauth/liveness.ts';
 import type { Flash, SessionRecord } from '../../store/sessions.ts';
 import { portalUser, type PortalUser } from '../accounts.ts';
 import type { PortalContext } from '../context.ts';
@@ -29,17 +30,16 @@ declare module 'fastify' {
 
 /** Loads the session; without one, GETs go to sign-in and everything else is refused. On POST, checks the CSRF token. */
 export function signedIn(ctx: Omit<PortalContext, 'auth'>): preHandlerAsyncHookHandler {
-  const { deps, sessions, cookies, userMarks } = ctx;
-  const endedByUserMark = (session: SessionRecord) => {
-    const before = userMarks.userRevokedBefore(session.user);
-    return before !== undefined && Math.floor(session.createdAt / 1000) <= before;
-  };
+  const { deps, sessions, cookies, userCutOffs } = ctx;
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const id = request.cookies[cookies.name('session')];
     const session = await sessions.find(id);
     const record = session === undefined ? undefined : deps.store.config.user(session.user);
     const valid = session !== undefined && record?.passwordHash !== undefined && passwordStamp(record.passwordHash) === session.passwordStamp
-      && !endedByUserMark(session);
+      // A session opened before its user was last removed or given a new password has ended, as
+      // the user's tokens have: a User restored by a revert, or a new person of the same name, gets
+      // no session of the old one, whatever the password stamp says.
+      && sessionUserLive(userCutOffs, session);
     if (!valid) {
       if (id !== undefined && session !== undefined) await sessions.destroy(id);
       if (request.method === 'GET') {

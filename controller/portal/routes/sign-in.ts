@@ -2,7 +2,6 @@
 // double-submit cookie, against login CSRF), failures are throttled per (user, address or device),
 // per address and per user (throttle.ts, devices.ts), and a success starts a new session id.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { leaveUserMarkSecond } from '../../oauth/user-state.ts';
 import { accountNamed, checkPassword, throttleName } from '../accounts.ts';
 import { newToken, sameSite, tokensEqual } from '../auth/csrf.ts';
 import { passwordStamp } from '../auth/sessions.ts';
@@ -18,7 +17,7 @@ const SWEEP_EVERY_MS = 10 * 60_000;
 const SIGN_IN_FORM_MS = 30 * 60_000;
 
 export function signInRoutes(app: FastifyInstance, ctx: PortalContext): void {
-  const { deps, now, sessions, cookies, throttles, limits, userMarks } = ctx;
+  const { deps, now, sessions, cookies, throttles, limits, userCutOffs } = ctx;
   let lastSweep = 0;
 
   const signInForm = (reply: FastifyReply, request: FastifyRequest, form: { name?: string; error?: string; retryAfter?: string; next?: string }, status = 200) => {
@@ -55,6 +54,9 @@ export function signInRoutes(app: FastifyInstance, ctx: PortalContext): void {
       reply.header('retry-after', String(Math.ceil(wait / 1000)));
       return signInForm(reply, request, { ...keep, error: 'Too many failed sign-ins.', retryAfter: `Try again in ${Math.ceil(wait / 60_000)} minute${wait > 60_000 ? 's' : ''}.` }, 429);
     }
+    // Read in the same synchronous step as the user record (checkPassword reads it before its
+    // first await): the session records it, and ends with a cut-off written after it.
+    const userGeneration = userCutOffs.generation();
     const record = await checkPassword(deps.store.config, name, password);
     if (record === undefined) {
       throttles.failed(counted, address, at, device);
@@ -67,8 +69,7 @@ export function signInRoutes(app: FastifyInstance, ctx: PortalContext): void {
     // A new id at every sign-in: a session id planted before it is worthless after it.
     const old = request.cookies[cookies.name('session')];
     if (old !== undefined) await sessions.destroy(old);
-    await leaveUserMarkSecond(userMarks, record.name, now());
-    const { id } = await sessions.create(record.name, passwordStamp(record.passwordHash!));
+    const { id } = await sessions.create(record.name, passwordStamp(record.passwordHash!), userGeneration);
     reply.setCookie(cookies.name('session'), id, cookies.options(sessions.lifetimeMs));
     // Kept after sign-out: it says only that this browser is one the user signed in from.
     reply.setCookie(cookies.name('device'), deviceCookie(record.name, record.passwordHash!, at), cookies.options(limits.knownForMs));
