@@ -10,7 +10,7 @@ import { simpleGit, type SimpleGit } from 'simple-git';
 import { LIMITS } from '../config/defaults.ts';
 import { isManifestPath, type RepoFile } from '../manifests/index.ts';
 import { parseNameStatus, type ChangedPath } from './index.ts';
-import { failure } from '../../cli/errors.ts';
+import { RequestError } from './errors.ts';
 
 /** Git's mode for a symbolic link: a path string, not the file it names. */
 const SYMLINK_MODE = '120000';
@@ -58,7 +58,7 @@ export class Clone {
     try {
       root = (await run(cwd, ['rev-parse', '--show-toplevel'])).toString('utf8').trim();
     } catch {
-      throw failure(`${cwd} is not inside a clone of the manifests repository`, {
+      throw new RequestError('not-a-clone', { path: cwd }, `${cwd} is not inside a clone of the manifests repository`, {
         hint: 'Run this in a clone of the manifests repository (git clone …, then cd into it).',
       });
     }
@@ -78,7 +78,7 @@ export class Clone {
     try {
       await this.git.fetch('origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`, { '--no-tags': null, '--quiet': null });
     } catch (error) {
-      throw failure(`cannot fetch ${branch} from origin: ${gitMessage(error)}`, {
+      throw new RequestError('git-fetch-failed', { branch }, `cannot fetch ${branch} from origin: ${gitMessage(error)}`, {
         hint: 'Check the network and that origin points at the manifests repository.',
       });
     }
@@ -90,7 +90,7 @@ export class Clone {
     try {
       return (await this.run(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`])).toString('utf8').trim();
     } catch {
-      throw failure(`'${ref}' does not name a commit in this clone`, { hint: 'Fetch it first (git fetch origin), or give a commit id.' });
+      throw new RequestError('unknown-commit', { branch: ref }, `'${ref}' does not name a commit in this clone`, { hint: 'Fetch it first (git fetch origin), or give a commit id.' });
     }
   }
 
@@ -111,7 +111,7 @@ export class Clone {
       }
       if (!isManifestPath(path)) continue;
       if (wanted.length + skipped.length >= LIMITS.manifestsMaxCount) {
-        throw failure(`${commit.slice(0, 12)} has more than ${LIMITS.manifestsMaxCount} manifests; mergekey does not read it`);
+        throw new RequestError('repository-too-large', {}, `${commit.slice(0, 12)} has more than ${LIMITS.manifestsMaxCount} manifests; mergekey does not read it`);
       }
       if (mode === SYMLINK_MODE) skipped.push({ path, reason: 'symlink' });
       else if (type !== 'blob') skipped.push({ path, reason: 'not-a-file' });
@@ -127,7 +127,7 @@ export class Clone {
   async readFile(commit: string, path: string): Promise<Uint8Array | undefined> {
     const entry = (await this.listing(commit, false, [path])).find((e) => e.path === path);
     if (entry === undefined || entry.type !== 'blob' || entry.mode === SYMLINK_MODE) return undefined;
-    if (entry.size > MAX_MANIFEST_BYTES) throw failure(`${path} is ${entry.size} bytes at ${commit.slice(0, 12)}; manifests are limited to ${MAX_MANIFEST_BYTES} bytes`);
+    if (entry.size > MAX_MANIFEST_BYTES) throw new RequestError('manifest-too-large', { path }, `${path} is ${entry.size} bytes at ${commit.slice(0, 12)}; manifests are limited to ${MAX_MANIFEST_BYTES} bytes`);
     return (await this.readBlobs([entry.oid]))[0];
   }
 
@@ -217,11 +217,11 @@ export class Clone {
     } catch (error) {
       const text = gitMessage(error);
       if (/Please tell me who you are|empty ident|user\.email/i.test(text)) {
-        throw failure('git does not know who you are, so it cannot commit the request', {
+        throw new RequestError('git-identity-missing', {}, 'git does not know who you are, so it cannot commit the request', {
           hint: 'Set it with: git config --global user.name "Your Name" && git config --global user.email you@example.com',
         });
       }
-      throw failure(`git could not make the request's commit: ${text}`);
+      throw new RequestError('git-commit-failed', {}, `git could not make the request's commit: ${text}`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -233,7 +233,7 @@ export class Clone {
       // The lease on "no such branch" makes the push fail instead of overwriting someone's branch.
       await this.git.push('origin', `${commit}:refs/heads/${branch}`, { [`--force-with-lease=refs/heads/${branch}:`]: null, '--quiet': null });
     } catch (error) {
-      throw failure(`cannot push the request branch ${branch} to origin: ${gitMessage(error)}`, {
+      throw new RequestError('git-push-failed', { branch }, `cannot push the request branch ${branch} to origin: ${gitMessage(error)}`, {
         hint: 'Check that you may push to the manifests repository.',
       });
     }
@@ -270,9 +270,9 @@ function run(cwd: string, args: readonly string[], options: RunOptions = {}): Pr
       out.push(chunk);
     });
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', (error) => reject(failure(`cannot run git: ${error.message}`, { hint: 'Install git and put it on PATH.' })));
+    child.on('error', (error) => reject(new RequestError('git-unavailable', {}, `cannot run git: ${error.message}`, { hint: 'Install git and put it on PATH.' })));
     child.on('close', (code) => {
-      if (tooLarge) reject(failure(`git ${args[0]} gave more than ${options.maxBytes} bytes; mergekey does not read that much from one command`));
+      if (tooLarge) reject(new RequestError('git-failed', {}, `git ${args[0]} gave more than ${options.maxBytes} bytes; mergekey does not read that much from one command`));
       else if (code === 0) resolve(Buffer.concat(out));
       else reject(new Error(`git ${args[0]} failed: ${Buffer.concat(err).toString('utf8').trim() || `exit ${code}`}`));
     });

@@ -1,9 +1,6 @@
 // Parsing the values developers type for application fields, with usage errors that name the option.
-import { AUTH_METHODS, GRANT_TYPES } from '../../cli/commands/app-new.ts';
-import { usageError } from '../../cli/errors.ts';
-
-export type GrantType = (typeof GRANT_TYPES)[number];
-export type AuthMethod = (typeof AUTH_METHODS)[number];
+import { GRANT_TYPES, type GrantType } from '../../../controller/manifests/vocabulary.ts';
+import { usageError } from '../../errors.ts';
 
 /** `a,b c` → ['a', 'b', 'c']: commas or spaces, duplicates dropped. */
 export function parseList(option: string, value: string): string[] {
