@@ -1,9 +1,9 @@
 // What the portal tells the person using it when something is refused or fails: an HTTP status and
-// a sentence. The request workflow's RequestErrors are mapped here, in one table of statuses and
-// one of the portal's own words for the lifecycle's refusals (the workflow's default messages name
-// CLI commands, which mean nothing in a browser).
+// a sentence. The request workflow's RequestErrors are mapped here: one table of HTTP statuses by
+// code, and one of the portal's own words for the lifecycle refusals a developer meets in a form
+// (the lifecycle's messages name CLI commands, which mean nothing in a browser).
 import { GitHubError } from '../github/index.ts';
-import { isRefusal, RequestError, type RequestErrorCode, type RequestErrorParams } from '../requests/errors.ts';
+import { RequestError, type RequestErrorCode } from '../requests/errors.ts';
 import type { RefusalCode } from '../requests/index.ts';
 import { StoreError } from '../store/errors.ts';
 
@@ -92,11 +92,6 @@ export function refusalMessage(code: RefusalCode, name: string, fallback: string
   return REFUSAL_WORDS[code]?.(name) ?? fallback;
 }
 
-function requestMessage(code: RequestErrorCode, params: RequestErrorParams, fallback: string): string {
-  const words = params.app !== undefined && isRefusal(code) ? REFUSAL_WORDS[code]?.(params.app) : undefined;
-  return words ?? fallback;
-}
-
 export function toPortalError(error: unknown): unknown {
   if (error instanceof PortalError) return error;
   // A write the store could not commit (a full disk): the server's temporary trouble.
@@ -104,6 +99,8 @@ export function toPortalError(error: unknown): unknown {
     return new PortalError(503, 'The server cannot save anything right now.', 'Its storage is full or failing; try again in a few minutes.');
   }
   if (error instanceof GitHubError) return new PortalError(502, error.message, error.hint);
-  if (error instanceof RequestError) return new PortalError(REQUEST_STATUSES[error.code], requestMessage(error.code, error.params, error.message), error.hint);
+  // The workflow's own message: where the portal words a refusal itself (policy checks before the
+  // workflow runs, `refusalMessage`), it does so before the workflow is asked.
+  if (error instanceof RequestError) return new PortalError(REQUEST_STATUSES[error.code], error.message, error.hint);
   return error;
 }
