@@ -61,7 +61,7 @@ try {
   await server.initialSync;
   const initialMs = performance.now() - started;
   const initialRun = server.loop.last!;
-  if (initialRun.result !== 'applied' || server.store.applications.getCount() !== APPS) {
+  if (initialRun.result !== 'applied' || server.store.config.applications().length !== APPS) {
     throw new Error(`initial sync did not apply ${APPS} applications: ${JSON.stringify(initialRun)}`);
   }
   const objects = server.reconciler.status().objects;
@@ -111,7 +111,7 @@ try {
     });
     if (response.status !== 202) throw new Error(`webhook answered ${response.status}: ${await response.text()}`);
     // Served = what the token endpoints read: the record in the store.
-    while (server.store.applications.get(name(index))?.spec.description !== description) {
+    while (server.store.config.application(name(index))?.spec.description !== description) {
       await new Promise((resolve) => setImmediate(resolve));
     }
     delivered.push(performance.now() - start);

@@ -1,7 +1,7 @@
 // Measures the CPU one access token signature costs, per algorithm, through jose (WebCrypto) and
 // through jws-signer.ts (node:crypto), so the default algorithm and the signing path are chosen
 // from figures taken on this machine. CPU time includes the thread pool WebCrypto uses.
-// Run: npx tsx controller/oauth/sign-speed.ts [signatures]
+// Run: npx tsx bench/sign-speed.ts [signatures]
 import { CompactSign, exportJWK, generateKeyPair, importJWK, jwtVerify } from 'jose';
 import { ACCESS_TOKEN_TYP, type SigningAlg } from '../controller/oauth/defaults.ts';
 import { jwsSigner } from '../controller/oauth/jws-signer.ts';

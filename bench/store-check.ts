@@ -11,14 +11,14 @@ import { parseArgs } from 'node:util';
 import { tempDir } from '../test/support/reconcile.ts';
 import { prepareStore } from '../controller/store/check.ts';
 import { lmdbTreeProblem } from '../controller/store/lmdb-file.ts';
-import { openStore } from '../controller/store/open.ts';
+import { openHandles } from '../controller/store/handles.ts';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' } } });
 const RECORDS = Number(values.records);
 
 const dir = tempDir('mergekey-bench-check-');
 try {
-  const store = openStore(dir.path);
+  const store = openHandles(dir.path);
   const now = Math.floor(Date.now() / 1000);
   const batch = 20_000;
   for (let written = 0; written < RECORDS; written += batch) {

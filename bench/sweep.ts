@@ -21,7 +21,7 @@ import { FixtureRepo } from '../test/support/git.ts';
 import { tempDir } from '../test/support/reconcile.ts';
 import { loadOrCreateKeys } from '../controller/sealing/keys.ts';
 import { seal } from '../controller/sealing/seal.ts';
-import { openStore } from '../controller/store/open.ts';
+import { openHandles } from '../controller/store/handles.ts';
 import type { LoadInput, LoadResult } from './load.ts';
 
 const { values } = parseArgs({
@@ -136,7 +136,7 @@ try {
 /** The data file's size and the access token records, read from a fresh read-only view of the store. */
 function measure(data: string, started: number): Sample {
   const bytes = statSync(join(data, 'store', 'data.mdb')).size;
-  const store = openStore(data, { checkDataFile: false });
+  const store = openHandles(data, { checkDataFile: false });
   try {
     const now = Date.now() / 1000;
     let live = 0;

@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { validateRepository, type ManifestObject } from '../controller/manifests/index.ts';
-import type { Application, Settings, User } from '../controller/manifests/types.generated.ts';
+import { AUTH_METHODS, GRANT_TYPES, validateRepository, type ManifestObject } from '../controller/manifests/index.ts';
 import { validate } from '../cli/commands/validate.ts';
 import { readRepositoryFiles } from '../cli/read-repository.ts';
 import { examplesDir } from './generate-sealed.ts';
@@ -23,26 +22,24 @@ describe('examples/manifests', () => {
   });
 
   it('covers every grant type, every client authentication method and both states', async () => {
-    const apps = (await exampleObjects()).filter((o) => o.kind === 'Application').map((o) => (o.manifest as Application).spec);
-    expect(new Set(apps.flatMap((app) => app.grantTypes))).toEqual(new Set(['client_credentials', 'password', 'refresh_token']));
-    expect(new Set(apps.map((app) => app.tokenEndpointAuthMethod))).toEqual(
-      new Set(['client_secret_basic', 'client_secret_post', 'private_key_jwt']),
-    );
+    const apps = (await exampleObjects()).filter((o) => o.kind === 'Application').map((o) => o.manifest.spec);
+    expect(new Set(apps.flatMap((app) => app.grantTypes))).toEqual(new Set(GRANT_TYPES));
+    expect(new Set(apps.map((app) => app.tokenEndpointAuthMethod))).toEqual(new Set(AUTH_METHODS));
     expect(new Set(apps.map((app) => app.state))).toEqual(new Set(['active', 'inactive']));
     expect(apps.some((app) => (app.credentials.secrets?.length ?? 0) === 2)).toBe(true);
   });
 
   it('seals every secret to the sealing key in mergekey.yaml, bound to its own object', async () => {
     const objects = await exampleObjects();
-    const settings = objects.find((o) => o.kind === 'Settings')!.manifest as Settings;
+    const settings = objects.find((o) => o.kind === 'Settings')!.manifest;
     const sealed: { bind: string; value: string }[] = [];
     for (const object of objects) {
       if (object.kind === 'Application') {
-        for (const secret of (object.manifest as Application).spec.credentials.secrets ?? []) {
+        for (const secret of object.manifest.spec.credentials.secrets ?? []) {
           sealed.push({ bind: `Application/${object.name}`, value: secret.sealed });
         }
       }
-      const password = object.kind === 'User' ? (object.manifest as User).spec.password : undefined;
+      const password = object.kind === 'User' ? object.manifest.spec.password : undefined;
       if (password !== undefined) sealed.push({ bind: `User/${object.name}`, value: password.sealed });
     }
     expect(sealed).toHaveLength(8);

@@ -1,4 +1,5 @@
-// The GitHub stand-in for tests: GitHub's REST endpoints that Mergekey uses, over a real bare repo.
+// The local forge: GitHub's REST API as Mergekey uses it, for trying Mergekey and for tests, over a
+// real bare repository.
 export { startGitHubStandIn } from './server.ts';
 export type { GitHubStandIn, InjectedRateLimit, RecordedRequest, StandInOptions, StandInRepository, StandInUser } from './server.ts';
 export type { Permission } from './model.ts';

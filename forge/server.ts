@@ -1,7 +1,7 @@
-// A local stand-in for the part of GitHub's REST API that Mergekey uses, for tests. It answers in
-// the shapes of GitHub's OpenAPI description and keeps git content in a real bare repository:
-// pull requests are branches pushed there, and merging really merges into the base branch, so a
-// controller following that repository then syncs what was merged.
+// The local forge: GitHub's REST API as Mergekey uses it, for trying Mergekey and for tests. It
+// answers in the shapes of GitHub's OpenAPI description and keeps git content in a real bare
+// repository: pull requests are branches pushed there, and merging really merges into the base
+// branch, so a controller following that repository then syncs what was merged.
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { BareRepository } from './git.ts';
 import { ApiError, json, notFound, type RouteContext } from './http.ts';

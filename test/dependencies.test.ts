@@ -50,6 +50,13 @@ describe('dependency direction', () => {
     expect(importsMatching(outside, (spec) => spec === 'lmdb' || spec.startsWith('lmdb/'))).toEqual([]);
   });
 
+  it('outside store/, only tests and benchmarks reach the raw store handles', () => {
+    const product = ['controller', 'cli', 'forge', 'tools', 'examples'].flatMap(sourceFiles)
+      .filter((file) => !file.startsWith('controller/store/') && !file.endsWith('.test.ts'));
+    const handles = (spec: string, file: string) => spec.startsWith('.') && relative(root, join(root, file, '..', spec)) === 'controller/store/handles.ts';
+    expect(importsMatching(product, handles)).toEqual([]);
+  });
+
   it('the product does not import test support or the benchmarks', () => {
     const product = ['controller', 'cli'].flatMap(sourceFiles).filter((file) => !file.endsWith('.test.ts'));
     const found = importsMatching(product, (spec, file) => pointsInto(spec, file, 'test') || pointsInto(spec, file, 'bench'));

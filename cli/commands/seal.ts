@@ -3,7 +3,7 @@
 // in that object's manifest. Only the controller can open it, and only in that object.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadManifest, type ManifestObject } from '../../controller/manifests/index.ts';
+import { loadManifest } from '../../controller/manifests/index.ts';
 import type { Settings } from '../../controller/manifests/types.generated.ts';
 import { SealingError } from '../../controller/sealing/errors.ts';
 import { generateClientSecret } from '../../controller/sealing/generate.ts';
@@ -96,13 +96,13 @@ export async function readRepoSettings(dir: string): Promise<Settings> {
   }
   const { object, problems } = loadManifest({ path: 'mergekey.yaml', content });
   const problem = problems[0];
-  if (problem !== undefined || object === undefined) {
+  if (problem !== undefined || object?.kind !== 'Settings') {
     throw failure(
       problem === undefined ? 'mergekey.yaml is not valid' : `mergekey.yaml:${problem.line}:${problem.column}: ${problem.message}`,
       { hint: `Run 'mergekey validate ${dir}' for every problem.` },
     );
   }
-  return (object as ManifestObject<Settings>).manifest;
+  return object.manifest;
 }
 
 /**

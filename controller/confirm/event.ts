@@ -1,7 +1,6 @@
 // What the reconciler tells the confirmation after a commit is applied: the commit, the one the
 // store held before, and what happened to each manifest it looked at. Pure data: the reconciler
 // builds it without knowing who listens.
-import type { Application } from '../manifests/types.generated.ts';
 import type { ManifestObject } from '../manifests/index.ts';
 
 export interface AppliedObject {
@@ -52,9 +51,8 @@ export function appliedEvent<O extends OutcomeLike>(
     const object: AppliedObject = { path: outcome.path, kind, name: outcome.key.slice(slash + 1), outcome: outcome.outcome.kind };
     const manifest = served(outcome)?.manifest;
     if (kind === 'Application' && manifest !== undefined && manifest.kind === 'Application') {
-      const app = manifest as Application;
-      object.clientId = app.spec.clientId;
-      object.state = outcome.outcome.kind === 'removed' ? 'inactive' : app.spec.state;
+      object.clientId = manifest.spec.clientId;
+      object.state = outcome.outcome.kind === 'removed' ? 'inactive' : manifest.spec.state;
     }
     if (outcome.problems.length > 0) {
       object.message = outcome.problems.map((p) => `${p.path}:${p.line}:${p.column}: ${p.message}`).join('; ');

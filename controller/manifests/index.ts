@@ -1,6 +1,6 @@
 // The manifests module: safe YAML loading, schema validation with positions, and the rules that
 // span objects. Everything else in Mergekey imports from here.
-export type { Kind, ManifestObject, Pointer, Position, Problem, RepoFile } from './model.ts';
+export type { Kind, Manifest, ManifestObject, ManifestOf, Pointer, Position, Problem, RepoFile } from './model.ts';
 export { KINDS } from './model.ts';
 export { PROBLEM_CODES, type ProblemCode } from './codes.ts';
 export { loadManifest, type LoadResult } from './load.ts';
@@ -9,4 +9,4 @@ export { validateRepository, type RepositoryResult } from './validate.ts';
 export { classifyPath, isManifestPath, manifestPath, KIND_FOLDERS, SETTINGS_PATH } from './paths.ts';
 export { protectedHeader, SEALED_ALG, SEALED_ENC } from './sealed.ts';
 export { quoteAmbiguousStrings } from './write.ts';
-export { AUTH_METHODS, DEFAULT_AUTH_METHOD, DEFAULT_GRANT_TYPES, foldClientId, GRANT_TYPES, type AuthMethod, type GrantType } from './vocabulary.ts';
+export { AUTH_METHODS, DEFAULT_AUTH_METHOD, DEFAULT_GRANT_TYPES, foldClientId, GRANT_TYPES, isGrantType, type AuthMethod, type GrantType } from './vocabulary.ts';

@@ -1,6 +1,6 @@
 // One file, start to finish: layout → bytes → YAML → schema → per-file rules → a ManifestObject.
 import { fileRules } from './file-rules.ts';
-import type { Kind, Manifest, ManifestObject, Pointer, Position, Problem, RepoFile } from './model.ts';
+import type { Manifest, ManifestObject, ManifestObjectOf, Pointer, Position, Problem, RepoFile } from './model.ts';
 import { LazySource, parseManifestBytes, type LocatedProblem } from './parse.ts';
 import { classifyPath } from './paths.ts';
 import { validateShape } from './schema.ts';
@@ -38,10 +38,13 @@ export function loadManifest(file: RepoFile): LoadResult {
   if (shape.kind !== undefined && where !== undefined) attach(path, fileRules(where, shape.kind, value, source), problems);
   if (problems.length > 0 || shape.kind === undefined) return { problems: sortProblems(problems) };
 
-  return { object: new LoadedObject(path, shape.kind, value as Manifest, text), problems: [] };
+  // The schema of the kind `value` names has accepted it, so it is that kind's manifest: the one
+  // place the pairing of kind and manifest is asserted rather than checked by the compiler.
+  return { object: new LoadedObject(path, value as Manifest, text) as ManifestObject, problems: [] };
 }
 
-class LoadedObject implements ManifestObject {
+class LoadedObject<M extends Manifest> implements ManifestObjectOf<M> {
+  readonly kind: M['kind'];
   readonly name: string;
   // Positions are found by parsing the text again on first use: most objects are never asked
   // (only those a cross-object rule complains about), and keeping every file's YAML syntax tree
@@ -50,10 +53,10 @@ class LoadedObject implements ManifestObject {
 
   constructor(
     readonly path: string,
-    readonly kind: Kind,
-    readonly manifest: Manifest,
+    readonly manifest: M,
     text: string,
   ) {
+    this.kind = manifest.kind;
     this.name = manifest.metadata.name;
     this.positions = new LazySource(text);
     // Callers may pass `object.locate` around on its own.

@@ -18,19 +18,24 @@ export interface Problem {
   code: ProblemCode;
 }
 
-export type Kind = 'Settings' | 'Application' | 'Api' | 'Plan' | 'User';
+export type Manifest = Settings | Application | Api | Plan | User;
+
+/** A manifest's kind, the discriminant of both `Manifest` and `ManifestObject`. */
+export type Kind = Manifest['kind'];
+
+/** The manifest type of one kind: `ManifestOf<'Api'>` is `Api`. */
+export type ManifestOf<K extends Kind> = Extract<Manifest, { kind: K }>;
 
 export const KINDS: readonly Kind[] = ['Settings', 'Application', 'Api', 'Plan', 'User'];
-
-export type Manifest = Settings | Application | Api | Plan | User;
 
 /** A JSON-pointer-like path into a manifest, e.g. `['spec', 'scopes', 1]`. */
 export type Pointer = readonly (string | number)[];
 
-export interface ManifestObject<M = Manifest> {
+/** One loaded manifest of one kind: `kind` is always `manifest.kind`. */
+export interface ManifestObjectOf<M extends Manifest> {
   /** Repo-relative POSIX path, e.g. `apps/billing.yaml`. */
   path: string;
-  kind: Kind;
+  kind: M['kind'];
   name: string;
   /** Validated, with the schema's defaults applied. */
   manifest: M;
@@ -40,6 +45,12 @@ export interface ManifestObject<M = Manifest> {
    */
   locate(pointer: Pointer): Position;
 }
+
+/**
+ * A loaded manifest object, discriminated by kind: once `object.kind === 'Application'` is checked,
+ * `object.manifest` is an `Application`, with no cast. `ManifestObject<Api>` names one kind's.
+ */
+export type ManifestObject<M extends Manifest = Manifest> = M extends Manifest ? ManifestObjectOf<M> : never;
 
 export interface RepoFile {
   path: string;

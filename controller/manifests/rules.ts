@@ -5,11 +5,12 @@
 //
 // Each rule indexes the objects once (by name, clientId, scope), so the whole check is linear.
 import type { ProblemCode } from './codes.ts';
-import type { Kind, ManifestObject, Pointer, Problem } from './model.ts';
+import type { Kind, ManifestObject, ManifestOf, Pointer, Problem } from './model.ts';
 import { classifyPath, manifestPath, SETTINGS_PATH } from './paths.ts';
 import { display } from './schema-messages.ts';
 import { findSealed, sealedHeader } from './sealed.ts';
 import type { Api, Application, Settings, User } from './types.generated.ts';
+import { foldClientId } from './vocabulary.ts';
 
 export interface RuleContext {
   /**
@@ -46,9 +47,9 @@ export function checkRules(objects: readonly ManifestObject[], context: RuleCont
   // A broken Api's scopes are unknown, so no scope can be said to be unpublished until it is fixed.
   const someApiUnloaded = [...unloaded].some((key) => key.startsWith('Api/'));
 
-  const clientIds = new Map<string, ManifestObject[]>();
+  const clientIds = new Map<string, ManifestObject<Application>[]>();
   for (const object of byKind.Application) {
-    const spec = (object.manifest as Application).spec;
+    const { spec } = object.manifest;
     for (const [index, owner] of spec.owners.entries()) {
       if (!exists('User', owner, users)) {
         report(object, ['spec', 'owners', index], 'rules.unknown-owner', `${quote(owner)} is not a User: add ${manifestPath('User', owner)} or fix the name`);
@@ -64,8 +65,7 @@ export function checkRules(objects: readonly ManifestObject[], context: RuleCont
         }
       }
     }
-    // The schema keeps client ids ASCII, so lower-casing is exact case folding.
-    const folded = spec.clientId.toLowerCase();
+    const folded = foldClientId(spec.clientId);
     const sharing = clientIds.get(folded);
     if (sharing === undefined) clientIds.set(folded, [object]);
     else sharing.push(object);
@@ -78,7 +78,7 @@ export function checkRules(objects: readonly ManifestObject[], context: RuleCont
     if (sharing.length < 2) continue;
     const paths = sortedPaths(sharing);
     for (const object of sharing) {
-      const clientId = (object.manifest as Application).spec.clientId;
+      const { clientId } = object.manifest.spec;
       const others = otherPaths(paths, object.path);
       report(object, ['spec', 'clientId'], 'rules.duplicate-client-id', `${quote(clientId)} is also the clientId of ${others} (client ids are compared ignoring case)`);
     }
@@ -87,7 +87,7 @@ export function checkRules(objects: readonly ManifestObject[], context: RuleCont
   const kid = settings?.spec.sealingKey?.kid;
   if (kid !== undefined) {
     for (const object of [...byKind.Application, ...byKind.User]) {
-      for (const sealed of findSealed((object.manifest as Application | User).spec)) {
+      for (const sealed of findSealed(object.manifest.spec)) {
         const sealedKid = sealedHeader(sealed)?.kid;
         if (typeof sealedKid === 'string' && sealedKid !== kid) {
           report(object, ['spec', ...sealed.pointer], 'rules.sealing-key-mismatch', `sealed for key ${quote(sealedKid)}, but the sealing key in ${SETTINGS_PATH} is ${quote(kid)}: seal it again with \`mergekey seal\``);
@@ -102,7 +102,7 @@ type Report = (object: ManifestObject, pointer: Pointer, code: ProblemCode, mess
 
 /** Exactly one mergekey.yaml, and its default plan exists. Returns the settings, if one. */
 function checkSettings(
-  all: readonly ManifestObject[],
+  all: readonly ManifestObject<Settings>[],
   unloaded: ReadonlySet<string>,
   plans: ReadonlyMap<string, ManifestObject>,
   report: Report,
@@ -121,7 +121,7 @@ function checkSettings(
     }
   }
   const [first] = all;
-  const settings = first!.manifest as Settings;
+  const settings = first!.manifest;
   const plan = settings.spec.defaultPlan;
   if (!plans.has(plan) && !unloaded.has(`Plan/${plan}`)) {
     report(first!, ['spec', 'defaultPlan'], 'rules.unknown-plan', `plan ${quote(plan)} does not exist: add ${manifestPath('Plan', plan)} or name an existing plan`);
@@ -130,10 +130,10 @@ function checkSettings(
 }
 
 /** A scope is published by one Api only, once, and never `open`. Returns the published scopes. */
-function checkApis(apis: readonly ManifestObject[], report: Report): Set<string> {
-  const publishers = new Map<string, { object: ManifestObject; index: number }[]>();
+function checkApis(apis: readonly ManifestObject<Api>[], report: Report): Set<string> {
+  const publishers = new Map<string, { object: ManifestObject<Api>; index: number }[]>();
   for (const object of apis) {
-    for (const [index, scope] of (object.manifest as Api).spec.scopes.entries()) {
+    for (const [index, scope] of object.manifest.spec.scopes.entries()) {
       if (scope.name === 'open') {
         report(object, ['spec', 'scopes', index, 'name'], 'rules.reserved-scope', 'open is the scope every application holds; an Api cannot publish it');
         continue;
@@ -145,7 +145,7 @@ function checkApis(apis: readonly ManifestObject[], report: Report): Set<string>
   }
   for (const [scope, list] of publishers) {
     if (list.length < 2) continue;
-    const firstIndex = new Map<ManifestObject, number>();
+    const firstIndex = new Map<ManifestObject<Api>, number>();
     for (const { object, index } of list) if (!firstIndex.has(object)) firstIndex.set(object, index);
     const paths = sortedPaths([...firstIndex.keys()]);
     for (const { object, index } of list) {
@@ -163,10 +163,10 @@ function checkApis(apis: readonly ManifestObject[], report: Report): Set<string>
 }
 
 /** A githubLogin ties pull requests to one person, so two users cannot share it. */
-function checkUsers(users: readonly ManifestObject[], report: Report): void {
-  const logins = new Map<string, ManifestObject[]>();
+function checkUsers(users: readonly ManifestObject<User>[], report: Report): void {
+  const logins = new Map<string, ManifestObject<User>[]>();
   for (const object of users) {
-    const login = (object.manifest as User).spec.githubLogin?.toLowerCase();
+    const login = object.manifest.spec.githubLogin?.toLowerCase();
     if (login === undefined) continue;
     const list = logins.get(login);
     if (list === undefined) logins.set(login, [object]);
@@ -176,20 +176,31 @@ function checkUsers(users: readonly ManifestObject[], report: Report): void {
     if (list.length < 2) continue;
     const paths = sortedPaths(list);
     for (const object of list) {
-      const login = (object.manifest as User).spec.githubLogin ?? '';
+      const login = object.manifest.spec.githubLogin ?? '';
       report(object, ['spec', 'githubLogin'], 'rules.duplicate-github-login', `${quote(login)} is also the githubLogin of ${otherPaths(paths, object.path)} (GitHub logins ignore case)`);
     }
   }
 }
 
-function groupByKind(objects: readonly ManifestObject[]): Record<Kind, ManifestObject[]> {
-  const groups: Record<Kind, ManifestObject[]> = { Settings: [], Application: [], Api: [], Plan: [], User: [] };
-  for (const object of objects) groups[object.kind].push(object);
+type ObjectsByKind = { [K in Kind]: ManifestObject<ManifestOf<K>>[] };
+
+function groupByKind(objects: readonly ManifestObject[]): ObjectsByKind {
+  const groups: ObjectsByKind = { Settings: [], Application: [], Api: [], Plan: [], User: [] };
+  // A switch rather than `groups[object.kind]`: it lets the compiler see each push is of its kind.
+  for (const object of objects) {
+    switch (object.kind) {
+      case 'Settings': groups.Settings.push(object); break;
+      case 'Application': groups.Application.push(object); break;
+      case 'Api': groups.Api.push(object); break;
+      case 'Plan': groups.Plan.push(object); break;
+      case 'User': groups.User.push(object); break;
+    }
+  }
   return groups;
 }
 
-function byName(objects: readonly ManifestObject[]): Map<string, ManifestObject> {
-  const index = new Map<string, ManifestObject>();
+function byName<O extends ManifestObject>(objects: readonly O[]): Map<string, O> {
+  const index = new Map<string, O>();
   for (const object of objects) if (!index.has(object.name)) index.set(object.name, object);
   return index;
 }

@@ -16,6 +16,11 @@ export const GRANT_TYPES = specSchema.grantTypes.items.enum as readonly GrantTyp
 /** Every client authentication method a manifest may name, in the schema's order. */
 export const AUTH_METHODS = specSchema.tokenEndpointAuthMethod.enum as readonly AuthMethod[];
 
+/** Whether a value (from a form or the wire) names a grant type a manifest may list. */
+export function isGrantType(value: unknown): value is GrantType {
+  return (GRANT_TYPES as readonly unknown[]).includes(value);
+}
+
 /** The grant types an application gets when its manifest names none. */
 export const DEFAULT_GRANT_TYPES = specSchema.grantTypes.default as readonly GrantType[];
 
@@ -24,7 +29,8 @@ export const DEFAULT_AUTH_METHOD = specSchema.tokenEndpointAuthMethod.default as
 
 /**
  * The form of a client id that uniqueness is decided on: two applications' ids may not differ
- * only by case, although the wire compares them exactly (RFC 6749 section 2.2).
+ * only by case, although the wire compares them exactly (RFC 6749 section 2.2). The schema keeps
+ * client ids ASCII, so lower-casing is exact case folding.
  */
 export function foldClientId(clientId: string): string {
   return clientId.toLowerCase();

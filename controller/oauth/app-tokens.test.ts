@@ -121,7 +121,7 @@ describe('an application\'s tokens', () => {
     });
     // A record written late (by another worker's batch) does not bring it back into the list.
     const jti = id.slice('at_'.length);
-    await s.store.tokens.put(`${app.name}/${jti}`, { v: 1, jti, clientId: app.client.client_id, sub: 'x', scope: 'open', aud: [], iat: 1, exp: 4_000_000_000 });
+    await s.raw.tokens.put(`${app.name}/${jti}`, { v: 1, jti, clientId: app.client.client_id, sub: 'x', scope: 'open', aud: [], iat: 1, exp: 4_000_000_000 });
     expect(((await list(app)).body as TokenList).tokens).toEqual([]);
   });
 

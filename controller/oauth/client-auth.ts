@@ -2,6 +2,7 @@
 // 2.3, RFC 7523): client_secret_basic, client_secret_post and private_key_jwt.
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
+import type { AuthMethod } from '../manifests/vocabulary.ts';
 import { clientSecretMatches } from '../sealing/hashes.ts';
 import type { ApplicationRecord, StoredClientSecret } from '../store/records.ts';
 import { applicationActive } from './app-state.ts';
@@ -12,10 +13,6 @@ import { JWT_BEARER_ASSERTION_TYPE } from './defaults.ts';
 import { invalidClient, invalidRequest, OAuthError, slowDown } from './errors.ts';
 import type { Params } from './form.ts';
 import { retryAfterSeconds } from './throttle.ts';
-
-export type AuthMethod = ApplicationRecord['spec']['tokenEndpointAuthMethod'];
-
-export const AUTH_METHODS: readonly AuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
 
 export interface AuthenticatedClient {
   app: ApplicationRecord;

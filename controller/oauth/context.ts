@@ -1,5 +1,5 @@
 // Everything an OAuth endpoint needs, built once from `OAuthDeps` when the plugin is registered.
-import { tokenState, type TokenState } from '../store/token-state.ts';
+import type { TokenState } from '../store/token-state.ts';
 import { DEFAULT_OPTIONS, type OAuthOptions } from './defaults.ts';
 import type { OAuthConfig, OAuthDeps } from './deps.ts';
 import { SigningKeys, signingKeyWrapKey } from './signing-keys.ts';
@@ -57,14 +57,14 @@ export function createContext(deps: OAuthDeps, onBackgroundError: (err: unknown)
   if (deps.secretHashKey.length !== 32) throw new Error('the secret-hash key must be 32 bytes');
   // RFC 8414 section 3: endpoints hang off the issuer; a trailing slash is not doubled.
   const base = issuer.replace(/\/+$/, '');
-  const tokens = tokenState(deps.store, { onError: onBackgroundError });
+  const tokens = deps.tokens;
   const config = deps.config;
   const throttle = () => new Throttle(options.throttleMaxEntries, { share: deps.throttleSharing !== undefined });
   return {
     config,
     slow: new SlowConfig(config, now, options.configCacheTtl),
     tokens,
-    keys: new SigningKeys(tokens, {
+    keys: new SigningKeys(deps.keyring, {
       alg: options.signingAlg,
       rotationInterval: options.keyRotationInterval,
       // A retired key stays published while a token it signed may still be alive.

@@ -1,11 +1,11 @@
 // What the OAuth server needs from the rest of the controller, and nothing more.
 //
 // Configuration (applications, plans, APIs, users, settings) is read through `OAuthConfig`, a
-// narrow read-only view; `storeConfig` implements it over the LMDB store, and any reader with the
-// same methods (the store's `ConfigReader`) can replace it. Token state goes through
-// `controller/store/token-state.ts`.
-import { configReader } from '../store/config.ts';
-import type { Store } from '../store/open.ts';
+// narrow read-only view that the store's `ConfigReader` implements (`store.config`). Token state
+// and the signing keyring are the store's `TokenState` and `KeyringStore`; the composition root
+// (server/start.ts) hands over these members of the store, never the store itself.
+import type { KeyringStore } from '../store/keyring.ts';
+import type { TokenState } from '../store/token-state.ts';
 import type { ApiRecord, ApplicationRecord, PlanRecord, SettingsRecord, UserRecord } from '../store/records.ts';
 import type { OAuthOptions } from './defaults.ts';
 import type { ThrottleHits } from './throttle.ts';
@@ -25,8 +25,10 @@ export interface OAuthConfig {
 
 export interface OAuthDeps {
   config: OAuthConfig;
-  /** Token state (issued tokens, refresh families, used assertion ids, signing keys) lives in its dbs. */
-  store: Store;
+  /** Issued tokens, refresh families, used assertion ids, revocations: `store.tokens`. */
+  tokens: TokenState;
+  /** The signing keyring: `store.keyring`. */
+  keyring: KeyringStore;
   /** The 32-byte key client secrets are HMAC'd with (`controller/sealing/hashes.ts`). */
   secretHashKey: Uint8Array;
   /**
@@ -56,9 +58,4 @@ export interface ThrottleSharing {
   publish(hits: SharedHits): void;
   /** Calls `receive` with what the other processes publish; returns the way to stop. */
   subscribe(receive: (hits: SharedHits) => void): () => void;
-}
-
-/** `OAuthConfig` over the store's configuration dbs, as the reconciler writes them. */
-export function storeConfig(store: Store): OAuthConfig {
-  return configReader(store);
 }

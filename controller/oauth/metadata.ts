@@ -1,10 +1,9 @@
 // GET /.well-known/oauth-authorization-server (RFC 8414): exactly what this server implements,
 // with URLs derived from the configured issuer, never from the request's Host header.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AUTH_METHODS } from './client-auth.ts';
+import { AUTH_METHODS, GRANT_TYPES } from '../manifests/vocabulary.ts';
 import type { OAuthContext } from './context.ts';
 import { ASSERTION_ALGORITHMS } from './defaults.ts';
-import { GRANTS } from './grants/index.ts';
 import { OPEN_SCOPE } from './scopes.ts';
 
 export interface AuthorizationServerMetadata {
@@ -31,7 +30,7 @@ export function authorizationServerMetadata(ctx: OAuthContext): AuthorizationSer
   // discourages it, so it is no standing offer of this server. An application that stopped
   // using it — deactivated, or its manifest removed (which deactivates it) — takes it out.
   const passwordInUse = ctx.config.applications().some((app) => app.spec.state === 'active' && app.spec.grantTypes.includes('password'));
-  const grantTypes = [...GRANTS.keys()].filter((grant) => grant !== 'password' || passwordInUse);
+  const grantTypes = GRANT_TYPES.filter((grant) => grant !== 'password' || passwordInUse);
   const methods = [...AUTH_METHODS];
   const algs = [...ASSERTION_ALGORITHMS];
   return {

@@ -2,7 +2,7 @@
 // the token listing routes. Register it without fastify-plugin, so its body parsing and error
 // handling stay inside it:
 //
-//   await app.register(oauthPlugin({ config: storeConfig(store), store, secretHashKey, issuer }));
+//   await app.register(oauthPlugin({ config: store.config, tokens: store.tokens, keyring: store.keyring, secretHashKey, issuer }));
 import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { noteInactiveApplications } from './app-state.ts';
 import { listTokensEndpoint, revokeTokenEndpoint } from './app-tokens.ts';
@@ -17,7 +17,6 @@ import { shareThrottles } from './throttle-sharing.ts';
 import { tokenEndpoint } from './token.ts';
 
 export type { OAuthConfig, OAuthDeps, SharedHits, ThrottleSharing } from './deps.ts';
-export { storeConfig } from './deps.ts';
 export type { OAuthOptions, SigningAlg } from './defaults.ts';
 
 export function oauthPlugin(deps: OAuthDeps): FastifyPluginAsync {

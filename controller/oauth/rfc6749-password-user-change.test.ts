@@ -32,13 +32,13 @@ async function oauthError(promise: Promise<unknown>): Promise<{ status: number; 
 
 /** The next read of alice's record returns it as it was, then applies `change` as a reconcile would. */
 function reconcileDuringNextRead(change: (writer: ConfigWriter, alice: UserRecord) => unknown): void {
-  const users = s.store.users as unknown as { get(name: string): unknown };
+  const users = s.raw.users as unknown as { get(name: string): unknown };
   const read = users.get.bind(users);
   users.get = (name: string) => {
     const record = read(name);
     if (name !== 'alice') return record;
     users.get = read;
-    s.store.root.transactionSync(() => change(configWriter(s.store, s.now), record as UserRecord));
+    s.raw.root.transactionSync(() => change(configWriter(s.raw, s.now), record as UserRecord));
     s.advance(2_000);
     return record;
   };
@@ -60,8 +60,8 @@ describe('password grant (RFC 6749 4.3) racing a change of its user', () => {
     const raced = await passwordGrant();
     // Reactivated by a later commit: tokens from before the deactivation stay dead.
     s.advance(60_000);
-    const inactive = s.store.applications.get('mobile') as ApplicationRecord;
-    s.store.root.transactionSync(() => configWriter(s.store, s.now).putApplication({ ...inactive, spec: { ...inactive.spec, state: 'active' } }));
+    const inactive = s.raw.applications.get('mobile') as ApplicationRecord;
+    s.raw.root.transactionSync(() => configWriter(s.raw, s.now).putApplication({ ...inactive, spec: { ...inactive.spec, state: 'active' } }));
     const introspect = async (token: string) =>
       oauth.processIntrospectionResponse(s.as, app.client, await oauth.introspectionRequest(s.as, app.client, authOf(app), token, insecure));
     expect(await introspect(raced.access_token)).toEqual({ active: false });

@@ -160,17 +160,17 @@ describe('client authentication', () => {
   it('refuses an application at the very next request after a commit deactivates it or revokes its secret', async () => {
     // Application records are decoded once per version (store/config.ts): the requests before
     // each commit make sure the next one finds a decoded record to be fooled by.
-    const writer = configWriter(s.store);
+    const writer = configWriter(s.raw);
     const app = await s.addApp(fresh('billing'));
     expect((await postForm(tokenUrl, 'grant_type=client_credentials', basic(app))).status).toBe(200);
-    s.store.root.transactionSync(() => writer.deactivateApplication(app.name, 'c2'));
+    s.raw.root.transactionSync(() => writer.deactivateApplication(app.name, 'c2'));
     expect(await postForm(tokenUrl, 'grant_type=client_credentials', basic(app)))
       .toMatchObject({ status: 401, body: failure('the application is inactive') });
 
     const other = await s.addApp(fresh('shop'));
     expect((await postForm(tokenUrl, 'grant_type=client_credentials', basic(other))).status).toBe(200);
-    const record = s.store.applications.get(other.name)!;
-    s.store.root.transactionSync(() => writer.putApplication({ ...record, commit: 'c3', secrets: [{ hash: s.hashSecret('the-next-secret') }] }));
+    const record = s.raw.applications.get(other.name)!;
+    s.raw.root.transactionSync(() => writer.putApplication({ ...record, commit: 'c3', secrets: [{ hash: s.hashSecret('the-next-secret') }] }));
     expect((await postForm(tokenUrl, 'grant_type=client_credentials', basic(other))).status).toBe(401);
   });
 
@@ -295,21 +295,21 @@ describe('refresh_token grant', () => {
       v: 1 as const, commit: '0123456789abcdef0123456789abcdef01234567', name: 'reports', path: 'apis/reports.yaml',
       spec: { description: 'reports', audience: 'https://reports.example.test', scopes: [{ name: 'reports:read', description: 'read' }] },
     };
-    await s.store.apis.put('reports', api);
+    await s.raw.apis.put('reports', api);
     s.advance(1100);
     const app = await s.addApp(fresh('portal'), { grantTypes: ['password', 'refresh_token'], scopes: ['open', 'reports:read'] });
     const first = await passwordGrant(app, 'alice', ALICE_PASSWORD);
     expect(first.scope).toBe('open reports:read');
-    await s.store.apis.remove('reports');
+    await s.raw.apis.remove('reports');
     s.advance(1100);
     const second = await refresh(app, first.refresh_token!);
     expect(second.scope).toBe('open');
     // Another Api publishing the same name later gets nothing from the old grant.
-    await s.store.apis.put('reports', { ...api, name: 'reports', spec: { ...api.spec, audience: 'https://other.example.test' } });
+    await s.raw.apis.put('reports', { ...api, name: 'reports', spec: { ...api.spec, audience: 'https://other.example.test' } });
     s.advance(1100);
     const third = await refresh(app, second.refresh_token!);
     expect(third.scope).toBe('open');
-    await s.store.apis.remove('reports');
+    await s.raw.apis.remove('reports');
     s.advance(1100);
   });
 
@@ -390,11 +390,11 @@ describe('plans', () => {
   it('apply a merged plan change within a second (configCacheTtl)', async () => {
     const app = await s.addApp(fresh('billing'), { plan: 'trickle' });
     expect((await clientCredentials(app)).expires_in).toBe(900);
-    const plan = s.store.plans.get('trickle')!;
-    await s.store.plans.put('trickle', { ...plan, spec: { ...plan.spec, accessTokenTtl: '5m' } });
+    const plan = s.raw.plans.get('trickle')!;
+    await s.raw.plans.put('trickle', { ...plan, spec: { ...plan.spec, accessTokenTtl: '5m' } });
     s.advance(1000);
     expect((await clientCredentials(app)).expires_in).toBe(300);
-    await s.store.plans.put('trickle', plan);
+    await s.raw.plans.put('trickle', plan);
     s.advance(1000);
   });
 

@@ -80,7 +80,7 @@ describe('revocation', () => {
     await s.settle();
     // As if the process had died before the batched write of the record committed.
     const jti = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).jti as string;
-    await s.store.tokens.remove(`${app.name}/${jti}`);
+    await s.raw.tokens.remove(`${app.name}/${jti}`);
     expect(await active(app, token)).toBe(true);
     await revoke(app, token);
     expect(await active(app, token)).toBe(false);

@@ -167,7 +167,7 @@ describe('forged assertions', () => {
 
   it('refuses HS256 keyed with the client\'s public key', async () => {
     const app = await fresh();
-    const jwk = JSON.stringify((await s.store.applications.get(app.name))!.jwks!.keys[0]);
+    const jwk = JSON.stringify((await s.raw.applications.get(app.name))!.jwks!.keys[0]);
     const { publicKey } = await generateKeyPair('ES256', { extractable: true });
     for (const secret of [new TextEncoder().encode(jwk), new TextEncoder().encode(await exportSPKI(publicKey))]) {
       expect(await present(await assertion(app, { header: { alg: 'HS256' }, key: secret }))).toMatchObject(refused());

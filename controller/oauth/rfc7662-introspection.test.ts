@@ -166,11 +166,11 @@ describe('introspection of refresh tokens', () => {
 describe('resource owners', () => {
   it('take their tokens with them when their User manifest is removed', async () => {
     const app = await fresh({ grantTypes: ['password', 'refresh_token'] });
-    await s.store.users.put('carol', { ...s.store.users.get('alice')!, name: 'carol', path: 'users/carol.yaml' });
+    await s.raw.users.put('carol', { ...s.raw.users.get('alice')!, name: 'carol', path: 'users/carol.yaml' });
     const tokens = await oauth.processGenericTokenEndpointResponse(s.as, app.client, await oauth.genericTokenEndpointRequest(
       s.as, app.client, authOf(app), 'password', { username: 'carol', password: ALICE_PASSWORD }, insecure));
     expect(await introspect(app, tokens.access_token)).toMatchObject({ active: true, sub: 'user:carol' });
-    await s.store.users.remove('carol');
+    await s.raw.users.remove('carol');
     expect(await introspect(app, tokens.access_token)).toEqual(INACTIVE);
     expect(await introspect(app, tokens.refresh_token!)).toEqual(INACTIVE);
   });

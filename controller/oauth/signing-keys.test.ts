@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { calculateJwkThumbprint, compactVerify, exportJWK, generateKeyPair } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../store/open.ts';
-import { tokenState } from '../store/token-state.ts';
 import type { SigningAlg } from './defaults.ts';
 import { SigningKeys } from './signing-keys.ts';
 
@@ -26,7 +25,7 @@ afterEach(async () => {
 
 /** A process's view of the keyring; two of them over one store act as two workers. */
 function worker(alg: SigningAlg = 'ES256', retention = 2 * HOUR): SigningKeys {
-  return new SigningKeys(tokenState(store), {
+  return new SigningKeys(store.keyring, {
     alg, rotationInterval: 24 * HOUR, retention: () => retention, now: () => clock, onError: (err) => { throw err; }, wrapKey: WRAP_KEY,
   });
 }
@@ -113,13 +112,13 @@ describe('signing keys', () => {
       return { kid, alg: 'ES256', publicJwk: { ...publicJwk, kid, alg: 'ES256', use: 'sig' }, privateJwk: { ...(await exportJWK(pair.privateKey)), kid, alg: 'ES256' }, state, createdAt: clock, activatedAt: clock };
     };
     const legacy = [await legacyKey('current'), await legacyKey('next')];
-    expect(await tokenState(store).replaceKeyring(undefined, { v: 1, version: 1, keys: legacy })).toBe(true);
+    expect(await store.keyring.replaceKeyring(undefined, { v: 1, version: 1, keys: legacy })).toBe(true);
 
     const keys = worker();
     await keys.start();
     expect(keys.signer().kid).toBe(legacy[0]!.kid);
     expect(kids(keys)).toEqual(legacy.map((key) => key.kid));
-    const stored = tokenState(store).keyring()!;
+    const stored = (await store.keyring.keyring())!;
     for (const key of stored.keys) {
       expect(key).not.toHaveProperty('privateJwk');
       expect(key.sealedPrivateJwk).toMatch(/^v1\.[\w-]+\.[\w-]+\.[\w-]+$/);
@@ -130,11 +129,11 @@ describe('signing keys', () => {
 
   it('refuse to start over a keyring encrypted under another data directory\'s keys, without showing any key', async () => {
     await worker().start();
-    const other = new SigningKeys(tokenState(store), {
+    const other = new SigningKeys(store.keyring, {
       alg: 'ES256', rotationInterval: 24 * HOUR, retention: () => 2 * HOUR, now: () => clock, onError: (err) => { throw err; }, wrapKey: new Uint8Array(32).fill(8),
     });
     const error = (await other.start().catch((err: unknown) => err)) as Error;
-    const current = tokenState(store).keyring()!.keys.find((key) => key.state === 'current')!;
+    const current = (await store.keyring.keyring())!.keys.find((key) => key.state === 'current')!;
     expect(error.message).toBe(`signing key ${current.kid} cannot be decrypted with this data directory's keys/ (a store from another controller?)`);
   });
 });

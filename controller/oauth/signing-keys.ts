@@ -14,7 +14,7 @@
 // to sign access tokens.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
-import type { Keyring, SigningKeyRecord, TokenState } from '../store/token-state.ts';
+import type { Keyring, KeyringStore, SigningKeyRecord } from '../store/keyring.ts';
 import { ACCESS_TOKEN_TYP, type SigningAlg } from './defaults.ts';
 import { jwsSigner, type JwsSigner } from './jws-signer.ts';
 
@@ -121,7 +121,7 @@ export async function makeSigningKey(alg: SigningAlg, now: number, wrapKey: Uint
 }
 
 export class SigningKeys {
-  readonly #state: TokenState;
+  readonly #store: KeyringStore;
   readonly #options: SigningKeysOptions;
   #ring: Keyring | undefined;
   #signer: JwsSigner | undefined;
@@ -130,8 +130,8 @@ export class SigningKeys {
   #jwks: JSONWebKeySet = { keys: [] };
   #rotating: Promise<void> | undefined;
 
-  constructor(state: TokenState, options: SigningKeysOptions) {
-    this.#state = state;
+  constructor(store: KeyringStore, options: SigningKeysOptions) {
+    this.#store = store;
     this.#options = options;
   }
 
@@ -151,7 +151,7 @@ export class SigningKeys {
   async verificationKey(kid: string): Promise<{ alg: string; key: CryptoKey } | undefined> {
     const known = this.#publicKeys.get(kid);
     if (known !== undefined) return known;
-    const stored = this.#state.keyring();
+    const stored = await this.#store.keyring();
     if (stored !== undefined && stored.version !== this.#ring?.version) await this.#adopt(stored);
     return this.#publicKeys.get(kid);
   }
@@ -164,7 +164,7 @@ export class SigningKeys {
   /** Rotates when due, prunes expired keys and adopts what other processes wrote. */
   async maintain(): Promise<void> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const stored = this.#state.keyring();
+      const stored = await this.#store.keyring();
       // A keyring written before private keys were encrypted is rewritten encrypted first.
       const sealed = sealedRing(stored, this.#options.wrapKey);
       const planned = sealed ?? await planKeyring(stored, this.#options.now(), {
@@ -177,7 +177,7 @@ export class SigningKeys {
         return;
       }
       // Another process may have written first: then start over from what it wrote.
-      if (await this.#state.replaceKeyring(stored?.version, planned)) {
+      if (await this.#store.replaceKeyring(stored?.version, planned)) {
         await this.#adopt(planned);
         // The encrypted copy changed nothing else: rotate now if that is due too.
         if (sealed !== undefined) continue;

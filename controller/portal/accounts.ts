@@ -3,7 +3,7 @@
 // it lists. Roles and passwords are read from the store on every request, so a merged change to
 // users/NAME.yaml takes effect at once.
 import { passwordMatches } from '../sealing/hashes.ts';
-import type { Store } from '../store/open.ts';
+import type { ConfigReader } from '../store/config.ts';
 import type { UserRecord } from '../store/records.ts';
 
 export type Role = 'developer' | 'publisher';
@@ -37,8 +37,8 @@ const NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 const MAX_PASSWORD_LENGTH = 1024;
 
 /** The name, when it is an account's (so a log line may carry it); undefined for anything else typed. */
-export function accountNamed(store: Store, typed: string): string | undefined {
-  return NAME.test(typed) && store.users.get(typed) !== undefined ? typed : undefined;
+export function accountNamed(config: Pick<ConfigReader, 'user'>, typed: string): string | undefined {
+  return NAME.test(typed) && config.user(typed) !== undefined ? typed : undefined;
 }
 
 /**
@@ -51,8 +51,8 @@ export function throttleName(typed: string): string {
 }
 
 /** The user whose password this is, or undefined (unknown user, no password, wrong password). */
-export async function checkPassword(store: Store, name: string, password: string): Promise<UserRecord | undefined> {
-  const record = NAME.test(name) ? store.users.get(name) : undefined;
+export async function checkPassword(config: Pick<ConfigReader, 'user'>, name: string, password: string): Promise<UserRecord | undefined> {
+  const record = NAME.test(name) ? config.user(name) : undefined;
   const hash = record?.passwordHash;
   if (password.length > MAX_PASSWORD_LENGTH) return undefined;
   const matches = await passwordMatches(password, hash ?? DUMMY_HASH);

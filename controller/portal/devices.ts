@@ -8,8 +8,8 @@
 // the store, so nothing new is stored or shared), and a password change voids every device cookie
 // of that user, as it ends every session.
 import { createHmac } from 'node:crypto';
-import type { Store } from '../store/open.ts';
-import { tokensEqual } from './sessions.ts';
+import type { ConfigReader } from '../store/config.ts';
+import { tokensEqual } from './auth/csrf.ts';
 
 const LABEL = 'mergekey portal device v1';
 const NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
@@ -28,13 +28,13 @@ export function deviceCookie(user: string, passwordHash: string, issuedAt: numbe
  * user's current password, less than `forMs` ago; undefined otherwise (absent, forged, another
  * user's, stale).
  */
-export function trustedDevice(store: Store, value: string | undefined, user: string, now: number, forMs: number): string | undefined {
+export function trustedDevice(config: Pick<ConfigReader, 'user'>, value: string | undefined, user: string, now: number, forMs: number): string | undefined {
   if (value === undefined || value.length > 200) return undefined;
   const [owner, issued, given, ...rest] = value.split('.');
   if (rest.length > 0 || owner !== user || !NAME.test(user) || issued === undefined || !/^\d{1,15}$/.test(issued)) return undefined;
   const issuedAt = Number(issued);
   if (issuedAt > now || now - issuedAt >= forMs) return undefined;
-  const hash = store.users.get(user)?.passwordHash;
+  const hash = config.user(user)?.passwordHash;
   if (hash === undefined) return undefined;
   const expected = mac(hash, user, issuedAt);
   return tokensEqual(given, expected) ? expected : undefined;

@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { hashPassword } from '../sealing/hashes.ts';
 import { openStore, type Store } from '../store/open.ts';
+import { handlesOf } from '../store/handles.ts';
 import { portalPlugin } from './plugin.ts';
 import { Workspace } from './workspace.ts';
 
@@ -18,7 +19,7 @@ let clock = Date.parse('2025-06-01T12:00:00Z');
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mergekey-portal-cookies-'));
   store = openStore(dir);
-  await store.users.put('alice', {
+  await handlesOf(store).users.put('alice', {
     v: 1,
     name: 'alice',
     path: 'users/alice.yaml',
@@ -74,13 +75,13 @@ it('ends every session of a user whose password changed', async () => {
   // Signed in, alice is refused the publishers' page (she is a developer): the session works.
   const before = await app.inject({ method: 'GET', url: '/portal/review', headers: { cookie: session } });
   expect(before.statusCode).toBe(403);
-  const record = store.users.get('alice')!;
-  await store.users.put('alice', { ...record, passwordHash: await hashPassword('a-new-password') });
+  const record = handlesOf(store).users.get('alice')!;
+  await handlesOf(store).users.put('alice', { ...record, passwordHash: await hashPassword('a-new-password') });
   // Any signed-in page: the portal checks the session before anything else.
   const after = await app.inject({ method: 'GET', url: '/portal/review', headers: { cookie: session } });
   expect(after.statusCode).toBe(303);
   expect(after.headers.location).toBe('/portal/sign-in?next=%2Fportal%2Freview');
-  await store.users.put('alice', record);
+  await handlesOf(store).users.put('alice', record);
 });
 
 it('ends a session left idle for an hour', async () => {

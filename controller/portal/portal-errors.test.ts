@@ -12,6 +12,7 @@ import { createTestRepository, type TestRepository } from '../../forge/index.ts'
 import { makeSealingKey } from '../../test/support/manifests/repo.ts';
 import { hashPassword } from '../sealing/hashes.ts';
 import { openStore, type Store } from '../store/open.ts';
+import { handlesOf } from '../store/handles.ts';
 import { portalPlugin } from './plugin.ts';
 import { Workspace } from './workspace.ts';
 
@@ -29,7 +30,7 @@ beforeAll(async () => {
     'apps/billing.yaml': await appYaml(key, 'billing', { owner: 'alice' }),
   });
   store = openStore(dir);
-  await store.users.put('alice', { v: 1, name: 'alice', path: 'users/alice.yaml', commit: 'c'.repeat(40), spec: { roles: ['developer'] }, passwordHash: await hashPassword('alice-password') });
+  await handlesOf(store).users.put('alice', { v: 1, name: 'alice', path: 'users/alice.yaml', commit: 'c'.repeat(40), spec: { roles: ['developer'] }, passwordHash: await hashPassword('alice-password') });
   // Nothing listens on the discard port: every GitHub call fails at once.
   const github = { baseUrl: 'http://127.0.0.1:9', host: '127.0.0.1', owner: 'acme', repo: 'manifests', token: 'tok' };
   app = Fastify();

@@ -2,7 +2,7 @@
 // page, a redirect, a refusal, a 404 for a path or a method the portal does not have, a body it
 // cannot read, an asset. Over real HTTP against the portal alone (no git needed).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CSP } from './plugin.ts';
+import { CSP } from './responses.ts';
 import { PEOPLE, startPortalAlone, Visitor, type PortalAlone } from '../../test/support/portal.ts';
 
 let portal: PortalAlone;

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../sealing/hashes.ts';
 import { configWriter } from '../store/config.ts';
 import { openStore, type Store } from '../store/open.ts';
+import { handlesOf } from '../store/handles.ts';
 import type { UserRecord } from '../store/records.ts';
 import { PEOPLE, startPortalAlone, Visitor } from '../../test/support/portal.ts';
 
@@ -29,16 +30,16 @@ async function world() {
     v: 1, name: 'bob', path: 'users/bob.yaml', commit: 'c'.repeat(40),
     spec: { roles: ['developer'], displayName: 'Bob' }, passwordHash: await hashPassword(PEOPLE.bob.password), passwordSealed: 'seal-1',
   };
-  await store.users.put('bob', bob);
+  await handlesOf(store).users.put('bob', bob);
   const portal = await startPortalAlone({ store });
   cleanups.push(() => portal.close());
   let elapsed = 0;
-  const writer = configWriter(store, () => START + elapsed);
+  const writer = configWriter(handlesOf(store), () => START + elapsed);
   const advance = (ms: number) => {
     elapsed += ms;
     portal.advance(ms);
   };
-  const write = (change: () => unknown) => store.root.transactionSync(change);
+  const write = (change: () => unknown) => handlesOf(store).root.transactionSync(change);
   // A page that needs a session and no workspace: a developer is refused it (403) once signed in,
   // and sent to sign in (303) without a session.
   const signedIn = async (visitor: Visitor) => (await visitor.get('/portal/review')).status === 403;

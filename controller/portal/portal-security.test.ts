@@ -1,7 +1,7 @@
 // The portal's hostile cases over real HTTP against a real `mergekey serve`: other people's
 // applications, forged forms, dead sessions, password guessing, and markup in what users type.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CSP } from './plugin.ts';
+import { CSP } from './responses.ts';
 import { PEOPLE, startPortalWorld, Visitor, type PortalWorld } from '../../test/support/portal.ts';
 
 let world: PortalWorld;

@@ -7,7 +7,7 @@ import type { OpenedRequest } from '../requests/open.ts';
 import type { ApproveResult, RejectResult } from '../requests/review.ts';
 import { statusOf, statusesOf, type MainState } from '../requests/state.ts';
 import { countApplications, requestOutcome, type AppStatusView, type ChangePlan, type RequestCounts, type RequestSummary } from '../requests/index.ts';
-import type { Api, Application } from '../manifests/types.generated.ts';
+import type { Application } from '../manifests/types.generated.ts';
 import type { Store } from '../store/open.ts';
 import type { ApplicationRecord } from '../store/records.ts';
 import type { PortalUser } from './accounts.ts';
@@ -43,11 +43,11 @@ export interface AppDetail extends Snapshot {
 
 export class PortalService {
   readonly #workspace: Workspace;
-  readonly #store: Store;
+  readonly #store: Pick<Store, 'config'>;
   readonly #history: RequestHistory;
   readonly #requests: PortalRequests;
 
-  constructor(options: { workspace: Workspace; store: Store; now: () => number }) {
+  constructor(options: { workspace: Workspace; store: Pick<Store, 'config'>; now: () => number }) {
     this.#workspace = options.workspace;
     this.#store = options.store;
     this.#history = new RequestHistory(options.workspace);
@@ -87,7 +87,7 @@ export class PortalService {
       manifest = await this.#history.requested(view.openRequest);
       if (manifest !== undefined) manifestSource = 'request';
     }
-    const record = this.#store.applications.get(name);
+    const record = this.#store.config.application(name);
     return {
       ...snapshot,
       view,
@@ -103,7 +103,7 @@ export class PortalService {
     const scopes: { name: string; description: string; api?: string }[] = [{ name: 'open', description: 'No particular API: the default.' }];
     for (const object of main.objects) {
       if (object.kind !== 'Api') continue;
-      for (const scope of (object.manifest as Api).spec.scopes) scopes.push({ name: scope.name, description: scope.description ?? '', api: object.name });
+      for (const scope of object.manifest.spec.scopes) scopes.push({ name: scope.name, description: scope.description ?? '', api: object.name });
     }
     return scopes;
   }
@@ -113,7 +113,7 @@ export class PortalService {
     const snapshot = await this.snapshot({ app: name });
     const view = statusOf(snapshot.main, name, snapshot.requests);
     requireActor(user, name, view, snapshot);
-    const record = this.#store.applications.get(name);
+    const record = this.#store.config.application(name);
     if (record === undefined) throw new PortalError(409, `${name} is not served by the token server yet.`, 'Its create request must be approved and applied first.');
     return record;
   }

@@ -10,10 +10,11 @@
 // rules of what is live, and revoking by id, are the HTTP listing's (`controller/oauth/live-tokens.ts`).
 // An access token issued in the last few milliseconds may be missing, as from another worker (its
 // record is written in a batch).
+import type { GrantType } from '../manifests/vocabulary.ts';
 import { liveTokens, revokeTokenById, type TokenSummary } from '../oauth/live-tokens.ts';
 import type { Store } from '../store/open.ts';
 import type { ApplicationRecord } from '../store/records.ts';
-import { tokenState, type TokenState } from '../store/token-state.ts';
+import type { TokenState } from '../store/token-state.ts';
 
 /** One live token as the portal shows it: what the HTTP listing answers. */
 export type PortalToken = TokenSummary;
@@ -21,13 +22,13 @@ export type PortalToken = TokenSummary;
 const PAGE = 200;
 
 export class AppTokens {
-  readonly #store: Store;
+  readonly #store: Pick<Store, 'config' | 'tokens'>;
   readonly #tokens: TokenState;
   readonly #now: () => number;
 
-  constructor(store: Store, now: () => number) {
+  constructor(store: Pick<Store, 'config' | 'tokens'>, now: () => number) {
     this.#store = store;
-    this.#tokens = tokenState(store);
+    this.#tokens = store.tokens;
     this.#now = now;
   }
 
@@ -35,7 +36,7 @@ export class AppTokens {
   list(app: ApplicationRecord): { tokens: PortalToken[]; more: boolean } {
     if (app.spec.state !== 'active') return { tokens: [], more: false };
     const page = this.#tokens.listTokens(app.name, { limit: PAGE });
-    const sources = { tokens: this.#tokens, userExists: (name: string) => this.#store.users.get(name) !== undefined };
+    const sources = { tokens: this.#tokens, userExists: (name: string) => this.#store.config.user(name) !== undefined };
     return { tokens: liveTokens(sources, app.name, page, Math.floor(this.#now() / 1000)), more: page.next !== undefined };
   }
 
@@ -45,10 +46,8 @@ export class AppTokens {
   }
 }
 
-export type PortalGrant = 'client_credentials' | 'password' | 'refresh_token';
-
 export interface TokenRequest {
-  grantType: PortalGrant;
+  grantType: GrantType;
   clientSecret: string;
   scopes?: readonly string[];
   username?: string;

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FixtureRepo, type Fixture } from '../../test/support/git.ts';
+import { handlesOf } from '../store/handles.ts';
 import { openStore } from '../store/open.ts';
-import { readAppliedCommit } from './apply.ts';
 import { BASE_FILES, jwtAppYaml, tempDir } from '../../test/support/reconcile.ts';
 
 const APPS = 1000;
@@ -60,11 +60,11 @@ function runChild(repo: string, branch: string, dataDir: string, killAfter?: num
 async function consistentState(dataDir: string, labels: Map<string, string>): Promise<string> {
   const store = openStore(dataDir);
   try {
-    const applied = readAppliedCommit(store)?.commit;
+    const applied = store.sync.appliedCommit()?.commit;
     const label = applied === undefined ? undefined : labels.get(applied);
     expect(label, `applied commit ${applied}`).toBeDefined();
     let count = 0;
-    for (const { value } of store.applications.getRange()) {
+    for (const { value } of handlesOf(store).applications.getRange()) {
       expect(value.spec.description.split(' of ')[0], value.name).toBe(label);
       expect(value.commit).toBe(applied);
       count += 1;

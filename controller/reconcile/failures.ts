@@ -2,7 +2,7 @@
 // status the server reports at GET /api/v1/status.
 import { GitError } from '../git/source.ts';
 import type { StoreRebuild } from '../store/check.ts';
-import type { AppliedCommit } from './apply.ts';
+import type { AppliedCommit } from '../store/sync-state.ts';
 import type { Condition, ConditionReason, ObjectStatus } from './conditions.ts';
 
 export type FailureClass =

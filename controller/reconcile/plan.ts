@@ -3,10 +3,8 @@
 // carries the result out in one transaction. Everything a user relies on — invalid objects keep
 // their last good version, removals deactivate, a mass deactivation is held back — is decided here,
 // so it is tested on plain fixtures.
-import { classifyPath, type Kind, type ManifestObject } from '../manifests/index.ts';
+import { classifyPath, foldClientId, type Kind, type ManifestObject } from '../manifests/index.ts';
 import type { ReconcileProblem } from './problems.ts';
-import type { Application } from '../manifests/types.generated.ts';
-import { clientIdIndexKey as foldClientId } from '../store/config.ts';
 
 /** `Kind/name`: how the store identifies an object. */
 export type ObjectKey = `${Kind}/${string}`;
@@ -146,8 +144,7 @@ export function plan(desired: readonly DesiredEntry[], actual: ReadonlyMap<Objec
 
     // Invalid. Deactivating is always safe, so a manifest that asks for it gets it even when
     // something else in it is wrong: a broken field must not keep a retired client working.
-    const requestsInactive =
-      entry.kind === 'Application' && (entry.object?.manifest as Application | undefined)?.spec.state === 'inactive';
+    const requestsInactive = entry.object?.kind === 'Application' && entry.object.manifest.spec.state === 'inactive';
     const deactivate = requestsInactive && current?.state === 'active';
     if (deactivate) deactivations.push({ key, path: entry.path, reason: 'requested' });
     outcomes.push({
@@ -199,8 +196,8 @@ function storeConflicts(
   clientIdOwner: ReadonlyMap<string, ObjectKey>,
   actual: ReadonlyMap<ObjectKey, ActualEntry>,
 ): ReconcileProblem[] {
-  if (entry.kind !== 'Application' || entry.object === undefined) return [];
-  const clientId = (entry.object.manifest as Application).spec.clientId;
+  if (entry.object?.kind !== 'Application') return [];
+  const { clientId } = entry.object.manifest.spec;
   const at = () => ({ path: entry.path, ...entry.object!.locate(['spec', 'clientId']) });
   if (current?.clientId !== undefined && current.clientId !== clientId) {
     return [{ ...at(), code: 'store.client-id-changed', message: `spec.clientId is immutable: it was ${current.clientId}` }];
@@ -224,7 +221,7 @@ function massDeactivation(result: ReconcilePlan, actual: ReadonlyMap<ObjectKey, 
   for (const upsert of result.upserts) {
     if (upsert.object.kind !== 'Application') continue;
     const before = actual.get(upsert.key);
-    if (before?.state === 'active' && (upsert.object.manifest as Application).spec.state === 'inactive') leaving.add(upsert.path);
+    if (before?.state === 'active' && upsert.object.manifest.spec.state === 'inactive') leaving.add(upsert.path);
   }
   if (leaving.size < 2 || leaving.size * 2 <= active) return undefined;
   const sample = [...leaving].sort().slice(0, 5).join(', ');

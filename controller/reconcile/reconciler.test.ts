@@ -7,8 +7,8 @@ import { FixtureRepo, type Fixture } from '../../test/support/git.ts';
 import { clientSecretMatches } from '../sealing/hashes.ts';
 import { loadOrCreateKeys } from '../sealing/keys.ts';
 import { seal } from '../sealing/seal.ts';
+import { handlesOf, type StoreHandles } from '../store/handles.ts';
 import { openStore, type Store } from '../store/open.ts';
-import { readAppliedCommit } from './apply.ts';
 import { Reconciler } from './reconciler.ts';
 import { appYaml, BASE_FILES, tempDir, userYaml, type AppFields } from '../../test/support/reconcile.ts';
 
@@ -24,6 +24,8 @@ class CountingSource extends GitSource {
 interface Harness {
   repo: FixtureRepo;
   store: Store;
+  /** The store's raw handles, to look at exactly what was written. */
+  raw: StoreHandles;
   source: CountingSource;
   reconciler: Reconciler;
   dataDir: string;
@@ -60,9 +62,10 @@ async function harness(options: { allowMassDeactivation?: boolean } = {}): Promi
   };
   const build = (allowMassDeactivation: boolean, acceptHistoryRewrite?: string) => {
     h.store = openStore(dataDir);
+    h.raw = handlesOf(h.store);
     h.source = new CountingSource({ repo: repo.path, branch: 'main', cacheDir: join(dataDir, 'git') });
     h.reconciler = new Reconciler({
-      store: h.store, source: h.source, opener: keys.opener, secretHashKey, allowMassDeactivation, log,
+      config: h.store.config, sync: h.store.sync, source: h.source, opener: keys.opener, secretHashKey, allowMassDeactivation, log,
       ...(acceptHistoryRewrite === undefined ? {} : { acceptHistoryRewrite }),
     });
   };
@@ -109,33 +112,33 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     const h = await harness();
     const first = await commitApps(h, { billing: {}, reports: {}, search: {} }, BASE_FILES);
     expect(await h.reconciler.reconcile('test')).toMatchObject({ result: 'applied', commit: first });
-    expect(readAppliedCommit(h.store)?.commit).toBe(first);
+    expect(h.store.sync.appliedCommit()?.commit).toBe(first);
 
-    const billing = h.store.applications.get('billing')!;
+    const billing = h.raw.applications.get('billing')!;
     expect(billing).toMatchObject({ v: 1, name: 'billing', path: 'apps/billing.yaml', commit: first, spec: { clientId: 'billing-client-0001', state: 'active' } });
     expect(billing.secrets).toHaveLength(1);
     expect(clientSecretMatches(h.secretHashKey, h.secrets.get('billing')!, billing.secrets[0]!.hash)).toBe(true);
     expect(JSON.stringify(billing)).not.toContain('sealed');
-    expect(h.store.clientIds.get('billing-client-0001')).toBe('billing');
-    expect(h.store.settings.get('settings')?.spec.defaultPlan).toBe('standard');
+    expect(h.raw.clientIds.get('billing-client-0001')).toBe('billing');
+    expect(h.raw.settings.get('settings')?.spec.defaultPlan).toBe('standard');
     expect(ready(h, 'apps/billing.yaml')).toMatchObject({ status: 'True', reason: 'Ready' });
 
     // Edit.
     const second = await commitApps(h, { billing: { description: 'Invoices and payments.' } });
     expect(await h.reconciler.reconcile('test')).toMatchObject({ result: 'applied', commit: second });
-    expect(h.store.applications.get('billing')).toMatchObject({ commit: second, spec: { description: 'Invoices and payments.' } });
-    expect(h.store.applications.get('reports')!.commit).toBe(first);
+    expect(h.raw.applications.get('billing')).toMatchObject({ commit: second, spec: { description: 'Invoices and payments.' } });
+    expect(h.raw.applications.get('reports')!.commit).toBe(first);
 
     // Deactivate by state.
     await commitApps(h, { reports: { state: 'inactive' } });
     await h.reconciler.reconcile('test');
-    expect(h.store.applications.get('reports')!.spec.state).toBe('inactive');
+    expect(h.raw.applications.get('reports')!.spec.state).toBe('inactive');
 
     // Remove a manifest: the application becomes inactive and its record stays.
     const removal = await commitApps(h, { search: null });
     await h.reconciler.reconcile('test');
-    expect(h.store.applications.get('search')).toMatchObject({ commit: removal, spec: { state: 'inactive', clientId: 'search-client-0001' } });
-    expect(h.store.clientIds.get('search-client-0001')).toBe('search');
+    expect(h.raw.applications.get('search')).toMatchObject({ commit: removal, spec: { state: 'inactive', clientId: 'search-client-0001' } });
+    expect(h.raw.clientIds.get('search-client-0001')).toBe('search');
     expect(objectStatus(h, 'apps/search.yaml')?.conditions.find((c) => c.type === 'Applied')).toMatchObject({
       status: 'True',
       reason: 'Removed',
@@ -165,8 +168,8 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     const broken = (await h.app('billing', { description: 'Broken.' })).replace('state: active', 'state: retired');
     const second = await h.repo.commit({ 'apps/billing.yaml': broken, 'apps/reports.yaml': await h.app('reports', { description: 'Still applies.' }) });
     expect(await h.reconciler.reconcile('test')).toMatchObject({ result: 'applied', commit: second });
-    expect(h.store.applications.get('billing')).toMatchObject({ commit: first, spec: { description: 'The billing application.' } });
-    expect(h.store.applications.get('reports')).toMatchObject({ commit: second, spec: { description: 'Still applies.' } });
+    expect(h.raw.applications.get('billing')).toMatchObject({ commit: first, spec: { description: 'The billing application.' } });
+    expect(h.raw.applications.get('reports')).toMatchObject({ commit: second, spec: { description: 'Still applies.' } });
     const status = objectStatus(h, 'apps/billing.yaml')!;
     expect(status.problems).toHaveLength(1);
     expect(status.problems[0]).toMatchObject({ path: 'apps/billing.yaml', line: 9, column: 10 });
@@ -189,7 +192,7 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     const fixed = await commitApps(h, { billing: { description: 'Fixed.' } });
     await h.reconciler.reconcile('test');
     expect(repositoryReady()).toMatchObject({ status: 'True', reason: 'Ready' });
-    expect(h.store.applications.get('billing')).toMatchObject({ commit: fixed, spec: { description: 'Fixed.' } });
+    expect(h.raw.applications.get('billing')).toMatchObject({ commit: fixed, spec: { description: 'Fixed.' } });
     expect(ready(h, 'apps/billing.yaml')).toMatchObject({ status: 'True' });
     expect(objectStatus(h, 'apps/billing.yaml')!.problems).toEqual([]);
   });
@@ -231,10 +234,10 @@ describe('Reconciler against a real git repository and LMDB store', () => {
       { path: 'apps/billing.yaml', line: 1, column: 1, code: 'file.too-large', message: `apps/billing.yaml is ${cap + 1} bytes; manifests are limited to ${cap} bytes` },
     ]);
     // The oversized billing keeps its last good version; the rest of the commit applies.
-    expect(h.store.applications.get('billing')).toMatchObject({ commit: first, spec: { state: 'active' } });
+    expect(h.raw.applications.get('billing')).toMatchObject({ commit: first, spec: { state: 'active' } });
     expect(objectStatus(h, 'apps/billing.yaml')!.conditions.find((c) => c.type === 'Applied')).toMatchObject({ reason: 'KeptLastGood' });
-    expect(h.store.applications.get('reports')).toMatchObject({ commit: second, spec: { description: 'Still applies.' } });
-    expect(h.store.applications.get('huge')).toBeUndefined();
+    expect(h.raw.applications.get('reports')).toMatchObject({ commit: second, spec: { description: 'Still applies.' } });
+    expect(h.raw.applications.get('huge')).toBeUndefined();
     expect(objectStatus(h, deep)!.problems[0]).toMatchObject({ code: 'file.location' });
   });
 
@@ -246,7 +249,8 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     for (let i = 0; i < 30; i++) many[`apps/app-${String(i).padStart(3, '0')}.yaml`] = 'x';
     const crowded = await h.repo.commit(many);
     const small = new Reconciler({
-      store: h.store,
+      config: h.store.config,
+      sync: h.store.sync,
       source: new GitSource({ repo: h.repo.path, branch: 'main', cacheDir: join(h.dataDir, 'git'), maxManifests: 20 }),
       opener: { unseal: () => Promise.reject(new Error('unused')) },
       secretHashKey: h.secretHashKey,
@@ -257,7 +261,7 @@ describe('Reconciler against a real git repository and LMDB store', () => {
       commit: crowded,
       error: { failure: 'stalled', reason: 'TooLarge', message: `commit ${crowded.slice(0, 12)} has more than 20 manifest paths; it is not read; the last good state is served` },
     });
-    expect(readAppliedCommit(h.store)?.commit).toBe(first);
+    expect(h.store.sync.appliedCommit()?.commit).toBe(first);
   });
 
   it('holds a commit that turns a manifest folder into a symlink, a submodule or a file, rather than deactivate every manifest in it', async () => {
@@ -273,11 +277,11 @@ describe('Reconciler against a real git repository and LMDB store', () => {
       const replaced = await h.repo.commit({ 'apps/billing.yaml': null, apps: entry });
       // From the applied commit (a diff), and after a restart (a full listing).
       expect(await h.reconciler.reconcile('poll')).toMatchObject(held(replaced, 'apps', what));
-      expect(readAppliedCommit(h.store)?.commit).toBe(first);
-      expect(h.store.applications.get('billing')).toMatchObject({ commit: first, spec: { state: 'active' } });
+      expect(h.store.sync.appliedCommit()?.commit).toBe(first);
+      expect(h.raw.applications.get('billing')).toMatchObject({ commit: first, spec: { state: 'active' } });
       h.restart();
       expect(await h.reconciler.reconcile('poll')).toMatchObject(held(replaced, 'apps', what));
-      expect(h.store.applications.get('billing')).toMatchObject({ commit: first, spec: { state: 'active' } });
+      expect(h.raw.applications.get('billing')).toMatchObject({ commit: first, spec: { state: 'active' } });
       // Put back as it was, for the next variant.
       await h.repo.forcePush(first);
       h.restart({ acceptHistoryRewrite: first });
@@ -299,9 +303,9 @@ describe('Reconciler against a real git repository and LMDB store', () => {
       { path: 'apps/linked.yaml', line: 1, column: 1, code: 'file.symlink', message: 'apps/linked.yaml is a symlink; symlinks are not followed' },
     ]);
     expect(ready(h, 'apps/linked.yaml')).toMatchObject({ status: 'False', reason: 'Invalid' });
-    expect(h.store.applications.get('linked')).toBeUndefined();
-    expect(h.store.applications.get('copycat')).toBeUndefined();
-    expect(h.store.clientIds.get('billing-client-0001')).toBe('billing');
+    expect(h.raw.applications.get('linked')).toBeUndefined();
+    expect(h.raw.applications.get('copycat')).toBeUndefined();
+    expect(h.raw.clientIds.get('billing-client-0001')).toBe('billing');
     const copycat = objectStatus(h, 'apps/copycat.yaml')!;
     expect(copycat.problems.map((p) => p.message).join('\n')).toMatch(/billing-client-0001/);
     expect(copycat.problems[0]).toMatchObject({ line: 8, column: 13 });
@@ -312,7 +316,7 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     const h = await harness();
     await commitApps(h, { billing: {}, reports: { owners: ['bob'] } }, BASE_FILES);
     await h.reconciler.reconcile('test');
-    expect(h.store.applications.get('reports')).toBeUndefined();
+    expect(h.raw.applications.get('reports')).toBeUndefined();
     expect(objectStatus(h, 'apps/reports.yaml')!.problems[0]).toMatchObject({ code: 'rules.unknown-owner', line: 7 });
 
     // Only users/bob.yaml changes; apps/reports.yaml is not in the diff but becomes valid.
@@ -320,14 +324,14 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     h.source.reads = [];
     await h.reconciler.reconcile('test');
     expect(h.source.reads).toEqual(['users/bob.yaml']);
-    expect(h.store.applications.get('reports')).toMatchObject({ commit: fix, spec: { owners: ['bob'] } });
+    expect(h.raw.applications.get('reports')).toMatchObject({ commit: fix, spec: { owners: ['bob'] } });
     expect(ready(h, 'apps/reports.yaml')).toMatchObject({ status: 'True' });
 
     // Removing bob makes the unchanged app invalid again; its applied version stays.
     await h.repo.commit({ 'users/bob.yaml': null });
     await h.reconciler.reconcile('test');
-    expect(h.store.users.get('bob')).toBeUndefined();
-    expect(h.store.applications.get('reports')!.commit).toBe(fix);
+    expect(h.raw.users.get('bob')).toBeUndefined();
+    expect(h.raw.applications.get('reports')!.commit).toBe(fix);
     expect(objectStatus(h, 'apps/reports.yaml')!.conditions.find((c) => c.type === 'Applied')).toMatchObject({ reason: 'KeptLastGood' });
     expect(objectStatus(h, 'users/bob.yaml')).toBeUndefined();
   });
@@ -344,7 +348,7 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     const foreign = await seal(other.sealingPublicJwk, { kind: 'Application', name: 'billing' }, 'x'.repeat(43));
     await h.repo.commit({ 'apps/billing.yaml': appYaml('billing', foreign, { description: 'Foreign secret.' }) });
     await h.reconciler.reconcile('test');
-    expect(h.store.applications.get('billing')).toMatchObject({ commit: first, spec: { description: 'The billing application.' } });
+    expect(h.raw.applications.get('billing')).toMatchObject({ commit: first, spec: { description: 'The billing application.' } });
     const problem = objectStatus(h, 'apps/billing.yaml')!.problems[0]!;
     expect(problem).toMatchObject({ path: 'apps/billing.yaml', line: 12, column: 17, code: 'sealed.unopenable' });
     expect(problem.message).toMatch(/^spec\.credentials\.secrets\[0\]\.sealed cannot be opened: /);
@@ -353,7 +357,7 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     const stolen = await h.sealFor('Application', 'reports', 'x'.repeat(43));
     await h.repo.commit({ 'apps/billing.yaml': appYaml('billing', stolen, { description: 'Stolen secret.' }) });
     await h.reconciler.reconcile('test');
-    expect(h.store.applications.get('billing')!.commit).toBe(first);
+    expect(h.raw.applications.get('billing')!.commit).toBe(first);
     expect(objectStatus(h, 'apps/billing.yaml')!.problems[0]).toMatchObject({ line: 12, column: 17, code: 'rules.sealed-binding' });
   });
 
@@ -365,16 +369,16 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     const files: Fixture = { ...BASE_FILES, 'apps/app-a1.yaml': await h.app('app-a1', { description: 'Rewritten.' }), 'apps/app-a3.yaml': await h.app('app-a3') };
     const rewritten = await h.repo.commit(files, { orphan: true });
     expect(await h.reconciler.reconcile('poll')).toMatchObject({ result: 'failed', commit: rewritten, error: { failure: 'stalled', reason: 'HistoryRewritten' } });
-    expect(readAppliedCommit(h.store)?.commit).toBe(first);
+    expect(h.store.sync.appliedCommit()?.commit).toBe(first);
 
     h.reconciler.acceptHistoryRewrite(rewritten.slice(0, 12));
     h.source.reads = [];
     expect(await h.reconciler.reconcile('manual')).toMatchObject({ result: 'applied', commit: rewritten });
     // Unchanged blobs (settings, plan, user) are not parsed again; the changed ones are.
     expect(h.source.reads.sort()).toEqual(['apps/app-a1.yaml', 'apps/app-a3.yaml']);
-    expect(h.store.applications.get('app-a1')!.spec.description).toBe('Rewritten.');
-    expect(h.store.applications.get('app-a2')!.spec.state).toBe('inactive');
-    expect(h.store.applications.get('app-a3')!.spec.state).toBe('active');
+    expect(h.raw.applications.get('app-a1')!.spec.description).toBe('Rewritten.');
+    expect(h.raw.applications.get('app-a2')!.spec.state).toBe('inactive');
+    expect(h.raw.applications.get('app-a3')!.spec.state).toBe('active');
   });
 
   it('holds a rollback that would bring back a rotated-out secret, across restarts, until that very head is accepted', async () => {
@@ -386,7 +390,7 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     const rotated = await commitApps(h, { billing: { description: 'Rotated.' } });
     await h.reconciler.reconcile('test');
     const newSecret = h.secrets.get('billing')!;
-    const served = () => h.store.applications.get('billing')!.secrets.map((s) => s.hash);
+    const served = () => h.raw.applications.get('billing')!.secrets.map((s) => s.hash);
     const works = (secret: string) => served().some((hash) => clientSecretMatches(h.secretHashKey, secret, hash));
     expect([works(oldSecret), works(newSecret)]).toEqual([false, true]);
 
@@ -399,7 +403,7 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     const held = await h.reconciler.reconcile('poll');
     expect(held).toMatchObject({ result: 'failed', commit: before, error: { failure: 'stalled', reason: 'HistoryRewritten', message: heldMessage(before) } });
     expect([works(oldSecret), works(newSecret)]).toEqual([false, true]);
-    expect(readAppliedCommit(h.store)).toMatchObject({ commit: rotated });
+    expect(h.store.sync.appliedCommit()).toMatchObject({ commit: rotated });
     expect(h.reconciler.historyRewriteHeld()).toEqual({ applied: rotated, head: before });
     const conditions = () => Object.fromEntries(h.reconciler.status().conditions.map((c) => [c.type, `${c.status} ${c.reason}`]));
     expect(conditions()).toEqual({ Fetched: 'True Fetched', Synced: 'False HistoryRewritten', Valid: 'True Valid', Ready: 'False HistoryRewritten' });
@@ -420,13 +424,13 @@ describe('Reconciler against a real git repository and LMDB store', () => {
       result: 'failed',
       error: { reason: 'HistoryRewritten', message: heldMessage(onTop, ` (the accepted rewrite is ${before}, not this head)`) },
     });
-    expect(readAppliedCommit(h.store)).toMatchObject({ commit: rotated });
+    expect(h.store.sync.appliedCommit()).toMatchObject({ commit: rotated });
 
     // The operator accepts the head the status names (here at startup, as --accept-history-rewrite does).
     h.restart({ acceptHistoryRewrite: onTop });
     expect(await h.reconciler.reconcile('startup')).toMatchObject({ result: 'applied', commit: onTop });
     expect([works(oldSecret), works(newSecret)]).toEqual([true, false]);
-    expect(readAppliedCommit(h.store)).toMatchObject({ commit: onTop, rewrittenFrom: rotated });
+    expect(h.store.sync.appliedCommit()).toMatchObject({ commit: onTop, rewrittenFrom: rotated });
     expect(h.reconciler.historyRewriteHeld()).toBeUndefined();
     expect(h.reconciler.status().conditions.find((c) => c.type === 'Synced')).toMatchObject({
       status: 'True',
@@ -460,7 +464,7 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     const gone = await h.reconciler.reconcile('poll');
     expect(gone).toMatchObject({ result: 'failed', error: { failure: 'retry', reason: 'BranchNotFound' } });
     expect(gone.error!.message).toBe(`branch 'main' does not exist in ${h.repo.path}; serving the last good state`);
-    expect(h.store.applications.get('billing')!.commit).toBe(first);
+    expect(h.raw.applications.get('billing')!.commit).toBe(first);
     expect(h.reconciler.status().conditions.find((c) => c.type === 'Fetched')).toMatchObject({ status: 'False', reason: 'BranchNotFound' });
     expect(h.reconciler.status().conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False' });
     await h.repo.renameBranch('trunk', 'main');
@@ -468,7 +472,7 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     renameSync(h.repo.path, `${h.repo.path}.away`);
     const down = await h.reconciler.reconcile('poll');
     expect(down).toMatchObject({ result: 'failed', error: { failure: 'retry', reason: 'Unreachable' } });
-    expect(h.store.applications.get('billing')!.commit).toBe(first);
+    expect(h.raw.applications.get('billing')!.commit).toBe(first);
     expect(h.reconciler.isReady()).toBe(true);
     renameSync(`${h.repo.path}.away`, h.repo.path);
 
@@ -489,8 +493,8 @@ describe('Reconciler against a real git repository and LMDB store', () => {
       'this commit would deactivate 3 of 5 active applications (apps/app-a1.yaml, apps/app-a2.yaml, apps/app-a3.yaml); it is held back: ' +
         'push a commit that restores them, or restart the server with --allow-mass-deactivation to apply it',
     );
-    expect(readAppliedCommit(h.store)?.commit).toBe(first);
-    expect(h.store.applications.get('app-a1')!.spec.state).toBe('active');
+    expect(h.store.sync.appliedCommit()?.commit).toBe(first);
+    expect(h.raw.applications.get('app-a1')!.spec.state).toBe('active');
     h.source.reads = [];
     expect(await h.reconciler.reconcile('poll')).toMatchObject({ result: 'failed', error: { reason: 'HeldBack' } });
     expect(h.source.reads).toEqual([]);
@@ -498,7 +502,7 @@ describe('Reconciler against a real git repository and LMDB store', () => {
 
     h.restart({ allowMassDeactivation: true });
     expect(await h.reconciler.reconcile('startup')).toMatchObject({ result: 'applied', commit: massRemoval });
-    expect(['app-a1', 'app-a2', 'app-a3', 'app-a4'].map((n) => h.store.applications.get(n)!.spec.state)).toEqual(['inactive', 'inactive', 'inactive', 'active']);
+    expect(['app-a1', 'app-a2', 'app-a3', 'app-a4'].map((n) => h.raw.applications.get(n)!.spec.state)).toEqual(['inactive', 'inactive', 'inactive', 'active']);
   });
 
   it('resumes after a restart and never stores a plaintext secret', async () => {
@@ -506,11 +510,11 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     const password = `password-${randomBytes(12).toString('hex')}`;
     await commitApps(h, { billing: {}, reports: {} }, { ...BASE_FILES, 'users/bob.yaml': userYaml('bob', await h.sealFor('User', 'bob', password)) });
     await h.reconciler.reconcile('test');
-    expect(h.store.users.get('bob')!.passwordHash).toMatch(/^scrypt\$/);
+    expect(h.raw.users.get('bob')!.passwordHash).toMatch(/^scrypt\$/);
     h.restart();
     const next = await commitApps(h, { reports: { description: 'After restart.' } });
     expect(await h.reconciler.reconcile('startup')).toMatchObject({ result: 'applied', commit: next });
-    expect(h.store.applications.get('reports')!.spec.description).toBe('After restart.');
+    expect(h.raw.applications.get('reports')!.spec.description).toBe('After restart.');
     expect(ready(h, 'apps/billing.yaml')).toMatchObject({ status: 'True' });
     await h.store.close();
     const plaintexts = [password, ...h.secrets.values()];

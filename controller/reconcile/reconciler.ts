@@ -11,12 +11,12 @@
 // accepts it"). The hold is derived on every run from the applied commit in the store and the
 // fetched head, so a restart does not forget it; an acceptance names the one head it accepts.
 import { appliedEvent, type AppliedEvent } from '../confirm/event.ts';
-import { checkRules, loadManifest, type ManifestObject } from '../manifests/index.ts';
+import { checkRules, loadManifest, type Kind, type ManifestObject } from '../manifests/index.ts';
 import type { ReconcileProblem } from './problems.ts';
 import type { GitSource, TreeEntry } from '../git/source.ts';
-import { readStoreRebuild } from '../store/check.ts';
-import type { Store } from '../store/open.ts';
-import { applyPlan, loadSyncState, writeRunStatus, type AppliedCommit, type PersistedSyncState } from './apply.ts';
+import type { ConfigReader } from '../store/config.ts';
+import type { AppliedCommit, PersistedSyncState, SyncState } from '../store/sync-state.ts';
+import { applyPlan } from './apply.ts';
 import { objectConditions, stamp, type Condition, type ConditionInput, type ObjectStatus } from './conditions.ts';
 import { identityOf, objectKey, plan, type DesiredEntry, type ObjectKey, type ReconcilePlan } from './plan.ts';
 import { fingerprint, objectFromRecord, toRecord, type SecretOpener, type StoreRecord } from './records.ts';
@@ -29,7 +29,10 @@ export interface ReconcileLogger {
 }
 
 export interface ReconcilerOptions {
-  store: Store;
+  /** What the store serves: the last good version of an object the new commit breaks. */
+  config: ConfigReader;
+  /** What earlier runs applied, and the transaction that applies the next commit. */
+  sync: SyncState;
   source: GitSource;
   opener: SecretOpener;
   secretHashKey: Uint8Array;
@@ -68,7 +71,8 @@ const silent: ReconcileLogger = { info() {}, warn() {}, error() {} };
 const PREPARE_CONCURRENCY = 4;
 
 export class Reconciler {
-  private readonly store: Store;
+  private readonly config: ConfigReader;
+  private readonly syncState: SyncState;
   private readonly source: GitSource;
   private readonly opener: SecretOpener;
   private readonly secretHashKey: Uint8Array;
@@ -97,7 +101,8 @@ export class Reconciler {
   nextAttemptAt: number | undefined;
 
   constructor(options: ReconcilerOptions) {
-    this.store = options.store;
+    this.config = options.config;
+    this.syncState = options.sync;
     this.source = options.source;
     this.opener = options.opener;
     this.secretHashKey = options.secretHashKey;
@@ -107,7 +112,7 @@ export class Reconciler {
     this.log = options.log ?? silent;
     this.onRun = options.onRun;
     this.onApplied = options.onApplied;
-    this.state = loadSyncState(options.store);
+    this.state = options.sync.load();
     for (const [path, status] of this.state.objects) if (status.problems.length > 0) this.problemPaths.add(path);
   }
 
@@ -164,7 +169,7 @@ export class Reconciler {
       };
       this.state.run = run;
       try {
-        writeRunStatus(this.store, run);
+        this.syncState.writeRun(run);
       } catch (writeError) {
         this.log.error({ err: writeError }, 'cannot record the reconcile status in the store');
       }
@@ -215,7 +220,7 @@ export class Reconciler {
       );
     }
     const appliedCommit: AppliedCommit = { commit: head, at, ...(rewrittenFrom === undefined ? {} : { rewrittenFrom }) };
-    const inventory = applyPlan(this.store, { applied: appliedCommit, plan: result, records, inventory: this.state.inventory, statuses });
+    const inventory = applyPlan(this.syncState, { applied: appliedCommit, plan: result, records, inventory: this.state.inventory, statuses });
 
     // The transaction committed: only now does memory move to the new commit.
     this.state.inventory = inventory;
@@ -392,8 +397,7 @@ export class Reconciler {
     if (known !== undefined) return known;
     const entry = this.state.inventory.get(key);
     if (entry === undefined) return undefined;
-    const db = { Application: this.store.applications, Api: this.store.apis, Plan: this.store.plans, User: this.store.users, Settings: this.store.settings }[entry.kind];
-    const record = db.get(entry.kind === 'Settings' ? 'settings' : entry.name) as { name: string; path: string; spec: object } | undefined;
+    const record = servedRecord(this.config, entry.kind, entry.name);
     return record === undefined ? undefined : objectFromRecord(entry.kind, record);
   }
 
@@ -475,7 +479,7 @@ export class Reconciler {
       ...(this.nextAttemptAt === undefined ? {} : { nextAttemptAt: iso(this.nextAttemptAt) }),
       objects: { total: objectStatuses.length, ready, notReady: objectStatuses.length - ready },
       objectStatuses,
-      ...storeRebuild(this.store),
+      ...storeRebuild(this.syncState),
     };
   }
 
@@ -569,8 +573,24 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/** The record the store serves for an object of the inventory. */
+function servedRecord(config: ConfigReader, kind: Kind, name: string): { name: string; path: string; spec: object } | undefined {
+  switch (kind) {
+    case 'Application':
+      return config.application(name);
+    case 'Api':
+      return config.api(name);
+    case 'Plan':
+      return config.plan(name);
+    case 'User':
+      return config.user(name);
+    case 'Settings':
+      return config.settings();
+  }
+}
+
 /** The store's rebuild record, for the status: an operator must see that refresh tokens were lost. */
-function storeRebuild(store: Store): Pick<ReconcileStatus, 'storeRebuild'> {
-  const rebuilt = readStoreRebuild(store);
+function storeRebuild(sync: SyncState): Pick<ReconcileStatus, 'storeRebuild'> {
+  const rebuilt = sync.storeRebuild();
   return rebuilt === undefined ? {} : { storeRebuild: rebuilt };
 }

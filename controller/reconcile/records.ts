@@ -5,7 +5,6 @@
 import { createHash } from 'node:crypto';
 import type { Kind, ManifestObject } from '../manifests/index.ts';
 import type { ReconcileProblem } from './problems.ts';
-import type { Api, Application, Plan, Settings, User } from '../manifests/types.generated.ts';
 import { hashClientSecret, hashPassword } from '../sealing/hashes.ts';
 import { RECORD_VERSION, type ApiRecord, type ApplicationRecord, type PlanRecord, type SettingsRecord, type UserRecord } from '../store/records.ts';
 
@@ -35,7 +34,7 @@ export async function toRecord(object: ManifestObject, context: RecordContext): 
   const base = { v: RECORD_VERSION as typeof RECORD_VERSION, name: object.name, path: object.path, commit: context.commit };
   switch (object.kind) {
     case 'Application': {
-      const { credentials, ...spec } = (object.manifest as Application).spec;
+      const { credentials, ...spec } = object.manifest.spec;
       const secrets: ApplicationRecord['secrets'] = [];
       const problems: ReconcileProblem[] = [];
       for (const [index, secret] of (credentials.secrets ?? []).entries()) {
@@ -51,7 +50,7 @@ export async function toRecord(object: ManifestObject, context: RecordContext): 
       return { ok: true, value: { kind: 'Application', record } };
     }
     case 'User': {
-      const { password, ...spec } = (object.manifest as User).spec;
+      const { password, ...spec } = object.manifest.spec;
       let opened: Pick<UserRecord, 'passwordHash' | 'passwordSealed'> = {};
       if (password !== undefined) {
         try {
@@ -66,11 +65,11 @@ export async function toRecord(object: ManifestObject, context: RecordContext): 
       return { ok: true, value: { kind: 'User', record: { ...base, spec, ...opened } } };
     }
     case 'Api':
-      return { ok: true, value: { kind: 'Api', record: { ...base, spec: (object.manifest as Api).spec } } };
+      return { ok: true, value: { kind: 'Api', record: { ...base, spec: object.manifest.spec } } };
     case 'Plan':
-      return { ok: true, value: { kind: 'Plan', record: { ...base, spec: (object.manifest as Plan).spec } } };
+      return { ok: true, value: { kind: 'Plan', record: { ...base, spec: object.manifest.spec } } };
     case 'Settings':
-      return { ok: true, value: { kind: 'Settings', record: { ...base, spec: (object.manifest as Settings).spec } } };
+      return { ok: true, value: { kind: 'Settings', record: { ...base, spec: object.manifest.spec } } };
   }
 }
 
@@ -115,7 +114,7 @@ export function objectFromRecord(kind: Kind, record: { name: string; path: strin
     path: record.path,
     kind,
     name: record.name,
-    manifest: { apiVersion: 'mergekey/v1', kind, metadata: { name: record.name }, spec } as unknown as ManifestObject['manifest'],
+    manifest: { apiVersion: 'mergekey/v1', kind, metadata: { name: record.name }, spec },
     locate: () => ({ line: 1, column: 1 }),
-  };
+  } as unknown as ManifestObject;
 }

@@ -103,8 +103,7 @@ export async function runCheck(input: CheckInput): Promise<CheckReport> {
     }
   }
 
-  const settings = (result.objects.find((object) => object.kind === 'Settings')?.manifest ??
-    baseEntries.find((entry) => entry.kind === 'Settings')?.manifest) as Settings | undefined;
+  const settings = [...result.objects, ...baseEntries].map((object) => object.manifest).find((manifest) => manifest.kind === 'Settings');
   let plan: ChangePlan | undefined;
   if (change?.kind === 'publisher') {
     plan = describePublisherChange(baseEntries, headEntries, change.paths);

@@ -166,18 +166,12 @@ export function describePublisherChange(
 }
 
 function describeManifestEdit(base: ManifestEntry['manifest'], head: ManifestEntry['manifest']): string[] {
-  switch (head.kind) {
-    case 'Api':
-      return describeApi(base as Api, head);
-    case 'Plan':
-      return describePlan(base as Plan, head);
-    case 'User':
-      return describeUser(base as User, head);
-    case 'Settings':
-      return describeSettings(base as Settings, head);
-    case 'Application':
-      return sameValue(base, head) ? [] : ['changes'];
-  }
+  // The caller pairs a base and head of one kind; checking both lets the compiler see it.
+  if (base.kind === 'Api' && head.kind === 'Api') return describeApi(base, head);
+  if (base.kind === 'Plan' && head.kind === 'Plan') return describePlan(base, head);
+  if (base.kind === 'User' && head.kind === 'User') return describeUser(base, head);
+  if (base.kind === 'Settings' && head.kind === 'Settings') return describeSettings(base, head);
+  return sameValue(base, head) ? [] : ['changes'];
 }
 
 function describeApi(base: Api, head: Api): string[] {

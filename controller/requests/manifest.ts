@@ -84,7 +84,7 @@ export function loadApplication(name: string, text: string): Application {
   if (result.object === undefined || result.object.kind !== 'Application') {
     throw new RequestError('request-invalid', { app: name, path }, `the requested ${path} would not be valid: ${describeProblems(result.problems)}`);
   }
-  return result.object.manifest as Application;
+  return result.object.manifest;
 }
 
 export function describeProblems(problems: readonly Problem[]): string {

@@ -46,9 +46,9 @@ export async function loadCommitState(clone: Clone, branch: string, commit: stri
   const users: ManifestObject<User>[] = [];
   let settings: Settings | undefined;
   for (const object of objects) {
-    if (object.kind === 'Application') apps.set(object.name, object as ManifestObject<Application>);
-    else if (object.kind === 'User') users.push(object as ManifestObject<User>);
-    else if (object.kind === 'Settings') settings = object.manifest as Settings;
+    if (object.kind === 'Application') apps.set(object.name, object);
+    else if (object.kind === 'User') users.push(object);
+    else if (object.kind === 'Settings') settings = object.manifest;
   }
   return { branch, commit, files, objects, problems, settings, apps, users };
 }

@@ -14,7 +14,6 @@ import type { Logger } from 'pino';
 import { LIMITS, type ServeConfig } from '../config/defaults.ts';
 import type { ReconcileLoop } from '../reconcile/loop.ts';
 import type { Reconciler } from '../reconcile/reconciler.ts';
-import { storeHealth } from '../store/health.ts';
 import type { Store } from '../store/open.ts';
 import { isNotice, isPeerMessage, Rpc, type Channel, type Handlers, type Notice, type PeerMessage, type PrimaryCalls, type WorkerCalls } from './ipc.ts';
 import { createLogger } from './logging.ts';
@@ -66,7 +65,7 @@ export async function startCluster(config: ServeConfig, deps: ClusterDependencie
       sync: controller.trigger,
       metrics: controller.metrics,
       renderMetrics: () => everyProcessMetrics(controller, workers),
-      storeProblem: () => storeHealth(controller.store).problem() ?? workers.storeProblem(),
+      storeProblem: () => controller.store.health.problem() ?? workers.storeProblem(),
     });
     admin = operator.app;
     const runningAdmin = admin;

@@ -10,6 +10,7 @@ import { CLIENT_KEY_ALGORITHMS } from '../manifests/client-keys.ts';
 import { ASSERTION_ALGORITHMS, JWT_BEARER_ASSERTION_TYPE } from '../oauth/defaults.ts';
 import { postForm } from '../../test/support/oauth-server.ts';
 import type { ApplicationRecord } from '../store/records.ts';
+import { handlesOf } from '../store/handles.ts';
 import { BASE_FILES, jwtAppYaml } from '../../test/support/reconcile.ts';
 import { startTestServer, TEST_ISSUER, type TestServer } from '../../test/support/server.ts';
 
@@ -51,9 +52,9 @@ function forgedWithExponentOne(clientId: string, n: string, kid: string): string
 async function serverWithStoredKeys(name: string, jwks: unknown): Promise<{ server: TestServer; token: (value: string) => ReturnType<typeof postForm> }> {
   const server = await startTestServer({ files: { ...BASE_FILES, [`apps/${name}.yaml`]: jwtAppYaml(name) } });
   servers.push(server);
-  const { store } = server.server;
-  const record = store.applications.get(name)!;
-  await store.applications.put(name, { ...record, jwks: jwks as ApplicationRecord['jwks'] });
+  const { applications } = handlesOf(server.server.store);
+  const record = applications.get(name)!;
+  await applications.put(name, { ...record, jwks: jwks as ApplicationRecord['jwks'] });
   const url = `${server.server.url}/oauth2/token`;
   const token = (value: string) =>
     postForm(url, `grant_type=client_credentials&client_assertion_type=${encodeURIComponent(JWT_BEARER_ASSERTION_TYPE)}&client_assertion=${value}`);

@@ -155,7 +155,7 @@ describe('mergekey serve', () => {
     }
     // The store was closed properly: it opens again and holds the last applied commit.
     const store = openStore(t.dataDir);
-    expect(store.applications.get('reports')?.spec.state).toBe('active');
+    expect(store.config.application('reports')?.spec.state).toBe('active');
     await store.close();
   });
 });

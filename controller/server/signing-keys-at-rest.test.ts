@@ -10,7 +10,6 @@ import { compactVerify, importJWK, type JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { openPrivateJwk, signingKeyWrapKey } from '../oauth/signing-keys.ts';
 import { openStore } from '../store/open.ts';
-import { tokenState } from '../store/token-state.ts';
 import { startTestServer } from '../../test/support/server.ts';
 
 function files(dir: string): string[] {
@@ -31,7 +30,7 @@ describe('signing keys at rest', () => {
     await t.server.close();
     try {
       const store = openStore(t.dataDir);
-      const ring = tokenState(store).keyring()!;
+      const ring = (await store.keyring.keyring())!;
       await store.close();
       const wrapKey = signingKeyWrapKey(readFileSync(join(t.dataDir, 'keys', 'secret-hash.key')));
       const everything = files(t.dataDir).map((file) => readFileSync(file));

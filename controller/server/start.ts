@@ -12,15 +12,13 @@ import { ConfigError, LIMITS, type ServeConfig } from '../config/defaults.ts';
 import { confirmerFor } from '../confirm/setup.ts';
 import { GitError, GitSource } from '../git/source.ts';
 import { oauthPlugin, type SharedHits, type ThrottleSharing } from '../oauth/plugin.ts';
-import { readAppliedCommit } from '../reconcile/apply.ts';
 import { ReconcileLoop } from '../reconcile/loop.ts';
 import { Reconciler } from '../reconcile/reconciler.ts';
 import type { SecretOpener } from '../reconcile/records.ts';
-import { prepareStore, recordStoreIdentity } from '../store/check.ts';
-import { configReader } from '../store/config.ts';
-import { storeHealth } from '../store/health.ts';
-import { openStore, type Store } from '../store/open.ts';
-import { Sweeper } from '../store/sweeper.ts';
+import { prepareStore } from '../store/check.ts';
+import type { ConfigReader } from '../store/config.ts';
+import { openStore, type Store, type StoreOptions } from '../store/open.ts';
+import type { Sweeper } from '../store/sweeper.ts';
 import { buildAdminApp, buildApp, type AdminAppOptions, type StatusSource, type SyncTrigger } from './app.ts';
 import { createLogger } from './logging.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -78,7 +76,7 @@ export interface StartDependencies {
   plugins?: PluginFactory;
   /** Where logs go (stdout by default); tests capture them. */
   logDestination?: DestinationStream;
-  openStore?: (dataDir: string) => Store;
+  openStore?: (dataDir: string, options?: StoreOptions) => Store;
   /** How long a waiting `POST /api/v1/sync` waits before answering 202 (tests shorten `LIMITS.syncAnswerMs`). */
   syncAnswerMs?: number;
   /** The least time between the starts of a reconcile and the one queued behind it (`LIMITS.syncMinIntervalMs`). */
@@ -155,7 +153,7 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
       sync: controller.trigger,
       metrics: controller.metrics,
       ...(deps.syncAnswerMs === undefined ? {} : { syncAnswerMs: deps.syncAnswerMs }),
-      storeProblem: () => storeHealth(controller.store).problem(),
+      storeProblem: () => controller.store.health.problem(),
     });
     admin = operator.app;
     const runningAdmin = admin;
@@ -204,7 +202,7 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
 export function controllerStatus(controller: Pick<Controller, 'reconciler' | 'store'>): StatusSource {
   return {
     status: () => controller.reconciler.status(),
-    appliedCommit: () => readAppliedCommit(controller.store)?.commit,
+    appliedCommit: () => controller.store.sync.appliedCommit()?.commit,
   };
 }
 
@@ -276,12 +274,12 @@ export async function openController(config: ServeConfig, deps: StartDependencie
       const entries = Object.values(prepared.databases).reduce((sum, n) => sum + n, 0);
       log.info({ entries, ms: Date.now() - startedAt }, `store checked: ${entries} entries read`);
     }
-    store = (deps.openStore ?? openStore)(config.data);
+    store = (deps.openStore ?? openStore)(config.data, { onBackgroundError: backgroundErrorLogger(logger) });
     const opened = store;
     // A rebuilt store has applied nothing yet, but the values sealed in git are sealed to the keys
     // the lost store was used with: new keys would open none of them.
-    const keys = await deps.openKeys(config.data, { create: readAppliedCommit(store) === undefined && prepared.rebuilt === undefined });
-    recordStoreIdentity(config.data, store, prepared.rebuilt);
+    const keys = await deps.openKeys(config.data, { create: store.sync.appliedCommit() === undefined && prepared.rebuilt === undefined });
+    store.recordIdentity(config.data, prepared.rebuilt);
 
     const confirm = confirmerFor(config, { gitDir: join(config.data, 'git'), log: logger.child({ component: 'confirm' }) });
     let reconciler: Reconciler | undefined;
@@ -289,14 +287,15 @@ export async function openController(config: ServeConfig, deps: StartDependencie
     // This process holds the lock: it alone sweeps expired token state (never the workers).
     let sweeper: Sweeper | undefined;
     const metrics = createMetrics(() => reconciler, { sweeper: () => sweeper });
-    sweeper = new Sweeper(store, {
+    sweeper = store.sweeper({
       onSwept: (db, count) => metrics.swept(db, count),
       onError: (err) => logger.error({ err }, 'sweeping expired token state failed'),
     });
     const sweeping = sweeper;
-    const watchIssuer = issuerWatcher(config, opened, () => controller?.issuer, logger);
+    const watchIssuer = issuerWatcher(config, opened.config, () => controller?.issuer, logger);
     reconciler = new Reconciler({
-      store,
+      config: store.config,
+      sync: store.sync,
       source,
       opener: keys.opener,
       secretHashKey: keys.secretHashKey,
@@ -354,12 +353,12 @@ export async function resolveIssuer(
   logger: Logger,
 ): Promise<{ issuer: string; initialSync?: Promise<void> }> {
   if (config.issuer !== undefined) return { issuer: (controller.issuer = config.issuer) };
-  const stored = configReader(controller.store).settings()?.spec.issuer;
+  const stored = controller.store.config.settings()?.spec.issuer;
   if (stored !== undefined) return { issuer: (controller.issuer = stored) };
   logger.info("no --issuer and no mergekey.yaml applied yet: syncing once to read spec.issuer before listening");
   const initialSync = controller.loop.start();
   await initialSync;
-  const synced = configReader(controller.store).settings()?.spec.issuer;
+  const synced = controller.store.config.settings()?.spec.issuer;
   if (synced === undefined) {
     const error = controller.loop.last?.error;
     const why = error === undefined ? "the repository's mergekey.yaml was not applied (see the status for its problems)" : `${error.reason}: ${error.message}`;
@@ -369,12 +368,12 @@ export async function resolveIssuer(
 }
 
 /** After each reconcile: says so when the repository's issuer is no longer the one being served. */
-function issuerWatcher(config: ServeConfig, store: Store, serving: () => string | undefined, logger: Logger): () => void {
+function issuerWatcher(config: ServeConfig, applied: ConfigReader, serving: () => string | undefined, logger: Logger): () => void {
   let reported: string | undefined;
   return () => {
     const current = serving();
     if (config.issuer !== undefined || current === undefined) return;
-    const issuer = configReader(store).settings()?.spec.issuer;
+    const issuer = applied.settings()?.spec.issuer;
     if (issuer !== undefined && issuer !== current && issuer !== reported) {
       reported = issuer;
       logger.warn({ serving: current, repository: issuer }, `mergekey.yaml now names the issuer ${issuer}; this server keeps issuing as ${current} until it restarts`);
@@ -410,7 +409,7 @@ export async function serveHttp(options: HttpOptions): Promise<ServedHttp> {
   const { peers } = options;
   const context: ServerContext = { config, store, keys, logger: options.logger, issuer, status: options.status, sync: options.sync, peers };
   const oauth = oauthPlugin({
-    config: configReader(store), store, secretHashKey: keys.secretHashKey, issuer,
+    config: store.config, tokens: store.tokens, keyring: store.keyring, secretHashKey: keys.secretHashKey, issuer,
     ...(peers === undefined ? {} : { throttleSharing: throttleSharingWith(peers) }),
   });
   const tls = tlsOf(config);
@@ -453,6 +452,11 @@ export async function serveAdmin(options: AdminOptions): Promise<{ app: FastifyI
     await app.close();
     throw error;
   }
+}
+
+/** Where a store write done in the background (queued access token records) reports its failure. */
+export function backgroundErrorLogger(logger: Logger): (err: unknown) => void {
+  return (err) => logger.error({ err }, 'OAuth background work failed');
 }
 
 /** The OAuth server's throttle sharing, over the peers. */

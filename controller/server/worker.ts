@@ -13,14 +13,11 @@
 import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
 import { LIMITS, type ServeConfig } from '../config/defaults.ts';
-import { readAppliedCommit } from '../reconcile/apply.ts';
-import { storeHealth } from '../store/health.ts';
-import type { Store } from '../store/open.ts';
-import { openStore } from '../store/open.ts';
+import { openStore, type Store } from '../store/open.ts';
 import { IpcTimeout, isNotice, isPeerMessage, Rpc, type Channel, type Notice, type PeerMessage, type PrimaryCalls, type WorkerCalls } from './ipc.ts';
 import { createLogger } from './logging.ts';
 import { createMetrics } from './metrics.ts';
-import { onSighup, readWebhookSecret, serveHttp, type Peers, type StartDependencies, type TlsReloading } from './start.ts';
+import { backgroundErrorLogger, onSighup, readWebhookSecret, serveHttp, type Peers, type StartDependencies, type TlsReloading } from './start.ts';
 
 /** The environment variable through which the primary hands a worker its setup (JSON). */
 export const WORKER_SETUP_ENV = 'MERGEKEY_WORKER_SETUP';
@@ -79,7 +76,7 @@ export async function runWorker(deps: Pick<StartDependencies, 'openKeys' | 'plug
 
   started = (async () => {
     // The primary checked the data file before it started any worker; others write it now.
-    store = openStore(config.data, { checkDataFile: false });
+    store = openStore(config.data, { checkDataFile: false, onBackgroundError: backgroundErrorLogger(logger) });
     const opened = store;
     const keys = await deps.openKeys(config.data, { create: false });
     const webhookSecret = config.webhookSecretFile === undefined ? undefined : readWebhookSecret(config.webhookSecretFile, logger);
@@ -91,7 +88,7 @@ export async function runWorker(deps: Pick<StartDependencies, 'openKeys' | 'plug
       issuer,
       status: {
         status: () => primary(() => rpc.call('status', undefined)),
-        appliedCommit: () => readAppliedCommit(opened)?.commit,
+        appliedCommit: () => opened.sync.appliedCommit()?.commit,
       },
       sync: { sync: async (reason, request) => (await primary(() => rpc.call('sync', { reason, ...request }, LIMITS.ipcSyncTimeoutMs))) ?? undefined },
       metrics,
@@ -105,7 +102,7 @@ export async function runWorker(deps: Pick<StartDependencies, 'openKeys' | 'plug
     sighup = onSighup(served.reloadTls, logger);
     if (stopping === undefined) await notify({ type: 'mergekey:listening', url: served.url });
     // Readiness is answered by the primary: it hears when this worker's store cannot write.
-    storeHealth(opened).watch((problem) => void notify({ type: 'mergekey:store-problem', problem: problem ?? null }));
+    opened.health.watch((problem) => void notify({ type: 'mergekey:store-problem', problem: problem ?? null }));
   })();
   try {
     await started;

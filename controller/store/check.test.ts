@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareStore, readStoreInChild, recordStoreIdentity, STORE_ID_FILE } from './check.ts';
 import { StoreError } from './errors.ts';
 import { lmdbTreeProblem } from './lmdb-file.ts';
-import { openStore } from './open.ts';
+import { openHandles } from './handles.ts';
 
 const base = mkdtempSync(join(tmpdir(), 'mergekey-check-'));
 let copies = 0;
@@ -18,11 +18,12 @@ afterAll(() => rmSync(base, { recursive: true, force: true }));
 let pristine: string;
 beforeAll(async () => {
   pristine = join(base, 'pristine');
-  const store = openStore(pristine);
+  const store = openHandles(pristine);
   for (let t = 0; t < 4; t++) {
     store.root.transactionSync(() => {
       for (let i = 0; i < 400; i++) store.sync.put(`object/${t}/${i}`, { path: `apps/app-${i}.yaml`, conditions: [{ type: 'Ready', status: 'True' }] });
-      store.tokens.put(`billing/${t}`, { jti: `${t}`, scope: 'open '.repeat(2000) });
+      // Only its size matters here: a record long enough to spread over overflow pages.
+      store.tokens.put(`billing/${t}`, { jti: `${t}`, scope: 'open '.repeat(2000) } as never);
       if (t > 0) store.sync.remove(`object/${t - 1}/7`);
     });
   }

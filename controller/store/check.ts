@@ -36,7 +36,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StoreError } from './errors.ts';
 import { lmdbFileProblem, lmdbTreeProblem } from './lmdb-file.ts';
-import type { Store } from './open.ts';
+import type { StoreHandles } from './handles.ts';
 
 /** The identity file, beside the store and in `keys/`. */
 export const STORE_ID_FILE = 'store.id';
@@ -251,7 +251,7 @@ function identityOf(value: unknown): StoreIdentity | undefined {
  * records a rebuild in it, and writes the identity files (`keys/` only when it exists: the keys
  * module creates that directory whole). Run by the primary once the store and keys are open.
  */
-export function recordStoreIdentity(dataDir: string, store: Store, rebuilt: StoreRebuild | undefined, now: () => Date = () => new Date()): StoreIdentity {
+export function recordStoreIdentity(dataDir: string, store: StoreHandles, rebuilt: StoreRebuild | undefined, now: () => Date = () => new Date()): StoreIdentity {
   const meta = store.root.openDB<unknown, string>({ name: 'meta' });
   const identity = store.root.transactionSync(() => {
     if (rebuilt !== undefined) meta.put('rebuild', rebuilt);
@@ -277,7 +277,7 @@ export function recordStoreIdentity(dataDir: string, store: Store, rebuilt: Stor
 }
 
 /** The rebuild the store records, if it was ever rebuilt. */
-export function readStoreRebuild(store: Store): StoreRebuild | undefined {
+export function readStoreRebuild(store: StoreHandles): StoreRebuild | undefined {
   const value = store.root.openDB<unknown, string>({ name: 'meta' }).get('rebuild') as StoreRebuild | undefined;
   return typeof value === 'object' && value !== null && typeof value.at === 'string' ? value : undefined;
 }

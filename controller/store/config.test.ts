@@ -5,16 +5,16 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configReader, configWriter, type ConfigReader, type ConfigWriter } from './config.ts';
 import { StoreError } from './errors.ts';
-import { openStore, type Store } from './open.ts';
+import { openHandles, type StoreHandles } from './handles.ts';
 import { RECORD_VERSION, type ApiRecord, type ApplicationRecord, type PlanRecord, type UserRecord } from './records.ts';
 
 let dir: string;
-let store: Store;
+let store: StoreHandles;
 let reader: ConfigReader;
 let writer: ConfigWriter;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'mergekey-config-'));
-  store = openStore(dir);
+  store = openHandles(dir);
   reader = configReader(store);
   writer = configWriter(store);
 });

@@ -1,21 +1,18 @@
-// The configuration half of the store, behind two narrow interfaces: the OAuth server reads
-// through ConfigReader, the reconciler's apply writes through ConfigWriter. Neither caller sees a
-// database handle, a key layout or an index.
+// The configuration half of the store, behind two narrow interfaces: the OAuth server and the
+// portal read through ConfigReader, the reconciler's apply writes through ConfigWriter. Neither
+// caller sees a database handle, a key layout or an index. Reads are synchronous on every backend:
+// each replica keeps configuration in its own LMDB, following git (issue 13).
 import type { Database } from 'lmdb';
 import { StoreError } from './errors.ts';
-import type { Store } from './open.ts';
+import type { StoreHandles } from './handles.ts';
 import { markGrantRevokedBefore, markRevokedBefore, markUserRevokedBefore } from './token-state.ts';
 import type { ApiRecord, ApplicationRecord, PlanRecord, SettingsRecord, UserRecord } from './records.ts';
+import { foldClientId } from '../manifests/vocabulary.ts';
 
 /** The kinds whose records are deleted when their manifest is removed (applications never are). */
 export type DeletableKind = 'Api' | 'Plan' | 'User';
 
 const SETTINGS_KEY = 'settings';
-
-/** Client ids compare case-insensitively for uniqueness, so two never differ only by case. */
-export function clientIdIndexKey(clientId: string): string {
-  return clientId.toLowerCase();
-}
 
 export interface ConfigReader {
   /**
@@ -80,7 +77,7 @@ export interface ConfigWriter {
 }
 
 /** Reads configuration records; safe from any process that opened the store. */
-export function configReader(store: Store): ConfigReader {
+export function configReader(store: StoreHandles): ConfigReader {
   const all = <V>(db: Database<V, string>) => Array.from(db.getRange(), (entry) => entry.value);
   const application = applicationReader(store);
   // An index entry, once written, never changes (see putApplication), so a name found here stays
@@ -88,7 +85,7 @@ export function configReader(store: Store): ConfigReader {
   const names = new Map<string, string>();
   return {
     applicationByClientId(clientId) {
-      const key = clientIdIndexKey(clientId);
+      const key = foldClientId(clientId);
       let name = names.get(key);
       if (name === undefined) {
         name = store.clientIds.get(key);
@@ -123,7 +120,7 @@ const MAX_CACHED_APPLICATIONS = 10_000;
  * and in a profile of `npm run bench:token` decoding the record was 2.4% of a worker's CPU. The
  * record returned may be returned again: callers must not mutate it.
  */
-function applicationReader(store: Store): (name: string) => ApplicationRecord | undefined {
+function applicationReader(store: StoreHandles): (name: string) => ApplicationRecord | undefined {
   const decoded = new Map<string, { bytes: Buffer; record: ApplicationRecord }>();
   return (name) => {
     const bytes = store.applications.getBinary(name);
@@ -143,16 +140,12 @@ function applicationReader(store: Store): (name: string) => ApplicationRecord | 
 }
 
 /**
- * Writes configuration records. Every method must run inside a write transaction the caller
- * opened, so that one commit lands whole or not at all:
- *
- *   store.root.transactionSync(() => { writer.putApplication(…); writer.deactivateApplication(…); … });
- *
- * Use `transactionSync`: when its callback throws, LMDB aborts every write made in it. (lmdb-js
- * 3's asynchronous `transaction()` does not settle when its callback throws.) A method called
- * outside a transaction throws `store.no-transaction` instead of committing on its own.
+ * Writes configuration records. Every method must run inside a write transaction, so that one
+ * commit lands whole or not at all: the reconciler gets this writer only inside that transaction,
+ * from `SyncState.applyCommit` (sync-state.ts). A method called outside a transaction throws
+ * `store.no-transaction` instead of committing on its own.
  */
-export function configWriter(store: Store, now: () => number = Date.now): ConfigWriter {
+export function configWriter(store: StoreHandles, now: () => number = Date.now): ConfigWriter {
   // Deactivating an application revokes every token it holds, in the same transaction.
   const noteDeactivation = (before: ApplicationRecord | undefined, after: ApplicationRecord) => {
     if (before?.spec.state === 'active' && after.spec.state === 'inactive') markRevokedBefore(store, after.name, Math.floor(now() / 1000));
@@ -189,7 +182,7 @@ export function configWriter(store: Store, now: () => number = Date.now): Config
     try {
       store.root.getWriteTxnId();
     } catch {
-      throw new StoreError('store.no-transaction', 'configuration writes must run inside store.root.transactionSync()');
+      throw new StoreError('store.no-transaction', 'configuration writes must run inside SyncState.applyCommit()');
     }
   };
 
@@ -202,7 +195,7 @@ export function configWriter(store: Store, now: () => number = Date.now): Config
     putApplication(record) {
       inTransaction();
       noteDeactivation(store.applications.get(record.name), record);
-      const key = clientIdIndexKey(record.spec.clientId);
+      const key = foldClientId(record.spec.clientId);
       const holder = store.clientIds.get(key);
       if (holder !== undefined && holder !== record.name) {
         throw new StoreError(

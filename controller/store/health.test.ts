@@ -9,19 +9,20 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreError } from './errors.ts';
 import { forgetStore, storeHealth } from './health.ts';
-import { openStore, type Store } from './open.ts';
+import { openHandles, type StoreHandles } from './handles.ts';
+import { keyringStore } from './keyring.ts';
 import { Sweeper } from './sweeper.ts';
 import { tokenState, type AccessTokenRecord, type RefreshTokenRecord, type TokenState } from './token-state.ts';
 
 let dir: string;
-let store: Store;
+let store: StoreHandles;
 let state: TokenState;
 let full: boolean;
 let reported: unknown[];
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'mergekey-health-'));
-  store = openStore(dir);
+  store = openHandles(dir);
   full = false;
   reported = [];
   const transaction = store.root.transaction.bind(store.root);
@@ -58,7 +59,7 @@ describe('a store that cannot write', () => {
       ['access token revocation', () => state.revokeAccessToken('mobile', 'a0', 2000)],
       ['deactivation mark', () => state.revokeAllBefore('mobile', 1100)],
       ['assertion id', () => state.useAssertionId('mobile', 'j1', 1300, 1000)],
-      ['signing keys', () => state.replaceKeyring(undefined, { v: 1, version: 1, keys: [] })],
+      ['signing keys', () => keyringStore(store).replaceKeyring(undefined, { v: 1, version: 1, keys: [] })],
       ['sweeping', () => new Sweeper(store).sweep(6000)],
     ];
     for (const [what, write] of writes) {

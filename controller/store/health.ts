@@ -13,7 +13,7 @@
 // handler `containWriteFailures` installs takes exactly those for a write failure of every open
 // store and lets any other unhandled rejection crash the process as before.
 import { StoreError } from './errors.ts';
-import type { Store } from './open.ts';
+import type { StoreHandles } from './handles.ts';
 
 export interface StoreHealth {
   /** Undefined while the store writes; otherwise why it cannot (for readiness and logs). */
@@ -35,11 +35,11 @@ export const RETRY_AFTER_SECONDS = 5;
 // The probe's key sorts before every expiry the sweeper reads (sweeper.ts).
 const PROBE_KEY = [0, 'probe'];
 
-const healths = new WeakMap<Store, StoreHealth>();
+const healths = new WeakMap<StoreHandles, StoreHealth>();
 const open = new Set<StoreHealth>();
 
 /** The one health of this store in this process. */
-export function storeHealth(store: Store): StoreHealth {
+export function storeHealth(store: StoreHandles): StoreHealth {
   let health = healths.get(store);
   if (health === undefined) {
     health = createHealth(store);
@@ -51,13 +51,13 @@ export function storeHealth(store: Store): StoreHealth {
 }
 
 /** Forgets a closed store (its probe stops). */
-export function forgetStore(store: Store): void {
+export function forgetStore(store: StoreHandles): void {
   const health = healths.get(store);
   if (health !== undefined) open.delete(health);
   healths.delete(store);
 }
 
-function createHealth(store: Store): StoreHealth {
+function createHealth(store: StoreHandles): StoreHealth {
   let problem: string | undefined;
   let probe: NodeJS.Timeout | undefined;
   const listeners = new Set<(problem: string | undefined) => void>();
@@ -113,6 +113,20 @@ function createHealth(store: Store): StoreHealth {
     },
   };
   return health;
+}
+
+/**
+ * A write that resolves only once committed and flushed to disk (refresh rotations, revocations,
+ * the keyring), through the store's health: a failed commit rejects with StoreError('store.unwritable').
+ */
+export function durableWrite(store: StoreHandles): <T>(transaction: () => T) => Promise<T> {
+  const health = storeHealth(store);
+  return (transaction) =>
+    health.guard((async () => {
+      const result = await store.root.transaction(transaction);
+      await store.root.flushed;
+      return result;
+    })());
 }
 
 /** lmdb-js's failed commit: "Commit failed (see commitError for details)", or the write thread's own errno error. */

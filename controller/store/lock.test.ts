@@ -153,15 +153,15 @@ describe('acquireControllerLock', () => {
     const dir = dataDir();
     await acquire(dir);
     const script = `
-      import { openStore } from './controller/store/open.ts';
-      const store = openStore(process.argv[1], { checkDataFile: false });
+      import { openHandles } from './controller/store/handles.ts';
+      const store = openHandles(process.argv[1], { checkDataFile: false });
       store.sync.putSync('written-by-worker', process.pid);
       await store.close();
       process.stdout.write(String(process.pid));
     `;
     const pid = Number(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dir], { encoding: 'utf8' }));
-    const { openStore } = await import('./open.ts');
-    const store = openStore(dir);
+    const { openHandles } = await import('./handles.ts');
+    const store = openHandles(dir);
     expect(store.sync.get('written-by-worker')).toBe(pid);
     await store.close();
   });

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StoreError } from './errors.ts';
 import { LMDB_DATA_VERSION, lmdbFileProblem } from './lmdb-file.ts';
-import { openStore, STORE_FORMAT, type Store, type StoreMeta } from './open.ts';
+import { handlesOf, openHandles, STORE_FORMAT, type StoreHandles, type StoreMeta } from './handles.ts';
+import { openStore } from './open.ts';
 
 const dirs: string[] = [];
-const open: Store[] = [];
+const open: StoreHandles[] = [];
 afterEach(async () => {
   for (const store of open.splice(0)) await store.close();
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
@@ -19,8 +20,8 @@ function dataDir(): string {
   return dir;
 }
 
-function opened(dir: string): Store {
-  const store = openStore(dir);
+function opened(dir: string): StoreHandles {
+  const store = openHandles(dir);
   open.push(store);
   return store;
 }
@@ -28,7 +29,7 @@ function opened(dir: string): Store {
 /** A store with something in it, closed, so its files can be damaged. */
 async function writtenStore(): Promise<string> {
   const dir = dataDir();
-  const store = openStore(dir);
+  const store = openHandles(dir);
   store.root.transactionSync(() => {
     store.plans.put('standard', { v: 1, name: 'standard', path: 'plans/standard.yaml', commit: 'c1', spec: { description: 'd', accessTokenTtl: '15m', refreshTokenTtl: '30d', tokenRequestsPerMinute: 60 } });
     for (let i = 0; i < 300; i++) store.sync.put(`k${i}`, 'x'.repeat(200));
@@ -60,11 +61,11 @@ describe('openStore', () => {
 
   it('refuses a store written by a newer release, naming both formats', async () => {
     const dir = dataDir();
-    const store = openStore(dir);
+    const store = openHandles(dir);
     await store.root.openDB<StoreMeta, string>({ name: 'meta' }).put('format', { format: 3, createdAt: '2030-01-01T00:00:00Z' });
     await store.close();
     expectStoreError(
-      () => openStore(dir),
+      () => openHandles(dir),
       'store.newer-format',
       new RegExp(`^store at ${join(dir, 'store')} was written by Mergekey store format 3; this release reads up to ${STORE_FORMAT}$`),
     );
@@ -72,10 +73,10 @@ describe('openStore', () => {
 
   it('refuses a format record that is not a format', async () => {
     const dir = dataDir();
-    const store = openStore(dir);
+    const store = openHandles(dir);
     await store.root.openDB<unknown, string>({ name: 'meta' }).put('format', { format: 'one' });
     await store.close();
-    expectStoreError(() => openStore(dir), 'store.corrupt', /format record/);
+    expectStoreError(() => openHandles(dir), 'store.corrupt', /format record/);
   });
 
   // Each of these makes lmdb-js kill the process (SIGSEGV, SIGBUS) if it reaches the native code.
@@ -83,14 +84,14 @@ describe('openStore', () => {
     const dir = dataDir();
     mkdirSync(join(dir, 'store'));
     writeFileSync(join(dir, 'store', 'data.mdb'), Buffer.alloc(100_000, 'this is not an LMDB file '));
-    expectStoreError(() => openStore(dir), 'store.corrupt', new RegExp(`the store at ${join(dir, 'store')} is corrupt \\(.*data\\.mdb: meta page 0: no LMDB magic number\\)`));
+    expectStoreError(() => openHandles(dir), 'store.corrupt', new RegExp(`the store at ${join(dir, 'store')} is corrupt \\(.*data\\.mdb: meta page 0: no LMDB magic number\\)`));
   });
 
   it('refuses a truncated data file', async () => {
     const dir = await writtenStore();
     const file = join(dir, 'store', 'data.mdb');
     truncateSync(file, Math.floor(readFileSync(file).length / 2));
-    expectStoreError(() => openStore(dir), 'store.corrupt', /truncated/);
+    expectStoreError(() => openHandles(dir), 'store.corrupt', /truncated/);
   });
 
   it('refuses a data file whose second meta page is damaged', async () => {
@@ -99,13 +100,38 @@ describe('openStore', () => {
     const bytes = readFileSync(file);
     bytes.fill(0xff, 4096, 4096 + 64);
     writeFileSync(file, bytes);
-    expectStoreError(() => openStore(dir), 'store.corrupt', /meta page 1/);
+    expectStoreError(() => openHandles(dir), 'store.corrupt', /meta page 1/);
   });
 
   it('refuses a data directory whose store path is a file', () => {
     const dir = dataDir();
     writeFileSync(join(dir, 'store'), 'not a directory');
-    expectStoreError(() => openStore(dir), 'store.unreadable', /cannot create the store directory/);
+    expectStoreError(() => openHandles(dir), 'store.unreadable', /cannot create the store directory/);
+  });
+});
+
+describe('the store façade', () => {
+  it('hands out one interface per kind of state, over the handles it keeps inside', async () => {
+    const dir = await writtenStore();
+    const store = openStore(dir);
+    try {
+      expect(store.config.plan('standard')?.spec.accessTokenTtl).toBe('15m');
+      expect(store.sync.appliedCommit()).toBeUndefined();
+      expect(await store.keyring.keyring()).toBeUndefined();
+      expect(store.health.problem()).toBeUndefined();
+      expect(store.tokens.accessToken('billing', 'nope')).toBeUndefined();
+      // The raw handles are not members of the façade: only store/, tests and benchmarks reach them.
+      expect(Object.keys(store)).not.toContain('root');
+      expect(handlesOf(store).plans.get('standard')?.name).toBe('standard');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses what openHandles refuses', () => {
+    const dir = dataDir();
+    writeFileSync(join(dir, 'store'), 'not a directory');
+    expect(() => openStore(dir)).toThrow(StoreError);
   });
 });
 

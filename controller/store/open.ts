@@ -1,159 +1,67 @@
-// Opens the LMDB environment in the data directory with one named database per concern. This
-// folder is the only code that touches LMDB; everything else sees the narrow interfaces built on
-// these handles (`config.ts`).
+// The store as the rest of the controller sees it: one typed interface per kind of state, built
+// over the LMDB environment of `handles.ts`, which stays inside this folder. The composition root
+// (server/start.ts, server/worker.ts) opens it and hands each component the members it needs:
+// the OAuth server the configuration reader, token state, keyring and health; the reconciler its
+// sync state (whose `applyCommit` carries the configuration writer); the portal what it reads.
+//
+// Shaped for a second implementation on a shared database (issue 13): what would cost a network
+// round trip there (token state writes, refresh rotation, assertion ids, revocation, the keyring)
+// returns Promises, while configuration and sync state stay synchronous, since every replica keeps
+// them in its own LMDB. Token state's lookups (a record, a tombstone, a cut-off) are synchronous
+// still: here they are memory-mapped reads, free on the token path, and a shared-database
+// implementation turns them into Promises together with their callers (the liveness rule).
 //
 // Opening refuses, with a StoreError that names the directory, a store written by a newer release
-// and a data file that is not LMDB. `mergekey serve` checks the whole store before this
-// (`check.ts`), in a child process that a damaged page may kill. Opening does not take the
-// single-controller lock: `mergekey serve`
-// takes that once (`lock.ts`) and its worker processes then open the same store freely, which
-// LMDB supports across processes.
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { open, type Database, type RootDatabase } from 'lmdb';
-import { StoreError } from './errors.ts';
-import { lmdbFileProblem } from './lmdb-file.ts';
-import type { ApiRecord, ApplicationRecord, PlanRecord, SettingsRecord, UserRecord } from './records.ts';
-
-/**
- * The layout of the store as a whole: which databases exist and what their keys mean. Bump it when
- * a release changes that layout (and add the migration from the previous format to `openStore`);
- * a release refuses a store whose format is newer than this, since it would misread it.
- * Record-level changes bump `RECORD_VERSION` in records.ts instead.
- */
-export const STORE_FORMAT = 1;
-
-export interface StoreMeta {
-  format: number;
-  createdAt: string;
-}
+// and a data file that is not LMDB (see handles.ts).
+import { recordStoreIdentity, type StoreIdentity, type StoreRebuild } from './check.ts';
+import { configReader, type ConfigReader } from './config.ts';
+import { openHandles, registerHandles, type OpenOptions } from './handles.ts';
+import { storeHealth, type StoreHealth } from './health.ts';
+import { keyringStore, type KeyringStore } from './keyring.ts';
+import { Sweeper, type SweeperOptions } from './sweeper.ts';
+import { sessionStore, type SessionStore } from './sessions.ts';
+import { syncState, type SyncState } from './sync-state.ts';
+import { tokenState, type TokenState } from './token-state.ts';
 
 export interface Store {
-  /** The environment: open write transactions with `root.transactionSync(() => …)`. */
-  root: RootDatabase;
-  /** Application records by metadata.name. */
-  applications: Database<ApplicationRecord, string>;
-  /** Case-folded clientId → application name. */
-  clientIds: Database<string, string>;
-  apis: Database<ApiRecord, string>;
-  plans: Database<PlanRecord, string>;
-  users: Database<UserRecord, string>;
-  /** The single `mergekey.yaml` record, under the key "settings". */
-  settings: Database<SettingsRecord, string>;
-  /** Reconciler bookkeeping: last applied commit, conditions, … */
-  sync: Database<unknown, string>;
-  /** Token server state: access tokens, refresh tokens, revocations, used assertion ids, signing keys. */
-  tokens: Database<unknown, string>;
-  refreshTokens: Database<unknown, string>;
-  revocations: Database<unknown, string>;
-  jtis: Database<unknown, string>;
-  signingKeys: Database<unknown, string>;
-  /** Portal sign-in sessions, by the hash of their id (`controller/portal/sessions.ts`). */
-  sessions: Database<unknown, string>;
-  /** When token state expires: `[exp, db, key]` → 0, so the sweeper reads expired records in order (`sweeper.ts`). */
-  expiries: Database<number, ExpiryKey>;
+  /** Configuration as the reconciler last applied it (applications, APIs, plans, users, settings). */
+  readonly config: ConfigReader;
+  /** Issued tokens, refresh families, used assertion ids, revocations. */
+  readonly tokens: TokenState;
+  /** The signing keyring. */
+  readonly keyring: KeyringStore;
+  /** The reconciler's bookkeeping, and the one transaction that applies a commit. */
+  readonly sync: SyncState;
+  /** Whether the store can write now (a full disk), for readiness and 503s. */
+  readonly health: StoreHealth;
+  /** Portal sign-in sessions. */
+  readonly sessions: SessionStore;
+  /** A sweeper of expired token state (not started), for the one process that sweeps: the lock holder. */
+  sweeper(options?: SweeperOptions): Sweeper;
+  /** Gives the store its identity (and records a rebuild), and writes the identity files: the primary, once at start. */
+  recordIdentity(dataDir: string, rebuilt: StoreRebuild | undefined): StoreIdentity;
   close(): Promise<void>;
 }
 
-/** `[exp seconds, db code, key]`, and the sweeper's own markers at exp 0 (see sweeper.ts). */
-export type ExpiryKey = (string | number)[];
-
-export interface OpenOptions {
-  /**
-   * Check the data file before LMDB maps it (default true). A worker process joins a store that
-   * its primary checked and that other processes are writing: the file grows page by page while
-   * it is read, and a commit in flight looks exactly like a truncated file. Workers pass false.
-   */
-  checkDataFile?: boolean;
+export interface StoreOptions extends OpenOptions {
+  /** Reports a background write that failed (queued access token records); by default, it is thrown. */
+  onBackgroundError?: (err: unknown) => void;
 }
 
 /** Opens (creating if needed) the store in `<dataDir>/store`. Throws StoreError. */
-export function openStore(dataDir: string, options: OpenOptions = {}): Store {
-  const path = join(dataDir, 'store');
-  try {
-    mkdirSync(path, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw new StoreError('store.unreadable', `cannot create the store directory ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  if (options.checkDataFile !== false) checkDataFile(path);
-
-  let root: RootDatabase;
-  try {
-    root = open({ path, maxDbs: 32 });
-  } catch (err) {
-    throw new StoreError('store.unreadable', `cannot open the store at ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  try {
-    checkFormat(root, path);
-  } catch (err) {
-    void root.close();
-    throw err;
-  }
-
-  const db = <V>(name: string) => root.openDB<V, string>({ name });
-  return {
-    root,
-    applications: db('applications'),
-    clientIds: db('client-ids'),
-    apis: db('apis'),
-    plans: db('plans'),
-    users: db('users'),
-    settings: db('settings'),
-    sync: db('sync'),
-    tokens: db('tokens'),
-    refreshTokens: db('refresh-tokens'),
-    revocations: db('revocations'),
-    jtis: db('jtis'),
-    signingKeys: db('signing-keys'),
-    sessions: db('sessions'),
-    expiries: root.openDB<number, ExpiryKey>({ name: 'expiries' }),
-    close: () => root.close(),
+export function openStore(dataDir: string, options: StoreOptions = {}): Store {
+  const handles = openHandles(dataDir, options);
+  const store: Store = {
+    config: configReader(handles),
+    tokens: tokenState(handles, options.onBackgroundError === undefined ? {} : { onError: options.onBackgroundError }),
+    keyring: keyringStore(handles),
+    sync: syncState(handles),
+    health: storeHealth(handles),
+    sessions: sessionStore(handles),
+    sweeper: (sweeperOptions) => new Sweeper(handles, sweeperOptions),
+    recordIdentity: (dir, rebuilt) => recordStoreIdentity(dir, handles, rebuilt),
+    close: () => handles.close(),
   };
-}
-
-function checkDataFile(path: string): void {
-  const file = join(path, 'data.mdb');
-  let problem: string | undefined;
-  try {
-    problem = lmdbFileProblem(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new StoreError('store.unreadable', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
-  }
-  if (problem !== undefined) {
-    throw new StoreError(
-      'store.corrupt',
-      `the store at ${path} is corrupt (${file}: ${problem}); restore the data directory from a backup, ` +
-        'or start `mergekey serve --rebuild-store` to rebuild configuration from git (tokens issued so far are lost)',
-    );
-  }
-}
-
-function checkFormat(root: RootDatabase, path: string): void {
-  const metaDb = root.openDB<StoreMeta, string>({ name: 'meta' });
-  let meta: StoreMeta | undefined;
-  try {
-    meta = metaDb.get('format');
-    if (meta === undefined) {
-      root.transactionSync(() => {
-        // Several worker processes may open a fresh store at once; only the first one writes.
-        if (metaDb.get('format') === undefined) {
-          metaDb.put('format', { format: STORE_FORMAT, createdAt: new Date().toISOString() });
-        }
-      });
-      meta = metaDb.get('format');
-    }
-  } catch (err) {
-    throw new StoreError('store.corrupt', `the store at ${path} is corrupt: its format record cannot be read (${(err as Error).message})`, { cause: err });
-  }
-  const format = meta?.format;
-  if (typeof format !== 'number' || !Number.isInteger(format) || format < 1) {
-    throw new StoreError('store.corrupt', `the store at ${path} is corrupt: its format record is ${JSON.stringify(meta)}`);
-  }
-  if (format > STORE_FORMAT) {
-    throw new StoreError(
-      'store.newer-format',
-      `store at ${path} was written by Mergekey store format ${format}; this release reads up to ${STORE_FORMAT}`,
-    );
-  }
+  registerHandles(store, handles);
+  return store;
 }

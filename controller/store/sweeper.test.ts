@@ -5,17 +5,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStore, type Store } from './open.ts';
+import { openHandles, type StoreHandles } from './handles.ts';
 import { Sweeper } from './sweeper.ts';
 import { tokenState, type AccessTokenRecord, type FamilyRecord, type RefreshTokenRecord, type TokenState } from './token-state.ts';
 
 let dir: string;
-let store: Store;
+let store: StoreHandles;
 let state: TokenState;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'mergekey-sweeper-'));
-  store = openStore(dir);
+  store = openHandles(dir);
   state = tokenState(store);
 });
 afterEach(async () => {
@@ -44,7 +44,7 @@ async function issue(expired: number, live: number): Promise<void> {
   await state.flushAccessTokens();
 }
 
-const count = (db: keyof Pick<Store, 'tokens' | 'refreshTokens' | 'jtis' | 'revocations' | 'expiries'>) => store[db].getKeysCount();
+const count = (db: keyof Pick<StoreHandles, 'tokens' | 'refreshTokens' | 'jtis' | 'revocations' | 'expiries'>) => store[db].getKeysCount();
 
 describe('sweeping expired token state', () => {
   it('deletes 20,000 expired access tokens, ten batches and more, and no live one', async () => {
@@ -82,7 +82,7 @@ describe('sweeping expired token state', () => {
     expect(first.backlog()).toBe(19_000);
 
     await store.close();
-    store = openStore(dir);
+    store = openHandles(dir);
     state = tokenState(store);
     expect(await new Sweeper(store, { batch: 1000 }).sweep(2000)).toBe(19_000);
     expect(count('tokens')).toBe(0);

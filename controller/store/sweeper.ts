@@ -18,7 +18,7 @@
 // or the single process), started from server/start.ts. Workers never do.
 import type { Database } from 'lmdb';
 import { storeHealth, type StoreHealth } from './health.ts';
-import type { ExpiryKey, Store } from './open.ts';
+import type { ExpiryKey, StoreHandles } from './handles.ts';
 
 /** The databases whose records expire, by the code their expiry entries carry. */
 export const EXPIRY_DB = { tokens: 't', refreshTokens: 'r', jtis: 'j', revocations: 'v' } as const;
@@ -77,7 +77,7 @@ export const SWEEP_BATCH = 1000;
 export const SWEEP_IDLE_MS = 1000;
 
 export class Sweeper implements SweepStats {
-  readonly #store: Store;
+  readonly #store: StoreHandles;
   readonly #expiries: Database<number, ExpiryKey>;
   readonly #health: StoreHealth;
   readonly #now: () => number;
@@ -90,7 +90,7 @@ export class Sweeper implements SweepStats {
   #wake: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(store: Store, options: SweeperOptions = {}) {
+  constructor(store: StoreHandles, options: SweeperOptions = {}) {
     this.#store = store;
     this.#expiries = store.expiries;
     this.#health = storeHealth(store);

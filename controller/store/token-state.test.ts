@@ -2,17 +2,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStore, type Store } from './open.ts';
+import { openHandles, type StoreHandles } from './handles.ts';
 import { Sweeper } from './sweeper.ts';
 import { tokenState, type AccessTokenRecord, type FamilyRecord, type RefreshTokenRecord, type TokenState } from './token-state.ts';
 
 let dir: string;
-let store: Store;
+let store: StoreHandles;
 let state: TokenState;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'mergekey-token-state-'));
-  store = openStore(dir);
+  store = openHandles(dir);
   state = tokenState(store);
 });
 afterEach(async () => {
@@ -45,11 +45,11 @@ describe('token state', () => {
     await state.startFamily('billing', family('f1'), refresh('r0', 'f1'), access('a0', 2000, 'f1'));
     expect(await state.rotateRefreshToken('billing', 'r0', 1500, refresh('r1', 'f1'), access('a1', 2500, 'f1'))).toEqual({ outcome: 'rotated' });
     await store.close();
-    store = openStore(dir);
+    store = openHandles(dir);
     state = tokenState(store);
     expect(await state.rotateRefreshToken('billing', 'r0', 1600, refresh('r2', 'f1'), access('a2', 2600, 'f1'))).toEqual({ outcome: 'reused' });
     await store.close();
-    store = openStore(dir);
+    store = openHandles(dir);
     state = tokenState(store);
     expect(state.family('billing', 'f1')?.revokedAt).toBe(1600);
     expect(await state.rotateRefreshToken('billing', 'r1', 1700, refresh('r3', 'f1'), access('a3', 2700, 'f1'))).toEqual({ outcome: 'revoked' });
@@ -122,17 +122,9 @@ describe('token state', () => {
     await state.revokeAllBefore('billing', 1500);
     await state.revokeAllBefore('billing', 1200);
     await store.close();
-    store = openStore(dir);
+    store = openHandles(dir);
     state = tokenState(store);
     expect(state.revokedBefore('billing')).toBe(1500);
     expect(state.revokedBefore('billing-eu')).toBeUndefined();
-  });
-
-  it('replaces the keyring only from the version it was read at', async () => {
-    const ring = { v: 1 as const, version: 1, keys: [] };
-    expect(await state.replaceKeyring(undefined, ring)).toBe(true);
-    expect(await state.replaceKeyring(undefined, { ...ring, version: 2 })).toBe(false);
-    expect(await state.replaceKeyring(1, { ...ring, version: 2 })).toBe(true);
-    expect(state.keyring()?.version).toBe(2);
   });
 });

@@ -1,5 +1,6 @@
 // The token server's state in LMDB: issued access tokens, refresh tokens and their families, used
-// client assertion ids, and the signing keyring. The OAuth code sees only `TokenState`.
+// client assertion ids and revocations. The OAuth code sees only `TokenState` (the signing keyring
+// is `keyring.ts`).
 //
 // Keys put the application first, so one application's tokens are one contiguous range (listing
 // is a range read) and a token can only be found through the application it was issued to:
@@ -16,10 +17,9 @@
 //                                                        audience may be longer than an LMDB key
 //                  `scope/<scope>`                     → every token carrying that scope issued up to
 //                                                        then is dead (seconds)
-//   signingKeys    `keyring`                           → Keyring
 //   expiries       `[exp, db code, key]`               → 0, written in the transaction that writes
 //                                                        the record, for the sweeper (sweeper.ts)
-// Times are seconds since the epoch, like JWT claims, except the keyring's (milliseconds).
+// Times are seconds since the epoch, like JWT claims.
 //
 // Durability: refresh rotations, family starts and every revocation resolve only once committed
 // and flushed to disk, so not even a machine crash brings back a used or revoked token.
@@ -35,8 +35,8 @@
 // rejects with StoreError('store.unwritable') and never takes the process down.
 import { createHash } from 'node:crypto';
 import { readStoreRebuild } from './check.ts';
-import { storeHealth } from './health.ts';
-import type { Store } from './open.ts';
+import type { StoreHandles } from './handles.ts';
+import { durableWrite, storeHealth } from './health.ts';
 import { EXPIRY_DB, expiryKey } from './sweeper.ts';
 
 export const TOKEN_STATE_VERSION = 1;
@@ -77,31 +77,6 @@ export interface FamilyRecord {
   /** No token of the family lives past it, so the record may be swept then. */
   exp: number;
   revokedAt?: number;
-}
-
-export interface SigningKeyRecord {
-  kid: string;
-  alg: string;
-  publicJwk: Record<string, unknown>;
-  /**
-   * The private JWK, encrypted with a key derived from `keys/secret-hash.key` (signing-keys.ts):
-   * a copy of the store alone (a backup, `store.damaged-*`, a PostgreSQL dump) cannot sign tokens.
-   */
-  sealedPrivateJwk?: string;
-  /** The private JWK in the clear, as stores written before the encryption hold it; re-sealed at start. */
-  privateJwk?: Record<string, unknown>;
-  /** `next` is published ahead of use, `current` signs, `retired` is published until its tokens expire. */
-  state: 'next' | 'current' | 'retired';
-  createdAt: number;
-  activatedAt?: number;
-  retiredAt?: number;
-}
-
-export interface Keyring {
-  v: typeof TOKEN_STATE_VERSION;
-  /** Incremented by every change, so two processes rotating at once cannot both win. */
-  version: number;
-  keys: SigningKeyRecord[];
 }
 
 export type RotationOutcome =
@@ -169,12 +144,7 @@ export interface TokenState {
   listTokens(app: string, options: { limit: number; after?: string }): TokenPage;
   /** Undefined while the store can write; otherwise why it cannot (a full disk), until a write commits again. */
   unwritable(): string | undefined;
-  keyring(): Keyring | undefined;
-  /** Replaces the keyring if its version is still `expectedVersion` (undefined: there is none yet). */
-  replaceKeyring(expectedVersion: number | undefined, keyring: Keyring): Promise<boolean>;
 }
-
-const KEYRING = 'keyring';
 // `0` sorts right after `/`: `<app>/` … `<app>0` is exactly one application's range.
 const rangeOf = (prefix: string) => ({ start: `${prefix}/`, end: `${prefix}0` });
 
@@ -193,7 +163,7 @@ const MAX_QUEUED_RECORDS = 2000;
  * reconciler calls it in the transaction that deactivates an application, so the mark never
  * depends on someone presenting a token while the application is inactive.
  */
-export function markRevokedBefore(store: Store, app: string, now: number): void {
+export function markRevokedBefore(store: StoreHandles, app: string, now: number): void {
   const key = `app/${app}`;
   const before = store.revocations.get(key) as number | undefined;
   if (before === undefined || before < now) store.revocations.put(key, now);
@@ -206,7 +176,7 @@ export function markRevokedBefore(store: Store, app: string, now: number): void 
  * swept: a later User of the same name (the same person restored by a revert, or another person)
  * starts with none of the old tokens, however long ago they were issued.
  */
-export function markUserRevokedBefore(store: Store, name: string, now: number): void {
+export function markUserRevokedBefore(store: StoreHandles, name: string, now: number): void {
   const key = `user/${name}`;
   const before = store.revocations.get(key) as number | undefined;
   if (before === undefined || before < now) store.revocations.put(key, now);
@@ -219,7 +189,7 @@ export function markUserRevokedBefore(store: Store, name: string, now: number): 
  * audience and per scope, read with one lookup each, never swept: an Api restored by a revert, or
  * another Api given the audience or scope names, starts with none of the old tokens.
  */
-export function markGrantRevokedBefore(store: Store, grant: { audiences: readonly string[]; scopes: readonly string[] }, now: number): void {
+export function markGrantRevokedBefore(store: StoreHandles, grant: { audiences: readonly string[]; scopes: readonly string[] }, now: number): void {
   const keys = [...grant.audiences.map(audienceKey), ...grant.scopes.map(scopeKey)];
   for (const key of keys) {
     const before = store.revocations.get(key) as number | undefined;
@@ -246,24 +216,19 @@ function scopeKey(scope: string): string {
 }
 
 /** The user's mark (seconds), if any: see `markUserRevokedBefore`. */
-export function userRevokedBefore(store: Store, name: string): number | undefined {
+export function userRevokedBefore(store: StoreHandles, name: string): number | undefined {
   return store.revocations.get(`user/${name}`) as number | undefined;
 }
 
-export function tokenState(store: Store, options: TokenStateOptions = {}): TokenState {
-  const { root, tokens, refreshTokens, jtis, revocations, signingKeys, expiries } = store;
+export function tokenState(store: StoreHandles, options: TokenStateOptions = {}): TokenState {
+  const { root, tokens, refreshTokens, jtis, revocations, expiries } = store;
   const health = storeHealth(store);
+  const durable = durableWrite(store);
   const recordDelay = options.recordDelay ?? 10;
   const onError = options.onError ?? ((err: unknown) => { throw err; });
   const accessKey = (app: string, jti: string) => `${app}/${jti}`;
   const refreshKey = (app: string, id: string) => `${app}/r/${id}`;
   const familyKey = (app: string, id: string) => `${app}/f/${id}`;
-  const durable = <T>(transaction: () => T): Promise<T> =>
-    health.guard((async () => {
-      const result = await root.transaction(transaction);
-      await root.flushed;
-      return result;
-    })());
   // Inside a write transaction: the sweeper deletes the record once `exp` has passed (and the
   // record still says so: a family's expiry moves with its rotations, an assertion id is reused).
   const expires = (db: keyof typeof EXPIRY_DB, key: string, exp: number) => expiries.put(expiryKey(db, key, exp), 0);
@@ -302,7 +267,7 @@ export function tokenState(store: Store, options: TokenStateOptions = {}): Token
 
     flushAccessTokens,
 
-    accessToken: (app, jti) => tokens.get(accessKey(app, jti)) as AccessTokenRecord | undefined,
+    accessToken: (app, jti) => tokens.get(accessKey(app, jti)),
 
     revokeAccessToken(app, jti, exp) {
       return durable(() => {
@@ -395,7 +360,7 @@ export function tokenState(store: Store, options: TokenStateOptions = {}): Token
     useAssertionId(app, jti, exp, now) {
       return durable(() => {
         const key = accessKey(app, jti);
-        const until = jtis.get(key) as number | undefined;
+        const until = jtis.get(key);
         if (until !== undefined && until > now) return false;
         jtis.put(key, exp);
         expires('jtis', key, exp);
@@ -412,8 +377,7 @@ export function tokenState(store: Store, options: TokenStateOptions = {}): Token
       if (kind === 'a') {
         const range = rangeOf(app);
         const start = from === undefined ? range.start : `${accessKey(app, from)}\u0000`;
-        for (const { value } of tokens.getRange({ ...range, start, limit: limit + 1 })) {
-          const record = value as AccessTokenRecord;
+        for (const { value: record } of tokens.getRange({ ...range, start, limit: limit + 1 })) {
           if (page.access.length === limit) {
             page.next = last;
             return page;
@@ -438,16 +402,5 @@ export function tokenState(store: Store, options: TokenStateOptions = {}): Token
     },
 
     unwritable: () => health.problem(),
-
-    keyring: () => signingKeys.get(KEYRING) as Keyring | undefined,
-
-    replaceKeyring(expectedVersion, keyring) {
-      return durable(() => {
-        const existing = signingKeys.get(KEYRING) as Keyring | undefined;
-        if (existing?.version !== expectedVersion) return false;
-        signingKeys.put(KEYRING, keyring);
-        return true;
-      });
-    },
   };
 }

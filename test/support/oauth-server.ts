@@ -10,11 +10,11 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { hashClientSecret, hashPassword } from '../../controller/sealing/hashes.ts';
+import { handlesOf, type StoreHandles } from '../../controller/store/handles.ts';
 import { openStore, type Store } from '../../controller/store/open.ts';
 import type { ApiRecord, ApplicationRecord, PlanRecord, UserRecord } from '../../controller/store/records.ts';
 import type { ApplicationSpec } from '../../controller/manifests/types.generated.ts';
 import type { OAuthOptions } from '../../controller/oauth/defaults.ts';
-import { storeConfig } from '../../controller/oauth/deps.ts';
 import { oauthPlugin } from '../../controller/oauth/plugin.ts';
 
 export const ORDERS_AUDIENCE = 'https://orders.example.test';
@@ -36,6 +36,8 @@ export interface TestClient {
 export interface TestServer {
   dir: string;
   store: Store;
+  /** The store's raw handles, for fixtures the reconciler would never write. */
+  raw: StoreHandles;
   fastify: FastifyInstance;
   issuer: string;
   url: (path: string) => string;
@@ -64,8 +66,10 @@ export async function startTestServer(options: Partial<OAuthOptions> = {}): Prom
   const secretHashKey = randomBytes(32);
   let offset = 0;
   const now = () => Date.now() + offset;
-  let store = openStore(dir);
-  await seed(store);
+  // Failed background writes go where the plugin's silent logger sent them before: nowhere.
+  const open = () => openStore(dir, { onBackgroundError: () => {} });
+  let store = open();
+  await seed(handlesOf(store));
 
   let raw: Server;
   let fastify: FastifyInstance;
@@ -84,7 +88,7 @@ export async function startTestServer(options: Partial<OAuthOptions> = {}): Prom
     await new Promise<void>((resolve) => raw.listen(port, '127.0.0.1', resolve));
     port = (raw.address() as { port: number }).port;
     await fastify.register(oauthPlugin({
-      config: storeConfig(store), store, secretHashKey, issuer: `http://127.0.0.1:${port}`, now, options,
+      config: store.config, tokens: store.tokens, keyring: store.keyring, secretHashKey, issuer: `http://127.0.0.1:${port}`, now, options,
     }));
     await fastify.ready();
   };
@@ -95,6 +99,7 @@ export async function startTestServer(options: Partial<OAuthOptions> = {}): Prom
   const server: TestServer = {
     dir,
     get store() { return store; },
+    get raw() { return handlesOf(store); },
     get fastify() { return fastify; },
     issuer,
     url: (path) => `${issuer}${path}`,
@@ -125,21 +130,22 @@ export async function startTestServer(options: Partial<OAuthOptions> = {}): Prom
         made.secret = randomBytes(32).toString('base64url');
         record.secrets = [{ hash: hashClientSecret(secretHashKey, made.secret) }];
       }
-      await store.applications.put(name, record);
-      await store.clientIds.put(clientId.toLowerCase(), name);
+      await handlesOf(store).applications.put(name, record);
+      await handlesOf(store).clientIds.put(clientId.toLowerCase(), name);
       return made;
     },
     async updateApp(name, change) {
-      await store.applications.put(name, change(store.applications.get(name)!));
+      const { applications } = handlesOf(store);
+      await applications.put(name, change(applications.get(name)!));
     },
     hashSecret: (secret) => hashClientSecret(secretHashKey, secret),
     async settle() {
-      await store.root.committed;
+      await handlesOf(store).root.committed;
     },
     async restart() {
       await stop();
       await store.close();
-      store = openStore(dir);
+      store = open();
       await start();
     },
     async close() {
@@ -151,7 +157,7 @@ export async function startTestServer(options: Partial<OAuthOptions> = {}): Prom
   return server;
 }
 
-async function seed(store: Store): Promise<void> {
+async function seed(store: StoreHandles): Promise<void> {
   const plan = (name: string, spec: Partial<PlanRecord['spec']>): PlanRecord => ({
     ...base, name, path: `plans/${name}.yaml`,
     spec: { description: name, accessTokenTtl: '15m', refreshTokenTtl: '30d', tokenRequestsPerMinute: 600, ...spec },

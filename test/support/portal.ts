@@ -11,6 +11,7 @@ import Fastify from 'fastify';
 import { chromium, type Browser } from 'playwright-core';
 import { hashPassword } from '../../controller/sealing/hashes.ts';
 import { createLogger } from '../../controller/server/logging.ts';
+import { handlesOf } from '../../controller/store/handles.ts';
 import { openStore } from '../../controller/store/open.ts';
 import { portalPlugin, type PortalDeps } from '../../controller/portal/plugin.ts';
 import { Workspace } from '../../controller/portal/workspace.ts';
@@ -146,7 +147,7 @@ export async function startPortalAlone(overrides: Partial<PortalDeps> = {}): Pro
   const dir = await mkdtemp(join(tmpdir(), 'mergekey-portal-alone-'));
   const store = openStore(join(dir, 'data'));
   for (const [name, person] of Object.entries(PEOPLE)) {
-    await store.users.put(name, {
+    await handlesOf(store).users.put(name, {
       v: 1, name, path: `users/${name}.yaml`, commit: 'c'.repeat(40),
       spec: { roles: [...person.roles], displayName: person.displayName },
       passwordHash: await hashPassword(person.password),

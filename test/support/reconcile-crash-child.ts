@@ -12,7 +12,8 @@ const [repo, branch, dataDir, accept] = process.argv.slice(2) as [string, string
 const store = openStore(dataDir);
 const marker = (text: string) => process.stdout.write(`${text}\n`);
 const reconciler = new Reconciler({
-  store,
+  config: store.config,
+  sync: store.sync,
   source: new GitSource({ repo, branch, cacheDir: join(dataDir, 'git') }),
   opener: { unseal: () => Promise.reject(new Error('the crash repository has no sealed values')) },
   secretHashKey: randomBytes(32),

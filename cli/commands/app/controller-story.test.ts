@@ -16,6 +16,7 @@ import { loadOrCreateKeys } from '../../../controller/sealing/keys.ts';
 import { seal } from '../../../controller/sealing/seal.ts';
 import { startServer, type RunningServer } from '../../../controller/server/start.ts';
 import { acquireControllerLock } from '../../../controller/store/lock.ts';
+import { handlesOf } from '../../../controller/store/handles.ts';
 import { create } from './create.ts';
 import { deactivate } from './deactivate.ts';
 import { reactivate } from './reactivate.ts';
@@ -130,7 +131,7 @@ async function billingToken(client: oauth.Client, secret: string): Promise<strin
   if (!response.ok) return { error: ((await response.json()) as { error: string }).error };
   const token = (await oauth.processClientCredentialsResponse(as, client, response)).access_token;
   // The server records an access token just after returning it; introspection finds it once written.
-  await server.store.root.committed;
+  await handlesOf(server.store).root.committed;
   return token;
 }
 

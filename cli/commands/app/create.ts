@@ -105,7 +105,7 @@ async function ask(prompt: Prompt | undefined, question: string): Promise<string
 
 async function askScopes(prompt: Prompt | undefined, main: MainState): Promise<string[] | undefined> {
   if (prompt === undefined) return undefined;
-  const published = main.objects.flatMap((object) => (object.kind === 'Api' ? (object.manifest as { spec: { scopes: { name: string }[] } }).spec.scopes.map((scope) => scope.name) : []));
+  const published = main.objects.flatMap((object) => (object.kind === 'Api' ? object.manifest.spec.scopes.map((scope) => scope.name) : []));
   const answer = await prompt(`Scopes, comma-separated (open${published.length === 0 ? '' : `, ${published.join(', ')}`}; empty for open): `);
   return answer.trim() === '' ? undefined : parseList('scopes', answer);
 }

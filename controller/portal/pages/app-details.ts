@@ -1,9 +1,10 @@
 // Application Details: Overview, Keys, Generate Access Token, Active Access Tokens and the
 // request history, with the actions the application's status allows.
+import { GRANT_TYPES, type GrantType } from '../../manifests/vocabulary.ts';
 import { APP_STATUS_LABELS } from '../../requests/index.ts';
 import { html, safeUrl, type SafeHtml } from '../html.ts';
 import type { AppDetail, HistoryEntry } from '../service.ts';
-import type { PortalGrant, PortalToken, TokenFailure, TokenSuccess } from '../tokens.ts';
+import type { PortalToken, TokenFailure, TokenSuccess } from '../tokens.ts';
 import { snapshotProblems, statusSentence } from './apps.ts';
 import { BASE, csrfField, layout, shownOnce, statusBadge, time, type PageContext } from './layout.ts';
 
@@ -12,7 +13,7 @@ export interface TokenSection {
   more: boolean;
 }
 
-const GRANT_LABELS: Readonly<Record<PortalGrant, string>> = {
+const GRANT_LABELS: Readonly<Record<GrantType, string>> = {
   client_credentials: 'Client Credentials',
   password: 'Password',
   refresh_token: 'Refresh Token',
@@ -117,7 +118,7 @@ function keys(detail: AppDetail): SafeHtml {
 function generateForm(ctx: PageContext, detail: AppDetail): SafeHtml {
   const record = detail.record!;
   const name = detail.view.app;
-  const grants = (['client_credentials', 'password', 'refresh_token'] as const).filter((grant) => record.spec.grantTypes.includes(grant));
+  const grants = GRANT_TYPES.filter((grant) => record.spec.grantTypes.includes(grant));
   const usable = record.spec.state === 'active' && record.spec.tokenEndpointAuthMethod !== 'private_key_jwt';
   return html`<section id="generate" aria-labelledby="generate-title" class="card">
     <h2 id="generate-title">Generate Access Token</h2>
@@ -210,7 +211,7 @@ function history(entries: readonly HistoryEntry[]): SafeHtml {
 }
 
 /** The answer of the token endpoint: the token shown once, or the RFC 6749 error. */
-export function tokenResultPage(ctx: PageContext, name: string, grant: PortalGrant, result: TokenSuccess | TokenFailure): string {
+export function tokenResultPage(ctx: PageContext, name: string, grant: GrantType, result: TokenSuccess | TokenFailure): string {
   const body = result.ok
     ? html`<div class="banner banner--success" role="status"><p><strong>Access token generated</strong> with the ${GRANT_LABELS[grant]} grant.</p></div>
       <h1>Access token for ${name}</h1>

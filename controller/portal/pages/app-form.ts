@@ -3,6 +3,7 @@
 import type { GrantType } from '../../manifests/vocabulary.ts';
 import type { ChangePlan } from '../../requests/index.ts';
 import type { Application } from '../../manifests/types.generated.ts';
+import { DEFAULT_GRANT_TYPES } from '../../manifests/vocabulary.ts';
 import { html, inlineMarkdown, safeUrl } from '../html.ts';
 import { BASE, csrfField, errorSummary, fieldError, invalid, layout, shownOnce, type FieldErrors, type PageContext } from './layout.ts';
 
@@ -86,7 +87,7 @@ export function valuesOf(app: Application): AppFormValues {
   };
 }
 
-export const EMPTY_FORM: AppFormValues = { name: '', displayName: '', description: '', redirectUris: '', scopes: [], grantTypes: ['client_credentials'] };
+export const EMPTY_FORM: AppFormValues = { name: '', displayName: '', description: '', redirectUris: '', scopes: [], grantTypes: [...DEFAULT_GRANT_TYPES] };
 
 export function appFormPage(
   ctx: PageContext,

@@ -4,7 +4,7 @@
 import { APP_STATUS_LABELS, type AppStatus } from '../../requests/index.ts';
 import { hasRole, type PortalUser } from '../accounts.ts';
 import { html, type SafeHtml } from '../html.ts';
-import type { Flash } from '../sessions.ts';
+import type { Flash } from '../../store/sessions.ts';
 
 export const BASE = '/portal';
 

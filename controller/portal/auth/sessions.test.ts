@@ -1,20 +1,24 @@
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StoreError } from '../store/errors.ts';
-import { openStore, type Store } from '../store/open.ts';
-import { PortalError, toPortalError } from './service.ts';
-import { passwordStamp, Sessions, tokensEqual, type SessionRecord } from './sessions.ts';
+import { StoreError } from '../../store/errors.ts';
+import { openStore, type Store } from '../../store/open.ts';
+import type { SessionRecord, SessionStore } from '../../store/sessions.ts';
+import { PortalError, toPortalError } from '../service.ts';
+import { tokensEqual } from './csrf.ts';
+import { passwordStamp, Sessions } from './sessions.ts';
 
 let dir: string;
 let store: Store;
+/** The records the sessions are kept in: what a session leaves behind in the store. */
+let records: SessionStore;
 let clock = Date.parse('2025-06-01T12:00:00Z');
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'mergekey-sessions-'));
   store = openStore(dir);
+  records = store.sessions;
 });
 
 afterAll(async () => {
@@ -22,13 +26,13 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const sessions = () => new Sessions(store.sessions, { now: () => clock, lifetimeMs: 8 * 3_600_000, idleMs: 30 * 60_000 });
+const sessions = () => new Sessions(records, { now: () => clock, lifetimeMs: 8 * 3_600_000, idleMs: 30 * 60_000 });
 
 describe('portal sessions', () => {
   it('send every write through the store health, and a write the store cannot commit is a 503 page', async () => {
     const full = new StoreError('store.unwritable', 'the store cannot write: ENOSPC (no space left on device)');
     const guarded: unknown[] = [];
-    const failing = new Sessions(store.sessions, { now: () => clock, guard: (write) => (guarded.push(write), write.then(() => Promise.reject(full))) });
+    const failing = new Sessions(records, { now: () => clock, guard: (write) => (guarded.push(write), write.then(() => Promise.reject(full))) });
     await expect(failing.create('carol', 'stamp')).rejects.toBe(full);
     const { id, session } = await sessions().create('carol', 'stamp');
     await expect(failing.setFlash(id, session, undefined)).rejects.toBe(full);
@@ -42,8 +46,8 @@ describe('portal sessions', () => {
   it('hands out a random 256-bit id and keeps only its hash', async () => {
     const { id, session } = await sessions().create('alice', 'stamp');
     expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(store.sessions.get(id)).toBeUndefined();
-    expect(store.sessions.get(createHash('sha256').update(id).digest('base64url'))).toMatchObject({ user: 'alice', passwordStamp: 'stamp' });
+    // Kept under the id's hash, never the id itself: store/sessions.test.ts.
+    expect(await records.get(id)).toMatchObject({ user: 'alice', passwordStamp: 'stamp' });
     expect(session.csrf).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(session.csrf).not.toBe(id);
     const other = await sessions().create('alice', 'stamp');
@@ -53,10 +57,10 @@ describe('portal sessions', () => {
 
   it('finds a live session, and nothing for a malformed or unknown id', async () => {
     const { id } = await sessions().create('bob', 'stamp');
-    expect(sessions().find(id)?.user).toBe('bob');
-    expect(sessions().find(undefined)).toBeUndefined();
-    expect(sessions().find('x')).toBeUndefined();
-    expect(sessions().find('A'.repeat(43))).toBeUndefined();
+    expect((await sessions().find(id))?.user).toBe('bob');
+    expect(await sessions().find(undefined)).toBeUndefined();
+    expect(await sessions().find('x')).toBeUndefined();
+    expect(await sessions().find('A'.repeat(43))).toBeUndefined();
   });
 
   it('ends after the idle period unless touched, and at the absolute lifetime whatever the activity', async () => {
@@ -66,9 +70,9 @@ describe('portal sessions', () => {
     const touched = await sessions().touch(id, session);
     expect(touched.lastSeenAt).toBe(clock);
     clock = start + 50 * 60_000;
-    expect(sessions().find(id)).toBeDefined();
+    expect(await sessions().find(id)).toBeDefined();
     clock = start + 60 * 60_000;
-    expect(sessions().find(id)).toBeUndefined();
+    expect(await sessions().find(id)).toBeUndefined();
 
     clock = start;
     const long = await sessions().create('dave', 'stamp');
@@ -78,29 +82,28 @@ describe('portal sessions', () => {
       current = await sessions().touch(long.id, current);
     }
     clock = start + 8 * 3_600_000;
-    expect(sessions().find(long.id)).toBeUndefined();
+    expect(await sessions().find(long.id)).toBeUndefined();
     clock = start;
   });
 
   it('is gone after destroy (sign-out), and sweep removes expired ones', async () => {
     const { id } = await sessions().create('erin', 'stamp');
     await sessions().destroy(id);
-    expect(sessions().find(id)).toBeUndefined();
+    expect(await sessions().find(id)).toBeUndefined();
 
     const stale = await sessions().create('frank', 'stamp');
-    const key = createHash('sha256').update(stale.id).digest('base64url');
     clock += 9 * 3_600_000;
     expect(await sessions().sweep()).toBeGreaterThanOrEqual(1);
-    expect(store.sessions.get(key)).toBeUndefined();
+    expect(await records.get(stale.id)).toBeUndefined();
   });
 
   it('keeps a confirmation for the next page only', async () => {
     const { id, session } = await sessions().create('gina', 'stamp');
     await sessions().setFlash(id, session, { kind: 'success', message: 'Done.' });
-    const withFlash = sessions().find(id)!;
+    const withFlash = (await sessions().find(id))!;
     expect(withFlash.flash).toEqual({ kind: 'success', message: 'Done.' });
     await sessions().setFlash(id, withFlash, undefined);
-    expect(sessions().find(id)!.flash).toBeUndefined();
+    expect((await sessions().find(id))!.flash).toBeUndefined();
   });
 });
 
@@ -108,42 +111,27 @@ describe('a session ended while a request that loaded it still runs (OWASP: logo
   it('stays ended: the request’s flash or idle-time write does not bring the record back', async () => {
     const { id, session } = await sessions().create('alice', 'stamp');
     // The request loaded the record; meanwhile another tab signs out.
-    const loaded = sessions().find(id)!;
+    const loaded = (await sessions().find(id))!;
     await sessions().destroy(id);
     await sessions().setFlash(id, loaded, { kind: 'success', message: 'Approved #1.' });
-    expect(sessions().find(id)).toBeUndefined();
-    expect(store.sessions.get(createHash('sha256').update(id).digest('base64url'))).toBeUndefined();
+    expect(await sessions().find(id)).toBeUndefined();
+    expect(await records.get(id)).toBeUndefined();
     clock += 2 * 60_000;
     await sessions().touch(id, session);
-    expect(sessions().find(id)).toBeUndefined();
-    expect(store.sessions.get(createHash('sha256').update(id).digest('base64url'))).toBeUndefined();
+    expect(await sessions().find(id)).toBeUndefined();
+    expect(await records.get(id)).toBeUndefined();
   });
 
   it('still takes the flash of a live session', async () => {
     const { id, session } = await sessions().create('alice', 'stamp');
     await sessions().setFlash(id, session, { kind: 'success', message: 'Saved.' });
-    expect(sessions().find(id)?.flash).toEqual({ kind: 'success', message: 'Saved.' });
-  });
-});
-
-describe('sweeping', () => {
-  it('removes every expired session, however many were opened since the last sweep (the store stays bounded)', async () => {
-    const many = sessions();
-    const live = await many.create('alice', 'stamp');
-    clock += 1;
-    for (let i = 0; i < 2500; i += 1) await many.create(`user-${i}`, 'stamp');
-    // Past the idle limit of all of them but the one still in use.
-    clock += 31 * 60_000;
-    await many.touch(live.id, { ...live.session, lastSeenAt: clock - 2 * 60_000 });
-    expect(await many.sweep()).toBeGreaterThanOrEqual(2500);
-    expect(store.sessions.getKeysCount()).toBe(1);
-    expect(many.find(live.id)?.user).toBe('alice');
+    expect((await sessions().find(id))?.flash).toEqual({ kind: 'success', message: 'Saved.' });
   });
 });
 
 describe('sessions of one user', () => {
   it('are at most maxPerUser at once: a sign-in past it ends the least recently used, and no one else’s', async () => {
-    const bounded = new Sessions(store.sessions, { now: () => clock, lifetimeMs: 8 * 3_600_000, idleMs: 30 * 60_000, maxPerUser: 3 });
+    const bounded = new Sessions(records, { now: () => clock, lifetimeMs: 8 * 3_600_000, idleMs: 30 * 60_000, maxPerUser: 3 });
     const other = await bounded.create('olga', 'stamp');
     const opened: { id: string; session: SessionRecord }[] = [];
     for (let i = 0; i < 3; i += 1) {
@@ -155,8 +143,9 @@ describe('sessions of one user', () => {
     await bounded.touch(opened[0]!.id, opened[0]!.session);
     clock += 1_000;
     const fourth = await bounded.create('nina', 'stamp');
-    expect([opened[0]!.id, opened[1]!.id, opened[2]!.id, fourth.id].map((id) => bounded.find(id) !== undefined)).toEqual([true, false, true, true]);
-    expect(bounded.find(other.id)?.user).toBe('olga');
+    const live = await Promise.all([opened[0]!.id, opened[1]!.id, opened[2]!.id, fourth.id].map(async (id) => (await bounded.find(id)) !== undefined));
+    expect(live).toEqual([true, false, true, true]);
+    expect((await bounded.find(other.id))?.user).toBe('olga');
   });
 });
 

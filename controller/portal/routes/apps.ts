@@ -1,0 +1,33 @@
+// Reading applications: My Applications (every application, for a publisher), filtered by status,
+// and one application's details with, for its owners, its live tokens.
+import type { FastifyInstance } from 'fastify';
+import { APP_STATUSES, type AppStatus } from '../../requests/index.ts';
+import { user, withFlash } from '../auth/signed-in.ts';
+import type { PortalContext } from '../context.ts';
+import { appName } from '../input.ts';
+import { detailsPage } from '../pages/app-details.ts';
+import { appsPage } from '../pages/apps.ts';
+import { BASE } from '../pages/layout.ts';
+import { sendPage } from '../responses.ts';
+
+export function appRoutes(app: FastifyInstance, ctx: PortalContext): void {
+  const { service, tokens, auth } = ctx;
+
+  // With the prefix, '/' is both /portal and /portal/.
+  app.get('/', async (_request, reply) => reply.redirect(`${BASE}/apps`, 303));
+
+  app.get<{ Querystring: { status?: string } }>(`/apps`, auth, async (request, reply) => {
+    const status = (APP_STATUSES as readonly string[]).includes(request.query.status ?? '') ? (request.query.status as AppStatus) : undefined;
+    const overview = await service.overview(user(request));
+    const flash = await withFlash(ctx, request);
+    return sendPage(reply, appsPage({ ...ctx.page(request, flash === undefined ? {} : { flash }), user: user(request) }, overview, status, service.canMakeRequests));
+  });
+
+  app.get<{ Params: { name: string } }>(`/apps/:name`, auth, async (request, reply) => {
+    const name = appName(request.params.name);
+    const detail = await service.application(user(request), name);
+    const section = detail.canAct && detail.record !== undefined ? tokens.list(detail.record) : undefined;
+    const flash = await withFlash(ctx, request);
+    return sendPage(reply, detailsPage(ctx.page(request, flash === undefined ? {} : { flash }), detail, section));
+  });
+}

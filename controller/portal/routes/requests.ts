@@ -1,0 +1,181 @@
+// Requests about an application, each a pull request a publisher decides: register a new one
+// (the form, then the secret shown once), edit (the form, then a confirmation with the plan),
+// deactivate, activate, cancel the open request, and rotate the secret. A refusal the lifecycle
+// makes is checked here first, in the portal's words, before any page offers the action.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isRequestAllowed, type RequestKind } from '../../requests/index.ts';
+import { hasRole, type PortalUser } from '../accounts.ts';
+import { redirectWith, user } from '../auth/signed-in.ts';
+import type { PortalContext } from '../context.ts';
+import { appName, body, field } from '../input.ts';
+import { appFormPage, createdPage, EMPTY_FORM, editConfirmPage, formValues, rotatedPage, validateAppForm, valuesOf } from '../pages/app-form.ts';
+import { confirmPage } from '../pages/confirm.ts';
+import { BASE } from '../pages/layout.ts';
+import { sendPage } from '../responses.ts';
+import { PortalError, refusalMessage, type AppDetail } from '../service.ts';
+
+export function requestRoutes(app: FastifyInstance, ctx: PortalContext): void {
+  const { service, auth } = ctx;
+
+  /** The application's details, refusing (with the portal's words) what the lifecycle does not allow now. */
+  async function requestable(request: FastifyRequest, name: string, kind: RequestKind): Promise<AppDetail> {
+    const detail = await service.application(user(request), name);
+    if (!detail.canAct) throw new PortalError(403, `You have no application named ${name}.`, 'Only its owners, who hold the developer role, make requests about an application.');
+    if (!service.canMakeRequests) throw new PortalError(503, 'This server has no GitHub token, so no request can be made here.');
+    const decision = isRequestAllowed(name, detail.view.status, kind, detail.view.requests);
+    if (!decision.allowed) throw new PortalError(409, refusalMessage(decision.code, name, decision.message));
+    return detail;
+  }
+
+  // Register: the form, then the create request.
+
+  app.get(`/apps/new`, auth, async (request, reply) => {
+    requireRole(user(request), 'developer');
+    const { main } = await service.snapshot();
+    return sendPage(reply, appFormPage(ctx.page(request), { kind: 'new' }, EMPTY_FORM, service.scopesOf(main)));
+  });
+
+  app.post(`/apps`, auth, async (request, reply) => {
+    requireRole(user(request), 'developer');
+    const { main } = await service.snapshot();
+    const scopes = service.scopesOf(main);
+    const values = formValues(body(request));
+    const { errors, valid } = validateAppForm(values, scopes.map((scope) => scope.name), { isNew: true });
+    if (valid === undefined) return sendPage(reply, appFormPage(ctx.page(request), { kind: 'new' }, values, scopes, errors), 400);
+    const created = await service.create(user(request), { ...valid, ...(valid.displayName === undefined ? {} : { displayName: valid.displayName }) });
+    // Rendered, not redirected to: the secret exists only in this response.
+    return sendPage(
+      reply,
+      createdPage(ctx.page(request), {
+        name: valid.name,
+        number: created.opened.number,
+        url: created.opened.url,
+        clientId: created.clientId,
+        clientSecret: created.clientSecret,
+        warning: created.opened.warning,
+      }),
+    );
+  });
+
+  // Edit: the form, then a confirmation with the plan, then the request.
+
+  app.get<{ Params: { name: string } }>(`/apps/:name/edit`, auth, async (request, reply) => {
+    const name = appName(request.params.name);
+    const detail = await requestable(request, name, 'edit');
+    return sendPage(reply, appFormPage(ctx.page(request), { kind: 'edit', name }, valuesOf(detail.view.onMain!), service.scopesOf(detail.main)));
+  });
+
+  app.post<{ Params: { name: string } }>(`/apps/:name/edit`, auth, async (request, reply) => {
+    const name = appName(request.params.name);
+    const { main } = await service.snapshot();
+    const scopes = service.scopesOf(main);
+    const values = formValues(body(request), name);
+    const { errors, valid } = validateAppForm(values, scopes.map((scope) => scope.name), { isNew: false });
+    if (valid === undefined) return sendPage(reply, appFormPage(ctx.page(request), { kind: 'edit', name }, values, scopes, errors), 400);
+    const edits = {
+      description: valid.description,
+      displayName: valid.displayName ?? null,
+      redirectUris: valid.redirectUris.length === 0 ? null : valid.redirectUris,
+      scopes: valid.scopes.length === 0 ? ['open'] : valid.scopes,
+      grantTypes: valid.grantTypes,
+    };
+    if (field(request, 'confirm') !== 'yes') {
+      const preview = await service.previewEdit(user(request), name, edits);
+      if (preview.what.length === 0) throw new PortalError(400, 'Nothing changes: the form holds what the application already has.');
+      return sendPage(reply, editConfirmPage(ctx.page(request), name, values, preview.plan, preview.what));
+    }
+    const opened = await service.edit(user(request), name, edits);
+    return redirectWith(ctx, request, reply, `${BASE}/apps/${name}`, {
+      kind: 'success',
+      message: `Your update of ${name} was submitted for approval as edit request #${opened.number}. Until a publisher approves it, ${name} keeps its current settings.`,
+    });
+  });
+
+  // Deactivate, activate, cancel and rotate: a confirmation page, then the request.
+
+  const stateAction = (path: string, kind: 'deactivate' | 'reactivate') => {
+    app.get<{ Params: { name: string } }>(`/apps/:name/${path}`, auth, async (request, reply) => {
+      const name = appName(request.params.name);
+      await requestable(request, name, kind);
+      const deactivate = kind === 'deactivate';
+      return sendPage(
+        reply,
+        confirmPage(ctx.page(request), {
+          title: `${deactivate ? 'Deactivate' : 'Activate'} ${name}?`,
+          explanation: deactivate
+            ? `This sends a deactivation request to the publishers. Once one approves it, ${name} gets no tokens and every token it holds stops working at once. Applications are never deleted: you can ask to activate it again.`
+            : `This sends a reactivation request to the publishers. Once one approves it, ${name} can get tokens again (tokens it held before stay revoked).`,
+          action: `${BASE}/apps/${name}/${path}`,
+          button: deactivate ? 'Deactivate' : 'Activate',
+          danger: deactivate,
+          back: `${BASE}/apps/${name}`,
+        }),
+      );
+    });
+    app.post<{ Params: { name: string } }>(`/apps/:name/${path}`, auth, async (request, reply) => {
+      const name = appName(request.params.name);
+      const opened = await service.changeState(user(request), name, kind);
+      const verb = kind === 'deactivate' ? 'deactivation' : 'activation';
+      return redirectWith(ctx, request, reply, `${BASE}/apps/${name}`, {
+        kind: 'success',
+        message: `The ${verb} of ${name} was submitted for approval as request #${opened.number}. Until a publisher approves it, ${name} stays ${kind === 'deactivate' ? 'active' : 'inactive'}.`,
+      });
+    });
+  };
+  stateAction('deactivate', 'deactivate');
+  stateAction('activate', 'reactivate');
+
+  app.get<{ Params: { name: string } }>(`/apps/:name/cancel`, auth, async (request, reply) => {
+    const name = appName(request.params.name);
+    const detail = await service.application(user(request), name);
+    if (!detail.canAct) throw new PortalError(403, `You have no application named ${name}.`);
+    const open = detail.view.openRequest;
+    if (open === undefined) throw new PortalError(409, `${name} has no open request to cancel.`);
+    return sendPage(
+      reply,
+      confirmPage(ctx.page(request), {
+        title: `Cancel ${open.kind} request #${open.number}?`,
+        explanation: `The request is closed without a decision and counts as cancelled.${open.kind === 'create' ? ` ${name} is not registered, and the name is free again.` : ` ${name} stays as it is.`}`,
+        action: `${BASE}/apps/${name}/cancel`,
+        button: 'Cancel the request',
+        danger: true,
+        back: `${BASE}/apps/${name}`,
+      }),
+    );
+  });
+
+  app.post<{ Params: { name: string } }>(`/apps/:name/cancel`, auth, async (request, reply) => {
+    const name = appName(request.params.name);
+    const cancelled = await service.cancel(user(request), name);
+    // A cancelled create leaves nothing to show but the list.
+    return redirectWith(ctx, request, reply, cancelled.kind === 'create' ? `${BASE}/apps` : `${BASE}/apps/${name}`, {
+      kind: 'success',
+      message: `Your ${cancelled.kind} request #${cancelled.number} for ${name} was cancelled.`,
+    });
+  });
+
+  app.get<{ Params: { name: string } }>(`/apps/:name/rotate`, auth, async (request, reply) => {
+    const name = appName(request.params.name);
+    await requestable(request, name, 'edit');
+    return sendPage(
+      reply,
+      confirmPage(ctx.page(request), {
+        title: `Rotate the client secret of ${name}?`,
+        explanation: `This generates a new client secret, shows it to you once, and sends it sealed in an edit request. Once a publisher approves it, both secrets work; the current one stops working 7 days after now, time to move your application to the new one.`,
+        action: `${BASE}/apps/${name}/rotate`,
+        button: 'Rotate the secret',
+        back: `${BASE}/apps/${name}#keys`,
+      }),
+    );
+  });
+
+  app.post<{ Params: { name: string } }>(`/apps/:name/rotate`, auth, async (request, reply) => {
+    const name = appName(request.params.name);
+    const rotated = await service.rotate(user(request), name);
+    return sendPage(reply, rotatedPage(ctx.page(request), name, rotated.number, rotated.secret, rotated.oldExpiresAt));
+  });
+}
+
+function requireRole(user: PortalUser, role: 'developer' | 'publisher'): void {
+  if (!hasRole(user, role)) throw new PortalError(403, role === 'developer' ? 'Registering applications needs the developer role.' : 'Reviewing requests needs the publisher role.');
+}

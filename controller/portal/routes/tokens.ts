@@ -1,0 +1,78 @@
+// An application's tokens, for its owners: Generate Access Token through the real token endpoint
+// (the developer pastes the secret; the portal keeps none), and revoking a live token in process,
+// under the owner's authority, after a confirmation.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { redirectWith, user } from '../auth/signed-in.ts';
+import type { PortalContext } from '../context.ts';
+import { isGrantType } from '../../manifests/vocabulary.ts';
+import { html } from '../html.ts';
+import { appName, field, list } from '../input.ts';
+import { tokenResultPage } from '../pages/app-details.ts';
+import { confirmPage } from '../pages/confirm.ts';
+import { BASE } from '../pages/layout.ts';
+import { sendPage } from '../responses.ts';
+import { PortalError } from '../service.ts';
+import { requestToken, tokenEndpointAt, type TokenEndpointCall } from '../tokens.ts';
+
+export function tokenRoutes(app: FastifyInstance, ctx: PortalContext): void {
+  const { deps, service, tokens, auth } = ctx;
+
+  function tokenEndpoint(request: FastifyRequest): TokenEndpointCall {
+    if (deps.tokenEndpoint !== undefined) return tokenEndpointAt(deps.tokenEndpoint);
+    // This very server's endpoint, its throttles and logs as any client's, but injected in
+    // process: over the network it would have to be https://<the listen address> under an https
+    // issuer, whose certificate names the public host, and a plain HTTP listener behind a proxy
+    // refuses every request that did not come through the proxy ("TLS is required").
+    //
+    // From the developer's address: the endpoint throttles failed client authentications and
+    // password guesses per source address, and inject's default (127.0.0.1) would put every portal
+    // user, and an application calling from the server's own host, behind one shared count.
+    return async (headers, body) => {
+      const response = await request.server.inject({ method: 'POST', url: '/oauth2/token', headers, payload: body, remoteAddress: request.ip });
+      return { status: response.statusCode, body: response.body };
+    };
+  }
+
+  app.post<{ Params: { name: string } }>(`/apps/:name/token`, auth, async (request, reply) => {
+    const name = appName(request.params.name);
+    const record = await service.actorRecord(user(request), name);
+    const grant = field(request, 'grant_type');
+    if (!isGrantType(grant)) throw new PortalError(400, 'Choose a grant type.');
+    const secret = field(request, 'client_secret') ?? '';
+    if (secret === '') throw new PortalError(400, 'Paste the client secret: the token endpoint needs it, and the portal does not keep it.');
+    const scopes = list(request, 'scope');
+    const result = await requestToken(tokenEndpoint(request), record, {
+      grantType: grant,
+      clientSecret: secret,
+      ...(grant === 'refresh_token' ? { refreshToken: (field(request, 'refresh_token') ?? '').trim() } : { scopes }),
+      ...(grant === 'password' ? { username: field(request, 'username') ?? '', password: field(request, 'password') ?? '' } : {}),
+    });
+    return sendPage(reply, tokenResultPage(ctx.page(request), name, grant, result), result.ok ? 200 : 400);
+  });
+
+  app.get<{ Params: { name: string; id: string } }>(`/apps/:name/tokens/:id/revoke`, auth, async (request, reply) => {
+    const name = appName(request.params.name);
+    const record = await service.actorRecord(user(request), name);
+    const token = tokens.list(record).tokens.find((candidate) => candidate.id === request.params.id);
+    if (token === undefined) throw new PortalError(404, 'That token is not live any more (expired or already revoked).');
+    return sendPage(
+      reply,
+      confirmPage(ctx.page(request), {
+        title: `Revoke token ${token.masked}?`,
+        explanation: html`The ${token.type === 'access_token' ? 'access token' : 'refresh token (and every token rotated from it)'} for <code>${token.subject}</code> with scope <code>${token.scope || 'none'}</code> stops working at once. This cannot be undone.`,
+        action: `${BASE}/apps/${name}/tokens/${token.id}/revoke`,
+        button: 'Revoke',
+        danger: true,
+        back: `${BASE}/apps/${name}#tokens`,
+      }),
+    );
+  });
+
+  app.post<{ Params: { name: string; id: string } }>(`/apps/:name/tokens/:id/revoke`, auth, async (request, reply) => {
+    const name = appName(request.params.name);
+    const record = await service.actorRecord(user(request), name);
+    const revoked = await tokens.revoke(record, request.params.id);
+    if (!revoked) throw new PortalError(404, 'That token is not live any more (expired or already revoked).');
+    return redirectWith(ctx, request, reply, `${BASE}/apps/${name}#tokens`, { kind: 'success', message: 'The token was revoked: it no longer works.' });
+  });
+}
