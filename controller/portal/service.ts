@@ -17,10 +17,6 @@ import { PortalError } from './portal-errors.ts';
 import { PortalRequests, type EditInput, type NewApplicationInput, type QueueEntry } from './requests.ts';
 import type { Workspace } from './workspace.ts';
 
-// The routes import these from here, the portal's one entry point.
-export { NO_SUCH_REQUEST, PortalError, refusalMessage, toPortalError } from './portal-errors.ts';
-export type { HistoryEntry, Snapshot } from './history.ts';
-export type { EditInput, NewApplicationInput, QueueEntry } from './requests.ts';
 
 export interface Overview extends Snapshot {
   /** The applications this user may see, by name. */
