@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { Document } from 'yaml';
 import { quoteAmbiguousStrings, validateRepository, type RepoFile } from '../../controller/manifests/index.ts';
 import type { ApplicationSpec, Jwks } from '../../controller/manifests/types.generated.ts';
-import { AUTH_METHODS, GRANT_TYPES, type AuthMethod, type GrantType } from '../../controller/manifests/vocabulary.ts';
+import { AUTH_METHODS, GRANT_TYPES, isGrantType, type AuthMethod, type GrantType } from '../../controller/manifests/vocabulary.ts';
 import { uniqueClientId } from '../../controller/requests/create.ts';
 import { generateClientSecret } from '../../controller/sealing/generate.ts';
 import { createFileExclusive } from '../../controller/sealing/private-files.ts';
@@ -74,11 +74,9 @@ export async function appNew(options: AppNewOptions): Promise<AppNewResult> {
     throw usageError("option '--description' is required: publishers read it to decide whether to approve the application");
   }
   const authMethod = options.authMethod;
-  const grantTypes = options.grantTypes?.map((grant) => {
-    if (!(GRANT_TYPES as readonly string[]).includes(grant)) {
-      throw usageError(`option '--grant-types' takes ${GRANT_TYPES.join(', ')} (got '${grant}')`);
-    }
-    return grant as GrantType;
+  const grantTypes = options.grantTypes?.map((grant): GrantType => {
+    if (!isGrantType(grant)) throw usageError(`option '--grant-types' takes ${GRANT_TYPES.join(', ')} (got '${grant}')`);
+    return grant;
   });
   if ((authMethod === 'private_key_jwt') !== (options.jwks !== undefined)) {
     throw usageError(

@@ -1,5 +1,5 @@
 // Parsing the values developers type for application fields, with usage errors that name the option.
-import { GRANT_TYPES, type GrantType } from '../../../controller/manifests/vocabulary.ts';
+import { GRANT_TYPES, isGrantType, type GrantType } from '../../../controller/manifests/vocabulary.ts';
 import { usageError } from '../../errors.ts';
 
 /** `a,b c` → ['a', 'b', 'c']: commas or spaces, duplicates dropped. */
@@ -11,9 +11,9 @@ export function parseList(option: string, value: string): string[] {
 
 export function parseGrantTypes(value: string): GrantType[] {
   const items = parseList('grant-types', value);
-  const unknown = items.find((item) => !(GRANT_TYPES as readonly string[]).includes(item));
+  const unknown = items.find((item) => !isGrantType(item));
   if (unknown !== undefined) throw usageError(`option '--grant-types': unknown grant type '${unknown}' (use ${GRANT_TYPES.join(', ')})`);
-  return items as GrantType[];
+  return items.filter(isGrantType);
 }
 
 export function parseRedirectUris(values: readonly string[]): string[] {
