@@ -1,5 +1,7 @@
-// The CLI's errors and the one table that turns them into exit codes. Commands throw these (or
-// return a result whose `exitCode` says failure); only `main.ts` prints them and picks the code.
+// The CLI's errors and the one table that turns them into exit codes. Commands throw these, or
+// let the request workflow's RequestErrors through (or return a result whose `exitCode` says
+// failure); only `main.ts` prints them and picks the code.
+import { RequestError, type RequestErrorCode } from '../controller/requests/errors.ts';
 
 /** The documented exit codes. Scripts and CI depend on these numbers: never renumber them. */
 export const EXIT_CODES = { ok: 0, failure: 1, usage: 2 } as const;
@@ -40,13 +42,74 @@ export function failure(message: string, options: { hint?: string; cause?: unkno
   return new CliError('FAILED', message, options);
 }
 
+const { failure: FAILED, usage: USAGE } = EXIT_CODES;
+
+/**
+ * The exit code for each of the request workflow's codes. Every one is a command that ran and was
+ * refused or failed: the command line itself was fine (bad option values are usage errors before
+ * the workflow runs).
+ */
+export const REQUEST_EXIT_CODES: Readonly<Record<RequestErrorCode, Exclude<ExitCode, 0>>> = {
+  // The lifecycle's refusals.
+  'manifest-deleted': FAILED,
+  'manifest-renamed': FAILED,
+  'name-changed': FAILED,
+  'client-id-changed': FAILED,
+  'multiple-apps': FAILED,
+  'mixed-change': FAILED,
+  'invalid-manifest': FAILED,
+  'no-change': FAILED,
+  'kind-mismatch': FAILED,
+  'mixed-state-change': FAILED,
+  'created-inactive': FAILED,
+  'app-exists': FAILED,
+  'app-not-on-main': FAILED,
+  'awaiting-approval': FAILED,
+  rejected: FAILED,
+  'already-inactive': FAILED,
+  'already-active': FAILED,
+  'open-request-exists': FAILED,
+  'no-open-request': FAILED,
+  'not-author': FAILED,
+  // The workflow's failures.
+  'github-not-configured': FAILED,
+  'github-forbidden': FAILED,
+  'github-not-found': FAILED,
+  'github-unreachable': FAILED,
+  'github-refused': FAILED,
+  'not-a-clone': FAILED,
+  'unknown-commit': FAILED,
+  'git-unavailable': FAILED,
+  'git-fetch-failed': FAILED,
+  'git-push-failed': FAILED,
+  'git-identity-missing': FAILED,
+  'git-commit-failed': FAILED,
+  'git-failed': FAILED,
+  'repository-too-large': FAILED,
+  'manifest-too-large': FAILED,
+  'manifest-unparsable': FAILED,
+  'request-invalid': FAILED,
+  'repository-rules': FAILED,
+  'no-sealing-key': FAILED,
+  'sealing-failed': FAILED,
+  'no-secret-to-rotate': FAILED,
+  'rotation-in-progress': FAILED,
+  'request-closed': FAILED,
+  'head-moved': FAILED,
+  'own-request': FAILED,
+  'not-a-request': FAILED,
+  'check-refused': FAILED,
+  'merge-needs-review': FAILED,
+};
+
 export function exitCodeFor(error: unknown): ExitCode {
+  if (error instanceof RequestError) return REQUEST_EXIT_CODES[error.code];
   if (error instanceof CliError) {
     switch (error.code) {
       case 'USAGE':
-        return EXIT_CODES.usage;
+        return USAGE;
       case 'FAILED':
-        return EXIT_CODES.failure;
+        return FAILED;
     }
   }
   return EXIT_CODES.failure;

@@ -2,6 +2,7 @@
 // its result, and is the one place that turns errors into exit codes (errors.ts documents them).
 import { readFileSync } from 'node:fs';
 import { parseCommandArgv, type Command } from './command.ts';
+import { RequestError } from '../controller/requests/errors.ts';
 import { CliError, EXIT_CODES, exitCodeFor, usageError, type ExitCode } from './errors.ts';
 import { commandHelp, groupHelp, mainHelp, type CommandSet } from './help.ts';
 import { registry as defaultRegistry, type Registry } from './registry.ts';
@@ -141,7 +142,8 @@ export async function loadCommandSet(registry: Registry = defaultRegistry): Prom
 }
 
 function describeError(error: unknown): string {
-  if (error instanceof CliError) {
+  // The workflow's default message is the CLI's own wording: it names commands and options.
+  if (error instanceof CliError || error instanceof RequestError) {
     return `mergekey: ${error.message}\n${error.hint === undefined ? '' : `${error.hint}\n`}`;
   }
   // A bug or an environment failure nobody anticipated: say so, and keep the stack one switch away.

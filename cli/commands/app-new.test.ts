@@ -9,9 +9,10 @@ import { loadManifest, validateRepository } from '../../controller/manifests/ind
 import { loadOrCreateKeys, type ControllerKeys } from '../../controller/sealing/keys.ts';
 import { CliError } from '../errors.ts';
 import { readRepositoryFiles } from '../read-repository.ts';
-import { appNew, uniqueClientId, type AppNewOptions } from './app-new.ts';
+import { uniqueClientId } from '../../controller/requests/create.ts';
+import { NO_SEALING_KEY } from '../../controller/requests/secrets.ts';
+import { appNew, type AppNewOptions } from './app-new.ts';
 import { init } from './init.ts';
-import { NO_SEALING_KEY } from './seal.ts';
 
 const ISSUER = 'https://auth.example.com';
 let tmp: string;

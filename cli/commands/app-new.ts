@@ -8,10 +8,12 @@
 import { lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Document, parse as parseYaml } from 'yaml';
+import { Document } from 'yaml';
 import { quoteAmbiguousStrings, validateRepository, type RepoFile } from '../../controller/manifests/index.ts';
 import type { ApplicationSpec, Jwks } from '../../controller/manifests/types.generated.ts';
-import { generateClientId, generateClientSecret } from '../../controller/sealing/generate.ts';
+import { AUTH_METHODS, GRANT_TYPES, isGrantType, type AuthMethod, type GrantType } from '../../controller/manifests/vocabulary.ts';
+import { uniqueClientId } from '../../controller/requests/create.ts';
+import { generateClientSecret } from '../../controller/sealing/generate.ts';
 import { createFileExclusive } from '../../controller/sealing/private-files.ts';
 import { seal } from '../../controller/sealing/seal.ts';
 import { defineCommand } from '../command.ts';
@@ -20,10 +22,6 @@ import { failure, usageError } from '../errors.ts';
 import { readRepositoryFiles } from '../read-repository.ts';
 import { checkName, readRepoSettings, sealingKeyOf } from './seal.ts';
 
-export const GRANT_TYPES = ['client_credentials', 'password', 'refresh_token'] as const;
-export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
-type GrantType = (typeof GRANT_TYPES)[number];
-type AuthMethod = (typeof AUTH_METHODS)[number];
 
 const SCHEMA_COMMENT = '# yaml-language-server: $schema=../.mergekey/schemas/application.schema.json';
 /** A JWKS of public keys is a few kilobytes; anything far larger is the wrong file. */
@@ -76,11 +74,9 @@ export async function appNew(options: AppNewOptions): Promise<AppNewResult> {
     throw usageError("option '--description' is required: publishers read it to decide whether to approve the application");
   }
   const authMethod = options.authMethod;
-  const grantTypes = options.grantTypes?.map((grant) => {
-    if (!(GRANT_TYPES as readonly string[]).includes(grant)) {
-      throw usageError(`option '--grant-types' takes ${GRANT_TYPES.join(', ')} (got '${grant}')`);
-    }
-    return grant as GrantType;
+  const grantTypes = options.grantTypes?.map((grant): GrantType => {
+    if (!isGrantType(grant)) throw usageError(`option '--grant-types' takes ${GRANT_TYPES.join(', ')} (got '${grant}')`);
+    return grant;
   });
   if ((authMethod === 'private_key_jwt') !== (options.jwks !== undefined)) {
     throw usageError(
@@ -184,23 +180,6 @@ function chooseOwners(given: readonly string[] | undefined, files: readonly Repo
   );
 }
 
-/** A client id no application of the repository uses, in any case (valid manifest or not). */
-export function uniqueClientId(files: readonly RepoFile[], generate: () => string = generateClientId): string {
-  const taken = new Set<string>();
-  for (const file of files) {
-    if (!file.path.startsWith('apps/')) continue;
-    try {
-      const id = (parseYaml(Buffer.from(file.content).toString('utf8')) as { spec?: { clientId?: unknown } } | null)?.spec?.clientId;
-      if (typeof id === 'string') taken.add(id.toLowerCase());
-    } catch {
-      // An unparsable manifest holds no client id the controller could apply.
-    }
-  }
-  for (;;) {
-    const id = generate();
-    if (!taken.has(id.toLowerCase())) return id;
-  }
-}
 
 export function readJwks(file: string): Jwks {
   let bytes: Buffer;

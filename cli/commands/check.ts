@@ -10,7 +10,9 @@ import { EXIT_CODES, failure, usageError } from '../errors.ts';
 import { CHECK_COMMENT_MARKER, CHECK_CONTEXT } from '../../controller/requests/check-result.ts';
 import { checkMarkdown, runCheck, statusDescription, type CheckReport, type PullRequestContext } from '../../controller/requests/check.ts';
 import { Clone } from '../../controller/requests/git.ts';
-import { connectGitHub, GITHUB_OPTIONS, withGitHubErrors } from '../../controller/requests/github.ts';
+import { GITHUB_OPTIONS } from '../github-options.ts';
+import { connectGitHub } from '../../controller/requests/github.ts';
+import { withGitHubErrors } from '../../controller/requests/errors.ts';
 import { listRequests } from '../../controller/requests/state.ts';
 import { parsePullNumber } from './review/approve.ts';
 

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateKeys, type ControllerKeys } from '../../controller/sealing/keys.ts';
 import { CliError } from '../errors.ts';
 import { init } from './init.ts';
-import { NO_SEALING_KEY, sealSecret, type SealOptions } from './seal.ts';
+import { NO_SEALING_KEY } from '../../controller/requests/secrets.ts';
+import { sealSecret, type SealOptions } from './seal.ts';
 
 let tmp: string;
 let keys: ControllerKeys;

@@ -8,13 +8,13 @@ import type { Settings } from '../../controller/manifests/types.generated.ts';
 import { SealingError } from '../../controller/sealing/errors.ts';
 import { generateClientSecret } from '../../controller/sealing/generate.ts';
 import { MAX_SEALED_BYTES, seal, sealingPublicKey, type SealableKind, type SealingPublicJwk } from '../../controller/sealing/seal.ts';
+import { NO_SEALING_KEY } from '../../controller/requests/secrets.ts';
 import { defineCommand } from '../command.ts';
 import { failure, usageError } from '../errors.ts';
 import { readPublicSealingKey } from './init.ts';
 
 export const SEALABLE_KINDS = ['Application', 'User'] as const satisfies readonly SealableKind[];
 const NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
-export const NO_SEALING_KEY = 'mergekey.yaml has no sealingKey: run `mergekey keys public --data …` on the controller and put it there';
 
 /** Where the public sealing key comes from: a JWK file, or a manifests repository's mergekey.yaml. */
 export interface KeySource {

@@ -1,5 +1,6 @@
-// Follows one branch of a manifests repository in a bare cache, and reads manifests from commit
-// objects. Nothing is ever checked out: a work tree would follow symlinks, run filters (LFS) and
+// Reads manifests from a repository's commit objects (ManifestReader: the one reader, used by the
+// controller and by the request workflow's clones), and follows one branch of a manifests
+// repository in a bare cache (GitSource). Nothing is ever checked out: a work tree would follow symlinks, run filters (LFS) and
 // hooks, and could be left half-written by a crash. Everything here reads git's object database.
 //
 // The repository is untrusted input (anyone who can merge can put anything in it), so every git
@@ -112,6 +113,16 @@ export interface ManifestListing {
   entries: TreeEntry[];
   /** Manifest paths that are refused without being read: symlinks, submodules, oversized files. */
   problems: SourceProblem[];
+  /** With `reportFolders`: manifest folders that are a symlink, a submodule or a file. */
+  notFolders: string[];
+}
+
+/** One entry of a tree listing. */
+export interface ListedEntry extends TreeEntry {
+  mode: string;
+  type: string;
+  /** From the listing; 0 for what is not a blob. */
+  size: number;
 }
 
 export interface ReadResult {
@@ -178,32 +189,352 @@ export interface GitSourceOptions {
   maxManifests?: number;
 }
 
-export class GitSource {
+export interface ManifestReaderOptions {
+  /** The repository: a bare cache, or a working copy's root. */
+  dir: string;
+  /** `-c` settings on every git call: the hardening settings, and what the caller adds. */
+  config: readonly string[];
+  env: NodeJS.ProcessEnv;
+  /** Files above this size are refused unread. */
+  maxFileBytes?: number | undefined;
+  /** A commit with more manifest paths than this is held whole, unread. */
+  maxManifests?: number | undefined;
+}
+
+/**
+ * Reads manifests from a repository's commit objects, hardened as the header says: listings are
+ * streamed and bounded, symlinks, submodules and oversized files are refused before a byte of
+ * them is read, and every git call runs with the hardening settings and environment. The
+ * controller's GitSource and the request workflow's Clone both read through it, so a file the
+ * repository's check accepts is one the controller reads.
+ */
+export class ManifestReader {
+  readonly dir: string;
+  readonly maxFileBytes: number;
+  readonly maxManifests: number;
+  protected readonly config: readonly string[];
+  protected readonly env: NodeJS.ProcessEnv;
+
+  constructor(options: ManifestReaderOptions) {
+    this.dir = resolve(options.dir);
+    this.config = options.config;
+    this.env = options.env;
+    this.maxFileBytes = options.maxFileBytes ?? LIMITS.manifestMaxBytes;
+    this.maxManifests = options.maxManifests ?? LIMITS.manifestsMaxCount;
+  }
+
+  /** True when `commit` is in the repository. */
+  async hasCommit(commit: string): Promise<boolean> {
+    if (!COMMIT_ID.test(commit)) return false;
+    return (await this.exitCode(['cat-file', '-e', `${commit}^{commit}`])) === 0;
+  }
+
+  /** True when `ancestor` is known and reachable from `descendant`: the history was not rewritten. */
+  async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    if (!COMMIT_ID.test(ancestor) || !COMMIT_ID.test(descendant)) return false;
+    // Exit status 1 means "not an ancestor" and 128 an unknown commit (a rebuilt cache, a pruned
+    // rewritten history): both mean a full resync. simple-git would report a silent exit 1 as success.
+    return (await this.exitCode(['merge-base', '--is-ancestor', ancestor, descendant])) === 0;
+  }
+
+  /**
+   * Every manifest path in the commit's tree, with sizes from the listing itself: nothing is read
+   * here, and the listing is streamed, so neither a huge tree nor a huge file costs memory. A
+   * manifest folder that is not a folder holds the commit (GitError NOT_READABLE), unless
+   * `reportFolders` asks for it in `notFolders` (the repository's check reports it as a refusal).
+   */
+  async listManifests(commit: string, options: { reportFolders?: boolean } = {}): Promise<ManifestListing> {
+    const entries: TreeEntry[] = [];
+    const problems: SourceProblem[] = [];
+    const notFolders: string[] = [];
+    const take = (record: string) => {
+      const tab = record.indexOf('\t');
+      const [mode, type, oid, size] = record.slice(0, tab).split(/ +/);
+      const path = record.slice(tab + 1);
+      if (MANIFEST_FOLDERS.has(path) && mode !== MODE_TREE) {
+        if (options.reportFolders !== true) this.refuseFolder(commit, path, mode!);
+        // Listed twice (the root's listing and the folder's own): reported once.
+        if (!notFolders.includes(path)) notFolders.push(path);
+        return;
+      }
+      if (!isManifestPath(path)) return;
+      this.countManifest(commit, entries.length + problems.length);
+      const refused = this.refuse(path, mode!, type === 'blob' ? Number(size) : 0);
+      if (refused !== undefined) problems.push(refused);
+      else entries.push({ path, oid: oid! });
+    };
+    // In git's path order, as the plan expects: apis/ and apps/, the root's mergekey.*, plans/ and users/.
+    await this.streamRecords(['ls-tree', '-r', '-z', '-l', '--full-tree', commit, '--', 'apis', 'apps'], take);
+    await this.streamRecords(['ls-tree', '-z', '-l', '--full-tree', commit], take);
+    await this.streamRecords(['ls-tree', '-r', '-z', '-l', '--full-tree', commit, '--', 'plans', 'users'], take);
+    return { entries, problems, notFolders };
+  }
+
+  /**
+   * The manifest paths that differ between two commits, with the entries to read at `to`.
+   * Plumbing `diff-tree` rather than porcelain `git diff`: it gives modes and blob ids (needed to
+   * refuse a file turned into a symlink) and never runs external diff or textconv drivers. It
+   * gives no sizes: `readFiles` asks git for them before it reads anything.
+   */
+  async changes(from: string, to: string): Promise<{ changes: PathChange[]; entries: TreeEntry[]; problems: SourceProblem[] }> {
+    const changes: PathChange[] = [];
+    const entries: TreeEntry[] = [];
+    const problems: SourceProblem[] = [];
+    let meta: string | undefined;
+    // -z output alternates "<:meta>" and "<path>" records.
+    await this.streamRecords(['diff-tree', '-r', '-z', '--no-renames', '--no-abbrev', from, to, '--', ...MANIFEST_PATHSPECS], (record) => {
+      if (meta === undefined) {
+        meta = record;
+        return;
+      }
+      const [path, fields] = [record, meta];
+      meta = undefined;
+      if (!fields.startsWith(':')) return;
+      const [, newMode, , newOid, letter] = fields.slice(1).split(' ');
+      if (MANIFEST_FOLDERS.has(path) && letter !== 'D' && newMode !== MODE_TREE) this.refuseFolder(to, path, newMode!);
+      if (!isManifestPath(path)) return;
+      this.countManifest(to, changes.length);
+      if (letter === 'D') {
+        changes.push({ path, status: 'deleted' });
+        return;
+      }
+      changes.push({ path, status: letter === 'A' ? 'added' : 'modified' });
+      // Modes refuse symlinks and submodules here; sizes are checked before reading.
+      const refused = this.refuse(path, newMode!, 0);
+      if (refused !== undefined) problems.push(refused);
+      else entries.push({ path, oid: newOid! });
+    });
+    return { changes, entries, problems };
+  }
+
+  /**
+   * A manifest folder turned into a symlink, a submodule or a file would make every manifest in it
+   * vanish, and so deactivate every application at once, with nothing in the status saying why:
+   * the commit is held whole instead, naming the folder.
+   */
+  private refuseFolder(commit: string, path: string, mode: string): never {
+    const what = mode === MODE_SYMLINK ? 'a symlink' : mode === MODE_SUBMODULE ? 'a submodule' : 'a file';
+    throw new GitError('NOT_READABLE', `${path}/ is ${what} in commit ${commit.slice(0, 12)}, not a folder: manifests are never read through it, and the commit is not applied`);
+  }
+
+  private countManifest(commit: string, seen: number): void {
+    if (seen >= this.maxManifests) {
+      throw new GitError('TOO_LARGE', `commit ${commit.slice(0, 12)} has more than ${this.maxManifests} manifest paths; it is not read`);
+    }
+  }
+
+  /** Why the entry at `path` is refused unread (a symlink, not a regular file, over the size cap), if it is. */
+  refuse(path: string, mode: string, size: number): SourceProblem | undefined {
+    const at = { path, line: 1, column: 1 };
+    if (mode === MODE_SYMLINK) return { ...at, code: 'file.symlink', message: `${path} is a symlink; symlinks are not followed` };
+    if (mode === MODE_SUBMODULE) return { ...at, code: 'file.not-regular', message: `${path} is a submodule; submodules are not followed` };
+    if (!mode.startsWith('100')) return { ...at, code: 'file.not-regular', message: `${path} is not a regular file` };
+    if (size > this.maxFileBytes) {
+      return { ...at, code: 'file.too-large', message: `${path} is ${size} bytes; manifests are limited to ${this.maxFileBytes} bytes` };
+    }
+    return undefined;
+  }
+
+  /** The tree entry at `path` in `commit` (its mode, type, blob id and listed size), or undefined. */
+  async entryAt(commit: string, path: string): Promise<ListedEntry | undefined> {
+    let found: ListedEntry | undefined;
+    await this.streamRecords(['ls-tree', '-z', '-l', '--full-tree', commit, '--', path], (record) => {
+      const tab = record.indexOf('\t');
+      const [mode, type, oid, size] = record.slice(0, tab).split(/ +/);
+      if (record.slice(tab + 1) === path) found = { path, mode: mode!, type: type!, oid: oid!, size: size === '-' ? 0 : Number(size) };
+    });
+    return found;
+  }
+
+  /**
+   * Reads entries' contents. Their sizes come from git first (`cat-file --batch-check`, which
+   * reads object headers only): a blob above the cap is refused as a problem without one byte
+   * of it being read, and the rest is read in batches of bounded size.
+   */
+  async readFiles(entries: TreeEntry[]): Promise<ReadResult> {
+    const files: ReadResult['files'] = [];
+    const problems: SourceProblem[] = [];
+    const sizes = await this.objectSizes(entries.map((e) => e.oid));
+    const wanted: TreeEntry[] = [];
+    for (const entry of entries) {
+      const { type, size } = sizes.get(entry.oid)!;
+      const refused = this.refuse(entry.path, type === 'blob' ? '100644' : '000000', size);
+      if (refused !== undefined) problems.push(refused);
+      else wanted.push(entry);
+    }
+    const blobs = await this.read(wanted, sizes);
+    for (const entry of wanted) files.push({ path: entry.path, oid: entry.oid, content: blobs.get(entry.oid)! });
+    return { files, problems };
+  }
+
+  /** Type and size of each object, from its header alone. */
+  private async objectSizes(oids: string[]): Promise<Map<string, { type: string; size: number }>> {
+    const unique = [...new Set(oids)];
+    const sizes = new Map<string, { type: string; size: number }>();
+    if (unique.length === 0) return sizes;
+    const out = (await this.spawnGit(['cat-file', '--batch-check'], unique.join('\n') + '\n')).toString('latin1');
+    for (const line of out.split('\n')) {
+      if (line === '') continue;
+      const [oid, type, size] = line.split(' ');
+      if (type === 'missing' || size === undefined) throw new GitError('GIT_FAILED', `object ${oid} is missing from the repository`);
+      sizes.set(oid!, { type: type!, size: Number(size) });
+    }
+    for (const oid of unique) if (!sizes.has(oid)) throw new GitError('GIT_FAILED', `object ${oid} is missing from the repository`);
+    return sizes;
+  }
+
+  /**
+   * Reads blobs with `git cat-file --batch`, in batches of at most `LIMITS.gitReadBatchBytes`, and
+   * never a blob above the size cap: sizes are checked (or asked for) before anything is read.
+   */
+  async read(entries: TreeEntry[], known?: Map<string, { type: string; size: number }>): Promise<Map<string, Uint8Array>> {
+    const unique = [...new Set(entries.map((e) => e.oid))];
+    const blobs = new Map<string, Uint8Array>();
+    if (unique.length === 0) return blobs;
+    const sizes = known ?? (await this.objectSizes(unique));
+    let batch: string[] = [];
+    let batchBytes = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const stdout = await this.spawnGit(['cat-file', '--batch'], batch.join('\n') + '\n');
+      let offset = 0;
+      while (offset < stdout.length) {
+        const eol = stdout.indexOf(0x0a, offset);
+        if (eol < 0) throw new GitError('GIT_FAILED', 'git cat-file --batch: truncated output');
+        const [oid, type, size] = stdout.subarray(offset, eol).toString('latin1').split(' ');
+        offset = eol + 1;
+        if (type === 'missing' || size === undefined) throw new GitError('GIT_FAILED', `object ${oid} is missing from the repository`);
+        const length = Number(size);
+        blobs.set(oid!, stdout.subarray(offset, offset + length));
+        offset += length + 1;
+      }
+      batch = [];
+      batchBytes = 0;
+    };
+    for (const oid of unique) {
+      const { type, size } = sizes.get(oid) ?? { type: 'missing', size: 0 };
+      if (type !== 'blob' || size > this.maxFileBytes) {
+        throw new GitError('GIT_FAILED', `object ${oid} is a ${type} of ${size} bytes; only blobs of at most ${this.maxFileBytes} bytes are read`);
+      }
+      if (batchBytes + size > LIMITS.gitReadBatchBytes) await flush();
+      batch.push(oid);
+      batchBytes += size;
+    }
+    await flush();
+    return blobs;
+  }
+
+  /**
+   * Runs git and hands each NUL-terminated record of its output to `take` as it arrives: memory
+   * holds one record at a time, whatever the size of the tree. A record longer than any real
+   * path is refused (and git stopped), as is whatever `take` throws.
+   */
+  private streamRecords(args: string[], take: (record: string) => void): Promise<void> {
+    return new Promise((resolvePromise, reject) => {
+      const child = spawn('git', [...this.config.flatMap((c) => ['-c', c]), ...args], {
+        cwd: this.dir, env: this.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: LIMITS.gitTimeoutMs,
+      });
+      let failed: Error | undefined;
+      const fail = (error: Error) => {
+        failed ??= error;
+        child.kill('SIGKILL');
+      };
+      let pending = Buffer.alloc(0);
+      const err: Buffer[] = [];
+      let errBytes = 0;
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (failed !== undefined) return;
+        let data = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+        let start = 0;
+        const tooLong = () => new GitError('TOO_LARGE', `git ${args[0]} listed a path longer than ${LIMITS.gitRecordMaxBytes} bytes; the commit is not read`);
+        for (let nul = data.indexOf(0, start); nul >= 0; nul = data.indexOf(0, start)) {
+          if (nul - start > LIMITS.gitRecordMaxBytes) return fail(tooLong());
+          try {
+            take(data.subarray(start, nul).toString('utf8'));
+          } catch (error) {
+            return fail(error instanceof Error ? error : new Error(String(error)));
+          }
+          start = nul + 1;
+        }
+        data = data.subarray(start);
+        if (data.length > LIMITS.gitRecordMaxBytes) return fail(tooLong());
+        pending = Buffer.from(data);
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        if (errBytes < 64 * 1024) err.push(chunk);
+        errBytes += chunk.length;
+      });
+      child.on('error', (error) => reject(new GitError('GIT_FAILED', `cannot run git: ${error.message}`, { cause: error })));
+      child.on('close', (code) => {
+        if (failed !== undefined) reject(failed);
+        else if (code === 0) resolvePromise();
+        else reject(new GitError('GIT_FAILED', `git ${args[0]} failed: ${firstLine(Buffer.concat(err).toString() || `exit ${code}`)}`));
+      });
+    });
+  }
+
+  private exitCode(args: string[]): Promise<number | null> {
+    return new Promise((resolvePromise) => {
+      const child = spawn('git', [...this.config.flatMap((c) => ['-c', c]), ...args], {
+        cwd: this.dir, env: this.env, stdio: 'ignore', timeout: LIMITS.gitTimeoutMs,
+      });
+      child.on('error', () => resolvePromise(null));
+      child.on('close', (code) => resolvePromise(code));
+    });
+  }
+
+  // simple-git cannot feed a process's stdin, which `cat-file --batch` needs; same settings.
+  private spawnGit(args: string[], input: string): Promise<Buffer> {
+    return new Promise((resolvePromise, reject) => {
+      const child = spawn('git', [...this.config.flatMap((c) => ['-c', c]), ...args], {
+        cwd: this.dir,
+        env: this.env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        timeout: LIMITS.gitTimeoutMs,
+      });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+      child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+      child.on('error', (error) => reject(new GitError('GIT_FAILED', `cannot run git: ${error.message}`, { cause: error })));
+      child.on('close', (code) => {
+        if (code === 0) resolvePromise(Buffer.concat(out));
+        else reject(new GitError('GIT_FAILED', `git ${args.join(' ')} exited with ${code}: ${firstLine(Buffer.concat(err).toString())}`));
+      });
+      child.stdin.on('error', () => {});
+      child.stdin.end(input);
+    });
+  }
+}
+
+/** The reader for a working copy (a developer's clone, the portal's): the same hardening, reading objects only. */
+export function workingCopyReader(root: string): ManifestReader {
+  return new ManifestReader({ dir: root, config: SAFE_CONFIG, env: gitEnvironment() });
+}
+
+
+/** Follows one branch into a bare cache, and reads its commits as every ManifestReader does. */
+export class GitSource extends ManifestReader {
   readonly location: RepoLocation;
   readonly branch: string;
   readonly cacheDir: string;
-  private readonly maxFileBytes: number;
-  private readonly maxManifests: number;
-  private readonly config: string[];
-  private readonly env: NodeJS.ProcessEnv;
   private readonly git: SimpleGit;
   private initialised = false;
 
   constructor(options: GitSourceOptions) {
-    this.location = parseRepoLocation(options.repo);
-    this.branch = checkBranchName(options.branch);
-    this.cacheDir = resolve(options.cacheDir);
-    this.maxFileBytes = options.maxFileBytes ?? LIMITS.manifestMaxBytes;
-    this.maxManifests = options.maxManifests ?? LIMITS.manifestsMaxCount;
+    const location = parseRepoLocation(options.repo);
+    const env = gitEnvironment();
     // A local path is the one case where the file transport is needed; a remote URL cannot make
     // git read local files through it (submodules are off anyway).
-    this.config = this.location.kind === 'local' ? [...SAFE_CONFIG, 'protocol.file.allow=always'] : [...SAFE_CONFIG];
-    const env = gitEnvironment();
-    this.env = env;
+    const config = location.kind === 'local' ? [...SAFE_CONFIG, 'protocol.file.allow=always'] : [...SAFE_CONFIG];
+    super({ dir: options.cacheDir, config, env, maxFileBytes: options.maxFileBytes, maxManifests: options.maxManifests });
+    this.location = location;
+    this.branch = checkBranchName(options.branch);
+    this.cacheDir = this.dir;
     mkdirSync(this.cacheDir, { recursive: true, mode: 0o700 });
     this.git = simpleGit({
       baseDir: this.cacheDir,
-      config: this.config,
+      config: [...this.config],
       timeout: { block: LIMITS.gitTimeoutMs },
       // These "unsafe" overrides only let us pass the fixed, hardening settings above; nothing
       // from the repository or the user reaches git's configuration.
@@ -308,270 +639,8 @@ export class GitSource {
       return undefined;
     }
   }
-
-  /** True when `commit` is in the cache. */
-  async hasCommit(commit: string): Promise<boolean> {
-    if (!COMMIT_ID.test(commit)) return false;
-    return (await this.exitCode(['cat-file', '-e', `${commit}^{commit}`])) === 0;
-  }
-
-  /** True when `ancestor` is known and reachable from `descendant`: the history was not rewritten. */
-  async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
-    if (!COMMIT_ID.test(ancestor) || !COMMIT_ID.test(descendant)) return false;
-    // Exit status 1 means "not an ancestor" and 128 an unknown commit (a rebuilt cache, a pruned
-    // rewritten history): both mean a full resync. simple-git would report a silent exit 1 as success.
-    return (await this.exitCode(['merge-base', '--is-ancestor', ancestor, descendant])) === 0;
-  }
-
-  /**
-   * Every manifest path in the commit's tree, with sizes from the listing itself: nothing is read
-   * here, and the listing is streamed, so neither a huge tree nor a huge file costs memory.
-   */
-  async listManifests(commit: string): Promise<ManifestListing> {
-    const entries: TreeEntry[] = [];
-    const problems: SourceProblem[] = [];
-    const take = (record: string) => {
-      const tab = record.indexOf('\t');
-      const [mode, type, oid, size] = record.slice(0, tab).split(/ +/);
-      const path = record.slice(tab + 1);
-      if (MANIFEST_FOLDERS.has(path) && mode !== MODE_TREE) this.refuseFolder(commit, path, mode!);
-      if (!isManifestPath(path)) return;
-      this.countManifest(commit, entries.length + problems.length);
-      const refused = this.refuse(path, mode!, type === 'blob' ? Number(size) : 0);
-      if (refused !== undefined) problems.push(refused);
-      else entries.push({ path, oid: oid! });
-    };
-    // In git's path order, as the plan expects: apis/ and apps/, the root's mergekey.*, plans/ and users/.
-    await this.streamRecords(['ls-tree', '-r', '-z', '-l', '--full-tree', commit, '--', 'apis', 'apps'], take);
-    await this.streamRecords(['ls-tree', '-z', '-l', '--full-tree', commit], take);
-    await this.streamRecords(['ls-tree', '-r', '-z', '-l', '--full-tree', commit, '--', 'plans', 'users'], take);
-    return { entries, problems };
-  }
-
-  /**
-   * The manifest paths that differ between two commits, with the entries to read at `to`.
-   * Plumbing `diff-tree` rather than porcelain `git diff`: it gives modes and blob ids (needed to
-   * refuse a file turned into a symlink) and never runs external diff or textconv drivers. It
-   * gives no sizes: `readFiles` asks git for them before it reads anything.
-   */
-  async changes(from: string, to: string): Promise<{ changes: PathChange[]; entries: TreeEntry[]; problems: SourceProblem[] }> {
-    const changes: PathChange[] = [];
-    const entries: TreeEntry[] = [];
-    const problems: SourceProblem[] = [];
-    let meta: string | undefined;
-    // -z output alternates "<:meta>" and "<path>" records.
-    await this.streamRecords(['diff-tree', '-r', '-z', '--no-renames', '--no-abbrev', from, to, '--', ...MANIFEST_PATHSPECS], (record) => {
-      if (meta === undefined) {
-        meta = record;
-        return;
-      }
-      const [path, fields] = [record, meta];
-      meta = undefined;
-      if (!fields.startsWith(':')) return;
-      const [, newMode, , newOid, letter] = fields.slice(1).split(' ');
-      if (MANIFEST_FOLDERS.has(path) && letter !== 'D' && newMode !== MODE_TREE) this.refuseFolder(to, path, newMode!);
-      if (!isManifestPath(path)) return;
-      this.countManifest(to, changes.length);
-      if (letter === 'D') {
-        changes.push({ path, status: 'deleted' });
-        return;
-      }
-      changes.push({ path, status: letter === 'A' ? 'added' : 'modified' });
-      // Modes refuse symlinks and submodules here; sizes are checked before reading.
-      const refused = this.refuse(path, newMode!, 0);
-      if (refused !== undefined) problems.push(refused);
-      else entries.push({ path, oid: newOid! });
-    });
-    return { changes, entries, problems };
-  }
-
-  /**
-   * A manifest folder turned into a symlink, a submodule or a file would make every manifest in it
-   * vanish, and so deactivate every application at once, with nothing in the status saying why:
-   * the commit is held whole instead, naming the folder.
-   */
-  private refuseFolder(commit: string, path: string, mode: string): never {
-    const what = mode === MODE_SYMLINK ? 'a symlink' : mode === MODE_SUBMODULE ? 'a submodule' : 'a file';
-    throw new GitError('NOT_READABLE', `${path}/ is ${what} in commit ${commit.slice(0, 12)}, not a folder: manifests are never read through it, and the commit is not applied`);
-  }
-
-  private countManifest(commit: string, seen: number): void {
-    if (seen >= this.maxManifests) {
-      throw new GitError('TOO_LARGE', `commit ${commit.slice(0, 12)} has more than ${this.maxManifests} manifest paths; it is not read`);
-    }
-  }
-
-  private refuse(path: string, mode: string, size: number): SourceProblem | undefined {
-    const at = { path, line: 1, column: 1 };
-    if (mode === MODE_SYMLINK) return { ...at, code: 'file.symlink', message: `${path} is a symlink; symlinks are not followed` };
-    if (mode === MODE_SUBMODULE) return { ...at, code: 'file.not-regular', message: `${path} is a submodule; submodules are not followed` };
-    if (!mode.startsWith('100')) return { ...at, code: 'file.not-regular', message: `${path} is not a regular file` };
-    if (size > this.maxFileBytes) {
-      return { ...at, code: 'file.too-large', message: `${path} is ${size} bytes; manifests are limited to ${this.maxFileBytes} bytes` };
-    }
-    return undefined;
-  }
-
-  /**
-   * Reads entries' contents. Their sizes come from git first (`cat-file --batch-check`, which
-   * reads object headers only): a blob above the cap is refused as a problem without one byte
-   * of it being read, and the rest is read in batches of bounded size.
-   */
-  async readFiles(entries: TreeEntry[]): Promise<ReadResult> {
-    const files: ReadResult['files'] = [];
-    const problems: SourceProblem[] = [];
-    const sizes = await this.objectSizes(entries.map((e) => e.oid));
-    const wanted: TreeEntry[] = [];
-    for (const entry of entries) {
-      const { type, size } = sizes.get(entry.oid)!;
-      const refused = this.refuse(entry.path, type === 'blob' ? '100644' : '000000', size);
-      if (refused !== undefined) problems.push(refused);
-      else wanted.push(entry);
-    }
-    const blobs = await this.read(wanted, sizes);
-    for (const entry of wanted) files.push({ path: entry.path, oid: entry.oid, content: blobs.get(entry.oid)! });
-    return { files, problems };
-  }
-
-  /** Type and size of each object, from its header alone. */
-  private async objectSizes(oids: string[]): Promise<Map<string, { type: string; size: number }>> {
-    const unique = [...new Set(oids)];
-    const sizes = new Map<string, { type: string; size: number }>();
-    if (unique.length === 0) return sizes;
-    const out = (await this.spawnGit(['cat-file', '--batch-check'], unique.join('\n') + '\n')).toString('latin1');
-    for (const line of out.split('\n')) {
-      if (line === '') continue;
-      const [oid, type, size] = line.split(' ');
-      if (type === 'missing' || size === undefined) throw new GitError('GIT_FAILED', `object ${oid} is missing from the cache`);
-      sizes.set(oid!, { type: type!, size: Number(size) });
-    }
-    for (const oid of unique) if (!sizes.has(oid)) throw new GitError('GIT_FAILED', `object ${oid} is missing from the cache`);
-    return sizes;
-  }
-
-  /**
-   * Reads blobs with `git cat-file --batch`, in batches of at most `LIMITS.gitReadBatchBytes`, and
-   * never a blob above the size cap: sizes are checked (or asked for) before anything is read.
-   */
-  async read(entries: TreeEntry[], known?: Map<string, { type: string; size: number }>): Promise<Map<string, Uint8Array>> {
-    const unique = [...new Set(entries.map((e) => e.oid))];
-    const blobs = new Map<string, Uint8Array>();
-    if (unique.length === 0) return blobs;
-    const sizes = known ?? (await this.objectSizes(unique));
-    let batch: string[] = [];
-    let batchBytes = 0;
-    const flush = async () => {
-      if (batch.length === 0) return;
-      const stdout = await this.spawnGit(['cat-file', '--batch'], batch.join('\n') + '\n');
-      let offset = 0;
-      while (offset < stdout.length) {
-        const eol = stdout.indexOf(0x0a, offset);
-        if (eol < 0) throw new GitError('GIT_FAILED', 'git cat-file --batch: truncated output');
-        const [oid, type, size] = stdout.subarray(offset, eol).toString('latin1').split(' ');
-        offset = eol + 1;
-        if (type === 'missing' || size === undefined) throw new GitError('GIT_FAILED', `object ${oid} is missing from the cache`);
-        const length = Number(size);
-        blobs.set(oid!, stdout.subarray(offset, offset + length));
-        offset += length + 1;
-      }
-      batch = [];
-      batchBytes = 0;
-    };
-    for (const oid of unique) {
-      const { type, size } = sizes.get(oid) ?? { type: 'missing', size: 0 };
-      if (type !== 'blob' || size > this.maxFileBytes) {
-        throw new GitError('GIT_FAILED', `object ${oid} is a ${type} of ${size} bytes; only blobs of at most ${this.maxFileBytes} bytes are read`);
-      }
-      if (batchBytes + size > LIMITS.gitReadBatchBytes) await flush();
-      batch.push(oid);
-      batchBytes += size;
-    }
-    await flush();
-    return blobs;
-  }
-
-  /**
-   * Runs git and hands each NUL-terminated record of its output to `take` as it arrives: memory
-   * holds one record at a time, whatever the size of the tree. A record longer than any real
-   * path is refused (and git stopped), as is whatever `take` throws.
-   */
-  private streamRecords(args: string[], take: (record: string) => void): Promise<void> {
-    return new Promise((resolvePromise, reject) => {
-      const child = spawn('git', [...this.config.flatMap((c) => ['-c', c]), ...args], {
-        cwd: this.cacheDir, env: this.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: LIMITS.gitTimeoutMs,
-      });
-      let failed: Error | undefined;
-      const fail = (error: Error) => {
-        failed ??= error;
-        child.kill('SIGKILL');
-      };
-      let pending = Buffer.alloc(0);
-      const err: Buffer[] = [];
-      let errBytes = 0;
-      child.stdout.on('data', (chunk: Buffer) => {
-        if (failed !== undefined) return;
-        let data = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-        let start = 0;
-        const tooLong = () => new GitError('TOO_LARGE', `git ${args[0]} listed a path longer than ${LIMITS.gitRecordMaxBytes} bytes; the commit is not read`);
-        for (let nul = data.indexOf(0, start); nul >= 0; nul = data.indexOf(0, start)) {
-          if (nul - start > LIMITS.gitRecordMaxBytes) return fail(tooLong());
-          try {
-            take(data.subarray(start, nul).toString('utf8'));
-          } catch (error) {
-            return fail(error instanceof Error ? error : new Error(String(error)));
-          }
-          start = nul + 1;
-        }
-        data = data.subarray(start);
-        if (data.length > LIMITS.gitRecordMaxBytes) return fail(tooLong());
-        pending = Buffer.from(data);
-      });
-      child.stderr.on('data', (chunk: Buffer) => {
-        if (errBytes < 64 * 1024) err.push(chunk);
-        errBytes += chunk.length;
-      });
-      child.on('error', (error) => reject(new GitError('GIT_FAILED', `cannot run git: ${error.message}`, { cause: error })));
-      child.on('close', (code) => {
-        if (failed !== undefined) reject(failed);
-        else if (code === 0) resolvePromise();
-        else reject(new GitError('GIT_FAILED', `git ${args[0]} failed: ${firstLine(Buffer.concat(err).toString() || `exit ${code}`)}`));
-      });
-    });
-  }
-
-  private exitCode(args: string[]): Promise<number | null> {
-    return new Promise((resolvePromise) => {
-      const child = spawn('git', [...this.config.flatMap((c) => ['-c', c]), ...args], {
-        cwd: this.cacheDir, env: this.env, stdio: 'ignore', timeout: LIMITS.gitTimeoutMs,
-      });
-      child.on('error', () => resolvePromise(null));
-      child.on('close', (code) => resolvePromise(code));
-    });
-  }
-
-  // simple-git cannot feed a process's stdin, which `cat-file --batch` needs; same settings.
-  private spawnGit(args: string[], input: string): Promise<Buffer> {
-    return new Promise((resolvePromise, reject) => {
-      const child = spawn('git', [...this.config.flatMap((c) => ['-c', c]), ...args], {
-        cwd: this.cacheDir,
-        env: this.env,
-        stdio: ['pipe', 'pipe', 'pipe'],
-        timeout: LIMITS.gitTimeoutMs,
-      });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-      child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-      child.on('error', (error) => reject(new GitError('GIT_FAILED', `cannot run git: ${error.message}`, { cause: error })));
-      child.on('close', (code) => {
-        if (code === 0) resolvePromise(Buffer.concat(out));
-        else reject(new GitError('GIT_FAILED', `git ${args.join(' ')} exited with ${code}: ${firstLine(Buffer.concat(err).toString())}`));
-      });
-      child.stdin.on('error', () => {});
-      child.stdin.end(input);
-    });
-  }
 }
+
 
 function firstLine(text: string): string {
   return text.trim().split('\n').find((line) => line.trim() !== '')?.trim() ?? 'unknown error';

@@ -4,10 +4,10 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deriveStatuses } from '../requests/status.ts';
 import { REQUEST_LABELS, requestBranchName, requestMarker } from '../requests/requests.ts';
+import { listRequests } from '../requests/state.ts';
 import { createGitHubClient, type ClientOptions, type RequestsBackend } from './client.ts';
 import type { GitHubConfig } from './config.ts';
 import { GitHubError, type GitHubErrorCode } from './errors.ts';
-import { listRequestSummaries } from './requests.ts';
 import { startGitHubStandIn, type GitHubStandIn } from '../../forge/server.ts';
 import { createTestRepository, type TestRepository } from '../../forge/test-repo.ts';
 
@@ -124,7 +124,7 @@ describe('the request workflow through RequestsBackend', () => {
     await repo.pushBranch('docs', { 'README.md': 'hello\n' });
     await alice.openPullRequest({ head: 'docs', base: 'main', title: 'Docs', body: '' });
 
-    const summaries = await listRequestSummaries(alice, { withMergers: true });
+    const summaries = await listRequests(alice, { withMergers: true });
     expect(summaries.map((s) => [s.app, s.kind, s.state])).toEqual([
       ['ledger', 'create', 'open'],
       ['billing', 'edit', 'open'],

@@ -1,7 +1,7 @@
 // What a request to the portal carries, read and checked before a route uses it: form bodies (a
 // strict parser of its own), their fields, and the application names and request numbers in paths.
 import type { FastifyRequest } from 'fastify';
-import { NO_SUCH_REQUEST, PortalError } from './service.ts';
+import { NO_SUCH_REQUEST, PortalError } from './portal-errors.ts';
 
 const NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 

@@ -5,7 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { PortalContext } from './context.ts';
 import { errorPage } from './pages/confirm.ts';
 import { BASE } from './pages/layout.ts';
-import { PortalError, toPortalError } from './service.ts';
+import { PortalError, toPortalError } from './portal-errors.ts';
 
 export const CSP = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 

@@ -1,6 +1,6 @@
 // The portal's working copy of the manifests repository and its GitHub connection: what a
 // developer's clone and token are to the CLI, the server's are to the portal. Requests are made
-// with the same code as `mergekey app …` (`cli/requests/`): one commit on top of the branch the
+// with the same code as `mergekey app …` (`controller/requests/`): one commit on top of the branch the
 // controller follows, pushed to a request branch, opened as a pull request with the server's
 // token. Git work in the clone is serialized: two fetches at once would fight over the same refs.
 // With `--workers N` every process has its own clone (`clone-<pid>`): a process that starts takes
@@ -78,7 +78,7 @@ export class Workspace {
     });
   }
 
-  /** What `cli/requests` calls a session: the clone and GitHub. The portal keeps no credentials file. */
+  /** What the request workflow calls a session: the clone and GitHub. The portal keeps no credentials file. */
   session(clone: Clone): Session {
     const github = this.#options.github;
     if (github === undefined) throw new Error('the portal has no GitHub token');

@@ -1,8 +1,7 @@
 // Withdrawing a request: only the person who asked cancels it (a close by anyone else is a
 // rejection). Shared by `mergekey app cancel` and the portal.
 import { decisionMarker, isCancelAllowed, parseRequestBranch, refusal, type RequestSummary } from './index.ts';
-import { withGitHubErrors } from './github.ts';
-import { RequestRefused } from './open.ts';
+import { RequestError, withGitHubErrors } from './errors.ts';
 import type { Decider } from './review.ts';
 import type { Session } from './session.ts';
 
@@ -13,16 +12,16 @@ export interface Withdrawn {
 }
 
 /**
- * The open request about `app` that `decider` may cancel, or a RequestRefused. From the CLI, its
+ * The open request about `app` that `decider` may cancel; a RequestError with the refusal's code if none. From the CLI, its
  * GitHub author; from the portal, a request the server's token opened for that same User.
  */
 export function requireCancellable(app: string, decider: Decider, open: readonly RequestSummary[]): RequestSummary {
   const decision = isCancelAllowed(app, decider.tokenLogin, open);
-  if (!decision.allowed) throw new RequestRefused(decision.code, decision.message);
+  if (!decision.allowed) throw new RequestError(decision.code, { app }, decision.message);
   const user = decider.user;
   if (user !== undefined && decision.request.requestedBy !== user.name) {
     const { code, message } = refusal('not-author', `only the person who asked for ${decision.request.kind} request #${decision.request.number} can cancel it`);
-    throw new RequestRefused(code, message);
+    throw new RequestError(code, { app, request: decision.request.number }, message);
   }
   return decision.request;
 }

@@ -22,7 +22,9 @@ import {
 } from './index.ts';
 import { loadManifest, validateRepository, type Problem, type RepoFile } from '../manifests/index.ts';
 import type { Application, Settings } from '../manifests/types.generated.ts';
-import { MAX_MANIFEST_BYTES, type Clone, type SkippedEntry } from './git.ts';
+import { LIMITS } from '../config/defaults.ts';
+import type { SourceProblem } from '../git/source.ts';
+import type { Clone, CommitFiles } from './git.ts';
 import { countActiveTokens, type TokenCount } from './tokens.ts';
 
 /** What the pull request says it is, when the check runs for one. */
@@ -73,7 +75,7 @@ export async function runCheck(input: CheckInput): Promise<CheckReport> {
   const changed = await clone.changedPaths(mergeBase, head);
   const [baseRead, headRead] = await Promise.all([clone.readManifests(base), clone.readManifests(head)]);
   const merged = overlay(baseRead.files, headRead.files, changed);
-  const refusals: Refusal[] = [...skippedRefusals(headRead.skipped, changed)];
+  const refusals: Refusal[] = [...unreadRefusals(headRead, changed)];
   const notes: string[] = [];
 
   const baseEntries = loadEach(baseRead.files);
@@ -175,12 +177,24 @@ function loadEach(files: readonly RepoFile[]): ManifestEntry[] {
   return entries;
 }
 
-function skippedRefusals(skipped: readonly SkippedEntry[], changed: readonly ChangedPath[]): Refusal[] {
+/** What the check says of a changed manifest path the reader refused, by the reader's code. */
+const UNREAD: Readonly<Record<SourceProblem['code'], string>> = {
+  'file.symlink': 'is a symbolic link; a manifest must be a regular file',
+  'file.not-regular': 'is not a file',
+  'file.too-large': `is larger than a manifest may be (${LIMITS.manifestMaxBytes / 1024} KiB)`,
+};
+const NOT_A_FOLDER = 'is a symlink, a submodule or a file, not a folder: the controller does not apply a commit in which a manifest folder is not a folder';
+
+/** The changed paths the head's reading refused (files, or whole manifest folders), as refusals. */
+function unreadRefusals(read: CommitFiles, changed: readonly ChangedPath[]): Refusal[] {
   const paths = new Set(changed.map((change) => change.path));
-  const why = { symlink: 'is a symbolic link; a manifest must be a regular file', 'not-a-file': 'is not a file', 'too-large': `is larger than a manifest may be (${MAX_MANIFEST_BYTES / 1024} KiB)`, 'not-a-folder': 'is a symlink, a submodule or a file, not a folder: the controller does not apply a commit in which a manifest folder is not a folder' };
-  return skipped
+  const unread = [
+    ...read.notFolders.map((path) => ({ path, why: NOT_A_FOLDER })),
+    ...read.problems.map((problem) => ({ path: problem.path, why: UNREAD[problem.code] })),
+  ];
+  return unread
     .filter((entry) => paths.has(entry.path))
-    .map((entry) => ({ code: 'invalid-manifest' as const, message: `${entry.path} ${why[entry.reason]}`, path: entry.path }));
+    .map((entry) => ({ code: 'invalid-manifest' as const, message: `${entry.path} ${entry.why}`, path: entry.path }));
 }
 
 function problemKey(problem: Problem): string {

@@ -2,9 +2,11 @@
 // secret sealed to the controller's key, opened as a pull request. Shared by `mergekey app create`
 // (which then keeps the secret in the developer's credentials file) and the portal (which shows it
 // once and keeps it nowhere).
+import { parse as parseYaml } from 'yaml';
+import type { RepoFile } from '../manifests/index.ts';
 import type { Application, Jwks } from '../manifests/types.generated.ts';
-import { uniqueClientId } from '../../cli/commands/app-new.ts';
-import type { AuthMethod, GrantType } from './inputs.ts';
+import { foldClientId, type AuthMethod, type GrantType } from '../manifests/vocabulary.ts';
+import { generateClientId } from '../sealing/generate.ts';
 import { renderNewApplication } from './manifest.ts';
 import { openRequest, type OpenedRequest } from './open.ts';
 import { newSealedSecret } from './secrets.ts';
@@ -64,4 +66,22 @@ export async function openCreateRequest(session: Session, main: MainState, input
     ...(input.requestedBy === undefined ? {} : { requestedBy: input.requestedBy }),
   });
   return { opened, clientId, ...(secret === undefined ? {} : { clientSecret: secret.secret }) };
+}
+
+/** A client id no application of the repository uses, in any case (valid manifest or not). */
+export function uniqueClientId(files: readonly RepoFile[], generate: () => string = generateClientId): string {
+  const taken = new Set<string>();
+  for (const file of files) {
+    if (!file.path.startsWith('apps/')) continue;
+    try {
+      const id = (parseYaml(Buffer.from(file.content).toString('utf8')) as { spec?: { clientId?: unknown } } | null)?.spec?.clientId;
+      if (typeof id === 'string') taken.add(foldClientId(id));
+    } catch {
+      // An unparsable manifest holds no client id the controller could apply.
+    }
+  }
+  for (;;) {
+    const id = generate();
+    if (!taken.has(foldClientId(id))) return id;
+  }
 }

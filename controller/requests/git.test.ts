@@ -51,10 +51,7 @@ describe('Clone', () => {
       const linked = (await git.revparse(['HEAD'])).trim();
       const commit = await clone.commitFiles(linked, { plans: 'not a folder\n' }, 'plans as a file');
       const read = await clone.readManifests(commit);
-      expect(read.skipped.filter((entry) => entry.reason === 'not-a-folder')).toEqual([
-        { path: 'apis', reason: 'not-a-folder' },
-        { path: 'plans', reason: 'not-a-folder' },
-      ]);
+      expect(read.notFolders).toEqual(['apis', 'plans']);
     } finally {
       // The later cases build on HEAD: take the link away again.
       await git.raw(['rm', '--quiet', 'apis']);
@@ -73,7 +70,7 @@ describe('Clone', () => {
     const read = await clone.readManifests(head);
     // From the commit: not the work tree's edit, and the link reported rather than followed.
     expect(read.files.map((file) => [file.path, Buffer.from(file.content).toString('utf8')])).toEqual([['mergekey.yaml', 'kind: Settings\n']]);
-    expect(read.skipped).toEqual([{ path: 'apps/link.yaml', reason: 'symlink' }]);
+    expect(read.problems).toMatchObject([{ path: 'apps/link.yaml', code: 'file.symlink' }]);
     expect(await clone.readFile(head, 'apps/link.yaml')).toBeUndefined();
     expect(Buffer.from((await clone.readFile(head, 'mergekey.yaml'))!).toString('utf8')).toBe('kind: Settings\n');
   });
@@ -93,11 +90,12 @@ describe('Clone', () => {
     const rssBefore = process.memoryUsage().rss;
     const read = await clone.readManifests(head);
     expect(read.files.map((file) => file.path)).toEqual(['apps/small.yaml', 'mergekey.yaml']);
-    expect(read.skipped).toEqual([
-      { path: 'apps/huge.yaml', reason: 'too-large' },
-      { path: 'apps/link.yaml', reason: 'symlink' },
-      { path: 'apps/over.yaml', reason: 'too-large' },
+    expect(read.problems).toMatchObject([
+      { path: 'apps/huge.yaml', code: 'file.too-large' },
+      { path: 'apps/link.yaml', code: 'file.symlink' },
+      { path: 'apps/over.yaml', code: 'file.too-large' },
     ]);
+    expect(read.problems).toHaveLength(3);
     await expect(clone.readFile(head, 'apps/huge.yaml')).rejects.toThrow(`apps/huge.yaml is 209715200 bytes at ${head.slice(0, 12)}; manifests are limited to 262144 bytes`);
     await expect(clone.readFile(head, 'apps/over.yaml')).rejects.toThrow(`apps/over.yaml is 262145 bytes at ${head.slice(0, 12)}; manifests are limited to 262144 bytes`);
     const rssGrowth = process.memoryUsage().rss - rssBefore;

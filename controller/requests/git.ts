@@ -1,28 +1,23 @@
-// The developer's clone, as requests and the repo's check use it: manifests read from commit
-// objects (never the work tree, which may hold unrelated edits), and a request's one commit made
-// with plumbing on a private index, so the user's checkout, index and branches stay untouched.
-// Only `git push` and `git fetch` touch anything outside the object database.
+// The developer's clone (or the portal's), as requests and the repo's check use it: what a working
+// copy does that the controller does not (fetch a branch, diff two commits, make a request's one
+// commit with plumbing on a private index, push it), so the user's checkout, index and branches
+// stay untouched. Manifests are read from commit objects (never the work tree, which may hold
+// unrelated edits) by the controller's own hardened reader (controller/git/source.ts): the same
+// caps and refusals, so what the check accepts is what the controller applies. Only `git push`
+// and `git fetch` touch anything outside the object database.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { LIMITS } from '../config/defaults.ts';
-import { isManifestPath, type RepoFile } from '../manifests/index.ts';
+import { GitError, workingCopyReader, type ManifestReader, type SourceProblem } from '../git/source.ts';
+import type { RepoFile } from '../manifests/index.ts';
 import { parseNameStatus, type ChangedPath } from './index.ts';
-import { failure } from '../../cli/errors.ts';
+import { RequestError } from './errors.ts';
 
-/** Git's mode for a symbolic link: a path string, not the file it names. */
-const SYMLINK_MODE = '120000';
-/**
- * The controller's cap: a file the check accepted but the controller refuses would pass review
- * and then not apply. Larger files are never read into memory; their size comes from the listing.
- */
-export const MAX_MANIFEST_BYTES = LIMITS.manifestMaxBytes;
 /** The most output a listing may give: the controller's manifest count, at a generous length each. */
 const MAX_LISTING_BYTES = LIMITS.manifestsMaxCount * 512;
-/** Where manifests can be: nothing else of a tree is listed (a vendored folder costs nothing). */
-const MANIFEST_FOLDERS = ['apis', 'apps', 'plans', 'users'];
 
 interface RunOptions {
   input?: string | Buffer;
@@ -31,25 +26,24 @@ interface RunOptions {
   maxBytes?: number;
 }
 
-/** A tree entry that is not a readable manifest file, reported by path. */
-export interface SkippedEntry {
-  path: string;
-  /** `not-a-folder`: apps/, apis/, plans/ or users/ is a symlink, a submodule or a file. */
-  reason: 'symlink' | 'not-a-file' | 'too-large' | 'not-a-folder';
-}
-
 export interface CommitFiles {
   files: RepoFile[];
-  skipped: SkippedEntry[];
+  /** Manifest paths refused unread, with the controller's codes: symlinks, submodules, oversized files. */
+  problems: SourceProblem[];
+  /** Manifest folders (apps/, apis/, plans/, users/) that are a symlink, a submodule or a file: the controller holds such a commit. */
+  notFolders: string[];
 }
 
 export class Clone {
   readonly git: SimpleGit;
+  readonly #reader: ManifestReader;
 
   // Git runs in the process's own environment, as from the user's shell: credential helpers,
-  // GIT_SSH_COMMAND, CA settings and identity all apply.
+  // GIT_SSH_COMMAND, CA settings and identity all apply. Reading manifests needs none of that, and
+  // reads through the controller's hardened reader instead.
   private constructor(readonly root: string) {
     this.git = simpleGit({ baseDir: root });
+    this.#reader = workingCopyReader(root);
   }
 
   /** The clone containing `cwd`, or a clear error when `cwd` is not in a git work tree. */
@@ -58,7 +52,7 @@ export class Clone {
     try {
       root = (await run(cwd, ['rev-parse', '--show-toplevel'])).toString('utf8').trim();
     } catch {
-      throw failure(`${cwd} is not inside a clone of the manifests repository`, {
+      throw new RequestError('not-a-clone', { path: cwd }, `${cwd} is not inside a clone of the manifests repository`, {
         hint: 'Run this in a clone of the manifests repository (git clone …, then cd into it).',
       });
     }
@@ -78,7 +72,7 @@ export class Clone {
     try {
       await this.git.fetch('origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`, { '--no-tags': null, '--quiet': null });
     } catch (error) {
-      throw failure(`cannot fetch ${branch} from origin: ${gitMessage(error)}`, {
+      throw new RequestError('git-fetch-failed', { branch }, `cannot fetch ${branch} from origin: ${gitMessage(error)}`, {
         hint: 'Check the network and that origin points at the manifests repository.',
       });
     }
@@ -90,79 +84,37 @@ export class Clone {
     try {
       return (await this.run(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`])).toString('utf8').trim();
     } catch {
-      throw failure(`'${ref}' does not name a commit in this clone`, { hint: 'Fetch it first (git fetch origin), or give a commit id.' });
+      throw new RequestError('unknown-commit', { branch: ref }, `'${ref}' does not name a commit in this clone`, { hint: 'Fetch it first (git fetch origin), or give a commit id.' });
     }
   }
 
-  /** Every manifest file in `commit`'s tree, read from git objects; sizes from the listing, before anything is read. */
+  /**
+   * Every manifest file in `commit`'s tree, read from git objects by the controller's own reader
+   * (controller/git/source.ts): the same caps and refusals, sizes checked before anything is read.
+   */
   async readManifests(commit: string): Promise<CommitFiles> {
-    const listed = [
-      ...(await this.listing(commit, false, [])),
-      ...(await this.listing(commit, true, MANIFEST_FOLDERS)),
-    ];
-    const wanted: { path: string; oid: string }[] = [];
-    const skipped: SkippedEntry[] = [];
-    for (const { mode, type, oid, size, path } of listed) {
-      // The controller holds a commit whose manifest folder is not a folder; the check says so.
-      if (MANIFEST_FOLDERS.includes(path) && type !== 'tree') {
-        // Listed twice (the root and the folder's own listing): reported once.
-        if (!skipped.some((entry) => entry.path === path)) skipped.push({ path, reason: 'not-a-folder' });
-        continue;
-      }
-      if (!isManifestPath(path)) continue;
-      if (wanted.length + skipped.length >= LIMITS.manifestsMaxCount) {
-        throw failure(`${commit.slice(0, 12)} has more than ${LIMITS.manifestsMaxCount} manifests; mergekey does not read it`);
-      }
-      if (mode === SYMLINK_MODE) skipped.push({ path, reason: 'symlink' });
-      else if (type !== 'blob') skipped.push({ path, reason: 'not-a-file' });
-      else if (size > MAX_MANIFEST_BYTES) skipped.push({ path, reason: 'too-large' });
-      else wanted.push({ path, oid });
-    }
-    wanted.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    const contents = await this.readBlobs(wanted.map((entry) => entry.oid));
-    return { files: wanted.map((entry, i) => ({ path: entry.path, content: contents[i]! })), skipped };
-  }
-
-  /** One file's content at `commit`, or undefined when the path is not a file there (or is over the size cap). */
-  async readFile(commit: string, path: string): Promise<Uint8Array | undefined> {
-    const entry = (await this.listing(commit, false, [path])).find((e) => e.path === path);
-    if (entry === undefined || entry.type !== 'blob' || entry.mode === SYMLINK_MODE) return undefined;
-    if (entry.size > MAX_MANIFEST_BYTES) throw failure(`${path} is ${entry.size} bytes at ${commit.slice(0, 12)}; manifests are limited to ${MAX_MANIFEST_BYTES} bytes`);
-    return (await this.readBlobs([entry.oid]))[0];
-  }
-
-  /** `ls-tree -l` of `commit` (the root level alone unless `recursive`), bounded in size. */
-  private async listing(commit: string, recursive: boolean, paths: readonly string[]) {
-    const args = ['ls-tree', ...(recursive ? ['-r'] : []), '-z', '-l', '--full-tree', commit, ...(paths.length > 0 ? ['--', ...paths] : [])];
-    const output = (await this.run(args, { maxBytes: MAX_LISTING_BYTES })).toString('utf8');
-    return output.split('\0').filter((line) => line !== '').map((line) => {
-      // "<mode> SP <type> SP <oid> SP+ <size> TAB <path>"
-      const tab = line.indexOf('\t');
-      const [mode, type, oid, size] = line.slice(0, tab).split(/ +/) as [string, string, string, string];
-      return { mode, type, oid, size: size === '-' ? 0 : Number(size), path: line.slice(tab + 1) };
+    return withGitErrors(async () => {
+      const listing = await this.#reader.listManifests(commit, { reportFolders: true });
+      const read = await this.#reader.readFiles(listing.entries);
+      const files = read.files.map(({ path, content }) => ({ path, content })).sort((x, y) => byPath(x.path, y.path));
+      const problems = [...listing.problems, ...read.problems].sort((x, y) => byPath(x.path, y.path));
+      return { files, problems, notFolders: listing.notFolders };
     });
   }
 
-  /** Blob contents by object id, with `git cat-file --batch` in batches of bounded size (each blob is under the cap). */
-  private async readBlobs(oids: readonly string[]): Promise<Uint8Array[]> {
-    const blobs: Uint8Array[] = [];
-    const batchSize = Math.max(1, Math.floor(LIMITS.gitReadBatchBytes / MAX_MANIFEST_BYTES));
-    for (let start = 0; start < oids.length; start += batchSize) {
-      const batch = oids.slice(start, start + batchSize);
-      const output = await this.run(['cat-file', '--batch'], { input: `${batch.join('\n')}\n`, maxBytes: LIMITS.gitReadBatchBytes + batch.length * 128 });
-      let offset = 0;
-      for (const oid of batch) {
-        const newline = output.indexOf(0x0a, offset);
-        const header = output.subarray(offset, newline).toString('utf8');
-        const [, type, size] = header.split(' ');
-        if (type !== 'blob' || Number(size) > MAX_MANIFEST_BYTES) throw new Error(`git cat-file: ${oid} is ${header}`);
-        const start = newline + 1;
-        const end = start + Number(size);
-        blobs.push(output.subarray(start, end));
-        offset = end + 1;
+  /** One file's content at `commit`, or undefined when the path is not a regular file there; over the size cap, a `manifest-too-large` error. */
+  async readFile(commit: string, path: string): Promise<Uint8Array | undefined> {
+    return withGitErrors(async () => {
+      const entry = await this.#reader.entryAt(commit, path);
+      if (entry === undefined) return undefined;
+      const refused = this.#reader.refuse(path, entry.mode, entry.type === 'blob' ? entry.size : 0);
+      if (refused?.code === 'file.too-large') {
+        throw new RequestError('manifest-too-large', { path }, `${path} is ${entry.size} bytes at ${commit.slice(0, 12)}; manifests are limited to ${this.#reader.maxFileBytes} bytes`);
       }
-    }
-    return blobs;
+      if (refused !== undefined) return undefined;
+      const read = await this.#reader.readFiles([entry]);
+      return read.files[0]?.content;
+    });
   }
 
   /** Paths changed from `from` to `to` (renames detected), as the lifecycle reads them. */
@@ -217,11 +169,11 @@ export class Clone {
     } catch (error) {
       const text = gitMessage(error);
       if (/Please tell me who you are|empty ident|user\.email/i.test(text)) {
-        throw failure('git does not know who you are, so it cannot commit the request', {
+        throw new RequestError('git-identity-missing', {}, 'git does not know who you are, so it cannot commit the request', {
           hint: 'Set it with: git config --global user.name "Your Name" && git config --global user.email you@example.com',
         });
       }
-      throw failure(`git could not make the request's commit: ${text}`);
+      throw new RequestError('git-commit-failed', {}, `git could not make the request's commit: ${text}`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -233,7 +185,7 @@ export class Clone {
       // The lease on "no such branch" makes the push fail instead of overwriting someone's branch.
       await this.git.push('origin', `${commit}:refs/heads/${branch}`, { [`--force-with-lease=refs/heads/${branch}:`]: null, '--quiet': null });
     } catch (error) {
-      throw failure(`cannot push the request branch ${branch} to origin: ${gitMessage(error)}`, {
+      throw new RequestError('git-push-failed', { branch }, `cannot push the request branch ${branch} to origin: ${gitMessage(error)}`, {
         hint: 'Check that you may push to the manifests repository.',
       });
     }
@@ -270,9 +222,9 @@ function run(cwd: string, args: readonly string[], options: RunOptions = {}): Pr
       out.push(chunk);
     });
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', (error) => reject(failure(`cannot run git: ${error.message}`, { hint: 'Install git and put it on PATH.' })));
+    child.on('error', (error) => reject(new RequestError('git-unavailable', {}, `cannot run git: ${error.message}`, { hint: 'Install git and put it on PATH.' })));
     child.on('close', (code) => {
-      if (tooLarge) reject(failure(`git ${args[0]} gave more than ${options.maxBytes} bytes; mergekey does not read that much from one command`));
+      if (tooLarge) reject(new RequestError('git-failed', {}, `git ${args[0]} gave more than ${options.maxBytes} bytes; mergekey does not read that much from one command`));
       else if (code === 0) resolve(Buffer.concat(out));
       else reject(new Error(`git ${args[0]} failed: ${Buffer.concat(err).toString('utf8').trim() || `exit ${code}`}`));
     });
@@ -283,4 +235,18 @@ function run(cwd: string, args: readonly string[], options: RunOptions = {}): Pr
 
 export function gitMessage(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).trim().split('\n').filter((line) => line.trim() !== '').slice(-3).join(' ');
+}
+
+function byPath(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The reader's GitErrors as the workflow's: a commit too large to read, or git failing on it. */
+async function withGitErrors<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof GitError)) throw error;
+    throw new RequestError(error.code === 'TOO_LARGE' ? 'repository-too-large' : 'git-failed', {}, error.message, { cause: error });
+  }
 }

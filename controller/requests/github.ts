@@ -1,30 +1,14 @@
-// How the request commands reach GitHub: the repository from the clone's `origin` (or
-// --github-repo), the token from GITHUB_TOKEN or `gh auth token`, GitHub Enterprise through
-// GITHUB_API_URL or --github-api-url. GitHub's errors become CLI failures with their hint.
-import type { OptionSpec } from '../../cli/command.ts';
+// How the workflow reaches GitHub: the repository from the clone's `origin` (or an explicit
+// OWNER/REPO), the token from GITHUB_TOKEN or `gh auth token`, GitHub Enterprise through
+// GITHUB_API_URL or an explicit API URL. GitHub's errors become RequestErrors (errors.ts).
 import {
   createGitHubClient,
-  GitHubError,
   resolveGitHubConfig,
   type ClientOptions,
   type GitHubConfig,
   type RequestsBackend,
 } from '../github/index.ts';
-import { CliError, failure } from '../../cli/errors.ts';
-
-/** Options every command that talks to GitHub accepts. */
-export const GITHUB_OPTIONS = {
-  'github-repo': {
-    type: 'string',
-    valueName: 'OWNER/REPO',
-    description: "The GitHub repository, when the clone's origin does not name it (a local path, a mirror).",
-  },
-  'github-api-url': {
-    type: 'string',
-    valueName: 'URL',
-    description: 'The GitHub REST API URL, for GitHub Enterprise (default: GITHUB_API_URL, else from the remote).',
-  },
-} as const satisfies Record<string, OptionSpec>;
+import { withGitHubErrors } from './errors.ts';
 
 export interface GitHubOptions {
   /** The clone whose `origin` names the repository. */
@@ -51,23 +35,4 @@ export async function connectGitHub(options: GitHubOptions): Promise<GitHubConne
     }),
   );
   return { config, backend: createGitHubClient(config, options.client) };
-}
-
-/** Runs `work`, turning a GitHubError into a CLI failure that keeps its message and hint. */
-export async function withGitHubErrors<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw toCliError(error);
-  }
-}
-
-export function toCliError(error: unknown): unknown {
-  if (error instanceof CliError || !(error instanceof GitHubError)) return error;
-  return failure(error.message, { ...(error.hint === undefined ? {} : { hint: capitalise(error.hint) }), cause: error });
-}
-
-function capitalise(text: string): string {
-  const sentence = text.charAt(0).toUpperCase() + text.slice(1);
-  return /[.!?]$/.test(sentence) ? sentence : `${sentence}.`;
 }

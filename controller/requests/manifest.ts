@@ -5,7 +5,7 @@ import { Document, isMap, isSeq, parseDocument } from 'yaml';
 import { loadManifest, quoteAmbiguousStrings, type Problem } from '../manifests/index.ts';
 import type { Application, ClientSecret } from '../manifests/types.generated.ts';
 import { appPath } from './index.ts';
-import { failure } from '../../cli/errors.ts';
+import { RequestError } from './errors.ts';
 
 /** The schema comment editors read; apps/ sits one level below .mergekey/. */
 const SCHEMA_COMMENT = '# yaml-language-server: $schema=../.mergekey/schemas/application.schema.json';
@@ -49,7 +49,7 @@ export interface ApplicationEdits {
 export function editApplicationText(text: string, edits: ApplicationEdits): string {
   const doc = parseDocument(text);
   if (doc.errors.length > 0 || !isMap(doc.get('spec'))) {
-    throw failure('the application manifest on main does not parse; a publisher must fix it first');
+    throw new RequestError('manifest-unparsable', {}, 'the application manifest on main does not parse; a publisher must fix it first');
   }
   const set = (key: string, value: unknown) => {
     if (value === undefined) return;
@@ -75,14 +75,14 @@ export function editApplicationText(text: string, edits: ApplicationEdits): stri
 }
 
 /**
- * Loads `text` as `apps/<name>.yaml` with the schema's defaults applied. Throws a failure naming
+ * Loads `text` as `apps/<name>.yaml` with the schema's defaults applied. Throws `request-invalid` naming
  * the first problem (file:line:column) when it does not load.
  */
 export function loadApplication(name: string, text: string): Application {
   const path = appPath(name);
   const result = loadManifest({ path, content: new TextEncoder().encode(text) });
   if (result.object === undefined || result.object.kind !== 'Application') {
-    throw failure(`the requested ${path} would not be valid: ${describeProblems(result.problems)}`);
+    throw new RequestError('request-invalid', { app: name, path }, `the requested ${path} would not be valid: ${describeProblems(result.problems)}`);
   }
   return result.object.manifest;
 }

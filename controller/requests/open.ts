@@ -15,27 +15,15 @@ import {
   TRAILERS,
   type ChangePlan,
   type Decision,
-  type RefusalCode,
   type RequestKind,
   type RequestSummary,
 } from './index.ts';
 import { validateRepository, type Problem, type RepoFile } from '../manifests/index.ts';
 import type { Application } from '../manifests/types.generated.ts';
-import { CliError, failure } from '../../cli/errors.ts';
-import { withGitHubErrors } from './github.ts';
+import { RequestError, withGitHubErrors } from './errors.ts';
 import { describeProblems, loadApplication } from './manifest.ts';
 import type { Session } from './session.ts';
 import { listRequests, statusOf, type MainState } from './state.ts';
-
-/** A refusal by the lifecycle rules: a failure (exit 1) that carries the rule's code. */
-export class RequestRefused extends CliError {
-  constructor(
-    readonly rule: RefusalCode,
-    message: string,
-  ) {
-    super('FAILED', message);
-  }
-}
 
 export interface RequestChange {
   kind: RequestKind;
@@ -70,13 +58,13 @@ const VERBS: Readonly<Record<RequestKind, string>> = { create: 'Create', edit: '
 
 /**
  * The requests about `app` and whether `kind` may be asked now, by the same rules the repo's check
- * enforces. Throws RequestRefused when it may not.
+ * enforces. Throws a RequestError with the lifecycle's refusal code when it may not.
  */
 export async function requireAllowed(session: Session, main: MainState, app: string, kind: RequestKind): Promise<RequestSummary[]> {
   const requests = await withGitHubErrors(() => listRequests(session.github.backend, { app }));
   const view = statusOf(main, app, requests);
   const decision: Decision = isRequestAllowed(app, view?.status, kind, requests);
-  if (!decision.allowed) throw new RequestRefused(decision.code, decision.message);
+  if (!decision.allowed) throw new RequestError(decision.code, { app }, decision.message);
   return requests;
 }
 
@@ -101,7 +89,7 @@ export async function openRequest(session: Session, main: MainState, change: Req
   );
   if (!classification.ok) {
     const [first] = classification.refusals;
-    throw new RequestRefused(first!.code, first!.message);
+    throw new RequestError(first!.code, { app: change.app, ...(first!.path === undefined ? {} : { path: first!.path }) }, first!.message);
   }
 
   const plan = describeChange(base, head, main.settings === undefined ? {} : { defaultPlan: main.settings.spec.defaultPlan });
@@ -125,8 +113,9 @@ export async function openRequest(session: Session, main: MainState, change: Req
     if (older !== undefined) {
       await withGitHubErrors(() => backend.closePullRequest(pull.number));
       number = undefined;
-      throw new RequestRefused(
+      throw new RequestError(
         'open-request-exists',
+        { app: change.app, request: older.number },
         `${change.app} already has an open ${older.kind} request (#${older.number}), opened while this one was being made; this one was withdrawn`,
       );
     }
@@ -162,7 +151,7 @@ function requireValidRepository(main: MainState, path: string, content: string):
   const before = new Set(main.problems.map(problemKey));
   const after = validateRepository(mergedFiles(main, path, content)).problems;
   const fresh = after.filter((problem) => problem.path === path || !before.has(problemKey(problem)));
-  if (fresh.length > 0) throw failure(`the request would not pass the repository's rules: ${describeProblems(fresh)}`);
+  if (fresh.length > 0) throw new RequestError('repository-rules', { path }, `the request would not pass the repository's rules: ${describeProblems(fresh)}`);
 }
 
 function mergedFiles(main: MainState, path: string, content: string): RepoFile[] {

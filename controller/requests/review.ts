@@ -13,7 +13,7 @@ import {
   TRAILERS,
   type RequestKind,
 } from './index.ts';
-import { failure } from '../../cli/errors.ts';
+import { RequestError } from './errors.ts';
 import { readCheckVerdict, type CheckVerdict } from './check-result.ts';
 
 export interface ReviewItem {
@@ -63,11 +63,11 @@ export async function reviewItem(backend: RequestsBackend, pull: PullRequest): P
   };
 }
 
-/** An open pull request, or a failure saying why it cannot be reviewed. */
+/** An open pull request, or a `request-closed` RequestError saying why it cannot be reviewed. */
 export async function openPull(backend: RequestsBackend, number: number): Promise<PullRequest> {
   const pull = await backend.getPullRequest(number);
   if (pull.state !== 'open') {
-    throw failure(`pull request #${number} is already ${pull.merged ? `merged${pull.mergedBy ? ` (by ${pull.mergedBy})` : ''}` : `closed${pull.closedBy ? ` (by ${pull.closedBy})` : ''}`}`);
+    throw new RequestError('request-closed', { request: number }, `pull request #${number} is already ${pull.merged ? `merged${pull.mergedBy ? ` (by ${pull.mergedBy})` : ''}` : `closed${pull.closedBy ? ` (by ${pull.closedBy})` : ''}`}`);
   }
   return pull;
 }
@@ -130,13 +130,13 @@ export interface ApproveResult {
  */
 export async function approveRequest(backend: RequestsBackend, number: number, decider: Decider, comment?: string, expectedHeadSha?: string): Promise<ApproveResult> {
   const pull = await openPull(backend, number);
-  const changed = () => failure(`#${pull.number} changed since it was checked (its branch has new commits), so nothing was merged`, { hint: 'Review it again.' });
+  const changed = () => new RequestError('head-moved', { request: pull.number }, `#${pull.number} changed since it was checked (its branch has new commits), so nothing was merged`, { hint: 'Review it again.' });
   if (expectedHeadSha !== undefined && !isHead(pull.headSha, expectedHeadSha)) throw changed();
-  if (isOwnRequest(pull, decider)) throw failure(`you opened #${pull.number} yourself; another publisher must approve it`);
+  if (isOwnRequest(pull, decider)) throw new RequestError('own-request', { request: pull.number, action: 'approve' }, `you opened #${pull.number} yourself; another publisher must approve it`);
   const item = await reviewItem(backend, pull);
-  if (item === undefined) throw failure(`#${pull.number} changes no manifest: it is not a Mergekey request`, { hint: 'Review it on GitHub.' });
+  if (item === undefined) throw new RequestError('not-a-request', { request: pull.number }, `#${pull.number} changes no manifest: it is not a Mergekey request`, { hint: 'Review it on GitHub.' });
   if (item.check.state === 'refused') {
-    throw failure(`the repository check refused #${pull.number}: ${item.check.summary}`, {
+    throw new RequestError('check-refused', { request: pull.number }, `the repository check refused #${pull.number}: ${item.check.summary}`, {
       hint: 'Its author must change it (or cancel it); reject it with mergekey review reject.',
     });
   }
@@ -169,7 +169,9 @@ export async function approveRequest(backend: RequestsBackend, number: number, d
   } catch (error) {
     if (error instanceof GitHubError && error.code === 'HEAD_MODIFIED') throw changed();
     if (!reviewed && error instanceof GitHubError && error.code === 'NOT_MERGEABLE') {
-      throw failure(
+      throw new RequestError(
+        'merge-needs-review',
+        { request: pull.number, github: error.code },
         `GitHub will not merge #${pull.number} without an approving review, and the server's token (${decider.tokenLogin}) opened it, so it cannot approve it: ${error.message}`,
         { hint: `Approve it on GitHub or with \`mergekey review approve ${pull.number}\`, or let the server's token merge without a review.`, cause: error },
       );
@@ -208,7 +210,7 @@ export interface RejectResult {
 export async function rejectRequest(backend: RequestsBackend, number: number, decider: Decider, reason: string): Promise<RejectResult> {
   const pull = await openPull(backend, number);
   // Closing one's own request counts as cancelled, not rejected.
-  if (isOwnRequest(pull, decider)) throw failure(`you opened #${pull.number} yourself; withdraw it with mergekey app cancel instead`);
+  if (isOwnRequest(pull, decider)) throw new RequestError('own-request', { request: pull.number, action: 'reject' }, `you opened #${pull.number} yourself; withdraw it with mergekey app cancel instead`);
   try {
     await backend.addLabels(pull.number, [REJECTED_LABEL]);
   } catch (error) {

@@ -1,6 +1,7 @@
 // One run of a request command: the clone, GitHub, and the state of main, read fresh.
 import { Clone } from './git.ts';
-import { connectGitHub, withGitHubErrors, type GitHubConnection } from './github.ts';
+import { withGitHubErrors } from './errors.ts';
+import { connectGitHub, type GitHubConnection } from './github.ts';
 import { loadMain, type MainState } from './state.ts';
 import type { ClientOptions } from '../github/index.ts';
 

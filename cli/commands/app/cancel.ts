@@ -3,7 +3,8 @@
 import type { RequestSummary } from '../../../controller/requests/index.ts';
 import { defineCommand } from '../../command.ts';
 import { requireCancellable, withdrawRequest } from '../../../controller/requests/cancel.ts';
-import { GITHUB_OPTIONS, withGitHubErrors } from '../../../controller/requests/github.ts';
+import { GITHUB_OPTIONS } from '../../github-options.ts';
+import { withGitHubErrors } from '../../../controller/requests/errors.ts';
 import { startSession, type SessionOptions } from '../../../controller/requests/session.ts';
 import { listRequests } from '../../../controller/requests/state.ts';
 

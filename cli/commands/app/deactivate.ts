@@ -1,8 +1,8 @@
 // `mergekey app deactivate NAME`: asks the publishers to deactivate an active application.
 import { defineCommand } from '../../command.ts';
-import { GITHUB_OPTIONS } from '../../../controller/requests/github.ts';
+import { GITHUB_OPTIONS } from '../../github-options.ts';
 import type { OpenedRequest } from '../../../controller/requests/open.ts';
-import { formatOpened } from '../../../controller/requests/render.ts';
+import { formatOpened } from './render.ts';
 import { stateRequest, type StateRequestOptions } from '../../../controller/requests/state-request.ts';
 
 export function deactivate(options: StateRequestOptions): Promise<OpenedRequest> {

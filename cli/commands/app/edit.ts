@@ -3,12 +3,14 @@
 import { appPath } from '../../../controller/requests/index.ts';
 import { defineCommand } from '../../command.ts';
 import { usageError } from '../../errors.ts';
-import { GITHUB_OPTIONS } from '../../../controller/requests/github.ts';
-import { parseDuration, parseGrantTypes, parseList, parseRedirectUris, type GrantType } from '../../../controller/requests/inputs.ts';
+import { GITHUB_OPTIONS } from '../../github-options.ts';
+import { parseDuration, parseGrantTypes, parseList, parseRedirectUris } from './inputs.ts';
+import type { GrantType } from '../../../controller/manifests/vocabulary.ts';
 import { editApplicationText, type ApplicationEdits } from '../../../controller/requests/manifest.ts';
 import { openRequest, requireAllowed, type OpenedRequest } from '../../../controller/requests/open.ts';
-import { formatOpened } from '../../../controller/requests/render.ts';
-import { findRequestCredential, keepCredential, localSecrets, requireCredentialsFile, rotateSecret, type RotatedSecret } from '../../../controller/requests/secrets.ts';
+import { formatOpened } from './render.ts';
+import { rotateSecret, type RotatedSecret } from '../../../controller/requests/secrets.ts';
+import { findRequestCredential, keepCredential, localSecrets, requireCredentialsFile } from '../../request-credentials.ts';
 import { startWithMain, type SessionOptions } from '../../../controller/requests/session.ts';
 import { mainText } from '../../../controller/requests/state.ts';
 
@@ -35,7 +37,13 @@ export interface EditOptions extends SessionOptions {
 
 export interface EditResult extends OpenedRequest {
   /** With --rotate-secret: the new secret, shown once and saved to the credentials file. */
-  rotated?: RotatedSecret;
+  rotated?: KeptSecret;
+}
+
+/** A rotated secret with where the CLI saved it (or why it could not). */
+export interface KeptSecret extends RotatedSecret {
+  savedTo?: string;
+  warning?: string;
 }
 
 export async function edit(options: EditOptions): Promise<EditResult> {
@@ -162,7 +170,7 @@ export const command = defineCommand({
   render: (result) => formatOpened(result) + (result.rotated === undefined ? '' : formatRotated(result.rotated)),
 });
 
-function formatRotated(rotated: RotatedSecret): string {
+function formatRotated(rotated: KeptSecret): string {
   return [
     '',
     `New client secret (shown once${rotated.savedTo === undefined ? '' : `; saved to ${rotated.savedTo}`}):`,

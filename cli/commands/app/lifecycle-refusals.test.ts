@@ -10,7 +10,7 @@ import { edit } from './edit.ts';
 import { reactivate } from './reactivate.ts';
 import { reject } from '../review/reject.ts';
 import { check } from '../check.ts';
-import { RequestRefused } from '../../../controller/requests/open.ts';
+import { isRefusal, RequestError } from '../../../controller/requests/errors.ts';
 import { appYaml, createWorld, type World } from '../../../test/support/requests-world.ts';
 
 let world: World;
@@ -39,11 +39,13 @@ async function refusedByCli(run: () => Promise<unknown>): Promise<RefusalCode> {
     () => undefined,
     (thrown: unknown) => thrown,
   );
-  expect(error).toBeInstanceOf(RequestRefused);
+  expect(error).toBeInstanceOf(RequestError);
   // Nothing left behind: no branch on origin, no local branch, the checkout as it was.
   expect(await world.remoteBranches()).toEqual(branches);
   expect(await world.checkout()).toEqual(checkout);
-  return (error as RequestRefused).rule;
+  const { code } = error as RequestError;
+  if (!isRefusal(code)) throw new Error(`${code} is not a lifecycle refusal`);
+  return code;
 }
 
 let branchCounter = 0;

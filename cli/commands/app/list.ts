@@ -13,7 +13,8 @@ import {
   type RequestCounts,
 } from '../../../controller/requests/index.ts';
 import { defineCommand } from '../../command.ts';
-import { GITHUB_OPTIONS, withGitHubErrors } from '../../../controller/requests/github.ts';
+import { GITHUB_OPTIONS } from '../../github-options.ts';
+import { withGitHubErrors } from '../../../controller/requests/errors.ts';
 import { startWithMain, type SessionOptions } from '../../../controller/requests/session.ts';
 import { listRequests, statusesOf, usersOfLogin, type MainState } from '../../../controller/requests/state.ts';
 

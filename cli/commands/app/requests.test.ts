@@ -15,6 +15,7 @@ import { approve } from '../review/approve.ts';
 import { reject } from '../review/reject.ts';
 import { reviewList } from '../review/list.ts';
 import { Clone } from '../../../controller/requests/git.ts';
+import { EXIT_CODES, exitCodeFor } from '../../errors.ts';
 import { appYaml, createWorld, type World } from '../../../test/support/requests-world.ts';
 
 let world: World;
@@ -164,23 +165,38 @@ describe('create', () => {
 });
 
 describe('configuration errors', () => {
+  /** The workflow's error for `run`, with the exit code the CLI gives it. */
+  async function failure(run: Promise<unknown>): Promise<{ error: unknown; exitCode: number }> {
+    const error = await run.then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    return { error, exitCode: exitCodeFor(error) };
+  }
+
   it('say what is missing and what to do, as failures (exit 1) rather than crashes', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'mergekey-no-origin-'));
     try {
       await simpleGit(dir).init();
-      await expect(list({ cwd: dir, env: { GITHUB_TOKEN: 'x' } })).rejects.toMatchObject({
-        code: 'FAILED',
-        message: expect.stringContaining('has no `origin` remote, so the GitHub repository is unknown'),
-        hint: 'Add one with `git remote add origin https://github.com/OWNER/REPO.git`, or pass --github-repo OWNER/REPO.',
+      expect(await failure(list({ cwd: dir, env: { GITHUB_TOKEN: 'x' } }))).toMatchObject({
+        error: {
+          code: 'github-not-configured',
+          message: expect.stringContaining('has no `origin` remote, so the GitHub repository is unknown'),
+          hint: 'Add one with `git remote add origin https://github.com/OWNER/REPO.git`, or pass --github-repo OWNER/REPO.',
+        },
+        exitCode: EXIT_CODES.failure,
       });
-      await expect(list({ cwd: tmpdir(), env: {} })).rejects.toMatchObject({ code: 'FAILED', message: expect.stringContaining('is not inside a clone') });
+      expect(await failure(list({ cwd: tmpdir(), env: {} }))).toMatchObject({
+        error: { code: 'not-a-clone', message: expect.stringContaining('is not inside a clone') },
+        exitCode: EXIT_CODES.failure,
+      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
     // A token GitHub does not accept.
-    await expect(list({ ...world.as('alice'), env: { ...world.as('alice').env, GITHUB_TOKEN: 'tok-nobody' } })).rejects.toMatchObject({
-      code: 'FAILED',
-      message: expect.stringContaining('GitHub refused the token'),
+    expect(await failure(list({ ...world.as('alice'), env: { ...world.as('alice').env, GITHUB_TOKEN: 'tok-nobody' } }))).toMatchObject({
+      error: { code: 'github-forbidden', message: expect.stringContaining('GitHub refused the token') },
+      exitCode: EXIT_CODES.failure,
     });
   });
 });

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RequestsBackend } from '../../../controller/github/index.ts';
 import { approve, parseHead } from './approve.ts';
-import { CliError } from '../../errors.ts';
+import { RequestError } from '../../../controller/requests/errors.ts';
+import { EXIT_CODES, exitCodeFor } from '../../errors.ts';
 import { approveRequest } from '../../../controller/requests/review.ts';
 import { appYaml, createWorld, type World } from '../../../test/support/requests-world.ts';
 
@@ -70,10 +71,11 @@ async function nothingMerged(opened: { number: number; headSha: string }, mainBe
 
 const changed = (number: number) => `#${number} changed since it was checked (its branch has new commits), so nothing was merged`;
 
-/** The refusal, whole: the CLI's failure with its message and hint. */
+/** The refusal, whole: the workflow's error with its message and hint, a failure (exit 1) to the CLI. */
 function refusedAsChanged(error: unknown, number: number): void {
-  expect(error).toBeInstanceOf(CliError);
-  expect(error).toMatchObject({ code: 'FAILED', message: changed(number), hint: 'Review it again.' });
+  expect(error).toBeInstanceOf(RequestError);
+  expect(error).toMatchObject({ code: 'head-moved', params: { request: number }, message: changed(number), hint: 'Review it again.' });
+  expect(exitCodeFor(error)).toBe(EXIT_CODES.failure);
 }
 
 it.each([

@@ -2,7 +2,8 @@
 // (a merge commit, so the request's own commit stays in the history the controller follows).
 import { defineCommand } from '../../command.ts';
 import { usageError } from '../../errors.ts';
-import { GITHUB_OPTIONS, withGitHubErrors } from '../../../controller/requests/github.ts';
+import { GITHUB_OPTIONS } from '../../github-options.ts';
+import { withGitHubErrors } from '../../../controller/requests/errors.ts';
 import { approveRequest, type ApproveResult } from '../../../controller/requests/review.ts';
 import { startSession, type SessionOptions } from '../../../controller/requests/session.ts';
 

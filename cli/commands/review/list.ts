@@ -1,6 +1,7 @@
 // `mergekey review list`: what awaits a publisher's decision, oldest first, with the check's verdict.
 import { defineCommand } from '../../command.ts';
-import { GITHUB_OPTIONS, withGitHubErrors } from '../../../controller/requests/github.ts';
+import { GITHUB_OPTIONS } from '../../github-options.ts';
+import { withGitHubErrors } from '../../../controller/requests/errors.ts';
 import { reviewItem, type ReviewItem } from '../../../controller/requests/review.ts';
 import { startSession, type SessionOptions } from '../../../controller/requests/session.ts';
 

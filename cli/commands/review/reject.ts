@@ -2,7 +2,8 @@
 // then the pull request is closed unmerged (by someone other than its author: rejected).
 import { defineCommand } from '../../command.ts';
 import { usageError } from '../../errors.ts';
-import { GITHUB_OPTIONS, withGitHubErrors } from '../../../controller/requests/github.ts';
+import { GITHUB_OPTIONS } from '../../github-options.ts';
+import { withGitHubErrors } from '../../../controller/requests/errors.ts';
 import { rejectRequest, type RejectResult } from '../../../controller/requests/review.ts';
 import { startSession, type SessionOptions } from '../../../controller/requests/session.ts';
 import { parsePullNumber } from './approve.ts';

@@ -3,19 +3,21 @@
 // would — a quick way for a developer to try an application's scopes or call an API by hand.
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
+import { AUTH_METHODS, GRANT_TYPES, type AuthMethod, type GrantType } from '../../../controller/manifests/vocabulary.ts';
 import { defineCommand } from '../../command.ts';
 import { failure, usageError } from '../../errors.ts';
 import { SERVER_OPTION, serverUrl } from '../status.ts';
 import { JWT_BEARER_ASSERTION_TYPE, readSigningKey, signClientAssertion } from './assertion.ts';
 import { appClient, basicAuthorization, call, refusal, savedApp, type SavedApp } from './client.ts';
 
-export const TOKEN_GRANTS = ['client_credentials', 'password', 'refresh_token'] as const;
-export const SECRET_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
+/** The methods that authenticate with a client secret; private_key_jwt signs with --private-key instead. */
+type SecretMethod = Exclude<AuthMethod, 'private_key_jwt'>;
+const SECRET_METHODS: readonly SecretMethod[] = AUTH_METHODS.filter((method): method is SecretMethod => method !== 'private_key_jwt');
 
 export interface TokenGetOptions {
   app: string;
   server: string;
-  grant: (typeof TOKEN_GRANTS)[number];
+  grant: GrantType;
   /** Space-separated; absent asks for all of the application's scopes. */
   scope?: string | undefined;
   username?: string | undefined;
@@ -23,7 +25,7 @@ export interface TokenGetOptions {
   password?: string | undefined;
   /** For the refresh_token grant; read from stdin or the terminal by the command, as the password. */
   refreshToken?: string | undefined;
-  authMethod?: (typeof SECRET_METHODS)[number];
+  authMethod?: SecretMethod;
   /** For a private_key_jwt application: the file with the private key to sign a client assertion. */
   privateKey?: string | undefined;
   env?: NodeJS.ProcessEnv;
@@ -153,7 +155,7 @@ export const command = defineCommand({
   options: {
     server: SERVER_OPTION,
     scope: { type: 'string', valueName: 'SCOPES', description: 'Space-separated scopes to ask for (default: all of the application\'s).' },
-    grant: { type: 'string', valueName: 'GRANT', description: 'The grant type.', choices: TOKEN_GRANTS, default: 'client_credentials' },
+    grant: { type: 'string', valueName: 'GRANT', description: 'The grant type.', choices: GRANT_TYPES, default: 'client_credentials' },
     username: { type: 'string', valueName: 'USER', description: 'The resource owner, for --grant password (a User manifest\'s name).' },
     'auth-method': {
       type: 'string',

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreError } from '../../store/errors.ts';
 import { openStore, type Store } from '../../store/open.ts';
 import type { SessionRecord, SessionStore } from '../../store/sessions.ts';
-import { PortalError, toPortalError } from '../service.ts';
+import { PortalError, toPortalError } from '../portal-errors.ts';
 import { tokensEqual } from './csrf.ts';
 import { passwordStamp, Sessions } from './sessions.ts';
 

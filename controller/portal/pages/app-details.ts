@@ -3,7 +3,8 @@
 import { GRANT_TYPES, type GrantType } from '../../manifests/vocabulary.ts';
 import { APP_STATUS_LABELS } from '../../requests/index.ts';
 import { html, safeUrl, type SafeHtml } from '../html.ts';
-import type { AppDetail, HistoryEntry } from '../service.ts';
+import type { HistoryEntry } from '../history.ts';
+import type { AppDetail } from '../service.ts';
 import type { PortalToken, TokenFailure, TokenSuccess } from '../tokens.ts';
 import { snapshotProblems, statusSentence } from './apps.ts';
 import { BASE, csrfField, layout, shownOnce, statusBadge, time, type PageContext } from './layout.ts';

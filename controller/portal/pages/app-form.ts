@@ -1,6 +1,6 @@
 // The New Application and Edit Application forms, their validation, and the pages that confirm
 // what was submitted (the new client secret is shown there, once).
-import type { GrantType } from '../../requests/inputs.ts';
+import type { GrantType } from '../../manifests/vocabulary.ts';
 import type { ChangePlan } from '../../requests/index.ts';
 import type { Application } from '../../manifests/types.generated.ts';
 import { DEFAULT_GRANT_TYPES } from '../../manifests/vocabulary.ts';

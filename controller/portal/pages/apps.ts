@@ -3,7 +3,8 @@
 import { APP_STATUS_LABELS, APP_STATUSES, type AppStatus, type AppStatusView } from '../../requests/index.ts';
 import { hasRole, type PortalUser } from '../accounts.ts';
 import { html, type SafeHtml } from '../html.ts';
-import type { HistoryEntry, Overview } from '../service.ts';
+import type { HistoryEntry } from '../history.ts';
+import type { Overview } from '../service.ts';
 import { BASE, banner, layout, statusBadge, type PageContext } from './layout.ts';
 
 export function appsPage(ctx: PageContext & { user: PortalUser }, overview: Overview, filter: AppStatus | undefined, canMakeRequests: boolean): string {

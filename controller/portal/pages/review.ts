@@ -2,7 +2,8 @@
 // (`mergekey check`) says about it and what approving it changes; approve, or reject with a reason.
 import { REFUSAL_CODES } from '../../requests/index.ts';
 import { html, inlineMarkdown, safeUrl, type SafeHtml } from '../html.ts';
-import type { QueueEntry, Snapshot } from '../service.ts';
+import type { Snapshot } from '../history.ts';
+import type { QueueEntry } from '../requests.ts';
 import { snapshotProblems } from './apps.ts';
 import { BASE, csrfField, layout, time, type PageContext } from './layout.ts';
 

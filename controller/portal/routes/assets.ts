@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { BASE, type PageContext } from '../pages/layout.ts';
 import { NOT_FOUND } from '../responses.ts';
-import { PortalError } from '../service.ts';
+import { PortalError } from '../portal-errors.ts';
 
 export type Assets = Map<string, { body: Buffer; type: string; version: string }>;
 

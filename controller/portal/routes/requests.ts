@@ -12,7 +12,8 @@ import { appFormPage, createdPage, EMPTY_FORM, editConfirmPage, formValues, rota
 import { confirmPage } from '../pages/confirm.ts';
 import { BASE } from '../pages/layout.ts';
 import { sendPage } from '../responses.ts';
-import { PortalError, refusalMessage, type AppDetail } from '../service.ts';
+import { PortalError, refusalMessage } from '../portal-errors.ts';
+import type { AppDetail } from '../service.ts';
 
 export function requestRoutes(app: FastifyInstance, ctx: PortalContext): void {
   const { service, auth } = ctx;

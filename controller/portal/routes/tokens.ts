@@ -11,7 +11,7 @@ import { tokenResultPage } from '../pages/app-details.ts';
 import { confirmPage } from '../pages/confirm.ts';
 import { BASE } from '../pages/layout.ts';
 import { sendPage } from '../responses.ts';
-import { PortalError } from '../service.ts';
+import { PortalError } from '../portal-errors.ts';
 import { requestToken, tokenEndpointAt, type TokenEndpointCall } from '../tokens.ts';
 
 export function tokenRoutes(app: FastifyInstance, ctx: PortalContext): void {

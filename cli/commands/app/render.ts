@@ -1,6 +1,6 @@
 // How request commands print what they did.
-import { REQUEST_LABELS } from './index.ts';
-import type { OpenedRequest } from './open.ts';
+import { REQUEST_LABELS } from '../../../controller/requests/index.ts';
+import type { OpenedRequest } from '../../../controller/requests/open.ts';
 
 const AFTER: Readonly<Record<OpenedRequest['kind'], (app: string) => string>> = {
   create: (app) => `A publisher approves it by merging; until then ${app} is awaiting approval.`,
@@ -21,7 +21,3 @@ export function formatOpened(result: OpenedRequest): string {
   return lines.join('\n') + '\n';
 }
 
-/** Markdown-free text for a terminal. */
-export function plain(text: string): string {
-  return text.replaceAll('`', '');
-}

@@ -1,9 +1,6 @@
 // Parsing the values developers type for application fields, with usage errors that name the option.
-import { AUTH_METHODS, GRANT_TYPES } from '../../cli/commands/app-new.ts';
-import { usageError } from '../../cli/errors.ts';
-
-export type GrantType = (typeof GRANT_TYPES)[number];
-export type AuthMethod = (typeof AUTH_METHODS)[number];
+import { GRANT_TYPES, isGrantType, type GrantType } from '../../../controller/manifests/vocabulary.ts';
+import { usageError } from '../../errors.ts';
 
 /** `a,b c` → ['a', 'b', 'c']: commas or spaces, duplicates dropped. */
 export function parseList(option: string, value: string): string[] {
@@ -14,9 +11,9 @@ export function parseList(option: string, value: string): string[] {
 
 export function parseGrantTypes(value: string): GrantType[] {
   const items = parseList('grant-types', value);
-  const unknown = items.find((item) => !(GRANT_TYPES as readonly string[]).includes(item));
+  const unknown = items.find((item) => !isGrantType(item));
   if (unknown !== undefined) throw usageError(`option '--grant-types': unknown grant type '${unknown}' (use ${GRANT_TYPES.join(', ')})`);
-  return items as GrantType[];
+  return items.filter(isGrantType);
 }
 
 export function parseRedirectUris(values: readonly string[]): string[] {

@@ -1,0 +1,62 @@
+// Who may see or do what in the portal: publishers see every application, developers their own;
+// only an owner with the developer role makes requests about an application; registering needs
+// the developer role and reviewing the publisher role. Before an application is on main, its owner
+// is whoever asked for its creation: the User the portal recorded, or the Users whose githubLogin
+// opened the request. Pure checks on what the caller already read; no GitHub, no git, no store.
+import { sameLogin, type AppStatusView, type RequestSummary } from '../requests/index.ts';
+import { usersOfLogin, type MainState } from '../requests/state.ts';
+import { hasRole, type PortalUser } from './accounts.ts';
+import { PortalError } from './portal-errors.ts';
+
+/** What the checks need to know: main's Users, and the login of the server's token (the author of the portal's requests). */
+export interface PolicyContext {
+  main: MainState;
+  tokenLogin: string | undefined;
+}
+
+/** The Users who asked for a request: the one the portal recorded, or those whose githubLogin is its author. */
+export function requestersOf(request: RequestSummary, context: PolicyContext): string[] {
+  if (context.tokenLogin !== undefined && sameLogin(request.author, context.tokenLogin)) {
+    return request.requestedBy === undefined ? [] : [request.requestedBy];
+  }
+  return usersOfLogin(context.main, request.author);
+}
+
+/** The person to show as a request's requester: a User when one is known, else the GitHub author. */
+export function requesterName(request: RequestSummary, context: PolicyContext): string {
+  return requestersOf(request, context)[0] ?? request.author;
+}
+
+/** An owner on main; before that, whoever asked for its creation. */
+export function owns(user: PortalUser, view: AppStatusView, context: PolicyContext): boolean {
+  if (view.onMain !== undefined) return view.onMain.spec.owners.includes(user.name);
+  return view.requests.some((request) => request.kind === 'create' && requestersOf(request, context).includes(user.name));
+}
+
+export function canSee(user: PortalUser, view: AppStatusView, context: PolicyContext): boolean {
+  return hasRole(user, 'publisher') || owns(user, view, context);
+}
+
+export function canAct(user: PortalUser, view: AppStatusView, context: PolicyContext): boolean {
+  return hasRole(user, 'developer') && owns(user, view, context);
+}
+
+/** Not found and not yours look the same to a developer: names of others' applications do not leak. */
+export function requireVisible(user: PortalUser, name: string, view: AppStatusView | undefined, context: PolicyContext): asserts view is AppStatusView {
+  if (view !== undefined && canSee(user, view, context)) return;
+  if (view === undefined && hasRole(user, 'publisher')) throw new PortalError(404, `There is no application ${name}.`);
+  throw new PortalError(403, `You have no application named ${name}.`);
+}
+
+export function requireActor(user: PortalUser, name: string, view: AppStatusView | undefined, context: PolicyContext): asserts view is AppStatusView {
+  if (view !== undefined && canAct(user, view, context)) return;
+  throw new PortalError(403, `You have no application named ${name}.`, 'Only its owners, who hold the developer role, make requests about an application.');
+}
+
+export function requireDeveloper(user: PortalUser): void {
+  if (!hasRole(user, 'developer')) throw new PortalError(403, 'Registering applications needs the developer role.');
+}
+
+export function requirePublisher(user: PortalUser): void {
+  if (!hasRole(user, 'publisher')) throw new PortalError(403, 'Reviewing requests needs the publisher role.');
+}
