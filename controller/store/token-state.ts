@@ -50,15 +50,15 @@
 // Shaped for a second implementation on a network database (issue 13: PostgreSQL): every lookup of
 // a token's own state (a record, a tombstone, a family, a page of the listing, since when the used
 // assertion ids are known) returns a Promise, as a round trip would there; here each is a
-// memory-mapped read that resolves at once. Issuing an access token awaits none of them (its record
-// is queued). `cutOffs` and `unwritable` stay synchronous: the grants and the liveness rule read a
-// cut-off in the same synchronous step as the configuration record or generation it is compared
-// with (controller/oauth/liveness.ts), and readiness asks `unwritable` on every probe. A network
-// implementation keeps its cut-offs in memory, loaded at start and brought up to date from the
-// shared database (where the reconciler's apply writes them, under one generation counter for all
-// replicas) before the replica serves the configuration of each commit it applies. It answers
-// `unwritable` from memory as well: the outcome of its latest write and the state of its
-// connections, never a query per call.
+// memory-mapped read that resolves at once. The client_credentials and password grants await none
+// of them (an access token's record is queued). `cutOffs` and `unwritable` stay synchronous: the
+// grants and the liveness rule read a cut-off in the same synchronous step as the configuration
+// record or generation it is compared with (controller/oauth/liveness.ts), and the token endpoint
+// asks `unwritable` before every grant. A network implementation keeps its cut-offs in memory,
+// loaded at start and brought up to date from the shared database (where the reconciler's apply
+// writes them, under one generation counter for all replicas) before the replica serves the
+// configuration of each commit it applies. It answers `unwritable` from memory as well: the
+// outcome of its latest write and the state of its connections, never a query per call.
 import { createHash } from 'node:crypto';
 import { readStoreRebuild } from './check.ts';
 import type { StoreHandles } from './handles.ts';
