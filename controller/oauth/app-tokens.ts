@@ -37,8 +37,8 @@ export function listTokensEndpoint(ctx: OAuthContext) {
     await ctx.tokens.flushAccessTokens();
     const limit = pageSize(ctx, request.query.limit);
     const after = cursorOf(request.query.after);
-    const page = ctx.tokens.listTokens(app.name, after === undefined ? { limit } : { limit, after });
-    const list: TokenList = { tokens: liveTokens(livenessSources(ctx), app, page, seconds(ctx.now())) };
+    const page = await ctx.tokens.listTokens(app.name, after === undefined ? { limit } : { limit, after });
+    const list: TokenList = { tokens: await liveTokens(livenessSources(ctx), app, page, seconds(ctx.now())) };
     if (page.next !== undefined) list.next = `${page.next.startsWith('a:') ? ACCESS_ID_PREFIX : REFRESH_ID_PREFIX}${page.next.slice(2)}`;
     return noStore(reply).send(list);
   };

@@ -118,7 +118,7 @@ export async function verifyClientAssertion(
   // The used ids below live in the store; a store rebuilt from git has lost those used before the
   // rebuild. An assertion that could have been presented then (issued before it, or without `iat`
   // and alive at the time) is refused rather than taken on trust: the client makes a new one.
-  const knownSince = ctx.tokens.assertionIdsKnownSince();
+  const knownSince = await ctx.tokens.assertionIdsKnownSince();
   const issuedAt = typeof claims.iat === 'number' ? claims.iat : exp - ctx.options.assertionMaxLifetime / 1000;
   if (knownSince !== undefined && issuedAt * 1000 < knownSince) {
     throw invalidClient('the client assertion may have been used before the store was rebuilt: make a new one');

@@ -53,7 +53,7 @@ export async function introspection(ctx: OAuthContext, caller: AuthenticatedClie
       return activeAccessToken(found);
     }
     // Refresh tokens are looked for only under the caller's own application.
-    const found = findRefreshToken(ctx, caller.app, token);
+    const found = await findRefreshToken(ctx, caller.app, token);
     if (found !== undefined) return activeRefreshToken(ctx, found);
   }
   return INACTIVE;

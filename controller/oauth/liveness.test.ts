@@ -50,8 +50,8 @@ function token(iat: number, issuedUnder: IssuedUnder | undefined, extra: Partial
     scope: 'open', aud: ['https://as.example'], iat, exp: iat + 900, issuedUnder, ...extra,
   };
 }
-const verdict = (facts: TokenFacts) => {
-  const answer = liveness(sources(), { ...facts, app: raw.applications.get('billing')! }, facts.iat + 1);
+const verdict = async (facts: TokenFacts) => {
+  const answer = await liveness(sources(), { ...facts, app: raw.applications.get('billing')! }, facts.iat + 1);
   return answer.live ? 'live' : answer.reason;
 };
 /** What an issuer records when it reads everything now. */
@@ -79,33 +79,33 @@ afterEach(async () => {
 });
 
 describe('an application\'s deactivation', () => {
-  it('ends a token issued from the record read before it, though signed after it, and reactivation brings it back never', () => {
+  it('ends a token issued from the record read before it, though signed after it, and reactivation brings it back never', async () => {
     // A worker authenticates the client (reads the active record) ...
     const read = now();
     // ... the reconciler deactivates the application meanwhile ...
     write(() => writer.putApplication(billing('inactive')));
-    expect(verdict(token(SECOND + 5, read))).toBe('application-inactive');
+    expect(await verdict(token(SECOND + 5, read))).toBe('application-inactive');
     // ... and the worker's token, dated seconds after the deactivation, is dead after a reactivation.
     clock += 60_000;
     write(() => writer.putApplication(billing('active')));
-    expect(verdict(token(SECOND + 5, read))).toBe('application-deactivated');
+    expect(await verdict(token(SECOND + 5, read))).toBe('application-deactivated');
   });
 
-  it('leaves a token issued right after a reactivation live, in the very second (and millisecond) of the deactivation', () => {
+  it('leaves a token issued right after a reactivation live, in the very second (and millisecond) of the deactivation', async () => {
     const before = now();
     write(() => writer.putApplication(billing('inactive')));
     write(() => writer.putApplication(billing('active')));
     // The same second, the same millisecond: a token from the reactivated record lives at once,
     // so the token endpoint has nothing to wait out.
     expect(tokens.cutOffs.application('billing')!.at).toBe(T);
-    expect(verdict(token(SECOND, now()))).toBe('live');
-    expect(verdict(token(SECOND, before))).toBe('application-deactivated');
+    expect(await verdict(token(SECOND, now()))).toBe('live');
+    expect(await verdict(token(SECOND, before))).toBe('application-deactivated');
   });
 
-  it('is written by the reconciler only: reading an inactive application\'s tokens writes nothing', () => {
+  it('is written by the reconciler only: reading an inactive application\'s tokens writes nothing', async () => {
     write(() => writer.putApplication(billing('inactive')));
     const generation = tokens.cutOffs.generation();
-    for (let i = 0; i < 3; i++) verdict(token(SECOND, now()));
+    for (let i = 0; i < 3; i++) await verdict(token(SECOND, now()));
     expect(tokens.cutOffs.generation()).toBe(generation);
   });
 });
@@ -113,16 +113,16 @@ describe('an application\'s deactivation', () => {
 describe('a user\'s removal or new password', () => {
   const userToken = (issuedUnder: IssuedUnder | undefined) => token(SECOND, issuedUnder, { sub: 'user:alice', type: 'refresh_token', jti: undefined });
 
-  it('ends the tokens issued from the record read before it, and not those issued right after a restore', () => {
+  it('ends the tokens issued from the record read before it, and not those issued right after a restore', async () => {
     const before = now();
     write(() => writer.delete('User', 'alice'));
-    expect(verdict(userToken(before))).toBe('user-removed');
+    expect(await verdict(userToken(before))).toBe('user-removed');
     write(() => writer.putUser(alice('s1')));
-    expect(verdict(userToken(before))).toBe('user-changed');
-    expect(verdict(userToken(now()))).toBe('live');
+    expect(await verdict(userToken(before))).toBe('user-changed');
+    expect(await verdict(userToken(now()))).toBe('live');
     const restored = now();
     write(() => writer.putUser(alice('s2')));
-    expect(verdict(userToken(restored))).toBe('user-changed');
+    expect(await verdict(userToken(restored))).toBe('user-changed');
   });
 
   it('ends a portal session opened before it, and not one opened right after, in the same millisecond', () => {
@@ -134,19 +134,19 @@ describe('a user\'s removal or new password', () => {
 });
 
 describe('an Api\'s withdrawn audience or scope', () => {
-  it('ends the tokens carrying it issued from the Apis read before, and not those issued after it is published again', () => {
+  it('ends the tokens carrying it issued from the Apis read before, and not those issued after it is published again', async () => {
     const before = now();
     const forOrders = (issuedUnder: IssuedUnder) => token(SECOND, issuedUnder, { scope: 'orders:read', aud: ['https://orders.example'] });
     write(() => writer.putApi(orders(['orders:write'])));
-    expect(verdict(forOrders(before))).toBe('scope-withdrawn');
+    expect(await verdict(forOrders(before))).toBe('scope-withdrawn');
     write(() => writer.putApi(orders(['orders:read'])));
-    expect(verdict(forOrders(before))).toBe('scope-withdrawn');
-    expect(verdict(forOrders(now()))).toBe('live');
+    expect(await verdict(forOrders(before))).toBe('scope-withdrawn');
+    expect(await verdict(forOrders(now()))).toBe('live');
     const republished = now();
     write(() => writer.putApi(orders(['orders:read'], 'https://orders-v2.example')));
-    expect(verdict(forOrders(republished))).toBe('audience-withdrawn');
+    expect(await verdict(forOrders(republished))).toBe('audience-withdrawn');
     // Only what was withdrawn: a token for the rest of the grant lives on.
-    expect(verdict(token(SECOND, republished))).toBe('live');
+    expect(await verdict(token(SECOND, republished))).toBe('live');
   });
 
   it('makes a grant read the kept scope map again when it predates a withdrawal of a scope it grants, and only then', () => {
@@ -170,22 +170,22 @@ describe('an Api\'s withdrawn audience or scope', () => {
 describe('a store written before generations', () => {
   it('judges tokens without generations by their issue time, as the whole-second marks did', async () => {
     await raw.revocations.put('app/billing', SECOND);
-    expect(verdict(token(SECOND, undefined))).toBe('application-deactivated');
-    expect(verdict(token(SECOND + 1, undefined))).toBe('live');
+    expect(await verdict(token(SECOND, undefined))).toBe('application-deactivated');
+    expect(await verdict(token(SECOND + 1, undefined))).toBe('live');
     // A token with generations is issued after the upgrade: an older mark never ends it.
-    expect(verdict(token(SECOND, now()))).toBe('live');
+    expect(await verdict(token(SECOND, now()))).toBe('live');
     // A deactivation after the upgrade ends every token from before it.
     clock = (SECOND + 10) * 1000;
     write(() => writer.putApplication(billing('inactive')));
     write(() => writer.putApplication(billing('active')));
-    expect(verdict(token(SECOND + 5, undefined))).toBe('application-deactivated');
+    expect(await verdict(token(SECOND + 5, undefined))).toBe('application-deactivated');
   });
 
-  it('judges an access token whose record is not there (another worker\'s batch, a crash) by its id\'s millisecond', () => {
+  it('judges an access token whose record is not there (another worker\'s batch, a crash) by its id\'s millisecond', async () => {
     write(() => writer.putApplication(billing('inactive')));
     write(() => writer.putApplication(billing('active')));
     const at = (ms: number): TokenFacts => ({ ...token(SECOND, undefined), jti: uuidV7(ms) });
-    expect(verdict(at(T))).toBe('application-deactivated');
-    expect(verdict(at(T + 1))).toBe('live');
+    expect(await verdict(at(T))).toBe('application-deactivated');
+    expect(await verdict(at(T + 1))).toBe('live');
   });
 });

@@ -96,8 +96,16 @@ const dead = (reason: DeathReason): Liveness => ({ live: false, reason });
  * Whether `token` is live at `now` (seconds), and if not, why. The family and spent checks come
  * last: the refresh grant leaves those two to the rotation itself, which tells a replay apart
  * (it revokes the family, RFC 9700 section 4.14.2).
+ *
+ * The token's revocation and its family are awaited (a round trip on a shared database); the
+ * configuration and the cut-offs are read synchronously. For a refresh token (no `jti`) every
+ * check before the family runs before the first await, so in the caller's synchronous step: the
+ * refresh grant reads the generation its new tokens carry in that same step. For an access token
+ * the cut-offs are read after its revocation, so later than the application record its caller
+ * read: harmless, since a token once dead stays dead (whatever ends it also writes a cut-off,
+ * and cut-offs are never removed), so the later read gives the later state's answer.
  */
-export function liveness(sources: LivenessSources, token: TokenFacts, now: number): Liveness {
+export async function liveness(sources: LivenessSources, token: TokenFacts, now: number): Promise<Liveness> {
   const { tokens } = sources;
   const cuts = tokens.cutOffs;
   const under = token.issuedUnder;
@@ -105,7 +113,7 @@ export function liveness(sources: LivenessSources, token: TokenFacts, now: numbe
     cut !== undefined && (generation === undefined ? cut.at >= issuedAtMs(token) : cut.generation > generation);
   if (token.exp <= now) return dead('expired');
   if (token.app.spec.state !== 'active') return dead('application-inactive');
-  if (token.jti !== undefined && tokens.accessTokenRevoked(token.app.name, token.jti)) return dead('revoked');
+  if (token.jti !== undefined && await tokens.accessTokenRevoked(token.app.name, token.jti)) return dead('revoked');
   if (since(cuts.application(token.app.name), under?.application)) return dead('application-deactivated');
   if (token.sub.startsWith(USER_SUBJECT_PREFIX)) {
     const name = token.sub.slice(USER_SUBJECT_PREFIX.length);
@@ -120,7 +128,7 @@ export function liveness(sources: LivenessSources, token: TokenFacts, now: numbe
     if (since(cuts.scope(scope), under?.grants)) return dead('scope-withdrawn');
   }
   if (token.family !== undefined) {
-    const family = tokens.family(token.app.name, token.family);
+    const family = await tokens.family(token.app.name, token.family);
     if (family === undefined || family.revokedAt !== undefined) return dead('family-revoked');
   }
   if (token.usedAt !== undefined) return dead('spent');

@@ -40,14 +40,14 @@ export async function revokeToken(ctx: OAuthContext, client: AuthenticatedClient
     // authorization grant": the family goes. A client that signs out with a stale refresh token
     // (one it already exchanged, or one a thief exchanged first) still ends the grant, so the
     // successor a thief may hold dies with it (RFC 9700 section 4.14.2).
-    const record = issuedRefreshToken(ctx, client, token);
+    const record = await issuedRefreshToken(ctx, client, token);
     if (record !== undefined) return ctx.tokens.revokeFamily(client.app.name, record.family, seconds(ctx.now()));
   }
   return false;
 }
 
 /** A refresh token issued to the client, whatever its state: only its family is needed. */
-function issuedRefreshToken(ctx: OAuthContext, client: AuthenticatedClient, token: string): RefreshTokenRecord | undefined {
-  const record = ctx.tokens.refreshToken(client.app.name, refreshTokenId(token));
+async function issuedRefreshToken(ctx: OAuthContext, client: AuthenticatedClient, token: string): Promise<RefreshTokenRecord | undefined> {
+  const record = await ctx.tokens.refreshToken(client.app.name, refreshTokenId(token));
   return record?.clientId === client.app.spec.clientId ? record : undefined;
 }

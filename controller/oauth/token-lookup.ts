@@ -42,18 +42,18 @@ export async function findAccessToken(ctx: OAuthContext, token: string): Promise
   // Its generations are in its record; without one (still being written, or lost), its claims are
   // judged by time. Tokens of a family are recorded before they are returned, so for them the
   // record, and so the family, is always there.
-  const record = ctx.tokens.accessToken(app.name, claims.jti);
+  const record = await ctx.tokens.accessToken(app.name, claims.jti);
   const facts: TokenFacts = {
     type: 'access_token', app, jti: claims.jti, sub: claims.sub, scope: claims.scope, aud: audiences(claims.aud),
     iat: claims.iat, exp: claims.exp, family: record?.family, issuedUnder: record?.issuedUnder,
   };
-  if (!liveness(livenessSources(ctx), facts, seconds(ctx.now())).live) return undefined;
+  if (!(await liveness(livenessSources(ctx), facts, seconds(ctx.now()))).live) return undefined;
   return { type: 'access_token', app, claims, record };
 }
 
 /** A live refresh token of `app` (liveness.ts). */
-export function findRefreshToken(ctx: OAuthContext, app: ApplicationRecord, token: string): FoundRefreshToken | undefined {
-  const record = ctx.tokens.refreshToken(app.name, refreshTokenId(token));
-  if (record === undefined || !liveness(livenessSources(ctx), refreshTokenFacts(app, record), seconds(ctx.now())).live) return undefined;
+export async function findRefreshToken(ctx: OAuthContext, app: ApplicationRecord, token: string): Promise<FoundRefreshToken | undefined> {
+  const record = await ctx.tokens.refreshToken(app.name, refreshTokenId(token));
+  if (record === undefined || !(await liveness(livenessSources(ctx), refreshTokenFacts(app, record), seconds(ctx.now()))).live) return undefined;
   return { type: 'refresh_token', app, record };
 }

@@ -34,11 +34,11 @@ export class AppTokens {
   }
 
   /** The application's live tokens (the first 200 records), access tokens first. */
-  list(app: ApplicationRecord): { tokens: PortalToken[]; more: boolean } {
+  async list(app: ApplicationRecord): Promise<{ tokens: PortalToken[]; more: boolean }> {
     if (app.spec.state !== 'active') return { tokens: [], more: false };
-    const page = this.#tokens.listTokens(app.name, { limit: PAGE });
+    const page = await this.#tokens.listTokens(app.name, { limit: PAGE });
     const sources = { tokens: this.#tokens, userExists: (name: string) => this.#store.config.user(name) !== undefined };
-    return { tokens: liveTokens(sources, app, page, Math.floor(this.#now() / 1000)), more: page.next !== undefined };
+    return { tokens: await liveTokens(sources, app, page, Math.floor(this.#now() / 1000)), more: page.next !== undefined };
   }
 
   /** Revokes one token by its id: an access token, or a refresh token with its whole family. False when it is not live. */

@@ -73,7 +73,7 @@ describe('a store that cannot write', () => {
     // Readiness names the errno once lmdb has given it.
     expect(state.unwritable()).toBe('the store cannot write: ENOSPC (no space left on device)');
     // Nothing of any failed write is in the store.
-    expect([state.refreshToken('mobile', 'r0')?.usedAt, state.family('mobile', 'f1')?.revokedAt, state.accessToken('mobile', 'a3')]).toEqual([undefined, undefined, undefined]);
+    expect([(await state.refreshToken('mobile', 'r0'))?.usedAt, (await state.family('mobile', 'f1'))?.revokedAt, await state.accessToken('mobile', 'a3')]).toEqual([undefined, undefined, undefined]);
 
     full = false;
     expect(await state.rotateRefreshToken('mobile', 'r0', 1100, refresh('r1'), access('a1'))).toEqual({ outcome: 'rotated' });

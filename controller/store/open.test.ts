@@ -128,7 +128,7 @@ describe('the store façade', () => {
       expect(store.sync.appliedCommit()).toBeUndefined();
       expect(await store.keyring.keyring()).toBeUndefined();
       expect(store.health.problem()).toBeUndefined();
-      expect(store.tokens.accessToken('billing', 'nope')).toBeUndefined();
+      expect(await store.tokens.accessToken('billing', 'nope')).toBeUndefined();
       // The raw handles are not members of the façade: only store/, tests and benchmarks reach them.
       expect(Object.keys(store)).not.toContain('root');
       expect(handlesOf(store).plans.get('standard')?.name).toBe('standard');

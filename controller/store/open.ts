@@ -5,11 +5,10 @@
 // sync state (whose `applyCommit` carries the configuration writer); the portal what it reads.
 //
 // Shaped for a second implementation on a shared database (issue 13): what would cost a network
-// round trip there (token state writes, refresh rotation, assertion ids, revocation, the keyring)
-// returns Promises, while configuration and sync state stay synchronous, since every replica keeps
-// them in its own LMDB. Token state's lookups (a record, a tombstone, a cut-off) are synchronous
-// still: here they are memory-mapped reads, free on the token path, and a shared-database
-// implementation turns them into Promises together with their callers (the liveness rule).
+// round trip there (token state's writes and lookups, refresh rotation, assertion ids, revocation,
+// the keyring) returns Promises, while configuration and sync state stay synchronous, since every
+// replica keeps them in its own LMDB. So do token state's cut-offs and `unwritable`, which a
+// shared-database implementation keeps in memory (token-state.ts says how).
 //
 // Opening refuses, with a StoreError that names the directory, a store written by a newer release
 // and a data file that is not LMDB (see handles.ts).

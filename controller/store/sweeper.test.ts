@@ -99,11 +99,11 @@ describe('sweeping expired token state', () => {
 
     // a0, a1, the used r0, the tombstone; not the family (now until 3000), r1, j1 (now until 3000)
     expect(await new Sweeper(store).sweep(2000)).toBe(4);
-    expect(state.family('mobile', 'f1')?.exp).toBe(3000);
-    expect(state.refreshToken('mobile', 'r1')?.exp).toBe(3000);
-    expect(state.refreshToken('mobile', 'r0')).toBeUndefined();
+    expect((await state.family('mobile', 'f1'))?.exp).toBe(3000);
+    expect((await state.refreshToken('mobile', 'r1'))?.exp).toBe(3000);
+    expect(await state.refreshToken('mobile', 'r0')).toBeUndefined();
     expect(await state.useAssertionId('billing', 'j1', 3000, 2500)).toBe(false);
-    expect(state.accessTokenRevoked('billing', 'gone')).toBe(false);
+    expect(await state.accessTokenRevoked('billing', 'gone')).toBe(false);
     expect(state.cutOffs.application('billing')).toEqual({ generation: 1, at: 900_000 });
 
     expect(await new Sweeper(store).sweep(3000)).toBe(3);

@@ -38,7 +38,7 @@ describe('token state', () => {
     // The first loser sees a used token and revokes the family; the rest find it revoked.
     expect(outcomes.filter((o) => o.outcome === 'reused')).toHaveLength(1);
     expect(outcomes.filter((o) => o.outcome === 'revoked')).toHaveLength(18);
-    expect(state.family('billing', 'f1')?.revokedAt).toBe(1500);
+    expect((await state.family('billing', 'f1'))?.revokedAt).toBe(1500);
   });
 
   it('keeps a rotation and a family revocation across closing and reopening the store', async () => {
@@ -51,20 +51,20 @@ describe('token state', () => {
     await store.close();
     store = openHandles(dir);
     state = tokenState(store);
-    expect(state.family('billing', 'f1')?.revokedAt).toBe(1600);
+    expect((await state.family('billing', 'f1'))?.revokedAt).toBe(1600);
     expect(await state.rotateRefreshToken('billing', 'r1', 1700, refresh('r3', 'f1'), access('a3', 2700, 'f1'))).toEqual({ outcome: 'revoked' });
   });
 
   it('finds a token only through the application it was issued to', async () => {
     state.recordAccessToken('billing', access('a0'));
     await state.flushAccessTokens();
-    expect(state.accessToken('billing', 'a0')?.jti).toBe('a0');
-    expect(state.accessToken('billing-eu', 'a0')).toBeUndefined();
+    expect((await state.accessToken('billing', 'a0'))?.jti).toBe('a0');
+    expect(await state.accessToken('billing-eu', 'a0')).toBeUndefined();
     expect(await state.revokeAccessToken('billing', 'a0', 2000)).toBe(true);
     expect(await state.revokeAccessToken('billing', 'a0', 2000)).toBe(false);
-    expect(state.accessToken('billing', 'a0')).toBeUndefined();
-    expect(state.accessTokenRevoked('billing', 'a0')).toBe(true);
-    expect(state.accessTokenRevoked('billing-eu', 'a0')).toBe(false);
+    expect(await state.accessToken('billing', 'a0')).toBeUndefined();
+    expect(await state.accessTokenRevoked('billing', 'a0')).toBe(true);
+    expect(await state.accessTokenRevoked('billing-eu', 'a0')).toBe(false);
   });
 
   it('gathers access token records and writes them together, at the latest after the delay', async () => {
@@ -73,9 +73,9 @@ describe('token state', () => {
     gathering.recordAccessToken('billing', access('q2'));
     await store.root.committed;
     // Not in the store yet (`state` reads it as another process would).
-    expect(state.accessToken('billing', 'q1')).toBeUndefined();
+    expect(await state.accessToken('billing', 'q1')).toBeUndefined();
     await gathering.flushAccessTokens();
-    expect([state.accessToken('billing', 'q1')?.jti, state.accessToken('billing', 'q2')?.jti]).toEqual(['q1', 'q2']);
+    expect([(await state.accessToken('billing', 'q1'))?.jti, (await state.accessToken('billing', 'q2'))?.jti]).toEqual(['q1', 'q2']);
   });
 
   it('accepts an assertion id once until it expires', async () => {
@@ -91,11 +91,11 @@ describe('token state', () => {
     }
     await state.flushAccessTokens();
     await state.startFamily('billing', family('f1'), refresh('r0', 'f1'), access('a9', 2000, 'f1'));
-    const first = state.listTokens('billing', { limit: 3 });
+    const first = await state.listTokens('billing', { limit: 3 });
     expect(first.access.map((t) => t.jti)).toEqual(['a0', 'a1', 'a2']);
     expect(first.refresh).toEqual([]);
     expect(first.next).toBe('a:a2');
-    const second = state.listTokens('billing', { limit: 3, after: 'a:a2' });
+    const second = await state.listTokens('billing', { limit: 3, after: 'a:a2' });
     expect(second.access.map((t) => t.jti)).toEqual(['a9']);
     expect(second.refresh.map((t) => t.id)).toEqual(['r0']);
     expect(second.next).toBeUndefined();
@@ -114,7 +114,7 @@ describe('token state', () => {
     // tombstone — not the deactivation's cut-off
     expect(deleted).toBe(5 + 1 + 2 + 1 + 1);
     expect(state.cutOffs.application('billing')).toEqual({ generation: 1, at: 900_000 });
-    expect(state.listTokens('billing', { limit: 10 }).access.map((t) => t.jti)).toEqual(['live']);
+    expect((await state.listTokens('billing', { limit: 10 })).access.map((t) => t.jti)).toEqual(['live']);
     expect(await state.useAssertionId('billing', 'j1', 3000, 2000)).toBe(true);
   });
 
@@ -144,10 +144,10 @@ describe('token state', () => {
     expect(state.cutOffs.generation()).toBe(0);
   });
 
-  it('finds an access token record this process is still gathering', () => {
+  it('finds an access token record this process is still gathering', async () => {
     const gathering = tokenState(store, { recordDelay: 60_000 });
     gathering.recordAccessToken('billing', access('q1'));
-    expect(gathering.accessToken('billing', 'q1')?.jti).toBe('q1');
-    expect(state.accessToken('billing', 'q1')).toBeUndefined();
+    expect((await gathering.accessToken('billing', 'q1'))?.jti).toBe('q1');
+    expect(await state.accessToken('billing', 'q1')).toBeUndefined();
   });
 });

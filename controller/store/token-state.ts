@@ -46,6 +46,19 @@
 //
 // Every write goes through the store's health (health.ts): a commit that fails (a full disk)
 // rejects with StoreError('store.unwritable') and never takes the process down.
+//
+// Shaped for a second implementation on a network database (issue 13: PostgreSQL): every lookup of
+// a token's own state (a record, a tombstone, a family, a page of the listing, since when the used
+// assertion ids are known) returns a Promise, as a round trip would there; here each is a
+// memory-mapped read that resolves at once. The client_credentials and password grants await none
+// of them (an access token's record is queued). `cutOffs` and `unwritable` stay synchronous: the
+// grants and the liveness rule read a cut-off in the same synchronous step as the configuration
+// record or generation it is compared with (controller/oauth/liveness.ts), and the token endpoint
+// asks `unwritable` before every grant. A network implementation keeps its cut-offs in memory,
+// loaded at start and brought up to date from the shared database (where the reconciler's apply
+// writes them, under one generation counter for all replicas) before the replica serves the
+// configuration of each commit it applies. It answers `unwritable` from memory as well: the
+// outcome of its latest write and the state of its connections, never a query per call.
 import { createHash } from 'node:crypto';
 import { readStoreRebuild } from './check.ts';
 import type { StoreHandles } from './handles.ts';
@@ -154,17 +167,17 @@ export interface TokenState {
   /** Writes the queued access token records now; resolves once they are committed. */
   flushAccessTokens(): Promise<void>;
   /** The access token's record, one this process is still gathering included. */
-  accessToken(app: string, jti: string): AccessTokenRecord | undefined;
+  accessToken(app: string, jti: string): Promise<AccessTokenRecord | undefined>;
   /**
    * Revokes the access token until `exp` (seconds), when the tombstone may be swept, and forgets
    * its record. False when it was already revoked.
    */
   revokeAccessToken(app: string, jti: string, exp: number): Promise<boolean>;
-  accessTokenRevoked(app: string, jti: string): boolean;
+  accessTokenRevoked(app: string, jti: string): Promise<boolean>;
   /** Starts a family with its first refresh token and access token. */
   startFamily(app: string, family: FamilyRecord, refresh: RefreshTokenRecord, access: AccessTokenRecord): Promise<void>;
-  refreshToken(app: string, id: string): RefreshTokenRecord | undefined;
-  family(app: string, id: string): FamilyRecord | undefined;
+  refreshToken(app: string, id: string): Promise<RefreshTokenRecord | undefined>;
+  family(app: string, id: string): Promise<FamilyRecord | undefined>;
   /**
    * Exchanges the refresh token `id` for `next` and `access`, atomically: of any number of
    * concurrent calls with one token, exactly one rotates. `now` in seconds.
@@ -179,9 +192,9 @@ export interface TokenState {
    * Since when (ms) the store has recorded every used assertion id: the time of its rebuild from
    * git (`--rebuild-store`), which lost those used before; undefined for a store never rebuilt.
    */
-  assertionIdsKnownSince(): number | undefined;
+  assertionIdsKnownSince(): Promise<number | undefined>;
   /** A page of an application's token records, in key order, starting after `after`. */
-  listTokens(app: string, options: { limit: number; after?: string }): TokenPage;
+  listTokens(app: string, options: { limit: number; after?: string }): Promise<TokenPage>;
   /** Undefined while the store can write; otherwise why it cannot (a full disk), until a write commits again. */
   unwritable(): string | undefined;
 }
@@ -313,7 +326,7 @@ export function tokenState(store: StoreHandles, options: TokenStateOptions = {})
 
     flushAccessTokens,
 
-    accessToken(app, jti) {
+    async accessToken(app, jti) {
       const key = accessKey(app, jti);
       return queued.get(key) ?? tokens.get(key);
     },
@@ -330,7 +343,7 @@ export function tokenState(store: StoreHandles, options: TokenStateOptions = {})
       });
     },
 
-    accessTokenRevoked: (app, jti) => revocations.get(`at/${accessKey(app, jti)}`) !== undefined,
+    accessTokenRevoked: async (app, jti) => revocations.get(`at/${accessKey(app, jti)}`) !== undefined,
 
     async startFamily(app, family, refresh, access) {
       await durable(() => {
@@ -343,9 +356,9 @@ export function tokenState(store: StoreHandles, options: TokenStateOptions = {})
       });
     },
 
-    refreshToken: (app, id) => refreshTokens.get(refreshKey(app, id)) as RefreshTokenRecord | undefined,
+    refreshToken: async (app, id) => refreshTokens.get(refreshKey(app, id)) as RefreshTokenRecord | undefined,
 
-    family: (app, id) => refreshTokens.get(familyKey(app, id)) as FamilyRecord | undefined,
+    family: async (app, id) => refreshTokens.get(familyKey(app, id)) as FamilyRecord | undefined,
 
     rotateRefreshToken(app, id, now, next, access) {
       // Runs inside lmdb's write transaction: reads see every earlier committed rotation, and no
@@ -390,7 +403,7 @@ export function tokenState(store: StoreHandles, options: TokenStateOptions = {})
 
     cutOffs: cutOffs(store),
 
-    assertionIdsKnownSince() {
+    async assertionIdsKnownSince() {
       const rebuilt = readStoreRebuild(store);
       const at = rebuilt === undefined ? Number.NaN : Date.parse(rebuilt.at);
       return Number.isNaN(at) ? undefined : at;
@@ -407,7 +420,7 @@ export function tokenState(store: StoreHandles, options: TokenStateOptions = {})
       });
     },
 
-    listTokens(app, { limit, after }) {
+    async listTokens(app, { limit, after }) {
       const page: TokenPage = { access: [], refresh: [] };
       // One cursor over two ranges: `a:<jti>` within access tokens, then `r:<id>` within refresh
       // tokens. `next` names the last record returned; the next page starts after it.

@@ -22,16 +22,18 @@ export async function handle({ ctx, client: { app, generation }, plan, params }:
   const id = refreshTokenId(params.get('refresh_token')!);
   // Found only under the application it was issued to: "the authorization server MUST ...
   // validate that the refresh token was issued to the authenticated client" (section 6).
-  const presented = ctx.tokens.refreshToken(app.name, id);
+  const presented = await ctx.tokens.refreshToken(app.name, id);
   if (presented === undefined || presented.clientId !== app.spec.clientId) throw unusable();
   // Live (liveness.ts): unexpired, its application not deactivated since, its resource owner still
   // there and not removed or given a new password since (a User restored or re-created under the
   // name gets no old grant back), none of its scopes withdrawn since (an Api removed and restored,
   // or a scope dropped and published again, gives no old grant back; dropping only the withdrawn
   // scopes would keep the grant alive across a removal it should not survive). The generation is
-  // read in the same synchronous step: the user's state the new tokens carry on from.
+  // read in the same synchronous step as the user checks (liveness reads a refresh token's user
+  // state before its first await): the user's state the new tokens carry on from. No await may
+  // come between the two lines below.
   const userGeneration = ctx.tokens.cutOffs.generation();
-  const verdict = liveness(livenessSources(ctx), refreshTokenFacts(app, presented), seconds(ctx.now()));
+  const verdict = await liveness(livenessSources(ctx), refreshTokenFacts(app, presented), seconds(ctx.now()));
   if (!verdict.live && !ROTATION_DECIDES.includes(verdict.reason)) throw unusable();
 
   // Section 6: "The requested scope MUST NOT include any scope not originally granted by the

@@ -26,7 +26,7 @@ export function appRoutes(app: FastifyInstance, ctx: PortalContext): void {
   app.get<{ Params: { name: string } }>(`/apps/:name`, auth, async (request, reply) => {
     const name = appName(request.params.name);
     const detail = await service.application(user(request), name);
-    const section = detail.canAct && detail.record !== undefined ? tokens.list(detail.record) : undefined;
+    const section = detail.canAct && detail.record !== undefined ? await tokens.list(detail.record) : undefined;
     const flash = await withFlash(ctx, request);
     return sendPage(reply, detailsPage(ctx.page(request, flash === undefined ? {} : { flash }), detail, section));
   });

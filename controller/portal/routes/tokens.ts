@@ -53,7 +53,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: PortalContext): void {
   app.get<{ Params: { name: string; id: string } }>(`/apps/:name/tokens/:id/revoke`, auth, async (request, reply) => {
     const name = appName(request.params.name);
     const record = await service.actorRecord(user(request), name);
-    const token = tokens.list(record).tokens.find((candidate) => candidate.id === request.params.id);
+    const token = (await tokens.list(record)).tokens.find((candidate) => candidate.id === request.params.id);
     if (token === undefined) throw new PortalError(404, 'That token is not live any more (expired or already revoked).');
     return sendPage(
       reply,
