@@ -14,12 +14,12 @@ import { approveRequest, isOwnRequest, rejectRequest, reviewItem, type ApproveRe
 import { rotateSecret } from '../requests/secrets.ts';
 import { listRequests, statusOf, type MainState } from '../requests/state.ts';
 import { GitHubError, type PullRequest, type RequestsBackend } from '../github/index.ts';
-import { appPath, describeChange, isRequestAllowed, type AppStatusView, type ChangePlan, type RequestKind, type RequestSummary } from '../requests/index.ts';
+import { appPath, describeChange, type AppStatusView, type ChangePlan, type RequestKind, type RequestSummary } from '../requests/index.ts';
 import type { Application } from '../manifests/types.generated.ts';
 import type { GrantType } from '../manifests/vocabulary.ts';
 import type { PortalUser } from './accounts.ts';
 import type { RequestHistory, Snapshot } from './history.ts';
-import { requesterName, requireActor, requireDeveloper, requirePublisher } from './policy.ts';
+import { requesterName, requireActor, requireDeveloper, requirePublisher, requireRequestAllowed } from './policy.ts';
 import { NO_SUCH_REQUEST, PortalError, refusalMessage, toPortalError } from './portal-errors.ts';
 import type { Workspace } from './workspace.ts';
 
@@ -252,8 +252,7 @@ export class PortalRequests {
     const requests = await listRequests(session.github.backend, { app: name });
     const view = statusOf(main, name, requests);
     requireActor(user, name, view, { main, tokenLogin: await this.#workspace.tokenLogin() });
-    const decision = isRequestAllowed(name, view.status, kind, requests);
-    if (!decision.allowed) throw new PortalError(409, refusalMessage(decision.code, name, decision.message));
+    requireRequestAllowed(name, view.status, kind, requests);
   }
 
   /** The workflow's errors and GitHub's as portal errors (portal-errors.ts). */
