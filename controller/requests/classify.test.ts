@@ -3,20 +3,21 @@ import { mkdtempSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { classifyChange, fromGitHubFiles, parseNameStatus, type ChangedPath, type ClassifyOptions, type ManifestEntry } from './classify.ts';
+import type { PlainManifestObject } from '../manifests/model.ts';
+import { classifyChange, fromGitHubFiles, parseNameStatus, type ChangedPath, type ClassifyOptions } from './classify.ts';
 import type { RefusalCode } from './refusals.ts';
 import { api, app, entry } from '../../test/support/request-fixtures.ts';
 
 const billing = app('billing');
 const inactiveBilling = app('billing', { state: 'inactive' });
 const payments = api('payments', ['payments:read']);
-const base: ManifestEntry[] = [entry(billing), entry(app('ledger', { state: 'inactive' })), entry(payments)];
+const base: PlainManifestObject[] = [entry(billing), entry(app('ledger', { state: 'inactive' })), entry(payments)];
 
 const modified = (path: string): ChangedPath => ({ status: 'modified', path });
 const added = (path: string): ChangedPath => ({ status: 'added', path });
 
 /** The base objects with `replacements` swapped in (by path) or added. */
-function headWith(...replacements: ManifestEntry[]): ManifestEntry[] {
+function headWith(...replacements: PlainManifestObject[]): PlainManifestObject[] {
   const byPath = new Map(base.map((object) => [object.path, object]));
   for (const object of replacements) byPath.set(object.path, object);
   return [...byPath.values()];
@@ -24,7 +25,7 @@ function headWith(...replacements: ManifestEntry[]): ManifestEntry[] {
 
 interface Case {
   name: string;
-  head: ManifestEntry[];
+  head: PlainManifestObject[];
   changed: ChangedPath[];
   options?: ClassifyOptions;
   kind?: string;

@@ -1,20 +1,10 @@
 // What kind of request a change between two commits is, and whether the lifecycle allows it.
 // This is the heart of the repo's check (`mergekey check`): pure, over the manifests loaded from
 // the base and head commits and the list of changed paths, so it is tested on fixtures alone.
-import type { Api, Application, Plan, Settings, User } from '../manifests/types.generated.ts';
+import type { PlainManifestObject } from '../manifests/model.ts';
+import type { Application } from '../manifests/types.generated.ts';
 import { refusal, type Refusal } from './refusals.ts';
 import { appNameFromPath, isRequestKind, type RequestKind } from './requests.ts';
-
-export type ManifestKind = 'Settings' | 'Application' | 'Api' | 'Plan' | 'User';
-
-/** A loaded manifest. The manifests loader's `ManifestObject` has this shape (and more). */
-export interface ManifestEntry {
-  /** Repo-relative POSIX path, e.g. `apps/billing.yaml`. */
-  path: string;
-  kind: ManifestKind;
-  name: string;
-  manifest: Settings | Application | Api | Plan | User;
-}
 
 export type ChangeStatus = 'added' | 'modified' | 'deleted' | 'renamed' | 'copied';
 
@@ -121,8 +111,8 @@ export function fromGitHubFiles(files: readonly { filename: string; status: stri
  * not on the base branch. Every refusal found is reported, not just the first.
  */
 export function classifyChange(
-  baseObjects: readonly ManifestEntry[],
-  headObjects: readonly ManifestEntry[],
+  baseObjects: readonly PlainManifestObject[],
+  headObjects: readonly PlainManifestObject[],
   changedPaths: readonly ChangedPath[],
   options: ClassifyOptions = {},
 ): Classification {
