@@ -13,7 +13,6 @@ import {
   parseRequestBranch,
   parseRequestMarker,
   requestKindFromLabels,
-  type ChangedPath,
   type ChangeClass,
   type ChangePlan,
   type Refusal,
@@ -22,6 +21,7 @@ import {
 import { loadManifest, validateRepository, type ManifestObject, type Problem, type RepoFile } from '../manifests/index.ts';
 import type { Application, Settings } from '../manifests/types.generated.ts';
 import { LIMITS } from '../config/defaults.ts';
+import type { ChangedPath } from '../git/changes.ts';
 import type { SourceProblem } from '../git/source.ts';
 import type { Clone, CommitFiles } from './git.ts';
 import { countActiveTokens, type TokenCount } from './tokens.ts';
