@@ -1,5 +1,6 @@
 // The direction of dependencies, checked like the README's drift: cli → controller → store, and
-// lmdb behind store/ alone. A new import that breaks the direction fails here with the file and
+// lmdb behind store/ alone; the request workflow uses the GitHub client, never the reverse; the
+// store depends on nothing above it but the manifests' types. A new import that breaks the direction fails here with the file and
 // the line, before it becomes structure someone else has to undo.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -16,22 +17,22 @@ function sourceFiles(dir: string): string[] {
     .filter((path) => !path.split('/').includes('node_modules'));
 }
 
-/** `file:line: specifier` for each import (static, dynamic or re-export) whose specifier matches. */
-function importsMatching(files: string[], matches: (specifier: string, file: string) => boolean): string[] {
+/** `file:line: specifier` for each import (static, dynamic or re-export) whose specifier matches; `line` is the import's text. */
+function importsMatching(files: string[], matches: (specifier: string, file: string, line: string) => boolean): string[] {
   const found: string[] = [];
   const pattern = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])([^'"]+)\1/g;
   for (const file of files) {
     const lines = readFileSync(join(root, file), 'utf8').split('\n');
     lines.forEach((line, index) => {
       for (const match of line.matchAll(pattern)) {
-        if (matches(match[2]!, file)) found.push(`${file}:${index + 1}: ${match[2]}`);
+        if (matches(match[2]!, file, line)) found.push(`${file}:${index + 1}: ${match[2]}`);
       }
     });
   }
   return found;
 }
 
-/** Whether a relative specifier in `file` points into the top-level folder `folder`. */
+/** Whether a relative specifier in `file` points into `folder` (a path from the root, e.g. `cli` or `controller/store`). */
 function pointsInto(specifier: string, file: string, folder: string): boolean {
   if (!specifier.startsWith('.')) return false;
   const target = relative(root, join(root, file, '..', specifier));
@@ -63,9 +64,31 @@ describe('dependency direction', () => {
     expect(found).toEqual([]);
   });
 
+  // The workflow (requests/) calls the client; the client returns GitHub's facts in its own types
+  // (and git/'s changed paths), so a change to the workflow never reaches it. Its tests may drive
+  // the workflow through it: reading requests back is what the client is for.
+  it('controller/github/ does not import controller/requests/', () => {
+    const client = sourceFiles('controller/github').filter((file) => !file.endsWith('.test.ts'));
+    expect(importsMatching(client, (spec, file) => pointsInto(spec, file, 'controller/requests'))).toEqual([]);
+  });
+
+  // What the store keeps is declared in store/ (records.ts, sync-records.ts) over the manifests'
+  // types; the one function it takes from above is client-id folding (manifests/vocabulary.ts), so
+  // its unique index folds as the rules do. Anything else would make it depend on its users.
+  it('controller/store/ imports nothing from controller/ but the manifests types and vocabulary', () => {
+    const outsideStore = (spec: string, file: string, line: string) => {
+      if (!pointsInto(spec, file, 'controller') || pointsInto(spec, file, 'controller/store')) return false;
+      if (!pointsInto(spec, file, 'controller/manifests')) return true;
+      return !/^\s*(import|export) type\b/.test(line) && relative(root, join(root, file, '..', spec)) !== 'controller/manifests/vocabulary.ts';
+    };
+    expect(importsMatching(sourceFiles('controller/store'), outsideStore)).toEqual([]);
+  });
+
   // The check itself: a line that does break the rule is found.
   it('finds an import that breaks the direction', () => {
     expect(pointsInto('../../cli/errors.ts', 'controller/portal/service.ts', 'cli')).toBe(true);
     expect(pointsInto('../manifests/index.ts', 'controller/portal/service.ts', 'cli')).toBe(false);
+    expect(pointsInto('../requests/requests.ts', 'controller/github/client.ts', 'controller/requests')).toBe(true);
+    expect(pointsInto('./sync-records.ts', 'controller/store/sync-state.ts', 'controller/store')).toBe(true);
   });
 });

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { Document } from 'yaml';
 import { quoteAmbiguousStrings, validateRepository, type RepoFile } from '../../controller/manifests/index.ts';
 import type { ApplicationSpec, Jwks } from '../../controller/manifests/types.generated.ts';
-import { AUTH_METHODS, GRANT_TYPES, isGrantType, type AuthMethod, type GrantType } from '../../controller/manifests/vocabulary.ts';
+import { AUTH_METHODS, DEFAULT_AUTH_METHOD, DEFAULT_GRANT_TYPES, GRANT_TYPES, isGrantType, type AuthMethod, type GrantType } from '../../controller/manifests/vocabulary.ts';
 import { uniqueClientId } from '../../controller/requests/create.ts';
 import { generateClientSecret } from '../../controller/sealing/generate.ts';
 import { createFileExclusive } from '../../controller/sealing/private-files.ts';
@@ -224,8 +224,8 @@ export const command = defineCommand({
     'display-name': { type: 'string', valueName: 'TEXT', description: 'A human-readable name for the portal and the CLI.' },
     owner: { type: 'string', valueName: 'USER', multiple: true, description: 'An owner (users/USER.yaml); repeat for several. Default: the only user, if there is one.' },
     scopes: { type: 'string', valueName: 'LIST', description: "Comma-separated scopes, each 'open' or published by an API (schema default: open)." },
-    'grant-types': { type: 'string', valueName: 'LIST', description: `Comma-separated grant types among ${GRANT_TYPES.join(', ')} (schema default: client_credentials).` },
-    'auth-method': { type: 'string', valueName: 'METHOD', choices: AUTH_METHODS, description: 'How the client authenticates at the token endpoint (schema default: client_secret_basic).' },
+    'grant-types': { type: 'string', valueName: 'LIST', description: `Comma-separated grant types among ${GRANT_TYPES.join(', ')} (schema default: ${DEFAULT_GRANT_TYPES.join(', ')}).` },
+    'auth-method': { type: 'string', valueName: 'METHOD', choices: AUTH_METHODS, description: `How the client authenticates at the token endpoint (schema default: ${DEFAULT_AUTH_METHOD}).` },
     plan: { type: 'string', valueName: 'PLAN', description: "The plan (plans/PLAN.yaml); default: the repository's defaultPlan." },
     jwks: { type: 'string', valueName: 'FILE', description: 'For private_key_jwt: a JSON file holding the public JWKS. No secret is generated.' },
   },

@@ -1,7 +1,7 @@
 // `mergekey status --admin URL`: what the controller serves and why — the last applied commit,
 // the last attempt and its error, how long since git was last reached, and every object that is
 // not Ready with file:line:column.
-import type { Condition, ObjectStatus } from '../../controller/reconcile/conditions.ts';
+import type { Condition, ObjectStatus } from '../../controller/store/sync-records.ts';
 import type { ReconcileStatus } from '../../controller/reconcile/failures.ts';
 import { defineCommand, type OptionSpec } from '../command.ts';
 import { EXIT_CODES, failure, usageError } from '../errors.ts';

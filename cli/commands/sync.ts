@@ -2,7 +2,8 @@
 // poll, and (by default) waits for that reconcile to finish and reports it. When git is slow the
 // controller answers 202 `running` before its request timeout; the command then watches the status
 // until the run that started after its request has finished.
-import type { ReconcileStatus, RunStatus } from '../../controller/reconcile/failures.ts';
+import type { ReconcileStatus } from '../../controller/reconcile/failures.ts';
+import type { RunStatus } from '../../controller/store/sync-records.ts';
 import { defineCommand } from '../command.ts';
 import { EXIT_CODES, failure, usageError } from '../errors.ts';
 import { ADMIN_OPTION, adminUrl, OPERATOR, serverRequest } from './status.ts';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deriveStatuses } from '../requests/status.ts';
 import { REQUEST_LABELS, requestBranchName, requestMarker } from '../requests/requests.ts';
 import { listRequests } from '../requests/state.ts';
-import { createGitHubClient, type ClientOptions, type RequestsBackend } from './client.ts';
+import { createGitHubClient, fromGitHubFiles, type ClientOptions, type RequestsBackend } from './client.ts';
 import type { GitHubConfig } from './config.ts';
 import { GitHubError, type GitHubErrorCode } from './errors.ts';
 import { startGitHubStandIn, type GitHubStandIn } from '../../forge/server.ts';
@@ -224,5 +224,23 @@ describe('rate limits: wait until GitHub says, retry once, then say so', () => {
     expect(sleeps).toEqual([]);
     expect(error.message).toMatch(/resets at .* in 3601 s: longer than the 60 s this waits$/);
     expect(error.hint).toBe(`try again after ${new Date(error.retryAt!).toISOString()}`);
+  });
+});
+
+describe('changed paths from GitHub', () => {
+  it('converts GitHub’s pull request files', () => {
+    expect(
+      fromGitHubFiles([
+        { filename: 'apps/a.yaml', status: 'added' },
+        { filename: 'apps/b.yaml', status: 'removed' },
+        { filename: 'apps/c2.yaml', status: 'renamed', previous_filename: 'apps/c.yaml' },
+        { filename: 'apps/d.yaml', status: 'changed' },
+      ]),
+    ).toEqual([
+      { status: 'added', path: 'apps/a.yaml' },
+      { status: 'deleted', path: 'apps/b.yaml' },
+      { status: 'renamed', path: 'apps/c2.yaml', previousPath: 'apps/c.yaml' },
+      { status: 'modified', path: 'apps/d.yaml' },
+    ]);
   });
 });

@@ -3,15 +3,32 @@
 // operations requests need. The CLI (`app …`, `review …`), the repo's check and the portal share
 // it; none of them sees Octokit's types or errors.
 import { Octokit } from '@octokit/rest';
-import type { ChangedPath } from '../requests/classify.ts';
-import { fromGitHubFiles } from '../requests/classify.ts';
-import type { PullRequestFacts } from '../requests/requests.ts';
+import type { ChangedPath } from '../git/changes.ts';
 import type { GitHubConfig } from './config.ts';
 import { GitHubError } from './errors.ts';
 
-export interface PullRequest extends PullRequestFacts {
-  baseRef: string;
+/** A pull request as the client reads it (the lifecycle takes the facts it needs: requests.ts PullRequestFacts). */
+export interface PullRequest {
+  number: number;
+  title: string;
+  body: string | null;
+  author: string;
+  labels: readonly string[];
+  state: 'open' | 'closed';
+  merged: boolean;
   draft: boolean;
+  headRef: string;
+  headSha: string;
+  baseRef: string;
+  createdAt: string;
+  updatedAt: string;
+  closedAt: string | null;
+  mergedAt: string | null;
+  mergeCommitSha: string | null;
+  /** Who merged it; undefined when not fetched (pull request lists do not carry it). */
+  mergedBy?: string | null;
+  /** Who closed it; undefined when not fetched, null when GitHub does not know (a deleted user). */
+  closedBy?: string | null;
   htmlUrl: string;
 }
 
@@ -514,4 +531,23 @@ export function createGitHubClient(config: GitHubConfig, options: ClientOptions 
       ),
   };
   return backend;
+}
+
+/** Converts GitHub's "list pull request files" entries (diff-entry) to changed paths. */
+export function fromGitHubFiles(files: readonly { filename: string; status: string; previous_filename?: string }[]): ChangedPath[] {
+  return files.map((file) => {
+    switch (file.status) {
+      case 'added':
+        return { status: 'added', path: file.filename };
+      case 'removed':
+        return { status: 'deleted', path: file.filename };
+      case 'renamed':
+      case 'copied':
+        return file.previous_filename === undefined
+          ? { status: 'added', path: file.filename }
+          : { status: file.status, path: file.filename, previousPath: file.previous_filename };
+      default:
+        return { status: 'modified', path: file.filename };
+    }
+  });
 }

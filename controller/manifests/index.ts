@@ -1,6 +1,6 @@
 // The manifests module: safe YAML loading, schema validation with positions, and the rules that
 // span objects. Everything else in Mergekey imports from here.
-export type { Kind, Manifest, ManifestObject, ManifestOf, Pointer, Position, Problem, RepoFile } from './model.ts';
+export type { Kind, Manifest, ManifestObject, ManifestOf, PlainManifestObject, Pointer, Position, Problem, RepoFile } from './model.ts';
 export { KINDS } from './model.ts';
 export { PROBLEM_CODES, type ProblemCode } from './codes.ts';
 export { loadManifest, type LoadResult } from './load.ts';

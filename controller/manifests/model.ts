@@ -31,14 +31,25 @@ export const KINDS: readonly Kind[] = ['Settings', 'Application', 'Api', 'Plan',
 /** A JSON-pointer-like path into a manifest, e.g. `['spec', 'scopes', 1]`. */
 export type Pointer = readonly (string | number)[];
 
-/** One loaded manifest of one kind: `kind` is always `manifest.kind`. */
-export interface ManifestObjectOf<M extends Manifest> {
+/** One manifest of one kind, where it is and what it says: `kind` is always `manifest.kind`. */
+export interface PlainManifestObjectOf<M extends Manifest> {
   /** Repo-relative POSIX path, e.g. `apps/billing.yaml`. */
   path: string;
   kind: M['kind'];
   name: string;
   /** Validated, with the schema's defaults applied. */
   manifest: M;
+}
+
+/**
+ * A manifest object without source positions, discriminated by kind like `ManifestObject` (which
+ * is one): what code that judges manifests, rather than pointing at their lines, takes, so its
+ * callers can hand it a manifest they built in memory (the lifecycle's classify, a request's edit).
+ */
+export type PlainManifestObject<M extends Manifest = Manifest> = M extends Manifest ? PlainManifestObjectOf<M> : never;
+
+/** One loaded manifest of one kind, with the positions of its nodes in its file. */
+export interface ManifestObjectOf<M extends Manifest> extends PlainManifestObjectOf<M> {
   /**
    * Position of the node at `pointer`. A pointer that does not exist in the file (a default the
    * schema filled in, say) resolves to its nearest ancestor that does.

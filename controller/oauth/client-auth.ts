@@ -2,7 +2,7 @@
 // 2.3, RFC 7523): client_secret_basic, client_secret_post and private_key_jwt.
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
-import type { AuthMethod } from '../manifests/vocabulary.ts';
+import type { AuthMethod, SecretAuthMethod } from '../manifests/vocabulary.ts';
 import { clientSecretMatches } from '../sealing/hashes.ts';
 import type { ApplicationRecord, StoredClientSecret } from '../store/records.ts';
 import { verifyClientAssertion } from './assertion.ts';
@@ -22,7 +22,7 @@ export interface AuthenticatedClient {
 
 /** What the request presents, before anything is checked. */
 type Presented =
-  | { method: 'client_secret_basic' | 'client_secret_post'; clientId: string; secret: string }
+  | { method: SecretAuthMethod; clientId: string; secret: string }
   | { method: 'private_key_jwt'; clientId: string; assertion: string };
 
 // The longest client id a manifest allows; anything longer is no client's.

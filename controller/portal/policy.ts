@@ -1,12 +1,14 @@
 // Who may see or do what in the portal: publishers see every application, developers their own;
-// only an owner with the developer role makes requests about an application; registering needs
-// the developer role and reviewing the publisher role. Before an application is on main, its owner
-// is whoever asked for its creation: the User the portal recorded, or the Users whose githubLogin
-// opened the request. Pure checks on what the caller already read; no GitHub, no git, no store.
-import { sameLogin, type AppStatusView, type RequestSummary } from '../requests/index.ts';
+// only an owner with the developer role makes requests about an application, and only what the
+// lifecycle allows now; registering needs the developer role and reviewing the publisher role.
+// Before an application is on main, its owner is whoever asked for its creation: the User the
+// portal recorded, or the Users whose githubLogin opened the request. Every such check lives here,
+// so routes, the request service and pages ask one module (and refuse in the same words). Pure
+// checks on what the caller already read; no GitHub, no git, no store.
+import { isRequestAllowed, sameLogin, type AppStatus, type AppStatusView, type RequestKind, type RequestSummary } from '../requests/index.ts';
 import { usersOfLogin, type MainState } from '../requests/state.ts';
 import { hasRole, type PortalUser } from './accounts.ts';
-import { PortalError } from './portal-errors.ts';
+import { PortalError, refusalMessage } from './portal-errors.ts';
 
 /** What the checks need to know: main's Users, and the login of the server's token (the author of the portal's requests). */
 export interface PolicyContext {
@@ -33,18 +35,39 @@ export function owns(user: PortalUser, view: AppStatusView, context: PolicyConte
   return view.requests.some((request) => request.kind === 'create' && requestersOf(request, context).includes(user.name));
 }
 
+/** A publisher sees every application (and its owners); anyone else only their own. */
+export function seesEveryApplication(user: PortalUser): boolean {
+  return hasRole(user, 'publisher');
+}
+
+export function mayRegister(user: PortalUser): boolean {
+  return hasRole(user, 'developer');
+}
+
+export function mayReview(user: PortalUser): boolean {
+  return hasRole(user, 'publisher');
+}
+
 export function canSee(user: PortalUser, view: AppStatusView, context: PolicyContext): boolean {
-  return hasRole(user, 'publisher') || owns(user, view, context);
+  return seesEveryApplication(user) || owns(user, view, context);
 }
 
 export function canAct(user: PortalUser, view: AppStatusView, context: PolicyContext): boolean {
   return hasRole(user, 'developer') && owns(user, view, context);
 }
 
+/**
+ * Whether to offer rotating the secret to someone who may act on the application (`canAct`): only
+ * once it is on main, and never for private_key_jwt, whose client holds a key pair, not a secret.
+ */
+export function canRotate(canAct: boolean, view: AppStatusView): boolean {
+  return canAct && view.onMain !== undefined && view.onMain.spec.tokenEndpointAuthMethod !== 'private_key_jwt';
+}
+
 /** Not found and not yours look the same to a developer: names of others' applications do not leak. */
 export function requireVisible(user: PortalUser, name: string, view: AppStatusView | undefined, context: PolicyContext): asserts view is AppStatusView {
   if (view !== undefined && canSee(user, view, context)) return;
-  if (view === undefined && hasRole(user, 'publisher')) throw new PortalError(404, `There is no application ${name}.`);
+  if (view === undefined && seesEveryApplication(user)) throw new PortalError(404, `There is no application ${name}.`);
   throw new PortalError(403, `You have no application named ${name}.`);
 }
 
@@ -53,10 +76,22 @@ export function requireActor(user: PortalUser, name: string, view: AppStatusView
   throw new PortalError(403, `You have no application named ${name}.`, 'Only its owners, who hold the developer role, make requests about an application.');
 }
 
+/** The cancel page's check: requireActor's rule, refused in its words without the hint. */
+export function requireCanceller(user: PortalUser, name: string, view: AppStatusView | undefined, context: PolicyContext): asserts view is AppStatusView {
+  if (view !== undefined && canAct(user, view, context)) return;
+  throw new PortalError(403, `You have no application named ${name}.`);
+}
+
+/** What the lifecycle allows now (controller/requests/allowed.ts), refused in the portal's words (409). */
+export function requireRequestAllowed(name: string, status: AppStatus | undefined, kind: RequestKind, requests: readonly RequestSummary[]): void {
+  const decision = isRequestAllowed(name, status, kind, requests);
+  if (!decision.allowed) throw new PortalError(409, refusalMessage(decision.code, name, decision.message));
+}
+
 export function requireDeveloper(user: PortalUser): void {
-  if (!hasRole(user, 'developer')) throw new PortalError(403, 'Registering applications needs the developer role.');
+  if (!mayRegister(user)) throw new PortalError(403, 'Registering applications needs the developer role.');
 }
 
 export function requirePublisher(user: PortalUser): void {
-  if (!hasRole(user, 'publisher')) throw new PortalError(403, 'Reviewing requests needs the publisher role.');
+  if (!mayReview(user)) throw new PortalError(403, 'Reviewing requests needs the publisher role.');
 }

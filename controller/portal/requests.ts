@@ -14,17 +14,24 @@ import { approveRequest, isOwnRequest, rejectRequest, reviewItem, type ApproveRe
 import { rotateSecret } from '../requests/secrets.ts';
 import { listRequests, statusOf, type MainState } from '../requests/state.ts';
 import { GitHubError, type PullRequest, type RequestsBackend } from '../github/index.ts';
-import { appPath, describeChange, isRequestAllowed, type AppStatusView, type ChangePlan, type RequestKind, type RequestSummary } from '../requests/index.ts';
+import { appPath, describeChange, type AppStatusView, type ChangePlan, type RequestKind, type RequestSummary } from '../requests/index.ts';
 import type { Application } from '../manifests/types.generated.ts';
-import type { GrantType } from '../manifests/vocabulary.ts';
+import type { GrantType, SecretAuthMethod } from '../manifests/vocabulary.ts';
 import type { PortalUser } from './accounts.ts';
 import type { RequestHistory, Snapshot } from './history.ts';
-import { requesterName, requireActor, requireDeveloper, requirePublisher } from './policy.ts';
+import { requesterName, requireActor, requireDeveloper, requirePublisher, requireRequestAllowed } from './policy.ts';
 import { NO_SUCH_REQUEST, PortalError, refusalMessage, toPortalError } from './portal-errors.ts';
 import type { Workspace } from './workspace.ts';
 
 /** How long the current secret keeps working after a rotation is merged, as `mergekey app edit --rotate-secret` defaults. */
 const OLD_SECRET_EXPIRES_MS = 7 * 86_400_000;
+
+/**
+ * How an application registered here authenticates: with the secret the portal shows once, sent
+ * in HTTP Basic (RFC 6749 section 2.3.1), which Generate Access Token uses too. A chosen method,
+ * not the schema's default: the portal offers no key pairs (private_key_jwt is `mergekey app create --jwks`).
+ */
+const PORTAL_AUTH_METHOD: SecretAuthMethod = 'client_secret_basic';
 
 export interface QueueEntry {
   item: ReviewItem;
@@ -72,7 +79,7 @@ export class PortalRequests {
         grantTypes: input.grantTypes,
         redirectUris: input.redirectUris,
         owners: [user.name],
-        authMethod: 'client_secret_basic',
+        authMethod: PORTAL_AUTH_METHOD,
         requestedBy: user.name,
       });
     });
@@ -252,8 +259,7 @@ export class PortalRequests {
     const requests = await listRequests(session.github.backend, { app: name });
     const view = statusOf(main, name, requests);
     requireActor(user, name, view, { main, tokenLogin: await this.#workspace.tokenLogin() });
-    const decision = isRequestAllowed(name, view.status, kind, requests);
-    if (!decision.allowed) throw new PortalError(409, refusalMessage(decision.code, name, decision.message));
+    requireRequestAllowed(name, view.status, kind, requests);
   }
 
   /** The workflow's errors and GitHub's as portal errors (portal-errors.ts). */

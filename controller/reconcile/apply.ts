@@ -5,8 +5,8 @@
 // hashed before. Where each of these lives in the store is store/sync-state.ts's business.
 import type { ConfigWriter, DeletableKind } from '../store/config.ts';
 import type { AppliedCommit, SyncState } from '../store/sync-state.ts';
-import type { ObjectStatus } from './conditions.ts';
-import type { ActualEntry, ObjectKey, ReconcilePlan } from './plan.ts';
+import type { ActualEntry, ObjectKey, ObjectStatus } from '../store/sync-records.ts';
+import type { ReconcilePlan } from './plan.ts';
 import type { StoreRecord } from './records.ts';
 
 export interface ApplyInput {

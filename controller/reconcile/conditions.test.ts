@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { deriveReady, objectConditions, stamp, type ConditionInput } from './conditions.ts';
 import type { PathOutcome } from './plan.ts';
-import type { ReconcileProblem } from './problems.ts';
+import type { ReconcileProblem } from '../store/sync-records.ts';
 
 const HEAD = 'b'.repeat(40);
 const OLD = 'a'.repeat(40);

@@ -1,47 +1,10 @@
-// Status as conditions, declared once (Kubernetes/Flux style): each has a type, a True/False
-// status, a machine-readable reason from a closed list, a message for people, and the time its
-// status last changed. `Ready` is never set directly: it is derived from the others.
-import type { ReconcileProblem } from './problems.ts';
+// Status as conditions (Kubernetes/Flux style): each has a type, a True/False status, a
+// machine-readable reason from a closed list, a message for people, and the time its status last
+// changed. `Ready` is never set directly: it is derived from the others. The shapes and the closed
+// list of reasons are declared once, with what the store keeps (store/sync-records.ts); this module
+// computes them.
+import type { Condition, ReconcileProblem } from '../store/sync-records.ts';
 import type { Outcome, PathOutcome } from './plan.ts';
-
-export type ConditionStatus = 'True' | 'False' | 'Unknown';
-
-/** Every reason a condition can carry. Clients `switch` on these; never rename one. */
-export type ConditionReason =
-  // Valid
-  | 'Valid' //                the manifest passed every check
-  | 'Invalid' //              file, schema, cross-object rule or sealed value problem (see problems)
-  // Applied
-  | 'Applied' //              the store holds this commit's version
-  | 'KeptLastGood' //         invalid: the store keeps serving the last version that was valid
-  | 'NotApplied' //           invalid and never applied: nothing is served for it
-  | 'Removed' //              the manifest was removed: an application is inactive (record kept), others deleted
-  // repository level
-  | 'Fetched' //              the last fetch succeeded
-  | 'Unreachable' //          git could not be reached or read; the last good state is served
-  | 'BranchNotFound' //       the followed branch does not exist (deleted or renamed)
-  | 'Refused' //              the repository URL or branch is not acceptable: fix the configuration
-  | 'Synced' //               the fetched head is applied
-  | 'AppliedWithErrors' //    the commit is applied except some objects, which keep their last good version (or none)
-  | 'HeldBack' //             the head would deactivate too many applications at once
-  | 'HistoryRewritten' //     the head does not contain the applied commit (a force push): held until an operator accepts it
-  | 'TooLarge' //             the commit has more manifests, or longer paths, than are read at all
-  | 'Unreadable' //           a manifest folder is a symlink, submodule or file, or the repository's object format changed
-  | 'Failed' //               the reconcile failed unexpectedly; it is retried
-  | 'Progressing' //          no reconcile has finished yet
-  // Ready
-  | 'Ready';
-
-export type ConditionType = 'Valid' | 'Applied' | 'Fetched' | 'Synced' | 'Ready';
-
-export interface Condition {
-  type: ConditionType;
-  status: ConditionStatus;
-  reason: ConditionReason;
-  message: string;
-  /** RFC 3339; when `status` last changed (not when the message did). */
-  lastTransitionTime: string;
-}
 
 export type ConditionInput = Omit<Condition, 'lastTransitionTime'>;
 
@@ -72,15 +35,6 @@ export function formatProblem(problem: ReconcileProblem): string {
   return `${problem.path}:${problem.line}:${problem.column}: ${problem.message}`;
 }
 
-export interface ObjectStatus {
-  path: string;
-  kind: string;
-  name: string;
-  /** The commit whose version the store serves, if any. */
-  servedCommit?: string;
-  problems: ReconcileProblem[];
-  conditions: Condition[];
-}
 
 /** The conditions of one manifest path after a reconcile of `commit`. */
 export function objectConditions(outcome: PathOutcome, commit: string): { conditions: ConditionInput[]; servedCommit?: string } {

@@ -1,17 +1,10 @@
-// Failures classified by what happens next (Flux's stalling/retry split), and the shape of the
+// Failures classified by what happens next (Flux's stalling/retry split: the classes are declared
+// with the run record the store keeps, store/sync-records.ts FailureClass), and the shape of the
 // status the server reports at GET /api/v1/status.
 import { GitError } from '../git/source.ts';
 import type { StoreRebuild } from '../store/check.ts';
 import type { AppliedCommit } from '../store/sync-state.ts';
-import type { Condition, ConditionReason, ObjectStatus } from './conditions.ts';
-
-export type FailureClass =
-  /** A person must change the input (a new commit, the configuration); retrying the same head is pointless. */
-  | 'stalled'
-  /** Something outside is failing (git unreachable, branch gone): retry with backoff, serve the last good state. */
-  | 'retry'
-  /** Unexpected and probably passing (a local git or store error): retry on the next trigger. */
-  | 'transient';
+import type { Condition, ConditionReason, FailureClass, ObjectStatus, RunStatus } from '../store/sync-records.ts';
 
 export class ReconcileError extends Error {
   override readonly name = 'ReconcileError';
@@ -47,26 +40,6 @@ export function classify(error: unknown): ReconcileError {
   return new ReconcileError('transient', 'Failed', `reconcile failed: ${message}`, { cause: error });
 }
 
-export interface RunError {
-  failure: FailureClass;
-  reason: ConditionReason;
-  message: string;
-}
-
-/** The last reconcile attempt. */
-export interface RunStatus {
-  /** The head it worked on, when the fetch got that far. */
-  commit?: string;
-  startedAt: string;
-  finishedAt: string;
-  durationMs: number;
-  /** Of `durationMs`, the time spent fetching from git (network and git's own work). */
-  fetchMs?: number;
-  result: 'applied' | 'unchanged' | 'failed';
-  error?: RunError;
-  /** Why the run started: poll, webhook, manual, startup, retry. */
-  trigger: string;
-}
 
 export interface ReconcileStatus {
   repository: string;

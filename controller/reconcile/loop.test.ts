@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelay, ReconcileLoop, type Reconcilable } from './loop.ts';
-import type { RunStatus } from './failures.ts';
+import type { RunStatus } from '../store/sync-records.ts';
 
 function run(error?: RunStatus['error']): RunStatus {
   return { startedAt: '', finishedAt: '', durationMs: 0, result: error ? 'failed' : 'applied', trigger: 't', ...(error ? { error } : {}) };

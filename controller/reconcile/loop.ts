@@ -3,7 +3,7 @@
 // unreachable server do not retry in step.
 import { LIMITS } from '../config/defaults.ts';
 import { SingleFlight } from './scheduler.ts';
-import type { RunStatus } from './failures.ts';
+import type { RunStatus } from '../store/sync-records.ts';
 
 export interface Reconcilable {
   reconcile(trigger: string): Promise<RunStatus>;

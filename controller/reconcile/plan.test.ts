@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Kind, ManifestObject } from '../manifests/index.ts';
-import type { ReconcileProblem as Problem } from './problems.ts';
-import { identityOf, objectKey, plan, type ActualEntry, type DesiredEntry, type ObjectKey } from './plan.ts';
+import type { ActualEntry, ObjectKey, ReconcileProblem as Problem } from '../store/sync-records.ts';
+import { identityOf, objectKey, plan, type DesiredEntry } from './plan.ts';
 
 const OLD = 'a'.repeat(40);
 

@@ -4,10 +4,7 @@
 // their last good version, removals deactivate, a mass deactivation is held back — is decided here,
 // so it is tested on plain fixtures.
 import { classifyPath, foldClientId, type Kind, type ManifestObject } from '../manifests/index.ts';
-import type { ReconcileProblem } from './problems.ts';
-
-/** `Kind/name`: how the store identifies an object. */
-export type ObjectKey = `${Kind}/${string}`;
+import type { ActualEntry, ObjectKey, ReconcileProblem } from '../store/sync-records.ts';
 
 export function objectKey(kind: Kind, name: string): ObjectKey {
   return `${kind}/${name}`;
@@ -38,18 +35,6 @@ export interface DesiredEntry {
   problems: ReconcileProblem[];
 }
 
-/** What the store holds for one object (the inventory kept beside the records). */
-export interface ActualEntry {
-  kind: Kind;
-  name: string;
-  path: string;
-  fingerprint: string;
-  /** The commit this version was applied from. */
-  commit: string;
-  /** Applications only. */
-  state?: 'active' | 'inactive';
-  clientId?: string;
-}
 
 export interface PlanOptions {
   allowMassDeactivation: boolean;

@@ -1,8 +1,10 @@
 // Problems the reconciler adds to the manifests module's own: what git refuses before parsing,
 // sealed values this controller cannot open, and conflicts with what the store already holds.
-// Each code is documented where it is declared; clients `switch` on them.
-import type { Problem, ProblemCode } from '../manifests/index.ts';
+// The codes are declared with what the store keeps (store/sync-records.ts ReconcileProblemCode);
+// this table documents each one, and the compiler holds it to exactly that list (and to every code
+// git's reader gives). Clients `switch` on them.
 import type { SourceProblemCode } from '../git/source.ts';
+import type { ReconcileProblemCode } from '../store/sync-records.ts';
 
 export const RECONCILE_PROBLEM_CODES = {
   'file.symlink': 'The manifest path is a symbolic link in the commit; symlinks are not followed.',
@@ -12,11 +14,5 @@ export const RECONCILE_PROBLEM_CODES = {
   'store.client-id-changed': "The application's clientId differs from the one it was created with; client ids are immutable.",
   'store.client-id-taken': 'The clientId belongs to another application in the store (possibly a removed one); client ids are never reused.',
   'store.settings-removed': 'mergekey.yaml was removed; the last applied settings stay in force.',
-} as const satisfies Record<SourceProblemCode, string> & Record<string, string>;
+} as const satisfies Record<ReconcileProblemCode, string> & Record<SourceProblemCode, string>;
 
-export type ReconcileProblemCode = keyof typeof RECONCILE_PROBLEM_CODES;
-
-/** A problem of a manifest path as the status reports it. */
-export interface ReconcileProblem extends Omit<Problem, 'code'> {
-  code: ProblemCode | ReconcileProblemCode;
-}

@@ -12,15 +12,15 @@
 // fetched head, so a restart does not forget it; an acceptance names the one head it accepts.
 import { appliedEvent, type AppliedEvent } from '../confirm/event.ts';
 import { checkRules, loadManifest, type Kind, type ManifestObject } from '../manifests/index.ts';
-import type { ReconcileProblem } from './problems.ts';
+import type { Condition, ObjectKey, ObjectStatus, ReconcileProblem, RunError, RunStatus } from '../store/sync-records.ts';
 import type { GitSource, TreeEntry } from '../git/source.ts';
 import type { ConfigReader } from '../store/config.ts';
 import type { AppliedCommit, PersistedSyncState, SyncState } from '../store/sync-state.ts';
 import { applyPlan } from './apply.ts';
-import { objectConditions, stamp, type Condition, type ConditionInput, type ObjectStatus } from './conditions.ts';
-import { identityOf, objectKey, plan, type DesiredEntry, type ObjectKey, type ReconcilePlan } from './plan.ts';
+import { objectConditions, stamp, type ConditionInput } from './conditions.ts';
+import { identityOf, objectKey, plan, type DesiredEntry, type ReconcilePlan } from './plan.ts';
 import { fingerprint, objectFromRecord, toRecord, type SecretOpener, type StoreRecord } from './records.ts';
-import { classify, ReconcileError, type ReconcileStatus, type RunError, type RunStatus } from './failures.ts';
+import { classify, ReconcileError, type ReconcileStatus } from './failures.ts';
 
 export interface ReconcileLogger {
   info(details: object, message: string): void;

@@ -4,7 +4,7 @@
 // object invalid, with the position of the offending field, and its last good version stays.
 import { createHash } from 'node:crypto';
 import type { Kind, ManifestObject } from '../manifests/index.ts';
-import type { ReconcileProblem } from './problems.ts';
+import type { ReconcileProblem } from '../store/sync-records.ts';
 import { hashClientSecret, hashPassword } from '../sealing/hashes.ts';
 import { RECORD_VERSION, type ApiRecord, type ApplicationRecord, type PlanRecord, type SettingsRecord, type UserRecord } from '../store/records.ts';
 

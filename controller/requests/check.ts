@@ -13,16 +13,15 @@ import {
   parseRequestBranch,
   parseRequestMarker,
   requestKindFromLabels,
-  type ChangedPath,
   type ChangeClass,
   type ChangePlan,
-  type ManifestEntry,
   type Refusal,
   type RequestKind,
 } from './index.ts';
-import { loadManifest, validateRepository, type Problem, type RepoFile } from '../manifests/index.ts';
+import { loadManifest, validateRepository, type ManifestObject, type Problem, type RepoFile } from '../manifests/index.ts';
 import type { Application, Settings } from '../manifests/types.generated.ts';
 import { LIMITS } from '../config/defaults.ts';
+import type { ChangedPath } from '../git/changes.ts';
 import type { SourceProblem } from '../git/source.ts';
 import type { Clone, CommitFiles } from './git.ts';
 import { countActiveTokens, type TokenCount } from './tokens.ts';
@@ -85,10 +84,9 @@ export async function runCheck(input: CheckInput): Promise<CheckReport> {
   const known = new Set(baseProblems.map(problemKey));
   const problems = result.problems.filter((problem) => touched.has(problem.path) || !known.has(problemKey(problem)));
   const preexisting = result.problems.filter((problem) => !problems.includes(problem));
-  const headEntries: ManifestEntry[] = result.objects.map((object) => ({ path: object.path, kind: object.kind, name: object.name, manifest: object.manifest }));
 
   const declared = declaredKind(input.pr);
-  const classification = classifyChange(baseEntries, headEntries, changed, declared === undefined ? {} : { declared });
+  const classification = classifyChange(baseEntries, result.objects, changed, declared === undefined ? {} : { declared });
   if (!classification.ok) refusals.push(...classification.refusals);
   const change = classification.change;
 
@@ -106,7 +104,7 @@ export async function runCheck(input: CheckInput): Promise<CheckReport> {
   const settings = [...result.objects, ...baseEntries].map((object) => object.manifest).find((manifest) => manifest.kind === 'Settings');
   let plan: ChangePlan | undefined;
   if (change?.kind === 'publisher') {
-    plan = describePublisherChange(baseEntries, headEntries, change.paths);
+    plan = describePublisherChange(baseEntries, result.objects, change.paths);
   } else if (change !== undefined) {
     let activeTokens: number | undefined;
     if (change.kind === 'deactivate') {
@@ -168,11 +166,11 @@ function overlay(baseFiles: readonly RepoFile[], headFiles: readonly RepoFile[],
 }
 
 /** Each file loaded on its own: cross-object problems on the base must not hide its objects. */
-function loadEach(files: readonly RepoFile[]): ManifestEntry[] {
-  const entries: ManifestEntry[] = [];
+function loadEach(files: readonly RepoFile[]): ManifestObject[] {
+  const entries: ManifestObject[] = [];
   for (const file of files) {
     const { object } = loadManifest(file);
-    if (object !== undefined) entries.push({ path: object.path, kind: object.kind, name: object.name, manifest: object.manifest });
+    if (object !== undefined) entries.push(object);
   }
   return entries;
 }

@@ -1,22 +1,20 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { classifyChange, fromGitHubFiles, parseNameStatus, type ChangedPath, type ClassifyOptions, type ManifestEntry } from './classify.ts';
+import { describe, expect, it } from 'vitest';
+import type { ChangedPath } from '../git/changes.ts';
+import type { PlainManifestObject } from '../manifests/model.ts';
+import { classifyChange, type ClassifyOptions } from './classify.ts';
 import type { RefusalCode } from './refusals.ts';
 import { api, app, entry } from '../../test/support/request-fixtures.ts';
 
 const billing = app('billing');
 const inactiveBilling = app('billing', { state: 'inactive' });
 const payments = api('payments', ['payments:read']);
-const base: ManifestEntry[] = [entry(billing), entry(app('ledger', { state: 'inactive' })), entry(payments)];
+const base: PlainManifestObject[] = [entry(billing), entry(app('ledger', { state: 'inactive' })), entry(payments)];
 
 const modified = (path: string): ChangedPath => ({ status: 'modified', path });
 const added = (path: string): ChangedPath => ({ status: 'added', path });
 
 /** The base objects with `replacements` swapped in (by path) or added. */
-function headWith(...replacements: ManifestEntry[]): ManifestEntry[] {
+function headWith(...replacements: PlainManifestObject[]): PlainManifestObject[] {
   const byPath = new Map(base.map((object) => [object.path, object]));
   for (const object of replacements) byPath.set(object.path, object);
   return [...byPath.values()];
@@ -24,7 +22,7 @@ function headWith(...replacements: ManifestEntry[]): ManifestEntry[] {
 
 interface Case {
   name: string;
-  head: ManifestEntry[];
+  head: PlainManifestObject[];
   changed: ChangedPath[];
   options?: ClassifyOptions;
   kind?: string;
@@ -161,56 +159,6 @@ describe('classifyChange (the repo check’s rules)', () => {
     expect(result.ok === false && result.refusals.map((r) => [r.code, r.path])).toEqual([
       ['manifest-deleted', 'apps/billing.yaml'],
       ['manifest-deleted', 'mergekey.yaml'],
-    ]);
-  });
-});
-
-describe('changed paths from git and from GitHub', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mergekey-classify-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const git = (...args: string[]) =>
-    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: dir, encoding: 'utf8' });
-
-  it('parses `git diff --name-status -z -M` from a real repository, renames and odd names included', () => {
-    git('init', '-q', '-b', 'main');
-    mkdirSync(join(dir, 'apps'));
-    const body = 'apiVersion: mergekey/v1\nkind: Application\n'.repeat(20);
-    writeFileSync(join(dir, 'apps/billing.yaml'), body);
-    writeFileSync(join(dir, 'apps/ledger.yaml'), 'ledger\n');
-    writeFileSync(join(dir, 'README.md'), 'readme\n');
-    git('add', '-A');
-    git('commit', '-q', '-m', 'base');
-    renameSync(join(dir, 'apps/billing.yaml'), join(dir, 'apps/billing2.yaml'));
-    rmSync(join(dir, 'README.md'));
-    writeFileSync(join(dir, 'apps/ledger.yaml'), 'ledger v2\n');
-    writeFileSync(join(dir, 'new file\twith tab.md'), 'x\n');
-    git('add', '-A');
-    git('commit', '-q', '-m', 'head');
-    const changes = parseNameStatus(git('diff', '--name-status', '-z', '-M', 'HEAD~1', 'HEAD'));
-    expect(changes).toEqual(
-      expect.arrayContaining([
-        { status: 'renamed', path: 'apps/billing2.yaml', previousPath: 'apps/billing.yaml' },
-        { status: 'deleted', path: 'README.md' },
-        { status: 'modified', path: 'apps/ledger.yaml' },
-        { status: 'added', path: 'new file\twith tab.md' },
-      ]),
-    );
-    expect(changes).toHaveLength(4);
-  });
-
-  it('converts GitHub’s pull request files', () => {
-    expect(
-      fromGitHubFiles([
-        { filename: 'apps/a.yaml', status: 'added' },
-        { filename: 'apps/b.yaml', status: 'removed' },
-        { filename: 'apps/c2.yaml', status: 'renamed', previous_filename: 'apps/c.yaml' },
-        { filename: 'apps/d.yaml', status: 'changed' },
-      ]),
-    ).toEqual([
-      { status: 'added', path: 'apps/a.yaml' },
-      { status: 'deleted', path: 'apps/b.yaml' },
-      { status: 'renamed', path: 'apps/c2.yaml', previousPath: 'apps/c.yaml' },
-      { status: 'modified', path: 'apps/d.yaml' },
     ]);
   });
 });

@@ -1,29 +1,11 @@
 // What kind of request a change between two commits is, and whether the lifecycle allows it.
 // This is the heart of the repo's check (`mergekey check`): pure, over the manifests loaded from
 // the base and head commits and the list of changed paths, so it is tested on fixtures alone.
-import type { Api, Application, Plan, Settings, User } from '../manifests/types.generated.ts';
+import type { ChangedPath } from '../git/changes.ts';
+import type { PlainManifestObject } from '../manifests/model.ts';
+import type { Application } from '../manifests/types.generated.ts';
 import { refusal, type Refusal } from './refusals.ts';
 import { appNameFromPath, isRequestKind, type RequestKind } from './requests.ts';
-
-export type ManifestKind = 'Settings' | 'Application' | 'Api' | 'Plan' | 'User';
-
-/** A loaded manifest. The manifests loader's `ManifestObject` has this shape (and more). */
-export interface ManifestEntry {
-  /** Repo-relative POSIX path, e.g. `apps/billing.yaml`. */
-  path: string;
-  kind: ManifestKind;
-  name: string;
-  manifest: Settings | Application | Api | Plan | User;
-}
-
-export type ChangeStatus = 'added' | 'modified' | 'deleted' | 'renamed' | 'copied';
-
-export interface ChangedPath {
-  status: ChangeStatus;
-  path: string;
-  /** For a rename or copy: where the file came from. */
-  previousPath?: string;
-}
 
 /** A change the lifecycle recognises. */
 export type ChangeClass =
@@ -62,56 +44,6 @@ export function isManifestLocation(path: string): boolean {
 }
 
 /**
- * Parses `git diff --name-status -z -M <base> <head>` output (NUL-separated, so any path is safe).
- * Type changes count as modifications.
- */
-export function parseNameStatus(output: string): ChangedPath[] {
-  const fields = output.split('\0');
-  const changes: ChangedPath[] = [];
-  let i = 0;
-  while (i < fields.length) {
-    const code = fields[i];
-    if (code === undefined || code === '') break;
-    const letter = code[0];
-    if (letter === 'R' || letter === 'C') {
-      const previousPath = fields[i + 1];
-      const path = fields[i + 2];
-      if (previousPath === undefined || path === undefined) throw new TypeError(`truncated git name-status output after "${code}"`);
-      changes.push({ status: letter === 'R' ? 'renamed' : 'copied', path, previousPath });
-      i += 3;
-      continue;
-    }
-    const path = fields[i + 1];
-    if (path === undefined) throw new TypeError(`truncated git name-status output after "${code}"`);
-    const status: ChangeStatus | undefined =
-      letter === 'A' ? 'added' : letter === 'D' ? 'deleted' : letter === 'M' || letter === 'T' ? 'modified' : undefined;
-    if (status === undefined) throw new TypeError(`unexpected git name-status code "${code}" for ${path}`);
-    changes.push({ status, path });
-    i += 2;
-  }
-  return changes;
-}
-
-/** Converts GitHub's "list pull request files" entries (diff-entry) to changed paths. */
-export function fromGitHubFiles(files: readonly { filename: string; status: string; previous_filename?: string }[]): ChangedPath[] {
-  return files.map((file) => {
-    switch (file.status) {
-      case 'added':
-        return { status: 'added', path: file.filename };
-      case 'removed':
-        return { status: 'deleted', path: file.filename };
-      case 'renamed':
-      case 'copied':
-        return file.previous_filename === undefined
-          ? { status: 'added', path: file.filename }
-          : { status: file.status, path: file.filename, previousPath: file.previous_filename };
-      default:
-        return { status: 'modified', path: file.filename };
-    }
-  });
-}
-
-/**
  * Classifies the change from `baseObjects` to `headObjects` as create, edit, deactivate,
  * reactivate (one application) or publisher (apis/, plans/, users/, mergekey.yaml and other
  * repository files), and enforces the lifecycle rules on it:
@@ -121,8 +53,8 @@ export function fromGitHubFiles(files: readonly { filename: string; status: stri
  * not on the base branch. Every refusal found is reported, not just the first.
  */
 export function classifyChange(
-  baseObjects: readonly ManifestEntry[],
-  headObjects: readonly ManifestEntry[],
+  baseObjects: readonly PlainManifestObject[],
+  headObjects: readonly PlainManifestObject[],
   changedPaths: readonly ChangedPath[],
   options: ClassifyOptions = {},
 ): Classification {

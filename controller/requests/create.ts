@@ -5,7 +5,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { RepoFile } from '../manifests/index.ts';
 import type { Application, Jwks } from '../manifests/types.generated.ts';
-import { foldClientId, type AuthMethod, type GrantType } from '../manifests/vocabulary.ts';
+import { DEFAULT_GRANT_TYPES, foldClientId, type AuthMethod, type GrantType } from '../manifests/vocabulary.ts';
 import { generateClientId } from '../sealing/generate.ts';
 import { renderNewApplication } from './manifest.ts';
 import { openRequest, type OpenedRequest } from './open.ts';
@@ -52,7 +52,7 @@ export async function openCreateRequest(session: Session, main: MainState, input
       clientId,
       state: 'active',
       scopes: input.scopes === undefined || input.scopes.length === 0 ? ['open'] : [...input.scopes],
-      grantTypes: input.grantTypes === undefined ? ['client_credentials'] : [...input.grantTypes],
+      grantTypes: [...(input.grantTypes ?? DEFAULT_GRANT_TYPES)],
       ...(input.redirectUris === undefined || input.redirectUris.length === 0 ? {} : { redirectUris: [...input.redirectUris] }),
       ...(input.plan === undefined ? {} : { plan: input.plan }),
       tokenEndpointAuthMethod: input.authMethod,

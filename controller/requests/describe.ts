@@ -1,8 +1,9 @@
 // What merging a change does to the token server, in Markdown for the pull request comment the
 // check writes. Pure: the facts come from the two versions of the manifests (and, when the check
 // can ask the server, how many tokens a deactivation revokes).
+import type { Manifest, PlainManifestObject } from '../manifests/model.ts';
 import type { Api, Application, Plan, Settings, User } from '../manifests/types.generated.ts';
-import { sameValue, type ManifestEntry } from './classify.ts';
+import { sameValue } from './classify.ts';
 
 export interface ChangePlan {
   /** Bullet points, one effect each, in Markdown. */
@@ -142,8 +143,8 @@ function describeCredentials(base: Application, head: Application): string[] {
  * audience, plan lifetimes and rates, user roles and passwords, repository settings).
  */
 export function describePublisherChange(
-  baseObjects: readonly ManifestEntry[],
-  headObjects: readonly ManifestEntry[],
+  baseObjects: readonly PlainManifestObject[],
+  headObjects: readonly PlainManifestObject[],
   paths: readonly string[],
 ): ChangePlan {
   const lines: string[] = [];
@@ -165,7 +166,7 @@ export function describePublisherChange(
   return render('Publisher change', lines, false);
 }
 
-function describeManifestEdit(base: ManifestEntry['manifest'], head: ManifestEntry['manifest']): string[] {
+function describeManifestEdit(base: Manifest, head: Manifest): string[] {
   // The caller pairs a base and head of one kind; checking both lets the compiler see it.
   if (base.kind === 'Api' && head.kind === 'Api') return describeApi(base, head);
   if (base.kind === 'Plan' && head.kind === 'Plan') return describePlan(base, head);

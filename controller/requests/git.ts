@@ -13,7 +13,7 @@ import { simpleGit, type SimpleGit } from 'simple-git';
 import { LIMITS } from '../config/defaults.ts';
 import { GitError, workingCopyReader, type ManifestReader, type SourceProblem } from '../git/source.ts';
 import type { RepoFile } from '../manifests/index.ts';
-import { parseNameStatus, type ChangedPath } from './index.ts';
+import { parseNameStatus, type ChangedPath } from '../git/changes.ts';
 import { RequestError } from './errors.ts';
 
 /** The most output a listing may give: the controller's manifest count, at a generous length each. */

@@ -1,6 +1,7 @@
 // What a request is on GitHub: the labels, branch names and body marker that tie a pull request
 // to an application and a kind of request. Defined once here so that the CLI that opens requests,
 // the check that labels them and the list that reads them back can never disagree.
+import type { PullRequest } from '../github/client.ts';
 
 /** The four kinds of request a developer makes about one application. */
 export const REQUEST_KINDS = ['create', 'edit', 'deactivate', 'reactivate'] as const;
@@ -119,30 +120,10 @@ export function appPath(name: string): string {
 }
 
 /**
- * The facts about a pull request that the lifecycle needs. The GitHub client's `PullRequest`
- * has this shape; anything else that has it (a fixture, a cache) works too.
+ * The facts about a pull request that the lifecycle needs: the GitHub client's `PullRequest`
+ * without what only GitHub's API gives, so a fixture or a cache works too.
  */
-export interface PullRequestFacts {
-  number: number;
-  title: string;
-  body: string | null;
-  author: string;
-  labels: readonly string[];
-  state: 'open' | 'closed';
-  merged: boolean;
-  headRef: string;
-  headSha: string;
-  createdAt: string;
-  updatedAt: string;
-  closedAt: string | null;
-  mergedAt: string | null;
-  mergeCommitSha: string | null;
-  /** Who merged it; undefined when not fetched (pull request lists do not carry it). */
-  mergedBy?: string | null;
-  /** Who closed it; undefined when not fetched, null when GitHub does not know (a deleted user). */
-  closedBy?: string | null;
-  htmlUrl?: string;
-}
+export type PullRequestFacts = Omit<PullRequest, 'baseRef' | 'draft' | 'htmlUrl'> & Partial<Pick<PullRequest, 'htmlUrl'>>;
 
 interface RequestSummaryBase {
   number: number;

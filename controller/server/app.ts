@@ -12,7 +12,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { LIMITS } from '../config/defaults.ts';
 import { accessDenied, fromFramework, invalidRequest, sendError } from '../oauth/errors.ts';
-import type { ReconcileStatus, RunStatus } from '../reconcile/failures.ts';
+import type { ReconcileStatus } from '../reconcile/failures.ts';
+import type { RunStatus } from '../store/sync-records.ts';
 import type { Metrics } from './metrics.ts';
 import { webhookPlugin } from './webhook.ts';
 

@@ -4,7 +4,8 @@
 // Workers also send messages for their peers (what their throttles counted, say), which the
 // primary passes on to every other worker.
 import { LIMITS } from '../config/defaults.ts';
-import type { ReconcileStatus, RunStatus } from '../reconcile/failures.ts';
+import type { ReconcileStatus } from '../reconcile/failures.ts';
+import type { RunStatus } from '../store/sync-records.ts';
 
 /** What each side can be asked, and what it answers. */
 export type PrimaryCalls = {

@@ -1,7 +1,7 @@
 // Prometheus metrics on a registry of our own (never prom-client's global one, so two servers in
 // one process — tests, the benchmark — do not share or clash).
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { RunStatus } from '../reconcile/failures.ts';
+import type { RunStatus } from '../store/sync-records.ts';
 import type { ExpiringDb, SweepStats } from '../store/sweeper.ts';
 
 export type WebhookResult =

@@ -12,15 +12,13 @@
 //   reconcile/run                   RunStatus      the last attempt (written in a `finally`)
 // and, in the `meta` database, the record of a rebuild from git (check.ts).
 //
-// The values are the reconciler's own types, imported as types only: the store keeps them as
-// given and runs no reconcile code.
+// The values' types are declared in sync-records.ts: what the store keeps, which the reconciler
+// fills in; the store keeps them as given and runs no reconcile code.
 import { createHash } from 'node:crypto';
-import type { ObjectStatus } from '../reconcile/conditions.ts';
-import type { RunStatus } from '../reconcile/failures.ts';
-import type { ActualEntry, ObjectKey } from '../reconcile/plan.ts';
 import { readStoreRebuild, type StoreRebuild } from './check.ts';
 import { configWriter, type ConfigWriter } from './config.ts';
 import type { StoreHandles } from './handles.ts';
+import type { ActualEntry, ObjectKey, ObjectStatus, RunStatus } from './sync-records.ts';
 
 const APPLIED = 'reconcile/applied';
 const RUN = 'reconcile/run';

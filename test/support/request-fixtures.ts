@@ -1,6 +1,6 @@
 // Manifest fixtures for the lifecycle tests: valid objects with the schema defaults applied.
 import type { Api, Application } from '../../controller/manifests/types.generated.ts';
-import type { ManifestEntry } from '../../controller/requests/classify.ts';
+import type { Manifest, PlainManifestObjectOf } from '../../controller/manifests/model.ts';
 import type { RequestKind, RequestSummary } from '../../controller/requests/requests.ts';
 
 const SEALED = 'eyJhbGciOiJFQ0RILUVTK0EyNTZLVyJ9.a2V5.aXY.Y2lwaGVydGV4dA.dGFn';
@@ -33,7 +33,8 @@ export function api(name: string, scopes: string[], audience = `https://${name}.
   };
 }
 
-export function entry(manifest: ManifestEntry['manifest']): ManifestEntry {
+/** The object at the manifest's usual path, as the lifecycle's classify takes it. */
+export function entry<M extends Manifest>(manifest: M): PlainManifestObjectOf<M> {
   const folder = { Application: 'apps', Api: 'apis', Plan: 'plans', User: 'users', Settings: '' }[manifest.kind];
   const path = folder === '' ? 'mergekey.yaml' : `${folder}/${manifest.metadata.name}.yaml`;
   return { path, kind: manifest.kind, name: manifest.metadata.name, manifest };

@@ -7,7 +7,7 @@ import type { Jwks } from '../../../controller/manifests/types.generated.ts';
 import { defineCommand } from '../../command.ts';
 import { usageError } from '../../errors.ts';
 import { readJwks } from '../app-new.ts';
-import { AUTH_METHODS, type AuthMethod, type GrantType } from '../../../controller/manifests/vocabulary.ts';
+import { AUTH_METHODS, DEFAULT_AUTH_METHOD, DEFAULT_GRANT_TYPES, GRANT_TYPES, type AuthMethod, type GrantType } from '../../../controller/manifests/vocabulary.ts';
 import { checkName } from '../seal.ts';
 import { GITHUB_OPTIONS } from '../../github-options.ts';
 import { withGitHubErrors } from '../../../controller/requests/errors.ts';
@@ -48,7 +48,7 @@ export interface CreateResult extends OpenedRequest {
 
 export async function create(options: CreateOptions): Promise<CreateResult> {
   checkName(options.name, 'NAME');
-  const authMethod = options.authMethod ?? 'client_secret_basic';
+  const authMethod = options.authMethod ?? DEFAULT_AUTH_METHOD;
   if ((authMethod === 'private_key_jwt') !== (options.jwks !== undefined)) {
     throw usageError(
       authMethod === 'private_key_jwt'
@@ -150,11 +150,11 @@ export const command = defineCommand({
     description: { type: 'string', valueName: 'TEXT', description: 'What the application does (required; asked for on a terminal).' },
     'display-name': { type: 'string', valueName: 'TEXT', description: 'A human-readable name.' },
     scopes: { type: 'string', valueName: 'LIST', description: "Comma-separated scopes: open, or scopes that APIs publish (default: open)." },
-    'grant-types': { type: 'string', valueName: 'LIST', description: 'Comma-separated grant types: client_credentials, password, refresh_token (default: client_credentials).' },
+    'grant-types': { type: 'string', valueName: 'LIST', description: `Comma-separated grant types: ${GRANT_TYPES.join(', ')} (default: ${DEFAULT_GRANT_TYPES.join(', ')}).` },
     'redirect-uri': { type: 'string', multiple: true, valueName: 'URI', description: 'A redirect URI (http(s)://…, no fragment); repeat for several.' },
     plan: { type: 'string', valueName: 'PLAN', description: "The plan (default: the repository's defaultPlan)." },
     owner: { type: 'string', multiple: true, valueName: 'USER', description: 'An owner (users/USER.yaml); repeat for several (default: the users whose githubLogin is yours).' },
-    'auth-method': { type: 'string', valueName: 'METHOD', choices: AUTH_METHODS, description: 'How the client authenticates at the token endpoint.', default: 'client_secret_basic' },
+    'auth-method': { type: 'string', valueName: 'METHOD', choices: AUTH_METHODS, description: 'How the client authenticates at the token endpoint.', default: DEFAULT_AUTH_METHOD },
     jwks: { type: 'string', valueName: 'FILE', description: 'For private_key_jwt: a JSON file with the public JWKS. No secret is generated.' },
     ...GITHUB_OPTIONS,
   },

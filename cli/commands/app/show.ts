@@ -10,7 +10,7 @@ import {
   type RequestSummary,
 } from '../../../controller/requests/index.ts';
 import type { Application } from '../../../controller/manifests/types.generated.ts';
-import type { ObjectStatus } from '../../../controller/reconcile/conditions.ts';
+import type { ObjectStatus } from '../../../controller/store/sync-records.ts';
 import type { ReconcileStatus } from '../../../controller/reconcile/failures.ts';
 import { defineCommand } from '../../command.ts';
 import { credentialsPath } from '../../credentials.ts';

@@ -3,7 +3,7 @@
 // would — a quick way for a developer to try an application's scopes or call an API by hand.
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
-import { AUTH_METHODS, GRANT_TYPES, type AuthMethod, type GrantType } from '../../../controller/manifests/vocabulary.ts';
+import { AUTH_METHODS, DEFAULT_AUTH_METHOD, GRANT_TYPES, type GrantType, type SecretAuthMethod } from '../../../controller/manifests/vocabulary.ts';
 import { defineCommand } from '../../command.ts';
 import { failure, usageError } from '../../errors.ts';
 import { SERVER_OPTION, serverUrl } from '../status.ts';
@@ -11,8 +11,7 @@ import { JWT_BEARER_ASSERTION_TYPE, readSigningKey, signClientAssertion } from '
 import { appClient, basicAuthorization, call, refusal, savedApp, type SavedApp } from './client.ts';
 
 /** The methods that authenticate with a client secret; private_key_jwt signs with --private-key instead. */
-type SecretMethod = Exclude<AuthMethod, 'private_key_jwt'>;
-const SECRET_METHODS: readonly SecretMethod[] = AUTH_METHODS.filter((method): method is SecretMethod => method !== 'private_key_jwt');
+const SECRET_METHODS: readonly SecretAuthMethod[] = AUTH_METHODS.filter((method): method is SecretAuthMethod => method !== 'private_key_jwt');
 
 export interface TokenGetOptions {
   app: string;
@@ -25,7 +24,7 @@ export interface TokenGetOptions {
   password?: string | undefined;
   /** For the refresh_token grant; read from stdin or the terminal by the command, as the password. */
   refreshToken?: string | undefined;
-  authMethod?: SecretMethod;
+  authMethod?: SecretAuthMethod;
   /** For a private_key_jwt application: the file with the private key to sign a client assertion. */
   privateKey?: string | undefined;
   env?: NodeJS.ProcessEnv;
@@ -162,7 +161,7 @@ export const command = defineCommand({
       valueName: 'METHOD',
       description: "How to send the secret: as the manifest's tokenEndpointAuthMethod says.",
       choices: SECRET_METHODS,
-      default: 'client_secret_basic',
+      default: DEFAULT_AUTH_METHOD,
     },
     'private-key': {
       type: 'string',

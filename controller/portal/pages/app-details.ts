@@ -4,6 +4,7 @@ import { GRANT_TYPES, type GrantType } from '../../manifests/vocabulary.ts';
 import { APP_STATUS_LABELS } from '../../requests/index.ts';
 import { html, safeUrl, type SafeHtml } from '../html.ts';
 import type { HistoryEntry } from '../history.ts';
+import { canRotate } from '../policy.ts';
 import type { AppDetail } from '../service.ts';
 import type { PortalToken, TokenFailure, TokenSuccess } from '../tokens.ts';
 import { snapshotProblems, statusSentence } from './apps.ts';
@@ -96,7 +97,6 @@ function overview(detail: AppDetail): SafeHtml {
 function keys(detail: AppDetail): SafeHtml {
   const spec = detail.manifest?.spec;
   const secrets = spec?.credentials.secrets ?? [];
-  const canRotate = detail.canAct && detail.view.onMain !== undefined && spec?.tokenEndpointAuthMethod !== 'private_key_jwt';
   return html`<section id="keys" aria-labelledby="keys-title" class="card">
     <h2 id="keys-title">Keys</h2>
     ${spec === undefined
@@ -112,7 +112,7 @@ function keys(detail: AppDetail): SafeHtml {
           ${spec.credentials.jwks === undefined ? undefined : row('Public keys', codes(spec.credentials.jwks.keys.map((key) => key.kid ?? key.kty)))}
         </dl>
         <p class="hint">The client secret is shown once, when the application is created or its secret rotated: the portal never holds it afterwards (the manifest keeps it sealed, the token server only a hash). To get a new one, rotate it: an edit request that adds a new secret and gives the current one seven more days.</p>
-        ${canRotate ? html`<p><a class="button" href="${BASE}/apps/${detail.view.app}/rotate">Rotate client secret</a></p>` : undefined}`}
+        ${canRotate(detail.canAct, detail.view) ? html`<p><a class="button" href="${BASE}/apps/${detail.view.app}/rotate">Rotate client secret</a></p>` : undefined}`}
   </section>`;
 }
 

@@ -1,9 +1,8 @@
 // The New Application and Edit Application forms, their validation, and the pages that confirm
 // what was submitted (the new client secret is shown there, once).
-import type { GrantType } from '../../manifests/vocabulary.ts';
 import type { ChangePlan } from '../../requests/index.ts';
 import type { Application } from '../../manifests/types.generated.ts';
-import { DEFAULT_GRANT_TYPES } from '../../manifests/vocabulary.ts';
+import { DEFAULT_GRANT_TYPES, GRANT_TYPES, isGrantType, type GrantType } from '../../manifests/vocabulary.ts';
 import { html, inlineMarkdown, safeUrl } from '../html.ts';
 import { BASE, csrfField, errorSummary, fieldError, invalid, layout, shownOnce, type FieldErrors, type PageContext } from './layout.ts';
 
@@ -23,11 +22,15 @@ export interface ScopeChoice {
   api?: string;
 }
 
-export const GRANT_CHOICES: readonly { value: GrantType; label: string; hint: string }[] = [
-  { value: 'client_credentials', label: 'Client credentials', hint: 'The application acts for itself.' },
-  { value: 'password', label: 'Password', hint: 'The application sends a user’s name and password (discouraged by RFC 9700; throttled).' },
-  { value: 'refresh_token', label: 'Refresh token', hint: 'Password grants also return a refresh token, exchanged for new access tokens.' },
-];
+/** The form's words for each grant type: a record, so a grant type the schema adds must be worded here. */
+const GRANT_WORDS: Readonly<Record<GrantType, { label: string; hint: string }>> = {
+  client_credentials: { label: 'Client credentials', hint: 'The application acts for itself.' },
+  password: { label: 'Password', hint: 'The application sends a user’s name and password (discouraged by RFC 9700; throttled).' },
+  refresh_token: { label: 'Refresh token', hint: 'Password grants also return a refresh token, exchanged for new access tokens.' },
+};
+
+/** The grant types the form offers: every one a manifest may list, in the schema's order. */
+const GRANT_CHOICES: readonly { value: GrantType; label: string; hint: string }[] = GRANT_TYPES.map((value) => ({ value, ...GRANT_WORDS[value] }));
 
 const NAME = /^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$/;
 
@@ -60,7 +63,7 @@ export function validateAppForm(values: AppFormValues, published: readonly strin
   else if (redirectUris.length > 20) errors.redirectUris = 'At most 20 redirect URIs.';
   const unknownScope = values.scopes.find((scope) => !published.includes(scope));
   if (unknownScope !== undefined) errors.scopes = `“${unknownScope}” is not a published scope.`;
-  const grantTypes = values.grantTypes.filter((grant): grant is GrantType => GRANT_CHOICES.some((choice) => choice.value === grant));
+  const grantTypes = values.grantTypes.filter(isGrantType);
   if (grantTypes.length === 0 || grantTypes.length !== values.grantTypes.length) errors.grantTypes = 'Choose at least one grant type.';
   if (Object.keys(errors).length > 0) return { errors };
   return {

@@ -1,15 +1,16 @@
 // My Applications: every application the user may see, with its status, the counts the brief
 // asks for, and a filter by status that is a plain GET form (it works without JavaScript).
 import { APP_STATUS_LABELS, APP_STATUSES, type AppStatus, type AppStatusView } from '../../requests/index.ts';
-import { hasRole, type PortalUser } from '../accounts.ts';
+import type { PortalUser } from '../accounts.ts';
 import { html, type SafeHtml } from '../html.ts';
 import type { HistoryEntry } from '../history.ts';
+import { mayRegister, seesEveryApplication } from '../policy.ts';
 import type { Overview } from '../service.ts';
 import { BASE, banner, layout, statusBadge, type PageContext } from './layout.ts';
 
 export function appsPage(ctx: PageContext & { user: PortalUser }, overview: Overview, filter: AppStatus | undefined, canMakeRequests: boolean): string {
-  const publisher = hasRole(ctx.user, 'publisher');
-  const developer = hasRole(ctx.user, 'developer');
+  const publisher = seesEveryApplication(ctx.user);
+  const developer = mayRegister(ctx.user);
   const shown = filter === undefined ? overview.views : overview.views.filter((view) => view.status === filter);
   const title = publisher ? 'Applications' : 'My Applications';
   return layout(

@@ -2,8 +2,9 @@
 // skip link, the live region confirmations are announced in, banners, forms that carry the CSRF
 // token, and status badges that say their status in words (never by colour alone).
 import { APP_STATUS_LABELS, type AppStatus } from '../../requests/index.ts';
-import { hasRole, type PortalUser } from '../accounts.ts';
+import type { PortalUser } from '../accounts.ts';
 import { html, type SafeHtml } from '../html.ts';
+import { mayReview, seesEveryApplication } from '../policy.ts';
 import type { Flash } from '../../store/sessions.ts';
 
 export const BASE = '/portal';
@@ -52,8 +53,8 @@ function navigation(ctx: PageContext, user: PortalUser): SafeHtml {
   const current = (item: PageContext['nav']) => (ctx.nav === item ? html` aria-current="page"` : undefined);
   return html`<nav class="site-nav" aria-label="Main">
     <ul>
-      <li><a href="${BASE}/apps"${current('apps')}>${hasRole(user, 'publisher') ? 'Applications' : 'My Applications'}</a></li>
-      ${hasRole(user, 'publisher') ? html`<li><a href="${BASE}/review"${current('review')}>Requests to review</a></li>` : undefined}
+      <li><a href="${BASE}/apps"${current('apps')}>${seesEveryApplication(user) ? 'Applications' : 'My Applications'}</a></li>
+      ${mayReview(user) ? html`<li><a href="${BASE}/review"${current('review')}>Requests to review</a></li>` : undefined}
     </ul>
   </nav>
   <form class="sign-out" method="post" action="${BASE}/sign-out">

@@ -3,16 +3,16 @@
 // deactivate, activate, cancel the open request, and rotate the secret. A refusal the lifecycle
 // makes is checked here first, in the portal's words, before any page offers the action.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { isRequestAllowed, type RequestKind } from '../../requests/index.ts';
-import { hasRole, type PortalUser } from '../accounts.ts';
+import type { RequestKind } from '../../requests/index.ts';
 import { redirectWith, user } from '../auth/signed-in.ts';
 import type { PortalContext } from '../context.ts';
 import { appName, body, field } from '../input.ts';
 import { appFormPage, createdPage, EMPTY_FORM, editConfirmPage, formValues, rotatedPage, validateAppForm, valuesOf } from '../pages/app-form.ts';
 import { confirmPage } from '../pages/confirm.ts';
 import { BASE } from '../pages/layout.ts';
+import { requireActor, requireCanceller, requireDeveloper, requireRequestAllowed } from '../policy.ts';
 import { sendPage } from '../responses.ts';
-import { PortalError, refusalMessage } from '../portal-errors.ts';
+import { PortalError } from '../portal-errors.ts';
 import type { AppDetail } from '../service.ts';
 
 export function requestRoutes(app: FastifyInstance, ctx: PortalContext): void {
@@ -21,23 +21,22 @@ export function requestRoutes(app: FastifyInstance, ctx: PortalContext): void {
   /** The application's details, refusing (with the portal's words) what the lifecycle does not allow now. */
   async function requestable(request: FastifyRequest, name: string, kind: RequestKind): Promise<AppDetail> {
     const detail = await service.application(user(request), name);
-    if (!detail.canAct) throw new PortalError(403, `You have no application named ${name}.`, 'Only its owners, who hold the developer role, make requests about an application.');
+    requireActor(user(request), name, detail.view, detail);
     if (!service.canMakeRequests) throw new PortalError(503, 'This server has no GitHub token, so no request can be made here.');
-    const decision = isRequestAllowed(name, detail.view.status, kind, detail.view.requests);
-    if (!decision.allowed) throw new PortalError(409, refusalMessage(decision.code, name, decision.message));
+    requireRequestAllowed(name, detail.view.status, kind, detail.view.requests);
     return detail;
   }
 
   // Register: the form, then the create request.
 
   app.get(`/apps/new`, auth, async (request, reply) => {
-    requireRole(user(request), 'developer');
+    requireDeveloper(user(request));
     const { main } = await service.snapshot();
     return sendPage(reply, appFormPage(ctx.page(request), { kind: 'new' }, EMPTY_FORM, service.scopesOf(main)));
   });
 
   app.post(`/apps`, auth, async (request, reply) => {
-    requireRole(user(request), 'developer');
+    requireDeveloper(user(request));
     const { main } = await service.snapshot();
     const scopes = service.scopesOf(main);
     const values = formValues(body(request));
@@ -129,7 +128,7 @@ export function requestRoutes(app: FastifyInstance, ctx: PortalContext): void {
   app.get<{ Params: { name: string } }>(`/apps/:name/cancel`, auth, async (request, reply) => {
     const name = appName(request.params.name);
     const detail = await service.application(user(request), name);
-    if (!detail.canAct) throw new PortalError(403, `You have no application named ${name}.`);
+    requireCanceller(user(request), name, detail.view, detail);
     const open = detail.view.openRequest;
     if (open === undefined) throw new PortalError(409, `${name} has no open request to cancel.`);
     return sendPage(
@@ -175,8 +174,4 @@ export function requestRoutes(app: FastifyInstance, ctx: PortalContext): void {
     const rotated = await service.rotate(user(request), name);
     return sendPage(reply, rotatedPage(ctx.page(request), name, rotated.number, rotated.secret, rotated.oldExpiresAt));
   });
-}
-
-function requireRole(user: PortalUser, role: 'developer' | 'publisher'): void {
-  if (!hasRole(user, role)) throw new PortalError(403, role === 'developer' ? 'Registering applications needs the developer role.' : 'Reviewing requests needs the publisher role.');
 }
