@@ -89,7 +89,7 @@ export interface ApplicationSpec {
    *
    * @minItems 1
    */
-  grantTypes: ('client_credentials' | 'password' | 'refresh_token')[];
+  grantTypes: ('client_credentials' | 'password' | 'refresh_token' | 'authorization_code')[];
   /**
    * Optional absolute http(s) URIs, without a fragment (RFC 6749 section 3.1.2).
    *
@@ -103,7 +103,8 @@ export interface ApplicationSpec {
   /**
    * How the client authenticates at the token endpoint (RFC 7591 section 2).
    */
-  tokenEndpointAuthMethod: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  tokenEndpointAuthMethod:
+    'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
   credentials: ApplicationCredentials;
 }
 

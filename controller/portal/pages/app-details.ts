@@ -19,6 +19,7 @@ const GRANT_LABELS: Readonly<Record<GrantType, string>> = {
   client_credentials: 'Client Credentials',
   password: 'Password',
   refresh_token: 'Refresh Token',
+  authorization_code: 'Authorization Code',
 };
 
 const OUTCOME_WORDS = { open: 'open', approved: 'approved', rejected: 'rejected', cancelled: 'cancelled' } as const;

@@ -27,6 +27,7 @@ const GRANT_WORDS: Readonly<Record<GrantType, { label: string; hint: string }>> 
   client_credentials: { label: 'Client credentials', hint: 'The application acts for itself.' },
   password: { label: 'Password', hint: 'The application sends a user’s name and password (discouraged by RFC 9700; throttled).' },
   refresh_token: { label: 'Refresh token', hint: 'Password grants also return a refresh token, exchanged for new access tokens.' },
+  authorization_code: { label: 'Authorization code', hint: 'People sign in through the browser and consent (PKCE required); needs a redirect URI.' },
 };
 
 /** The grant types the form offers: every one a manifest may list, in the schema's order. */
