@@ -16,8 +16,11 @@ export const GRANT_TYPES = specSchema.grantTypes.items.enum as readonly GrantTyp
 /** Every client authentication method a manifest may name, in the schema's order. */
 export const AUTH_METHODS = specSchema.tokenEndpointAuthMethod.enum as readonly AuthMethod[];
 
-/** The methods that present a client secret; private_key_jwt signs an assertion with a key pair instead. */
-export type SecretAuthMethod = Exclude<AuthMethod, 'private_key_jwt'>;
+/**
+ * The methods that present a client secret; private_key_jwt signs an assertion with a key pair
+ * instead, and a public client (`none`) presents only its client id.
+ */
+export type SecretAuthMethod = Exclude<AuthMethod, 'private_key_jwt' | 'none'>;
 
 /** Whether a value (from a form or the wire) names a grant type a manifest may list. */
 export function isGrantType(value: unknown): value is GrantType {

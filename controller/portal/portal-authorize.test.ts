@@ -8,7 +8,7 @@ import { handlesOf } from '../store/handles.ts';
 import type { ApplicationRecord } from '../store/records.ts';
 import { TOKEN_STATE_VERSION, type AccessTokenRecord } from '../store/token-state.ts';
 import { PEOPLE, startPortalAlone, Visitor, type PortalAlone, type Person } from '../../test/support/portal.ts';
-import type { AuthorizationDenial, AuthorizationParse, AuthorizationRequest, PortalAuthorization } from './context.ts';
+import type { AuthorizationParse, AuthorizationRequest, PortalAuthorization } from './context.ts';
 import { CSP } from './responses.ts';
 
 const CALLBACK = 'https://app.example.com/callback';
@@ -37,7 +37,7 @@ function application(name: string, extra: Record<string, unknown> = {}): Applica
 /** What the portal asked of the authorization endpoint. */
 interface Calls {
   completed: { app: string; scopes: string[]; user: string; authTime: number }[];
-  denied: { app: string; error: AuthorizationDenial | undefined }[];
+  denied: { app: string; error: string | undefined }[];
 }
 
 /**
