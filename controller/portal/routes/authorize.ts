@@ -17,6 +17,7 @@
 // end at the redirect URI's origin (responses.ts `allowFormTarget`), which the 303 after Allow
 // goes to.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { OAuthError } from '../../oauth/errors.ts';
 import { OPEN_SCOPE } from '../../oauth/scopes.ts';
 import { portalUser } from '../accounts.ts';
 import { sessionOf, user } from '../auth/signed-in.ts';
@@ -87,8 +88,18 @@ export function authorizeRoutes(app: FastifyInstance, ctx: PortalContext): void 
 
   const deny = (reply: FastifyReply, request: AuthorizationRequest, error: AuthorizationDenial) => reply.redirect(deps.authorization!.deny(request, error), 303);
 
-  async function complete(reply: FastifyReply, request: AuthorizationRequest, name: string, signedInAt: number) {
-    const location = await deps.authorization!.complete(request, { user: name, authTime: Math.floor(signedInAt / 1000) });
+  /** Issues the code (and remembers the consent, when `remember`), then sends the browser back to the client. */
+  async function complete(reply: FastifyReply, request: AuthorizationRequest, name: string, signedInAt: number, remember: boolean) {
+    let location: string;
+    try {
+      location = await deps.authorization!.complete(request, { user: name, authTime: Math.floor(signedInAt / 1000) });
+    } catch (error) {
+      // Deactivated, or the user removed, since the request was checked: no code, and no redirect
+      // to an application its publisher shut down.
+      if (error instanceof OAuthError) throw new PortalError(403, `This sign-in cannot be completed: ${error.description ?? error.code}.`, 'Go back to the application and start again.');
+      throw error;
+    }
+    if (remember) await consents.remember(name, request.app.name, request.scopes);
     return reply.redirect(location, 303);
   }
 
@@ -128,8 +139,7 @@ export function authorizeRoutes(app: FastifyInstance, ctx: PortalContext): void 
     if (!asked.includes('consent') && (covered || firstParty)) {
       // First-party applications are remembered too, so that they are listed under Authorized
       // applications and can be withdrawn (which ends their tokens) like any other.
-      if (!covered) await consents.remember(person.name, record.name, authorization.scopes);
-      return complete(reply, authorization, person.name, found.session.createdAt);
+      return complete(reply, authorization, person.name, found.session.createdAt, !covered);
     }
     if (asked.includes('none')) return deny(reply, authorization, 'consent_required');
     await ctx.sessions.touch(found.id, found.session);
@@ -151,8 +161,7 @@ export function authorizeRoutes(app: FastifyInstance, ctx: PortalContext): void 
     const decision = field(request, 'decision');
     if (decision === 'deny') return deny(reply, authorization, 'access_denied');
     if (decision !== 'allow') throw new PortalError(400, 'Choose Allow or Deny.');
-    await consents.remember(person.name, authorization.app.name, authorization.scopes);
-    return complete(reply, authorization, person.name, request.portal!.session.createdAt);
+    return complete(reply, authorization, person.name, request.portal!.session.createdAt, true);
   });
 }
 
