@@ -156,6 +156,7 @@ describe('/portal/authorize, signed out', () => {
     const signIn = await visitor.get(first.location!);
     expect(signIn.status).toBe(200);
     expect(signIn.html).toContain(`<input type="hidden" name="next" value="${canonical(params).replaceAll('&', '&amp;')}">`);
+    expect(signIn.html).toContain('<p class="lead">to continue to <strong>Web Shop</strong></p>');
     // Signing in may complete the request at once (a remembered consent): the 303 chain ends at the client.
     expectHeaders(signIn.headers, CONSENT_CSP);
 

@@ -171,14 +171,17 @@ function firstPartyApps(ctx: PortalContext): readonly string[] | undefined {
 }
 
 /**
- * For the sign-in page of an authorization request (`next` is /portal/authorize?…): the redirect
- * URI its forms may end at (responses.ts `allowFormTarget`), since signing in may complete the
- * request at once (a remembered consent) and Chrome checks every redirect after the form.
+ * For the sign-in page of an authorization request (`next` is /portal/authorize?…): lets its forms
+ * end at the request's redirect URI (responses.ts `allowFormTarget`), since signing in may
+ * complete the request at once (a remembered consent) and Chrome checks every redirect after the
+ * form; and answers the application's display name, for the page to say where the person is going.
  */
-export function allowAuthorizeTarget(ctx: PortalContext, reply: FastifyReply, next: string | undefined): void {
-  if (ctx.deps.authorization === undefined || next === undefined || !next.startsWith(`${AUTHORIZE_PATH}?`)) return;
+export function allowAuthorizeTarget(ctx: PortalContext, reply: FastifyReply, next: string | undefined): string | undefined {
+  if (ctx.deps.authorization === undefined || next === undefined || !next.startsWith(`${AUTHORIZE_PATH}?`)) return undefined;
   const query = Object.fromEntries(new URLSearchParams(next.slice(AUTHORIZE_PATH.length + 1)));
   const parsed = ctx.deps.authorization.parse(query);
-  if (parsed.kind === 'ok') allowFormTarget(reply, parsed.request.redirectUri);
-  else if (parsed.kind === 'redirect') allowFormTarget(reply, parsed.location);
+  if (parsed.kind === 'redirect') allowFormTarget(reply, parsed.location);
+  if (parsed.kind !== 'ok') return undefined;
+  allowFormTarget(reply, parsed.request.redirectUri);
+  return parsed.request.app.spec.displayName ?? parsed.request.app.name;
 }
