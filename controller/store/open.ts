@@ -14,6 +14,7 @@
 // and a data file that is not LMDB (see handles.ts).
 import { authorizationCodes, type AuthorizationCodes } from './authorization-codes.ts';
 import { recordStoreIdentity, type StoreIdentity, type StoreRebuild } from './check.ts';
+import { consentStore, type Consents } from './consents.ts';
 import { configReader, type ConfigReader } from './config.ts';
 import { openHandles, registerHandles, type OpenOptions } from './handles.ts';
 import { storeHealth, type StoreHealth } from './health.ts';
@@ -36,6 +37,8 @@ export interface Store {
   readonly health: StoreHealth;
   /** Portal sign-in sessions. */
   readonly sessions: SessionStore;
+  /** Remembered consents of people to applications that signed them in (/oauth2/authorize). */
+  readonly consents: Consents;
   /** Authorization codes, until redeemed and while what they issued may live. */
   readonly codes: AuthorizationCodes;
   /** A sweeper of expired token state (not started), for the one process that sweeps: the lock holder. */
@@ -60,6 +63,7 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
     sync: syncState(handles),
     health: storeHealth(handles),
     sessions: sessionStore(handles),
+    consents: consentStore(handles),
     codes: authorizationCodes(handles),
     sweeper: (sweeperOptions) => new Sweeper(handles, sweeperOptions),
     recordIdentity: (dir, rebuilt) => recordStoreIdentity(dir, handles, rebuilt),
