@@ -18,7 +18,7 @@ export const AUTH_METHODS = specSchema.tokenEndpointAuthMethod.enum as readonly 
 
 /**
  * The methods that present a client secret; private_key_jwt signs an assertion with a key pair
- * instead, and a public client (`none`) presents only its client id.
+ * instead, and a public client (none) has nothing to present.
  */
 export type SecretAuthMethod = Exclude<AuthMethod, 'private_key_jwt' | 'none'>;
 
