@@ -233,7 +233,7 @@ export const command = defineCommand({
     description: { type: 'string', valueName: 'TEXT', description: 'What the application does (required): publishers read it.' },
     'display-name': { type: 'string', valueName: 'TEXT', description: 'A human-readable name for the portal and the CLI.' },
     owner: { type: 'string', valueName: 'USER', multiple: true, description: 'An owner (users/USER.yaml); repeat for several. Default: the only user, if there is one.' },
-    scopes: { type: 'string', valueName: 'LIST', description: "Comma-separated scopes, each 'open' or published by an API (schema default: open)." },
+    scopes: { type: 'string', valueName: 'LIST', description: "Comma-separated scopes, each open, openid, profile, email or published by an API (schema default: open)." },
     'grant-types': { type: 'string', valueName: 'LIST', description: `Comma-separated grant types among ${GRANT_TYPES.join(', ')} (schema default: ${DEFAULT_GRANT_TYPES.join(', ')}; for a public client ${PUBLIC_CLIENT_GRANT_TYPES.join(', ')}).` },
     'redirect-uri': { type: 'string', valueName: 'URI', multiple: true, description: REDIRECT_URI_HELP },
     'auth-method': { type: 'string', valueName: 'METHOD', choices: AUTH_METHODS, description: `${AUTH_METHOD_HELP} Schema default: ${DEFAULT_AUTH_METHOD}.` },

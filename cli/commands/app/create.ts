@@ -150,7 +150,7 @@ export const command = defineCommand({
   options: {
     description: { type: 'string', valueName: 'TEXT', description: 'What the application does (required; asked for on a terminal).' },
     'display-name': { type: 'string', valueName: 'TEXT', description: 'A human-readable name.' },
-    scopes: { type: 'string', valueName: 'LIST', description: "Comma-separated scopes: open, or scopes that APIs publish (default: open)." },
+    scopes: { type: 'string', valueName: 'LIST', description: 'Comma-separated scopes: open, openid, profile, email, or scopes that APIs publish (default: open).' },
     'grant-types': { type: 'string', valueName: 'LIST', description: `Comma-separated grant types: ${GRANT_TYPES.join(', ')} (default: ${DEFAULT_GRANT_TYPES.join(', ')}; for a public client ${PUBLIC_CLIENT_GRANT_TYPES.join(', ')}).` },
     'redirect-uri': { type: 'string', multiple: true, valueName: 'URI', description: REDIRECT_URI_HELP },
     plan: { type: 'string', valueName: 'PLAN', description: "The plan (default: the repository's defaultPlan)." },

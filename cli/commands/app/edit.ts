@@ -135,7 +135,7 @@ export const command = defineCommand({
       description: `${REDIRECT_URI_HELP} Replaces the current list.`,
     },
     'clear-redirect-uris': { type: 'boolean', description: 'Remove every redirect URI.' },
-    scopes: { type: 'string', valueName: 'LIST', description: 'The scopes, comma-separated (open, or scopes that APIs publish). Replaces the current list.' },
+    scopes: { type: 'string', valueName: 'LIST', description: 'The scopes, comma-separated (open, openid, profile, email, or scopes that APIs publish). Replaces the current list.' },
     'grant-types': { type: 'string', valueName: 'LIST', description: `The grant types, comma-separated: ${GRANT_TYPES.join(', ')}. Replaces the current list.` },
     plan: { type: 'string', valueName: 'PLAN', description: "The plan ('' returns to the repository's default plan)." },
     'rotate-secret': { type: 'boolean', description: 'Add a new client secret; the current one expires after --old-secret-expires.' },
