@@ -37,7 +37,7 @@ export interface AuthorizationServerMetadata {
 }
 
 export function authorizationServerMetadata(ctx: OAuthContext): AuthorizationServerMetadata {
-  const scopes = new Set(BUILT_IN_SCOPES);
+  const scopes = new Set<string>(BUILT_IN_SCOPES);
   for (const api of ctx.config.apis()) for (const scope of api.spec.scopes) scopes.add(scope.name);
   // The password grant is advertised only while some active application may use it: RFC 9700
   // discourages it, so it is no standing offer of this server. An application that stopped
