@@ -7,6 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { listTokensEndpoint, revokeTokenEndpoint } from './app-tokens.ts';
 import { authorization, authorizationEndpoint, type Authorization } from './authorize.ts';
 import { createContext, PATHS, type OAuthContext } from './context.ts';
+import { preflight } from './cors.ts';
 import type { OAuthDeps } from './deps.ts';
 import { fromFramework, invalidRequest, methodNotAllowed, OAuthError, sendError } from './errors.ts';
 import { introspectionEndpoint } from './introspection.ts';
@@ -72,7 +73,9 @@ export function oauthServer(deps: OAuthDeps): { plugin: FastifyPluginAsync; auth
     for (const path of [PATHS.jwks, PATHS.metadata, PATHS.openidConfiguration, PATHS.authorization, PATHS.appTokens]) {
       refuseOtherMethods(app, path, ['GET', 'HEAD']);
     }
-    refuseOtherMethods(app, PATHS.userinfo, ['GET', 'HEAD', 'POST']);
+    // A browser app's bearer token in the Authorization header needs a CORS preflight (cors.ts).
+    app.options(PATHS.userinfo, preflight(['GET', 'POST']));
+    refuseOtherMethods(app, PATHS.userinfo, ['GET', 'HEAD', 'POST', 'OPTIONS']);
     refuseOtherMethods(app, `${PATHS.appTokens}/:id`, ['DELETE']);
 
     const timer = setInterval(() => void maintain(app, ctx), ctx.options.maintenanceInterval);
