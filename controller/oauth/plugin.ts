@@ -5,7 +5,7 @@
 //   await app.register(oauthPlugin({ config: store.config, tokens: store.tokens, keyring: store.keyring, secretHashKey, issuer }));
 import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { listTokensEndpoint, revokeTokenEndpoint } from './app-tokens.ts';
-import { authorization, authorizationEndpoint, type Authorization } from './authorize.ts';
+import { authorization, authorizationEndpoint, authorizationFormEndpoint, type Authorization } from './authorize.ts';
 import { createContext, PATHS, type OAuthContext } from './context.ts';
 import { preflight } from './cors.ts';
 import type { OAuthDeps } from './deps.ts';
@@ -62,6 +62,7 @@ export function oauthServer(deps: OAuthDeps): { plugin: FastifyPluginAsync; auth
     app.get(PATHS.metadata, metadataEndpoint(ctx));
     app.get(PATHS.openidConfiguration, metadataEndpoint(ctx));
     app.get(PATHS.authorization, authorizationEndpoint(ctx));
+    app.post(PATHS.authorization, post, authorizationFormEndpoint(ctx));
     app.get(PATHS.userinfo, userinfoEndpoint(ctx));
     app.post(PATHS.userinfo, post, userinfoEndpoint(ctx));
     app.get(PATHS.appTokens, listTokensEndpoint(ctx));
@@ -70,7 +71,8 @@ export function oauthServer(deps: OAuthDeps): { plugin: FastifyPluginAsync; auth
     // exists, the method does not.
     for (const path of [PATHS.token, PATHS.revocation, PATHS.introspection]) refuseOtherMethods(app, path, ['POST']);
     // A GET route answers HEAD as well (Fastify's exposeHeadRoutes).
-    for (const path of [PATHS.jwks, PATHS.metadata, PATHS.openidConfiguration, PATHS.authorization, PATHS.appTokens]) {
+    refuseOtherMethods(app, PATHS.authorization, ['GET', 'HEAD', 'POST']);
+    for (const path of [PATHS.jwks, PATHS.metadata, PATHS.openidConfiguration, PATHS.appTokens]) {
       refuseOtherMethods(app, path, ['GET', 'HEAD']);
     }
     // A browser app's bearer token in the Authorization header needs a CORS preflight (cors.ts).
