@@ -132,6 +132,8 @@ export function authorizeRoutes(app: FastifyInstance, ctx: PortalContext): void 
     }
     const person = portalUser(found.record);
     if (!mayConsent(person)) throw new PortalError(403, 'You may not sign in to applications.');
+    // A request of this session, as every signed-in page is: it keeps the session from going idle.
+    const session = await ctx.sessions.touch(found.id, found.session);
     const { app: record } = authorization;
     const remembered = await consents.get(person.name, record.name);
     const covered = coveredBy(remembered, authorization.scopes);
@@ -139,12 +141,11 @@ export function authorizeRoutes(app: FastifyInstance, ctx: PortalContext): void 
     if (!asked.includes('consent') && (covered || firstParty)) {
       // First-party applications are remembered too, so that they are listed under Authorized
       // applications and can be withdrawn (which ends their tokens) like any other.
-      return complete(reply, authorization, person.name, found.session.createdAt, !covered);
+      return complete(reply, authorization, person.name, session.createdAt, !covered);
     }
     if (asked.includes('none')) return deny(reply, authorization, 'consent_required');
-    await ctx.sessions.touch(found.id, found.session);
     allowFormTarget(reply, authorization.redirectUri);
-    return sendPage(reply, consentPage(ctx.page(request, { user: person, csrf: found.session.csrf }), {
+    return sendPage(reply, consentPage(ctx.page(request, { user: person, csrf: session.csrf }), {
       app: { name: record.name, displayName: record.spec.displayName ?? record.name, description: record.spec.description, owners: record.spec.owners },
       scopes: consentScopes(authorization.scopes),
       action: authorizePath(request.query),
