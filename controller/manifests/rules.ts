@@ -10,7 +10,7 @@ import { classifyPath, manifestPath, SETTINGS_PATH } from './paths.ts';
 import { display } from './schema-messages.ts';
 import { findSealed, sealedHeader } from './sealed.ts';
 import type { Api, Application, Settings, User } from './types.generated.ts';
-import { foldClientId, isBuiltInScope, skipsConsent } from './vocabulary.ts';
+import { foldClientId, isBuiltInScope } from './vocabulary.ts';
 
 export interface RuleContext {
   /**
@@ -67,7 +67,7 @@ export function checkRules(objects: readonly ManifestObject[], context: RuleCont
     }
     // Skipping consent is the publisher's decision, made in mergekey.yaml, never the app's own:
     // without it, any app could sign users in without their say.
-    if (spec.consent === 'skip' && settings !== undefined && !skipsConsent({ name: object.name, spec }, settings)) {
+    if (spec.consent === 'skip' && settings !== undefined && !(settings.spec.firstPartyApps ?? []).includes(object.name)) {
       report(object, ['spec', 'consent'], 'rules.consent-not-first-party', `only first-party applications skip consent, and ${SETTINGS_PATH}'s spec.firstPartyApps does not list ${quote(object.name)}: a publisher adds it there, or remove consent`);
     }
     const folded = foldClientId(spec.clientId);

@@ -1,7 +1,7 @@
 // The vocabulary is read from the application schema, so these pin what the schema says today and
 // that the helpers built on it answer for exactly those words.
 import { describe, expect, it } from 'vitest';
-import { AUTH_METHODS, BUILT_IN_SCOPES, DEFAULT_AUTH_METHOD, DEFAULT_GRANT_TYPES, foldClientId, GRANT_TYPES, isBuiltInScope, isGrantType, PUBLIC_CLIENT_GRANT_TYPES, skipsConsent } from './vocabulary.ts';
+import { AUTH_METHODS, BUILT_IN_SCOPES, DEFAULT_AUTH_METHOD, DEFAULT_GRANT_TYPES, foldClientId, GRANT_TYPES, isBuiltInScope, isGrantType, PUBLIC_CLIENT_GRANT_TYPES } from './vocabulary.ts';
 
 describe('manifest vocabulary', () => {
   it('lists the grant types and authentication methods of the application schema, in its order', () => {
@@ -21,15 +21,6 @@ describe('manifest vocabulary', () => {
     for (const scope of BUILT_IN_SCOPES) expect(isBuiltInScope(scope)).toBe(true);
     for (const other of ['Open', 'offline_access', 'invoices:read', '']) expect(isBuiltInScope(other)).toBe(false);
     expect(PUBLIC_CLIENT_GRANT_TYPES.every(isGrantType)).toBe(true);
-  });
-
-  it('skips consent only for an app that asks and that the settings list as first-party', () => {
-    const settings = { spec: { firstPartyApps: ['spa'] } };
-    expect(skipsConsent({ name: 'spa', spec: { consent: 'skip' } }, settings)).toBe(true);
-    expect(skipsConsent({ name: 'spa', spec: {} }, settings)).toBe(false);
-    expect(skipsConsent({ name: 'web', spec: { consent: 'skip' } }, settings)).toBe(false);
-    expect(skipsConsent({ name: 'spa', spec: { consent: 'skip' } }, { spec: {} })).toBe(false);
-    expect(skipsConsent({ name: 'spa', spec: { consent: 'skip' } }, undefined)).toBe(false);
   });
 
   it('folds client ids by case only', () => {

@@ -57,19 +57,6 @@ export const DEFAULT_GRANT_TYPES = specSchema.grantTypes.default as readonly Gra
 export const DEFAULT_AUTH_METHOD = specSchema.tokenEndpointAuthMethod.default as AuthMethod;
 
 /**
- * Whether users signing in to `app` skip the consent page: the app asks for it (`consent: skip`)
- * and the settings list it as first-party. Both, always: an application whose manifest became
- * invalid keeps its last good version, which may still say skip after a publisher took it off
- * `firstPartyApps`, so whoever decides at sign-in asks this rather than reading `consent` alone.
- */
-export function skipsConsent(
-  app: { name: string; spec: { consent?: 'skip' | undefined } },
-  settings: { spec: { firstPartyApps?: readonly string[] | undefined } } | undefined,
-): boolean {
-  return app.spec.consent === 'skip' && (settings?.spec.firstPartyApps ?? []).includes(app.name);
-}
-
-/**
  * The form of a client id that uniqueness is decided on: two applications' ids may not differ
  * only by case, although the wire compares them exactly (RFC 6749 section 2.2). The schema keeps
  * client ids ASCII, so lower-casing is exact case folding.

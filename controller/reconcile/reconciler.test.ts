@@ -9,7 +9,6 @@ import { loadOrCreateKeys } from '../sealing/keys.ts';
 import { seal } from '../sealing/seal.ts';
 import { handlesOf, type StoreHandles } from '../store/handles.ts';
 import { openStore, type Store } from '../store/open.ts';
-import { skipsConsent } from '../manifests/vocabulary.ts';
 import { Reconciler } from './reconciler.ts';
 import { appYaml, BASE_FILES, publicAppYaml, SETTINGS_YAML, tempDir, userYaml, type AppFields } from '../../test/support/reconcile.ts';
 
@@ -177,7 +176,6 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     });
     expect(h.store.config.application('mobile')?.spec).not.toHaveProperty('consent');
     expect(h.store.config.settings()?.spec.firstPartyApps).toEqual(['spa']);
-    expect(skipsConsent(spa!, h.store.config.settings())).toBe(true);
     expect(ready(h, 'apps/spa.yaml')).toMatchObject({ status: 'True', reason: 'Ready' });
 
     // The first-party list is emptied while mobile asks to skip consent: both apps' manifests are
@@ -191,8 +189,6 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     expect(h.store.config.application('mobile')?.spec).not.toHaveProperty('consent');
     expect(ready(h, 'apps/spa.yaml')).toMatchObject({ status: 'False' });
     expect(h.store.config.application('spa')?.spec.consent).toBe('skip');
-    // Which is why sign-in asks skipsConsent, which reads the settings too.
-    expect(skipsConsent(h.store.config.application('spa')!, h.store.config.settings())).toBe(false);
   });
 
   it('re-reads only the paths a commit changes', async () => {
