@@ -1,0 +1,275 @@
+// Issue 14 end to end: a person signs in to a relying party through Mergekey. A real `mergekey
+// serve` (in process, real LMDB, a real manifests repository), real Chromium clicking through the
+// portal's sign-in and consent pages, a relying-party callback server on loopback, and the two
+// relying-party libraries the issue names doing every check themselves: openid-client (OpenID
+// Connect: PKCE S256, state, RFC 9207 iss, ID token and nonce, userinfo, refresh) for the
+// confidential web client, oauth4webapi (plain OAuth 2.0 + PKCE) for the public SPA client.
+//
+// The tests in this file run in order and share one browser context (one portal session), as one
+// person using several apps would.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as oauth from 'oauth4webapi';
+import * as client from 'openid-client';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { finishSignIn, startSignIn } from '../../examples/clients/sign-in.ts';
+import { launchChromium } from '../support/portal.ts';
+import { ALICE, ORDERS_SCOPE, OWNER, startSignInWorld, type SignInClient, type SignInWorld } from '../support/sign-in.ts';
+
+let browser: Browser;
+let world: SignInWorld;
+let context: BrowserContext;
+let page: Page;
+
+beforeAll(async () => {
+  [browser, world] = await Promise.all([launchChromium(), startSignInWorld()]);
+  context = await browser.newContext();
+  page = await context.newPage();
+}, 60_000);
+
+afterAll(async () => {
+  await context?.close().catch(() => undefined);
+  await browser?.close();
+  await world?.close();
+});
+
+interface BrowserRun {
+  /** The URL the browser was redirected back to. */
+  callback: URL;
+  /** How many times the portal rendered the consent page (a 200 from /portal/authorize). */
+  consentPages: number;
+  /** The consent page's text, when it was shown. */
+  consentText: string | undefined;
+}
+
+/**
+ * Follows `url` in `on` as a person would: signs in if the portal asks, answers the consent page
+ * if it is shown (`answer`), and returns where the browser landed at the relying party.
+ */
+async function authorizeInBrowser(on: Page, url: URL, answer: 'Allow' | 'Deny' = 'Allow'): Promise<BrowserRun> {
+  let consentPages = 0;
+  const count = (response: { url(): string; status(): number }) => {
+    if (new URL(response.url()).pathname === '/portal/authorize' && response.status() === 200) consentPages += 1;
+  };
+  on.on('response', count);
+  try {
+    await on.goto(url.href);
+    let consentText: string | undefined;
+    for (;;) {
+      const here = new URL(on.url());
+      if (here.href.startsWith(world.redirectUri)) return { callback: here, consentPages, consentText };
+      if (here.pathname === '/portal/sign-in') {
+        await on.getByLabel('User name').fill(ALICE.name);
+        await on.getByLabel('Password').fill(ALICE.password);
+        await Promise.all([on.waitForURL((next) => next.pathname !== '/portal/sign-in'), on.getByRole('button', { name: 'Sign in' }).click()]);
+        continue;
+      }
+      if (here.pathname === '/portal/authorize') {
+        const button = on.getByRole('button', { name: answer, exact: true });
+        await button.waitFor();
+        consentText = (await on.locator('body').innerText()).replace(/\s+/g, ' ');
+        await Promise.all([on.waitForURL((next) => next.href.startsWith(world.redirectUri)), button.click()]);
+        continue;
+      }
+      throw new Error(`the browser stopped at ${here.href}: ${(await on.locator('body').innerText()).slice(0, 500)}`);
+    }
+  } finally {
+    on.off('response', count);
+  }
+}
+
+function secretOf(app: SignInClient): string {
+  if (app.secret === undefined) throw new Error(`${app.name} is a public client`);
+  return app.secret;
+}
+
+describe('a person signs in to the confidential web client with openid-client', () => {
+  const web = () => world.clients.web;
+  let config: client.Configuration;
+  let refreshToken: string;
+  let accessToken: string;
+
+  it('discovers the OpenID Provider metadata, with the members RFC 8414 and RFC 9207 ask for', async () => {
+    const started = await startSignIn(new URL(world.issuer), web().clientId, secretOf(web()), world.redirectUri);
+    const metadata = started.config.serverMetadata();
+    expect(metadata).toMatchObject({
+      issuer: world.issuer,
+      authorization_endpoint: `${world.issuer}/oauth2/authorize`,
+      token_endpoint: `${world.issuer}/oauth2/token`,
+      userinfo_endpoint: `${world.issuer}/oauth2/userinfo`,
+      response_types_supported: ['code'],
+      code_challenge_methods_supported: ['S256'],
+      authorization_response_iss_parameter_supported: true,
+    });
+    // The RFC 8414 document says the same.
+    const rfc8414 = (await (await fetch(`${world.issuer}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+    for (const member of ['authorization_endpoint', 'response_types_supported', 'code_challenge_methods_supported', 'authorization_response_iss_parameter_supported'] as const) {
+      expect(rfc8414[member], member).toEqual(metadata[member]);
+    }
+  });
+
+  it('signs in, consents, and the library exchanges the code, validates the ID token and fetches userinfo', async () => {
+    const started = await startSignIn(new URL(world.issuer), web().clientId, secretOf(web()), world.redirectUri);
+    config = started.config;
+    // The README's example asks for openid profile email; the web client also wants the orders scope.
+    started.url.searchParams.set('scope', `openid profile email ${ORDERS_SCOPE.name}`);
+    const run = await authorizeInBrowser(page, started.url);
+
+    // The consent page names the app, its owner (not the person signing in) and each scope with its Api's words.
+    expect(run.consentPages).toBe(1);
+    expect(run.consentText).toContain(web().displayName);
+    expect(run.consentText).toContain(OWNER.displayName);
+    expect(run.consentText).toContain(ORDERS_SCOPE.description);
+
+    // RFC 9207 and state: the redirect carries both, and the library refuses another iss or state.
+    expect(run.callback.searchParams.get('state')).toBe(started.session.state);
+    expect(run.callback.searchParams.get('iss')).toBe(world.issuer);
+    const forgedIss = new URL(run.callback);
+    forgedIss.searchParams.set('iss', 'http://127.0.0.1:1');
+    await expect(finishSignIn(config, forgedIss, started.session)).rejects.toMatchObject({ code: 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED' });
+    await expect(finishSignIn(config, run.callback, { ...started.session, state: client.randomState() })).rejects.toMatchObject({ code: 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED' });
+
+    const { tokens, user } = await finishSignIn(config, run.callback, started.session);
+    expect(tokens.token_type.toLowerCase()).toBe('bearer');
+    expect(tokens.scope?.split(' ').sort()).toEqual(['email', 'openid', ORDERS_SCOPE.name, 'profile']);
+    const claims = tokens.claims()!;
+    expect(claims).toMatchObject({ iss: world.issuer, sub: `user:${ALICE.name}`, aud: web().clientId, nonce: started.session.nonce });
+    expect(typeof claims.auth_time).toBe('number');
+    expect(claims.auth_time!).toBeLessThanOrEqual(claims.iat);
+    expect(claims).not.toHaveProperty('acr');
+    expect(user).toEqual({ sub: `user:${ALICE.name}`, name: ALICE.displayName, preferred_username: ALICE.name, email: ALICE.email });
+    accessToken = tokens.access_token;
+    refreshToken = tokens.refresh_token!;
+    expect(refreshToken).toEqual(expect.any(String));
+  });
+
+  it('the code is single-use: a second exchange is refused and revokes what the first one gave', async () => {
+    const started = await startSignIn(new URL(world.issuer), web().clientId, secretOf(web()), world.redirectUri);
+    const run = await authorizeInBrowser(page, started.url);
+    const first = await finishSignIn(started.config, run.callback, started.session);
+    await expect(finishSignIn(started.config, run.callback, started.session)).rejects.toMatchObject({ error: 'invalid_grant' });
+    // RFC 6749 section 4.1.2: "the authorization server ... SHOULD revoke (when possible) all tokens previously issued based on that authorization code."
+    expect((await client.tokenIntrospection(started.config, first.tokens.access_token)).active).toBe(false);
+    await expect(client.refreshTokenGrant(started.config, first.tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('refreshes: the refresh token from this flow rotates, and the ID token subject stays', async () => {
+    const refreshed = await client.refreshTokenGrant(config, refreshToken);
+    expect(refreshed.refresh_token).toEqual(expect.any(String));
+    expect(refreshed.refresh_token).not.toBe(refreshToken);
+    // The rotated-away token is spent.
+    await expect(client.refreshTokenGrant(config, refreshToken)).rejects.toMatchObject({ error: 'invalid_grant' });
+    expect(await client.tokenIntrospection(config, refreshed.access_token)).toMatchObject({ active: true, sub: `user:${ALICE.name}`, client_id: web().clientId });
+    accessToken = refreshed.access_token;
+    refreshToken = refreshed.refresh_token!;
+  });
+
+  it('a remembered consent skips the consent page on the next sign-in', async () => {
+    const started = await startSignIn(new URL(world.issuer), web().clientId, secretOf(web()), world.redirectUri);
+    const run = await authorizeInBrowser(page, started.url);
+    expect(run.consentPages).toBe(0);
+    const { tokens } = await finishSignIn(started.config, run.callback, started.session);
+    expect(tokens.claims()).toMatchObject({ sub: `user:${ALICE.name}`, nonce: started.session.nonce });
+  });
+
+  it('withdrawing the consent in "Authorized applications" ends the refresh token and the access token', async () => {
+    expect(await client.tokenIntrospection(config, accessToken)).toMatchObject({ active: true });
+    await page.goto(`${world.issuer}/portal`);
+    await Promise.all([page.waitForURL((url) => url.pathname !== '/portal' && url.pathname !== '/portal/'), page.getByRole('link', { name: 'Authorized applications' }).first().click()]);
+    const listing = page.url();
+    expect(await page.locator('main').innerText()).toContain(web().displayName);
+    const entry = page.locator('main li, main tr, main article, main section').filter({ hasText: web().displayName }).last();
+    await Promise.all([page.waitForURL((url) => url.href !== listing), entry.getByRole('button', { name: /withdraw/i }).click()]);
+    // The confirmation page, as for the portal's other destructive actions.
+    const confirm = page.url();
+    await Promise.all([page.waitForURL((url) => url.href !== confirm), page.getByRole('button', { name: /withdraw/i }).click()]);
+    await page.goto(listing);
+    expect(await page.locator('main').innerText()).not.toContain(web().displayName);
+
+    await expect(client.refreshTokenGrant(config, refreshToken)).rejects.toMatchObject({ error: 'invalid_grant' });
+    expect(await client.tokenIntrospection(config, accessToken)).toEqual({ active: false });
+  });
+
+  it('after the withdrawal the consent page is shown again', async () => {
+    const started = await startSignIn(new URL(world.issuer), web().clientId, secretOf(web()), world.redirectUri);
+    const run = await authorizeInBrowser(page, started.url, 'Deny');
+    expect(run.consentPages).toBe(1);
+    // RFC 6749 section 4.1.2.1: the error comes back with state, and iss (RFC 9207); the library reads it.
+    expect(Object.fromEntries(run.callback.searchParams)).toMatchObject({ error: 'access_denied', state: started.session.state, iss: world.issuer });
+    await expect(finishSignIn(started.config, run.callback, started.session)).rejects.toMatchObject({ error: 'access_denied' });
+  });
+});
+
+describe('the public SPA client with oauth4webapi: plain OAuth 2.0 and PKCE, no secret', () => {
+  const insecure = { [oauth.allowInsecureRequests]: true } as const;
+  const spa = () => world.clients.spa;
+
+  it('signs in, consents, exchanges the code with the verifier alone, and refreshes', async () => {
+    const issuer = new URL(world.issuer);
+    const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { ...insecure, algorithm: 'oauth2' }));
+    const spaClient: oauth.Client = { client_id: spa().clientId };
+    const verifier = oauth.generateRandomCodeVerifier();
+    const state = oauth.generateRandomState();
+    const url = new URL(as.authorization_endpoint!);
+    url.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: spa().clientId,
+      redirect_uri: world.redirectUri,
+      scope: `profile ${ORDERS_SCOPE.name}`,
+      state,
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    }).toString();
+
+    const run = await authorizeInBrowser(page, url);
+    expect(run.consentPages).toBe(1);
+    expect(run.consentText).toContain(spa().displayName);
+
+    // The library checks state and iss (the metadata says iss is always sent).
+    expect(() => oauth.validateAuthResponse(as, spaClient, run.callback, oauth.generateRandomState())).toThrow(/state/);
+    const params = oauth.validateAuthResponse(as, spaClient, run.callback, state);
+    // A wrong verifier is refused (RFC 7636 section 4.6).
+    const wrong = await oauth.authorizationCodeGrantRequest(as, spaClient, oauth.None(), params, world.redirectUri, oauth.generateRandomCodeVerifier(), insecure);
+    expect(wrong.status).toBe(400);
+    expect(await wrong.json()).toMatchObject({ error: 'invalid_grant' });
+
+    const again = await authorizeInBrowser(page, url);
+    expect(again.consentPages).toBe(0);
+    const response = await oauth.authorizationCodeGrantRequest(as, spaClient, oauth.None(), oauth.validateAuthResponse(as, spaClient, again.callback, state), world.redirectUri, verifier, insecure);
+    const tokens = await oauth.processAuthorizationCodeResponse(as, spaClient, response);
+    expect(tokens.scope?.split(' ').sort()).toEqual([ORDERS_SCOPE.name, 'profile']);
+    expect(tokens).not.toHaveProperty('id_token');
+
+    const refreshed = await oauth.processRefreshTokenResponse(as, spaClient, await oauth.refreshTokenGrantRequest(as, spaClient, oauth.None(), tokens.refresh_token!, insecure));
+    expect(refreshed.access_token).toEqual(expect.any(String));
+    expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
+  });
+});
+
+describe('a first-party app with `consent: skip`', () => {
+  it('signs in without a consent page, in a browser that never consented to it', async () => {
+    const fresh = await browser.newContext();
+    try {
+      const consolePage = await fresh.newPage();
+      const app = world.clients.console;
+      const started = await startSignIn(new URL(world.issuer), app.clientId, secretOf(app), world.redirectUri);
+      const run = await authorizeInBrowser(consolePage, started.url);
+      expect(run.consentPages).toBe(0);
+      const { tokens, user } = await finishSignIn(started.config, run.callback, started.session);
+      expect(tokens.claims()).toMatchObject({ aud: app.clientId, sub: `user:${ALICE.name}`, nonce: started.session.nonce });
+      expect(user.sub).toBe(`user:${ALICE.name}`);
+    } finally {
+      await fresh.close();
+    }
+  });
+});
+
+describe('the README', () => {
+  it('shows examples/clients/sign-in.ts, the code these tests run, verbatim', () => {
+    const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+    const example = readFileSync(fileURLToPath(new URL('../../examples/clients/sign-in.ts', import.meta.url)), 'utf8');
+    const section = readme.slice(readme.indexOf('## Signing people in'));
+    expect(section).toContain('```ts\n' + example.trimEnd() + '\n```');
+  });
+});

@@ -1,0 +1,149 @@
+// Test fixtures for signing people in (issue 14): a real `mergekey serve` in process (the portal
+// registered as `mergekey serve` registers it, real LMDB, a real bare manifests repository) whose
+// issuer is its own loopback URL, so that a relying-party library discovers it unchanged; and the
+// relying party's callback server on another loopback port.
+//
+// The repository: a User `alice` (password, display name, email), the apps' owner `bob`, an Api `orders` with one
+// described scope, a confidential web client `web` (client_secret_basic), a public SPA client `spa`
+// (tokenEndpointAuthMethod none, no credentials) and a first-party confidential client `console`
+// with `consent: skip` (listed in the Settings' `firstPartyApps`), all three with the
+// authorization_code and refresh_token grants and exact loopback redirect URIs.
+import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { join } from 'node:path';
+import { FixtureRepo } from './git.ts';
+import { tempDir } from './reconcile.ts';
+import { resolveServeConfig } from '../../controller/config/defaults.ts';
+import { loadOrCreateKeys } from '../../controller/sealing/keys.ts';
+import { seal, type SealingPublicJwk } from '../../controller/sealing/seal.ts';
+import { startServer, type RunningServer } from '../../controller/server/start.ts';
+import { serveDependencies } from '../../cli/commands/serve.ts';
+
+export const ALICE = { name: 'alice', password: 'alice-signs-in-with-this', displayName: 'Alice Liddell', email: 'alice@example.com' } as const;
+
+/** The owner of every application: someone else than the person signing in. */
+export const OWNER = { name: 'bob', displayName: 'Bob Builder' } as const;
+
+/** The one Api scope the clients may ask for, with the words the consent page must show. */
+export const ORDERS_SCOPE = { name: 'orders:read', description: 'Read the orders you placed.' } as const;
+
+export interface SignInClient {
+  name: string;
+  clientId: string;
+  /** Undefined for the public client. */
+  secret: string | undefined;
+  displayName: string;
+}
+
+export interface SignInWorld {
+  server: RunningServer;
+  /** The issuer, which is also the URL the server listens on. */
+  issuer: string;
+  /** The relying party's registered redirect URI (`http://127.0.0.1:<port>/callback`). */
+  redirectUri: string;
+  /** Every URL the callback server was asked for, in order. */
+  callbacks: URL[];
+  clients: { web: SignInClient; spa: SignInClient; console: SignInClient };
+  close(): Promise<void>;
+}
+
+/** A loopback port nobody listens on now: the issuer must name the port before the server starts. */
+async function freePort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** The relying party's callback: it answers every request with a small page and records its URL. */
+async function callbackServer(callbacks: URL[]): Promise<{ server: Server; port: number }> {
+  const server = createHttpServer((request, response) => {
+    callbacks.push(new URL(request.url ?? '/', `http://${request.headers.host ?? '127.0.0.1'}`));
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    response.end('<!doctype html><title>Callback</title><h1>Back at the relying party</h1>');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as { port: number }).port };
+}
+
+export async function startSignInWorld(): Promise<SignInWorld> {
+  const dir = tempDir('mergekey-sign-in-');
+  const data = join(dir.path, 'data');
+  const { sealingPublicJwk } = await loadOrCreateKeys(data, { create: true });
+  const jwk = sealingPublicJwk as SealingPublicJwk;
+  const callbacks: URL[] = [];
+  const rp = await callbackServer(callbacks);
+  const redirectUri = `http://127.0.0.1:${rp.port}/callback`;
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+
+  const clients = {
+    web: { name: 'web', clientId: 'web-client-0001', secret: randomBytes(32).toString('base64url'), displayName: 'Acme Web Shop' },
+    spa: { name: 'spa', clientId: 'spa-client-0001', secret: undefined, displayName: 'Acme Single-Page App' },
+    console: { name: 'console', clientId: 'console-client-0001', secret: randomBytes(32).toString('base64url'), displayName: 'Acme Console' },
+  };
+  const appYaml = async (client: SignInClient, extra: string) => `apiVersion: mergekey/v1
+kind: Application
+metadata:
+  name: ${client.name}
+spec:
+  displayName: ${client.displayName}
+  description: The ${client.name} application.
+  owners: [${OWNER.name}]
+  clientId: ${client.clientId}
+  scopes: [openid, profile, email, ${ORDERS_SCOPE.name}]
+  grantTypes: [authorization_code, refresh_token]
+  redirectUris: [${redirectUri}]
+${extra}${client.secret === undefined ? '' : `  credentials:\n    secrets:\n      - sealed: ${await seal(jwk, { kind: 'Application', name: client.name }, client.secret)}\n`}`;
+
+  const repo = await FixtureRepo.create(join(dir.path, 'manifests.git'));
+  await repo.commit({
+    'mergekey.yaml': `apiVersion: mergekey/v1\nkind: Settings\nmetadata:\n  name: mergekey\nspec:\n  issuer: ${issuer}\n  defaultPlan: standard\n  firstPartyApps: [console]\n`,
+    'plans/standard.yaml': 'apiVersion: mergekey/v1\nkind: Plan\nmetadata:\n  name: standard\nspec:\n  description: The default plan.\n',
+    'users/alice.yaml': `apiVersion: mergekey/v1
+kind: User
+metadata:
+  name: ${ALICE.name}
+spec:
+  displayName: ${ALICE.displayName}
+  email: ${ALICE.email}
+  roles: [developer]
+  password:
+    sealed: ${await seal(jwk, { kind: 'User', name: ALICE.name }, ALICE.password)}
+`,
+    'users/bob.yaml': `apiVersion: mergekey/v1\nkind: User\nmetadata:\n  name: ${OWNER.name}\nspec:\n  displayName: ${OWNER.displayName}\n  roles: [developer]\n`,
+    'apis/orders.yaml': `apiVersion: mergekey/v1
+kind: Api
+metadata:
+  name: orders
+spec:
+  description: Orders.
+  audience: https://orders.example.com
+  scopes:
+    - name: ${ORDERS_SCOPE.name}
+      description: ${ORDERS_SCOPE.description}
+`,
+    'apps/web.yaml': await appYaml(clients.web, ''),
+    'apps/spa.yaml': await appYaml(clients.spa, '  tokenEndpointAuthMethod: none\n'),
+    'apps/console.yaml': await appYaml(clients.console, '  consent: skip\n'),
+  });
+
+  const config = resolveServeConfig({ repo: repo.path, data, port: String(port), poll: '0', issuer, workers: '1', 'log-level': 'silent' }, {});
+  // What `mergekey serve` registers: the OAuth endpoints and the portal from the CLI's dependencies.
+  const server = await startServer(config, await serveDependencies());
+  await server.initialSync;
+  return {
+    server,
+    issuer,
+    redirectUri,
+    callbacks,
+    clients,
+    async close() {
+      await server.close();
+      await new Promise<void>((resolve) => rp.server.close(() => resolve()));
+      dir.remove();
+    },
+  };
+}
