@@ -26,7 +26,7 @@ describe('examples/manifests', () => {
     expect(new Set(apps.flatMap((app) => app.grantTypes))).toEqual(new Set(GRANT_TYPES));
     expect(new Set(apps.map((app) => app.tokenEndpointAuthMethod))).toEqual(new Set(AUTH_METHODS));
     expect(new Set(apps.map((app) => app.state))).toEqual(new Set(['active', 'inactive']));
-    expect(apps.some((app) => (app.credentials.secrets?.length ?? 0) === 2)).toBe(true);
+    expect(apps.some((app) => (app.credentials?.secrets?.length ?? 0) === 2)).toBe(true);
   });
 
   it('seals every secret to the sealing key in mergekey.yaml, bound to its own object', async () => {
@@ -35,7 +35,7 @@ describe('examples/manifests', () => {
     const sealed: { bind: string; value: string }[] = [];
     for (const object of objects) {
       if (object.kind === 'Application') {
-        for (const secret of object.manifest.spec.credentials.secrets ?? []) {
+        for (const secret of object.manifest.spec.credentials?.secrets ?? []) {
           sealed.push({ bind: `Application/${object.name}`, value: secret.sealed });
         }
       }

@@ -16,6 +16,8 @@ import { BASE } from './pages/layout.ts';
 import { errorPages, securityHeaders } from './responses.ts';
 import { appRoutes } from './routes/apps.ts';
 import { assetRoutes } from './routes/assets.ts';
+import { authorizeRoutes } from './routes/authorize.ts';
+import { authorizedRoutes } from './routes/authorized.ts';
 import { requestRoutes } from './routes/requests.ts';
 import { reviewRoutes } from './routes/review.ts';
 import { signInRoutes } from './routes/sign-in.ts';
@@ -49,4 +51,6 @@ async function register(app: FastifyInstance, deps: PortalDeps): Promise<void> {
   requestRoutes(app, ctx);
   tokenRoutes(app, ctx);
   reviewRoutes(app, ctx);
+  authorizeRoutes(app, ctx);
+  authorizedRoutes(app, ctx);
 }

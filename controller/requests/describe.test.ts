@@ -38,7 +38,7 @@ describe('describeChange: what merging does to the token server', () => {
   });
 
   it('describes a secret rotation without printing any sealed value', () => {
-    const old = billing.spec.credentials.secrets![0]!;
+    const old = billing.spec.credentials!.secrets![0]!;
     const plan = describeChange(billing, app('billing', { credentials: { secrets: [{ ...old, expiresAt: '2025-02-01T00:00:00Z' }, { sealed: OTHER_SEALED }] } }));
     expect(plan.lines).toEqual([
       '1 new client secret accepted.',

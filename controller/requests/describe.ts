@@ -109,16 +109,16 @@ function describeCreate(head: Application, plan: string): string[] {
     `Client authentication: ${code(spec.tokenEndpointAuthMethod)}.`,
   ];
   if (spec.redirectUris !== undefined && spec.redirectUris.length > 0) lines.push(`Redirect URIs: ${codes(spec.redirectUris)}.`);
-  if (spec.credentials.secrets !== undefined) lines.push(`Credentials: ${plural(spec.credentials.secrets.length, 'sealed client secret')}.`);
-  if (spec.credentials.jwks !== undefined) lines.push(`Credentials: ${plural(spec.credentials.jwks.keys.length, 'public key')} (private_key_jwt).`);
+  if (spec.credentials?.secrets !== undefined) lines.push(`Credentials: ${plural(spec.credentials.secrets.length, 'sealed client secret')}.`);
+  if (spec.credentials?.jwks !== undefined) lines.push(`Credentials: ${plural(spec.credentials.jwks.keys.length, 'public key')} (private_key_jwt).`);
   lines.push(`Owners: ${codes(spec.owners)}.`);
   return lines;
 }
 
 function describeCredentials(base: Application, head: Application): string[] {
   const lines: string[] = [];
-  const before = base.spec.credentials.secrets ?? [];
-  const after = head.spec.credentials.secrets ?? [];
+  const before = base.spec.credentials?.secrets ?? [];
+  const after = head.spec.credentials?.secrets ?? [];
   const added = after.filter((secret) => !before.some((old) => old.sealed === secret.sealed));
   const removed = before.filter((secret) => !after.some((kept) => kept.sealed === secret.sealed));
   if (added.length > 0) lines.push(`${plural(added.length, 'new client secret')} accepted.`);
@@ -129,8 +129,8 @@ function describeCredentials(base: Application, head: Application): string[] {
     }
   }
   if (removed.length > 0) lines.push(`${plural(removed.length, 'client secret')} removed: clients using it can no longer authenticate.`);
-  const keysBefore = base.spec.credentials.jwks?.keys ?? [];
-  const keysAfter = head.spec.credentials.jwks?.keys ?? [];
+  const keysBefore = base.spec.credentials?.jwks?.keys ?? [];
+  const keysAfter = head.spec.credentials?.jwks?.keys ?? [];
   const keysAdded = keysAfter.filter((key) => !keysBefore.some((old) => sameValue(old, key)));
   const keysRemoved = keysBefore.filter((key) => !keysAfter.some((kept) => sameValue(kept, key)));
   if (keysAdded.length > 0) lines.push(`${plural(keysAdded.length, 'public key')} added for private_key_jwt.`);

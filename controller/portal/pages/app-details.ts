@@ -97,7 +97,7 @@ function overview(detail: AppDetail): SafeHtml {
 
 function keys(detail: AppDetail): SafeHtml {
   const spec = detail.manifest?.spec;
-  const secrets = spec?.credentials.secrets ?? [];
+  const secrets = spec?.credentials?.secrets ?? [];
   return html`<section id="keys" aria-labelledby="keys-title" class="card">
     <h2 id="keys-title">Keys</h2>
     ${spec === undefined
@@ -110,7 +110,7 @@ function keys(detail: AppDetail): SafeHtml {
               html`<span class="masked" aria-label="masked">••••••••••••••••</span>${secret.expiresAt === undefined ? undefined : html` <span class="hint">expires ${time(secret.expiresAt)}</span>`}`,
             ),
           )}
-          ${spec.credentials.jwks === undefined ? undefined : row('Public keys', codes(spec.credentials.jwks.keys.map((key) => key.kid ?? key.kty)))}
+          ${spec.credentials?.jwks === undefined ? undefined : row('Public keys', codes(spec.credentials.jwks.keys.map((key) => key.kid ?? key.kty)))}
         </dl>
         <p class="hint">The client secret is shown once, when the application is created or its secret rotated: the portal never holds it afterwards (the manifest keeps it sealed, the token server only a hash). To get a new one, rotate it: an edit request that adds a new secret and gives the current one seven more days.</p>
         ${canRotate(detail.canAct, detail.view) ? html`<p><a class="button" href="${BASE}/apps/${detail.view.app}/rotate">Rotate client secret</a></p>` : undefined}`}
