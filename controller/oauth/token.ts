@@ -16,7 +16,7 @@ export function tokenEndpoint(ctx: OAuthContext) {
     const grant = selectGrant(params);
     requireGrantParameters(grant, params);
     checkStoreWritable(ctx);
-    const client = await authenticateClient(ctx, request, params);
+    const client = await authenticateClient(ctx, request, params, { allowPublic: true });
     checkGrantAllowed(client, grant);
     const plan = planOf(ctx.slow, client.app);
     checkRequestRate(ctx, client, plan);
@@ -48,11 +48,18 @@ function checkStoreWritable(ctx: OAuthContext): void {
 }
 
 /** unauthorized_client: "The authenticated client is not authorized to use this authorization grant type." */
-function checkGrantAllowed({ app }: AuthenticatedClient, grant: Grant): void {
+function checkGrantAllowed({ app, method }: AuthenticatedClient, grant: Grant): void {
   if (!app.spec.grantTypes.includes(grant.grantType)) {
     throw unauthorizedClient(`this client may not use the ${grant.grantType} grant`);
   }
+  // A public client proves nothing by its client id, which is no secret: it may only use the
+  // grants bound to something else it holds (a PKCE verifier, a refresh token it was issued).
+  if (method === 'none' && !PUBLIC_CLIENT_GRANTS.includes(grant.grantType)) {
+    throw unauthorizedClient(`a public client may not use the ${grant.grantType} grant`);
+  }
 }
+
+const PUBLIC_CLIENT_GRANTS: readonly string[] = ['authorization_code', 'refresh_token'];
 
 /** The plan's token request rate, counted per application once it has authenticated. */
 function checkRequestRate(ctx: OAuthContext, { app }: AuthenticatedClient, plan: EffectivePlan): void {

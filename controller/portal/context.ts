@@ -3,7 +3,7 @@
 // shorthands every route uses (`page` for a page's context, `auth` to require a signed-in user).
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Store } from '../store/open.ts';
-import type { ApplicationRecord } from '../store/records.ts';
+import type { Authorization, DenialCode } from '../oauth/authorize.ts';
 import type { CutOffs } from '../store/token-state.ts';
 import { portalCookies, type PortalCookies } from './auth/cookies.ts';
 import { Sessions, type SessionOptions } from './auth/sessions.ts';
@@ -17,40 +17,14 @@ import { AppTokens } from './tokens.ts';
 import type { Workspace } from './workspace.ts';
 
 /**
- * An authorization request as controller/oauth/authorize.ts validated it (`parseAuthorizationRequest`):
- * a known, active client, a redirect URI it registered, PKCE S256, scopes it holds.
+ * The authorization endpoint's functions (controller/oauth/authorize.ts: parse, complete, deny),
+ * bound to the OAuth server's context by the composition root (ServerContext.authorization): the
+ * portal never builds an OAuth context itself.
  */
-export interface AuthorizationRequest {
-  app: ApplicationRecord;
-  clientId: string;
-  redirectUri: string;
-  scopes: string[];
-  state?: string;
-  nonce?: string;
-  codeChallenge: string;
-  prompt?: string;
-}
-
-/** What parsing an authorization request ends in: an error page (never a redirect), an error redirect, or a valid request. */
-export type AuthorizationParse =
-  | { kind: 'error-page'; status: number; message: string }
-  | { kind: 'redirect'; location: string }
-  | { kind: 'ok'; request: AuthorizationRequest };
-
+export type PortalAuthorization = Authorization;
+export type { AuthorizationParse, AuthorizationRequest } from '../oauth/authorize.ts';
 /** The error codes the portal ends an authorization request with (RFC 6749 4.1.2.1, OpenID Connect Core 3.1.2.6). */
-export type AuthorizationDenial = 'access_denied' | 'login_required' | 'consent_required';
-
-/**
- * The authorization endpoint's functions (controller/oauth/authorize.ts), bound to the OAuth
- * server's context by the composition root: the portal never builds an OAuth context itself.
- */
-export interface PortalAuthorization {
-  parse(query: Record<string, unknown>): AuthorizationParse;
-  /** Issues a code; resolves to the redirect location carrying it, `state` and `iss`. `authTime` in seconds. */
-  complete(request: AuthorizationRequest, who: { user: string; authTime: number }): Promise<string>;
-  /** The redirect location carrying `error` (access_denied by default), `state` and `iss`. */
-  deny(request: AuthorizationRequest, error?: AuthorizationDenial): string;
-}
+export type AuthorizationDenial = Extract<DenialCode, 'access_denied' | 'login_required' | 'consent_required'>;
 
 export interface PortalDeps {
   /** What the portal reads and writes in the store: configuration, token state, its health, sessions, consents. */

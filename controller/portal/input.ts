@@ -10,7 +10,7 @@ const NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
  * request going through sign-in (/portal/authorize with its redirect URI, state, nonce, PKCE
  * challenge and scopes, percent-encoded), not for a novel.
  */
-export const MAX_NEXT_LENGTH = 4096;
+export const MAX_NEXT_LENGTH = 2048;
 
 /**
  * A browser's form body is ASCII: the application/x-www-form-urlencoded serializer (WHATWG URL)

@@ -22,6 +22,7 @@ import { requestRoutes } from './routes/requests.ts';
 import { reviewRoutes } from './routes/review.ts';
 import { signInRoutes } from './routes/sign-in.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { trySignInRoutes } from './routes/try-sign-in.ts';
 
 export type { PortalDeps } from './context.ts';
 
@@ -53,4 +54,5 @@ async function register(app: FastifyInstance, deps: PortalDeps): Promise<void> {
   reviewRoutes(app, ctx);
   authorizeRoutes(app, ctx);
   authorizedRoutes(app, ctx);
+  trySignInRoutes(app, ctx);
 }

@@ -116,3 +116,19 @@ export function mayConsent(_user: PortalUser): boolean {
 export function skipsConsent(app: { name: string; spec: object }, firstPartyApps: readonly string[] | undefined): boolean {
   return (app.spec as { consent?: unknown }).consent === 'skip' && (firstPartyApps ?? []).includes(app.name);
 }
+
+/**
+ * Whether the details page offers Try sign-in: to those who may act on the application (its
+ * owners with the developer role), once the token server serves it with the authorization_code
+ * grant. Not for private_key_jwt: the portal cannot sign the client's assertions.
+ */
+export function mayTrySignIn(canAct: boolean, record: { spec: { state: string; grantTypes: readonly string[]; tokenEndpointAuthMethod: string } } | undefined): boolean {
+  return canAct && record !== undefined && record.spec.state === 'active' && record.spec.grantTypes.includes('authorization_code') && record.spec.tokenEndpointAuthMethod !== 'private_key_jwt';
+}
+
+/** Try sign-in's check, after `requireActor`: what the token server serves allows it. */
+export function requireTrySignIn(record: { name: string; spec: { state: string; grantTypes: readonly string[]; tokenEndpointAuthMethod: string } }): void {
+  if (!mayTrySignIn(true, record)) {
+    throw new PortalError(409, `${record.name} cannot sign people in from here.`, 'Try sign-in needs an active application with the authorization_code grant, authenticating with a client secret or as a public client.');
+  }
+}

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { StoreError } from './errors.ts';
 import { lmdbFileProblem } from './lmdb-file.ts';
+import type { AuthorizationCodeRecord } from './authorization-codes.ts';
 import type { Keyring } from './keyring.ts';
 import type { ApiRecord, ApplicationRecord, PlanRecord, SettingsRecord, UserRecord } from './records.ts';
 import type { AccessTokenRecord, CutOff, FamilyRecord, RefreshTokenRecord } from './token-state.ts';
@@ -66,6 +67,8 @@ export interface StoreHandles {
   sessions: Database<unknown, string>;
   /** Remembered consents, by `<user>/<app>` (consents.ts). */
   consents: Database<unknown, string>;
+  /** Authorization codes by the hash of the code (authorization-codes.ts). */
+  authorizationCodes: Database<AuthorizationCodeRecord, string>;
   /** When token state expires: `[exp, db, key]` → 0, so the sweeper reads expired records in order (`sweeper.ts`). */
   expiries: Database<number, ExpiryKey>;
   close(): Promise<void>;
@@ -123,6 +126,7 @@ export function openHandles(dataDir: string, options: OpenOptions = {}): StoreHa
     signingKeys: db('signing-keys'),
     sessions: db('sessions'),
     consents: db('consents'),
+    authorizationCodes: db('authorization-codes'),
     expiries: root.openDB<number, ExpiryKey>({ name: 'expiries' }),
     close: () => root.close(),
   };

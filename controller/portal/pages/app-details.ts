@@ -4,7 +4,7 @@ import { GRANT_TYPES, type GrantType } from '../../manifests/vocabulary.ts';
 import { APP_STATUS_LABELS } from '../../requests/index.ts';
 import { html, safeUrl, type SafeHtml } from '../html.ts';
 import type { HistoryEntry } from '../history.ts';
-import { canRotate } from '../policy.ts';
+import { canRotate, mayTrySignIn } from '../policy.ts';
 import type { AppDetail } from '../service.ts';
 import type { PortalToken, TokenFailure, TokenSuccess } from '../tokens.ts';
 import { snapshotProblems, statusSentence } from './apps.ts';
@@ -58,6 +58,7 @@ function actions(detail: AppDetail): SafeHtml {
   const open = view.openRequest;
   return html`<div class="actions" role="group" aria-label="Actions">
     <a class="button" href="${BASE}/apps/${name}/edit">Edit</a>
+    ${mayTrySignIn(detail.canAct, detail.record) ? html`<a class="button" href="${BASE}/apps/${name}/try-sign-in">Try sign-in</a>` : undefined}
     ${view.status === 'active' ? html`<a class="button button--danger" href="${BASE}/apps/${name}/deactivate">Deactivate</a>` : undefined}
     ${view.status === 'inactive' ? html`<a class="button" href="${BASE}/apps/${name}/activate">Activate</a>` : undefined}
     ${open === undefined ? undefined : html`<a class="button button--quiet" href="${BASE}/apps/${name}/cancel">Cancel ${open.kind} request #${open.number}</a>`}
