@@ -1,8 +1,9 @@
 // The load generator of bench/token.ts, in a process of its own so that it does not share an event
 // loop with anything it measures: a warm-up, then the measured run, with autocannon's programmatic
-// API. Input: one JSON argument; output: `measuring` when the measured run starts, then one JSON
+// API. Input: one JSON argument (or `@FILE`); output: `measuring` when the measured run starts, then one JSON
 // line with its figures. With `bodies`, every request sends a body of its own, each once (one
 // authorization code per exchange), and each run lasts until its bodies are spent.
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 
 export interface LoadInput {
@@ -33,7 +34,9 @@ export interface LoadResult {
   errors: number;
 }
 
-const input = JSON.parse(process.argv[2] ?? '') as LoadInput;
+// `@FILE`: the input is in FILE (thousands of bodies exceed what one argument may hold).
+const argument = process.argv[2] ?? '';
+const input = JSON.parse(argument.startsWith('@') ? readFileSync(argument.slice(1), 'utf8') : argument) as LoadInput;
 const run = (duration: number) =>
   autocannon({ url: input.url, connections: input.connections, duration, method: 'POST', headers: input.headers, body: input.body });
 // autocannon builds each connection's next request as soon as the previous answer arrives, also

@@ -21,7 +21,7 @@
 // this step: its figures are reported, beside the others, with no target.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -267,7 +267,14 @@ async function verify(name: string, request: ReturnType<typeof tokenRequest>, jw
 /** Drives the server whose process tree starts at `serverPid`; its CPU time is sampled around the measured run. */
 async function load(request: ReturnType<typeof tokenRequest> & Pick<LoadInput, 'bodies'>, serverPid: number): Promise<{ result: LoadResult; cpuPerToken: number | undefined }> {
   const input: LoadInput = { ...request, connections: CONNECTIONS, warmupSeconds: WARMUP, seconds: SECONDS };
-  const child = start(process.execPath, ['--import', 'tsx', join(root, 'bench/load.ts'), JSON.stringify(input)]);
+  let argument = JSON.stringify(input);
+  if (input.bodies !== undefined) {
+    // Thousands of bodies exceed what one argument may hold: load.ts reads them from a file.
+    const file = join(dir.path, 'load-input.json');
+    writeFileSync(file, argument);
+    argument = `@${file}`;
+  }
+  const child = start(process.execPath, ['--import', 'tsx', join(root, 'bench/load.ts'), argument]);
   await child.line(/^measuring$/);
   const before = treeCpuSeconds(serverPid);
   const result = JSON.parse(await child.line(/^\{/)) as LoadResult;
