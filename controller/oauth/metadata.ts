@@ -37,7 +37,7 @@ export interface AuthorizationServerMetadata {
 }
 
 export function authorizationServerMetadata(ctx: OAuthContext): AuthorizationServerMetadata {
-  const scopes = new Set(BUILT_IN_SCOPES);
+  const scopes = new Set<string>(BUILT_IN_SCOPES);
   for (const api of ctx.config.apis()) for (const scope of api.spec.scopes) scopes.add(scope.name);
   // The password grant is advertised only while some active application may use it: RFC 9700
   // discourages it, so it is no standing offer of this server. An application that stopped
@@ -45,7 +45,8 @@ export function authorizationServerMetadata(ctx: OAuthContext): AuthorizationSer
   const passwordInUse = ctx.config.applications().some((app) => app.spec.state === 'active' && app.spec.grantTypes.includes('password'));
   const grantTypes = GRANT_TYPES.filter((grant) => grant !== 'password' || passwordInUse);
   const methods = [...AUTH_METHODS];
-  // A public client (`none`) authenticates nowhere but at the token endpoint, by its client id.
+  // A public client (`none`) names itself at the token and revocation endpoints; introspection
+  // answers only clients that authenticate.
   const confidential = AUTH_METHODS.filter((method) => method !== 'none');
   const algs = [...ASSERTION_ALGORITHMS];
   return {
@@ -72,7 +73,7 @@ export function authorizationServerMetadata(ctx: OAuthContext): AuthorizationSer
     request_uri_parameter_supported: false,
     token_endpoint_auth_methods_supported: methods,
     token_endpoint_auth_signing_alg_values_supported: algs,
-    revocation_endpoint_auth_methods_supported: confidential,
+    revocation_endpoint_auth_methods_supported: methods,
     revocation_endpoint_auth_signing_alg_values_supported: algs,
     introspection_endpoint_auth_methods_supported: confidential,
     introspection_endpoint_auth_signing_alg_values_supported: algs,

@@ -275,6 +275,12 @@ describe('public clients (tokenEndpointAuthMethod: none)', () => {
     const refreshed = await oauth.processRefreshTokenResponse(s.as, app.client,
       await oauth.refreshTokenGrantRequest(s.as, app.client, oauth.None(), tokens.refresh_token!, insecure));
     expect(refreshed.access_token).toBeTypeOf('string');
+    // Signing out (RFC 7009 section 5): the refresh token's family goes, its access tokens with it.
+    expect(await userinfoStatus(refreshed.access_token)).toBe(200);
+    await oauth.processRevocationResponse(await oauth.revocationRequest(s.as, app.client, oauth.None(), refreshed.refresh_token!, insecure));
+    expect(await userinfoStatus(refreshed.access_token)).toBe(401);
+    const introspection = await postForm(s.url('/oauth2/introspect'), `token=${refreshed.access_token}&client_id=${encodeURIComponent(app.client.client_id)}`);
+    expect([introspection.status, introspection.body]).toEqual([401, { error: 'invalid_client', error_description: 'client authentication is required' }]);
   });
 
   it('may use no other grant, may not present a secret, and a confidential client may not leave its secret out', async () => {

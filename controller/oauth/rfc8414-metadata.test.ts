@@ -38,7 +38,7 @@ describe('authorization server metadata', () => {
       request_uri_parameter_supported: false,
       token_endpoint_auth_methods_supported: [...methods, 'none'],
       token_endpoint_auth_signing_alg_values_supported: algs,
-      revocation_endpoint_auth_methods_supported: methods,
+      revocation_endpoint_auth_methods_supported: [...methods, 'none'],
       revocation_endpoint_auth_signing_alg_values_supported: algs,
       introspection_endpoint_auth_methods_supported: methods,
       introspection_endpoint_auth_signing_alg_values_supported: algs,

@@ -3,6 +3,7 @@
 // A token is issued only for scopes the application holds and that exist: `open`, or a scope an
 // Api publishes now. No scope requested means all of them (RFC 6749 section 3.3 lets the server
 // pick a default; the application's own list is the one its publisher approved).
+import { BUILT_IN_SCOPES, isBuiltInScope } from '../manifests/vocabulary.ts';
 import type { ApiRecord } from '../store/records.ts';
 import { invalidScope } from './errors.ts';
 
@@ -11,18 +12,12 @@ export const OPEN_SCOPE = 'open';
 /**
  * OpenID Connect's scopes (Core 1.0 sections 3.1.2.1 and 5.4): `openid` asks for an ID token, and
  * `profile` and `email` for those claims at the userinfo endpoint. Like `open` they are this
- * server's own, granted only to an application whose manifest lists them, and never an Api's:
- * they add no audience to an access token.
+ * server's own (`BUILT_IN_SCOPES`, manifests/vocabulary.ts), granted only to an application whose
+ * manifest lists them, never an Api's: they add no audience to an access token, and no cut-off
+ * withdraws them.
  */
 export const OPENID_SCOPE = 'openid';
-export const OIDC_SCOPES = [OPENID_SCOPE, 'profile', 'email'] as const;
-
-/** The scopes this server defines itself: no Api publishes them, and no cut-off withdraws them. */
-export const BUILT_IN_SCOPES: readonly string[] = [OPEN_SCOPE, ...OIDC_SCOPES];
-
-export function isBuiltInScope(scope: string): boolean {
-  return BUILT_IN_SCOPES.includes(scope);
-}
+export { BUILT_IN_SCOPES, isBuiltInScope };
 
 // RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), delimited by one space.
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;

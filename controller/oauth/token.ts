@@ -1,6 +1,7 @@
 // POST /oauth2/token (RFC 6749 sections 3.2, 4.3, 4.4, 6): an ordered list of small steps. The
 // grant itself comes from the registry in grants/, so this file does not change when one is added.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { PUBLIC_CLIENT_GRANT_TYPES, PUBLIC_CLIENT_METHOD } from '../manifests/vocabulary.ts';
 import { authenticateClient, type AuthenticatedClient } from './client-auth.ts';
 import type { OAuthContext } from './context.ts';
 import { noStore, slowDown, temporarilyUnavailable, unauthorizedClient, unsupportedGrantType } from './errors.ts';
@@ -54,12 +55,10 @@ function checkGrantAllowed({ app, method }: AuthenticatedClient, grant: Grant): 
   }
   // A public client proves nothing by its client id, which is no secret: it may only use the
   // grants bound to something else it holds (a PKCE verifier, a refresh token it was issued).
-  if (method === 'none' && !PUBLIC_CLIENT_GRANTS.includes(grant.grantType)) {
+  if (method === PUBLIC_CLIENT_METHOD && !(PUBLIC_CLIENT_GRANT_TYPES as readonly string[]).includes(grant.grantType)) {
     throw unauthorizedClient(`a public client may not use the ${grant.grantType} grant`);
   }
 }
-
-const PUBLIC_CLIENT_GRANTS: readonly string[] = ['authorization_code', 'refresh_token'];
 
 /** The plan's token request rate, counted per application once it has authenticated. */
 function checkRequestRate(ctx: OAuthContext, { app }: AuthenticatedClient, plan: EffectivePlan): void {
