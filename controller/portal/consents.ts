@@ -7,6 +7,11 @@ import type { CutOffs, TokenState } from '../store/token-state.ts';
 
 const PAGE = 500;
 
+/** Whether `consent` includes every scope of `scopes`: a subset is covered, anything more asks again. */
+export function coveredBy(consent: ConsentRecord | undefined, scopes: readonly string[]): boolean {
+  return consent !== undefined && scopes.every((scope) => consent.scopes.includes(scope));
+}
+
 export class PortalConsents {
   readonly #consents: Consents;
   readonly #tokens: TokenState;
@@ -33,8 +38,7 @@ export class PortalConsents {
 
   /** Whether what `user` agreed to for `app` includes every scope of `scopes`: a subset is covered, anything more asks again. */
   async covers(user: string, app: string, scopes: readonly string[]): Promise<boolean> {
-    const record = await this.get(user, app);
-    return record !== undefined && scopes.every((scope) => record.scopes.includes(scope));
+    return coveredBy(await this.get(user, app), scopes);
   }
 
   /** Remembers that `user` agreed to exactly `scopes` for `app`, now. */

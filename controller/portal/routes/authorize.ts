@@ -20,6 +20,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OPEN_SCOPE } from '../../oauth/scopes.ts';
 import { portalUser } from '../accounts.ts';
 import { sessionOf, user } from '../auth/signed-in.ts';
+import { coveredBy } from '../consents.ts';
 import type { AuthorizationDenial, AuthorizationRequest, PortalContext } from '../context.ts';
 import { field, MAX_NEXT_LENGTH } from '../input.ts';
 import { errorPage } from '../pages/confirm.ts';
@@ -122,7 +123,7 @@ export function authorizeRoutes(app: FastifyInstance, ctx: PortalContext): void 
     if (!mayConsent(person)) throw new PortalError(403, 'You may not sign in to applications.');
     const { app: record } = authorization;
     const remembered = await consents.get(person.name, record.name);
-    const covered = remembered !== undefined && authorization.scopes.every((scope) => remembered.scopes.includes(scope));
+    const covered = coveredBy(remembered, authorization.scopes);
     const firstParty = skipsConsent(record, firstPartyApps(ctx));
     if (!asked.includes('consent') && (covered || firstParty)) {
       // First-party applications are remembered too, so that they are listed under Authorized
