@@ -79,6 +79,12 @@ async function authorizeInBrowser(on: Page, url: URL, answer: 'Allow' | 'Deny' =
   }
 }
 
+/** The whole error bodies the token endpoint answers here (RFC 6749 section 5.2). */
+const CODE_UNUSABLE = { error: 'invalid_grant', error_description: 'the authorization code is invalid, expired, already used or not issued to this client' };
+const REFRESH_UNUSABLE = { error: 'invalid_grant', error_description: 'the refresh token is invalid, expired or revoked' };
+/** openid-client's error for an error answer: the body is its `cause`. */
+const refused = (body: Record<string, string>) => ({ error: body.error, cause: body });
+
 function secretOf(app: SignInClient): string {
   if (app.secret === undefined) throw new Error(`${app.name} is a public client`);
   return app.secret;
@@ -148,10 +154,10 @@ describe('a person signs in to the confidential web client with openid-client', 
     const started = await startSignIn(new URL(world.issuer), web().clientId, secretOf(web()), world.redirectUri);
     const run = await authorizeInBrowser(page, started.url);
     const first = await finishSignIn(started.config, run.callback, started.session);
-    await expect(finishSignIn(started.config, run.callback, started.session)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(finishSignIn(started.config, run.callback, started.session)).rejects.toMatchObject(refused(CODE_UNUSABLE));
     // RFC 6749 section 4.1.2: "the authorization server ... SHOULD revoke (when possible) all tokens previously issued based on that authorization code."
     expect((await client.tokenIntrospection(started.config, first.tokens.access_token)).active).toBe(false);
-    await expect(client.refreshTokenGrant(started.config, first.tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(client.refreshTokenGrant(started.config, first.tokens.refresh_token!)).rejects.toMatchObject(refused(REFRESH_UNUSABLE));
   });
 
   it('refreshes: the refresh token from this flow rotates, and the new access token is the same person\'s', async () => {
@@ -184,7 +190,7 @@ describe('a person signs in to the confidential web client with openid-client', 
     await page.locator('main').waitFor();
     expect(await listed().count()).toBe(0);
 
-    await expect(client.refreshTokenGrant(config, refreshToken)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(client.refreshTokenGrant(config, refreshToken)).rejects.toMatchObject(refused(REFRESH_UNUSABLE));
     expect(await client.tokenIntrospection(config, accessToken)).toEqual({ active: false });
   });
 
@@ -193,8 +199,9 @@ describe('a person signs in to the confidential web client with openid-client', 
     const run = await authorizeInBrowser(page, started.url, 'Deny');
     expect(run.consentPages).toBe(1);
     // RFC 6749 section 4.1.2.1: the error comes back with state, and iss (RFC 9207); the library reads it.
-    expect(Object.fromEntries(run.callback.searchParams)).toMatchObject({ error: 'access_denied', state: started.session.state, iss: world.issuer });
-    await expect(finishSignIn(started.config, run.callback, started.session)).rejects.toMatchObject({ error: 'access_denied' });
+    const denied = { error: 'access_denied', error_description: 'the user denied the request', state: started.session.state, iss: world.issuer };
+    expect(Object.fromEntries(run.callback.searchParams)).toEqual(denied);
+    await expect(finishSignIn(started.config, run.callback, started.session)).rejects.toMatchObject({ error: 'access_denied', error_description: denied.error_description });
   });
 });
 
@@ -232,7 +239,7 @@ describe('the public SPA client with oauth4webapi: plain OAuth 2.0 and PKCE, no 
     // A wrong verifier is refused (RFC 7636 section 4.6).
     const wrong = await oauth.authorizationCodeGrantRequest(as, spaClient, oauth.None(), params, world.redirectUri, oauth.generateRandomCodeVerifier(), insecure);
     expect(wrong.status).toBe(400);
-    expect(await wrong.json()).toMatchObject({ error: 'invalid_grant' });
+    expect(await wrong.json()).toEqual({ error: 'invalid_grant', error_description: 'code_verifier does not match the code challenge' });
 
     const again = await authorizeInBrowser(page, url);
     expect(again.consentPages).toBe(0);
