@@ -15,7 +15,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finishSignIn, startSignIn } from '../../examples/clients/sign-in.ts';
 import { launchChromium } from '../support/portal.ts';
-import { ALICE, ORDERS_SCOPE, OWNER, startSignInWorld, type SignInClient, type SignInWorld } from '../support/sign-in.ts';
+import { ALICE, authorizeInBrowser, ORDERS_SCOPE, OWNER, startSignInWorld, type SignInClient, type SignInWorld } from '../support/sign-in.ts';
 
 let browser: Browser;
 let world: SignInWorld;
@@ -33,51 +33,6 @@ afterAll(async () => {
   await browser?.close();
   await world?.close();
 });
-
-interface BrowserRun {
-  /** The URL the browser was redirected back to. */
-  callback: URL;
-  /** How many times the portal rendered the consent page (a 200 from /portal/authorize). */
-  consentPages: number;
-  /** The consent page's text, when it was shown. */
-  consentText: string | undefined;
-}
-
-/**
- * Follows `url` in `on` as a person would: signs in if the portal asks, answers the consent page
- * if it is shown (`answer`), and returns where the browser landed at the relying party.
- */
-async function authorizeInBrowser(on: Page, url: URL, answer: 'Allow' | 'Deny' = 'Allow'): Promise<BrowserRun> {
-  let consentPages = 0;
-  const count = (response: { url(): string; status(): number }) => {
-    if (new URL(response.url()).pathname === '/portal/authorize' && response.status() === 200) consentPages += 1;
-  };
-  on.on('response', count);
-  try {
-    await on.goto(url.href);
-    let consentText: string | undefined;
-    for (;;) {
-      const here = new URL(on.url());
-      if (here.href.startsWith(world.redirectUri)) return { callback: here, consentPages, consentText };
-      if (here.pathname === '/portal/sign-in') {
-        await on.getByLabel('User name').fill(ALICE.name);
-        await on.getByLabel('Password').fill(ALICE.password);
-        await Promise.all([on.waitForURL((next) => next.pathname !== '/portal/sign-in'), on.getByRole('button', { name: 'Sign in' }).click()]);
-        continue;
-      }
-      if (here.pathname === '/portal/authorize') {
-        const button = on.getByRole('button', { name: answer, exact: true });
-        await button.waitFor();
-        consentText = (await on.locator('body').innerText()).replace(/\s+/g, ' ');
-        await Promise.all([on.waitForURL((next) => next.href.startsWith(world.redirectUri)), button.click()]);
-        continue;
-      }
-      throw new Error(`the browser stopped at ${here.href}: ${(await on.locator('body').innerText()).slice(0, 500)}`);
-    }
-  } finally {
-    on.off('response', count);
-  }
-}
 
 /** The whole error bodies the token endpoint answers here (RFC 6749 section 5.2). */
 const CODE_UNUSABLE = { error: 'invalid_grant', error_description: 'the authorization code is invalid, expired, already used or not issued to this client' };
@@ -120,7 +75,7 @@ describe('a person signs in to the confidential web client with openid-client', 
     config = started.config;
     // The README's example asks for openid profile email; the web client also wants the orders scope.
     started.url.searchParams.set('scope', `openid profile email ${ORDERS_SCOPE.name}`);
-    const run = await authorizeInBrowser(page, started.url);
+    const run = await authorizeInBrowser(world, page, started.url);
 
     // The consent page names the app, its owner (not the person signing in) and each scope with its Api's words.
     expect(run.consentPages).toBe(1);
@@ -152,7 +107,7 @@ describe('a person signs in to the confidential web client with openid-client', 
 
   it('the code is single-use: a second exchange is refused and revokes what the first one gave', async () => {
     const started = await startSignIn(new URL(world.issuer), web().clientId, secretOf(web()), world.redirectUri);
-    const run = await authorizeInBrowser(page, started.url);
+    const run = await authorizeInBrowser(world, page, started.url);
     const first = await finishSignIn(started.config, run.callback, started.session);
     await expect(finishSignIn(started.config, run.callback, started.session)).rejects.toMatchObject(refused(CODE_UNUSABLE));
     // RFC 6749 section 4.1.2: "the authorization server ... SHOULD revoke (when possible) all tokens previously issued based on that authorization code."
@@ -172,7 +127,7 @@ describe('a person signs in to the confidential web client with openid-client', 
 
   it('a remembered consent skips the consent page on the next sign-in', async () => {
     const started = await startSignIn(new URL(world.issuer), web().clientId, secretOf(web()), world.redirectUri);
-    const run = await authorizeInBrowser(page, started.url);
+    const run = await authorizeInBrowser(world, page, started.url);
     expect(run.consentPages).toBe(0);
     const { tokens } = await finishSignIn(started.config, run.callback, started.session);
     expect(tokens.claims()).toMatchObject({ sub: `user:${ALICE.name}`, nonce: started.session.nonce });
@@ -196,7 +151,7 @@ describe('a person signs in to the confidential web client with openid-client', 
 
   it('after the withdrawal the consent page is shown again', async () => {
     const started = await startSignIn(new URL(world.issuer), web().clientId, secretOf(web()), world.redirectUri);
-    const run = await authorizeInBrowser(page, started.url, 'Deny');
+    const run = await authorizeInBrowser(world, page, started.url, 'Deny');
     expect(run.consentPages).toBe(1);
     // RFC 6749 section 4.1.2.1: the error comes back with state, and iss (RFC 9207); the library reads it.
     const denied = { error: 'access_denied', error_description: 'the user denied the request', state: started.session.state, iss: world.issuer };
@@ -226,7 +181,7 @@ describe('the public SPA client with oauth4webapi: plain OAuth 2.0 and PKCE, no 
       code_challenge_method: 'S256',
     }).toString();
 
-    const run = await authorizeInBrowser(page, url);
+    const run = await authorizeInBrowser(world, page, url);
     expect(run.consentPages).toBe(1);
     expect(run.consentText).toContain(spa().displayName);
 
@@ -241,7 +196,7 @@ describe('the public SPA client with oauth4webapi: plain OAuth 2.0 and PKCE, no 
     expect(wrong.status).toBe(400);
     expect(await wrong.json()).toEqual({ error: 'invalid_grant', error_description: 'code_verifier does not match the code challenge' });
 
-    const again = await authorizeInBrowser(page, url);
+    const again = await authorizeInBrowser(world, page, url);
     expect(again.consentPages).toBe(0);
     const response = await oauth.authorizationCodeGrantRequest(as, spaClient, oauth.None(), oauth.validateAuthResponse(as, spaClient, again.callback, state), world.redirectUri, verifier, insecure);
     const tokens = await oauth.processAuthorizationCodeResponse(as, spaClient, response);
@@ -261,7 +216,7 @@ describe('a first-party app with `consent: skip`', () => {
       const consolePage = await fresh.newPage();
       const app = world.clients.console;
       const started = await startSignIn(new URL(world.issuer), app.clientId, secretOf(app), world.redirectUri);
-      const run = await authorizeInBrowser(consolePage, started.url);
+      const run = await authorizeInBrowser(world, consolePage, started.url);
       expect(run.consentPages).toBe(0);
       const { tokens, user } = await finishSignIn(started.config, run.callback, started.session);
       expect(tokens.claims()).toMatchObject({ aud: app.clientId, sub: `user:${ALICE.name}`, nonce: started.session.nonce });

@@ -1,7 +1,8 @@
-// Test fixtures for signing people in (issue 14): a real `mergekey serve` in process (the portal
-// registered as `mergekey serve` registers it, real LMDB, a real bare manifests repository) whose
-// issuer is its own loopback URL, so that a relying-party library discovers it unchanged; and the
-// relying party's callback server on another loopback port.
+// Test fixtures for signing people in (issue 14): a real `mergekey serve`, in process (the portal
+// registered as `mergekey serve` registers it) or as a child process with its cluster workers,
+// over real LMDB and a real bare manifests repository, whose issuer is its own loopback URL, so
+// that a relying-party library discovers it unchanged; the relying party's callback server on
+// another loopback port; and a person in Chromium following an authorization URL.
 //
 // The repository: a User `alice` (password, display name, email), the apps' owner `bob`, an Api `orders` with one
 // described scope, a confidential web client `web` (client_secret_basic), a public SPA client `spa`
@@ -11,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
+import type { Page } from 'playwright-core';
 import { join } from 'node:path';
 import { FixtureRepo } from './git.ts';
 import { tempDir } from './reconcile.ts';
@@ -19,6 +21,8 @@ import { loadOrCreateKeys } from '../../controller/sealing/keys.ts';
 import { seal, type SealingPublicJwk } from '../../controller/sealing/seal.ts';
 import { startServer, type RunningServer } from '../../controller/server/start.ts';
 import { serveDependencies } from '../../cli/commands/serve.ts';
+import { serveChild } from './serve-child.ts';
+import { waitFor } from './server.ts';
 
 export const ALICE = { name: 'alice', password: 'alice-signs-in-with-this', displayName: 'Alice Liddell', email: 'alice@example.com' } as const;
 
@@ -37,7 +41,6 @@ export interface SignInClient {
 }
 
 export interface SignInWorld {
-  server: RunningServer;
   /** The issuer, which is also the URL the server listens on. */
   issuer: string;
   /** The relying party's registered redirect URI (`http://127.0.0.1:<port>/callback`). */
@@ -68,7 +71,17 @@ async function callbackServer(callbacks: URL[]): Promise<{ server: Server; port:
   return { server, port: (server.address() as { port: number }).port };
 }
 
-export async function startSignInWorld(): Promise<SignInWorld> {
+export interface SignInWorldOptions {
+  /**
+   * `in-process` (the default): startServer with `mergekey serve`'s dependencies, one worker.
+   * `child`: `mergekey serve` itself as a child process, with `workers` cluster workers, so that
+   * consecutive requests of one sign-in may reach different workers.
+   */
+  run?: 'in-process' | 'child';
+  workers?: number;
+}
+
+export async function startSignInWorld(options: SignInWorldOptions = {}): Promise<SignInWorld> {
   const dir = tempDir('mergekey-sign-in-');
   const data = join(dir.path, 'data');
   const { sealingPublicJwk } = await loadOrCreateKeys(data, { create: true });
@@ -130,20 +143,75 @@ spec:
     'apps/console.yaml': await appYaml(clients.console, '  consent: skip\n'),
   });
 
-  const config = resolveServeConfig({ repo: repo.path, data, port: String(port), poll: '0', issuer, workers: '1', 'log-level': 'silent' }, {});
-  // What `mergekey serve` registers: the OAuth endpoints and the portal from the CLI's dependencies.
-  const server = await startServer(config, await serveDependencies());
-  await server.initialSync;
+  // The operator listener on a port of its own (9000 may be another test's); info logs, since the
+  // child says where it serves at that level.
+  const flags = { repo: repo.path, data, port: String(port), 'admin-port': '0', poll: '0', issuer, workers: String(options.workers ?? 1), 'log-level': options.run === 'child' ? 'info' : 'silent' };
+  let stop: () => Promise<unknown>;
+  if (options.run === 'child') {
+    const child = serveChild(Object.entries(flags).flatMap(([flag, value]) => [`--${flag}`, value]));
+    const admin = await child.adminUrl();
+    await waitFor(async () => (await fetch(`${admin}/readyz`)).status === 200, 'mergekey serve to apply the repository', 30_000);
+    stop = () => child.stop();
+  } else {
+    // What `mergekey serve` registers: the OAuth endpoints and the portal from the CLI's dependencies.
+    const server: RunningServer = await startServer(resolveServeConfig(flags, {}), await serveDependencies());
+    await server.initialSync;
+    stop = () => server.close();
+  }
   return {
-    server,
     issuer,
     redirectUri,
     callbacks,
     clients,
     async close() {
-      await server.close();
+      await stop();
       await new Promise<void>((resolve) => rp.server.close(() => resolve()));
       dir.remove();
     },
   };
+}
+
+export interface BrowserRun {
+  /** The URL the browser was redirected back to. */
+  callback: URL;
+  /** How many times the portal rendered the consent page (a 200 from /portal/authorize). */
+  consentPages: number;
+  /** The consent page's text, when it was shown. */
+  consentText: string | undefined;
+}
+
+/**
+ * Follows `url` in `on` as a person would: signs in if the portal asks, answers the consent page
+ * if it is shown (`answer`), and returns where the browser landed at the relying party.
+ */
+export async function authorizeInBrowser(world: Pick<SignInWorld, 'redirectUri'>, on: Page, url: URL, answer: 'Allow' | 'Deny' = 'Allow'): Promise<BrowserRun> {
+  let consentPages = 0;
+  const count = (response: { url(): string; status(): number }) => {
+    if (new URL(response.url()).pathname === '/portal/authorize' && response.status() === 200) consentPages += 1;
+  };
+  on.on('response', count);
+  try {
+    await on.goto(url.href);
+    let consentText: string | undefined;
+    for (;;) {
+      const here = new URL(on.url());
+      if (here.href.startsWith(world.redirectUri)) return { callback: here, consentPages, consentText };
+      if (here.pathname === '/portal/sign-in') {
+        await on.getByLabel('User name').fill(ALICE.name);
+        await on.getByLabel('Password').fill(ALICE.password);
+        await Promise.all([on.waitForURL((next) => next.pathname !== '/portal/sign-in'), on.getByRole('button', { name: 'Sign in' }).click()]);
+        continue;
+      }
+      if (here.pathname === '/portal/authorize') {
+        const button = on.getByRole('button', { name: answer, exact: true });
+        await button.waitFor();
+        consentText = (await on.locator('body').innerText()).replace(/\s+/g, ' ');
+        await Promise.all([on.waitForURL((next) => next.href.startsWith(world.redirectUri)), button.click()]);
+        continue;
+      }
+      throw new Error(`the browser stopped at ${here.href}: ${(await on.locator('body').innerText()).slice(0, 500)}`);
+    }
+  } finally {
+    on.off('response', count);
+  }
 }
