@@ -159,8 +159,9 @@ function checkRequest(ctx: OAuthContext, app: ApplicationRecord, clientId: strin
 const LOOPBACK = /^http:\/\/(127\.0\.0\.1|\[::1\])(?::([0-9]{1,5}))?([/?].*)?$/;
 
 /**
- * RFC 9700 section 4.1.3: "authorization servers MUST utilize exact string matching" of redirect
- * URIs; "except for port numbers in localhost redirection URIs of native apps". So: the requested
+ * RFC 9700 section 2.1 (and 4.1.3): "When comparing client redirection URIs against
+ * pre-registered URIs, authorization servers MUST utilize exact string matching except for port
+ * numbers in localhost redirection URIs of native apps". So: the requested
  * URI equals a registered one character for character (no normalisation: not case, not a
  * trailing slash, not a default port), except that for `http://127.0.0.1` and `http://[::1]`
  * the port may differ (RFC 8252 section 7.3: "The authorization server MUST allow any port to be
@@ -271,19 +272,44 @@ function errorPage(message: string): AuthorizationParse {
 /** GET /oauth2/authorize: to the portal with the same query, or the client with an error, or an error page. */
 export function authorizationEndpoint(ctx: OAuthContext) {
   return async function authorize(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    noStore(reply);
-    const parsed = parseAuthorizationRequest(ctx, request.query as Record<string, unknown>);
-    switch (parsed.kind) {
-      case 'ok': {
-        const query = request.url.slice(request.url.indexOf('?'));
-        return reply.code(303).header('location', `${PORTAL_AUTHORIZE}${query}`).send();
-      }
-      case 'redirect':
-        return reply.code(303).header('location', parsed.location).send();
-      case 'error-page':
-        return sendErrorPage(reply, parsed.status, parsed.message);
-    }
+    const question = request.url.indexOf('?');
+    return answerAuthorization(ctx, reply, request.query as Record<string, unknown>, question === -1 ? '' : request.url.slice(question + 1));
   };
+}
+
+/**
+ * POST /oauth2/authorize with a form body (OpenID Connect Core 1.0 section 3.1.2.1: "Authorization
+ * Servers MUST support the use of the HTTP GET and POST methods"): the same checks, then the
+ * portal with the form's parameters as its query. A body that is not a form is an error page: the
+ * client cannot be known from it.
+ */
+export function authorizationFormEndpoint(ctx: OAuthContext) {
+  return async function authorizeByForm(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/x-www-form-urlencoded' || typeof request.body !== 'string') {
+      return sendErrorPage(noStore(reply), 400, 'The request is not a form (application/x-www-form-urlencoded).');
+    }
+    const form = new URLSearchParams(request.body);
+    const query: Record<string, string | string[]> = {};
+    for (const [name, value] of form) {
+      const seen = query[name];
+      query[name] = seen === undefined ? value : [...[seen].flat(), value];
+    }
+    return answerAuthorization(ctx, reply, query, form.toString());
+  };
+}
+
+function answerAuthorization(ctx: OAuthContext, reply: FastifyReply, query: Record<string, unknown>, queryString: string): FastifyReply {
+  noStore(reply);
+  const parsed = parseAuthorizationRequest(ctx, query);
+  switch (parsed.kind) {
+    case 'ok':
+      return reply.code(303).header('location', `${PORTAL_AUTHORIZE}?${queryString}`).send();
+    case 'redirect':
+      return reply.code(303).header('location', parsed.location).send();
+    case 'error-page':
+      return sendErrorPage(reply, parsed.status, parsed.message);
+  }
 }
 
 /** Where the portal serves sign-in and consent for an authorization request. */

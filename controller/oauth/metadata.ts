@@ -6,6 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AUTH_METHODS, GRANT_TYPES } from '../manifests/vocabulary.ts';
 import type { OAuthContext } from './context.ts';
+import { allowAnyOrigin } from './cors.ts';
 import { ASSERTION_ALGORITHMS } from './defaults.ts';
 import { BUILT_IN_SCOPES } from './scopes.ts';
 
@@ -83,6 +84,8 @@ export function authorizationServerMetadata(ctx: OAuthContext): AuthorizationSer
 export function metadataEndpoint(ctx: OAuthContext) {
   return async function metadata(_request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     // Configuration changes with every merged commit; a minute of caching is harmless.
+    // Public: a browser app reads it from any origin (cors.ts).
+    allowAnyOrigin(reply);
     return reply.header('cache-control', 'public, max-age=60').send(authorizationServerMetadata(ctx));
   };
 }

@@ -5,8 +5,9 @@
 //   await app.register(oauthPlugin({ config: store.config, tokens: store.tokens, keyring: store.keyring, secretHashKey, issuer }));
 import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { listTokensEndpoint, revokeTokenEndpoint } from './app-tokens.ts';
-import { authorization, authorizationEndpoint, type Authorization } from './authorize.ts';
+import { authorization, authorizationEndpoint, authorizationFormEndpoint, type Authorization } from './authorize.ts';
 import { createContext, PATHS, type OAuthContext } from './context.ts';
+import { preflight } from './cors.ts';
 import type { OAuthDeps } from './deps.ts';
 import { fromFramework, invalidRequest, methodNotAllowed, OAuthError, sendError } from './errors.ts';
 import { introspectionEndpoint } from './introspection.ts';
@@ -61,6 +62,7 @@ export function oauthServer(deps: OAuthDeps): { plugin: FastifyPluginAsync; auth
     app.get(PATHS.metadata, metadataEndpoint(ctx));
     app.get(PATHS.openidConfiguration, metadataEndpoint(ctx));
     app.get(PATHS.authorization, authorizationEndpoint(ctx));
+    app.post(PATHS.authorization, post, authorizationFormEndpoint(ctx));
     app.get(PATHS.userinfo, userinfoEndpoint(ctx));
     app.post(PATHS.userinfo, post, userinfoEndpoint(ctx));
     app.get(PATHS.appTokens, listTokensEndpoint(ctx));
@@ -69,10 +71,13 @@ export function oauthServer(deps: OAuthDeps): { plugin: FastifyPluginAsync; auth
     // exists, the method does not.
     for (const path of [PATHS.token, PATHS.revocation, PATHS.introspection]) refuseOtherMethods(app, path, ['POST']);
     // A GET route answers HEAD as well (Fastify's exposeHeadRoutes).
-    for (const path of [PATHS.jwks, PATHS.metadata, PATHS.openidConfiguration, PATHS.authorization, PATHS.appTokens]) {
+    refuseOtherMethods(app, PATHS.authorization, ['GET', 'HEAD', 'POST']);
+    for (const path of [PATHS.jwks, PATHS.metadata, PATHS.openidConfiguration, PATHS.appTokens]) {
       refuseOtherMethods(app, path, ['GET', 'HEAD']);
     }
-    refuseOtherMethods(app, PATHS.userinfo, ['GET', 'HEAD', 'POST']);
+    // A browser app's bearer token in the Authorization header needs a CORS preflight (cors.ts).
+    app.options(PATHS.userinfo, preflight(['GET', 'POST']));
+    refuseOtherMethods(app, PATHS.userinfo, ['GET', 'HEAD', 'POST', 'OPTIONS']);
     refuseOtherMethods(app, `${PATHS.appTokens}/:id`, ['DELETE']);
 
     const timer = setInterval(() => void maintain(app, ctx), ctx.options.maintenanceInterval);

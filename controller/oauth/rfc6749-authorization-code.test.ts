@@ -103,6 +103,24 @@ describe('GET /oauth2/authorize: the client and its redirect URI', () => {
   });
 });
 
+describe('POST /oauth2/authorize (OpenID Connect Core 1.0 section 3.1.2.1)', () => {
+  it('checks a form as a query, and sends a valid one to the portal with its parameters as the query', async () => {
+    const app = await webApp();
+    const { query } = await authorizationQuery(app, REDIRECT);
+    const form = new URLSearchParams(query).toString();
+    const answer = await postForm(s.url('/oauth2/authorize'), form);
+    expect([answer.status, answer.headers.location]).toEqual([303, `/portal/authorize?${form}`]);
+    const wrong = await postForm(s.url('/oauth2/authorize'), new URLSearchParams({ ...query, redirect_uri: `${REDIRECT}/` }).toString());
+    expect([wrong.status, wrong.headers.location]).toEqual([400, undefined]);
+    expect(wrong.body).toContain('<p>The redirect URI (redirect_uri) is not one registered for this application.</p>');
+    const twice = await postForm(s.url('/oauth2/authorize'), `${form}&client_id=${encodeURIComponent(app.client.client_id)}`);
+    expect(twice.body).toContain('<p>The request names its client (client_id) more than once.</p>');
+    const json = await send('POST', s.url('/oauth2/authorize'), { headers: { 'content-type': 'application/json' }, body: JSON.stringify(query) });
+    expect([json.status, json.headers.location]).toEqual([400, undefined]);
+    expect(json.body).toContain('<p>The request is not a form (application/x-www-form-urlencoded).</p>');
+  });
+});
+
 describe('GET /oauth2/authorize: every other error goes back to the client with state and iss (RFC 9207)', () => {
   const refused = async (app: TestClient, change: (query: Record<string, string>) => string) => {
     const { query, state } = await authorizationQuery(app, 'https://app.example.test/cb?tenant=1');

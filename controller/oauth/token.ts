@@ -3,6 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PUBLIC_CLIENT_GRANT_TYPES, PUBLIC_CLIENT_METHOD } from '../manifests/vocabulary.ts';
 import { authenticateClient, type AuthenticatedClient } from './client-auth.ts';
+import { allowClientOrigin } from './cors.ts';
 import type { OAuthContext } from './context.ts';
 import { noStore, slowDown, temporarilyUnavailable, unauthorizedClient, unsupportedGrantType } from './errors.ts';
 import { rejectQueryParameters, requiredParam, requireFormBody, type Params } from './form.ts';
@@ -18,6 +19,8 @@ export function tokenEndpoint(ctx: OAuthContext) {
     requireGrantParameters(grant, params);
     checkStoreWritable(ctx);
     const client = await authenticateClient(ctx, request, params, { allowPublic: true });
+    // A browser app (a public client) reads the answer from its own origin (cors.ts).
+    allowClientOrigin(request, reply, client.app);
     checkGrantAllowed(client, grant);
     const plan = planOf(ctx.slow, client.app);
     checkRequestRate(ctx, client, plan);

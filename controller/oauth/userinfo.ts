@@ -4,6 +4,7 @@
 // `preferred_username` with `profile`; `email` with `email`, where the manifest has one.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OAuthContext } from './context.ts';
+import { allowClientOrigin } from './cors.ts';
 import { USER_SUBJECT_PREFIX } from './defaults.ts';
 import { insufficientScope, invalidRequest, invalidToken, noStore } from './errors.ts';
 import { OPENID_SCOPE } from './scopes.ts';
@@ -25,6 +26,8 @@ export function userinfoEndpoint(ctx: OAuthContext) {
     const token = bearerToken(request.headers.authorization);
     const found = await findAccessToken(ctx, token);
     if (found === undefined) throw invalidToken('the access token is expired, revoked or not one of this server\'s');
+    // Any page of the application that holds the token may read its user's claims (cors.ts).
+    allowClientOrigin(request, reply, found.app, { anyClient: true });
     const scopes = found.claims.scope.split(' ');
     if (!scopes.includes(OPENID_SCOPE)) throw insufficientScope('the access token does not carry the openid scope');
     const { sub } = found.claims;
