@@ -145,5 +145,12 @@ describe('signing in to an application in a browser', () => {
     const again = await authorizationRequest();
     await page.goto(again.url);
     await page.getByRole('heading', { name: 'Web Shop wants to sign you in', level: 1 }).waitFor();
+
+    // Deny sends the browser back with access_denied, the client's state and the issuer (RFC 9207).
+    await page.getByRole('button', { name: 'Deny' }).click();
+    await page.waitForURL((url) => url.href.startsWith(callbackUrl));
+    await page.getByRole('heading', { name: 'Back at the application' }).waitFor();
+    const denied = callbacks.at(-1)!;
+    expect(Object.fromEntries(denied.searchParams)).toEqual({ error: 'access_denied', error_description: 'the user denied the request', state: again.state, iss: ISSUER });
   });
 });

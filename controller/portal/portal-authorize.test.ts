@@ -9,6 +9,7 @@ import type { ApplicationRecord } from '../store/records.ts';
 import { TOKEN_STATE_VERSION, type AccessTokenRecord } from '../store/token-state.ts';
 import { PEOPLE, startPortalAlone, Visitor, type PortalAlone, type Person } from '../../test/support/portal.ts';
 import type { AuthorizationParse, AuthorizationRequest, PortalAuthorization } from './context.ts';
+import { OAuthError } from '../oauth/errors.ts';
 import { CSP } from './responses.ts';
 
 const CALLBACK = 'https://app.example.com/callback';
@@ -72,6 +73,8 @@ function standIn(portal: () => PortalAlone, calls: Calls): PortalAuthorization {
       };
     },
     async complete(request, who) {
+      // As completeAuthorization does for an application deactivated since the request was checked.
+      if (request.app.name === 'retired') throw new OAuthError('access_denied', 'the application can no longer sign people in');
       calls.completed.push({ app: request.app.name, scopes: request.scopes, ...who });
       return back(request, { code: `code-${calls.completed.length}` });
     },
@@ -90,7 +93,7 @@ beforeAll(async () => {
   portal = await startPortalAlone({ authorization: standIn(() => portal, calls) });
   bare = await startPortalAlone();
   const handles = handlesOf(portal.store);
-  for (const record of [application('webshop'), application('firstparty', { consent: 'skip' }), application('claimsfirst', { consent: 'skip' })]) {
+  for (const record of [application('webshop'), application('retired'), application('firstparty', { consent: 'skip' }), application('claimsfirst', { consent: 'skip' })]) {
     await handles.applications.put(record.name, record);
   }
   await handles.apis.put('invoices', {
@@ -153,6 +156,7 @@ describe('/portal/authorize, signed out', () => {
     const signIn = await visitor.get(first.location!);
     expect(signIn.status).toBe(200);
     expect(signIn.html).toContain(`<input type="hidden" name="next" value="${canonical(params).replaceAll('&', '&amp;')}">`);
+    expect(signIn.html).toContain('<p class="lead">to continue to <strong>Web Shop</strong></p>');
     // Signing in may complete the request at once (a remembered consent): the 303 chain ends at the client.
     expectHeaders(signIn.headers, CONSENT_CSP);
 
@@ -252,6 +256,16 @@ describe('/portal/authorize, signed in', () => {
     const silentMore = await visitor.get(canonical(authorizeQuery({ scope: 'openid email', prompt: 'none' })));
     expect(silentMore.location).toBe(`${CALLBACK}?error=consent_required&state=st-123&iss=${encodeURIComponent(ISS)}`);
     expect(calls.denied).toEqual([{ app: 'webshop', error: 'consent_required' }]);
+  });
+
+  it('shows an error page, remembers nothing and sends nobody back when the application was deactivated since the request was checked', async () => {
+    const visitor = await signedIn('alice');
+    const action = canonical(authorizeQuery({ client_id: 'mk_retired' }));
+    const answer = await visitor.post(action, { _csrf: await visitor.csrf(action), decision: 'allow' });
+    expect(answer.status).toBe(403);
+    expect(answer.location).toBeNull();
+    expect(answer.html).toContain('This sign-in cannot be completed: the application can no longer sign people in.');
+    expect(await portal.store.consents.get('alice', 'retired')).toBeUndefined();
   });
 
   it('Deny answers access_denied and remembers nothing', async () => {

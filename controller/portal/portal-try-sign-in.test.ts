@@ -34,10 +34,14 @@ beforeAll(async () => {
   await alice.signIn('alice');
   secret = await createApp(alice, 'webshop', CALLBACK);
   await createApp(alice, 'elsewhere', 'https://elsewhere.example.com/callback');
+  const spa = await alice.post('/portal/apps', {
+    _csrf: await alice.csrf('/portal/apps/new'), name: 'spa', displayName: 'Shop SPA', description: 'Signs people in from the browser.', clientType: 'public',
+    grantType: 'authorization_code', redirectUris: CALLBACK, scope: ['openid', 'profile'],
+  });
+  expect(spa.status).toBe(200);
   const pat = new Visitor(world.url);
   await pat.signIn('pat');
-  expect((await pat.approve(1)).status).toBe(303);
-  expect((await pat.approve(2)).status).toBe(303);
+  for (const number of [1, 2, 3]) expect((await pat.approve(number)).status).toBe(303);
   await world.sync();
 });
 
@@ -107,6 +111,23 @@ describe('Try sign-in', () => {
     expect(result.html).toContain('<div><dt><code>sub</code></dt><dd><code>user:alice</code></dd></div>');
     expect(result.html).toContain('<div><dt><code>scope</code></dt><dd><code>open</code></dd></div>');
     expect(result.html).toContain('None: the application did not ask for the <code>openid</code> scope.');
+  });
+
+  it('exchanges a public client’s code at once, by its client id, and shows the ID token with the nonce it was sent', async () => {
+    const start = await alice.get('/portal/apps/spa/try-sign-in');
+    const nonce = new URL(start.location!, ISSUER).searchParams.get('nonce')!;
+    const toPortal = await alice.get(local(start.location!));
+    const consent = await alice.get(local(toPortal.location!));
+    expect(consent.html).toContain('<h1 id="consent-title">Shop SPA wants to sign you in</h1>');
+    const allowed = await alice.post(local(toPortal.location!), { _csrf: csrfOf(consent.html), decision: 'allow' });
+    const result = await alice.get(local(allowed.location!));
+    expect(result.status).toBe(200);
+    expect(result.html).toContain('The authorization code was exchanged');
+    expect(result.html).toContain('<p>Its <code>nonce</code> is the one the portal sent.</p>');
+    expect(result.html).toContain(`<div><dt><code>nonce</code></dt><dd><code>${nonce}</code></dd></div>`);
+    expect(result.html).toContain('<div><dt><code>sub</code></dt><dd><code>user:alice</code></dd></div>');
+    expect(result.html).toContain('<div><dt><code>scope</code></dt><dd><code>openid profile</code></dd></div>');
+    expect(result.html).not.toContain('client_secret');
   });
 
   it('refuses a callback whose state is not the attempt’s, or that names another issuer, and one from another session', async () => {

@@ -17,6 +17,7 @@
 // end at the redirect URI's origin (responses.ts `allowFormTarget`), which the 303 after Allow
 // goes to.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { OAuthError } from '../../oauth/errors.ts';
 import { OPEN_SCOPE } from '../../oauth/scopes.ts';
 import { portalUser } from '../accounts.ts';
 import { sessionOf, user } from '../auth/signed-in.ts';
@@ -87,8 +88,18 @@ export function authorizeRoutes(app: FastifyInstance, ctx: PortalContext): void 
 
   const deny = (reply: FastifyReply, request: AuthorizationRequest, error: AuthorizationDenial) => reply.redirect(deps.authorization!.deny(request, error), 303);
 
-  async function complete(reply: FastifyReply, request: AuthorizationRequest, name: string, signedInAt: number) {
-    const location = await deps.authorization!.complete(request, { user: name, authTime: Math.floor(signedInAt / 1000) });
+  /** Issues the code (and remembers the consent, when `remember`), then sends the browser back to the client. */
+  async function complete(reply: FastifyReply, request: AuthorizationRequest, name: string, signedInAt: number, remember: boolean) {
+    let location: string;
+    try {
+      location = await deps.authorization!.complete(request, { user: name, authTime: Math.floor(signedInAt / 1000) });
+    } catch (error) {
+      // Deactivated, or the user removed, since the request was checked: no code, and no redirect
+      // to an application its publisher shut down.
+      if (error instanceof OAuthError) throw new PortalError(403, `This sign-in cannot be completed: ${error.description ?? error.code}.`, 'Go back to the application and start again.');
+      throw error;
+    }
+    if (remember) await consents.remember(name, request.app.name, request.scopes);
     return reply.redirect(location, 303);
   }
 
@@ -121,6 +132,8 @@ export function authorizeRoutes(app: FastifyInstance, ctx: PortalContext): void 
     }
     const person = portalUser(found.record);
     if (!mayConsent(person)) throw new PortalError(403, 'You may not sign in to applications.');
+    // A request of this session, as every signed-in page is: it keeps the session from going idle.
+    const session = await ctx.sessions.touch(found.id, found.session);
     const { app: record } = authorization;
     const remembered = await consents.get(person.name, record.name);
     const covered = coveredBy(remembered, authorization.scopes);
@@ -128,13 +141,11 @@ export function authorizeRoutes(app: FastifyInstance, ctx: PortalContext): void 
     if (!asked.includes('consent') && (covered || firstParty)) {
       // First-party applications are remembered too, so that they are listed under Authorized
       // applications and can be withdrawn (which ends their tokens) like any other.
-      if (!covered) await consents.remember(person.name, record.name, authorization.scopes);
-      return complete(reply, authorization, person.name, found.session.createdAt);
+      return complete(reply, authorization, person.name, session.createdAt, !covered);
     }
     if (asked.includes('none')) return deny(reply, authorization, 'consent_required');
-    await ctx.sessions.touch(found.id, found.session);
     allowFormTarget(reply, authorization.redirectUri);
-    return sendPage(reply, consentPage(ctx.page(request, { user: person, csrf: found.session.csrf }), {
+    return sendPage(reply, consentPage(ctx.page(request, { user: person, csrf: session.csrf }), {
       app: { name: record.name, displayName: record.spec.displayName ?? record.name, description: record.spec.description, owners: record.spec.owners },
       scopes: consentScopes(authorization.scopes),
       action: authorizePath(request.query),
@@ -151,8 +162,7 @@ export function authorizeRoutes(app: FastifyInstance, ctx: PortalContext): void 
     const decision = field(request, 'decision');
     if (decision === 'deny') return deny(reply, authorization, 'access_denied');
     if (decision !== 'allow') throw new PortalError(400, 'Choose Allow or Deny.');
-    await consents.remember(person.name, authorization.app.name, authorization.scopes);
-    return complete(reply, authorization, person.name, request.portal!.session.createdAt);
+    return complete(reply, authorization, person.name, request.portal!.session.createdAt, true);
   });
 }
 
@@ -162,14 +172,17 @@ function firstPartyApps(ctx: PortalContext): readonly string[] | undefined {
 }
 
 /**
- * For the sign-in page of an authorization request (`next` is /portal/authorize?…): the redirect
- * URI its forms may end at (responses.ts `allowFormTarget`), since signing in may complete the
- * request at once (a remembered consent) and Chrome checks every redirect after the form.
+ * For the sign-in page of an authorization request (`next` is /portal/authorize?…): lets its forms
+ * end at the request's redirect URI (responses.ts `allowFormTarget`), since signing in may
+ * complete the request at once (a remembered consent) and Chrome checks every redirect after the
+ * form; and answers the application's display name, for the page to say where the person is going.
  */
-export function allowAuthorizeTarget(ctx: PortalContext, reply: FastifyReply, next: string | undefined): void {
-  if (ctx.deps.authorization === undefined || next === undefined || !next.startsWith(`${AUTHORIZE_PATH}?`)) return;
+export function allowAuthorizeTarget(ctx: PortalContext, reply: FastifyReply, next: string | undefined): string | undefined {
+  if (ctx.deps.authorization === undefined || next === undefined || !next.startsWith(`${AUTHORIZE_PATH}?`)) return undefined;
   const query = Object.fromEntries(new URLSearchParams(next.slice(AUTHORIZE_PATH.length + 1)));
   const parsed = ctx.deps.authorization.parse(query);
-  if (parsed.kind === 'ok') allowFormTarget(reply, parsed.request.redirectUri);
-  else if (parsed.kind === 'redirect') allowFormTarget(reply, parsed.location);
+  if (parsed.kind === 'redirect') allowFormTarget(reply, parsed.location);
+  if (parsed.kind !== 'ok') return undefined;
+  allowFormTarget(reply, parsed.request.redirectUri);
+  return parsed.request.app.spec.displayName ?? parsed.request.app.name;
 }

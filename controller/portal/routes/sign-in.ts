@@ -25,8 +25,8 @@ export function signInRoutes(app: FastifyInstance, ctx: PortalContext): void {
     // The pre-session token: a double-submit cookie that ties the form to this browser (login CSRF).
     const token = newToken();
     reply.setCookie(cookies.name('signin'), token, cookies.options(SIGN_IN_FORM_MS));
-    allowAuthorizeTarget(ctx, reply, form.next);
-    return sendPage(reply, signInPage(ctx.page(request), { token, ...form }), status);
+    const signingInTo = allowAuthorizeTarget(ctx, reply, form.next);
+    return sendPage(reply, signInPage(ctx.page(request), { token, ...form, ...(signingInTo === undefined ? {} : { signingInTo }) }), status);
   };
 
   app.get<{ Querystring: { next?: string; 'signed-out'?: string } }>(`/sign-in`, async (request, reply) => {
@@ -34,8 +34,8 @@ export function signInRoutes(app: FastifyInstance, ctx: PortalContext): void {
     const flash = request.query['signed-out'] === undefined ? undefined : ({ kind: 'success', message: 'You are signed out.' } as const);
     const token = newToken();
     reply.setCookie(cookies.name('signin'), token, cookies.options(SIGN_IN_FORM_MS));
-    allowAuthorizeTarget(ctx, reply, next);
-    return sendPage(reply, signInPage(ctx.page(request, flash === undefined ? {} : { flash }), { token, ...(next === undefined ? {} : { next }) }));
+    const signingInTo = allowAuthorizeTarget(ctx, reply, next);
+    return sendPage(reply, signInPage(ctx.page(request, flash === undefined ? {} : { flash }), { token, ...(next === undefined ? {} : { next }), ...(signingInTo === undefined ? {} : { signingInTo }) }));
   });
 
   app.post(`/sign-in`, async (request, reply) => {

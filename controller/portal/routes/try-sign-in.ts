@@ -4,6 +4,7 @@
 // the callback exchanges the code through the token endpoint, as Generate token does, and shows
 // what came back. A confidential application's exchange needs its secret, asked for in a form.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { redirectUriRegistered } from '../../oauth/authorize.ts';
 import { user } from '../auth/signed-in.ts';
 import type { PortalContext } from '../context.ts';
 import { appName, field } from '../input.ts';
@@ -27,7 +28,8 @@ export function trySignInRoutes(app: FastifyInstance, ctx: PortalContext): void 
     const record = await service.actorRecord(user(request), name);
     requireTrySignIn(record);
     const callback = callbackUrl(deps.issuer());
-    if (callback === undefined || !(record.spec.redirectUris ?? []).includes(callback)) {
+    // Matched as the authorization endpoint matches it: exactly, but for a loopback http URI's port (RFC 8252 7.3).
+    if (callback === undefined || !redirectUriRegistered(record.spec.redirectUris ?? [], callback)) {
       return sendPage(reply, tryUnavailablePage(ctx.page(request), name, callback));
     }
     const attempt = newAttempt(name, now());
