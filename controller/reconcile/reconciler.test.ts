@@ -189,6 +189,8 @@ describe('Reconciler against a real git repository and LMDB store', () => {
     expect(h.store.config.application('mobile')?.spec).not.toHaveProperty('consent');
     expect(ready(h, 'apps/spa.yaml')).toMatchObject({ status: 'False' });
     expect(h.store.config.application('spa')?.spec.consent).toBe('skip');
+    // So sign-in cannot read consent alone: it asks the settings too (portal/policy.ts skipsConsent).
+    expect(h.store.config.settings()?.spec.firstPartyApps).toBeUndefined();
   });
 
   it('re-reads only the paths a commit changes', async () => {

@@ -1,8 +1,8 @@
 // A create request: a new application manifest with a fresh client id and a generated client
 // secret sealed to the controller's key (none for private_key_jwt, which lists public keys, nor
-// for a public client, which has no credentials at all), opened as a pull request. Shared by `mergekey app create`
-// (which then keeps the secret in the developer's credentials file) and the portal (which shows it
-// once and keeps it nowhere).
+// for a public client, which has no credentials at all), opened as a pull request. Shared by
+// `mergekey app create` (which then keeps the secret in the developer's credentials file) and the
+// portal (which shows it once and keeps it nowhere).
 import { parse as parseYaml } from 'yaml';
 import type { RepoFile } from '../manifests/index.ts';
 import type { Application, Jwks } from '../manifests/types.generated.ts';
