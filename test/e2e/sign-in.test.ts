@@ -15,7 +15,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finishSignIn, startSignIn } from '../../examples/clients/sign-in.ts';
 import { launchChromium } from '../support/portal.ts';
-import { ALICE, authorizeInBrowser, ORDERS_SCOPE, OWNER, startSignInWorld, type SignInClient, type SignInWorld } from '../support/sign-in.ts';
+import { ALICE, authorizeInBrowser, DINAH, ORDERS_SCOPE, OWNER, startSignInWorld, type SignInClient, type SignInWorld } from '../support/sign-in.ts';
 
 let browser: Browser;
 let world: SignInWorld;
@@ -209,6 +209,47 @@ describe('the public SPA client with oauth4webapi: plain OAuth 2.0 and PKCE, no 
   });
 });
 
+describe('a single-page app exchanges its code from its own page (CORS)', () => {
+  it('reads the token and userinfo answers from its origin, and another origin reads nothing', async () => {
+    const spa = world.clients.spa;
+    const verifier = oauth.generateRandomCodeVerifier();
+    const state = oauth.generateRandomState();
+    const url = new URL(`${world.issuer}/oauth2/authorize`);
+    url.search = new URLSearchParams({
+      response_type: 'code', client_id: spa.clientId, redirect_uri: world.redirectUri, scope: 'openid profile', state,
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    }).toString();
+    const run = await authorizeInBrowser(world, page, url);
+    expect(run.callback.searchParams.get('state')).toBe(state);
+
+    // The page at the redirect URI (another origin than the issuer's) does what an SPA does: fetch.
+    const exchange = { token: `${world.issuer}/oauth2/token`, userinfo: `${world.issuer}/oauth2/userinfo`, body: new URLSearchParams({ grant_type: 'authorization_code', code: run.callback.searchParams.get('code')!, redirect_uri: world.redirectUri, client_id: spa.clientId, code_verifier: verifier }).toString() };
+    const read = await page.evaluate(async ({ token, userinfo, body }) => {
+      const answer = await fetch(token, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+      const tokens = (await answer.json()) as { access_token: string; token_type: string; refresh_token: string; id_token: string };
+      // A bearer header makes this a preflighted request.
+      const claims = await (await fetch(userinfo, { headers: { authorization: `Bearer ${tokens.access_token}` } })).json();
+      return { status: answer.status, tokens, claims };
+    }, exchange);
+    expect(read.status).toBe(200);
+    expect(read.tokens).toMatchObject({ token_type: 'Bearer', access_token: expect.any(String), refresh_token: expect.any(String), id_token: expect.any(String) });
+    expect(read.claims).toEqual({ sub: `user:${ALICE.name}`, name: ALICE.displayName, preferred_username: ALICE.name });
+
+    // http://localhost:<port> is another origin than the registered http://127.0.0.1:<port>: the
+    // browser sends the request but keeps the answer from the page.
+    await page.goto(world.redirectUri.replace('127.0.0.1', 'localhost').replace('/callback', '/elsewhere'));
+    const elsewhere = await page.evaluate(async ({ token }) => {
+      try {
+        await fetch(token, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=refresh_token&refresh_token=x&client_id=spa-client-0001' });
+        return 'read';
+      } catch (error) {
+        return String(error);
+      }
+    }, exchange);
+    expect(elsewhere).toBe('TypeError: Failed to fetch');
+  });
+});
+
 describe('a first-party app with `consent: skip`', () => {
   it('signs in without a consent page, in a browser that never consented to it', async () => {
     const fresh = await browser.newContext();
@@ -221,6 +262,20 @@ describe('a first-party app with `consent: skip`', () => {
       const { tokens, user } = await finishSignIn(started.config, run.callback, started.session);
       expect(tokens.claims()).toMatchObject({ aud: app.clientId, sub: `user:${ALICE.name}`, nonce: started.session.nonce });
       expect(user.sub).toBe(`user:${ALICE.name}`);
+    } finally {
+      await fresh.close();
+    }
+  });
+  it('asks once mergekey.yaml no longer lists the app as first-party, though its last good manifest still says skip', async () => {
+    await world.setFirstPartyApps([]);
+    const fresh = await browser.newContext();
+    try {
+      const app = world.clients.console;
+      const started = await startSignIn(new URL(world.issuer), app.clientId, secretOf(app), world.redirectUri);
+      // Someone the app never signed in (the portal remembers a first-party sign-in as a consent).
+      const run = await authorizeInBrowser(world, await fresh.newPage(), started.url, 'Allow', DINAH);
+      expect(run.consentPages).toBe(1);
+      expect(run.consentText).toContain(app.displayName);
     } finally {
       await fresh.close();
     }

@@ -4,7 +4,7 @@
 // that a relying-party library discovers it unchanged; the relying party's callback server on
 // another loopback port; and a person in Chromium following an authorization URL.
 //
-// The repository: a User `alice` (password, display name, email), the apps' owner `bob`, an Api `orders` with one
+// The repository: Users `alice` and `dinah` (password, display name, email), the apps' owner `bob`, an Api `orders` with one
 // described scope, a confidential web client `web` (client_secret_basic), a public SPA client `spa`
 // (tokenEndpointAuthMethod none, no credentials) and a first-party confidential client `console`
 // with `consent: skip` (listed in the Settings' `firstPartyApps`), all three with the
@@ -24,7 +24,11 @@ import { serveDependencies } from '../../cli/commands/serve.ts';
 import { serveChild } from './serve-child.ts';
 import { waitFor } from './server.ts';
 
-export const ALICE = { name: 'alice', password: 'alice-signs-in-with-this', displayName: 'Alice Liddell', email: 'alice@example.com' } as const;
+export interface Person { name: string; password: string; displayName: string; email: string }
+
+export const ALICE: Person = { name: 'alice', password: 'alice-signs-in-with-this', displayName: 'Alice Liddell', email: 'alice@example.com' };
+/** Another person, for what depends on whom an app already signed in. */
+export const DINAH: Person = { name: 'dinah', password: 'dinah-signs-in-with-that', displayName: 'Dinah Cat', email: 'dinah@example.com' };
 
 /** The owner of every application: someone else than the person signing in. */
 export const OWNER = { name: 'bob', displayName: 'Bob Builder' } as const;
@@ -48,6 +52,8 @@ export interface SignInWorld {
   /** Every URL the callback server was asked for, in order. */
   callbacks: URL[];
   clients: { web: SignInClient; spa: SignInClient; console: SignInClient };
+  /** Commits `mergekey.yaml` with these first-party apps, and waits until the server applied it. */
+  setFirstPartyApps(apps: string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -111,21 +117,25 @@ spec:
   redirectUris: [${redirectUri}]
 ${extra}${client.secret === undefined ? '' : `  credentials:\n    secrets:\n      - sealed: ${await seal(jwk, { kind: 'Application', name: client.name }, client.secret)}\n`}`;
 
-  const repo = await FixtureRepo.create(join(dir.path, 'manifests.git'));
-  await repo.commit({
-    'mergekey.yaml': `apiVersion: mergekey/v1\nkind: Settings\nmetadata:\n  name: mergekey\nspec:\n  issuer: ${issuer}\n  defaultPlan: standard\n  firstPartyApps: [console]\n`,
-    'plans/standard.yaml': 'apiVersion: mergekey/v1\nkind: Plan\nmetadata:\n  name: standard\nspec:\n  description: The default plan.\n',
-    'users/alice.yaml': `apiVersion: mergekey/v1
+  const settingsYaml = (firstPartyApps: string[]) =>
+    `apiVersion: mergekey/v1\nkind: Settings\nmetadata:\n  name: mergekey\nspec:\n  issuer: ${issuer}\n  defaultPlan: standard\n  firstPartyApps: [${firstPartyApps.join(', ')}]\n`;
+  const userYaml = async (person: Person) => `apiVersion: mergekey/v1
 kind: User
 metadata:
-  name: ${ALICE.name}
+  name: ${person.name}
 spec:
-  displayName: ${ALICE.displayName}
-  email: ${ALICE.email}
+  displayName: ${person.displayName}
+  email: ${person.email}
   roles: [developer]
   password:
-    sealed: ${await seal(jwk, { kind: 'User', name: ALICE.name }, ALICE.password)}
-`,
+    sealed: ${await seal(jwk, { kind: 'User', name: person.name }, person.password)}
+`;
+  const repo = await FixtureRepo.create(join(dir.path, 'manifests.git'));
+  await repo.commit({
+    'mergekey.yaml': settingsYaml(['console']),
+    'plans/standard.yaml': 'apiVersion: mergekey/v1\nkind: Plan\nmetadata:\n  name: standard\nspec:\n  description: The default plan.\n',
+    'users/alice.yaml': await userYaml(ALICE),
+    'users/dinah.yaml': await userYaml(DINAH),
     'users/bob.yaml': `apiVersion: mergekey/v1\nkind: User\nmetadata:\n  name: ${OWNER.name}\nspec:\n  displayName: ${OWNER.displayName}\n  roles: [developer]\n`,
     'apis/orders.yaml': `apiVersion: mergekey/v1
 kind: Api
@@ -147,15 +157,17 @@ spec:
   // child says where it serves at that level.
   const flags = { repo: repo.path, data, port: String(port), 'admin-port': '0', poll: '0', issuer, workers: String(options.workers ?? 1), 'log-level': options.run === 'child' ? 'info' : 'silent' };
   let stop: () => Promise<unknown>;
+  let admin: string;
   if (options.run === 'child') {
     const child = serveChild(Object.entries(flags).flatMap(([flag, value]) => [`--${flag}`, value]));
-    const admin = await child.adminUrl();
+    admin = await child.adminUrl();
     await waitFor(async () => (await fetch(`${admin}/readyz`)).status === 200, 'mergekey serve to apply the repository', 30_000);
     stop = () => child.stop();
   } else {
     // What `mergekey serve` registers: the OAuth endpoints and the portal from the CLI's dependencies.
     const server: RunningServer = await startServer(resolveServeConfig(flags, {}), await serveDependencies());
     await server.initialSync;
+    admin = server.adminUrl;
     stop = () => server.close();
   }
   return {
@@ -163,6 +175,12 @@ spec:
     redirectUri,
     callbacks,
     clients,
+    async setFirstPartyApps(apps) {
+      await repo.commit({ 'mergekey.yaml': settingsYaml(apps) }, { message: `firstPartyApps: [${apps.join(', ')}]` });
+      // The operator's sync, as `mergekey sync` asks for it: it answers once the reconcile ran.
+      const synced = await fetch(`${admin}/api/v1/sync?wait=true`, { method: 'POST' });
+      if (synced.status !== 200) throw new Error(`sync answered ${synced.status}: ${await synced.text()}`);
+    },
     async close() {
       await stop();
       await new Promise<void>((resolve) => rp.server.close(() => resolve()));
@@ -181,10 +199,10 @@ export interface BrowserRun {
 }
 
 /**
- * Follows `url` in `on` as a person would: signs in if the portal asks, answers the consent page
+ * Follows `url` in `on` as `person` would: signs in if the portal asks, answers the consent page
  * if it is shown (`answer`), and returns where the browser landed at the relying party.
  */
-export async function authorizeInBrowser(world: Pick<SignInWorld, 'redirectUri'>, on: Page, url: URL, answer: 'Allow' | 'Deny' = 'Allow'): Promise<BrowserRun> {
+export async function authorizeInBrowser(world: Pick<SignInWorld, 'redirectUri'>, on: Page, url: URL, answer: 'Allow' | 'Deny' = 'Allow', person: Person = ALICE): Promise<BrowserRun> {
   let consentPages = 0;
   const count = (response: { url(): string; status(): number }) => {
     if (new URL(response.url()).pathname === '/portal/authorize' && response.status() === 200) consentPages += 1;
@@ -197,8 +215,8 @@ export async function authorizeInBrowser(world: Pick<SignInWorld, 'redirectUri'>
       const here = new URL(on.url());
       if (here.href.startsWith(world.redirectUri)) return { callback: here, consentPages, consentText };
       if (here.pathname === '/portal/sign-in') {
-        await on.getByLabel('User name').fill(ALICE.name);
-        await on.getByLabel('Password').fill(ALICE.password);
+        await on.getByLabel('User name').fill(person.name);
+        await on.getByLabel('Password').fill(person.password);
         await Promise.all([on.waitForURL((next) => next.pathname !== '/portal/sign-in'), on.getByRole('button', { name: 'Sign in' }).click()]);
         continue;
       }
