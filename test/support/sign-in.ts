@@ -4,11 +4,12 @@
 // that a relying-party library discovers it unchanged; the relying party's callback server on
 // another loopback port; and a person in Chromium following an authorization URL.
 //
-// The repository: Users `alice` and `dinah` (password, display name, email), the apps' owner `bob`, an Api `orders` with one
-// described scope, a confidential web client `web` (client_secret_basic), a public SPA client `spa`
-// (tokenEndpointAuthMethod none, no credentials) and a first-party confidential client `console`
-// with `consent: skip` (listed in the Settings' `firstPartyApps`), all three with the
-// authorization_code and refresh_token grants and exact loopback redirect URIs.
+// The repository: Users `alice` and `dinah` (password, display name, email), the apps' owner
+// `bob`, an Api `orders` with one described scope, a confidential web client `web`
+// (client_secret_basic), a public SPA client `spa` (tokenEndpointAuthMethod none, no credentials)
+// and a first-party confidential client `console` with `consent: skip` (listed in the Settings'
+// `firstPartyApps`), all three with the authorization_code and refresh_token grants and the same
+// exact loopback redirect URI.
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
@@ -30,7 +31,7 @@ export const ALICE: Person = { name: 'alice', password: 'alice-signs-in-with-thi
 /** Another person, for what depends on whom an app already signed in. */
 export const DINAH: Person = { name: 'dinah', password: 'dinah-signs-in-with-that', displayName: 'Dinah Cat', email: 'dinah@example.com' };
 
-/** The owner of every application: someone else than the person signing in. */
+/** The owner of every application: someone other than the person signing in. */
 export const OWNER = { name: 'bob', displayName: 'Bob Builder' } as const;
 
 /** The one Api scope the clients may ask for, with the words the consent page must show. */
@@ -49,8 +50,6 @@ export interface SignInWorld {
   issuer: string;
   /** The relying party's registered redirect URI (`http://127.0.0.1:<port>/callback`). */
   redirectUri: string;
-  /** Every URL the callback server was asked for, in order. */
-  callbacks: URL[];
   clients: { web: SignInClient; spa: SignInClient; console: SignInClient };
   /** Commits `mergekey.yaml` with these first-party apps, and waits until the server applied it. */
   setFirstPartyApps(apps: string[]): Promise<void>;
@@ -66,10 +65,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** The relying party's callback: it answers every request with a small page and records its URL. */
-async function callbackServer(callbacks: URL[]): Promise<{ server: Server; port: number }> {
-  const server = createHttpServer((request, response) => {
-    callbacks.push(new URL(request.url ?? '/', `http://${request.headers.host ?? '127.0.0.1'}`));
+/** The relying party's callback: it answers every request with a small page (the test reads the browser's URL). */
+async function callbackServer(): Promise<{ server: Server; port: number }> {
+  const server = createHttpServer((_request, response) => {
     response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     response.end('<!doctype html><title>Callback</title><h1>Back at the relying party</h1>');
   });
@@ -92,8 +90,7 @@ export async function startSignInWorld(options: SignInWorldOptions = {}): Promis
   const data = join(dir.path, 'data');
   const { sealingPublicJwk } = await loadOrCreateKeys(data, { create: true });
   const jwk = sealingPublicJwk as SealingPublicJwk;
-  const callbacks: URL[] = [];
-  const rp = await callbackServer(callbacks);
+  const rp = await callbackServer();
   const redirectUri = `http://127.0.0.1:${rp.port}/callback`;
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
@@ -173,7 +170,6 @@ spec:
   return {
     issuer,
     redirectUri,
-    callbacks,
     clients,
     async setFirstPartyApps(apps) {
       await repo.commit({ 'mergekey.yaml': settingsYaml(apps) }, { message: `firstPartyApps: [${apps.join(', ')}]` });
