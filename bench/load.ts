@@ -1,8 +1,8 @@
 // The load generator of bench/token.ts, in a process of its own so that it does not share an event
 // loop with anything it measures: a warm-up, then the measured run, with autocannon's programmatic
-// API. Input: one JSON argument (or `@FILE`); output: `measuring` when the measured run starts, then one JSON
-// line with its figures. With `bodies`, every request sends a body of its own, each once (one
-// authorization code per exchange), and each run lasts until its bodies are spent.
+// API. Input: one JSON argument (or `@FILE`); output: `measuring` when the measured run starts,
+// then one JSON line with its figures. With `bodies`, every request sends a body of its own, each
+// once (one authorization code per exchange), and each run lasts until its bodies are spent.
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 
