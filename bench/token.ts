@@ -11,9 +11,17 @@
 // Before timing, one token from each server is checked as a JWT signed by a key in its JWKS.
 // After the run, mergekey's token listing must hold every token it issued: that is what it does
 // beyond oidc-provider's JWT tokens, and the comparison is only fair if it was done.
+//
+// Then, on the same server, the authorization code exchange (issue 14): a person signs in to the
+// portal once, and `--codes` authorizations of a first-party app (`consent: skip`) are driven
+// through GET /oauth2/authorize and /portal/authorize before anything is timed, each with its own
+// PKCE verifier; the measured step is POST /oauth2/token grant_type=authorization_code (with the
+// verifier, scope openid profile: an ID token and a refresh token too), each code spent once. Codes
+// live at most 60 s, so the count is kept small enough to be exchanged within that. No peer runs
+// this step: its figures are reported, beside the others, with no target.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +30,7 @@ import { parseArgs } from 'node:util';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { FixtureRepo } from '../test/support/git.ts';
 import { tempDir } from '../test/support/reconcile.ts';
+import { Visitor } from '../test/support/portal.ts';
 import { loadOrCreateKeys } from '../controller/sealing/keys.ts';
 import { seal } from '../controller/sealing/seal.ts';
 import type { LoadInput, LoadResult } from './load.ts';
@@ -37,6 +46,8 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     // Measures mergekey alone (to compare two versions of it).
     'skip-peers': { type: 'boolean', default: false },
+    // Authorization codes prepared for the code exchange step (a fifth of them warm up).
+    codes: { type: 'string', default: '3000' },
   },
 });
 const PROFILE = values.profile;
@@ -44,6 +55,7 @@ const ALONE = PROFILE !== undefined || values['skip-peers'];
 const SECONDS = Number(values.seconds);
 const WARMUP = Number(values.warmup);
 const CONNECTIONS = Number(values.connections);
+const CODES = Number(values.codes);
 // mergekey's default (`--workers auto`): one per core. `--workers` here overrides both sides.
 const WORKERS = values.workers === undefined ? availableParallelism() : Number(values.workers);
 
@@ -53,6 +65,9 @@ const bin = join(root, 'cli/bin/mergekey.js');
 const ISSUER = 'http://auth.bench.mergekey.test';
 const AUDIENCE = 'https://api.example.com/orders';
 const SCOPE = 'orders:read orders:write';
+// The code exchange step's first-party app, and the person who signs in. Nothing listens at the
+// redirect URI: the benchmark reads the code from the portal's redirect.
+const SIGN_IN = { app: 'signin', clientId: 'mk_benchsignin0001', redirectUri: 'http://127.0.0.1:9/callback', user: 'carol', scope: 'openid profile' } as const;
 
 interface Measured {
   name: string;
@@ -75,30 +90,34 @@ process.on('SIGINT', () => {
 try {
   console.log(`bench:token — ${CONNECTIONS} connections, ${WARMUP} s warm-up, ${SECONDS} s measured, ${WORKERS} workers, ${availableParallelism()} cores`);
   const results: Measured[] = [];
-  results.push(await benchMergekey());
+  const { clientCredentials, codeExchange } = await benchMergekey();
+  results.push(clientCredentials);
   if (ALONE) {
-    const { result, cpuPerToken } = results[0]!;
-    const cpu = cpuPerToken === undefined ? '' : `, ${cpuPerToken.toFixed(0)} µs CPU/token`;
-    console.log(`mergekey: ${result.tokensPerSecond.toFixed(0)} tokens/s, p50 ${result.p50} ms, p99 ${result.p99} ms${cpu}${PROFILE === undefined ? '' : `; CPU profiles in ${PROFILE}`}`);
+    for (const { name, result, cpuPerToken } of [clientCredentials, codeExchange]) {
+      const cpu = cpuPerToken === undefined ? '' : `, ${cpuPerToken.toFixed(0)} µs CPU/token`;
+      console.log(`${name}: ${result.tokensPerSecond.toFixed(0)} tokens/s, p50 ${result.p50} ms, p99 ${result.p99} ms${cpu}`);
+    }
+    console.log(`(the authorization_code row: reported, no peer)${PROFILE === undefined ? '' : `; CPU profiles in ${PROFILE}`}`);
     process.exit(0);
   }
   const clientId = 'bench-client';
   const clientSecret = randomBytes(32).toString('base64url');
   results.push(await benchPeer('oidc-provider, 1 process', 1, clientId, clientSecret));
   results.push(await benchPeer(`oidc-provider, ${WORKERS} workers`, WORKERS, clientId, clientSecret));
-  report(results);
+  report(results, codeExchange);
 } finally {
   cleanup();
 }
 
-async function benchMergekey(): Promise<Measured> {
+async function benchMergekey(): Promise<{ clientCredentials: Measured; codeExchange: Measured }> {
   const data = join(dir.path, 'data');
   const keys = await loadOrCreateKeys(data, { create: true });
   const clientId = 'mk_benchclient0001';
   const clientSecret = randomBytes(32).toString('base64url');
+  const signIn = { secret: randomBytes(32).toString('base64url'), password: randomBytes(16).toString('base64url') };
   const repo = await FixtureRepo.create(join(dir.path, 'manifests.git'));
   await repo.commit({
-    'mergekey.yaml': `apiVersion: mergekey/v1\nkind: Settings\nmetadata:\n  name: mergekey\nspec:\n  issuer: ${ISSUER}\n  defaultPlan: bench\n`,
+    'mergekey.yaml': `apiVersion: mergekey/v1\nkind: Settings\nmetadata:\n  name: mergekey\nspec:\n  issuer: ${ISSUER}\n  defaultPlan: bench\n  firstPartyApps: [${SIGN_IN.app}]\n`,
     'plans/bench.yaml': 'apiVersion: mergekey/v1\nkind: Plan\nmetadata:\n  name: bench\nspec:\n  description: No practical rate limit.\n  tokenRequestsPerMinute: 1000000\n',
     'users/alice.yaml': 'apiVersion: mergekey/v1\nkind: User\nmetadata:\n  name: alice\nspec:\n  roles: [developer]\n',
     'apis/orders.yaml':
@@ -108,6 +127,13 @@ async function benchMergekey(): Promise<Measured> {
       `apiVersion: mergekey/v1\nkind: Application\nmetadata:\n  name: bench\nspec:\n  description: The benchmark's client.\n  owners: [alice]\n` +
       `  clientId: ${clientId}\n  scopes: [orders:read, orders:write]\n  grantTypes: [client_credentials]\n  credentials:\n    secrets:\n` +
       `      - sealed: ${await seal(keys.sealingPublicJwk, { kind: 'Application', name: 'bench' }, clientSecret)}\n`,
+    [`users/${SIGN_IN.user}.yaml`]:
+      `apiVersion: mergekey/v1\nkind: User\nmetadata:\n  name: ${SIGN_IN.user}\nspec:\n  displayName: Carol\n  roles: [developer]\n  password:\n` +
+      `    sealed: ${await seal(keys.sealingPublicJwk, { kind: 'User', name: SIGN_IN.user }, signIn.password)}\n`,
+    [`apps/${SIGN_IN.app}.yaml`]:
+      `apiVersion: mergekey/v1\nkind: Application\nmetadata:\n  name: ${SIGN_IN.app}\nspec:\n  description: A first-party web app people sign in to.\n  owners: [alice]\n` +
+      `  clientId: ${SIGN_IN.clientId}\n  scopes: [openid, profile]\n  grantTypes: [authorization_code, refresh_token]\n  redirectUris: [${SIGN_IN.redirectUri}]\n  consent: skip\n` +
+      `  credentials:\n    secrets:\n      - sealed: ${await seal(keys.sealingPublicJwk, { kind: 'Application', name: SIGN_IN.app }, signIn.secret)}\n`,
   });
 
   const profiling = PROFILE === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`];
@@ -127,10 +153,80 @@ async function benchMergekey(): Promise<Measured> {
     const counted = 1 + result.warmupOk + result.ok;
     console.log(`  mergekey: ${listed} tokens listed by GET /api/v1/apps/bench/tokens; ${counted} counted by autocannon (+ up to ${2 * CONNECTIONS} in flight at the ends of runs)`);
     if (listed < counted || listed > counted + 2 * CONNECTIONS) throw new Error(`mergekey listed ${listed} tokens but issued ${counted}`);
-    return { name: `mergekey, ${WORKERS} workers`, result, cpuPerToken };
+    const codeExchange = await benchCodeExchange(url, server.pid, signIn);
+    return { clientCredentials: { name: `mergekey, ${WORKERS} workers`, result, cpuPerToken }, codeExchange };
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * The code exchange step: authorizations first (untimed), then one POST /oauth2/token per code.
+ * Every exchange must answer 200: a code that had expired or was refused fails the benchmark.
+ */
+async function benchCodeExchange(url: string, serverPid: number, signIn: { secret: string; password: string }): Promise<Measured> {
+  const visitor = new Visitor(url);
+  const signedIn = await visitor.post('/portal/sign-in', { _csrf: await visitor.csrf('/portal/sign-in'), name: SIGN_IN.user, password: signIn.password });
+  if (signedIn.status !== 303) throw new Error(`${SIGN_IN.user} could not sign in to the portal: ${signedIn.status}`);
+  const request = {
+    url: `${url}/oauth2/token`,
+    headers: {
+      authorization: `Basic ${Buffer.from(`${SIGN_IN.clientId}:${signIn.secret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: '',
+  };
+  // One exchange checked in full before timing: the grant answers with an ID token and a refresh token.
+  const check = await fetch(request.url, { method: 'POST', headers: request.headers, body: await authorizeOnce(visitor, url) });
+  const checked = (await check.json()) as Record<string, unknown>;
+  if (check.status !== 200 || typeof checked.access_token !== 'string' || typeof checked.id_token !== 'string' || typeof checked.refresh_token !== 'string') {
+    throw new Error(`the code exchange did not give access, ID and refresh tokens: ${check.status} ${JSON.stringify(checked)}`);
+  }
+
+  const started = Date.now();
+  const bodies: string[] = [];
+  let asked = 0;
+  // A few authorizations at a time, as people signing in would arrive; none of it is measured.
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (asked < CODES) {
+      asked += 1;
+      bodies.push(await authorizeOnce(visitor, url));
+    }
+  }));
+  const warmup = Math.floor(CODES / 5);
+  console.log(`  mergekey: ${CODES} authorizations (sign-in once, consent: skip) prepared in ${((Date.now() - started) / 1000).toFixed(1)} s, before the timed exchanges`);
+  const measured = await load({ ...request, bodies: { warmup: bodies.slice(0, warmup), measured: bodies.slice(warmup) } }, serverPid);
+  // load.ts keeps one code per connection spare.
+  const expected = CODES - warmup - Math.min(CONNECTIONS, Math.floor((CODES - warmup) / 2));
+  if (measured.result.ok !== expected) throw new Error(`${measured.result.ok} of ${expected} measured exchanges answered 200`);
+  return { name: `mergekey, ${WORKERS} workers, authorization_code + PKCE`, ...measured };
+}
+
+/** One authorization by the signed-in visitor, followed through both redirects: the token request body that spends its code. */
+async function authorizeOnce(visitor: Visitor, url: string): Promise<string> {
+  const verifier = randomBytes(32).toString('base64url');
+  const state = randomBytes(16).toString('base64url');
+  const query = new URLSearchParams({
+    response_type: 'code',
+    client_id: SIGN_IN.clientId,
+    redirect_uri: SIGN_IN.redirectUri,
+    scope: SIGN_IN.scope,
+    state,
+    nonce: randomBytes(16).toString('base64url'),
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  });
+  const toPortal = await visitor.get(`/oauth2/authorize?${query}`);
+  if (toPortal.status !== 303 || toPortal.location === null) throw new Error(`GET /oauth2/authorize answered ${toPortal.status}: ${toPortal.html.slice(0, 300)}`);
+  // The Location is under the issuer, a public name: the same path on the server's own URL.
+  const portal = new URL(toPortal.location, url);
+  const toClient = await visitor.get(`${portal.pathname}${portal.search}`);
+  const back = toClient.location === null ? undefined : new URL(toClient.location);
+  const code = back?.searchParams.get('code');
+  if (toClient.status !== 303 || back === undefined || !back.href.startsWith(SIGN_IN.redirectUri) || back.searchParams.get('state') !== state || code == null) {
+    throw new Error(`GET /portal/authorize did not redirect back with a code: ${toClient.status} ${toClient.location ?? toClient.html.slice(0, 300)}`);
+  }
+  return new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: SIGN_IN.redirectUri, code_verifier: verifier }).toString();
 }
 
 async function benchPeer(name: string, workers: number, clientId: string, clientSecret: string): Promise<Measured> {
@@ -169,9 +265,16 @@ async function verify(name: string, request: ReturnType<typeof tokenRequest>, jw
 }
 
 /** Drives the server whose process tree starts at `serverPid`; its CPU time is sampled around the measured run. */
-async function load(request: ReturnType<typeof tokenRequest>, serverPid: number): Promise<{ result: LoadResult; cpuPerToken: number | undefined }> {
+async function load(request: ReturnType<typeof tokenRequest> & Pick<LoadInput, 'bodies'>, serverPid: number): Promise<{ result: LoadResult; cpuPerToken: number | undefined }> {
   const input: LoadInput = { ...request, connections: CONNECTIONS, warmupSeconds: WARMUP, seconds: SECONDS };
-  const child = start(process.execPath, ['--import', 'tsx', join(root, 'bench/load.ts'), JSON.stringify(input)]);
+  let argument = JSON.stringify(input);
+  if (input.bodies !== undefined) {
+    // Thousands of bodies exceed what one argument may hold: load.ts reads them from a file.
+    const file = join(dir.path, 'load-input.json');
+    writeFileSync(file, argument);
+    argument = `@${file}`;
+  }
+  const child = start(process.execPath, ['--import', 'tsx', join(root, 'bench/load.ts'), argument]);
   await child.line(/^measuring$/);
   const before = treeCpuSeconds(serverPid);
   const result = JSON.parse(await child.line(/^\{/)) as LoadResult;
@@ -228,10 +331,10 @@ async function countListed(url: string, clientId: string, clientSecret: string):
   return count;
 }
 
-function report(results: Measured[]): void {
+function report(results: Measured[], codeExchange: Measured): void {
   const [ours, single, clustered] = results as [Measured, Measured, Measured];
   console.log('');
-  const rows = results.map(({ name, result, cpuPerToken }) => [
+  const rows = [...results, codeExchange].map(({ name, result, cpuPerToken }) => [
     name,
     result.tokensPerSecond.toFixed(0),
     `${result.p50}`,
@@ -251,6 +354,7 @@ function report(results: Measured[]): void {
     console.log(`CPU per token, ${single.name} / mergekey: ${(single.cpuPerToken / ours.cpuPerToken).toFixed(2)}×`);
   }
   console.log(`mergekey p99 at ${CONNECTIONS} connections: ${ours.result.p99} ms  [target ≤ 5 ms: ${verdict(ours.result.p99 <= 5)}]`);
+  console.log(`${codeExchange.name}: ${codeExchange.result.tokensPerSecond.toFixed(0)} tokens/s, p99 ${codeExchange.result.p99} ms  [reported, no peer]`);
 }
 
 interface Child {

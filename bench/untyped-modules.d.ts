@@ -24,13 +24,23 @@ declare module 'autocannon' {
     non2xx: number;
     statusCodeStats: Record<string, { count: number }>;
   }
+  /** The raw request autocannon is about to send; `setupRequest` returns it changed. */
+  export interface RawRequest {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string;
+  }
   export interface Options {
     url: string;
     connections: number;
-    duration: number;
+    /** Seconds; `amount` wins when both are given. */
+    duration?: number;
+    /** How many requests in all. */
+    amount?: number;
     method: string;
     headers: Record<string, string>;
-    body: string;
+    body?: string;
+    requests?: { setupRequest(request: RawRequest): RawRequest }[];
   }
   export default function autocannon(options: Options): Promise<Result>;
 }

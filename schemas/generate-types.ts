@@ -41,13 +41,22 @@ function requireDefaulted(node: JSONSchema): JSONSchema {
   if (Array.isArray(node)) return node.map(requireDefaulted) as unknown as JSONSchema;
   if (node === null || typeof node !== 'object') return node;
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(node)) out[key] = requireDefaulted(value as JSONSchema);
+  for (const [key, value] of Object.entries(node)) {
+    // An allOf of if/then/else conditions only (the application's credentials per auth method)
+    // changes no type, but would turn the interface into an alias of a numbered copy.
+    if (key === 'allOf' && Array.isArray(value) && value.every(isConditionOnly)) continue;
+    out[key] = requireDefaulted(value as JSONSchema);
+  }
   const properties = node.properties as Record<string, JSONSchema> | undefined;
   if (properties !== undefined) {
     const defaulted = Object.keys(properties).filter((key) => properties[key]?.default !== undefined);
     if (defaulted.length > 0) out.required = [...new Set([...(node.required as string[] ?? []), ...defaulted])];
   }
   return out as JSONSchema;
+}
+
+function isConditionOnly(node: unknown): boolean {
+  return node !== null && typeof node === 'object' && Object.keys(node).every((key) => ['if', 'then', 'else'].includes(key));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -11,7 +11,7 @@ import { CliError } from '../errors.ts';
 import { readRepositoryFiles } from '../read-repository.ts';
 import { uniqueClientId } from '../../controller/requests/create.ts';
 import { NO_SEALING_KEY } from '../../controller/requests/secrets.ts';
-import { appNew, type AppNewOptions } from './app-new.ts';
+import { appNew, command, type AppNewOptions } from './app-new.ts';
 import { init } from './init.ts';
 
 const ISSUER = 'https://auth.example.com';
@@ -139,7 +139,7 @@ describe('app new', () => {
   it('refuses bad input before touching anything', async () => {
     expect((await failureOf(newApp({ name: 'Billing' }))).code).toBe('USAGE');
     expect((await failureOf(newApp({ description: ' ' }))).message).toMatch(/'--description' is required/);
-    expect((await failureOf(newApp({ grantTypes: ['implicit'] }))).message).toMatch(/'--grant-types' takes client_credentials, password, refresh_token \(got 'implicit'\)/);
+    expect((await failureOf(newApp({ grantTypes: ['implicit'] }))).message).toMatch(/'--grant-types' takes client_credentials, password, refresh_token, authorization_code \(got 'implicit'\)/);
     expect((await failureOf(newApp({ authMethod: 'private_key_jwt' }))).message).toMatch(/add '--jwks FILE'/);
     expect(existsSync(credentialsFile)).toBe(false);
   });
@@ -153,6 +153,62 @@ describe('app new', () => {
     expect(manifest.spec.tokenEndpointAuthMethod).toBe('private_key_jwt');
     expect(manifest.spec.credentials).toEqual({ jwks: { keys: [{ ...jwk, kid: 'k1', use: 'sig', alg: 'ES256' }] } });
     expect(validateRepository(readRepositoryFiles(repo).files).problems).toEqual([]);
+  });
+
+  it('writes a public client with no credentials and prints no secret, even before the repository has a sealing key', async () => {
+    const bare = join(tmp, 'bare');
+    await init({ dir: bare, issuer: ISSUER });
+    writeFileSync(join(bare, 'users', 'alice.yaml'), readFileSync(join(repo, 'users', 'alice.yaml')));
+    const result = await newApp({
+      name: 'spa',
+      dir: bare,
+      authMethod: 'none',
+      scopes: ['openid', 'profile', 'email'],
+      redirectUris: ['https://spa.example.com/callback', 'http://127.0.0.1/callback', 'https://spa.example.com/callback'],
+    });
+    expect(result.clientSecret).toBeUndefined();
+    expect(result.publicClient).toBe(true);
+    const manifest = parse(readFileSync(join(bare, result.path), 'utf8')) as { spec: Record<string, unknown> };
+    expect(manifest.spec).toEqual({
+      description: 'Bills customers every month.',
+      owners: ['alice'],
+      clientId: result.clientId,
+      scopes: ['openid', 'profile', 'email'],
+      grantTypes: ['authorization_code', 'refresh_token'],
+      redirectUris: ['https://spa.example.com/callback', 'http://127.0.0.1/callback'],
+      tokenEndpointAuthMethod: 'none',
+    });
+    expect(validateRepository(readRepositoryFiles(bare).files).problems).toEqual([]);
+    const saved = JSON.parse(readFileSync(credentialsFile, 'utf8')) as { issuers: Record<string, Record<string, object>> };
+    expect(saved.issuers[ISSUER]?.spa).toEqual({ clientId: result.clientId, createdAt: expect.any(String) });
+    expect(command.render!(result, {})).toBe(
+      [
+        'Created apps/spa.yaml.',
+        `  client id:     ${result.clientId}`,
+        'A public client: no client secret. It signs people in with the authorization_code grant and PKCE (S256).',
+        'Commit the file and open a pull request: the application works once a publisher merges it.',
+      ].join('\n'),
+    );
+  });
+
+  it('refuses a public client with no redirect URI, a redirect URI on localhost, and a public client with client_credentials', async () => {
+    const missing = await failureOf(newApp({ name: 'spa', authMethod: 'none' }));
+    expect(missing.message).toBe(
+      'the new application would not validate, so nothing was written:\n' +
+        '  apps/spa.yaml:12:7: spec.grantTypes[0]: authorization_code sends the user back to a registered redirect URI, and this application lists none: add spec.redirectUris',
+    );
+    const localhost = await failureOf(newApp({ name: 'spa', authMethod: 'none', redirectUris: ['http://localhost:3000/cb'] }));
+    expect(localhost.code).toBe('USAGE');
+    expect(localhost.message).toBe(
+      "option '--redirect-uri' refuses 'http://localhost:3000/cb': names \"localhost\", which a resolver may send elsewhere (RFC 8252 section 8.3: NOT RECOMMENDED): use the loopback IP literal, http://127.0.0.1:3000/cb",
+    );
+    const machine = await failureOf(newApp({ name: 'spa', authMethod: 'none', grantTypes: ['client_credentials'] }));
+    expect(machine.message).toBe(
+      'the new application would not validate, so nothing was written:\n' +
+        '  apps/spa.yaml:12:7: spec.grantTypes[0]: a public client (tokenEndpointAuthMethod none) has no secret to prove who asks, so it may use only authorization_code and refresh_token (with PKCE), not client_credentials',
+    );
+    expect(existsSync(join(repo, 'apps', 'spa.yaml'))).toBe(false);
+    expect(existsSync(credentialsFile)).toBe(false);
   });
 
   it('writes nothing when the credentials file is readable by others', async () => {

@@ -1,7 +1,8 @@
 // `mergekey app new NAME --dir REPO …`: writes `apps/NAME.yaml` for a new application, with a fresh
 // client id and a generated client secret sealed to the controller, shows the secret once and
 // keeps it in the local credentials file. No git: committing and the pull request are the
-// developer's next step (and `mergekey app create`'s job).
+// developer's next step (and `mergekey app create`'s job). A public client (`--auth-method none`)
+// gets no secret, only its client id, saved all the same.
 //
 // The file is checked with the same loader and rules the controller uses, against the rest of the
 // repository, before it is written: what `app new` writes is what a publisher can merge.
@@ -11,8 +12,9 @@ import { join, resolve } from 'node:path';
 import { Document } from 'yaml';
 import { quoteAmbiguousStrings, validateRepository, type RepoFile } from '../../controller/manifests/index.ts';
 import type { ApplicationSpec, Jwks } from '../../controller/manifests/types.generated.ts';
-import { AUTH_METHODS, DEFAULT_AUTH_METHOD, DEFAULT_GRANT_TYPES, GRANT_TYPES, isGrantType, type AuthMethod, type GrantType } from '../../controller/manifests/vocabulary.ts';
-import { uniqueClientId } from '../../controller/requests/create.ts';
+import { AUTH_METHODS, DEFAULT_AUTH_METHOD, DEFAULT_GRANT_TYPES, GRANT_TYPES, isGrantType, PUBLIC_CLIENT_GRANT_TYPES, type AuthMethod, type GrantType } from '../../controller/manifests/vocabulary.ts';
+import { defaultGrantTypes, secretIsGenerated, uniqueClientId } from '../../controller/requests/create.ts';
+import { AUTH_METHOD_HELP, parseRedirectUris, PUBLIC_CLIENT_NOTE, REDIRECT_URI_HELP } from './app/inputs.ts';
 import { generateClientSecret } from '../../controller/sealing/generate.ts';
 import { createFileExclusive } from '../../controller/sealing/private-files.ts';
 import { seal } from '../../controller/sealing/seal.ts';
@@ -38,8 +40,10 @@ export interface AppNewOptions {
   owners?: readonly string[] | undefined;
   /** Default: the schema's (`[open]`). */
   scopes?: readonly string[] | undefined;
-  /** Default: the schema's (`[client_credentials]`). */
+  /** Default: the schema's (`[client_credentials]`); for a public client authorization_code and refresh_token. */
   grantTypes?: readonly string[] | undefined;
+  /** For the authorization_code grant: where the user is sent back, matched exactly. */
+  redirectUris?: readonly string[] | undefined;
   /** Default: the schema's (`client_secret_basic`). */
   authMethod?: AuthMethod | undefined;
   plan?: string | undefined;
@@ -53,8 +57,10 @@ export interface AppNewResult {
   /** Repository-relative path of the new manifest. */
   path: string;
   clientId: string;
-  /** The generated secret, shown once; absent for private_key_jwt. */
+  /** The generated secret, shown once; absent for private_key_jwt and public clients. */
   clientSecret?: string;
+  /** A public client (none): no secret, PKCE. */
+  publicClient: boolean;
   /** Where the credentials were saved. */
   credentialsFile: string;
   /** The repository's issuer, which the credentials are saved under. */
@@ -77,7 +83,8 @@ export async function appNew(options: AppNewOptions): Promise<AppNewResult> {
   const grantTypes = options.grantTypes?.map((grant): GrantType => {
     if (!isGrantType(grant)) throw usageError(`option '--grant-types' takes ${GRANT_TYPES.join(', ')} (got '${grant}')`);
     return grant;
-  });
+  }) ?? (authMethod === 'none' ? [...defaultGrantTypes(authMethod)] : undefined);
+  const redirectUris = options.redirectUris === undefined || options.redirectUris.length === 0 ? undefined : parseRedirectUris(options.redirectUris);
   if ((authMethod === 'private_key_jwt') !== (options.jwks !== undefined)) {
     throw usageError(
       authMethod === 'private_key_jwt'
@@ -97,7 +104,7 @@ export async function appNew(options: AppNewOptions): Promise<AppNewResult> {
   let credentials: ApplicationSpec['credentials'];
   if (options.jwks !== undefined) {
     credentials = { jwks: readJwks(options.jwks) };
-  } else {
+  } else if (secretIsGenerated(authMethod ?? DEFAULT_AUTH_METHOD)) {
     const publicJwk = await sealingKeyOf(settings);
     clientSecret = generateClientSecret();
     credentials = { secrets: [{ sealed: await seal(publicJwk, { kind: 'Application', name: options.name }, clientSecret) }] };
@@ -110,9 +117,10 @@ export async function appNew(options: AppNewOptions): Promise<AppNewResult> {
     clientId,
     ...(options.scopes === undefined ? {} : { scopes: [...options.scopes] }),
     ...(grantTypes === undefined ? {} : { grantTypes }),
+    ...(redirectUris === undefined ? {} : { redirectUris }),
     ...(options.plan === undefined ? {} : { plan: options.plan }),
     ...(authMethod === undefined ? {} : { tokenEndpointAuthMethod: authMethod }),
-    credentials,
+    ...(credentials === undefined ? {} : { credentials }),
   };
   const manifest = { apiVersion: 'mergekey/v1', kind: 'Application', metadata: { name: options.name }, spec };
   const text = `${SCHEMA_COMMENT}\n${quoteAmbiguousStrings(new Document(manifest)).toString({ lineWidth: 0 })}`;
@@ -147,7 +155,7 @@ export async function appNew(options: AppNewOptions): Promise<AppNewResult> {
     unlinkSync(file);
     throw error;
   }
-  return { path, clientId, ...(clientSecret === undefined ? {} : { clientSecret }), credentialsFile, issuer: settings.spec.issuer };
+  return { path, clientId, ...(clientSecret === undefined ? {} : { clientSecret }), publicClient: authMethod === 'none', credentialsFile, issuer: settings.spec.issuer };
 }
 
 function exists(path: string): boolean {
@@ -214,7 +222,9 @@ export const command = defineCommand({
     'Write apps/NAME.yaml in the manifests repository (--dir): a new client id (unique in the ' +
     "repository), and a generated 256-bit client secret sealed to the controller's key from " +
     "mergekey.yaml. The client id and secret are printed once and saved in your credentials file " +
-    '($MERGEKEY_CREDENTIALS, else ~/.config/mergekey/credentials.json, mode 0600). The manifest is ' +
+    '($MERGEKEY_CREDENTIALS, else ~/.config/mergekey/credentials.json, mode 0600). A public client ' +
+    '(--auth-method none: a single-page or mobile app) gets no secret and uses the authorization_code ' +
+    'grant with PKCE, with at least one --redirect-uri. The manifest is ' +
     'checked like the controller checks it before it is written. Nothing is committed: commit the ' +
     'file and open a pull request; a publisher approves the application by merging it.',
   arguments: [{ name: 'NAME', description: "The application's name: a lowercase DNS label, also the file's name.", required: true }],
@@ -223,15 +233,17 @@ export const command = defineCommand({
     description: { type: 'string', valueName: 'TEXT', description: 'What the application does (required): publishers read it.' },
     'display-name': { type: 'string', valueName: 'TEXT', description: 'A human-readable name for the portal and the CLI.' },
     owner: { type: 'string', valueName: 'USER', multiple: true, description: 'An owner (users/USER.yaml); repeat for several. Default: the only user, if there is one.' },
-    scopes: { type: 'string', valueName: 'LIST', description: "Comma-separated scopes, each 'open' or published by an API (schema default: open)." },
-    'grant-types': { type: 'string', valueName: 'LIST', description: `Comma-separated grant types among ${GRANT_TYPES.join(', ')} (schema default: ${DEFAULT_GRANT_TYPES.join(', ')}).` },
-    'auth-method': { type: 'string', valueName: 'METHOD', choices: AUTH_METHODS, description: `How the client authenticates at the token endpoint (schema default: ${DEFAULT_AUTH_METHOD}).` },
+    scopes: { type: 'string', valueName: 'LIST', description: "Comma-separated scopes, each open, openid, profile, email or published by an API (schema default: open)." },
+    'grant-types': { type: 'string', valueName: 'LIST', description: `Comma-separated grant types among ${GRANT_TYPES.join(', ')} (schema default: ${DEFAULT_GRANT_TYPES.join(', ')}; for a public client ${PUBLIC_CLIENT_GRANT_TYPES.join(', ')}).` },
+    'redirect-uri': { type: 'string', valueName: 'URI', multiple: true, description: REDIRECT_URI_HELP },
+    'auth-method': { type: 'string', valueName: 'METHOD', choices: AUTH_METHODS, description: `${AUTH_METHOD_HELP} Schema default: ${DEFAULT_AUTH_METHOD}.` },
     plan: { type: 'string', valueName: 'PLAN', description: "The plan (plans/PLAN.yaml); default: the repository's defaultPlan." },
     jwks: { type: 'string', valueName: 'FILE', description: 'For private_key_jwt: a JSON file holding the public JWKS. No secret is generated.' },
   },
   examples: [
     "mergekey app new billing --description 'Bills customers monthly' --scopes payments:read,payments:write",
     "mergekey app new reports --dir manifests --owner alice --description 'Nightly reports' --auth-method private_key_jwt --jwks reports.jwks.json",
+    "mergekey app new spa --description 'Our single-page app' --auth-method none --scopes openid,profile --redirect-uri https://spa.example.com/callback",
   ],
   run: (input) =>
     appNew({
@@ -242,6 +254,7 @@ export const command = defineCommand({
       owners: input.owner,
       scopes: list(input.scopes),
       grantTypes: list(input.grantTypes),
+      redirectUris: input.redirectUri,
       authMethod: input.authMethod,
       plan: input.plan,
       jwks: input.jwks,
@@ -250,6 +263,7 @@ export const command = defineCommand({
     [
       `Created ${result.path}.`,
       `  client id:     ${result.clientId}`,
+      ...(result.publicClient ? [PUBLIC_CLIENT_NOTE] : []),
       ...(result.clientSecret === undefined
         ? []
         : [`  client secret: ${result.clientSecret}`, `The secret is shown once; it is saved in ${result.credentialsFile}.`]),

@@ -11,7 +11,9 @@ import { checkSealingKey } from './sealing-key.ts';
 import { display } from './schema-messages.ts';
 import type { Locator } from './source.ts';
 import { MAX_ACCESS_TOKEN_TTL_SECONDS, MAX_REFRESH_TOKEN_TTL_SECONDS } from './limits.ts';
+import { redirectUriRuleProblem } from './redirect-uris.ts';
 import { ambiguousUrlProblem } from './urls.ts';
+import { PUBLIC_CLIENT_GRANT_TYPES, PUBLIC_CLIENT_METHOD } from './vocabulary.ts';
 
 export function fileRules(
   where: ManifestPath,
@@ -49,6 +51,10 @@ export function fileRules(
     const value = pointer.reduce<unknown>((node, key) => (node as Record<string | number, unknown>)[key], manifest);
     const problem = typeof value === 'string' ? ambiguousUrlProblem(value) : undefined;
     if (problem !== undefined) report(pointer, 'rules.url-ambiguous', `${JSON.stringify(value)} ${problem}`);
+    else if (typeof value === 'string' && pointer[1] === 'redirectUris') {
+      const rule = redirectUriRuleProblem(value);
+      if (rule !== undefined) report(pointer, 'rules.redirect-uri', `${JSON.stringify(value)} ${rule}`);
+    }
   }
   if (kind === 'Plan') {
     const spec = (manifest as { spec?: Record<string, unknown> }).spec;
@@ -67,8 +73,29 @@ export function fileRules(
   if (kind === 'Application') {
     const spec = (manifest as { spec?: unknown }).spec;
     for (const problem of checkClientKeys(spec)) report(['spec', ...problem.pointer], problem.code, problem.message);
+    checkGrants(spec, report);
   }
   return problems;
+}
+
+/**
+ * What an application's grant types ask of the rest of its manifest: the authorization_code
+ * grant sends the user back to a registered redirect URI (RFC 6749 section 3.1.2.2: the server
+ * MUST require registration of it from public clients and confidential clients alike), and a
+ * public client, holding no secret, may use only the grants its PKCE verifier protects.
+ */
+function checkGrants(spec: unknown, report: (pointer: Pointer, code: LocatedProblem['code'], message: string) => void): void {
+  if (spec === null || typeof spec !== 'object') return;
+  const { grantTypes, redirectUris, tokenEndpointAuthMethod } = spec as Record<string, unknown>;
+  if (!Array.isArray(grantTypes)) return;
+  for (const [index, grant] of grantTypes.entries()) {
+    if (grant === 'authorization_code' && (!Array.isArray(redirectUris) || redirectUris.length === 0)) {
+      report(['spec', 'grantTypes', index], 'rules.redirect-uri-missing', 'authorization_code sends the user back to a registered redirect URI, and this application lists none: add spec.redirectUris');
+    }
+    if (tokenEndpointAuthMethod === PUBLIC_CLIENT_METHOD && typeof grant === 'string' && !(PUBLIC_CLIENT_GRANT_TYPES as readonly string[]).includes(grant)) {
+      report(['spec', 'grantTypes', index], 'rules.public-client-grant', `a public client (tokenEndpointAuthMethod none) has no secret to prove who asks, so it may use only ${PUBLIC_CLIENT_GRANT_TYPES.join(' and ')} (with PKCE), not ${grant}`);
+    }
+  }
 }
 
 /** Where each kind holds URLs that send someone somewhere: redirect URIs, the issuer, an audience. */

@@ -9,4 +9,5 @@ export { validateRepository, type RepositoryResult } from './validate.ts';
 export { classifyPath, isManifestPath, manifestPath, KIND_FOLDERS, SETTINGS_PATH } from './paths.ts';
 export { protectedHeader, SEALED_ALG, SEALED_ENC } from './sealed.ts';
 export { quoteAmbiguousStrings } from './write.ts';
-export { AUTH_METHODS, DEFAULT_AUTH_METHOD, DEFAULT_GRANT_TYPES, foldClientId, GRANT_TYPES, isGrantType, type AuthMethod, type GrantType } from './vocabulary.ts';
+export { AUTH_METHODS, BUILT_IN_SCOPES, DEFAULT_AUTH_METHOD, DEFAULT_GRANT_TYPES, foldClientId, GRANT_TYPES, isBuiltInScope, isGrantType, PUBLIC_CLIENT_GRANT_TYPES, PUBLIC_CLIENT_METHOD, type AuthMethod, type BuiltInScope, type GrantType } from './vocabulary.ts';
+export { redirectUriProblem } from './redirect-uris.ts';

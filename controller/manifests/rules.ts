@@ -10,7 +10,7 @@ import { classifyPath, manifestPath, SETTINGS_PATH } from './paths.ts';
 import { display } from './schema-messages.ts';
 import { findSealed, sealedHeader } from './sealed.ts';
 import type { Api, Application, Settings, User } from './types.generated.ts';
-import { foldClientId } from './vocabulary.ts';
+import { foldClientId, isBuiltInScope } from './vocabulary.ts';
 
 export interface RuleContext {
   /**
@@ -60,10 +60,15 @@ export function checkRules(objects: readonly ManifestObject[], context: RuleCont
     }
     if (!someApiUnloaded) {
       for (const [index, scope] of spec.scopes.entries()) {
-        if (scope !== 'open' && !published.has(scope)) {
-          report(object, ['spec', 'scopes', index], 'rules.unknown-scope', `no Api publishes the scope ${quote(scope)}: use open or a scope an Api in apis/ publishes`);
+        if (!isBuiltInScope(scope) && !published.has(scope)) {
+          report(object, ['spec', 'scopes', index], 'rules.unknown-scope', `no Api publishes the scope ${quote(scope)}: use open, openid, profile, email or a scope an Api in apis/ publishes`);
         }
       }
+    }
+    // Skipping consent is the publisher's decision, made in mergekey.yaml, never the app's own:
+    // without it, any app could sign users in without their say.
+    if (spec.consent === 'skip' && settings !== undefined && !(settings.spec.firstPartyApps ?? []).includes(object.name)) {
+      report(object, ['spec', 'consent'], 'rules.consent-not-first-party', `only first-party applications skip consent, and ${SETTINGS_PATH}'s spec.firstPartyApps does not list ${quote(object.name)}: a publisher adds it there, or remove consent`);
     }
     const folded = foldClientId(spec.clientId);
     const sharing = clientIds.get(folded);
@@ -129,13 +134,13 @@ function checkSettings(
   return settings;
 }
 
-/** A scope is published by one Api only, once, and never `open`. Returns the published scopes. */
+/** A scope is published by one Api only, once, and never a built-in one (open, openid, profile, email). Returns the published scopes. */
 function checkApis(apis: readonly ManifestObject<Api>[], report: Report): Set<string> {
   const publishers = new Map<string, { object: ManifestObject<Api>; index: number }[]>();
   for (const object of apis) {
     for (const [index, scope] of object.manifest.spec.scopes.entries()) {
-      if (scope.name === 'open') {
-        report(object, ['spec', 'scopes', index, 'name'], 'rules.reserved-scope', 'open is the scope every application holds; an Api cannot publish it');
+      if (isBuiltInScope(scope.name)) {
+        report(object, ['spec', 'scopes', index, 'name'], 'rules.reserved-scope', `${scope.name} is a scope of the authorization server itself, which any application may list; an Api cannot publish it`);
         continue;
       }
       const list = publishers.get(scope.name);

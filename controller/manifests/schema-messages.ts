@@ -186,11 +186,16 @@ function branchHint(error: ErrorObject, conditions: readonly ErrorObject[], styl
 }
 
 function describeCondition(schema: unknown, negated: boolean): string | undefined {
-  const properties = (schema as { properties?: Record<string, { const?: unknown }> } | undefined)?.properties;
+  const properties = (schema as { properties?: Record<string, { const?: unknown; enum?: unknown[] }> } | undefined)?.properties;
   if (properties === undefined) return undefined;
-  const tests = Object.entries(properties)
-    .filter(([, property]) => property.const !== undefined)
-    .map(([name, property]) => `${name} is ${negated ? 'not ' : ''}${String(property.const)}`);
+  const tests = Object.entries(properties).flatMap(([name, property]) => {
+    if (property.const !== undefined) return [`${name} is ${negated ? 'not ' : ''}${String(property.const)}`];
+    if (property.enum !== undefined) {
+      const values = property.enum.map(String);
+      return [`${name} is ${negated ? `neither ${values.join(' nor ')}` : values.join(' or ')}`];
+    }
+    return [];
+  });
   return tests.length > 0 ? tests.join(negated ? ' or ' : ' and ') : undefined;
 }
 

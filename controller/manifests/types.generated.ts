@@ -29,6 +29,14 @@ export interface Settings {
      */
     defaultPlan: string;
     sealingKey?: PublicJwk;
+    /**
+     * Applications the publisher runs itself (names of Application manifests): only these may set `consent: skip`, so their users are not asked to consent.
+     *
+     * @maxItems 100
+     *
+     * Items: A lowercase DNS label, 3 to 63 characters: letters, digits and '-', starting and ending with a letter or digit.
+     */
+    firstPartyApps?: string[];
   };
 }
 
@@ -76,7 +84,7 @@ export interface ApplicationSpec {
    */
   state: 'active' | 'inactive';
   /**
-   * Scopes the application may request: `open`, or scopes that an Api publishes.
+   * Scopes the application may request: `open`, the OpenID Connect scopes `openid`, `profile` and `email`, or scopes that an Api publishes.
    *
    * @minItems 1
    * @maxItems 100
@@ -89,9 +97,9 @@ export interface ApplicationSpec {
    *
    * @minItems 1
    */
-  grantTypes: ('client_credentials' | 'password' | 'refresh_token')[];
+  grantTypes: ('client_credentials' | 'password' | 'refresh_token' | 'authorization_code')[];
   /**
-   * Optional absolute http(s) URIs, without a fragment (RFC 6749 section 3.1.2).
+   * Where the authorization endpoint may send the user back, matched exactly (RFC 9700 section 4.1.3): https URIs, or http on a loopback IP literal (127.0.0.1, [::1], whose port may differ at request time) for native apps (RFC 8252 section 7.3), without a fragment, user name or wildcard. Required by the authorization_code grant.
    *
    * @maxItems 10
    */
@@ -103,8 +111,13 @@ export interface ApplicationSpec {
   /**
    * How the client authenticates at the token endpoint (RFC 7591 section 2).
    */
-  tokenEndpointAuthMethod: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
-  credentials: ApplicationCredentials;
+  tokenEndpointAuthMethod:
+    'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
+  /**
+   * `skip`: users are not asked to consent when this application signs them in. Only for the first-party applications that mergekey.yaml's `firstPartyApps` lists.
+   */
+  consent?: 'skip';
+  credentials?: ApplicationCredentials;
 }
 
 export interface ApplicationCredentials {

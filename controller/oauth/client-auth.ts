@@ -1,5 +1,8 @@
 // Client authentication at the token, revocation and introspection endpoints (RFC 6749 section
-// 2.3, RFC 7523): client_secret_basic, client_secret_post and private_key_jwt.
+// 2.3, RFC 7523): client_secret_basic, client_secret_post and private_key_jwt; and at the token
+// endpoint, public clients (`none`: RFC 6749 section 2.1, a client "incapable of maintaining the
+// confidentiality of their credentials"), which present their client id alone and are held to
+// the grants PKCE protects (token.ts).
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
 import type { AuthMethod, SecretAuthMethod } from '../manifests/vocabulary.ts';
@@ -23,14 +26,22 @@ export interface AuthenticatedClient {
 /** What the request presents, before anything is checked. */
 type Presented =
   | { method: SecretAuthMethod; clientId: string; secret: string }
-  | { method: 'private_key_jwt'; clientId: string; assertion: string };
+  | { method: 'private_key_jwt'; clientId: string; assertion: string }
+  | { method: 'none'; clientId: string };
+
+/** Whether a client may present its client id alone (`none`): the token endpoint only. */
+export interface AuthenticationOptions {
+  allowPublic?: boolean;
+}
 
 // The longest client id a manifest allows; anything longer is no client's.
 const MAX_CLIENT_ID_LENGTH = 128;
 
 /** Steps: read the credentials, refuse while throttled, verify them, require an active application. */
-export async function authenticateClient(ctx: OAuthContext, request: FastifyRequest, params: Params): Promise<AuthenticatedClient> {
-  const presented = presentedCredentials(request, params);
+export async function authenticateClient(
+  ctx: OAuthContext, request: FastifyRequest, params: Params, options: AuthenticationOptions = {},
+): Promise<AuthenticatedClient> {
+  const presented = presentedCredentials(request, params, options);
   // Read in the same synchronous step as the application record (verifyCredentials looks it up
   // before its first await), so from one LMDB read snapshot.
   const generation = ctx.tokens.cutOffs.generation();
@@ -83,7 +94,7 @@ async function throttled(
 }
 
 /** RFC 6749 section 2.3: "The client MUST NOT use more than one authentication method in each request." */
-export function presentedCredentials(request: FastifyRequest, params: Params): Presented {
+export function presentedCredentials(request: FastifyRequest, params: Params, options: AuthenticationOptions = {}): Presented {
   const basic = parseBasicAuthorization(request.headers.authorization);
   const secret = params.get('client_secret');
   const assertion = params.get('client_assertion');
@@ -104,6 +115,9 @@ export function presentedCredentials(request: FastifyRequest, params: Params): P
     if (assertion === undefined) throw invalidRequest('missing required parameter \'client_assertion\'');
     return { method: 'private_key_jwt', clientId: bodyClientId ?? assertionIssuer(assertion), assertion };
   }
+  // A public client identifies itself (RFC 6749 section 4.1.3: "client_id REQUIRED, if the client
+  // is not authenticating with the authorization server"); its manifest must say it is one.
+  if (options.allowPublic === true && bodyClientId !== undefined) return { method: 'none', clientId: bodyClientId };
   // RFC 6749 section 5.2, invalid_client: "no client authentication included".
   throw invalidClient('client authentication is required');
 }
@@ -124,6 +138,9 @@ const NO_SUCH_SECRET: StoredClientSecret = { hash: 'A'.repeat(43) };
 /** The application, if the credentials are its own and of the method its manifest names. */
 async function verifyCredentials(ctx: OAuthContext, presented: Presented, log: FastifyBaseLogger): Promise<ApplicationRecord | undefined> {
   const app = lookUp(ctx, presented.clientId);
+  // A public client has no credential to check: only that its manifest makes it one. A client
+  // with a secret or keys that leaves them out is refused like a wrong secret.
+  if (presented.method === 'none') return app?.spec.tokenEndpointAuthMethod === 'none' ? app : undefined;
   if (presented.method === 'private_key_jwt') {
     if (app === undefined || app.spec.tokenEndpointAuthMethod !== 'private_key_jwt') return undefined;
     await verifyClientAssertion(ctx, app, presented.assertion, log);

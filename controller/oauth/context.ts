@@ -1,4 +1,5 @@
 // Everything an OAuth endpoint needs, built once from `OAuthDeps` when the plugin is registered.
+import type { AuthorizationCodes } from '../store/authorization-codes.ts';
 import type { TokenState } from '../store/token-state.ts';
 import { DEFAULT_OPTIONS, type OAuthOptions } from './defaults.ts';
 import type { OAuthConfig, OAuthDeps } from './deps.ts';
@@ -8,7 +9,9 @@ import { SlowConfig } from './slow-config.ts';
 import { Throttle } from './throttle.ts';
 
 export interface Endpoints {
+  authorization: string;
   token: string;
+  userinfo: string;
   revocation: string;
   introspection: string;
   jwks: string;
@@ -19,6 +22,7 @@ export interface OAuthContext {
   /** Settings, plans and Apis, re-read at most every `configCacheTtl`. */
   slow: SlowConfig;
   tokens: TokenState;
+  codes: AuthorizationCodes;
   keys: SigningKeys;
   issuer: string;
   endpoints: Endpoints;
@@ -41,7 +45,10 @@ export interface OAuthContext {
 }
 
 export const PATHS = {
+  authorization: '/oauth2/authorize',
   token: '/oauth2/token',
+  userinfo: '/oauth2/userinfo',
+  openidConfiguration: '/.well-known/openid-configuration',
   revocation: '/oauth2/revoke',
   introspection: '/oauth2/introspect',
   jwks: '/oauth2/jwks',
@@ -64,6 +71,7 @@ export function createContext(deps: OAuthDeps, onBackgroundError: (err: unknown)
     config,
     slow: new SlowConfig(config, () => tokens.cutOffs.generation(), now, options.configCacheTtl),
     tokens,
+    codes: deps.codes,
     keys: new SigningKeys(deps.keyring, {
       alg: options.signingAlg,
       rotationInterval: options.keyRotationInterval,
@@ -79,7 +87,9 @@ export function createContext(deps: OAuthDeps, onBackgroundError: (err: unknown)
     }),
     issuer,
     endpoints: {
+      authorization: `${base}${PATHS.authorization}`,
       token: `${base}${PATHS.token}`,
+      userinfo: `${base}${PATHS.userinfo}`,
       revocation: `${base}${PATHS.revocation}`,
       introspection: `${base}${PATHS.introspection}`,
       jwks: `${base}${PATHS.jwks}`,

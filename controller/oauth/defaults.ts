@@ -53,6 +53,12 @@ export interface OAuthOptions {
    * them on every request. Applications are always read afresh.
    */
   configCacheTtl: number;
+  /**
+   * How long an authorization code may be redeemed (ms). RFC 6749 section 4.1.2: "A maximum
+   * authorization code lifetime of 10 minutes is RECOMMENDED"; a browser redirect and a token
+   * request take seconds, so 60 s, and the issue's ceiling.
+   */
+  authorizationCodeLifetime: number;
 }
 
 export const DEFAULT_OPTIONS: Readonly<OAuthOptions> = Object.freeze({
@@ -76,6 +82,7 @@ export const DEFAULT_OPTIONS: Readonly<OAuthOptions> = Object.freeze({
   throttleMaxEntries: 100_000,
   maxTokensPerPage: 1000,
   configCacheTtl: 1000,
+  authorizationCodeLifetime: 60 * 1000,
 });
 
 /** Client assertion algorithms: asymmetric only, so no shared secret can ever verify one. */
@@ -86,6 +93,12 @@ export const REFRESH_TOKEN_BYTES = 32;
 
 /** The JWT `typ` of access tokens (RFC 9068 section 2.1). */
 export const ACCESS_TOKEN_TYP = 'at+jwt';
+
+/** Authorization codes carry 256 bits of randomness (RFC 6749 section 10.10). */
+export const AUTHORIZATION_CODE_BYTES = 32;
+
+/** The JWT `typ` of ID tokens: plain `JWT`, so an ID token is never taken for an access token (`at+jwt`). */
+export const ID_TOKEN_TYP = 'JWT';
 
 /** RFC 7523 section 2.2. */
 export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';

@@ -4,6 +4,7 @@
 // narrow read-only view that the store's `ConfigReader` implements (`store.config`). Token state
 // and the signing keyring are the store's `TokenState` and `KeyringStore`; the composition root
 // (server/start.ts) hands over these members of the store, never the store itself.
+import type { AuthorizationCodes } from '../store/authorization-codes.ts';
 import type { KeyringStore } from '../store/keyring.ts';
 import type { TokenState } from '../store/token-state.ts';
 import type { ApiRecord, ApplicationRecord, PlanRecord, SettingsRecord, UserRecord } from '../store/records.ts';
@@ -29,6 +30,8 @@ export interface OAuthDeps {
   tokens: TokenState;
   /** The signing keyring: `store.keyring`. */
   keyring: KeyringStore;
+  /** Authorization codes: `store.codes`. */
+  codes: AuthorizationCodes;
   /** The 32-byte key client secrets are HMAC'd with (`controller/sealing/hashes.ts`). */
   secretHashKey: Uint8Array;
   /**

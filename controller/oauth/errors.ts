@@ -21,7 +21,14 @@ export type OAuthErrorCode =
   | 'access_denied'
   | 'not_found'
   | 'server_error'
-  | 'temporarily_unavailable';
+  | 'temporarily_unavailable'
+  | 'unsupported_response_type'
+  | 'request_not_supported'
+  | 'request_uri_not_supported'
+  | 'consent_required'
+  | 'login_required'
+  | 'interaction_required'
+  | 'insufficient_scope';
 
 /** What each code means here; `errors.test.ts` checks every code is documented in README.md. */
 export const ERROR_STATUS: Record<OAuthErrorCode, number> = {
@@ -53,6 +60,19 @@ export const ERROR_STATUS: Record<OAuthErrorCode, number> = {
   // with HTTP status code 503, the client must assume the token still exists and may retry after a
   // reasonable delay. The server may include a "Retry-After" header".
   temporarily_unavailable: 503,
+  // The authorization endpoint's own codes (RFC 6749 section 4.1.2.1; OpenID Connect Core 1.0
+  // sections 3.1.2.6 and 6.1): sent in the redirect to the client, never as an HTTP status of
+  // their own; 400 is what they would be as an answer.
+  unsupported_response_type: 400,
+  request_not_supported: 400,
+  request_uri_not_supported: 400,
+  consent_required: 400,
+  login_required: 400,
+  interaction_required: 400,
+  // RFC 6750 section 3.1, at the userinfo endpoint: "The request requires higher privileges than
+  // provided by the access token. The resource server SHOULD respond with the HTTP 403 (Forbidden)
+  // status code".
+  insufficient_scope: 403,
 };
 
 export class OAuthError extends Error {
@@ -89,6 +109,7 @@ export const slowDown = (retryAfterSeconds: number, description: string) =>
 export const accessDenied = (description: string) => new OAuthError('access_denied', description);
 export const notFound = (description: string) => new OAuthError('not_found', description);
 export const invalidToken = (description: string) => new OAuthError('invalid_token', description);
+export const insufficientScope = (description: string) => new OAuthError('insufficient_scope', description);
 export const temporarilyUnavailable = (description = 'the server cannot store tokens now; retry later') =>
   new OAuthError('temporarily_unavailable', description, { retryAfter: RETRY_AFTER_SECONDS });
 /**
@@ -153,6 +174,7 @@ export function sendError(reply: FastifyReply, err: unknown, realm: string): Fas
   else if (!(err instanceof OAuthError)) reply.log.error({ err }, 'unexpected error in the OAuth server');
   noStore(reply).code(error.status);
   if (error.code === 'invalid_token') reply.header('www-authenticate', `Bearer realm="${realm}", error="invalid_token"`);
+  else if (error.code === 'insufficient_scope') reply.header('www-authenticate', `Bearer realm="${realm}", error="insufficient_scope", scope="openid"`);
   else if (error.status === 401) reply.header('www-authenticate', `Basic realm="${realm}", charset="UTF-8"`);
   if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
   if (error.allow !== undefined) reply.header('allow', error.allow.join(', '));

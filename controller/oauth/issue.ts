@@ -15,6 +15,8 @@ export interface TokenResponse {
   expires_in: number;
   scope: string;
   refresh_token?: string;
+  /** OpenID Connect Core 1.0 section 3.1.3.3, with scope `openid`. */
+  id_token?: string;
 }
 
 export interface Minted<R> {

@@ -24,7 +24,7 @@ import type { ApplicationRecord } from '../store/records.ts';
 import type { AccessTokenRecord, CutOff, CutOffs, IssuedUnder, RefreshTokenRecord, TokenState } from '../store/token-state.ts';
 import type { OAuthContext } from './context.ts';
 import { USER_SUBJECT_PREFIX } from './defaults.ts';
-import { OPEN_SCOPE } from './scopes.ts';
+import { isBuiltInScope } from './scopes.ts';
 import type { ScopeMap, SlowConfig } from './slow-config.ts';
 
 /** Why a token is not live. */
@@ -124,7 +124,7 @@ export async function liveness(sources: LivenessSources, token: TokenFacts, now:
     if (since(cuts.audience(audience), under?.grants)) return dead('audience-withdrawn');
   }
   for (const scope of token.scope.split(' ')) {
-    if (scope === OPEN_SCOPE || scope === '') continue;
+    if (isBuiltInScope(scope) || scope === '') continue;
     if (since(cuts.scope(scope), under?.grants)) return dead('scope-withdrawn');
   }
   if (token.family !== undefined) {
@@ -192,7 +192,7 @@ export function currentScopeMap(ctx: { tokens: Pick<TokenState, 'cutOffs'>; slow
   if (cuts.generation() === map.generation) return map;
   const newer = (cut: CutOff | undefined) => cut !== undefined && cut.generation > map.generation;
   for (const scope of scopes) {
-    if (scope === OPEN_SCOPE) continue;
+    if (isBuiltInScope(scope)) continue;
     const audience = map.published.get(scope);
     if (newer(cuts.scope(scope)) || (audience !== undefined && newer(cuts.audience(audience)))) {
       ctx.slow.reload();

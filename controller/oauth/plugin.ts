@@ -5,7 +5,9 @@
 //   await app.register(oauthPlugin({ config: store.config, tokens: store.tokens, keyring: store.keyring, secretHashKey, issuer }));
 import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { listTokensEndpoint, revokeTokenEndpoint } from './app-tokens.ts';
+import { authorization, authorizationEndpoint, authorizationFormEndpoint, type Authorization } from './authorize.ts';
 import { createContext, PATHS, type OAuthContext } from './context.ts';
+import { preflight } from './cors.ts';
 import type { OAuthDeps } from './deps.ts';
 import { fromFramework, invalidRequest, methodNotAllowed, OAuthError, sendError } from './errors.ts';
 import { introspectionEndpoint } from './introspection.ts';
@@ -14,13 +16,29 @@ import { metadataEndpoint } from './metadata.ts';
 import { revocationEndpoint } from './revocation.ts';
 import { shareThrottles } from './throttle-sharing.ts';
 import { tokenEndpoint } from './token.ts';
+import { userinfoEndpoint } from './userinfo.ts';
 
 export type { OAuthConfig, OAuthDeps, SharedHits, ThrottleSharing } from './deps.ts';
 export type { OAuthOptions, SigningAlg } from './defaults.ts';
+export type { Authorization, AuthorizationParse, AuthorizationRequest } from './authorize.ts';
 
 export function oauthPlugin(deps: OAuthDeps): FastifyPluginAsync {
-  return async function oauth(app: FastifyInstance): Promise<void> {
+  return oauthServer(deps).plugin;
+}
+
+/**
+ * The plugin, and the authorization endpoint's work for the portal (sign-in and consent happen
+ * there: PortalDeps.authorization), bound to the context the plugin builds when it is registered.
+ */
+export function oauthServer(deps: OAuthDeps): { plugin: FastifyPluginAsync; authorization: Authorization } {
+  let registered: OAuthContext | undefined;
+  const context = () => {
+    if (registered === undefined) throw new Error('the OAuth plugin is not registered yet');
+    return registered;
+  };
+  const plugin = async function oauth(app: FastifyInstance): Promise<void> {
     const ctx = createContext(deps, (err) => app.log.error({ err }, 'OAuth background work failed'));
+    registered = ctx;
     await ctx.keys.start();
     const stopSharing = shareThrottles(ctx, deps.throttleSharing);
 
@@ -42,13 +60,24 @@ export function oauthPlugin(deps: OAuthDeps): FastifyPluginAsync {
     app.post(PATHS.introspection, post, introspectionEndpoint(ctx));
     app.get(PATHS.jwks, jwksEndpoint(ctx));
     app.get(PATHS.metadata, metadataEndpoint(ctx));
+    app.get(PATHS.openidConfiguration, metadataEndpoint(ctx));
+    app.get(PATHS.authorization, authorizationEndpoint(ctx));
+    app.post(PATHS.authorization, post, authorizationFormEndpoint(ctx));
+    app.get(PATHS.userinfo, userinfoEndpoint(ctx));
+    app.post(PATHS.userinfo, post, userinfoEndpoint(ctx));
     app.get(PATHS.appTokens, listTokensEndpoint(ctx));
     app.delete(`${PATHS.appTokens}/:id`, revokeTokenEndpoint(ctx));
     // Every other method on these paths is 405 with `Allow`, not Fastify's 404: the resource
     // exists, the method does not.
     for (const path of [PATHS.token, PATHS.revocation, PATHS.introspection]) refuseOtherMethods(app, path, ['POST']);
     // A GET route answers HEAD as well (Fastify's exposeHeadRoutes).
-    for (const path of [PATHS.jwks, PATHS.metadata, PATHS.appTokens]) refuseOtherMethods(app, path, ['GET', 'HEAD']);
+    refuseOtherMethods(app, PATHS.authorization, ['GET', 'HEAD', 'POST']);
+    for (const path of [PATHS.jwks, PATHS.metadata, PATHS.openidConfiguration, PATHS.appTokens]) {
+      refuseOtherMethods(app, path, ['GET', 'HEAD']);
+    }
+    // A browser app's bearer token in the Authorization header needs a CORS preflight (cors.ts).
+    app.options(PATHS.userinfo, preflight(['GET', 'POST']));
+    refuseOtherMethods(app, PATHS.userinfo, ['GET', 'HEAD', 'POST', 'OPTIONS']);
     refuseOtherMethods(app, `${PATHS.appTokens}/:id`, ['DELETE']);
 
     const timer = setInterval(() => void maintain(app, ctx), ctx.options.maintenanceInterval);
@@ -60,6 +89,7 @@ export function oauthPlugin(deps: OAuthDeps): FastifyPluginAsync {
       await ctx.tokens.flushAccessTokens();
     });
   };
+  return { plugin, authorization: authorization(context) };
 }
 
 function refuseOtherMethods(app: FastifyInstance, path: string, allow: readonly string[]): void {

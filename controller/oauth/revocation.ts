@@ -4,6 +4,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authenticateClient, type AuthenticatedClient } from './client-auth.ts';
 import type { OAuthContext } from './context.ts';
+import { allowClientOrigin } from './cors.ts';
 import { noStore } from './errors.ts';
 import { rejectQueryParameters, requiredParam, requireFormBody } from './form.ts';
 import type { RefreshTokenRecord } from '../store/token-state.ts';
@@ -15,8 +16,11 @@ export function revocationEndpoint(ctx: OAuthContext) {
   return async function revoke(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     rejectQueryParameters(request);
     const params = requireFormBody(request);
-    // Section 2.1: "The authorization server first validates the client credentials".
-    const client = await authenticateClient(ctx, request, params);
+    // Section 2.1: "The authorization server first validates the client credentials". A public
+    // client has none and names itself (section 5: revocation "for public clients"): a browser app
+    // signs its user out. It still revokes only tokens issued to it, which it must present.
+    const client = await authenticateClient(ctx, request, params, { allowPublic: true });
+    allowClientOrigin(request, reply, client.app);
     const token = requiredParam(params, 'token');
     checkTokenMisses(ctx, client.app);
     if (!(await revokeToken(ctx, client, token, params.get('token_type_hint')))) countTokenMiss(ctx, client.app);

@@ -94,7 +94,7 @@ describe('client_credentials grant', () => {
 
   it('refuses an unknown or missing grant type', async () => {
     const app = await s.addApp(fresh('billing'));
-    expect((await postForm(tokenUrl, 'grant_type=authorization_code&code=x', basic(app))).body)
+    expect((await postForm(tokenUrl, 'grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=x', basic(app))).body)
       .toEqual({ error: 'unsupported_grant_type', error_description: 'this server does not support the requested grant type' });
     expect((await postForm(tokenUrl, 'scope=open', basic(app))).body)
       .toEqual({ error: 'invalid_request', error_description: 'missing required parameter \'grant_type\'' });

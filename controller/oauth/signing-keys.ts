@@ -15,7 +15,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
 import type { Keyring, KeyringStore, SigningKeyRecord } from '../store/keyring.ts';
-import { ACCESS_TOKEN_TYP, type SigningAlg } from './defaults.ts';
+import { ACCESS_TOKEN_TYP, ID_TOKEN_TYP, type SigningAlg } from './defaults.ts';
 import { jwsSigner, type JwsSigner } from './jws-signer.ts';
 
 export interface SigningKeysOptions {
@@ -125,6 +125,7 @@ export class SigningKeys {
   readonly #options: SigningKeysOptions;
   #ring: Keyring | undefined;
   #signer: JwsSigner | undefined;
+  #idTokenSigner: JwsSigner | undefined;
   #rotateAt = 0;
   readonly #publicKeys = new Map<string, { alg: string; key: CryptoKey }>();
   #jwks: JSONWebKeySet = { keys: [] };
@@ -145,6 +146,12 @@ export class SigningKeys {
     if (this.#signer === undefined) throw new Error('signing keys are not loaded');
     if (this.#options.now() >= this.#rotateAt) void this.#rotateInBackground();
     return this.#signer;
+  }
+
+  /** The current key as it signs ID tokens (OpenID Connect): the same key, with `typ: JWT`. */
+  idTokenSigner(): JwsSigner {
+    this.signer();
+    return this.#idTokenSigner!;
   }
 
   /** The public key with this kid, reloading the keyring once if another process rotated it. */
@@ -215,7 +222,9 @@ export class SigningKeys {
     if (current === undefined) throw new Error('the signing keyring has no current key');
     if (this.#signer?.kid !== current.kid) {
       // Imported once per key, not per token.
-      this.#signer = jwsSigner(current.alg as SigningAlg, current.kid, openPrivateJwk(current, this.#options.wrapKey), ACCESS_TOKEN_TYP);
+      const privateJwk = openPrivateJwk(current, this.#options.wrapKey);
+      this.#signer = jwsSigner(current.alg as SigningAlg, current.kid, privateJwk, ACCESS_TOKEN_TYP);
+      this.#idTokenSigner = jwsSigner(current.alg as SigningAlg, current.kid, privateJwk, ID_TOKEN_TYP);
     }
     const kids = new Set(ring.keys.map((key) => key.kid));
     for (const kid of this.#publicKeys.keys()) if (!kids.has(kid)) this.#publicKeys.delete(kid);

@@ -1,7 +1,9 @@
 // POST /oauth2/token (RFC 6749 sections 3.2, 4.3, 4.4, 6): an ordered list of small steps. The
 // grant itself comes from the registry in grants/, so this file does not change when one is added.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { PUBLIC_CLIENT_GRANT_TYPES, PUBLIC_CLIENT_METHOD } from '../manifests/vocabulary.ts';
 import { authenticateClient, type AuthenticatedClient } from './client-auth.ts';
+import { allowClientOrigin } from './cors.ts';
 import type { OAuthContext } from './context.ts';
 import { noStore, slowDown, temporarilyUnavailable, unauthorizedClient, unsupportedGrantType } from './errors.ts';
 import { rejectQueryParameters, requiredParam, requireFormBody, type Params } from './form.ts';
@@ -16,7 +18,9 @@ export function tokenEndpoint(ctx: OAuthContext) {
     const grant = selectGrant(params);
     requireGrantParameters(grant, params);
     checkStoreWritable(ctx);
-    const client = await authenticateClient(ctx, request, params);
+    const client = await authenticateClient(ctx, request, params, { allowPublic: true });
+    // A browser app (a public client) reads the answer from its own origin (cors.ts).
+    allowClientOrigin(request, reply, client.app);
     checkGrantAllowed(client, grant);
     const plan = planOf(ctx.slow, client.app);
     checkRequestRate(ctx, client, plan);
@@ -48,9 +52,14 @@ function checkStoreWritable(ctx: OAuthContext): void {
 }
 
 /** unauthorized_client: "The authenticated client is not authorized to use this authorization grant type." */
-function checkGrantAllowed({ app }: AuthenticatedClient, grant: Grant): void {
+function checkGrantAllowed({ app, method }: AuthenticatedClient, grant: Grant): void {
   if (!app.spec.grantTypes.includes(grant.grantType)) {
     throw unauthorizedClient(`this client may not use the ${grant.grantType} grant`);
+  }
+  // A public client proves nothing by its client id, which is no secret: it may only use the
+  // grants bound to something else it holds (a PKCE verifier, a refresh token it was issued).
+  if (method === PUBLIC_CLIENT_METHOD && !(PUBLIC_CLIENT_GRANT_TYPES as readonly string[]).includes(grant.grantType)) {
+    throw unauthorizedClient(`a public client may not use the ${grant.grantType} grant`);
   }
 }
 

@@ -3,10 +3,12 @@
 // shorthands every route uses (`page` for a page's context, `auth` to require a signed-in user).
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Store } from '../store/open.ts';
+import type { Authorization, DenialCode } from '../oauth/authorize.ts';
 import type { CutOffs } from '../store/token-state.ts';
 import { portalCookies, type PortalCookies } from './auth/cookies.ts';
 import { Sessions, type SessionOptions } from './auth/sessions.ts';
 import { signedIn } from './auth/signed-in.ts';
+import { PortalConsents } from './consents.ts';
 import type { PageContext } from './pages/layout.ts';
 import { assetUrls, loadAssets, type Assets } from './routes/assets.ts';
 import { PortalService } from './service.ts';
@@ -14,9 +16,21 @@ import { SIGN_IN_LIMITS, SignInThrottles, type SignInLimits, type SignInPeers } 
 import { AppTokens } from './tokens.ts';
 import type { Workspace } from './workspace.ts';
 
+/**
+ * The authorization endpoint's functions (controller/oauth/authorize.ts: parse, complete, deny),
+ * bound to the OAuth server's context by the composition root (ServerContext.authorization): the
+ * portal never builds an OAuth context itself.
+ */
+export type PortalAuthorization = Authorization;
+export type { AuthorizationParse, AuthorizationRequest } from '../oauth/authorize.ts';
+/** The error codes the portal ends an authorization request with (RFC 6749 4.1.2.1, OpenID Connect Core 3.1.2.6). */
+export type AuthorizationDenial = Extract<DenialCode, 'access_denied' | 'login_required' | 'consent_required'>;
+
 export interface PortalDeps {
-  /** What the portal reads and writes in the store: configuration, token state, its health, sessions. */
-  store: Pick<Store, 'config' | 'tokens' | 'health' | 'sessions'>;
+  /** What the portal reads and writes in the store: configuration, token state, its health, sessions, consents. */
+  store: Pick<Store, 'config' | 'tokens' | 'health' | 'sessions' | 'consents'>;
+  /** Signing people in to applications (/portal/authorize); without it those pages answer 404. */
+  authorization?: PortalAuthorization;
   workspace: Workspace;
   /** The issuer: an https issuer makes the cookies Secure (and `__Host-` prefixed). */
   issuer: () => string | undefined;
@@ -37,6 +51,8 @@ export interface PortalContext {
   now: () => number;
   service: PortalService;
   tokens: AppTokens;
+  /** Remembered consents (/portal/authorize, Authorized applications). */
+  consents: PortalConsents;
   sessions: Sessions;
   cookies: PortalCookies;
   /**
@@ -59,6 +75,7 @@ export function createContext(deps: PortalDeps): PortalContext {
   const sessions = new Sessions(deps.store.sessions, { now, guard: (write) => health.guard(write), ...deps.sessions });
   const service = new PortalService({ workspace: deps.workspace, store: deps.store, now });
   const tokens = new AppTokens(deps.store, now);
+  const consents = new PortalConsents({ consents: deps.store.consents, tokens: deps.store.tokens, now });
   const limits = { ...SIGN_IN_LIMITS, ...deps.limits };
   const throttles = new SignInThrottles(limits, deps.signInPeers);
   const assets = loadAssets();
@@ -69,6 +86,6 @@ export function createContext(deps: PortalDeps): PortalContext {
     ...(request.portal === null ? {} : { user: request.portal.user, csrf: request.portal.session.csrf }),
     ...extra,
   });
-  const context = { deps, now, service, tokens, sessions, cookies: portalCookies(deps.issuer), userCutOffs, limits, throttles, assets, page };
+  const context = { deps, now, service, tokens, consents, sessions, cookies: portalCookies(deps.issuer), userCutOffs, limits, throttles, assets, page };
   return { ...context, auth: { preHandler: signedIn(context) } };
 }

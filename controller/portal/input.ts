@@ -6,6 +6,13 @@ import { NO_SUCH_REQUEST, PortalError } from './portal-errors.ts';
 const NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 
 /**
+ * The longest `next` sign-in takes back (a path inside the portal). Room for an authorization
+ * request going through sign-in (/portal/authorize with its redirect URI, state, nonce, PKCE
+ * challenge and scopes, percent-encoded), not for a novel.
+ */
+export const MAX_NEXT_LENGTH = 2048;
+
+/**
  * A browser's form body is ASCII: the application/x-www-form-urlencoded serializer (WHATWG URL)
  * percent-encodes every other byte, as UTF-8. Raw bytes above 0x7F come from a tool, and those
  * that are not UTF-8 reach here already replaced by U+FFFD (the body is decoded before it is

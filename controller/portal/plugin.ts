@@ -16,10 +16,13 @@ import { BASE } from './pages/layout.ts';
 import { errorPages, securityHeaders } from './responses.ts';
 import { appRoutes } from './routes/apps.ts';
 import { assetRoutes } from './routes/assets.ts';
+import { authorizeRoutes } from './routes/authorize.ts';
+import { authorizedRoutes } from './routes/authorized.ts';
 import { requestRoutes } from './routes/requests.ts';
 import { reviewRoutes } from './routes/review.ts';
 import { signInRoutes } from './routes/sign-in.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { trySignInRoutes } from './routes/try-sign-in.ts';
 
 export type { PortalDeps } from './context.ts';
 
@@ -49,4 +52,7 @@ async function register(app: FastifyInstance, deps: PortalDeps): Promise<void> {
   requestRoutes(app, ctx);
   tokenRoutes(app, ctx);
   reviewRoutes(app, ctx);
+  authorizeRoutes(app, ctx);
+  authorizedRoutes(app, ctx);
+  trySignInRoutes(app, ctx);
 }

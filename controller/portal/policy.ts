@@ -95,3 +95,40 @@ export function requireDeveloper(user: PortalUser): void {
 export function requirePublisher(user: PortalUser): void {
   if (!mayReview(user)) throw new PortalError(403, 'Reviewing requests needs the publisher role.');
 }
+
+/**
+ * Signing in to an application (/portal/authorize) and managing one's own consents (Authorized
+ * applications): every signed-in user, whatever their roles. A person signing in to an
+ * application needs no developer or publisher role; a User without a password cannot sign in at
+ * all (accounts.ts), so cannot consent either. Each acts on their own consents only: the routes
+ * read and withdraw those of the session's user, never of a name from the request.
+ */
+export function mayConsent(_user: PortalUser): boolean {
+  return true;
+}
+
+/**
+ * Whether `app` may sign people in without asking: its manifest says `consent: skip` and the
+ * settings (`mergekey.yaml`) list it in `firstPartyApps`, a publisher's decision. The repository's
+ * rules refuse `consent: skip` elsewhere already; asking here as well means a manifest that got
+ * past them (an older release applied it, a settings edit dropped the app) still asks.
+ */
+export function skipsConsent(app: { name: string; spec: object }, firstPartyApps: readonly string[] | undefined): boolean {
+  return (app.spec as { consent?: unknown }).consent === 'skip' && (firstPartyApps ?? []).includes(app.name);
+}
+
+/**
+ * Whether the details page offers Try sign-in: to those who may act on the application (its
+ * owners with the developer role), once the token server serves it with the authorization_code
+ * grant. Not for private_key_jwt: the portal cannot sign the client's assertions.
+ */
+export function mayTrySignIn(canAct: boolean, record: { spec: { state: string; grantTypes: readonly string[]; tokenEndpointAuthMethod: string } } | undefined): boolean {
+  return canAct && record !== undefined && record.spec.state === 'active' && record.spec.grantTypes.includes('authorization_code') && record.spec.tokenEndpointAuthMethod !== 'private_key_jwt';
+}
+
+/** Try sign-in's check, after `requireActor`: what the token server serves allows it. */
+export function requireTrySignIn(record: { name: string; spec: { state: string; grantTypes: readonly string[]; tokenEndpointAuthMethod: string } }): void {
+  if (!mayTrySignIn(true, record)) {
+    throw new PortalError(409, `${record.name} cannot sign people in from here.`, 'Try sign-in needs an active application with the authorization_code grant, authenticating with a client secret or as a public client.');
+  }
+}

@@ -119,3 +119,63 @@ describe('publishers', () => {
     expect(edit.html).toContain('ledger was rejected: a rejected application cannot be changed. Register it again with a new create request.');
   });
 });
+
+describe('a public client (an SPA or a mobile app)', () => {
+  it('is offered on the form, checked by the manifest’s own rules, and registered with no secret at all', async () => {
+    const form = await alice.get('/portal/apps/new');
+    expect(form.html).toContain('<label for="clientType-public">Public client (SPA or mobile app: no secret, PKCE) <span class="hint">');
+    expect(form.html).toMatch(/<input type="radio" id="clientType-confidential" name="clientType" value="confidential" checked>/);
+    expect(form.html).toContain('<label for="grant-authorization_code">Authorization code');
+    expect(form.html).toContain('<code>openid</code>');
+    const csrf = /name="_csrf" value="([^"]*)"/.exec(form.html)![1]!;
+    const openBefore = (await world.github.listPullRequests({ state: 'open' })).length;
+    const spa = { _csrf: csrf, name: 'spa', description: 'Signs people in from the browser.', clientType: 'public', scope: ['openid', 'profile'] };
+
+    const refusals: [Record<string, string | string[]>, string][] = [
+      [{ grantType: ['authorization_code', 'client_credentials'], redirectUris: 'https://spa.example.com/callback' }, 'A public client has no secret to prove who asks: it may use only the authorization code grant (with PKCE) and refresh tokens.'],
+      [{ grantType: 'authorization_code' }, 'The authorization code grant sends people back to a redirect URI: enter at least one.'],
+      [{ grantType: 'authorization_code', redirectUris: 'http://localhost:3000/cb' }, '“http://localhost:3000/cb” is not a redirect URI: names &quot;localhost&quot;, which a resolver may send elsewhere (RFC 8252 section 8.3: NOT RECOMMENDED): use the loopback IP literal, http://127.0.0.1:3000/cb.'],
+      [{ grantType: 'authorization_code', redirectUris: 'https://*.example.com/cb' }, '“https://*.example.com/cb” is not a redirect URI: holds a wildcard (*): redirect URIs are compared exactly, never as patterns (RFC 9700 section 4.1.3), so list each URI in full.'],
+      [{ grantType: 'authorization_code', redirectUris: 'http://spa.example.com/cb' }, '“http://spa.example.com/cb” is not a redirect URI: uses http on a host that is not a loopback IP, so the code would cross the network in the clear: use https, or http://127.0.0.1 or http://[::1] for a native app on the same device (RFC 8252 section 7.3).'],
+    ];
+    for (const [fields, message] of refusals) {
+      const refused = await alice.post('/portal/apps', { ...spa, ...fields });
+      expect(refused.status).toBe(400);
+      expect(refused.html).toContain(message);
+      // The choice is kept for the next attempt.
+      expect(refused.html).toMatch(/<input type="radio" id="clientType-public" name="clientType" value="public" checked>/);
+    }
+    expect(await world.github.listPullRequests({ state: 'open' })).toHaveLength(openBefore);
+
+    const created = await alice.post('/portal/apps', { ...spa, grantType: ['authorization_code', 'refresh_token'], redirectUris: 'https://spa.example.com/callback\nhttp://127.0.0.1/callback' });
+    expect(created.status).toBe(200);
+    expect(created.html).toContain('A public client: it has no client secret. It signs people in with the authorization code grant and PKCE (S256), with the client ID alone.');
+    expect(created.html).not.toContain('id="client-secret"');
+    const pull = (await world.github.listPullRequests({ state: 'open' })).find((candidate) => candidate.title === 'Create application spa')!;
+    const manifest = await world.repo.show(pull.headSha, 'apps/spa.yaml');
+    expect(manifest).toContain('tokenEndpointAuthMethod: none');
+    expect(manifest).toMatch(/redirectUris:\n {4}- https:\/\/spa\.example\.com\/callback\n {4}- http:\/\/127\.0\.0\.1\/callback\n/);
+    expect(manifest).not.toContain('credentials');
+    expect(pull.body).toContain('Client authentication: `none` (a public client: no client secret; PKCE protects its codes).');
+
+    // Approved and applied, it keeps its type: the edit form says so and checks grants against it.
+    expect((await pat.approve(pull.number)).status).toBe(303);
+    await world.sync();
+    const details = await alice.get('/portal/apps/spa');
+    expect(details.html).toContain('A public client: it has no client secret to show or rotate. It signs people in with the authorization code grant and PKCE (S256), with the client ID alone.');
+    expect(details.html).not.toContain('Rotate client secret');
+    const edit = await alice.get('/portal/apps/spa/edit');
+    expect(edit.html).toContain('A public client (SPA or mobile app: no secret, PKCE): it may use only the authorization code grant and refresh tokens.');
+    expect(edit.html).not.toContain('name="clientType"');
+    const editCsrf = /name="_csrf" value="([^"]*)"/.exec(edit.html)![1]!;
+    const widened = await alice.post('/portal/apps/spa/edit', {
+      _csrf: editCsrf,
+      description: 'Signs people in from the browser.',
+      grantType: ['authorization_code', 'password'],
+      redirectUris: 'https://spa.example.com/callback',
+      scope: 'openid',
+    });
+    expect(widened.status).toBe(400);
+    expect(widened.html).toContain('A public client has no secret to prove who asks: it may use only the authorization code grant (with PKCE) and refresh tokens.');
+  });
+});

@@ -103,7 +103,7 @@ describe('forms', () => {
     expect(bad.html).not.toContain('<b>x</b>');
     expect(bad.html).toContain('value="&lt;b&gt;x&lt;/b&gt;"');
     expect(bad.html).toContain('Enter a description: publishers read it to decide.');
-    expect(bad.html).toContain('“ftp://x” is not a redirect URI: use the format http(s)://host/path, without a fragment (#).');
+    expect(bad.html).toContain('“ftp://x” is not a redirect URI: use an absolute http:// or https:// URI, without a fragment (#) or spaces.');
     expect(bad.html).toMatch(/id="description" name="description"[^>]* aria-invalid="true" aria-describedby="description-hint description-error"/);
 
     const created = await alice.post('/portal/apps', {

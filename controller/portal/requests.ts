@@ -16,7 +16,7 @@ import { listRequests, statusOf, type MainState } from '../requests/state.ts';
 import { GitHubError, type PullRequest, type RequestsBackend } from '../github/index.ts';
 import { appPath, describeChange, type AppStatusView, type ChangePlan, type RequestKind, type RequestSummary } from '../requests/index.ts';
 import type { Application } from '../manifests/types.generated.ts';
-import type { GrantType, SecretAuthMethod } from '../manifests/vocabulary.ts';
+import type { AuthMethod, GrantType, SecretAuthMethod } from '../manifests/vocabulary.ts';
 import type { PortalUser } from './accounts.ts';
 import type { RequestHistory, Snapshot } from './history.ts';
 import { requesterName, requireActor, requireDeveloper, requirePublisher, requireRequestAllowed } from './policy.ts';
@@ -32,6 +32,9 @@ const OLD_SECRET_EXPIRES_MS = 7 * 86_400_000;
  * not the schema's default: the portal offers no key pairs (private_key_jwt is `mergekey app create --jwks`).
  */
 const PORTAL_AUTH_METHOD: SecretAuthMethod = 'client_secret_basic';
+
+/** A public client (an SPA or a mobile app) registered here: no secret at all, PKCE instead. */
+const PORTAL_PUBLIC_METHOD = 'none' satisfies AuthMethod;
 
 export interface QueueEntry {
   item: ReviewItem;
@@ -51,6 +54,8 @@ export interface NewApplicationInput {
   redirectUris: string[];
   scopes: string[];
   grantTypes: GrantType[];
+  /** tokenEndpointAuthMethod none: no secret is generated. */
+  publicClient: boolean;
 }
 
 export type EditInput = Pick<ApplicationEdits, 'description' | 'displayName' | 'redirectUris' | 'scopes' | 'grantTypes'>;
@@ -79,7 +84,7 @@ export class PortalRequests {
         grantTypes: input.grantTypes,
         redirectUris: input.redirectUris,
         owners: [user.name],
-        authMethod: PORTAL_AUTH_METHOD,
+        authMethod: input.publicClient ? PORTAL_PUBLIC_METHOD : PORTAL_AUTH_METHOD,
         requestedBy: user.name,
       });
     });

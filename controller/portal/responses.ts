@@ -15,6 +15,33 @@ export function sendPage(reply: FastifyReply, page: string, status = 200) {
   return reply.code(status).type('text/html; charset=utf-8').send(page);
 }
 
+// Where a page's forms may lead besides the portal itself, per response (see `allowFormTarget`).
+const formTargets = new WeakMap<FastifyReply, string>();
+
+/**
+ * Lets the forms of the page `reply` sends end at `url`'s origin: the redirect URI of the
+ * authorization request a consent (or sign-in) page finishes. Chrome and Safari check
+ * `form-action` against every redirect a form submission leads to, not only the form's action
+ * (w3c/webappsec-csp#8), so with `form-action 'self'` alone Allow would post, issue the code, and
+ * then be refused the 303 that carries it to the client. Only the origin of a redirect URI the
+ * authorization request was validated against (registered exactly in the manifest) comes here;
+ * anything that is not a plain http(s) origin is left out.
+ */
+export function allowFormTarget(reply: FastifyReply, url: string): void {
+  let origin: string;
+  try {
+    origin = new URL(url).origin;
+  } catch {
+    return;
+  }
+  if (/^https?:\/\/[A-Za-z0-9.\-[\]:]+$/.test(origin)) formTargets.set(reply, origin);
+}
+
+/** The CSP of a response whose forms may also end at `origin`. */
+export function cspWithFormTarget(origin: string | undefined): string {
+  return origin === undefined ? CSP : CSP.replace("form-action 'self'", `form-action 'self' ${origin}`);
+}
+
 /**
  * The one place the portal's security headers are set: on sending, so that whatever answers a
  * request under /portal (a page, a redirect, the error or not-found handler, an asset, a hook
@@ -22,7 +49,7 @@ export function sendPage(reply: FastifyReply, page: string, status = 200) {
  */
 export function securityHeaders(app: FastifyInstance): void {
   app.addHook('onSend', async (_request, reply, payload) => {
-    reply.header('content-security-policy', CSP);
+    reply.header('content-security-policy', cspWithFormTarget(formTargets.get(reply)));
     reply.header('x-content-type-options', 'nosniff');
     // same-origin: links out (to GitHub) carry no referrer, and form posts keep their Origin header.
     reply.header('referrer-policy', 'same-origin');
@@ -79,5 +106,6 @@ function backFor(request: FastifyRequest): string {
   const match = /^\/portal\/apps\/([a-z0-9-]+)/.exec(request.url);
   if (match !== null && match[1] !== 'new') return `${BASE}/apps/${match[1]}`;
   if (request.url.startsWith(`${BASE}/review`)) return `${BASE}/review`;
+  if (request.url.startsWith(`${BASE}/authorized`)) return `${BASE}/authorized`;
   return `${BASE}/apps`;
 }

@@ -94,9 +94,14 @@ export class PortalService {
     };
   }
 
-  /** The published scopes a new or edited application may hold: `open` and every Api's. */
+  /** The scopes a new or edited application may hold: the built-in ones (open, OpenID Connect's) and every Api's. */
   scopesOf(main: MainState): { name: string; description: string; api?: string }[] {
-    const scopes: { name: string; description: string; api?: string }[] = [{ name: 'open', description: 'No particular API: the default.' }];
+    const scopes: { name: string; description: string; api?: string }[] = [
+      { name: 'open', description: 'No particular API: the default.' },
+      { name: 'openid', description: 'Sign people in (OpenID Connect): an ID token saying who the user is.' },
+      { name: 'profile', description: 'With openid: the user’s name.' },
+      { name: 'email', description: 'With openid: the user’s email address.' },
+    ];
     for (const object of main.objects) {
       if (object.kind !== 'Api') continue;
       for (const scope of object.manifest.spec.scopes) scopes.push({ name: scope.name, description: scope.description ?? '', api: object.name });

@@ -25,6 +25,7 @@ export function portalFor(context: ServerContext, options: { env?: NodeJS.Proces
     workspace,
     issuer: () => context.issuer,
     sync: (reason) => context.sync.sync(reason),
+    ...(context.authorization === undefined ? {} : { authorization: context.authorization }),
     ...(peers === undefined ? {} : {
       signInPeers: { publish: (event) => peers.publish('portal-sign-in', event), subscribe: (receive) => peers.subscribe('portal-sign-in', receive) },
     }),

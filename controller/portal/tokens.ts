@@ -49,11 +49,16 @@ export class AppTokens {
 
 export interface TokenRequest {
   grantType: GrantType;
+  /** Ignored for a public client (`tokenEndpointAuthMethod: none`), which sends its client_id alone. */
   clientSecret: string;
   scopes?: readonly string[];
   username?: string;
   password?: string;
   refreshToken?: string;
+  /** The authorization_code grant (RFC 6749 4.1.3, RFC 7636 4.5): the code, the redirect URI it was issued to, the PKCE verifier. */
+  code?: string;
+  redirectUri?: string;
+  codeVerifier?: string;
 }
 
 export interface TokenSuccess {
@@ -63,6 +68,8 @@ export interface TokenSuccess {
   expiresIn: number | undefined;
   scope: string | undefined;
   refreshToken: string | undefined;
+  /** With scope openid (OpenID Connect Core 3.1.3.3). */
+  idToken: string | undefined;
 }
 
 export interface TokenFailure {
@@ -99,8 +106,16 @@ export async function requestToken(call: TokenEndpointCall, app: ApplicationReco
     form.set('password', input.password ?? '');
   }
   if (input.grantType === 'refresh_token') form.set('refresh_token', input.refreshToken ?? '');
+  if (input.grantType === 'authorization_code') {
+    form.set('code', input.code ?? '');
+    form.set('redirect_uri', input.redirectUri ?? '');
+    form.set('code_verifier', input.codeVerifier ?? '');
+  }
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
-  if (app.spec.tokenEndpointAuthMethod === 'client_secret_post') {
+  if (app.spec.tokenEndpointAuthMethod === 'none') {
+    // A public client identifies itself and proves nothing more: PKCE protects its codes.
+    form.set('client_id', app.spec.clientId);
+  } else if (app.spec.tokenEndpointAuthMethod === 'client_secret_post') {
     form.set('client_id', app.spec.clientId);
     form.set('client_secret', input.clientSecret);
   } else {
@@ -125,6 +140,7 @@ export async function requestToken(call: TokenEndpointCall, app: ApplicationReco
     expiresIn: typeof body.expires_in === 'number' ? body.expires_in : undefined,
     scope: text('scope'),
     refreshToken: text('refresh_token'),
+    idToken: text('id_token'),
   };
 }
 

@@ -10,7 +10,7 @@ import { seal } from '../sealing/seal.ts';
 import { handlesOf, type StoreHandles } from '../store/handles.ts';
 import { openStore, type Store } from '../store/open.ts';
 import { Reconciler } from './reconciler.ts';
-import { appYaml, BASE_FILES, tempDir, userYaml, type AppFields } from '../../test/support/reconcile.ts';
+import { appYaml, BASE_FILES, publicAppYaml, SETTINGS_YAML, tempDir, userYaml, type AppFields } from '../../test/support/reconcile.ts';
 
 /** Counts what is read from git, to show that a commit costs what changed in it. */
 class CountingSource extends GitSource {
@@ -144,6 +144,53 @@ describe('Reconciler against a real git repository and LMDB store', () => {
       reason: 'Removed',
       message: 'apps/search.yaml was removed: the application is inactive and its record is kept',
     });
+  });
+
+  it('stores a public client, which has no credentials, and consent skipped only where mergekey.yaml makes the app first-party', async () => {
+    const h = await harness();
+    const first = await h.repo.commit({
+      ...BASE_FILES,
+      'mergekey.yaml': `${SETTINGS_YAML}  firstPartyApps: [spa]\n`,
+      'apps/spa.yaml': publicAppYaml('spa', { consent: 'skip' }),
+      'apps/mobile.yaml': publicAppYaml('mobile'),
+    });
+    expect(await h.reconciler.reconcile('test')).toMatchObject({ result: 'applied', commit: first });
+    const spa = h.store.config.applicationByClientId('spa-client-0001');
+    expect(spa).toEqual({
+      v: 1,
+      name: 'spa',
+      path: 'apps/spa.yaml',
+      commit: first,
+      spec: {
+        description: 'The spa application.',
+        owners: ['alice'],
+        clientId: 'spa-client-0001',
+        state: 'active',
+        scopes: ['openid', 'profile', 'email'],
+        grantTypes: ['authorization_code', 'refresh_token'],
+        redirectUris: ['https://spa.example.com/callback', 'http://127.0.0.1/callback'],
+        tokenEndpointAuthMethod: 'none',
+        consent: 'skip',
+      },
+      secrets: [],
+    });
+    expect(h.store.config.application('mobile')?.spec).not.toHaveProperty('consent');
+    expect(h.store.config.settings()?.spec.firstPartyApps).toEqual(['spa']);
+    expect(ready(h, 'apps/spa.yaml')).toMatchObject({ status: 'True', reason: 'Ready' });
+
+    // The first-party list is emptied while mobile asks to skip consent: both apps' manifests are
+    // now invalid and keep their last good versions until fixed, as any broken manifest does.
+    await h.repo.commit({ 'mergekey.yaml': SETTINGS_YAML, 'apps/mobile.yaml': publicAppYaml('mobile', { consent: 'skip' }) });
+    await h.reconciler.reconcile('test');
+    expect(ready(h, 'apps/mobile.yaml')).toMatchObject({ status: 'False' });
+    expect(objectStatus(h, 'apps/mobile.yaml')?.conditions.find((c) => c.type === 'Ready')?.message).toContain(
+      "apps/mobile.yaml:14:12: spec.consent: only first-party applications skip consent, and mergekey.yaml's spec.firstPartyApps does not list \"mobile\"",
+    );
+    expect(h.store.config.application('mobile')?.spec).not.toHaveProperty('consent');
+    expect(ready(h, 'apps/spa.yaml')).toMatchObject({ status: 'False' });
+    expect(h.store.config.application('spa')?.spec.consent).toBe('skip');
+    // So sign-in cannot read consent alone: it asks the settings too (portal/policy.ts skipsConsent).
+    expect(h.store.config.settings()?.spec.firstPartyApps).toBeUndefined();
   });
 
   it('re-reads only the paths a commit changes', async () => {

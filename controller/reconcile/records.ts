@@ -37,7 +37,7 @@ export async function toRecord(object: ManifestObject, context: RecordContext): 
       const { credentials, ...spec } = object.manifest.spec;
       const secrets: ApplicationRecord['secrets'] = [];
       const problems: ReconcileProblem[] = [];
-      for (const [index, secret] of (credentials.secrets ?? []).entries()) {
+      for (const [index, secret] of (credentials?.secrets ?? []).entries()) {
         try {
           const plaintext = await context.opener.unseal(secret.sealed, { kind: 'Application', name: object.name });
           secrets.push({ hash: hashClientSecret(context.secretHashKey, plaintext), ...(secret.expiresAt === undefined ? {} : { expiresAt: secret.expiresAt }) });
@@ -46,7 +46,7 @@ export async function toRecord(object: ManifestObject, context: RecordContext): 
         }
       }
       if (problems.length > 0) return { ok: false, problems };
-      const record: ApplicationRecord = { ...base, spec, secrets, ...(credentials.jwks === undefined ? {} : { jwks: credentials.jwks }) };
+      const record: ApplicationRecord = { ...base, spec, secrets, ...(credentials?.jwks === undefined ? {} : { jwks: credentials.jwks }) };
       return { ok: true, value: { kind: 'Application', record } };
     }
     case 'User': {

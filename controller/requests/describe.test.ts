@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Plan, User } from '../manifests/types.generated.ts';
+import type { PlainManifestObject } from '../manifests/model.ts';
+import type { Plan, Settings, User } from '../manifests/types.generated.ts';
 import { describeChange, describePublisherChange } from './describe.ts';
 import { api, app, entry } from '../../test/support/request-fixtures.ts';
 
@@ -38,7 +39,7 @@ describe('describeChange: what merging does to the token server', () => {
   });
 
   it('describes a secret rotation without printing any sealed value', () => {
-    const old = billing.spec.credentials.secrets![0]!;
+    const old = billing.spec.credentials!.secrets![0]!;
     const plan = describeChange(billing, app('billing', { credentials: { secrets: [{ ...old, expiresAt: '2025-02-01T00:00:00Z' }, { sealed: OTHER_SEALED }] } }));
     expect(plan.lines).toEqual([
       '1 new client secret accepted.',
@@ -73,6 +74,35 @@ describe('describeChange: what merging does to the token server', () => {
     expect(create.lowRisk).toBe(false);
   });
 
+  it('says what a public client and skipped consent mean, on create and on edit', () => {
+    const { credentials: _none, ...spec } = app('spa', {
+      scopes: ['openid', 'profile'],
+      grantTypes: ['authorization_code', 'refresh_token'],
+      redirectUris: ['https://spa.example.com/callback', 'http://127.0.0.1/callback'],
+      tokenEndpointAuthMethod: 'none',
+      consent: 'skip',
+    }).spec;
+    const spa = { ...app('spa'), spec };
+    expect(describeChange(undefined, spa, { defaultPlan: 'bronze' }).lines).toEqual([
+      'Registers `spa` with client id `spa-0123456789`, active.',
+      'Scopes: `openid`, `profile`.',
+      'Grant types: `authorization_code`, `refresh_token`.',
+      'Plan: bronze (default).',
+      'Client authentication: `none` (a public client: no client secret; PKCE protects its codes).',
+      'Redirect URIs (matched exactly): `https://spa.example.com/callback`, `http://127.0.0.1/callback`.',
+      'Consent: skipped, as for a first-party application: users are not asked before it signs them in.',
+      'Owners: `alice`.',
+    ]);
+    const { consent: _skip, ...asking } = spec;
+    expect(describeChange(spa, { ...spa, spec: asking }).lines).toEqual(['Consent: users are asked again before the application signs them in.']);
+    expect(describeChange({ ...spa, spec: asking }, spa).lines).toEqual(['Consent: skipped, as for a first-party application: users are not asked before it signs them in.']);
+    const { credentials: _secret, ...secretless } = billing.spec;
+    expect(describeChange(billing, { ...billing, spec: { ...secretless, tokenEndpointAuthMethod: 'none' } }).lines).toEqual([
+      'Client authentication: `client_secret_basic` → `none` (a public client: no client secret; PKCE protects its codes).',
+      '1 client secret removed: clients using it can no longer authenticate.',
+    ]);
+  });
+
   it('says when nothing effective changes', () => {
     expect(describeChange(billing, app('billing')).markdown).toContain('No effective change');
   });
@@ -87,14 +117,23 @@ describe('describePublisherChange', () => {
       spec: { description: 'Gold', accessTokenTtl: '15m', refreshTokenTtl: '30d', tokenRequestsPerMinute: rate },
     });
     const user = (roles: User['spec']['roles']): User => ({ apiVersion: 'mergekey/v1', kind: 'User', metadata: { name: 'bob' }, spec: { roles } });
-    const base = [entry(api('payments', ['payments:read'])), entry(plan(60)), entry(user(['developer']))];
-    const head = [entry(api('payments', ['payments:write'])), entry(plan(120)), entry(user(['developer', 'publisher'])), entry(api('crm', ['crm:read']))];
-    const result = describePublisherChange(base, head, ['apis/payments.yaml', 'plans/gold.yaml', 'users/bob.yaml', 'apis/crm.yaml', 'README.md']);
+    const base: PlainManifestObject[] = [entry(api('payments', ['payments:read'])), entry(plan(60)), entry(user(['developer']))];
+    const head: PlainManifestObject[] = [entry(api('payments', ['payments:write'])), entry(plan(120)), entry(user(['developer', 'publisher'])), entry(api('crm', ['crm:read']))];
+    const settings = (firstPartyApps?: string[]): Settings => ({
+      apiVersion: 'mergekey/v1',
+      kind: 'Settings',
+      metadata: { name: 'mergekey' },
+      spec: { issuer: 'https://auth.example.com', defaultPlan: 'gold', ...(firstPartyApps === undefined ? {} : { firstPartyApps }) },
+    });
+    base.push(entry(settings(['portal'])));
+    head.push(entry(settings(['spa'])));
+    const result = describePublisherChange(base, head, ['apis/payments.yaml', 'plans/gold.yaml', 'users/bob.yaml', 'apis/crm.yaml', 'mergekey.yaml', 'README.md']);
     expect(result.lines).toEqual([
       'Api `payments`: publishes scopes `payments:write`; withdraws scopes `payments:read`.',
       'Plan `gold`: token requests per minute 60 → 120.',
       'User `bob`: gains roles `publisher`.',
       'Adds Api `crm`.',
+      'Settings `mergekey`: first-party applications (may skip consent) added: `spa`; first-party applications removed: `portal`.',
       '`README.md`: no effect on the token server.',
     ]);
     expect(result.lowRisk).toBe(false);

@@ -85,7 +85,10 @@ export function describeChange(base: Application | undefined, head: Application,
 
   if (from.plan !== to.plan) lines.push(`Plan: ${planName(base)} → ${planName(head)} (token lifetimes and request rate follow it).`);
   if (from.tokenEndpointAuthMethod !== to.tokenEndpointAuthMethod) {
-    lines.push(`Client authentication: ${code(from.tokenEndpointAuthMethod)} → ${code(to.tokenEndpointAuthMethod)}.`);
+    lines.push(`Client authentication: ${authMethod(from.tokenEndpointAuthMethod)} → ${authMethod(to.tokenEndpointAuthMethod)}.`);
+  }
+  if (from.consent !== to.consent) {
+    lines.push(to.consent === 'skip' ? CONSENT_SKIPPED : 'Consent: users are asked again before the application signs them in.');
   }
   lines.push(...describeCredentials(base, head));
 
@@ -99,6 +102,13 @@ export function describeChange(base: Application | undefined, head: Application,
   return render(`${verb} ${code(name)}`, lines, lowRisk);
 }
 
+const CONSENT_SKIPPED = 'Consent: skipped, as for a first-party application: users are not asked before it signs them in.';
+
+/** A public client says so: it holds no secret, and PKCE alone protects its codes. */
+function authMethod(method: Application['spec']['tokenEndpointAuthMethod']): string {
+  return method === 'none' ? `${code('none')} (a public client: no client secret; PKCE protects its codes)` : code(method);
+}
+
 function describeCreate(head: Application, plan: string): string[] {
   const spec = head.spec;
   const lines = [
@@ -106,19 +116,20 @@ function describeCreate(head: Application, plan: string): string[] {
     `Scopes: ${codes(spec.scopes)}.`,
     `Grant types: ${codes(spec.grantTypes)}.`,
     `Plan: ${plan}.`,
-    `Client authentication: ${code(spec.tokenEndpointAuthMethod)}.`,
+    `Client authentication: ${authMethod(spec.tokenEndpointAuthMethod)}.`,
   ];
-  if (spec.redirectUris !== undefined && spec.redirectUris.length > 0) lines.push(`Redirect URIs: ${codes(spec.redirectUris)}.`);
-  if (spec.credentials.secrets !== undefined) lines.push(`Credentials: ${plural(spec.credentials.secrets.length, 'sealed client secret')}.`);
-  if (spec.credentials.jwks !== undefined) lines.push(`Credentials: ${plural(spec.credentials.jwks.keys.length, 'public key')} (private_key_jwt).`);
+  if (spec.redirectUris !== undefined && spec.redirectUris.length > 0) lines.push(`Redirect URIs (matched exactly): ${codes(spec.redirectUris)}.`);
+  if (spec.consent === 'skip') lines.push(CONSENT_SKIPPED);
+  if (spec.credentials?.secrets !== undefined) lines.push(`Credentials: ${plural(spec.credentials.secrets.length, 'sealed client secret')}.`);
+  if (spec.credentials?.jwks !== undefined) lines.push(`Credentials: ${plural(spec.credentials.jwks.keys.length, 'public key')} (private_key_jwt).`);
   lines.push(`Owners: ${codes(spec.owners)}.`);
   return lines;
 }
 
 function describeCredentials(base: Application, head: Application): string[] {
   const lines: string[] = [];
-  const before = base.spec.credentials.secrets ?? [];
-  const after = head.spec.credentials.secrets ?? [];
+  const before = base.spec.credentials?.secrets ?? [];
+  const after = head.spec.credentials?.secrets ?? [];
   const added = after.filter((secret) => !before.some((old) => old.sealed === secret.sealed));
   const removed = before.filter((secret) => !after.some((kept) => kept.sealed === secret.sealed));
   if (added.length > 0) lines.push(`${plural(added.length, 'new client secret')} accepted.`);
@@ -129,8 +140,8 @@ function describeCredentials(base: Application, head: Application): string[] {
     }
   }
   if (removed.length > 0) lines.push(`${plural(removed.length, 'client secret')} removed: clients using it can no longer authenticate.`);
-  const keysBefore = base.spec.credentials.jwks?.keys ?? [];
-  const keysAfter = head.spec.credentials.jwks?.keys ?? [];
+  const keysBefore = base.spec.credentials?.jwks?.keys ?? [];
+  const keysAfter = head.spec.credentials?.jwks?.keys ?? [];
   const keysAdded = keysAfter.filter((key) => !keysBefore.some((old) => sameValue(old, key)));
   const keysRemoved = keysBefore.filter((key) => !keysAfter.some((kept) => sameValue(kept, key)));
   if (keysAdded.length > 0) lines.push(`${plural(keysAdded.length, 'public key')} added for private_key_jwt.`);
@@ -221,5 +232,8 @@ function describeSettings(base: Settings, head: Settings): string[] {
   }
   if (base.spec.defaultPlan !== head.spec.defaultPlan) details.push(`default plan ${code(base.spec.defaultPlan)} → ${code(head.spec.defaultPlan)}`);
   if (!sameValue(base.spec.sealingKey, head.spec.sealingKey)) details.push('the public sealing key changes');
+  const firstParty = listDiff(base.spec.firstPartyApps ?? [], head.spec.firstPartyApps ?? []);
+  if (firstParty.added.length > 0) details.push(`first-party applications (may skip consent) added: ${codes(firstParty.added)}`);
+  if (firstParty.removed.length > 0) details.push(`first-party applications removed: ${codes(firstParty.removed)}`);
   return details;
 }

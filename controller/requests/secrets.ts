@@ -63,7 +63,10 @@ export async function rotateSecret(options: RotateOptions): Promise<RotatedSecre
   if (app.spec.tokenEndpointAuthMethod === 'private_key_jwt') {
     throw new RequestError('no-secret-to-rotate', { app: name }, `${name} authenticates with private_key_jwt: it has public keys, not a client secret, to rotate`);
   }
-  const live = (app.spec.credentials.secrets ?? []).filter((secret) => secret.expiresAt === undefined || Date.parse(secret.expiresAt) > now);
+  if (app.spec.tokenEndpointAuthMethod === 'none') {
+    throw new RequestError('no-secret-to-rotate', { app: name }, `${name} is a public client (tokenEndpointAuthMethod none): it has no client secret to rotate`);
+  }
+  const live = (app.spec.credentials?.secrets ?? []).filter((secret) => secret.expiresAt === undefined || Date.parse(secret.expiresAt) > now);
   if (live.length >= 2) {
     const ending = live.find((secret) => secret.expiresAt !== undefined);
     throw new RequestError(

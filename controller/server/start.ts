@@ -11,7 +11,7 @@ import type { DestinationStream, Logger } from 'pino';
 import { ConfigError, LIMITS, type ServeConfig } from '../config/defaults.ts';
 import { confirmerFor } from '../confirm/setup.ts';
 import { GitError, GitSource } from '../git/source.ts';
-import { oauthPlugin, type SharedHits, type ThrottleSharing } from '../oauth/plugin.ts';
+import { oauthServer, type Authorization, type SharedHits, type ThrottleSharing } from '../oauth/plugin.ts';
 import { ReconcileLoop } from '../reconcile/loop.ts';
 import { Reconciler } from '../reconcile/reconciler.ts';
 import type { SecretOpener } from '../reconcile/records.ts';
@@ -50,6 +50,11 @@ export interface ServerContext {
   sync: SyncTrigger;
   /** The other workers of `--workers N`; undefined when this process serves alone. */
   peers: Peers | undefined;
+  /**
+   * The authorization endpoint's work (checking a request, issuing a code, refusing), bound to
+   * this process's OAuth server: the portal signs people in and asks their consent with it.
+   */
+  authorization?: Authorization;
 }
 
 /**
@@ -408,10 +413,11 @@ export async function serveHttp(options: HttpOptions): Promise<ServedHttp> {
   const { config, store, keys, issuer } = options;
   const { peers } = options;
   const context: ServerContext = { config, store, keys, logger: options.logger, issuer, status: options.status, sync: options.sync, peers };
-  const oauth = oauthPlugin({
-    config: store.config, tokens: store.tokens, keyring: store.keyring, secretHashKey: keys.secretHashKey, issuer,
+  const { plugin: oauth, authorization } = oauthServer({
+    config: store.config, tokens: store.tokens, keyring: store.keyring, codes: store.codes, secretHashKey: keys.secretHashKey, issuer,
     ...(peers === undefined ? {} : { throttleSharing: throttleSharingWith(peers) }),
   });
+  context.authorization = authorization;
   const tls = tlsOf(config);
   const app = await buildApp({
     logger: options.logger,

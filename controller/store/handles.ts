@@ -1,6 +1,6 @@
 // Opens the LMDB environment in the data directory with one named database per concern: the raw
 // handles the modules of this folder share to build their interfaces (configuration, token state,
-// keyring, sync state, sessions). Internal to controller/store/: the rest of the controller gets
+// keyring, sync state, sessions, consents). Internal to controller/store/: the rest of the controller gets
 // the façade of `open.ts`, never these handles (test/dependencies.test.ts checks it). Tests and
 // benchmarks reach them through `handlesOf` to write fixtures the product would never write.
 //
@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { StoreError } from './errors.ts';
 import { lmdbFileProblem } from './lmdb-file.ts';
+import type { AuthorizationCodeRecord } from './authorization-codes.ts';
 import type { Keyring } from './keyring.ts';
 import type { ApiRecord, ApplicationRecord, PlanRecord, SettingsRecord, UserRecord } from './records.ts';
 import type { AccessTokenRecord, CutOff, FamilyRecord, RefreshTokenRecord } from './token-state.ts';
@@ -64,6 +65,10 @@ export interface StoreHandles {
   signingKeys: Database<Keyring, string>;
   /** Portal sign-in sessions, by the hash of their id (`controller/portal/sessions.ts`). */
   sessions: Database<unknown, string>;
+  /** Remembered consents, by `<user>/<app>` (consents.ts). */
+  consents: Database<unknown, string>;
+  /** Authorization codes by the hash of the code (authorization-codes.ts). */
+  authorizationCodes: Database<AuthorizationCodeRecord, string>;
   /** When token state expires: `[exp, db, key]` → 0, so the sweeper reads expired records in order (`sweeper.ts`). */
   expiries: Database<number, ExpiryKey>;
   close(): Promise<void>;
@@ -120,6 +125,8 @@ export function openHandles(dataDir: string, options: OpenOptions = {}): StoreHa
     jtis: db('jtis'),
     signingKeys: db('signing-keys'),
     sessions: db('sessions'),
+    consents: db('consents'),
+    authorizationCodes: db('authorization-codes'),
     expiries: root.openDB<number, ExpiryKey>({ name: 'expiries' }),
     close: () => root.close(),
   };

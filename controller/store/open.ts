@@ -12,7 +12,9 @@
 //
 // Opening refuses, with a StoreError that names the directory, a store written by a newer release
 // and a data file that is not LMDB (see handles.ts).
+import { authorizationCodes, type AuthorizationCodes } from './authorization-codes.ts';
 import { recordStoreIdentity, type StoreIdentity, type StoreRebuild } from './check.ts';
+import { consentStore, type Consents } from './consents.ts';
 import { configReader, type ConfigReader } from './config.ts';
 import { openHandles, registerHandles, type OpenOptions } from './handles.ts';
 import { storeHealth, type StoreHealth } from './health.ts';
@@ -35,6 +37,10 @@ export interface Store {
   readonly health: StoreHealth;
   /** Portal sign-in sessions. */
   readonly sessions: SessionStore;
+  /** Remembered consents of people to applications that signed them in (/oauth2/authorize). */
+  readonly consents: Consents;
+  /** Authorization codes, until redeemed and while what they issued may live. */
+  readonly codes: AuthorizationCodes;
   /** A sweeper of expired token state (not started), for the one process that sweeps: the lock holder. */
   sweeper(options?: SweeperOptions): Sweeper;
   /** Gives the store its identity (and records a rebuild), and writes the identity files: the primary, once at start. */
@@ -57,6 +63,8 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
     sync: syncState(handles),
     health: storeHealth(handles),
     sessions: sessionStore(handles),
+    consents: consentStore(handles),
+    codes: authorizationCodes(handles),
     sweeper: (sweeperOptions) => new Sweeper(handles, sweeperOptions),
     recordIdentity: (dir, rebuilt) => recordStoreIdentity(dir, handles, rebuilt),
     close: () => handles.close(),

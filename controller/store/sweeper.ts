@@ -21,7 +21,7 @@ import { storeHealth, type StoreHealth } from './health.ts';
 import type { ExpiryKey, StoreHandles } from './handles.ts';
 
 /** The databases whose records expire, by the code their expiry entries carry. */
-export const EXPIRY_DB = { tokens: 't', refreshTokens: 'r', jtis: 'j', revocations: 'v' } as const;
+export const EXPIRY_DB = { tokens: 't', refreshTokens: 'r', jtis: 'j', revocations: 'v', authorizationCodes: 'c' } as const;
 export type ExpiringDb = keyof typeof EXPIRY_DB;
 const DB_OF_CODE = new Map(Object.entries(EXPIRY_DB).map(([db, code]) => [code as string, db as ExpiringDb]));
 
@@ -44,6 +44,8 @@ function recordExpiry(db: ExpiringDb, key: string, value: unknown): number {
       return (value as { exp: number }).exp;
     case 'jtis':
       return value as number;
+    case 'authorizationCodes':
+      return (value as { keepUntil: number }).keepUntil;
     case 'revocations':
       // Access token tombstones expire with the token; deactivation marks (`app/…`, one per
       // application) and user marks (`user/…`, one per user name) are kept.

@@ -278,15 +278,61 @@ function scopeKey(scope: string): string {
   return `scope/${scope}`;
 }
 
+const accessKey = (app: string, jti: string) => `${app}/${jti}`;
+const refreshKey = (app: string, id: string) => `${app}/r/${id}`;
+const familyKey = (app: string, id: string) => `${app}/f/${id}`;
+
+/** What one grant writes: an access token, and a refresh token starting its family when there is one. */
+export interface GrantWrite {
+  family?: FamilyRecord;
+  refresh?: RefreshTokenRecord;
+  access: AccessTokenRecord;
+}
+
+/**
+ * Inside a write transaction: the records of a new grant, each with its expiry entry. Shared with
+ * the authorization codes (authorization-codes.ts), whose redemption writes them in the
+ * transaction that spends the code.
+ */
+export function writeGrant(store: StoreHandles, app: string, { family, refresh, access }: GrantWrite): void {
+  const { tokens, refreshTokens, expiries } = store;
+  if (family !== undefined) {
+    refreshTokens.put(familyKey(app, family.id), family);
+    expiries.put(expiryKey('refreshTokens', familyKey(app, family.id), family.exp), 0);
+  }
+  if (refresh !== undefined) {
+    refreshTokens.put(refreshKey(app, refresh.id), refresh);
+    expiries.put(expiryKey('refreshTokens', refreshKey(app, refresh.id), refresh.exp), 0);
+  }
+  tokens.put(accessKey(app, access.jti), access);
+  expiries.put(expiryKey('tokens', accessKey(app, access.jti), access.exp), 0);
+}
+
+/** Inside a write transaction: revokes an access token until `exp`; false when it already was. */
+export function revokeAccessTokenIn(store: StoreHandles, app: string, jti: string, exp: number): boolean {
+  const key = accessKey(app, jti);
+  const tombstone = `at/${key}`;
+  store.tokens.remove(key);
+  if (store.revocations.get(tombstone) !== undefined) return false;
+  store.revocations.put(tombstone, exp);
+  store.expiries.put(expiryKey('revocations', tombstone, exp), 0);
+  return true;
+}
+
+/** Inside a write transaction: revokes a family (every token of it); false when there is none or it already was. */
+export function revokeFamilyIn(store: StoreHandles, app: string, id: string, now: number): boolean {
+  const family = store.refreshTokens.get(familyKey(app, id)) as FamilyRecord | undefined;
+  if (family === undefined || family.revokedAt !== undefined) return false;
+  store.refreshTokens.put(familyKey(app, id), { ...family, revokedAt: now });
+  return true;
+}
+
 export function tokenState(store: StoreHandles, options: TokenStateOptions = {}): TokenState {
   const { root, tokens, refreshTokens, jtis, revocations, expiries } = store;
   const health = storeHealth(store);
   const durable = durableWrite(store);
   const recordDelay = options.recordDelay ?? 10;
   const onError = options.onError ?? ((err: unknown) => { throw err; });
-  const accessKey = (app: string, jti: string) => `${app}/${jti}`;
-  const refreshKey = (app: string, id: string) => `${app}/r/${id}`;
-  const familyKey = (app: string, id: string) => `${app}/f/${id}`;
   // Inside a write transaction: the sweeper deletes the record once `exp` has passed (and the
   // record still says so: a family's expiry moves with its rotations, an assertion id is reused).
   const expires = (db: keyof typeof EXPIRY_DB, key: string, exp: number) => expiries.put(expiryKey(db, key, exp), 0);
@@ -332,28 +378,13 @@ export function tokenState(store: StoreHandles, options: TokenStateOptions = {})
     },
 
     revokeAccessToken(app, jti, exp) {
-      return durable(() => {
-        const key = accessKey(app, jti);
-        const tombstone = `at/${key}`;
-        tokens.remove(key);
-        if (revocations.get(tombstone) !== undefined) return false;
-        revocations.put(tombstone, exp);
-        expires('revocations', tombstone, exp);
-        return true;
-      });
+      return durable(() => revokeAccessTokenIn(store, app, jti, exp));
     },
 
     accessTokenRevoked: async (app, jti) => revocations.get(`at/${accessKey(app, jti)}`) !== undefined,
 
     async startFamily(app, family, refresh, access) {
-      await durable(() => {
-        refreshTokens.put(familyKey(app, family.id), family);
-        expires('refreshTokens', familyKey(app, family.id), family.exp);
-        refreshTokens.put(refreshKey(app, refresh.id), refresh);
-        expires('refreshTokens', refreshKey(app, refresh.id), refresh.exp);
-        tokens.put(accessKey(app, access.jti), access);
-        expires('tokens', accessKey(app, access.jti), access.exp);
-      });
+      await durable(() => writeGrant(store, app, { family, refresh, access }));
     },
 
     refreshToken: async (app, id) => refreshTokens.get(refreshKey(app, id)) as RefreshTokenRecord | undefined,
@@ -393,12 +424,7 @@ export function tokenState(store: StoreHandles, options: TokenStateOptions = {})
     },
 
     revokeFamily(app, id, now) {
-      return durable(() => {
-        const family = refreshTokens.get(familyKey(app, id)) as FamilyRecord | undefined;
-        if (family === undefined || family.revokedAt !== undefined) return false;
-        refreshTokens.put(familyKey(app, id), { ...family, revokedAt: now });
-        return true;
-      });
+      return durable(() => revokeFamilyIn(store, app, id, now));
     },
 
     cutOffs: cutOffs(store),

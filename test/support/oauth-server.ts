@@ -16,7 +16,7 @@ import { openStore, type Store } from '../../controller/store/open.ts';
 import type { ApiRecord, ApplicationRecord, PlanRecord, UserRecord } from '../../controller/store/records.ts';
 import type { ApplicationSpec } from '../../controller/manifests/types.generated.ts';
 import type { OAuthOptions } from '../../controller/oauth/defaults.ts';
-import { oauthPlugin } from '../../controller/oauth/plugin.ts';
+import { oauthServer, type Authorization } from '../../controller/oauth/plugin.ts';
 
 export const ORDERS_AUDIENCE = 'https://orders.example.test';
 export const BILLING_AUDIENCE = 'https://billing.example.test';
@@ -53,6 +53,8 @@ export interface TestServer {
   settle(): Promise<void>;
   /** A client secret's stored hash under this server's key. */
   hashSecret(secret: string): string;
+  /** The authorization endpoint's work as the portal calls it (parse, complete, deny). */
+  authorization: Authorization;
   /** Closes the server and the store, and opens both again over the same directory. */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -75,6 +77,7 @@ export async function startTestServer(options: Partial<OAuthOptions> = {}): Prom
 
   let raw: Server;
   let fastify: FastifyInstance;
+  let authorization: Authorization;
   let port = 0;
   const stop = async () => {
     await fastify.close();
@@ -89,9 +92,11 @@ export async function startTestServer(options: Partial<OAuthOptions> = {}): Prom
     fastify = Fastify({ serverFactory: (handler) => raw.on('request', handler), logger: false });
     await new Promise<void>((resolve) => raw.listen(port, '127.0.0.1', resolve));
     port = (raw.address() as { port: number }).port;
-    await fastify.register(oauthPlugin({
-      config: store.config, tokens: store.tokens, keyring: store.keyring, secretHashKey, issuer: `http://127.0.0.1:${port}`, now, options,
-    }));
+    const made = oauthServer({
+      config: store.config, tokens: store.tokens, keyring: store.keyring, codes: store.codes, secretHashKey, issuer: `http://127.0.0.1:${port}`, now, options,
+    });
+    authorization = made.authorization;
+    await fastify.register(made.plugin);
     await fastify.ready();
   };
   await start();
@@ -103,6 +108,7 @@ export async function startTestServer(options: Partial<OAuthOptions> = {}): Prom
     get store() { return store; },
     get raw() { return handlesOf(store); },
     get fastify() { return fastify; },
+    get authorization() { return authorization; },
     issuer,
     url: (path) => `${issuer}${path}`,
     as,
@@ -128,7 +134,7 @@ export async function startTestServer(options: Partial<OAuthOptions> = {}): Prom
         made.privateKey = pair.privateKey;
         made.kid = `${name}-key-1`;
         record.jwks = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: made.kid, alg: 'ES256', use: 'sig' } as never] };
-      } else {
+      } else if (method !== 'none') {
         made.secret = randomBytes(32).toString('base64url');
         record.secrets = [{ hash: hashClientSecret(secretHashKey, made.secret) }];
       }
@@ -191,6 +197,7 @@ async function seed(store: StoreHandles): Promise<void> {
 
 /** The client authentication oauth4webapi should use for an application. */
 export function authOf(app: TestClient, method = app.client.token_endpoint_auth_method as string | undefined): oauth.ClientAuth {
+  if (app.secret === undefined && app.privateKey === undefined) return oauth.None();
   if (app.privateKey !== undefined) return oauth.PrivateKeyJwt({ key: app.privateKey, kid: app.kid! });
   return method === 'client_secret_post' ? oauth.ClientSecretPost(app.secret!) : oauth.ClientSecretBasic(app.secret!);
 }

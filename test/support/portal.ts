@@ -12,7 +12,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { hashPassword } from '../../controller/sealing/hashes.ts';
 import { createLogger } from '../../controller/server/logging.ts';
 import { handlesOf } from '../../controller/store/handles.ts';
-import { openStore } from '../../controller/store/open.ts';
+import { openStore, type Store } from '../../controller/store/open.ts';
 import { portalPlugin, type PortalDeps } from '../../controller/portal/plugin.ts';
 import { Workspace } from '../../controller/portal/workspace.ts';
 import { resolveServeConfig } from '../../controller/config/defaults.ts';
@@ -129,6 +129,8 @@ export async function startPortalWorld(): Promise<PortalWorld> {
 
 export interface PortalAlone {
   url: string;
+  /** The store the portal was handed, for arranging records and asserting on them. */
+  store: Store;
   /** The log lines the server wrote, parsed. */
   logs: Record<string, unknown>[];
   /** Every route the portal registered (HEAD ones aside). */
@@ -173,6 +175,7 @@ export async function startPortalAlone(overrides: Partial<PortalDeps> = {}): Pro
   const { port } = app.server.address() as { port: number };
   return {
     url: `http://127.0.0.1:${port}`,
+    store,
     logs,
     routes,
     advance: (ms) => void (clock += ms),

@@ -91,3 +91,24 @@ spec:
           x: 11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo
 `;
 }
+
+/**
+ * A public client (a single-page app signing people in): tokenEndpointAuthMethod none, no
+ * credentials at all, the authorization_code grant and its redirect URIs.
+ */
+export function publicAppYaml(name: string, fields: AppFields & { consent?: 'skip' } = {}): string {
+  return `apiVersion: mergekey/v1
+kind: Application
+metadata:
+  name: ${name}
+spec:
+  description: ${fields.description ?? `The ${name} application.`}
+  owners: [${(fields.owners ?? ['alice']).join(', ')}]
+  clientId: ${fields.clientId ?? `${name}-client-0001`}
+  state: ${fields.state ?? 'active'}
+  scopes: [openid, profile, email]
+  grantTypes: [authorization_code, refresh_token]
+  redirectUris: [https://${name}.example.com/callback, http://127.0.0.1/callback]
+  tokenEndpointAuthMethod: none
+${fields.consent === undefined ? '' : `  consent: ${fields.consent}\n`}`;
+}

@@ -25,8 +25,12 @@ export function fence(text: string, language = 'text'): string {
   return '```' + language + '\n' + text.trimEnd() + '\n```';
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  // Imported here, not at the top, so that the generators may import this module's helpers.
+if (process.argv[1] === fileURLToPath(import.meta.url)) void main();
+
+async function main(): Promise<void> {
+  // Imported here, not at the top, so that the generators may import this module's helpers; and
+  // not awaited at the top level, since their import of this module would wait for this module
+  // to finish evaluating, which would wait for them: a cycle Node leaves unsettled (exit 13).
   const { cliReference } = await import('./cli-reference.ts');
   const { manifestExamples } = await import('./examples.ts');
   const { configurationTable } = await import('../../controller/config/defaults.ts');

@@ -1,18 +1,19 @@
 // `mergekey app create NAME`: registers a new application by opening a create request. The
 // manifest gets a fresh client id and a generated client secret sealed to the controller (as
-// `mergekey app new` makes them); the secret is shown once and kept in the credentials file.
+// `mergekey app new` makes them); the secret is shown once and kept in the credentials file. A
+// public client (`--auth-method none`) gets no secret: PKCE protects its codes.
 import { createInterface } from 'node:readline/promises';
 import type { RequestsBackend } from '../../../controller/github/index.ts';
 import type { Jwks } from '../../../controller/manifests/types.generated.ts';
 import { defineCommand } from '../../command.ts';
 import { usageError } from '../../errors.ts';
 import { readJwks } from '../app-new.ts';
-import { AUTH_METHODS, DEFAULT_AUTH_METHOD, DEFAULT_GRANT_TYPES, GRANT_TYPES, type AuthMethod, type GrantType } from '../../../controller/manifests/vocabulary.ts';
+import { AUTH_METHODS, DEFAULT_AUTH_METHOD, DEFAULT_GRANT_TYPES, GRANT_TYPES, PUBLIC_CLIENT_GRANT_TYPES, type AuthMethod, type GrantType } from '../../../controller/manifests/vocabulary.ts';
 import { checkName } from '../seal.ts';
 import { GITHUB_OPTIONS } from '../../github-options.ts';
 import { withGitHubErrors } from '../../../controller/requests/errors.ts';
-import { parseGrantTypes, parseList, parseRedirectUris } from './inputs.ts';
-import { openCreateRequest } from '../../../controller/requests/create.ts';
+import { AUTH_METHOD_HELP, parseGrantTypes, parseList, parseRedirectUris, PUBLIC_CLIENT_NOTE, REDIRECT_URI_HELP } from './inputs.ts';
+import { openCreateRequest, secretIsGenerated } from '../../../controller/requests/create.ts';
 import { requireAllowed, type OpenedRequest } from '../../../controller/requests/open.ts';
 import { formatOpened } from './render.ts';
 import { keepCredential, requireCredentialsFile } from '../../request-credentials.ts';
@@ -41,7 +42,8 @@ export interface CreateOptions extends SessionOptions {
 
 export interface CreateResult extends OpenedRequest {
   clientId: string;
-  /** Shown once; absent for private_key_jwt. */
+  authMethod: AuthMethod;
+  /** Shown once; absent for private_key_jwt and public clients. */
   clientSecret?: string;
   savedTo?: string;
 }
@@ -68,7 +70,7 @@ export async function create(options: CreateOptions): Promise<CreateResult> {
   }
   const scopes = options.scopes ?? (await askScopes(options.prompt, main));
   const owners = options.owners !== undefined && options.owners.length > 0 ? [...options.owners] : await defaultOwners(session.github.backend, main);
-  if (secretNeeded(authMethod)) requireCredentialsFile(session.env);
+  if (secretIsGenerated(authMethod)) requireCredentialsFile(session.env);
 
   const { opened, clientId, clientSecret } = await openCreateRequest(session, main, {
     name: options.name,
@@ -88,14 +90,11 @@ export async function create(options: CreateOptions): Promise<CreateResult> {
   return {
     ...opened,
     clientId,
+    authMethod,
     ...(clientSecret === undefined ? {} : { clientSecret }),
     ...(kept.savedTo === undefined ? {} : { savedTo: kept.savedTo }),
     ...(warning === '' ? {} : { warning }),
   };
-}
-
-function secretNeeded(method: AuthMethod): boolean {
-  return method !== 'private_key_jwt';
 }
 
 async function ask(prompt: Prompt | undefined, question: string): Promise<string | undefined> {
@@ -141,7 +140,9 @@ export const command = defineCommand({
     'Open a create request for NAME: a pull request that adds apps/NAME.yaml with a fresh client ' +
     "id and a generated 256-bit client secret sealed to the controller's key. The secret is shown " +
     'once and saved in your credentials file ($MERGEKEY_CREDENTIALS, else ' +
-    '~/.config/mergekey/credentials.json). The application is awaiting approval until a publisher ' +
+    '~/.config/mergekey/credentials.json). A public client (--auth-method none: a single-page or ' +
+    'mobile app signing people in) gets no secret: it uses the authorization_code grant with PKCE, ' +
+    'and needs at least one --redirect-uri. The application is awaiting approval until a publisher ' +
     'merges the request. On a terminal, the description and scopes are asked for when not given. ' +
     'Refused when the name is taken on the main branch or has an open request. Run it in a clone ' +
     'of the manifests repository; your checkout is not touched.',
@@ -149,18 +150,19 @@ export const command = defineCommand({
   options: {
     description: { type: 'string', valueName: 'TEXT', description: 'What the application does (required; asked for on a terminal).' },
     'display-name': { type: 'string', valueName: 'TEXT', description: 'A human-readable name.' },
-    scopes: { type: 'string', valueName: 'LIST', description: "Comma-separated scopes: open, or scopes that APIs publish (default: open)." },
-    'grant-types': { type: 'string', valueName: 'LIST', description: `Comma-separated grant types: ${GRANT_TYPES.join(', ')} (default: ${DEFAULT_GRANT_TYPES.join(', ')}).` },
-    'redirect-uri': { type: 'string', multiple: true, valueName: 'URI', description: 'A redirect URI (http(s)://…, no fragment); repeat for several.' },
+    scopes: { type: 'string', valueName: 'LIST', description: 'Comma-separated scopes: open, openid, profile, email, or scopes that APIs publish (default: open).' },
+    'grant-types': { type: 'string', valueName: 'LIST', description: `Comma-separated grant types: ${GRANT_TYPES.join(', ')} (default: ${DEFAULT_GRANT_TYPES.join(', ')}; for a public client ${PUBLIC_CLIENT_GRANT_TYPES.join(', ')}).` },
+    'redirect-uri': { type: 'string', multiple: true, valueName: 'URI', description: REDIRECT_URI_HELP },
     plan: { type: 'string', valueName: 'PLAN', description: "The plan (default: the repository's defaultPlan)." },
     owner: { type: 'string', multiple: true, valueName: 'USER', description: 'An owner (users/USER.yaml); repeat for several (default: the users whose githubLogin is yours).' },
-    'auth-method': { type: 'string', valueName: 'METHOD', choices: AUTH_METHODS, description: 'How the client authenticates at the token endpoint.', default: DEFAULT_AUTH_METHOD },
+    'auth-method': { type: 'string', valueName: 'METHOD', choices: AUTH_METHODS, description: AUTH_METHOD_HELP, default: DEFAULT_AUTH_METHOD },
     jwks: { type: 'string', valueName: 'FILE', description: 'For private_key_jwt: a JSON file with the public JWKS. No secret is generated.' },
     ...GITHUB_OPTIONS,
   },
   examples: [
     "mergekey app create billing --description 'Bills customers monthly' --scopes invoices:read,invoices:write",
     'mergekey app create billing   # asks for the description and scopes',
+    "mergekey app create spa --description 'Our single-page app' --auth-method none --scopes openid,profile --redirect-uri https://spa.example.com/callback",
   ],
   run: (input) =>
     create({
@@ -183,6 +185,7 @@ export const command = defineCommand({
     [
       '',
       `  client id:     ${result.clientId}`,
+      ...(result.authMethod === 'none' ? [PUBLIC_CLIENT_NOTE] : []),
       ...(result.clientSecret === undefined
         ? []
         : [`  client secret: ${result.clientSecret}`, `The secret is shown once${result.savedTo === undefined ? '' : `; it is saved in ${result.savedTo}`}.`]),

@@ -4,8 +4,8 @@ import { appPath } from '../../../controller/requests/index.ts';
 import { defineCommand } from '../../command.ts';
 import { usageError } from '../../errors.ts';
 import { GITHUB_OPTIONS } from '../../github-options.ts';
-import { parseDuration, parseGrantTypes, parseList, parseRedirectUris } from './inputs.ts';
-import type { GrantType } from '../../../controller/manifests/vocabulary.ts';
+import { parseDuration, parseGrantTypes, parseList, parseRedirectUris, REDIRECT_URI_HELP } from './inputs.ts';
+import { GRANT_TYPES, type GrantType } from '../../../controller/manifests/vocabulary.ts';
 import { editApplicationText, type ApplicationEdits } from '../../../controller/requests/manifest.ts';
 import { openRequest, requireAllowed, type OpenedRequest } from '../../../controller/requests/open.ts';
 import { formatOpened } from './render.ts';
@@ -132,11 +132,11 @@ export const command = defineCommand({
       type: 'string',
       multiple: true,
       valueName: 'URI',
-      description: 'A redirect URI (http(s)://…, no fragment); repeat for several. Replaces the current list.',
+      description: `${REDIRECT_URI_HELP} Replaces the current list.`,
     },
     'clear-redirect-uris': { type: 'boolean', description: 'Remove every redirect URI.' },
-    scopes: { type: 'string', valueName: 'LIST', description: 'The scopes, comma-separated (open, or scopes that APIs publish). Replaces the current list.' },
-    'grant-types': { type: 'string', valueName: 'LIST', description: 'The grant types, comma-separated: client_credentials, password, refresh_token.' },
+    scopes: { type: 'string', valueName: 'LIST', description: 'The scopes, comma-separated (open, openid, profile, email, or scopes that APIs publish). Replaces the current list.' },
+    'grant-types': { type: 'string', valueName: 'LIST', description: `The grant types, comma-separated: ${GRANT_TYPES.join(', ')}. Replaces the current list.` },
     plan: { type: 'string', valueName: 'PLAN', description: "The plan ('' returns to the repository's default plan)." },
     'rotate-secret': { type: 'boolean', description: 'Add a new client secret; the current one expires after --old-secret-expires.' },
     'old-secret-expires': {

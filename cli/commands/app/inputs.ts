@@ -1,4 +1,5 @@
 // Parsing the values developers type for application fields, with usage errors that name the option.
+import { redirectUriProblem } from '../../../controller/manifests/index.ts';
 import { GRANT_TYPES, isGrantType, type GrantType } from '../../../controller/manifests/vocabulary.ts';
 import { usageError } from '../../errors.ts';
 
@@ -16,15 +17,24 @@ export function parseGrantTypes(value: string): GrantType[] {
   return items.filter(isGrantType);
 }
 
+/** Redirect URIs, each checked as the manifest checks it (the schema and redirect-uris.ts). */
 export function parseRedirectUris(values: readonly string[]): string[] {
   for (const uri of values) {
-    // RFC 6749 section 3.1.2: "The redirection endpoint URI MUST be an absolute URI" and "MUST NOT include a fragment component."
-    if (!/^https?:\/\/[^#\s]+$/.test(uri) || !URL.canParse(uri)) {
-      throw usageError(`option '--redirect-uri' must be an absolute http(s) URI without a fragment (got '${uri}')`);
-    }
+    const problem = redirectUriProblem(uri);
+    if (problem !== undefined) throw usageError(`option '--redirect-uri' refuses '${uri}': ${problem}`);
   }
   return [...new Set(values)];
 }
+
+/** The help of `--redirect-uri`, as app create, app new and app edit take it. */
+export const REDIRECT_URI_HELP =
+  'A redirect URI for the authorization_code grant, matched exactly: https://…, or http://127.0.0.1 or http://[::1] (any port at sign-in) for a native app; no fragment. Repeat for several.';
+
+/** The help of `--auth-method`. */
+export const AUTH_METHOD_HELP = 'How the client authenticates at the token endpoint; none: a public client (a single-page or mobile app) with no secret, protected by PKCE.';
+
+/** What a new public client is told instead of a secret. */
+export const PUBLIC_CLIENT_NOTE = 'A public client: no client secret. It signs people in with the authorization_code grant and PKCE (S256).';
 
 const UNITS: Readonly<Record<string, number>> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import { simpleGit } from 'simple-git';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { create } from './create.ts';
+import { command as createCommand, create } from './create.ts';
 import { edit } from './edit.ts';
 import { list } from './list.ts';
 import { show } from './show.ts';
@@ -157,6 +157,37 @@ describe('create', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('registers a public client: no secret generated, saved or printed, the code flow by default, and a plan that says so', async () => {
+    const created = await create({
+      ...world.as('bob'),
+      name: 'spa',
+      description: 'Signs people in from the browser.',
+      authMethod: 'none',
+      scopes: ['openid', 'profile'],
+      redirectUris: ['https://spa.example.com/callback'],
+    });
+    expect(created.clientSecret).toBeUndefined();
+    const manifest = await world.repo.show(created.branch, 'apps/spa.yaml');
+    expect(manifest).toContain('tokenEndpointAuthMethod: none');
+    expect(manifest).toMatch(/grantTypes:\n {4}- authorization_code\n {4}- refresh_token\n/);
+    expect(manifest).toMatch(/redirectUris:\n {4}- https:\/\/spa\.example\.com\/callback\n/);
+    expect(manifest).not.toContain('credentials');
+    expect(created.plan.lines).toContain('Client authentication: `none` (a public client: no client secret; PKCE protects its codes).');
+    const output = createCommand.render!(created, {} as never);
+    expect(output).toContain(`  client id:     ${created.clientId}\nA public client: no client secret. It signs people in with the authorization_code grant and PKCE (S256).\n`);
+    expect(output).not.toContain('secret:');
+  });
+
+  it('refuses a redirect URI the manifest would refuse, before anything is pushed', async () => {
+    await expect(create({ ...world.as('bob'), name: 'native', description: 'A desktop app.', authMethod: 'none', redirectUris: ['http://192.168.1.20/cb'] })).rejects.toMatchObject({
+      code: 'USAGE',
+      message: "option '--redirect-uri' refuses 'http://192.168.1.20/cb': uses http on a host that is not a loopback IP, so the code would cross the network in the clear: use https, or http://127.0.0.1 or http://[::1] for a native app on the same device (RFC 8252 section 7.3)",
+    });
+    await expect(create({ ...world.as('bob'), name: 'native', description: 'A desktop app.', authMethod: 'none' })).rejects.toThrow(
+      /apps\/native\.yaml:\d+:\d+: spec\.grantTypes\[0\]: authorization_code sends the user back to a registered redirect URI, and this application lists none: add spec\.redirectUris/,
+    );
   });
 
   it('without a terminal, a missing description is a usage error', async () => {

@@ -124,8 +124,8 @@ export async function show(options: ShowOptions): Promise<AppShowResult> {
       : {
           keys: {
             clientId: app.spec.clientId,
-            secrets: (app.spec.credentials.secrets ?? []).map((secret) => ({ masked: MASK, ...(secret.expiresAt === undefined ? {} : { expiresAt: secret.expiresAt }) })),
-            ...(app.spec.credentials.jwks === undefined ? {} : { publicKeys: app.spec.credentials.jwks.keys.map((key) => key.kid ?? `${key.kty} key`) }),
+            secrets: (app.spec.credentials?.secrets ?? []).map((secret) => ({ masked: MASK, ...(secret.expiresAt === undefined ? {} : { expiresAt: secret.expiresAt }) })),
+            ...(app.spec.credentials?.jwks === undefined ? {} : { publicKeys: app.spec.credentials.jwks.keys.map((key) => key.kid ?? `${key.kty} key`) }),
             ...(options.reveal === true && local.current !== undefined ? { revealed: local.current } : {}),
             ...(options.reveal === true && local.pending !== undefined ? { pending: local.pending } : {}),
             savedLocally: local.current !== undefined,

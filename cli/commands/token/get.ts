@@ -11,7 +11,7 @@ import { JWT_BEARER_ASSERTION_TYPE, readSigningKey, signClientAssertion } from '
 import { appClient, basicAuthorization, call, refusal, savedApp, type SavedApp } from './client.ts';
 
 /** The methods that authenticate with a client secret; private_key_jwt signs with --private-key instead. */
-const SECRET_METHODS: readonly SecretAuthMethod[] = AUTH_METHODS.filter((method): method is SecretAuthMethod => method !== 'private_key_jwt');
+const SECRET_METHODS: readonly SecretAuthMethod[] = AUTH_METHODS.filter((method): method is SecretAuthMethod => method !== 'private_key_jwt' && method !== 'none');
 
 export interface TokenGetOptions {
   app: string;

@@ -4,7 +4,7 @@
 import { invalidGrant } from '../errors.ts';
 import { mintAccessToken, mintRefreshToken, refreshTokenId, seconds, tokenResponse, type TokenResponse } from '../issue.ts';
 import { currentScopeMap, liveness, livenessSources, refreshTokenFacts, type DeathReason } from '../liveness.ts';
-import { grantScopes, OPEN_SCOPE, parseScope, type ScopeAudiences } from '../scopes.ts';
+import { grantScopes, isBuiltInScope, parseScope, type ScopeAudiences } from '../scopes.ts';
 import type { GrantRequest } from './types.ts';
 
 export const grantType = 'refresh_token';
@@ -42,7 +42,7 @@ export async function handle({ ctx, client: { app, generation }, plan, params }:
   // Scopes no Api publishes any more are dropped too: a scope name another Api publishes later
   // must not ride on an old grant into that Api.
   const held = (published: ScopeAudiences) => presented.scope.split(' ')
-    .filter((scope) => app.spec.scopes.includes(scope) && (scope === OPEN_SCOPE || published.has(scope)));
+    .filter((scope) => app.spec.scopes.includes(scope) && (isBuiltInScope(scope) || published.has(scope)));
   // An Api withdrawn since the kept scope map was read is granted from the store's state (liveness.ts).
   const { published, generation: grants } = currentScopeMap(ctx, held(ctx.slow.published()));
   const original = held(published);

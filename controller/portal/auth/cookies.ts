@@ -1,6 +1,6 @@
-// The portal's cookies (session, sign-in form, device) and their attributes, decided in one place:
+// The portal's cookies (session, sign-in form, device, a Try sign-in attempt) and their attributes, decided in one place:
 // HttpOnly, SameSite=Lax, Path=/; under an https issuer also Secure and `__Host-` prefixed.
-export type CookieBase = 'session' | 'signin' | 'device';
+export type CookieBase = 'session' | 'signin' | 'device' | 'try-sign-in';
 
 export interface PortalCookies {
   name(base: CookieBase): string;

@@ -5,6 +5,7 @@
 // kept in the session for the next page (post/redirect/get).
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { sessionUserLive } from '../../oauth/liveness.ts';
+import type { UserRecord } from '../../store/records.ts';
 import type { Flash, SessionRecord } from '../../store/sessions.ts';
 import { portalUser, type PortalUser } from '../accounts.ts';
 import type { PortalContext } from '../context.ts';
@@ -28,33 +29,47 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * The request's session, checked against its user as they are now; undefined when there is none
+ * (an ended one is destroyed). Touches nothing: `signedIn` does, once the request is let in.
+ */
+export async function sessionOf(ctx: Omit<PortalContext, 'auth'>, request: FastifyRequest): Promise<{ id: string; session: SessionRecord; record: UserRecord } | undefined> {
+  const { deps, sessions, cookies, userCutOffs } = ctx;
+  const id = request.cookies[cookies.name('session')];
+  const session = await sessions.find(id);
+  const record = session === undefined ? undefined : deps.store.config.user(session.user);
+  const valid = session !== undefined && record?.passwordHash !== undefined && passwordStamp(record.passwordHash) === session.passwordStamp
+    // A session opened before its user was last removed or given a new password has ended, as
+    // the user's tokens have: a User restored by a revert, or a new person of the same name, gets
+    // no session of the old one, whatever the password stamp says.
+    && sessionUserLive(userCutOffs, session);
+  if (!valid) {
+    if (id !== undefined && session !== undefined) await sessions.destroy(id);
+    return undefined;
+  }
+  return { id: id!, session, record: record! };
+}
+
 /** Loads the session; without one, GETs go to sign-in and everything else is refused. On POST, checks the CSRF token. */
 export function signedIn(ctx: Omit<PortalContext, 'auth'>): preHandlerAsyncHookHandler {
-  const { deps, sessions, cookies, userCutOffs } = ctx;
+  const { sessions } = ctx;
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    const id = request.cookies[cookies.name('session')];
-    const session = await sessions.find(id);
-    const record = session === undefined ? undefined : deps.store.config.user(session.user);
-    const valid = session !== undefined && record?.passwordHash !== undefined && passwordStamp(record.passwordHash) === session.passwordStamp
-      // A session opened before its user was last removed or given a new password has ended, as
-      // the user's tokens have: a User restored by a revert, or a new person of the same name, gets
-      // no session of the old one, whatever the password stamp says.
-      && sessionUserLive(userCutOffs, session);
-    if (!valid) {
-      if (id !== undefined && session !== undefined) await sessions.destroy(id);
+    const found = await sessionOf(ctx, request);
+    if (found === undefined) {
       if (request.method === 'GET') {
         const next = encodeURIComponent(request.url);
         return reply.redirect(`${BASE}/sign-in?next=${next}`, 303);
       }
       return sendPage(reply, errorPage(ctx.page(request), 401, 'You are not signed in (or your session ended).', 'Sign in again, then repeat what you were doing.', `${BASE}/sign-in`), 401);
     }
+    const { id, session, record } = found;
     if (request.method === 'POST' && !sameSite(request)) {
       return sendPage(reply, errorPage(ctx.page(request), 403, 'This form was not sent from the portal.', undefined), 403);
     }
     if (request.method === 'POST' && !tokensEqual(field(request, '_csrf'), session.csrf)) {
       return sendPage(reply, errorPage(ctx.page(request), 403, 'The form expired or did not come from this portal, so nothing was done.', 'Reload the page and try again.'), 403);
     }
-    request.portal = { id: id!, session: await sessions.touch(id!, session), user: portalUser(record!) };
+    request.portal = { id, session: await sessions.touch(id, session), user: portalUser(record) };
     return undefined;
   };
 }

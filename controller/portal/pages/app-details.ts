@@ -4,7 +4,7 @@ import { GRANT_TYPES, type GrantType } from '../../manifests/vocabulary.ts';
 import { APP_STATUS_LABELS } from '../../requests/index.ts';
 import { html, safeUrl, type SafeHtml } from '../html.ts';
 import type { HistoryEntry } from '../history.ts';
-import { canRotate } from '../policy.ts';
+import { canRotate, mayTrySignIn } from '../policy.ts';
 import type { AppDetail } from '../service.ts';
 import type { PortalToken, TokenFailure, TokenSuccess } from '../tokens.ts';
 import { snapshotProblems, statusSentence } from './apps.ts';
@@ -19,6 +19,7 @@ const GRANT_LABELS: Readonly<Record<GrantType, string>> = {
   client_credentials: 'Client Credentials',
   password: 'Password',
   refresh_token: 'Refresh Token',
+  authorization_code: 'Authorization Code',
 };
 
 const OUTCOME_WORDS = { open: 'open', approved: 'approved', rejected: 'rejected', cancelled: 'cancelled' } as const;
@@ -57,6 +58,7 @@ function actions(detail: AppDetail): SafeHtml {
   const open = view.openRequest;
   return html`<div class="actions" role="group" aria-label="Actions">
     <a class="button" href="${BASE}/apps/${name}/edit">Edit</a>
+    ${mayTrySignIn(detail.canAct, detail.record) ? html`<a class="button" href="${BASE}/apps/${name}/try-sign-in">Try sign-in</a>` : undefined}
     ${view.status === 'active' ? html`<a class="button button--danger" href="${BASE}/apps/${name}/deactivate">Deactivate</a>` : undefined}
     ${view.status === 'inactive' ? html`<a class="button" href="${BASE}/apps/${name}/activate">Activate</a>` : undefined}
     ${open === undefined ? undefined : html`<a class="button button--quiet" href="${BASE}/apps/${name}/cancel">Cancel ${open.kind} request #${open.number}</a>`}
@@ -96,7 +98,7 @@ function overview(detail: AppDetail): SafeHtml {
 
 function keys(detail: AppDetail): SafeHtml {
   const spec = detail.manifest?.spec;
-  const secrets = spec?.credentials.secrets ?? [];
+  const secrets = spec?.credentials?.secrets ?? [];
   return html`<section id="keys" aria-labelledby="keys-title" class="card">
     <h2 id="keys-title">Keys</h2>
     ${spec === undefined
@@ -109,10 +111,12 @@ function keys(detail: AppDetail): SafeHtml {
               html`<span class="masked" aria-label="masked">••••••••••••••••</span>${secret.expiresAt === undefined ? undefined : html` <span class="hint">expires ${time(secret.expiresAt)}</span>`}`,
             ),
           )}
-          ${spec.credentials.jwks === undefined ? undefined : row('Public keys', codes(spec.credentials.jwks.keys.map((key) => key.kid ?? key.kty)))}
+          ${spec.credentials?.jwks === undefined ? undefined : row('Public keys', codes(spec.credentials.jwks.keys.map((key) => key.kid ?? key.kty)))}
         </dl>
-        <p class="hint">The client secret is shown once, when the application is created or its secret rotated: the portal never holds it afterwards (the manifest keeps it sealed, the token server only a hash). To get a new one, rotate it: an edit request that adds a new secret and gives the current one seven more days.</p>
-        ${canRotate(detail.canAct, detail.view) ? html`<p><a class="button" href="${BASE}/apps/${detail.view.app}/rotate">Rotate client secret</a></p>` : undefined}`}
+        ${spec.tokenEndpointAuthMethod === 'none'
+          ? html`<p class="hint" id="public-client">A public client: it has no client secret to show or rotate. It signs people in with the authorization code grant and PKCE (S256), with the client ID alone.</p>`
+          : html`<p class="hint">The client secret is shown once, when the application is created or its secret rotated: the portal never holds it afterwards (the manifest keeps it sealed, the token server only a hash). To get a new one, rotate it: an edit request that adds a new secret and gives the current one seven more days.</p>
+        ${canRotate(detail.canAct, detail.view) ? html`<p><a class="button" href="${BASE}/apps/${detail.view.app}/rotate">Rotate client secret</a></p>` : undefined}`}`}
   </section>`;
 }
 

@@ -2,7 +2,8 @@
 // what was submitted (the new client secret is shown there, once).
 import type { ChangePlan } from '../../requests/index.ts';
 import type { Application } from '../../manifests/types.generated.ts';
-import { DEFAULT_GRANT_TYPES, GRANT_TYPES, isGrantType, type GrantType } from '../../manifests/vocabulary.ts';
+import { redirectUriProblem } from '../../manifests/redirect-uris.ts';
+import { DEFAULT_GRANT_TYPES, GRANT_TYPES, isGrantType, PUBLIC_CLIENT_GRANT_TYPES, type GrantType } from '../../manifests/vocabulary.ts';
 import { html, inlineMarkdown, safeUrl } from '../html.ts';
 import { BASE, csrfField, errorSummary, fieldError, invalid, layout, shownOnce, type FieldErrors, type PageContext } from './layout.ts';
 
@@ -14,7 +15,15 @@ export interface AppFormValues {
   redirectUris: string;
   scopes: string[];
   grantTypes: string[];
+  /**
+   * `public`: a single-page or mobile app (tokenEndpointAuthMethod none), which gets no secret
+   * and uses PKCE; `confidential`: a server that keeps the secret the portal shows once. Chosen
+   * when the application is registered; an edit keeps the application's own.
+   */
+  clientType: ClientType;
 }
+
+export type ClientType = 'confidential' | 'public';
 
 export interface ScopeChoice {
   name: string;
@@ -27,6 +36,7 @@ const GRANT_WORDS: Readonly<Record<GrantType, { label: string; hint: string }>> 
   client_credentials: { label: 'Client credentials', hint: 'The application acts for itself.' },
   password: { label: 'Password', hint: 'The application sends a user’s name and password (discouraged by RFC 9700; throttled).' },
   refresh_token: { label: 'Refresh token', hint: 'Password grants also return a refresh token, exchanged for new access tokens.' },
+  authorization_code: { label: 'Authorization code', hint: 'People sign in through the browser and consent (PKCE required); needs a redirect URI.' },
 };
 
 /** The grant types the form offers: every one a manifest may list, in the schema's order. */
@@ -41,6 +51,7 @@ export interface ValidForm {
   redirectUris: string[];
   scopes: string[];
   grantTypes: GrantType[];
+  publicClient: boolean;
 }
 
 /** Checks the form as the manifest schema will, with a message per field; `scopes` must be published ones. */
@@ -57,14 +68,21 @@ export function validateAppForm(values: AppFormValues, published: readonly strin
   const displayName = values.displayName.trim();
   if (displayName.length > 100) errors.displayName = 'The display name must be at most 100 characters.';
   const redirectUris = [...new Set(values.redirectUris.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== ''))];
-  // RFC 6749 section 3.1.2: "The redirection endpoint URI MUST be an absolute URI" and "MUST NOT include a fragment component."
-  const bad = redirectUris.find((uri) => !/^https?:\/\/[^#\s]+$/.test(uri) || !URL.canParse(uri));
-  if (bad !== undefined) errors.redirectUris = `“${bad}” is not a redirect URI: use the format http(s)://host/path, without a fragment (#).`;
-  else if (redirectUris.length > 20) errors.redirectUris = 'At most 20 redirect URIs.';
+  // The manifest's own checks (schema, unambiguous URL, https or loopback http, no wildcard).
+  const bad = redirectUris.map((uri) => ({ uri, problem: redirectUriProblem(uri) })).find(({ problem }) => problem !== undefined);
+  if (bad !== undefined) errors.redirectUris = `“${bad.uri}” is not a redirect URI: ${bad.problem!}.`;
+  else if (redirectUris.length > 10) errors.redirectUris = 'At most 10 redirect URIs.';
   const unknownScope = values.scopes.find((scope) => !published.includes(scope));
   if (unknownScope !== undefined) errors.scopes = `“${unknownScope}” is not a published scope.`;
   const grantTypes = values.grantTypes.filter(isGrantType);
+  const publicClient = values.clientType === 'public';
   if (grantTypes.length === 0 || grantTypes.length !== values.grantTypes.length) errors.grantTypes = 'Choose at least one grant type.';
+  else if (publicClient && grantTypes.some((grant) => !(PUBLIC_CLIENT_GRANT_TYPES as readonly string[]).includes(grant))) {
+    errors.grantTypes = 'A public client has no secret to prove who asks: it may use only the authorization code grant (with PKCE) and refresh tokens.';
+  }
+  if (grantTypes.includes('authorization_code') && redirectUris.length === 0 && errors.redirectUris === undefined) {
+    errors.redirectUris = 'The authorization code grant sends people back to a redirect URI: enter at least one.';
+  }
   if (Object.keys(errors).length > 0) return { errors };
   return {
     errors,
@@ -75,6 +93,7 @@ export function validateAppForm(values: AppFormValues, published: readonly strin
       redirectUris,
       scopes: [...new Set(values.scopes)],
       grantTypes: [...new Set(grantTypes)],
+      publicClient,
     },
   };
 }
@@ -87,10 +106,21 @@ export function valuesOf(app: Application): AppFormValues {
     redirectUris: (app.spec.redirectUris ?? []).join('\n'),
     scopes: app.spec.scopes,
     grantTypes: app.spec.grantTypes,
+    clientType: clientTypeOf(app),
   };
 }
 
-export const EMPTY_FORM: AppFormValues = { name: '', displayName: '', description: '', redirectUris: '', scopes: [], grantTypes: [...DEFAULT_GRANT_TYPES] };
+export function clientTypeOf(app: Application): ClientType {
+  return app.spec.tokenEndpointAuthMethod === 'none' ? 'public' : 'confidential';
+}
+
+export const EMPTY_FORM: AppFormValues = { name: '', displayName: '', description: '', redirectUris: '', scopes: [], grantTypes: [...DEFAULT_GRANT_TYPES], clientType: 'confidential' };
+
+/** The form's words for each kind of client. */
+const CLIENT_TYPES: readonly { value: ClientType; label: string; hint: string }[] = [
+  { value: 'confidential', label: 'Confidential client', hint: 'A server-side application that keeps the client secret shown once after you add it.' },
+  { value: 'public', label: 'Public client (SPA or mobile app: no secret, PKCE)', hint: 'Code in a browser or on a device cannot keep a secret: it signs people in with the authorization code grant and PKCE.' },
+];
 
 export function appFormPage(
   ctx: PageContext,
@@ -132,10 +162,23 @@ export function appFormPage(
         <input id="displayName" name="displayName" type="text" maxlength="100" value="${values.displayName}"${invalid(errors, 'displayName')}>
         ${fieldError(errors, 'displayName')}
       </div>
+      ${isNew
+        ? html`<fieldset class="field choices" id="clientType">
+            <legend>Client type</legend>
+            ${CLIENT_TYPES.map(
+              (type) => html`<div class="choice">
+                <input type="radio" id="clientType-${type.value}" name="clientType" value="${type.value}"${values.clientType === type.value ? html` checked` : undefined}>
+                <label for="clientType-${type.value}">${type.label} <span class="hint">— ${type.hint}</span></label>
+              </div>`,
+            )}
+          </fieldset>`
+        : values.clientType === 'public'
+          ? html`<p class="hint" id="clientType">A public client (SPA or mobile app: no secret, PKCE): it may use only the authorization code grant and refresh tokens.</p>`
+          : undefined}
       <div class="field">
-        <label for="redirectUris">Redirect URIs <span class="optional">(optional)</span></label>
+        <label for="redirectUris">Redirect URIs <span class="optional">(needed for the authorization code grant)</span></label>
         <textarea id="redirectUris" name="redirectUris" rows="2" spellcheck="false"${invalid(errors, 'redirectUris', 'redirectUris-hint')}>${values.redirectUris}</textarea>
-        <p class="hint" id="redirectUris-hint">One per line, in the format <code>http(s)://&lt;Redirect URL&gt;</code>.</p>
+        <p class="hint" id="redirectUris-hint">One per line, matched exactly: <code>https://…</code>, or <code>http://127.0.0.1/…</code> or <code>http://[::1]/…</code> for a native app (any port at sign-in). No fragment, no wildcard, no <code>localhost</code>.</p>
         ${fieldError(errors, 'redirectUris')}
       </div>
       <fieldset class="field choices" id="scopes"${invalid(errors, 'scopes', 'scopes-hint')}>
@@ -200,6 +243,7 @@ export interface CreatedView {
   url: string;
   clientId: string;
   clientSecret: string | undefined;
+  publicClient: boolean;
   warning?: string | undefined;
 }
 
@@ -215,6 +259,9 @@ export function createdPage(ctx: PageContext, created: CreatedView): string {
       <div><dt>Client ID</dt><dd><code>${created.clientId}</code></dd></div>
       <div><dt>Request</dt><dd><a href="${safeUrl(created.url)}">#${created.number}</a></dd></div>
     </dl>
+    ${created.publicClient
+      ? html`<p id="public-client">A public client: it has no client secret. It signs people in with the authorization code grant and PKCE (S256), with the client ID alone.</p>`
+      : undefined}
     ${created.clientSecret === undefined
       ? undefined
       : shownOnce('client-secret', 'Client secret', created.clientSecret, 'Copy it now and keep it in your secret store: it is shown this once and never again. Only its hash reaches the token server; the manifest holds it sealed. Lost it? Rotate the secret from the application’s Keys section.')}
@@ -247,6 +294,7 @@ export function formValues(body: Record<string, unknown>, name?: string): AppFor
     redirectUris: text('redirectUris'),
     scopes: list('scope'),
     grantTypes: list('grantType'),
+    clientType: text('clientType') === 'public' ? 'public' : 'confidential',
   };
 }
 

@@ -16,7 +16,7 @@ export interface PageContext {
   flash?: Flash | undefined;
   /** Versioned asset URLs, so browsers may cache them. */
   assets: { css: string; js: string; icon: string };
-  nav?: 'apps' | 'review';
+  nav?: 'apps' | 'review' | 'authorized';
 }
 
 export function layout(ctx: PageContext, title: string, body: SafeHtml): string {
@@ -55,6 +55,7 @@ function navigation(ctx: PageContext, user: PortalUser): SafeHtml {
     <ul>
       <li><a href="${BASE}/apps"${current('apps')}>${seesEveryApplication(user) ? 'Applications' : 'My Applications'}</a></li>
       ${mayReview(user) ? html`<li><a href="${BASE}/review"${current('review')}>Requests to review</a></li>` : undefined}
+      <li><a href="${BASE}/authorized"${current('authorized')}>Authorized applications</a></li>
     </ul>
   </nav>
   <form class="sign-out" method="post" action="${BASE}/sign-out">

@@ -10,6 +10,8 @@ export interface SignInForm {
   /** When the user must come back. */
   retryAfter?: string;
   next?: string;
+  /** The application an authorization request in `next` signs the person in to (its display name). */
+  signingInTo?: string;
 }
 
 export function signInPage(ctx: PageContext, form: SignInForm): string {
@@ -18,6 +20,7 @@ export function signInPage(ctx: PageContext, form: SignInForm): string {
     'Sign in',
     html`<section class="narrow" aria-labelledby="sign-in-title">
       <h1 id="sign-in-title">Sign in</h1>
+      ${form.signingInTo === undefined ? undefined : html`<p class="lead">to continue to <strong>${form.signingInTo}</strong></p>`}
       <p>Sign in with your user name (the name of your file in <code>users/</code>) and the password a publisher sealed for you.</p>
       ${form.error === undefined ? undefined : banner('error', form.error, form.retryAfter)}
       <form method="post" action="${BASE}/sign-in" class="form">

@@ -7,7 +7,7 @@ import type { RequestKind } from '../../requests/index.ts';
 import { redirectWith, user } from '../auth/signed-in.ts';
 import type { PortalContext } from '../context.ts';
 import { appName, body, field } from '../input.ts';
-import { appFormPage, createdPage, EMPTY_FORM, editConfirmPage, formValues, rotatedPage, validateAppForm, valuesOf } from '../pages/app-form.ts';
+import { appFormPage, clientTypeOf, createdPage, EMPTY_FORM, editConfirmPage, formValues, rotatedPage, validateAppForm, valuesOf } from '../pages/app-form.ts';
 import { confirmPage } from '../pages/confirm.ts';
 import { BASE } from '../pages/layout.ts';
 import { requireActor, requireCanceller, requireDeveloper, requireRequestAllowed } from '../policy.ts';
@@ -52,6 +52,7 @@ export function requestRoutes(app: FastifyInstance, ctx: PortalContext): void {
         url: created.opened.url,
         clientId: created.clientId,
         clientSecret: created.clientSecret,
+        publicClient: valid.publicClient,
         warning: created.opened.warning,
       }),
     );
@@ -69,7 +70,9 @@ export function requestRoutes(app: FastifyInstance, ctx: PortalContext): void {
     const name = appName(request.params.name);
     const { main } = await service.snapshot();
     const scopes = service.scopesOf(main);
-    const values = formValues(body(request), name);
+    const current = main.apps.get(name);
+    // The client type is not edited here: the form is checked against the application's own.
+    const values = { ...formValues(body(request), name), ...(current === undefined ? {} : { clientType: clientTypeOf(current.manifest) }) };
     const { errors, valid } = validateAppForm(values, scopes.map((scope) => scope.name), { isNew: false });
     if (valid === undefined) return sendPage(reply, appFormPage(ctx.page(request), { kind: 'edit', name }, values, scopes, errors), 400);
     const edits = {

@@ -7,10 +7,11 @@ import { newToken, sameSite, tokensEqual } from '../auth/csrf.ts';
 import { passwordStamp } from '../auth/sessions.ts';
 import type { PortalContext } from '../context.ts';
 import { deviceCookie, trustedDevice } from '../devices.ts';
-import { field } from '../input.ts';
+import { field, MAX_NEXT_LENGTH } from '../input.ts';
 import { BASE } from '../pages/layout.ts';
 import { signInPage } from '../pages/sign-in.ts';
 import { sendPage } from '../responses.ts';
+import { allowAuthorizeTarget } from './authorize.ts';
 
 const SWEEP_EVERY_MS = 10 * 60_000;
 // The sign-in form's own token lives this long.
@@ -24,7 +25,8 @@ export function signInRoutes(app: FastifyInstance, ctx: PortalContext): void {
     // The pre-session token: a double-submit cookie that ties the form to this browser (login CSRF).
     const token = newToken();
     reply.setCookie(cookies.name('signin'), token, cookies.options(SIGN_IN_FORM_MS));
-    return sendPage(reply, signInPage(ctx.page(request), { token, ...form }), status);
+    const signingInTo = allowAuthorizeTarget(ctx, reply, form.next);
+    return sendPage(reply, signInPage(ctx.page(request), { token, ...form, ...(signingInTo === undefined ? {} : { signingInTo }) }), status);
   };
 
   app.get<{ Querystring: { next?: string; 'signed-out'?: string } }>(`/sign-in`, async (request, reply) => {
@@ -32,7 +34,8 @@ export function signInRoutes(app: FastifyInstance, ctx: PortalContext): void {
     const flash = request.query['signed-out'] === undefined ? undefined : ({ kind: 'success', message: 'You are signed out.' } as const);
     const token = newToken();
     reply.setCookie(cookies.name('signin'), token, cookies.options(SIGN_IN_FORM_MS));
-    return sendPage(reply, signInPage(ctx.page(request, flash === undefined ? {} : { flash }), { token, ...(next === undefined ? {} : { next }) }));
+    const signingInTo = allowAuthorizeTarget(ctx, reply, next);
+    return sendPage(reply, signInPage(ctx.page(request, flash === undefined ? {} : { flash }), { token, ...(next === undefined ? {} : { next }), ...(signingInTo === undefined ? {} : { signingInTo }) }));
   });
 
   app.post(`/sign-in`, async (request, reply) => {
@@ -100,4 +103,3 @@ function safeNext(next: string | undefined): string | undefined {
   return next;
 }
 const NEXT = /^\/portal\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*$/;
-const MAX_NEXT_LENGTH = 1024;

@@ -3,7 +3,7 @@
 // under the owner's authority, after a confirmation.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { redirectWith, user } from '../auth/signed-in.ts';
-import type { PortalContext } from '../context.ts';
+import type { PortalContext, PortalDeps } from '../context.ts';
 import { isGrantType } from '../../manifests/vocabulary.ts';
 import { html } from '../html.ts';
 import { appName, field, list } from '../input.ts';
@@ -17,22 +17,6 @@ import { requestToken, tokenEndpointAt, type TokenEndpointCall } from '../tokens
 export function tokenRoutes(app: FastifyInstance, ctx: PortalContext): void {
   const { deps, service, tokens, auth } = ctx;
 
-  function tokenEndpoint(request: FastifyRequest): TokenEndpointCall {
-    if (deps.tokenEndpoint !== undefined) return tokenEndpointAt(deps.tokenEndpoint);
-    // This very server's endpoint, its throttles and logs as any client's, but injected in
-    // process: over the network it would have to be https://<the listen address> under an https
-    // issuer, whose certificate names the public host, and a plain HTTP listener behind a proxy
-    // refuses every request that did not come through the proxy ("TLS is required").
-    //
-    // From the developer's address: the endpoint throttles failed client authentications and
-    // password guesses per source address, and inject's default (127.0.0.1) would put every portal
-    // user, and an application calling from the server's own host, behind one shared count.
-    return async (headers, body) => {
-      const response = await request.server.inject({ method: 'POST', url: '/oauth2/token', headers, payload: body, remoteAddress: request.ip });
-      return { status: response.statusCode, body: response.body };
-    };
-  }
-
   app.post<{ Params: { name: string } }>(`/apps/:name/token`, auth, async (request, reply) => {
     const name = appName(request.params.name);
     const record = await service.actorRecord(user(request), name);
@@ -41,7 +25,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: PortalContext): void {
     const secret = field(request, 'client_secret') ?? '';
     if (secret === '') throw new PortalError(400, 'Paste the client secret: the token endpoint needs it, and the portal does not keep it.');
     const scopes = list(request, 'scope');
-    const result = await requestToken(tokenEndpoint(request), record, {
+    const result = await requestToken(tokenEndpointFor(deps, request), record, {
       grantType: grant,
       clientSecret: secret,
       ...(grant === 'refresh_token' ? { refreshToken: (field(request, 'refresh_token') ?? '').trim() } : { scopes }),
@@ -75,4 +59,21 @@ export function tokenRoutes(app: FastifyInstance, ctx: PortalContext): void {
     if (!revoked) throw new PortalError(404, 'That token is not live any more (expired or already revoked).');
     return redirectWith(ctx, request, reply, `${BASE}/apps/${name}#tokens`, { kind: 'success', message: 'The token was revoked: it no longer works.' });
   });
+}
+
+/** The token endpoint the portal calls for `request` (Generate token, Try sign-in). */
+export function tokenEndpointFor(deps: PortalDeps, request: FastifyRequest): TokenEndpointCall {
+  if (deps.tokenEndpoint !== undefined) return tokenEndpointAt(deps.tokenEndpoint);
+  // This very server's endpoint, its throttles and logs as any client's, but injected in
+  // process: over the network it would have to be https://<the listen address> under an https
+  // issuer, whose certificate names the public host, and a plain HTTP listener behind a proxy
+  // refuses every request that did not come through the proxy ("TLS is required").
+  //
+  // From the developer's address: the endpoint throttles failed client authentications and
+  // password guesses per source address, and inject's default (127.0.0.1) would put every portal
+  // user, and an application calling from the server's own host, behind one shared count.
+  return async (headers, body) => {
+    const response = await request.server.inject({ method: 'POST', url: '/oauth2/token', headers, payload: body, remoteAddress: request.ip });
+    return { status: response.statusCode, body: response.body };
+  };
 }

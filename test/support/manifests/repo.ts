@@ -130,6 +130,29 @@ spec:
 `;
 }
 
+/**
+ * A public client (a single-page app) signing people in: no credentials, PKCE at the token
+ * endpoint. Lines: `grantTypes` on 10, the redirect URIs on 12 and 13 (column 7), the auth
+ * method on 14.
+ */
+export function spaYaml(name = 'spa', clientId = 'mk_spa_0001'): string {
+  return `apiVersion: mergekey/v1
+kind: Application
+metadata:
+  name: ${name}
+spec:
+  description: A single-page app.
+  owners: [alice]
+  clientId: ${clientId}
+  scopes: [openid, profile, email, invoices:read]
+  grantTypes: [authorization_code, refresh_token]
+  redirectUris:
+    - https://spa.example.com/callback
+    - http://127.0.0.1/callback
+  tokenEndpointAuthMethod: none
+`;
+}
+
 export function toFiles(texts: RepoTexts): RepoFile[] {
   return Object.entries(texts).map(([path, content]) => ({
     path,

@@ -6,7 +6,7 @@ import type { Problem } from '../../../controller/manifests/model.ts';
 import { edit, type Case } from './cases.ts';
 import { loadManifest } from '../../../controller/manifests/load.ts';
 import { checkRules } from '../../../controller/manifests/rules.ts';
-import { billingYaml, INVOICES_API_YAML, makeSealingKey, planYaml, settingsYaml, toFiles, userYaml } from './repo.ts';
+import { billingYaml, INVOICES_API_YAML, makeSealingKey, planYaml, settingsYaml, spaYaml, toFiles, userYaml } from './repo.ts';
 
 const at = (path: string, line: number, column: number, code: ProblemCode, message: string): Problem => ({ path, line, column, code, message });
 const APP = 'apps/billing.yaml';
@@ -39,6 +39,9 @@ async function withHeader(sealed: Promise<string>, change: (header: Record<strin
   const changed = change(JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as Record<string, unknown>);
   return [Buffer.from(JSON.stringify(changed)).toString('base64url'), ...rest].join('.');
 }
+
+const HTTP_OFF_LOOPBACK = 'uses http on a host that is not a loopback IP, so the code would cross the network in the clear: use https, or http://127.0.0.1 or http://[::1] for a native app on the same device (RFC 8252 section 7.3)';
+const WILDCARD = 'holds a wildcard (*): redirect URIs are compared exactly, never as patterns (RFC 9700 section 4.1.3), so list each URI in full';
 
 export const FILE_RULE_CASES: Case[] = [
   {
@@ -82,6 +85,50 @@ export const FILE_RULE_CASES: Case[] = [
       at(APP, 20, 7, 'rules.url-ambiguous', 'spec.redirectUris[6]: "https://billing.example.com:99999/cb" is not a URL a browser can open (a port above 65535, a character not allowed in a host...)'),
       at(APP, 21, 7, 'rules.url-ambiguous', 'spec.redirectUris[7]: "https://billing.example.com:0443/cb" writes the port as "0443": write 443'),
       at('mergekey.yaml', 6, 11, 'rules.url-ambiguous', 'spec.issuer: "https://auth.example.com@evil.example" holds credentials or a user name before the host ("auth.example.com@"), which hide the real host from a reader: remove them'),
+    ],
+  },
+  {
+    title: 'redirect URIs the authorization endpoint must not send a code to: http off loopback, localhost, wildcards (RFC 8252 sections 7.3 and 8.3, RFC 9700 section 4.1.3)',
+    change: async (key) => {
+      const uris = [
+        'http://localhost:8080/cb',
+        'http://app.localhost/cb?x=1',
+        'http://billing.example.com/cb',
+        'http://127.0.0.2/cb',
+        'http://[::2]/cb',
+        'https://*.example.com/cb',
+        'https://billing.example.com/cb/*',
+        // Fine: http on the loopback IP literals, with or without a port.
+        'http://127.0.0.1/cb',
+        'http://127.0.0.1:51004/cb',
+        'http://[::1]/cb',
+      ];
+      return { [APP]: edit(await billingYaml(key), '  plan: gold\n', `  plan: gold\n  redirectUris:\n${uris.map((uri) => `    - ${uri}\n`).join('')}`) };
+    },
+    expected: [
+      at(APP, 14, 7, 'rules.redirect-uri', 'spec.redirectUris[0]: "http://localhost:8080/cb" names "localhost", which a resolver may send elsewhere (RFC 8252 section 8.3: NOT RECOMMENDED): use the loopback IP literal, http://127.0.0.1:8080/cb'),
+      at(APP, 15, 7, 'rules.redirect-uri', 'spec.redirectUris[1]: "http://app.localhost/cb?x=1" names "app.localhost", which a resolver may send elsewhere (RFC 8252 section 8.3: NOT RECOMMENDED): use the loopback IP literal, http://127.0.0.1/cb?x=1'),
+      at(APP, 16, 7, 'rules.redirect-uri', `spec.redirectUris[2]: "http://billing.example.com/cb" ${HTTP_OFF_LOOPBACK}`),
+      at(APP, 17, 7, 'rules.redirect-uri', `spec.redirectUris[3]: "http://127.0.0.2/cb" ${HTTP_OFF_LOOPBACK}`),
+      at(APP, 18, 7, 'rules.redirect-uri', `spec.redirectUris[4]: "http://[::2]/cb" ${HTTP_OFF_LOOPBACK}`),
+      at(APP, 19, 7, 'rules.redirect-uri', `spec.redirectUris[5]: "https://*.example.com/cb" ${WILDCARD}`),
+      at(APP, 20, 7, 'rules.redirect-uri', `spec.redirectUris[6]: "https://billing.example.com/cb/*" ${WILDCARD}`),
+    ],
+  },
+  {
+    title: 'the authorization_code grant without a redirect URI',
+    change: (_key, repo) => ({ 'apps/spa.yaml': edit(spaYaml(), '  redirectUris:\n    - https://spa.example.com/callback\n    - http://127.0.0.1/callback\n', ''), 'apps/reports.yaml': edit(repo['apps/reports.yaml'], '  clientId: mk_reports_0001\n', '  clientId: mk_reports_0001\n  grantTypes: [client_credentials, authorization_code]\n  redirectUris: []\n') }),
+    expected: [
+      at('apps/reports.yaml', 9, 36, 'rules.redirect-uri-missing', 'spec.grantTypes[1]: authorization_code sends the user back to a registered redirect URI, and this application lists none: add spec.redirectUris'),
+      at('apps/spa.yaml', 10, 16, 'rules.redirect-uri-missing', 'spec.grantTypes[0]: authorization_code sends the user back to a registered redirect URI, and this application lists none: add spec.redirectUris'),
+    ],
+  },
+  {
+    title: 'a public client with grants that no PKCE verifier protects',
+    change: () => ({ 'apps/spa.yaml': edit(spaYaml(), 'grantTypes: [authorization_code, refresh_token]', 'grantTypes: [client_credentials, authorization_code, password]') }),
+    expected: [
+      at('apps/spa.yaml', 10, 16, 'rules.public-client-grant', 'spec.grantTypes[0]: a public client (tokenEndpointAuthMethod none) has no secret to prove who asks, so it may use only authorization_code and refresh_token (with PKCE), not client_credentials'),
+      at('apps/spa.yaml', 10, 56, 'rules.public-client-grant', 'spec.grantTypes[2]: a public client (tokenEndpointAuthMethod none) has no secret to prove who asks, so it may use only authorization_code and refresh_token (with PKCE), not password'),
     ],
   },
   {
@@ -285,7 +332,7 @@ export const REPOSITORY_RULE_CASES: Case[] = [
   {
     title: 'a scope no Api publishes',
     change: async (key) => ({ [APP]: edit(await billingYaml(key), '[invoices:read, open]', '[invoices:read, invoices:delete]') }),
-    expected: [at(APP, 10, 27, 'rules.unknown-scope', 'spec.scopes[1]: no Api publishes the scope "invoices:delete": use open or a scope an Api in apis/ publishes')],
+    expected: [at(APP, 10, 27, 'rules.unknown-scope', 'spec.scopes[1]: no Api publishes the scope "invoices:delete": use open, openid, profile, email or a scope an Api in apis/ publishes')],
   },
   {
     title: 'a scope published by two Apis, and one published twice by the same Api',
@@ -305,7 +352,32 @@ export const REPOSITORY_RULE_CASES: Case[] = [
   {
     title: 'an Api that publishes open',
     change: (_key, repo) => ({ 'apis/invoices.yaml': edit(repo['apis/invoices.yaml'], 'name: invoices:write', 'name: open') }),
-    expected: [at('apis/invoices.yaml', 11, 13, 'rules.reserved-scope', 'spec.scopes[1].name: open is the scope every application holds; an Api cannot publish it')],
+    expected: [at('apis/invoices.yaml', 11, 13, 'rules.reserved-scope', 'spec.scopes[1].name: open is a scope of the authorization server itself, which any application may list; an Api cannot publish it')],
+  },
+  {
+    title: 'an Api that publishes an OpenID Connect scope',
+    change: (_key, repo) => ({ 'apis/invoices.yaml': edit(repo['apis/invoices.yaml'], 'name: invoices:write', 'name: openid') }),
+    expected: [at('apis/invoices.yaml', 11, 13, 'rules.reserved-scope', 'spec.scopes[1].name: openid is a scope of the authorization server itself, which any application may list; an Api cannot publish it')],
+  },
+  {
+    title: 'nothing for public and confidential clients signing people in, with openid, profile and email, and consent skipped by a first-party app',
+    change: async (key) => ({
+      'apps/spa.yaml': `${spaYaml()}  consent: skip\n`,
+      'apps/web.yaml': `${edit(edit(spaYaml('web', 'mk_web_0001'), 'tokenEndpointAuthMethod: none', 'tokenEndpointAuthMethod: client_secret_post'), '[authorization_code, refresh_token]', '[authorization_code, client_credentials]')}  credentials:\n    secrets:\n      - sealed: ${await key.seal('Application/web')}\n`,
+      'mergekey.yaml': `${settingsYaml(key)}  firstPartyApps: [spa]\n`,
+    }),
+    expected: [],
+  },
+  {
+    title: 'consent skipped by an application mergekey.yaml does not list as first-party',
+    change: (key) => ({
+      'apps/spa.yaml': `${spaYaml()}  consent: skip\n`,
+      'apps/spa2.yaml': `${spaYaml('spa2', 'mk_spa_0002')}  consent: skip\n`,
+      'mergekey.yaml': `${settingsYaml(key)}  firstPartyApps: [spa, billing]\n`,
+    }),
+    expected: [
+      at('apps/spa2.yaml', 15, 12, 'rules.consent-not-first-party', 'spec.consent: only first-party applications skip consent, and mergekey.yaml\'s spec.firstPartyApps does not list "spa2": a publisher adds it there, or remove consent'),
+    ],
   },
   {
     title: 'a plan that does not exist',

@@ -2,7 +2,7 @@
 import type { ProblemCode } from '../../../controller/manifests/codes.ts';
 import type { Problem } from '../../../controller/manifests/model.ts';
 import { bytes, edit, type Case } from './cases.ts';
-import { billingYaml, planYaml, settingsYaml, userYaml } from './repo.ts';
+import { billingYaml, planYaml, settingsYaml, spaYaml, userYaml } from './repo.ts';
 
 const at = (path: string, line: number, column: number, code: ProblemCode, message: string): Problem => ({ path, line, column, code, message });
 const APP = 'apps/billing.yaml';
@@ -95,8 +95,43 @@ export const SCHEMA_CASES: Case[] = [
   },
   {
     title: 'a grant type Mergekey does not offer',
-    change: billing('  grantTypes: [client_credentials, refresh_token]', '  grantTypes: [authorization_code]'),
-    expected: [app(11, 16, 'schema.value', 'spec.grantTypes[0]: "authorization_code" must be one of client_credentials, password, refresh_token')],
+    change: billing('  grantTypes: [client_credentials, refresh_token]', '  grantTypes: [implicit]'),
+    expected: [app(11, 16, 'schema.value', 'spec.grantTypes[0]: "implicit" must be one of client_credentials, password, refresh_token, authorization_code')],
+  },
+  {
+    title: 'a public client with a client secret (tokenEndpointAuthMethod none holds no credentials)',
+    change: async (key) => ({
+      'apps/spa.yaml': `${spaYaml()}  credentials:
+    secrets:
+      - sealed: ${await key.seal('Application/spa')}
+`,
+    }),
+    expected: [at('apps/spa.yaml', 15, 3, 'schema.not-allowed', 'spec: field "credentials" is not allowed when tokenEndpointAuthMethod is none')],
+  },
+  {
+    title: 'a confidential client without credentials, whether its method is written or the default',
+    change: async (key) => ({
+      [APP]: `${(await billingYaml(key)).split('  credentials:')[0]!}`,
+      'apps/web.yaml': edit(spaYaml('web', 'mk_web_0001'), 'tokenEndpointAuthMethod: none', 'tokenEndpointAuthMethod: client_secret_post'),
+    }),
+    expected: [
+      app(5, 1, 'schema.required', 'spec: missing required field "credentials" (required when tokenEndpointAuthMethod is neither private_key_jwt nor none)'),
+      at('apps/web.yaml', 5, 1, 'schema.required', 'spec: missing required field "credentials" (required when tokenEndpointAuthMethod is neither private_key_jwt nor none)'),
+    ],
+  },
+  {
+    title: 'a consent other than skip, and an application named twice as first-party',
+    change: (key) => ({
+      'apps/spa.yaml': `${spaYaml()}  consent: ask
+`,
+      'mergekey.yaml': `${settingsYaml(key)}  firstPartyApps: [spa, Billing, spa]
+`,
+    }),
+    expected: [
+      at('apps/spa.yaml', 15, 12, 'schema.value', 'spec.consent: "ask" must be one of skip'),
+      at('mergekey.yaml', 9, 25, 'schema.pattern', `spec.firstPartyApps[1]: "Billing" is not allowed: use a lowercase DNS label: 3 to 63 of a-z, 0-9 and '-', starting and ending with a letter or digit`),
+      at('mergekey.yaml', 9, 34, 'schema.duplicate-item', 'spec.firstPartyApps[2]: "spa" is already listed at spec.firstPartyApps[0]'),
+    ],
   },
   {
     title: 'client secrets with private_key_jwt',
@@ -110,7 +145,7 @@ export const SCHEMA_CASES: Case[] = [
     title: 'an empty credentials mapping',
     change: async (key) => ({ [APP]: `${(await billingYaml(key)).split('  credentials:')[0]!}  credentials: {}\n` }),
     expected: [
-      app(13, 3, 'schema.required', 'spec.credentials: missing required field "secrets" (required when tokenEndpointAuthMethod is not private_key_jwt)'),
+      app(13, 3, 'schema.required', 'spec.credentials: missing required field "secrets" (required when tokenEndpointAuthMethod is neither private_key_jwt nor none)'),
       app(13, 3, 'schema.size', 'spec.credentials: must hold at least 1 field'),
     ],
   },
