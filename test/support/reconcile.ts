@@ -48,7 +48,8 @@ export interface AppFields {
   owners?: string[];
 }
 
-export function appYaml(name: string, sealedSecret: string, fields: AppFields = {}): string {
+/** The lines every Application fixture starts with, up to and including `state`. */
+function applicationHead(name: string, fields: AppFields): string {
   return `apiVersion: mergekey/v1
 kind: Application
 metadata:
@@ -57,7 +58,11 @@ spec:
   description: ${fields.description ?? `The ${name} application.`}
   owners: [${(fields.owners ?? ['alice']).join(', ')}]
   clientId: ${fields.clientId ?? `${name}-client-0001`}
-  state: ${fields.state ?? 'active'}
+  state: ${fields.state ?? 'active'}`;
+}
+
+export function appYaml(name: string, sealedSecret: string, fields: AppFields = {}): string {
+  return `${applicationHead(name, fields)}
   credentials:
     secrets:
       - sealed: ${sealedSecret}
@@ -73,15 +78,7 @@ export const BASE_FILES = {
 
 /** An application authenticating with private_key_jwt: no sealed value, so no keys are needed. */
 export function jwtAppYaml(name: string, fields: AppFields = {}): string {
-  return `apiVersion: mergekey/v1
-kind: Application
-metadata:
-  name: ${name}
-spec:
-  description: ${fields.description ?? `The ${name} application.`}
-  owners: [${(fields.owners ?? ['alice']).join(', ')}]
-  clientId: ${fields.clientId ?? `${name}-client-0001`}
-  state: ${fields.state ?? 'active'}
+  return `${applicationHead(name, fields)}
   tokenEndpointAuthMethod: private_key_jwt
   credentials:
     jwks:
@@ -97,15 +94,7 @@ spec:
  * credentials at all, the authorization_code grant and its redirect URIs.
  */
 export function publicAppYaml(name: string, fields: AppFields & { consent?: 'skip' } = {}): string {
-  return `apiVersion: mergekey/v1
-kind: Application
-metadata:
-  name: ${name}
-spec:
-  description: ${fields.description ?? `The ${name} application.`}
-  owners: [${(fields.owners ?? ['alice']).join(', ')}]
-  clientId: ${fields.clientId ?? `${name}-client-0001`}
-  state: ${fields.state ?? 'active'}
+  return `${applicationHead(name, fields)}
   scopes: [openid, profile, email]
   grantTypes: [authorization_code, refresh_token]
   redirectUris: [https://${name}.example.com/callback, http://127.0.0.1/callback]
