@@ -6,3 +6,4 @@ export * from './status.ts';
 export * from './allowed.ts';
 export * from './classify.ts';
 export * from './describe.ts';
+export * from './actions.ts';

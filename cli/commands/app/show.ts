@@ -2,12 +2,20 @@
 // the secret masked unless --reveal finds it in the local credentials file), every request with
 // who decided it and when, and, with a server, whether the controller serves it yet.
 import {
-  APP_STATUS_LABELS,
+  ACTION_WORDS,
+  ACTIONS,
   appPath,
+  lifecycleOffers,
   requestOutcome,
-  type AppStatus,
+  stateOfApp,
+  STATUS_WORDS,
+  statusOfApp,
+  type Action,
+  type AppState,
+  type AppStatusView,
   type RequestOutcome,
   type RequestSummary,
+  type Status,
 } from '../../../controller/requests/index.ts';
 import type { Application } from '../../../controller/manifests/types.generated.ts';
 import type { ObjectStatus } from '../../../controller/store/sync-records.ts';
@@ -60,10 +68,22 @@ export interface ControllerView {
   message: string;
 }
 
+/** An action on the application: the command that takes it, or why it cannot be taken now. */
+export interface ActionSuggestion {
+  action: Action;
+  /** The shared word: "Edit", "Deactivate", … */
+  label: string;
+  command?: string;
+  reason?: string;
+}
+
 export interface AppShowResult {
   name: string;
-  status: AppStatus;
+  status: Status;
+  /** The status in words: "awaiting approval", "approved", … */
   statusLabel: string;
+  /** An approved application's state; absent before approval. */
+  state?: AppState;
   reason: string;
   /** From main; for an application awaiting approval, as its open create request asks. */
   overview?: {
@@ -91,6 +111,8 @@ export interface AppShowResult {
     credentialsFile: string;
   };
   requests: RequestView[];
+  /** What can be asked for next (controller/requests/actions.ts), as the portal offers it. */
+  actions: ActionSuggestion[];
   controller?: ControllerView;
 }
 
@@ -113,10 +135,13 @@ export async function show(options: ShowOptions): Promise<AppShowResult> {
   const local = app === undefined ? {} : localSecrets(saved, app.spec.clientId, view.requests);
   const server = options.admin ?? (env.MERGEKEY_ADMIN_URL || undefined);
 
+  const status = statusOfApp(view.status);
+  const state = stateOfApp(view.status);
   return {
     name: options.name,
-    status: view.status,
-    statusLabel: APP_STATUS_LABELS[view.status],
+    status,
+    statusLabel: STATUS_WORDS[status],
+    ...(state === undefined ? {} : { state }),
     reason: view.reason,
     ...(app === undefined ? {} : { overview: overview(app, view.onMain === undefined ? 'request' : 'main', main) }),
     ...(app === undefined
@@ -133,8 +158,27 @@ export async function show(options: ShowOptions): Promise<AppShowResult> {
           },
         }),
     requests: view.requests.map(requestView),
+    actions: suggestions(view),
     ...(server === undefined ? {} : { controller: await controllerView(session, main, server, options.name, view.requests) }),
   };
+}
+
+/** The command behind each action, for NAME. */
+const COMMANDS: Readonly<Record<Action, (name: string) => string>> = {
+  edit: (name) => `mergekey app edit ${name}`,
+  deactivate: (name) => `mergekey app deactivate ${name}`,
+  reactivate: (name) => `mergekey app reactivate ${name}`,
+  'rotate-secret': (name) => `mergekey app edit ${name} --rotate-secret`,
+  'cancel-request': (name) => `mergekey app cancel ${name}`,
+};
+
+/** The actions the lifecycle shows for the application: each with its command, or why not now. */
+function suggestions(view: AppStatusView): ActionSuggestion[] {
+  const offers = lifecycleOffers(view);
+  return ACTIONS.filter((action) => offers[action].shown).map((action) => {
+    const reason = offers[action].reason;
+    return { action, label: ACTION_WORDS[action], ...(reason === undefined ? { command: COMMANDS[action](view.app) } : { reason }) };
+  });
 }
 
 /** The manifest an open create request asks for, read from its branch. */
@@ -225,7 +269,7 @@ async function controllerView(session: Session, main: MainState, server: string,
 }
 
 export function formatShow(result: AppShowResult): string {
-  const lines: string[] = [`${result.name}: ${result.statusLabel} (${result.reason})`];
+  const lines: string[] = [`${result.name}: ${result.statusLabel}${result.state === undefined ? '' : `, ${result.state}`} (${result.reason})`];
   const o = result.overview;
   if (o !== undefined) {
     lines.push('', o.source === 'main' ? 'Overview' : 'Overview (as requested)');
@@ -266,6 +310,9 @@ export function formatShow(result: AppShowResult): string {
         ? `open since ${request.openedAt}`
         : `${request.outcome} by ${request.decidedBy ?? 'someone GitHub no longer knows'} at ${request.decidedAt}`;
     lines.push(`  #${request.number} ${request.kind} by ${request.author}: ${decided}`);
+  }
+  if (result.actions.length > 0) {
+    lines.push('', 'Actions', ...table(result.actions.map((action) => [action.label, action.command ?? `not now: ${action.reason}`])));
   }
   const c = result.controller;
   if (c !== undefined) {
