@@ -72,10 +72,17 @@ export function offersFor(canAct: boolean, view: AppStatusView, forge: boolean):
   return canAct && forge ? lifecycleOffers(view) : undefined;
 }
 
-/** A route's check before its page or request: the same offers as the page, refused in its words (409). */
-export function requireOffered(name: string, offers: Offers, action: Action): void {
-  const reason = offers[action].reason;
-  if (reason !== undefined) throw new PortalError(409, `${ACTION_WORDS[action]} ${name}: not now. ${reason}.`);
+/** A route's check before its page or request: what the page offers, refused in its words (409). */
+export function requireOffered(view: AppStatusView, action: Action): void {
+  const reason = lifecycleOffers(view)[action].reason;
+  if (reason === undefined) return;
+  const hint =
+    view.openRequest !== undefined
+      ? "One request per application at a time: wait for a publisher's decision, or cancel the open request."
+      : view.status === 'rejected'
+        ? 'A rejected application cannot be changed: ask for it again with a new create request.'
+        : undefined;
+  throw new PortalError(409, `${ACTION_WORDS[action]} is not available: ${reason}.`, hint);
 }
 
 /** An application nobody knows is not found (404); one that is someone else's is forbidden (403). */

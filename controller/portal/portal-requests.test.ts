@@ -86,7 +86,7 @@ it('rotates the client secret as an edit request, showing the new secret once', 
   // One open request per application.
   const again = await alice.get('/portal/apps/billing/deactivate');
   expect(again.status).toBe(409);
-  expect(again.html).toContain('billing already has an open request: one request per application at a time.');
+  expect(again.html).toContain('Deactivate is not available: Edit request #3 awaits approval.');
 });
 
 describe('publishers', () => {
@@ -116,7 +116,8 @@ describe('publishers', () => {
     expect(page.html).toContain('Create request #4 was rejected by pat.');
     const edit = await quinn.get('/portal/apps/ledger/edit');
     expect(edit.status).toBe(409);
-    expect(edit.html).toContain('ledger was rejected: a rejected application cannot be changed. Register it again with a new create request.');
+    expect(edit.html).toContain('Edit is not available: Create request #4 was rejected.');
+    expect(edit.html).toContain('A rejected application cannot be changed: ask for it again with a new create request.');
   });
 });
 

@@ -3,7 +3,7 @@
 // deactivate, reactivate, cancel the open request, and rotate the secret. Each route accepts only
 // what the details page offers (policy.ts offersFor), refusing the rest in the page's words.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ACTION_WORDS, lifecycleOffers, type Action } from '../../requests/index.ts';
+import { ACTION_WORDS, type Action } from '../../requests/index.ts';
 import { redirectWith, user } from '../auth/signed-in.ts';
 import type { PortalContext } from '../context.ts';
 import { appName, body, field } from '../input.ts';
@@ -24,7 +24,7 @@ export function requestRoutes(app: FastifyInstance, ctx: PortalContext): void {
     requireActor(user(request), name, detail.view, detail);
     requireForge();
     // What offersFor gives an owner on a server with a forge: the page's offers, checked again here.
-    requireOffered(name, lifecycleOffers(detail.view), action);
+    requireOffered(detail.view, action);
     return detail;
   }
 
