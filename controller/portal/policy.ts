@@ -93,8 +93,9 @@ export function requireVisible(user: PortalUser, name: string, view: AppStatusVi
 }
 
 export function requireActor(user: PortalUser, name: string, view: AppStatusView | undefined, context: PolicyContext): asserts view is AppStatusView {
-  if (view !== undefined && canAct(user, view, context)) return;
-  throw new PortalError(403, `You have no application named ${name}.`, 'Only its owners, who hold the developer role, make requests about an application.');
+  if (view === undefined) throw new PortalError(404, `There is no application ${name}.`);
+  if (canAct(user, view, context)) return;
+  throw new PortalError(403, `${name} is not yours: only its owners, who hold the developer role, act on it.`);
 }
 
 /** What the lifecycle allows now (controller/requests/allowed.ts), refused in the portal's words (409). */

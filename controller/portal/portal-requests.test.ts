@@ -164,7 +164,7 @@ describe('a public client (an SPA or a mobile app)', () => {
     await world.sync();
     const details = await alice.get('/portal/apps/spa');
     expect(details.html).toContain('A public client: it has no client secret to show or rotate. It signs people in with the authorization code grant and PKCE (S256), with the client ID alone.');
-    expect(details.html).not.toContain('Rotate client secret');
+    expect(details.html).not.toContain('Rotate secret');
     const edit = await alice.get('/portal/apps/spa/edit');
     expect(edit.html).toContain('A public client (SPA or mobile app: no secret, PKCE): it may use only the authorization code grant and refresh tokens.');
     expect(edit.html).not.toContain('name="clientType"');
