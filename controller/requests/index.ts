@@ -7,3 +7,4 @@ export * from './allowed.ts';
 export * from './classify.ts';
 export * from './describe.ts';
 export * from './actions.ts';
+export * from './time.ts';

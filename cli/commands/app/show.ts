@@ -5,6 +5,7 @@ import {
   ACTION_WORDS,
   ACTIONS,
   appPath,
+  isoTime,
   lifecycleOffers,
   requestOutcome,
   stateOfApp,
@@ -149,7 +150,7 @@ export async function show(options: ShowOptions): Promise<AppShowResult> {
       : {
           keys: {
             clientId: app.spec.clientId,
-            secrets: (app.spec.credentials?.secrets ?? []).map((secret) => ({ masked: MASK, ...(secret.expiresAt === undefined ? {} : { expiresAt: secret.expiresAt }) })),
+            secrets: (app.spec.credentials?.secrets ?? []).map((secret) => ({ masked: MASK, ...(secret.expiresAt === undefined ? {} : { expiresAt: isoTime(secret.expiresAt) }) })),
             ...(app.spec.credentials?.jwks === undefined ? {} : { publicKeys: app.spec.credentials.jwks.keys.map((key) => key.kid ?? `${key.kty} key`) }),
             ...(options.reveal === true && local.current !== undefined ? { revealed: local.current } : {}),
             ...(options.reveal === true && local.pending !== undefined ? { pending: local.pending } : {}),
@@ -218,16 +219,16 @@ function requestView(request: RequestSummary): RequestView {
     kind: request.kind,
     outcome: requestOutcome(request),
     author: request.author,
-    openedAt: request.createdAt,
+    openedAt: isoTime(request.createdAt),
     ...(request.htmlUrl === undefined ? {} : { url: request.htmlUrl }),
   };
   switch (request.state) {
     case 'open':
       return base;
     case 'merged':
-      return { ...base, decidedBy: request.mergedBy ?? null, decidedAt: request.mergedAt, mergeCommit: request.mergeCommitSha };
+      return { ...base, decidedBy: request.mergedBy ?? null, decidedAt: isoTime(request.mergedAt), mergeCommit: request.mergeCommitSha };
     case 'closed':
-      return { ...base, decidedBy: request.closedBy, decidedAt: request.closedAt };
+      return { ...base, decidedBy: request.closedBy, decidedAt: isoTime(request.closedAt) };
   }
 }
 
@@ -238,7 +239,7 @@ function requestView(request: RequestSummary): RequestView {
 async function controllerView(session: Session, main: MainState, server: string, name: string, requests: readonly RequestSummary[]): Promise<ControllerView> {
   const status = (await serverRequest(server, 'GET', '/api/v1/status', OPERATOR)) as ReconcileStatus;
   const applied = status.lastApplied;
-  const base = { server, ...(applied === undefined ? {} : { appliedCommit: applied.commit, appliedAt: applied.at }) };
+  const base = { server, ...(applied === undefined ? {} : { appliedCommit: applied.commit, appliedAt: isoTime(applied.at) }) };
   if (applied === undefined) return { ...base, serving: false, message: 'the controller has applied no commit yet' };
   const object: ObjectStatus | undefined = status.objectStatuses.find((entry) => entry.path === appPath(name));
   const appliedCondition = object?.conditions.find((condition) => condition.type === 'Applied');
@@ -265,7 +266,7 @@ async function controllerView(session: Session, main: MainState, server: string,
   if (appliedCondition !== undefined && appliedCondition.status !== 'True') {
     return { ...base, serving: false, message: `the controller holds ${appPath(name)} back: ${appliedCondition.message}` };
   }
-  return { ...base, serving: true, message: `applied: request #${latest.number} is live since ${applied.at}` };
+  return { ...base, serving: true, message: `applied: request #${latest.number} is live since ${isoTime(applied.at)}` };
 }
 
 export function formatShow(result: AppShowResult): string {
@@ -307,7 +308,7 @@ export function formatShow(result: AppShowResult): string {
   for (const request of result.requests) {
     const decided =
       request.outcome === 'open'
-        ? `open since ${request.openedAt}`
+        ? `awaiting approval since ${request.openedAt}`
         : `${request.outcome} by ${request.decidedBy ?? 'someone GitHub no longer knows'} at ${request.decidedAt}`;
     lines.push(`  #${request.number} ${request.kind} by ${request.author}: ${decided}`);
   }
