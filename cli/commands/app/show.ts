@@ -330,9 +330,10 @@ function table(rows: readonly [string, string][]): string[] {
 export const command = defineCommand({
   summary: "Show an application's details, keys and requests.",
   description:
-    "Show NAME's overview, its keys (client id; the client secret masked unless --reveal finds it in " +
+    "Show NAME's status and state, its overview, its keys (client id; the client secret masked unless --reveal finds it in " +
     'your credentials file), its open and past requests with who approved, rejected or cancelled ' +
-    'them and when, and, with --admin (or MERGEKEY_ADMIN_URL: the operator listener), whether the controller serves its ' +
+    'them and when, the actions its status allows (the command, or why not now: "Edit request #4 ' +
+    'awaits approval"), and, with --admin (or MERGEKEY_ADMIN_URL: the operator listener), whether the controller serves its ' +
     'latest approved request yet.',
   arguments: [{ name: 'NAME', description: 'The application.', required: true }],
   options: {
