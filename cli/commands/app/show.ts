@@ -2,12 +2,21 @@
 // the secret masked unless --reveal finds it in the local credentials file), every request with
 // who decided it and when, and, with a server, whether the controller serves it yet.
 import {
-  APP_STATUS_LABELS,
+  ACTION_WORDS,
+  ACTIONS,
   appPath,
+  isoTime,
+  lifecycleOffers,
   requestOutcome,
-  type AppStatus,
+  stateOfApp,
+  STATUS_WORDS,
+  statusOfApp,
+  type Action,
+  type AppState,
+  type AppStatusView,
   type RequestOutcome,
   type RequestSummary,
+  type Status,
 } from '../../../controller/requests/index.ts';
 import type { Application } from '../../../controller/manifests/types.generated.ts';
 import type { ObjectStatus } from '../../../controller/store/sync-records.ts';
@@ -60,10 +69,22 @@ export interface ControllerView {
   message: string;
 }
 
+/** An action on the application: the command that takes it, or why it cannot be taken now. */
+export interface ActionSuggestion {
+  action: Action;
+  /** The shared word: "Edit", "Deactivate", … */
+  label: string;
+  command?: string;
+  reason?: string;
+}
+
 export interface AppShowResult {
   name: string;
-  status: AppStatus;
+  status: Status;
+  /** The status in words: "awaiting approval", "approved", … */
   statusLabel: string;
+  /** An approved application's state; absent before approval. */
+  state?: AppState;
   reason: string;
   /** From main; for an application awaiting approval, as its open create request asks. */
   overview?: {
@@ -91,6 +112,8 @@ export interface AppShowResult {
     credentialsFile: string;
   };
   requests: RequestView[];
+  /** What can be asked for next (controller/requests/actions.ts), as the portal offers it. */
+  actions: ActionSuggestion[];
   controller?: ControllerView;
 }
 
@@ -113,10 +136,13 @@ export async function show(options: ShowOptions): Promise<AppShowResult> {
   const local = app === undefined ? {} : localSecrets(saved, app.spec.clientId, view.requests);
   const server = options.admin ?? (env.MERGEKEY_ADMIN_URL || undefined);
 
+  const status = statusOfApp(view.status);
+  const state = stateOfApp(view.status);
   return {
     name: options.name,
-    status: view.status,
-    statusLabel: APP_STATUS_LABELS[view.status],
+    status,
+    statusLabel: STATUS_WORDS[status],
+    ...(state === undefined ? {} : { state }),
     reason: view.reason,
     ...(app === undefined ? {} : { overview: overview(app, view.onMain === undefined ? 'request' : 'main', main) }),
     ...(app === undefined
@@ -124,7 +150,7 @@ export async function show(options: ShowOptions): Promise<AppShowResult> {
       : {
           keys: {
             clientId: app.spec.clientId,
-            secrets: (app.spec.credentials?.secrets ?? []).map((secret) => ({ masked: MASK, ...(secret.expiresAt === undefined ? {} : { expiresAt: secret.expiresAt }) })),
+            secrets: (app.spec.credentials?.secrets ?? []).map((secret) => ({ masked: MASK, ...(secret.expiresAt === undefined ? {} : { expiresAt: isoTime(secret.expiresAt) }) })),
             ...(app.spec.credentials?.jwks === undefined ? {} : { publicKeys: app.spec.credentials.jwks.keys.map((key) => key.kid ?? `${key.kty} key`) }),
             ...(options.reveal === true && local.current !== undefined ? { revealed: local.current } : {}),
             ...(options.reveal === true && local.pending !== undefined ? { pending: local.pending } : {}),
@@ -133,8 +159,27 @@ export async function show(options: ShowOptions): Promise<AppShowResult> {
           },
         }),
     requests: view.requests.map(requestView),
+    actions: suggestions(view),
     ...(server === undefined ? {} : { controller: await controllerView(session, main, server, options.name, view.requests) }),
   };
+}
+
+/** The command behind each action, for NAME. */
+const COMMANDS: Readonly<Record<Action, (name: string) => string>> = {
+  edit: (name) => `mergekey app edit ${name}`,
+  deactivate: (name) => `mergekey app deactivate ${name}`,
+  reactivate: (name) => `mergekey app reactivate ${name}`,
+  'rotate-secret': (name) => `mergekey app edit ${name} --rotate-secret`,
+  'cancel-request': (name) => `mergekey app cancel ${name}`,
+};
+
+/** The actions the lifecycle shows for the application: each with its command, or why not now. */
+function suggestions(view: AppStatusView): ActionSuggestion[] {
+  const offers = lifecycleOffers(view);
+  return ACTIONS.filter((action) => offers[action].shown).map((action) => {
+    const reason = offers[action].reason;
+    return { action, label: ACTION_WORDS[action], ...(reason === undefined ? { command: COMMANDS[action](view.app) } : { reason }) };
+  });
 }
 
 /** The manifest an open create request asks for, read from its branch. */
@@ -174,16 +219,16 @@ function requestView(request: RequestSummary): RequestView {
     kind: request.kind,
     outcome: requestOutcome(request),
     author: request.author,
-    openedAt: request.createdAt,
+    openedAt: isoTime(request.createdAt),
     ...(request.htmlUrl === undefined ? {} : { url: request.htmlUrl }),
   };
   switch (request.state) {
     case 'open':
       return base;
     case 'merged':
-      return { ...base, decidedBy: request.mergedBy ?? null, decidedAt: request.mergedAt, mergeCommit: request.mergeCommitSha };
+      return { ...base, decidedBy: request.mergedBy ?? null, decidedAt: isoTime(request.mergedAt), mergeCommit: request.mergeCommitSha };
     case 'closed':
-      return { ...base, decidedBy: request.closedBy, decidedAt: request.closedAt };
+      return { ...base, decidedBy: request.closedBy, decidedAt: isoTime(request.closedAt) };
   }
 }
 
@@ -194,7 +239,7 @@ function requestView(request: RequestSummary): RequestView {
 async function controllerView(session: Session, main: MainState, server: string, name: string, requests: readonly RequestSummary[]): Promise<ControllerView> {
   const status = (await serverRequest(server, 'GET', '/api/v1/status', OPERATOR)) as ReconcileStatus;
   const applied = status.lastApplied;
-  const base = { server, ...(applied === undefined ? {} : { appliedCommit: applied.commit, appliedAt: applied.at }) };
+  const base = { server, ...(applied === undefined ? {} : { appliedCommit: applied.commit, appliedAt: isoTime(applied.at) }) };
   if (applied === undefined) return { ...base, serving: false, message: 'the controller has applied no commit yet' };
   const object: ObjectStatus | undefined = status.objectStatuses.find((entry) => entry.path === appPath(name));
   const appliedCondition = object?.conditions.find((condition) => condition.type === 'Applied');
@@ -221,11 +266,11 @@ async function controllerView(session: Session, main: MainState, server: string,
   if (appliedCondition !== undefined && appliedCondition.status !== 'True') {
     return { ...base, serving: false, message: `the controller holds ${appPath(name)} back: ${appliedCondition.message}` };
   }
-  return { ...base, serving: true, message: `applied: request #${latest.number} is live since ${applied.at}` };
+  return { ...base, serving: true, message: `applied: request #${latest.number} is live since ${isoTime(applied.at)}` };
 }
 
 export function formatShow(result: AppShowResult): string {
-  const lines: string[] = [`${result.name}: ${result.statusLabel} (${result.reason})`];
+  const lines: string[] = [`${result.name}: ${result.statusLabel}${result.state === undefined ? '' : `, ${result.state}`} (${result.reason})`];
   const o = result.overview;
   if (o !== undefined) {
     lines.push('', o.source === 'main' ? 'Overview' : 'Overview (as requested)');
@@ -263,9 +308,12 @@ export function formatShow(result: AppShowResult): string {
   for (const request of result.requests) {
     const decided =
       request.outcome === 'open'
-        ? `open since ${request.openedAt}`
+        ? `awaiting approval since ${request.openedAt}`
         : `${request.outcome} by ${request.decidedBy ?? 'someone GitHub no longer knows'} at ${request.decidedAt}`;
     lines.push(`  #${request.number} ${request.kind} by ${request.author}: ${decided}`);
+  }
+  if (result.actions.length > 0) {
+    lines.push('', 'Actions', ...table(result.actions.map((action) => [action.label, action.command ?? `not now: ${action.reason}`])));
   }
   const c = result.controller;
   if (c !== undefined) {
@@ -282,9 +330,10 @@ function table(rows: readonly [string, string][]): string[] {
 export const command = defineCommand({
   summary: "Show an application's details, keys and requests.",
   description:
-    "Show NAME's overview, its keys (client id; the client secret masked unless --reveal finds it in " +
+    "Show NAME's status and state, its overview, its keys (client id; the client secret masked unless --reveal finds it in " +
     'your credentials file), its open and past requests with who approved, rejected or cancelled ' +
-    'them and when, and, with --admin (or MERGEKEY_ADMIN_URL: the operator listener), whether the controller serves its ' +
+    'them and when, the actions its status allows (the command, or why not now: "Edit request #4 ' +
+    'awaits approval"), and, with --admin (or MERGEKEY_ADMIN_URL: the operator listener), whether the controller serves its ' +
     'latest approved request yet.',
   arguments: [{ name: 'NAME', description: 'The application.', required: true }],
   options: {

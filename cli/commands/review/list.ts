@@ -1,5 +1,6 @@
 // `mergekey review list`: what awaits a publisher's decision, oldest first, with the check's verdict.
 import { defineCommand } from '../../command.ts';
+import { isoTime } from '../../../controller/requests/time.ts';
 import { GITHUB_OPTIONS } from '../../github-options.ts';
 import { withGitHubErrors } from '../../../controller/requests/errors.ts';
 import { reviewItem, type ReviewItem } from '../../../controller/requests/review.ts';
@@ -30,7 +31,7 @@ export function formatReviewList(result: ReviewListResult): string {
   const lines: string[] = [];
   for (const item of result.items) {
     const what = item.app === undefined ? item.kind : `${item.kind} ${item.app}`;
-    lines.push(`#${item.number}  ${what}  by ${item.author}, opened ${item.openedAt}`);
+    lines.push(`#${item.number}  ${what}  by ${item.author}, opened ${isoTime(item.openedAt)}`);
     lines.push(`      ${item.title}`);
     lines.push(`      head: ${item.headSha.slice(0, 12)}`);
     lines.push(`      check: ${item.check.state}${item.check.state === 'none' ? '' : ` (${item.check.summary})`}`);
