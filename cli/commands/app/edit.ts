@@ -111,6 +111,7 @@ export async function edit(options: EditOptions): Promise<EditResult> {
     clientSecret: rotated.secret,
     request: opened.number,
     previousClientSecret: inUse,
+    previousExpiresAt: rotated.oldExpiresAt,
   });
   return { ...opened, rotated: { ...rotated, ...kept } };
 }

@@ -94,6 +94,11 @@ describe('secret rotation', () => {
       'An existing client secret now expires at 2025-03-04T10:00:00.000Z (rotation: clients switch to the new one before then).',
     ]);
 
+    // Both are kept, the new one marked pending until request #N is merged, with the expiry
+    // the rotation gave the one in use: `token get` sends that one until then (secretsToTry).
+    const kept = JSON.parse(await readFile(world.credentialsFile, 'utf8')).issuers['https://auth.example.com'].payments;
+    expect(kept).toMatchObject({ clientSecret: rotation.rotated!.secret, request: rotation.number, previousClientSecret: firstSecret, previousExpiresAt: '2025-03-04T10:00:00.000Z' });
+
     const pending = await show({ ...world.as('alice'), name: 'payments', reveal: true });
     expect(pending.keys).toMatchObject({ revealed: firstSecret, pending: { secret: rotation.rotated!.secret, request: rotation.number } });
 
