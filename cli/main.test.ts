@@ -117,6 +117,11 @@ describe('main', () => {
     [['validte'], "mergekey: unknown command 'validte'\nDid you mean 'mergekey validate'? Run 'mergekey --help' for the list of commands.\n"],
     [['--verbose'], "mergekey: unknown option '--verbose'\nRun 'mergekey --help' for the list of commands.\n"],
     [['help', 'nope'], "mergekey: unknown command 'nope'\nRun 'mergekey --help' for the list of commands.\n"],
+    [['app', 'lst'], "mergekey: unknown command 'app lst'\nDid you mean 'mergekey app list'? Run 'mergekey app --help' for its commands.\n"],
+    [['token', 'revok', 'billing'], "mergekey: unknown command 'token revok'\nDid you mean 'mergekey token revoke'? Run 'mergekey token --help' for its commands.\n"],
+    [['app', 'frobnicate'], "mergekey: unknown command 'app frobnicate'\nRun 'mergekey app --help' for its commands.\n"],
+    [['help', 'review', 'aprove'], "mergekey: unknown command 'review aprove'\nDid you mean 'mergekey help review approve'? Run 'mergekey --help' for the list of commands.\n"],
+    [['help', 'tokn'], "mergekey: unknown command 'tokn'\nDid you mean 'mergekey help token'? Run 'mergekey --help' for the list of commands.\n"],
   ])('%j is a usage error (exit 2)', async (argv, stderr) => {
     expect(await run(argv)).toEqual({ code: 2, stdout: '', stderr });
   });
