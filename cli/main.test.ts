@@ -79,6 +79,25 @@ describe('mergekey (the executable)', () => {
     expect(report.problems).toHaveLength(3);
   });
 
+  it('takes --json as shorthand for --format json wherever --format offers json, and documents it there', async () => {
+    const long = await run(['validate', broken, '--format', 'json']);
+    expect(long.code).toBe(1);
+    expect(await run(['validate', broken, '--json'])).toEqual(long);
+    expect(await run(['validate', broken, '--json', '--format', 'text'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "mergekey: give either '--json' or '--format text', not both\nRun 'mergekey validate --help' for its arguments and options.\n",
+    });
+    // A command without a --format has no --json either.
+    expect((await run(['init', join(tmp, 'json'), '--json'])).stderr).toBe("mergekey: unknown option '--json'\nRun 'mergekey init --help' for its arguments and options.\n");
+    const set = await loadCommandSet();
+    const withJson = set.commands.filter((command) => command.options.format?.choices?.includes('json')).map((command) => command.name);
+    expect(withJson).toEqual(['app list', 'app show', 'review list', 'check', 'status', 'token get', 'token list', 'validate']);
+    for (const name of withJson) {
+      expect((await run([...name.split(' '), '--help'])).stdout).toMatch(/^ {2}--json {2,}Shorthand for --format json\.$/m);
+    }
+  });
+
   it('exits 2 with a message on stderr for an unknown command', async () => {
     const result = await cli('frobnicate');
     expect(result).toMatchObject({ code: 2, stdout: '' });
