@@ -1,5 +1,6 @@
 // "Did you mean": the closest of the words the CLI knows to one it does not (a command, a
 // subcommand, a scope), within a small edit distance, as git and cargo suggest.
+import { usageError } from './errors.ts';
 
 /** The candidate within edit distance 2 of `word` (the nearest; the first of equals), if any. */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
@@ -22,4 +23,18 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length]!;
+}
+
+/**
+ * Refuses the first of `scopes` that is not `known` (the scopes the manifests define: built-in
+ * ones and those Apis publish) before anything is asked of anyone, with the closest known one.
+ */
+export function requireKnownScopes(option: string, scopes: readonly string[], known: readonly string[]): void {
+  const unknown = scopes.find((scope) => !known.includes(scope));
+  if (unknown === undefined) return;
+  const suggestion = closest(unknown, known);
+  throw usageError(
+    `option '--${option}': unknown scope '${unknown}'`,
+    `${suggestion === undefined ? '' : `Did you mean '${suggestion}'? `}Known scopes: ${known.join(', ')}.`,
+  );
 }

@@ -1,7 +1,9 @@
 // Parsing the values developers type for application fields, with usage errors that name the option.
 import { redirectUriProblem } from '../../../controller/manifests/index.ts';
-import { GRANT_TYPES, isGrantType, type GrantType } from '../../../controller/manifests/vocabulary.ts';
+import { BUILT_IN_SCOPES, GRANT_TYPES, isGrantType, type GrantType } from '../../../controller/manifests/vocabulary.ts';
+import type { MainState } from '../../../controller/requests/state.ts';
 import { usageError } from '../../errors.ts';
+import { requireKnownScopes } from '../../suggest.ts';
 
 /** `a,b c` → ['a', 'b', 'c']: commas or spaces, duplicates dropped. */
 export function parseList(option: string, value: string): string[] {
@@ -15,6 +17,20 @@ export function parseGrantTypes(value: string): GrantType[] {
   const unknown = items.find((item) => !isGrantType(item));
   if (unknown !== undefined) throw usageError(`option '--grant-types': unknown grant type '${unknown}' (use ${GRANT_TYPES.join(', ')})`);
   return items.filter(isGrantType);
+}
+
+/** The scopes an application may list on main: the built-in ones, then those its Apis publish. */
+export function knownScopes(main: MainState): string[] {
+  const published = main.objects.flatMap((object) => (object.kind === 'Api' ? object.manifest.spec.scopes.map((scope) => scope.name) : []));
+  return [...new Set([...BUILT_IN_SCOPES, ...published])];
+}
+
+/**
+ * Refuses, before any request is opened, a scope main does not define, with the closest it does
+ * ("did you mean"); the repository's check would refuse it later (rules.unknown-scope).
+ */
+export function requireScopesOnMain(scopes: readonly string[] | undefined, main: MainState): void {
+  if (scopes !== undefined) requireKnownScopes('scopes', scopes, knownScopes(main));
 }
 
 /** Redirect URIs, each checked as the manifest checks it (the schema and redirect-uris.ts). */

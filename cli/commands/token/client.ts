@@ -22,6 +22,8 @@ export interface SavedApp {
   credentialsFile: string;
   /** The secret was given for this run (stdin, prompt), not read from the credentials file. */
   secretGiven: boolean;
+  /** The scopes the controller knows (its metadata's scopes_supported). */
+  scopesSupported: readonly string[];
 }
 
 export interface HttpAnswer {
@@ -60,14 +62,15 @@ export function baseUrl(server: string): string {
   return server.replace(/\/+$/, '');
 }
 
-/** The issuer the controller at `server` announces (RFC 8414 metadata). */
-export async function discoverIssuer(server: string): Promise<string> {
+/** What the controller at `server` announces in its RFC 8414 metadata: its issuer and the scopes it knows. */
+export async function discover(server: string): Promise<{ issuer: string; scopesSupported: string[] }> {
   const answer = await call(server, '/.well-known/oauth-authorization-server', { headers: { accept: 'application/json' } });
-  const issuer = (answer.json as { issuer?: unknown } | undefined)?.issuer;
-  if (answer.status !== 200 || typeof issuer !== 'string') {
+  const metadata = answer.json as { issuer?: unknown; scopes_supported?: unknown } | undefined;
+  if (answer.status !== 200 || typeof metadata?.issuer !== 'string') {
     throw failure(`${baseUrl(server)} did not answer its OAuth metadata (${answer.status}); is it a mergekey controller?`);
   }
-  return issuer;
+  const scopes = Array.isArray(metadata.scopes_supported) ? metadata.scopes_supported.filter((scope): scope is string => typeof scope === 'string') : [];
+  return { issuer: metadata.issuer, scopesSupported: scopes };
 }
 
 /**
@@ -102,7 +105,7 @@ export async function appClient(server: string, app: string, env: NodeJS.Process
 
 /** The application's client id and secrets: given for this run, else saved (none for private_key_jwt). */
 export async function savedApp(server: string, app: string, env: NodeJS.ProcessEnv = process.env, input: SecretInput = {}, now = Date.now()): Promise<SavedApp> {
-  const issuer = await discoverIssuer(server);
+  const { issuer, scopesSupported } = await discover(server);
   const file = credentialsPath(env);
   const saved = readCredentials(file);
   const credential = saved.issuers[issuer]?.[app] as RequestCredential | undefined;
@@ -111,7 +114,7 @@ export async function savedApp(server: string, app: string, env: NodeJS.ProcessE
     if (clientId === undefined) {
       throw usageError(`no client id saved for application ${app} of ${issuer}: give it with --client-id`, "The portal shows it in the application's Keys section.");
     }
-    return { server: baseUrl(server), issuer, app, clientId, clientSecrets: [secret], credentialsFile: file, secretGiven: true };
+    return { server: baseUrl(server), issuer, app, clientId, clientSecrets: [secret], credentialsFile: file, secretGiven: true, scopesSupported };
   };
   if (input.secret !== undefined) {
     if (input.secret === '') throw usageError('--secret-stdin read an empty line: put the client secret on the first line of stdin');
@@ -136,7 +139,7 @@ export async function savedApp(server: string, app: string, env: NodeJS.ProcessE
             'with --secret-stdin --client-id ID (add --save to keep it).',
     });
   }
-  return { server: baseUrl(server), issuer, app, clientId: credential.clientId, clientSecrets: secretsToTry(credential, now), credentialsFile: file, secretGiven: false };
+  return { server: baseUrl(server), issuer, app, clientId: credential.clientId, clientSecrets: secretsToTry(credential, now), credentialsFile: file, secretGiven: false, scopesSupported };
 }
 
 /** Keeps a secret given for this run in the credentials file, replacing what was saved for the application. */

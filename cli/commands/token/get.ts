@@ -6,6 +6,7 @@ import { defineCommand } from '../../command.ts';
 import { failure, usageError } from '../../errors.ts';
 import { SERVER_OPTION, serverUrl } from '../status.ts';
 import { JWT_BEARER_ASSERTION_TYPE, readSigningKey, signClientAssertion } from './assertion.ts';
+import { requireKnownScopes } from '../../suggest.ts';
 import { readSecretLine, SECRET_OPTIONS, secretInput } from './secret-input.ts';
 import { appClient, basicAuthorization, call, callWithSecrets, keepGivenSecret, refusal, savedApp, type HttpAnswer, type SavedApp, type SecretInput } from './client.ts';
 
@@ -71,12 +72,14 @@ export async function tokenGet(options: TokenGetOptions): Promise<TokenGetResult
     // Read before anything is asked of the server: a wrong file is the user's to fix first.
     const signing = readSigningKey(options.privateKey);
     client = await savedApp(options.server, options.app, options.env);
+    requireScopesKnownTo(client, options.scope);
     form.set('client_id', client.clientId);
     form.set('client_assertion_type', JWT_BEARER_ASSERTION_TYPE);
     form.set('client_assertion', await signClientAssertion(signing, client.clientId, client.issuer));
     answer = await call(client.server, '/oauth2/token', { method: 'POST', headers, body: form.toString() });
   } else {
     client = await appClient(options.server, options.app, options.env, options.secrets, (options.now ?? Date.now)());
+    requireScopesKnownTo(client, options.scope);
     const withSecret = client;
     answer = await callWithSecrets(client, '/oauth2/token', (secret) => {
       const body = new URLSearchParams(form);
@@ -95,6 +98,12 @@ export async function tokenGet(options: TokenGetOptions): Promise<TokenGetResult
   }
   if (options.secrets?.save === true) keepGivenSecret(client, options.env);
   return { issuer: client.issuer, ...body } as TokenGetResult;
+}
+
+/** A scope the controller does not know at all is a typo: said with the closest it knows, and nothing is asked. */
+function requireScopesKnownTo(client: SavedApp, scope: string | undefined): void {
+  if (scope === undefined || client.scopesSupported.length === 0) return;
+  requireKnownScopes('scope', scope.split(/\s+/).filter((item) => item !== ''), client.scopesSupported);
 }
 
 /**
