@@ -19,6 +19,21 @@ export interface Flash {
   message: string;
 }
 
+/**
+ * What the token endpoint answered to Generate Token, kept for the one page that shows it
+ * (post/redirect/get): the POST stores it, the page after the redirect shows it and removes it,
+ * so reloading shows nothing again and makes no other token. Token values stay here only until
+ * that page is served (or the session ends).
+ */
+export interface GeneratedToken {
+  /** The application's metadata.name. */
+  app: string;
+  grant: string;
+  answer:
+    | { ok: true; accessToken: string; tokenType: string; expiresIn: number | undefined; scope: string | undefined; refreshToken: string | undefined; idToken: string | undefined }
+    | { ok: false; status: number; error: string; description: string | undefined };
+}
+
 export interface SessionRecord {
   v: typeof SESSION_VERSION;
   /** The User's metadata.name. */
@@ -38,6 +53,7 @@ export interface SessionRecord {
    */
   userGeneration?: number;
   flash?: Flash;
+  generated?: GeneratedToken;
 }
 
 /**

@@ -1,0 +1,129 @@
+// Generate Token is post/redirect/get: the POST asks the real token endpoint and keeps the answer
+// in the session for the one page that shows it, so reloading shows it no more and makes no other
+// token. The page offers "Use this refresh token" (the refresh grant, with a scope picker), the
+// main form's scope picker serves the refresh grant too, and the live tokens are listed by id with
+// nothing to "reveal". Over real HTTP against a real `mergekey serve`.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPortalWorld, Visitor, type PortalWorld } from '../../test/support/portal.ts';
+
+let world: PortalWorld;
+let secret: string;
+let alice: Visitor;
+
+/** The live tokens the details page lists. */
+async function liveTokens(visitor: Visitor): Promise<number> {
+  const page = await visitor.get('/portal/apps/billing');
+  return [...page.html.matchAll(/<td data-label="Token">/g)].length;
+}
+
+function shownValue(html: string, id: string): string | undefined {
+  return new RegExp(`<code class="secret-value" id="${id}"[^>]*>([^<]+)</code>`).exec(html)?.[1];
+}
+
+/** The fields of the form on `html` whose action is `action`, as a browser would send them (checkboxes left unchecked). */
+function formFields(html: string, action: string): Record<string, string> {
+  const form = new RegExp(`<form method="post" action="${action}"[^>]*>(.*?)</form>`, 's').exec(html)?.[1];
+  if (form === undefined) throw new Error(`no form posting to ${action}`);
+  const fields: Record<string, string> = {};
+  for (const [, name, value] of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[name!] = value!;
+  return fields;
+}
+
+beforeAll(async () => {
+  world = await startPortalWorld();
+  alice = new Visitor(world.url);
+  await alice.signIn('alice');
+  const created = await alice.post('/portal/apps', {
+    _csrf: await alice.csrf('/portal/apps/new'),
+    name: 'billing',
+    description: 'Bills customers monthly.',
+    scope: ['invoices:read', 'invoices:write'],
+    grantType: ['client_credentials', 'password', 'refresh_token'],
+  });
+  secret = shownValue(created.html, 'client-secret')!;
+  expect(secret).toMatch(/^[\w-]{43}$/);
+  const pat = new Visitor(world.url);
+  await pat.signIn('pat');
+  expect((await pat.approve(1)).status).toBe(303);
+  await world.sync();
+});
+
+afterAll(async () => {
+  await world?.close();
+});
+
+describe('Generate Token (post/redirect/get)', () => {
+  it('redirects to a page that shows the token once; reloading it shows nothing and makes no other token', async () => {
+    const before = await liveTokens(alice);
+    const posted = await alice.post('/portal/apps/billing/token', { _csrf: await alice.csrf('/portal/apps/billing'), grant_type: 'client_credentials', client_secret: secret, scope: 'invoices:read' });
+    expect([posted.status, posted.location, posted.html]).toEqual([303, '/portal/apps/billing/token', '']);
+
+    const page = await alice.get('/portal/apps/billing/token');
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('<strong>Access token generated</strong> with the Client Credentials grant.');
+    expect(shownValue(page.html, 'access-token')).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(page.html).toContain('<div><dt>Scope</dt><dd><code>invoices:read</code></dd></div>');
+    expect(await liveTokens(alice)).toBe(before + 1);
+
+    // A reload is this GET again: the answer was shown and forgotten.
+    const reloaded = await alice.get('/portal/apps/billing/token');
+    expect([reloaded.status, reloaded.location]).toEqual([303, '/portal/apps/billing#generate']);
+    const back = await alice.get('/portal/apps/billing');
+    expect(back.html).toContain('<div class="banner banner--success">A generated token is shown once and kept nowhere: generate another one here if you need it.</div>');
+    expect(shownValue(back.html, 'access-token')).toBeUndefined();
+    expect(await liveTokens(alice)).toBe(before + 1);
+  });
+
+  it('shows a refusal the same way, once', async () => {
+    await alice.post('/portal/apps/billing/token', { _csrf: await alice.csrf('/portal/apps/billing'), grant_type: 'client_credentials', client_secret: 'not-the-secret' });
+    const page = await alice.get('/portal/apps/billing/token');
+    expect(/<div class="banner banner--error" role="alert"><p>(.*?)<\/p><\/div>/s.exec(page.html)?.[1]).toBe(
+      '<strong>No token:</strong> the token endpoint answered <code>invalid_client</code>: client authentication failed.',
+    );
+    expect((await alice.get('/portal/apps/billing/token')).status).toBe(303);
+  });
+
+  it('keeps the answer to the session that asked: another session of the same person, or another person, sees none', async () => {
+    await alice.post('/portal/apps/billing/token', { _csrf: await alice.csrf('/portal/apps/billing'), grant_type: 'client_credentials', client_secret: secret });
+    const elsewhere = new Visitor(world.url);
+    await elsewhere.signIn('alice');
+    expect((await elsewhere.get('/portal/apps/billing/token')).location).toBe('/portal/apps/billing#generate');
+    const bob = new Visitor(world.url);
+    await bob.signIn('bob');
+    expect((await bob.get('/portal/apps/billing/token')).status).toBe(403);
+    // Still there for the session that asked.
+    expect(shownValue((await alice.get('/portal/apps/billing/token')).html, 'access-token')).toMatch(/^eyJ/);
+  });
+
+  it('offers "Use this refresh token": the refresh grant with it, narrowed to a scope it was granted', async () => {
+    await alice.post('/portal/apps/billing/token', {
+      _csrf: await alice.csrf('/portal/apps/billing'),
+      grant_type: 'password',
+      client_secret: secret,
+      username: 'alice',
+      password: 'alice-correct-horse',
+    });
+    const first = await alice.get('/portal/apps/billing/token');
+    const refreshToken = shownValue(first.html, 'refresh-token')!;
+    expect(refreshToken).toMatch(/^[\w-]{43}$/);
+    expect(first.html).toContain('<h2 id="refresh-title">Use this refresh token</h2>');
+    expect(formFields(first.html, '/portal/apps/billing/token')).toEqual({ _csrf: expect.any(String), grant_type: 'refresh_token', refresh_token: refreshToken });
+    // The scope picker lists what the refresh token was granted.
+    const picker = /<h2 id="refresh-title">.*?<\/form>/s.exec(first.html)![0];
+    expect([...picker.matchAll(/name="scope" value="([^"]+)"/g)].map((match) => match[1])).toEqual(['invoices:read', 'invoices:write']);
+
+    await alice.post('/portal/apps/billing/token', { ...formFields(first.html, '/portal/apps/billing/token'), client_secret: secret, scope: 'invoices:write' });
+    const next = await alice.get('/portal/apps/billing/token');
+    expect(next.html).toContain('<strong>Access token generated</strong> with the Refresh Token grant.');
+    expect(next.html).toContain('<div><dt>Scope</dt><dd><code>invoices:write</code></dd></div>');
+    expect(shownValue(next.html, 'refresh-token')).not.toBe(refreshToken);
+  });
+
+  it('offers the scope picker for the refresh grant in the main form, and lists live tokens by id with nothing to reveal', async () => {
+    const page = await alice.get('/portal/apps/billing');
+    expect(page.html).toContain('<fieldset class="field choices grant-fields" data-grant="client_credentials password refresh_token">');
+    const tokens = /<section id="tokens".*?<\/section>/s.exec(page.html)![0];
+    expect(tokens).not.toMatch(/<details|Reveal/);
+    expect(tokens).toMatch(/<td data-label="Token"><code class="token-id">(at|rt)_[\w-]+\.\.\.[\w-]+<\/code><\/td>/);
+  });
+});
