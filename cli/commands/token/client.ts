@@ -109,22 +109,26 @@ export async function savedApp(server: string, app: string, env: NodeJS.ProcessE
   const file = credentialsPath(env);
   const saved = readCredentials(file);
   const credential = saved.issuers[issuer]?.[app] as RequestCredential | undefined;
-  const given = (secret: string): SavedApp => {
+  // A secret given for this run goes with the client id given with it, else the saved one.
+  const givenClientId = (): string => {
     const clientId = input.clientId ?? credential?.clientId;
     if (clientId === undefined) {
       throw usageError(`no client id saved for application ${app} of ${issuer}: give it with --client-id`, "The portal shows it in the application's Keys section.");
     }
-    return { server: baseUrl(server), issuer, app, clientId, clientSecrets: [secret], credentialsFile: file, secretGiven: true, scopesSupported };
+    return clientId;
   };
+  const given = (clientId: string, secret: string): SavedApp =>
+    ({ server: baseUrl(server), issuer, app, clientId, clientSecrets: [secret], credentialsFile: file, secretGiven: true, scopesSupported });
   if (input.secret !== undefined) {
     if (input.secret === '') throw usageError('--secret-stdin read an empty line: put the client secret on the first line of stdin');
-    return given(input.secret);
+    return given(givenClientId(), input.secret);
   }
   if (input.prompt !== undefined && credential === undefined) {
-    const client = given('');
+    // The client id first: nobody types a secret only to be told it cannot be used.
+    const clientId = givenClientId();
     const secret = await input.prompt(`Client secret of ${app}`);
     if (secret === '') throw usageError('no client secret typed at the prompt');
-    return { ...client, clientSecrets: [secret] };
+    return given(clientId, secret);
   }
   if (input.save === true) throw usageError('--save keeps a client secret given with --secret-stdin (or typed at the prompt); none was given');
   if (input.clientId !== undefined) throw usageError('--client-id goes with a client secret given with --secret-stdin (or typed at the prompt)');

@@ -66,8 +66,9 @@ export async function tokenGet(options: TokenGetOptions): Promise<TokenGetResult
   let client: SavedApp;
   let answer: HttpAnswer;
   if (options.privateKey !== undefined) {
-    if (options.secrets?.secret !== undefined || options.secrets?.save === true) {
-      throw usageError('--private-key signs for a private_key_jwt application, which has no client secret: leave out --secret-stdin and --save');
+    const { secret, clientId, save } = options.secrets ?? {};
+    if (secret !== undefined || clientId !== undefined || save === true) {
+      throw usageError('--private-key signs for a private_key_jwt application, which has no client secret: leave out --secret-stdin, --client-id and --save');
     }
     // Read before anything is asked of the server: a wrong file is the user's to fix first.
     const signing = readSigningKey(options.privateKey);
