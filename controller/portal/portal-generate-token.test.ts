@@ -119,6 +119,30 @@ describe('Generate Token (post/redirect/get)', () => {
     expect(shownValue(next.html, 'refresh-token')).not.toBe(refreshToken);
   });
 
+  it('asks a public client for no secret, and offers only the grants the form can run (the code comes from Try sign-in)', async () => {
+    const csrf = await alice.csrf('/portal/apps/new');
+    const created = await alice.post('/portal/apps', {
+      _csrf: csrf, name: 'spa', description: 'Signs people in.', clientType: 'public', scope: ['openid'],
+      grantType: ['authorization_code', 'refresh_token'], redirectUris: 'https://spa.example.com/callback',
+    });
+    expect(created.status).toBe(200);
+    const pat = new Visitor(world.url);
+    await pat.signIn('pat');
+    const queue = await pat.get('/portal/review');
+    const number = Number(/action="\/portal\/review\/(\d+)\/approve"/.exec(queue.html)![1]);
+    expect((await pat.approve(number)).status).toBe(303);
+    await world.sync();
+
+    const page = await alice.get('/portal/apps/spa');
+    const generate = /<section id="generate".*?<\/section>/s.exec(page.html)![0];
+    expect(generate).toContain('a public client sends its client ID alone.');
+    expect(generate).not.toContain('name="client_secret"');
+    expect([...generate.matchAll(/name="grant_type" value="([^"]+)"/g)].map((match) => match[1])).toEqual(['refresh_token']);
+    // Posted without a secret, it reaches the token endpoint, which judges the refresh token.
+    await alice.post('/portal/apps/spa/token', { _csrf: await alice.csrf('/portal/apps/spa'), grant_type: 'refresh_token', refresh_token: 'not-a-refresh-token' });
+    expect((await alice.get('/portal/apps/spa/token')).html).toContain('<strong>No token:</strong> the token endpoint answered <code>invalid_grant</code>');
+  });
+
   it('offers the scope picker for the refresh grant in the main form, and lists live tokens by id with nothing to reveal', async () => {
     const page = await alice.get('/portal/apps/billing');
     expect(page.html).toContain('<fieldset class="field choices grant-fields" data-grant="client_credentials password refresh_token">');

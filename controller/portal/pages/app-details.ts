@@ -127,13 +127,19 @@ function keys(detail: AppDetail): SafeHtml {
 function generateForm(ctx: PageContext, detail: AppDetail): SafeHtml {
   const record = detail.record!;
   const name = detail.view.app;
-  const grants = GRANT_TYPES.filter((grant) => record.spec.grantTypes.includes(grant));
+  // The authorization code comes from a sign-in, which Try sign-in runs: it is no field to fill here.
+  const grants = GRANT_TYPES.filter((grant) => grant !== 'authorization_code' && record.spec.grantTypes.includes(grant));
+  const confidential = record.spec.tokenEndpointAuthMethod !== 'none';
   const usable = record.spec.state === 'active' && record.spec.tokenEndpointAuthMethod !== 'private_key_jwt';
   return html`<section id="generate" aria-labelledby="generate-title" class="card">
     <h2 id="generate-title">Generate Access Token</h2>
     ${!usable
       ? html`<p>${record.spec.state !== 'active' ? `${name} is inactive: the token server issues it no tokens.` : `${name} authenticates with private_key_jwt: sign a client assertion with its private key to get tokens.`}</p>`
-      : html`<p class="hint">The portal asks the token endpoint exactly as your application would. It needs the client secret, which it does not keep: paste it here; it is sent once and stored nowhere.</p>
+      : grants.length === 0
+      ? html`<p>${name} gets its tokens by signing someone in (the authorization code grant): use Try sign-in.</p>`
+      : html`<p class="hint">${confidential
+          ? 'The portal asks the token endpoint exactly as your application would. It needs the client secret, which it does not keep: paste it here; it is sent once and stored nowhere.'
+          : 'The portal asks the token endpoint exactly as your application would: a public client sends its client ID alone.'}</p>
     <form method="post" action="${BASE}/apps/${name}/token" class="form" autocomplete="off" data-grant-form>
       ${csrfField(ctx.csrf)}
       <fieldset class="field choices">
@@ -142,11 +148,13 @@ function generateForm(ctx: PageContext, detail: AppDetail): SafeHtml {
           (grant, i) => html`<div class="choice"><input type="radio" id="grant-${grant}" name="grant_type" value="${grant}"${i === 0 ? html` checked` : undefined}><label for="grant-${grant}">${GRANT_LABELS[grant]}</label></div>`,
         )}
       </fieldset>
-      <div class="field">
-        <label for="client_secret">Client secret</label>
-        <input id="client_secret" name="client_secret" type="password" required autocomplete="off" spellcheck="false" aria-describedby="client_secret-hint">
-        <p class="hint" id="client_secret-hint">Shown once when ${name} was created (or its secret rotated).</p>
-      </div>
+      ${confidential
+        ? html`<div class="field">
+            <label for="client_secret">Client secret</label>
+            <input id="client_secret" name="client_secret" type="password" required autocomplete="off" spellcheck="false" aria-describedby="client_secret-hint">
+            <p class="hint" id="client_secret-hint">Shown once when ${name} was created (or its secret rotated).</p>
+          </div>`
+        : undefined}
       ${grants.includes('password')
         ? html`<fieldset class="field grant-fields" data-grant="password">
             <legend>Password grant: the resource owner</legend>
