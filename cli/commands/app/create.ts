@@ -12,7 +12,7 @@ import { AUTH_METHODS, DEFAULT_AUTH_METHOD, DEFAULT_GRANT_TYPES, GRANT_TYPES, PU
 import { checkName } from '../seal.ts';
 import { GITHUB_OPTIONS } from '../../github-options.ts';
 import { withGitHubErrors } from '../../../controller/requests/errors.ts';
-import { AUTH_METHOD_HELP, knownScopes, parseGrantTypes, parseList, parseRedirectUris, PUBLIC_CLIENT_NOTE, REDIRECT_URI_HELP, requireScopesOnMain } from './inputs.ts';
+import { AUTH_METHOD_HELP, knownScopes, parseGrantTypes, parseList, parseRedirectUris, PUBLIC_CLIENT_NOTE, REDIRECT_URI_HELP, requireScopesDefined } from './inputs.ts';
 import { openCreateRequest, secretIsGenerated } from '../../../controller/requests/create.ts';
 import { requireAllowed, type OpenedRequest } from '../../../controller/requests/open.ts';
 import { formatOpened } from './render.ts';
@@ -69,7 +69,7 @@ export async function create(options: CreateOptions): Promise<CreateResult> {
     throw usageError("option '--description' is required: publishers read it to decide whether to approve the application");
   }
   const scopes = options.scopes ?? (await askScopes(options.prompt, main));
-  requireScopesOnMain(scopes, main);
+  requireScopesDefined(scopes, main.objects);
   const owners = options.owners !== undefined && options.owners.length > 0 ? [...options.owners] : await defaultOwners(session.github.backend, main);
   if (secretIsGenerated(authMethod)) requireCredentialsFile(session.env);
 
@@ -105,7 +105,7 @@ async function ask(prompt: Prompt | undefined, question: string): Promise<string
 
 async function askScopes(prompt: Prompt | undefined, main: MainState): Promise<string[] | undefined> {
   if (prompt === undefined) return undefined;
-  const published = knownScopes(main).filter((scope) => !isBuiltInScope(scope));
+  const published = knownScopes(main.objects).filter((scope) => !isBuiltInScope(scope));
   const answer = await prompt(`Scopes, comma-separated (open${published.length === 0 ? '' : `, ${published.join(', ')}`}; empty for open): `);
   return answer.trim() === '' ? undefined : parseList('scopes', answer);
 }

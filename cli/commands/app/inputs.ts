@@ -1,7 +1,6 @@
 // Parsing the values developers type for application fields, with usage errors that name the option.
-import { redirectUriProblem } from '../../../controller/manifests/index.ts';
+import { redirectUriProblem, type ManifestObject } from '../../../controller/manifests/index.ts';
 import { BUILT_IN_SCOPES, GRANT_TYPES, isGrantType, type GrantType } from '../../../controller/manifests/vocabulary.ts';
-import type { MainState } from '../../../controller/requests/state.ts';
 import { usageError } from '../../errors.ts';
 import { requireKnownScopes } from '../../suggest.ts';
 
@@ -19,18 +18,19 @@ export function parseGrantTypes(value: string): GrantType[] {
   return items.filter(isGrantType);
 }
 
-/** The scopes an application may list on main: the built-in ones, then those its Apis publish. */
-export function knownScopes(main: MainState): string[] {
-  const published = main.objects.flatMap((object) => (object.kind === 'Api' ? object.manifest.spec.scopes.map((scope) => scope.name) : []));
+/** The scopes an application may list beside `objects`: the built-in ones, then those their Apis publish. */
+export function knownScopes(objects: readonly ManifestObject[]): string[] {
+  const published = objects.flatMap((object) => (object.kind === 'Api' ? object.manifest.spec.scopes.map((scope) => scope.name) : []));
   return [...new Set([...BUILT_IN_SCOPES, ...published])];
 }
 
 /**
- * Refuses, before any request is opened, a scope main does not define, with the closest it does
- * ("did you mean"); the repository's check would refuse it later (rules.unknown-scope).
+ * Refuses, before anything is written or a request opened, a scope the repository does not
+ * define, with the closest it does ("did you mean"); its rules would refuse it anyway
+ * (rules.unknown-scope), in words that cannot guess what was meant.
  */
-export function requireScopesOnMain(scopes: readonly string[] | undefined, main: MainState): void {
-  if (scopes !== undefined) requireKnownScopes('scopes', scopes, knownScopes(main));
+export function requireScopesDefined(scopes: readonly string[] | undefined, objects: readonly ManifestObject[]): void {
+  if (scopes !== undefined) requireKnownScopes('scopes', scopes, knownScopes(objects));
 }
 
 /** Redirect URIs, each checked as the manifest checks it (the schema and redirect-uris.ts). */
