@@ -146,6 +146,9 @@ describe('Generate Token (post/redirect/get)', () => {
   it('offers the scope picker for the refresh grant in the main form, and lists live tokens by id with nothing to reveal', async () => {
     const page = await alice.get('/portal/apps/billing');
     expect(page.html).toContain('<fieldset class="field choices grant-fields" data-grant="client_credentials password refresh_token">');
+    // How the same application works from the CLI, with the secret the portal showed once.
+    const clientId = /<code id="client-id">([^<]+)<\/code>/.exec(page.html)![1]!;
+    expect(page.html).toContain(`<p class="hint" id="from-the-cli">From the command line: <code>mergekey token get billing --client-id ${clientId} --save</code> asks for the secret once`);
     const tokens = /<section id="tokens".*?<\/section>/s.exec(page.html)![0];
     expect(tokens).not.toMatch(/<details|Reveal/);
     expect(tokens).toMatch(/<td data-label="Token"><code class="token-id">(at|rt)_[\w-]+\.\.\.[\w-]+<\/code><\/td>/);

@@ -120,6 +120,7 @@ function keys(detail: AppDetail): SafeHtml {
         ${spec.tokenEndpointAuthMethod === 'none'
           ? html`<p class="hint" id="public-client">A public client: it has no client secret to show or rotate. It signs people in with the authorization code grant and PKCE (S256), with the client ID alone.</p>`
           : html`<p class="hint">The client secret is shown once, when the application is created or its secret rotated: the portal never holds it afterwards (the manifest keeps it sealed, the token server only a hash). To get a new one, rotate it: an edit request that adds a new secret and gives the current one seven more days.</p>
+        <p class="hint" id="from-the-cli">From the command line: <code>mergekey token get ${detail.view.app} --client-id ${spec.clientId} --save</code> asks for the secret once and keeps it in your credentials file (or give it on stdin with <code>--secret-stdin</code>).</p>
         ${canRotate(detail.canAct, detail.view) ? html`<p><a class="button" href="${BASE}/apps/${detail.view.app}/rotate">Rotate client secret</a></p>` : undefined}`}`}
   </section>`;
 }
