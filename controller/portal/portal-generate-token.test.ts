@@ -4,6 +4,7 @@
 // main form's scope picker serves the refresh grant too, and the live tokens are listed by id with
 // nothing to "reveal". Over real HTTP against a real `mergekey serve`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { handlesOf } from '../store/handles.ts';
 import { startPortalWorld, Visitor, type PortalWorld } from '../../test/support/portal.ts';
 
 let world: PortalWorld;
@@ -72,6 +73,27 @@ describe('Generate Token (post/redirect/get)', () => {
     expect(back.html).toContain('<div class="banner banner--success">A generated token is shown once and kept nowhere: generate another one here if you need it.</div>');
     expect(shownValue(back.html, 'access-token')).toBeUndefined();
     expect(await liveTokens(alice)).toBe(before + 1);
+  });
+
+  it('keeps the answer in the store sealed, under a key only the browser holds: the store, or a stolen session cookie, opens nothing', async () => {
+    await alice.post('/portal/apps/billing/token', { _csrf: await alice.csrf('/portal/apps/billing'), grant_type: 'password', client_secret: secret, username: 'alice', password: 'alice-correct-horse' });
+    const atRest = JSON.stringify([...handlesOf(world.server.store).sessions.getRange()].map(({ value }) => value));
+    expect(atRest).toContain('"generated":{"app":"billing","sealed":"');
+    expect(alice.cookie('mergekey-generated')).toMatch(/^[\w-]{43}$/);
+    const page = await alice.get('/portal/apps/billing/token');
+    const access = shownValue(page.html, 'access-token')!;
+    const refresh = shownValue(page.html, 'refresh-token')!;
+    expect([access, refresh].map((token) => atRest.includes(token))).toEqual([false, false]);
+    // Shown: gone from the session, and its key from the browser.
+    expect(JSON.stringify([...handlesOf(world.server.store).sessions.getRange()].map(({ value }) => value))).not.toContain('"generated"');
+    expect(alice.cookie('mergekey-generated')).toBeUndefined();
+
+    // Someone holding the session cookie alone cannot open the next answer.
+    await alice.post('/portal/apps/billing/token', { _csrf: await alice.csrf('/portal/apps/billing'), grant_type: 'client_credentials', client_secret: secret });
+    const thief = new Visitor(world.url);
+    thief.setCookie('mergekey-session', alice.cookie('mergekey-session')!);
+    const stolen = await thief.get('/portal/apps/billing/token');
+    expect([stolen.status, stolen.location]).toEqual([303, '/portal/apps/billing#generate']);
   });
 
   it('shows a refusal the same way, once', async () => {

@@ -20,18 +20,13 @@ export interface Flash {
 }
 
 /**
- * What the token endpoint answered to Generate Token, kept for the one page that shows it
- * (post/redirect/get): the POST stores it, the page after the redirect shows it and removes it,
- * so reloading shows nothing again and makes no other token. Token values stay here only until
- * that page is served (or the session ends).
+ * Generate Token's answer, kept for the one page that shows it (post/redirect/get), sealed by the
+ * portal under a key only the browser holds (controller/portal/generated.ts): opaque here.
  */
-export interface GeneratedToken {
+export interface SealedAnswer {
   /** The application's metadata.name. */
   app: string;
-  grant: string;
-  answer:
-    | { ok: true; accessToken: string; tokenType: string; expiresIn: number | undefined; scope: string | undefined; refreshToken: string | undefined; idToken: string | undefined }
-    | { ok: false; status: number; error: string; description: string | undefined };
+  sealed: string;
 }
 
 export interface SessionRecord {
@@ -53,7 +48,7 @@ export interface SessionRecord {
    */
   userGeneration?: number;
   flash?: Flash;
-  generated?: GeneratedToken;
+  generated?: SealedAnswer;
 }
 
 /**

@@ -13,6 +13,7 @@ import { BASE } from '../pages/layout.ts';
 import { sendPage } from '../responses.ts';
 import { PortalError } from '../portal-errors.ts';
 import { requestToken, tokenEndpointAt, type TokenEndpointCall } from '../tokens.ts';
+import { GENERATED_COOKIE_MS, openAnswer, sealAnswer } from '../generated.ts';
 
 export function tokenRoutes(app: FastifyInstance, ctx: PortalContext): void {
   const { deps, service, tokens, auth } = ctx;
@@ -39,7 +40,9 @@ export function tokenRoutes(app: FastifyInstance, ctx: PortalContext): void {
       ...(grant === 'password' ? { username: field(request, 'username') ?? '', password: field(request, 'password') ?? '' } : {}),
     });
     const signed = request.portal!;
-    await ctx.sessions.setGenerated(signed.id, signed.session, { app: name, grant, answer });
+    const { sealed, key } = sealAnswer(name, { grant, answer });
+    await ctx.sessions.setGenerated(signed.id, signed.session, sealed);
+    reply.setCookie(ctx.cookies.name('generated'), key, ctx.cookies.options(GENERATED_COOKIE_MS));
     return reply.redirect(`${BASE}/apps/${name}/token`, 303);
   });
 
@@ -47,14 +50,17 @@ export function tokenRoutes(app: FastifyInstance, ctx: PortalContext): void {
     const name = appName(request.params.name);
     const record = await service.actorRecord(user(request), name);
     const signed = request.portal!;
-    const generated = signed.session.generated;
-    if (generated === undefined || generated.app !== name || !isGrantType(generated.grant)) {
+    const cookie = ctx.cookies.name('generated');
+    const generated = openAnswer(name, signed.session.generated, request.cookies[cookie]);
+    // Shown or not, what was kept for this page goes, and its key with it.
+    if (signed.session.generated?.app === name) signed.session = await ctx.sessions.setGenerated(signed.id, signed.session, undefined);
+    reply.clearCookie(cookie, ctx.cookies.clearOptions());
+    if (generated === undefined) {
       return redirectWith(ctx, request, reply, `${BASE}/apps/${name}#generate`, {
         kind: 'success',
         message: 'A generated token is shown once and kept nowhere: generate another one here if you need it.',
       });
     }
-    await ctx.sessions.setGenerated(signed.id, signed.session, undefined);
     return sendPage(reply, tokenResultPage(ctx.page(request), record, generated.grant, generated.answer));
   });
 
