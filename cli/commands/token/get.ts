@@ -171,11 +171,11 @@ export const command = defineCommand({
   },
   examples: [
     'mergekey token get order-sync',
-    'mergekey token get portal-made-app --client-id portal-made-app-1f2e --secret-stdin --save < secret.txt',
     "mergekey token get order-sync --scope orders:read --format token",
     'mergekey token get storefront --grant password --username alice < password.txt',
     'mergekey token get storefront --grant refresh_token < refresh-token.txt',
     'mergekey token get reports --private-key reports.private.jwk.json',
+    'mergekey token get portal-made-app --client-id portal-made-app-1f2e --secret-stdin --save < secret.txt',
   ],
   run: async (input) => {
     const readsStdin = input.grant === 'refresh_token' || (input.grant === 'password' && input.username !== undefined);
