@@ -61,6 +61,7 @@ export function secretsToTry(credential: RequestCredential, now: number): string
   const { clientSecret, previousClientSecret, previousExpiresAt } = credential;
   if (clientSecret === undefined) return [];
   if (previousClientSecret === undefined || previousClientSecret === clientSecret) return [clientSecret];
+  // No expiry recorded (a file written before it was), or one that does not parse: still works.
   const previousWorks = previousExpiresAt === undefined || !(Date.parse(previousExpiresAt) <= now);
   return previousWorks ? [previousClientSecret, clientSecret] : [clientSecret, previousClientSecret];
 }

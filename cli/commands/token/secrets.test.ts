@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, TEST_ISSUER, type TestServer } from '../../../test/support/server.ts';
 import { readCredentials } from '../../credentials.ts';
 import { CliError } from '../../errors.ts';
-import { keepCredential } from '../../request-credentials.ts';
+import { keepCredential, secretsToTry } from '../../request-credentials.ts';
 import { tokenGet } from './get.ts';
 import { tokenList } from './list.ts';
 import { tokenRevoke } from './revoke.ts';
@@ -62,6 +62,20 @@ function cli(args: string[], input: string, env: NodeJS.ProcessEnv): Promise<{ c
     child.stdin!.end(input);
   });
 }
+
+describe('secretsToTry: the saved secret that works first, decided without a request', () => {
+  const at = Date.parse('2026-12-14T12:00:00Z');
+  const rotating = { clientId: 'c', createdAt: '2026-12-07T12:00:00Z', clientSecret: 'new', previousClientSecret: 'old', request: 4 };
+  it.each([
+    ['no rotation', { clientId: 'c', createdAt: '2026-12-07T12:00:00Z', clientSecret: 'only' }, at, ['only']],
+    ['a private_key_jwt application', { clientId: 'c', createdAt: '2026-12-07T12:00:00Z' }, at, []],
+    ['a rotation, before the old secret expires', { ...rotating, previousExpiresAt: '2026-12-14T12:00:00Z' }, at - 1, ['old', 'new']],
+    ['a rotation, once the old secret expired', { ...rotating, previousExpiresAt: '2026-12-14T12:00:00Z' }, at, ['new', 'old']],
+    ['a rotation saved without its expiry', rotating, at, ['old', 'new']],
+  ])('%s', (_case, credential, now, expected) => {
+    expect(secretsToTry(credential, now)).toEqual(expected);
+  });
+});
 
 describe('mergekey token during a secret rotation (app edit --rotate-secret)', () => {
   it('sends the secret that still works until the old one expires, then the new one, and no refused request on the way', async () => {
