@@ -249,8 +249,9 @@ export function tokenResultPage(ctx: PageContext, record: ApplicationRecord, gra
 }
 
 /**
- * "Use this refresh token": the Refresh Token grant with the token just shown, the scopes it was
- * granted to narrow the next access token to, and the client secret, which the portal does not keep.
+ * "Use this refresh token": the Refresh Token grant with the token just shown, a scope picker to
+ * narrow the next access token (RFC 6749 section 6: never beyond what the refresh token was
+ * granted), and the client secret again, which the portal does not keep.
  */
 function useRefreshTokenForm(ctx: PageContext, record: ApplicationRecord, refreshToken: string, granted: string | undefined): SafeHtml | undefined {
   if (!record.spec.grantTypes.includes('refresh_token')) return undefined;
@@ -272,7 +273,7 @@ function useRefreshTokenForm(ctx: PageContext, record: ApplicationRecord, refres
         ? undefined
         : html`<fieldset class="field choices">
             <legend>Scope</legend>
-            <p class="hint">Narrow the next access token to some of the scopes granted; none chosen keeps them all.</p>
+            <p class="hint">Narrow the next access token to some of the scopes this one carries; none chosen asks for all the refresh token was granted.</p>
             ${scopes.map((scope, i) => html`<div class="choice"><input type="checkbox" id="refresh-scope-${i}" name="scope" value="${scope}"><label for="refresh-scope-${i}"><code>${scope}</code></label></div>`)}
           </fieldset>`}
       <button type="submit" class="button button--primary">Use this refresh token</button>
