@@ -191,22 +191,44 @@ describe('the portal in a browser', () => {
       expect(pw.refresh).toMatch(/^[A-Za-z0-9_-]{43}$/);
       const rt = await generate(alice, 'Refresh Token', { secret, refreshToken: pw.refresh! });
       expect(rt.refresh).not.toBe(pw.refresh);
+      // "Use this refresh token", on the page that shows one: the refresh grant, narrowed to one
+      // of the scopes it was granted.
+      const useIt = alice.getByRole('region', { name: 'Use this refresh token' });
+      expect((await textOf(alice.locator('.facts dd').nth(2))).split(/,\s*/)).toContain('invoices:read');
+      await useIt.getByLabel('Client secret').fill(secret);
+      await useIt.getByLabel('invoices:read', { exact: true }).check();
+      await useIt.getByRole('button', { name: 'Use this refresh token' }).click();
+      await has(alice.getByRole('status'), 'with the Refresh Token grant');
+      expect(await textOf(alice.locator('.facts dd').nth(2))).toBe('invoices:read');
+      const used = (await alice.locator('#refresh-token').textContent())!;
+      expect([pw.refresh, rt.refresh]).not.toContain(used);
+      // Post/redirect/get: reloading the page that showed it shows it no more and makes no
+      // other token (the live tokens, counted in another tab, stay as many).
+      const tab = await alice.context().newPage();
+      await tab.goto('/portal/apps/billing#tokens');
+      const live = await tab.locator('#tokens tbody tr').count();
+      await alice.reload();
+      expect(await announced(alice)).toBe('A generated token is shown once and kept nowhere: generate another one here if you need it.');
+      expect(await alice.locator('#access-token').count()).toBe(0);
+      await tab.reload();
+      expect(await tab.locator('#tokens tbody tr').count()).toBe(live);
+      await tab.close();
       // A wrong secret is the token endpoint's invalid_client, said plainly.
       await alice.goto('/portal/apps/billing#generate');
       await alice.locator('#generate').getByLabel('Client secret').fill('not-the-secret');
       await alice.getByRole('button', { name: 'Generate Token' }).click();
       await has(alice.getByRole('alert'), 'invalid_client');
 
-      // Active tokens, masked until revealed; revoke one with a confirmation.
+      // Active tokens, by their shortened id (not a credential: nothing to reveal); revoke one
+      // with a confirmation.
       await alice.goto('/portal/apps/billing');
       const rows = alice.locator('#tokens tbody tr');
       await shown(rows.first());
       const first = rows.first();
-      const fullId = first.locator('.token-id');
-      await gone(fullId);
-      await first.getByText('Reveal').click();
-      await shown(fullId);
-      const revokedId = (await fullId.textContent())!;
+      const revokedId = await textOf(first.locator('.token-id'));
+      expect(revokedId).toMatch(/^(at|rt)_[\w-]+\.\.\.[\w-]+$/);
+      expect(await alice.locator('#tokens details, #tokens button').count()).toBe(0);
+      expect(await alice.locator('#tokens').getByText('Reveal', { exact: true }).count()).toBe(0);
       await alice.screenshot({ path: join(shotsDir, 'application-details.png'), fullPage: true });
       const before = await rows.count();
       await first.getByRole('link', { name: /^Revoke token/ }).click();
@@ -277,13 +299,10 @@ describe('the portal in a browser', () => {
     await shown(page.getByRole('heading', { name: 'Overview' }));
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
     await page.screenshot({ path: join(shotsDir, 'application-details-phone.png') });
-    // Copy buttons need JavaScript, so they stay hidden; revealing a token does not.
+    // Copy buttons need JavaScript, so they stay hidden; the tokens' ids are there to read.
     expect(await page.locator('button.copy').count()).toBe(1);
     await gone(page.locator('button.copy'));
-    const row = page.locator('#tokens tbody tr').first();
-    await row.getByText('Reveal').click();
-    await shown(row.locator('.token-id'));
-    await shown(row.getByText('Hide'));
+    await shown(page.locator('#tokens tbody tr').first().locator('.token-id'));
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
 
     await page.goto('/portal/apps');

@@ -5,6 +5,7 @@ import { ACTION_WORDS, STATUS_WORDS, statusOfApp, type Action, type Offer } from
 import { html, safeUrl, type SafeHtml } from '../html.ts';
 import type { HistoryEntry } from '../history.ts';
 import { mayTrySignIn } from '../policy.ts';
+import type { ApplicationRecord } from '../../store/records.ts';
 import type { AppDetail } from '../service.ts';
 import type { PortalToken, TokenFailure, TokenSuccess } from '../tokens.ts';
 import { snapshotProblems, statusSentence } from './apps.ts';
@@ -21,6 +22,9 @@ const GRANT_LABELS: Readonly<Record<GrantType, string>> = {
   refresh_token: 'Refresh Token',
   authorization_code: 'Authorization Code',
 };
+
+/** The grants that take a `scope` (RFC 6749 sections 4.3.2, 4.4.2 and 6), offered the scope picker. */
+const SCOPED_GRANTS: readonly GrantType[] = ['client_credentials', 'password', 'refresh_token'];
 
 const OUTCOME_WORDS = { open: STATUS_WORDS['awaiting-approval'], approved: STATUS_WORDS.approved, rejected: STATUS_WORDS.rejected, cancelled: STATUS_WORDS.cancelled } as const;
 
@@ -151,6 +155,7 @@ function keys(detail: AppDetail): SafeHtml {
         ${spec.tokenEndpointAuthMethod === 'none'
           ? html`<p class="hint" id="public-client">A public client: it has no client secret to show or rotate. It signs people in with the authorization code grant and PKCE (S256), with the client ID alone.</p>`
           : html`<p class="hint">The client secret is shown once, when the application is created or its secret rotated: the portal never holds it afterwards (the manifest keeps it sealed, the token server only a hash). To get a new one, rotate it: an edit request that adds a new secret and gives the current one seven more days.</p>
+        <p class="hint" id="from-the-cli">From the command line: <code>mergekey token get ${detail.view.app} --client-id ${spec.clientId} --save</code> asks for the secret once and keeps it in your credentials file (or give it on stdin with <code>--secret-stdin</code>).</p>
         ${rotate(detail)}`}`}
   </section>`;
 }
@@ -166,13 +171,19 @@ function rotate(detail: AppDetail): SafeHtml | undefined {
 function generateForm(ctx: PageContext, detail: AppDetail): SafeHtml {
   const record = detail.record!;
   const name = detail.view.app;
-  const grants = GRANT_TYPES.filter((grant) => record.spec.grantTypes.includes(grant));
+  // The authorization code comes from a sign-in, which Try sign-in runs: it is no field to fill here.
+  const grants = GRANT_TYPES.filter((grant) => grant !== 'authorization_code' && record.spec.grantTypes.includes(grant));
+  const confidential = record.spec.tokenEndpointAuthMethod !== 'none';
   const usable = record.spec.state === 'active' && record.spec.tokenEndpointAuthMethod !== 'private_key_jwt';
   return html`<section id="generate" aria-labelledby="generate-title" class="card">
     <h2 id="generate-title">Generate Access Token</h2>
     ${!usable
       ? html`<p>${record.spec.state !== 'active' ? `${name} is inactive: the token server issues it no tokens.` : `${name} authenticates with private_key_jwt: sign a client assertion with its private key to get tokens.`}</p>`
-      : html`<p class="hint">The portal asks the token endpoint exactly as your application would. It needs the client secret, which it does not keep: paste it here; it is sent once and stored nowhere.</p>
+      : grants.length === 0
+      ? html`<p>${name} gets its tokens by signing someone in (the authorization code grant): use Try sign-in.</p>`
+      : html`<p class="hint">${confidential
+          ? 'The portal asks the token endpoint exactly as your application would. It needs the client secret, which it does not keep: paste it here; it is sent once and stored nowhere.'
+          : 'The portal asks the token endpoint exactly as your application would: a public client sends its client ID alone.'}</p>
     <form method="post" action="${BASE}/apps/${name}/token" class="form" autocomplete="off" data-grant-form>
       ${csrfField(ctx.csrf)}
       <fieldset class="field choices">
@@ -181,11 +192,13 @@ function generateForm(ctx: PageContext, detail: AppDetail): SafeHtml {
           (grant, i) => html`<div class="choice"><input type="radio" id="grant-${grant}" name="grant_type" value="${grant}"${i === 0 ? html` checked` : undefined}><label for="grant-${grant}">${GRANT_LABELS[grant]}</label></div>`,
         )}
       </fieldset>
-      <div class="field">
-        <label for="client_secret">Client secret</label>
-        <input id="client_secret" name="client_secret" type="password" required autocomplete="off" spellcheck="false" aria-describedby="client_secret-hint">
-        <p class="hint" id="client_secret-hint">Shown once when ${name} was created (or its secret rotated).</p>
-      </div>
+      ${confidential
+        ? html`<div class="field">
+            <label for="client_secret">Client secret</label>
+            <input id="client_secret" name="client_secret" type="password" required autocomplete="off" spellcheck="false" aria-describedby="client_secret-hint">
+            <p class="hint" id="client_secret-hint">Shown once when ${name} was created (or its secret rotated).</p>
+          </div>`
+        : undefined}
       ${grants.includes('password')
         ? html`<fieldset class="field grant-fields" data-grant="password">
             <legend>Password grant: the resource owner</legend>
@@ -193,10 +206,10 @@ function generateForm(ctx: PageContext, detail: AppDetail): SafeHtml {
             <div class="field"><label for="password">User’s password</label><input id="password" name="password" type="password" autocomplete="off"></div>
           </fieldset>`
         : undefined}
-      ${grants.includes('client_credentials') || grants.includes('password')
-        ? html`<fieldset class="field choices grant-fields" data-grant="client_credentials password">
+      ${grants.some((grant) => SCOPED_GRANTS.includes(grant))
+        ? html`<fieldset class="field choices grant-fields" data-grant="${SCOPED_GRANTS.filter((grant) => grants.includes(grant)).join(' ')}">
             <legend>Scope</legend>
-            <p class="hint">Only scopes the application holds; none chosen asks for all of them.</p>
+            <p class="hint">Only scopes the application holds; none chosen asks for all of them. With a refresh token: only scopes it was granted, and none chosen keeps them all.</p>
             ${record.spec.scopes.map((scope, i) => html`<div class="choice"><input type="checkbox" id="token-scope-${i}" name="scope" value="${scope}"><label for="token-scope-${i}"><code>${scope}</code></label></div>`)}
           </fieldset>`
         : undefined}
@@ -219,11 +232,11 @@ function tokenList(detail: AppDetail, section: TokenSection): SafeHtml {
     ${section.tokens.length === 0
       ? html`<p class="empty">${detail.record?.spec.state === 'active' ? 'No active tokens.' : `${name} is inactive: none of its tokens work.`}</p>`
       : html`<div class="table-wrap"><table class="tokens">
-          <caption>${section.tokens.length} live token${section.tokens.length === 1 ? '' : 's'}${section.more ? ' (the first page)' : ''}; each is masked until you reveal it</caption>
+          <caption>${section.tokens.length} live token${section.tokens.length === 1 ? '' : 's'}${section.more ? ' (the first page)' : ''}, by id</caption>
           <thead><tr><th scope="col">Token</th><th scope="col">Type</th><th scope="col">Subject</th><th scope="col">Scope</th><th scope="col">Expires</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
           <tbody>${section.tokens.map(
             (token) => html`<tr>
-              <td data-label="Token"><details class="reveal"><summary><code>${token.masked}</code> <span class="reveal-label when-closed">Reveal</span><span class="reveal-label when-open">Hide</span></summary><code class="token-id">${token.id}</code></details></td>
+              <td data-label="Token"><code class="token-id">${token.masked}</code></td>
               <td data-label="Type">${token.type === 'access_token' ? 'access' : 'refresh'}</td>
               <td data-label="Subject"><code>${token.subject}</code></td>
               <td data-label="Scope">${token.scope === '' ? html`<span class="hint">none</span>` : codes(token.scope.split(' '))}</td>
@@ -232,7 +245,7 @@ function tokenList(detail: AppDetail, section: TokenSection): SafeHtml {
             </tr>`,
           )}</tbody>
         </table></div>`}
-    <p class="hint">A token's value is shown only when it is generated; the list shows its id (the access token's <code>jti</code>, or a refresh token's hash), which is not a credential.</p>
+    <p class="hint">A token's value is shown only when it is generated and kept nowhere; the list shows its id (the access token's <code>jti</code>, or a refresh token's hash), shortened as <code>mergekey token list</code> shows it. An id is not a credential: there is nothing to reveal.</p>
   </section>`;
 }
 
@@ -258,22 +271,57 @@ function history(entries: readonly HistoryEntry[]): SafeHtml {
   </section>`;
 }
 
-/** The answer of the token endpoint: the token shown once, or the RFC 6749 error. */
-export function tokenResultPage(ctx: PageContext, name: string, grant: GrantType, result: TokenSuccess | TokenFailure): string {
+/** The answer of the token endpoint, shown once (post/redirect/get): the token, or the RFC 6749 error. */
+export function tokenResultPage(ctx: PageContext, record: ApplicationRecord, grant: GrantType, result: TokenSuccess | TokenFailure): string {
+  const name = record.name;
   const body = result.ok
     ? html`<div class="banner banner--success" role="status"><p><strong>Access token generated</strong> with the ${GRANT_LABELS[grant]} grant.</p></div>
       <h1>Access token for ${name}</h1>
-      ${shownOnce('access-token', 'Access token', result.accessToken, 'Shown once: the token server keeps only its id. Send it as "Authorization: Bearer …".')}
+      ${shownOnce('access-token', 'Access token', result.accessToken, 'Shown once: the token server keeps only its id, and reloading this page does not show it again. Send it as "Authorization: Bearer …".')}
       <dl class="facts">
         <div><dt>Token type</dt><dd>${result.tokenType}</dd></div>
         <div><dt>Expires in</dt><dd>${result.expiresIn === undefined ? 'unknown' : `${result.expiresIn} seconds`}</dd></div>
         <div><dt>Scope</dt><dd>${result.scope === undefined || result.scope === '' ? html`<span class="hint">none</span>` : codes(result.scope.split(' '))}</dd></div>
       </dl>
-      ${result.refreshToken === undefined ? undefined : shownOnce('refresh-token', 'Refresh token', result.refreshToken, 'Use it with the Refresh Token grant when the access token expires; it works once and the answer carries the next one.')}`
+      ${result.refreshToken === undefined ? undefined : shownOnce('refresh-token', 'Refresh token', result.refreshToken, 'Use it with the Refresh Token grant when the access token expires; it works once and the answer carries the next one.')}
+      ${result.refreshToken === undefined ? undefined : useRefreshTokenForm(ctx, record, result.refreshToken, result.scope)}`
     : html`<div class="banner banner--error" role="alert"><p><strong>No token:</strong> the token endpoint answered <code>${result.error}</code>${result.description === undefined ? undefined : html`: ${result.description}`}.</p></div>
       <h1>No access token for ${name}</h1>
       <p>${hintFor(result.error)}</p>`;
   return layout({ ...ctx, nav: 'apps' }, `Access token for ${name}`, html`${body}<p><a class="button" href="${BASE}/apps/${name}#tokens">Back to ${name}</a></p>`);
+}
+
+/**
+ * "Use this refresh token": the Refresh Token grant with the token just shown, a scope picker to
+ * narrow the next access token (RFC 6749 section 6: never beyond what the refresh token was
+ * granted), and the client secret again, which the portal does not keep.
+ */
+function useRefreshTokenForm(ctx: PageContext, record: ApplicationRecord, refreshToken: string, granted: string | undefined): SafeHtml | undefined {
+  if (!record.spec.grantTypes.includes('refresh_token')) return undefined;
+  const scopes = granted === undefined || granted === '' ? [] : granted.split(' ');
+  const confidential = record.spec.tokenEndpointAuthMethod !== 'none';
+  return html`<section class="card" aria-labelledby="refresh-title">
+    <h2 id="refresh-title">Use this refresh token</h2>
+    <form method="post" action="${BASE}/apps/${record.name}/token" class="form" autocomplete="off">
+      ${csrfField(ctx.csrf)}
+      <input type="hidden" name="grant_type" value="refresh_token">
+      <input type="hidden" name="refresh_token" value="${refreshToken}">
+      ${confidential
+        ? html`<div class="field">
+            <label for="refresh-client-secret">Client secret</label>
+            <input id="refresh-client-secret" name="client_secret" type="password" required autocomplete="off" spellcheck="false">
+          </div>`
+        : undefined}
+      ${scopes.length === 0
+        ? undefined
+        : html`<fieldset class="field choices">
+            <legend>Scope</legend>
+            <p class="hint">Narrow the next access token to some of the scopes this one carries; none chosen asks for all the refresh token was granted.</p>
+            ${scopes.map((scope, i) => html`<div class="choice"><input type="checkbox" id="refresh-scope-${i}" name="scope" value="${scope}"><label for="refresh-scope-${i}"><code>${scope}</code></label></div>`)}
+          </fieldset>`}
+      <button type="submit" class="button button--primary">Use this refresh token</button>
+    </form>
+  </section>`;
 }
 
 function hintFor(error: string): string {
