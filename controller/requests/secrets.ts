@@ -77,7 +77,7 @@ export async function rotateSecret(options: RotateOptions): Promise<RotatedSecre
       { hint: 'Rotate again once the old secret has expired.' },
     );
   }
-  const limit = new Date(now + options.oldSecretExpiresInMs).toISOString();
+  const limit = isoTime(new Date(now + options.oldSecretExpiresInMs).toISOString());
   const kept = live.map((secret) =>
     secret.expiresAt !== undefined && Date.parse(secret.expiresAt) <= Date.parse(limit) ? secret : { ...secret, expiresAt: limit },
   );

@@ -101,8 +101,8 @@ describe('secret rotation', () => {
     const rotation = await edit({ ...world.as('alice'), name: 'payments', rotateSecret: true, oldSecretExpiresInMs: 3 * 86_400_000, now: () => NOW });
     const secrets = (await world.repo.show(rotation.branch, 'apps/payments.yaml')).match(/sealed: \S+/g);
     expect(secrets).toHaveLength(2);
-    expect(await world.repo.show(rotation.branch, 'apps/payments.yaml')).toContain('expiresAt: 2025-03-04T10:00:00.000Z');
-    expect(rotation.rotated).toMatchObject({ oldExpiresAt: '2025-03-04T10:00:00.000Z', savedTo: world.credentialsFile });
+    expect(await world.repo.show(rotation.branch, 'apps/payments.yaml')).toContain('expiresAt: 2025-03-04T10:00:00Z');
+    expect(rotation.rotated).toMatchObject({ oldExpiresAt: '2025-03-04T10:00:00Z', savedTo: world.credentialsFile });
     expect(rotation.plan.lines).toEqual([
       '1 new client secret accepted.',
       'An existing client secret now expires at 2025-03-04T10:00:00Z (rotation: clients switch to the new one before then).',
@@ -111,7 +111,7 @@ describe('secret rotation', () => {
     // Both are kept, the new one marked pending until request #N is merged, with the expiry
     // the rotation gave the one in use: `token get` sends that one until then (secretsToTry).
     const kept = JSON.parse(await readFile(world.credentialsFile, 'utf8')).issuers['https://auth.example.com'].payments;
-    expect(kept).toMatchObject({ clientSecret: rotation.rotated!.secret, request: rotation.number, previousClientSecret: firstSecret, previousExpiresAt: '2025-03-04T10:00:00.000Z' });
+    expect(kept).toMatchObject({ clientSecret: rotation.rotated!.secret, request: rotation.number, previousClientSecret: firstSecret, previousExpiresAt: '2025-03-04T10:00:00Z' });
 
     const pending = await show({ ...world.as('alice'), name: 'payments', reveal: true });
     expect(pending.keys).toMatchObject({ revealed: firstSecret, pending: { secret: rotation.rotated!.secret, request: rotation.number } });
