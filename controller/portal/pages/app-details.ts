@@ -204,7 +204,7 @@ function history(entries: readonly HistoryEntry[]): SafeHtml {
           <tbody>${entries.map(
             (entry) => html`<tr>
               <td data-label="Request"><a href="${safeUrl(entry.url)}">${entry.kind} #${entry.number}</a></td>
-              <td data-label="Asked by">${entry.requester}</td>
+              <td data-label="Asked by">${entry.requestedBy}</td>
               <td data-label="Opened">${time(entry.openedAt)}</td>
               <td data-label="Outcome"><span class="outcome outcome--${entry.outcome}">${OUTCOME_WORDS[entry.outcome]}</span></td>
               <td data-label="Decided by">${entry.decidedBy === undefined ? (entry.outcome === 'open' ? html`<span class="hint">awaiting</span>` : html`<span class="hint">unknown</span>`) : html`${entry.decidedBy}, ${time(entry.decidedAt)}`}</td>
