@@ -58,7 +58,7 @@ export class RequestHistory {
     }
   }
 
-  /** The manifest an open create request asks for, read from its branch. */
+  /** The manifest a request asks for (an open create, a rejected one asked again), read from its branch. */
   async requested(request: RequestSummary): Promise<Application | undefined> {
     const github = this.#workspace.github;
     if (github === undefined) return undefined;
