@@ -169,8 +169,8 @@ export class PortalService {
   }
 
   /** Merges request #number as the publisher saw it in the queue (`head`); see PortalRequests.approve. */
-  approve(user: PortalUser, number: number, head: string | undefined): Promise<ApproveResult> {
-    return this.#requests.approve(user, number, head);
+  approve(user: PortalUser, number: number, head: string | undefined, comment?: string): Promise<ApproveResult> {
+    return this.#requests.approve(user, number, head, comment);
   }
 
   reject(user: PortalUser, number: number, reason: string): Promise<RejectResult> {
