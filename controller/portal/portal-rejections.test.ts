@@ -122,7 +122,7 @@ describe('a rejected edit and a rejected deactivation', () => {
     expect((await alice.post('/portal/apps/ledger/deactivate', { _csrf: csrfOf(confirm.html) })).status).toBe(303);
     await rejectAs(pat, 4, 'Month end is near.');
     const page = await alice.get('/portal/apps/ledger');
-    expect(sectionOf(page.html, 'rejection')).toContain('<h2 id="rejection-title">Deactivation request #4 was rejected</h2>');
+    expect(sectionOf(page.html, 'rejection')).toContain('<h2 id="rejection-title">Deactivate request #4 was rejected</h2>');
     const again = await alice.get('/portal/apps/ledger/ask-again');
     expect(again.status).toBe(303);
     expect(again.location).toBe('/portal/apps/ledger/deactivate');

@@ -52,7 +52,7 @@ export function reviewRoutes(app: FastifyInstance, ctx: PortalContext): void {
       ctx.page(request, error === undefined ? {} : { flash: { kind: 'error', message: error } }),
       {
         title: `Reject request #${number}?`,
-        explanation: 'The developer reads your reason in the request. A rejected create request leaves the application rejected; a rejected edit, deactivation or activation leaves it unchanged.',
+        explanation: 'The developer reads your reason in the request. A rejected create request leaves the application rejected; a rejected edit, deactivation or reactivation leaves it unchanged.',
         action: `${BASE}/review/${number}/reject`,
         button: 'Reject',
         danger: true,
