@@ -42,6 +42,9 @@ describe('a rejected create request', () => {
       scope: 'invoices:read',
     });
     expect(created.status).toBe(200);
+    const tooLong = await pat.post('/portal/review/1/reject', { _csrf: await pat.csrf('/portal/review/1/reject'), reason: 'x'.repeat(2001) });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.html).toContain('The reason is 2001 characters long; at most 2000 are kept.');
     closedAt = await rejectAs(pat, 1, 'The books are kept in billing.\nAsk for <invoices:read> there.');
   });
 
