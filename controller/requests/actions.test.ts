@@ -20,6 +20,7 @@ describe('lifecycleOffers: what is offered on an application, and why it cannot 
       reactivate: { shown: false, reason: 'billing is already active' },
       'rotate-secret': { shown: true },
       'cancel-request': { shown: false, reason: 'billing has no open request' },
+      'ask-again': { shown: false },
     });
   });
 
@@ -32,6 +33,7 @@ describe('lifecycleOffers: what is offered on an application, and why it cannot 
       reactivate: { shown: false, reason },
       'rotate-secret': { shown: true, reason },
       'cancel-request': { shown: true },
+      'ask-again': { shown: false },
     });
   });
 
@@ -51,12 +53,15 @@ describe('lifecycleOffers: what is offered on an application, and why it cannot 
       reactivate: { shown: false, reason: `Create request #${numbers[0]} awaits approval` },
       'rotate-secret': { shown: false, reason: `Create request #${numbers[0]} awaits approval` },
       'cancel-request': { shown: true },
+      'ask-again': { shown: false },
     });
   });
 
   it('rejected: Edit disabled, saying so; cancelled: nothing offered', () => {
     const rejected = offersOf(undefined, [request('create', 'billing', { closedBy: 'pat' })]);
     expect(rejected.offers.edit).toEqual({ shown: true, reason: `Create request #${rejected.numbers[0]} was rejected` });
+    // What is offered instead: asking again (allowed.ts askAgainOf).
+    expect(rejected.offers['ask-again']).toEqual({ shown: true });
     const cancelled = offersOf(undefined, [request('create', 'draft', { closedBy: 'alice' })]);
     expect(Object.values(cancelled.offers).filter((offer) => offer.shown)).toEqual([]);
     expect(cancelled.offers.edit).toEqual({ shown: false, reason: `Create request #${cancelled.numbers[0]} was cancelled` });

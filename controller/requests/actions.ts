@@ -1,11 +1,11 @@
 // The actions a developer may be offered on an application, and why one cannot be taken now:
 // decided once, from the lifecycle's rules (allowed.ts), so that the portal's pages and routes and
 // the CLI's suggestions agree and nothing is offered that the workflow would refuse. Pure.
-import { isRequestAllowed } from './allowed.ts';
+import { askAgainOf, isRequestAllowed } from './allowed.ts';
 import type { RequestKind } from './requests.ts';
 import type { AppStatusView } from './status.ts';
 
-export const ACTIONS = ['edit', 'deactivate', 'reactivate', 'rotate-secret', 'cancel-request'] as const;
+export const ACTIONS = ['edit', 'deactivate', 'reactivate', 'rotate-secret', 'cancel-request', 'ask-again'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 /** The shared words for the actions, on buttons and in the CLI's suggestions. */
@@ -15,6 +15,7 @@ export const ACTION_WORDS: Readonly<Record<Action, string>> = {
   reactivate: 'Reactivate',
   'rotate-secret': 'Rotate secret',
   'cancel-request': 'Cancel request',
+  'ask-again': 'Ask again',
 };
 
 /** A request of each kind, as the reasons name it: "Edit request #4". */
@@ -53,6 +54,8 @@ export function lifecycleOffers(view: AppStatusView): Offers {
     // A rotation is an edit request that adds a secret.
     'rotate-secret': offer(view.onMain !== undefined && !secretless, secretless ? `${app} has no client secret to rotate` : refusal(view, 'edit')),
     'cancel-request': offer(openRequest !== undefined, openRequest === undefined ? `${app} has no open request` : undefined),
+    // Only after a rejection, and only what the lifecycle allows again (askAgainOf): never offered disabled.
+    'ask-again': offer(askAgainOf(view) !== undefined, undefined),
   };
 }
 

@@ -18,6 +18,7 @@ import {
   type AppStatusView,
   type RequestCounts,
   type RequestKind,
+  type RequestSummary,
   type Status,
   type StatusFilter,
 } from '../../../controller/requests/index.ts';
@@ -85,11 +86,17 @@ export async function list(options: ListOptions): Promise<AppListResult> {
   };
 }
 
-/** Yours: an owner's githubLogin is your login, or you asked for a request about it (yourself, or in the portal). */
+/**
+ * Yours: an owner's githubLogin is your login, or you asked for a request about it (yourself, or
+ * in the portal: a `requested-by` believed only on what the portal's account opened).
+ */
 function isMine(main: MainState, view: AppStatusView, login: string): boolean {
   const myUsers = usersOfLogin(main, login);
   if (view.onMain?.spec.owners.some((owner) => myUsers.includes(owner)) === true) return true;
-  return view.requests.some((request) => sameLogin(request.author, login) || (request.requestedBy !== undefined && myUsers.includes(request.requestedBy)));
+  const portalLogin = main.settings?.spec.portalGitHubLogin;
+  const askedInPortal = (request: RequestSummary) =>
+    portalLogin !== undefined && sameLogin(request.author, portalLogin) && request.requestedBy !== undefined && myUsers.includes(request.requestedBy);
+  return view.requests.some((request) => sameLogin(request.author, login) || askedInPortal(request));
 }
 
 function entry(view: AppStatusView): AppListEntry {

@@ -7,17 +7,16 @@ import {
   appPath,
   isoTime,
   lifecycleOffers,
-  requestOutcome,
   stateOfApp,
   STATUS_WORDS,
   statusOfApp,
   type Action,
   type AppState,
   type AppStatusView,
-  type RequestOutcome,
   type RequestSummary,
   type Status,
 } from '../../../controller/requests/index.ts';
+import { approvalOf, requestRecords, type RequestRecord } from '../../../controller/requests/decisions.ts';
 import type { Application } from '../../../controller/manifests/types.generated.ts';
 import type { ObjectStatus } from '../../../controller/store/sync-records.ts';
 import type { ReconcileStatus } from '../../../controller/reconcile/failures.ts';
@@ -46,18 +45,8 @@ export interface SecretView {
   expiresAt?: string;
 }
 
-export interface RequestView {
-  number: number;
-  kind: string;
-  outcome: RequestOutcome;
-  author: string;
-  openedAt: string;
-  /** Who approved (merged), rejected or cancelled it. */
-  decidedBy?: string | null;
-  decidedAt?: string;
-  url?: string;
-  mergeCommit?: string | null;
-}
+/** One request: who asked, who decided it, when, and why (controller/requests/decisions.ts). */
+export type RequestView = RequestRecord;
 
 export interface ControllerView {
   server: string;
@@ -122,7 +111,8 @@ const MASK = '****************';
 export async function show(options: ShowOptions): Promise<AppShowResult> {
   const session = await startWithMain(options);
   const { main } = session;
-  const requests = await withGitHubErrors(() => listRequests(session.github.backend, { app: options.name, withMergers: true }));
+  const backend = session.github.backend;
+  const requests = await withGitHubErrors(() => listRequests(backend, { app: options.name, withMergers: true }));
   const view = statusOf(main, options.name, requests);
   if (view === undefined) {
     throw failure(`no application ${options.name}: it is not on ${main.branch} and no request names it`, {
@@ -136,6 +126,14 @@ export async function show(options: ShowOptions): Promise<AppShowResult> {
   const local = app === undefined ? {} : localSecrets(saved, app.spec.clientId, view.requests);
   const server = options.admin ?? (env.MERGEKEY_ADMIN_URL || undefined);
 
+  const records = await withGitHubErrors(() =>
+    requestRecords(view.requests, {
+      backend,
+      // Markers and trailers name the person only on what the portal's own account wrote.
+      portalLogin: main.settings?.spec.portalGitHubLogin,
+      approval: (commit) => approvalOf(session.clone, commit),
+    }),
+  );
   const status = statusOfApp(view.status);
   const state = stateOfApp(view.status);
   return {
@@ -143,7 +141,7 @@ export async function show(options: ShowOptions): Promise<AppShowResult> {
     status,
     statusLabel: STATUS_WORDS[status],
     ...(state === undefined ? {} : { state }),
-    reason: view.reason,
+    reason: statusReason(view, records),
     ...(app === undefined ? {} : { overview: overview(app, view.onMain === undefined ? 'request' : 'main', main) }),
     ...(app === undefined
       ? {}
@@ -158,7 +156,7 @@ export async function show(options: ShowOptions): Promise<AppShowResult> {
             credentialsFile: file,
           },
         }),
-    requests: view.requests.map(requestView),
+    requests: records,
     actions: suggestions(view),
     ...(server === undefined ? {} : { controller: await controllerView(session, main, server, options.name, view.requests) }),
   };
@@ -171,6 +169,7 @@ const COMMANDS: Readonly<Record<Action, (name: string) => string>> = {
   reactivate: (name) => `mergekey app reactivate ${name}`,
   'rotate-secret': (name) => `mergekey app edit ${name} --rotate-secret`,
   'cancel-request': (name) => `mergekey app cancel ${name}`,
+  'ask-again': (name) => `mergekey app ask-again ${name}`,
 };
 
 /** The actions the lifecycle shows for the application: each with its command, or why not now. */
@@ -213,23 +212,15 @@ function overview(app: Application, source: 'main' | 'request', main: MainState)
   };
 }
 
-function requestView(request: RequestSummary): RequestView {
-  const base = {
-    number: request.number,
-    kind: request.kind,
-    outcome: requestOutcome(request),
-    author: request.author,
-    openedAt: isoTime(request.createdAt),
-    ...(request.htmlUrl === undefined ? {} : { url: request.htmlUrl }),
-  };
-  switch (request.state) {
-    case 'open':
-      return base;
-    case 'merged':
-      return { ...base, decidedBy: request.mergedBy ?? null, decidedAt: isoTime(request.mergedAt), mergeCommit: request.mergeCommitSha };
-    case 'closed':
-      return { ...base, decidedBy: request.closedBy, decidedAt: isoTime(request.closedAt) };
-  }
+/**
+ * The status's reason. The lifecycle names who closed a create request on GitHub, which for the
+ * portal's is its account; the records name the person.
+ */
+function statusReason(view: AppStatusView, records: readonly RequestRecord[]): string {
+  if (view.status !== 'rejected' && view.status !== 'cancelled') return view.reason;
+  const create = records.find((record) => record.kind === 'create' && record.outcome === view.status);
+  if (create === undefined) return view.reason;
+  return `create request #${create.number} was ${view.status} by ${create.decidedBy ?? 'someone GitHub no longer knows'} at ${create.decidedAt}`;
 }
 
 /**
@@ -310,7 +301,9 @@ export function formatShow(result: AppShowResult): string {
       request.outcome === 'open'
         ? `awaiting approval since ${request.openedAt}`
         : `${request.outcome} by ${request.decidedBy ?? 'someone GitHub no longer knows'} at ${request.decidedAt}`;
-    lines.push(`  #${request.number} ${request.kind} by ${request.author}: ${decided}`);
+    lines.push(`  #${request.number} ${request.kind}, asked by ${request.requestedBy}: ${decided}`);
+    if (request.outcome === 'rejected') lines.push(...indented('Reason', request.reason ?? '(none given)'));
+    if (request.comment !== undefined) lines.push(...indented('Comment', request.comment));
   }
   if (result.actions.length > 0) {
     lines.push('', 'Actions', ...table(result.actions.map((action) => [action.label, action.command ?? `not now: ${action.reason}`])));
@@ -322,6 +315,11 @@ export function formatShow(result: AppShowResult): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** A labelled text under a request, every line of it indented. */
+function indented(label: string, text: string): string[] {
+  return text.split('\n').map((line, i) => `      ${i === 0 ? `${label}: ` : ' '.repeat(label.length + 2)}${line}`.trimEnd());
+}
+
 function table(rows: readonly [string, string][]): string[] {
   const width = Math.max(...rows.map(([key]) => key.length));
   return rows.map(([key, value]) => `  ${key.padEnd(width)}  ${value}`.trimEnd());
@@ -330,11 +328,12 @@ function table(rows: readonly [string, string][]): string[] {
 export const command = defineCommand({
   summary: "Show an application's details, keys and requests.",
   description:
-    "Show NAME's status and state, its overview, its keys (client id; the client secret masked unless --reveal finds it in " +
-    'your credentials file), its open and past requests with who approved, rejected or cancelled ' +
-    'them and when, the actions its status allows (the command, or why not now: "Edit request #4 ' +
-    'awaits approval"), and, with --admin (or MERGEKEY_ADMIN_URL: the operator listener), whether the controller serves its ' +
-    'latest approved request yet.',
+    "Show NAME's status and state, its overview, its keys (client id; the client secret masked unless " +
+    '--reveal finds it in your credentials file), its open and past requests with who asked, who ' +
+    "approved, rejected or cancelled them, when, and why (a rejection's reason, an approval's comment), " +
+    'the actions its status allows (the command, or why not now: "Edit request #4 awaits approval"; ' +
+    'Ask again after a rejection), and, with --admin (or MERGEKEY_ADMIN_URL: the operator listener), ' +
+    'whether the controller serves its latest approved request yet.',
   arguments: [{ name: 'NAME', description: 'The application.', required: true }],
   options: {
     reveal: { type: 'boolean', description: 'Show the client secret, if your credentials file has it.' },
