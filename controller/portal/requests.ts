@@ -9,7 +9,7 @@ import { checkOpenRequest, reviewDetails } from '../requests/review-details.ts';
 import { openCreateRequest, type OpenedCreate } from '../requests/create.ts';
 import type { Clone } from '../requests/git.ts';
 import type { Session } from '../requests/session.ts';
-import { editApplicationText, loadApplication, type ApplicationEdits } from '../requests/manifest.ts';
+import { changedFields, editApplicationText, loadApplication, type ApplicationEdits } from '../requests/manifest.ts';
 import { openRequest, requireAllowed, type OpenedRequest } from '../requests/open.ts';
 import { approveRequest, isOwnRequest, rejectRequest, reviewItem, type ApproveResult, type Decider, type RejectResult, type ReviewItem } from '../requests/review.ts';
 import { rotateSecret } from '../requests/secrets.ts';
@@ -324,14 +324,3 @@ function loadFormApplication(name: string, text: string): Application {
   }
 }
 
-const FIELD_NAMES: readonly [keyof Application['spec'], string][] = [
-  ['displayName', 'display name'],
-  ['description', 'description'],
-  ['redirectUris', 'redirect URIs'],
-  ['scopes', 'scopes'],
-  ['grantTypes', 'grant types'],
-];
-
-function changedFields(before: Application, after: Application): string[] {
-  return FIELD_NAMES.filter(([key]) => JSON.stringify(before.spec[key] ?? null) !== JSON.stringify(after.spec[key] ?? null)).map(([, label]) => label);
-}

@@ -5,14 +5,13 @@
 import { appPath } from '../../../controller/requests/index.ts';
 import { fieldsAsked, rejectedRequestOf } from '../../../controller/requests/ask-again.ts';
 import { secretIsGenerated } from '../../../controller/requests/create.ts';
-import { editApplicationText, loadApplication, type ApplicationEdits } from '../../../controller/requests/manifest.ts';
+import { changedFields, editApplicationText, loadApplication, type ApplicationEdits } from '../../../controller/requests/manifest.ts';
 import { openRequest, type OpenedRequest } from '../../../controller/requests/open.ts';
 import { newSealedSecret } from '../../../controller/requests/secrets.ts';
 import { startWithMain, type SessionOptions } from '../../../controller/requests/session.ts';
 import { stateRequest } from '../../../controller/requests/state-request.ts';
 import { mainText } from '../../../controller/requests/state.ts';
 import { GRANT_TYPES, type GrantType } from '../../../controller/manifests/vocabulary.ts';
-import type { Application } from '../../../controller/manifests/types.generated.ts';
 import { defineCommand } from '../../command.ts';
 import { failure, usageError } from '../../errors.ts';
 import { GITHUB_OPTIONS } from '../../github-options.ts';
@@ -99,19 +98,6 @@ function changesOf(options: AskAgainOptions): ApplicationEdits {
   if (options.grantTypes !== undefined) edits.grantTypes = [...options.grantTypes];
   if (options.plan !== undefined) edits.plan = options.plan === '' ? null : options.plan;
   return edits;
-}
-
-const FIELD_NAMES: readonly [keyof Application['spec'], string][] = [
-  ['displayName', 'display name'],
-  ['description', 'description'],
-  ['redirectUris', 'redirect URIs'],
-  ['scopes', 'scopes'],
-  ['grantTypes', 'grant types'],
-  ['plan', 'plan'],
-];
-
-function changedFields(before: Application, after: Application): string[] {
-  return FIELD_NAMES.filter(([key]) => JSON.stringify(before.spec[key] ?? null) !== JSON.stringify(after.spec[key] ?? null)).map(([, label]) => label);
 }
 
 export const command = defineCommand({
