@@ -17,6 +17,8 @@ export interface QuickstartChild {
   dir: string;
   /** The server's URL, as the banner prints it. */
   url: string;
+  /** The operator listener's URL (`mergekey status`, `mergekey sync`), as the banner prints it. */
+  adminUrl: string;
   /** Everything printed up to the end of the banner. */
   banner: string;
   /** The password the banner prints for a person it names (alice, bob). */
@@ -68,10 +70,12 @@ export async function startQuickstart(): Promise<QuickstartChild> {
     void exit.then((code) => reject(new Error(`npm start exited (${code}) before its banner:\n${output}`)));
   });
   const url = /^ {2}portal +(http:\/\/\S+)\/portal$/m.exec(banner)?.[1];
-  if (url === undefined) throw new Error(`no portal URL in the banner:\n${banner}`);
+  const adminUrl = /^ {2}operator +(http:\/\/\S+) /m.exec(banner)?.[1];
+  if (url === undefined || adminUrl === undefined) throw new Error(`no portal or operator URL in the banner:\n${banner}`);
   return {
     dir,
     url,
+    adminUrl,
     banner,
     password(person) {
       const password = new RegExp(`sign in as ${person} \\(password (\\S+)\\)`).exec(banner)?.[1];
@@ -79,7 +83,7 @@ export async function startQuickstart(): Promise<QuickstartChild> {
       return password;
     },
     demo: JSON.parse(readFileSync(join(dir, 'demo.json'), 'utf8')) as DemoSecrets,
-    cliEnv: { ...cleanEnv(), MERGEKEY_CREDENTIALS: join(dir, 'credentials.json'), MERGEKEY_SERVER: url },
+    cliEnv: { ...cleanEnv(), MERGEKEY_CREDENTIALS: join(dir, 'credentials.json'), MERGEKEY_SERVER: url, MERGEKEY_ADMIN_URL: adminUrl },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGTERM');
       const code = await exit;
