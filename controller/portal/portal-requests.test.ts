@@ -109,7 +109,7 @@ describe('publishers', () => {
     expect(noReason.html).toContain('Give a reason: the developer needs to know why.');
     expect((await pat.post('/portal/review/4/reject', { _csrf: csrf, reason: 'The books are kept elsewhere.' })).status).toBe(303);
     const comments = await world.github.listComments(4);
-    expect(comments.at(-1)!.body).toBe('<!-- mergekey:decision outcome=rejected by=pat -->\nRejected by **pat** in the Mergekey portal: The books are kept elsewhere.');
+    expect(comments.at(-1)!.body).toBe('<!-- mergekey:decision outcome=rejected by=pat -->\nRejected by **pat** in the Mergekey portal:\n\nThe books are kept elsewhere.');
     expect((await world.github.getPullRequest(4)).labels).toContain('mergekey:rejected');
 
     const page = await quinn.get('/portal/apps/ledger');

@@ -6,7 +6,7 @@ import type { OpenedCreate } from '../requests/create.ts';
 import type { OpenedRequest } from '../requests/open.ts';
 import type { ApproveResult, RejectResult } from '../requests/review.ts';
 import { statusOf, statusesOf, type MainState } from '../requests/state.ts';
-import { countApplications, requestOutcome, type AppStatusView, type ChangePlan, type RequestCounts, type RequestSummary } from '../requests/index.ts';
+import { askAgainOf, countApplications, requestOutcome, type AppStatusView, type ChangePlan, type RequestCounts, type RequestSummary } from '../requests/index.ts';
 import type { Application } from '../manifests/types.generated.ts';
 import type { Store } from '../store/open.ts';
 import type { ApplicationRecord } from '../store/records.ts';
@@ -94,6 +94,22 @@ export class PortalService {
     };
   }
 
+  /**
+   * What "Ask again" reuses: the rejected request the lifecycle lets this owner ask for again
+   * (controller/requests/ askAgainOf), its history entry (who rejected it and why) and, for a
+   * create or an edit, the manifest it asked for, read from its branch (undefined when the branch
+   * is gone). 409 when there is nothing to ask again for.
+   */
+  async askAgain(user: PortalUser, name: string): Promise<{ detail: AppDetail; request: RequestSummary; entry: HistoryEntry | undefined; manifest: Application | undefined }> {
+    const detail = await this.application(user, name);
+    requireActor(user, name, detail.view, detail);
+    if (!this.canMakeRequests) throw new PortalError(503, 'This server has no GitHub token, so no request can be made here.');
+    const request = askAgainOf(detail.view);
+    if (request === undefined) throw new PortalError(409, `${name} has no rejected request to ask for again.`, 'Ask again follows a rejection, while no other request is open.');
+    const manifest = request.kind === 'create' || request.kind === 'edit' ? await this.#history.requested(request) : undefined;
+    return { detail, request, entry: detail.history.find((entry) => entry.number === request.number), manifest };
+  }
+
   /** The scopes a new or edited application may hold: the built-in ones (open, OpenID Connect's) and every Api's. */
   scopesOf(main: MainState): { name: string; description: string; api?: string }[] {
     const scopes: { name: string; description: string; api?: string }[] = [
@@ -153,8 +169,8 @@ export class PortalService {
   }
 
   /** Merges request #number as the publisher saw it in the queue (`head`); see PortalRequests.approve. */
-  approve(user: PortalUser, number: number, head: string | undefined): Promise<ApproveResult> {
-    return this.#requests.approve(user, number, head);
+  approve(user: PortalUser, number: number, head: string | undefined, comment?: string): Promise<ApproveResult> {
+    return this.#requests.approve(user, number, head, comment);
   }
 
   reject(user: PortalUser, number: number, reason: string): Promise<RejectResult> {

@@ -1,14 +1,8 @@
 // `mergekey app show NAME`: the brief's Application Details: the overview, the keys (client id;
 // the secret masked unless --reveal finds it in the local credentials file), every request with
 // who decided it and when, and, with a server, whether the controller serves it yet.
-import {
-  APP_STATUS_LABELS,
-  appPath,
-  requestOutcome,
-  type AppStatus,
-  type RequestOutcome,
-  type RequestSummary,
-} from '../../../controller/requests/index.ts';
+import { APP_STATUS_LABELS, appPath, type AppStatus, type AppStatusView, type RequestSummary } from '../../../controller/requests/index.ts';
+import { approvalOf, requestRecords, type RequestRecord } from '../../../controller/requests/decisions.ts';
 import type { Application } from '../../../controller/manifests/types.generated.ts';
 import type { ObjectStatus } from '../../../controller/store/sync-records.ts';
 import type { ReconcileStatus } from '../../../controller/reconcile/failures.ts';
@@ -37,18 +31,8 @@ export interface SecretView {
   expiresAt?: string;
 }
 
-export interface RequestView {
-  number: number;
-  kind: string;
-  outcome: RequestOutcome;
-  author: string;
-  openedAt: string;
-  /** Who approved (merged), rejected or cancelled it. */
-  decidedBy?: string | null;
-  decidedAt?: string;
-  url?: string;
-  mergeCommit?: string | null;
-}
+/** One request: who asked, who decided it, when, and a rejection's reason (controller/requests/decisions.ts). */
+export type RequestView = RequestRecord;
 
 export interface ControllerView {
   server: string;
@@ -99,7 +83,8 @@ const MASK = '****************';
 export async function show(options: ShowOptions): Promise<AppShowResult> {
   const session = await startWithMain(options);
   const { main } = session;
-  const requests = await withGitHubErrors(() => listRequests(session.github.backend, { app: options.name, withMergers: true }));
+  const backend = session.github.backend;
+  const requests = await withGitHubErrors(() => listRequests(backend, { app: options.name, withMergers: true }));
   const view = statusOf(main, options.name, requests);
   if (view === undefined) {
     throw failure(`no application ${options.name}: it is not on ${main.branch} and no request names it`, {
@@ -113,11 +98,20 @@ export async function show(options: ShowOptions): Promise<AppShowResult> {
   const local = app === undefined ? {} : localSecrets(saved, app.spec.clientId, view.requests);
   const server = options.admin ?? (env.MERGEKEY_ADMIN_URL || undefined);
 
+  const records = await withGitHubErrors(() =>
+    requestRecords(view.requests, {
+      backend,
+      // Markers and trailers name the person only on what the portal's own account wrote.
+      portalLogin: main.settings?.spec.portalGitHubLogin,
+      approval: (commit) => approvalOf(session.clone, commit),
+    }),
+  );
+
   return {
     name: options.name,
     status: view.status,
     statusLabel: APP_STATUS_LABELS[view.status],
-    reason: view.reason,
+    reason: statusReason(view, records),
     ...(app === undefined ? {} : { overview: overview(app, view.onMain === undefined ? 'request' : 'main', main) }),
     ...(app === undefined
       ? {}
@@ -132,7 +126,7 @@ export async function show(options: ShowOptions): Promise<AppShowResult> {
             credentialsFile: file,
           },
         }),
-    requests: view.requests.map(requestView),
+    requests: records,
     ...(server === undefined ? {} : { controller: await controllerView(session, main, server, options.name, view.requests) }),
   };
 }
@@ -168,23 +162,15 @@ function overview(app: Application, source: 'main' | 'request', main: MainState)
   };
 }
 
-function requestView(request: RequestSummary): RequestView {
-  const base = {
-    number: request.number,
-    kind: request.kind,
-    outcome: requestOutcome(request),
-    author: request.author,
-    openedAt: request.createdAt,
-    ...(request.htmlUrl === undefined ? {} : { url: request.htmlUrl }),
-  };
-  switch (request.state) {
-    case 'open':
-      return base;
-    case 'merged':
-      return { ...base, decidedBy: request.mergedBy ?? null, decidedAt: request.mergedAt, mergeCommit: request.mergeCommitSha };
-    case 'closed':
-      return { ...base, decidedBy: request.closedBy, decidedAt: request.closedAt };
-  }
+/**
+ * The status's reason. The lifecycle names who closed a create request on GitHub, which for the
+ * portal's is its account; the records name the person.
+ */
+function statusReason(view: AppStatusView, records: readonly RequestRecord[]): string {
+  if (view.status !== 'rejected' && view.status !== 'cancelled') return view.reason;
+  const create = records.find((record) => record.kind === 'create' && record.outcome === view.status);
+  if (create === undefined) return view.reason;
+  return `create request #${create.number} was ${view.status} by ${create.decidedBy ?? 'someone GitHub no longer knows'} at ${create.decidedAt}`;
 }
 
 /**
@@ -265,13 +251,20 @@ export function formatShow(result: AppShowResult): string {
       request.outcome === 'open'
         ? `open since ${request.openedAt}`
         : `${request.outcome} by ${request.decidedBy ?? 'someone GitHub no longer knows'} at ${request.decidedAt}`;
-    lines.push(`  #${request.number} ${request.kind} by ${request.author}: ${decided}`);
+    lines.push(`  #${request.number} ${request.kind}, asked by ${request.requestedBy}: ${decided}`);
+    if (request.outcome === 'rejected') lines.push(...indented('Reason', request.reason ?? '(none given)'));
+    if (request.comment !== undefined) lines.push(...indented('Comment', request.comment));
   }
   const c = result.controller;
   if (c !== undefined) {
     lines.push('', 'Controller', ...table([['Server', c.server], ['Serves', c.appliedCommit === undefined ? 'nothing yet' : `${c.appliedCommit.slice(0, 12)} (applied ${c.appliedAt})`], ['This app', c.message]]));
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** A labelled text under a request, every line of it indented. */
+function indented(label: string, text: string): string[] {
+  return text.split('\n').map((line, i) => `      ${i === 0 ? `${label}: ` : ' '.repeat(label.length + 2)}${line}`.trimEnd());
 }
 
 function table(rows: readonly [string, string][]): string[] {
@@ -283,8 +276,9 @@ export const command = defineCommand({
   summary: "Show an application's details, keys and requests.",
   description:
     "Show NAME's overview, its keys (client id; the client secret masked unless --reveal finds it in " +
-    'your credentials file), its open and past requests with who approved, rejected or cancelled ' +
-    'them and when, and, with --admin (or MERGEKEY_ADMIN_URL: the operator listener), whether the controller serves its ' +
+    'your credentials file), its open and past requests with who asked, who approved, rejected or ' +
+    "cancelled them, when, and why (a rejection's reason, an approval's comment), and, with --admin " +
+    '(or MERGEKEY_ADMIN_URL: the operator listener), whether the controller serves its ' +
     'latest approved request yet.',
   arguments: [{ name: 'NAME', description: 'The application.', required: true }],
   options: {

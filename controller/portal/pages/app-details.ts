@@ -1,7 +1,7 @@
 // Application Details: Overview, Keys, Generate Access Token, Active Access Tokens and the
 // request history, with the actions the application's status allows.
 import { GRANT_TYPES, type GrantType } from '../../manifests/vocabulary.ts';
-import { APP_STATUS_LABELS } from '../../requests/index.ts';
+import { APP_STATUS_LABELS, askAgainOf } from '../../requests/index.ts';
 import { html, safeUrl, type SafeHtml } from '../html.ts';
 import type { HistoryEntry } from '../history.ts';
 import { canRotate, mayTrySignIn } from '../policy.ts';
@@ -44,6 +44,7 @@ export function detailsPage(ctx: PageContext, detail: AppDetail, tokens: TokenSe
     </div>
     <p class="hint">${statusSentence(view, detail.history)}</p>
     ${snapshotProblems(detail)}
+    ${rejection(detail)}
     <nav class="sections" aria-label="Sections of this page"><ul>${sections.map(([id, label]) => html`<li><a href="#${id}">${label}</a></li>`)}</ul></nav>
     ${overview(detail)}
     ${keys(detail)}
@@ -64,6 +65,31 @@ function actions(detail: AppDetail): SafeHtml {
     ${open === undefined ? undefined : html`<a class="button button--quiet" href="${BASE}/apps/${name}/cancel">Cancel ${open.kind} request #${open.number}</a>`}
   </div>`;
 }
+
+const KIND_NAMES = { create: 'Create', edit: 'Edit', deactivate: 'Deactivation', reactivate: 'Reactivation' } as const;
+
+/**
+ * The latest request, when a publisher rejected it: who, when and why, and "Ask again" where the
+ * lifecycle allows asking for it again (controller/requests/ askAgainOf) and the user may act.
+ */
+function rejection(detail: AppDetail): SafeHtml | undefined {
+  const latest = detail.history[0];
+  if (latest === undefined || latest.outcome !== 'rejected') return undefined;
+  const again = detail.canAct && askAgainOf(detail.view)?.number === latest.number;
+  return html`<section id="rejection" aria-labelledby="rejection-title" class="card rejection">
+    <h2 id="rejection-title">${KIND_NAMES[latest.kind]} request #${latest.number} was rejected</h2>
+    <p>Rejected by <strong>${latest.decidedBy ?? 'someone GitHub no longer knows'}</strong>${latest.decidedAt === undefined ? undefined : html`, ${time(latest.decidedAt)}`}${latest.reason === undefined ? '.' : ':'}</p>
+    ${latest.reason === undefined ? html`<p class="hint">No reason was given.</p>` : html`<blockquote class="reason">${latest.reason}</blockquote>`}
+    ${again ? html`<p><a class="button button--primary" href="${BASE}/apps/${detail.view.app}/ask-again">Ask again</a> <span class="hint">${ASK_AGAIN_HINT[latest.kind]}</span></p>` : undefined}
+  </section>`;
+}
+
+const ASK_AGAIN_HINT = {
+  create: 'A new create request, starting from what this one asked for.',
+  edit: 'A new edit request, starting from what this one asked for.',
+  deactivate: 'A new deactivation request.',
+  reactivate: 'A new reactivation request.',
+} as const;
 
 function row(label: string, value: SafeHtml | string | undefined): SafeHtml {
   return html`<div><dt>${label}</dt><dd>${value === undefined || value === '' ? html`<span class="hint">none</span>` : value}</dd></div>`;
@@ -204,9 +230,9 @@ function history(entries: readonly HistoryEntry[]): SafeHtml {
           <tbody>${entries.map(
             (entry) => html`<tr>
               <td data-label="Request"><a href="${safeUrl(entry.url)}">${entry.kind} #${entry.number}</a></td>
-              <td data-label="Asked by">${entry.requester}</td>
+              <td data-label="Asked by">${entry.requestedBy}</td>
               <td data-label="Opened">${time(entry.openedAt)}</td>
-              <td data-label="Outcome"><span class="outcome outcome--${entry.outcome}">${OUTCOME_WORDS[entry.outcome]}</span></td>
+              <td data-label="Outcome"><span class="outcome outcome--${entry.outcome}">${OUTCOME_WORDS[entry.outcome]}</span>${entry.reason === undefined ? undefined : html`<blockquote class="reason">${entry.reason}</blockquote>`}${entry.comment === undefined ? undefined : html`<blockquote class="comment">${entry.comment}</blockquote>`}</td>
               <td data-label="Decided by">${entry.decidedBy === undefined ? (entry.outcome === 'open' ? html`<span class="hint">awaiting</span>` : html`<span class="hint">unknown</span>`) : html`${entry.decidedBy}, ${time(entry.decidedAt)}`}</td>
               <td data-label="Commit"><code title="${entry.commit}">${entry.commit.slice(0, 12)}</code></td>
             </tr>`,

@@ -4,7 +4,8 @@ import type { ChangePlan } from '../../requests/index.ts';
 import type { Application } from '../../manifests/types.generated.ts';
 import { redirectUriProblem } from '../../manifests/redirect-uris.ts';
 import { DEFAULT_GRANT_TYPES, GRANT_TYPES, isGrantType, PUBLIC_CLIENT_GRANT_TYPES, type GrantType } from '../../manifests/vocabulary.ts';
-import { html, inlineMarkdown, safeUrl } from '../html.ts';
+import type { RequestRecord } from '../../requests/decisions.ts';
+import { html, inlineMarkdown, safeUrl, type SafeHtml } from '../html.ts';
 import { BASE, csrfField, errorSummary, fieldError, invalid, layout, shownOnce, type FieldErrors, type PageContext } from './layout.ts';
 
 export interface AppFormValues {
@@ -128,6 +129,7 @@ export function appFormPage(
   values: AppFormValues,
   scopes: readonly ScopeChoice[],
   errors: FieldErrors = {},
+  again?: RequestRecord,
 ): string {
   const isNew = mode.kind === 'new';
   const title = isNew ? 'New Application' : `Edit ${mode.name}`;
@@ -140,6 +142,7 @@ export function appFormPage(
     <p>${isNew
       ? 'Your application is submitted to a publisher for approval as a pull request on the manifests repository. Fields marked required must be filled in.'
       : 'Your changes are submitted to a publisher for approval; until then the application keeps its current settings.'}</p>
+    ${again === undefined ? undefined : askingAgain(again)}
     ${errorSummary(errors)}
     <form method="post" action="${action}" class="form" novalidate>
       ${csrfField(ctx.csrf)}
@@ -210,6 +213,17 @@ export function appFormPage(
     </form>`,
   );
 }
+
+/** Above a form that asks again: the rejection it answers, so the developer can change what was refused. */
+function askingAgain(rejected: RequestRecord): SafeHtml {
+  return html`<div class="banner banner--info" id="asking-again">
+    <p><strong>Asking again.</strong> ${KIND_NAMES[rejected.kind]} request #${rejected.number} was rejected${rejected.decidedBy === undefined ? '' : ` by ${rejected.decidedBy}`}${rejected.reason === undefined ? '.' : ':'}</p>
+    ${rejected.reason === undefined ? undefined : html`<blockquote class="reason">${rejected.reason}</blockquote>`}
+    <p>The form holds what it asked for: change what the publisher refused, then send it.</p>
+  </div>`;
+}
+
+const KIND_NAMES = { create: 'Create', edit: 'Edit', deactivate: 'Deactivation', reactivate: 'Reactivation' } as const;
 
 /** The edit's confirmation step: what merging would change, and the form's values carried along. */
 export function editConfirmPage(ctx: PageContext, name: string, values: AppFormValues, plan: ChangePlan, what: readonly string[]): string {

@@ -58,6 +58,25 @@ export function requestRoutes(app: FastifyInstance, ctx: PortalContext): void {
     );
   });
 
+  // Ask again, after a rejection: the same request, as the form (create, edit) or the confirmation
+  // (deactivate, reactivate) it was made with, holding what it asked for.
+
+  app.get<{ Params: { name: string } }>(`/apps/:name/ask-again`, auth, async (request, reply) => {
+    const name = appName(request.params.name);
+    const { detail, request: rejected, entry, manifest } = await service.askAgain(user(request), name);
+    const scopes = service.scopesOf(detail.main);
+    switch (rejected.kind) {
+      case 'create':
+        return sendPage(reply, appFormPage(ctx.page(request), { kind: 'new' }, manifest === undefined ? { ...EMPTY_FORM, name } : valuesOf(manifest), scopes, {}, entry));
+      case 'edit':
+        return sendPage(reply, appFormPage(ctx.page(request), { kind: 'edit', name }, valuesOf(manifest ?? detail.view.onMain!), scopes, {}, entry));
+      case 'deactivate':
+        return reply.redirect(`${BASE}/apps/${name}/deactivate`, 303);
+      case 'reactivate':
+        return reply.redirect(`${BASE}/apps/${name}/activate`, 303);
+    }
+  });
+
   // Edit: the form, then a confirmation with the plan, then the request.
 
   app.get<{ Params: { name: string } }>(`/apps/:name/edit`, auth, async (request, reply) => {
