@@ -170,6 +170,8 @@ async function writeRepository(examples: string, repo: string, publicJwk: Sealin
   await edit(repo, 'mergekey.yaml', async (doc) => {
     doc.setIn(['spec', 'issuer'], issuer);
     doc.setIn(['spec', 'sealingKey'], publicJwk);
+    // Requests the portal opens and decides carry the person's name: believed from this account only.
+    doc.setIn(['spec', 'portalGitHubLogin'], PORTAL_LOGIN);
   });
   for (const file of yamlFiles(repo, 'users')) {
     await edit(repo, file, async (doc) => {

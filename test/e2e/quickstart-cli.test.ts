@@ -80,9 +80,13 @@ describe('npm start, then the whole story with the CLI', () => {
     );
     const shown = await ok('alice', 'app', 'show', 'billing');
     expect(shown).toMatch(/^billing: active \(on main with state active\)\n\nOverview\n  Description    Bills customers every month\.\n/);
-    expect(shown).toMatch(
-      /\n\nRequests\n  #2 edit by alice-martin: rejected by bob-okafor at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n  #1 create by alice-martin: approved by bob-okafor at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n/,
-    );
+    const at = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ';
+    expect(shown).toMatch(new RegExp(
+      '\\n\\nRequests\\n' +
+      `  #2 edit, asked by alice-martin: rejected by bob-okafor at ${at}\\n` +
+      '      Reason: Weekly bills confuse customers; keep them monthly\\.\\n' +
+      `  #1 create, asked by alice-martin: approved by bob-okafor at ${at}\\n`,
+    ));
 
     // alice deactivates; bob approves; the token stops at once, and no new one is issued.
     expect(await ok('alice', 'app', 'deactivate', 'billing')).toMatch(/^Opened deactivate request #3 for billing: /);
