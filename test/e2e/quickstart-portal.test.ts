@@ -3,13 +3,25 @@
 // application, bob (a publisher) approves it, and it gets a token (oauth4webapi, a real OAuth
 // client); alice asks for an edit, bob rejects it with a reason, and alice sees who, when and why;
 // alice deactivates, bob approves, and the token stops (the Orders API's own client introspects
-// it); alice asks for reactivation, bob approves, and the application gets tokens again.
+// it); alice asks for reactivation, bob approves, and the application gets tokens again. Then
+// more requests leave My Applications with every status and state, for the README's screenshots.
+//
+// Screenshots go to a temporary folder; `MERGEKEY_SCREENSHOTS=update` writes them to
+// controller/portal/screenshots/ instead (the README's quickstart shows those).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as oauth from 'oauth4webapi';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sync } from '../../cli/commands/sync.ts';
 import { launchChromium } from '../support/portal.ts';
 import { startQuickstart, type QuickstartChild } from '../support/quickstart-child.ts';
+
+const UPDATE = process.env.MERGEKEY_SCREENSHOTS === 'update';
+const shotsDir = UPDATE ? fileURLToPath(new URL('../../controller/portal/screenshots/', import.meta.url)) : mkdtempSync(join(tmpdir(), 'mergekey-shots-'));
+const SHOTS = ['quickstart-my-applications.png', 'quickstart-rejected.png', 'quickstart-review-queue.png'] as const;
 
 let browser: Browser;
 let quickstart: QuickstartChild;
@@ -23,6 +35,7 @@ afterAll(async () => {
   for (const context of contexts) await context.close().catch(() => undefined);
   await browser?.close();
   await quickstart?.stop();
+  if (!UPDATE) rmSync(shotsDir, { recursive: true, force: true });
 });
 
 async function shown(locator: Locator): Promise<void> {
@@ -64,6 +77,23 @@ async function approve(publisher: Page, number: number): Promise<void> {
   expect(await announced(publisher)).toContain(`Approved #${number}`);
 }
 
+/** The New Application form, filled with a name and a description and sent. */
+async function ask(page: Page, name: string, description: string): Promise<void> {
+  await page.goto('/portal/apps/new');
+  await page.getByLabel('Application name').fill(name);
+  await page.getByLabel('Description').fill(description);
+  await page.getByRole('button', { name: 'Add' }).click();
+  await shown(page.getByText(`${name} was submitted for approval.`));
+}
+
+async function reject(publisher: Page, number: number, reason: string): Promise<void> {
+  await publisher.goto('/portal/review');
+  await reviewCard(publisher, number).getByRole('link', { name: 'Reject…' }).click();
+  await publisher.getByLabel('Reason').fill(reason);
+  await publisher.getByRole('button', { name: 'Reject' }).click();
+  expect(await announced(publisher)).toContain(`Rejected #${number}`);
+}
+
 /**
  * The controller has applied what was merged: the portal asked it to sync after approving, but
  * that runs beside the answer, so a token checked at once could still meet the previous state.
@@ -82,7 +112,7 @@ async function stateOf(page: Page, app: string): Promise<string> {
 }
 
 describe('npm start, then the whole story in a browser', () => {
-  it('alice asks, bob approves, a token; an edit rejected with a reason; deactivated, the token stops; reactivated', { timeout: 240_000 }, async () => {
+  it('alice asks, bob approves, a token; an edit rejected with a reason; deactivated, the token stops; reactivated; every status in the list', { timeout: 240_000 }, async () => {
     const issuer = new URL(quickstart.url);
     const insecure = { [oauth.allowInsecureRequests]: true } as const;
     const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { ...insecure, algorithm: 'oauth2' }));
@@ -111,6 +141,9 @@ describe('npm start, then the whole story in a browser', () => {
 
     // bob, a publisher, approves it; the controller applies the merge and billing gets a token.
     const bob = await signedIn('bob');
+    await bob.goto('/portal/review');
+    await shown(reviewCard(bob, 1).getByText('Check: allowed'));
+    await bob.screenshot({ path: join(shotsDir, 'quickstart-review-queue.png'), fullPage: true });
     await approve(bob, 1);
     await applied();
     expect(await stateOf(alice, 'billing')).toBe('active');
@@ -126,11 +159,7 @@ describe('npm start, then the whole story in a browser', () => {
     expect(await announced(alice)).toBe(
       'Your update of billing was submitted for approval as edit request #2. Until a publisher approves it, billing keeps its current settings.',
     );
-    await bob.goto('/portal/review');
-    await reviewCard(bob, 2).getByRole('link', { name: 'Reject…' }).click();
-    await bob.getByLabel('Reason').fill('Weekly bills confuse customers; keep them monthly.');
-    await bob.getByRole('button', { name: 'Reject' }).click();
-    expect(await announced(bob)).toContain('Rejected #2');
+    await reject(bob, 2, 'Weekly bills confuse customers; keep them monthly.');
     await alice.goto('/portal/apps/billing');
     expect(await textOf(alice.locator('#rejection'))).toMatch(
       /^Edit request #2 was rejected Rejected by bob, [^:]+:\d\d(:\d\d)? UTC: Weekly bills confuse customers; keep them monthly\. Ask again A new edit request, starting from what this one asked for\.$/,
@@ -164,5 +193,29 @@ describe('npm start, then the whole story in a browser', () => {
     const again = await tokenFor(clientId, secret);
     expect(await introspect(again.access_token)).toMatchObject({ active: true, client_id: clientId });
     expect(await introspect(first.access_token)).toEqual({ active: false });
+
+    // Every status and state in alice's list: a create rejected, one cancelled, one awaiting, an app inactive.
+    await ask(alice, 'reports', 'Monthly sales reports for the board.');
+    await reject(bob, 5, 'Reports come from the data team’s warehouse, not from an OAuth client.');
+    await alice.goto('/portal/apps/reports');
+    await shown(alice.locator('#rejection'));
+    await alice.screenshot({ path: join(shotsDir, 'quickstart-rejected.png') });
+    await ask(alice, 'exports', 'Nightly exports for the accountants.');
+    await alice.goto('/portal/apps/exports/cancel');
+    await alice.getByRole('button', { name: 'Cancel the request' }).click();
+    expect(await announced(alice)).toBe('Your create request #6 for exports was cancelled.');
+    await alice.goto('/portal/apps/mobile-app/deactivate');
+    await alice.getByRole('button', { name: 'Deactivate' }).click();
+    await approve(bob, 7);
+    await applied();
+    await ask(alice, 'invoices', 'Sends invoices to customers.');
+    await alice.goto('/portal/apps');
+    const statuses: Record<string, string> = {};
+    for (const name of ['billing', 'exports', 'invoices', 'mobile-app', 'reports']) {
+      statuses[name] = await textOf(alice.locator('tbody tr', { has: alice.locator(`a[href="/portal/apps/${name}"]`) }).locator('.status'));
+    }
+    expect(statuses).toEqual({ billing: 'active', exports: 'cancelled', invoices: 'awaiting approval', 'mobile-app': 'inactive', reports: 'rejected' });
+    await alice.screenshot({ path: join(shotsDir, 'quickstart-my-applications.png'), fullPage: true });
+    for (const name of SHOTS) expect(readFileSync(join(shotsDir, name)).subarray(1, 4).toString()).toBe('PNG');
   });
 });
