@@ -307,7 +307,7 @@ export function banner(setup: QuickstartSetup, url: string, adminUrl: string, fo
     'Try the approval loop in the portal:',
     '',
     `  1. sign in as ${developer.name} (password ${developer.password}) at ${url}/portal and add an application (New Application);`,
-    `  2. in another browser (or a private window), sign in as ${publisher.name} (password ${publisher.password}), open Review and approve it;`,
+    `  2. in another browser (or a private window), sign in as ${publisher.name} (password ${publisher.password}), open Requests to review and approve it;`,
     `  3. as ${developer.name}, open the application and generate a token with the secret shown when you added it.`,
     '',
     `Or with the CLI from a second terminal, in the clones made for each person (publishers: ${publishers.join(', ')}):`,
