@@ -10,6 +10,7 @@ import { iso, rateLimitOverview, type PullContext, type Site } from './shapes.ts
 import { registerIssues } from './routes/issues.ts';
 import { registerPulls } from './routes/pulls.ts';
 import { registerRepos } from './routes/repos.ts';
+import { registerWeb, WEB_PREFIX } from './routes/web.ts';
 
 export interface StandInUser {
   login: string;
@@ -173,6 +174,8 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
   };
 
   app.addHook('onRequest', async (request, reply) => {
+    // Pull request pages are for a browser, which has no token (routes/web.ts).
+    if (request.method === 'GET' && request.url.startsWith(WEB_PREFIX)) return;
     const header = request.headers.authorization;
     const match = header === undefined ? null : /^(?:token|bearer)\s+(\S+)$/i.exec(header);
     if (match === null) throw new ApiError(401, 'Requires authentication');
@@ -211,8 +214,9 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
   });
 
   const payloads = new WeakMap<FastifyRequest, unknown>();
-  app.addHook('onSend', async (request, _reply, payload) => {
-    payloads.set(request, typeof payload === 'string' && payload !== '' ? JSON.parse(payload) : undefined);
+  app.addHook('onSend', async (request, reply, payload) => {
+    const json = String(reply.getHeader('content-type') ?? '').includes('json');
+    payloads.set(request, json && typeof payload === 'string' && payload !== '' ? JSON.parse(payload) : undefined);
     return payload;
   });
   app.addHook('onResponse', async (request, reply) => {
@@ -236,6 +240,7 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
   registerRepos(app, context);
   registerPulls(app, context);
   registerIssues(app, context);
+  registerWeb(app, context);
 
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   site = { api: address, web: `${address}/web` };

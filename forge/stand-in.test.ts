@@ -269,3 +269,25 @@ describe('listing, users, authentication and rate limits', () => {
     expect(overview.rate.used).toBe(5000 - Number(ok.headers['x-ratelimit-remaining']));
   });
 });
+
+// The page at a pull request's html_url, for the quickstart's links (routes/web.ts).
+describe('the web page of a pull request', () => {
+  it('shows the request, its comments and its diff to a browser without a token, and says it is not GitHub', async () => {
+    await repo.pushBranch('mergekey/create-notes-0001', { 'apps/notes.yaml': billing('Takes <notes>') }, 'Request notes');
+    const { data: pull } = await alice.rest.pulls.create({ ...repoParams, head: 'mergekey/create-notes-0001', base: 'main', title: 'Create notes', body: 'For the <b>team</b>.' });
+    const { data: comment } = await pat.rest.issues.createComment({ ...repoParams, issue_number: pull.number, body: 'Not this quarter.' });
+    expect(pull.html_url).toBe(`${standIn.url}/web/acme/manifests/pull/${pull.number}`);
+    const response = await fetch(pull.html_url);
+    expect([response.status, response.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
+    const html = await response.text();
+    expect(html).toContain("<p class=\"note\">Mergekey's local forge, for trying Mergekey and for tests: not GitHub. This page is read-only.</p>");
+    expect(html).toContain(`<h1>Create notes <small>#${pull.number}</small></h1>`);
+    expect(html).toContain('<pre>For the &#60;b&#62;team&#60;/b&#62;.</pre>');
+    expect(html).toContain(`<p id="issuecomment-${comment.id}"><strong>pat</strong> commented at ${comment.created_at}</p><pre>Not this quarter.</pre>`);
+    expect(html).toContain('+  description: Takes &#60;notes&#62;');
+    const missing = await fetch(`${standIn.url}/web/acme/manifests/pull/999`);
+    expect([missing.status, await missing.text()]).toEqual([404, expect.stringContaining('<p>No pull request acme/manifests#999 on this forge.</p>')]);
+    // The API still asks for a token.
+    expect((await fetch(`${standIn.url}/repos/acme/manifests/pulls/${pull.number}`)).status).toBe(401);
+  });
+});
