@@ -93,9 +93,10 @@ async function recordOf(request: RequestSummary, sources: DecisionSources): Prom
 }
 
 /**
- * Who closed a request and what they wrote. The reason is the closer's latest word on it: a
- * review requesting changes (GitHub's own way to reject) or a comment, whichever came last. When
- * the portal's account closed it, the person is the one its decision comment names.
+ * Who closed a request and what they wrote. The reason is the closer's decision comment (the one
+ * `mergekey review reject` and the portal write), else their latest word on it: a review
+ * requesting changes (GitHub's own way to reject) or a comment, whichever came last. When the
+ * portal's account closed it, the person is the one its decision comment names.
  */
 async function closedDecision(request: Extract<RequestSummary, { state: 'closed' }>, sources: DecisionSources, byPortal: boolean): Promise<ClosedDecision> {
   const closer = request.closedBy;
@@ -114,13 +115,15 @@ async function closedDecision(request: Extract<RequestSummary, { state: 'closed'
   const words = [
     ...reviews
       .filter((review) => review.state === 'CHANGES_REQUESTED' && review.author !== null && sameLogin(review.author, closer) && review.body.trim() !== '')
-      .map((review) => ({ at: review.submittedAt ?? '', body: review.body, by: undefined as string | undefined })),
+      .map((review) => ({ at: review.submittedAt ?? '', body: review.body, marker: undefined as ReturnType<typeof parseDecisionMarker> })),
     ...comments
       .filter((comment) => comment.author !== null && sameLogin(comment.author, closer) && !comment.body.includes(`<!-- ${CHECK_COMMENT_MARKER} -->`))
-      .map((comment) => ({ at: comment.createdAt, body: comment.body, by: parseDecisionMarker(comment.body)?.by })),
+      .map((comment) => ({ at: comment.createdAt, body: comment.body, marker: parseDecisionMarker(comment.body) })),
   ].sort((a, b) => a.at.localeCompare(b.at));
-  const last = words.at(-1);
-  const person = byPortal ? words.filter((word) => word.by !== undefined).at(-1)?.by : undefined;
+  // Mergekey's own decision comment when there is one; else the closer's last word.
+  const decided = words.filter((word) => word.marker !== undefined).at(-1);
+  const last = decided ?? words.at(-1);
+  const person = byPortal ? decided?.marker?.by : undefined;
   const reason = last === undefined ? undefined : decisionText(last.body);
   const decision: ClosedDecision = { by: person ?? closer, reason: reason === '' ? undefined : reason };
   if (sources.memo !== undefined) {

@@ -57,7 +57,9 @@ it('a request the portal made and rejected shows who asked, who rejected it, whe
       'Requests\n' +
       `  #${opened.number} create, asked by alice: rejected by pat at 2026-12-07T13:30:00Z\n` +
       '      Reason: The books are kept in billing.\n' +
-      '              Ask for invoices:read there.\n',
+      '              Ask for invoices:read there.\n' +
+      '\n' +
+      `Ask again: mergekey app ask-again ledger  (create request #${opened.number} was rejected)\n`,
   );
   const json = JSON.parse(showCommand.render(result, { format: 'json' } as Parameters<typeof showCommand.render>[1]));
   expect(json.requests[0]).toMatchObject({ requestedBy: 'alice', decidedBy: 'pat', decidedAt: '2026-12-07T13:30:00Z', reason: 'The books are kept in billing.\nAsk for invoices:read there.' });

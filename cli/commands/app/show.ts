@@ -1,7 +1,7 @@
 // `mergekey app show NAME`: the brief's Application Details: the overview, the keys (client id;
 // the secret masked unless --reveal finds it in the local credentials file), every request with
 // who decided it and when, and, with a server, whether the controller serves it yet.
-import { APP_STATUS_LABELS, appPath, type AppStatus, type AppStatusView, type RequestSummary } from '../../../controller/requests/index.ts';
+import { APP_STATUS_LABELS, appPath, askAgainOf, type AppStatus, type AppStatusView, type RequestSummary } from '../../../controller/requests/index.ts';
 import { approvalOf, requestRecords, type RequestRecord } from '../../../controller/requests/decisions.ts';
 import type { Application } from '../../../controller/manifests/types.generated.ts';
 import type { ObjectStatus } from '../../../controller/store/sync-records.ts';
@@ -75,6 +75,8 @@ export interface AppShowResult {
     credentialsFile: string;
   };
   requests: RequestView[];
+  /** When the latest request was rejected and the lifecycle allows asking for it again: the command that does. */
+  askAgain?: { request: number; kind: string; command: string };
   controller?: ControllerView;
 }
 
@@ -127,6 +129,7 @@ export async function show(options: ShowOptions): Promise<AppShowResult> {
           },
         }),
     requests: records,
+    ...askAgainField(view),
     ...(server === undefined ? {} : { controller: await controllerView(session, main, server, options.name, view.requests) }),
   };
 }
@@ -160,6 +163,11 @@ function overview(app: Application, source: 'main' | 'request', main: MainState)
     plan: spec.plan ?? (defaultPlan === undefined ? '(the default plan)' : `${defaultPlan} (default)`),
     tokenEndpointAuthMethod: spec.tokenEndpointAuthMethod,
   };
+}
+
+function askAgainField(view: AppStatusView): Pick<AppShowResult, 'askAgain'> {
+  const rejected = askAgainOf(view);
+  return rejected === undefined ? {} : { askAgain: { request: rejected.number, kind: rejected.kind, command: `mergekey app ask-again ${view.app}` } };
 }
 
 /**
@@ -255,6 +263,7 @@ export function formatShow(result: AppShowResult): string {
     if (request.outcome === 'rejected') lines.push(...indented('Reason', request.reason ?? '(none given)'));
     if (request.comment !== undefined) lines.push(...indented('Comment', request.comment));
   }
+  if (result.askAgain !== undefined) lines.push('', `Ask again: ${result.askAgain.command}  (${result.askAgain.kind} request #${result.askAgain.request} was rejected)`);
   const c = result.controller;
   if (c !== undefined) {
     lines.push('', 'Controller', ...table([['Server', c.server], ['Serves', c.appliedCommit === undefined ? 'nothing yet' : `${c.appliedCommit.slice(0, 12)} (applied ${c.appliedAt})`], ['This app', c.message]]));

@@ -23,6 +23,7 @@ function card(ctx: PageContext, entry: QueueEntry): SafeHtml {
   const { item, report } = entry;
   const id = `request-${item.number}`;
   const refused = report !== undefined && !report.allowed;
+  const rejectLink = html`<a class="button button--danger" href="${BASE}/review/${item.number}/reject" aria-describedby="${id}">Reject…</a>`;
   return html`<article class="card request" aria-labelledby="${id}">
     <h2 id="${id}"><a href="${safeUrl(item.url)}">#${item.number}</a> ${item.title}</h2>
     <p class="hint">${item.kind} request${item.app === undefined ? '' : ' for '}${item.app === undefined ? undefined : html`<a href="${BASE}/apps/${item.app}">${item.app}</a>`}, asked by <strong>${entry.requester}</strong> ${time(item.openedAt)}</p>
@@ -40,27 +41,28 @@ function card(ctx: PageContext, entry: QueueEntry): SafeHtml {
           ? undefined
           : html`<h3>What approving it changes</h3><ul class="plan">${report.plan.lines.length === 0 ? html`<li>No effective change.</li>` : report.plan.lines.map((line) => html`<li>${inlineMarkdown(line)}</li>`)}</ul>`}
         ${report.notes.map((note) => html`<p class="hint">${note}</p>`)}
-        ${entry.diff === undefined || entry.diff === '' ? undefined : html`<details class="diff" open><summary>The manifest diff</summary><pre><code>${diffLines(entry.diff)}</code></pre></details>`}`}
+        ${entry.diff === undefined || entry.diff === '' ? undefined : html`<details class="diff"${item.kind === 'create' ? undefined : html` open`}><summary>The manifest diff</summary><pre><code>${diffLines(entry.diff)}</code></pre></details>`}`}
     ${item.check.state === 'none' ? undefined : html`<p class="hint">The repository's workflow says: ${item.check.state} (${item.check.summary}).</p>`}
     ${entry.own
       ? html`<p class="hint">You asked for this request: another publisher decides it.</p>`
-      : html`<div class="actions">
-          ${refused
-            ? html`<p class="hint">The check refuses it, so it cannot be approved.</p>`
-            : report === undefined
-            ? html`<p class="hint">Without the check it cannot be approved here; reload to run it again.</p>`
-            : html`<form method="post" action="${BASE}/review/${item.number}/approve" class="approve">
-                ${csrfField(ctx.csrf)}
-                <input type="hidden" name="head" value="${item.headSha}">
-                <div class="field">
-                  <label for="comment-${item.number}">Comment <span class="optional">(optional)</span></label>
-                  <textarea id="comment-${item.number}" name="comment" rows="2" maxlength="2000" aria-describedby="comment-${item.number}-hint"></textarea>
-                  <p class="hint" id="comment-${item.number}-hint">For the developer: recorded with the approval and shown with the request.</p>
-                </div>
-                <button type="submit" class="button button--primary" aria-describedby="${id}">Approve</button>
-              </form>`}
-          <a class="button button--danger" href="${BASE}/review/${item.number}/reject" aria-describedby="${id}">Reject…</a>
-        </div>`}
+      : refused || report === undefined
+        ? html`<div class="actions">
+            <p class="hint">${refused ? 'The check refuses it, so it cannot be approved.' : 'Without the check it cannot be approved here; reload to run it again.'}</p>
+            ${rejectLink}
+          </div>`
+        : html`<form method="post" action="${BASE}/review/${item.number}/approve" class="approve">
+            ${csrfField(ctx.csrf)}
+            <input type="hidden" name="head" value="${item.headSha}">
+            <div class="field">
+              <label for="comment-${item.number}">Comment <span class="optional">(optional)</span></label>
+              <textarea id="comment-${item.number}" name="comment" rows="2" maxlength="2000" aria-describedby="comment-${item.number}-hint"></textarea>
+              <p class="hint" id="comment-${item.number}-hint">For the developer: recorded with the approval and shown with the request.</p>
+            </div>
+            <div class="actions">
+              <button type="submit" class="button button--primary" aria-describedby="${id}">Approve</button>
+              ${rejectLink}
+            </div>
+          </form>`}
   </article>`;
 }
 
