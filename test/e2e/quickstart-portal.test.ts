@@ -141,9 +141,6 @@ describe('npm start, then the whole story in a browser', () => {
 
     // bob, a publisher, approves it; the controller applies the merge and billing gets a token.
     const bob = await signedIn('bob');
-    await bob.goto('/portal/review');
-    await shown(reviewCard(bob, 1).getByText('Check: allowed'));
-    await bob.screenshot({ path: join(shotsDir, 'quickstart-review-queue.png'), fullPage: true });
     await approve(bob, 1);
     await applied();
     expect(await stateOf(alice, 'billing')).toBe('active');
@@ -159,6 +156,10 @@ describe('npm start, then the whole story in a browser', () => {
     expect(await announced(alice)).toBe(
       'Your update of billing was submitted for approval as edit request #2. Until a publisher approves it, billing keeps its current settings.',
     );
+    // The queue as bob sees it: the description, the check run here, what changes and the diff.
+    await bob.goto('/portal/review');
+    await shown(reviewCard(bob, 2).getByText('Check: allowed'));
+    await bob.screenshot({ path: join(shotsDir, 'quickstart-review-queue.png'), fullPage: true });
     await reject(bob, 2, 'Weekly bills confuse customers; keep them monthly.');
     await alice.goto('/portal/apps/billing');
     expect(await textOf(alice.locator('#rejection'))).toMatch(
