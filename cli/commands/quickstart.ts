@@ -376,10 +376,12 @@ export async function quickstart(options: QuickstartRunOptions): Promise<{ url: 
   const env = options.env ?? process.env;
   const setup = await setupQuickstart(options);
   const forge = await startLocalForge(setup);
+  // Only the run that wrote forge.json removes it: a second `npm start` on the same folder, refused
+  // by the controller's lock, must not cut the first one's clones off its forge.
+  let forgeFileWritten = false;
   try {
     const portalTokenFile = join(setup.dir, 'portal-forge-token');
     replacePrivateFile(portalTokenFile, `${setup.demo.portalToken}\n`);
-    writeForgeFile(setup, forge.url);
     const config = serveConfig(
       {
         repo: setup.repo,
@@ -397,6 +399,8 @@ export async function quickstart(options: QuickstartRunOptions): Promise<{ url: 
       env,
     );
     const server = await start(config, await serveDependencies());
+    writeForgeFile(setup, forge.url);
+    forgeFileWritten = true;
     // The curl line should work the moment it is shown.
     await server.initialSync;
     (options.print ?? ((text) => void process.stdout.write(text)))(banner(setup, server.url, server.adminUrl, forge.url));
@@ -404,7 +408,7 @@ export async function quickstart(options: QuickstartRunOptions): Promise<{ url: 
     await stopServing(server, signal);
     return { url: server.url, signal };
   } finally {
-    rmSync(setup.forgeFile, { force: true });
+    if (forgeFileWritten) rmSync(setup.forgeFile, { force: true });
     await forge.close();
   }
 }
