@@ -1,9 +1,10 @@
 // The quickstart (`npm start`): its setup makes a repository that validates, sealed to the data
 // directory's own keys, and a server on it issues a token to the credentials the banner prints.
 // Running it again reuses everything.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { jwtVerify, createRemoteJWKSet } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { simpleGit } from 'simple-git';
@@ -45,6 +46,10 @@ describe('the quickstart', () => {
       bob: { login: 'bob-okafor', token: expect.stringMatching(/^mkf_[A-Za-z0-9_-]{27}$/), permission: 'maintain' },
       carol: { login: 'carol-lindqvist', token: expect.stringMatching(/^mkf_[A-Za-z0-9_-]{27}$/), permission: 'maintain' },
     });
+    // Editors find the schemas from the clones: the `$schema` comment points at this checkout's.
+    const manifest = join(setup.clones.alice!, 'apps', `${DEMO_APP}.yaml`);
+    const schema = /\$schema=(\S+)/.exec(readFileSync(manifest, 'utf8'))![1]!;
+    expect(resolve(dirname(manifest), schema)).toBe(fileURLToPath(new URL('../../schemas/application.schema.json', import.meta.url)));
     const bobsConfig = await simpleGit({ baseDir: setup.clones.bob! }).listConfig('local');
     expect([bobsConfig.all['mergekey.forgefile'], bobsConfig.all['mergekey.forgelogin'], bobsConfig.all['remote.origin.url']]).toEqual([setup.forgeFile, 'bob-okafor', setup.repo]);
 

@@ -118,7 +118,8 @@ export async function setupQuickstart(options: QuickstartOptions): Promise<Quick
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     const keys = await loadOrCreateKeys(data, { create: true });
-    const seed = join(dir, 'seed');
+    // Made where the clones will be, at the same depth, so the manifests' `$schema` paths hold there.
+    const seed = join(dir, 'people', '.seed');
     demo = await writeRepository(options.examples ?? EXAMPLES, seed, keys.sealingPublicJwk, issuer);
     await commit(seed);
     await publish(seed, repo);
