@@ -66,7 +66,11 @@ describe('npm start, then the whole story with the CLI', () => {
     expect(created).toMatch(/^Opened create request #1 for billing: http:\/\/127\.0\.0\.1:\d+\/web\/demo\/manifests\/pull\/1\n/);
     const clientId = /client id: +(\S+)/.exec(created)![1]!;
 
-    // bob, a publisher, approves from his; the controller applies the merge (sync: now, not at the next poll).
+    // bob, a publisher, sees it in his queue with the check run on his machine, and approves it;
+    // the controller applies the merge (sync: now, not at the next poll).
+    expect(await ok('bob', 'review', 'list')).toMatch(
+      /^#1 {2}create billing {2}asked by alice-martin, opened \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n {6}Create application billing\n {6}description: Bills customers every month\.\n {6}head: [0-9a-f]{12}\n {6}check: allowed\n/,
+    );
     expect(await ok('bob', 'review', 'approve', '1')).toMatch(/^Approved and merged #1 \(Create application billing\) as [0-9a-f]{12}\.\n/);
     await ok('bob', 'sync');
     const first = JSON.parse(await ok('alice', 'token', 'get', 'billing', '--format', 'json')) as { access_token: string; scope: string };
