@@ -41,6 +41,8 @@ export interface StandInOptions {
   now?: () => number;
   /** Requests per user per hour before the real (not injected) rate limit answers 403. */
   rateLimit?: number;
+  /** Keep every request answered in `requests` (true, for tests); the quickstart, which may run for days, keeps none. */
+  recordRequests?: boolean;
 }
 
 export interface InjectedRateLimit {
@@ -69,7 +71,7 @@ export interface RecordedRequest {
 export interface GitHubStandIn {
   /** The API base URL (for Octokit's `baseUrl`), e.g. `http://127.0.0.1:40123`. */
   readonly url: string;
-  /** Every request answered, in order. */
+  /** Every request answered, in order (none when `recordRequests` is false). */
   readonly requests: readonly RecordedRequest[];
   /** Refuses the next request(s) with a rate-limit answer, to test a client's waiting and retry. */
   injectRateLimit(limit: InjectedRateLimit): void;
@@ -213,15 +215,17 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
     reply.header('x-ratelimit-reset', String(entry.windowStart + WINDOW_SECONDS)).header('x-ratelimit-resource', 'core');
   });
 
-  const payloads = new WeakMap<FastifyRequest, unknown>();
-  app.addHook('onSend', async (request, reply, payload) => {
-    const json = String(reply.getHeader('content-type') ?? '').includes('json');
-    payloads.set(request, json && typeof payload === 'string' && payload !== '' ? JSON.parse(payload) : undefined);
-    return payload;
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    requests.push({ method: request.method, url: request.url, status: reply.statusCode, login: callers.get(request)?.login, body: payloads.get(request) });
-  });
+  if (options.recordRequests ?? true) {
+    const payloads = new WeakMap<FastifyRequest, unknown>();
+    app.addHook('onSend', async (request, reply, payload) => {
+      const json = String(reply.getHeader('content-type') ?? '').includes('json');
+      payloads.set(request, json && typeof payload === 'string' && payload !== '' ? JSON.parse(payload) : undefined);
+      return payload;
+    });
+    app.addHook('onResponse', async (request, reply) => {
+      requests.push({ method: request.method, url: request.url, status: reply.statusCode, login: callers.get(request)?.login, body: payloads.get(request) });
+    });
+  }
 
   app.setErrorHandler((error, _request, reply) => {
     if (error instanceof ApiError) return json(reply, error.status, error.body());

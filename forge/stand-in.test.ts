@@ -291,3 +291,16 @@ describe('the web page of a pull request', () => {
     expect((await fetch(`${standIn.url}/repos/acme/manifests/pulls/${pull.number}`)).status).toBe(401);
   });
 });
+
+describe('a forge that keeps no record of requests', () => {
+  it('answers as usual and records nothing, for the quickstart, which runs for days', async () => {
+    const quiet = await startGitHubStandIn({ users: [{ login: 'alice', token: 'tok-alice' }], repositories: [{ owner: OWNER, name: REPO, bareDir: repo.bareDir, permissions: { alice: 'write' } }], recordRequests: false });
+    try {
+      const response = await fetch(`${quiet.url}/repos/${OWNER}/${REPO}`, { headers: { authorization: 'token tok-alice' } });
+      expect([response.status, ((await response.json()) as { full_name: string }).full_name]).toEqual([200, 'acme/manifests']);
+      expect(quiet.requests).toEqual([]);
+    } finally {
+      await quiet.close();
+    }
+  });
+});
