@@ -114,6 +114,7 @@ describe('main', () => {
     [['init', 'x', '--git=yes'], "mergekey: option '--git' does not take an argument\nRun 'mergekey init --help' for its arguments and options.\n"],
     [['init', 'x', '--issuer', '-q'], "mergekey: option '--issuer' needs a value (use --issuer=VALUE for one that starts with '-')\nRun 'mergekey init --help' for its arguments and options.\n"],
     [['validate', '--format', 'xml'], "mergekey: option '--format' must be one of text, json (got 'xml')\nRun 'mergekey validate --help' for its arguments and options.\n"],
+    [['app', 'list', '--status', 'pending'], "mergekey: option '--status' must be a status or state: awaiting-approval, approved, rejected, cancelled, active, inactive (got 'pending')\nWords as the list prints them work too: --status \"awaiting approval\".\n"],
     [['validte'], "mergekey: unknown command 'validte'\nDid you mean 'mergekey validate'? Run 'mergekey --help' for the list of commands.\n"],
     [['--verbose'], "mergekey: unknown option '--verbose'\nRun 'mergekey --help' for the list of commands.\n"],
     [['help', 'nope'], "mergekey: unknown command 'nope'\nRun 'mergekey --help' for the list of commands.\n"],

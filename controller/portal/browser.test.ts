@@ -1,6 +1,7 @@
 // The brief's whole story, clicked through in real headless Chromium against a real `mergekey
 // serve`, a real manifests repository and the GitHub stand-in: sign in, add, approve as a
-// publisher, generate a token with each grant type, revoke one, deactivate, reject a reactivation,
+// publisher, generate a token with each grant type, revoke one, deactivate (nothing refused offered
+// meanwhile), reject a reactivation,
 // reactivate. It also reads the portal with JavaScript off, at phone width, and by keyboard.
 //
 // Screenshots go to a temporary folder; `MERGEKEY_SCREENSHOTS=update` writes them to
@@ -167,8 +168,13 @@ describe('the portal in a browser', () => {
       await reject(pat, 2, 'Reports come from the data team.');
 
       await alice.goto('/portal/apps');
-      expect(await textOf(statusOf(alice, 'billing'))).toBe('active');
+      expect(await textOf(statusOf(alice, 'billing'))).toBe('approved');
+      expect(await textOf(alice.getByRole('row', { name: /billing/ }).locator('.state'))).toBe('active');
       expect(await textOf(statusOf(alice, 'reports'))).toBe('rejected');
+      // A count card is a link that filters the list.
+      await alice.getByRole('link', { name: 'Approved 1' }).click();
+      expect(await alice.getByRole('row', { name: /reports/ }).count()).toBe(0);
+      expect(await textOf(statusOf(alice, 'billing'))).toBe('approved');
       await alice.getByLabel('Status').selectOption('rejected');
       await alice.getByRole('button', { name: 'Filter' }).click();
       expect(await alice.getByRole('row', { name: /billing/ }).count()).toBe(0);
@@ -215,27 +221,40 @@ describe('the portal in a browser', () => {
       await shown(alice.getByRole('heading', { name: 'Deactivate billing?' }));
       await alice.getByRole('button', { name: 'Deactivate' }).click();
       expect(await announced(alice)).toContain('was submitted for approval as request #3');
+      // While it is open, nothing that would be refused is offered: disabled, the reason beside it.
+      const actions = alice.getByRole('group', { name: 'Actions' });
+      for (const name of ['Edit', 'Deactivate']) {
+        const button = actions.getByRole('button', { name, exact: true });
+        expect(await button.isDisabled(), name).toBe(true);
+        const describedBy = await button.getAttribute('aria-describedby');
+        expect(await textOf(alice.locator(`#${describedBy}`)), name).toBe('Deactivate request #3 awaits approval.');
+      }
+      await shown(actions.getByText('Deactivate request #3 awaits approval.'));
+      expect(await actions.getByRole('link', { name: 'Edit', exact: true }).count()).toBe(0);
+      await shown(actions.getByRole('link', { name: 'Cancel request' }));
+      expect(await alice.locator('#keys').getByRole('button', { name: 'Rotate secret' }).isDisabled()).toBe(true);
       await approve(pat, 3);
       await alice.goto('/portal/apps/billing');
-      expect(await textOf(alice.locator('h1 .status'))).toBe('inactive');
+      expect(await textOf(alice.locator('h1 .status'))).toBe('approved');
+      expect(await textOf(alice.locator('h1 .state'))).toBe('inactive');
       await has(alice.locator('#tokens'), 'billing is inactive: none of its tokens work.');
 
-      await alice.getByRole('link', { name: 'Activate', exact: true }).click();
-      await alice.getByRole('button', { name: 'Activate' }).click();
+      await alice.getByRole('link', { name: 'Reactivate', exact: true }).click();
+      await alice.getByRole('button', { name: 'Reactivate' }).click();
       expect(await announced(alice)).toContain('request #4');
       await reject(pat, 4, 'Billing moves to the new platform.');
       await alice.goto('/portal/apps/billing');
-      expect(await textOf(alice.locator('h1 .status'))).toBe('inactive');
+      expect(await textOf(alice.locator('h1 .state'))).toBe('inactive');
       const history = alice.locator('#history tbody tr');
       await has(history.filter({ hasText: 'reactivate #4' }), 'rejected');
       await has(history.filter({ hasText: 'reactivate #4' }), 'pat');
 
-      await alice.getByRole('link', { name: 'Activate', exact: true }).click();
-      await alice.getByRole('button', { name: 'Activate' }).click();
+      await alice.getByRole('link', { name: 'Reactivate', exact: true }).click();
+      await alice.getByRole('button', { name: 'Reactivate' }).click();
       expect(await announced(alice)).toContain('request #5');
       await approve(pat, 5);
       await alice.goto('/portal/apps/billing');
-      expect(await textOf(alice.locator('h1 .status'))).toBe('active');
+      expect(await textOf(alice.locator('h1 .state'))).toBe('active');
       await has(history.filter({ hasText: 'create #1' }), 'alice');
       await has(history.filter({ hasText: 'deactivate #3' }), 'approved');
       // Active again: it gets tokens, and the revoked one stays revoked.

@@ -15,8 +15,10 @@ export interface Snapshot {
   main: MainState;
   /** Why `main` may be out of date (the fetch failed). */
   stale?: string;
-  /** Why requests are unknown (no token, GitHub unreachable): statuses then come from main alone. */
+  /** Why requests are unknown though a forge is configured (GitHub unreachable): statuses then come from main alone. */
   githubProblem?: string;
+  /** The server has no forge at all (no GitHub token): it serves tokens, and requests exist nowhere it can see. */
+  noForge?: true;
   requests: RequestSummary[];
   /** The login of the server's token: the author of the portal's requests. */
   tokenLogin: string | undefined;
@@ -45,7 +47,7 @@ export class RequestHistory {
     const github = this.#workspace.github;
     const base = { main: view.main, ...(view.stale === undefined ? {} : { stale: view.stale }) };
     if (github === undefined) {
-      return { ...base, requests: [], tokenLogin: undefined, githubProblem: 'This server has no GitHub token, so requests cannot be listed or made here.' };
+      return { ...base, requests: [], tokenLogin: undefined, noForge: true };
     }
     try {
       const [requests, tokenLogin] = await Promise.all([

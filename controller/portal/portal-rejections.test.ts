@@ -42,6 +42,9 @@ describe('a rejected create request', () => {
       scope: 'invoices:read',
     });
     expect(created.status).toBe(200);
+    const tooLong = await pat.post('/portal/review/1/reject', { _csrf: await pat.csrf('/portal/review/1/reject'), reason: 'x'.repeat(2001) });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.html).toContain('The reason is 2001 characters long; at most 2000 are kept.');
     closedAt = await rejectAs(pat, 1, 'The books are kept in billing.\nAsk for <invoices:read> there.');
   });
 
@@ -122,7 +125,7 @@ describe('a rejected edit and a rejected deactivation', () => {
     expect((await alice.post('/portal/apps/ledger/deactivate', { _csrf: csrfOf(confirm.html) })).status).toBe(303);
     await rejectAs(pat, 4, 'Month end is near.');
     const page = await alice.get('/portal/apps/ledger');
-    expect(sectionOf(page.html, 'rejection')).toContain('<h2 id="rejection-title">Deactivation request #4 was rejected</h2>');
+    expect(sectionOf(page.html, 'rejection')).toContain('<h2 id="rejection-title">Deactivate request #4 was rejected</h2>');
     const again = await alice.get('/portal/apps/ledger/ask-again');
     expect(again.status).toBe(303);
     expect(again.location).toBe('/portal/apps/ledger/deactivate');

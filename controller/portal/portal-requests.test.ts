@@ -86,7 +86,7 @@ it('rotates the client secret as an edit request, showing the new secret once', 
   // One open request per application.
   const again = await alice.get('/portal/apps/billing/deactivate');
   expect(again.status).toBe(409);
-  expect(again.html).toContain('billing already has an open request: one request per application at a time.');
+  expect(again.html).toContain('Deactivate is not available: Edit request #3 awaits approval.');
 });
 
 describe('publishers', () => {
@@ -116,7 +116,8 @@ describe('publishers', () => {
     expect(page.html).toContain('Create request #4 was rejected by pat.');
     const edit = await quinn.get('/portal/apps/ledger/edit');
     expect(edit.status).toBe(409);
-    expect(edit.html).toContain('ledger was rejected: a rejected application cannot be changed. Register it again with a new create request.');
+    expect(edit.html).toContain('Edit is not available: Create request #4 was rejected.');
+    expect(edit.html).toContain('A rejected application cannot be changed: ask for it again with a new create request.');
   });
 });
 
@@ -163,7 +164,7 @@ describe('a public client (an SPA or a mobile app)', () => {
     await world.sync();
     const details = await alice.get('/portal/apps/spa');
     expect(details.html).toContain('A public client: it has no client secret to show or rotate. It signs people in with the authorization code grant and PKCE (S256), with the client ID alone.');
-    expect(details.html).not.toContain('Rotate client secret');
+    expect(details.html).not.toContain('Rotate secret');
     const edit = await alice.get('/portal/apps/spa/edit');
     expect(edit.html).toContain('A public client (SPA or mobile app: no secret, PKCE): it may use only the authorization code grant and refresh tokens.');
     expect(edit.html).not.toContain('name="clientType"');

@@ -6,13 +6,13 @@ import type { OpenedCreate } from '../requests/create.ts';
 import type { OpenedRequest } from '../requests/open.ts';
 import type { ApproveResult, RejectResult } from '../requests/review.ts';
 import { statusOf, statusesOf, type MainState } from '../requests/state.ts';
-import { askAgainOf, countApplications, requestOutcome, type AppStatusView, type ChangePlan, type RequestCounts, type RequestSummary } from '../requests/index.ts';
+import { askAgainOf, countApplications, requestOutcome, type AppStatusView, type ChangePlan, type Offers, type RequestCounts, type RequestSummary } from '../requests/index.ts';
 import type { Application } from '../manifests/types.generated.ts';
 import type { Store } from '../store/open.ts';
 import type { ApplicationRecord } from '../store/records.ts';
 import type { PortalUser } from './accounts.ts';
 import { RequestHistory, type HistoryEntry, type Snapshot } from './history.ts';
-import { canAct, canSee, requireActor, requireVisible } from './policy.ts';
+import { canAct, canSee, NO_FORGE, NO_FORGE_HINT, offersFor, requireActor, requireVisible } from './policy.ts';
 import { PortalError } from './portal-errors.ts';
 import { PortalRequests, type EditInput, type NewApplicationInput, type QueueEntry } from './requests.ts';
 import type { Workspace } from './workspace.ts';
@@ -35,6 +35,8 @@ export interface AppDetail extends Snapshot {
   history: HistoryEntry[];
   /** Whether this user may make requests about it and manage its tokens. */
   canAct: boolean;
+  /** The actions offered (policy.ts offersFor): none when the user may not act or the server has no forge. */
+  offers?: Offers;
 }
 
 export class PortalService {
@@ -84,6 +86,7 @@ export class PortalService {
       if (manifest !== undefined) manifestSource = 'request';
     }
     const record = this.#store.config.application(name);
+    const offers = offersFor(canAct(user, view, snapshot), view, this.canMakeRequests);
     return {
       ...snapshot,
       view,
@@ -91,6 +94,7 @@ export class PortalService {
       ...(record === undefined ? {} : { record }),
       history: await this.#history.history(view.requests, snapshot.tokenLogin),
       canAct: canAct(user, view, snapshot),
+      ...(offers === undefined ? {} : { offers }),
     };
   }
 
@@ -103,7 +107,7 @@ export class PortalService {
   async askAgain(user: PortalUser, name: string): Promise<{ detail: AppDetail; request: RequestSummary; entry: HistoryEntry | undefined; manifest: Application | undefined }> {
     const detail = await this.application(user, name);
     requireActor(user, name, detail.view, detail);
-    if (!this.canMakeRequests) throw new PortalError(503, 'This server has no GitHub token, so no request can be made here.');
+    if (!this.canMakeRequests) throw new PortalError(503, NO_FORGE, NO_FORGE_HINT);
     const request = askAgainOf(detail.view);
     if (request === undefined) throw new PortalError(409, `${name} has no rejected request to ask for again.`, 'Ask again follows a rejection, while no other request is open.');
     const manifest = request.kind === 'create' || request.kind === 'edit' ? await this.#history.requested(request) : undefined;

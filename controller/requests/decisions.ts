@@ -9,6 +9,7 @@
 import type { Comment, RequestsBackend, Review } from '../github/index.ts';
 import { CHECK_COMMENT_MARKER } from './check-result.ts';
 import type { Clone } from './git.ts';
+import { isoTime } from './time.ts';
 import { parseDecisionMarker, requestOutcome, sameLogin, TRAILERS, type RequestKind, type RequestOutcome, type RequestSummary } from './requests.ts';
 
 export interface RequestRecord {
@@ -66,12 +67,12 @@ async function recordOf(request: RequestSummary, sources: DecisionSources): Prom
     outcome: requestOutcome(request),
     requestedBy: byPortal(request.author) ? (request.requestedBy ?? request.author) : request.author,
     author: request.author,
-    openedAt: request.createdAt,
+    openedAt: isoTime(request.createdAt),
     commit: request.headSha,
     ...(request.htmlUrl === undefined ? {} : { url: request.htmlUrl }),
   };
   if (request.state === 'merged') {
-    record.decidedAt = request.mergedAt;
+    record.decidedAt = isoTime(request.mergedAt);
     if (request.mergeCommitSha !== null) {
       record.commit = request.mergeCommitSha;
       const approval = await sources.approval(request.mergeCommitSha);
@@ -84,7 +85,7 @@ async function recordOf(request: RequestSummary, sources: DecisionSources): Prom
       record.decidedBy = request.mergedBy;
     }
   } else if (request.state === 'closed') {
-    record.decidedAt = request.closedAt;
+    record.decidedAt = isoTime(request.closedAt);
     const decision = await closedDecision(request, sources, byPortal(request.closedBy));
     if (decision.by !== undefined) record.decidedBy = decision.by;
     if (decision.reason !== undefined && record.outcome === 'rejected') record.reason = decision.reason;

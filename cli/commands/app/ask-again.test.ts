@@ -26,8 +26,8 @@ it('asks again for a rejected create with the same client id and secret, changed
   const created = await create({ ...world.as('alice'), name: 'ledger', description: 'Keeps the books.' });
   await reject({ ...world.as('pat'), number: created.number, reason: 'It needs invoices:read.' });
   const shown = await show({ ...world.as('alice'), name: 'ledger' });
-  expect(shown.askAgain).toEqual({ request: created.number, kind: 'create', command: 'mergekey app ask-again ledger' });
-  expect(formatShow(shown)).toContain(`\nAsk again: mergekey app ask-again ledger  (create request #${created.number} was rejected)\n`);
+  expect(shown.actions.find((action) => action.action === 'ask-again')).toEqual({ action: 'ask-again', label: 'Ask again', command: 'mergekey app ask-again ledger' });
+  expect(formatShow(shown)).toMatch(/\nActions\n(.*\n)*  Ask again +mergekey app ask-again ledger\n/);
 
   const again = await askAgain({ ...world.as('alice'), name: 'ledger', scopes: ['open', 'invoices:read'] });
   expect(again).toMatchObject({ kind: 'create', app: 'ledger', title: 'Create application ledger', again: created.number });

@@ -59,7 +59,9 @@ it('a request the portal made and rejected shows who asked, who rejected it, whe
       '      Reason: The books are kept in billing.\n' +
       '              Ask for invoices:read there.\n' +
       '\n' +
-      `Ask again: mergekey app ask-again ledger  (create request #${opened.number} was rejected)\n`,
+      'Actions\n' +
+      `  Edit       not now: Create request #${opened.number} was rejected\n` +
+      '  Ask again  mergekey app ask-again ledger\n',
   );
   const json = JSON.parse(showCommand.render(result, { format: 'json' } as Parameters<typeof showCommand.render>[1]));
   expect(json.requests[0]).toMatchObject({ requestedBy: 'alice', decidedBy: 'pat', decidedAt: '2026-12-07T13:30:00Z', reason: 'The books are kept in billing.\nAsk for invoices:read there.' });

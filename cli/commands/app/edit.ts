@@ -1,5 +1,6 @@
 // `mergekey app edit NAME`: asks to change an application: its description, display name,
 // redirect URIs, scopes, grant types or plan, and to rotate its client secret without downtime.
+import { isoTime } from '../../../controller/requests/time.ts';
 import { appPath } from '../../../controller/requests/index.ts';
 import { defineCommand } from '../../command.ts';
 import { usageError } from '../../errors.ts';
@@ -175,7 +176,7 @@ function formatRotated(rotated: KeptSecret): string {
     '',
     `New client secret (shown once${rotated.savedTo === undefined ? '' : `; saved to ${rotated.savedTo}`}):`,
     `  ${rotated.secret}`,
-    `It works once the request is merged and the controller has applied it. The current secret keeps working until ${rotated.oldExpiresAt}.`,
+    `It works once the request is merged and the controller has applied it. The current secret keeps working until ${isoTime(rotated.oldExpiresAt)}.`,
     ...(rotated.warning === undefined ? [] : [`Warning: ${rotated.warning}`]),
     '',
   ].join('\n');

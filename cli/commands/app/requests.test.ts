@@ -91,7 +91,7 @@ describe('secret rotation', () => {
     expect(rotation.rotated).toMatchObject({ oldExpiresAt: '2025-03-04T10:00:00.000Z', savedTo: world.credentialsFile });
     expect(rotation.plan.lines).toEqual([
       '1 new client secret accepted.',
-      'An existing client secret now expires at 2025-03-04T10:00:00.000Z (rotation: clients switch to the new one before then).',
+      'An existing client secret now expires at 2025-03-04T10:00:00Z (rotation: clients switch to the new one before then).',
     ]);
 
     const pending = await show({ ...world.as('alice'), name: 'payments', reveal: true });
@@ -108,10 +108,10 @@ describe('secret rotation', () => {
     await approve({ ...world.as('pat'), number: rotation.number });
     const view = await show({ ...world.as('alice'), name: 'payments', reveal: true });
     expect(view.keys?.revealed).toBe(rotation.rotated!.secret);
-    expect(view.keys?.secrets).toEqual([{ masked: '****************', expiresAt: '2025-03-08T10:00:00.000Z' }, { masked: '****************' }]);
+    expect(view.keys?.secrets).toEqual([{ masked: '****************', expiresAt: '2025-03-08T10:00:00Z' }, { masked: '****************' }]);
     // A second rotation must wait until the old secret has expired.
     await expect(edit({ ...world.as('alice'), name: 'payments', rotateSecret: true, now: () => NOW })).rejects.toThrow(
-      /already rotating its client secret \(the old one expires at 2025-03-08T10:00:00.000Z\)/,
+      /already rotating its client secret \(the old one expires at 2025-03-08T10:00:00Z\)/,
     );
     const credentials = JSON.parse(await readFile(world.credentialsFile, 'utf8'));
     expect(credentials.issuers['https://auth.example.com'].payments.clientSecret).toBe(rotation.rotated!.secret);

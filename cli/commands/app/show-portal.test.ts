@@ -40,10 +40,11 @@ it('names who asked and who decided, with the reason and the comment, not the po
       decidedBy: 'pat', decidedAt: approved.mergedAt, comment: 'Welcome.', commit: approved.mergeCommitSha, url: approved.htmlUrl,
     },
   ]);
-  expect(formatShow(result).split('Requests\n')[1]).toBe(
+  expect(formatShow(result).split('Requests\n')[1]!.split('\nActions\n')[0]).toBe(
     `  #2 edit, asked by alice: rejected by pat at ${rejected.closedAt}\n` +
       '      Reason: Daily is too often.\n' +
       `  #1 create, asked by alice: approved by pat at ${approved.mergedAt}\n` +
       '      Comment: Welcome.\n',
   );
+  expect(result.actions.find((action) => action.action === 'ask-again')).toEqual({ action: 'ask-again', label: 'Ask again', command: 'mergekey app ask-again billing' });
 });

@@ -1,7 +1,21 @@
 // `mergekey app show NAME`: the brief's Application Details: the overview, the keys (client id;
 // the secret masked unless --reveal finds it in the local credentials file), every request with
 // who decided it and when, and, with a server, whether the controller serves it yet.
-import { APP_STATUS_LABELS, appPath, askAgainOf, type AppStatus, type AppStatusView, type RequestSummary } from '../../../controller/requests/index.ts';
+import {
+  ACTION_WORDS,
+  ACTIONS,
+  appPath,
+  isoTime,
+  lifecycleOffers,
+  stateOfApp,
+  STATUS_WORDS,
+  statusOfApp,
+  type Action,
+  type AppState,
+  type AppStatusView,
+  type RequestSummary,
+  type Status,
+} from '../../../controller/requests/index.ts';
 import { approvalOf, requestRecords, type RequestRecord } from '../../../controller/requests/decisions.ts';
 import type { Application } from '../../../controller/manifests/types.generated.ts';
 import type { ObjectStatus } from '../../../controller/store/sync-records.ts';
@@ -31,7 +45,7 @@ export interface SecretView {
   expiresAt?: string;
 }
 
-/** One request: who asked, who decided it, when, and a rejection's reason (controller/requests/decisions.ts). */
+/** One request: who asked, who decided it, when, and why (controller/requests/decisions.ts). */
 export type RequestView = RequestRecord;
 
 export interface ControllerView {
@@ -44,10 +58,22 @@ export interface ControllerView {
   message: string;
 }
 
+/** An action on the application: the command that takes it, or why it cannot be taken now. */
+export interface ActionSuggestion {
+  action: Action;
+  /** The shared word: "Edit", "Deactivate", … */
+  label: string;
+  command?: string;
+  reason?: string;
+}
+
 export interface AppShowResult {
   name: string;
-  status: AppStatus;
+  status: Status;
+  /** The status in words: "awaiting approval", "approved", … */
   statusLabel: string;
+  /** An approved application's state; absent before approval. */
+  state?: AppState;
   reason: string;
   /** From main; for an application awaiting approval, as its open create request asks. */
   overview?: {
@@ -75,8 +101,8 @@ export interface AppShowResult {
     credentialsFile: string;
   };
   requests: RequestView[];
-  /** When the latest request was rejected and the lifecycle allows asking for it again: the command that does. */
-  askAgain?: { request: number; kind: string; command: string };
+  /** What can be asked for next (controller/requests/actions.ts), as the portal offers it. */
+  actions: ActionSuggestion[];
   controller?: ControllerView;
 }
 
@@ -108,11 +134,13 @@ export async function show(options: ShowOptions): Promise<AppShowResult> {
       approval: (commit) => approvalOf(session.clone, commit),
     }),
   );
-
+  const status = statusOfApp(view.status);
+  const state = stateOfApp(view.status);
   return {
     name: options.name,
-    status: view.status,
-    statusLabel: APP_STATUS_LABELS[view.status],
+    status,
+    statusLabel: STATUS_WORDS[status],
+    ...(state === undefined ? {} : { state }),
     reason: statusReason(view, records),
     ...(app === undefined ? {} : { overview: overview(app, view.onMain === undefined ? 'request' : 'main', main) }),
     ...(app === undefined
@@ -120,7 +148,7 @@ export async function show(options: ShowOptions): Promise<AppShowResult> {
       : {
           keys: {
             clientId: app.spec.clientId,
-            secrets: (app.spec.credentials?.secrets ?? []).map((secret) => ({ masked: MASK, ...(secret.expiresAt === undefined ? {} : { expiresAt: secret.expiresAt }) })),
+            secrets: (app.spec.credentials?.secrets ?? []).map((secret) => ({ masked: MASK, ...(secret.expiresAt === undefined ? {} : { expiresAt: isoTime(secret.expiresAt) }) })),
             ...(app.spec.credentials?.jwks === undefined ? {} : { publicKeys: app.spec.credentials.jwks.keys.map((key) => key.kid ?? `${key.kty} key`) }),
             ...(options.reveal === true && local.current !== undefined ? { revealed: local.current } : {}),
             ...(options.reveal === true && local.pending !== undefined ? { pending: local.pending } : {}),
@@ -129,9 +157,28 @@ export async function show(options: ShowOptions): Promise<AppShowResult> {
           },
         }),
     requests: records,
-    ...askAgainField(view),
+    actions: suggestions(view),
     ...(server === undefined ? {} : { controller: await controllerView(session, main, server, options.name, view.requests) }),
   };
+}
+
+/** The command behind each action, for NAME. */
+const COMMANDS: Readonly<Record<Action, (name: string) => string>> = {
+  edit: (name) => `mergekey app edit ${name}`,
+  deactivate: (name) => `mergekey app deactivate ${name}`,
+  reactivate: (name) => `mergekey app reactivate ${name}`,
+  'rotate-secret': (name) => `mergekey app edit ${name} --rotate-secret`,
+  'cancel-request': (name) => `mergekey app cancel ${name}`,
+  'ask-again': (name) => `mergekey app ask-again ${name}`,
+};
+
+/** The actions the lifecycle shows for the application: each with its command, or why not now. */
+function suggestions(view: AppStatusView): ActionSuggestion[] {
+  const offers = lifecycleOffers(view);
+  return ACTIONS.filter((action) => offers[action].shown).map((action) => {
+    const reason = offers[action].reason;
+    return { action, label: ACTION_WORDS[action], ...(reason === undefined ? { command: COMMANDS[action](view.app) } : { reason }) };
+  });
 }
 
 /** The manifest an open create request asks for, read from its branch. */
@@ -165,11 +212,6 @@ function overview(app: Application, source: 'main' | 'request', main: MainState)
   };
 }
 
-function askAgainField(view: AppStatusView): Pick<AppShowResult, 'askAgain'> {
-  const rejected = askAgainOf(view);
-  return rejected === undefined ? {} : { askAgain: { request: rejected.number, kind: rejected.kind, command: `mergekey app ask-again ${view.app}` } };
-}
-
 /**
  * The status's reason. The lifecycle names who closed a create request on GitHub, which for the
  * portal's is its account; the records name the person.
@@ -188,7 +230,7 @@ function statusReason(view: AppStatusView, records: readonly RequestRecord[]): s
 async function controllerView(session: Session, main: MainState, server: string, name: string, requests: readonly RequestSummary[]): Promise<ControllerView> {
   const status = (await serverRequest(server, 'GET', '/api/v1/status', OPERATOR)) as ReconcileStatus;
   const applied = status.lastApplied;
-  const base = { server, ...(applied === undefined ? {} : { appliedCommit: applied.commit, appliedAt: applied.at }) };
+  const base = { server, ...(applied === undefined ? {} : { appliedCommit: applied.commit, appliedAt: isoTime(applied.at) }) };
   if (applied === undefined) return { ...base, serving: false, message: 'the controller has applied no commit yet' };
   const object: ObjectStatus | undefined = status.objectStatuses.find((entry) => entry.path === appPath(name));
   const appliedCondition = object?.conditions.find((condition) => condition.type === 'Applied');
@@ -215,11 +257,11 @@ async function controllerView(session: Session, main: MainState, server: string,
   if (appliedCondition !== undefined && appliedCondition.status !== 'True') {
     return { ...base, serving: false, message: `the controller holds ${appPath(name)} back: ${appliedCondition.message}` };
   }
-  return { ...base, serving: true, message: `applied: request #${latest.number} is live since ${applied.at}` };
+  return { ...base, serving: true, message: `applied: request #${latest.number} is live since ${isoTime(applied.at)}` };
 }
 
 export function formatShow(result: AppShowResult): string {
-  const lines: string[] = [`${result.name}: ${result.statusLabel} (${result.reason})`];
+  const lines: string[] = [`${result.name}: ${result.statusLabel}${result.state === undefined ? '' : `, ${result.state}`} (${result.reason})`];
   const o = result.overview;
   if (o !== undefined) {
     lines.push('', o.source === 'main' ? 'Overview' : 'Overview (as requested)');
@@ -257,13 +299,15 @@ export function formatShow(result: AppShowResult): string {
   for (const request of result.requests) {
     const decided =
       request.outcome === 'open'
-        ? `open since ${request.openedAt}`
+        ? `awaiting approval since ${request.openedAt}`
         : `${request.outcome} by ${request.decidedBy ?? 'someone GitHub no longer knows'} at ${request.decidedAt}`;
     lines.push(`  #${request.number} ${request.kind}, asked by ${request.requestedBy}: ${decided}`);
     if (request.outcome === 'rejected') lines.push(...indented('Reason', request.reason ?? '(none given)'));
     if (request.comment !== undefined) lines.push(...indented('Comment', request.comment));
   }
-  if (result.askAgain !== undefined) lines.push('', `Ask again: ${result.askAgain.command}  (${result.askAgain.kind} request #${result.askAgain.request} was rejected)`);
+  if (result.actions.length > 0) {
+    lines.push('', 'Actions', ...table(result.actions.map((action) => [action.label, action.command ?? `not now: ${action.reason}`])));
+  }
   const c = result.controller;
   if (c !== undefined) {
     lines.push('', 'Controller', ...table([['Server', c.server], ['Serves', c.appliedCommit === undefined ? 'nothing yet' : `${c.appliedCommit.slice(0, 12)} (applied ${c.appliedAt})`], ['This app', c.message]]));
@@ -286,9 +330,9 @@ export const command = defineCommand({
   description:
     "Show NAME's overview, its keys (client id; the client secret masked unless --reveal finds it in " +
     'your credentials file), its open and past requests with who asked, who approved, rejected or ' +
-    "cancelled them, when, and why (a rejection's reason, an approval's comment), and, with --admin " +
-    '(or MERGEKEY_ADMIN_URL: the operator listener), whether the controller serves its ' +
-    'latest approved request yet.',
+    "cancelled them, when, and why (a rejection's reason, an approval's comment), what can be asked " +
+    'for next (Ask again after a rejection), and, with --admin (or MERGEKEY_ADMIN_URL: the operator ' +
+    'listener), whether the controller serves its latest approved request yet.',
   arguments: [{ name: 'NAME', description: 'The application.', required: true }],
   options: {
     reveal: { type: 'boolean', description: 'Show the client secret, if your credentials file has it.' },

@@ -2,6 +2,7 @@
 // application's description, the repository's check run here exactly as the portal runs it
 // (controller/requests/review-details.ts), the workflow's verdict GitHub holds, and the diff.
 import { defineCommand } from '../../command.ts';
+import { isoTime } from '../../../controller/requests/time.ts';
 import { GITHUB_OPTIONS } from '../../github-options.ts';
 import { parseRequestMarker, sameLogin } from '../../../controller/requests/index.ts';
 import type { CheckReport } from '../../../controller/requests/check.ts';
@@ -62,7 +63,7 @@ export function formatReviewList(result: ReviewListResult): string {
   const lines: string[] = [];
   for (const item of result.items) {
     const what = item.app === undefined ? item.kind : `${item.kind} ${item.app}`;
-    lines.push(`#${item.number}  ${what}  asked by ${item.requestedBy}, opened ${item.openedAt}`);
+    lines.push(`#${item.number}  ${what}  asked by ${item.requestedBy}, opened ${isoTime(item.openedAt)}`);
     lines.push(`      ${item.title}`);
     if (item.description !== undefined) lines.push(`      description: ${item.description.replaceAll('\n', ' ')}`);
     lines.push(`      head: ${item.headSha.slice(0, 12)}`);

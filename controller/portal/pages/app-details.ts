@@ -1,14 +1,14 @@
 // Application Details: Overview, Keys, Generate Access Token, Active Access Tokens and the
 // request history, with the actions the application's status allows.
 import { GRANT_TYPES, type GrantType } from '../../manifests/vocabulary.ts';
-import { APP_STATUS_LABELS, askAgainOf } from '../../requests/index.ts';
+import { ACTION_WORDS, REQUEST_WORDS, STATUS_WORDS, statusOfApp, type Action, type Offer } from '../../requests/index.ts';
 import { html, safeUrl, type SafeHtml } from '../html.ts';
 import type { HistoryEntry } from '../history.ts';
-import { canRotate, mayTrySignIn } from '../policy.ts';
+import { mayTrySignIn } from '../policy.ts';
 import type { AppDetail } from '../service.ts';
 import type { PortalToken, TokenFailure, TokenSuccess } from '../tokens.ts';
 import { snapshotProblems, statusSentence } from './apps.ts';
-import { BASE, csrfField, layout, shownOnce, statusBadge, time, type PageContext } from './layout.ts';
+import { BASE, csrfField, layout, shownOnce, stateBadge, statusBadge, time, type PageContext } from './layout.ts';
 
 export interface TokenSection {
   tokens: PortalToken[];
@@ -22,7 +22,7 @@ const GRANT_LABELS: Readonly<Record<GrantType, string>> = {
   authorization_code: 'Authorization Code',
 };
 
-const OUTCOME_WORDS = { open: 'open', approved: 'approved', rejected: 'rejected', cancelled: 'cancelled' } as const;
+const OUTCOME_WORDS = { open: STATUS_WORDS['awaiting-approval'], approved: STATUS_WORDS.approved, rejected: STATUS_WORDS.rejected, cancelled: STATUS_WORDS.cancelled } as const;
 
 export function detailsPage(ctx: PageContext, detail: AppDetail, tokens: TokenSection | undefined): string {
   const { view, manifest } = detail;
@@ -39,8 +39,8 @@ export function detailsPage(ctx: PageContext, detail: AppDetail, tokens: TokenSe
     title,
     html`<nav class="breadcrumbs" aria-label="Breadcrumbs"><a href="${BASE}/apps">My Applications</a> › ${name}</nav>
     <div class="page-head">
-      <h1>${title} ${statusBadge(view.status)}</h1>
-      ${detail.canAct ? actions(detail) : undefined}
+      <h1>${title} ${statusBadge(view.status)} ${stateBadge(view.status)}</h1>
+      ${actions(detail)}
     </div>
     <p class="hint">${statusSentence(view, detail.history)}</p>
     ${snapshotProblems(detail)}
@@ -53,20 +53,50 @@ export function detailsPage(ctx: PageContext, detail: AppDetail, tokens: TokenSe
   );
 }
 
-function actions(detail: AppDetail): SafeHtml {
-  const { view } = detail;
-  const name = view.app;
-  const open = view.openRequest;
+/** Where each action's page is, under the application's. */
+const ACTION_PATHS: Readonly<Record<Action, string>> = {
+  edit: 'edit',
+  deactivate: 'deactivate',
+  reactivate: 'reactivate',
+  'rotate-secret': 'rotate',
+  'cancel-request': 'cancel',
+  'ask-again': 'ask-again',
+};
+
+/**
+ * The actions policy.ts offers (none to those who may not act, or without a forge), and Try
+ * sign-in. One that cannot be taken now is a disabled button with its reason beside the group,
+ * said once however many buttons it disables.
+ */
+function actions(detail: AppDetail): SafeHtml | undefined {
+  const name = detail.view.app;
+  const offers = detail.offers;
+  const tryIt = mayTrySignIn(detail.canAct, detail.record);
+  if (offers === undefined && !tryIt) return undefined;
+  const shown = offers === undefined ? [] : (['edit', 'deactivate', 'reactivate', 'cancel-request'] as const).filter((action) => offers[action].shown);
+  const reasons = reasonsOf(shown.map((action) => offers![action]));
   return html`<div class="actions" role="group" aria-label="Actions">
-    <a class="button" href="${BASE}/apps/${name}/edit">Edit</a>
-    ${mayTrySignIn(detail.canAct, detail.record) ? html`<a class="button" href="${BASE}/apps/${name}/try-sign-in">Try sign-in</a>` : undefined}
-    ${view.status === 'active' ? html`<a class="button button--danger" href="${BASE}/apps/${name}/deactivate">Deactivate</a>` : undefined}
-    ${view.status === 'inactive' ? html`<a class="button" href="${BASE}/apps/${name}/activate">Activate</a>` : undefined}
-    ${open === undefined ? undefined : html`<a class="button button--quiet" href="${BASE}/apps/${name}/cancel">Cancel ${open.kind} request #${open.number}</a>`}
+    ${shown.map((action) => actionButton(name, action, offers![action], reasons, action === 'deactivate' ? 'button--danger' : action === 'cancel-request' ? 'button--quiet' : ''))}
+    ${tryIt ? html`<a class="button" href="${BASE}/apps/${name}/try-sign-in">Try sign-in</a>` : undefined}
+    ${reasonList(reasons, 'action-reason')}
   </div>`;
 }
 
-const KIND_NAMES = { create: 'Create', edit: 'Edit', deactivate: 'Deactivation', reactivate: 'Reactivation' } as const;
+/** Each distinct reason once, numbered in order, for the buttons it disables to point at. */
+function reasonsOf(offers: readonly Offer[]): string[] {
+  return [...new Set(offers.flatMap((offer) => (offer.reason === undefined ? [] : [offer.reason])))];
+}
+
+function reasonList(reasons: readonly string[], idPrefix: string): SafeHtml | undefined {
+  return reasons.length === 0 ? undefined : html`<div class="action-reasons">${reasons.map((reason, i) => html`<p class="hint" id="${idPrefix}-${i}">${reason}.</p>`)}</div>`;
+}
+
+/** A link to the action's page, or a disabled button described by its reason. */
+function actionButton(name: string, action: Action, offer: Offer, reasons: readonly string[], style: string, idPrefix = 'action-reason'): SafeHtml {
+  const classes = style === '' ? 'button' : `button ${style}`;
+  if (offer.reason === undefined) return html`<a class="${classes}" href="${BASE}/apps/${name}/${ACTION_PATHS[action]}">${ACTION_WORDS[action]}</a>`;
+  return html`<button type="button" class="button" disabled aria-describedby="${idPrefix}-${reasons.indexOf(offer.reason)}">${ACTION_WORDS[action]}</button>`;
+}
 
 /**
  * The latest request, when a publisher rejected it: who, when and why, and "Ask again" where the
@@ -75,9 +105,10 @@ const KIND_NAMES = { create: 'Create', edit: 'Edit', deactivate: 'Deactivation',
 function rejection(detail: AppDetail): SafeHtml | undefined {
   const latest = detail.history[0];
   if (latest === undefined || latest.outcome !== 'rejected') return undefined;
-  const again = detail.canAct && askAgainOf(detail.view)?.number === latest.number;
+  // Offered (policy.ts) only to those who may act, with a forge, when the lifecycle allows it.
+  const again = detail.offers?.['ask-again'].shown === true;
   return html`<section id="rejection" aria-labelledby="rejection-title" class="card rejection">
-    <h2 id="rejection-title">${KIND_NAMES[latest.kind]} request #${latest.number} was rejected</h2>
+    <h2 id="rejection-title">${REQUEST_WORDS[latest.kind]} #${latest.number} was rejected</h2>
     <p>Rejected by <strong>${latest.decidedBy ?? 'someone GitHub no longer knows'}</strong>${latest.decidedAt === undefined ? undefined : html`, ${time(latest.decidedAt)}`}${latest.reason === undefined ? '.' : ':'}</p>
     ${latest.reason === undefined ? html`<p class="hint">No reason was given.</p>` : html`<blockquote class="reason">${latest.reason}</blockquote>`}
     ${again ? html`<p><a class="button button--primary" href="${BASE}/apps/${detail.view.app}/ask-again">Ask again</a> <span class="hint">${ASK_AGAIN_HINT[latest.kind]}</span></p>` : undefined}
@@ -106,11 +137,12 @@ function overview(detail: AppDetail): SafeHtml {
   return html`<section id="overview" aria-labelledby="overview-title" class="card">
     <h2 id="overview-title">Overview${detail.manifestSource === 'request' ? ' (as requested)' : ''}</h2>
     ${spec === undefined
-      ? html`<p>The manifest of ${view.app} is not on the main branch${view.status === 'rejected' || view.status === 'cancelled' ? ` (its create request was ${APP_STATUS_LABELS[view.status]})` : ''}.</p>`
+      ? html`<p>The manifest of ${view.app} is not on the main branch${view.status === 'rejected' || view.status === 'cancelled' ? ` (its create request was ${STATUS_WORDS[statusOfApp(view.status)]})` : ''}.</p>`
       : html`<dl class="facts">
           ${row('Name', html`<code>${view.app}</code>`)}
           ${row('Description', spec.description)}
           ${row('Status', statusBadge(view.status))}
+          ${row('State', stateBadge(view.status))}
           ${row('Owners', spec.owners.join(', '))}
           ${row('Scopes', codes(spec.scopes))}
           ${row('Grant types', codes(spec.grantTypes))}
@@ -142,8 +174,16 @@ function keys(detail: AppDetail): SafeHtml {
         ${spec.tokenEndpointAuthMethod === 'none'
           ? html`<p class="hint" id="public-client">A public client: it has no client secret to show or rotate. It signs people in with the authorization code grant and PKCE (S256), with the client ID alone.</p>`
           : html`<p class="hint">The client secret is shown once, when the application is created or its secret rotated: the portal never holds it afterwards (the manifest keeps it sealed, the token server only a hash). To get a new one, rotate it: an edit request that adds a new secret and gives the current one seven more days.</p>
-        ${canRotate(detail.canAct, detail.view) ? html`<p><a class="button" href="${BASE}/apps/${detail.view.app}/rotate">Rotate client secret</a></p>` : undefined}`}`}
+        ${rotate(detail)}`}`}
   </section>`;
+}
+
+/** Rotate secret, where policy.ts offers it: a link, or disabled with its reason. */
+function rotate(detail: AppDetail): SafeHtml | undefined {
+  const offer = detail.offers?.['rotate-secret'];
+  if (offer === undefined || !offer.shown) return undefined;
+  const reasons = reasonsOf([offer]);
+  return html`<div class="actions">${actionButton(detail.view.app, 'rotate-secret', offer, reasons, '', 'rotate-reason')}${reasonList(reasons, 'rotate-reason')}</div>`;
 }
 
 function generateForm(ctx: PageContext, detail: AppDetail): SafeHtml {
@@ -233,7 +273,7 @@ function history(entries: readonly HistoryEntry[]): SafeHtml {
               <td data-label="Asked by">${entry.requestedBy}</td>
               <td data-label="Opened">${time(entry.openedAt)}</td>
               <td data-label="Outcome"><span class="outcome outcome--${entry.outcome}">${OUTCOME_WORDS[entry.outcome]}</span>${entry.reason === undefined ? undefined : html`<blockquote class="reason">${entry.reason}</blockquote>`}${entry.comment === undefined ? undefined : html`<blockquote class="comment">${entry.comment}</blockquote>`}</td>
-              <td data-label="Decided by">${entry.decidedBy === undefined ? (entry.outcome === 'open' ? html`<span class="hint">awaiting</span>` : html`<span class="hint">unknown</span>`) : html`${entry.decidedBy}, ${time(entry.decidedAt)}`}</td>
+              <td data-label="Decided by">${entry.decidedBy === undefined ? (entry.outcome === 'open' ? html`<span class="hint">not yet</span>` : html`<span class="hint">unknown</span>`) : html`${entry.decidedBy}, ${time(entry.decidedAt)}`}</td>
               <td data-label="Commit"><code title="${entry.commit}">${entry.commit.slice(0, 12)}</code></td>
             </tr>`,
           )}</tbody>

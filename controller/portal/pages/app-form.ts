@@ -1,6 +1,6 @@
 // The New Application and Edit Application forms, their validation, and the pages that confirm
 // what was submitted (the new client secret is shown there, once).
-import type { ChangePlan } from '../../requests/index.ts';
+import { REQUEST_WORDS, type ChangePlan } from '../../requests/index.ts';
 import type { Application } from '../../manifests/types.generated.ts';
 import { redirectUriProblem } from '../../manifests/redirect-uris.ts';
 import { DEFAULT_GRANT_TYPES, GRANT_TYPES, isGrantType, PUBLIC_CLIENT_GRANT_TYPES, type GrantType } from '../../manifests/vocabulary.ts';
@@ -217,13 +217,11 @@ export function appFormPage(
 /** Above a form that asks again: the rejection it answers, so the developer can change what was refused. */
 function askingAgain(rejected: RequestRecord): SafeHtml {
   return html`<div class="banner banner--info" id="asking-again">
-    <p><strong>Asking again.</strong> ${KIND_NAMES[rejected.kind]} request #${rejected.number} was rejected${rejected.decidedBy === undefined ? '' : ` by ${rejected.decidedBy}`}${rejected.reason === undefined ? '.' : ':'}</p>
+    <p><strong>Asking again.</strong> ${REQUEST_WORDS[rejected.kind]} #${rejected.number} was rejected${rejected.decidedBy === undefined ? '' : ` by ${rejected.decidedBy}`}${rejected.reason === undefined ? '.' : ':'}</p>
     ${rejected.reason === undefined ? undefined : html`<blockquote class="reason">${rejected.reason}</blockquote>`}
     <p>The form holds what it asked for: change what the publisher refused, then send it.</p>
   </div>`;
 }
-
-const KIND_NAMES = { create: 'Create', edit: 'Edit', deactivate: 'Deactivation', reactivate: 'Reactivation' } as const;
 
 /** The edit's confirmation step: what merging would change, and the form's values carried along. */
 export function editConfirmPage(ctx: PageContext, name: string, values: AppFormValues, plan: ChangePlan, what: readonly string[]): string {

@@ -14,7 +14,7 @@ export function reviewPage(ctx: PageContext, entries: readonly QueueEntry[], sna
     'Requests to review',
     html`<h1>Requests to review</h1>
     ${snapshotProblems(snapshot)}
-    ${entries.length === 0 && snapshot.githubProblem === undefined ? html`<div class="empty"><p><strong>Nothing to review.</strong> No request is open.</p></div>` : undefined}
+    ${entries.length === 0 && snapshot.githubProblem === undefined && snapshot.noForge !== true ? html`<div class="empty"><p><strong>Nothing to review.</strong> No request is open.</p></div>` : undefined}
     <ol class="queue">${entries.map((entry) => html`<li>${card(ctx, entry)}</li>`)}</ol>`,
   );
 }

@@ -52,7 +52,7 @@ export function reviewRoutes(app: FastifyInstance, ctx: PortalContext): void {
       ctx.page(request, error === undefined ? {} : { flash: { kind: 'error', message: error } }),
       {
         title: `Reject request #${number}?`,
-        explanation: 'The developer reads your reason in the request. A rejected create request leaves the application rejected; a rejected edit, deactivation or activation leaves it unchanged.',
+        explanation: 'The developer reads your reason in the request. A rejected create request leaves the application rejected; a rejected edit, deactivation or reactivation leaves it unchanged.',
         action: `${BASE}/review/${number}/reject`,
         button: 'Reject',
         danger: true,
@@ -69,6 +69,7 @@ export function reviewRoutes(app: FastifyInstance, ctx: PortalContext): void {
     const number = pullNumber(request.params.number);
     const reason = (field(request, 'reason') ?? '').trim();
     if (reason === '') return sendPage(reply, rejectPage(request, number, 'Give a reason: the developer needs to know why.'), 400);
+    if (reason.length > MAX_COMMENT) return sendPage(reply, rejectPage(request, number, `The reason is ${reason.length} characters long; at most ${MAX_COMMENT} are kept.`), 400);
     const rejected = await service.reject(user(request), number, reason);
     return redirectWith(ctx, request, reply, `${BASE}/review`, { kind: 'success', message: `Rejected #${rejected.number} (${rejected.title}).` });
   });
