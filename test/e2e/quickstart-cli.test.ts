@@ -83,13 +83,18 @@ describe('npm start, then the whole story with the CLI', () => {
       /^Rejected #2 \(Edit application billing \(description\)\): http:\/\/127\.0\.0\.1:\d+\/web\/demo\/manifests\/pull\/2#issuecomment-\d+\n$/,
     );
     const shown = await ok('alice', 'app', 'show', 'billing');
-    expect(shown).toMatch(/^billing: active \(on main with state active\)\n\nOverview\n  Description    Bills customers every month\.\n/);
+    expect(shown).toMatch(/^billing: approved, active \(on main with state active\)\n\nOverview\n  Description    Bills customers every month\.\n/);
     const at = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ';
     expect(shown).toMatch(new RegExp(
       '\\n\\nRequests\\n' +
       `  #2 edit, asked by alice-martin: rejected by bob-okafor at ${at}\\n` +
       '      Reason: Weekly bills confuse customers; keep them monthly\\.\\n' +
-      `  #1 create, asked by alice-martin: approved by bob-okafor at ${at}\\n`,
+      `  #1 create, asked by alice-martin: approved by bob-okafor at ${at}\\n` +
+      '\\nActions\\n' +
+      '  Edit           mergekey app edit billing\\n' +
+      '  Deactivate     mergekey app deactivate billing\\n' +
+      '  Rotate secret  mergekey app edit billing --rotate-secret\\n' +
+      '  Ask again      mergekey app ask-again billing\\n',
     ));
 
     // alice deactivates; bob approves; the token stops at once, and no new one is issued.

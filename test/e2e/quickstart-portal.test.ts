@@ -105,10 +105,10 @@ async function applied(): Promise<void> {
   expect(done.result === 'finished' && ['applied', 'unchanged'].includes(done.run.result)).toBe(true);
 }
 
-/** The application's state as its details page shows it. */
-async function stateOf(page: Page, app: string): Promise<string> {
+/** The application's status and state, as its details page shows them (two badges). */
+async function statusAndState(page: Page, app: string): Promise<string> {
   await page.goto(`/portal/apps/${app}`);
-  return textOf(page.locator('h1 .status'));
+  return `${await textOf(page.locator('h1 .status'))}, ${await textOf(page.locator('h1 .state'))}`;
 }
 
 describe('npm start, then the whole story in a browser', () => {
@@ -143,7 +143,7 @@ describe('npm start, then the whole story in a browser', () => {
     const bob = await signedIn('bob');
     await approve(bob, 1);
     await applied();
-    expect(await stateOf(alice, 'billing')).toBe('active');
+    expect(await statusAndState(alice, 'billing')).toBe('approved, active');
     const first = await tokenFor(clientId, secret);
     expect(first.scope).toBe('orders:read');
     expect(await introspect(first.access_token)).toMatchObject({ active: true, client_id: clientId, scope: 'orders:read' });
@@ -175,7 +175,7 @@ describe('npm start, then the whole story in a browser', () => {
     expect(await announced(alice)).toBe('The deactivation of billing was submitted for approval as request #3. Until a publisher approves it, billing stays active.');
     await approve(bob, 3);
     await applied();
-    expect(await stateOf(alice, 'billing')).toBe('inactive');
+    expect(await statusAndState(alice, 'billing')).toBe('approved, inactive');
     expect(await introspect(first.access_token)).toEqual({ active: false });
     const refused = await fetch(as.token_endpoint!, {
       method: 'POST',
@@ -185,12 +185,12 @@ describe('npm start, then the whole story in a browser', () => {
     expect([refused.status, await refused.json()]).toEqual([401, { error: 'invalid_client', error_description: 'the application is inactive' }]);
 
     // alice asks for reactivation; bob approves; billing gets tokens again, the old one stays dead.
-    await alice.getByRole('link', { name: 'Activate', exact: true }).click();
-    await alice.getByRole('button', { name: 'Activate', exact: true }).click();
-    expect(await announced(alice)).toBe('The activation of billing was submitted for approval as request #4. Until a publisher approves it, billing stays inactive.');
+    await alice.getByRole('link', { name: 'Reactivate', exact: true }).click();
+    await alice.getByRole('button', { name: 'Reactivate', exact: true }).click();
+    expect(await announced(alice)).toBe('The reactivation of billing was submitted for approval as request #4. Until a publisher approves it, billing stays inactive.');
     await approve(bob, 4);
     await applied();
-    expect(await stateOf(alice, 'billing')).toBe('active');
+    expect(await statusAndState(alice, 'billing')).toBe('approved, active');
     const again = await tokenFor(clientId, secret);
     expect(await introspect(again.access_token)).toMatchObject({ active: true, client_id: clientId });
     expect(await introspect(first.access_token)).toEqual({ active: false });
@@ -211,11 +211,19 @@ describe('npm start, then the whole story in a browser', () => {
     await applied();
     await ask(alice, 'invoices', 'Sends invoices to customers.');
     await alice.goto('/portal/apps');
-    const statuses: Record<string, string> = {};
+    const shownAs: Record<string, string> = {};
     for (const name of ['billing', 'exports', 'invoices', 'mobile-app', 'reports']) {
-      statuses[name] = await textOf(alice.locator('tbody tr', { has: alice.locator(`a[href="/portal/apps/${name}"]`) }).locator('.status'));
+      const row = alice.locator('tbody tr', { has: alice.locator(`a[href="/portal/apps/${name}"]`) });
+      const state = row.locator('.state');
+      shownAs[name] = `${await textOf(row.locator('.status'))}${(await state.count()) === 0 ? '' : `, ${await textOf(state)}`}`;
     }
-    expect(statuses).toEqual({ billing: 'active', exports: 'cancelled', invoices: 'awaiting approval', 'mobile-app': 'inactive', reports: 'rejected' });
+    expect(shownAs).toEqual({
+      billing: 'approved, active',
+      exports: 'cancelled',
+      invoices: 'awaiting approval',
+      'mobile-app': 'approved, inactive',
+      reports: 'rejected',
+    });
     await alice.screenshot({ path: join(shotsDir, 'quickstart-my-applications.png'), fullPage: true });
     for (const name of SHOTS) expect(readFileSync(join(shotsDir, name)).subarray(1, 4).toString()).toBe('PNG');
   });
