@@ -5,6 +5,7 @@
 // app gets a token; alice asks for an edit, bob rejects it with a reason and alice reads it; alice
 // deactivates, bob approves and the token stops; alice reactivates, bob approves, tokens again.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startQuickstart, type QuickstartChild } from '../support/quickstart-child.ts';
@@ -18,7 +19,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await quickstart?.stop();
+  await quickstart?.remove();
 });
 
 interface Run {
@@ -60,7 +61,7 @@ async function introspect(token: string): Promise<unknown> {
 }
 
 describe('npm start, then the whole story with the CLI', () => {
-  it('alice asks, bob approves, a token; an edit rejected with a reason; deactivated, the token stops; reactivated', { timeout: 240_000 }, async () => {
+  it('alice asks, bob approves, a token; an edit rejected with a reason; deactivated, the token stops; reactivated; stopped, the clones say so', { timeout: 240_000 }, async () => {
     // alice asks for an application from her clone.
     const created = await ok('alice', 'app', 'create', 'billing', '--description', 'Bills customers every month.', '--scopes', 'orders:read');
     expect(created).toMatch(/^Opened create request #1 for billing: http:\/\/127\.0\.0\.1:\d+\/web\/demo\/manifests\/pull\/1\n/);
@@ -119,5 +120,19 @@ describe('npm start, then the whole story with the CLI', () => {
     const again = JSON.parse(await ok('alice', 'token', 'get', 'billing', '--format', 'json')) as { access_token: string };
     expect(await introspect(again.access_token)).toMatchObject({ active: true, client_id: clientId });
     expect(await introspect(first.access_token)).toEqual({ active: false });
+
+    // Ctrl-C (here SIGTERM) stops the server and the forge, and the clones' pointer to it goes.
+    const forgeFile = `${quickstart.dir}/forge.json`;
+    expect(existsSync(forgeFile)).toBe(true);
+    await quickstart.stop();
+    expect(existsSync(forgeFile)).toBe(false);
+    // And a clone says so, rather than reaching for GitHub.
+    expect(await mergekey('alice', 'app', 'list')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        `mergekey: this clone works with the quickstart's local forge, which is not running (${forgeFile} is missing)\n` +
+        'Start it with `npm start` (`mergekey quickstart`) in the Mergekey checkout, and keep it running.\n',
+    });
   });
 });

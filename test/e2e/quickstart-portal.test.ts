@@ -34,7 +34,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const context of contexts) await context.close().catch(() => undefined);
   await browser?.close();
-  await quickstart?.stop();
+  await quickstart?.remove();
   if (!UPDATE) rmSync(shotsDir, { recursive: true, force: true });
 });
 

@@ -27,8 +27,10 @@ export interface QuickstartChild {
   demo: DemoSecrets;
   /** An environment for the CLI run from a second terminal, as the banner says. */
   cliEnv: NodeJS.ProcessEnv;
-  /** SIGTERM to the whole process group (npm, the server and its workers), then the exit code. */
+  /** SIGTERM to the whole process group (npm, the server and its workers); settles once all have closed their output, with npm's exit code (null: npm ends by the signal). */
   stop(): Promise<number | null>;
+  /** Stops it if it runs, and removes the temporary directory. */
+  remove(): Promise<void>;
 }
 
 /** A port nothing listens on at the moment. */
@@ -69,6 +71,10 @@ export async function startQuickstart(): Promise<QuickstartChild> {
     child.stderr!.on('data', read);
     void exit.then((code) => reject(new Error(`npm start exited (${code}) before its banner:\n${output}`)));
   });
+  const stop = (): Promise<number | null> => {
+    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGTERM');
+    return exit;
+  };
   const url = /^ {2}portal +(http:\/\/\S+)\/portal$/m.exec(banner)?.[1];
   const adminUrl = /^ {2}operator +(http:\/\/\S+) /m.exec(banner)?.[1];
   if (url === undefined || adminUrl === undefined) throw new Error(`no portal or operator URL in the banner:\n${banner}`);
@@ -84,11 +90,10 @@ export async function startQuickstart(): Promise<QuickstartChild> {
     },
     demo: JSON.parse(readFileSync(join(dir, 'demo.json'), 'utf8')) as DemoSecrets,
     cliEnv: { ...cleanEnv(), MERGEKEY_CREDENTIALS: join(dir, 'credentials.json'), MERGEKEY_SERVER: url, MERGEKEY_ADMIN_URL: adminUrl },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGTERM');
-      const code = await exit;
+    stop,
+    async remove() {
+      await stop();
       rmSync(temp, { recursive: true, force: true });
-      return code;
     },
   };
 }
