@@ -176,8 +176,9 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
   };
 
   app.addHook('onRequest', async (request, reply) => {
-    // Pull request pages are for a browser, which has no token (routes/web.ts).
-    if (request.method === 'GET' && request.url.startsWith(WEB_PREFIX)) return;
+    // Pull request pages are for a browser, which has no token (routes/web.ts). By the route
+    // matched, not the URL as sent, so no path can reach the API through the prefix.
+    if (request.routeOptions.url?.startsWith(WEB_PREFIX) === true) return;
     const header = request.headers.authorization;
     const match = header === undefined ? null : /^(?:token|bearer)\s+(\S+)$/i.exec(header);
     if (match === null) throw new ApiError(401, 'Requires authentication');

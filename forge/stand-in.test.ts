@@ -1,5 +1,6 @@
 // The whole pull request story through real @octokit/rest against the stand-in, over real HTTP,
 // merging for real into a bare git repository.
+import { request } from 'node:http';
 import { Octokit } from '@octokit/rest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitHubStandIn, type GitHubStandIn } from './server.ts';
@@ -287,8 +288,16 @@ describe('the web page of a pull request', () => {
     expect(html).toContain('+  description: Takes &#60;notes&#62;');
     const missing = await fetch(`${standIn.url}/web/acme/manifests/pull/999`);
     expect([missing.status, await missing.text()]).toEqual([404, expect.stringContaining('<p>No pull request acme/manifests#999 on this forge.</p>')]);
-    // The API still asks for a token.
+    // The API still asks for a token, whatever the path says.
     expect((await fetch(`${standIn.url}/repos/acme/manifests/pulls/${pull.number}`)).status).toBe(401);
+    // Sent as written (a URL would resolve the dots first): only the page's own route goes without a token.
+    const { hostname, port } = new URL(standIn.url);
+    for (const path of [`/web/../repos/acme/manifests/pulls/${pull.number}`, `/web/%2E%2E/repos/acme/manifests/pulls/${pull.number}`]) {
+      const status = await new Promise<number | undefined>((resolve, reject) =>
+        request({ hostname, port, path }, (response) => resolve(response.resume().statusCode)).on('error', reject).end(),
+      );
+      expect([path, status]).toEqual([path, 401]);
+    }
   });
 });
 
