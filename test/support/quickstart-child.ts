@@ -62,6 +62,16 @@ export async function startQuickstart(): Promise<QuickstartChild> {
   });
   let output = '';
   const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const stop = (): Promise<number | null> => {
+    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGTERM');
+    return exit;
+  };
+  // Whatever becomes of the test (a failed start, a timeout), the server does not outlive it.
+  const orphaned = () => {
+    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGTERM');
+  };
+  process.once('exit', orphaned);
+  void exit.then(() => process.off('exit', orphaned));
   const banner = await new Promise<string>((resolve, reject) => {
     const read = (chunk: Buffer) => {
       output += chunk.toString();
@@ -71,13 +81,12 @@ export async function startQuickstart(): Promise<QuickstartChild> {
     child.stderr!.on('data', read);
     void exit.then((code) => reject(new Error(`npm start exited (${code}) before its banner:\n${output}`)));
   });
-  const stop = (): Promise<number | null> => {
-    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGTERM');
-    return exit;
-  };
   const url = /^ {2}portal +(http:\/\/\S+)\/portal$/m.exec(banner)?.[1];
   const adminUrl = /^ {2}operator +(http:\/\/\S+) /m.exec(banner)?.[1];
-  if (url === undefined || adminUrl === undefined) throw new Error(`no portal or operator URL in the banner:\n${banner}`);
+  if (url === undefined || adminUrl === undefined) {
+    await stop();
+    throw new Error(`no portal or operator URL in the banner:\n${banner}`);
+  }
   return {
     dir,
     url,
