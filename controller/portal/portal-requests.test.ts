@@ -81,6 +81,7 @@ it('rotates the client secret as an edit request, showing the new secret once', 
   const secret = /id="client-secret"[^>]*>([^<]+)</.exec(rotated.html)![1]!;
   expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
   expect(rotated.html).toContain('It works once a publisher approves request #3');
+  expect(rotated.html).toMatch(/the current secret keeps working until <time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ">\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC<\/time>\./);
   expect((await world.github.getPullRequest(3)).title).toBe('Edit application billing (new client secret)');
   expect((await alice.get('/portal/apps/billing')).html).not.toContain(secret);
   // One open request per application.

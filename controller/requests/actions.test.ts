@@ -67,6 +67,13 @@ describe('lifecycleOffers: what is offered on an application, and why it cannot 
     expect(cancelled.offers.edit).toEqual({ shown: false, reason: `Create request #${cancelled.numbers[0]} was cancelled` });
   });
 
+  it('approved, then its manifest removed from main: shown as inactive, nothing to request', () => {
+    const { offers } = offersOf(undefined, [request('create', 'gone', 'merged')]);
+    expect(offers.reactivate).toEqual({ shown: true, reason: 'gone is no longer on the main branch' });
+    expect(offers.edit).toEqual({ shown: true, reason: 'gone is no longer on the main branch' });
+    expect(offers['rotate-secret'].shown).toBe(false);
+  });
+
   it('no Rotate secret for a client without a secret, whatever its state', () => {
     for (const method of ['none', 'private_key_jwt'] as const) {
       const { offers } = offersOf(app('spa', { tokenEndpointAuthMethod: method }), [request('create', 'spa', 'merged')]);

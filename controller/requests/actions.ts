@@ -63,7 +63,11 @@ export function lifecycleOffers(view: AppStatusView): Offers {
 function refusal(view: AppStatusView, kind: RequestKind): string | undefined {
   const open = view.openRequest;
   const create = view.requests.find((request) => request.kind === 'create');
-  if (isRequestAllowed(view.app, view.status, kind, view.requests).allowed) return undefined;
+  if (isRequestAllowed(view.app, view.status, kind, view.requests).allowed) {
+    // Approved, then its manifest removed from main (the controller treats it as inactive): there
+    // is no manifest left to change, so every request about it would be refused.
+    return view.onMain === undefined ? `${view.app} is no longer on the main branch` : undefined;
+  }
   if (open !== undefined) return `${REQUEST_WORDS[open.kind]} #${open.number} awaits approval`;
   switch (view.status) {
     case 'awaiting':

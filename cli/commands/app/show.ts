@@ -328,11 +328,12 @@ function table(rows: readonly [string, string][]): string[] {
 export const command = defineCommand({
   summary: "Show an application's details, keys and requests.",
   description:
-    "Show NAME's overview, its keys (client id; the client secret masked unless --reveal finds it in " +
-    'your credentials file), its open and past requests with who asked, who approved, rejected or ' +
-    "cancelled them, when, and why (a rejection's reason, an approval's comment), what can be asked " +
-    'for next (Ask again after a rejection), and, with --admin (or MERGEKEY_ADMIN_URL: the operator ' +
-    'listener), whether the controller serves its latest approved request yet.',
+    "Show NAME's status and state, its overview, its keys (client id; the client secret masked unless " +
+    '--reveal finds it in your credentials file), its open and past requests with who asked, who ' +
+    "approved, rejected or cancelled them, when, and why (a rejection's reason, an approval's comment), " +
+    'the actions its status allows (the command, or why not now: "Edit request #4 awaits approval"; ' +
+    'Ask again after a rejection), and, with --admin (or MERGEKEY_ADMIN_URL: the operator listener), ' +
+    'whether the controller serves its latest approved request yet.',
   arguments: [{ name: 'NAME', description: 'The application.', required: true }],
   options: {
     reveal: { type: 'boolean', description: 'Show the client secret, if your credentials file has it.' },

@@ -73,10 +73,11 @@ function actions(detail: AppDetail): SafeHtml | undefined {
   const offers = detail.offers;
   const tryIt = mayTrySignIn(detail.canAct, detail.record);
   if (offers === undefined && !tryIt) return undefined;
-  const shown = offers === undefined ? [] : (['edit', 'deactivate', 'reactivate', 'cancel-request'] as const).filter((action) => offers[action].shown);
-  const reasons = reasonsOf(shown.map((action) => offers![action]));
+  // Rotate secret is offered in the Keys section, beside what it rotates.
+  const shown = offers === undefined ? [] : (['edit', 'deactivate', 'reactivate', 'cancel-request'] as const).flatMap((action) => (offers[action].shown ? [{ action, offer: offers[action] }] : []));
+  const reasons = reasonsOf(shown.map(({ offer }) => offer));
   return html`<div class="actions" role="group" aria-label="Actions">
-    ${shown.map((action) => actionButton(name, action, offers![action], reasons, action === 'deactivate' ? 'button--danger' : action === 'cancel-request' ? 'button--quiet' : ''))}
+    ${shown.map(({ action, offer }) => actionButton(name, action, offer, reasons, 'action-reason', ACTION_STYLES[action]))}
     ${tryIt ? html`<a class="button" href="${BASE}/apps/${name}/try-sign-in">Try sign-in</a>` : undefined}
     ${reasonList(reasons, 'action-reason')}
   </div>`;
@@ -91,9 +92,11 @@ function reasonList(reasons: readonly string[], idPrefix: string): SafeHtml | un
   return reasons.length === 0 ? undefined : html`<div class="action-reasons">${reasons.map((reason, i) => html`<p class="hint" id="${idPrefix}-${i}">${reason}.</p>`)}</div>`;
 }
 
-/** A link to the action's page, or a disabled button described by its reason. */
-function actionButton(name: string, action: Action, offer: Offer, reasons: readonly string[], style: string, idPrefix = 'action-reason'): SafeHtml {
-  const classes = style === '' ? 'button' : `button ${style}`;
+const ACTION_STYLES: Partial<Record<Action, string>> = { deactivate: 'button--danger', 'cancel-request': 'button--quiet' };
+
+/** A link to the action's page, or a disabled button described by its reason (`idPrefix`-N in `reasons`). */
+function actionButton(name: string, action: Action, offer: Offer, reasons: readonly string[], idPrefix: string, style?: string): SafeHtml {
+  const classes = style === undefined ? 'button' : `button ${style}`;
   if (offer.reason === undefined) return html`<a class="${classes}" href="${BASE}/apps/${name}/${ACTION_PATHS[action]}">${ACTION_WORDS[action]}</a>`;
   return html`<button type="button" class="button" disabled aria-describedby="${idPrefix}-${reasons.indexOf(offer.reason)}">${ACTION_WORDS[action]}</button>`;
 }
@@ -183,7 +186,7 @@ function rotate(detail: AppDetail): SafeHtml | undefined {
   const offer = detail.offers?.['rotate-secret'];
   if (offer === undefined || !offer.shown) return undefined;
   const reasons = reasonsOf([offer]);
-  return html`<div class="actions">${actionButton(detail.view.app, 'rotate-secret', offer, reasons, '', 'rotate-reason')}${reasonList(reasons, 'rotate-reason')}</div>`;
+  return html`<div class="actions">${actionButton(detail.view.app, 'rotate-secret', offer, reasons, 'rotate-reason')}${reasonList(reasons, 'rotate-reason')}</div>`;
 }
 
 function generateForm(ctx: PageContext, detail: AppDetail): SafeHtml {

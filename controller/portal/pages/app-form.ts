@@ -6,7 +6,7 @@ import { redirectUriProblem } from '../../manifests/redirect-uris.ts';
 import { DEFAULT_GRANT_TYPES, GRANT_TYPES, isGrantType, PUBLIC_CLIENT_GRANT_TYPES, type GrantType } from '../../manifests/vocabulary.ts';
 import type { RequestRecord } from '../../requests/decisions.ts';
 import { html, inlineMarkdown, safeUrl, type SafeHtml } from '../html.ts';
-import { BASE, csrfField, errorSummary, fieldError, invalid, layout, shownOnce, type FieldErrors, type PageContext } from './layout.ts';
+import { BASE, csrfField, errorSummary, fieldError, invalid, layout, shownOnce, time, type FieldErrors, type PageContext } from './layout.ts';
 
 export interface AppFormValues {
   name: string;
@@ -288,7 +288,7 @@ export function rotatedPage(ctx: PageContext, name: string, number: number, secr
     `New client secret for ${name}`,
     html`<div class="banner banner--success" role="status"><p><strong>Rotation submitted for approval</strong> as edit request #${number}.</p></div>
     <h1>New client secret for ${name}</h1>
-    ${shownOnce('client-secret', 'New client secret', secret, `Copy it now: it is shown this once. It works once a publisher approves request #${number} and the controller applies it; the current secret keeps working until ${oldExpiresAt}.`)}
+    ${shownOnce('client-secret', 'New client secret', secret, html`Copy it now: it is shown this once. It works once a publisher approves request #${number} and the controller applies it; the current secret keeps working until ${time(oldExpiresAt)}.`)}
     <p><a class="button" href="${BASE}/apps/${name}">Back to ${name}</a></p>`,
   );
 }

@@ -1,7 +1,7 @@
 // The page shell and the small pieces every page uses: landmarks (header, nav, main, footer), a
 // skip link, the live region confirmations are announced in, banners, forms that carry the CSRF
 // token, and status badges that say their status in words (never by colour alone).
-import { STATUS_WORDS, stateOfApp, statusOfApp, type AppStatus } from '../../requests/index.ts';
+import { isoTime, STATUS_WORDS, stateOfApp, statusOfApp, type AppStatus } from '../../requests/index.ts';
 import type { PortalUser } from '../accounts.ts';
 import { html, type SafeHtml } from '../html.ts';
 import { mayReview, seesEveryApplication } from '../policy.ts';
@@ -88,7 +88,7 @@ export function banner(kind: 'error' | 'warning' | 'info', message: string | Saf
 }
 
 /** A secret or token shown once: selectable text, a copy button (with JavaScript), and the warning. */
-export function shownOnce(id: string, label: string, value: string, note: string): SafeHtml {
+export function shownOnce(id: string, label: string, value: string, note: string | SafeHtml): SafeHtml {
   return html`<div class="secret">
     <p class="secret-label" id="${id}-label">${label}</p>
     <div class="secret-row">
@@ -112,7 +112,7 @@ export function time(iso: string | undefined): SafeHtml | undefined {
   if (Number.isNaN(date.getTime())) return html`${iso}`;
   const pad = (n: number) => String(n).padStart(2, '0');
   const shown = `${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()}, ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC`;
-  return html`<time datetime="${date.toISOString().replace(/\.000Z$/, 'Z')}">${shown}</time>`;
+  return html`<time datetime="${isoTime(iso)}">${shown}</time>`;
 }
 
 /** A field's error, tied to its input by `aria-describedby`. */
