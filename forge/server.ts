@@ -11,6 +11,7 @@ import { registerIssues } from './routes/issues.ts';
 import { registerPulls } from './routes/pulls.ts';
 import { registerRepos } from './routes/repos.ts';
 import { registerWeb, WEB_PREFIX } from './routes/web.ts';
+import { loadState, saveState } from './saved-state.ts';
 
 export interface StandInUser {
   login: string;
@@ -43,6 +44,11 @@ export interface StandInOptions {
   rateLimit?: number;
   /** Keep every request answered in `requests` (true, for tests); the quickstart, which may run for days, keeps none. */
   recordRequests?: boolean;
+  /**
+   * A file keeping pull requests, comments, labels and statuses between runs (saved-state.ts):
+   * read at start, rewritten after each change. Without it they live as long as the forge.
+   */
+  stateFile?: string;
 }
 
 export interface InjectedRateLimit {
@@ -119,6 +125,9 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
     };
     state.repos.set(`${spec.owner}/${spec.name}`.toLowerCase(), repo);
   }
+
+  const { stateFile } = options;
+  if (stateFile !== undefined) loadState(stateFile, state);
 
   const app: FastifyInstance = Fastify({ logger: false });
   const callers = new WeakMap<FastifyRequest, UserRecord>();
@@ -225,6 +234,12 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
     });
     app.addHook('onResponse', async (request, reply) => {
       requests.push({ method: request.method, url: request.url, status: reply.statusCode, login: callers.get(request)?.login, body: payloads.get(request) });
+    });
+  }
+
+  if (stateFile !== undefined) {
+    app.addHook('onResponse', async (request) => {
+      if (request.method !== 'GET' && request.method !== 'HEAD') saveState(stateFile, state);
     });
   }
 

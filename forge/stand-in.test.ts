@@ -1,6 +1,9 @@
 // The whole pull request story through real @octokit/rest against the stand-in, over real HTTP,
 // merging for real into a bare git repository.
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Octokit } from '@octokit/rest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitHubStandIn, type GitHubStandIn } from './server.ts';
@@ -310,6 +313,44 @@ describe('a forge that keeps no record of requests', () => {
       expect(quiet.requests).toEqual([]);
     } finally {
       await quiet.close();
+    }
+  });
+});
+
+describe('a forge that keeps its state in a file', () => {
+  it('starts again with the pull requests, labels and comments it had, and numbers on after them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mergekey-forge-state-'));
+    try {
+      const stateFile = join(dir, 'forge-state.json');
+      const options = {
+        users: [{ login: 'alice', token: 'tok-alice' }, { login: 'pat', token: 'tok-pat' }],
+        repositories: [{ owner: OWNER, name: REPO, bareDir: repo.bareDir, permissions: { alice: 'write' as const, pat: 'maintain' as const } }],
+        stateFile,
+      };
+      const first = await startGitHubStandIn(options);
+      const on = (forge: GitHubStandIn, token: string) => new Octokit({ auth: token, baseUrl: forge.url, log: quiet });
+      await repo.pushBranch('mergekey/create-kept-0001', { 'apps/kept.yaml': billing('Kept across runs') }, 'Request kept');
+      const { data: pull } = await on(first, 'tok-alice').rest.pulls.create({ ...repoParams, head: 'mergekey/create-kept-0001', base: 'main', title: 'Create kept' });
+      await on(first, 'tok-alice').rest.issues.addLabels({ ...repoParams, issue_number: pull.number, labels: ['mergekey:create'] });
+      await on(first, 'tok-pat').rest.issues.createComment({ ...repoParams, issue_number: pull.number, body: 'Looking at it.' });
+      await first.close();
+      expect((await stat(stateFile)).mode & 0o777).toBe(0o600);
+
+      const second = await startGitHubStandIn(options);
+      try {
+        const { data: again } = await on(second, 'tok-pat').rest.pulls.get({ ...repoParams, pull_number: pull.number });
+        expect(again).toMatchObject({ number: pull.number, id: pull.id, title: 'Create kept', state: 'open', user: { login: 'alice' }, labels: [{ name: 'mergekey:create' }] });
+        const { data: comments } = await on(second, 'tok-pat').rest.issues.listComments({ ...repoParams, issue_number: pull.number });
+        expect(comments.map((comment) => [comment.user?.login, comment.body])).toEqual([['pat', 'Looking at it.']]);
+        await repo.pushBranch('mergekey/create-later-0001', { 'apps/later.yaml': billing('Asked later') }, 'Request later');
+        const { data: later } = await on(second, 'tok-alice').rest.pulls.create({ ...repoParams, head: 'mergekey/create-later-0001', base: 'main', title: 'Create later' });
+        expect(later.number).toBe(pull.number + 1);
+        expect(later.id).toBeGreaterThan(pull.id);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

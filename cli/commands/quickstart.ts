@@ -17,10 +17,10 @@
 // demo/manifests with one account per person and one for the portal, and serves the repository
 // (`mergekey serve`, polling it every 2 s) with the forge as its pull requests' home, so the portal
 // can open and decide requests. While it runs, forge.json names the forge's URL and tokens for the
-// clones; it is removed on stop. It prints the issuer, a demo client, a curl line that gets a token,
-// and how to walk the approval loop in the portal and with the CLI. Later runs reuse all of it (the
-// forge keeps pull requests in memory: requests open or decided in an earlier run are forgotten,
-// what was merged stays).
+// clones; it is removed on stop. forge-state.json keeps the forge's pull requests, comments and
+// labels between runs. It prints the issuer, a demo client, a curl line that gets a token, and how
+// to walk the approval loop in the portal and with the CLI. Later runs reuse all of it, requests
+// included.
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -327,7 +327,7 @@ export function banner(setup: QuickstartSetup, url: string, adminUrl: string, fo
     `  ${adminUrl === DEFAULT_ADMIN ? '' : `MERGEKEY_ADMIN_URL=${adminUrl} `}npx mergekey status`,
     '',
     `Every demo secret, password, forge token and private key: ${where(join(setup.dir, 'demo.json'))}.`,
-    'Ctrl-C stops the server and the forge; running again reuses everything but the requests (the forge keeps them in memory).',
+    'Ctrl-C stops the server and the forge; running again reuses everything, requests included.',
     '',
   ].join('\n');
 }
@@ -346,6 +346,8 @@ export async function startLocalForge(setup: QuickstartSetup): Promise<GitHubSta
   return startGitHubStandIn({
     // It runs as long as the quickstart does: keeping every request for tests to read would only grow.
     recordRequests: false,
+    // Requests outlive a restart, as on a real forge.
+    stateFile: join(setup.dir, 'forge-state.json'),
     users: [...people.map(({ login, token }) => ({ login, token })), { login: PORTAL_LOGIN, token: setup.demo.portalToken, name: 'Mergekey portal' }],
     repositories: [
       {
@@ -443,8 +445,8 @@ export const command = defineCommand({
     'server for trying Mergekey and for tests, on a loopback port of its own) to hold the requests, and ' +
     'serves the repository (polling every 2 s) with the portal, and prints the issuer, a demo client, a ' +
     'curl line that gets a token, and how to ask for an application and approve it in the portal or with ' +
-    'the CLI from the clones. Later runs reuse everything and print the same credentials; the forge keeps ' +
-    `requests in memory only. The demo secrets are kept in ${DEFAULT_QUICKSTART_DIR}/demo.json (mode 0600). ` +
+    'the CLI from the clones. Later runs reuse everything, requests included, and print the same ' +
+    `credentials. The demo secrets are kept in ${DEFAULT_QUICKSTART_DIR}/demo.json (mode 0600). ` +
     'Ctrl-C stops the server and the forge.',
   arguments: [],
   options: {

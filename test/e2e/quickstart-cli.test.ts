@@ -61,7 +61,7 @@ async function introspect(token: string): Promise<unknown> {
 }
 
 describe('npm start, then the whole story with the CLI', () => {
-  it('alice asks, bob approves, a token; an edit rejected with a reason; deactivated, the token stops; reactivated; stopped, the clones say so', { timeout: 240_000 }, async () => {
+  it('alice asks, bob approves, a token; an edit rejected with a reason; deactivated, the token stops; reactivated; stopped, the clones say so; started again, nothing lost', { timeout: 240_000 }, async () => {
     // alice asks for an application from her clone.
     const created = await ok('alice', 'app', 'create', 'billing', '--description', 'Bills customers every month.', '--scopes', 'orders:read');
     expect(created).toMatch(/^Opened create request #1 for billing: http:\/\/127\.0\.0\.1:\d+\/web\/demo\/manifests\/pull\/1\n/);
@@ -134,5 +134,12 @@ describe('npm start, then the whole story with the CLI', () => {
         `mergekey: this clone works with the quickstart's local forge, which is not running (${forgeFile} is missing)\n` +
         'Start it with `npm start` (`mergekey quickstart`) in the Mergekey checkout, and keep it running.\n',
     });
+
+    // Started again, it reuses everything, the requests included.
+    quickstart = await startQuickstart(quickstart.temp);
+    expect(quickstart.banner).toContain('(from an earlier run)');
+    expect(await ok('alice', 'app', 'show', 'billing')).toMatch(
+      /\n\nRequests\n {2}#4 reactivate, asked by alice-martin: approved by bob-okafor at .+\n {2}#3 deactivate, asked by alice-martin: approved by bob-okafor at /,
+    );
   });
 });

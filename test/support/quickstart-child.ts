@@ -13,7 +13,9 @@ import type { DemoSecrets } from '../../cli/commands/quickstart.ts';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface QuickstartChild {
-  /** The quickstart's folder (`--dir`), inside a fresh temporary directory. */
+  /** The temporary directory it runs in; `startQuickstart(temp)` runs it there again. */
+  temp: string;
+  /** The quickstart's folder (`--dir`), inside the temporary directory. */
   dir: string;
   /** The server's URL, as the banner prints it. */
   url: string;
@@ -49,8 +51,8 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(MERGEKEY_|GITHUB_|GH_)/.test(name) && name !== 'PORT'));
 }
 
-export async function startQuickstart(): Promise<QuickstartChild> {
-  const temp = mkdtempSync(join(tmpdir(), 'mergekey-npm-start-'));
+/** `npm start` in a fresh temporary directory, or again in `temp`, where an earlier one ran. */
+export async function startQuickstart(temp = mkdtempSync(join(tmpdir(), 'mergekey-npm-start-'))): Promise<QuickstartChild> {
   const dir = join(temp, 'quickstart');
   const [port, adminPort] = [await freePort(), await freePort()];
   const child: ChildProcess = spawn('npm', ['start', '--silent', '--', '--dir', dir], {
@@ -88,6 +90,7 @@ export async function startQuickstart(): Promise<QuickstartChild> {
     throw new Error(`no portal or operator URL in the banner:\n${banner}`);
   }
   return {
+    temp,
     dir,
     url,
     adminUrl,
