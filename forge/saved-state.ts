@@ -23,8 +23,13 @@ interface SavedState {
 /** Restores what `file` holds into the repositories `state` already has; nothing when there is no file. */
 export function loadState(file: string, state: StandInState): void {
   if (!existsSync(file)) return;
-  const saved = JSON.parse(readFileSync(file, 'utf8')) as SavedState;
-  if (saved.version !== 1) throw new Error(`${file}: not a state this forge writes (version ${String(saved.version)})`);
+  let saved: SavedState;
+  try {
+    saved = JSON.parse(readFileSync(file, 'utf8')) as SavedState;
+  } catch (error) {
+    throw new Error(`the forge's state file ${file} cannot be read (${(error as Error).message}): move it away to start without its requests`, { cause: error });
+  }
+  if (saved?.version !== 1) throw new Error(`the forge's state file ${file} is not one this forge writes: move it away to start without its requests`);
   for (const [key, repo] of state.repos) {
     const kept = saved.repositories[key];
     if (kept === undefined) continue;

@@ -1,6 +1,6 @@
 // The whole pull request story through real @octokit/rest against the stand-in, over real HTTP,
 // merging for real into a bare git repository.
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -349,6 +349,11 @@ describe('a forge that keeps its state in a file', () => {
       } finally {
         await second.close();
       }
+      // A damaged file stops the start, saying which file and what to do.
+      await writeFile(stateFile, '{"version":1,');
+      await expect(startGitHubStandIn(options)).rejects.toThrow(
+        new RegExp(`^the forge's state file ${stateFile} cannot be read \\(.+\\): move it away to start without its requests$`),
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -380,7 +380,9 @@ function writeForgeFile(setup: QuickstartSetup, forgeUrl: string): void {
 export async function quickstart(options: QuickstartRunOptions): Promise<{ url: string; signal: string }> {
   const env = options.env ?? process.env;
   const setup = await setupQuickstart(options);
-  const forge = await startLocalForge(setup);
+  const forge = await startLocalForge(setup).catch((error: unknown) => {
+    throw failure(`cannot start the local forge: ${(error as Error).message}`, { cause: error });
+  });
   // Only the run that wrote forge.json removes it: a second `npm start` on the same folder, refused
   // by the controller's lock, must not cut the first one's clones off its forge.
   let forgeFileWritten = false;
