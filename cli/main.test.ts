@@ -57,7 +57,7 @@ describe('mergekey (the executable)', () => {
   it('validate exits 0 on the examples and prints a summary', async () => {
     const result = await cli('validate', examples);
     expect(result).toMatchObject({ code: 0, stderr: '' });
-    expect(result.stdout).toMatch(/: valid, 16 objects \(1 Settings, 3 Api, 2 Plan, 2 User, 8 Application\)\n$/);
+    expect(result.stdout).toMatch(/: valid, 18 objects \(1 Settings, 3 Api, 2 Plan, 3 User, 9 Application\)\n$/);
   });
 
   it('validate exits 1 on an invalid repository, one path:line:col: message line per problem', async () => {
