@@ -6,8 +6,9 @@ import { isManifestLocation } from './index.ts';
 import { runCheck, type CheckReport } from './check.ts';
 import type { Clone } from './git.ts';
 import { loadApplication } from './manifest.ts';
-import type { PullRequest } from '../github/index.ts';
-import type { ReviewItem } from './review.ts';
+import type { PullRequest, RequestsBackend } from '../github/index.ts';
+import { RequestError } from './errors.ts';
+import { isHead, openPull, type ReviewItem } from './review.ts';
 
 /** The most of a diff shown: a manifest is small, so more is a change no one should review in a list. */
 const MAX_DIFF_BYTES = 64 * 1024;
@@ -40,6 +41,33 @@ export async function checkOpenRequest(
     pr: { number: pull.number, labels: pull.labels, headRef: pull.headRef, body: pull.body },
     openRequests: open.flatMap((item) => (item.app === undefined || item.kind === 'publisher' || item.kind === 'unclassified' ? [] : [{ number: item.number, app: item.app, kind: item.kind }])),
   });
+}
+
+/**
+ * What `mergekey review approve` does before it approves, as the portal does: the check run here
+ * on the request's head (not only the verdict a workflow left on GitHub, which a repository
+ * without the workflow, such as the quickstart's local forge, never has). Returns the head it
+ * judged, for the approval to pin; `reviewedHead` (`--head`) must be that head.
+ */
+export async function checkBeforeApproval(clone: Clone, mainCommit: string, backend: RequestsBackend, number: number, reviewedHead?: string): Promise<{ head: string; report: CheckReport }> {
+  const pull = await openPull(backend, number);
+  const moved = () => new RequestError('head-moved', { request: number }, `#${number} changed since it was checked (its branch has new commits), so nothing was merged`, { hint: 'Review it again.' });
+  if (reviewedHead !== undefined && !isHead(pull.headSha, reviewedHead)) throw moved();
+  let report: CheckReport;
+  try {
+    report = await checkOpenRequest(clone, mainCommit, pull, []);
+  } catch (error) {
+    if (error instanceof RequestError) throw error;
+    // checkOpenRequest's one refusal of its own: the branch moved while it was fetched.
+    throw moved();
+  }
+  if (!report.allowed) {
+    const why = [...report.refusals.map((refusal) => refusal.message), ...report.problems.map((problem) => problem.message)].join('; ');
+    throw new RequestError('check-refused', { request: number }, `the repository check, run here, refuses #${number}: ${why}`, {
+      hint: 'Its author must change it (or cancel it); reject it with mergekey review reject.',
+    });
+  }
+  return { head: pull.headSha, report };
 }
 
 /** The check, the description and the diff of one open request (see the header). */

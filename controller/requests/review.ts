@@ -197,7 +197,8 @@ function note(comment: string | undefined): string {
 }
 
 /** Whether `expected` (a full or 7+ digit abbreviated commit id) names `headSha`. */
-function isHead(headSha: string, expected: string): boolean {
+/** Whether `expected` (a full or abbreviated commit id, 7+ hex digits) names `headSha`. */
+export function isHead(headSha: string, expected: string): boolean {
   return /^[0-9a-f]{7,64}$/i.test(expected) && headSha.toLowerCase().startsWith(expected.toLowerCase());
 }
 

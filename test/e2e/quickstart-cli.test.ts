@@ -72,7 +72,7 @@ describe('npm start, then the whole story with the CLI', () => {
     expect(await ok('bob', 'review', 'list')).toMatch(
       /^#1 {2}create billing {2}asked by alice-martin, opened \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n {6}Create application billing\n {6}description: Bills customers every month\.\n {6}head: [0-9a-f]{12}\n {6}check: allowed\n/,
     );
-    expect(await ok('bob', 'review', 'approve', '1')).toMatch(/^Approved and merged #1 \(Create application billing\) as [0-9a-f]{12}\.\n/);
+    expect(await ok('bob', 'review', 'approve', '1')).toMatch(/^Approved and merged #1 \(Create application billing\) as [0-9a-f]{12}; the check, run here, allowed it\.\n$/);
     await ok('bob', 'sync');
     const first = JSON.parse(await ok('alice', 'token', 'get', 'billing', '--format', 'json')) as { access_token: string; scope: string };
     expect(first.scope).toBe('orders:read');
