@@ -45,8 +45,15 @@ export interface SecretView {
   expiresAt?: string;
 }
 
-/** One request: who asked, who decided it, when, and why (controller/requests/decisions.ts). */
-export type RequestView = RequestRecord;
+/**
+ * One request: who asked, who decided it, when, and why (controller/requests/decisions.ts), its
+ * outcome in the shared words: a request still open is `awaiting-approval`, as statuses say it.
+ */
+export type RequestView = Omit<RequestRecord, 'outcome'> & { outcome: Exclude<RequestRecord['outcome'], 'open'> | 'awaiting-approval' };
+
+function requestView(record: RequestRecord): RequestView {
+  return { ...record, outcome: record.outcome === 'open' ? 'awaiting-approval' : record.outcome };
+}
 
 export interface ControllerView {
   server: string;
@@ -156,7 +163,7 @@ export async function show(options: ShowOptions): Promise<AppShowResult> {
             credentialsFile: file,
           },
         }),
-    requests: records,
+    requests: records.map(requestView),
     actions: suggestions(view),
     ...(server === undefined ? {} : { controller: await controllerView(session, main, server, options.name, view.requests) }),
   };
@@ -298,7 +305,7 @@ export function formatShow(result: AppShowResult): string {
   if (result.requests.length === 0) lines.push('  (none: the application was added without a request)');
   for (const request of result.requests) {
     const decided =
-      request.outcome === 'open'
+      request.outcome === 'awaiting-approval'
         ? `awaiting approval since ${request.openedAt}`
         : `${request.outcome} by ${request.decidedBy ?? 'someone GitHub no longer knows'} at ${request.decidedAt}`;
     lines.push(`  #${request.number} ${request.kind}, asked by ${request.requestedBy}: ${decided}`);

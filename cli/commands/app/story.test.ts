@@ -62,6 +62,9 @@ describe('a developer registers billing; a publisher approves it', () => {
     const view = await show({ ...world.as('alice'), name: 'billing', reveal: true });
     expect(view).toMatchObject({ status: 'awaiting-approval', statusLabel: 'awaiting approval', overview: { source: 'request', scopes: ['invoices:read'] }, keys: { clientId: created.clientId, revealed: created.clientSecret } });
     expect(view.state).toBeUndefined();
+    // The request in the shared words too: awaiting approval, not GitHub's "open".
+    expect(view.requests).toEqual([expect.objectContaining({ number: created.number, kind: 'create', outcome: 'awaiting-approval', requestedBy: 'alice' })]);
+    expect(formatShow(view)).toContain(`#${created.number} create, asked by alice: awaiting approval since `);
     // Nothing suggested that would be refused: Edit waits for the decision, Cancel request is possible.
     expect(view.actions).toEqual([
       { action: 'edit', label: 'Edit', reason: `Create request #${number} awaits approval` },
