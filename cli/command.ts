@@ -111,6 +111,17 @@ export interface Command extends CommandDeclaration {
 /** Options every command accepts. Handled before the command runs. */
 export const HELP_OPTION: OptionSpec = { type: 'boolean', short: 'h', description: 'Show this help.' };
 
+/**
+ * `--json`, shorthand for `--format json`: every command whose --format offers json accepts it,
+ * as gh and kubectl users expect, and its help lists it below --format.
+ */
+export const JSON_OPTION: OptionSpec = { type: 'boolean', description: 'Shorthand for --format json.' };
+
+/** Whether `command` takes `--json` (a --format with json among its choices, and no --json of its own). */
+export function acceptsJson(command: Pick<Command, 'options'>): boolean {
+  return command.options.json === undefined && command.options.format?.choices?.includes('json') === true;
+}
+
 export function camelCase(name: string): string {
   return name.toLowerCase().replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
@@ -122,7 +133,7 @@ export type ParsedArgv = { help: true } | { help: false; input: Record<string, u
  * option or argument and points at `--help`.
  */
 export function parseCommandArgv(command: Command, argv: readonly string[]): ParsedArgv {
-  const config: NonNullable<ParseArgsConfig['options']> = { help: HELP_OPTION };
+  const config: NonNullable<ParseArgsConfig['options']> = { help: HELP_OPTION, ...(acceptsJson(command) ? { json: { type: 'boolean' } } : {}) };
   for (const [flag, spec] of Object.entries(command.options)) {
     config[flag] = {
       type: spec.type,
@@ -152,6 +163,12 @@ export function parseCommandArgv(command: Command, argv: readonly string[]): Par
       }
     }
     input[camelCase(flag)] = value;
+  }
+
+  if (parsed.values.json === true && acceptsJson(command)) {
+    const format = parsed.values.format;
+    if (format !== undefined && format !== 'json') throw usageError(`give either '--json' or '--format ${String(format)}', not both`, helpHint);
+    input.format = 'json';
   }
 
   const positionals = [...parsed.positionals];

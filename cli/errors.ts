@@ -71,6 +71,7 @@ export const REQUEST_EXIT_CODES: Readonly<Record<RequestErrorCode, Exclude<ExitC
   'open-request-exists': FAILED,
   'no-open-request': FAILED,
   'not-author': FAILED,
+  'nothing-to-ask-again': FAILED,
   // The workflow's failures.
   'github-not-configured': FAILED,
   'github-forbidden': FAILED,

@@ -1,6 +1,6 @@
 // Help text, written from the same declarations that parse argv (command.ts). The README's CLI
 // reference is this text too (reference.ts), so the three cannot disagree.
-import { HELP_OPTION, type ArgumentSpec, type Command, type OptionSpec } from './command.ts';
+import { acceptsJson, HELP_OPTION, JSON_OPTION, type ArgumentSpec, type Command, type OptionSpec } from './command.ts';
 import { EXIT_CODE_MEANINGS } from './errors.ts';
 
 const WIDTH = 80;
@@ -27,7 +27,12 @@ export function commandHelp(command: Command): string {
       'Arguments:\n' + table(command.arguments.map((arg) => [arg.name, withDefault(arg.description, arg.default)])),
     );
   }
-  const options: [string, OptionSpec][] = [...Object.entries(command.options), ['help', HELP_OPTION]];
+  const options: [string, OptionSpec][] = [
+    ...Object.entries(command.options).flatMap(([flag, spec]): [string, OptionSpec][] =>
+      flag === 'format' && acceptsJson(command) ? [[flag, spec], ['json', JSON_OPTION]] : [[flag, spec]],
+    ),
+    ['help', HELP_OPTION],
+  ];
   sections.push('Options:\n' + table(options.map(([flag, spec]) => [optionUsage(flag, spec), optionDescription(spec)])));
   if (command.examples !== undefined && command.examples.length > 0) {
     sections.push('Examples:\n' + command.examples.map((example) => `  ${example}`).join('\n'));

@@ -57,7 +57,7 @@ describe('mergekey (the executable)', () => {
   it('validate exits 0 on the examples and prints a summary', async () => {
     const result = await cli('validate', examples);
     expect(result).toMatchObject({ code: 0, stderr: '' });
-    expect(result.stdout).toMatch(/: valid, 16 objects \(1 Settings, 3 Api, 2 Plan, 2 User, 8 Application\)\n$/);
+    expect(result.stdout).toMatch(/: valid, 18 objects \(1 Settings, 3 Api, 2 Plan, 3 User, 9 Application\)\n$/);
   });
 
   it('validate exits 1 on an invalid repository, one path:line:col: message line per problem', async () => {
@@ -77,6 +77,25 @@ describe('mergekey (the executable)', () => {
     expect(Object.keys(report)).toEqual(['valid', 'objects', 'problems']);
     expect(report.valid).toBe(false);
     expect(report.problems).toHaveLength(3);
+  });
+
+  it('takes --json as shorthand for --format json wherever --format offers json, and documents it there', async () => {
+    const long = await run(['validate', broken, '--format', 'json']);
+    expect(long.code).toBe(1);
+    expect(await run(['validate', broken, '--json'])).toEqual(long);
+    expect(await run(['validate', broken, '--json', '--format', 'text'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "mergekey: give either '--json' or '--format text', not both\nRun 'mergekey validate --help' for its arguments and options.\n",
+    });
+    // A command without a --format has no --json either.
+    expect((await run(['init', join(tmp, 'json'), '--json'])).stderr).toBe("mergekey: unknown option '--json'\nRun 'mergekey init --help' for its arguments and options.\n");
+    const set = await loadCommandSet();
+    const withJson = set.commands.filter((command) => command.options.format?.choices?.includes('json')).map((command) => command.name);
+    expect(withJson).toEqual(['app list', 'app show', 'review list', 'check', 'status', 'token get', 'token list', 'validate']);
+    for (const name of withJson) {
+      expect((await run([...name.split(' '), '--help'])).stdout).toMatch(/^ {2}--json {2,}Shorthand for --format json\.$/m);
+    }
   });
 
   it('exits 2 with a message on stderr for an unknown command', async () => {
@@ -114,9 +133,15 @@ describe('main', () => {
     [['init', 'x', '--git=yes'], "mergekey: option '--git' does not take an argument\nRun 'mergekey init --help' for its arguments and options.\n"],
     [['init', 'x', '--issuer', '-q'], "mergekey: option '--issuer' needs a value (use --issuer=VALUE for one that starts with '-')\nRun 'mergekey init --help' for its arguments and options.\n"],
     [['validate', '--format', 'xml'], "mergekey: option '--format' must be one of text, json (got 'xml')\nRun 'mergekey validate --help' for its arguments and options.\n"],
+    [['app', 'list', '--status', 'pending'], "mergekey: option '--status' must be a status or state: awaiting-approval, approved, rejected, cancelled, active, inactive (got 'pending')\nWords as the list prints them work too: --status \"awaiting approval\".\n"],
     [['validte'], "mergekey: unknown command 'validte'\nDid you mean 'mergekey validate'? Run 'mergekey --help' for the list of commands.\n"],
     [['--verbose'], "mergekey: unknown option '--verbose'\nRun 'mergekey --help' for the list of commands.\n"],
     [['help', 'nope'], "mergekey: unknown command 'nope'\nRun 'mergekey --help' for the list of commands.\n"],
+    [['app', 'lst'], "mergekey: unknown command 'app lst'\nDid you mean 'mergekey app list'? Run 'mergekey app --help' for its commands.\n"],
+    [['token', 'revok', 'billing'], "mergekey: unknown command 'token revok'\nDid you mean 'mergekey token revoke'? Run 'mergekey token --help' for its commands.\n"],
+    [['app', 'frobnicate'], "mergekey: unknown command 'app frobnicate'\nRun 'mergekey app --help' for its commands.\n"],
+    [['help', 'review', 'aprove'], "mergekey: unknown command 'review aprove'\nDid you mean 'mergekey help review approve'? Run 'mergekey --help' for the list of commands.\n"],
+    [['help', 'tokn'], "mergekey: unknown command 'tokn'\nDid you mean 'mergekey help token'? Run 'mergekey --help' for the list of commands.\n"],
   ])('%j is a usage error (exit 2)', async (argv, stderr) => {
     expect(await run(argv)).toEqual({ code: 2, stdout: '', stderr });
   });

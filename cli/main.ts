@@ -6,6 +6,7 @@ import { RequestError } from '../controller/requests/errors.ts';
 import { CliError, EXIT_CODES, exitCodeFor, usageError, type ExitCode } from './errors.ts';
 import { commandHelp, groupHelp, mainHelp, type CommandSet } from './help.ts';
 import { registry as defaultRegistry, type Registry } from './registry.ts';
+import { closest } from './suggest.ts';
 
 export interface Io {
   stdout(text: string): void;
@@ -98,7 +99,13 @@ class Cli {
     const [group, sub] = argv;
     if (group !== undefined && this.isGroup(group)) {
       if (sub === undefined || sub.startsWith('-')) return { group, rest: argv.slice(1) };
-      throw usageError(`unknown command '${group} ${sub}'`, `Run 'mergekey ${group} --help' for its commands.`);
+      const groupHint = `Run 'mergekey ${group} --help' for its commands.`;
+      const members = Object.keys(this.registry.commands).filter((name) => name.startsWith(`${group} `));
+      const suggestion = closest(sub, members.map((name) => name.slice(group.length + 1)));
+      throw usageError(
+        `unknown command '${group} ${sub}'`,
+        suggestion === undefined ? groupHint : `Did you mean 'mergekey ${group} ${suggestion}'? ${groupHint}`,
+      );
     }
     const firstWords = new Set(Object.keys(this.registry.commands).map((name) => name.split(' ')[0]!));
     const suggestion = closest(group ?? '', [...firstWords]);
@@ -113,7 +120,8 @@ class Cli {
     const name = words.join(' ');
     if (name in this.registry.commands) return commandHelp(await this.load(name));
     if (words.length === 1 && this.isGroup(name)) return groupHelp(name, await this.loadAll());
-    throw usageError(`unknown command '${name}'`, MAIN_HINT);
+    const suggestion = closest(name, [...Object.keys(this.registry.commands), ...Object.keys(this.registry.groups)]);
+    throw usageError(`unknown command '${name}'`, suggestion === undefined ? MAIN_HINT : `Did you mean 'mergekey help ${suggestion}'? ${MAIN_HINT}`);
   }
 
   private isGroup(word: string): boolean {
@@ -150,26 +158,4 @@ function describeError(error: unknown): string {
   const detail = process.env.MERGEKEY_DEBUG ? `\n${error instanceof Error ? error.stack : ''}` : '';
   const message = error instanceof Error ? error.message : String(error);
   return `mergekey: unexpected error: ${message}${detail}\nSet MERGEKEY_DEBUG=1 to see where it happened.\n`;
-}
-
-/** The candidate within edit distance 2 of `word`, for "did you mean". */
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: { name: string; distance: number } | undefined;
-  for (const name of candidates) {
-    const distance = editDistance(word, name);
-    if (distance <= 2 && (best === undefined || distance < best.distance)) best = { name, distance };
-  }
-  return best?.name;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }

@@ -19,6 +19,7 @@ export const registry: Registry = {
     'app deactivate': () => import('./commands/app/deactivate.ts'),
     'app reactivate': () => import('./commands/app/reactivate.ts'),
     'app cancel': () => import('./commands/app/cancel.ts'),
+    'app ask-again': () => import('./commands/app/ask-again.ts'),
     'app list': () => import('./commands/app/list.ts'),
     'app show': () => import('./commands/app/show.ts'),
     'review list': () => import('./commands/review/list.ts'),

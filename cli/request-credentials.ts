@@ -22,6 +22,11 @@ export interface RequestCredential extends StoredCredential {
   request?: number;
   /** During a rotation: the secret in use until the rotation request is merged. */
   previousClientSecret?: string;
+  /**
+   * During a rotation: when `previousClientSecret` stops working once the rotation is merged (the
+   * expiry the rotation gave it in the manifest). Until then it works whatever became of the request.
+   */
+  previousExpiresAt?: string;
 }
 
 export interface LocalSecrets {
@@ -44,6 +49,23 @@ export function localSecrets(credential: RequestCredential | undefined, clientId
   return { current: credential.previousClientSecret };
 }
 
+/**
+ * The saved secrets of an application in the order to try them against the token server, the one
+ * that surely works first, without asking anyone: during a rotation the previous secret works
+ * until the expiry the rotation gave it, whether the rotation is still awaiting approval (the
+ * merged manifest holds only it), merged (it holds both) or rejected (only it, without expiry); so
+ * the previous one first until then, the new one after. The other comes second, for the rare
+ * answer that proves the order wrong (a rejected rotation past that expiry, clocks apart).
+ */
+export function secretsToTry(credential: RequestCredential, now: number): string[] {
+  const { clientSecret, previousClientSecret, previousExpiresAt } = credential;
+  if (clientSecret === undefined) return [];
+  if (previousClientSecret === undefined || previousClientSecret === clientSecret) return [clientSecret];
+  // No expiry recorded (a file written before it was), or one that does not parse: still works.
+  const previousWorks = previousExpiresAt === undefined || !(Date.parse(previousExpiresAt) <= now);
+  return previousWorks ? [previousClientSecret, clientSecret] : [clientSecret, previousClientSecret];
+}
+
 export function findRequestCredential(env: NodeJS.ProcessEnv, issuer: string, app: string): RequestCredential | undefined {
   return findCredential(credentialsPath(env), issuer, app) as RequestCredential | undefined;
 }
@@ -56,7 +78,13 @@ export function keepCredential(
   env: NodeJS.ProcessEnv,
   issuer: string,
   app: string,
-  credential: { clientId: string; clientSecret?: string | undefined; request: number; previousClientSecret?: string | undefined },
+  credential: {
+    clientId: string;
+    clientSecret?: string | undefined;
+    request: number;
+    previousClientSecret?: string | undefined;
+    previousExpiresAt?: string | undefined;
+  },
 ): { savedTo?: string; warning?: string } {
   const path = credentialsPath(env);
   try {
@@ -66,6 +94,7 @@ export function keepCredential(
       createdAt: new Date().toISOString(),
       request: credential.request,
       ...(credential.previousClientSecret === undefined ? {} : { previousClientSecret: credential.previousClientSecret }),
+      ...(credential.previousClientSecret === undefined || credential.previousExpiresAt === undefined ? {} : { previousExpiresAt: credential.previousExpiresAt }),
     };
     saveCredential(path, issuer, app, entry, env);
     return { savedTo: path };

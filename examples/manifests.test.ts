@@ -16,7 +16,7 @@ describe('examples/manifests', () => {
   it('is a valid repository with every kind the README describes', async () => {
     expect(await validate({ dir: examplesDir })).toEqual({
       valid: true,
-      objects: { Settings: 1, Api: 3, Plan: 2, User: 2, Application: 8 },
+      objects: { Settings: 1, Api: 3, Plan: 2, User: 3, Application: 9 },
       problems: [],
     });
   });
@@ -42,7 +42,7 @@ describe('examples/manifests', () => {
       const password = object.kind === 'User' ? object.manifest.spec.password : undefined;
       if (password !== undefined) sealed.push({ bind: `User/${object.name}`, value: password.sealed });
     }
-    expect(sealed).toHaveLength(9);
+    expect(sealed).toHaveLength(11);
     for (const { bind, value } of sealed) {
       expect(decodeProtectedHeader(value)).toMatchObject({ alg: 'ECDH-ES+A256KW', enc: 'A256GCM', kid: settings.spec.sealingKey!.kid, bind });
       expect(decodeProtectedHeader(value)).not.toHaveProperty('zip');

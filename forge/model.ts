@@ -116,6 +116,16 @@ export class StandInState {
     return this.nextId;
   }
 
+  /** The last id handed out, so that a forge started again from saved state goes on after it. */
+  lastId(): number {
+    return this.nextId;
+  }
+
+  /** Goes on after `id` (never back). */
+  continueAfter(id: number): void {
+    this.nextId = Math.max(this.nextId, id);
+  }
+
   user(login: string): UserRecord | undefined {
     return this.users.get(login.toLowerCase());
   }

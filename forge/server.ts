@@ -10,6 +10,8 @@ import { iso, rateLimitOverview, type PullContext, type Site } from './shapes.ts
 import { registerIssues } from './routes/issues.ts';
 import { registerPulls } from './routes/pulls.ts';
 import { registerRepos } from './routes/repos.ts';
+import { registerWeb, WEB_PREFIX } from './routes/web.ts';
+import { loadState, saveState } from './saved-state.ts';
 
 export interface StandInUser {
   login: string;
@@ -40,6 +42,13 @@ export interface StandInOptions {
   now?: () => number;
   /** Requests per user per hour before the real (not injected) rate limit answers 403. */
   rateLimit?: number;
+  /** Keep every request answered in `requests` (true, for tests); the quickstart, which may run for days, keeps none. */
+  recordRequests?: boolean;
+  /**
+   * A file keeping pull requests, comments, labels and statuses between runs (saved-state.ts):
+   * read at start, rewritten after each change. Without it they live as long as the forge.
+   */
+  stateFile?: string;
 }
 
 export interface InjectedRateLimit {
@@ -68,7 +77,7 @@ export interface RecordedRequest {
 export interface GitHubStandIn {
   /** The API base URL (for Octokit's `baseUrl`), e.g. `http://127.0.0.1:40123`. */
   readonly url: string;
-  /** Every request answered, in order. */
+  /** Every request answered, in order (none when `recordRequests` is false). */
   readonly requests: readonly RecordedRequest[];
   /** Refuses the next request(s) with a rate-limit answer, to test a client's waiting and retry. */
   injectRateLimit(limit: InjectedRateLimit): void;
@@ -116,6 +125,9 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
     };
     state.repos.set(`${spec.owner}/${spec.name}`.toLowerCase(), repo);
   }
+
+  const { stateFile } = options;
+  if (stateFile !== undefined) loadState(stateFile, state);
 
   const app: FastifyInstance = Fastify({ logger: false });
   const callers = new WeakMap<FastifyRequest, UserRecord>();
@@ -173,6 +185,9 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
   };
 
   app.addHook('onRequest', async (request, reply) => {
+    // Pull request pages are for a browser, which has no token (routes/web.ts). By the route
+    // matched, not the URL as sent, so no path can reach the API through the prefix.
+    if (request.routeOptions.url?.startsWith(WEB_PREFIX) === true) return;
     const header = request.headers.authorization;
     const match = header === undefined ? null : /^(?:token|bearer)\s+(\S+)$/i.exec(header);
     if (match === null) throw new ApiError(401, 'Requires authentication');
@@ -210,14 +225,23 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
     reply.header('x-ratelimit-reset', String(entry.windowStart + WINDOW_SECONDS)).header('x-ratelimit-resource', 'core');
   });
 
-  const payloads = new WeakMap<FastifyRequest, unknown>();
-  app.addHook('onSend', async (request, _reply, payload) => {
-    payloads.set(request, typeof payload === 'string' && payload !== '' ? JSON.parse(payload) : undefined);
-    return payload;
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    requests.push({ method: request.method, url: request.url, status: reply.statusCode, login: callers.get(request)?.login, body: payloads.get(request) });
-  });
+  if (options.recordRequests ?? true) {
+    const payloads = new WeakMap<FastifyRequest, unknown>();
+    app.addHook('onSend', async (request, reply, payload) => {
+      const json = String(reply.getHeader('content-type') ?? '').includes('json');
+      payloads.set(request, json && typeof payload === 'string' && payload !== '' ? JSON.parse(payload) : undefined);
+      return payload;
+    });
+    app.addHook('onResponse', async (request, reply) => {
+      requests.push({ method: request.method, url: request.url, status: reply.statusCode, login: callers.get(request)?.login, body: payloads.get(request) });
+    });
+  }
+
+  if (stateFile !== undefined) {
+    app.addHook('onResponse', async (request) => {
+      if (request.method !== 'GET' && request.method !== 'HEAD') saveState(stateFile, state);
+    });
+  }
 
   app.setErrorHandler((error, _request, reply) => {
     if (error instanceof ApiError) return json(reply, error.status, error.body());
@@ -236,6 +260,7 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
   registerRepos(app, context);
   registerPulls(app, context);
   registerIssues(app, context);
+  registerWeb(app, context);
 
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   site = { api: address, web: `${address}/web` };

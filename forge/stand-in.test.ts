@@ -1,5 +1,9 @@
 // The whole pull request story through real @octokit/rest against the stand-in, over real HTTP,
 // merging for real into a bare git repository.
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Octokit } from '@octokit/rest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitHubStandIn, type GitHubStandIn } from './server.ts';
@@ -267,5 +271,91 @@ describe('listing, users, authentication and rate limits', () => {
     const overview = (await alice.rest.rateLimit.get()).data;
     expect(overview.resources.core.limit).toBe(5000);
     expect(overview.rate.used).toBe(5000 - Number(ok.headers['x-ratelimit-remaining']));
+  });
+});
+
+// The page at a pull request's html_url, for the quickstart's links (routes/web.ts).
+describe('the web page of a pull request', () => {
+  it('shows the request, its comments and its diff to a browser without a token, and says it is not GitHub', async () => {
+    await repo.pushBranch('mergekey/create-notes-0001', { 'apps/notes.yaml': billing('Takes <notes>') }, 'Request notes');
+    const { data: pull } = await alice.rest.pulls.create({ ...repoParams, head: 'mergekey/create-notes-0001', base: 'main', title: 'Create notes', body: 'For the <b>team</b>.' });
+    const { data: comment } = await pat.rest.issues.createComment({ ...repoParams, issue_number: pull.number, body: 'Not this quarter.' });
+    expect(pull.html_url).toBe(`${standIn.url}/web/acme/manifests/pull/${pull.number}`);
+    const response = await fetch(pull.html_url);
+    expect([response.status, response.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
+    const html = await response.text();
+    expect(html).toContain("<p class=\"note\">Mergekey's local forge, for trying Mergekey and for tests: not GitHub. This page is read-only.</p>");
+    expect(html).toContain(`<h1>Create notes <small>#${pull.number}</small></h1>`);
+    expect(html).toContain('<pre>For the &#60;b&#62;team&#60;/b&#62;.</pre>');
+    expect(html).toContain(`<p id="issuecomment-${comment.id}"><strong>pat</strong> commented at ${comment.created_at}</p><pre>Not this quarter.</pre>`);
+    expect(html).toContain('+  description: Takes &#60;notes&#62;');
+    const missing = await fetch(`${standIn.url}/web/acme/manifests/pull/999`);
+    expect([missing.status, await missing.text()]).toEqual([404, expect.stringContaining('<p>No pull request acme/manifests#999 on this forge.</p>')]);
+    // The API still asks for a token, whatever the path says.
+    expect((await fetch(`${standIn.url}/repos/acme/manifests/pulls/${pull.number}`)).status).toBe(401);
+    // Sent as written (a URL would resolve the dots first): only the page's own route goes without a token.
+    const { hostname, port } = new URL(standIn.url);
+    for (const path of [`/web/../repos/acme/manifests/pulls/${pull.number}`, `/web/%2E%2E/repos/acme/manifests/pulls/${pull.number}`]) {
+      const status = await new Promise<number | undefined>((resolve, reject) =>
+        request({ hostname, port, path }, (response) => resolve(response.resume().statusCode)).on('error', reject).end(),
+      );
+      expect([path, status]).toEqual([path, 401]);
+    }
+  });
+});
+
+describe('a forge that keeps no record of requests', () => {
+  it('answers as usual and records nothing, for the quickstart, which runs for days', async () => {
+    const quiet = await startGitHubStandIn({ users: [{ login: 'alice', token: 'tok-alice' }], repositories: [{ owner: OWNER, name: REPO, bareDir: repo.bareDir, permissions: { alice: 'write' } }], recordRequests: false });
+    try {
+      const response = await fetch(`${quiet.url}/repos/${OWNER}/${REPO}`, { headers: { authorization: 'token tok-alice' } });
+      expect([response.status, ((await response.json()) as { full_name: string }).full_name]).toEqual([200, 'acme/manifests']);
+      expect(quiet.requests).toEqual([]);
+    } finally {
+      await quiet.close();
+    }
+  });
+});
+
+describe('a forge that keeps its state in a file', () => {
+  it('starts again with the pull requests, labels and comments it had, and numbers on after them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mergekey-forge-state-'));
+    try {
+      const stateFile = join(dir, 'forge-state.json');
+      const options = {
+        users: [{ login: 'alice', token: 'tok-alice' }, { login: 'pat', token: 'tok-pat' }],
+        repositories: [{ owner: OWNER, name: REPO, bareDir: repo.bareDir, permissions: { alice: 'write' as const, pat: 'maintain' as const } }],
+        stateFile,
+      };
+      const first = await startGitHubStandIn(options);
+      const on = (forge: GitHubStandIn, token: string) => new Octokit({ auth: token, baseUrl: forge.url, log: quiet });
+      await repo.pushBranch('mergekey/create-kept-0001', { 'apps/kept.yaml': billing('Kept across runs') }, 'Request kept');
+      const { data: pull } = await on(first, 'tok-alice').rest.pulls.create({ ...repoParams, head: 'mergekey/create-kept-0001', base: 'main', title: 'Create kept' });
+      await on(first, 'tok-alice').rest.issues.addLabels({ ...repoParams, issue_number: pull.number, labels: ['mergekey:create'] });
+      await on(first, 'tok-pat').rest.issues.createComment({ ...repoParams, issue_number: pull.number, body: 'Looking at it.' });
+      await first.close();
+      expect((await stat(stateFile)).mode & 0o777).toBe(0o600);
+
+      const second = await startGitHubStandIn(options);
+      try {
+        const { data: again } = await on(second, 'tok-pat').rest.pulls.get({ ...repoParams, pull_number: pull.number });
+        expect(again).toMatchObject({ number: pull.number, id: pull.id, title: 'Create kept', state: 'open', user: { login: 'alice' }, labels: [{ name: 'mergekey:create' }] });
+        const { data: comments } = await on(second, 'tok-pat').rest.issues.listComments({ ...repoParams, issue_number: pull.number });
+        expect(comments.map((comment) => [comment.user?.login, comment.body])).toEqual([['pat', 'Looking at it.']]);
+        await repo.pushBranch('mergekey/create-later-0001', { 'apps/later.yaml': billing('Asked later') }, 'Request later');
+        const { data: later } = await on(second, 'tok-alice').rest.pulls.create({ ...repoParams, head: 'mergekey/create-later-0001', base: 'main', title: 'Create later' });
+        expect(later.number).toBe(pull.number + 1);
+        expect(later.id).toBeGreaterThan(pull.id);
+      } finally {
+        await second.close();
+      }
+      // A damaged file stops the start, saying which file and what to do.
+      await writeFile(stateFile, '{"version":1,');
+      await expect(startGitHubStandIn(options)).rejects.toThrow(
+        new RegExp(`^the forge's state file ${stateFile} cannot be read \\(.+\\): move it away to start without its requests$`),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -64,6 +64,18 @@ describe('dependency direction', () => {
     expect(found).toEqual([]);
   });
 
+  // The local forge is outside the product: it imports no Mergekey folder, and the product starts it
+  // in one place only, the quickstart, through its server module (never its test support or the
+  // OpenAPI checker, which need development dependencies).
+  it('forge/ imports no Mergekey folder, and only the quickstart imports forge/server.ts', () => {
+    const forge = sourceFiles('forge').filter((file) => !file.endsWith('.test.ts'));
+    const mergekey = ['controller', 'cli', 'test', 'tools', 'bench', 'examples', 'schemas'];
+    expect(importsMatching(forge, (spec, file) => mergekey.some((folder) => pointsInto(spec, file, folder)))).toEqual([]);
+    const product = ['controller', 'cli'].flatMap(sourceFiles).filter((file) => !file.endsWith('.test.ts'));
+    const intoForge = importsMatching(product, (spec, file) => pointsInto(spec, file, 'forge')).map((found) => found.replace(/:\d+:/, ':'));
+    expect(intoForge).toEqual(['cli/commands/quickstart.ts: ../../forge/server.ts']);
+  });
+
   // The workflow (requests/) calls the client; the client returns GitHub's facts in its own types
   // (and git/'s changed paths), so a change to the workflow never reaches it. Its tests may drive
   // the workflow through it: reading requests back is what the client is for.

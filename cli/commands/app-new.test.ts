@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
@@ -110,8 +110,25 @@ describe('app new', () => {
   });
 
   it('writes nothing when the new manifest would not validate against the repository', async () => {
-    const err = await failureOf(newApp({ scopes: ['payments:read'] }));
-    expect(err.message).toMatch(/^the new application would not validate, so nothing was written:\n {2}apps\/billing\.yaml:\d+:\d+: .*payments:read/);
+    const err = await failureOf(newApp({ plan: 'platinum' }));
+    expect(err.message).toMatch(/^the new application would not validate, so nothing was written:\n {2}apps\/billing\.yaml:\d+:\d+: .*platinum/);
+    expect(existsSync(join(repo, 'apps', 'billing.yaml'))).toBe(false);
+    expect(existsSync(credentialsFile)).toBe(false);
+  });
+
+  it('refuses a scope the repository does not define, with the closest one it does, and writes nothing', async () => {
+    const far = await failureOf(newApp({ scopes: ['open', 'payments:read'] }));
+    expect([far.code, far.message, far.hint]).toEqual(['USAGE', "option '--scopes': unknown scope 'payments:read'", 'Known scopes: open, openid, profile, email.']);
+    const api = join(repo, 'apis', 'payments.yaml');
+    writeFileSync(api, 'apiVersion: mergekey/v1\nkind: Api\nmetadata:\n  name: payments\nspec:\n  description: Payments.\n  audience: https://payments.example.test\n  scopes:\n    - name: payment:read\n      description: Read payments.\n');
+    try {
+      const near = await failureOf(newApp({ scopes: ['open', 'payments:read'] }));
+      expect(near.hint).toBe("Did you mean 'payment:read'? Known scopes: open, openid, profile, email, payment:read.");
+    } finally {
+      unlinkSync(api);
+    }
+    expect(existsSync(join(repo, 'apps', 'billing.yaml'))).toBe(false);
+    expect(existsSync(credentialsFile)).toBe(false);
     expect(existsSync(join(repo, 'apps', 'billing.yaml'))).toBe(false);
     expect(existsSync(credentialsFile)).toBe(false);
   });

@@ -14,7 +14,7 @@ import { quoteAmbiguousStrings, validateRepository, type RepoFile } from '../../
 import type { ApplicationSpec, Jwks } from '../../controller/manifests/types.generated.ts';
 import { AUTH_METHODS, DEFAULT_AUTH_METHOD, DEFAULT_GRANT_TYPES, GRANT_TYPES, isGrantType, PUBLIC_CLIENT_GRANT_TYPES, type AuthMethod, type GrantType } from '../../controller/manifests/vocabulary.ts';
 import { defaultGrantTypes, secretIsGenerated, uniqueClientId } from '../../controller/requests/create.ts';
-import { AUTH_METHOD_HELP, parseRedirectUris, PUBLIC_CLIENT_NOTE, REDIRECT_URI_HELP } from './app/inputs.ts';
+import { AUTH_METHOD_HELP, parseRedirectUris, PUBLIC_CLIENT_NOTE, REDIRECT_URI_HELP, requireScopesDefined } from './app/inputs.ts';
 import { generateClientSecret } from '../../controller/sealing/generate.ts';
 import { createFileExclusive } from '../../controller/sealing/private-files.ts';
 import { seal } from '../../controller/sealing/seal.ts';
@@ -126,7 +126,8 @@ export async function appNew(options: AppNewOptions): Promise<AppNewResult> {
   const text = `${SCHEMA_COMMENT}\n${quoteAmbiguousStrings(new Document(manifest)).toString({ lineWidth: 0 })}`;
 
   // The rest of the repository may have problems of its own; only the new file's concern us.
-  const { problems } = validateRepository([...read.files, { path, content: Buffer.from(text, 'utf8') }]);
+  const { problems, objects } = validateRepository([...read.files, { path, content: Buffer.from(text, 'utf8') }]);
+  requireScopesDefined(options.scopes, objects);
   const ours = problems.filter((problem) => problem.path === path);
   if (ours.length > 0) {
     throw failure(

@@ -1,11 +1,13 @@
 // The quickstart (`npm start`): its setup makes a repository that validates, sealed to the data
 // directory's own keys, and a server on it issues a token to the credentials the banner prints.
 // Running it again reuses everything.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { jwtVerify, createRemoteJWKSet } from 'jose';
 import * as oauth from 'oauth4webapi';
+import { simpleGit } from 'simple-git';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveServeConfig } from '../../controller/config/defaults.ts';
 import { validateRepository } from '../../controller/manifests/index.ts';
@@ -35,15 +37,31 @@ describe('the quickstart', () => {
     const setup = await setupQuickstart({ dir: join(dir.path, 'quickstart'), port, env: {} });
     expect(setup.created).toBe(true);
     expect(setup.issuer).toBe(`http://127.0.0.1:${port}`);
-    expect(validateRepository(readRepositoryFiles(setup.repo).files).problems).toEqual([]);
+    expect(validateRepository(readRepositoryFiles(setup.clones.alice!).files).problems).toEqual([]);
     for (const file of ['demo.json', 'credentials.json']) expect(statSync(join(setup.dir, file)).mode & 0o777).toBe(0o600);
+    // A clone per person with a githubLogin, each naming the local forge and its owner's login there.
+    expect(setup.clones).toEqual({ alice: join(setup.dir, 'people', 'alice'), bob: join(setup.dir, 'people', 'bob'), carol: join(setup.dir, 'people', 'carol') });
+    expect(setup.demo.people).toEqual({
+      alice: { login: 'alice-martin', token: expect.stringMatching(/^mkf_[A-Za-z0-9_-]{27}$/), permission: 'write' },
+      bob: { login: 'bob-okafor', token: expect.stringMatching(/^mkf_[A-Za-z0-9_-]{27}$/), permission: 'maintain' },
+      carol: { login: 'carol-lindqvist', token: expect.stringMatching(/^mkf_[A-Za-z0-9_-]{27}$/), permission: 'maintain' },
+    });
+    // Editors find the schemas from the clones: the `$schema` comment points at this checkout's.
+    const manifest = join(setup.clones.alice!, 'apps', `${DEMO_APP}.yaml`);
+    const schema = /\$schema=(\S+)/.exec(readFileSync(manifest, 'utf8'))![1]!;
+    expect(resolve(dirname(manifest), schema)).toBe(fileURLToPath(new URL('../../schemas/application.schema.json', import.meta.url)));
+    const bobsConfig = await simpleGit({ baseDir: setup.clones.bob! }).listConfig('local');
+    expect([bobsConfig.all['mergekey.forgefile'], bobsConfig.all['mergekey.forgelogin'], bobsConfig.all['remote.origin.url']]).toEqual([setup.forgeFile, 'bob-okafor', setup.repo]);
 
-    const text = banner(setup, setup.issuer, 'http://127.0.0.1:9000');
+    const text = banner(setup, setup.issuer, 'http://127.0.0.1:9000', 'http://127.0.0.1:41000');
+    expect(text).toContain('  local forge    http://127.0.0.1:41000 (demo/manifests: the pull requests; a local forge for trying Mergekey and for tests, not GitHub)\n');
+    expect(text).toContain(`  1. sign in as alice (password ${setup.demo.users.alice}) at ${setup.issuer}/portal and add an application (New Application);\n`);
+    expect(text).toContain(`  (cd ${join(setup.dir, 'people', 'bob')} && npx mergekey review list && npx mergekey review approve 1)\n`);
     expect(text).toContain(`curl -s -u '${setup.client.clientId}:${setup.client.clientSecret}' -d grant_type=client_credentials ${setup.issuer}/oauth2/token`);
     // `mergekey status` asks the operator listener, by default at 9000: the banner says where it is.
     expect(text).toContain('  operator       http://127.0.0.1:9000 (health, readiness, metrics, status; this machine only)\n');
     expect(text).toContain('\n  npx mergekey status\n');
-    expect(banner(setup, setup.issuer, 'http://127.0.0.1:9001')).toContain('\n  MERGEKEY_ADMIN_URL=http://127.0.0.1:9001 npx mergekey status\n');
+    expect(banner(setup, setup.issuer, 'http://127.0.0.1:9001', 'http://127.0.0.1:41000')).toContain('\n  MERGEKEY_ADMIN_URL=http://127.0.0.1:9001 npx mergekey status\n');
     expect([quickstartAdminPort(8080, {}), quickstartAdminPort(9000, {}), quickstartAdminPort(8080, { MERGEKEY_ADMIN_PORT: '9100' })]).toEqual(['9000', '9001', '9100']);
 
     const config = resolveServeConfig({ repo: setup.repo, data: setup.data, port: String(port), 'admin-port': '0', issuer: setup.issuer, poll: '0', workers: '1', 'log-level': 'silent' }, {});

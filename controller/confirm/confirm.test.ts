@@ -48,7 +48,7 @@ describe('confirmation', () => {
       expect.objectContaining({ context: APPLIED_CONTEXT, state: 'success', description: 'applied: billing is inactive', targetUrl: 'https://auth.example.com/api/v1/status' }),
     ]);
     const [comment] = await world.github('pat').listComments(deactivation.number);
-    expect(comment?.body).toContain('**live**: client id `mk-billing-0001` — `billing` is inactive since 2025-03-01T10:05:00.000Z');
+    expect(comment?.body).toContain('**live**: client id `mk-billing-0001` — `billing` is inactive since 2025-03-01T10:05:00Z');
 
     // A replay (a restart, the webhook and the poll racing) posts nothing more.
     confirmer.onApplied(applied);

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import type { PullRequest, RequestsBackend } from '../github/index.ts';
 import { commentMarker } from '../github/client.ts';
-import { toRequestSummary, type RequestKind } from '../requests/index.ts';
+import { isoTime, toRequestSummary, type RequestKind } from '../requests/index.ts';
 import type { AppliedEvent, AppliedObject } from './event.ts';
 
 export const APPLIED_CONTEXT = 'mergekey/applied';
@@ -120,9 +120,10 @@ export function createConfirmer(options: ConfirmerOptions): Confirmer {
 }
 
 function applied(request: { kind: RequestKind; app: string } | undefined, object: AppliedObject | undefined, event: AppliedEvent): { description: string; comment: string } {
-  const since = `since ${event.at} (commit ${event.commit.slice(0, 12)})`;
+  const at = isoTime(event.at);
+  const since = `since ${at} (commit ${event.commit.slice(0, 12)})`;
   if (request === undefined || object === undefined || object.clientId === undefined) {
-    return { description: `applied by the controller at ${event.at}`, comment: `**live**: the token server serves this change ${since}.` };
+    return { description: `applied by the controller at ${at}`, comment: `**live**: the token server serves this change ${since}.` };
   }
   const id = `client id \`${object.clientId}\``;
   if (object.state === 'inactive') {

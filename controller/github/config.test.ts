@@ -134,4 +134,25 @@ describe('resolveGitHubConfig', () => {
     expect(refused.message).toContain('https://github.com/acme');
     expect(refused.message).not.toContain('hunter2');
   });
+
+  // A clone the quickstart made names its local forge in its git config (local-forge.ts).
+  it('reaches the local forge a quickstart clone names, as that clone\'s person, unless an API or repository is given', async () => {
+    const cwd = await clone('quickstart-clone', join(root, 'manifests.git'));
+    const forgeFile = join(root, 'forge.json');
+    await simpleGit({ baseDir: cwd }).addConfig('mergekey.forgeFile', forgeFile).addConfig('mergekey.forgeLogin', 'bob-okafor');
+    const stopped = await error(resolveGitHubConfig({ cwd, env: { GITHUB_TOKEN: 'ghp_real' } }));
+    expect([stopped.code, stopped.message, stopped.hint]).toEqual([
+      'NETWORK',
+      `this clone works with the quickstart's local forge, which is not running (${forgeFile} is missing)`,
+      'Start it with `npm start` (`mergekey quickstart`) in the Mergekey checkout, and keep it running.',
+    ]);
+    await writeFile(forgeFile, JSON.stringify({ version: 1, url: 'http://127.0.0.1:40123/', owner: 'demo', repo: 'manifests', tokens: { 'alice-martin': 'mkf_a', 'bob-okafor': 'mkf_b' } }));
+    // GITHUB_TOKEN is for GitHub: it is never sent to the forge.
+    expect(await resolveGitHubConfig({ cwd, env: { GITHUB_TOKEN: 'ghp_real' } })).toEqual({ baseUrl: 'http://127.0.0.1:40123', host: '127.0.0.1', owner: 'demo', repo: 'manifests', token: 'mkf_b' });
+    const explicit = await resolveGitHubConfig({ cwd, env: { GITHUB_TOKEN: 'ghp_real' }, githubRepo: 'acme/manifests' });
+    expect([explicit.owner, explicit.token]).toEqual(['acme', 'ghp_real']);
+    await simpleGit({ baseDir: cwd }).addConfig('mergekey.forgeLogin', 'mallory');
+    const stranger = await error(resolveGitHubConfig({ cwd, env: {} }));
+    expect([stranger.code, stranger.message]).toEqual(['MISSING_TOKEN', `${forgeFile} holds no local forge token for mallory`]);
+  });
 });

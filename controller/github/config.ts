@@ -1,9 +1,10 @@
 // Where the GitHub client points and with which token: the repository from the clone's `origin`
 // (or --github-repo), the API base URL (github.com, or GitHub Enterprise), and the token from
-// GITHUB_TOKEN or the GitHub CLI.
+// GITHUB_TOKEN or the GitHub CLI; or, for a clone the quickstart made, its local forge.
 import { execFile } from 'node:child_process';
 import { simpleGit } from 'simple-git';
 import { GitHubError } from './errors.ts';
+import { localForgeConfig } from './local-forge.ts';
 
 export interface GitHubConfig {
   /** The REST API base URL, without a trailing slash, e.g. `https://api.github.com`. */
@@ -111,11 +112,17 @@ export interface ResolveOptions {
 
 /**
  * Resolves the whole configuration, or throws a GitHubError saying exactly what is missing:
- * MISSING_REMOTE, INVALID_REMOTE or MISSING_TOKEN.
+ * MISSING_REMOTE, INVALID_REMOTE or MISSING_TOKEN. A clone that names the quickstart's local forge
+ * (local-forge.ts) uses it unless a repository or an API is given explicitly; GITHUB_TOKEN, meant
+ * for GitHub, is then never sent to it.
  */
 export async function resolveGitHubConfig(options: ResolveOptions): Promise<GitHubConfig> {
   const env = options.env ?? process.env;
   const explicitBase = options.baseUrl ?? (env.GITHUB_API_URL?.trim() || undefined);
+  if (explicitBase === undefined && options.githubRepo === undefined) {
+    const forge = await localForgeConfig(options.cwd);
+    if (forge !== undefined) return forge;
+  }
   let target: { host: string; owner: string; repo: string };
   if (options.githubRepo !== undefined) {
     const slug = parseRepoSlug(options.githubRepo);

@@ -3,4 +3,5 @@
 // imports this, never the reverse. Octokit stays behind this boundary.
 export * from './errors.ts';
 export * from './config.ts';
+export * from './local-forge.ts';
 export * from './client.ts';

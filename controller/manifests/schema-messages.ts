@@ -24,6 +24,7 @@ export const PATTERN_WORDS: Readonly<Record<string, string>> = {
   '^https?://[^#\\s]+$': 'use an absolute http:// or https:// URI, without a fragment (#) or spaces',
   '^https?://[^?#]+$': 'use an http:// or https:// URL without a query (?) or fragment (#)',
   '^[A-Za-z0-9][A-Za-z0-9-]*$': "use ASCII letters, digits and '-', starting with a letter or digit",
+  '^[A-Za-z0-9][A-Za-z0-9-]*(\\[bot\\])?$': "use a GitHub login: ASCII letters, digits and '-', starting with a letter or digit, with [bot] after a GitHub App's name",
   '^[A-Za-z0-9_-]+$': "use base64url characters: A-Z, a-z, 0-9, '-' and '_'",
   '^[\\x21-\\x7e]+$': 'use printable ASCII characters, without spaces',
   '^[A-Za-z0-9+-]+$': "use ASCII letters, digits, '+' and '-'",

@@ -37,6 +37,10 @@ export interface Settings {
      * Items: A lowercase DNS label, 3 to 63 characters: letters, digits and '-', starting and ending with a letter or digit.
      */
     firstPartyApps?: string[];
+    /**
+     * The GitHub login of the token `mergekey serve`'s portal acts with. The portal opens and decides requests for its users with that one token, recording the person in the pull request, its comments and merge commits; `mergekey app show` believes those records only from this account, since anyone can type them.
+     */
+    portalGitHubLogin?: string;
   };
 }
 

@@ -1,6 +1,7 @@
 // The brief's whole story, clicked through in real headless Chromium against a real `mergekey
 // serve`, a real manifests repository and the GitHub stand-in: sign in, add, approve as a
-// publisher, generate a token with each grant type, revoke one, deactivate, reject a reactivation,
+// publisher, generate a token with each grant type, revoke one, deactivate (nothing refused offered
+// meanwhile), reject a reactivation,
 // reactivate. It also reads the portal with JavaScript off, at phone width, and by keyboard.
 //
 // Screenshots go to a temporary folder; `MERGEKEY_SCREENSHOTS=update` writes them to
@@ -167,8 +168,13 @@ describe('the portal in a browser', () => {
       await reject(pat, 2, 'Reports come from the data team.');
 
       await alice.goto('/portal/apps');
-      expect(await textOf(statusOf(alice, 'billing'))).toBe('active');
+      expect(await textOf(statusOf(alice, 'billing'))).toBe('approved');
+      expect(await textOf(alice.getByRole('row', { name: /billing/ }).locator('.state'))).toBe('active');
       expect(await textOf(statusOf(alice, 'reports'))).toBe('rejected');
+      // A count card is a link that filters the list.
+      await alice.getByRole('link', { name: 'Approved 1' }).click();
+      expect(await alice.getByRole('row', { name: /reports/ }).count()).toBe(0);
+      expect(await textOf(statusOf(alice, 'billing'))).toBe('approved');
       await alice.getByLabel('Status').selectOption('rejected');
       await alice.getByRole('button', { name: 'Filter' }).click();
       expect(await alice.getByRole('row', { name: /billing/ }).count()).toBe(0);
@@ -185,22 +191,44 @@ describe('the portal in a browser', () => {
       expect(pw.refresh).toMatch(/^[A-Za-z0-9_-]{43}$/);
       const rt = await generate(alice, 'Refresh Token', { secret, refreshToken: pw.refresh! });
       expect(rt.refresh).not.toBe(pw.refresh);
+      // "Use this refresh token", on the page that shows one: the refresh grant, narrowed to one
+      // of the scopes it was granted.
+      const useIt = alice.getByRole('region', { name: 'Use this refresh token' });
+      expect((await textOf(alice.locator('.facts dd').nth(2))).split(/,\s*/)).toContain('invoices:read');
+      await useIt.getByLabel('Client secret').fill(secret);
+      await useIt.getByLabel('invoices:read', { exact: true }).check();
+      await useIt.getByRole('button', { name: 'Use this refresh token' }).click();
+      await has(alice.getByRole('status'), 'with the Refresh Token grant');
+      expect(await textOf(alice.locator('.facts dd').nth(2))).toBe('invoices:read');
+      const used = (await alice.locator('#refresh-token').textContent())!;
+      expect([pw.refresh, rt.refresh]).not.toContain(used);
+      // Post/redirect/get: reloading the page that showed it shows it no more and makes no
+      // other token (the live tokens, counted in another tab, stay as many).
+      const tab = await alice.context().newPage();
+      await tab.goto('/portal/apps/billing#tokens');
+      const live = await tab.locator('#tokens tbody tr').count();
+      await alice.reload();
+      expect(await announced(alice)).toBe('A generated token is shown once and kept nowhere: generate another one here if you need it.');
+      expect(await alice.locator('#access-token').count()).toBe(0);
+      await tab.reload();
+      expect(await tab.locator('#tokens tbody tr').count()).toBe(live);
+      await tab.close();
       // A wrong secret is the token endpoint's invalid_client, said plainly.
       await alice.goto('/portal/apps/billing#generate');
       await alice.locator('#generate').getByLabel('Client secret').fill('not-the-secret');
       await alice.getByRole('button', { name: 'Generate Token' }).click();
       await has(alice.getByRole('alert'), 'invalid_client');
 
-      // Active tokens, masked until revealed; revoke one with a confirmation.
+      // Active tokens, by their shortened id (not a credential: nothing to reveal); revoke one
+      // with a confirmation.
       await alice.goto('/portal/apps/billing');
       const rows = alice.locator('#tokens tbody tr');
       await shown(rows.first());
       const first = rows.first();
-      const fullId = first.locator('.token-id');
-      await gone(fullId);
-      await first.getByText('Reveal').click();
-      await shown(fullId);
-      const revokedId = (await fullId.textContent())!;
+      const revokedId = await textOf(first.locator('.token-id'));
+      expect(revokedId).toMatch(/^(at|rt)_[\w-]+\.\.\.[\w-]+$/);
+      expect(await alice.locator('#tokens details, #tokens button').count()).toBe(0);
+      expect(await alice.locator('#tokens').getByText('Reveal', { exact: true }).count()).toBe(0);
       await alice.screenshot({ path: join(shotsDir, 'application-details.png'), fullPage: true });
       const before = await rows.count();
       await first.getByRole('link', { name: /^Revoke token/ }).click();
@@ -215,27 +243,40 @@ describe('the portal in a browser', () => {
       await shown(alice.getByRole('heading', { name: 'Deactivate billing?' }));
       await alice.getByRole('button', { name: 'Deactivate' }).click();
       expect(await announced(alice)).toContain('was submitted for approval as request #3');
+      // While it is open, nothing that would be refused is offered: disabled, the reason beside it.
+      const actions = alice.getByRole('group', { name: 'Actions' });
+      for (const name of ['Edit', 'Deactivate']) {
+        const button = actions.getByRole('button', { name, exact: true });
+        expect(await button.isDisabled(), name).toBe(true);
+        const describedBy = await button.getAttribute('aria-describedby');
+        expect(await textOf(alice.locator(`#${describedBy}`)), name).toBe('Deactivate request #3 awaits approval.');
+      }
+      await shown(actions.getByText('Deactivate request #3 awaits approval.'));
+      expect(await actions.getByRole('link', { name: 'Edit', exact: true }).count()).toBe(0);
+      await shown(actions.getByRole('link', { name: 'Cancel request' }));
+      expect(await alice.locator('#keys').getByRole('button', { name: 'Rotate secret' }).isDisabled()).toBe(true);
       await approve(pat, 3);
       await alice.goto('/portal/apps/billing');
-      expect(await textOf(alice.locator('h1 .status'))).toBe('inactive');
+      expect(await textOf(alice.locator('h1 .status'))).toBe('approved');
+      expect(await textOf(alice.locator('h1 .state'))).toBe('inactive');
       await has(alice.locator('#tokens'), 'billing is inactive: none of its tokens work.');
 
-      await alice.getByRole('link', { name: 'Activate', exact: true }).click();
-      await alice.getByRole('button', { name: 'Activate' }).click();
+      await alice.getByRole('link', { name: 'Reactivate', exact: true }).click();
+      await alice.getByRole('button', { name: 'Reactivate' }).click();
       expect(await announced(alice)).toContain('request #4');
       await reject(pat, 4, 'Billing moves to the new platform.');
       await alice.goto('/portal/apps/billing');
-      expect(await textOf(alice.locator('h1 .status'))).toBe('inactive');
+      expect(await textOf(alice.locator('h1 .state'))).toBe('inactive');
       const history = alice.locator('#history tbody tr');
       await has(history.filter({ hasText: 'reactivate #4' }), 'rejected');
       await has(history.filter({ hasText: 'reactivate #4' }), 'pat');
 
-      await alice.getByRole('link', { name: 'Activate', exact: true }).click();
-      await alice.getByRole('button', { name: 'Activate' }).click();
+      await alice.getByRole('link', { name: 'Reactivate', exact: true }).click();
+      await alice.getByRole('button', { name: 'Reactivate' }).click();
       expect(await announced(alice)).toContain('request #5');
       await approve(pat, 5);
       await alice.goto('/portal/apps/billing');
-      expect(await textOf(alice.locator('h1 .status'))).toBe('active');
+      expect(await textOf(alice.locator('h1 .state'))).toBe('active');
       await has(history.filter({ hasText: 'create #1' }), 'alice');
       await has(history.filter({ hasText: 'deactivate #3' }), 'approved');
       // Active again: it gets tokens, and the revoked one stays revoked.
@@ -258,13 +299,10 @@ describe('the portal in a browser', () => {
     await shown(page.getByRole('heading', { name: 'Overview' }));
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
     await page.screenshot({ path: join(shotsDir, 'application-details-phone.png') });
-    // Copy buttons need JavaScript, so they stay hidden; revealing a token does not.
+    // Copy buttons need JavaScript, so they stay hidden; the tokens' ids are there to read.
     expect(await page.locator('button.copy').count()).toBe(1);
     await gone(page.locator('button.copy'));
-    const row = page.locator('#tokens tbody tr').first();
-    await row.getByText('Reveal').click();
-    await shown(row.locator('.token-id'));
-    await shown(row.getByText('Hide'));
+    await shown(page.locator('#tokens tbody tr').first().locator('.token-id'));
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
 
     await page.goto('/portal/apps');

@@ -83,6 +83,7 @@ export function createContext(deps: PortalDeps): PortalContext {
   const userCutOffs = deps.store.tokens.cutOffs;
   const page = (request: FastifyRequest, extra: Partial<PageContext> = {}): PageContext => ({
     assets: urls,
+    ...(deps.workspace.github === undefined ? { noForge: true } : {}),
     ...(request.portal === null ? {} : { user: request.portal.user, csrf: request.portal.session.csrf }),
     ...extra,
   });

@@ -5,7 +5,7 @@
 // portal recorded, or the Users whose githubLogin opened the request. Every such check lives here,
 // so routes, the request service and pages ask one module (and refuse in the same words). Pure
 // checks on what the caller already read; no GitHub, no git, no store.
-import { isRequestAllowed, sameLogin, type AppStatus, type AppStatusView, type RequestKind, type RequestSummary } from '../requests/index.ts';
+import { ACTION_WORDS, isRequestAllowed, lifecycleOffers, sameLogin, type Action, type AppStatus, type AppStatusView, type Offers, type RequestKind, type RequestSummary } from '../requests/index.ts';
 import { usersOfLogin, type MainState } from '../requests/state.ts';
 import { hasRole, type PortalUser } from './accounts.ts';
 import { PortalError, refusalMessage } from './portal-errors.ts';
@@ -57,29 +57,45 @@ export function canAct(user: PortalUser, view: AppStatusView, context: PolicyCon
 }
 
 /**
- * Whether to offer rotating the secret to someone who may act on the application (`canAct`): only
- * once it is on main, and never for private_key_jwt, whose client holds a key pair, not a secret.
+ * Why the portal offers no request at all on a server without a forge (no GitHub token): said
+ * once per page, in plain words, instead of offering actions that could only fail.
  */
-export function canRotate(canAct: boolean, view: AppStatusView): boolean {
-  return canAct && view.onMain !== undefined && view.onMain.spec.tokenEndpointAuthMethod !== 'private_key_jwt';
+export const NO_FORGE = 'This server serves tokens only: no GitHub repository is connected to it, so applications cannot be registered, changed or reviewed here.';
+export const NO_FORGE_HINT = 'The list shows the applications on the main branch of the manifests repository. Ask for changes there by pull request, or with the mergekey app commands in a clone of it.';
+
+/**
+ * The actions the details page offers and its routes accept: none unless the user may act on the
+ * application (`canAct`) and the server has a forge to open requests on; otherwise what the
+ * lifecycle allows now (controller/requests/actions.ts), each shown or not and with its reason.
+ */
+export function offersFor(canAct: boolean, view: AppStatusView, forge: boolean): Offers | undefined {
+  return canAct && forge ? lifecycleOffers(view) : undefined;
 }
 
-/** Not found and not yours look the same to a developer: names of others' applications do not leak. */
+/** A route's check before its page or request: what the page offers, refused in its words (409). */
+export function requireOffered(view: AppStatusView, action: Action): void {
+  const reason = lifecycleOffers(view)[action].reason;
+  if (reason === undefined) return;
+  const hint =
+    view.openRequest !== undefined
+      ? "One request per application at a time: wait for a publisher's decision, or cancel the open request."
+      : view.status === 'rejected'
+        ? 'A rejected application cannot be changed: ask for it again with a new create request.'
+        : undefined;
+  throw new PortalError(409, `${ACTION_WORDS[action]} is not available: ${reason}.`, hint);
+}
+
+/** An application nobody knows is not found (404); one that is someone else's is forbidden (403). */
 export function requireVisible(user: PortalUser, name: string, view: AppStatusView | undefined, context: PolicyContext): asserts view is AppStatusView {
-  if (view !== undefined && canSee(user, view, context)) return;
-  if (view === undefined && seesEveryApplication(user)) throw new PortalError(404, `There is no application ${name}.`);
-  throw new PortalError(403, `You have no application named ${name}.`);
+  if (view === undefined) throw new PortalError(404, `There is no application ${name}.`);
+  if (canSee(user, view, context)) return;
+  throw new PortalError(403, `${name} is not yours: only its owners and the publishers may see it.`);
 }
 
 export function requireActor(user: PortalUser, name: string, view: AppStatusView | undefined, context: PolicyContext): asserts view is AppStatusView {
-  if (view !== undefined && canAct(user, view, context)) return;
-  throw new PortalError(403, `You have no application named ${name}.`, 'Only its owners, who hold the developer role, make requests about an application.');
-}
-
-/** The cancel page's check: requireActor's rule, refused in its words without the hint. */
-export function requireCanceller(user: PortalUser, name: string, view: AppStatusView | undefined, context: PolicyContext): asserts view is AppStatusView {
-  if (view !== undefined && canAct(user, view, context)) return;
-  throw new PortalError(403, `You have no application named ${name}.`);
+  if (view === undefined) throw new PortalError(404, `There is no application ${name}.`);
+  if (canAct(user, view, context)) return;
+  throw new PortalError(403, `${name} is not yours: only its owners, who hold the developer role, act on it.`);
 }
 
 /** What the lifecycle allows now (controller/requests/allowed.ts), refused in the portal's words (409). */

@@ -64,7 +64,7 @@ it('lists the applications on main with a banner saying GitHub cannot be reached
   expect(page.statusCode).toBe(200);
   expect(page.body).toContain('GitHub cannot be reached: cannot reach GitHub at http://127.0.0.1:9 while');
   expect(page.body).toContain('The list shows what is on the main branch; requests awaiting approval, rejected and cancelled are missing until GitHub answers again.');
-  expect(page.body).toMatch(/<a href="\/portal\/apps\/billing">billing<\/a>[\s\S]*status--active/);
+  expect(page.body).toMatch(/<a href="\/portal\/apps\/billing">billing<\/a>[\s\S]*state--active/);
 });
 
 it('refuses a request with GitHub’s error, and opens nothing', async () => {

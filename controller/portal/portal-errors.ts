@@ -44,6 +44,7 @@ const REQUEST_STATUSES: Readonly<Record<RequestErrorCode, number>> = {
   'open-request-exists': 409,
   'no-open-request': 409,
   'not-author': 409,
+  'nothing-to-ask-again': 409,
   // The workflow's failures.
   'github-not-configured': 502,
   'github-forbidden': 502,

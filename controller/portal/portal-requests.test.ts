@@ -81,12 +81,13 @@ it('rotates the client secret as an edit request, showing the new secret once', 
   const secret = /id="client-secret"[^>]*>([^<]+)</.exec(rotated.html)![1]!;
   expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
   expect(rotated.html).toContain('It works once a publisher approves request #3');
+  expect(rotated.html).toMatch(/the current secret keeps working until <time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ">\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC<\/time>\./);
   expect((await world.github.getPullRequest(3)).title).toBe('Edit application billing (new client secret)');
   expect((await alice.get('/portal/apps/billing')).html).not.toContain(secret);
   // One open request per application.
   const again = await alice.get('/portal/apps/billing/deactivate');
   expect(again.status).toBe(409);
-  expect(again.html).toContain('billing already has an open request: one request per application at a time.');
+  expect(again.html).toContain('Deactivate is not available: Edit request #3 awaits approval.');
 });
 
 describe('publishers', () => {
@@ -109,14 +110,15 @@ describe('publishers', () => {
     expect(noReason.html).toContain('Give a reason: the developer needs to know why.');
     expect((await pat.post('/portal/review/4/reject', { _csrf: csrf, reason: 'The books are kept elsewhere.' })).status).toBe(303);
     const comments = await world.github.listComments(4);
-    expect(comments.at(-1)!.body).toBe('<!-- mergekey:decision outcome=rejected by=pat -->\nRejected by **pat** in the Mergekey portal: The books are kept elsewhere.');
+    expect(comments.at(-1)!.body).toBe('<!-- mergekey:decision outcome=rejected by=pat -->\nRejected by **pat** in the Mergekey portal:\n\nThe books are kept elsewhere.');
     expect((await world.github.getPullRequest(4)).labels).toContain('mergekey:rejected');
 
     const page = await quinn.get('/portal/apps/ledger');
     expect(page.html).toContain('Create request #4 was rejected by pat.');
     const edit = await quinn.get('/portal/apps/ledger/edit');
     expect(edit.status).toBe(409);
-    expect(edit.html).toContain('ledger was rejected: a rejected application cannot be changed. Register it again with a new create request.');
+    expect(edit.html).toContain('Edit is not available: Create request #4 was rejected.');
+    expect(edit.html).toContain('A rejected application cannot be changed: ask for it again with a new create request.');
   });
 });
 
@@ -163,7 +165,7 @@ describe('a public client (an SPA or a mobile app)', () => {
     await world.sync();
     const details = await alice.get('/portal/apps/spa');
     expect(details.html).toContain('A public client: it has no client secret to show or rotate. It signs people in with the authorization code grant and PKCE (S256), with the client ID alone.');
-    expect(details.html).not.toContain('Rotate client secret');
+    expect(details.html).not.toContain('Rotate secret');
     const edit = await alice.get('/portal/apps/spa/edit');
     expect(edit.html).toContain('A public client (SPA or mobile app: no secret, PKCE): it may use only the authorization code grant and refresh tokens.');
     expect(edit.html).not.toContain('name="clientType"');

@@ -42,17 +42,17 @@ afterAll(async () => {
 });
 
 describe('another developer’s application', () => {
-  it('is not in their list, and its page answers 403 like a name that does not exist', async () => {
+  it('is not in their list; its page answers 403, and a name nobody knows 404', async () => {
     const list = await bob.get('/portal/apps');
     expect(list.status).toBe(200);
     expect(list.html).not.toContain('billing');
     expect(list.html).toContain('No applications yet.');
     const page = await bob.get('/portal/apps/billing');
     expect(page.status).toBe(403);
-    expect(page.html).toContain('You have no application named billing.');
+    expect(page.html).toContain('billing is not yours: only its owners and the publishers may see it.');
     const missing = await bob.get('/portal/apps/no-such-app');
-    expect(missing.status).toBe(403);
-    expect(missing.html).toContain('You have no application named no-such-app.');
+    expect(missing.status).toBe(404);
+    expect(missing.html).toContain('There is no application no-such-app.');
   });
 
   it('refuses every action on it with 403, even crafted with a valid CSRF token, and opens no request', async () => {
@@ -61,7 +61,7 @@ describe('another developer’s application', () => {
     const crafted: [string, Record<string, string>][] = [
       ['/portal/apps/billing/edit', { description: 'Mine now.', grantType: 'client_credentials', confirm: 'yes' }],
       ['/portal/apps/billing/deactivate', {}],
-      ['/portal/apps/billing/activate', {}],
+      ['/portal/apps/billing/reactivate', {}],
       ['/portal/apps/billing/rotate', {}],
       ['/portal/apps/billing/cancel', {}],
       ['/portal/apps/billing/token', { grant_type: 'client_credentials', client_secret: 'guess' }],
@@ -93,7 +93,7 @@ describe('forms', () => {
     const crossSite = await alice.post('/portal/apps/billing/deactivate', { _csrf: mine }, { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' });
     expect(crossSite.status).toBe(403);
     expect(await pullCount()).toBe(before);
-    expect((await alice.get('/portal/apps/billing')).html).toContain('status--active');
+    expect((await alice.get('/portal/apps/billing')).html).toContain('state--active');
   });
 
   it('escapes what users type, and says what is wrong with a field', async () => {
@@ -122,7 +122,7 @@ describe('forms', () => {
   it('refuses an edit while the application awaits approval, with a clear message', async () => {
     const page = await alice.get('/portal/apps/scripted/edit');
     expect(page.status).toBe(409);
-    expect(page.html).toContain('scripted is awaiting approval: it cannot be changed until a publisher approves or rejects its create request (you may cancel it).');
+    expect(page.html).toMatch(/Edit is not available: Create request #\d+ awaits approval\./);
   });
 });
 

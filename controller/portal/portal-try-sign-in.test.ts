@@ -56,7 +56,7 @@ describe('Try sign-in', () => {
     await bob.signIn('bob');
     const refused = await bob.get('/portal/apps/webshop/try-sign-in');
     expect(refused.status).toBe(403);
-    expect(refused.html).toContain('You have no application named webshop.');
+    expect(refused.html).toContain('webshop is not yours: only its owners, who hold the developer role, act on it.');
   });
 
   it('says which redirect URI to register when the application does not list the portal’s callback', async () => {

@@ -4,11 +4,12 @@
 // decided. Work in the portal's clone is serialized by the workspace; the workflow's errors become
 // the portal's statuses and words in portal-errors.ts.
 import { requireCancellable, withdrawRequest } from '../requests/cancel.ts';
-import { runCheck, type CheckReport } from '../requests/check.ts';
+import type { CheckReport } from '../requests/check.ts';
+import { checkOpenRequest, reviewDetails } from '../requests/review-details.ts';
 import { openCreateRequest, type OpenedCreate } from '../requests/create.ts';
 import type { Clone } from '../requests/git.ts';
 import type { Session } from '../requests/session.ts';
-import { editApplicationText, loadApplication, type ApplicationEdits } from '../requests/manifest.ts';
+import { changedFields, editApplicationText, loadApplication, type ApplicationEdits } from '../requests/manifest.ts';
 import { openRequest, requireAllowed, type OpenedRequest } from '../requests/open.ts';
 import { approveRequest, isOwnRequest, rejectRequest, reviewItem, type ApproveResult, type Decider, type RejectResult, type ReviewItem } from '../requests/review.ts';
 import { rotateSecret } from '../requests/secrets.ts';
@@ -43,6 +44,10 @@ export interface QueueEntry {
   /** The check's report, as `mergekey check` computes it; undefined when it could not run. */
   report?: CheckReport;
   checkProblem?: string;
+  /** The application's description as the request leaves it. */
+  description?: string;
+  /** The diff of the manifests it changes. */
+  diff?: string;
   /** Whether this publisher asked for it (they cannot decide their own request). */
   own: boolean;
 }
@@ -173,7 +178,10 @@ export class PortalRequests {
         own: isOwnRequest(pull, decider),
       };
       try {
-        entry.report = await this.#check(snapshot.main, pull, items);
+        const details = await this.#workspace.exclusive((clone) => reviewDetails(clone, snapshot.main.commit, pull, items));
+        entry.report = details.report;
+        entry.diff = details.diff;
+        if (details.description !== undefined) entry.description = details.description;
       } catch (error) {
         entry.checkProblem = (error as Error).message;
       }
@@ -187,7 +195,7 @@ export class PortalRequests {
    * carried. A branch that moved since, a check that refuses it, or a check that could not run
    * (fail closed: an error is no approval) merges nothing.
    */
-  async approve(user: PortalUser, number: number, head: string | undefined): Promise<ApproveResult> {
+  async approve(user: PortalUser, number: number, head: string | undefined, comment?: string): Promise<ApproveResult> {
     requirePublisher(user);
     const github = this.#requireGitHub();
     const snapshot = await this.#history.snapshot();
@@ -205,7 +213,7 @@ export class PortalRequests {
     if (!report.allowed) {
       throw new PortalError(409, `The check refuses #${number}: ${[...report.refusals.map((refusal) => refusal.message), ...report.problems.map((problem) => problem.message)].join('; ')}`, 'Reject it with a reason, or ask its author to change it.');
     }
-    return this.#refusals(() => approveRequest(github.backend, number, deciderOf(user, snapshot.tokenLogin), undefined, head));
+    return this.#refusals(() => approveRequest(github.backend, number, deciderOf(user, snapshot.tokenLogin), comment, head));
   }
 
   async reject(user: PortalUser, number: number, reason: string): Promise<RejectResult> {
@@ -280,19 +288,9 @@ export class PortalRequests {
     return this.#refusals(work);
   }
 
-  /** The check, on the request's head against the branch the controller follows. */
-  async #check(main: MainState, pull: { number: number; labels: readonly string[]; headRef: string; headSha: string; body: string | null }, open: readonly ReviewItem[]): Promise<CheckReport> {
-    return this.#workspace.exclusive(async (clone) => {
-      const head = await clone.fetchBranch(pull.headRef);
-      if (head !== pull.headSha) throw new Error(`the branch ${pull.headRef} moved while it was being checked; reload`);
-      return runCheck({
-        clone,
-        base: main.commit,
-        head,
-        pr: { number: pull.number, labels: pull.labels, headRef: pull.headRef, body: pull.body },
-        openRequests: open.flatMap((item) => (item.app === undefined || item.kind === 'publisher' || item.kind === 'unclassified' ? [] : [{ number: item.number, app: item.app, kind: item.kind }])),
-      });
-    });
+  /** The check, on the request's head against the branch the controller follows (as `mergekey review list` runs it). */
+  async #check(main: MainState, pull: PullRequest, open: readonly ReviewItem[]): Promise<CheckReport> {
+    return this.#workspace.exclusive((clone) => checkOpenRequest(clone, main.commit, pull, open));
   }
 }
 
@@ -326,14 +324,3 @@ function loadFormApplication(name: string, text: string): Application {
   }
 }
 
-const FIELD_NAMES: readonly [keyof Application['spec'], string][] = [
-  ['displayName', 'display name'],
-  ['description', 'description'],
-  ['redirectUris', 'redirect URIs'],
-  ['scopes', 'scopes'],
-  ['grantTypes', 'grant types'],
-];
-
-function changedFields(before: Application, after: Application): string[] {
-  return FIELD_NAMES.filter(([key]) => JSON.stringify(before.spec[key] ?? null) !== JSON.stringify(after.spec[key] ?? null)).map(([, label]) => label);
-}

@@ -6,13 +6,13 @@ import type { OpenedCreate } from '../requests/create.ts';
 import type { OpenedRequest } from '../requests/open.ts';
 import type { ApproveResult, RejectResult } from '../requests/review.ts';
 import { statusOf, statusesOf, type MainState } from '../requests/state.ts';
-import { countApplications, requestOutcome, type AppStatusView, type ChangePlan, type RequestCounts, type RequestSummary } from '../requests/index.ts';
+import { askAgainOf, countApplications, requestOutcome, type AppStatusView, type ChangePlan, type Offers, type RequestCounts, type RequestSummary } from '../requests/index.ts';
 import type { Application } from '../manifests/types.generated.ts';
 import type { Store } from '../store/open.ts';
 import type { ApplicationRecord } from '../store/records.ts';
 import type { PortalUser } from './accounts.ts';
 import { RequestHistory, type HistoryEntry, type Snapshot } from './history.ts';
-import { canAct, canSee, requireActor, requireVisible } from './policy.ts';
+import { canAct, canSee, NO_FORGE, NO_FORGE_HINT, offersFor, requireActor, requireVisible } from './policy.ts';
 import { PortalError } from './portal-errors.ts';
 import { PortalRequests, type EditInput, type NewApplicationInput, type QueueEntry } from './requests.ts';
 import type { Workspace } from './workspace.ts';
@@ -35,6 +35,8 @@ export interface AppDetail extends Snapshot {
   history: HistoryEntry[];
   /** Whether this user may make requests about it and manage its tokens. */
   canAct: boolean;
+  /** The actions offered (policy.ts offersFor): none when the user may not act or the server has no forge. */
+  offers?: Offers;
 }
 
 export class PortalService {
@@ -84,6 +86,7 @@ export class PortalService {
       if (manifest !== undefined) manifestSource = 'request';
     }
     const record = this.#store.config.application(name);
+    const offers = offersFor(canAct(user, view, snapshot), view, this.canMakeRequests);
     return {
       ...snapshot,
       view,
@@ -91,7 +94,24 @@ export class PortalService {
       ...(record === undefined ? {} : { record }),
       history: await this.#history.history(view.requests, snapshot.tokenLogin),
       canAct: canAct(user, view, snapshot),
+      ...(offers === undefined ? {} : { offers }),
     };
+  }
+
+  /**
+   * What "Ask again" reuses: the rejected request the lifecycle lets this owner ask for again
+   * (controller/requests/ askAgainOf), its history entry (who rejected it and why) and, for a
+   * create or an edit, the manifest it asked for, read from its branch (undefined when the branch
+   * is gone). 409 when there is nothing to ask again for.
+   */
+  async askAgain(user: PortalUser, name: string): Promise<{ detail: AppDetail; request: RequestSummary; entry: HistoryEntry | undefined; manifest: Application | undefined }> {
+    const detail = await this.application(user, name);
+    requireActor(user, name, detail.view, detail);
+    if (!this.canMakeRequests) throw new PortalError(503, NO_FORGE, NO_FORGE_HINT);
+    const request = askAgainOf(detail.view);
+    if (request === undefined) throw new PortalError(409, `${name} has no rejected request to ask for again.`, 'Ask again follows a rejection, while no other request is open.');
+    const manifest = request.kind === 'create' || request.kind === 'edit' ? await this.#history.requested(request) : undefined;
+    return { detail, request, entry: detail.history.find((entry) => entry.number === request.number), manifest };
   }
 
   /** The scopes a new or edited application may hold: the built-in ones (open, OpenID Connect's) and every Api's. */
@@ -153,8 +173,8 @@ export class PortalService {
   }
 
   /** Merges request #number as the publisher saw it in the queue (`head`); see PortalRequests.approve. */
-  approve(user: PortalUser, number: number, head: string | undefined): Promise<ApproveResult> {
-    return this.#requests.approve(user, number, head);
+  approve(user: PortalUser, number: number, head: string | undefined, comment?: string): Promise<ApproveResult> {
+    return this.#requests.approve(user, number, head, comment);
   }
 
   reject(user: PortalUser, number: number, reason: string): Promise<RejectResult> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isCancelAllowed, isRequestAllowed } from './allowed.ts';
+import { askAgainOf, isCancelAllowed, isRequestAllowed } from './allowed.ts';
 import type { RefusalCode } from './refusals.ts';
 import type { RequestKind } from './requests.ts';
 import type { AppStatus } from './status.ts';
@@ -81,5 +81,29 @@ describe('isCancelAllowed: only the author withdraws a request', () => {
 
   it('refuses when nothing is open', () => {
     expect(isCancelAllowed('billing', 'alice', [request('create', 'billing', 'merged')])).toMatchObject({ allowed: false, code: 'no-open-request' });
+  });
+});
+
+describe('askAgainOf: the rejected request a developer may ask for again', () => {
+  const rejected = (kind: RequestKind) => request(kind, 'billing', { closedBy: 'pat' });
+  it.each([
+    ['a rejected create leaves the name free', 'rejected', () => [request('create', 'billing', { closedBy: 'pat' })], 'create'],
+    ['a rejected edit leaves it active', 'active', () => [request('create', 'billing', 'merged'), rejected('edit')], 'edit'],
+    ['a rejected deactivation leaves it active', 'active', () => [request('create', 'billing', 'merged'), rejected('deactivate')], 'deactivate'],
+    ['a rejected reactivation leaves it inactive', 'inactive', () => [request('create', 'billing', 'merged'), request('deactivate', 'billing', 'merged'), rejected('reactivate')], 'reactivate'],
+  ] as const)('%s: ask again for a %s… request', (_why, status, requests, kind) => {
+    const all = requests();
+    expect(askAgainOf({ app: 'billing', status, requests: all })).toBe(all.at(-1));
+    expect(all.at(-1)!.kind).toBe(kind);
+  });
+
+  it.each([
+    ['the latest request was approved', 'active', () => [rejected('edit'), request('edit', 'billing', 'merged')]],
+    ['the latest request was cancelled by its author', 'active', () => [request('create', 'billing', 'merged'), request('edit', 'billing', { closedBy: 'alice' })]],
+    ['a request is open', 'active', () => [rejected('edit'), request('edit', 'billing', 'open')]],
+    ['the lifecycle no longer allows it (a deactivation rejected, then the app deactivated by hand)', 'inactive', () => [request('create', 'billing', 'merged'), rejected('deactivate')]],
+    ['nothing was ever asked', 'active', () => []],
+  ] as const)('none when %s', (_why, status, requests) => {
+    expect(askAgainOf({ app: 'billing', status, requests: requests() })).toBeUndefined();
   });
 });

@@ -2,8 +2,8 @@
 // branch, so a refused request leaves nothing behind. The repo's check enforces the same rules on
 // the pull request itself (classify.ts), for requests made without the CLI.
 import { refusal, type Refusal } from './refusals.ts';
-import { REQUEST_LABELS, sameLogin, type RequestKind, type RequestSummary } from './requests.ts';
-import type { AppStatus } from './status.ts';
+import { REQUEST_LABELS, requestOutcome, sameLogin, type RequestKind, type RequestSummary } from './requests.ts';
+import type { AppStatus, AppStatusView } from './status.ts';
 
 export type Decision = { allowed: true } | ({ allowed: false } & Refusal);
 
@@ -70,6 +70,18 @@ function refuseFromStatus(app: string, status: AppStatus | undefined, kind: Requ
         ? refuse('app-exists', `cannot create ${app}: an application of that name is already on the main branch (inactive); use \`mergekey app reactivate ${app}\``)
         : refuse('already-inactive', `cannot deactivate ${app}: it is already inactive`);
   }
+}
+
+/**
+ * The request a developer may ask for again, reusing what it asked: the application's latest
+ * request, when a publisher rejected it and the lifecycle allows a request of its kind now (a
+ * rejected create leaves the name free; a rejected edit, deactivation or reactivation leaves the
+ * application as it was). Undefined otherwise, and while any request is open.
+ */
+export function askAgainOf(view: Pick<AppStatusView, 'app' | 'status' | 'requests'>): RequestSummary | undefined {
+  const latest = [...view.requests].sort((a, b) => b.number - a.number)[0];
+  if (latest === undefined || requestOutcome(latest) !== 'rejected') return undefined;
+  return isRequestAllowed(view.app, view.status, latest.kind, view.requests).allowed ? latest : undefined;
 }
 
 /**

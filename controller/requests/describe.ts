@@ -1,6 +1,7 @@
 // What merging a change does to the token server, in Markdown for the pull request comment the
 // check writes. Pure: the facts come from the two versions of the manifests (and, when the check
 // can ask the server, how many tokens a deactivation revokes).
+import { isoTime } from './time.ts';
 import type { Manifest, PlainManifestObject } from '../manifests/model.ts';
 import type { Api, Application, Plan, Settings, User } from '../manifests/types.generated.ts';
 import { sameValue } from './classify.ts';
@@ -136,7 +137,7 @@ function describeCredentials(base: Application, head: Application): string[] {
   for (const secret of after) {
     const old = before.find((candidate) => candidate.sealed === secret.sealed);
     if (old !== undefined && old.expiresAt !== secret.expiresAt && secret.expiresAt !== undefined) {
-      lines.push(`An existing client secret now expires at ${secret.expiresAt} (rotation: clients switch to the new one before then).`);
+      lines.push(`An existing client secret now expires at ${isoTime(secret.expiresAt)} (rotation: clients switch to the new one before then).`);
     }
   }
   if (removed.length > 0) lines.push(`${plural(removed.length, 'client secret')} removed: clients using it can no longer authenticate.`);

@@ -6,3 +6,5 @@ export * from './status.ts';
 export * from './allowed.ts';
 export * from './classify.ts';
 export * from './describe.ts';
+export * from './actions.ts';
+export * from './time.ts';

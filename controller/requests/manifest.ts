@@ -78,6 +78,21 @@ export function editApplicationText(text: string, edits: ApplicationEdits): stri
  * Loads `text` as `apps/<name>.yaml` with the schema's defaults applied. Throws `request-invalid` naming
  * the first problem (file:line:column) when it does not load.
  */
+/** The fields an edit may change, as a confirmation names them. */
+const EDITABLE_FIELDS: readonly [keyof Application['spec'], string][] = [
+  ['displayName', 'display name'],
+  ['description', 'description'],
+  ['redirectUris', 'redirect URIs'],
+  ['scopes', 'scopes'],
+  ['grantTypes', 'grant types'],
+  ['plan', 'plan'],
+];
+
+/** Which editable fields differ between two versions of an application, in words ("scopes"). */
+export function changedFields(before: Application, after: Application): string[] {
+  return EDITABLE_FIELDS.filter(([key]) => JSON.stringify(before.spec[key] ?? null) !== JSON.stringify(after.spec[key] ?? null)).map(([, label]) => label);
+}
+
 export function loadApplication(name: string, text: string): Application {
   const path = appPath(name);
   const result = loadManifest({ path, content: new TextEncoder().encode(text) });

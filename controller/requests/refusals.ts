@@ -24,6 +24,7 @@ export const REFUSAL_CODES = {
   'open-request-exists': 'a second open request for the same application',
   'no-open-request': 'a cancellation when the application has no open request',
   'not-author': 'a cancellation by someone other than the request’s author',
+  'nothing-to-ask-again': 'an Ask again when the latest request was not rejected, a request is open, or the lifecycle no longer allows its kind',
 } as const;
 
 export type RefusalCode = keyof typeof REFUSAL_CODES;

@@ -91,22 +91,25 @@ export function parseRequestMarker(body: string | null | undefined): { kind: Req
 /** Commit trailers a request made for someone else carries: who asked, and who approved its merge. */
 export const TRAILERS = { requestedBy: 'Requested-by', approvedBy: 'Approved-by' } as const;
 
-const DECISION_PATTERN = /<!--\s*mergekey:decision\s+outcome=(approved|rejected|cancelled)\s+by=([a-z0-9-]+)\s*-->/;
+const DECISION_PATTERN = /<!--\s*mergekey:decision\s+outcome=(approved|rejected|cancelled)(?:\s+by=([a-z0-9-]+))?\s*-->/;
 
 export type DecidedOutcome = Exclude<RequestOutcome, 'open'>;
 
 /**
- * A hidden line for the comment that records a decision made with a shared token: which person
- * (a User name) approved, rejected or cancelled the request. Only comments by that token's user
- * are to be believed; anyone may write this line in a comment of their own.
+ * A hidden line opening a comment that records a decision. Made with a shared token, it names the
+ * person (a User name) who approved, rejected or cancelled the request; only comments by that
+ * token's user are to be believed, as anyone may write this line in a comment of their own.
+ * Without `by`, the comment's author decided. The publisher's own words follow a blank line
+ * (`decisionText` in decisions.ts reads them back).
  */
-export function decisionMarker(outcome: DecidedOutcome, by: string): string {
-  return `<!-- mergekey:decision outcome=${outcome} by=${by} -->`;
+export function decisionMarker(outcome: DecidedOutcome, by?: string): string {
+  return `<!-- mergekey:decision outcome=${outcome}${by === undefined ? '' : ` by=${by}`} -->`;
 }
 
-export function parseDecisionMarker(body: string | null | undefined): { outcome: DecidedOutcome; by: string } | undefined {
+export function parseDecisionMarker(body: string | null | undefined): { outcome: DecidedOutcome; by?: string } | undefined {
   const match = DECISION_PATTERN.exec(body ?? '');
-  return match === null ? undefined : { outcome: match[1] as DecidedOutcome, by: match[2]! };
+  if (match === null) return undefined;
+  return { outcome: match[1] as DecidedOutcome, ...(match[2] === undefined ? {} : { by: match[2] }) };
 }
 
 /** `apps/<name>.yaml` → `<name>`; undefined for any other path. */

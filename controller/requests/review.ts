@@ -146,9 +146,9 @@ export async function approveRequest(backend: RequestsBackend, number: number, d
   const byPortal = decider.user !== undefined;
   const reviewed = !sameLogin(pull.author, decider.tokenLogin);
   if (reviewed) {
-    const note = byPortal ? `Approved by ${who(decider)} in the Mergekey portal.${comment === undefined ? '' : `\n\n${comment}`}` : comment;
+    const reviewBody = byPortal ? `Approved by ${who(decider)} in the Mergekey portal.${note(comment)}` : comment;
     try {
-      await backend.approve(pull.number, note, pull.headSha);
+      await backend.approve(pull.number, reviewBody, pull.headSha);
     } catch (error) {
       // GitHub answers 422 for a commit_id a force push removed from the pull request.
       if (error instanceof GitHubError && (await backend.getPullRequest(pull.number)).headSha !== pull.headSha) throw changed();
@@ -162,9 +162,10 @@ export async function approveRequest(backend: RequestsBackend, number: number, d
       // Merge what was approved: if the branch moved since, GitHub refuses (409) and nothing merges.
       expectedHeadSha: pull.headSha,
       commitTitle: `Approve: ${pull.title} (#${pull.number})`,
+      // The comment goes in the merge commit too: a request the portal opened gets no review to hold it.
       commitMessage: byPortal
-        ? `Approved by ${who(decider)} in the Mergekey portal.\n\n${TRAILERS.approvedBy}: ${decider.user!.name}`
-        : `Approved by ${who(decider)} with mergekey review approve.`,
+        ? `Approved by ${who(decider)} in the Mergekey portal.${note(comment)}\n\n${TRAILERS.approvedBy}: ${decider.user!.name}`
+        : `Approved by ${who(decider)} with mergekey review approve.${note(comment)}`,
     });
   } catch (error) {
     if (error instanceof GitHubError && error.code === 'HEAD_MODIFIED') throw changed();
@@ -190,8 +191,14 @@ export async function approveRequest(backend: RequestsBackend, number: number, d
   };
 }
 
+/** The publisher's comment as a paragraph of a commit message; `approvalComment` (decisions.ts) reads it back. */
+function note(comment: string | undefined): string {
+  return comment === undefined || comment.trim() === '' ? '' : `\n\n${comment.trim()}`;
+}
+
 /** Whether `expected` (a full or 7+ digit abbreviated commit id) names `headSha`. */
-function isHead(headSha: string, expected: string): boolean {
+/** Whether `expected` (a full or abbreviated commit id, 7+ hex digits) names `headSha`. */
+export function isHead(headSha: string, expected: string): boolean {
   return /^[0-9a-f]{7,64}$/i.test(expected) && headSha.toLowerCase().startsWith(expected.toLowerCase());
 }
 
@@ -217,10 +224,11 @@ export async function rejectRequest(backend: RequestsBackend, number: number, de
     if (sameLogin(pull.author, decider.tokenLogin)) throw error;
     // Closed by someone other than its author, it counts as rejected without the label.
   }
+  // The reason after a blank line, verbatim: `decisionText` (decisions.ts) reads it back.
   const text =
     decider.user === undefined
-      ? `Rejected by ${who(decider)}: ${reason}`
-      : `${decisionMarker('rejected', decider.user.name)}\nRejected by **${decider.user.name}** in the Mergekey portal: ${reason}`;
+      ? `${decisionMarker('rejected')}\nRejected by ${who(decider)}:\n\n${reason}`
+      : `${decisionMarker('rejected', decider.user.name)}\nRejected by **${decider.user.name}** in the Mergekey portal:\n\n${reason}`;
   const comment = await backend.comment(pull.number, text);
   await backend.closePullRequest(pull.number);
   return { number: pull.number, title: pull.title, rejectedBy: decider.user?.name ?? decider.tokenLogin, commentUrl: comment.htmlUrl };

@@ -2,6 +2,7 @@
 // mergekey.yaml (bound to the application), and handed back to be shown once. Keeping them is the
 // front end's business: the CLI saves them in the developer's credentials file
 // (cli/request-credentials.ts), the portal keeps them nowhere.
+import { isoTime } from './time.ts';
 import type { Application, ClientSecret, Settings } from '../manifests/types.generated.ts';
 import { SealingError } from '../sealing/errors.ts';
 import { generateClientSecret } from '../sealing/generate.ts';
@@ -68,15 +69,15 @@ export async function rotateSecret(options: RotateOptions): Promise<RotatedSecre
   }
   const live = (app.spec.credentials?.secrets ?? []).filter((secret) => secret.expiresAt === undefined || Date.parse(secret.expiresAt) > now);
   if (live.length >= 2) {
-    const ending = live.find((secret) => secret.expiresAt !== undefined);
+    const ending = live.find((secret) => secret.expiresAt !== undefined)?.expiresAt;
     throw new RequestError(
       'rotation-in-progress',
       { app: name },
-      `${name} is already rotating its client secret${ending === undefined ? '' : ` (the old one expires at ${ending.expiresAt})`}; an application holds at most two secrets`,
+      `${name} is already rotating its client secret${ending === undefined ? '' : ` (the old one expires at ${isoTime(ending)})`}; an application holds at most two secrets`,
       { hint: 'Rotate again once the old secret has expired.' },
     );
   }
-  const limit = new Date(now + options.oldSecretExpiresInMs).toISOString();
+  const limit = isoTime(new Date(now + options.oldSecretExpiresInMs).toISOString());
   const kept = live.map((secret) =>
     secret.expiresAt !== undefined && Date.parse(secret.expiresAt) <= Date.parse(limit) ? secret : { ...secret, expiresAt: limit },
   );

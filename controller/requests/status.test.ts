@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countApplications, deriveStatus, deriveStatuses, type AppStatus } from './status.ts';
+import { countApplications, deriveStatus, deriveStatuses, matchesFilter, parseStatusFilter, stateOfApp, statusOfApp, STATUS_FILTERS, type AppStatus } from './status.ts';
 import { app, request } from '../../test/support/request-fixtures.ts';
 import type { RequestSummary } from './requests.ts';
 
@@ -137,6 +137,35 @@ describe('deriveStatuses and countApplications', () => {
       ['ledger', 'inactive'],
       ['zeta', 'awaiting'],
     ]);
-    expect(countApplications(views)).toEqual({ awaiting: 1, active: 1, inactive: 1, rejected: 1, cancelled: 1, approved: 2 });
+    expect(countApplications(views)).toEqual({ 'awaiting-approval': 1, approved: 2, rejected: 1, cancelled: 1, active: 1, inactive: 1 });
+  });
+});
+
+describe('one vocabulary: a status and a state, shown apart', () => {
+  it('an approved application is active or inactive; the others have a status and no state', () => {
+    const table = (['awaiting', 'active', 'inactive', 'rejected', 'cancelled'] as const).map((status) => [status, statusOfApp(status), stateOfApp(status)]);
+    expect(table).toEqual([
+      ['awaiting', 'awaiting-approval', undefined],
+      ['active', 'approved', 'active'],
+      ['inactive', 'approved', 'inactive'],
+      ['rejected', 'rejected', undefined],
+      ['cancelled', 'cancelled', undefined],
+    ]);
+  });
+
+  it('a filter is read from the names and from the printed words, in any case; nothing else', () => {
+    expect(parseStatusFilter('awaiting-approval')).toBe('awaiting-approval');
+    expect(parseStatusFilter('awaiting approval')).toBe('awaiting-approval');
+    expect(parseStatusFilter(' Awaiting  Approval ')).toBe('awaiting-approval');
+    for (const filter of STATUS_FILTERS) expect(parseStatusFilter(filter)).toBe(filter);
+    expect(parseStatusFilter('awaiting')).toBeUndefined();
+    expect(parseStatusFilter('')).toBeUndefined();
+    expect(parseStatusFilter('approved,rejected')).toBeUndefined();
+  });
+
+  it('approved matches both states; active and inactive only their own', () => {
+    expect((['awaiting', 'active', 'inactive', 'rejected', 'cancelled'] as const).filter((status) => matchesFilter(status, 'approved'))).toEqual(['active', 'inactive']);
+    expect((['awaiting', 'active', 'inactive', 'rejected', 'cancelled'] as const).filter((status) => matchesFilter(status, 'inactive'))).toEqual(['inactive']);
+    expect((['awaiting', 'active', 'inactive', 'rejected', 'cancelled'] as const).filter((status) => matchesFilter(status, 'awaiting-approval'))).toEqual(['awaiting']);
   });
 });

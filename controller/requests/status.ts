@@ -3,17 +3,71 @@
 import type { Application } from '../manifests/types.generated.ts';
 import { requesterOf, requestOutcome, type RequestSummary } from './requests.ts';
 
+/**
+ * The lifecycle's status of an application: where it stands in the brief's lifecycle, with the
+ * approved ones split by their state. The rules (allowed.ts) work on it; people are shown the
+ * shared words below instead, a status and a state as two separate things.
+ */
 export const APP_STATUSES = ['awaiting', 'active', 'inactive', 'rejected', 'cancelled'] as const;
 export type AppStatus = (typeof APP_STATUSES)[number];
 
-/** The words the brief uses, for display. */
-export const APP_STATUS_LABELS: Readonly<Record<AppStatus, string>> = {
-  awaiting: 'awaiting approval',
-  active: 'active',
-  inactive: 'inactive',
+/**
+ * The statuses everyone is shown (portal, CLI, JSON, README), named as in URLs, `--status` and JSON;
+ * STATUS_WORDS are the same in prose. An approved application also has a state (active or inactive).
+ */
+export const STATUSES = ['awaiting-approval', 'approved', 'rejected', 'cancelled'] as const;
+export type Status = (typeof STATUSES)[number];
+
+export const STATUS_WORDS: Readonly<Record<Status, string>> = {
+  'awaiting-approval': 'awaiting approval',
+  approved: 'approved',
   rejected: 'rejected',
   cancelled: 'cancelled',
 };
+
+/** An approved application's state, as its manifest's `spec.state` says. */
+export type AppState = 'active' | 'inactive';
+
+/** The status people are shown for a lifecycle status: active and inactive are both approved. */
+export function statusOfApp(status: AppStatus): Status {
+  switch (status) {
+    case 'awaiting':
+      return 'awaiting-approval';
+    case 'active':
+    case 'inactive':
+      return 'approved';
+    case 'rejected':
+    case 'cancelled':
+      return status;
+  }
+}
+
+/** The state of an approved application; undefined for one that is not (it has no state yet). */
+export function stateOfApp(status: AppStatus): AppState | undefined {
+  return status === 'active' || status === 'inactive' ? status : undefined;
+}
+
+/** What a list may be filtered by: a status, or the state of the approved ones. */
+export const STATUS_FILTERS = [...STATUSES, 'active', 'inactive'] as const;
+export type StatusFilter = (typeof STATUS_FILTERS)[number];
+
+/**
+ * A filter as a person types it: the names above, or the words the lists print ("awaiting
+ * approval" with its space, in any case). Undefined for anything else.
+ */
+export function parseStatusFilter(text: string): StatusFilter | undefined {
+  const name = text.trim().toLowerCase().replace(/\s+/g, '-');
+  return (STATUS_FILTERS as readonly string[]).includes(name) ? (name as StatusFilter) : undefined;
+}
+
+/** The words for a filter, in a sentence ("No application is awaiting approval."). */
+export function filterWords(filter: StatusFilter): string {
+  return filter === 'active' || filter === 'inactive' ? filter : STATUS_WORDS[filter];
+}
+
+export function matchesFilter(status: AppStatus, filter: StatusFilter): boolean {
+  return filter === 'active' || filter === 'inactive' ? stateOfApp(status) === filter : statusOfApp(status) === filter;
+}
 
 export interface RequestCounts {
   approved: number;
@@ -109,14 +163,15 @@ export function deriveStatuses(appsOnMain: readonly Application[], requests: rea
 }
 
 /**
- * How many applications are in each status, plus the brief's headline counts: applications
- * approved (on main, active or inactive), rejected and cancelled.
+ * How many applications have each status, and how many of the approved ones are active and
+ * inactive: the counts My Applications and `mergekey app list` show.
  */
-export function countApplications(views: readonly AppStatusView[]): Record<AppStatus, number> & { approved: number } {
-  const counts = { awaiting: 0, active: 0, inactive: 0, rejected: 0, cancelled: 0, approved: 0 };
+export function countApplications(views: readonly AppStatusView[]): Record<Status, number> & Record<AppState, number> {
+  const counts = { 'awaiting-approval': 0, approved: 0, rejected: 0, cancelled: 0, active: 0, inactive: 0 };
   for (const view of views) {
-    counts[view.status] += 1;
-    if (view.status === 'active' || view.status === 'inactive') counts.approved += 1;
+    counts[statusOfApp(view.status)] += 1;
+    const state = stateOfApp(view.status);
+    if (state !== undefined) counts[state] += 1;
   }
   return counts;
 }

@@ -37,7 +37,7 @@ afterAll(async () => {
 /** A browser's view of the portal over TLS: cookies kept, the certificate trusted. */
 function browser() {
   const cookies = new Map<string, string>();
-  return async (method: 'GET' | 'POST', path: string, form?: Record<string, string>): Promise<{ status: number; html: string }> => {
+  return async (method: 'GET' | 'POST', path: string, form?: Record<string, string>): Promise<{ status: number; location?: string; html: string }> => {
     const body = form === undefined ? undefined : new URLSearchParams(form).toString();
     const headers: Record<string, string> = { cookie: [...cookies].map(([name, value]) => `${name}=${value}`).join('; ') };
     if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
@@ -52,7 +52,7 @@ function browser() {
         }
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode!, html: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () => resolve({ status: res.statusCode!, ...(res.headers.location === undefined ? {} : { location: res.headers.location }), html: Buffer.concat(chunks).toString('utf8') }));
       });
       req.on('error', reject);
       req.end(body);
@@ -69,9 +69,13 @@ it('generates a token in the portal under an https issuer served over native TLS
   expect((await visit('POST', '/portal/sign-in', { _csrf: csrfOf(signIn.html), name: 'alice', password: f.passwords.alice })).status).toBe(303);
   const details = await visit('GET', '/portal/apps/billing');
   expect(details.status).toBe(200);
-  const result = await visit('POST', '/portal/apps/billing/token', {
+  const posted = await visit('POST', '/portal/apps/billing/token', {
     _csrf: csrfOf(details.html), grant_type: 'client_credentials', client_secret: f.clients.billing!.secret,
   });
+  // Post/redirect/get: the answer is shown once by the page the POST redirects to, which needs the
+  // cookies the POST set (Secure ones, over TLS).
+  expect([posted.status, posted.location]).toEqual([303, '/portal/apps/billing/token']);
+  const result = await visit('GET', posted.location!);
   expect(result.html).not.toContain('No token');
   expect(result.status).toBe(200);
   expect(result.html).toMatch(/<code[^>]*>eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+<\/code>/);

@@ -19,6 +19,16 @@ export interface Flash {
   message: string;
 }
 
+/**
+ * Generate Token's answer, kept for the one page that shows it (post/redirect/get), sealed by the
+ * portal under a key only the browser holds (controller/portal/generated.ts): opaque here.
+ */
+export interface SealedAnswer {
+  /** The application's metadata.name. */
+  app: string;
+  sealed: string;
+}
+
 export interface SessionRecord {
   v: typeof SESSION_VERSION;
   /** The User's metadata.name. */
@@ -38,6 +48,7 @@ export interface SessionRecord {
    */
   userGeneration?: number;
   flash?: Flash;
+  generated?: SealedAnswer;
 }
 
 /**

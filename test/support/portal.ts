@@ -66,7 +66,8 @@ spec:
 `;
   }
   return {
-    'mergekey.yaml': settingsYaml(publicJwk),
+    // The portal's account, so that `mergekey app show` believes what the portal records.
+    'mergekey.yaml': `${settingsYaml(publicJwk)}  portalGitHubLogin: ${BOT.login}\n`,
     'plans/standard.yaml': `apiVersion: mergekey/v1
 kind: Plan
 metadata:

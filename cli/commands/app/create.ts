@@ -8,11 +8,11 @@ import type { Jwks } from '../../../controller/manifests/types.generated.ts';
 import { defineCommand } from '../../command.ts';
 import { usageError } from '../../errors.ts';
 import { readJwks } from '../app-new.ts';
-import { AUTH_METHODS, DEFAULT_AUTH_METHOD, DEFAULT_GRANT_TYPES, GRANT_TYPES, PUBLIC_CLIENT_GRANT_TYPES, type AuthMethod, type GrantType } from '../../../controller/manifests/vocabulary.ts';
+import { AUTH_METHODS, DEFAULT_AUTH_METHOD, DEFAULT_GRANT_TYPES, GRANT_TYPES, PUBLIC_CLIENT_GRANT_TYPES, isBuiltInScope, type AuthMethod, type GrantType } from '../../../controller/manifests/vocabulary.ts';
 import { checkName } from '../seal.ts';
 import { GITHUB_OPTIONS } from '../../github-options.ts';
 import { withGitHubErrors } from '../../../controller/requests/errors.ts';
-import { AUTH_METHOD_HELP, parseGrantTypes, parseList, parseRedirectUris, PUBLIC_CLIENT_NOTE, REDIRECT_URI_HELP } from './inputs.ts';
+import { AUTH_METHOD_HELP, knownScopes, parseGrantTypes, parseList, parseRedirectUris, PUBLIC_CLIENT_NOTE, REDIRECT_URI_HELP, requireScopesDefined } from './inputs.ts';
 import { openCreateRequest, secretIsGenerated } from '../../../controller/requests/create.ts';
 import { requireAllowed, type OpenedRequest } from '../../../controller/requests/open.ts';
 import { formatOpened } from './render.ts';
@@ -69,6 +69,7 @@ export async function create(options: CreateOptions): Promise<CreateResult> {
     throw usageError("option '--description' is required: publishers read it to decide whether to approve the application");
   }
   const scopes = options.scopes ?? (await askScopes(options.prompt, main));
+  requireScopesDefined(scopes, main.objects);
   const owners = options.owners !== undefined && options.owners.length > 0 ? [...options.owners] : await defaultOwners(session.github.backend, main);
   if (secretIsGenerated(authMethod)) requireCredentialsFile(session.env);
 
@@ -104,7 +105,7 @@ async function ask(prompt: Prompt | undefined, question: string): Promise<string
 
 async function askScopes(prompt: Prompt | undefined, main: MainState): Promise<string[] | undefined> {
   if (prompt === undefined) return undefined;
-  const published = main.objects.flatMap((object) => (object.kind === 'Api' ? object.manifest.spec.scopes.map((scope) => scope.name) : []));
+  const published = knownScopes(main.objects).filter((scope) => !isBuiltInScope(scope));
   const answer = await prompt(`Scopes, comma-separated (open${published.length === 0 ? '' : `, ${published.join(', ')}`}; empty for open): `);
   return answer.trim() === '' ? undefined : parseList('scopes', answer);
 }

@@ -7,13 +7,15 @@ import { deactivate } from './deactivate.ts';
 import { list } from './list.ts';
 import { approveRequest, isOwnRequest, rejectRequest } from '../../../controller/requests/review.ts';
 import { appYaml, createWorld, type World } from '../../../test/support/requests-world.ts';
+import { settingsYaml } from '../../../test/support/manifests/repo.ts';
 import { requestMarker } from '../../../controller/requests/index.ts';
 
 let world: World;
 
 beforeAll(async () => {
   // The world's repository requires one approving review from a writer.
-  world = await createWorld(async (key) => ({ 'apps/billing.yaml': await appYaml(key, 'billing') }));
+  // pat's token stands for the portal's account where a test says so: mergekey.yaml names it.
+  world = await createWorld(async (key) => ({ 'mergekey.yaml': `${settingsYaml(key)}  portalGitHubLogin: pat\n`, 'apps/billing.yaml': await appYaml(key, 'billing') }));
 });
 afterAll(async () => world?.close());
 
@@ -58,4 +60,12 @@ it('lists a request a shared token made for you among yours (app list --mine)', 
   expect(mine.apps.find((app) => app.name === 'ledger')!.reason).toBe(`create request #${mine.apps.find((app) => app.name === 'ledger')!.openRequest!.number} by alice is open`);
   const bobs = await list({ ...world.as('bob'), mine: true });
   expect(bobs.apps.map((app) => app.name)).not.toContain('ledger');
+  // The same line in a request bob opened himself names nobody: only the portal's account is believed.
+  await world.handmade('bob', 'mergekey/create-forged-d4e5f6', { 'apps/forged.yaml': await appYaml(world.key, 'forged', { clientId: 'mk-forged-0001' }) }, {
+    title: 'Create application forged',
+    body: requestMarker('create', 'forged', 'alice'),
+    labels: ['mergekey:create'],
+  });
+  expect((await list({ ...world.as('alice'), mine: true })).apps.map((app) => app.name)).not.toContain('forged');
+  expect((await list({ ...world.as('bob'), mine: true })).apps.map((app) => app.name)).toContain('forged');
 });

@@ -1,10 +1,11 @@
 // `mergekey app edit NAME`: asks to change an application: its description, display name,
 // redirect URIs, scopes, grant types or plan, and to rotate its client secret without downtime.
+import { isoTime } from '../../../controller/requests/time.ts';
 import { appPath } from '../../../controller/requests/index.ts';
 import { defineCommand } from '../../command.ts';
 import { usageError } from '../../errors.ts';
 import { GITHUB_OPTIONS } from '../../github-options.ts';
-import { parseDuration, parseGrantTypes, parseList, parseRedirectUris, REDIRECT_URI_HELP } from './inputs.ts';
+import { parseDuration, parseGrantTypes, parseList, parseRedirectUris, REDIRECT_URI_HELP, requireScopesDefined } from './inputs.ts';
 import { GRANT_TYPES, type GrantType } from '../../../controller/manifests/vocabulary.ts';
 import { editApplicationText, type ApplicationEdits } from '../../../controller/requests/manifest.ts';
 import { openRequest, requireAllowed, type OpenedRequest } from '../../../controller/requests/open.ts';
@@ -87,6 +88,7 @@ export async function edit(options: EditOptions): Promise<EditResult> {
   const session = await startWithMain(options);
   const { main } = session;
   const requests = await requireAllowed(session, main, options.name, 'edit');
+  requireScopesDefined(options.scopes, main.objects);
   const app = main.apps.get(options.name)!.manifest;
   let rotated: RotatedSecret | undefined;
   if (options.rotateSecret === true) {
@@ -111,6 +113,7 @@ export async function edit(options: EditOptions): Promise<EditResult> {
     clientSecret: rotated.secret,
     request: opened.number,
     previousClientSecret: inUse,
+    previousExpiresAt: rotated.oldExpiresAt,
   });
   return { ...opened, rotated: { ...rotated, ...kept } };
 }
@@ -175,7 +178,7 @@ function formatRotated(rotated: KeptSecret): string {
     '',
     `New client secret (shown once${rotated.savedTo === undefined ? '' : `; saved to ${rotated.savedTo}`}):`,
     `  ${rotated.secret}`,
-    `It works once the request is merged and the controller has applied it. The current secret keeps working until ${rotated.oldExpiresAt}.`,
+    `It works once the request is merged and the controller has applied it. The current secret keeps working until ${isoTime(rotated.oldExpiresAt)}.`,
     ...(rotated.warning === undefined ? [] : [`Warning: ${rotated.warning}`]),
     '',
   ].join('\n');

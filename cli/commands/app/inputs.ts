@@ -1,7 +1,8 @@
 // Parsing the values developers type for application fields, with usage errors that name the option.
-import { redirectUriProblem } from '../../../controller/manifests/index.ts';
-import { GRANT_TYPES, isGrantType, type GrantType } from '../../../controller/manifests/vocabulary.ts';
+import { redirectUriProblem, type ManifestObject } from '../../../controller/manifests/index.ts';
+import { BUILT_IN_SCOPES, GRANT_TYPES, isGrantType, type GrantType } from '../../../controller/manifests/vocabulary.ts';
 import { usageError } from '../../errors.ts';
+import { requireKnownScopes } from '../../suggest.ts';
 
 /** `a,b c` → ['a', 'b', 'c']: commas or spaces, duplicates dropped. */
 export function parseList(option: string, value: string): string[] {
@@ -15,6 +16,21 @@ export function parseGrantTypes(value: string): GrantType[] {
   const unknown = items.find((item) => !isGrantType(item));
   if (unknown !== undefined) throw usageError(`option '--grant-types': unknown grant type '${unknown}' (use ${GRANT_TYPES.join(', ')})`);
   return items.filter(isGrantType);
+}
+
+/** The scopes an application may list beside `objects`: the built-in ones, then those their Apis publish. */
+export function knownScopes(objects: readonly ManifestObject[]): string[] {
+  const published = objects.flatMap((object) => (object.kind === 'Api' ? object.manifest.spec.scopes.map((scope) => scope.name) : []));
+  return [...new Set([...BUILT_IN_SCOPES, ...published])];
+}
+
+/**
+ * Refuses, before anything is written or a request opened, a scope the repository does not
+ * define, with the closest it does ("did you mean"); its rules would refuse it anyway
+ * (rules.unknown-scope), in words that cannot guess what was meant.
+ */
+export function requireScopesDefined(scopes: readonly string[] | undefined, objects: readonly ManifestObject[]): void {
+  if (scopes !== undefined) requireKnownScopes('scopes', scopes, knownScopes(objects));
 }
 
 /** Redirect URIs, each checked as the manifest checks it (the schema and redirect-uris.ts). */

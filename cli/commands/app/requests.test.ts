@@ -67,9 +67,23 @@ describe('edit', () => {
 
   it('refuses a change the repository rules refuse, before pushing anything', async () => {
     const branches = await world.remoteBranches();
-    await expect(edit({ ...world.as('alice'), name: 'reports', scopes: ['payroll:read'] })).rejects.toThrow(
-      /would not pass the repository's rules: apps\/reports\.yaml:\d+:\d+: .*payroll:read/,
+    await expect(edit({ ...world.as('alice'), name: 'reports', plan: 'platinum' })).rejects.toThrow(
+      /would not pass the repository's rules: apps\/reports\.yaml:\d+:\d+: .*platinum/,
     );
+    // A scope main does not define is refused first, with the closest one it does.
+    await expect(edit({ ...world.as('alice'), name: 'reports', scopes: ['open', 'invoice:read'] })).rejects.toMatchObject({
+      code: 'USAGE',
+      message: "option '--scopes': unknown scope 'invoice:read'",
+      hint: "Did you mean 'invoices:read'? Known scopes: open, openid, profile, email, invoices:read, invoices:write.",
+    });
+    await expect(create({ ...world.as('bob'), name: 'payroll-sync', description: 'Pays people.', scopes: ['payroll:read'] })).rejects.toMatchObject({
+      code: 'USAGE',
+      message: "option '--scopes': unknown scope 'payroll:read'",
+      hint: 'Known scopes: open, openid, profile, email, invoices:read, invoices:write.',
+    });
+    await expect(create({ ...world.as('bob'), name: 'payroll-sync', description: 'Pays people.', scopes: ['invoices:wrte'] })).rejects.toMatchObject({
+      hint: "Did you mean 'invoices:write'? Known scopes: open, openid, profile, email, invoices:read, invoices:write.",
+    });
     await expect(edit({ ...world.as('alice'), name: 'reports' })).rejects.toThrow(/nothing to change/);
     expect(await world.remoteBranches()).toEqual(branches);
   });
@@ -87,12 +101,17 @@ describe('secret rotation', () => {
     const rotation = await edit({ ...world.as('alice'), name: 'payments', rotateSecret: true, oldSecretExpiresInMs: 3 * 86_400_000, now: () => NOW });
     const secrets = (await world.repo.show(rotation.branch, 'apps/payments.yaml')).match(/sealed: \S+/g);
     expect(secrets).toHaveLength(2);
-    expect(await world.repo.show(rotation.branch, 'apps/payments.yaml')).toContain('expiresAt: 2025-03-04T10:00:00.000Z');
-    expect(rotation.rotated).toMatchObject({ oldExpiresAt: '2025-03-04T10:00:00.000Z', savedTo: world.credentialsFile });
+    expect(await world.repo.show(rotation.branch, 'apps/payments.yaml')).toContain('expiresAt: 2025-03-04T10:00:00Z');
+    expect(rotation.rotated).toMatchObject({ oldExpiresAt: '2025-03-04T10:00:00Z', savedTo: world.credentialsFile });
     expect(rotation.plan.lines).toEqual([
       '1 new client secret accepted.',
-      'An existing client secret now expires at 2025-03-04T10:00:00.000Z (rotation: clients switch to the new one before then).',
+      'An existing client secret now expires at 2025-03-04T10:00:00Z (rotation: clients switch to the new one before then).',
     ]);
+
+    // Both are kept, the new one marked pending until request #N is merged, with the expiry
+    // the rotation gave the one in use: `token get` sends that one until then (secretsToTry).
+    const kept = JSON.parse(await readFile(world.credentialsFile, 'utf8')).issuers['https://auth.example.com'].payments;
+    expect(kept).toMatchObject({ clientSecret: rotation.rotated!.secret, request: rotation.number, previousClientSecret: firstSecret, previousExpiresAt: '2025-03-04T10:00:00Z' });
 
     const pending = await show({ ...world.as('alice'), name: 'payments', reveal: true });
     expect(pending.keys).toMatchObject({ revealed: firstSecret, pending: { secret: rotation.rotated!.secret, request: rotation.number } });
@@ -108,10 +127,10 @@ describe('secret rotation', () => {
     await approve({ ...world.as('pat'), number: rotation.number });
     const view = await show({ ...world.as('alice'), name: 'payments', reveal: true });
     expect(view.keys?.revealed).toBe(rotation.rotated!.secret);
-    expect(view.keys?.secrets).toEqual([{ masked: '****************', expiresAt: '2025-03-08T10:00:00.000Z' }, { masked: '****************' }]);
+    expect(view.keys?.secrets).toEqual([{ masked: '****************', expiresAt: '2025-03-08T10:00:00Z' }, { masked: '****************' }]);
     // A second rotation must wait until the old secret has expired.
     await expect(edit({ ...world.as('alice'), name: 'payments', rotateSecret: true, now: () => NOW })).rejects.toThrow(
-      /already rotating its client secret \(the old one expires at 2025-03-08T10:00:00.000Z\)/,
+      /already rotating its client secret \(the old one expires at 2025-03-08T10:00:00Z\)/,
     );
     const credentials = JSON.parse(await readFile(world.credentialsFile, 'utf8'));
     expect(credentials.issuers['https://auth.example.com'].payments.clientSecret).toBe(rotation.rotated!.secret);

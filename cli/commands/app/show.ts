@@ -2,13 +2,21 @@
 // the secret masked unless --reveal finds it in the local credentials file), every request with
 // who decided it and when, and, with a server, whether the controller serves it yet.
 import {
-  APP_STATUS_LABELS,
+  ACTION_WORDS,
+  ACTIONS,
   appPath,
-  requestOutcome,
-  type AppStatus,
-  type RequestOutcome,
+  isoTime,
+  lifecycleOffers,
+  stateOfApp,
+  STATUS_WORDS,
+  statusOfApp,
+  type Action,
+  type AppState,
+  type AppStatusView,
   type RequestSummary,
+  type Status,
 } from '../../../controller/requests/index.ts';
+import { approvalOf, requestRecords, type RequestRecord } from '../../../controller/requests/decisions.ts';
 import type { Application } from '../../../controller/manifests/types.generated.ts';
 import type { ObjectStatus } from '../../../controller/store/sync-records.ts';
 import type { ReconcileStatus } from '../../../controller/reconcile/failures.ts';
@@ -37,17 +45,14 @@ export interface SecretView {
   expiresAt?: string;
 }
 
-export interface RequestView {
-  number: number;
-  kind: string;
-  outcome: RequestOutcome;
-  author: string;
-  openedAt: string;
-  /** Who approved (merged), rejected or cancelled it. */
-  decidedBy?: string | null;
-  decidedAt?: string;
-  url?: string;
-  mergeCommit?: string | null;
+/**
+ * One request: who asked, who decided it, when, and why (controller/requests/decisions.ts), its
+ * outcome in the shared words: a request still open is `awaiting-approval`, as statuses say it.
+ */
+export type RequestView = Omit<RequestRecord, 'outcome'> & { outcome: Exclude<RequestRecord['outcome'], 'open'> | 'awaiting-approval' };
+
+function requestView(record: RequestRecord): RequestView {
+  return { ...record, outcome: record.outcome === 'open' ? 'awaiting-approval' : record.outcome };
 }
 
 export interface ControllerView {
@@ -60,10 +65,22 @@ export interface ControllerView {
   message: string;
 }
 
+/** An action on the application: the command that takes it, or why it cannot be taken now. */
+export interface ActionSuggestion {
+  action: Action;
+  /** The shared word: "Edit", "Deactivate", … */
+  label: string;
+  command?: string;
+  reason?: string;
+}
+
 export interface AppShowResult {
   name: string;
-  status: AppStatus;
+  status: Status;
+  /** The status in words: "awaiting approval", "approved", … */
   statusLabel: string;
+  /** An approved application's state; absent before approval. */
+  state?: AppState;
   reason: string;
   /** From main; for an application awaiting approval, as its open create request asks. */
   overview?: {
@@ -91,6 +108,8 @@ export interface AppShowResult {
     credentialsFile: string;
   };
   requests: RequestView[];
+  /** What can be asked for next (controller/requests/actions.ts), as the portal offers it. */
+  actions: ActionSuggestion[];
   controller?: ControllerView;
 }
 
@@ -99,7 +118,8 @@ const MASK = '****************';
 export async function show(options: ShowOptions): Promise<AppShowResult> {
   const session = await startWithMain(options);
   const { main } = session;
-  const requests = await withGitHubErrors(() => listRequests(session.github.backend, { app: options.name, withMergers: true }));
+  const backend = session.github.backend;
+  const requests = await withGitHubErrors(() => listRequests(backend, { app: options.name, withMergers: true }));
   const view = statusOf(main, options.name, requests);
   if (view === undefined) {
     throw failure(`no application ${options.name}: it is not on ${main.branch} and no request names it`, {
@@ -113,18 +133,29 @@ export async function show(options: ShowOptions): Promise<AppShowResult> {
   const local = app === undefined ? {} : localSecrets(saved, app.spec.clientId, view.requests);
   const server = options.admin ?? (env.MERGEKEY_ADMIN_URL || undefined);
 
+  const records = await withGitHubErrors(() =>
+    requestRecords(view.requests, {
+      backend,
+      // Markers and trailers name the person only on what the portal's own account wrote.
+      portalLogin: main.settings?.spec.portalGitHubLogin,
+      approval: (commit) => approvalOf(session.clone, commit),
+    }),
+  );
+  const status = statusOfApp(view.status);
+  const state = stateOfApp(view.status);
   return {
     name: options.name,
-    status: view.status,
-    statusLabel: APP_STATUS_LABELS[view.status],
-    reason: view.reason,
+    status,
+    statusLabel: STATUS_WORDS[status],
+    ...(state === undefined ? {} : { state }),
+    reason: statusReason(view, records),
     ...(app === undefined ? {} : { overview: overview(app, view.onMain === undefined ? 'request' : 'main', main) }),
     ...(app === undefined
       ? {}
       : {
           keys: {
             clientId: app.spec.clientId,
-            secrets: (app.spec.credentials?.secrets ?? []).map((secret) => ({ masked: MASK, ...(secret.expiresAt === undefined ? {} : { expiresAt: secret.expiresAt }) })),
+            secrets: (app.spec.credentials?.secrets ?? []).map((secret) => ({ masked: MASK, ...(secret.expiresAt === undefined ? {} : { expiresAt: isoTime(secret.expiresAt) }) })),
             ...(app.spec.credentials?.jwks === undefined ? {} : { publicKeys: app.spec.credentials.jwks.keys.map((key) => key.kid ?? `${key.kty} key`) }),
             ...(options.reveal === true && local.current !== undefined ? { revealed: local.current } : {}),
             ...(options.reveal === true && local.pending !== undefined ? { pending: local.pending } : {}),
@@ -132,9 +163,29 @@ export async function show(options: ShowOptions): Promise<AppShowResult> {
             credentialsFile: file,
           },
         }),
-    requests: view.requests.map(requestView),
+    requests: records.map(requestView),
+    actions: suggestions(view),
     ...(server === undefined ? {} : { controller: await controllerView(session, main, server, options.name, view.requests) }),
   };
+}
+
+/** The command behind each action, for NAME. */
+const COMMANDS: Readonly<Record<Action, (name: string) => string>> = {
+  edit: (name) => `mergekey app edit ${name}`,
+  deactivate: (name) => `mergekey app deactivate ${name}`,
+  reactivate: (name) => `mergekey app reactivate ${name}`,
+  'rotate-secret': (name) => `mergekey app edit ${name} --rotate-secret`,
+  'cancel-request': (name) => `mergekey app cancel ${name}`,
+  'ask-again': (name) => `mergekey app ask-again ${name}`,
+};
+
+/** The actions the lifecycle shows for the application: each with its command, or why not now. */
+function suggestions(view: AppStatusView): ActionSuggestion[] {
+  const offers = lifecycleOffers(view);
+  return ACTIONS.filter((action) => offers[action].shown).map((action) => {
+    const reason = offers[action].reason;
+    return { action, label: ACTION_WORDS[action], ...(reason === undefined ? { command: COMMANDS[action](view.app) } : { reason }) };
+  });
 }
 
 /** The manifest an open create request asks for, read from its branch. */
@@ -168,23 +219,15 @@ function overview(app: Application, source: 'main' | 'request', main: MainState)
   };
 }
 
-function requestView(request: RequestSummary): RequestView {
-  const base = {
-    number: request.number,
-    kind: request.kind,
-    outcome: requestOutcome(request),
-    author: request.author,
-    openedAt: request.createdAt,
-    ...(request.htmlUrl === undefined ? {} : { url: request.htmlUrl }),
-  };
-  switch (request.state) {
-    case 'open':
-      return base;
-    case 'merged':
-      return { ...base, decidedBy: request.mergedBy ?? null, decidedAt: request.mergedAt, mergeCommit: request.mergeCommitSha };
-    case 'closed':
-      return { ...base, decidedBy: request.closedBy, decidedAt: request.closedAt };
-  }
+/**
+ * The status's reason. The lifecycle names who closed a create request on GitHub, which for the
+ * portal's is its account; the records name the person.
+ */
+function statusReason(view: AppStatusView, records: readonly RequestRecord[]): string {
+  if (view.status !== 'rejected' && view.status !== 'cancelled') return view.reason;
+  const create = records.find((record) => record.kind === 'create' && record.outcome === view.status);
+  if (create === undefined) return view.reason;
+  return `create request #${create.number} was ${view.status} by ${create.decidedBy ?? 'someone GitHub no longer knows'} at ${create.decidedAt}`;
 }
 
 /**
@@ -194,7 +237,7 @@ function requestView(request: RequestSummary): RequestView {
 async function controllerView(session: Session, main: MainState, server: string, name: string, requests: readonly RequestSummary[]): Promise<ControllerView> {
   const status = (await serverRequest(server, 'GET', '/api/v1/status', OPERATOR)) as ReconcileStatus;
   const applied = status.lastApplied;
-  const base = { server, ...(applied === undefined ? {} : { appliedCommit: applied.commit, appliedAt: applied.at }) };
+  const base = { server, ...(applied === undefined ? {} : { appliedCommit: applied.commit, appliedAt: isoTime(applied.at) }) };
   if (applied === undefined) return { ...base, serving: false, message: 'the controller has applied no commit yet' };
   const object: ObjectStatus | undefined = status.objectStatuses.find((entry) => entry.path === appPath(name));
   const appliedCondition = object?.conditions.find((condition) => condition.type === 'Applied');
@@ -221,11 +264,11 @@ async function controllerView(session: Session, main: MainState, server: string,
   if (appliedCondition !== undefined && appliedCondition.status !== 'True') {
     return { ...base, serving: false, message: `the controller holds ${appPath(name)} back: ${appliedCondition.message}` };
   }
-  return { ...base, serving: true, message: `applied: request #${latest.number} is live since ${applied.at}` };
+  return { ...base, serving: true, message: `applied: request #${latest.number} is live since ${isoTime(applied.at)}` };
 }
 
 export function formatShow(result: AppShowResult): string {
-  const lines: string[] = [`${result.name}: ${result.statusLabel} (${result.reason})`];
+  const lines: string[] = [`${result.name}: ${result.statusLabel}${result.state === undefined ? '' : `, ${result.state}`} (${result.reason})`];
   const o = result.overview;
   if (o !== undefined) {
     lines.push('', o.source === 'main' ? 'Overview' : 'Overview (as requested)');
@@ -262,16 +305,26 @@ export function formatShow(result: AppShowResult): string {
   if (result.requests.length === 0) lines.push('  (none: the application was added without a request)');
   for (const request of result.requests) {
     const decided =
-      request.outcome === 'open'
-        ? `open since ${request.openedAt}`
+      request.outcome === 'awaiting-approval'
+        ? `awaiting approval since ${request.openedAt}`
         : `${request.outcome} by ${request.decidedBy ?? 'someone GitHub no longer knows'} at ${request.decidedAt}`;
-    lines.push(`  #${request.number} ${request.kind} by ${request.author}: ${decided}`);
+    lines.push(`  #${request.number} ${request.kind}, asked by ${request.requestedBy}: ${decided}`);
+    if (request.outcome === 'rejected') lines.push(...indented('Reason', request.reason ?? '(none given)'));
+    if (request.comment !== undefined) lines.push(...indented('Comment', request.comment));
+  }
+  if (result.actions.length > 0) {
+    lines.push('', 'Actions', ...table(result.actions.map((action) => [action.label, action.command ?? `not now: ${action.reason}`])));
   }
   const c = result.controller;
   if (c !== undefined) {
     lines.push('', 'Controller', ...table([['Server', c.server], ['Serves', c.appliedCommit === undefined ? 'nothing yet' : `${c.appliedCommit.slice(0, 12)} (applied ${c.appliedAt})`], ['This app', c.message]]));
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** A labelled text under a request, every line of it indented. */
+function indented(label: string, text: string): string[] {
+  return text.split('\n').map((line, i) => `      ${i === 0 ? `${label}: ` : ' '.repeat(label.length + 2)}${line}`.trimEnd());
 }
 
 function table(rows: readonly [string, string][]): string[] {
@@ -282,10 +335,12 @@ function table(rows: readonly [string, string][]): string[] {
 export const command = defineCommand({
   summary: "Show an application's details, keys and requests.",
   description:
-    "Show NAME's overview, its keys (client id; the client secret masked unless --reveal finds it in " +
-    'your credentials file), its open and past requests with who approved, rejected or cancelled ' +
-    'them and when, and, with --admin (or MERGEKEY_ADMIN_URL: the operator listener), whether the controller serves its ' +
-    'latest approved request yet.',
+    "Show NAME's status and state, its overview, its keys (client id; the client secret masked unless " +
+    '--reveal finds it in your credentials file), its open and past requests with who asked, who ' +
+    "approved, rejected or cancelled them, when, and why (a rejection's reason, an approval's comment), " +
+    'the actions its status allows (the command, or why not now: "Edit request #4 awaits approval"; ' +
+    'Ask again after a rejection), and, with --admin (or MERGEKEY_ADMIN_URL: the operator listener), ' +
+    'whether the controller serves its latest approved request yet.',
   arguments: [{ name: 'NAME', description: 'The application.', required: true }],
   options: {
     reveal: { type: 'boolean', description: 'Show the client secret, if your credentials file has it.' },

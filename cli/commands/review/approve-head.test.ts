@@ -21,22 +21,23 @@ afterAll(async () => world?.close());
 let branches = 0;
 
 /** A request alice opens by hand: a new app, at commit `headSha` on `branch`. */
-async function request(): Promise<{ number: number; headSha: string; branch: string }> {
+async function request(): Promise<{ number: number; headSha: string; branch: string; app: string }> {
   const branch = `request-${++branches}`;
-  const opened = await world.handmade('alice', branch, { [`apps/reports${branches}.yaml`]: await appYaml(world.key, `reports${branches}`) });
-  return { ...opened, branch };
+  const app = `reports${branches}`;
+  const opened = await world.handmade('alice', branch, { [`apps/${app}.yaml`]: await appYaml(world.key, app) });
+  return { ...opened, branch, app };
 }
 
-/** alice pushes a commit the publisher never saw onto the request's branch. */
-async function sneak(opened: { branch: string; headSha: string }): Promise<string> {
-  return world.repo.pushBranch(opened.branch, { 'apps/sneaked.yaml': await appYaml(world.key, 'sneaked') }, 'Sneaked in', opened.headSha);
+/** alice pushes a commit the publisher never saw onto the request's branch: the same app, described anew. */
+async function sneak(opened: { branch: string; headSha: string; app: string }): Promise<string> {
+  return world.repo.pushBranch(opened.branch, { [`apps/${opened.app}.yaml`]: await appYaml(world.key, opened.app, { description: 'Sneaked in.' }) }, 'Sneaked in', opened.headSha);
 }
 
 /**
  * pat's GitHub client, where alice pushes a commit the publisher never saw onto the request's
  * branch once: right after the call named `after` answers, or right before the one named `before`.
  */
-function pushing(opened: { branch: string; headSha: string }, when: { after?: keyof RequestsBackend; before?: keyof RequestsBackend }): { backend: RequestsBackend; pushed: () => boolean } {
+function pushing(opened: { branch: string; headSha: string; app: string }, when: { after?: keyof RequestsBackend; before?: keyof RequestsBackend }): { backend: RequestsBackend; pushed: () => boolean } {
   let pushed = false;
   const push = async () => {
     if (pushed) return;
@@ -109,4 +110,25 @@ it('approve --head merges only the commit the publisher reviewed', async () => {
   expect(await world.repo.log(merged.mergeCommit, '%P')).toBe(`${mainBefore} ${newHead}`);
   const approvals = (await world.github('pat').listReviews(opened.number)).filter((review) => review.state === 'APPROVED');
   expect(approvals.map((review) => review.commitId)).toEqual([newHead]);
+});
+
+it('approve runs the repository check here, as the portal does, and merges nothing it refuses', async () => {
+  // A request no workflow judged on GitHub (its verdict: none) that changes two applications.
+  const opened = await world.handmade('alice', 'two-apps', {
+    'apps/alpha.yaml': await appYaml(world.key, 'alpha'),
+    'apps/omega.yaml': await appYaml(world.key, 'omega'),
+  });
+  const mainBefore = await world.repo.revParse('main');
+  const error = await approve({ ...world.as('pat'), number: opened.number }).catch((caught: unknown) => caught);
+  expect(error).toBeInstanceOf(RequestError);
+  expect(error).toMatchObject({
+    code: 'check-refused',
+    params: { request: opened.number },
+    message: `the repository check, run here, refuses #${opened.number}: this pull request changes 2 applications (alpha, omega); open one request per application`,
+    hint: 'Its author must change it (or cancel it); reject it with mergekey review reject.',
+  });
+  expect(exitCodeFor(error)).toBe(EXIT_CODES.failure);
+  expect(await world.repo.revParse('main')).toBe(mainBefore);
+  expect((await world.github('pat').getPullRequest(opened.number)).state).toBe('open');
+  expect(await world.github('pat').listReviews(opened.number)).toEqual([]);
 });

@@ -5,7 +5,8 @@ import { usageError } from '../../errors.ts';
 import { GITHUB_OPTIONS } from '../../github-options.ts';
 import { withGitHubErrors } from '../../../controller/requests/errors.ts';
 import { approveRequest, type ApproveResult } from '../../../controller/requests/review.ts';
-import { startSession, type SessionOptions } from '../../../controller/requests/session.ts';
+import { checkBeforeApproval } from '../../../controller/requests/review-details.ts';
+import { startWithMain, type SessionOptions } from '../../../controller/requests/session.ts';
 
 export type { ApproveResult };
 
@@ -18,11 +19,12 @@ export interface ApproveOptions extends SessionOptions {
 }
 
 export async function approve(options: ApproveOptions): Promise<ApproveResult> {
-  const { github } = await startSession(options);
+  const { github, clone, main } = await startWithMain(options);
   const backend = github.backend;
   return withGitHubErrors(async () => {
     const me = await backend.whoAmI();
-    return approveRequest(backend, options.number, { tokenLogin: me.login }, options.comment, options.head);
+    const { head } = await checkBeforeApproval(clone, main.commit, backend, options.number, options.head);
+    return approveRequest(backend, options.number, { tokenLogin: me.login }, options.comment, head);
   });
 }
 
@@ -44,7 +46,8 @@ export const command = defineCommand({
     'Approve pull request N as a publisher: submit an approving review, then merge it with a merge ' +
     "commit, only if its head is still the commit the check's verdict was read on (or the commit " +
     "given with --head, as 'mergekey review list' shows it): a branch pushed to since is refused and " +
-    'nothing is merged. Refused when the repository check refused it, and for your own request. ' +
+    'nothing is merged. The repository check runs here first, as in the portal: refused when it ' +
+    'refuses (or when the check workflow on GitHub refused), and for your own request. ' +
     'Once merged, the controller applies it.',
   arguments: [{ name: 'N', description: 'The pull request number.', required: true }],
   options: {
@@ -55,7 +58,7 @@ export const command = defineCommand({
   examples: ['mergekey review approve 12', 'mergekey review approve 12 --head 3f2a9c1e4b7d'],
   run: (input) => approve({ number: parsePullNumber(input.n), comment: input.comment, head: input.head === undefined ? undefined : parseHead(input.head), githubRepo: input.githubRepo, githubApiUrl: input.githubApiUrl }),
   render: (result) =>
-    `Approved and merged #${result.number} (${result.title}) as ${result.mergeCommit.slice(0, 12)}.` +
-    (result.check.state === 'allowed' ? '' : `\nNote: the repository check had not passed (${result.check.state}).`) +
+    `Approved and merged #${result.number} (${result.title}) as ${result.mergeCommit.slice(0, 12)}; the check, run here, allowed it.` +
+    (result.check.state === 'pending' ? '\nNote: the check workflow on GitHub had not finished.' : '') +
     '\n',
 });

@@ -1,14 +1,14 @@
 // `mergekey token get APP`: asks the controller's token endpoint for a token with the
 // application's own credentials (from the local credentials file), as the application itself
 // would — a quick way for a developer to try an application's scopes or call an API by hand.
-import { createInterface } from 'node:readline';
-import { Writable } from 'node:stream';
 import { AUTH_METHODS, DEFAULT_AUTH_METHOD, GRANT_TYPES, type GrantType, type SecretAuthMethod } from '../../../controller/manifests/vocabulary.ts';
 import { defineCommand } from '../../command.ts';
 import { failure, usageError } from '../../errors.ts';
 import { SERVER_OPTION, serverUrl } from '../status.ts';
 import { JWT_BEARER_ASSERTION_TYPE, readSigningKey, signClientAssertion } from './assertion.ts';
-import { appClient, basicAuthorization, call, refusal, savedApp, type SavedApp } from './client.ts';
+import { requireKnownScopes } from '../../suggest.ts';
+import { readSecretLine, SECRET_OPTIONS, secretInput } from './secret-input.ts';
+import { appClient, basicAuthorization, call, callWithSecrets, keepGivenSecret, refusal, savedApp, type HttpAnswer, type SavedApp, type SecretInput } from './client.ts';
 
 /** The methods that authenticate with a client secret; private_key_jwt signs with --private-key instead. */
 const SECRET_METHODS: readonly SecretAuthMethod[] = AUTH_METHODS.filter((method): method is SecretAuthMethod => method !== 'private_key_jwt' && method !== 'none');
@@ -27,7 +27,11 @@ export interface TokenGetOptions {
   authMethod?: SecretAuthMethod;
   /** For a private_key_jwt application: the file with the private key to sign a client assertion. */
   privateKey?: string | undefined;
+  /** A client secret given for this run instead of a saved one, or how to ask for one. */
+  secrets?: SecretInput | undefined;
   env?: NodeJS.ProcessEnv;
+  /** For choosing between the saved secrets of a rotation (secretsToTry). */
+  now?: () => number;
 }
 
 /** RFC 6749 section 5.1. */
@@ -60,30 +64,47 @@ export async function tokenGet(options: TokenGetOptions): Promise<TokenGetResult
 
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
   let client: SavedApp;
+  let answer: HttpAnswer;
   if (options.privateKey !== undefined) {
+    const { secret, clientId, save } = options.secrets ?? {};
+    if (secret !== undefined || clientId !== undefined || save === true) {
+      throw usageError('--private-key signs for a private_key_jwt application, which has no client secret: leave out --secret-stdin, --client-id and --save');
+    }
     // Read before anything is asked of the server: a wrong file is the user's to fix first.
     const signing = readSigningKey(options.privateKey);
     client = await savedApp(options.server, options.app, options.env);
+    requireScopesKnownTo(client, options.scope);
     form.set('client_id', client.clientId);
     form.set('client_assertion_type', JWT_BEARER_ASSERTION_TYPE);
     form.set('client_assertion', await signClientAssertion(signing, client.clientId, client.issuer));
+    answer = await call(client.server, '/oauth2/token', { method: 'POST', headers, body: form.toString() });
   } else {
-    const withSecret = await appClient(options.server, options.app, options.env);
-    if (options.authMethod === 'client_secret_post') {
-      form.set('client_id', withSecret.clientId);
-      form.set('client_secret', withSecret.clientSecret);
-    } else {
-      headers.authorization = basicAuthorization(withSecret.clientId, withSecret.clientSecret);
-    }
-    client = withSecret;
+    client = await appClient(options.server, options.app, options.env, options.secrets, (options.now ?? Date.now)());
+    requireScopesKnownTo(client, options.scope);
+    const withSecret = client;
+    answer = await callWithSecrets(client, '/oauth2/token', (secret) => {
+      const body = new URLSearchParams(form);
+      if (options.authMethod === 'client_secret_post') {
+        body.set('client_id', withSecret.clientId);
+        body.set('client_secret', secret);
+        return { method: 'POST', headers, body: body.toString() };
+      }
+      return { method: 'POST', headers: { ...headers, authorization: basicAuthorization(withSecret.clientId, secret) }, body: body.toString() };
+    });
   }
-  const answer = await call(client.server, '/oauth2/token', { method: 'POST', headers, body: form.toString() });
   if (answer.status !== 200) throw refusal('the token endpoint', answer, client, options.privateKey);
   const body = answer.json as Partial<TokenGetResult> | undefined;
   if (typeof body?.access_token !== 'string' || typeof body.token_type !== 'string') {
     throw failure(`the token endpoint answered 200 without a token: ${answer.text.slice(0, 200)}`);
   }
+  if (options.secrets?.save === true) keepGivenSecret(client, options.env);
   return { issuer: client.issuer, ...body } as TokenGetResult;
+}
+
+/** A scope the controller does not know at all is a typo: said with the closest it knows, and nothing is asked. */
+function requireScopesKnownTo(client: SavedApp, scope: string | undefined): void {
+  if (scope === undefined || client.scopesSupported.length === 0) return;
+  requireKnownScopes('scope', scope.split(/\s+/).filter((item) => item !== ''), client.scopesSupported);
 }
 
 /**
@@ -92,37 +113,6 @@ export async function tokenGet(options: TokenGetOptions): Promise<TokenGetResult
  */
 export function readPassword(stdin: NodeJS.ReadStream = process.stdin, prompt: NodeJS.WriteStream = process.stderr): Promise<string> {
   return readSecretLine('Password', stdin, prompt);
-}
-
-/**
- * A secret the command needs (a password, a refresh token): the first line on stdin when it is a
- * pipe, else typed at the terminal without echo. Never a flag: any local user reads a process's
- * argv (/proc/PID/cmdline, `ps`), and shells keep it in their history; a refresh token there is a
- * token anyone on the machine can exchange (RFC 6749 section 10.4: refresh tokens "MUST be kept
- * confidential in transit and storage").
- */
-export async function readSecretLine(label: string, stdin: NodeJS.ReadStream = process.stdin, prompt: NodeJS.WriteStream = process.stderr): Promise<string> {
-  if (stdin.isTTY !== true) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of stdin) chunks.push(Buffer.from(chunk as Buffer));
-    return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
-  }
-  prompt.write(`${label}: `);
-  let muted = true;
-  const output = new Writable({
-    write(chunk, _encoding, done) {
-      if (!muted) prompt.write(chunk as Buffer);
-      done();
-    },
-  });
-  const rl = createInterface({ input: stdin, output, terminal: true });
-  try {
-    return await new Promise<string>((resolve) => rl.question('', resolve));
-  } finally {
-    muted = false;
-    rl.close();
-    prompt.write('\n');
-  }
 }
 
 export function formatToken(result: TokenGetResult, format: 'text' | 'json' | 'token'): string {
@@ -145,7 +135,9 @@ export const command = defineCommand({
   description:
     "Call the controller's token endpoint as the application: with its client id and secret from the " +
     'local credentials file (saved by `mergekey app new`, found under the issuer the controller ' +
-    'announces). client_credentials by default; --grant password takes --username and reads the ' +
+    'announces), or a secret given on stdin with --secret-stdin or typed at the prompt when none is saved ' +
+    '(--save keeps it). During a secret rotation it sends the secret that works until the old one expires. ' +
+    'client_credentials by default; --grant password takes --username and reads the ' +
     'password from stdin or the terminal; --grant refresh_token reads the refresh token the same way ' +
     '(secrets are never flags: process listings and shell history show those). ' +
     'A private_key_jwt application signs a client assertion (RFC 7523) with the private key given by --private-key. ' +
@@ -175,6 +167,7 @@ export const command = defineCommand({
       choices: ['text', 'json', 'token'],
       default: 'text',
     },
+    ...SECRET_OPTIONS,
   },
   examples: [
     'mergekey token get order-sync',
@@ -182,9 +175,18 @@ export const command = defineCommand({
     'mergekey token get storefront --grant password --username alice < password.txt',
     'mergekey token get storefront --grant refresh_token < refresh-token.txt',
     'mergekey token get reports --private-key reports.private.jwk.json',
+    'mergekey token get portal-made-app --client-id portal-made-app-1f2e --secret-stdin --save < secret.txt',
   ],
-  run: async (input) =>
-    tokenGet({
+  run: async (input) => {
+    const readsStdin = input.grant === 'refresh_token' || (input.grant === 'password' && input.username !== undefined);
+    if (input.secretStdin && readsStdin) {
+      throw usageError(
+        `--secret-stdin and --grant ${input.grant} would both read stdin`,
+        `Save the client secret first ('mergekey token get ${input.app} --secret-stdin --save'), then run this without --secret-stdin.`,
+      );
+    }
+    const secrets = await secretInput(input);
+    return tokenGet({
       app: input.app,
       server: serverUrl(input.server),
       grant: input.grant,
@@ -194,6 +196,8 @@ export const command = defineCommand({
       refreshToken: input.grant === 'refresh_token' ? await readSecretLine('Refresh token') : undefined,
       authMethod: input.authMethod,
       privateKey: input.privateKey,
-    }),
+      secrets,
+    });
+  },
   render: (result, input) => formatToken(result, input.format),
 });

@@ -4,8 +4,9 @@ import type { TokenSummary } from '../../../controller/oauth/live-tokens.ts';
 import { defineCommand } from '../../command.ts';
 import { failure } from '../../errors.ts';
 import { SERVER_OPTION, serverUrl } from '../status.ts';
-import { LISTING_PRIVATE_KEY_OPTION, listingAccess, type ListingAccess } from './access.ts';
-import { call, refusal } from './client.ts';
+import { callListing, LISTING_PRIVATE_KEY_OPTION, listingAccess, type ListingAccess } from './access.ts';
+import { refusal, type SecretInput } from './client.ts';
+import { SECRET_OPTIONS, secretInput } from './secret-input.ts';
 
 // One token as the controller lists it: the wire type is the server's own.
 export type { TokenSummary };
@@ -15,6 +16,8 @@ export interface TokenListOptions {
   server: string;
   /** For a private_key_jwt application: its private key file. */
   privateKey?: string | undefined;
+  /** A client secret given for this run instead of a saved one, or how to ask for one. */
+  secrets?: SecretInput | undefined;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -28,18 +31,17 @@ export interface TokenListResult {
 const PAGE = 1000;
 
 export async function tokenList(options: TokenListOptions): Promise<TokenListResult> {
-  const access = await listingAccess(options.server, options.app, options.env, options.privateKey);
+  const access = await listingAccess(options.server, options.app, options.env, options.privateKey, options.secrets);
   return { app: options.app, issuer: access.client.issuer, tokens: await listAll(access) };
 }
 
-export async function listAll({ client, authorization, privateKey }: ListingAccess): Promise<TokenSummary[]> {
+export async function listAll(access: ListingAccess): Promise<TokenSummary[]> {
+  const { client, privateKey } = access;
   const tokens: TokenSummary[] = [];
   let after: string | undefined;
   do {
     const query = new URLSearchParams({ limit: String(PAGE), ...(after === undefined ? {} : { after }) });
-    const answer = await call(client.server, `/api/v1/apps/${encodeURIComponent(client.app)}/tokens?${query}`, {
-      headers: { authorization, accept: 'application/json' },
-    });
+    const answer = await callListing(access, `/api/v1/apps/${encodeURIComponent(client.app)}/tokens?${query}`, { headers: { accept: 'application/json' } });
     if (answer.status !== 200) throw refusal('the token listing', answer, client, privateKey);
     const page = answer.json as { tokens?: TokenSummary[]; next?: string } | undefined;
     if (!Array.isArray(page?.tokens)) throw failure(`the token listing answered 200 without a list: ${answer.text.slice(0, 200)}`);
@@ -63,15 +65,17 @@ export const command = defineCommand({
   description:
     "List the live (unexpired, unrevoked) access and refresh tokens of an application, masked, with " +
     'their subject, scope and times. Authorised by the application\'s own credentials from the local ' +
-    'credentials file, or for a private_key_jwt application by a token got with --private-key. ' +
+    'credentials file (or a secret given on stdin with --secret-stdin, or typed at the prompt when none is saved), ' +
+    'or for a private_key_jwt application by a token got with --private-key. ' +
     '--format json includes each token\'s full id (a handle, not a credential).',
   arguments: [{ name: 'APP', description: 'The application (metadata.name).', required: true }],
   options: {
     server: SERVER_OPTION,
     'private-key': LISTING_PRIVATE_KEY_OPTION,
+    ...SECRET_OPTIONS,
     format: { type: 'string', valueName: 'FORMAT', description: 'text prints a table; json prints the list.', choices: ['text', 'json'], default: 'text' },
   },
   examples: ['mergekey token list order-sync', 'mergekey token list order-sync --format json'],
-  run: (input) => tokenList({ app: input.app, server: serverUrl(input.server), privateKey: input.privateKey }),
+  run: async (input) => tokenList({ app: input.app, server: serverUrl(input.server), privateKey: input.privateKey, secrets: await secretInput(input) }),
   render: (result, input) => (input.format === 'json' ? JSON.stringify(result, null, 2) + '\n' : formatTokenList(result)),
 });

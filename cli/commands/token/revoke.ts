@@ -4,8 +4,9 @@
 import { defineCommand } from '../../command.ts';
 import { failure } from '../../errors.ts';
 import { SERVER_OPTION, serverUrl } from '../status.ts';
-import { LISTING_PRIVATE_KEY_OPTION, listingAccess } from './access.ts';
-import { call, refusal } from './client.ts';
+import { callListing, LISTING_PRIVATE_KEY_OPTION, listingAccess } from './access.ts';
+import { refusal, type SecretInput } from './client.ts';
+import { SECRET_OPTIONS, secretInput } from './secret-input.ts';
 import { listAll } from './list.ts';
 
 export interface TokenRevokeOptions {
@@ -15,6 +16,8 @@ export interface TokenRevokeOptions {
   server: string;
   /** For a private_key_jwt application: its private key file. */
   privateKey?: string | undefined;
+  /** A client secret given for this run instead of a saved one, or how to ask for one. */
+  secrets?: SecretInput | undefined;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -24,7 +27,7 @@ export interface TokenRevokeResult {
 }
 
 export async function tokenRevoke(options: TokenRevokeOptions): Promise<TokenRevokeResult> {
-  const access = await listingAccess(options.server, options.app, options.env, options.privateKey);
+  const access = await listingAccess(options.server, options.app, options.env, options.privateKey, options.secrets);
   let id = options.token;
   if (id.includes('...')) {
     const matches = (await listAll(access)).filter((t) => t.masked === id);
@@ -36,9 +39,9 @@ export async function tokenRevoke(options: TokenRevokeOptions): Promise<TokenRev
     }
     id = matches[0]!.id;
   }
-  const answer = await call(access.client.server, `/api/v1/apps/${encodeURIComponent(options.app)}/tokens/${encodeURIComponent(id)}`, {
+  const answer = await callListing(access, `/api/v1/apps/${encodeURIComponent(options.app)}/tokens/${encodeURIComponent(id)}`, {
     method: 'DELETE',
-    headers: { authorization: access.authorization, accept: 'application/json' },
+    headers: { accept: 'application/json' },
   });
   if (answer.status === 404) {
     throw failure(`${options.app} holds no live token ${id} (expired, revoked already, or never issued)`, {
@@ -55,14 +58,15 @@ export const command = defineCommand({
     "Revoke a live token of an application: an access token stops introspecting as active at once; a " +
     'refresh token is revoked with its whole family (every refresh and access token rotated from the ' +
     'same grant). TOKEN is the masked form `mergekey token list` shows or the full id from ' +
-    '`--format json`. Authorised by the application\'s own credentials from the local credentials file, ' +
+    '`--format json`. Authorised by the application\'s own credentials from the local credentials file ' +
+    '(or a secret given on stdin with --secret-stdin, or typed at the prompt when none is saved), ' +
     'or for a private_key_jwt application by a token got with --private-key.',
   arguments: [
     { name: 'APP', description: 'The application (metadata.name).', required: true },
     { name: 'TOKEN', description: 'The token, as `mergekey token list` shows it.', required: true },
   ],
-  options: { server: SERVER_OPTION, 'private-key': LISTING_PRIVATE_KEY_OPTION },
+  options: { server: SERVER_OPTION, 'private-key': LISTING_PRIVATE_KEY_OPTION, ...SECRET_OPTIONS },
   examples: ['mergekey token revoke order-sync at_3f2a...9c1d'],
-  run: (input) => tokenRevoke({ app: input.app, token: input.token, server: serverUrl(input.server), privateKey: input.privateKey }),
+  run: async (input) => tokenRevoke({ app: input.app, token: input.token, server: serverUrl(input.server), privateKey: input.privateKey, secrets: await secretInput(input) }),
   render: (result) => `revoked ${result.id} of ${result.app}\n`,
 });

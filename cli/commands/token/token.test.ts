@@ -111,8 +111,26 @@ describe('mergekey token', () => {
     expect(refused.message).toMatch(/^the token endpoint refused \(401 invalid_client: /);
     expect(refused.hint).toContain('--auth-method');
 
-    const scope = await failureOf(tokenGet({ app: 'billing', server: t.server.url, grant: 'client_credentials', scope: 'orders:write', env }));
+    // A scope the controller knows but billing does not hold.
+    const scope = await failureOf(tokenGet({ app: 'billing', server: t.server.url, grant: 'client_credentials', scope: 'openid', env }));
     expect(scope.message).toMatch(/^the token endpoint refused \(400 invalid_scope/);
+  });
+
+  it('refuses a scope the controller does not know, with the closest one it knows (its metadata\'s scopes_supported)', async () => {
+    await t.commit({
+      'apis/catalog.yaml':
+        'apiVersion: mergekey/v1\nkind: Api\nmetadata:\n  name: catalog\nspec:\n  description: The catalog.\n' +
+        '  audience: https://catalog.example.test\n  scopes:\n    - name: catalog:read\n      description: Read it.\n    - name: catalog:write\n      description: Change it.\n',
+    });
+    expect((await fetch(`${t.server.adminUrl}/api/v1/sync?wait=true`, { method: 'POST' })).status).toBe(200);
+    const typo = await failureOf(tokenGet({ app: 'billing', server: t.server.url, grant: 'client_credentials', scope: 'open catalogs:write', env }));
+    expect([typo.code, typo.message, typo.hint]).toEqual([
+      'USAGE',
+      "option '--scope': unknown scope 'catalogs:write'",
+      "Did you mean 'catalog:write'? Known scopes: open, openid, profile, email, catalog:read, catalog:write.",
+    ]);
+    const far = await failureOf(tokenGet({ app: 'billing', server: t.server.url, grant: 'client_credentials', scope: 'payroll', env }));
+    expect(far.hint).toBe('Known scopes: open, openid, profile, email, catalog:read, catalog:write.');
   });
 
   it('refuses options that do not go with the grant before asking anything', async () => {

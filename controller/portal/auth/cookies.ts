@@ -1,6 +1,7 @@
-// The portal's cookies (session, sign-in form, device, a Try sign-in attempt) and their attributes, decided in one place:
+// The portal's cookies (session, sign-in form, device, a Try sign-in attempt, the key to a generated
+// token's answer) and their attributes, decided in one place:
 // HttpOnly, SameSite=Lax, Path=/; under an https issuer also Secure and `__Host-` prefixed.
-export type CookieBase = 'session' | 'signin' | 'device' | 'try-sign-in';
+export type CookieBase = 'session' | 'signin' | 'device' | 'try-sign-in' | 'generated';
 
 export interface PortalCookies {
   name(base: CookieBase): string;

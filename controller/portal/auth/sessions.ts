@@ -4,7 +4,7 @@
 // period, on sign-out, or when the user's password changes (the record keeps a fingerprint of the
 // password hash it was opened with), and a user holds a bounded number at once.
 import { createHash } from 'node:crypto';
-import { isLive, SESSION_VERSION, type Flash, type SessionRecord, type SessionStore } from '../../store/sessions.ts';
+import { isLive, SESSION_VERSION, type Flash, type SealedAnswer, type SessionRecord, type SessionStore } from '../../store/sessions.ts';
 import { newToken } from './csrf.ts';
 
 export interface SessionOptions {
@@ -90,6 +90,14 @@ export class Sessions {
   async setFlash(id: string, session: SessionRecord, flash: Flash | undefined): Promise<void> {
     const { flash: _old, ...rest } = session;
     await this.#options.guard(this.#store.replace(id, flash === undefined ? rest : { ...rest, flash }));
+  }
+
+  /** Keeps Generate Token's sealed answer for the page that shows it once, or forgets the one shown. */
+  async setGenerated(id: string, session: SessionRecord, generated: SealedAnswer | undefined): Promise<SessionRecord> {
+    const { generated: _old, ...rest } = session;
+    const next = generated === undefined ? rest : { ...rest, generated };
+    await this.#options.guard(this.#store.replace(id, next));
+    return next;
   }
 
   async destroy(id: string): Promise<void> {

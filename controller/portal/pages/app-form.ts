@@ -1,11 +1,12 @@
 // The New Application and Edit Application forms, their validation, and the pages that confirm
 // what was submitted (the new client secret is shown there, once).
-import type { ChangePlan } from '../../requests/index.ts';
+import { REQUEST_WORDS, type ChangePlan } from '../../requests/index.ts';
 import type { Application } from '../../manifests/types.generated.ts';
 import { redirectUriProblem } from '../../manifests/redirect-uris.ts';
 import { DEFAULT_GRANT_TYPES, GRANT_TYPES, isGrantType, PUBLIC_CLIENT_GRANT_TYPES, type GrantType } from '../../manifests/vocabulary.ts';
-import { html, inlineMarkdown, safeUrl } from '../html.ts';
-import { BASE, csrfField, errorSummary, fieldError, invalid, layout, shownOnce, type FieldErrors, type PageContext } from './layout.ts';
+import type { RequestRecord } from '../../requests/decisions.ts';
+import { html, inlineMarkdown, safeUrl, type SafeHtml } from '../html.ts';
+import { BASE, csrfField, errorSummary, fieldError, invalid, layout, shownOnce, time, type FieldErrors, type PageContext } from './layout.ts';
 
 export interface AppFormValues {
   name: string;
@@ -128,6 +129,7 @@ export function appFormPage(
   values: AppFormValues,
   scopes: readonly ScopeChoice[],
   errors: FieldErrors = {},
+  again?: RequestRecord,
 ): string {
   const isNew = mode.kind === 'new';
   const title = isNew ? 'New Application' : `Edit ${mode.name}`;
@@ -140,6 +142,7 @@ export function appFormPage(
     <p>${isNew
       ? 'Your application is submitted to a publisher for approval as a pull request on the manifests repository. Fields marked required must be filled in.'
       : 'Your changes are submitted to a publisher for approval; until then the application keeps its current settings.'}</p>
+    ${again === undefined ? undefined : askingAgain(again)}
     ${errorSummary(errors)}
     <form method="post" action="${action}" class="form" novalidate>
       ${csrfField(ctx.csrf)}
@@ -211,6 +214,15 @@ export function appFormPage(
   );
 }
 
+/** Above a form that asks again: the rejection it answers, so the developer can change what was refused. */
+function askingAgain(rejected: RequestRecord): SafeHtml {
+  return html`<div class="banner banner--info" id="asking-again">
+    <p><strong>Asking again.</strong> ${REQUEST_WORDS[rejected.kind]} #${rejected.number} was rejected${rejected.decidedBy === undefined ? '' : ` by ${rejected.decidedBy}`}${rejected.reason === undefined ? '.' : ':'}</p>
+    ${rejected.reason === undefined ? undefined : html`<blockquote class="reason">${rejected.reason}</blockquote>`}
+    <p>The form holds what it asked for: change what the publisher refused, then send it.</p>
+  </div>`;
+}
+
 /** The edit's confirmation step: what merging would change, and the form's values carried along. */
 export function editConfirmPage(ctx: PageContext, name: string, values: AppFormValues, plan: ChangePlan, what: readonly string[]): string {
   return layout(
@@ -276,7 +288,7 @@ export function rotatedPage(ctx: PageContext, name: string, number: number, secr
     `New client secret for ${name}`,
     html`<div class="banner banner--success" role="status"><p><strong>Rotation submitted for approval</strong> as edit request #${number}.</p></div>
     <h1>New client secret for ${name}</h1>
-    ${shownOnce('client-secret', 'New client secret', secret, `Copy it now: it is shown this once. It works once a publisher approves request #${number} and the controller applies it; the current secret keeps working until ${oldExpiresAt}.`)}
+    ${shownOnce('client-secret', 'New client secret', secret, html`Copy it now: it is shown this once. It works once a publisher approves request #${number} and the controller applies it; the current secret keeps working until ${time(oldExpiresAt)}.`)}
     <p><a class="button" href="${BASE}/apps/${name}">Back to ${name}</a></p>`,
   );
 }

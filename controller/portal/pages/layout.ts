@@ -1,7 +1,7 @@
 // The page shell and the small pieces every page uses: landmarks (header, nav, main, footer), a
 // skip link, the live region confirmations are announced in, banners, forms that carry the CSRF
 // token, and status badges that say their status in words (never by colour alone).
-import { APP_STATUS_LABELS, type AppStatus } from '../../requests/index.ts';
+import { isoTime, STATUS_WORDS, stateOfApp, statusOfApp, type AppStatus } from '../../requests/index.ts';
 import type { PortalUser } from '../accounts.ts';
 import { html, type SafeHtml } from '../html.ts';
 import { mayReview, seesEveryApplication } from '../policy.ts';
@@ -17,6 +17,8 @@ export interface PageContext {
   /** Versioned asset URLs, so browsers may cache them. */
   assets: { css: string; js: string; icon: string };
   nav?: 'apps' | 'review' | 'authorized';
+  /** The server has no forge: nothing to review, so the navigation does not offer it. */
+  noForge?: boolean;
 }
 
 export function layout(ctx: PageContext, title: string, body: SafeHtml): string {
@@ -54,7 +56,7 @@ function navigation(ctx: PageContext, user: PortalUser): SafeHtml {
   return html`<nav class="site-nav" aria-label="Main">
     <ul>
       <li><a href="${BASE}/apps"${current('apps')}>${seesEveryApplication(user) ? 'Applications' : 'My Applications'}</a></li>
-      ${mayReview(user) ? html`<li><a href="${BASE}/review"${current('review')}>Requests to review</a></li>` : undefined}
+      ${mayReview(user) && ctx.noForge !== true ? html`<li><a href="${BASE}/review"${current('review')}>Requests to review</a></li>` : undefined}
       <li><a href="${BASE}/authorized"${current('authorized')}>Authorized applications</a></li>
     </ul>
   </nav>
@@ -69,8 +71,16 @@ export function csrfField(token: string | undefined): SafeHtml {
   return html`<input type="hidden" name="_csrf" value="${token ?? ''}">`;
 }
 
+/** The status in the shared words ("awaiting approval", "approved", …): the request's decision, not the state. */
 export function statusBadge(status: AppStatus): SafeHtml {
-  return html`<span class="status status--${status}">${APP_STATUS_LABELS[status]}</span>`;
+  const shown = statusOfApp(status);
+  return html`<span class="status status--${shown}">${STATUS_WORDS[shown]}</span>`;
+}
+
+/** An approved application's state (active or inactive), shown apart from its status; nothing before approval. */
+export function stateBadge(status: AppStatus): SafeHtml | undefined {
+  const state = stateOfApp(status);
+  return state === undefined ? undefined : html`<span class="state state--${state}">${state}</span>`;
 }
 
 export function banner(kind: 'error' | 'warning' | 'info', message: string | SafeHtml, hint?: string): SafeHtml {
@@ -78,7 +88,7 @@ export function banner(kind: 'error' | 'warning' | 'info', message: string | Saf
 }
 
 /** A secret or token shown once: selectable text, a copy button (with JavaScript), and the warning. */
-export function shownOnce(id: string, label: string, value: string, note: string): SafeHtml {
+export function shownOnce(id: string, label: string, value: string, note: string | SafeHtml): SafeHtml {
   return html`<div class="secret">
     <p class="secret-label" id="${id}-label">${label}</p>
     <div class="secret-row">
@@ -89,10 +99,20 @@ export function shownOnce(id: string, label: string, value: string, note: string
   </div>`;
 }
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;
+
+/**
+ * A moment as the portal shows it, one form everywhere: readable and in UTC ("7 Dec 2026, 12:00
+ * UTC"), with the ISO 8601 value in `datetime` for machines and for the CLI's users to compare.
+ * A value that is not a time is shown as it is.
+ */
 export function time(iso: string | undefined): SafeHtml | undefined {
   if (iso === undefined) return undefined;
-  const shown = iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z').replace(/Z$/, ' UTC');
-  return html`<time datetime="${iso}">${shown}</time>`;
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return html`${iso}`;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const shown = `${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()}, ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC`;
+  return html`<time datetime="${isoTime(iso)}">${shown}</time>`;
 }
 
 /** A field's error, tied to its input by `aria-describedby`. */

@@ -1,13 +1,14 @@
 // Reading applications: My Applications (every application, for a publisher), filtered by status,
 // and one application's details with, for its owners, its live tokens.
 import type { FastifyInstance } from 'fastify';
-import { APP_STATUSES, type AppStatus } from '../../requests/index.ts';
+import { filterWords, parseStatusFilter, STATUS_FILTERS, type StatusFilter } from '../../requests/index.ts';
 import { user, withFlash } from '../auth/signed-in.ts';
 import type { PortalContext } from '../context.ts';
 import { appName } from '../input.ts';
 import { detailsPage } from '../pages/app-details.ts';
 import { appsPage } from '../pages/apps.ts';
 import { BASE } from '../pages/layout.ts';
+import { PortalError } from '../portal-errors.ts';
 import { sendPage } from '../responses.ts';
 
 export function appRoutes(app: FastifyInstance, ctx: PortalContext): void {
@@ -17,7 +18,7 @@ export function appRoutes(app: FastifyInstance, ctx: PortalContext): void {
   app.get('/', async (_request, reply) => reply.redirect(`${BASE}/apps`, 303));
 
   app.get<{ Querystring: { status?: string } }>(`/apps`, auth, async (request, reply) => {
-    const status = (APP_STATUSES as readonly string[]).includes(request.query.status ?? '') ? (request.query.status as AppStatus) : undefined;
+    const status = statusFilter(request.query.status);
     const overview = await service.overview(user(request));
     const flash = await withFlash(ctx, request);
     return sendPage(reply, appsPage({ ...ctx.page(request, flash === undefined ? {} : { flash }), user: user(request) }, overview, status, service.canMakeRequests));
@@ -30,4 +31,14 @@ export function appRoutes(app: FastifyInstance, ctx: PortalContext): void {
     const flash = await withFlash(ctx, request);
     return sendPage(reply, detailsPage(ctx.page(request, flash === undefined ? {} : { flash }), detail, section));
   });
+}
+
+/** `?status=`: empty for every application, else a status or state by name or in words ("awaiting approval"). */
+function statusFilter(text: string | undefined): StatusFilter | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  const filter = parseStatusFilter(text);
+  if (filter === undefined) {
+    throw new PortalError(400, 'There is no such status to filter by.', `Choose one of: ${STATUS_FILTERS.map(filterWords).join(', ')}.`);
+  }
+  return filter;
 }

@@ -1,16 +1,16 @@
 // Requests about an application, each a pull request a publisher decides: register a new one
 // (the form, then the secret shown once), edit (the form, then a confirmation with the plan),
-// deactivate, activate, cancel the open request, and rotate the secret. A refusal the lifecycle
-// makes is checked here first, in the portal's words, before any page offers the action.
+// deactivate, reactivate, cancel the open request, and rotate the secret. Each route accepts only
+// what the details page offers (policy.ts offersFor), refusing the rest in the page's words.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { RequestKind } from '../../requests/index.ts';
+import { ACTION_WORDS, type Action } from '../../requests/index.ts';
 import { redirectWith, user } from '../auth/signed-in.ts';
 import type { PortalContext } from '../context.ts';
 import { appName, body, field } from '../input.ts';
 import { appFormPage, clientTypeOf, createdPage, EMPTY_FORM, editConfirmPage, formValues, rotatedPage, validateAppForm, valuesOf } from '../pages/app-form.ts';
 import { confirmPage } from '../pages/confirm.ts';
 import { BASE } from '../pages/layout.ts';
-import { requireActor, requireCanceller, requireDeveloper, requireRequestAllowed } from '../policy.ts';
+import { NO_FORGE, NO_FORGE_HINT, requireActor, requireDeveloper, requireOffered } from '../policy.ts';
 import { sendPage } from '../responses.ts';
 import { PortalError } from '../portal-errors.ts';
 import type { AppDetail } from '../service.ts';
@@ -18,25 +18,32 @@ import type { AppDetail } from '../service.ts';
 export function requestRoutes(app: FastifyInstance, ctx: PortalContext): void {
   const { service, auth } = ctx;
 
-  /** The application's details, refusing (with the portal's words) what the lifecycle does not allow now. */
-  async function requestable(request: FastifyRequest, name: string, kind: RequestKind): Promise<AppDetail> {
+  /** The application's details, refusing what its page does not offer: not yours (403), no forge (503), not now (409). */
+  async function requestable(request: FastifyRequest, name: string, action: Action): Promise<AppDetail> {
     const detail = await service.application(user(request), name);
     requireActor(user(request), name, detail.view, detail);
-    if (!service.canMakeRequests) throw new PortalError(503, 'This server has no GitHub token, so no request can be made here.');
-    requireRequestAllowed(name, detail.view.status, kind, detail.view.requests);
+    requireForge();
+    // What offersFor gives an owner on a server with a forge: the page's offers, checked again here.
+    requireOffered(detail.view, action);
     return detail;
+  }
+
+  function requireForge(): void {
+    if (!service.canMakeRequests) throw new PortalError(503, NO_FORGE, NO_FORGE_HINT);
   }
 
   // Register: the form, then the create request.
 
   app.get(`/apps/new`, auth, async (request, reply) => {
     requireDeveloper(user(request));
+    requireForge();
     const { main } = await service.snapshot();
     return sendPage(reply, appFormPage(ctx.page(request), { kind: 'new' }, EMPTY_FORM, service.scopesOf(main)));
   });
 
   app.post(`/apps`, auth, async (request, reply) => {
     requireDeveloper(user(request));
+    requireForge();
     const { main } = await service.snapshot();
     const scopes = service.scopesOf(main);
     const values = formValues(body(request));
@@ -58,6 +65,25 @@ export function requestRoutes(app: FastifyInstance, ctx: PortalContext): void {
     );
   });
 
+  // Ask again, after a rejection: the same request, as the form (create, edit) or the confirmation
+  // (deactivate, reactivate) it was made with, holding what it asked for.
+
+  app.get<{ Params: { name: string } }>(`/apps/:name/ask-again`, auth, async (request, reply) => {
+    const name = appName(request.params.name);
+    const { detail, request: rejected, entry, manifest } = await service.askAgain(user(request), name);
+    const scopes = service.scopesOf(detail.main);
+    switch (rejected.kind) {
+      case 'create':
+        return sendPage(reply, appFormPage(ctx.page(request), { kind: 'new' }, manifest === undefined ? { ...EMPTY_FORM, name } : valuesOf(manifest), scopes, {}, entry));
+      case 'edit':
+        return sendPage(reply, appFormPage(ctx.page(request), { kind: 'edit', name }, valuesOf(manifest ?? detail.view.onMain!), scopes, {}, entry));
+      case 'deactivate':
+        return reply.redirect(`${BASE}/apps/${name}/deactivate`, 303);
+      case 'reactivate':
+        return reply.redirect(`${BASE}/apps/${name}/reactivate`, 303);
+    }
+  });
+
   // Edit: the form, then a confirmation with the plan, then the request.
 
   app.get<{ Params: { name: string } }>(`/apps/:name/edit`, auth, async (request, reply) => {
@@ -68,6 +94,7 @@ export function requestRoutes(app: FastifyInstance, ctx: PortalContext): void {
 
   app.post<{ Params: { name: string } }>(`/apps/:name/edit`, auth, async (request, reply) => {
     const name = appName(request.params.name);
+    await requestable(request, name, 'edit');
     const { main } = await service.snapshot();
     const scopes = service.scopesOf(main);
     const current = main.apps.get(name);
@@ -94,46 +121,45 @@ export function requestRoutes(app: FastifyInstance, ctx: PortalContext): void {
     });
   });
 
-  // Deactivate, activate, cancel and rotate: a confirmation page, then the request.
+  // Deactivate, reactivate, cancel and rotate: a confirmation page, then the request.
 
-  const stateAction = (path: string, kind: 'deactivate' | 'reactivate') => {
-    app.get<{ Params: { name: string } }>(`/apps/:name/${path}`, auth, async (request, reply) => {
+  const stateAction = (kind: 'deactivate' | 'reactivate') => {
+    app.get<{ Params: { name: string } }>(`/apps/:name/${kind}`, auth, async (request, reply) => {
       const name = appName(request.params.name);
       await requestable(request, name, kind);
       const deactivate = kind === 'deactivate';
       return sendPage(
         reply,
         confirmPage(ctx.page(request), {
-          title: `${deactivate ? 'Deactivate' : 'Activate'} ${name}?`,
+          title: `${ACTION_WORDS[kind]} ${name}?`,
           explanation: deactivate
-            ? `This sends a deactivation request to the publishers. Once one approves it, ${name} gets no tokens and every token it holds stops working at once. Applications are never deleted: you can ask to activate it again.`
+            ? `This sends a deactivation request to the publishers. Once one approves it, ${name} gets no tokens and every token it holds stops working at once. Applications are never deleted: you can ask to reactivate it.`
             : `This sends a reactivation request to the publishers. Once one approves it, ${name} can get tokens again (tokens it held before stay revoked).`,
-          action: `${BASE}/apps/${name}/${path}`,
-          button: deactivate ? 'Deactivate' : 'Activate',
+          action: `${BASE}/apps/${name}/${kind}`,
+          button: ACTION_WORDS[kind],
           danger: deactivate,
           back: `${BASE}/apps/${name}`,
         }),
       );
     });
-    app.post<{ Params: { name: string } }>(`/apps/:name/${path}`, auth, async (request, reply) => {
+    app.post<{ Params: { name: string } }>(`/apps/:name/${kind}`, auth, async (request, reply) => {
       const name = appName(request.params.name);
+      await requestable(request, name, kind);
       const opened = await service.changeState(user(request), name, kind);
-      const verb = kind === 'deactivate' ? 'deactivation' : 'activation';
+      const verb = kind === 'deactivate' ? 'deactivation' : 'reactivation';
       return redirectWith(ctx, request, reply, `${BASE}/apps/${name}`, {
         kind: 'success',
         message: `The ${verb} of ${name} was submitted for approval as request #${opened.number}. Until a publisher approves it, ${name} stays ${kind === 'deactivate' ? 'active' : 'inactive'}.`,
       });
     });
   };
-  stateAction('deactivate', 'deactivate');
-  stateAction('activate', 'reactivate');
+  stateAction('deactivate');
+  stateAction('reactivate');
 
   app.get<{ Params: { name: string } }>(`/apps/:name/cancel`, auth, async (request, reply) => {
     const name = appName(request.params.name);
-    const detail = await service.application(user(request), name);
-    requireCanceller(user(request), name, detail.view, detail);
-    const open = detail.view.openRequest;
-    if (open === undefined) throw new PortalError(409, `${name} has no open request to cancel.`);
+    const detail = await requestable(request, name, 'cancel-request');
+    const open = detail.view.openRequest!;
     return sendPage(
       reply,
       confirmPage(ctx.page(request), {
@@ -159,7 +185,7 @@ export function requestRoutes(app: FastifyInstance, ctx: PortalContext): void {
 
   app.get<{ Params: { name: string } }>(`/apps/:name/rotate`, auth, async (request, reply) => {
     const name = appName(request.params.name);
-    await requestable(request, name, 'edit');
+    await requestable(request, name, 'rotate-secret');
     return sendPage(
       reply,
       confirmPage(ctx.page(request), {
@@ -174,6 +200,7 @@ export function requestRoutes(app: FastifyInstance, ctx: PortalContext): void {
 
   app.post<{ Params: { name: string } }>(`/apps/:name/rotate`, auth, async (request, reply) => {
     const name = appName(request.params.name);
+    await requestable(request, name, 'rotate-secret');
     const rotated = await service.rotate(user(request), name);
     return sendPage(reply, rotatedPage(ctx.page(request), name, rotated.number, rotated.secret, rotated.oldExpiresAt));
   });

@@ -9,6 +9,10 @@ import { confirmPage } from '../pages/confirm.ts';
 import { BASE } from '../pages/layout.ts';
 import { reviewPage } from '../pages/review.ts';
 import { sendPage } from '../responses.ts';
+import { PortalError } from '../portal-errors.ts';
+
+/** The longest approval comment or rejection reason taken, as the forms say (maxlength). */
+const MAX_COMMENT = 2000;
 
 /** A git commit id, SHA-1 or SHA-256. */
 const COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -26,7 +30,10 @@ export function reviewRoutes(app: FastifyInstance, ctx: PortalContext): void {
     const number = pullNumber(request.params.number);
     // The head commit the queue showed: what the publisher reviewed is what gets merged.
     const head = field(request, 'head');
-    const approved = await service.approve(user(request), number, head !== undefined && COMMIT.test(head) ? head : undefined);
+    // Optional: a note for the developer, recorded with the approval.
+    const comment = (field(request, 'comment') ?? '').trim();
+    if (comment.length > MAX_COMMENT) throw new PortalError(400, `The comment is ${comment.length} characters long; at most ${MAX_COMMENT} are kept.`);
+    const approved = await service.approve(user(request), number, head !== undefined && COMMIT.test(head) ? head : undefined, comment === '' ? undefined : comment);
     void Promise.resolve(deps.sync?.('portal approval')).catch((err: unknown) => request.log.warn({ err }, 'sync after approval failed'));
     return redirectWith(ctx, request, reply, `${BASE}/review`, {
       kind: 'success',
@@ -45,7 +52,7 @@ export function reviewRoutes(app: FastifyInstance, ctx: PortalContext): void {
       ctx.page(request, error === undefined ? {} : { flash: { kind: 'error', message: error } }),
       {
         title: `Reject request #${number}?`,
-        explanation: 'The developer reads your reason in the request. A rejected create request leaves the application rejected; a rejected edit, deactivation or activation leaves it unchanged.',
+        explanation: 'The developer reads your reason in the request. A rejected create request leaves the application rejected; a rejected edit, deactivation or reactivation leaves it unchanged.',
         action: `${BASE}/review/${number}/reject`,
         button: 'Reject',
         danger: true,
@@ -62,6 +69,7 @@ export function reviewRoutes(app: FastifyInstance, ctx: PortalContext): void {
     const number = pullNumber(request.params.number);
     const reason = (field(request, 'reason') ?? '').trim();
     if (reason === '') return sendPage(reply, rejectPage(request, number, 'Give a reason: the developer needs to know why.'), 400);
+    if (reason.length > MAX_COMMENT) return sendPage(reply, rejectPage(request, number, `The reason is ${reason.length} characters long; at most ${MAX_COMMENT} are kept.`), 400);
     const rejected = await service.reject(user(request), number, reason);
     return redirectWith(ctx, request, reply, `${BASE}/review`, { kind: 'success', message: `Rejected #${rejected.number} (${rejected.title}).` });
   });

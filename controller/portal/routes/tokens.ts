@@ -13,25 +13,55 @@ import { BASE } from '../pages/layout.ts';
 import { sendPage } from '../responses.ts';
 import { PortalError } from '../portal-errors.ts';
 import { requestToken, tokenEndpointAt, type TokenEndpointCall } from '../tokens.ts';
+import { GENERATED_COOKIE_MS, openAnswer, sealAnswer } from '../generated.ts';
 
 export function tokenRoutes(app: FastifyInstance, ctx: PortalContext): void {
   const { deps, service, tokens, auth } = ctx;
 
+  // Post/redirect/get: the POST asks the token endpoint and keeps its answer in the session; the
+  // GET it redirects to shows the answer once. Reloading that page repeats the GET, which finds
+  // nothing and makes no other token, where reloading a page answered by the POST would resend it.
   app.post<{ Params: { name: string } }>(`/apps/:name/token`, auth, async (request, reply) => {
     const name = appName(request.params.name);
     const record = await service.actorRecord(user(request), name);
     const grant = field(request, 'grant_type');
     if (!isGrantType(grant)) throw new PortalError(400, 'Choose a grant type.');
     const secret = field(request, 'client_secret') ?? '';
-    if (secret === '') throw new PortalError(400, 'Paste the client secret: the token endpoint needs it, and the portal does not keep it.');
-    const scopes = list(request, 'scope');
-    const result = await requestToken(tokenEndpointFor(deps, request), record, {
+    // A public client (none) has no secret: it names itself by its client id alone.
+    if (secret === '' && record.spec.tokenEndpointAuthMethod !== 'none') {
+      throw new PortalError(400, 'Paste the client secret: the token endpoint needs it, and the portal does not keep it.');
+    }
+    const answer = await requestToken(tokenEndpointFor(deps, request), record, {
       grantType: grant,
       clientSecret: secret,
-      ...(grant === 'refresh_token' ? { refreshToken: (field(request, 'refresh_token') ?? '').trim() } : { scopes }),
+      // For the refresh grant, scopes narrow the access token to some of those granted (RFC 6749 section 6).
+      scopes: list(request, 'scope'),
+      ...(grant === 'refresh_token' ? { refreshToken: (field(request, 'refresh_token') ?? '').trim() } : {}),
       ...(grant === 'password' ? { username: field(request, 'username') ?? '', password: field(request, 'password') ?? '' } : {}),
     });
-    return sendPage(reply, tokenResultPage(ctx.page(request), name, grant, result), result.ok ? 200 : 400);
+    const signed = request.portal!;
+    const { sealed, key } = sealAnswer(name, { grant, answer });
+    await ctx.sessions.setGenerated(signed.id, signed.session, sealed);
+    reply.setCookie(ctx.cookies.name('generated'), key, ctx.cookies.options(GENERATED_COOKIE_MS));
+    return reply.redirect(`${BASE}/apps/${name}/token`, 303);
+  });
+
+  app.get<{ Params: { name: string } }>(`/apps/:name/token`, auth, async (request, reply) => {
+    const name = appName(request.params.name);
+    const record = await service.actorRecord(user(request), name);
+    const signed = request.portal!;
+    const cookie = ctx.cookies.name('generated');
+    const generated = openAnswer(name, signed.session.generated, request.cookies[cookie]);
+    // Shown or not, what was kept for this page goes, and its key with it.
+    if (signed.session.generated?.app === name) signed.session = await ctx.sessions.setGenerated(signed.id, signed.session, undefined);
+    reply.clearCookie(cookie, ctx.cookies.clearOptions());
+    if (generated === undefined) {
+      return redirectWith(ctx, request, reply, `${BASE}/apps/${name}#generate`, {
+        kind: 'success',
+        message: 'A generated token is shown once and kept nowhere: generate another one here if you need it.',
+      });
+    }
+    return sendPage(reply, tokenResultPage(ctx.page(request), record, generated.grant, generated.answer));
   });
 
   app.get<{ Params: { name: string; id: string } }>(`/apps/:name/tokens/:id/revoke`, auth, async (request, reply) => {

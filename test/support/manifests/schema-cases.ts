@@ -134,6 +134,16 @@ export const SCHEMA_CASES: Case[] = [
     ],
   },
   {
+    title: "a portal account that is not a GitHub login",
+    change: (key) => ({
+      'mergekey.yaml': `${settingsYaml(key)}  portalGitHubLogin: mergekey bot
+`,
+    }),
+    expected: [
+      at('mergekey.yaml', 9, 22, 'schema.pattern', `spec.portalGitHubLogin: "mergekey bot" is not allowed: use a GitHub login: ASCII letters, digits and '-', starting with a letter or digit, with [bot] after a GitHub App's name`),
+    ],
+  },
+  {
     title: 'client secrets with private_key_jwt',
     change: billing('  credentials:\n', '  tokenEndpointAuthMethod: private_key_jwt\n  credentials:\n'),
     expected: [
