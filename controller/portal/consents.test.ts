@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configWriter } from '../store/config.ts';
 import { handlesOf } from '../store/handles.ts';
 import { openStore, type Store } from '../store/open.ts';
+import { AUTHORIZATION_CODE_VERSION, authorizationCodeId, type AuthorizationCodeRecord } from '../store/authorization-codes.ts';
 import type { UserRecord } from '../store/records.ts';
+import { TOKEN_STATE_VERSION, type AccessTokenRecord } from '../store/token-state.ts';
 import { PortalConsents } from './consents.ts';
 
 let dir: string;
@@ -29,13 +31,23 @@ function apply(change: (writer: ReturnType<typeof configWriter>) => void): void 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'mergekey-portal-consents-'));
   store = openStore(dir);
-  consents = new PortalConsents({ consents: store.consents, tokens: store.tokens, now: () => now });
+  consents = new PortalConsents({ consents: store.consents, codes: store.codes, tokens: store.tokens, now: () => now });
 });
 
 afterAll(async () => {
   await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** A code `user` gave `app` at `now`, as the authorization endpoint stores it. */
+function code(value: string, user: string, app: string): AuthorizationCodeRecord {
+  const iat = Math.floor(now / 1000);
+  return {
+    v: AUTHORIZATION_CODE_VERSION, id: authorizationCodeId(value), app, clientId: `mk_${app}`, redirectUri: `https://${app}.example.com/callback`,
+    codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', sub: `user:${user}`, scope: 'openid', aud: [], authTime: iat, iat, exp: iat + 60,
+    keepUntil: iat + 60, issuedUnder: { application: 0, grants: 0 },
+  };
+}
 
 describe('remembered consents', () => {
   it('cover a request for the same scopes or fewer, not one for a scope outside them', async () => {
@@ -65,5 +77,29 @@ describe('remembered consents', () => {
     // Agreed to again, it holds.
     await consents.remember('gina', 'webshop', ['openid']);
     expect(await consents.covers('gina', 'webshop', ['openid'])).toBe(true);
+  });
+
+  it('take the codes not yet exchanged with them when withdrawn, so none can still be exchanged for a token', async () => {
+    apply((writer) => writer.putUser(user('gina', 'sealed-1')));
+    await consents.remember('gina', 'webshop', ['openid']);
+    const pending = code('code-gina-webshop', 'gina', 'webshop');
+    const spent = code('code-gina-webshop-spent', 'gina', 'webshop');
+    const otherApp = code('code-gina-other', 'gina', 'other');
+    const otherUser = code('code-hugo-webshop', 'hugo', 'webshop');
+    for (const record of [pending, spent, otherApp, otherUser]) await store.codes.issue(record);
+    const iat = Math.floor(now / 1000);
+    const access: AccessTokenRecord = { v: TOKEN_STATE_VERSION, jti: 'at-gina-spent', clientId: 'mk_webshop', sub: 'user:gina', scope: 'openid', aud: [], iat, exp: iat + 300 };
+    expect(await store.codes.redeem(spent.id, iat, 'webshop', { access })).toEqual({ outcome: 'redeemed' });
+
+    expect(await consents.withdraw('gina', 'webshop')).toBe(true);
+
+    expect(await store.codes.find(pending.id)).toBeUndefined();
+    expect(await store.codes.redeem(pending.id, iat, 'webshop', { access: { ...access, jti: 'at-gina-late' } })).toEqual({ outcome: 'unknown' });
+    // The exchanged code stays, so a replay still revokes what it gave; and what it gave is revoked now.
+    expect((await store.codes.find(spent.id))?.redeemedAt).toBe(iat);
+    expect(await store.tokens.accessTokenRevoked('webshop', 'at-gina-spent')).toBe(true);
+    // Another application's code, and another person's, are untouched.
+    expect(await store.codes.find(otherApp.id)).toEqual(otherApp);
+    expect(await store.codes.find(otherUser.id)).toEqual(otherUser);
   });
 });

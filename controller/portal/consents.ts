@@ -2,6 +2,7 @@
 // remembering one, a user's list, and withdrawing one together with every token the application
 // holds for the user. The records are the store's (`../store/consents.ts`); the tokens are read
 // and revoked through token state, as the Active Access Tokens section does (tokens.ts).
+import type { AuthorizationCodes } from '../store/authorization-codes.ts';
 import type { ConsentRecord, Consents } from '../store/consents.ts';
 import type { CutOffs, TokenState } from '../store/token-state.ts';
 
@@ -14,12 +15,14 @@ export function coveredBy(consent: ConsentRecord | undefined, scopes: readonly s
 
 export class PortalConsents {
   readonly #consents: Consents;
+  readonly #codes: Pick<AuthorizationCodes, 'forgetUnredeemed'>;
   readonly #tokens: TokenState;
   readonly #cuts: Pick<CutOffs, 'user' | 'generation'>;
   readonly #now: () => number;
 
-  constructor(options: { consents: Consents; tokens: TokenState; now: () => number }) {
+  constructor(options: { consents: Consents; codes: Pick<AuthorizationCodes, 'forgetUnredeemed'>; tokens: TokenState; now: () => number }) {
     this.#consents = options.consents;
+    this.#codes = options.codes;
     this.#tokens = options.tokens;
     this.#cuts = options.tokens.cutOffs;
     this.#now = options.now;
@@ -56,7 +59,8 @@ export class PortalConsents {
   }
 
   /**
-   * Withdraws the consent and ends every token `app` holds for the user: the refresh token
+   * Withdraws the consent and ends every token `app` holds for the user: the codes not yet
+   * exchanged, the refresh token
    * families (and so the access tokens rotated from them) and the access tokens whose subject is
    * `user:<name>`. Tokens first, then the record: should a revocation fail (a full disk), the
    * consent is still listed and withdrawing can be tried again. False when there was no consent.
@@ -67,6 +71,8 @@ export class PortalConsents {
    */
   async withdraw(user: string, app: string): Promise<boolean> {
     if ((await this.#consents.get(user, app)) === undefined) return false;
+    // Codes first: once they are forgotten no redemption can add a token the revocation below misses.
+    await this.#codes.forgetUnredeemed(`user:${user}`, app);
     await this.revokeTokens(user, app);
     return this.#consents.withdraw(user, app);
   }

@@ -27,8 +27,8 @@ export type { AuthorizationParse, AuthorizationRequest } from '../oauth/authoriz
 export type AuthorizationDenial = Extract<DenialCode, 'access_denied' | 'login_required' | 'consent_required'>;
 
 export interface PortalDeps {
-  /** What the portal reads and writes in the store: configuration, token state, its health, sessions, consents. */
-  store: Pick<Store, 'config' | 'tokens' | 'health' | 'sessions' | 'consents'>;
+  /** What the portal reads and writes in the store: configuration, token state, its health, sessions, consents, and the codes a withdrawn consent voids. */
+  store: Pick<Store, 'config' | 'tokens' | 'health' | 'sessions' | 'consents' | 'codes'>;
   /** Signing people in to applications (/portal/authorize); without it those pages answer 404. */
   authorization?: PortalAuthorization;
   workspace: Workspace;
@@ -75,7 +75,7 @@ export function createContext(deps: PortalDeps): PortalContext {
   const sessions = new Sessions(deps.store.sessions, { now, guard: (write) => health.guard(write), ...deps.sessions });
   const service = new PortalService({ workspace: deps.workspace, store: deps.store, now });
   const tokens = new AppTokens(deps.store, now);
-  const consents = new PortalConsents({ consents: deps.store.consents, tokens: deps.store.tokens, now });
+  const consents = new PortalConsents({ consents: deps.store.consents, codes: deps.store.codes, tokens: deps.store.tokens, now });
   const limits = { ...SIGN_IN_LIMITS, ...deps.limits };
   const throttles = new SignInThrottles(limits, deps.signInPeers);
   const assets = loadAssets();

@@ -78,6 +78,11 @@ export interface AuthorizationCodes {
   redeem(id: string, now: number, app: string, grant: GrantWrite): Promise<RedeemOutcome>;
   /** A code presented again after its redemption: revokes what it issued. False when there was nothing to revoke. */
   revokeIssued(id: string, now: number): Promise<boolean>;
+  /**
+   * Forgets every code `sub` gave `app` that is not redeemed yet (the person withdrew their
+   * consent): presented afterwards, each is unknown. Returns how many were forgotten.
+   */
+  forgetUnredeemed(sub: string, app: string): Promise<number>;
 }
 
 /** The key of a code: its SHA-256, base64url. */
@@ -131,6 +136,23 @@ export function authorizationCodes(store: StoreHandles): AuthorizationCodes {
       return durable(() => {
         const record = db.get(id);
         return record === undefined ? false : revoke(record, now);
+      });
+    },
+
+    forgetUnredeemed(sub, app) {
+      // A scan, in the write transaction that a redemption would also need: a code is either
+      // redeemed before it (its tokens exist, for the caller to revoke) or unknown after it. Few
+      // codes are kept (60 s unredeemed; redeemed ones while their tokens may live), and
+      // withdrawing is rare.
+      return durable(() => {
+        const forgotten = [...db.getRange()]
+          .map(({ value }) => value)
+          .filter((record) => record.redeemedAt === undefined && record.sub === sub && record.app === app);
+        for (const record of forgotten) {
+          db.remove(record.id);
+          store.expiries.remove(expiryKey('authorizationCodes', record.id, record.keepUntil));
+        }
+        return forgotten.length;
       });
     },
   };
