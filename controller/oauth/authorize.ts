@@ -31,6 +31,8 @@ export interface AuthorizationRequest {
   codeChallenge: string;
   /** OpenID Connect's `prompt`: space-separated `none`, `login`, `consent`, `select_account`. */
   prompt?: string;
+  /** OpenID Connect's `max_age`: the oldest sign-in, in seconds, that this request accepts. */
+  maxAge?: number;
 }
 
 export type AuthorizationParse =
@@ -145,6 +147,12 @@ function checkRequest(ctx: OAuthContext, app: ApplicationRecord, clientId: strin
     if (prompts.includes('none') && prompts.length > 1) throw invalidRequest('prompt none cannot be combined with another value');
   }
 
+  // Core 1.0 section 3.1.2.1: "Maximum Authentication Age ... in seconds"; a sign-in older than
+  // that must be made again (the portal's authorize route does it).
+  const maxAgeParam = param('max_age');
+  if (maxAgeParam !== undefined && !/^[0-9]{1,9}$/.test(maxAgeParam)) throw invalidRequest('max_age must be a number of seconds (0 to 999999999)');
+  const maxAge = maxAgeParam === undefined ? undefined : Number(maxAgeParam);
+
   // The scopes the token endpoint would grant: held by the application and existing now (scopes.ts).
   const scopes = grantScopes(parseScope(param('scope')), app.spec.scopes, ctx.slow.published());
   return {
@@ -152,6 +160,7 @@ function checkRequest(ctx: OAuthContext, app: ApplicationRecord, clientId: strin
     ...(state === undefined ? {} : { state }),
     ...(nonce === undefined ? {} : { nonce }),
     ...(prompt === undefined ? {} : { prompt }),
+    ...(maxAge === undefined ? {} : { maxAge }),
   };
 }
 

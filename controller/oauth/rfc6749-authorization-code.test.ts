@@ -162,6 +162,14 @@ describe('GET /oauth2/authorize: every other error goes back to the client with 
     expect(params).toEqual({ error: 'invalid_request', error_description: 'response_mode must be query', state });
   });
 
+  it('refuses a max_age that is not a whole number of seconds (OpenID Connect Core 3.1.2.1)', async () => {
+    const app = await webApp();
+    for (const maxAge of ['-1', '1.5', 'soon', '1000000000']) {
+      const { params, state } = await refused(app, (query) => withParams(query, { max_age: maxAge }));
+      expect(params).toEqual({ error: 'invalid_request', error_description: 'max_age must be a number of seconds (0 to 999999999)', state });
+    }
+  });
+
   it('refuses a scope the application does not hold', async () => {
     const app = await webApp({ scopes: ['openid'] });
     const { params, state } = await refused(app, (query) => withParams(query, { scope: 'openid orders:write' }));

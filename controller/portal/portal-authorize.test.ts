@@ -63,12 +63,14 @@ function standIn(portal: () => PortalAlone, calls: Calls): PortalAuthorization {
       const state = text('state');
       const nonce = text('nonce');
       const prompt = text('prompt');
+      const maxAge = text('max_age');
       return {
         kind: 'ok',
         request: {
           app, clientId: app.spec.clientId, redirectUri: CALLBACK, scopes: (text('scope') ?? '').split(' ').filter((scope) => scope !== ''),
           codeChallenge: text('code_challenge') ?? '',
           ...(state === undefined ? {} : { state }), ...(nonce === undefined ? {} : { nonce }), ...(prompt === undefined ? {} : { prompt }),
+          ...(maxAge === undefined ? {} : { maxAge: Number(maxAge) }),
         },
       };
     },
@@ -294,6 +296,27 @@ describe('/portal/authorize, signed in', () => {
     const answer = await visitor.get(canonical(authorizeQuery({ prompt: 'login consent' })));
     expect(answer.status).toBe(303);
     expect(answer.location).toBe(`/portal/sign-in?next=${encodeURIComponent(canonical(authorizeQuery({ prompt: 'consent' })))}`);
+  });
+
+  it('with max_age, sends a user who signed in longer ago than that to sign in again, and back to the request without max_age', async () => {
+    const visitor = await signedIn('alice');
+    const fresh = await visitor.get(canonical(authorizeQuery({ max_age: '300', prompt: 'consent' })));
+    expect(fresh.status).toBe(200);
+    expect(fresh.html).toContain('Web Shop wants to sign you in');
+    portal.advance(301_000);
+    try {
+      const stale = await visitor.get(canonical(authorizeQuery({ max_age: '300', prompt: 'consent' })));
+      expect(stale.status).toBe(303);
+      expect(stale.location).toBe(`/portal/sign-in?next=${encodeURIComponent(canonical(authorizeQuery({ prompt: 'consent' })))}`);
+      // prompt=none may not show the sign-in page: login_required, back at the client.
+      const silent = await visitor.get(canonical(authorizeQuery({ max_age: '300', prompt: 'none' })));
+      expect(silent.status).toBe(303);
+      expect(silent.location).toBe(`${CALLBACK}?error=login_required&state=st-123&iss=${encodeURIComponent(ISS)}`);
+      // A longer max_age still accepts the same sign-in.
+      expect((await visitor.get(canonical(authorizeQuery({ max_age: '600', prompt: 'consent' })))).status).toBe(200);
+    } finally {
+      portal.advance(-301_000);
+    }
   });
 
   it('shows the endpoint’s error page (never a redirect) and follows its error redirects, on GET and POST alike', async () => {

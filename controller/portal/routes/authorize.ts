@@ -4,10 +4,11 @@
 // composition root), since the query comes back from the browser:
 //
 //   GET  /portal/authorize   signed out → the portal's sign-in, `next` back here (prompt=none:
-//                            login_required); prompt=login → sign-in again; a first-party app
-//                            (`consent: skip`) or a remembered consent covering the scopes →
-//                            the code at once (prompt=consent asks anyway); prompt=none with
-//                            nothing remembered → consent_required; else the consent page
+//                            login_required); prompt=login, or a sign-in older than max_age →
+//                            sign-in again; a first-party app (`consent: skip`) or a remembered
+//                            consent covering the scopes → the code at once (prompt=consent
+//                            asks anyway); prompt=none with nothing remembered →
+//                            consent_required; else the consent page
 //   POST /portal/authorize   Allow (remembered, then the code) or Deny (access_denied), behind the
 //                            session and its CSRF token like every portal form
 //
@@ -58,9 +59,13 @@ function prompts(request: AuthorizationRequest): string[] {
   return (request.prompt ?? '').split(' ').filter((value) => value !== '');
 }
 
-/** The query without `prompt=login`: after signing in again, the request goes on instead of asking once more. */
+/**
+ * The query without `prompt=login` and `max_age`: after signing in again, the request goes on
+ * instead of asking once more (a fresh sign-in satisfies any `max_age`, and `max_age=0` would
+ * otherwise ask forever).
+ */
 function withoutLogin(query: Record<string, unknown>): Record<string, unknown> {
-  const rest = { ...query };
+  const { max_age: _, ...rest } = query;
   const remaining = String(rest.prompt ?? '').split(' ').filter((value) => value !== '' && value !== 'login');
   if (remaining.length === 0) delete rest.prompt;
   else rest.prompt = remaining.join(' ');
@@ -122,11 +127,14 @@ export function authorizeRoutes(app: FastifyInstance, ctx: PortalContext): void 
     if (authorization === undefined) return reply;
     const asked = prompts(authorization);
     const found = await sessionOf(ctx, request);
-    if (found === undefined || asked.includes('login')) {
+    // OpenID Connect Core 3.1.2.1, max_age: a sign-in longer ago than that must be made again.
+    const tooOld = found !== undefined && authorization.maxAge !== undefined && ctx.now() - found.session.createdAt > authorization.maxAge * 1000;
+    const again = asked.includes('login') || tooOld;
+    if (found === undefined || again) {
       // OpenID Connect Core 3.1.2.6: with prompt=none the server "MUST NOT display any
       // authentication or consent user interface pages"; not signed in, it answers login_required.
       if (asked.includes('none')) return deny(reply, authorization, 'login_required');
-      const next = authorizePath(asked.includes('login') ? withoutLogin(request.query as Record<string, unknown>) : request.query);
+      const next = authorizePath(again ? withoutLogin(request.query as Record<string, unknown>) : request.query);
       if (next.length > MAX_NEXT_LENGTH) throw new PortalError(414, 'This sign-in request is too long to carry through the sign-in page.', 'Tell the developers of the application that sent you here.');
       return reply.redirect(`${BASE}/sign-in?next=${encodeURIComponent(next)}`, 303);
     }
