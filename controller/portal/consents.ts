@@ -8,9 +8,12 @@ import type { CutOffs, TokenState } from '../store/token-state.ts';
 
 const PAGE = 500;
 
-/** Whether `consent` includes every scope of `scopes`: a subset is covered, anything more asks again. */
+/**
+ * Whether `consent` includes every scope of `scopes`: a subset is covered, anything more asks
+ * again. A first-party sign-in's record covers nothing: the person was never asked.
+ */
 export function coveredBy(consent: ConsentRecord | undefined, scopes: readonly string[]): boolean {
-  return consent !== undefined && scopes.every((scope) => consent.scopes.includes(scope));
+  return consent !== undefined && consent.firstParty !== true && scopes.every((scope) => consent.scopes.includes(scope));
 }
 
 export class PortalConsents {
@@ -44,11 +47,14 @@ export class PortalConsents {
     return coveredBy(await this.get(user, app), scopes);
   }
 
-  /** Remembers that `user` agreed to exactly `scopes` for `app`, now. */
-  async remember(user: string, app: string, scopes: readonly string[]): Promise<void> {
+  /**
+   * Remembers that `user` agreed to exactly `scopes` for `app`, now; or, `firstParty`, that a
+   * first-party application signed them in without asking (listed, to be withdrawn; covers nothing).
+   */
+  async remember(user: string, app: string, scopes: readonly string[], options: { firstParty?: boolean } = {}): Promise<void> {
     // Read before the write: the consent records the generation the user was known at.
     const generation = this.#cuts.generation();
-    await this.#consents.grant(user, app, scopes, this.#now(), generation);
+    await this.#consents.grant(user, app, scopes, this.#now(), generation, options.firstParty === true);
   }
 
   /** The user's consents still in force, by application name. */

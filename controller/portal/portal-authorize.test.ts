@@ -285,10 +285,23 @@ describe('/portal/authorize, signed in', () => {
     const first = await visitor.get(canonical(authorizeQuery({ client_id: 'mk_firstparty' })));
     expect(first.status).toBe(303);
     expect(first.location).toBe(`${CALLBACK}?code=code-1&state=st-123&iss=${encodeURIComponent(ISS)}`);
-    expect((await portal.store.consents.get('alice', 'firstparty'))?.scopes).toEqual(['invoices:read', 'openid', 'profile']);
+    expect(await portal.store.consents.get('alice', 'firstparty')).toMatchObject({ scopes: ['invoices:read', 'openid', 'profile'], firstParty: true });
     const unlisted = await visitor.get(canonical(authorizeQuery({ client_id: 'mk_claimsfirst' })));
     expect(unlisted.status).toBe(200);
     expect(unlisted.html).toContain('App claimsfirst wants to sign you in');
+
+    // The publisher drops it from firstPartyApps: alice never consented, so now she is asked.
+    const settings = handlesOf(portal.store).settings;
+    const listed = settings.get('settings')!;
+    await settings.put('settings', { ...listed, spec: { ...listed.spec, firstPartyApps: [] } } as never);
+    try {
+      const asked = await visitor.get(canonical(authorizeQuery({ client_id: 'mk_firstparty' })));
+      expect(asked.status).toBe(200);
+      expect(asked.html).toContain('App firstparty wants to sign you in');
+      expect(calls.completed).toHaveLength(1);
+    } finally {
+      await settings.put('settings', listed);
+    }
   });
 
   it('with prompt=login, sends even a signed-in user to sign in again, and back to the request without prompt=login', async () => {

@@ -33,13 +33,22 @@ export interface ConsentRecord {
    * inherits nothing (as sessions: controller/oauth/liveness.ts `sessionUserLive`).
    */
   userGeneration: number;
+  /**
+   * Recorded when a first-party application (`consent: skip`) signed the person in without
+   * asking: listed under Authorized applications so it can be withdrawn, but no consent the
+   * person gave, so it covers nothing once the application is no longer first-party.
+   */
+  firstParty?: true;
 }
 
 export interface Consents {
   /** The consent `user` gave `app`; undefined when there is none (or in another record version). */
   get(user: string, app: string): Promise<ConsentRecord | undefined>;
-  /** Remembers that `user` agreed to exactly `scopes` for `app` at `at` (ms), replacing what was remembered. */
-  grant(user: string, app: string, scopes: readonly string[], at: number, userGeneration: number): Promise<ConsentRecord>;
+  /**
+   * Remembers that `user` agreed to exactly `scopes` for `app` at `at` (ms), replacing what was
+   * remembered; `firstParty`: signed in without being asked (see ConsentRecord).
+   */
+  grant(user: string, app: string, scopes: readonly string[], at: number, userGeneration: number, firstParty?: boolean): Promise<ConsentRecord>;
   /** Every consent `user` gave, by application name. */
   list(user: string): Promise<ConsentRecord[]>;
   /** Forgets the consent; false when there was none. Revoking its tokens is the caller's (token state). */
@@ -63,8 +72,10 @@ export function consentStore(store: StoreHandles): Consents {
       return current(db.get(keyOf(user, app)));
     },
 
-    async grant(user, app, scopes, at, userGeneration) {
-      const record: ConsentRecord = { v: CONSENT_VERSION, user, app, scopes: [...new Set(scopes)].sort(), grantedAt: at, userGeneration };
+    async grant(user, app, scopes, at, userGeneration, firstParty = false) {
+      const record: ConsentRecord = {
+        v: CONSENT_VERSION, user, app, scopes: [...new Set(scopes)].sort(), grantedAt: at, userGeneration, ...(firstParty ? { firstParty: true } : {}),
+      };
       await write(() => void db.put(keyOf(user, app), record));
       return record;
     },

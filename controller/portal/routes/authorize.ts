@@ -93,8 +93,11 @@ export function authorizeRoutes(app: FastifyInstance, ctx: PortalContext): void 
 
   const deny = (reply: FastifyReply, request: AuthorizationRequest, error: AuthorizationDenial) => reply.redirect(deps.authorization!.deny(request, error), 303);
 
-  /** Issues the code (and remembers the consent, when `remember`), then sends the browser back to the client. */
-  async function complete(reply: FastifyReply, request: AuthorizationRequest, name: string, signedInAt: number, remember: boolean) {
+  /**
+   * Issues the code, then sends the browser back to the client; remembers what the person agreed
+   * to (`consent`), or that a first-party application signed them in (`first-party`), or nothing.
+   */
+  async function complete(reply: FastifyReply, request: AuthorizationRequest, name: string, signedInAt: number, remember: 'consent' | 'first-party' | undefined) {
     let location: string;
     try {
       location = await deps.authorization!.complete(request, { user: name, authTime: Math.floor(signedInAt / 1000) });
@@ -104,7 +107,7 @@ export function authorizeRoutes(app: FastifyInstance, ctx: PortalContext): void 
       if (error instanceof OAuthError) throw new PortalError(403, `This sign-in cannot be completed: ${error.description ?? error.code}.`, 'Go back to the application and start again.');
       throw error;
     }
-    if (remember) await consents.remember(name, request.app.name, request.scopes);
+    if (remember !== undefined) await consents.remember(name, request.app.name, request.scopes, { firstParty: remember === 'first-party' });
     return reply.redirect(location, 303);
   }
 
@@ -147,9 +150,11 @@ export function authorizeRoutes(app: FastifyInstance, ctx: PortalContext): void 
     const covered = coveredBy(remembered, authorization.scopes);
     const firstParty = skipsConsent(record, firstPartyApps(ctx));
     if (!asked.includes('consent') && (covered || firstParty)) {
-      // First-party applications are remembered too, so that they are listed under Authorized
-      // applications and can be withdrawn (which ends their tokens) like any other.
-      return complete(reply, authorization, person.name, session.createdAt, !covered);
+      // First-party sign-ins are recorded too, so that they are listed under Authorized
+      // applications and can be withdrawn (which ends their tokens) like any other; but as such,
+      // not as a consent: once the application is no longer first-party, the person is asked.
+      const listed = remembered?.firstParty === true && authorization.scopes.every((scope) => remembered.scopes.includes(scope));
+      return complete(reply, authorization, person.name, session.createdAt, covered || listed ? undefined : 'first-party');
     }
     if (asked.includes('none')) return deny(reply, authorization, 'consent_required');
     allowFormTarget(reply, authorization.redirectUri);
@@ -170,7 +175,7 @@ export function authorizeRoutes(app: FastifyInstance, ctx: PortalContext): void 
     const decision = field(request, 'decision');
     if (decision === 'deny') return deny(reply, authorization, 'access_denied');
     if (decision !== 'allow') throw new PortalError(400, 'Choose Allow or Deny.');
-    return complete(reply, authorization, person.name, request.portal!.session.createdAt, true);
+    return complete(reply, authorization, person.name, request.portal!.session.createdAt, 'consent');
   });
 }
 
