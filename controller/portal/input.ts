@@ -42,6 +42,16 @@ export function parseForm(text: string): Record<string, string | string[]> {
   return fields;
 }
 
+/**
+ * One query parameter as text: undefined when absent; a parameter given twice (which Fastify
+ * parses as an array) is a bad request, never a value of another type in a route's hands.
+ */
+export function queryText(request: FastifyRequest, name: string): string | undefined {
+  const value = (request.query as Record<string, unknown> | undefined)?.[name];
+  if (value === undefined || typeof value === 'string') return value;
+  throw new PortalError(400, `The address gives ${name} more than once.`);
+}
+
 export function body(request: FastifyRequest): Record<string, unknown> {
   return request.body !== null && typeof request.body === 'object' ? (request.body as Record<string, unknown>) : {};
 }

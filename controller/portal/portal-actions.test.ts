@@ -124,5 +124,9 @@ describe('My Applications', () => {
     expect(bad.status).toBe(400);
     expect(bad.html).toContain('There is no such status to filter by.');
     expect(bad.html).toContain('Choose one of: awaiting approval, approved, rejected, cancelled, active, inactive.');
+    // Given twice, it is no filter either: a 400 that says so, never a 500.
+    const twice = await alice.get('/portal/apps?status=approved&status=inactive');
+    expect(twice.status).toBe(400);
+    expect(twice.html).toContain('The address gives status more than once.');
   });
 });

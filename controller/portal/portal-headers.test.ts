@@ -113,6 +113,12 @@ describe('sign-in redirects', () => {
       expectPortalHeaders(answer.headers, next);
     }
   });
+
+  it('show the sign-in page for a next given twice, with no next to go to', async () => {
+    const page = await fetch(`${portal.url}/portal/sign-in?next=%2Fportal%2Fapps&next=%2Fportal%2Fapps%2Fbilling`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).not.toContain('name="next"');
+  });
 });
 
 describe('cookies under an https issuer', () => {

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { filterWords, parseStatusFilter, STATUS_FILTERS, type StatusFilter } from '../../requests/index.ts';
 import { user, withFlash } from '../auth/signed-in.ts';
 import type { PortalContext } from '../context.ts';
-import { appName } from '../input.ts';
+import { appName, queryText } from '../input.ts';
 import { detailsPage } from '../pages/app-details.ts';
 import { appsPage } from '../pages/apps.ts';
 import { BASE } from '../pages/layout.ts';
@@ -17,8 +17,8 @@ export function appRoutes(app: FastifyInstance, ctx: PortalContext): void {
   // With the prefix, '/' is both /portal and /portal/.
   app.get('/', async (_request, reply) => reply.redirect(`${BASE}/apps`, 303));
 
-  app.get<{ Querystring: { status?: string } }>(`/apps`, auth, async (request, reply) => {
-    const status = statusFilter(request.query.status);
+  app.get(`/apps`, auth, async (request, reply) => {
+    const status = statusFilter(queryText(request, 'status'));
     const overview = await service.overview(user(request));
     const flash = await withFlash(ctx, request);
     return sendPage(reply, appsPage({ ...ctx.page(request, flash === undefined ? {} : { flash }), user: user(request) }, overview, status, service.canMakeRequests));

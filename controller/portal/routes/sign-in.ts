@@ -29,9 +29,11 @@ export function signInRoutes(app: FastifyInstance, ctx: PortalContext): void {
     return sendPage(reply, signInPage(ctx.page(request), { token, ...form, ...(signingInTo === undefined ? {} : { signingInTo }) }), status);
   };
 
-  app.get<{ Querystring: { next?: string; 'signed-out'?: string } }>(`/sign-in`, async (request, reply) => {
-    const next = safeNext(request.query.next);
-    const flash = request.query['signed-out'] === undefined ? undefined : ({ kind: 'success', message: 'You are signed out.' } as const);
+  app.get(`/sign-in`, async (request, reply) => {
+    // A `next` given twice is no place to go: signing in lands on My Applications.
+    const nexts = (request.query as Record<string, unknown>).next;
+    const next = safeNext(typeof nexts === 'string' ? nexts : undefined);
+    const flash = (request.query as Record<string, unknown>)['signed-out'] === undefined ? undefined : ({ kind: 'success', message: 'You are signed out.' } as const);
     const token = newToken();
     reply.setCookie(cookies.name('signin'), token, cookies.options(SIGN_IN_FORM_MS));
     const signingInTo = allowAuthorizeTarget(ctx, reply, next);
