@@ -54,3 +54,21 @@ it('shows the description, the check and the manifest diff of each request, and 
   const details = await alice.get('/portal/apps/billing');
   expect(details.html).toMatch(/edit #2<\/a><\/td>\s*<td data-label="Asked by">alice<\/td>[\s\S]*?outcome--approved">approved<\/span><blockquote class="comment">Weekly is fine\.\nTell finance\.<\/blockquote><\/td>\s*<td data-label="Decided by">pat, /);
 });
+
+it('refuses to approve what the queue shows as refused: a second open request for one application', async () => {
+  const onMain = await world.repo.show('main', 'apps/billing.yaml');
+  const edited = (description: string) => onMain.replace(/description: .*/, `description: ${description}`);
+  for (const [branch, description] of [['mergekey/edit-billing-000201', 'First edit.'], ['mergekey/edit-billing-000202', 'Second edit.']] as const) {
+    await world.repo.pushBranch(branch, { 'apps/billing.yaml': edited(description) }, `Edit application billing (${description})`);
+    await world.github.openPullRequest({ head: branch, base: 'main', title: `Edit application billing (${description})`, body: '' });
+  }
+  const [first, second] = (await world.github.listPullRequests({ state: 'open', direction: 'asc' })).slice(-2);
+  const queue = await pat.get('/portal/review');
+  expect(cardOf(queue.html, second!.number)).toContain(`billing already has an open edit request (#${first!.number}); one request per application at a time`);
+
+  const csrf = /name="_csrf" value="([^"]*)"/.exec(queue.html)![1]!;
+  const refused = await pat.post(`/portal/review/${second!.number}/approve`, { _csrf: csrf, head: second!.headSha });
+  expect(refused.status).toBe(409);
+  expect(refused.html).toContain(`The check refuses #${second!.number}: billing already has an open edit request (#${first!.number}); one request per application at a time`);
+  expect((await world.github.getPullRequest(second!.number)).state).toBe('open');
+});

@@ -5,7 +5,7 @@
 // the portal's statuses and words in portal-errors.ts.
 import { requireCancellable, withdrawRequest } from '../requests/cancel.ts';
 import type { CheckReport } from '../requests/check.ts';
-import { checkOpenRequest, reviewDetails } from '../requests/review-details.ts';
+import { checkOpenRequest, openReviewItems, reviewDetails } from '../requests/review-details.ts';
 import { openCreateRequest, type OpenedCreate } from '../requests/create.ts';
 import type { Clone } from '../requests/git.ts';
 import type { Session } from '../requests/session.ts';
@@ -203,10 +203,12 @@ export class PortalRequests {
     if (head === undefined || pull.headSha !== head) {
       throw new PortalError(409, `Request #${number} changed since the queue was shown (its branch has new commits), so nothing was merged.`, 'Reload the queue and review it again.');
     }
-    // The portal runs the check itself: a request it refuses is not merged here either.
+    // The portal runs the check itself: a request it refuses is not merged here either. With the
+    // other open requests, as the queue weighs them: one open request per application.
+    const open = await this.#github(() => openReviewItems(github.backend));
     let report: CheckReport;
     try {
-      report = await this.#check(snapshot.main, pull, []);
+      report = await this.#check(snapshot.main, pull, open);
     } catch (error) {
       throw new PortalError(409, `The check could not run on #${number}, so nothing was merged: ${(error as Error).message}`, 'Reload the queue and try again.');
     }

@@ -8,7 +8,7 @@ import type { Clone } from './git.ts';
 import { loadApplication } from './manifest.ts';
 import type { PullRequest, RequestsBackend } from '../github/index.ts';
 import { RequestError } from './errors.ts';
-import { isHead, openPull, type ReviewItem } from './review.ts';
+import { isHead, openPull, reviewItem, type ReviewItem } from './review.ts';
 
 /** The most of a diff shown: a manifest is small, so more is a change no one should review in a list. */
 const MAX_DIFF_BYTES = 64 * 1024;
@@ -43,6 +43,16 @@ export async function checkOpenRequest(
   });
 }
 
+/** Every open request, oldest first, as the check weighs them (one open request per application). */
+export async function openReviewItems(backend: RequestsBackend): Promise<ReviewItem[]> {
+  const items: ReviewItem[] = [];
+  for (const pull of await backend.listPullRequests({ state: 'open', direction: 'asc' })) {
+    const item = await reviewItem(backend, pull);
+    if (item !== undefined) items.push(item);
+  }
+  return items;
+}
+
 /**
  * What `mergekey review approve` does before it approves, as the portal does: the check run here
  * on the request's head (not only the verdict a workflow left on GitHub, which a repository
@@ -55,7 +65,7 @@ export async function checkBeforeApproval(clone: Clone, mainCommit: string, back
   if (reviewedHead !== undefined && !isHead(pull.headSha, reviewedHead)) throw moved();
   let report: CheckReport;
   try {
-    report = await checkOpenRequest(clone, mainCommit, pull, []);
+    report = await checkOpenRequest(clone, mainCommit, pull, await openReviewItems(backend));
   } catch (error) {
     if (error instanceof RequestError) throw error;
     // checkOpenRequest's one refusal of its own: the branch moved while it was fetched.

@@ -132,3 +132,18 @@ it('approve runs the repository check here, as the portal does, and merges nothi
   expect((await world.github('pat').getPullRequest(opened.number)).state).toBe('open');
   expect(await world.github('pat').listReviews(opened.number)).toEqual([]);
 });
+
+it('approve weighs the other open requests, as review list does: a second open request for one application is refused', async () => {
+  const first = await world.handmade('alice', 'mergekey/edit-billing-000101', { 'apps/billing.yaml': await appYaml(world.key, 'billing', { description: 'First edit.' }) });
+  const second = await world.handmade('alice', 'mergekey/edit-billing-000102', { 'apps/billing.yaml': await appYaml(world.key, 'billing', { description: 'Second edit.' }) });
+  const mainBefore = await world.repo.revParse('main');
+  const error = await approve({ ...world.as('pat'), number: second.number }).catch((caught: unknown) => caught);
+  expect(error).toMatchObject({
+    code: 'check-refused',
+    message: `the repository check, run here, refuses #${second.number}: billing already has an open edit request (#${first.number}); one request per application at a time`,
+  });
+  expect(await world.repo.revParse('main')).toBe(mainBefore);
+  // The older one is the one that may go first.
+  await approve({ ...world.as('pat'), number: first.number });
+  expect(await world.repo.revParse('main')).not.toBe(mainBefore);
+});
