@@ -97,7 +97,8 @@ export function parseAuthorizationRequest(ctx: OAuthContext, query: Record<strin
   }
 
   // From here on the client and where it listens are known: errors go back to it.
-  const state = typeof query.state === 'string' && query.state !== '' ? query.state : undefined;
+  // An over-long state is refused below, and not echoed: the error redirect carries no payload either.
+  const state = typeof query.state === 'string' && query.state !== '' && query.state.length <= MAX_OPAQUE_LENGTH ? query.state : undefined;
   const fail = (error: OAuthError): AuthorizationParse => ({ kind: 'redirect', location: errorLocation(ctx, redirectUri, error, state) });
   try {
     return { kind: 'ok', request: checkRequest(ctx, app, clientId, redirectUri, query) };

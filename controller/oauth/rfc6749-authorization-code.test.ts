@@ -162,6 +162,15 @@ describe('GET /oauth2/authorize: every other error goes back to the client with 
     expect(params).toEqual({ error: 'invalid_request', error_description: 'response_mode must be query', state });
   });
 
+  it('refuses an over-long state or nonce, and does not echo the state: the redirect carries no payload', async () => {
+    const app = await webApp();
+    let { params } = await refused(app, (query) => withParams(query, { state: 's'.repeat(513) }));
+    expect(params).toEqual({ error: 'invalid_request', error_description: 'state must be at most 512 characters' });
+    let state: string | undefined;
+    ({ params, state } = await refused(app, (query) => withParams(query, { nonce: 'n'.repeat(513) })));
+    expect(params).toEqual({ error: 'invalid_request', error_description: 'nonce must be at most 512 characters', state });
+  });
+
   it('refuses a max_age that is not a whole number of seconds (OpenID Connect Core 3.1.2.1)', async () => {
     const app = await webApp();
     for (const maxAge of ['-1', '1.5', 'soon', '1000000000']) {
