@@ -25,6 +25,9 @@ describe('redirectUriProblem', () => {
     ['http://localhost:3000/cb', 'names "localhost", which a resolver may send elsewhere (RFC 8252 section 8.3: NOT RECOMMENDED): use the loopback IP literal, http://127.0.0.1:3000/cb'],
     ['http://app.example.com/cb', 'uses http on a host that is not a loopback IP, so the code would cross the network in the clear: use https, or http://127.0.0.1 or http://[::1] for a native app on the same device (RFC 8252 section 7.3)'],
     ['https://*.example.com/cb', 'holds a wildcard (*): redirect URIs are compared exactly, never as patterns (RFC 9700 section 4.1.3), so list each URI in full'],
+    // A browser reads a backslash as a slash; the schema's format: uri (RFC 3986) refuses it.
+    ['https://a.example/cb\\@evil.example', 'is not an absolute URI'],
+    ['https://a.example\\@evil.example/cb', 'is not an absolute URI'],
   ])('refuses %s', (uri, problem) => {
     expect(redirectUriProblem(uri)).toBe(problem);
   });

@@ -16,8 +16,9 @@
 // Private-use URI schemes for native apps (RFC 8252 section 7.1, `com.example.app:/callback`)
 // are not accepted: without a way to prove that the reverse domain is the developer's, any app
 // on a device can claim the scheme, and the loopback redirect serves native apps already.
+import { fullFormats } from 'ajv-formats/dist/formats.js';
 import applicationSchema from '../../schemas/application.schema.json' with { type: 'json' };
-import { PATTERN_WORDS } from './schema-messages.ts';
+import { FORMAT_WORDS, PATTERN_WORDS } from './schema-messages.ts';
 import { ambiguousUrlProblem } from './urls.ts';
 
 /** The loopback IP literals a native app's redirect URI may name with http (WHATWG host form). */
@@ -33,6 +34,9 @@ const SHAPE = applicationSchema.$defs.applicationSpec.properties.redirectUris.it
  */
 export function redirectUriProblem(uri: string): string | undefined {
   if (!new RegExp(SHAPE, 'u').test(uri) || !URL.canParse(uri)) return PATTERN_WORDS[SHAPE];
+  // The schema's `format: uri` (RFC 3986), which WHATWG's URL is more lenient than: a backslash,
+  // for one, which a browser reads as a slash and the schema refuses.
+  if (!(fullFormats.uri as (value: string) => boolean)(uri)) return FORMAT_WORDS.uri;
   const ambiguous = ambiguousUrlProblem(uri);
   if (ambiguous !== undefined) return ambiguous;
   return redirectUriRuleProblem(uri);

@@ -30,7 +30,7 @@ export const PATTERN_WORDS: Readonly<Record<string, string>> = {
   '^[A-Za-z0-9+-]+$': "use ASCII letters, digits, '+' and '-'",
 };
 
-const FORMAT_WORDS: Readonly<Record<string, string>> = {
+export const FORMAT_WORDS: Readonly<Record<string, string>> = {
   uri: 'is not an absolute URI',
   'date-time': 'is not an RFC 3339 date-time such as 2030-01-01T00:00:00Z',
   email: 'is not an email address',
