@@ -198,6 +198,18 @@ describe('main with a command group', () => {
     },
     render: (result) => `created ${result.name}`,
   });
+  // Text from elsewhere (a pull request's title, a reviewer's reason), with terminal controls in it.
+  const remote = 'Bills\x1b[1A\x1b[2K customers\r\u009b2J\tmonthly\u0007';
+  const echoing = defineCommand({
+    summary: 'Echo remote text.',
+    arguments: [],
+    options: { fail: { type: 'boolean', description: 'As an error.' } },
+    run: async (input) => {
+      if (input.fail) throw failure(`refused: ${remote}`);
+      return remote;
+    },
+    render: (result) => `${result}\nnext line`,
+  });
   const failing = defineCommand({
     summary: 'Fail.',
     arguments: [],
@@ -212,6 +224,7 @@ describe('main with a command group', () => {
     commands: {
       'app new': async (): Promise<CommandModule> => ({ command: newCommand }),
       'app fail': async (): Promise<CommandModule> => ({ command: failing }),
+      'app echo': async (): Promise<CommandModule> => ({ command: echoing }),
     },
     groups: { app: 'Register and manage applications.' },
   };
@@ -239,6 +252,19 @@ describe('main with a command group', () => {
       code: 2,
       stdout: '',
       stderr: "mergekey: unknown command 'app bogus'\nRun 'mergekey app --help' for its commands.\n",
+    });
+  });
+
+  it('writes no terminal control from what it shows: escapes, carriage returns and bells are made visible; newlines and tabs stay', async () => {
+    expect(await run(['app', 'echo'], fake)).toEqual({
+      code: 0,
+      stdout: 'Bills\\x1b[1A\\x1b[2K customers\\x0d\\x9b2J\tmonthly\\x07\nnext line\n',
+      stderr: '',
+    });
+    expect(await run(['app', 'echo', '--fail'], fake)).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'mergekey: refused: Bills\\x1b[1A\\x1b[2K customers\\x0d\\x9b2J\tmonthly\\x07\n',
     });
   });
 

@@ -6,6 +6,7 @@ import { RequestError } from '../controller/requests/errors.ts';
 import { CliError, EXIT_CODES, exitCodeFor, usageError, type ExitCode } from './errors.ts';
 import { commandHelp, groupHelp, mainHelp, type CommandSet } from './help.ts';
 import { registry as defaultRegistry, type Registry } from './registry.ts';
+import { printable } from './printable.ts';
 import { closest } from './suggest.ts';
 
 export interface Io {
@@ -33,7 +34,7 @@ export async function main(
   try {
     return await cli.dispatch(argv, io);
   } catch (error) {
-    io.stderr(describeError(error));
+    io.stderr(printable(describeError(error)));
     return exitCodeFor(error);
   }
 }
@@ -82,7 +83,7 @@ class Cli {
     }
     const result = await command.run(parsed.input);
     const text = command.render(result, parsed.input);
-    if (text !== '') io.stdout(text.endsWith('\n') ? text : `${text}\n`);
+    if (text !== '') io.stdout(printable(text.endsWith('\n') ? text : `${text}\n`));
     return command.exitCode?.(result) ?? EXIT_CODES.ok;
   }
 
