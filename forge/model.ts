@@ -97,6 +97,11 @@ export interface RepoRecord {
   permissions: Map<string, Permission>;
   /** Branch protection on the default branch: approving reviews (by writers) needed to merge. */
   requiredApprovingReviews: number;
+  /**
+   * Branch protection's `restrictions`, by branch: the lower-cased logins that may push to it, and
+   * so merge pull requests into it. A branch not here is not restricted.
+   */
+  pushRestrictions: Map<string, ReadonlySet<string>>;
   mergeMethods: ReadonlySet<MergeMethod>;
   createdAt: string;
   /** By lower-cased name: GitHub label names are case-insensitive. */
@@ -141,5 +146,15 @@ export class StandInState {
 
   permission(repo: RepoRecord, login: string): Permission | undefined {
     return repo.permissions.get(login.toLowerCase());
+  }
+
+  /**
+   * Whether `login` may push to `branch`: GitHub's "Restrict who can push to matching branches".
+   * Admins are not restricted, as on GitHub while the protection does not enforce rules for them
+   * (`enforce_admins`, off by default, which the forge does not model).
+   */
+  mayPush(repo: RepoRecord, login: string, branch: string): boolean {
+    const allowed = repo.pushRestrictions.get(branch);
+    return allowed === undefined || allowed.has(login.toLowerCase()) || this.permission(repo, login) === 'admin';
   }
 }

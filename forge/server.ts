@@ -33,6 +33,19 @@ export interface StandInRepository {
   requiredApprovingReviews?: number;
   /** Allowed merge methods (both by default). Rebase merges are not implemented. */
   mergeMethods?: readonly Exclude<MergeMethod, 'rebase'>[];
+  /**
+   * Branch protection by branch name, in the shape of the body of GitHub's "Update branch
+   * protection" (`PUT /repos/{owner}/{repo}/branches/{branch}/protection`), of which the forge
+   * keeps `restrictions`: who may push to the branch, and so merge pull requests into it (a merge
+   * is a push to the base branch). Users only: the forge has no teams or apps.
+   */
+  branchProtection?: Record<string, BranchProtection>;
+}
+
+/** The part of GitHub's branch protection the forge enforces. */
+export interface BranchProtection {
+  /** "Restrict who can push to the protected branch"; null for no restriction. */
+  restrictions: { users: readonly string[]; teams: readonly string[]; apps?: readonly string[] } | null;
 }
 
 export interface StandInOptions {
@@ -86,6 +99,20 @@ export interface GitHubStandIn {
 
 const WINDOW_SECONDS = 3600;
 
+function pushRestrictions(spec: StandInRepository): Map<string, ReadonlySet<string>> {
+  const restricted = new Map<string, ReadonlySet<string>>();
+  for (const [branch, protection] of Object.entries(spec.branchProtection ?? {})) {
+    const { restrictions } = protection;
+    if (restrictions === null) continue;
+    // Refused rather than ignored: a restriction the forge cannot keep must not look kept.
+    if (restrictions.teams.length > 0 || (restrictions.apps ?? []).length > 0) {
+      throw new Error(`${spec.owner}/${spec.name}: the forge restricts pushes to ${branch} by user only; it has no teams or apps`);
+    }
+    restricted.set(branch, new Set(restrictions.users.map((login) => login.toLowerCase())));
+  }
+  return restricted;
+}
+
 export async function startGitHubStandIn(options: StandInOptions): Promise<GitHubStandIn> {
   const now = options.now ?? Date.now;
   const limit = options.rateLimit ?? 5000;
@@ -117,6 +144,7 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
       permissions,
       requiredApprovingReviews: spec.requiredApprovingReviews ?? 0,
       mergeMethods: new Set(spec.mergeMethods ?? ['merge', 'squash']),
+      pushRestrictions: pushRestrictions(spec),
       createdAt: created,
       labels: new Map(),
       pulls: [],

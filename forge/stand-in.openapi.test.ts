@@ -33,7 +33,7 @@ beforeAll(async () => {
       { login: 'pat', token: 'tok-pat' },
       { login: 'rob', token: 'tok-rob' },
     ],
-    repositories: [{ ...params, name: params.repo, bareDir: repo.bareDir, permissions: { alice: 'write', pat: 'maintain', rob: 'read' }, requiredApprovingReviews: 1 }],
+    repositories: [{ ...params, name: params.repo, bareDir: repo.bareDir, permissions: { alice: 'write', pat: 'maintain', rob: 'read' }, requiredApprovingReviews: 1, branchProtection: { main: { restrictions: { users: ['pat'], teams: [] } } } }],
   });
   const as = (token?: string) => new Octokit({ ...(token === undefined ? {} : { auth: token }), baseUrl: standIn.url, log: quiet });
   const alice = as('tok-alice');
@@ -69,6 +69,8 @@ beforeAll(async () => {
   await rob.rest.pulls.createReview({ ...params, pull_number: pull.number, event: 'COMMENT', body: 'nice' });
   await alice.rest.pulls.listReviews({ ...params, pull_number: pull.number });
   expect(await fails(rob.rest.pulls.merge({ ...params, pull_number: pull.number }))).toBe(403);
+  // Approved, but alice may not push to main (branch protection's restrictions).
+  expect(await fails(alice.rest.pulls.merge({ ...params, pull_number: pull.number }))).toBe(405);
   expect(await fails(pat.rest.pulls.merge({ ...params, pull_number: pull.number, sha: '0'.repeat(40) }))).toBe(409);
   const merged = (await pat.rest.pulls.merge({ ...params, pull_number: pull.number, sha: head })).data;
   await alice.rest.pulls.get({ ...params, pull_number: pull.number });

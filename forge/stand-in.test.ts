@@ -304,6 +304,76 @@ describe('the web page of a pull request', () => {
   });
 });
 
+describe('branch protection restricting who may push to main', () => {
+  const refused = {
+    status: 405,
+    response: {
+      data: {
+        message: "You're not authorized to push to this branch. Visit https://docs.github.com/articles/about-protected-branches/ for more information.",
+        documentation_url: 'https://docs.github.com/rest/pulls/pulls#merge-a-pull-request',
+      },
+    },
+  };
+
+  it('refuses a writer not in restrictions.users the merge (a push to main), and merges for those listed and for admins', async () => {
+    const protectedRepo = await createTestRepository({ 'mergekey.yaml': 'kind: Settings\n' });
+    const forge = await startGitHubStandIn({
+      users: [
+        { login: 'alice', token: 'tok-alice' },
+        { login: 'pat', token: 'tok-pat' },
+        { login: 'root', token: 'tok-root' },
+        { login: 'Bot', token: 'tok-bot' },
+      ],
+      repositories: [
+        {
+          owner: OWNER,
+          name: REPO,
+          bareDir: protectedRepo.bareDir,
+          permissions: { alice: 'write', pat: 'maintain', root: 'admin', bot: 'write' },
+          branchProtection: { main: { restrictions: { users: ['pat', 'bot'], teams: [] } } },
+        },
+      ],
+    });
+    try {
+      const on = (token: string) => new Octokit({ auth: token, baseUrl: forge.url, log: quiet });
+      const open = async (branch: string) => {
+        await protectedRepo.pushBranch(branch, { [`apps/${branch.split('/')[1]}.yaml`]: billing(branch) }, `Request ${branch}`);
+        return (await on('tok-alice').rest.pulls.create({ ...repoParams, head: branch, base: 'main', title: branch })).data.number;
+      };
+      const mine = await open('mergekey/create-mine-0001');
+      const before = await protectedRepo.revParse('main');
+      await expect(on('tok-alice').rest.pulls.merge({ ...repoParams, pull_number: mine })).rejects.toMatchObject(refused);
+      expect(await protectedRepo.revParse('main')).toBe(before);
+      expect((await on('tok-alice').rest.pulls.get({ ...repoParams, pull_number: mine })).data).toMatchObject({ state: 'open', merged: false });
+
+      // Listed (logins match case-insensitively), or an admin: the merge goes through.
+      expect((await on('tok-pat').rest.pulls.merge({ ...repoParams, pull_number: mine })).data.merged).toBe(true);
+      const second = await open('mergekey/create-second-0001');
+      expect((await on('tok-bot').rest.pulls.merge({ ...repoParams, pull_number: second })).data.merged).toBe(true);
+      const third = await open('mergekey/create-third-0001');
+      expect((await on('tok-root').rest.pulls.merge({ ...repoParams, pull_number: third })).data.merged).toBe(true);
+
+      // Only main is protected: a pull request into another branch merges for any writer.
+      await protectedRepo.pushBranch('staging', { 'STAGING.md': 'staging\n' }, 'Open staging');
+      await protectedRepo.pushBranch('mergekey/create-staged-0001', { 'apps/staged.yaml': billing('staged') }, 'Request staged');
+      const staged = (await on('tok-alice').rest.pulls.create({ ...repoParams, head: 'mergekey/create-staged-0001', base: 'staging', title: 'staged' })).data.number;
+      expect((await on('tok-alice').rest.pulls.merge({ ...repoParams, pull_number: staged })).data.merged).toBe(true);
+    } finally {
+      await forge.close();
+      await protectedRepo.cleanup();
+    }
+  });
+
+  it('refuses to start with restrictions by team or app, which it cannot keep', async () => {
+    await expect(
+      startGitHubStandIn({
+        users: [],
+        repositories: [{ owner: OWNER, name: REPO, bareDir: repo.bareDir, branchProtection: { main: { restrictions: { users: [], teams: ['publishers'] } } } }],
+      }),
+    ).rejects.toThrow('acme/manifests: the forge restricts pushes to main by user only; it has no teams or apps');
+  });
+});
+
 describe('a forge that keeps no record of requests', () => {
   it('answers as usual and records nothing, for the quickstart, which runs for days', async () => {
     const quiet = await startGitHubStandIn({ users: [{ login: 'alice', token: 'tok-alice' }], repositories: [{ owner: OWNER, name: REPO, bareDir: repo.bareDir, permissions: { alice: 'write' } }], recordRequests: false });

@@ -1,7 +1,7 @@
 // The quickstart (`npm start`): its setup makes a repository that validates, sealed to the data
 // directory's own keys, and a server on it issues a token to the credentials the banner prints.
 // Running it again reuses everything.
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ import { tempDir } from '../../test/support/reconcile.ts';
 import { startServer } from '../../controller/server/start.ts';
 import { serverDeps } from '../../test/support/server.ts';
 import { readRepositoryFiles } from '../read-repository.ts';
-import { banner, DEMO_APP, quickstartAdminPort, setupQuickstart } from './quickstart.ts';
+import { banner, DEMO_APP, FORGE_OWNER, FORGE_REPO, quickstartAdminPort, setupQuickstart, startLocalForge } from './quickstart.ts';
 
 const dir = tempDir('mergekey-quickstart-');
 afterAll(() => dir.remove());
@@ -85,5 +85,46 @@ describe('the quickstart', () => {
     expect(again.created).toBe(false);
     expect(again.client).toEqual(setup.client);
     expect(again.client.name).toBe(DEMO_APP);
+  });
+
+  it('lets only publishers and the portal merge into main on the local forge: a developer is refused as GitHub refuses a push to a protected branch', { timeout: 30_000 }, async () => {
+    const setup = await setupQuickstart({ dir: join(dir.path, 'protected'), port: await freePort(), env: {} });
+    const forge = await startLocalForge(setup);
+    try {
+      const { alice, bob } = setup.demo.people;
+      const call = async (token: string, method: string, path: string, body: unknown) => {
+        const response = await fetch(`${forge.url}/repos/${FORGE_OWNER}/${FORGE_REPO}${path}`, {
+          method,
+          headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        return [response.status, await response.json()] as const;
+      };
+      // Alice (a developer, write) pushes her request branch from her clone and opens it, as `mergekey app create` does.
+      const ask = async (branch: string) => {
+        const clone = simpleGit({ baseDir: setup.clones.alice! });
+        await clone.checkout(['-B', branch, 'origin/main']);
+        writeFileSync(join(setup.clones.alice!, `${branch.replace(/\W/g, '-')}.md`), 'asked\n');
+        await clone.add('.').commit(`Ask ${branch}`).push('origin', branch);
+        const [status, pull] = await call(alice!.token, 'POST', '/pulls', { title: branch, head: branch, base: 'main' });
+        expect(status).toBe(201);
+        return (pull as { number: number }).number;
+      };
+      const first = await ask('mergekey/create-first-0001');
+      expect(await call(alice!.token, 'PUT', `/pulls/${first}/merge`, {})).toEqual([
+        405,
+        {
+          message: "You're not authorized to push to this branch. Visit https://docs.github.com/articles/about-protected-branches/ for more information.",
+          documentation_url: 'https://docs.github.com/rest/pulls/pulls#merge-a-pull-request',
+        },
+      ]);
+      // Bob (a publisher) approving with the CLI merges with his own token…
+      expect(await call(bob!.token, 'PUT', `/pulls/${first}/merge`, {})).toMatchObject([200, { merged: true }]);
+      // …and the portal merges what a publisher approved in the portal.
+      const second = await ask('mergekey/create-second-0001');
+      expect(await call(setup.demo.portalToken, 'PUT', `/pulls/${second}/merge`, {})).toMatchObject([200, { merged: true }]);
+    } finally {
+      await forge.close();
+    }
   });
 });

@@ -61,7 +61,12 @@ export interface DemoPerson {
   /** Their login on the local forge: the githubLogin of their User manifest. */
   login: string;
   token: string;
-  /** Publishers may merge (maintain); developers may push branches and open pull requests (write). */
+  /**
+   * Developers may push branches and open pull requests (write); publishers may also merge
+   * (maintain). Merging into main is a push to it, which branch protection allows only to the
+   * publishers and the portal's account (startLocalForge), so a developer's write role does not
+   * let them merge their own request.
+   */
   permission: 'write' | 'maintain';
 }
 
@@ -159,7 +164,12 @@ function readDemo(file: string): DemoSecrets | undefined {
   return demo.version === DEMO_VERSION ? demo : undefined;
 }
 
-/** A token for the local forge: random, so that one person's clone cannot act as another. */
+/**
+ * A token for the local forge: random, so that nothing outside the quickstart's folder can act on
+ * the forge. It is not a boundary between the demo's people: they share one machine and one
+ * forge.json holding every token, and a clone picks its token by its own `git config
+ * mergekey.forgeLogin`, which anyone at the machine can change.
+ */
 function forgeToken(): string {
   return `mkf_${randomBytes(20).toString('base64url')}`;
 }
@@ -358,10 +368,19 @@ export async function startLocalForge(setup: QuickstartSetup): Promise<GitHubSta
         // A publisher's approval is the merge: the portal's account opens and merges its own
         // pull requests, and may not approve them (GitHub's rule, which the forge keeps).
         requiredApprovingReviews: 0,
+        // So only publishers (with `mergekey review approve`) and the portal (for a publisher who
+        // approved in it) merge into main; developers, who need write to push request branches
+        // and open pull requests, are refused the merge as GitHub refuses a push to a protected branch.
+        branchProtection: { main: { restrictions: { users: [...mergers(setup.demo), PORTAL_LOGIN], teams: [] } } },
         mergeMethods: ['merge'],
       },
     ],
   });
+}
+
+/** The publishers' logins on the local forge. */
+function mergers(demo: DemoSecrets): string[] {
+  return Object.values(demo.people).filter((person) => person.permission === 'maintain').map((person) => person.login);
 }
 
 /** Tells the people's clones where the running forge is (controller/github/local-forge.ts). */

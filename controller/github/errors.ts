@@ -11,7 +11,7 @@ export const GITHUB_ERROR_CODES = {
   NO_PERMISSION: 'the token’s user may not do this (403 that is not a rate limit)',
   NOT_FOUND: 'the repository, pull request or user does not exist, or the token cannot see it (404)',
   RATE_LIMITED: 'GitHub’s rate limit, still exhausted after one wait and retry, or resetting later than the wait cap',
-  NOT_MERGEABLE: 'GitHub will not merge: a conflict, missing approvals, or the pull request is closed (405)',
+  NOT_MERGEABLE: 'GitHub will not merge: a conflict, missing approvals, the pull request is closed, or branch protection does not let the token’s user push to the base branch (405)',
   HEAD_MODIFIED: 'the branch moved since it was looked at; look again and retry (409)',
   INVALID_REQUEST: 'GitHub refused the request’s content (422)',
   NETWORK: 'GitHub could not be reached, or did not answer in time',

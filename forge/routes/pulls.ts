@@ -18,6 +18,9 @@ const DOCS = {
   forCommit: 'https://docs.github.com/rest/commits/commits#list-pull-requests-associated-with-a-commit',
 };
 
+/** What GitHub answers when branch protection restricts who may push to the base branch. */
+const PROTECTED_BRANCH = "You're not authorized to push to this branch. Visit https://docs.github.com/articles/about-protected-branches/ for more information.";
+
 const GITHUB_COMMITTER = { name: 'GitHub', email: 'noreply@github.com' };
 
 export function identity(user: UserRecord, time: number): Identity {
@@ -210,6 +213,9 @@ export function registerPulls(app: FastifyInstance, context: RouteContext): void
         const what = { merge: 'Merge commits', squash: 'Squash merges', rebase: 'Rebase merges' }[method as 'merge'];
         throw new ApiError(405, `${what} are not allowed on this repository.`, DOCS.merge);
       }
+      // Merging writes a commit to the base branch, so it is a push there, and branch protection's
+      // restrictions on who may push apply to it.
+      if (!context.state.mayPush(repo, caller.login, pull.baseRef)) throw new ApiError(405, PROTECTED_BRANCH, DOCS.merge);
       await refresh(repo, pull);
       const expected = stringField(request.body, 'sha');
       if (expected !== undefined && expected !== pull.headSha) {
