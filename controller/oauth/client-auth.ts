@@ -5,7 +5,7 @@
 // the grants PKCE protects (token.ts).
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
-import type { AuthMethod, SecretAuthMethod } from '../manifests/vocabulary.ts';
+import { PUBLIC_CLIENT_METHOD, type AuthMethod, type SecretAuthMethod } from '../manifests/vocabulary.ts';
 import { clientSecretMatches } from '../sealing/hashes.ts';
 import type { ApplicationRecord, StoredClientSecret } from '../store/records.ts';
 import { verifyClientAssertion } from './assertion.ts';
@@ -21,6 +21,17 @@ export interface AuthenticatedClient {
   method: AuthMethod;
   /** The store's cut-off generation `app` was read at: the tokens issued to it record it (liveness.ts). */
   generation: number;
+}
+
+/**
+ * Whose allowance a request counts against (the plan's token request rate, the misses of
+ * introspection and revocation): the application, once it has proven who it is. A public client
+ * proves nothing by its client id, which anybody can read in its page, so its requests count
+ * per application and source address: nobody can spend a single-page app's allowance, and with
+ * it the sign-in, refresh and sign-out of all its users.
+ */
+export function allowanceKey(client: AuthenticatedClient, request: FastifyRequest): string {
+  return client.method === PUBLIC_CLIENT_METHOD ? `${client.app.name}\u0000${request.ip}` : client.app.name;
 }
 
 /** What the request presents, before anything is checked. */

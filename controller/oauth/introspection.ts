@@ -5,7 +5,7 @@
 // names in `spec.introspection.applications`, for access tokens whose audience is that Api's.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { audiences } from './access-token.ts';
-import { authenticateClient, type AuthenticatedClient } from './client-auth.ts';
+import { allowanceKey, authenticateClient, type AuthenticatedClient } from './client-auth.ts';
 import type { OAuthContext } from './context.ts';
 import { noStore } from './errors.ts';
 import { rejectQueryParameters, requiredParam, requireFormBody } from './form.ts';
@@ -37,9 +37,10 @@ export function introspectionEndpoint(ctx: OAuthContext) {
     // RFC 7662 section 2.1: "the endpoint MUST also require some form of authorization".
     const caller = await authenticateClient(ctx, request, params);
     const token = requiredParam(params, 'token');
-    checkTokenMisses(ctx, caller.app);
+    const allowance = allowanceKey(caller, request);
+    checkTokenMisses(ctx, allowance);
     const answer = await introspection(ctx, caller, token, params.get('token_type_hint'));
-    if (!answer.active) countTokenMiss(ctx, caller.app);
+    if (!answer.active) countTokenMiss(ctx, allowance);
     return noStore(reply).send(answer);
   };
 }

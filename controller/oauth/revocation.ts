@@ -2,7 +2,7 @@
 // tokens do not cause an error response since the client cannot handle such an error in a
 // reasonable way" (section 2.2). A client revokes only its own tokens.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { authenticateClient, type AuthenticatedClient } from './client-auth.ts';
+import { allowanceKey, authenticateClient, type AuthenticatedClient } from './client-auth.ts';
 import type { OAuthContext } from './context.ts';
 import { allowClientOrigin } from './cors.ts';
 import { noStore } from './errors.ts';
@@ -22,8 +22,9 @@ export function revocationEndpoint(ctx: OAuthContext) {
     const client = await authenticateClient(ctx, request, params, { allowPublic: true });
     allowClientOrigin(request, reply, client.app);
     const token = requiredParam(params, 'token');
-    checkTokenMisses(ctx, client.app);
-    if (!(await revokeToken(ctx, client, token, params.get('token_type_hint')))) countTokenMiss(ctx, client.app);
+    const allowance = allowanceKey(client, request);
+    checkTokenMisses(ctx, allowance);
+    if (!(await revokeToken(ctx, client, token, params.get('token_type_hint')))) countTokenMiss(ctx, allowance);
     return noStore(reply).code(200).send();
   };
 }

@@ -318,6 +318,32 @@ describe('public clients (tokenEndpointAuthMethod: none)', () => {
     expect([introspection.status, introspection.body]).toEqual([401, { error: 'invalid_client', error_description: 'client authentication is required' }]);
   });
 
+  it('count their plan rate and their unknown tokens per source address: nobody can spend the allowance of a public client for all its users', async () => {
+    const app = await s.addApp(`spa-${randomName()}`, {
+      tokenEndpointAuthMethod: 'none', grantTypes: ['authorization_code', 'refresh_token'], redirectUris: [REDIRECT], scopes: ['openid'], plan: 'trickle',
+    });
+    const id = encodeURIComponent(app.client.client_id);
+    // Anyone can read the client id in the app's page: three junk exchanges from another address.
+    for (let i = 0; i < 3; i += 1) {
+      const junk = await postForm(tokenUrl, `grant_type=authorization_code&client_id=${id}&code=junk${i}&redirect_uri=${encodeURIComponent(REDIRECT)}&code_verifier=${'v'.repeat(43)}`, {}, '127.0.0.2');
+      expect(junk.body).toEqual({ error: 'invalid_grant', error_description: 'the authorization code is invalid, expired, already used or not issued to this client' });
+    }
+    const slowed = await postForm(tokenUrl, `grant_type=authorization_code&client_id=${id}&code=junk&redirect_uri=${encodeURIComponent(REDIRECT)}&code_verifier=${'v'.repeat(43)}`, {}, '127.0.0.2');
+    expect([slowed.status, slowed.body]).toEqual([429, { error: 'slow_down', error_description: 'the plan allows 3 token requests per minute' }]);
+    // The person signing in from their own address is not held back by it.
+    const tokens = await exchange(app, await authorizeAs(s, app, REDIRECT));
+    expect(tokens.access_token).toBeTypeOf('string');
+
+    // Revocation's misses likewise: another address's unknown tokens do not stop a sign-out here.
+    // (600 a minute, refilling as they arrive: past 600 the guesser is held within a few more.)
+    let misses = 0;
+    while ((await postForm(s.url('/oauth2/revoke'), `token=junk${misses}&client_id=${id}`, {}, '127.0.0.3')).status === 200 && misses < 2000) misses += 1;
+    expect(misses).toBeGreaterThanOrEqual(600);
+    expect(misses).toBeLessThan(2000);
+    await oauth.processRevocationResponse(await oauth.revocationRequest(s.as, app.client, oauth.None(), tokens.refresh_token!, insecure));
+    expect(await userinfoStatus(tokens.access_token)).toBe(401);
+  });
+
   it('may use no other grant, may not present a secret, and a confidential client may not leave its secret out', async () => {
     const app = await spa();
     const id = encodeURIComponent(app.client.client_id);

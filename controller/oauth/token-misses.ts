@@ -7,18 +7,17 @@
 // Only misses count: a resource server that introspects live tokens is never slowed, however
 // many; past the limit the caller is refused before its token is looked at, so a lucky guess
 // while throttled learns nothing either.
-import type { ApplicationRecord } from '../store/records.ts';
 import type { OAuthContext } from './context.ts';
 import { slowDown } from './errors.ts';
 import { retryAfterSeconds } from './throttle.ts';
 
-/** Throws 429 slow_down while the client's misses are over the limit. */
-export function checkTokenMisses(ctx: OAuthContext, app: ApplicationRecord): void {
-  const wait = ctx.throttles.inactiveTokens.wait(app.name, ctx.now(), ctx.options.inactiveTokensPerMinute);
+/** Throws 429 slow_down while the client's misses are over the limit; `key`: client-auth.ts `allowanceKey`. */
+export function checkTokenMisses(ctx: OAuthContext, key: string): void {
+  const wait = ctx.throttles.inactiveTokens.wait(key, ctx.now(), ctx.options.inactiveTokensPerMinute);
   if (wait > 0) throw slowDown(retryAfterSeconds(wait), 'too many inactive or unknown tokens presented by this client; retry later');
 }
 
 /** Counts one token presented by the client that was inactive or unknown. */
-export function countTokenMiss(ctx: OAuthContext, app: ApplicationRecord): void {
-  ctx.throttles.inactiveTokens.hit(app.name, ctx.now(), ctx.options.inactiveTokensPerMinute);
+export function countTokenMiss(ctx: OAuthContext, key: string): void {
+  ctx.throttles.inactiveTokens.hit(key, ctx.now(), ctx.options.inactiveTokensPerMinute);
 }

@@ -2,7 +2,7 @@
 // grant itself comes from the registry in grants/, so this file does not change when one is added.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PUBLIC_CLIENT_GRANT_TYPES, PUBLIC_CLIENT_METHOD } from '../manifests/vocabulary.ts';
-import { authenticateClient, type AuthenticatedClient } from './client-auth.ts';
+import { allowanceKey, authenticateClient, type AuthenticatedClient } from './client-auth.ts';
 import { allowClientOrigin } from './cors.ts';
 import type { OAuthContext } from './context.ts';
 import { noStore, slowDown, temporarilyUnavailable, unauthorizedClient, unsupportedGrantType } from './errors.ts';
@@ -23,7 +23,7 @@ export function tokenEndpoint(ctx: OAuthContext) {
     allowClientOrigin(request, reply, client.app);
     checkGrantAllowed(client, grant);
     const plan = planOf(ctx.slow, client.app);
-    checkRequestRate(ctx, client, plan);
+    checkRequestRate(ctx, allowanceKey(client, request), plan);
     const response = await grant.handle({ ctx, client, plan, params, request });
     // RFC 6749 section 5.1: "Cache-Control: no-store" and "Pragma: no-cache".
     return noStore(reply).send(response);
@@ -63,8 +63,8 @@ function checkGrantAllowed({ app, method }: AuthenticatedClient, grant: Grant): 
   }
 }
 
-/** The plan's token request rate, counted per application once it has authenticated. */
-function checkRequestRate(ctx: OAuthContext, { app }: AuthenticatedClient, plan: EffectivePlan): void {
-  const wait = ctx.throttles.requests.hit(app.name, ctx.now(), plan.tokenRequestsPerMinute);
+/** The plan's token request rate, counted per application once it has authenticated (client-auth.ts `allowanceKey`). */
+function checkRequestRate(ctx: OAuthContext, key: string, plan: EffectivePlan): void {
+  const wait = ctx.throttles.requests.hit(key, ctx.now(), plan.tokenRequestsPerMinute);
   if (wait > 0) throw slowDown(retryAfterSeconds(wait), `the plan allows ${plan.tokenRequestsPerMinute} token requests per minute`);
 }
