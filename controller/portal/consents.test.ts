@@ -102,4 +102,31 @@ describe('remembered consents', () => {
     expect(await store.codes.find(otherApp.id)).toEqual(otherApp);
     expect(await store.codes.find(otherUser.id)).toEqual(otherUser);
   });
+
+  it('take what a sign-in got while the withdrawal was under way: the consent covered it until its record went', async () => {
+    apply((writer) => writer.putUser(user('ivan', 'sealed-1')));
+    await consents.remember('ivan', 'webshop', ['openid']);
+    const iat = Math.floor(now / 1000);
+    const during = code('code-ivan-during', 'ivan', 'webshop');
+    const unused = code('code-ivan-unused', 'ivan', 'webshop');
+    const access: AccessTokenRecord = { v: TOKEN_STATE_VERSION, jti: 'at-ivan-during', clientId: 'mk_webshop', sub: 'user:ivan', scope: 'openid', aud: [], iat, exp: iat + 300 };
+    // Between the first revocation and the record's removal, a sign-in the consent still covers
+    // is given two codes, and exchanges one.
+    const racing = new PortalConsents({
+      consents: {
+        ...store.consents,
+        async withdraw(user, app) {
+          for (const record of [during, unused]) await store.codes.issue(record);
+          expect(await store.codes.redeem(during.id, iat, 'webshop', { access })).toEqual({ outcome: 'redeemed' });
+          return store.consents.withdraw(user, app);
+        },
+      },
+      codes: store.codes,
+      tokens: store.tokens,
+      now: () => now,
+    });
+    expect(await racing.withdraw('ivan', 'webshop')).toBe(true);
+    expect(await store.tokens.accessTokenRevoked('webshop', 'at-ivan-during')).toBe(true);
+    expect(await store.codes.find(unused.id)).toBeUndefined();
+  });
 });

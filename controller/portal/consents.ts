@@ -69,7 +69,8 @@ export class PortalConsents {
    * exchanged, the refresh token
    * families (and so the access tokens rotated from them) and the access tokens whose subject is
    * `user:<name>`. Tokens first, then the record: should a revocation fail (a full disk), the
-   * consent is still listed and withdrawing can be tried again. False when there was no consent.
+   * consent is still listed and withdrawing can be tried again; then the tokens once more, for
+   * what a sign-in got while the record stood. False when there was no consent.
    *
    * Token records do not say which grant issued them, so a token the application got for this
    * user with the password grant ends too: withdrawing is "this application may no longer act for
@@ -77,10 +78,15 @@ export class PortalConsents {
    */
   async withdraw(user: string, app: string): Promise<boolean> {
     if ((await this.#consents.get(user, app)) === undefined) return false;
-    // Codes first: once they are forgotten no redemption can add a token the revocation below misses.
+    // Codes first: once they are forgotten no redemption can add a token the revocation misses.
     await this.#codes.forgetUnredeemed(`user:${user}`, app);
     await this.revokeTokens(user, app);
-    return this.#consents.withdraw(user, app);
+    const withdrawn = await this.#consents.withdraw(user, app);
+    // Until the record went, the consent still covered requests: a sign-in in the meantime may
+    // have been given a code, or exchanged one. Once more, now that nothing can give a new one.
+    await this.#codes.forgetUnredeemed(`user:${user}`, app);
+    await this.revokeTokens(user, app);
+    return withdrawn;
   }
 
   /** Ends every token `app` holds for `user`; returns how many records were revoked. */

@@ -141,9 +141,10 @@ export function authorizationCodes(store: StoreHandles): AuthorizationCodes {
 
     forgetUnredeemed(sub, app) {
       // A scan, in the write transaction that a redemption would also need: a code is either
-      // redeemed before it (its tokens exist, for the caller to revoke) or unknown after it. Few
-      // codes are kept (60 s unredeemed; redeemed ones while their tokens may live), and
-      // withdrawing is rare.
+      // redeemed before it (its tokens exist, for the caller to revoke) or unknown after it.
+      // Redeemed codes are kept while their tokens may live, so this reads every sign-in of that
+      // period: acceptable for something as rare as a withdrawal; an index by subject would make
+      // it read only the person's own.
       return durable(() => {
         const forgotten = [...db.getRange()]
           .map(({ value }) => value)
