@@ -91,12 +91,18 @@ describe('a request marker edited after the portal wrote it', () => {
     expect((await bob.get('/portal/apps/billing')).status).toBe(403);
   });
 
-  it('is not approved here: the portal cannot tell whether the publisher asked for it themselves', async () => {
+  it('is not decided here: the portal cannot tell whether the publisher asked for it themselves', async () => {
     const pull = await world.github.getPullRequest(1);
     await asWriter('pulls/1', pull.body!.replace(signed, signed.replace('requested-by=alice', 'requested-by=bob')));
-    const approved = await pat.approve(1);
+    const queue = await pat.get('/portal/review');
+    expect(queue.html).toContain('The portal cannot tell who asked for this request: its marker is not one the portal signed');
+    expect(queue.html).not.toContain('action="/portal/review/1/approve"');
+    // Crafted with every field the form would carry, the head commit included.
+    const approved = await pat.post('/portal/review/1/approve', { _csrf: /name="_csrf" value="([^"]*)"/.exec(queue.html)![1]!, head: pull.headSha });
     expect(approved.status).toBe(409);
     expect(approved.html).toContain('the portal cannot tell who asked for #1: its request marker is not one the portal signed');
+    const rejected = await pat.post('/portal/review/1/reject', { _csrf: await pat.csrf('/portal/review/1/reject'), reason: 'No.' });
+    expect(rejected.status).toBe(409);
     expect((await world.github.getPullRequest(1)).state).toBe('open');
   });
 

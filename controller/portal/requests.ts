@@ -11,7 +11,7 @@ import type { Clone } from '../requests/git.ts';
 import type { Session } from '../requests/session.ts';
 import { changedFields, editApplicationText, loadApplication, type ApplicationEdits } from '../requests/manifest.ts';
 import { openRequest, requireAllowed, type OpenedRequest } from '../requests/open.ts';
-import { approveRequest, isOwnRequest, rejectRequest, reviewItem, type ApproveResult, type Decider, type RejectResult, type ReviewItem } from '../requests/review.ts';
+import { approveRequest, isOwnRequest, rejectRequest, requesterUnknown, reviewItem, type ApproveResult, type Decider, type RejectResult, type ReviewItem } from '../requests/review.ts';
 import { rotateSecret } from '../requests/secrets.ts';
 import { listRequests, statusOf, type MainState } from '../requests/state.ts';
 import { GitHubError, type PullRequest, type RequestsBackend } from '../github/index.ts';
@@ -50,6 +50,8 @@ export interface QueueEntry {
   diff?: string;
   /** Whether this publisher asked for it (they cannot decide their own request). */
   own: boolean;
+  /** The server's token opened it but its marker does not verify, so it may be this publisher's own: not decided here. */
+  requesterUnknown: boolean;
 }
 
 export interface NewApplicationInput {
@@ -176,6 +178,7 @@ export class PortalRequests {
         item,
         requester: summary === undefined ? item.author : requesterName(summary, snapshot),
         own: isOwnRequest(pull, decider),
+        requesterUnknown: requesterUnknown(pull, decider),
       };
       try {
         const details = await this.#workspace.exclusive((clone) => reviewDetails(clone, snapshot.main.commit, pull, items));
