@@ -2,6 +2,7 @@
 // the service that does the work, the session and sign-in machinery, the assets, and the two
 // shorthands every route uses (`page` for a page's context, `auth` to require a signed-in user).
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { MarkerKey } from '../sealing/markers.ts';
 import type { Store } from '../store/open.ts';
 import type { Authorization, DenialCode } from '../oauth/authorize.ts';
 import type { CutOffs } from '../store/token-state.ts';
@@ -32,6 +33,12 @@ export interface PortalDeps {
   /** Signing people in to applications (/portal/authorize); without it those pages answer 404. */
   authorization?: PortalAuthorization;
   workspace: Workspace;
+  /**
+   * The server's key for the portal's markers (`markerKey` of the data directory's secret-hash
+   * key, ../sealing/markers.ts): the person recorded in a request's body and in a decision
+   * comment is signed with it, and believed only where it verifies. Every replica derives the same.
+   */
+  markers: MarkerKey;
   /** The issuer: an https issuer makes the cookies Secure (and `__Host-` prefixed). */
   issuer: () => string | undefined;
   /** The token endpoint the portal calls (default: this server's own /oauth2/token, in-process). */
@@ -73,7 +80,7 @@ export function createContext(deps: PortalDeps): PortalContext {
   const now = deps.now ?? Date.now;
   const health = deps.store.health;
   const sessions = new Sessions(deps.store.sessions, { now, guard: (write) => health.guard(write), ...deps.sessions });
-  const service = new PortalService({ workspace: deps.workspace, store: deps.store, now });
+  const service = new PortalService({ workspace: deps.workspace, store: deps.store, markers: deps.markers, now });
   const tokens = new AppTokens(deps.store, now);
   const consents = new PortalConsents({ consents: deps.store.consents, codes: deps.store.codes, tokens: deps.store.tokens, now });
   const limits = { ...SIGN_IN_LIMITS, ...deps.limits };

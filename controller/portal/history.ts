@@ -2,8 +2,10 @@
 // page: main as last fetched, the requests listed from GitHub (or why they cannot be), and each
 // request's history with the person who decided it. GitHub names the server's token for whatever
 // the portal did, so the person comes from the merge commit's Approved-by trailer or the portal's
-// decision comment, remembered once a request is closed (it never changes afterwards).
-import { appPath, type RequestSummary } from '../requests/index.ts';
+// decision comment, remembered once a request is closed (it never changes afterwards). Who asked
+// and who decided is believed from the portal's markers only where their MAC verifies under the
+// server's key (../requests/markers.ts): anyone with triage or write access may edit them.
+import { appPath, believeRequesters, type MarkerKey, type RequestSummary } from '../requests/index.ts';
 import { approvalOf, requestRecords, type DecisionSources, type RequestRecord } from '../requests/decisions.ts';
 import { loadApplication } from '../requests/manifest.ts';
 import { listRequests, type MainState } from '../requests/state.ts';
@@ -19,6 +21,7 @@ export interface Snapshot {
   githubProblem?: string;
   /** The server has no forge at all (no GitHub token): it serves tokens, and requests exist nowhere it can see. */
   noForge?: true;
+  /** Each with `requestedBy` only where the portal's marker verifies (`believe`). */
   requests: RequestSummary[];
   /** The login of the server's token: the author of the portal's requests. */
   tokenLogin: string | undefined;
@@ -29,11 +32,19 @@ export type HistoryEntry = RequestRecord;
 
 export class RequestHistory {
   readonly #workspace: Workspace;
+  /** The server's key for the portal's markers: it signs them, and believes only what verifies. */
+  readonly markers: MarkerKey;
   /** Decisions of closed requests, by number and close time: fixed once closed. */
   readonly #decisions: NonNullable<DecisionSources['memo']> = new Map();
 
-  constructor(workspace: Workspace) {
+  constructor(workspace: Workspace, markers: MarkerKey) {
     this.#workspace = workspace;
+    this.markers = markers;
+  }
+
+  /** The requests with the User each was made for where the portal's signed marker says so, and nowhere else. */
+  believe(requests: readonly RequestSummary[], tokenLogin: string | undefined): RequestSummary[] {
+    return believeRequesters(requests, { key: this.markers, portalLogin: tokenLogin });
   }
 
   /** Main and the requests, or as much as can be known when GitHub (or git) fails. */
@@ -54,7 +65,7 @@ export class RequestHistory {
         listRequests(github.backend, { ...(options.app === undefined ? {} : { app: options.app }), ...(options.withMergers === true ? { withMergers: true } : {}) }),
         this.#workspace.tokenLogin(),
       ]);
-      return { ...base, requests, tokenLogin };
+      return { ...base, requests: this.believe(requests, tokenLogin), tokenLogin };
     } catch (error) {
       return { ...base, requests: [], tokenLogin: undefined, githubProblem: `GitHub cannot be reached: ${(error as Error).message}` };
     }
@@ -84,6 +95,7 @@ export class RequestHistory {
     return requestRecords(requests, {
       backend: github.backend,
       portalLogin: tokenLogin,
+      markers: this.markers,
       approval: (commit) => this.#workspace.exclusive((clone) => approvalOf(clone, commit)),
       memo: this.#decisions,
     });

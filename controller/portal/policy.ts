@@ -2,7 +2,8 @@
 // only an owner with the developer role makes requests about an application, and only what the
 // lifecycle allows now; registering needs the developer role and reviewing the publisher role.
 // Before an application is on main, its owner is whoever asked for its creation: the User the
-// portal recorded, or the Users whose githubLogin opened the request. Every such check lives here,
+// portal recorded in a marker whose MAC verifies (../requests/markers.ts; the requests it is given
+// are believed so), or the Users whose githubLogin opened the request. Every such check lives here,
 // so routes, the request service and pages ask one module (and refuse in the same words). Pure
 // checks on what the caller already read; no GitHub, no git, no store.
 import { ACTION_WORDS, isRequestAllowed, lifecycleOffers, sameLogin, type Action, type AppStatus, type AppStatusView, type Offers, type RequestKind, type RequestSummary } from '../requests/index.ts';
@@ -16,7 +17,11 @@ export interface PolicyContext {
   tokenLogin: string | undefined;
 }
 
-/** The Users who asked for a request: the one the portal recorded, or those whose githubLogin is its author. */
+/**
+ * The Users who asked for a request: the one the portal recorded, its marker verified
+ * (`requestedBy` is set only then), or those whose githubLogin is its author. A request the
+ * portal's account opened whose marker does not verify was asked for by nobody here.
+ */
 export function requestersOf(request: RequestSummary, context: PolicyContext): string[] {
   if (context.tokenLogin !== undefined && sameLogin(request.author, context.tokenLogin)) {
     return request.requestedBy === undefined ? [] : [request.requestedBy];

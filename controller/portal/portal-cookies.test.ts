@@ -10,6 +10,8 @@ import { openStore, type Store } from '../store/open.ts';
 import { handlesOf } from '../store/handles.ts';
 import { portalPlugin } from './plugin.ts';
 import { Workspace } from './workspace.ts';
+import { markerKey } from '../sealing/markers.ts';
+import { randomBytes } from 'node:crypto';
 
 let dir: string;
 let store: Store;
@@ -31,6 +33,7 @@ beforeAll(async () => {
   await app.register(
     portalPlugin({
       store,
+      markers: markerKey(randomBytes(32)),
       workspace: new Workspace({ repo: join(dir, 'none.git'), branch: 'main', dir: join(dir, 'clone'), github: undefined }),
       issuer: () => 'https://auth.example.com',
       now: () => clock,

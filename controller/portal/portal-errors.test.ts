@@ -15,6 +15,8 @@ import { openStore, type Store } from '../store/open.ts';
 import { handlesOf } from '../store/handles.ts';
 import { portalPlugin } from './plugin.ts';
 import { Workspace } from './workspace.ts';
+import { markerKey } from '../sealing/markers.ts';
+import { randomBytes } from 'node:crypto';
 
 let dir: string;
 let store: Store;
@@ -37,6 +39,7 @@ beforeAll(async () => {
   await app.register(
     portalPlugin({
       store,
+      markers: markerKey(randomBytes(32)),
       workspace: new Workspace({ repo: repo.bareDir, branch: 'main', dir: join(dir, 'portal'), github: { config: github, backend: createGitHubClient(github, { timeoutMs: 2000 }) } }),
       issuer: () => 'http://127.0.0.1',
     }),

@@ -15,6 +15,8 @@ import { handlesOf } from '../store/handles.ts';
 import { portalPlugin } from './plugin.ts';
 import { NO_FORGE, NO_FORGE_HINT } from './policy.ts';
 import { Workspace } from './workspace.ts';
+import { markerKey } from '../sealing/markers.ts';
+import { randomBytes } from 'node:crypto';
 
 let dir: string;
 let store: Store;
@@ -39,6 +41,7 @@ beforeAll(async () => {
   await app.register(
     portalPlugin({
       store,
+      markers: markerKey(randomBytes(32)),
       workspace: new Workspace({ repo: repo.bareDir, branch: 'main', dir: join(dir, 'portal'), github: undefined }),
       issuer: () => 'http://127.0.0.1',
     }),

@@ -11,11 +11,11 @@ import type { Clone } from '../requests/git.ts';
 import type { Session } from '../requests/session.ts';
 import { changedFields, editApplicationText, loadApplication, type ApplicationEdits } from '../requests/manifest.ts';
 import { openRequest, requireAllowed, type OpenedRequest } from '../requests/open.ts';
-import { approveRequest, isOwnRequest, rejectRequest, reviewItem, type ApproveResult, type Decider, type RejectResult, type ReviewItem } from '../requests/review.ts';
+import { approveRequest, isOwnRequest, rejectRequest, requesterUnknown, reviewItem, type ApproveResult, type Decider, type RejectResult, type ReviewItem } from '../requests/review.ts';
 import { rotateSecret } from '../requests/secrets.ts';
 import { listRequests, statusOf, type MainState } from '../requests/state.ts';
 import { GitHubError, type PullRequest, type RequestsBackend } from '../github/index.ts';
-import { appPath, describeChange, type AppStatusView, type ChangePlan, type RequestKind, type RequestSummary } from '../requests/index.ts';
+import { appPath, describeChange, type AppStatusView, type MarkerKey, type ChangePlan, type RequestKind, type RequestSummary } from '../requests/index.ts';
 import type { Application } from '../manifests/types.generated.ts';
 import type { AuthMethod, GrantType, SecretAuthMethod } from '../manifests/vocabulary.ts';
 import type { PortalUser } from './accounts.ts';
@@ -50,6 +50,8 @@ export interface QueueEntry {
   diff?: string;
   /** Whether this publisher asked for it (they cannot decide their own request). */
   own: boolean;
+  /** The server's token opened it but its marker does not verify, so it may be this publisher's own: not decided here. */
+  requesterUnknown: boolean;
 }
 
 export interface NewApplicationInput {
@@ -90,7 +92,7 @@ export class PortalRequests {
         redirectUris: input.redirectUris,
         owners: [user.name],
         authMethod: input.publicClient ? PORTAL_PUBLIC_METHOD : PORTAL_AUTH_METHOD,
-        requestedBy: user.name,
+        requestedBy: { name: user.name, key: this.#history.markers },
       });
     });
   }
@@ -114,7 +116,7 @@ export class PortalRequests {
       const content = editApplicationText(textOf(main, name), edits);
       const what = changedFields(main.apps.get(name)!.manifest, loadFormApplication(name, content));
       if (what.length === 0) throw new PortalError(400, 'Nothing changes: the form holds what the application already has.');
-      return openRequest(session, main, { kind: 'edit', app: name, content, what: what.join(', '), requestedBy: user.name });
+      return openRequest(session, main, { kind: 'edit', app: name, content, what: what.join(', '), requestedBy: { name: user.name, key: this.#history.markers } });
     });
   }
 
@@ -125,7 +127,7 @@ export class PortalRequests {
       await this.#mayRequest(session, main, user, name, 'edit');
       const rotated = await rotateSecret({ app: main.apps.get(name)!.manifest, settings: main.settings, now: this.#now(), oldSecretExpiresInMs: OLD_SECRET_EXPIRES_MS });
       const content = editApplicationText(textOf(main, name), { secrets: rotated.secrets });
-      const opened = await openRequest(session, main, { kind: 'edit', app: name, content, what: 'new client secret', requestedBy: user.name });
+      const opened = await openRequest(session, main, { kind: 'edit', app: name, content, what: 'new client secret', requestedBy: { name: user.name, key: this.#history.markers } });
       return { ...opened, secret: rotated.secret, oldExpiresAt: rotated.oldExpiresAt };
     });
   }
@@ -136,7 +138,7 @@ export class PortalRequests {
       const session = this.#workspace.session(clone);
       await this.#mayRequest(session, main, user, name, kind);
       const content = editApplicationText(textOf(main, name), { state: kind === 'deactivate' ? 'inactive' : 'active' });
-      return openRequest(session, main, { kind, app: name, content, requestedBy: user.name });
+      return openRequest(session, main, { kind, app: name, content, requestedBy: { name: user.name, key: this.#history.markers } });
     });
   }
 
@@ -145,9 +147,9 @@ export class PortalRequests {
     return this.#request(async (clone, main) => {
       const session = this.#workspace.session(clone);
       const tokenLogin = (await this.#workspace.tokenLogin())!;
-      const requests = await listRequests(session.github.backend, { app: name });
+      const requests = this.#history.believe(await listRequests(session.github.backend, { app: name }), tokenLogin);
       requireActor(user, name, statusOf(main, name, requests), { main, tokenLogin });
-      const decider: Decider = { tokenLogin, user: { name: user.name, githubLogin: user.githubLogin } };
+      const decider: Decider = { tokenLogin, user: { name: user.name, githubLogin: user.githubLogin }, markers: this.#history.markers };
       const request = requireCancellable(name, decider, requests.filter((candidate) => candidate.state === 'open'));
       await withdrawRequest(session, request, decider);
       return request;
@@ -167,7 +169,7 @@ export class PortalRequests {
       const item = await this.#github(() => reviewItem(backend, pull));
       if (item !== undefined) items.push(item);
     }
-    const decider = deciderOf(user, snapshot.tokenLogin);
+    const decider = deciderOf(user, snapshot.tokenLogin, this.#history.markers);
     const entries: QueueEntry[] = [];
     for (const item of items) {
       const pull = pulls.find((candidate) => candidate.number === item.number)!;
@@ -176,6 +178,7 @@ export class PortalRequests {
         item,
         requester: summary === undefined ? item.author : requesterName(summary, snapshot),
         own: isOwnRequest(pull, decider),
+        requesterUnknown: requesterUnknown(pull, decider),
       };
       try {
         const details = await this.#workspace.exclusive((clone) => reviewDetails(clone, snapshot.main.commit, pull, items));
@@ -215,7 +218,7 @@ export class PortalRequests {
     if (!report.allowed) {
       throw new PortalError(409, `The check refuses #${number}: ${[...report.refusals.map((refusal) => refusal.message), ...report.problems.map((problem) => problem.message)].join('; ')}`, 'Reject it with a reason, or ask its author to change it.');
     }
-    return this.#refusals(() => approveRequest(github.backend, number, deciderOf(user, snapshot.tokenLogin), comment, head));
+    return this.#refusals(() => approveRequest(github.backend, number, deciderOf(user, snapshot.tokenLogin, this.#history.markers), comment, head));
   }
 
   async reject(user: PortalUser, number: number, reason: string): Promise<RejectResult> {
@@ -223,7 +226,7 @@ export class PortalRequests {
     const github = this.#requireGitHub();
     await this.#requestPull(github.backend, number);
     const tokenLogin = await this.#github(() => this.#workspace.tokenLogin());
-    return this.#refusals(() => rejectRequest(github.backend, number, deciderOf(user, tokenLogin), reason));
+    return this.#refusals(() => rejectRequest(github.backend, number, deciderOf(user, tokenLogin, this.#history.markers), reason));
   }
 
   /** For the reject page: 403 for a developer, 404 for a number that is not a Mergekey request. */
@@ -271,9 +274,10 @@ export class PortalRequests {
    * learns nothing about its state), then the lifecycle's rules, as `requireAllowed` applies them.
    */
   async #mayRequest(session: Session, main: MainState, user: PortalUser, name: string, kind: RequestKind): Promise<void> {
-    const requests = await listRequests(session.github.backend, { app: name });
+    const tokenLogin = await this.#workspace.tokenLogin();
+    const requests = this.#history.believe(await listRequests(session.github.backend, { app: name }), tokenLogin);
     const view = statusOf(main, name, requests);
-    requireActor(user, name, view, { main, tokenLogin: await this.#workspace.tokenLogin() });
+    requireActor(user, name, view, { main, tokenLogin });
     requireRequestAllowed(name, view.status, kind, requests);
   }
 
@@ -296,9 +300,9 @@ export class PortalRequests {
   }
 }
 
-function deciderOf(user: PortalUser, tokenLogin: string | undefined): Decider {
+function deciderOf(user: PortalUser, tokenLogin: string | undefined, markers: MarkerKey): Decider {
   if (tokenLogin === undefined) throw new PortalError(503, 'GitHub cannot be reached, so no request can be decided now.');
-  return { tokenLogin, user: { name: user.name, githubLogin: user.githubLogin } };
+  return { tokenLogin, user: { name: user.name, githubLogin: user.githubLogin }, markers };
 }
 
 /** An edit of an application that is not on main, in the portal's words for why. */

@@ -6,7 +6,7 @@ import type { OpenedCreate } from '../requests/create.ts';
 import type { OpenedRequest } from '../requests/open.ts';
 import type { ApproveResult, RejectResult } from '../requests/review.ts';
 import { statusOf, statusesOf, type MainState } from '../requests/state.ts';
-import { askAgainOf, countApplications, requestOutcome, type AppStatusView, type ChangePlan, type Offers, type RequestCounts, type RequestSummary } from '../requests/index.ts';
+import { askAgainOf, countApplications, requestOutcome, type AppStatusView, type MarkerKey, type ChangePlan, type Offers, type RequestCounts, type RequestSummary } from '../requests/index.ts';
 import type { Application } from '../manifests/types.generated.ts';
 import type { Store } from '../store/open.ts';
 import type { ApplicationRecord } from '../store/records.ts';
@@ -45,10 +45,10 @@ export class PortalService {
   readonly #history: RequestHistory;
   readonly #requests: PortalRequests;
 
-  constructor(options: { workspace: Workspace; store: Pick<Store, 'config'>; now: () => number }) {
+  constructor(options: { workspace: Workspace; store: Pick<Store, 'config'>; markers: MarkerKey; now: () => number }) {
     this.#workspace = options.workspace;
     this.#store = options.store;
-    this.#history = new RequestHistory(options.workspace);
+    this.#history = new RequestHistory(options.workspace, options.markers);
     this.#requests = new PortalRequests({ workspace: options.workspace, history: this.#history, now: options.now });
   }
 

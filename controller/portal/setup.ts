@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { serverGitHubConfig } from '../confirm/setup.ts';
 import { createGitHubClient } from '../github/index.ts';
+import { markerKey } from '../sealing/markers.ts';
 import type { ServerContext } from '../server/start.ts';
 import { cachingBackend } from './github-cache.ts';
 import { portalPlugin, type PortalDeps } from './plugin.ts';
@@ -23,6 +24,8 @@ export function portalFor(context: ServerContext, options: { env?: NodeJS.Proces
   return portalPlugin({
     store,
     workspace,
+    // From the data directory's keys: it survives a store rebuild, and every replica has it.
+    markers: markerKey(context.keys.secretHashKey),
     issuer: () => context.issuer,
     sync: (reason) => context.sync.sync(reason),
     ...(context.authorization === undefined ? {} : { authorization: context.authorization }),

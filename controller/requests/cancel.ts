@@ -2,7 +2,7 @@
 // rejection). Shared by `mergekey app cancel` and the portal.
 import { decisionMarker, isCancelAllowed, parseRequestBranch, refusal, type RequestSummary } from './index.ts';
 import { RequestError, withGitHubErrors } from './errors.ts';
-import type { Decider } from './review.ts';
+import { portalPerson, type Decider } from './review.ts';
 import type { Session } from './session.ts';
 
 export interface Withdrawn {
@@ -13,7 +13,8 @@ export interface Withdrawn {
 
 /**
  * The open request about `app` that `decider` may cancel; a RequestError with the refusal's code if none. From the CLI, its
- * GitHub author; from the portal, a request the server's token opened for that same User.
+ * GitHub author; from the portal, a request the server's token opened for that same User, as its
+ * signed marker says (`requestedBy`, set only once verified: markers.ts `believeRequesters`).
  */
 export function requireCancellable(app: string, decider: Decider, open: readonly RequestSummary[]): RequestSummary {
   const decision = isCancelAllowed(app, decider.tokenLogin, open);
@@ -32,7 +33,7 @@ export async function withdrawRequest(session: Session, request: RequestSummary,
   const text =
     decider.user === undefined
       ? `Cancelled by its author, @${decider.tokenLogin}, with \`mergekey app cancel ${request.app}\`.`
-      : `${decisionMarker('cancelled', decider.user.name)}\nCancelled by **${decider.user.name}**, who asked for it, in the Mergekey portal.`;
+      : `${decisionMarker('cancelled', portalPerson(decider, request.headRef ?? '', 'cancelled'))}\nCancelled by **${decider.user.name}**, who asked for it, in the Mergekey portal.`;
   await withGitHubErrors(async () => {
     await backend.comment(request.number, text);
     await backend.closePullRequest(request.number);

@@ -9,7 +9,7 @@ import type { Application, Jwks } from '../manifests/types.generated.ts';
 import { DEFAULT_GRANT_TYPES, foldClientId, PUBLIC_CLIENT_GRANT_TYPES, PUBLIC_CLIENT_METHOD, type AuthMethod, type GrantType } from '../manifests/vocabulary.ts';
 import { generateClientId } from '../sealing/generate.ts';
 import { renderNewApplication } from './manifest.ts';
-import { openRequest, type OpenedRequest } from './open.ts';
+import { openRequest, type OpenedRequest, type RequestChange } from './open.ts';
 import { newSealedSecret } from './secrets.ts';
 import type { Session } from './session.ts';
 import type { MainState } from './state.ts';
@@ -28,8 +28,8 @@ export interface NewApplication {
   authMethod: AuthMethod;
   /** For private_key_jwt: the public keys. No secret is generated for it, nor for none (a public client). */
   jwks?: Jwks | undefined;
-  /** The User a shared token asks for (the portal). */
-  requestedBy?: string | undefined;
+  /** The User a shared token asks for (the portal), with the server's key to sign the marker. */
+  requestedBy?: RequestChange['requestedBy'] | undefined;
 }
 
 export interface OpenedCreate {

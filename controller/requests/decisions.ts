@@ -5,10 +5,15 @@
 // GitHub names the account that acted. For whatever the portal did, that is its one token's
 // account, not the person: the portal records the person in its request marker, its decision
 // comments and the merge commit's Approved-by trailer. Those records are believed only from that
-// account (`portalLogin`), since anyone can type them in a pull request or comment of their own.
+// account (`portalLogin`), since anyone can type them in a pull request or comment of their own;
+// and a marker only with a MAC that verifies under the server's key (`markers`, markers.ts), since
+// anyone with triage or write access can edit that account's pull request bodies (and, on GitHub,
+// its comments). Without the key (the CLI), a marker's name is kept apart as what the portal
+// recorded (`recordedRequester`, `recordedDecider`), to be shown as such and never acted on.
 import type { Comment, RequestsBackend, Review } from '../github/index.ts';
 import { CHECK_COMMENT_MARKER } from './check-result.ts';
 import type { Clone } from './git.ts';
+import { verifiedDecider, verifiedRequester, type MarkerKey } from './markers.ts';
 import { isoTime } from './time.ts';
 import { parseDecisionMarker, requestOutcome, sameLogin, TRAILERS, type RequestKind, type RequestOutcome, type RequestSummary } from './requests.ts';
 
@@ -16,13 +21,17 @@ export interface RequestRecord {
   number: number;
   kind: RequestKind;
   outcome: RequestOutcome;
-  /** Who asked: the person the portal recorded for a request its account opened, else the GitHub author. */
+  /** Who asked: the person the portal recorded for a request its account opened, its marker verified; else the GitHub author. */
   requestedBy: string;
+  /** Without the server's key (the CLI): the person the portal's marker names, unverified; shown as recorded, never acted on. */
+  recordedRequester?: string;
   /** The GitHub account that opened the pull request. */
   author: string;
   openedAt: string;
   /** Who approved, rejected or cancelled it; undefined while open, or when GitHub no longer knows the account. */
   decidedBy?: string;
+  /** Without the server's key (the CLI): the person the portal's decision comment names, unverified. */
+  recordedDecider?: string;
   decidedAt?: string;
   /** A rejection's reason, as the publisher wrote it; undefined when they gave none. */
   reason?: string;
@@ -36,6 +45,7 @@ export interface RequestRecord {
 /** What a closed request's decision is, once read: fixed from then on. */
 interface ClosedDecision {
   by: string | undefined;
+  recorded?: string | undefined;
   reason: string | undefined;
 }
 
@@ -43,6 +53,8 @@ export interface DecisionSources {
   backend: RequestsBackend;
   /** The GitHub login of the portal's token; markers and trailers are believed only from it. */
   portalLogin: string | undefined;
+  /** The server's key for the portal's markers (the portal has it; the CLI does not): a marker is believed only when its MAC verifies. */
+  markers?: MarkerKey | undefined;
   /** The Approved-by trailer and note of a merge commit, read from git (`approvalOf` over a clone). */
   approval(commit: string): Promise<Approval | undefined>;
   /** Decisions of closed requests already read, by number and close time (they never change). */
@@ -61,11 +73,14 @@ export async function requestRecords(requests: readonly RequestSummary[], source
 
 async function recordOf(request: RequestSummary, sources: DecisionSources): Promise<RequestRecord> {
   const byPortal = (login: string | null | undefined) => sources.portalLogin !== undefined && login != null && sameLogin(login, sources.portalLogin);
+  const recorded = byPortal(request.author) ? request.recordedRequester?.name : undefined;
+  const verified = sources.markers === undefined ? undefined : verifiedRequester(request, { key: sources.markers, portalLogin: sources.portalLogin });
   const record: RequestRecord = {
     number: request.number,
     kind: request.kind,
     outcome: requestOutcome(request),
-    requestedBy: byPortal(request.author) ? (request.requestedBy ?? request.author) : request.author,
+    requestedBy: verified ?? request.author,
+    ...(sources.markers === undefined && recorded !== undefined ? { recordedRequester: recorded } : {}),
     author: request.author,
     openedAt: isoTime(request.createdAt),
     commit: request.headSha,
@@ -88,6 +103,7 @@ async function recordOf(request: RequestSummary, sources: DecisionSources): Prom
     record.decidedAt = isoTime(request.closedAt);
     const decision = await closedDecision(request, sources, byPortal(request.closedBy));
     if (decision.by !== undefined) record.decidedBy = decision.by;
+    if (decision.recorded !== undefined) record.recordedDecider = decision.recorded;
     if (decision.reason !== undefined && record.outcome === 'rejected') record.reason = decision.reason;
   }
   return record;
@@ -124,9 +140,12 @@ async function closedDecision(request: Extract<RequestSummary, { state: 'closed'
   // Mergekey's own decision comment when there is one; else the closer's last word.
   const decided = words.filter((word) => word.marker !== undefined).at(-1);
   const last = decided ?? words.at(-1);
-  const person = byPortal ? decided?.marker?.by : undefined;
+  const marker = byPortal ? decided?.marker : undefined;
+  // Believed only with a MAC that verifies for this request and outcome; without the key, kept as recorded.
+  const person = marker === undefined || sources.markers === undefined ? undefined : verifiedDecider(request.headRef, marker, sources.markers);
+  const recorded = sources.markers === undefined ? marker?.by?.name : undefined;
   const reason = last === undefined ? undefined : decisionText(last.body);
-  const decision: ClosedDecision = { by: person ?? closer, reason: reason === '' ? undefined : reason };
+  const decision: ClosedDecision = { by: person ?? closer, ...(recorded === undefined ? {} : { recorded }), reason: reason === '' ? undefined : reason };
   if (sources.memo !== undefined) {
     if (sources.memo.size >= MAX_MEMO) sources.memo.clear();
     sources.memo.set(key, decision);

@@ -8,3 +8,4 @@ export * from './classify.ts';
 export * from './describe.ts';
 export * from './actions.ts';
 export * from './time.ts';
+export * from './markers.ts';

@@ -22,6 +22,7 @@ import { validateRepository, type Problem, type RepoFile } from '../manifests/in
 import type { Application } from '../manifests/types.generated.ts';
 import { RequestError, withGitHubErrors } from './errors.ts';
 import { describeProblems, loadApplication } from './manifest.ts';
+import { signedRequester, type MarkerKey } from './markers.ts';
 import type { Session } from './session.ts';
 import { listRequests, statusOf, type MainState } from './state.ts';
 
@@ -35,9 +36,10 @@ export interface RequestChange {
   /**
    * The User (users/NAME.yaml) the request is made for, when a shared token opens it (the
    * portal): recorded in the body marker and a `Requested-by:` trailer, since GitHub will name the
-   * token's user as the author.
+   * token's user as the author. The marker is signed with `key` (markers.ts), the server's, so
+   * that an edit of the body cannot give the request to someone else.
    */
-  requestedBy?: string;
+  requestedBy?: { name: string; key: MarkerKey };
 }
 
 export interface OpenedRequest {
@@ -94,7 +96,7 @@ export async function openRequest(session: Session, main: MainState, change: Req
 
   const plan = describeChange(base, head, main.settings === undefined ? {} : { defaultPlan: main.settings.spec.defaultPlan });
   const title = titleOf(change.kind, change.app, change.what);
-  const how = change.requestedBy === undefined ? `Requested with mergekey app ${change.kind}.` : `Requested by ${change.requestedBy} in the Mergekey portal.\n\n${TRAILERS.requestedBy}: ${change.requestedBy}`;
+  const how = change.requestedBy === undefined ? `Requested with mergekey app ${change.kind}.` : `Requested by ${change.requestedBy.name} in the Mergekey portal.\n\n${TRAILERS.requestedBy}: ${change.requestedBy.name}`;
   const message = `${title}\n\n${plan.lines.map((line) => `- ${line.replaceAll('`', '')}`).join('\n')}\n\n${how}\n`;
   const commit = await session.clone.commitFile(main.commit, path, change.content, message);
   const branch = requestBranchName(change.kind, change.app, randomBytes(4).toString('hex'));
@@ -104,7 +106,7 @@ export async function openRequest(session: Session, main: MainState, change: Req
   let number: number | undefined;
   try {
     const pull = await withGitHubErrors(() =>
-      backend.openPullRequest({ head: branch, base: main.branch, title, body: requestBody(change, head, plan) }),
+      backend.openPullRequest({ head: branch, base: main.branch, title, body: requestBody(change, branch, head, plan) }),
     );
     number = pull.number;
     // Two developers may race past the rules above; the older request wins, this one withdraws.
@@ -162,8 +164,9 @@ function problemKey(problem: Problem): string {
   return `${problem.path}\0${problem.code}\0${problem.message}`;
 }
 
-function requestBody(change: RequestChange, head: Application, plan: ChangePlan): string {
-  const { kind, app, requestedBy } = change;
+function requestBody(change: RequestChange, branch: string, head: Application, plan: ChangePlan): string {
+  const { kind, app } = change;
+  const requestedBy = change.requestedBy?.name;
   const intro: Record<RequestKind, string> = {
     create: `Registers a new application \`${app}\` (client id \`${head.spec.clientId}\`). Its client secret is sealed to the controller's key: only the token server can read it.`,
     edit: `Changes the application \`${app}\`.`,
@@ -171,7 +174,7 @@ function requestBody(change: RequestChange, head: Application, plan: ChangePlan)
     reactivate: `Reactivates the application \`${app}\`: once merged, it gets tokens again.`,
   };
   return [
-    requestMarker(kind, app, requestedBy),
+    requestMarker(kind, app, change.requestedBy === undefined ? undefined : signedRequester(change.requestedBy.key, branch, change.requestedBy.name)),
     intro[kind] + (requestedBy === undefined ? '' : ` Asked for by **${requestedBy}** in the Mergekey portal.`),
     '',
     plan.markdown,

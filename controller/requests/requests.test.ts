@@ -74,9 +74,9 @@ describe('request branches, labels and markers', () => {
   });
 
   it('records who a shared token asked for in the marker, and who decided in a decision marker', () => {
-    expect(requestMarker('create', 'billing', 'alice')).toBe('<!-- mergekey:request kind=create app=billing requested-by=alice -->');
-    expect(parseRequestMarker(`Hi\n${requestMarker('edit', 'billing', 'alice')}`)).toEqual({ kind: 'edit', app: 'billing', requestedBy: 'alice' });
-    expect(parseDecisionMarker(`${decisionMarker('rejected', 'pat')}\nRejected by pat: no.`)).toEqual({ outcome: 'rejected', by: 'pat' });
+    expect(requestMarker('create', 'billing', { name: 'alice' })).toBe('<!-- mergekey:request kind=create app=billing requested-by=alice -->');
+    expect(parseRequestMarker(`Hi\n${requestMarker('edit', 'billing', { name: 'alice' })}`)).toEqual({ kind: 'edit', app: 'billing', requestedBy: { name: 'alice' } });
+    expect(parseDecisionMarker(`${decisionMarker('rejected', { name: 'pat' })}\nRejected by pat: no.`)).toEqual({ outcome: 'rejected', by: { name: 'pat' } });
     expect(parseDecisionMarker('<!-- mergekey:decision outcome=deleted by=pat -->')).toBeUndefined();
     expect(parseDecisionMarker(null)).toBeUndefined();
   });
@@ -110,10 +110,12 @@ describe('toRequestSummary', () => {
   });
 
   it('counts a request the portal closed for a publisher as rejected: its token is both author and closer', () => {
-    const portal = { state: 'closed' as const, closedAt: '2025-01-03T00:00:00Z', author: 'mergekey-bot', closedBy: 'mergekey-bot', body: requestMarker('create', 'billing', 'alice') };
+    const portal = { state: 'closed' as const, closedAt: '2025-01-03T00:00:00Z', author: 'mergekey-bot', closedBy: 'mergekey-bot', body: requestMarker('create', 'billing', { name: 'alice' }) };
     const cancelled = toRequestSummary(pr(portal))!;
     expect(requestOutcome(cancelled)).toBe('cancelled');
-    expect(requesterOf(cancelled)).toBe('alice');
+    // The marker's name is kept as recorded; who asked is believed only once its MAC verifies (markers.ts).
+    expect(cancelled.recordedRequester).toEqual({ name: 'alice' });
+    expect(requesterOf(cancelled)).toBe('mergekey-bot');
     expect(requestOutcome(toRequestSummary(pr({ ...portal, labels: [REJECTED_LABEL] }))!)).toBe('rejected');
     // Without a requester in the marker, the GitHub author asked.
     expect(requesterOf(toRequestSummary(pr({ body: requestMarker('create', 'billing') }))!)).toBe('alice');

@@ -71,45 +71,61 @@ export function parseRequestBranch(branch: string): { kind: RequestKind; app: st
   return { kind: match[1] as RequestKind, app: match[2]!, id: match[3]! };
 }
 
-const MARKER_PATTERN = /<!--\s*mergekey:request\s+kind=([a-z]+)\s+app=([a-z0-9-]+)(?:\s+requested-by=([a-z0-9-]+))?\s*-->/;
+const MAC = '[A-Za-z0-9_-]{43}';
+const MARKER_PATTERN = new RegExp(`<!--\\s*mergekey:request\\s+kind=([a-z]+)\\s+app=([a-z0-9-]+)(?:\\s+requested-by=([a-z0-9-]+)(?:\\s+mac=(${MAC}))?)?\\s*-->`);
+
+/**
+ * A person the portal recorded in a marker, with the MAC it signed that record with
+ * (markers.ts): absent from what it wrote before it signed them, and from what anyone types.
+ */
+export interface RecordedPerson {
+  name: string;
+  mac?: string;
+}
 
 /**
  * A hidden line for the pull request body that names the request for tools. `requestedBy` names
- * the User (users/NAME.yaml) a request was made for when a shared token opens it (the portal):
- * the pull request's GitHub author is then the token's user, not the person who asked.
+ * the User (users/NAME.yaml) a request was made for when a shared token opens it (the portal),
+ * with its MAC (markers.ts): the pull request's GitHub author is then the token's user, not the
+ * person who asked, and anyone who may edit the body may edit this line.
  */
-export function requestMarker(kind: RequestKind, app: string, requestedBy?: string): string {
-  return `<!-- mergekey:request kind=${kind} app=${app}${requestedBy === undefined ? '' : ` requested-by=${requestedBy}`} -->`;
+export function requestMarker(kind: RequestKind, app: string, requestedBy?: RecordedPerson): string {
+  const person = requestedBy === undefined ? '' : ` requested-by=${requestedBy.name}${requestedBy.mac === undefined ? '' : ` mac=${requestedBy.mac}`}`;
+  return `<!-- mergekey:request kind=${kind} app=${app}${person} -->`;
 }
 
-export function parseRequestMarker(body: string | null | undefined): { kind: RequestKind; app: string; requestedBy?: string } | undefined {
+export function parseRequestMarker(body: string | null | undefined): { kind: RequestKind; app: string; requestedBy?: RecordedPerson } | undefined {
   const match = MARKER_PATTERN.exec(body ?? '');
   if (match === null || !isRequestKind(match[1]!)) return undefined;
-  return { kind: match[1], app: match[2]!, ...(match[3] === undefined ? {} : { requestedBy: match[3] }) };
+  const requestedBy = match[3] === undefined ? undefined : { name: match[3], ...(match[4] === undefined ? {} : { mac: match[4] }) };
+  return { kind: match[1], app: match[2]!, ...(requestedBy === undefined ? {} : { requestedBy }) };
 }
 
 /** Commit trailers a request made for someone else carries: who asked, and who approved its merge. */
 export const TRAILERS = { requestedBy: 'Requested-by', approvedBy: 'Approved-by' } as const;
 
-const DECISION_PATTERN = /<!--\s*mergekey:decision\s+outcome=(approved|rejected|cancelled)(?:\s+by=([a-z0-9-]+))?\s*-->/;
+const DECISION_PATTERN = new RegExp(`<!--\\s*mergekey:decision\\s+outcome=(approved|rejected|cancelled)(?:\\s+by=([a-z0-9-]+)(?:\\s+mac=(${MAC}))?)?\\s*-->`);
 
 export type DecidedOutcome = Exclude<RequestOutcome, 'open'>;
 
 /**
  * A hidden line opening a comment that records a decision. Made with a shared token, it names the
- * person (a User name) who approved, rejected or cancelled the request; only comments by that
- * token's user are to be believed, as anyone may write this line in a comment of their own.
+ * person (a User name) who approved, rejected or cancelled the request, with its MAC
+ * (markers.ts): only comments by that token's user whose MAC verifies are to be believed, as
+ * anyone may write this line in a comment of their own, or edit the token's comment on GitHub.
  * Without `by`, the comment's author decided. The publisher's own words follow a blank line
  * (`decisionText` in decisions.ts reads them back).
  */
-export function decisionMarker(outcome: DecidedOutcome, by?: string): string {
-  return `<!-- mergekey:decision outcome=${outcome}${by === undefined ? '' : ` by=${by}`} -->`;
+export function decisionMarker(outcome: DecidedOutcome, by?: RecordedPerson): string {
+  const person = by === undefined ? '' : ` by=${by.name}${by.mac === undefined ? '' : ` mac=${by.mac}`}`;
+  return `<!-- mergekey:decision outcome=${outcome}${person} -->`;
 }
 
-export function parseDecisionMarker(body: string | null | undefined): { outcome: DecidedOutcome; by?: string } | undefined {
+export function parseDecisionMarker(body: string | null | undefined): { outcome: DecidedOutcome; by?: RecordedPerson } | undefined {
   const match = DECISION_PATTERN.exec(body ?? '');
   if (match === null) return undefined;
-  return { outcome: match[1] as DecidedOutcome, ...(match[2] === undefined ? {} : { by: match[2] }) };
+  const by = match[2] === undefined ? undefined : { name: match[2], ...(match[3] === undefined ? {} : { mac: match[3] }) };
+  return { outcome: match[1] as DecidedOutcome, ...(by === undefined ? {} : { by }) };
 }
 
 /** `apps/<name>.yaml` → `<name>`; undefined for any other path. */
@@ -138,7 +154,17 @@ interface RequestSummaryBase {
   updatedAt: string;
   headSha: string;
   htmlUrl?: string;
-  /** The User a shared token (the portal's) opened it for, from the body marker. */
+  /** The branch it was opened from: the portal chooses it, and binds its markers' MACs to it. */
+  headRef?: string;
+  /**
+   * The User the body marker names, as written there: anyone who may edit the body may change it,
+   * so it decides nothing. `requestedBy` is what is believed of it.
+   */
+  recordedRequester?: RecordedPerson;
+  /**
+   * The User the portal's account opened it for, once the marker's MAC verified under the
+   * server's key (`believeRequesters`, markers.ts); never set from the body alone.
+   */
   requestedBy?: string;
 }
 
@@ -181,7 +207,7 @@ export function requestOutcome(request: RequestSummary): RequestOutcome {
   }
 }
 
-/** Who asked: the User the request was made for (portal requests), else its GitHub author. */
+/** Who asked: the User the request was made for (portal requests, verified), else its GitHub author. */
 export function requesterOf(request: Pick<RequestSummary, 'author' | 'requestedBy'>): string {
   return request.requestedBy ?? request.author;
 }
@@ -217,7 +243,8 @@ export function toRequestSummary(pr: PullRequestFacts, changedPaths?: readonly s
     updatedAt: pr.updatedAt,
     headSha: pr.headSha,
     ...(pr.htmlUrl === undefined ? {} : { htmlUrl: pr.htmlUrl }),
-    ...(fromMarker?.requestedBy === undefined ? {} : { requestedBy: fromMarker.requestedBy }),
+    headRef: pr.headRef,
+    ...(fromMarker?.requestedBy === undefined ? {} : { recordedRequester: fromMarker.requestedBy }),
   };
   if (pr.state === 'open') return { ...base, state: 'open' };
   if (pr.merged) {

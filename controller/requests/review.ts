@@ -15,6 +15,7 @@ import {
 } from './index.ts';
 import { RequestError } from './errors.ts';
 import { readCheckVerdict, type CheckVerdict } from './check-result.ts';
+import { signedDecider, verifiedRequester, type MarkerKey } from './markers.ts';
 
 export interface ReviewItem {
   number: number;
@@ -82,14 +83,58 @@ export interface Decider {
   tokenLogin: string;
   /** The User (users/NAME.yaml) deciding through a shared token, with their own GitHub login if they have one. */
   user?: { name: string; githubLogin?: string | undefined } | undefined;
+  /**
+   * The server's key for the portal's markers (markers.ts): signs the person in a decision
+   * comment, and tells whom a request the shared token opened was made for.
+   */
+  markers?: MarkerKey | undefined;
 }
 
-/** Whether `decider` asked for `pull` themselves: a publisher neither approves nor rejects their own request. */
+/**
+ * Whether `decider` asked for `pull` themselves: a publisher neither approves nor rejects their
+ * own request. For a request the shared token opened, the marker's name counts whether or not it
+ * verifies (refusing is the safe side); `requesterUnknown` covers a marker that names someone else
+ * without verifying.
+ */
 export function isOwnRequest(pull: PullRequest, decider: Decider): boolean {
   if (decider.user === undefined) return sameLogin(pull.author, decider.tokenLogin);
   // A request the shared token opened was made for the User its marker names.
-  if (sameLogin(pull.author, decider.tokenLogin)) return parseRequestMarker(pull.body)?.requestedBy === decider.user.name;
+  if (sameLogin(pull.author, decider.tokenLogin)) return parseRequestMarker(pull.body)?.requestedBy?.name === decider.user.name;
   return decider.user.githubLogin !== undefined && sameLogin(pull.author, decider.user.githubLogin);
+}
+
+/**
+ * Whether the portal cannot tell who asked for a request its token opened: the marker is missing,
+ * unsigned (the portal's before it signed them) or does not verify (edited since). Its own
+ * requester may be the decider, so the portal decides none of those; GitHub and `mergekey review`
+ * still can, where GitHub names the person.
+ */
+export function requesterUnknown(pull: PullRequest, decider: Decider): boolean {
+  if (decider.user === undefined || decider.markers === undefined || !sameLogin(pull.author, decider.tokenLogin)) return false;
+  const recorded = parseRequestMarker(pull.body)?.requestedBy;
+  return verifiedRequester({ author: pull.author, headRef: pull.headRef, recordedRequester: recorded }, { key: decider.markers, portalLogin: decider.tokenLogin }) === undefined;
+}
+
+/** Refuses a decision on one's own request, or on one whose requester the portal cannot tell. */
+function requireNotOwn(pull: PullRequest, decider: Decider, action: 'approve' | 'reject'): void {
+  if (isOwnRequest(pull, decider)) {
+    const hint = action === 'approve' ? 'another publisher must approve it' : 'withdraw it with mergekey app cancel instead';
+    throw new RequestError('own-request', { request: pull.number, action }, `you opened #${pull.number} yourself; ${hint}`);
+  }
+  if (requesterUnknown(pull, decider)) {
+    throw new RequestError(
+      'own-request',
+      { request: pull.number, action },
+      `the portal cannot tell who asked for #${pull.number}: its request marker is not one the portal signed (written before it signed them, or edited since), so it may be yours`,
+      { hint: `Decide it on GitHub or with \`mergekey review ${action} ${pull.number}\`.` },
+    );
+  }
+}
+
+/** The person a portal decision comment names: signed when the decider holds the server's key. */
+export function portalPerson(decider: Decider, branch: string, outcome: 'rejected' | 'cancelled'): { name: string; mac?: string } {
+  const name = decider.user!.name;
+  return decider.markers === undefined ? { name } : signedDecider(decider.markers, branch, outcome, name);
 }
 
 function who(decider: Decider): string {
@@ -132,7 +177,7 @@ export async function approveRequest(backend: RequestsBackend, number: number, d
   const pull = await openPull(backend, number);
   const changed = () => new RequestError('head-moved', { request: pull.number }, `#${pull.number} changed since it was checked (its branch has new commits), so nothing was merged`, { hint: 'Review it again.' });
   if (expectedHeadSha !== undefined && !isHead(pull.headSha, expectedHeadSha)) throw changed();
-  if (isOwnRequest(pull, decider)) throw new RequestError('own-request', { request: pull.number, action: 'approve' }, `you opened #${pull.number} yourself; another publisher must approve it`);
+  requireNotOwn(pull, decider, 'approve');
   const item = await reviewItem(backend, pull);
   if (item === undefined) throw new RequestError('not-a-request', { request: pull.number }, `#${pull.number} changes no manifest: it is not a Mergekey request`, { hint: 'Review it on GitHub.' });
   if (item.check.state === 'refused') {
@@ -217,7 +262,7 @@ export interface RejectResult {
 export async function rejectRequest(backend: RequestsBackend, number: number, decider: Decider, reason: string): Promise<RejectResult> {
   const pull = await openPull(backend, number);
   // Closing one's own request counts as cancelled, not rejected.
-  if (isOwnRequest(pull, decider)) throw new RequestError('own-request', { request: pull.number, action: 'reject' }, `you opened #${pull.number} yourself; withdraw it with mergekey app cancel instead`);
+  requireNotOwn(pull, decider, 'reject');
   try {
     await backend.addLabels(pull.number, [REJECTED_LABEL]);
   } catch (error) {
@@ -228,7 +273,7 @@ export async function rejectRequest(backend: RequestsBackend, number: number, de
   const text =
     decider.user === undefined
       ? `${decisionMarker('rejected')}\nRejected by ${who(decider)}:\n\n${reason}`
-      : `${decisionMarker('rejected', decider.user.name)}\nRejected by **${decider.user.name}** in the Mergekey portal:\n\n${reason}`;
+      : `${decisionMarker('rejected', portalPerson(decider, pull.headRef, 'rejected'))}\nRejected by **${decider.user.name}** in the Mergekey portal:\n\n${reason}`;
   const comment = await backend.comment(pull.number, text);
   await backend.closePullRequest(pull.number);
   return { number: pull.number, title: pull.title, rejectedBy: decider.user?.name ?? decider.tokenLogin, commentUrl: comment.htmlUrl };

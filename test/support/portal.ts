@@ -23,11 +23,15 @@ import { loadOrCreateKeys } from '../../controller/sealing/keys.ts';
 import { seal, type SealingPublicJwk } from '../../controller/sealing/seal.ts';
 import { startServer, type RunningServer } from '../../controller/server/start.ts';
 import { serveDependencies } from '../../cli/commands/serve.ts';
+import { markerKey } from '../../controller/sealing/markers.ts';
+import { randomBytes } from 'node:crypto';
 
 export const OWNER = 'acme';
 export const REPO = 'manifests';
 export const BOT = { login: 'mergekey-bot', token: 'tok-bot', name: 'Mergekey' };
 export const ISSUER = 'http://127.0.0.1';
+/** Someone with write access to the repository (not a portal account): may edit any pull request's body and comments. */
+export const WRITER = { login: 'repo-writer', token: 'tok-writer', name: 'A Writer' };
 
 /** Portal accounts: User manifests with sealed passwords. */
 export const PEOPLE = {
@@ -90,8 +94,8 @@ export async function startPortalWorld(): Promise<PortalWorld> {
   const { sealingPublicJwk } = await loadOrCreateKeys(data, { create: true });
   const repo = await createTestRepository(await manifests(sealingPublicJwk as SealingPublicJwk));
   const standIn = await startGitHubStandIn({
-    users: [BOT],
-    repositories: [{ owner: OWNER, name: REPO, bareDir: repo.bareDir, permissions: { [BOT.login]: 'maintain' }, mergeMethods: ['merge'] }],
+    users: [BOT, WRITER],
+    repositories: [{ owner: OWNER, name: REPO, bareDir: repo.bareDir, permissions: { [BOT.login]: 'maintain', [WRITER.login]: 'write' }, mergeMethods: ['merge'] }],
   });
   const tokenFile = join(dir, 'github-token');
   await writeFile(tokenFile, `${BOT.token}\n`, { mode: 0o600 });
@@ -167,6 +171,7 @@ export async function startPortalAlone(overrides: Partial<PortalDeps> = {}): Pro
   });
   await app.register(portalPlugin({
     store,
+    markers: markerKey(randomBytes(32)),
     workspace: new Workspace({ repo: join(dir, 'none.git'), branch: 'main', dir: join(dir, 'clone'), github: undefined }),
     issuer: () => ISSUER,
     now: () => clock,

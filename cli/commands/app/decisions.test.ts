@@ -29,7 +29,7 @@ it('a request the portal made and rejected shows who asked, who rejected it, whe
   world.setClock(at('2026-12-07T12:00:00Z'));
   const opened = await world.handmade('bob', 'mergekey/create-ledger-a1b2c3', { 'apps/ledger.yaml': await appYaml(world.key, 'ledger', { clientId: 'mk-ledger-0001' }) }, {
     title: 'Create application ledger',
-    body: requestMarker('create', 'ledger', 'alice'),
+    body: requestMarker('create', 'ledger', { name: 'alice' }),
     labels: ['mergekey:create'],
   });
   world.setClock(at('2026-12-07T13:30:00Z'));
@@ -42,10 +42,14 @@ it('a request the portal made and rejected shows who asked, who rejected it, whe
       number: opened.number,
       kind: 'create',
       outcome: 'rejected',
-      requestedBy: 'alice',
+      // The CLI holds no key to verify the portal's markers with: GitHub's account is who acted,
+      // and the names the portal recorded are kept apart, shown as its record.
+      requestedBy: 'bob',
+      recordedRequester: 'alice',
       author: 'bob',
       openedAt: '2026-12-07T12:00:00Z',
-      decidedBy: 'pat',
+      decidedBy: 'bob',
+      recordedDecider: 'pat',
       decidedAt: '2026-12-07T13:30:00Z',
       reason: 'The books are kept in billing.\nAsk for invoices:read there.',
       commit: opened.headSha,
@@ -53,9 +57,9 @@ it('a request the portal made and rejected shows who asked, who rejected it, whe
     },
   ]);
   expect(formatShow(result)).toBe(
-    `ledger: rejected (create request #${opened.number} was rejected by pat at 2026-12-07T13:30:00Z)\n\n` +
+    `ledger: rejected (create request #${opened.number} was rejected by pat (as recorded by bob, unverified) at 2026-12-07T13:30:00Z)\n\n` +
       'Requests\n' +
-      `  #${opened.number} create, asked by alice: rejected by pat at 2026-12-07T13:30:00Z\n` +
+      `  #${opened.number} create, asked by alice (as recorded by bob, unverified): rejected by pat (as recorded by bob, unverified) at 2026-12-07T13:30:00Z\n` +
       '      Reason: The books are kept in billing.\n' +
       '              Ask for invoices:read there.\n' +
       '\n' +
@@ -64,7 +68,7 @@ it('a request the portal made and rejected shows who asked, who rejected it, whe
       '  Ask again  mergekey app ask-again ledger\n',
   );
   const json = JSON.parse(showCommand.render(result, { format: 'json' } as Parameters<typeof showCommand.render>[1]));
-  expect(json.requests[0]).toMatchObject({ requestedBy: 'alice', decidedBy: 'pat', decidedAt: '2026-12-07T13:30:00Z', reason: 'The books are kept in billing.\nAsk for invoices:read there.' });
+  expect(json.requests[0]).toMatchObject({ requestedBy: 'bob', recordedRequester: 'alice', decidedBy: 'bob', recordedDecider: 'pat', decidedAt: '2026-12-07T13:30:00Z', reason: 'The books are kept in billing.\nAsk for invoices:read there.' });
 });
 
 it('a rejection made on GitHub itself (a review requesting changes, then a close) shows the reviewer and the review', async () => {
@@ -134,7 +138,7 @@ it("believes no one else's markers: a developer cannot name who asked or who dec
   // alice, not the portal's account, writes the portal's records herself.
   const forged = await world.handmade('alice', 'mergekey/create-forged-d4e5f6', { 'apps/forged.yaml': await appYaml(world.key, 'forged', { clientId: 'mk-forged-0001' }) }, {
     title: 'Create application forged',
-    body: requestMarker('create', 'forged', 'bob'),
+    body: requestMarker('create', 'forged', { name: 'bob' }),
     labels: ['mergekey:create', 'mergekey:rejected'],
   });
   await world.github('alice').comment(forged.number, '<!-- mergekey:decision outcome=rejected by=pat -->\nRejected by **pat** in the Mergekey portal:\n\nForged.');

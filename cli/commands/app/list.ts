@@ -88,14 +88,15 @@ export async function list(options: ListOptions): Promise<AppListResult> {
 
 /**
  * Yours: an owner's githubLogin is your login, or you asked for a request about it (yourself, or
- * in the portal: a `requested-by` believed only on what the portal's account opened).
+ * in the portal: a `requested-by` on what the portal's account opened). The CLI cannot verify a
+ * marker (only the server holds its key), so this is a filter of what to list, never a permission.
  */
 function isMine(main: MainState, view: AppStatusView, login: string): boolean {
   const myUsers = usersOfLogin(main, login);
   if (view.onMain?.spec.owners.some((owner) => myUsers.includes(owner)) === true) return true;
   const portalLogin = main.settings?.spec.portalGitHubLogin;
   const askedInPortal = (request: RequestSummary) =>
-    portalLogin !== undefined && sameLogin(request.author, portalLogin) && request.requestedBy !== undefined && myUsers.includes(request.requestedBy);
+    portalLogin !== undefined && sameLogin(request.author, portalLogin) && request.recordedRequester !== undefined && myUsers.includes(request.recordedRequester.name);
   return view.requests.some((request) => sameLogin(request.author, login) || askedInPortal(request));
 }
 

@@ -1,6 +1,8 @@
-// Requests made and decided in the portal, read with `mergekey app show`: the CLI names the people
-// the portal recorded (who asked, who approved or rejected), as the portal's details page does,
-// not the server's account that GitHub names. A real `mergekey serve`, the local forge, real git.
+// Requests made and decided in the portal, read with `mergekey app show`: the CLI shows the people
+// the portal recorded (who asked, who approved or rejected) beside the server's account that GitHub
+// names. A marker's name is shown as that account's record, unverified: the CLI holds no key to check
+// its MAC, and anyone with write access may edit it. The merge commit's Approved-by trailer is git
+// history, so it names the approver. A real `mergekey serve`, the local forge, real git.
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BOT, OWNER, REPO, startPortalWorld, Visitor, type PortalWorld } from '../../../test/support/portal.ts';
@@ -25,25 +27,25 @@ beforeAll(async () => {
 });
 afterAll(async () => world?.close());
 
-it('names who asked and who decided, with the reason and the comment, not the portal’s account', async () => {
+it('names who asked and who decided as the portal recorded them, with the reason and the comment', async () => {
   // Reading needs any token that sees the repository; the server's is the one the forge knows.
   const env = { ...process.env, GITHUB_TOKEN: BOT.token, GITHUB_API_URL: world.standIn.url, MERGEKEY_CREDENTIALS: join(world.repo.workDir, '..', 'credentials.json') };
   const result = await show({ cwd: world.repo.workDir, env, githubRepo: `${OWNER}/${REPO}`, name: 'billing' });
   const [rejected, approved] = await Promise.all([world.github.getPullRequest(2), world.github.getPullRequest(1)]);
   expect(result.requests).toEqual([
     {
-      number: 2, kind: 'edit', outcome: 'rejected', requestedBy: 'alice', author: BOT.login, openedAt: rejected.createdAt,
-      decidedBy: 'pat', decidedAt: rejected.closedAt, reason: 'Daily is too often.', commit: rejected.headSha, url: rejected.htmlUrl,
+      number: 2, kind: 'edit', outcome: 'rejected', requestedBy: BOT.login, recordedRequester: 'alice', author: BOT.login, openedAt: rejected.createdAt,
+      decidedBy: BOT.login, recordedDecider: 'pat', decidedAt: rejected.closedAt, reason: 'Daily is too often.', commit: rejected.headSha, url: rejected.htmlUrl,
     },
     {
-      number: 1, kind: 'create', outcome: 'approved', requestedBy: 'alice', author: BOT.login, openedAt: approved.createdAt,
+      number: 1, kind: 'create', outcome: 'approved', requestedBy: BOT.login, recordedRequester: 'alice', author: BOT.login, openedAt: approved.createdAt,
       decidedBy: 'pat', decidedAt: approved.mergedAt, comment: 'Welcome.', commit: approved.mergeCommitSha, url: approved.htmlUrl,
     },
   ]);
   expect(formatShow(result).split('Requests\n')[1]!.split('\nActions\n')[0]).toBe(
-    `  #2 edit, asked by alice: rejected by pat at ${rejected.closedAt}\n` +
+    `  #2 edit, asked by alice (as recorded by ${BOT.login}, unverified): rejected by pat (as recorded by ${BOT.login}, unverified) at ${rejected.closedAt}\n` +
       '      Reason: Daily is too often.\n' +
-      `  #1 create, asked by alice: approved by pat at ${approved.mergedAt}\n` +
+      `  #1 create, asked by alice (as recorded by ${BOT.login}, unverified): approved by pat at ${approved.mergedAt}\n` +
       '      Comment: Welcome.\n',
   );
   expect(result.actions.find((action) => action.action === 'ask-again')).toEqual({ action: 'ask-again', label: 'Ask again', command: 'mergekey app ask-again billing' });

@@ -136,7 +136,8 @@ export async function show(options: ShowOptions): Promise<AppShowResult> {
   const records = await withGitHubErrors(() =>
     requestRecords(view.requests, {
       backend,
-      // Markers and trailers name the person only on what the portal's own account wrote.
+      // Markers and trailers name the person only on what the portal's own account wrote; the CLI
+      // has no key to verify a marker's MAC with, so a marker's name is kept as what the portal recorded.
       portalLogin: main.settings?.spec.portalGitHubLogin,
       approval: (commit) => approvalOf(session.clone, commit),
     }),
@@ -227,7 +228,15 @@ function statusReason(view: AppStatusView, records: readonly RequestRecord[]): s
   if (view.status !== 'rejected' && view.status !== 'cancelled') return view.reason;
   const create = records.find((record) => record.kind === 'create' && record.outcome === view.status);
   if (create === undefined) return view.reason;
-  return `create request #${create.number} was ${view.status} by ${create.decidedBy ?? 'someone GitHub no longer knows'} at ${create.decidedAt}`;
+  return `create request #${create.number} was ${view.status} by ${recordedBy(create.decidedBy, create.recordedDecider) ?? 'someone GitHub no longer knows'} at ${create.decidedAt}`;
+}
+
+/**
+ * A person the portal's marker names, which only the server can verify (anyone with write access
+ * may edit a pull request's body): shown as the record of the account GitHub names, never as a fact.
+ */
+function recordedBy(account: string | undefined, recorded: string | undefined): string | undefined {
+  return recorded === undefined || account === undefined ? account : `${recorded} (as recorded by ${account}, unverified)`;
 }
 
 /**
@@ -307,8 +316,8 @@ export function formatShow(result: AppShowResult): string {
     const decided =
       request.outcome === 'awaiting-approval'
         ? `awaiting approval since ${request.openedAt}`
-        : `${request.outcome} by ${request.decidedBy ?? 'someone GitHub no longer knows'} at ${request.decidedAt}`;
-    lines.push(`  #${request.number} ${request.kind}, asked by ${request.requestedBy}: ${decided}`);
+        : `${request.outcome} by ${recordedBy(request.decidedBy, request.recordedDecider) ?? 'someone GitHub no longer knows'} at ${request.decidedAt}`;
+    lines.push(`  #${request.number} ${request.kind}, asked by ${recordedBy(request.requestedBy, request.recordedRequester)}: ${decided}`);
     if (request.outcome === 'rejected') lines.push(...indented('Reason', request.reason ?? '(none given)'));
     if (request.comment !== undefined) lines.push(...indented('Comment', request.comment));
   }

@@ -30,14 +30,14 @@ it('shows who asked, the description, the check run here with what approving cha
   // Opened by the portal's account for alice.
   const opened = await world.handmade('bob', 'mergekey/edit-billing-a1b2c3', { 'apps/billing.yaml': edited }, {
     title: 'Edit application billing (description)',
-    body: requestMarker('edit', 'billing', 'alice'),
+    body: requestMarker('edit', 'billing', { name: 'alice' }),
     labels: ['mergekey:edit'],
   });
   const url = `${world.standIn.url}/web/acme/manifests/pull/${opened.number}`;
   const lineOf = billing.split('\n').findIndex((line) => line.startsWith('  description:')) + 1;
   const result = await reviewList(world.as('pat'));
   expect(formatReviewList(result)).toBe(
-    `#${opened.number}  edit billing  asked by alice, opened 2026-12-07T12:00:00Z\n` +
+    `#${opened.number}  edit billing  asked by alice (as recorded by bob, unverified), opened 2026-12-07T12:00:00Z\n` +
       '      Edit application billing (description)\n' +
       '      description: Bills customers monthly.\n' +
       `      head: ${opened.headSha.slice(0, 12)}\n` +
@@ -55,7 +55,7 @@ it('shows who asked, the description, the check run here with what approving cha
       billing.split('\n').slice(lineOf, lineOf + 3).map((line) => `      |  ${line}\n`).join(''),
   );
   const json = JSON.parse(listCommand.render(result, { format: 'json' } as Parameters<typeof listCommand.render>[1]));
-  expect(json.items[0]).toMatchObject({ number: opened.number, requestedBy: 'alice', author: 'bob', description: 'Bills customers monthly.', report: { allowed: true, lowRisk: true, kind: 'edit', app: 'billing' } });
+  expect(json.items[0]).toMatchObject({ number: opened.number, requestedBy: 'bob', recordedRequester: 'alice', author: 'bob', description: 'Bills customers monthly.', report: { allowed: true, lowRisk: true, kind: 'edit', app: 'billing' } });
   await world.github('bob').closePullRequest(opened.number);
 });
 

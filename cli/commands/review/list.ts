@@ -14,8 +14,13 @@ import { startWithMain, type SessionOptions } from '../../../controller/requests
 export type ReviewListOptions = SessionOptions;
 
 export interface ReviewListEntry extends ReviewItem {
-  /** Who asked: the person the portal recorded, on a request its account (portalGitHubLogin) opened; else the GitHub author. */
+  /** Who asked as GitHub names them: the author (for the portal's requests, its account). */
   requestedBy: string;
+  /**
+   * The person the portal's marker names on a request its account (portalGitHubLogin) opened: what
+   * the portal recorded, which only the server can verify (its MAC), so shown as such.
+   */
+  recordedRequester?: string;
   /** The application's description as the request leaves it. */
   description?: string;
   /** The check, run here on the head against main, as the portal runs it; undefined when it could not run. */
@@ -44,7 +49,8 @@ export async function reviewList(options: ReviewListOptions): Promise<ReviewList
   const entries: ReviewListEntry[] = [];
   for (const { item, pull } of found) {
     const byPortal = portalLogin !== undefined && sameLogin(pull.author, portalLogin);
-    const entry: ReviewListEntry = { ...item, requestedBy: (byPortal ? parseRequestMarker(pull.body)?.requestedBy : undefined) ?? pull.author };
+    const recorded = byPortal ? parseRequestMarker(pull.body)?.requestedBy?.name : undefined;
+    const entry: ReviewListEntry = { ...item, requestedBy: pull.author, ...(recorded === undefined ? {} : { recordedRequester: recorded }) };
     try {
       const details = await reviewDetails(clone, main.commit, pull, items);
       entry.report = details.report;
@@ -63,7 +69,7 @@ export function formatReviewList(result: ReviewListResult): string {
   const lines: string[] = [];
   for (const item of result.items) {
     const what = item.app === undefined ? item.kind : `${item.kind} ${item.app}`;
-    lines.push(`#${item.number}  ${what}  asked by ${item.requestedBy}, opened ${isoTime(item.openedAt)}`);
+    lines.push(`#${item.number}  ${what}  asked by ${item.recordedRequester === undefined ? item.requestedBy : `${item.recordedRequester} (as recorded by ${item.requestedBy}, unverified)`}, opened ${isoTime(item.openedAt)}`);
     lines.push(`      ${item.title}`);
     if (item.description !== undefined) lines.push(`      description: ${item.description.replaceAll('\n', ' ')}`);
     lines.push(`      head: ${item.headSha.slice(0, 12)}`);

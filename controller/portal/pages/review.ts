@@ -45,6 +45,8 @@ function card(ctx: PageContext, entry: QueueEntry): SafeHtml {
     ${item.check.state === 'none' ? undefined : html`<p class="hint">The repository's workflow says: ${item.check.state} (${item.check.summary}).</p>`}
     ${entry.own
       ? html`<p class="hint">You asked for this request: another publisher decides it.</p>`
+      : entry.requesterUnknown
+        ? html`<p class="hint">The portal cannot tell who asked for this request: its marker is not one the portal signed (written before it signed them, or edited since). Decide it on GitHub or with mergekey review.</p>`
       : refused || report === undefined
         ? html`<div class="actions">
             <p class="hint">${refused ? 'The check refuses it, so it cannot be approved.' : 'Without the check it cannot be approved here; reload to run it again.'}</p>
