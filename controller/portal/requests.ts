@@ -5,7 +5,7 @@
 // the portal's statuses and words in portal-errors.ts.
 import { requireCancellable, withdrawRequest } from '../requests/cancel.ts';
 import type { CheckReport } from '../requests/check.ts';
-import { checkOpenRequest, openReviewItems, reviewDetails } from '../requests/review-details.ts';
+import { checkOpenRequest, openReviewItems, queueDetails, reviewDetails } from '../requests/review-details.ts';
 import { openCreateRequest, type OpenedCreate } from '../requests/create.ts';
 import type { Clone } from '../requests/git.ts';
 import type { Session } from '../requests/session.ts';
@@ -174,21 +174,13 @@ export class PortalRequests {
     for (const item of items) {
       const pull = pulls.find((candidate) => candidate.number === item.number)!;
       const summary = snapshot.requests.find((request) => request.number === item.number);
-      const entry: QueueEntry = {
+      entries.push({
         item,
         requester: summary === undefined ? item.author : requesterName(summary, snapshot),
         own: isOwnRequest(pull, decider),
         requesterUnknown: requesterUnknown(pull, decider),
-      };
-      try {
-        const details = await this.#workspace.exclusive((clone) => reviewDetails(clone, snapshot.main.commit, pull, items));
-        entry.report = details.report;
-        entry.diff = details.diff;
-        if (details.description !== undefined) entry.description = details.description;
-      } catch (error) {
-        entry.checkProblem = (error as Error).message;
-      }
-      entries.push(entry);
+        ...(await queueDetails(() => this.#workspace.exclusive((clone) => reviewDetails(clone, snapshot.main.commit, pull, items)))),
+      });
     }
     return { entries, snapshot };
   }

@@ -80,6 +80,18 @@ export async function checkBeforeApproval(clone: Clone, mainCommit: string, back
   return { head: pull.headSha, report };
 }
 
+/** What a queue (the portal's, `review list`) shows of one request: its details, or why the check could not run. */
+export type QueueDetails = Partial<ReviewDetails> & { checkProblem?: string };
+
+export async function queueDetails(details: () => Promise<ReviewDetails>): Promise<QueueDetails> {
+  try {
+    const { report, diff, description } = await details();
+    return { report, diff, ...(description === undefined ? {} : { description }) };
+  } catch (error) {
+    return { checkProblem: (error as Error).message };
+  }
+}
+
 /** The check, the description and the diff of one open request (see the header). */
 export async function reviewDetails(clone: Clone, mainCommit: string, pull: Pick<PullRequest, 'number' | 'labels' | 'headRef' | 'headSha' | 'body'>, open: readonly ReviewItem[]): Promise<ReviewDetails> {
   const report = await checkOpenRequest(clone, mainCommit, pull, open);

@@ -8,7 +8,7 @@ import { parseRequestMarker, sameLogin } from '../../../controller/requests/inde
 import type { CheckReport } from '../../../controller/requests/check.ts';
 import { withGitHubErrors } from '../../../controller/requests/errors.ts';
 import { reviewItem, type ReviewItem } from '../../../controller/requests/review.ts';
-import { reviewDetails } from '../../../controller/requests/review-details.ts';
+import { queueDetails, reviewDetails } from '../../../controller/requests/review-details.ts';
 import { startWithMain, type SessionOptions } from '../../../controller/requests/session.ts';
 
 export type ReviewListOptions = SessionOptions;
@@ -50,16 +50,12 @@ export async function reviewList(options: ReviewListOptions): Promise<ReviewList
   for (const { item, pull } of found) {
     const byPortal = portalLogin !== undefined && sameLogin(pull.author, portalLogin);
     const recorded = byPortal ? parseRequestMarker(pull.body)?.requestedBy?.name : undefined;
-    const entry: ReviewListEntry = { ...item, requestedBy: pull.author, ...(recorded === undefined ? {} : { recordedRequester: recorded }) };
-    try {
-      const details = await reviewDetails(clone, main.commit, pull, items);
-      entry.report = details.report;
-      entry.diff = details.diff;
-      if (details.description !== undefined) entry.description = details.description;
-    } catch (error) {
-      entry.checkProblem = (error as Error).message;
-    }
-    entries.push(entry);
+    entries.push({
+      ...item,
+      requestedBy: pull.author,
+      ...(recorded === undefined ? {} : { recordedRequester: recorded }),
+      ...(await queueDetails(() => reviewDetails(clone, main.commit, pull, items))),
+    });
   }
   return { items: entries };
 }
