@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { signInByInject } from '../../test/support/portal.ts';
 import { appYaml, manifestFiles } from '../../test/support/requests-world.ts';
 import { createGitHubClient } from '../github/index.ts';
 import { createTestRepository, type TestRepository } from '../../forge/index.ts';
@@ -44,15 +45,7 @@ beforeAll(async () => {
       issuer: () => 'http://127.0.0.1',
     }),
   );
-  const form = await app.inject({ method: 'GET', url: '/portal/sign-in' });
-  const presession = String(form.headers['set-cookie']).split(';')[0]!;
-  const signedIn = await app.inject({
-    method: 'POST',
-    url: '/portal/sign-in',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: presession },
-    payload: new URLSearchParams({ _csrf: /name="_csrf" value="([^"]*)"/.exec(form.body)![1]!, name: 'alice', password: 'alice-password' }).toString(),
-  });
-  cookie = ([signedIn.headers['set-cookie']].flat() as string[]).find((value) => value.startsWith('mergekey-session='))!.split(';')[0]!;
+  cookie = await signInByInject(app, 'alice', 'alice-password');
 });
 
 afterAll(async () => {

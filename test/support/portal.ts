@@ -7,7 +7,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { chromium, type Browser } from 'playwright-core';
 import { hashPassword } from '../../controller/sealing/hashes.ts';
 import { createLogger } from '../../controller/server/logging.ts';
@@ -191,6 +191,23 @@ export async function startPortalAlone(overrides: Partial<PortalDeps> = {}): Pro
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Signs `name` in to a portal registered on `app` through Fastify's inject (no listener): the
+ * sign-in form, its pre-session cookie and CSRF token, then the POST. Returns the session cookie
+ * (`mergekey-session=…`) for later requests.
+ */
+export async function signInByInject(app: FastifyInstance, name: string, password: string): Promise<string> {
+  const form = await app.inject({ method: 'GET', url: '/portal/sign-in' });
+  const presession = String(form.headers['set-cookie']).split(';')[0]!;
+  const signedIn = await app.inject({
+    method: 'POST',
+    url: '/portal/sign-in',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: presession },
+    payload: new URLSearchParams({ _csrf: /name="_csrf" value="([^"]*)"/.exec(form.body)![1]!, name, password }).toString(),
+  });
+  return ([signedIn.headers['set-cookie']].flat() as string[]).find((value) => value.startsWith('mergekey-session='))!.split(';')[0]!;
 }
 
 /** A cookie jar and form poster over HTTP, for tests that do not need a browser. */
