@@ -148,3 +148,39 @@ describe('mergekey db migrate: the versioned schema', () => {
     await sql`INSERT INTO signing_keyring (version, keyring) VALUES (1, ${sql.json(JSON.parse(JSON.stringify(sealed)))})`;
   });
 });
+
+// The statements the schema is shaped for (001-token-state.sql's comments), as the PostgreSQL
+// implementations of token-state.ts will issue them: each decides a race in one round trip.
+describe('the first migration serves the one-round-trip decisions', () => {
+  it('rotates a refresh token for exactly one of 20 concurrent callers on two pools', async () => {
+    const { sql, url } = await freshDatabase();
+    await migrate(sql);
+    const other = openPool(parseStateUrl(url));
+    pools.push(other);
+    await sql`INSERT INTO refresh_families (app, id, sub, iat, exp) VALUES ('reports', 'f1', 'alice', 0, 2000000000)`;
+    await sql`INSERT INTO refresh_tokens (app, id, client_id, sub, scope, iat, exp, family) VALUES ('reports', 'r1', 'c', 'alice', 'open', 0, 2000000000, 'f1')`;
+    const rotate = (pool: Sql, next: string) => pool`
+      WITH used AS (
+        UPDATE refresh_tokens SET used_at = 100 WHERE app = 'reports' AND id = 'r1' AND used_at IS NULL
+        RETURNING app, client_id, sub, scope, exp, family)
+      INSERT INTO refresh_tokens (app, id, client_id, sub, scope, iat, exp, family)
+      SELECT app, ${next}, client_id, sub, scope, 100, exp, family FROM used
+      RETURNING id`;
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => rotate(i % 2 === 0 ? sql : other, `r1-${i}`)));
+    expect(answers.filter((rows) => rows.length === 1)).toHaveLength(1);
+    expect(await sql`SELECT count(*)::int AS n FROM refresh_tokens WHERE family = 'f1'`).toEqual([{ n: 2 }]);
+  });
+
+  it('accepts a client assertion id once until it expires', async () => {
+    const { sql } = await freshDatabase();
+    await migrate(sql);
+    const use = (exp: number, now: number) => sql`
+      INSERT INTO used_assertion_ids (app, jti, exp) VALUES ('reports', 'a1', ${exp})
+      ON CONFLICT (app, jti) DO UPDATE SET exp = excluded.exp WHERE used_assertion_ids.exp <= ${now}
+      RETURNING jti`;
+    const first = await Promise.all(Array.from({ length: 10 }, () => use(200, 100)));
+    expect(first.filter((rows) => rows.length === 1)).toHaveLength(1);
+    expect(await use(300, 150)).toHaveLength(0);
+    expect(await use(300, 200)).toHaveLength(1);
+  });
+});

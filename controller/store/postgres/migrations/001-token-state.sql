@@ -8,15 +8,17 @@
 -- named *_ms. Keys put the application first, so one application's rows are one index range and a
 -- token is only found through the application it was issued to. Tokens, codes and session ids are
 -- never stored: only their base64url SHA-256. Each table with an expiry has an index on it, for
--- the sweeper. Run by `mergekey db migrate` in one transaction (migrate.ts).
+-- the sweeper. Identifiers (names, token ids, hashes) collate "C": byte order, as LMDB's keys, the
+-- same on every server whatever its locale, and the cheapest comparison in an index. Run by
+-- `mergekey db migrate` in one transaction (migrate.ts).
 
 -- Issued access tokens (AccessTokenRecord), kept for listing; written in batches, not awaited.
 -- Listing an application's tokens in key order after a cursor is a range of the primary key.
 CREATE TABLE access_tokens (
-  app          text     NOT NULL,
-  jti          text     NOT NULL,
+  app          text COLLATE "C"     NOT NULL,
+  jti          text COLLATE "C"     NOT NULL,
   client_id    text     NOT NULL,
-  sub          text     NOT NULL,
+  sub          text COLLATE "C"     NOT NULL,
   scope        text     NOT NULL,
   aud          text[]   NOT NULL,
   iat          bigint   NOT NULL,
@@ -32,8 +34,8 @@ CREATE INDEX access_tokens_exp ON access_tokens (exp);
 -- Revoked access tokens: durable tombstones until the token's own expiry; a revocation needs no
 -- record (the record may still be gathering in a batch, or lost with its replica).
 CREATE TABLE revoked_access_tokens (
-  app  text   NOT NULL,
-  jti  text   NOT NULL,
+  app  text COLLATE "C"   NOT NULL,
+  jti  text COLLATE "C"   NOT NULL,
   exp  bigint NOT NULL,
   PRIMARY KEY (app, jti)
 );
@@ -41,9 +43,9 @@ CREATE INDEX revoked_access_tokens_exp ON revoked_access_tokens (exp);
 
 -- Refresh token families (FamilyRecord): one grant's chain of rotated refresh tokens.
 CREATE TABLE refresh_families (
-  app         text   NOT NULL,
-  id          text   NOT NULL,
-  sub         text   NOT NULL,
+  app         text COLLATE "C"   NOT NULL,
+  id          text COLLATE "C"   NOT NULL,
+  sub         text COLLATE "C"   NOT NULL,
   iat         bigint NOT NULL,
   -- No token of the family lives past it.
   exp         bigint NOT NULL,
@@ -57,14 +59,14 @@ CREATE INDEX refresh_families_exp ON refresh_families (exp);
 -- RETURNING …, with the next token inserted in the same statement (a CTE): of concurrent
 -- rotations on any replicas exactly one updates the row.
 CREATE TABLE refresh_tokens (
-  app          text   NOT NULL,
-  id           text   NOT NULL,
+  app          text COLLATE "C"   NOT NULL,
+  id           text COLLATE "C"   NOT NULL,
   client_id    text   NOT NULL,
-  sub          text   NOT NULL,
+  sub          text COLLATE "C"   NOT NULL,
   scope        text   NOT NULL,
   iat          bigint NOT NULL,
   exp          bigint NOT NULL,
-  family       text   NOT NULL,
+  family       text COLLATE "C"   NOT NULL,
   used_at      bigint,
   issued_under jsonb,
   PRIMARY KEY (app, id),
@@ -76,8 +78,8 @@ CREATE INDEX refresh_tokens_exp ON refresh_tokens (exp);
 -- Used client assertion ids (RFC 7523 jti), until the assertion's expiry: INSERT … ON CONFLICT
 -- DO UPDATE … WHERE the old one has expired accepts an id once across replicas.
 CREATE TABLE used_assertion_ids (
-  app  text   NOT NULL,
-  jti  text   NOT NULL,
+  app  text COLLATE "C"   NOT NULL,
+  jti  text COLLATE "C"   NOT NULL,
   exp  bigint NOT NULL,
   PRIMARY KEY (app, jti)
 );
@@ -99,7 +101,7 @@ INSERT INTO cut_off_generation (value) VALUES (0);
 -- (the index on generation).
 CREATE TABLE cut_offs (
   kind        text   NOT NULL CHECK (kind IN ('application', 'user', 'audience', 'scope')),
-  target      text   NOT NULL,
+  target      text COLLATE "C"   NOT NULL,
   generation  bigint NOT NULL,
   at_ms       bigint NOT NULL,
   PRIMARY KEY (kind, target)
@@ -120,8 +122,8 @@ CREATE TABLE signing_keyring (
 -- sessions, least recently seen first, are bounded at creation (the index on user_name); the
 -- sweep removes those past expires_ms or idle since last_seen_ms.
 CREATE TABLE portal_sessions (
-  id            text   PRIMARY KEY,
-  user_name     text   NOT NULL,
+  id            text COLLATE "C"   PRIMARY KEY,
+  user_name     text COLLATE "C"   NOT NULL,
   expires_ms    bigint NOT NULL,
   last_seen_ms  bigint NOT NULL,
   record        jsonb  NOT NULL
@@ -133,8 +135,8 @@ CREATE INDEX portal_sessions_last_seen ON portal_sessions (last_seen_ms);
 -- Remembered consents (ConsentRecord): per user and application, the scopes agreed to last.
 -- A user's consents are a range of the primary key.
 CREATE TABLE consents (
-  user_name        text   NOT NULL,
-  app              text   NOT NULL,
+  user_name        text COLLATE "C"   NOT NULL,
+  app              text COLLATE "C"   NOT NULL,
   scopes           text[] NOT NULL,
   granted_ms       bigint NOT NULL,
   user_generation  bigint NOT NULL,
@@ -147,9 +149,9 @@ CREATE TABLE consents (
 -- queried; the rest of the record (redirect URI, challenge, scope, audiences, nonce, auth time,
 -- issuedUnder, what a redemption issued) is in `record`.
 CREATE TABLE authorization_codes (
-  id           text   PRIMARY KEY,
-  app          text   NOT NULL,
-  sub          text   NOT NULL,
+  id           text COLLATE "C"   PRIMARY KEY,
+  app          text COLLATE "C"   NOT NULL,
+  sub          text COLLATE "C"   NOT NULL,
   exp          bigint NOT NULL,
   keep_until   bigint NOT NULL,
   redeemed_at  bigint,
@@ -165,7 +167,7 @@ CREATE INDEX authorization_codes_keep_until ON authorization_codes (keep_until);
 -- that starts (or reconnects) mid-window begin from what the others have allowed.
 CREATE TABLE throttle_counters (
   throttle   text   NOT NULL CHECK (throttle IN ('requests', 'clientAuthFailures', 'passwordFailures', 'inactiveTokens')),
-  key        text   NOT NULL,
+  key        text COLLATE "C"   NOT NULL,
   window_ms  bigint NOT NULL,
   hits       bigint NOT NULL,
   PRIMARY KEY (throttle, key, window_ms)
