@@ -97,6 +97,16 @@ function startWatchdog(parent: number, bin: string, dir: string): number | undef
   return child.pid;
 }
 
+/** Ends the watchdog's process group (its shell and its sleep), if it still runs. */
+function stopWatchdog(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid);
+  } catch {
+    // It has exited already.
+  }
+}
+
 /** Starts a throwaway cluster. Throws when Debian's postgresql is not installed (.ci/run installs it). */
 export async function startPostgres(options: StartOptions = {}): Promise<PostgresCluster> {
   const binaries = postgresBinaries();
@@ -157,7 +167,7 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
       async stop() {
         if (stopped) return;
         stopped = true;
-        if (watchdog !== undefined) process.kill(-watchdog);
+        stopWatchdog(watchdog);
         try {
           await runBinary(bin, 'pg_ctl', ['stop', '-w', '-m', 'fast', '-D', data]);
         } finally {
@@ -167,7 +177,7 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
     };
     return cluster;
   } catch (error) {
-    if (watchdog !== undefined) process.kill(-watchdog);
+    stopWatchdog(watchdog);
     await runBinary(bin, 'pg_ctl', ['stop', '-m', 'immediate', '-D', data]).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
     throw error;
