@@ -1,0 +1,83 @@
+// Connecting to the shared PostgreSQL (issue 13) with the `postgres` (porsager) client: the only
+// module that makes a pool, so every user of the database gets the same settings, and its
+// failures become StoreErrors whose messages name the server without the password.
+//
+// Why this client: bench/pg-client.ts measures it against `pg` on this workload (see
+// controller/store/README.md). It pipelines queries on each pooled connection and prepares every
+// statement by default.
+import postgres from 'postgres';
+import { StoreError } from '../errors.ts';
+
+export type Sql = postgres.Sql;
+
+export interface PoolOptions {
+  /** Connections in the pool (default 10). */
+  max?: number;
+  /** Seconds to wait for a connection to the server (default 10). */
+  connectTimeout?: number;
+}
+
+/** Parses `--state postgres://…` (or postgresql://); throws StoreError('store.url-invalid') without echoing a password. */
+export function parseStateUrl(value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new StoreError('store.url-invalid', `the state URL is malformed: ${redactRaw(value)}`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new StoreError('store.url-invalid', `the state URL must start with postgres:// or postgresql://, got ${redactUrl(url)}`);
+  }
+  if (url.hostname === '' && url.searchParams.get('host') === null) {
+    throw new StoreError('store.url-invalid', `the state URL names no host: ${redactUrl(url)}`);
+  }
+  return url;
+}
+
+/** The URL as it may be shown: the password replaced, the rest kept. */
+export function redactUrl(url: URL): string {
+  if (url.password === '') return url.href;
+  const shown = new URL(url.href);
+  shown.password = '***';
+  return shown.href;
+}
+
+/** A string that is not a URL, with anything between `:` and `@` of its authority hidden. */
+function redactRaw(value: string): string {
+  return value.replace(/^([^:/]*:\/\/[^:/@]*):[^@]*@/, '$1:***@');
+}
+
+/** Opens a pool on `url` (already parsed). Connections are made on first use. */
+export function openPool(url: URL, options: PoolOptions = {}): Sql {
+  return postgres(url.href, {
+    max: options.max ?? 10,
+    connect_timeout: options.connectTimeout ?? 10,
+    prepare: true,
+    // Notices (CREATE … IF NOT EXISTS skipping) are not the operator's business.
+    onnotice: () => undefined,
+  });
+}
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED']);
+
+/**
+ * Turns what the client threw into a StoreError naming the server (never the password); a
+ * StoreError passes through.
+ */
+export function postgresError(error: unknown, url: URL): StoreError {
+  if (error instanceof StoreError) return error;
+  const where = `PostgreSQL at ${url.host === '' ? redactUrl(url) : url.host}`;
+  const code = (error as { code?: unknown }).code;
+  const raw = error instanceof Error ? error.message : String(error);
+  const message = url.password === '' ? raw : raw.replaceAll(url.password, '***').replaceAll(decodeURIComponent(url.password), '***');
+  if (typeof code === 'string' && UNREACHABLE.has(code)) {
+    return new StoreError('store.unreachable', `cannot reach ${where}: ${message}`, { cause: error });
+  }
+  if (code === '28P01' || code === '28000') {
+    return new StoreError('store.auth-refused', `${where} refused the credentials: ${message}`, { cause: error });
+  }
+  if (code === '3D000') {
+    return new StoreError('store.database-missing', `${where}: ${message}`, { cause: error });
+  }
+  return new StoreError('store.postgres-failed', `${where} failed: ${message}`, { cause: error });
+}
