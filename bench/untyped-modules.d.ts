@@ -4,6 +4,9 @@ declare module 'oidc-provider' {
   export default class Provider {
     constructor(issuer: string, configuration: Record<string, unknown>);
     listen(port: number, host: string, callback: () => void): Server;
+    Client: { find(id: string): Promise<unknown> };
+    Grant: new (properties: { accountId: string; clientId: string }) => { addResourceScope(resource: string, scope: string): void; save(): Promise<string> };
+    RefreshToken: new (properties: Record<string, unknown>) => { save(): Promise<string> };
   }
 }
 
@@ -22,6 +25,8 @@ declare module 'autocannon' {
     errors: number;
     timeouts: number;
     non2xx: number;
+    /** Answers `verifyBody` refused. */
+    mismatches: number;
     statusCodeStats: Record<string, { count: number }>;
   }
   /** The raw request autocannon is about to send; `setupRequest` returns it changed. */
@@ -40,7 +45,13 @@ declare module 'autocannon' {
     method: string;
     headers: Record<string, string>;
     body?: string;
-    requests?: { setupRequest(request: RawRequest): RawRequest }[];
+    requests?: {
+      setupRequest(request: RawRequest): RawRequest;
+      /** Called with each answer before the connection's next request is built. */
+      onResponse?(status: number, body: string): void;
+    }[];
+    /** An answer for which it returns false counts as a mismatch. */
+    verifyBody?(body: string): boolean;
   }
   export default function autocannon(options: Options): Promise<Result>;
 }
