@@ -35,7 +35,7 @@ export function searchOrder(hint: string | undefined): TokenTypeHint[] {
 
 /** A live access token (liveness.ts): signed by us, unexpired, issued to an application that exists. */
 export async function findAccessToken(ctx: OAuthContext, token: string): Promise<FoundAccessToken | undefined> {
-  const claims = await verifyAccessToken(token, ctx.keys, ctx.issuer, ctx.now());
+  const claims = await verifyAccessToken(token, ctx.keys, ctx.issuer, ctx.now(), ctx.verifiedTokens);
   if (claims === undefined) return undefined;
   const app = ctx.config.applicationByClientId(claims.client_id);
   if (app === undefined) return undefined;
