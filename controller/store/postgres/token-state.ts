@@ -192,8 +192,8 @@ export function postgresTokenState(db: SharedDb, options: PostgresTokenStateOpti
           ON CONFLICT (app, jti) DO NOTHING)
         SELECT EXISTS (SELECT 1 FROM used) AS rotated, presented.exp IS NOT NULL AS found, presented.exp, presented.used_at, coalesce(presented.family_live, false) AS family_live
         FROM (SELECT 1) AS one LEFT JOIN presented ON true`);
-      if (row === undefined || row.rotated) return { outcome: 'rotated' };
-      if (!row.found) return { outcome: 'unknown' };
+      if (row?.rotated === true) return { outcome: 'rotated' };
+      if (row === undefined || !row.found) return { outcome: 'unknown' };
       if (Number(row.exp) <= now) return { outcome: 'expired' };
       if (!row.family_live) return { outcome: 'revoked' };
       // Used before, or spent by a concurrent rotation while this one waited: either way a second
