@@ -258,6 +258,20 @@ describe('token state on PostgreSQL shared by replicas', () => {
     expect(state.unwritable()).toBeUndefined();
   });
 
+  it('writes nothing of a rotation the server refuses: the presented token stays unused, the family as it was', async () => {
+    const { dbs: [db] } = await sharedDatabase();
+    const state = postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()) });
+    await state.startFamily('billing', family('f1'), refresh('r0', 'f1'), access('a0', 2000, 'f1'));
+    await state.startFamily('billing', family('f2'), refresh('taken', 'f2'), access('b0', 2000, 'f2'));
+    // The next refresh token's id is taken: the insert fails after the token was marked used, in the same statement.
+    const error = await state.rotateRefreshToken('billing', 'r0', 1500, refresh('taken', 'f1', 9000), access('a1', 2500, 'f1')).then(() => undefined, (err: unknown) => err);
+    expect(error instanceof StoreError ? error.code : error).toBe('store.postgres-failed');
+    expect(await state.refreshToken('billing', 'r0')).toEqual(refresh('r0', 'f1'));
+    expect(await state.family('billing', 'f1')).toEqual(family('f1'));
+    expect(await state.accessToken('billing', 'a1')).toBeUndefined();
+    expect(await state.rotateRefreshToken('billing', 'r0', 1500, refresh('r1', 'f1'), access('a1', 2500, 'f1'))).toEqual({ outcome: 'rotated' });
+  });
+
   it('knows used assertion ids since the shared database was made', async () => {
     const { dbs: [db], migratedBetween: [from, to] } = await sharedDatabase();
     const since = await postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()) }).assertionIdsKnownSince();
