@@ -59,11 +59,11 @@ export function postgresAuthorizationCodes(db: SharedDb): AuthorizationCodes {
           FROM spent WHERE ${family?.id ?? null}::text IS NOT NULL),
         refresh AS (INSERT INTO refresh_tokens (app, id, client_id, sub, scope, iat, exp, family, issued_under)
           SELECT ${app}, ${refresh?.id ?? null}::text, ${refresh?.clientId ?? null}::text, ${refresh?.sub ?? null}::text, ${refresh?.scope ?? null}::text,
-            ${refresh?.iat ?? null}::bigint, ${refresh?.exp ?? null}::bigint, ${refresh?.family ?? null}::text, ${sql.json(refresh?.issuedUnder ?? null)}::jsonb
+            ${refresh?.iat ?? null}::bigint, ${refresh?.exp ?? null}::bigint, ${refresh?.family ?? null}::text, ${refresh?.issuedUnder === undefined ? null : sql.json(refresh?.issuedUnder)}::jsonb
           FROM spent WHERE ${refresh?.id ?? null}::text IS NOT NULL),
         access AS (INSERT INTO access_tokens (app, jti, client_id, sub, scope, aud, iat, exp, family, issued_under)
           SELECT ${app}, ${access.jti}, ${access.clientId}, ${access.sub}, ${access.scope}, ${access.aud}::text[], ${access.iat}, ${access.exp},
-            ${access.family ?? null}::text, ${sql.json(access.issuedUnder ?? null)}::jsonb
+            ${access.family ?? null}::text, ${access.issuedUnder === undefined ? null : sql.json(access.issuedUnder)}::jsonb
           FROM spent ON CONFLICT (app, jti) DO NOTHING)
         SELECT EXISTS (SELECT 1 FROM spent) AS redeemed, code.exp IS NOT NULL AS found, code.exp, code.redeemed_at IS NOT NULL AS was_redeemed
         FROM (SELECT 1) AS one LEFT JOIN code ON true`);

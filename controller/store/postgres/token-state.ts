@@ -148,9 +148,9 @@ export function postgresTokenState(db: SharedDb, options: PostgresTokenStateOpti
       await db.run((sql) => sql`WITH
         family AS (INSERT INTO refresh_families (app, id, sub, iat, exp) VALUES (${app}, ${family.id}, ${family.sub}, ${family.iat}, ${family.exp})),
         refresh AS (INSERT INTO refresh_tokens (app, id, client_id, sub, scope, iat, exp, family, issued_under)
-          VALUES (${app}, ${refresh.id}, ${refresh.clientId}, ${refresh.sub}, ${refresh.scope}, ${refresh.iat}, ${refresh.exp}, ${refresh.family}, ${sql.json(refresh.issuedUnder ?? null)}))
+          VALUES (${app}, ${refresh.id}, ${refresh.clientId}, ${refresh.sub}, ${refresh.scope}, ${refresh.iat}, ${refresh.exp}, ${refresh.family}, ${refresh.issuedUnder === undefined ? null : sql.json(refresh.issuedUnder)}))
         INSERT INTO access_tokens (app, jti, client_id, sub, scope, aud, iat, exp, family, issued_under)
-          VALUES (${app}, ${access.jti}, ${access.clientId}, ${access.sub}, ${access.scope}, ${access.aud}, ${access.iat}, ${access.exp}, ${access.family ?? null}, ${sql.json(access.issuedUnder ?? null)})
+          VALUES (${app}, ${access.jti}, ${access.clientId}, ${access.sub}, ${access.scope}, ${access.aud}, ${access.iat}, ${access.exp}, ${access.family ?? null}, ${access.issuedUnder === undefined ? null : sql.json(access.issuedUnder)})
           ON CONFLICT (app, jti) DO NOTHING`);
     },
 
@@ -186,9 +186,9 @@ export function postgresTokenState(db: SharedDb, options: PostgresTokenStateOpti
           RETURNING t.family),
         grown AS (UPDATE refresh_families f SET exp = greatest(f.exp, ${exp}) FROM used WHERE f.app = ${app} AND f.id = used.family),
         refresh AS (INSERT INTO refresh_tokens (app, id, client_id, sub, scope, iat, exp, family, issued_under)
-          SELECT ${app}, ${next.id}, ${next.clientId}, ${next.sub}, ${next.scope}, ${next.iat}, ${next.exp}, ${next.family}, ${sql.json(next.issuedUnder ?? null)} FROM used),
+          SELECT ${app}, ${next.id}, ${next.clientId}, ${next.sub}, ${next.scope}, ${next.iat}, ${next.exp}, ${next.family}, ${next.issuedUnder === undefined ? null : sql.json(next.issuedUnder)}::jsonb FROM used),
         access AS (INSERT INTO access_tokens (app, jti, client_id, sub, scope, aud, iat, exp, family, issued_under)
-          SELECT ${app}, ${access.jti}, ${access.clientId}, ${access.sub}, ${access.scope}, ${access.aud}::text[], ${access.iat}, ${access.exp}, ${access.family ?? null}, ${sql.json(access.issuedUnder ?? null)} FROM used
+          SELECT ${app}, ${access.jti}, ${access.clientId}, ${access.sub}, ${access.scope}, ${access.aud}::text[], ${access.iat}, ${access.exp}, ${access.family ?? null}, ${access.issuedUnder === undefined ? null : sql.json(access.issuedUnder)}::jsonb FROM used
           ON CONFLICT (app, jti) DO NOTHING)
         SELECT EXISTS (SELECT 1 FROM used) AS rotated, presented.exp IS NOT NULL AS found, presented.exp, presented.used_at, coalesce(presented.family_live, false) AS family_live
         FROM (SELECT 1) AS one LEFT JOIN presented ON true`);
