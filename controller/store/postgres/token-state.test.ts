@@ -274,9 +274,14 @@ describe('token state on PostgreSQL shared by replicas', () => {
 
   it('knows used assertion ids since the shared database was made', async () => {
     const { dbs: [db], migratedBetween: [from, to] } = await sharedDatabase();
-    const since = await postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()) }).assertionIdsKnownSince();
+    const state = postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()) });
+    const since = await state.assertionIdsKnownSince();
     expect(since).toBeGreaterThanOrEqual(from - 1);
     expect(since).toBeLessThanOrEqual(to);
+    // Read once: it never changes for a database.
+    const before = db!.roundTrips();
+    expect(await state.assertionIdsKnownSince()).toBe(since);
+    expect(db!.roundTrips()).toBe(before);
   });
 
   it('rejects every operation with store.unreachable when the server cannot be reached, says so, and writes nothing', async () => {

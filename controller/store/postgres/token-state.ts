@@ -86,6 +86,8 @@ export function postgresTokenState(db: SharedDb, options: PostgresTokenStateOpti
   // order, so a flush waits for all of them, not just the latest.
   let written: Promise<unknown> = Promise.resolve();
   const keyOf = (app: string, jti: string) => `${app}/${jti}`;
+  // When migration 1 was applied (ms), once read.
+  let knownSince: number | undefined;
 
   // One statement for the whole batch: its rows travel as one jsonb parameter.
   const writeBatch = (batch: { app: string; record: AccessTokenRecord }[]) =>
@@ -224,9 +226,13 @@ export function postgresTokenState(db: SharedDb, options: PostgresTokenStateOpti
     },
 
     async assertionIdsKnownSince() {
-      // Ids used before the shared database existed (in a replica's LMDB) are unknown to it.
-      const [row] = await db.run((sql) => sql<{ at: number }[]>`SELECT floor(extract(epoch FROM applied_at) * 1000)::float8 AS at FROM schema_migrations WHERE version = 1`);
-      return row?.at;
+      // Ids used before the shared database existed (in a replica's LMDB) are unknown to it. The
+      // time never changes for a database: read once, not on every client assertion.
+      if (knownSince === undefined) {
+        const [row] = await db.run((sql) => sql<{ at: number }[]>`SELECT floor(extract(epoch FROM applied_at) * 1000)::float8 AS at FROM schema_migrations WHERE version = 1`);
+        knownSince = row?.at;
+      }
+      return knownSince;
     },
 
     async listTokens(app, { limit, after }) {
