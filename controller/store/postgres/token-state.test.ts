@@ -284,6 +284,29 @@ describe('token state on PostgreSQL shared by replicas', () => {
     expect(db!.roundTrips()).toBe(before);
   });
 
+  it('rejects every operation with store.unreachable once the server has stopped, its pooled connections included', async () => {
+    const own = await startPostgres();
+    cleanups.push(() => own.stop());
+    const url = await own.createDatabase();
+    const setup = openPool(parseStateUrl(url));
+    await migrate(setup);
+    await setup.end();
+    const db = await connectSharedDb(url);
+    cleanups.push(() => db.close());
+    const state = postgresTokenState(db, { cutOffs: cutOffs(replicaStore()) });
+    // Connections open and idle in the pool when the server goes.
+    await Promise.all([state.startFamily('billing', family('f1'), refresh('r0', 'f1'), access('a0', 2000, 'f1')), state.family('billing', 'f1'), state.accessTokenRevoked('billing', 'a0')]);
+    await own.stop();
+    const outcomes = await Promise.all([
+      state.rotateRefreshToken('billing', 'r0', 1500, refresh('r1', 'f1'), access('a1', 2500, 'f1')),
+      state.revokeAccessToken('billing', 'a0', 2000),
+      state.useAssertionId('billing', 'j1', 1300, 1000),
+      state.refreshToken('billing', 'r0'),
+    ].map((operation) => operation.then(() => undefined, (err: unknown) => (err instanceof StoreError ? err.code : err))));
+    expect(outcomes).toEqual(['store.unreachable', 'store.unreachable', 'store.unreachable', 'store.unreachable']);
+    expect(state.unwritable()).toMatch(/cannot reach PostgreSQL/);
+  });
+
   it('rejects every operation with store.unreachable when the server cannot be reached, says so, and writes nothing', async () => {
     const url = parseStateUrl(`postgres://mergekey:secret-pw@127.0.0.1:${await closedPort()}/mergekey`);
     const db = sharedDb(openPool(url, { connectTimeout: 5 }), url);
