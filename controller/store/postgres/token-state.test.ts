@@ -185,6 +185,8 @@ describe.each(implementations)('token state on $name', ({ open }) => {
     expect([exact.access.length, exact.refresh.length, exact.next]).toEqual([6, 0, 'a:a9']);
     expect((await state.listTokens('billing', { limit: 5, after: 'r:r0' })).refresh).toEqual([refresh('r1', 'f1')]);
     expect(await state.listTokens('nobody', { limit: 5 })).toEqual({ access: [], refresh: [] });
+    // A cursor of neither kind lists the refresh tokens from the start, as LMDB's ranges do.
+    expect((await state.listTokens('billing', { limit: 5, after: 'x:r0' })).refresh.map((t) => t.id)).toEqual(['r0', 'r1']);
   });
 
   it('forgets a revoked token\'s record, one still gathering included', async () => {

@@ -84,7 +84,7 @@ export function postgresTokenState(db: SharedDb, options: PostgresTokenStateOpti
   let timer: NodeJS.Timeout | undefined;
   // Every batch written so far: batches go over different connections and may commit out of
   // order, so a flush waits for all of them, not just the latest.
-  let written: Promise<unknown> = Promise.resolve();
+  let written: Promise<void> = Promise.resolve();
   const keyOf = (app: string, jti: string) => `${app}/${jti}`;
   // When migration 1 was applied (ms), once read.
   let knownSince: number | undefined;
@@ -105,7 +105,8 @@ export function postgresTokenState(db: SharedDb, options: PostgresTokenStateOpti
     if (batch.length > 0) {
       // A failed write is reported, not kept: later flushes (and listings) carry on.
       const write = writeBatch(batch).then(undefined, onError);
-      written = Promise.all([written, write]);
+      // Settled to undefined, so the chain does not grow with every batch of a long-running server.
+      written = Promise.all([written, write]).then(() => undefined);
     }
     await written;
   };
@@ -246,7 +247,7 @@ export function postgresTokenState(db: SharedDb, options: PostgresTokenStateOpti
           ORDER BY jti LIMIT ${limit + 1})
         UNION ALL
         (SELECT 'r' AS kind, id AS key, client_id, sub, scope, NULL::text[] AS aud, iat, exp, family, used_at, issued_under
-          FROM refresh_tokens WHERE app = ${app} AND (${kind} = 'a' OR ${from}::text IS NULL OR id > ${from}::text)
+          FROM refresh_tokens WHERE app = ${app} AND (${kind} <> 'r' OR ${from}::text IS NULL OR id > ${from}::text)
           ORDER BY id LIMIT ${limit + 1})
         ORDER BY kind, key`);
       const page: TokenPage = { access: [], refresh: [] };
