@@ -126,15 +126,18 @@ describe('sweeping the shared database', () => {
     const held = await holder.reserve();
     await held`BEGIN`;
     await held`SELECT pg_advisory_xact_lock(${SWEEP_LOCK})`;
+    await held`DELETE FROM access_tokens WHERE exp <= 2000`;
     expect(await Promise.all([a.sweep(2000), b.sweep(2000)])).toEqual([0, 0]);
     expect(await contents(name)).toMatchObject({ ...BEFORE, access_tokens: ['3050 live 50'] });
     // What is due and not swept is still measured by the replicas that do not sweep.
     await a.measure(2000);
     expect(a.backlog()).toBe(3009);
 
-    // That replica is killed (its connection ends): the lock goes with its transaction.
-    expect(await cluster.psql("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted", name)).toBe('t\n');
+    // That replica is killed (its connection ends; waited for): the lock goes with its transaction.
+    expect(await cluster.psql("SELECT pg_terminate_backend(pid, 10000) FROM pg_locks WHERE locktype = 'advisory' AND granted", name)).toBe('t\n');
     held.release();
+    // Its half-done batch is rolled back whole.
+    expect(await contents(name)).toMatchObject({ ...BEFORE, access_tokens: ['3050 live 50'] });
     // Both sweep at once now; every row is deleted once, by whichever held the lock for that batch.
     const [byA, byB] = await Promise.all([a.sweep(2000), b.sweep(2000)]);
     // Refresh tokens go before their families in a batch, so none is taken by the cascade uncounted.
