@@ -20,15 +20,17 @@
 // and throttle counters, which the LMDB sweeper does not keep, count only in sweep()'s total.
 //
 // One replica sweeps at a time: every batch's transaction first takes the advisory lock "mksw"
-// with pg_try_advisory_xact_lock, and a replica that finds it taken skips this round (the holder is
-// sweeping). The lock belongs to the transaction, so a replica killed mid-batch holds nothing: its
-// connection closes, its transaction rolls back whole, and the next round of any replica sweeps.
+// with pg_try_advisory_xact_lock, so no two batches run at once, and a replica that finds it taken
+// skips this round (the holder is sweeping). The lock belongs to the transaction, so a replica
+// killed mid-batch holds nothing: its connection closes, its transaction rolls back whole, and the
+// next round of any replica sweeps. (A lock held for a whole sweep would need one long transaction
+// or a session lock on a connection kept aside; a batch is short, so the lock is taken per batch.)
 //
 // The stats are synchronous (a scrape does not wait on the network): each round of the loop ends
 // with one statement measuring what is due and not yet swept, and the getters read that.
-import type { SweepStats, SweeperOptions, ExpiringDb } from '../sweeper.ts';
-import { BACKLOG_COUNT_LIMIT, SWEEP_BATCH, SWEEP_IDLE_MS } from '../sweeper.ts';
 import type { TransactionSql } from 'postgres';
+import type { ExpiringDb, SweepStats, SweeperOptions } from '../sweeper.ts';
+import { BACKLOG_COUNT_LIMIT, SWEEP_BATCH, SWEEP_IDLE_MS } from '../sweeper.ts';
 import type { SharedDb } from './db.ts';
 
 /** "mksw": the advisory lock every sweeping transaction takes. */
