@@ -46,6 +46,8 @@ export interface LoadResult {
   errors: number;
   /** Answers `expectActive` refused, in both runs. */
   mismatches: number;
+  /** With `refreshChains`: the status and body of the first refresh that was refused. */
+  firstFailure?: string;
 }
 
 // `@FILE`: the input is in FILE (thousands of bodies exceed what one argument may hold).
@@ -83,6 +85,8 @@ const cycle = (duration: number, bodies: string[]) => {
 // next one; the answer to it puts the rotated token back. So `ready` holds one token per idle
 // connection, none is sent twice, and a failed refresh ends its chain with a non-2xx answer
 // (then every later request of that connection sends an empty token and fails too).
+/** The first refused refresh of the chains, for the error message. */
+let firstFailure: string | undefined;
 const chain = (duration: number, seeds: string[]) => {
   const ready = [...seeds];
   const body = (token: string) => new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token }).toString();
@@ -94,6 +98,7 @@ const chain = (duration: number, seeds: string[]) => {
       setupRequest: (request) => ({ ...request, body: body(ready.pop() ?? '') }),
       onResponse: (status, answer) => {
         if (status === 200) ready.push((JSON.parse(answer) as { refresh_token: string }).refresh_token);
+        else firstFailure ??= `${status} ${answer.slice(0, 300)}`;
       },
     }],
   });
@@ -120,5 +125,6 @@ const output: LoadResult = {
   non2xx: result.non2xx + warmup.non2xx,
   errors: result.errors + warmup.errors,
   mismatches: result.mismatches + warmup.mismatches,
+  ...(firstFailure === undefined ? {} : { firstFailure }),
 };
 console.log(JSON.stringify(output));

@@ -20,9 +20,16 @@
 // many refresh tokens are made at start, each of its own grant to user `bench-user` for the Api's
 // scopes, as an authorization code exchange would have left them, and printed as one line
 // `refresh-tokens ["…", …]`. Then prints `listening URL`.
+//
+// The in-memory adapter keeps its entries in an LRU of 1,000 by default: a refresh run of
+// thousands of rotations would push out the refresh tokens (and grants) the measured run starts
+// from, and every refresh of theirs would fail. So the adapter is oidc-provider's MemoryAdapter
+// itself over the same LRU made large enough for a run (a million entries): no live token is dropped.
 import cluster from 'node:cluster';
 import { generateKeyPairSync } from 'node:crypto';
 import Provider from 'oidc-provider';
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
+import LRU from 'oidc-provider/lib/helpers/lru.js';
 
 const [portArg, workersArg, clientId, clientSecret, seedsArg, jwkArg] = process.argv.slice(2);
 const port = Number(portArg);
@@ -55,6 +62,7 @@ if (cluster.isPrimary && workers > 1) {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 } else {
+  const storage = new LRU({ maxSize: 1_000_000 });
   const jwk = jwkArg === undefined ? generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }) : JSON.parse(jwkArg);
   const issuer = `http://127.0.0.1:${port}`;
   const client = {
@@ -74,6 +82,7 @@ if (cluster.isPrimary && workers > 1) {
       },
       { ...client, client_id: `${clientId}-rs`, grant_types: [] },
     ],
+    adapter: (model: string) => new MemoryAdapter(model, storage),
     jwks: { keys: [{ ...jwk, kid: 'bench', alg: 'ES256', use: 'sig' }] },
     // offline_access enables the refresh grant (it is never asked for: the tokens are made at start).
     scopes: ['orders:read', 'orders:write', 'offline_access'],

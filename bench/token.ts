@@ -461,7 +461,8 @@ async function load(request: Request, server: Server): Promise<Pick<Measured, 'r
   const [cpuAfter, tripsAfter] = [treeCpuSeconds(server.pids()), await server.roundTrips?.()];
   await child.stop();
   if (result.non2xx > 0 || result.errors > 0 || result.mismatches > 0) {
-    throw new Error(`${request.url}: ${result.non2xx} non-2xx answers, ${result.errors} errors and ${result.mismatches} unexpected answers`);
+    const first = result.firstFailure === undefined ? '' : ` (the first refused refresh: ${result.firstFailure})`;
+    throw new Error(`${request.url}: ${result.non2xx} non-2xx answers, ${result.errors} errors and ${result.mismatches} unexpected answers${first}`);
   }
   const cpuPerAnswer = cpuBefore === undefined || cpuAfter === undefined ? undefined : ((cpuAfter - cpuBefore) * 1e6) / result.ok;
   const roundTrips = tripsBefore === undefined || tripsAfter === undefined ? undefined : (tripsAfter - tripsBefore) / result.ok;
