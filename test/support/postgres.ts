@@ -38,6 +38,13 @@ export interface PostgresCluster {
   createDatabase(name?: string): Promise<string>;
   /** Runs SQL through psql on the unix socket as the superuser; returns psql's unaligned output. */
   psql(sql: string, database?: string): Promise<string>;
+  /**
+   * Stops the server (fast shutdown: sessions are ended, what was committed stays) but keeps its
+   * directory and port, so that `startServer()` brings the same cluster back: an outage.
+   */
+  stopServer(): Promise<void>;
+  /** Starts the server `stopServer()` stopped, on the same port, with the same data. */
+  startServer(): Promise<void>;
   /** Stops the server (fast shutdown) and removes the directory. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -139,10 +146,12 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
     };
     const serverOptions = Object.entries(settings).map(([name, value]) => `-c ${name}=${value}`).join(' ');
     let port = 0;
+    const startOn = (onPort: number) =>
+      runBinary(bin, 'pg_ctl', ['start', '-w', '-t', '60', '-D', data, '-l', join(dir, 'server.log'), '-o', `-p ${onPort} ${serverOptions}`]);
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
       try {
-        await runBinary(bin, 'pg_ctl', ['start', '-w', '-t', '60', '-D', data, '-l', join(dir, 'server.log'), '-o', `-p ${port} ${serverOptions}`]);
+        await startOn(port);
         break;
       } catch (error) {
         // Another process may have taken the port between our check and the server's bind.
@@ -164,12 +173,22 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
         await cluster.psql(`CREATE DATABASE ${name}`);
         return cluster.url(name);
       },
+      async stopServer() {
+        await runBinary(bin, 'pg_ctl', ['stop', '-w', '-m', 'fast', '-D', data]);
+      },
+      async startServer() {
+        await startOn(port);
+      },
       async stop() {
         if (stopped) return;
         stopped = true;
         stopWatchdog(watchdog);
         try {
-          await runBinary(bin, 'pg_ctl', ['stop', '-w', '-m', 'fast', '-D', data]);
+          // Already stopped by stopServer() is fine: the directory goes either way.
+          await runBinary(bin, 'pg_ctl', ['stop', '-w', '-m', 'fast', '-D', data]).catch((error: unknown) => {
+            if (!existsSync(join(data, 'postmaster.pid'))) return;
+            throw error;
+          });
         } finally {
           rmSync(dir, { recursive: true, force: true });
         }
