@@ -49,3 +49,12 @@ export class StoreError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * Whether `error` is the store's temporary trouble, which a request answers with 503 and
+ * `Retry-After` (store/health.ts's RETRY_AFTER_SECONDS): a write that could not commit (a full
+ * disk), or a shared PostgreSQL that cannot be reached. Never a token whose state was not committed.
+ */
+export function isTemporarilyUnavailable(error: unknown): error is StoreError {
+  return error instanceof StoreError && (error.code === 'store.unwritable' || error.code === 'store.unreachable');
+}

@@ -10,6 +10,12 @@
 // replica keeps them in its own LMDB. So do token state's cut-offs and `unwritable`, which a
 // shared-database implementation keeps in memory (token-state.ts says how).
 //
+// With `shared` (`--state postgres://…`), the state replicas share comes from the PostgreSQL
+// implementations of the same interfaces (postgres/), over that one pool, while configuration and
+// sync state stay in this replica's LMDB. `health` then also reports the shared database: readiness
+// turns false while it cannot be reached, and whoever watches health (a worker telling its primary)
+// hears when it can again. Closing the store closes the pool.
+//
 // Opening refuses, with a StoreError that names the directory, a store written by a newer release
 // and a data file that is not LMDB (see handles.ts).
 import { authorizationCodes, type AuthorizationCodes } from './authorization-codes.ts';
@@ -18,6 +24,7 @@ import { consentStore, type Consents } from './consents.ts';
 import { configReader, type ConfigReader } from './config.ts';
 import { openHandles, registerHandles, type OpenOptions } from './handles.ts';
 import { storeHealth, type StoreHealth } from './health.ts';
+import type { SharedDb } from './postgres/db.ts';
 import { keyringStore, type KeyringStore } from './keyring.ts';
 import { Sweeper, type SweeperOptions } from './sweeper.ts';
 import { sessionStore, type SessionStore } from './sessions.ts';
@@ -51,6 +58,8 @@ export interface Store {
 export interface StoreOptions extends OpenOptions {
   /** Reports a background write that failed (queued access token records); by default, it is thrown. */
   onBackgroundError?: (err: unknown) => void;
+  /** The shared PostgreSQL (`--state postgres://…`); without it, everything is in LMDB. */
+  shared?: SharedDb;
 }
 
 /** Opens (creating if needed) the store in `<dataDir>/store`. Throws StoreError. */
@@ -61,14 +70,44 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
     tokens: tokenState(handles, options.onBackgroundError === undefined ? {} : { onError: options.onBackgroundError }),
     keyring: keyringStore(handles),
     sync: syncState(handles),
-    health: storeHealth(handles),
+    health: options.shared === undefined ? storeHealth(handles) : withSharedDb(storeHealth(handles), options.shared),
     sessions: sessionStore(handles),
     consents: consentStore(handles),
     codes: authorizationCodes(handles),
     sweeper: (sweeperOptions) => new Sweeper(handles, sweeperOptions),
     recordIdentity: (dir, rebuilt) => recordStoreIdentity(dir, handles, rebuilt),
-    close: () => handles.close(),
+    async close() {
+      try {
+        await handles.close();
+      } finally {
+        await options.shared?.close();
+      }
+    },
   };
   registerHandles(store, handles);
   return store;
+}
+
+/**
+ * The store's health with the shared database's reachability: a problem of either is the store's
+ * problem (the local one first), and watchers hear both.
+ */
+function withSharedDb(local: StoreHealth, shared: SharedDb): StoreHealth {
+  const problem = () => local.problem() ?? shared.unavailable();
+  return {
+    problem,
+    guard: (write) => local.guard(write),
+    failed: (error) => local.failed(error),
+    watch(listener) {
+      let last = problem();
+      const changed = () => {
+        const now = problem();
+        if (now === last) return;
+        last = now;
+        listener(now);
+      };
+      const stops = [local.watch(changed), shared.watch(changed)];
+      return () => stops.forEach((stop) => stop());
+    },
+  };
 }
