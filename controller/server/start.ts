@@ -17,10 +17,9 @@ import { Reconciler } from '../reconcile/reconciler.ts';
 import type { SecretOpener } from '../reconcile/records.ts';
 import { prepareStore } from '../store/check.ts';
 import type { ConfigReader } from '../store/config.ts';
-import { openStore, type Store, type StoreOptions } from '../store/open.ts';
+import { openStore, type Store, type StoreOptions, type StoreSweeper } from '../store/open.ts';
 import { connectSharedDb, type SharedDb } from '../store/postgres/db.ts';
 import { redactUrl } from '../store/postgres/connect.ts';
-import type { Sweeper } from '../store/sweeper.ts';
 import { buildAdminApp, buildApp, type AdminAppOptions, type StatusSource, type SyncTrigger } from './app.ts';
 import { createLogger } from './logging.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -294,7 +293,7 @@ export async function openController(config: ServeConfig, deps: StartDependencie
     let reconciler: Reconciler | undefined;
     let controller: Controller | undefined;
     // This process holds the lock: it alone sweeps expired token state (never the workers).
-    let sweeper: Sweeper | undefined;
+    let sweeper: StoreSweeper | undefined;
     const metrics = createMetrics(() => reconciler, { sweeper: () => sweeper });
     sweeper = store.sweeper({
       onSwept: (db, count) => metrics.swept(db, count),

@@ -25,8 +25,11 @@ import { configReader, type ConfigReader } from './config.ts';
 import { openHandles, registerHandles, type OpenOptions } from './handles.ts';
 import { storeHealth, type StoreHealth } from './health.ts';
 import type { SharedDb } from './postgres/db.ts';
+import { postgresKeyring } from './postgres/keyring.ts';
+import { postgresSessions } from './postgres/sessions.ts';
+import { postgresSweeper } from './postgres/sweeper.ts';
 import { keyringStore, type KeyringStore } from './keyring.ts';
-import { Sweeper, type SweeperOptions } from './sweeper.ts';
+import { Sweeper, type SweepStats, type SweeperOptions } from './sweeper.ts';
 import { sessionStore, type SessionStore } from './sessions.ts';
 import { syncState, type SyncState } from './sync-state.ts';
 import { tokenState, type TokenState } from './token-state.ts';
@@ -48,11 +51,20 @@ export interface Store {
   readonly consents: Consents;
   /** Authorization codes, until redeemed and while what they issued may live. */
   readonly codes: AuthorizationCodes;
-  /** A sweeper of expired token state (not started), for the one process that sweeps: the lock holder. */
-  sweeper(options?: SweeperOptions): Sweeper;
+  /**
+   * A sweeper of expired token state (not started), for the one process that sweeps: the lock
+   * holder. With a shared PostgreSQL, it sweeps that (where all such state is), one replica at a time.
+   */
+  sweeper(options?: SweeperOptions): StoreSweeper;
   /** Gives the store its identity (and records a rebuild), and writes the identity files: the primary, once at start. */
   recordIdentity(dataDir: string, rebuilt: StoreRebuild | undefined): StoreIdentity;
   close(): Promise<void>;
+}
+
+/** What the composition root does with a sweeper: start it, stop it, and scrape its backlog. */
+export interface StoreSweeper extends SweepStats {
+  start(): void;
+  stop(): Promise<void>;
 }
 
 export interface StoreOptions extends OpenOptions {
@@ -65,22 +77,23 @@ export interface StoreOptions extends OpenOptions {
 /** Opens (creating if needed) the store in `<dataDir>/store`. Throws StoreError. */
 export function openStore(dataDir: string, options: StoreOptions = {}): Store {
   const handles = openHandles(dataDir, options);
+  const { shared } = options;
   const store: Store = {
     config: configReader(handles),
     tokens: tokenState(handles, options.onBackgroundError === undefined ? {} : { onError: options.onBackgroundError }),
-    keyring: keyringStore(handles),
+    keyring: shared === undefined ? keyringStore(handles) : postgresKeyring(shared),
     sync: syncState(handles),
-    health: options.shared === undefined ? storeHealth(handles) : withSharedDb(storeHealth(handles), options.shared),
-    sessions: sessionStore(handles),
+    health: shared === undefined ? storeHealth(handles) : withSharedDb(storeHealth(handles), shared),
+    sessions: shared === undefined ? sessionStore(handles) : postgresSessions(shared),
     consents: consentStore(handles),
     codes: authorizationCodes(handles),
-    sweeper: (sweeperOptions) => new Sweeper(handles, sweeperOptions),
+    sweeper: (sweeperOptions) => (shared === undefined ? new Sweeper(handles, sweeperOptions) : postgresSweeper(shared, sweeperOptions)),
     recordIdentity: (dir, rebuilt) => recordStoreIdentity(dir, handles, rebuilt),
     async close() {
       try {
         await handles.close();
       } finally {
-        await options.shared?.close();
+        await shared?.close();
       }
     },
   };

@@ -1,0 +1,165 @@
+// `mergekey serve --state postgres://…` as an operator runs it, over a real PostgreSQL
+// (test/support/postgres.ts) and real processes: it migrates with --migrate and serves with its
+// shared state in PostgreSQL; while the server is stopped every request that needs shared state
+// answers 503 with Retry-After, readiness turns false and says why, while liveness, the metadata
+// and the JWKS keep answering; once the server is back the same processes serve again, with no
+// restart; and a start it cannot serve (a schema newer than it knows, a wrong password, an
+// unreachable server, a malformed URL) is refused with a message that names the server and never
+// the password.
+import { request } from 'node:http';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startPostgres, type PostgresCluster } from '../../test/support/postgres.ts';
+import { sealedRepo, serveChild, type SealedRepo, type ServeChild } from '../../test/support/serve-child.ts';
+import { openPool, parseStateUrl } from '../store/postgres/connect.ts';
+import { knownMigrations, migrate } from '../store/postgres/migrate.ts';
+
+let cluster: PostgresCluster;
+const cleanups: (() => unknown)[] = [];
+
+beforeAll(async () => {
+  cluster = await startPostgres();
+});
+afterAll(() => cluster?.stop());
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+}
+
+/** One request on a connection of its own, so that consecutive ones reach each worker in turn. */
+function call(url: string, options: { form?: Record<string, string>; basic?: { id: string; secret: string } } = {}): Promise<Answer> {
+  const body = options.form === undefined ? undefined : new URLSearchParams(options.form).toString();
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      method: body === undefined ? 'GET' : 'POST',
+      agent: false,
+      headers: {
+        connection: 'close',
+        ...(body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
+        ...(options.basic === undefined ? {} : { authorization: `Basic ${Buffer.from(`${options.basic.id}:${options.basic.secret}`).toString('base64')}` }),
+      },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: /json/.test(res.headers['content-type'] ?? '') ? JSON.parse(text) : text });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** True once `n` consecutive answers (so every worker, in turn) had `status`; polls, asserts no time. */
+async function allAnswer(ask: () => Promise<Answer>, status: number, n: number, limit = 2000): Promise<boolean> {
+  for (let tries = 0, streak = 0; tries < limit; tries++) {
+    streak = (await ask()).status === status ? streak + 1 : 0;
+    if (streak === n) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return false;
+}
+
+/** A sealed repository and a `mergekey serve --state <url> …` child on it. */
+async function serving(state: string, extra: string[]): Promise<{ f: SealedRepo; server: ServeChild }> {
+  const f = await sealedRepo();
+  cleanups.push(() => f.remove());
+  const server = serveChild(['--repo', f.repo.path, '--data', f.data, '--port', '0', '--poll', '0', ...extra], { MERGEKEY_STATE: state });
+  cleanups.push(() => server.stop());
+  return { f, server };
+}
+
+/** The client calls of the fixture: a token for billing, introspection by orders-rs, revocation by billing. */
+function clientCalls(f: SealedRepo, url: string) {
+  const billing = { id: f.clients.billing!.clientId, secret: f.clients.billing!.secret };
+  const resourceServer = { id: f.clients['orders-rs']!.clientId, secret: f.clients['orders-rs']!.secret };
+  return {
+    token: () => call(`${url}/oauth2/token`, { form: { grant_type: 'client_credentials', scope: 'orders:read' }, basic: billing }),
+    introspect: (token: string) => call(`${url}/oauth2/introspect`, { form: { token }, basic: resourceServer }),
+    revoke: (token: string) => call(`${url}/oauth2/revoke`, { form: { token }, basic: billing }),
+  };
+}
+
+const accessToken = (answer: Answer) => (answer.body as { access_token: string }).access_token;
+
+describe('mergekey serve --state postgres://…', () => {
+  it('migrates with --migrate and issues, introspects and revokes tokens', { timeout: 120_000 }, async () => {
+    const url = await cluster.createDatabase();
+    const { f, server } = await serving(url, ['--migrate', '--workers', '1']);
+    const served = await server.url();
+    const adminUrl = await server.adminUrl();
+    expect(await allAnswer(() => call(`${adminUrl}/readyz`), 200, 1)).toBe(true);
+    const database = new URL(url).pathname.slice(1);
+    expect(await cluster.psql('SELECT max(version) FROM schema_migrations', database)).toBe(`${knownMigrations().length}\n`);
+    // The signing keyring the server made at start is the shared one, its private keys encrypted.
+    expect(await cluster.psql("SELECT jsonb_array_length(keyring->'keys') > 0 FROM signing_keyring", database)).toBe('t\n');
+
+    const client = clientCalls(f, served);
+    const issued = await client.token();
+    expect(issued.status).toBe(200);
+    const token = accessToken(issued);
+    expect((await client.introspect(token)).body).toMatchObject({ active: true, client_id: f.clients.billing!.clientId });
+    expect((await client.revoke(token)).status).toBe(200);
+    expect((await client.introspect(token)).body).toEqual({ active: false });
+
+    expect(server.lines.join('\n')).not.toContain(cluster.password);
+    expect(await server.stop()).toBe(0);
+  });
+});
+
+describe('mergekey serve --state postgres://… refuses to start', () => {
+  /** Starts a server that must not start: its exit code and everything it printed. */
+  async function refusedStart(state: string, extra: string[] = []): Promise<{ code: number | null; output: string }> {
+    const { server } = await serving(state, ['--workers', '1', ...extra]);
+    const code = await server.exit;
+    return { code, output: server.lines.join('\n') };
+  }
+
+  it('on a schema newer than it knows, before anything listens', { timeout: 60_000 }, async () => {
+    const url = await cluster.createDatabase();
+    const database = new URL(url).pathname.slice(1);
+    const sql = openPool(parseStateUrl(url), { max: 1 });
+    await migrate(sql);
+    await sql.end();
+    const next = knownMigrations().length + 1;
+    await cluster.psql(`INSERT INTO schema_migrations (version, name, checksum) VALUES (${next}, '00${next}-future', 'x')`, database);
+    const { code, output } = await refusedStart(url);
+    expect(code).toBe(1);
+    expect(output).toContain(`the database's schema is at version ${next}, newer than this Mergekey knows (version ${next - 1}): run a Mergekey release that knows it`);
+    expect(output).not.toMatch(/serving on/);
+  });
+
+  it('on a schema it was not migrated to (no --migrate)', { timeout: 60_000 }, async () => {
+    const { code, output } = await refusedStart(await cluster.createDatabase());
+    expect(code).toBe(1);
+    expect(output).toContain("the database's schema is at version 0, older than this Mergekey needs");
+  });
+
+  it('on a wrong password, without printing it', { timeout: 60_000 }, async () => {
+    const url = new URL(await cluster.createDatabase());
+    url.password = 'wrong-password-s3cret';
+    const { code, output } = await refusedStart(url.href);
+    expect(code).toBe(1);
+    expect(output).toContain(`PostgreSQL at 127.0.0.1:${cluster.port} refused the credentials`);
+    expect(output).not.toContain('wrong-password-s3cret');
+  });
+
+  it('on an unreachable server, naming host and port, without printing the password', { timeout: 60_000 }, async () => {
+    const { code, output } = await refusedStart('postgres://mergekey:s3cret-pw@127.0.0.1:1/mergekey');
+    expect(code).toBe(1);
+    expect(output).toContain('cannot reach PostgreSQL at 127.0.0.1:1');
+    expect(output).not.toContain('s3cret-pw');
+  });
+
+  it('on a --state that is not a postgres URL, as a usage error, without printing the password', { timeout: 60_000 }, async () => {
+    const { code, output } = await refusedStart('mysql://mergekey:s3cret-pw@db/mergekey');
+    expect(code).toBe(2);
+    expect(output).toContain('MERGEKEY_STATE: expected lmdb or a postgres://USER:PASSWORD@HOST:PORT/DATABASE URL, got mysql://mergekey:***@db/mergekey');
+    expect(output).not.toContain('s3cret-pw');
+  });
+});
