@@ -106,9 +106,63 @@ describe('mergekey serve --state postgres://…', () => {
     expect((await client.introspect(token)).body).toMatchObject({ active: true, client_id: f.clients.billing!.clientId });
     expect((await client.revoke(token)).status).toBe(200);
     expect((await client.introspect(token)).body).toEqual({ active: false });
+    // The token's record and its revocation are rows of the shared database, not of the data directory.
+    const jti = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { jti: string }).jti;
+    expect(await cluster.psql(`SELECT app FROM revoked_access_tokens WHERE jti = '${jti}'`, database)).toBe('billing\n');
+    expect(await server.stop()).toBe(0);
+    // Written before the process ended (access token records are batched).
+    expect(await cluster.psql(`SELECT app, client_id FROM access_tokens WHERE jti = '${jti}'`, database)).toBe(`billing|${f.clients.billing!.clientId}\n`);
 
     expect(server.lines.join('\n')).not.toContain(cluster.password);
-    expect(await server.stop()).toBe(0);
+  });
+
+  it('fails closed while PostgreSQL is down, keeps metadata and JWKS, and recovers without a restart (--workers 2)', { timeout: 180_000 }, async () => {
+    const url = await cluster.createDatabase();
+    const { f, server } = await serving(url, ['--migrate', '--workers', '2']);
+    const served = await server.url();
+    const adminUrl = await server.adminUrl();
+    const ready = () => call(`${adminUrl}/readyz`);
+    expect(await allAnswer(ready, 200, 1)).toBe(true);
+    const client = clientCalls(f, served);
+    const before = await client.token();
+    expect(before.status).toBe(200);
+    const pids = server.lines.filter((line) => /serving on|\(pid \d+\) serving/.test(line)).length;
+
+    await cluster.stopServer();
+    let restarted = false;
+    cleanups.push(() => (restarted ? undefined : cluster.startServer()));
+    // Readiness follows within the probe's period, whichever worker's pool noticed first.
+    expect(await allAnswer(ready, 503, 1)).toBe(true);
+    const notReady = await ready();
+    expect(notReady.body).toEqual({ ready: false, message: expect.stringMatching(new RegExp(`^cannot reach PostgreSQL at 127\\.0\\.0\\.1:${cluster.port}: `)) });
+    expect(JSON.stringify(notReady.body)).not.toContain(cluster.password);
+    // Every worker in turn: each fails closed on its own pool.
+    for (let i = 0; i < 4; i++) {
+      const refused = [await client.token(), await client.introspect(accessToken(before)), await client.revoke(accessToken(before))];
+      for (const answer of refused) {
+        expect(answer.status).toBe(503);
+        expect(answer.headers['retry-after']).toMatch(/^\d+$/);
+        expect(answer.body).toMatchObject({ error: 'temporarily_unavailable' });
+      }
+    }
+    expect((await call(`${adminUrl}/healthz`)).status).toBe(200);
+    expect((await call(`${served}/.well-known/oauth-authorization-server`)).status).toBe(200);
+    const jwks = await call(`${served}/oauth2/jwks`);
+    expect(jwks.status).toBe(200);
+    expect((jwks.body as { keys: unknown[] }).keys.length).toBeGreaterThan(0);
+
+    await cluster.startServer();
+    restarted = true;
+    expect(await allAnswer(ready, 200, 1)).toBe(true);
+    expect(await allAnswer(() => client.token(), 200, 4)).toBe(true);
+    // The token issued before the outage is still known: nothing was lost, the revocation refused above did not happen.
+    expect((await client.introspect(accessToken(before))).body).toMatchObject({ active: true });
+
+    // The same processes: none exited, none was restarted.
+    expect(server.proc.exitCode).toBeNull();
+    expect(server.lines.filter((line) => /serving on|\(pid \d+\) serving/.test(line)).length).toBe(pids);
+    expect(server.lines.filter((line) => /exited with|Unhandled|uncaught/i.test(line))).toEqual([]);
+    expect(server.lines.join('\n')).not.toContain(cluster.password);
   });
 });
 

@@ -25,9 +25,12 @@ import { configReader, type ConfigReader } from './config.ts';
 import { openHandles, registerHandles, type OpenOptions } from './handles.ts';
 import { storeHealth, type StoreHealth } from './health.ts';
 import type { SharedDb } from './postgres/db.ts';
+import { postgresAuthorizationCodes } from './postgres/authorization-codes.ts';
+import { postgresConsents } from './postgres/consents.ts';
 import { postgresKeyring } from './postgres/keyring.ts';
 import { postgresSessions } from './postgres/sessions.ts';
 import { postgresSweeper } from './postgres/sweeper.ts';
+import { postgresTokenState } from './postgres/token-state.ts';
 import { keyringStore, type KeyringStore } from './keyring.ts';
 import { Sweeper, type SweepStats, type SweeperOptions } from './sweeper.ts';
 import { sessionStore, type SessionStore } from './sessions.ts';
@@ -78,15 +81,18 @@ export interface StoreOptions extends OpenOptions {
 export function openStore(dataDir: string, options: StoreOptions = {}): Store {
   const handles = openHandles(dataDir, options);
   const { shared } = options;
+  const onError = options.onBackgroundError === undefined ? {} : { onError: options.onBackgroundError };
+  // Cut-offs stay the replica's own, in its LMDB, where the reconciler writes them.
+  const localTokens = tokenState(handles, onError);
   const store: Store = {
     config: configReader(handles),
-    tokens: tokenState(handles, options.onBackgroundError === undefined ? {} : { onError: options.onBackgroundError }),
+    tokens: shared === undefined ? localTokens : postgresTokenState(shared, { cutOffs: localTokens.cutOffs, ...onError }),
     keyring: shared === undefined ? keyringStore(handles) : postgresKeyring(shared),
     sync: syncState(handles),
     health: shared === undefined ? storeHealth(handles) : withSharedDb(storeHealth(handles), shared),
     sessions: shared === undefined ? sessionStore(handles) : postgresSessions(shared),
-    consents: consentStore(handles),
-    codes: authorizationCodes(handles),
+    consents: shared === undefined ? consentStore(handles) : postgresConsents(shared),
+    codes: shared === undefined ? authorizationCodes(handles) : postgresAuthorizationCodes(shared),
     sweeper: (sweeperOptions) => (shared === undefined ? new Sweeper(handles, sweeperOptions) : postgresSweeper(shared, sweeperOptions)),
     recordIdentity: (dir, rebuilt) => recordStoreIdentity(dir, handles, rebuilt),
     async close() {
