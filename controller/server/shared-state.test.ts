@@ -85,6 +85,20 @@ function clientCalls(f: SealedRepo, url: string) {
   };
 }
 
+/** Signs `name` in to the portal over HTTP (the form, its CSRF token, the POST); returns the session cookie. */
+async function signIn(url: string, name: string, password: string): Promise<string> {
+  const form = await fetch(`${url}/portal/sign-in`);
+  const presession = form.headers.getSetCookie()[0]!.split(';')[0]!;
+  const csrf = /name="_csrf" value="([^"]*)"/.exec(await form.text())![1]!;
+  const signedIn = await fetch(`${url}/portal/sign-in`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: presession },
+    body: new URLSearchParams({ _csrf: csrf, name, password }).toString(),
+  });
+  return signedIn.headers.getSetCookie().find((value) => value.startsWith('mergekey-session='))!.split(';')[0]!;
+}
+
 const accessToken = (answer: Answer) => (answer.body as { access_token: string }).access_token;
 
 describe('mergekey serve --state postgres://…', () => {
@@ -126,6 +140,9 @@ describe('mergekey serve --state postgres://…', () => {
     const client = clientCalls(f, served);
     const before = await client.token();
     expect(before.status).toBe(200);
+    const session = await signIn(served, 'alice', f.passwords.alice!);
+    const portalPage = () => fetch(`${served}/portal/apps`, { headers: { cookie: session }, redirect: 'manual' });
+    expect((await portalPage()).status).toBe(200);
     const pids = server.lines.filter((line) => /serving on|\(pid \d+\) serving/.test(line)).length;
 
     await cluster.stopServer();
@@ -136,6 +153,10 @@ describe('mergekey serve --state postgres://…', () => {
     const notReady = await ready();
     expect(notReady.body).toEqual({ ready: false, message: expect.stringMatching(new RegExp(`^cannot reach PostgreSQL at 127\\.0\\.0\\.1:${cluster.port}: `)) });
     expect(JSON.stringify(notReady.body)).not.toContain(cluster.password);
+    // A client_credentials grant writes its token's record after answering (in a batch, as on
+    // LMDB), so a worker whose pool has not yet met the outage, neither in a request nor in its
+    // probe (once a second), still issues; from then on every worker refuses until it ends.
+    expect(await allAnswer(() => client.token(), 503, 4)).toBe(true);
     // Every worker in turn: each fails closed on its own pool.
     for (let i = 0; i < 4; i++) {
       const refused = [await client.token(), await client.introspect(accessToken(before)), await client.revoke(accessToken(before))];
@@ -145,6 +166,10 @@ describe('mergekey serve --state postgres://…', () => {
         expect(answer.body).toMatchObject({ error: 'temporarily_unavailable' });
       }
     }
+    // The portal cannot find the session: a page saying so, not a 500, nor the sign-in page.
+    const unavailablePage = await portalPage();
+    expect([unavailablePage.status, unavailablePage.headers.get('retry-after')]).toEqual([503, '5']);
+    expect(await unavailablePage.text()).toContain('The server cannot reach its database right now.');
     expect((await call(`${adminUrl}/healthz`)).status).toBe(200);
     expect((await call(`${served}/.well-known/oauth-authorization-server`)).status).toBe(200);
     const jwks = await call(`${served}/oauth2/jwks`);
@@ -157,6 +182,8 @@ describe('mergekey serve --state postgres://…', () => {
     expect(await allAnswer(() => client.token(), 200, 4)).toBe(true);
     // The token issued before the outage is still known: nothing was lost, the revocation refused above did not happen.
     expect((await client.introspect(accessToken(before))).body).toMatchObject({ active: true });
+    // And so is the portal session made before it.
+    expect((await portalPage()).status).toBe(200);
 
     // The same processes: none exited, none was restarted.
     expect(server.proc.exitCode).toBeNull();
