@@ -82,6 +82,7 @@ function clientCalls(f: SealedRepo, url: string) {
     token: () => call(`${url}/oauth2/token`, { form: { grant_type: 'client_credentials', scope: 'orders:read' }, basic: billing }),
     introspect: (token: string) => call(`${url}/oauth2/introspect`, { form: { token }, basic: resourceServer }),
     revoke: (token: string) => call(`${url}/oauth2/revoke`, { form: { token }, basic: billing }),
+    list: () => call(`${url}/api/v1/apps/billing/tokens`, { basic: billing }),
   };
 }
 
@@ -159,7 +160,7 @@ describe('mergekey serve --state postgres://…', () => {
     expect(await allAnswer(() => client.token(), 503, 4)).toBe(true);
     // Every worker in turn: each fails closed on its own pool.
     for (let i = 0; i < 4; i++) {
-      const refused = [await client.token(), await client.introspect(accessToken(before)), await client.revoke(accessToken(before))];
+      const refused = [await client.token(), await client.introspect(accessToken(before)), await client.revoke(accessToken(before)), await client.list()];
       for (const answer of refused) {
         expect(answer.status).toBe(503);
         expect(answer.headers['retry-after']).toMatch(/^\d+$/);
@@ -182,6 +183,7 @@ describe('mergekey serve --state postgres://…', () => {
     expect(await allAnswer(() => client.token(), 200, 4)).toBe(true);
     // The token issued before the outage is still known: nothing was lost, the revocation refused above did not happen.
     expect((await client.introspect(accessToken(before))).body).toMatchObject({ active: true });
+    expect((await client.list()).status).toBe(200);
     // And so is the portal session made before it.
     expect((await portalPage()).status).toBe(200);
 
