@@ -27,6 +27,14 @@
 // keeps crashing); SIGTERM or SIGINT to the primary stops the workers gracefully, then the
 // reconciler, then the store. Rate limits are counted per process: see the OAuth server's README.
 //
+// Shared state. With `--state postgres://…` each replica (one `mergekey serve`, with its own data
+// directory and workers) still follows git into its own LMDB, while token state, authorization
+// codes, consents, the signing keyring and portal sessions live in that PostgreSQL; the primary
+// (or the one process) and every worker open a pool of their own. The schema must be the one this
+// release knows (`mergekey db migrate`, or `--migrate`), else the start is refused. While the
+// database cannot be reached, what needs it answers 503 with Retry-After and /readyz is false;
+// service returns by itself (controller/store/README.md, "Failing closed").
+//
 // Two listeners. The public one (`--host`, `--port`) serves OAuth, the portal, the webhook and the
 // well-known documents, over TLS when `--tls-cert-file` and `--tls-key-file` are given (reloaded
 // on SIGHUP and when the files change, in every worker). The operator one (`--admin-host`,
