@@ -46,9 +46,9 @@ export function redactUrl(url: URL): string {
   return shown.href;
 }
 
-/** A string that is not a URL, with anything between `:` and `@` of its authority hidden. */
+/** A string that is not a URL, with everything from the user's `:` to the last `@` hidden (a password may hold `@`). */
 function redactRaw(value: string): string {
-  return value.replace(/^([^:/]*:\/\/[^:/@]*):[^@]*@/, '$1:***@');
+  return value.replace(/^([^:/]*:\/\/[^:/@]*):.*@/, '$1:***@');
 }
 
 /** Opens a pool on `url` (already parsed). Connections are made on first use. */

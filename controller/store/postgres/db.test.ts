@@ -128,6 +128,11 @@ describe('connecting', () => {
     expect(refused.message).not.toContain('s3cret-pw');
   });
 
+  it('refuses a malformed URL without any part of a password that holds @', async () => {
+    const refused = await rejection(connectSharedDb('postgres://mergekey:s3c@ret@db.internal:port/mergekey'));
+    expect([refused.code, refused.message]).toEqual(['store.url-invalid', 'the state URL is malformed: postgres://mergekey:***@db.internal:port/mergekey']);
+  });
+
   it('refuses a schema newer than the code', async () => {
     const url = await migratedDatabase();
     const name = new URL(url).pathname.slice(1);
