@@ -195,6 +195,35 @@ describe('mergekey serve --state postgres://…', () => {
   });
 });
 
+describe('mergekey serve --state postgres://… when PostgreSQL stops answering', () => {
+  it('answers 503 instead of hanging, and serves again once it answers', { timeout: 120_000 }, async () => {
+    const url = await cluster.createDatabase();
+    const { f, server } = await serving(url, ['--migrate', '--workers', '1']);
+    const served = await server.url();
+    const adminUrl = await server.adminUrl();
+    expect(await allAnswer(() => call(`${adminUrl}/readyz`), 200, 1)).toBe(true);
+    const client = clientCalls(f, served);
+    const issued = await client.token();
+    expect(issued.status).toBe(200);
+
+    await cluster.pauseServer();
+    let resumed = false;
+    cleanups.push(() => (resumed ? undefined : cluster.resumeServer()));
+    // Open connections wait on a frozen backend, new ones on a frozen postmaster: both give up
+    // within the bounds (postgres/db.ts), and the request fails closed.
+    const refused = await client.introspect(accessToken(issued));
+    expect([refused.status, refused.headers['retry-after'], refused.body]).toEqual([503, '5', expect.objectContaining({ error: 'temporarily_unavailable' })]);
+    const notReady = await call(`${adminUrl}/readyz`);
+    expect(notReady.status).toBe(503);
+
+    await cluster.resumeServer();
+    resumed = true;
+    expect(await allAnswer(() => call(`${adminUrl}/readyz`), 200, 1)).toBe(true);
+    expect((await client.introspect(accessToken(issued))).body).toMatchObject({ active: true });
+    expect(server.proc.exitCode).toBeNull();
+  });
+});
+
 describe('mergekey serve --state postgres://… refuses to start', () => {
   /** Starts a server that must not start: its exit code and everything it printed. */
   async function refusedStart(state: string, extra: string[] = []): Promise<{ code: number | null; output: string }> {

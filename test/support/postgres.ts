@@ -13,7 +13,7 @@
 // test can also present a wrong one.
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,13 @@ export interface PostgresCluster {
   stopServer(): Promise<void>;
   /** Starts the server `stopServer()` stopped, on the same port, with the same data. */
   startServer(): Promise<void>;
+  /**
+   * Freezes the server (SIGSTOP to the postmaster and every backend): connections stay open and
+   * new ones are accepted by the kernel, but nothing answers, as across a network partition.
+   */
+  pauseServer(): Promise<void>;
+  /** Lets a paused server go on (SIGCONT); what was waiting is answered. */
+  resumeServer(): Promise<void>;
   /** Stops the server (fast shutdown) and removes the directory. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -114,6 +121,13 @@ function stopWatchdog(pid: number | undefined): void {
   }
 }
 
+/** The postmaster's pid (from postmaster.pid), then its children's. */
+async function serverProcesses(data: string): Promise<number[]> {
+  const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const { stdout } = await run('pgrep', ['-P', String(postmaster)]).catch(() => ({ stdout: '' }));
+  return [postmaster, ...stdout.split('\n').filter((line) => line !== '').map(Number)];
+}
+
 /** Starts a throwaway cluster. Throws when Debian's postgresql is not installed (.ci/run installs it). */
 export async function startPostgres(options: StartOptions = {}): Promise<PostgresCluster> {
   const binaries = postgresBinaries();
@@ -178,6 +192,16 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
       },
       async startServer() {
         await startOn(port);
+      },
+      async pauseServer() {
+        const [postmaster, ...backends] = await serverProcesses(data);
+        for (const pid of backends) process.kill(pid, 'SIGSTOP');
+        process.kill(postmaster!, 'SIGSTOP');
+      },
+      async resumeServer() {
+        const [postmaster, ...backends] = await serverProcesses(data);
+        process.kill(postmaster!, 'SIGCONT');
+        for (const pid of backends) process.kill(pid, 'SIGCONT');
       },
       async stop() {
         if (stopped) return;
