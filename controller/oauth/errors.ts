@@ -154,7 +154,7 @@ export function fromFramework(err: unknown): unknown {
  */
 export function toOAuthError(err: unknown): OAuthError {
   if (err instanceof OAuthError) return err;
-  if (isTemporarilyUnavailable(err)) return temporarilyUnavailable(err.code === 'store.unreachable' ? 'the server cannot reach its state now; retry later' : undefined);
+  if (isTemporarilyUnavailable(err)) return temporarilyUnavailable(err.code === 'store.unwritable' ? undefined : 'the server cannot reach its state now; retry later');
   return new OAuthError('server_error');
 }
 

@@ -77,6 +77,35 @@ describe('the shared database through an outage', () => {
   });
 });
 
+describe('credentials rotated while serving', () => {
+  it('marks the database unavailable while the server refuses them, and recovers once it takes them again', { timeout: 60_000 }, async () => {
+    const url = await migratedDatabase();
+    const name = new URL(url).pathname.slice(1);
+    const db = await connectSharedDb(url, { probeMs: 50 });
+    const restore = `ALTER ROLE postgres PASSWORD '${cluster.password}'`;
+    try {
+      await cluster.psql("ALTER ROLE postgres PASSWORD 'rotated-elsewhere'");
+      // Connections open before the rotation would go on working: end them, as a restart would.
+      await cluster.psql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}'`);
+      // The first round trips meet the ended connections (unreachable); the next ones, new
+      // connections, are refused.
+      let refused = await rejection(db.run((sql) => sql`SELECT 1`));
+      for (let tries = 0; refused.code === 'store.unreachable' && tries < 10; tries++) refused = await rejection(db.run((sql) => sql`SELECT 1`));
+      expect(refused.code).toBe('store.auth-refused');
+      expect(refused.message).not.toContain('rotated-elsewhere');
+      expect(db.unavailable()).toBe(refused.message);
+
+      const up = nextChange(db);
+      await cluster.psql(restore);
+      expect(await up).toBeUndefined();
+      expect(await db.run((sql) => sql`SELECT 3 AS three`)).toEqual([{ three: 3 }]);
+    } finally {
+      await cluster.psql(restore);
+      await db.close();
+    }
+  });
+});
+
 describe('a server that never answers', () => {
   let silent: Server;
   const sockets: Socket[] = [];

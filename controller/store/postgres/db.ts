@@ -27,7 +27,7 @@ export interface SharedDb {
   readonly sql: Sql;
   /** The server, parsed; show it only through `redactUrl`. */
   readonly url: URL;
-  /** Runs `work`; rejects with a StoreError, and marks the database unavailable when it could not be reached. */
+  /** Runs `work`; rejects with a StoreError, and marks the database unavailable when it could not be reached or let in. */
   run<T>(work: (sql: Sql) => Promise<T>): Promise<T>;
   /** Undefined while the last round trip reached the server; otherwise why it did not. */
   unavailable(): string | undefined;
@@ -60,8 +60,12 @@ export const RUN_TIMEOUT_MS = 8000;
 /** Seconds to wait for a new connection. */
 export const CONNECT_TIMEOUT_S = 5;
 
-/** StoreError codes that mean the server could not be reached, rather than that it refused the work. */
-const UNREACHABLE_CODES = new Set<StoreError['code']>(['store.unreachable']);
+/**
+ * StoreError codes that make the database unavailable, rather than refuse one piece of work: it
+ * cannot be reached, or (credentials rotated, a database dropped while serving) it no longer lets
+ * this replica in. Each lasts until a round trip succeeds again.
+ */
+const UNAVAILABLE_CODES = new Set<StoreError['code']>(['store.unreachable', 'store.auth-refused', 'store.database-missing']);
 
 /** Wraps an open pool. */
 export function sharedDb(sql: Sql, url: URL, options: SharedDbOptions = {}): SharedDb {
@@ -92,7 +96,7 @@ export function sharedDb(sql: Sql, url: URL, options: SharedDbOptions = {}): Sha
       return result;
     } catch (error) {
       const storeError = postgresError(error, url);
-      if (UNREACHABLE_CODES.has(storeError.code)) set(storeError.message);
+      if (UNAVAILABLE_CODES.has(storeError.code)) set(storeError.message);
       throw storeError;
     } finally {
       clearTimeout(timer);
