@@ -31,7 +31,7 @@ export interface SharedDb {
   run<T>(work: (sql: Sql) => Promise<T>): Promise<T>;
   /** Undefined while the last round trip reached the server; otherwise why it did not. */
   unavailable(): string | undefined;
-  /** Calls `listener` whenever `unavailable()` changes (undefined: reachable again); returns the way to stop. */
+  /** Calls `listener` when the database becomes unavailable (with why) or available again (undefined); returns the way to stop. */
   watch(listener: (problem: string | undefined) => void): () => void;
   /** Calls of `run` so far. */
   roundTrips(): number;
@@ -75,10 +75,12 @@ export function sharedDb(sql: Sql, url: URL, options: SharedDbOptions = {}): Sha
   let calls = 0;
   const listeners = new Set<(problem: string | undefined) => void>();
 
+  // Watchers hear the transitions only: while down, the reason may change from one failure to the
+  // next (a reset, then a refusal) without it being news.
   const set = (next: string | undefined) => {
-    if (next === problem) return;
+    const changed = (next === undefined) !== (problem === undefined);
     problem = next;
-    for (const listener of listeners) listener(next);
+    if (changed) for (const listener of listeners) listener(next);
   };
 
   /** Runs `work` within the bound; any outcome updates the mark. */
