@@ -254,6 +254,7 @@ describe('mergekey serve --state postgres://… refuses to start', () => {
     const { code, output } = await refusedStart(await cluster.createDatabase());
     expect(code).toBe(1);
     expect(output).toContain("the database's schema is at version 0, older than this Mergekey needs");
+    expect(output).toContain('Start with --migrate, or run `mergekey db migrate` first.');
   });
 
   it('on a wrong password, without printing it', { timeout: 60_000 }, async () => {
