@@ -89,7 +89,7 @@ export function sharedDb(sql: Sql, url: URL, options: SharedDbOptions = {}): Sha
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${runTimeoutMs} ms`), { code: 'ETIMEDOUT' })), runTimeoutMs);
     });
-    const working = work();
+    const working = (async () => work())();
     // Given up on, the work may still settle later: its outcome is nobody's any more.
     working.catch(() => undefined);
     try {
@@ -151,9 +151,20 @@ export interface ConnectOptions extends PoolOptions, SharedDbOptions {
  */
 export async function connectSharedDb(state: string, options: ConnectOptions = {}): Promise<SharedDb> {
   const url = parseStateUrl(state);
+  if (options.migrate !== undefined) {
+    // A connection of its own, without the serving statement timeout: a migration may build an
+    // index on a large table, or wait for another replica's migration to finish.
+    const migrating = openPool(url, { max: 1, ...(options.connectTimeout === undefined ? {} : { connectTimeout: options.connectTimeout }) });
+    try {
+      options.migrate(await migrate(migrating));
+    } catch (error) {
+      throw postgresError(error, url);
+    } finally {
+      await migrating.end({ timeout: 5 }).catch(() => undefined);
+    }
+  }
   const sql = openPool(url, { ...SERVING_POOL, ...options });
   try {
-    if (options.migrate !== undefined) options.migrate(await migrate(sql));
     await requireSchema(sql);
   } catch (error) {
     await sql.end({ timeout: 1 }).catch(() => undefined);
