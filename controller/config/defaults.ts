@@ -96,7 +96,7 @@ export const SERVE_OPTIONS = [
     default: 'lmdb',
     valueName: 'lmdb|URL',
     description:
-      'Where runtime state lives. `lmdb`: everything in the data directory, for one machine. `postgres://USER:PASSWORD@HOST:PORT/DATABASE`: token state, authorization codes, consents, the signing keyring and portal sessions in that PostgreSQL, shared by every replica, while each replica keeps following git into its own data directory. Requests that need it answer 503 while it cannot be reached. The password is never printed; set it through MERGEKEY_STATE rather than the flag, to keep it out of process listings.',
+      'Where runtime state lives. `lmdb`: everything in the data directory, for one machine. `postgres://USER:PASSWORD@HOST:PORT/DATABASE`: token state, authorization codes, consents, the signing keyring and portal sessions in that PostgreSQL, shared by every replica, while each replica keeps following git into its own data directory. Every process (the primary and each worker) opens up to 10 connections to it. Requests that need it answer 503 while it cannot be reached. The password is never printed; set it through MERGEKEY_STATE rather than the flag, to keep it out of process listings.',
   },
   {
     flag: 'migrate',
