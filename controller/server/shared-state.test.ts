@@ -78,11 +78,14 @@ async function serving(state: string, extra: string[]): Promise<{ f: SealedRepo;
 function clientCalls(f: SealedRepo, url: string) {
   const billing = { id: f.clients.billing!.clientId, secret: f.clients.billing!.secret };
   const resourceServer = { id: f.clients['orders-rs']!.clientId, secret: f.clients['orders-rs']!.secret };
+  const mobile = { id: f.clients.mobile!.clientId, secret: f.clients.mobile!.secret };
   return {
     token: () => call(`${url}/oauth2/token`, { form: { grant_type: 'client_credentials', scope: 'orders:read' }, basic: billing }),
     introspect: (token: string) => call(`${url}/oauth2/introspect`, { form: { token }, basic: resourceServer }),
     revoke: (token: string) => call(`${url}/oauth2/revoke`, { form: { token }, basic: billing }),
     list: () => call(`${url}/api/v1/apps/billing/tokens`, { basic: billing }),
+    signIn: () => call(`${url}/oauth2/token`, { form: { grant_type: 'password', username: 'alice', password: f.passwords.alice!, scope: 'open' }, basic: mobile }),
+    refresh: (refreshToken: string) => call(`${url}/oauth2/token`, { form: { grant_type: 'refresh_token', refresh_token: refreshToken }, basic: mobile }),
   };
 }
 
@@ -145,6 +148,9 @@ describe('mergekey serve --state postgres://…', () => {
     const client = clientCalls(f, served);
     const before = await client.token();
     expect(before.status).toBe(200);
+    const signedIn = await client.signIn();
+    expect(signedIn.status).toBe(200);
+    const refreshToken = (signedIn.body as { refresh_token: string }).refresh_token;
     const session = await signIn(served, 'alice', f.passwords.alice!);
     const portalPage = () => fetch(`${served}/portal/apps`, { headers: { cookie: session }, redirect: 'manual' });
     expect((await portalPage()).status).toBe(200);
@@ -164,7 +170,10 @@ describe('mergekey serve --state postgres://…', () => {
     expect(await allAnswer(() => client.token(), 503, 4)).toBe(true);
     // Every worker in turn: each fails closed on its own pool.
     for (let i = 0; i < 4; i++) {
-      const refused = [await client.token(), await client.introspect(accessToken(before)), await client.revoke(accessToken(before)), await client.list()];
+      const refused = [
+        await client.token(), await client.signIn(), await client.refresh(refreshToken),
+        await client.introspect(accessToken(before)), await client.revoke(accessToken(before)), await client.list(),
+      ];
       for (const answer of refused) {
         expect(answer.status).toBe(503);
         expect(answer.headers['retry-after']).toMatch(/^\d+$/);
@@ -188,6 +197,9 @@ describe('mergekey serve --state postgres://…', () => {
     // The token issued before the outage is still known: nothing was lost, the revocation refused above did not happen.
     expect((await client.introspect(accessToken(before))).body).toMatchObject({ active: true });
     expect((await client.list()).status).toBe(200);
+    // The refreshes refused during the outage spent nothing: the refresh token rotates once now.
+    expect((await client.refresh(refreshToken)).status).toBe(200);
+    expect((await client.refresh(refreshToken)).body).toMatchObject({ error: 'invalid_grant' });
     // And so is the portal session made before it.
     expect((await portalPage()).status).toBe(200);
 
