@@ -17,8 +17,6 @@ export interface PoolOptions {
   connectTimeout?: number;
   /** Milliseconds the server lets one statement run before it cancels it (default: the server's, none). */
   statementTimeoutMs?: number;
-  /** Seconds an unused connection stays open (default: forever). */
-  idleTimeout?: number;
 }
 
 /** Parses `--state postgres://…` (or postgresql://); throws StoreError('store.url-invalid') without echoing a password. */
@@ -57,7 +55,6 @@ export function openPool(url: URL, options: PoolOptions = {}): Sql {
     max: options.max ?? 10,
     connect_timeout: options.connectTimeout ?? 10,
     prepare: true,
-    ...(options.idleTimeout === undefined ? {} : { idle_timeout: options.idleTimeout }),
     // A statement blocked on a lock, or a server too busy to finish it, ends with an error rather
     // than holding a request (and a connection) without bound.
     ...(options.statementTimeoutMs === undefined ? {} : { connection: { statement_timeout: options.statementTimeoutMs } }),
