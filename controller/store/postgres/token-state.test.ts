@@ -141,6 +141,34 @@ describe.each(implementations)('token state on $name', ({ open }) => {
     expect(await state.accessTokenRevoked('billing-eu', 'a0')).toBe(false);
   });
 
+  it('reads an access token\'s record, revocation and family at once, and a refresh token with its family', async () => {
+    const opened = await open();
+    const state = opened({ recordDelay: 60_000 });
+    await state.startFamily('billing', family('f1'), refresh('r0', 'f1'), access('a0', 2000, 'f1'));
+    expect(await state.accessTokenState('billing', 'a0')).toEqual({ record: access('a0', 2000, 'f1'), revoked: false, family: family('f1') });
+    // Still gathering here: the record from memory, its family from the store.
+    state.recordAccessToken('billing', access('q1', 2000, 'f1'));
+    expect(await state.accessTokenState('billing', 'q1')).toEqual({ record: access('q1', 2000, 'f1'), revoked: false, family: family('f1') });
+    state.recordAccessToken('billing', access('a5'));
+    await state.flushAccessTokens();
+    expect(await state.accessTokenState('billing', 'a5')).toEqual({ record: access('a5'), revoked: false, family: undefined });
+    expect(await state.revokeAccessToken('billing', 'a5', 2000)).toBe(true);
+    expect(await state.accessTokenState('billing', 'a5')).toEqual({ record: undefined, revoked: true, family: undefined });
+    // Revoked through another process (another replica): seen at once.
+    expect(await opened().revokeAccessToken('billing', 'a0', 2000)).toBe(true);
+    expect(await state.accessTokenState('billing', 'a0')).toEqual({ record: undefined, revoked: true, family: undefined });
+    expect(await state.accessTokenState('billing', 'nope')).toEqual({ record: undefined, revoked: false, family: undefined });
+    expect(await state.accessTokenState('billing-eu', 'q1')).toEqual({ record: undefined, revoked: false, family: undefined });
+
+    expect(await state.refreshTokenWithFamily('billing', 'r0')).toEqual({ record: refresh('r0', 'f1'), family: family('f1') });
+    expect(await state.revokeFamily('billing', 'f1', 1500)).toBe(true);
+    expect(await state.refreshTokenWithFamily('billing', 'r0')).toEqual({ record: refresh('r0', 'f1'), family: { ...family('f1'), revokedAt: 1500 } });
+    expect(await state.accessTokenState('billing', 'q1')).toEqual({ record: access('q1', 2000, 'f1'), revoked: false, family: { ...family('f1'), revokedAt: 1500 } });
+    expect(await state.refreshTokenWithFamily('billing', 'nope')).toBeUndefined();
+    expect(await state.refreshTokenWithFamily('billing-eu', 'r0')).toBeUndefined();
+    await state.flushAccessTokens();
+  });
+
   it('gathers access token records and writes them together, at the latest after the delay', async () => {
     const opened = await open();
     const gathering = opened({ recordDelay: 60_000 });
@@ -242,6 +270,17 @@ describe('token state on PostgreSQL shared by replicas', () => {
     await state.flushAccessTokens();
     expect(db!.roundTrips() - before).toBe(1);
     expect((await cluster.psql('SELECT app, count(*) FROM access_tokens GROUP BY app ORDER BY app', new URL(url).pathname.slice(1))).trim()).toBe('billing|250\norders|250');
+  });
+
+  it('answers introspection\'s read of an access token, and the refresh grant\'s of a refresh token, in one round trip each', async () => {
+    const { dbs: [db] } = await sharedDatabase();
+    const state = postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()) });
+    await state.startFamily('billing', family('f1'), refresh('r0', 'f1'), access('a0', 2000, 'f1'));
+    const before = db!.roundTrips();
+    expect(await state.accessTokenState('billing', 'a0')).toEqual({ record: access('a0', 2000, 'f1'), revoked: false, family: family('f1') });
+    expect(db!.roundTrips() - before).toBe(1);
+    expect(await state.refreshTokenWithFamily('billing', 'r0')).toEqual({ record: refresh('r0', 'f1'), family: family('f1') });
+    expect(db!.roundTrips() - before).toBe(2);
   });
 
   it('reports a batch the server refused to onError, and carries on', async () => {

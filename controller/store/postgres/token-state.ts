@@ -44,6 +44,8 @@ interface RefreshRow {
   used_at: Bigint | null; issued_under: RefreshTokenRecord['issuedUnder'] | null;
 }
 interface FamilyRow { id: string; sub: string; iat: Bigint; exp: Bigint; revoked_at: Bigint | null }
+/** A row of a LEFT JOIN that found nothing: every column null. */
+type Nullable<T> = { [K in keyof T]: T[K] | null };
 
 // Rows back into the records LMDB keeps: absent fields stay absent, not null.
 function accessRecord(row: AccessRow): AccessTokenRecord {
@@ -65,6 +67,12 @@ function refreshRecord(row: RefreshRow): RefreshTokenRecord {
 function familyRecord(row: FamilyRow): FamilyRecord {
   return { v: 1, id: row.id, sub: row.sub, iat: Number(row.iat), exp: Number(row.exp), ...(row.revoked_at === null ? {} : { revokedAt: Number(row.revoked_at) }) };
 }
+
+/** A family's columns beside a token's, as `FAMILY_COLUMNS` names them (all null when there is no family row). */
+interface JoinedFamily { family_id: string | null; family_sub: string; family_iat: Bigint; family_exp: Bigint; family_revoked_at: Bigint | null }
+const joinedFamily = (row: JoinedFamily): FamilyRecord | undefined => (row.family_id === null ? undefined : familyRecord({
+  id: row.family_id, sub: row.family_sub, iat: row.family_iat, exp: row.family_exp, revoked_at: row.family_revoked_at,
+}));
 
 /** An access token record as a row of access_tokens, for jsonb_to_recordset (batched inserts). */
 function accessRow(app: string, record: AccessTokenRecord) {
@@ -147,6 +155,21 @@ export function postgresTokenState(db: SharedDb, options: PostgresTokenStateOpti
       return row?.revoked === true;
     },
 
+    async accessTokenState(app, jti) {
+      const gathering = queued.get(keyOf(app, jti))?.record;
+      // One statement: the record (unless still gathering here), its tombstone, and the family the
+      // record names, all from one snapshot.
+      const [row] = await db.run((sql) => sql<(Nullable<AccessRow> & JoinedFamily & { revoked: boolean })[]>`SELECT
+          a.jti, a.client_id, a.sub, a.scope, a.aud, a.iat, a.exp, a.family, a.issued_under,
+          EXISTS (SELECT 1 FROM revoked_access_tokens WHERE app = ${app} AND jti = ${jti}) AS revoked,
+          f.id AS family_id, f.sub AS family_sub, f.iat AS family_iat, f.exp AS family_exp, f.revoked_at AS family_revoked_at
+        FROM (SELECT 1) AS one
+        LEFT JOIN access_tokens a ON a.app = ${app} AND a.jti = ${jti}
+        LEFT JOIN refresh_families f ON f.app = ${app} AND f.id = COALESCE(a.family, ${gathering?.family ?? null}::text)`);
+      const record = gathering ?? (row === undefined || row.jti === null ? undefined : accessRecord(row as AccessRow));
+      return { record, revoked: row?.revoked === true, family: row === undefined ? undefined : joinedFamily(row) };
+    },
+
     async startFamily(app, family, refresh, access) {
       await db.run((sql) => sql`WITH
         family AS (INSERT INTO refresh_families (app, id, sub, iat, exp) VALUES (${app}, ${family.id}, ${family.sub}, ${family.iat}, ${family.exp})),
@@ -166,6 +189,15 @@ export function postgresTokenState(db: SharedDb, options: PostgresTokenStateOpti
     async family(app, id) {
       const [row] = await db.run((sql) => sql<FamilyRow[]>`SELECT id, sub, iat, exp, revoked_at FROM refresh_families WHERE app = ${app} AND id = ${id}`);
       return row === undefined ? undefined : familyRecord(row);
+    },
+
+    async refreshTokenWithFamily(app, id) {
+      const [row] = await db.run((sql) => sql<(RefreshRow & JoinedFamily)[]>`SELECT
+          r.id, r.client_id, r.sub, r.scope, r.iat, r.exp, r.family, r.used_at, r.issued_under,
+          f.id AS family_id, f.sub AS family_sub, f.iat AS family_iat, f.exp AS family_exp, f.revoked_at AS family_revoked_at
+        FROM refresh_tokens r LEFT JOIN refresh_families f ON f.app = r.app AND f.id = r.family
+        WHERE r.app = ${app} AND r.id = ${id}`);
+      return row === undefined ? undefined : { record: refreshRecord(row), family: joinedFamily(row) };
     },
 
     async rotateRefreshToken(app, id, now, next, access): Promise<RotationOutcome> {
