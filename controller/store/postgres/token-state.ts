@@ -219,7 +219,7 @@ export function postgresTokenState(db: SharedDb, options: PostgresTokenStateOpti
           UPDATE refresh_tokens t SET used_at = ${now} FROM live
           WHERE t.app = ${app} AND t.id = ${id} AND t.family = live.id AND t.used_at IS NULL AND t.exp > ${now}
           RETURNING t.family),
-        grown AS (UPDATE refresh_families f SET exp = greatest(f.exp, ${exp}) FROM used WHERE f.app = ${app} AND f.id = used.family),
+        grown AS (UPDATE refresh_families f SET exp = ${exp} FROM used WHERE f.app = ${app} AND f.id = used.family AND f.exp < ${exp}),
         refresh AS (INSERT INTO refresh_tokens (app, id, client_id, sub, scope, iat, exp, family, issued_under)
           SELECT ${app}, ${next.id}, ${next.clientId}, ${next.sub}, ${next.scope}, ${next.iat}, ${next.exp}, ${next.family}, ${next.issuedUnder === undefined ? null : sql.json(next.issuedUnder)}::jsonb FROM used),
         access AS (INSERT INTO access_tokens (app, jti, client_id, sub, scope, aud, iat, exp, family, issued_under)
