@@ -30,6 +30,8 @@ export interface LoadInput {
   refreshChains?: { warmup: string[]; measured: string[] };
   /** Counts an answer that does not start `{"active":true` as a failure (introspection of live tokens). */
   expectActive?: boolean;
+  /** After the warm-up, prints `warmed` and waits for a line on stdin before measuring. */
+  pauseAfterWarmup?: boolean;
 }
 
 export interface LoadResult {
@@ -111,6 +113,11 @@ const once = (which: 'warmup' | 'measured', seconds: number) => {
 };
 
 const warmup = await once('warmup', input.warmupSeconds);
+if (input.pauseAfterWarmup === true) {
+  console.log('warmed');
+  await new Promise((resolve) => process.stdin.once('data', resolve));
+  process.stdin.destroy();
+}
 // The parent samples the server's CPU time between this line and the result.
 console.log('measuring');
 const result = await once('measured', input.seconds);

@@ -86,6 +86,8 @@ const SELECTED: Workload[] = (values.workload ?? [...WORKLOADS]).map((name) => {
   if (!(WORKLOADS as readonly string[]).includes(name)) throw new Error(`--workload ${name}: one of ${WORKLOADS.join(', ')}`);
   return name as Workload;
 });
+/** The shared database's name on the throwaway cluster. */
+const DATABASE = 'mergekey_bench';
 /** How many live access tokens a resource server introspects, in turn. */
 const INTROSPECTED = 256;
 
@@ -119,6 +121,8 @@ type Request = Omit<LoadInput, 'connections' | 'warmupSeconds' | 'seconds'>;
 interface Server {
   pids: () => number[];
   roundTrips?: () => Promise<number | undefined>;
+  /** Runs between the warm-up and the measured run. */
+  afterWarmup?: () => Promise<void>;
 }
 
 const dir = tempDir('mergekey-bench-token-');
@@ -189,7 +193,7 @@ async function benchMergekey(backend: Backend): Promise<Measured[]> {
     await until(async () => (await fetch(`${adminUrl}/readyz`)).status === 200, 'mergekey to apply the repository');
     const sampled: Server = {
       pids: () => [server.pid, ...(postgres === undefined ? [] : [postmasterPid(postgres)])],
-      ...(backend === 'postgres' ? { roundTrips: () => postgresRoundTrips(adminUrl) } : {}),
+      ...(backend === 'postgres' ? { roundTrips: () => postgresRoundTrips(adminUrl), afterWarmup: analyze } : {}),
     };
     const results: Measured[] = [];
     const visitor = new Visitor(url);
@@ -245,11 +249,21 @@ async function benchMergekey(backend: Backend): Promise<Measured[]> {
 /** A throwaway PostgreSQL (fsync on), one database migrated by `mergekey db migrate`: its URL. */
 async function migratedDatabase(): Promise<string> {
   postgres = await startPostgres();
-  const url = await postgres.createDatabase('mergekey_bench');
+  const url = await postgres.createDatabase(DATABASE);
   const migrate = start(process.execPath, [bin, 'db', 'migrate', '--state', url]);
   await migrate.exited;
   if (migrate.code() !== 0) throw new Error(`mergekey db migrate failed:\n${migrate.output()}`);
   return url;
+}
+
+/**
+ * ANALYZE, between a warm-up and its measured run: the tables grew from nothing within seconds, and
+ * the plans PostgreSQL cached for them empty (sequential scans) would slow every statement of the
+ * run as they grow. In service, autovacuum analyzes a table within a minute of such growth and
+ * the cached plans are made again; a fresh database in its first minute runs on those plans.
+ */
+async function analyze(): Promise<void> {
+  await postgres!.psql('ANALYZE', DATABASE);
 }
 
 /** The PostgreSQL server's postmaster, the parent of every backend process: its CPU is the store's. */
@@ -446,7 +460,7 @@ async function verifyIntrospection(name: string, request: Request, clientId: str
 
 /** Drives `server`; its CPU time (and round trips) are sampled around the measured run. */
 async function load(request: Request, server: Server): Promise<Pick<Measured, 'result' | 'cpuPerAnswer' | 'roundTrips'>> {
-  const input: LoadInput = { ...request, connections: CONNECTIONS, warmupSeconds: WARMUP, seconds: SECONDS };
+  const input: LoadInput = { ...request, connections: CONNECTIONS, warmupSeconds: WARMUP, seconds: SECONDS, ...(server.afterWarmup === undefined ? {} : { pauseAfterWarmup: true }) };
   let argument = JSON.stringify(input);
   if (argument.length > 64 * 1024) {
     // Thousands of bodies exceed what one argument may hold: load.ts reads them from a file.
@@ -455,6 +469,11 @@ async function load(request: Request, server: Server): Promise<Pick<Measured, 'r
     argument = `@${file}`;
   }
   const child = start(process.execPath, ['--import', 'tsx', join(root, 'bench/load.ts'), argument]);
+  if (server.afterWarmup !== undefined) {
+    await child.line(/^warmed$/);
+    await server.afterWarmup();
+    child.send('go');
+  }
   await child.line(/^measuring$/);
   const [cpuBefore, tripsBefore] = [treeCpuSeconds(server.pids()), await server.roundTrips?.()];
   const result = JSON.parse(await child.line(/^\{/)) as LoadResult;
@@ -572,10 +591,12 @@ interface Child {
   code(): number | null;
   /** Everything it printed so far. */
   output(): string;
+  /** Writes a line to its stdin. */
+  send(line: string): void;
 }
 
 function start(command: string, args: string[]): Child {
-  const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
   children.add(child);
   const lines: string[] = [];
   const waiters: { pattern: RegExp; resolve(line: string): void; reject(error: Error): void }[] = [];
@@ -617,6 +638,7 @@ function start(command: string, args: string[]): Child {
     exited,
     code: () => exitCode,
     output: () => [...lines, buffer].join('\n'),
+    send: (line) => void child.stdin!.write(`${line}\n`),
   };
 }
 
