@@ -1,16 +1,16 @@
 // A bounded memory of the access tokens whose signature this process has verified (issue 13). A
 // resource server introspects the same live token on every call it serves, and checking an ES256
-// signature again each time was most of an introspection's CPU (bench/README.md): a token found
-// here skips the signature check and the parsing of its claims, and nothing else.
+// signature again each time was most of an introspection's CPU (README.md, "Performance"): a
+// token found here skips the signature check and the parsing of its claims, and nothing else.
 //
-// What can change is still checked on every call: the token's expiry against the clock (its `nbf`,
-// if any, was checked when it was verified, and time moves on), that the
-// key which verified it is still the key this process holds for its kid (a key pruned from the
-// keyring ends its entries), and, by the caller, liveness (revocation, cut-offs, the application's
-// state, the family), so a revocation is as strong as before. Only tokens whose signature verified
-// are remembered, so no forgery and no malformed token ever takes a place. Entries are keyed by
-// the token's SHA-256 (one hash per lookup, no token text kept as a key); when full, the oldest
-// entry goes first.
+// What can change is still checked on every call: the token's expiry against the clock (its
+// `nbf`, if any, was checked when it was verified, and time moves on), that the key which verified
+// it is still the key this process holds for its kid (a key pruned from the keyring ends its
+// entries), and, by the caller, liveness (revocation, cut-offs, the application's state, the
+// family), so a revocation is as strong as before. Only tokens whose signature verified are
+// remembered, so no forgery and no malformed token ever takes a place. Entries are keyed by the
+// token's SHA-256 (one hash per lookup, no token text kept as a key); when full, the oldest entry
+// goes first.
 import { createHash } from 'node:crypto';
 import type { AccessTokenClaims } from './access-token.ts';
 
