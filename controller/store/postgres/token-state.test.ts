@@ -272,7 +272,7 @@ describe('token state on PostgreSQL shared by replicas', () => {
     expect((await cluster.psql('SELECT app, count(*) FROM access_tokens GROUP BY app ORDER BY app', new URL(url).pathname.slice(1))).trim()).toBe('billing|250\norders|250');
   });
 
-  it('answers introspection\'s read of an access token, and the refresh grant\'s of a refresh token, in one round trip each', async () => {
+  it('answers introspection\'s read of an access token, and the refresh grant\'s of a refresh token, in one round trip each, reads asked together in one', async () => {
     const { dbs: [db] } = await sharedDatabase();
     const state = postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()) });
     await state.startFamily('billing', family('f1'), refresh('r0', 'f1'), access('a0', 2000, 'f1'));
@@ -281,6 +281,19 @@ describe('token state on PostgreSQL shared by replicas', () => {
     expect(db!.roundTrips() - before).toBe(1);
     expect(await state.refreshTokenWithFamily('billing', 'r0')).toEqual({ record: refresh('r0', 'f1'), family: family('f1') });
     expect(db!.roundTrips() - before).toBe(2);
+    // Reads asked together (requests that arrived together) share one round trip, each its own answer.
+    state.recordAccessToken('billing', access('a1'));
+    await state.flushAccessTokens();
+    expect(await state.revokeAccessToken('billing', 'a1', 2000)).toBe(true);
+    const together = db!.roundTrips();
+    const answers = await Promise.all(['a0', 'a1', 'nope', 'a0'].map((jti) => state.accessTokenState('billing', jti)));
+    expect(db!.roundTrips() - together).toBe(1);
+    expect(answers).toEqual([
+      { record: access('a0', 2000, 'f1'), revoked: false, family: family('f1') },
+      { record: undefined, revoked: true, family: undefined },
+      { record: undefined, revoked: false, family: undefined },
+      { record: access('a0', 2000, 'f1'), revoked: false, family: family('f1') },
+    ]);
   });
 
   it('reports a batch the server refused to onError, and carries on', async () => {
@@ -343,8 +356,11 @@ describe('token state on PostgreSQL shared by replicas', () => {
       state.revokeAccessToken('billing', 'a0', 2000),
       state.useAssertionId('billing', 'j1', 1300, 1000),
       state.refreshToken('billing', 'r0'),
+      state.accessTokenState('billing', 'a0'),
+      state.accessTokenState('billing', 'a1'),
+      state.refreshTokenWithFamily('billing', 'r0'),
     ].map((operation) => operation.then(() => undefined, (err: unknown) => (err instanceof StoreError ? err.code : err))));
-    expect(outcomes).toEqual(['store.unreachable', 'store.unreachable', 'store.unreachable', 'store.unreachable']);
+    expect(outcomes).toEqual(Array.from({ length: 7 }, () => 'store.unreachable'));
     expect(state.unwritable()).toMatch(/cannot reach PostgreSQL/);
   });
 

@@ -18,7 +18,7 @@
 //
 // Cut-offs are the replica's own, read synchronously from its LMDB (`options.cutOffs`), and
 // `unwritable()` answers from memory: the database's reachability as the last round trip found it.
-import type { AccessTokenRecord, CutOffs, FamilyRecord, RefreshTokenRecord, RotationOutcome, TokenPage, TokenState } from '../token-state.ts';
+import type { AccessTokenRecord, AccessTokenState, CutOffs, FamilyRecord, RefreshTokenRecord, RotationOutcome, TokenPage, TokenState } from '../token-state.ts';
 import type { SharedDb } from './db.ts';
 
 export interface PostgresTokenStateOptions {
@@ -32,6 +32,17 @@ export interface PostgresTokenStateOptions {
 
 // Written at once past this many queued records, whatever the delay (as LMDB's).
 const MAX_QUEUED_RECORDS = 2000;
+// Sent at once past this many access token reads asked in one turn of the event loop.
+const MAX_BATCHED_LOOKUPS = 500;
+
+interface PendingLookup {
+  app: string;
+  jti: string;
+  /** The record, when this process is still gathering it. */
+  gathering: AccessTokenRecord | undefined;
+  resolve(state: AccessTokenState): void;
+  reject(error: unknown): void;
+}
 
 /** Columns of access_tokens and refresh_tokens as the client returns them (bigint as a string). */
 type Bigint = string | number;
@@ -105,6 +116,36 @@ export function postgresTokenState(db: SharedDb, options: PostgresTokenStateOpti
         AS r(app text, jti text, client_id text, sub text, scope text, aud text[], iat bigint, exp bigint, family text, issued_under jsonb)
       ON CONFLICT (app, jti) DO NOTHING`);
 
+  // Introspection and revocation read an access token's state (accessTokenState). The reads asked
+  // for within one turn of the event loop (the requests that arrived together) go to the server as
+  // one statement: one round trip for all of them. None waits for another: the statement leaves
+  // in the next turn, after the requests that asked, so it reads what was committed before each
+  // of them arrived (a revocation answered before an introspection was asked is seen by it).
+  let lookups: PendingLookup[] = [];
+  const lookUp = () => {
+    const batch = lookups;
+    lookups = [];
+    if (batch.length === 0) return;
+    // Each key with the family of a record still gathering here ('' for none), numbered by position.
+    db.run((sql) => sql<(Nullable<AccessRow> & JoinedFamily & { n: Bigint; revoked: boolean })[]>`SELECT
+        k.n, a.jti, a.client_id, a.sub, a.scope, a.aud, a.iat, a.exp, a.family, a.issued_under,
+        EXISTS (SELECT 1 FROM revoked_access_tokens r WHERE r.app = k.app AND r.jti = k.jti) AS revoked,
+        f.id AS family_id, f.sub AS family_sub, f.iat AS family_iat, f.exp AS family_exp, f.revoked_at AS family_revoked_at
+      FROM unnest(${batch.map((l) => l.app)}::text[], ${batch.map((l) => l.jti)}::text[], ${batch.map((l) => l.gathering?.family ?? '')}::text[])
+        WITH ORDINALITY AS k(app, jti, family_hint, n)
+      LEFT JOIN access_tokens a ON a.app = k.app AND a.jti = k.jti
+      LEFT JOIN refresh_families f ON f.app = k.app AND f.id = COALESCE(a.family, NULLIF(k.family_hint, ''))`)
+      .then((rows) => {
+        for (const row of rows) {
+          const lookup = batch[Number(row.n) - 1]!;
+          const record = lookup.gathering ?? (row.jti === null ? undefined : accessRecord(row as AccessRow));
+          lookup.resolve({ record, revoked: row.revoked, family: joinedFamily(row) });
+        }
+      }, (error: unknown) => {
+        for (const lookup of batch) lookup.reject(error);
+      });
+  };
+
   const flushAccessTokens = async (): Promise<void> => {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
@@ -155,19 +196,13 @@ export function postgresTokenState(db: SharedDb, options: PostgresTokenStateOpti
       return row?.revoked === true;
     },
 
-    async accessTokenState(app, jti) {
+    accessTokenState(app, jti) {
       const gathering = queued.get(keyOf(app, jti))?.record;
-      // One statement: the record (unless still gathering here), its tombstone, and the family the
-      // record names, all from one snapshot.
-      const [row] = await db.run((sql) => sql<(Nullable<AccessRow> & JoinedFamily & { revoked: boolean })[]>`SELECT
-          a.jti, a.client_id, a.sub, a.scope, a.aud, a.iat, a.exp, a.family, a.issued_under,
-          EXISTS (SELECT 1 FROM revoked_access_tokens WHERE app = ${app} AND jti = ${jti}) AS revoked,
-          f.id AS family_id, f.sub AS family_sub, f.iat AS family_iat, f.exp AS family_exp, f.revoked_at AS family_revoked_at
-        FROM (SELECT 1) AS one
-        LEFT JOIN access_tokens a ON a.app = ${app} AND a.jti = ${jti}
-        LEFT JOIN refresh_families f ON f.app = ${app} AND f.id = COALESCE(a.family, ${gathering?.family ?? null}::text)`);
-      const record = gathering ?? (row === undefined || row.jti === null ? undefined : accessRecord(row as AccessRow));
-      return { record, revoked: row?.revoked === true, family: row === undefined ? undefined : joinedFamily(row) };
+      return new Promise<AccessTokenState>((resolve, reject) => {
+        lookups.push({ app, jti, gathering, resolve, reject });
+        if (lookups.length === 1) setImmediate(lookUp);
+        else if (lookups.length >= MAX_BATCHED_LOOKUPS) lookUp();
+      });
     },
 
     async startFamily(app, family, refresh, access) {
