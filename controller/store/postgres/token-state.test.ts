@@ -294,6 +294,10 @@ describe('token state on PostgreSQL shared by replicas', () => {
       { record: undefined, revoked: false, family: undefined },
       { record: access('a0', 2000, 'f1'), revoked: false, family: family('f1') },
     ]);
+    const refreshes = db!.roundTrips();
+    expect(await Promise.all(['r0', 'nope', 'r0'].map((id) => state.refreshTokenWithFamily('billing', id))))
+      .toEqual([{ record: refresh('r0', 'f1'), family: family('f1') }, undefined, { record: refresh('r0', 'f1'), family: family('f1') }]);
+    expect(db!.roundTrips() - refreshes).toBe(1);
   });
 
   it('reports a batch the server refused to onError, and carries on', async () => {

@@ -18,7 +18,7 @@
 //
 // Cut-offs are the replica's own, read synchronously from its LMDB (`options.cutOffs`), and
 // `unwritable()` answers from memory: the database's reachability as the last round trip found it.
-import type { AccessTokenRecord, AccessTokenState, CutOffs, FamilyRecord, RefreshTokenRecord, RotationOutcome, TokenPage, TokenState } from '../token-state.ts';
+import type { AccessTokenRecord, AccessTokenState, CutOffs, FamilyRecord, RefreshTokenRecord, RefreshTokenWithFamily, RotationOutcome, TokenPage, TokenState } from '../token-state.ts';
 import type { SharedDb } from './db.ts';
 
 export interface PostgresTokenStateOptions {
@@ -32,16 +32,32 @@ export interface PostgresTokenStateOptions {
 
 // Written at once past this many queued records, whatever the delay (as LMDB's).
 const MAX_QUEUED_RECORDS = 2000;
-// Sent at once past this many access token reads asked in one turn of the event loop.
-const MAX_BATCHED_LOOKUPS = 500;
+// Sent at once past this many reads asked in one turn of the event loop.
+const MAX_BATCHED_READS = 500;
 
-interface PendingLookup {
-  app: string;
-  jti: string;
-  /** The record, when this process is still gathering it. */
-  gathering: AccessTokenRecord | undefined;
-  resolve(state: AccessTokenState): void;
-  reject(error: unknown): void;
+/**
+ * Reads asked within one turn of the event loop (the requests that arrived together) go to the
+ * server as one statement, `read(keys)`, answering each key in its position: one round trip for
+ * all of them. None waits for another: the statement leaves in the next turn, after the requests
+ * that asked, so it reads what was committed before each of them arrived (a revocation answered
+ * before an introspection was asked is seen by it).
+ */
+function batchedReads<K, R>(read: (keys: K[]) => Promise<R[]>): (key: K) => Promise<R> {
+  let pending: { key: K; resolve(result: R): void; reject(error: unknown): void }[] = [];
+  const send = () => {
+    const batch = pending;
+    pending = [];
+    if (batch.length === 0) return;
+    read(batch.map(({ key }) => key)).then(
+      (results) => batch.forEach(({ resolve }, i) => resolve(results[i]!)),
+      (error: unknown) => batch.forEach(({ reject }) => reject(error)),
+    );
+  };
+  return (key) => new Promise<R>((resolve, reject) => {
+    pending.push({ key, resolve, reject });
+    if (pending.length === 1) setImmediate(send);
+    else if (pending.length >= MAX_BATCHED_READS) send();
+  });
 }
 
 /** Columns of access_tokens and refresh_tokens as the client returns them (bigint as a string). */
@@ -116,35 +132,38 @@ export function postgresTokenState(db: SharedDb, options: PostgresTokenStateOpti
         AS r(app text, jti text, client_id text, sub text, scope text, aud text[], iat bigint, exp bigint, family text, issued_under jsonb)
       ON CONFLICT (app, jti) DO NOTHING`);
 
-  // Introspection and revocation read an access token's state (accessTokenState). The reads asked
-  // for within one turn of the event loop (the requests that arrived together) go to the server as
-  // one statement: one round trip for all of them. None waits for another: the statement leaves
-  // in the next turn, after the requests that asked, so it reads what was committed before each
-  // of them arrived (a revocation answered before an introspection was asked is seen by it).
-  let lookups: PendingLookup[] = [];
-  const lookUp = () => {
-    const batch = lookups;
-    lookups = [];
-    if (batch.length === 0) return;
-    // Each key with the family of a record still gathering here ('' for none), numbered by position.
-    db.run((sql) => sql<(Nullable<AccessRow> & JoinedFamily & { n: Bigint; revoked: boolean })[]>`SELECT
-        k.n, a.jti, a.client_id, a.sub, a.scope, a.aud, a.iat, a.exp, a.family, a.issued_under,
+  // What introspection and revocation read of an access token, batched (batchedReads): each key
+  // with the family of its record if still gathering here ('' for none), numbered by position.
+  // Each key is looked up by its primary key (LATERAL … LIMIT 1): however few keys the planner
+  // expects from unnest and however small a table looked when the plan was cached, never a scan.
+  const readAccessTokenStates = batchedReads<{ app: string; jti: string; gathering: AccessTokenRecord | undefined }, AccessTokenState>(async (keys) => {
+    const rows = await db.run((sql) => sql<(Nullable<AccessRow> & JoinedFamily & { revoked: boolean })[]>`SELECT
+        a.jti, a.client_id, a.sub, a.scope, a.aud, a.iat, a.exp, a.family, a.issued_under,
         EXISTS (SELECT 1 FROM revoked_access_tokens r WHERE r.app = k.app AND r.jti = k.jti) AS revoked,
         f.id AS family_id, f.sub AS family_sub, f.iat AS family_iat, f.exp AS family_exp, f.revoked_at AS family_revoked_at
-      FROM unnest(${batch.map((l) => l.app)}::text[], ${batch.map((l) => l.jti)}::text[], ${batch.map((l) => l.gathering?.family ?? '')}::text[])
+      FROM unnest(${keys.map((k) => k.app)}::text[], ${keys.map((k) => k.jti)}::text[], ${keys.map((k) => k.gathering?.family ?? '')}::text[])
         WITH ORDINALITY AS k(app, jti, family_hint, n)
-      LEFT JOIN access_tokens a ON a.app = k.app AND a.jti = k.jti
-      LEFT JOIN refresh_families f ON f.app = k.app AND f.id = COALESCE(a.family, NULLIF(k.family_hint, ''))`)
-      .then((rows) => {
-        for (const row of rows) {
-          const lookup = batch[Number(row.n) - 1]!;
-          const record = lookup.gathering ?? (row.jti === null ? undefined : accessRecord(row as AccessRow));
-          lookup.resolve({ record, revoked: row.revoked, family: joinedFamily(row) });
-        }
-      }, (error: unknown) => {
-        for (const lookup of batch) lookup.reject(error);
-      });
-  };
+      LEFT JOIN LATERAL (SELECT * FROM access_tokens WHERE app = k.app AND jti = k.jti LIMIT 1) a ON true
+      LEFT JOIN LATERAL (SELECT * FROM refresh_families WHERE app = k.app AND id = COALESCE(a.family, NULLIF(k.family_hint, '')) LIMIT 1) f ON true
+      ORDER BY k.n`);
+    return rows.map((row, i) => ({
+      record: keys[i]!.gathering ?? (row.jti === null ? undefined : accessRecord(row as AccessRow)),
+      revoked: row.revoked,
+      family: joinedFamily(row),
+    }));
+  });
+
+  // What the refresh grant reads of a refresh token, batched likewise.
+  const readRefreshTokens = batchedReads<{ app: string; id: string }, RefreshTokenWithFamily | undefined>(async (keys) => {
+    const rows = await db.run((sql) => sql<(Nullable<RefreshRow> & JoinedFamily)[]>`SELECT
+        r.id, r.client_id, r.sub, r.scope, r.iat, r.exp, r.family, r.used_at, r.issued_under,
+        f.id AS family_id, f.sub AS family_sub, f.iat AS family_iat, f.exp AS family_exp, f.revoked_at AS family_revoked_at
+      FROM unnest(${keys.map((k) => k.app)}::text[], ${keys.map((k) => k.id)}::text[]) WITH ORDINALITY AS k(app, id, n)
+      LEFT JOIN LATERAL (SELECT * FROM refresh_tokens WHERE app = k.app AND id = k.id LIMIT 1) r ON true
+      LEFT JOIN LATERAL (SELECT * FROM refresh_families WHERE app = k.app AND id = r.family LIMIT 1) f ON true
+      ORDER BY k.n`);
+    return rows.map((row) => (row.id === null ? undefined : { record: refreshRecord(row as RefreshRow), family: joinedFamily(row) }));
+  });
 
   const flushAccessTokens = async (): Promise<void> => {
     if (timer !== undefined) clearTimeout(timer);
@@ -196,14 +215,7 @@ export function postgresTokenState(db: SharedDb, options: PostgresTokenStateOpti
       return row?.revoked === true;
     },
 
-    accessTokenState(app, jti) {
-      const gathering = queued.get(keyOf(app, jti))?.record;
-      return new Promise<AccessTokenState>((resolve, reject) => {
-        lookups.push({ app, jti, gathering, resolve, reject });
-        if (lookups.length === 1) setImmediate(lookUp);
-        else if (lookups.length >= MAX_BATCHED_LOOKUPS) lookUp();
-      });
-    },
+    accessTokenState: (app, jti) => readAccessTokenStates({ app, jti, gathering: queued.get(keyOf(app, jti))?.record }),
 
     async startFamily(app, family, refresh, access) {
       await db.run((sql) => sql`WITH
@@ -226,14 +238,7 @@ export function postgresTokenState(db: SharedDb, options: PostgresTokenStateOpti
       return row === undefined ? undefined : familyRecord(row);
     },
 
-    async refreshTokenWithFamily(app, id) {
-      const [row] = await db.run((sql) => sql<(RefreshRow & JoinedFamily)[]>`SELECT
-          r.id, r.client_id, r.sub, r.scope, r.iat, r.exp, r.family, r.used_at, r.issued_under,
-          f.id AS family_id, f.sub AS family_sub, f.iat AS family_iat, f.exp AS family_exp, f.revoked_at AS family_revoked_at
-        FROM refresh_tokens r LEFT JOIN refresh_families f ON f.app = r.app AND f.id = r.family
-        WHERE r.app = ${app} AND r.id = ${id}`);
-      return row === undefined ? undefined : { record: refreshRecord(row), family: joinedFamily(row) };
-    },
+    refreshTokenWithFamily: (app, id) => readRefreshTokens({ app, id }),
 
     async rotateRefreshToken(app, id, now, next, access): Promise<RotationOutcome> {
       const exp = Math.max(next.exp, access.exp);
