@@ -121,6 +121,8 @@ export interface Controller {
   trigger: SyncTrigger;
   /** The issuer being served, once `resolveIssuer` has decided it. */
   issuer: string | undefined;
+  /** The shared PostgreSQL of `--state postgres://…` (the store closes it); undefined with LMDB alone. */
+  shared?: SharedDb;
   /** Stops the loop (waiting for a reconcile in flight), closes the store, releases the lock. */
   close(): Promise<void>;
 }
@@ -319,6 +321,7 @@ export async function openController(config: ServeConfig, deps: StartDependencie
     const loop = new ReconcileLoop({ reconciler, pollMs: config.poll, ...(deps.syncMinIntervalMs === undefined ? {} : { minIntervalMs: deps.syncMinIntervalMs }) });
     controller = {
       issuer: undefined,
+      ...(shared === undefined ? {} : { shared }),
       store,
       keys,
       reconciler,
