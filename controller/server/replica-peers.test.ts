@@ -53,5 +53,4 @@ describe('replica peers', () => {
     ]);
     expect(signIns).toEqual([{ user: 'alice' }]);
   });
-
 });
