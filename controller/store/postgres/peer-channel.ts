@@ -9,6 +9,7 @@
 // Each fragment starts with a header `<replica id> <batch> <index> <count> `: a replica ignores its
 // own batches (its listening connection hears them too), and joins the fragments of the others'.
 import { randomUUID } from 'node:crypto';
+import { postgresError } from './connect.ts';
 import type { SharedDb } from './db.ts';
 
 /** The one channel replicas' peer messages travel on. */
@@ -29,22 +30,26 @@ export interface PeerChannel {
 export interface PeerChannelOptions {
   /** Called with each batch another replica sent, in its order. */
   receive(messages: unknown[]): void;
-  /** A failed send (the server unreachable): its messages are lost, as the design allows. */
+  /** A failed send (the server unreachable), as a StoreError: its messages are lost, as the design allows. */
   onSendError?(error: unknown): void;
   /** A batch was sent (after failures: the server answers again). */
   onSent?(): void;
   channel?: string;
 }
 
-/** Listens on the channel (resolves once listening) and returns the way to send on it. */
+/** Listens on the channel (resolves once listening) and returns the way to send on it. Throws StoreError. */
 export async function openPeerChannel(db: SharedDb, options: PeerChannelOptions): Promise<PeerChannel> {
   const channel = options.channel ?? PEERS_CHANNEL;
   const replicaId = randomUUID();
   const joiner = new FragmentJoiner(replicaId);
-  const listening = await db.sql.listen(channel, (payload) => {
-    const messages = joiner.take(payload);
-    if (messages !== undefined) options.receive(messages);
-  });
+  const listening = await db.sql
+    .listen(channel, (payload) => {
+      const messages = joiner.take(payload);
+      if (messages !== undefined) options.receive(messages);
+    })
+    .catch((error: unknown) => {
+      throw postgresError(error, db.url);
+    });
   let queue: unknown[] = [];
   let batch = 0;
   const inFlight = new Set<Promise<void>>();
@@ -53,7 +58,7 @@ export async function openPeerChannel(db: SharedDb, options: PeerChannelOptions)
     const parts = fragments(replicaId, ++batch, JSON.stringify(queue));
     queue = [];
     const sending = db.sql`select pg_notify(${channel}, part) from unnest(${parts}::text[]) with ordinality as t(part, n) order by n`
-      .then(() => options.onSent?.(), (error: unknown) => options.onSendError?.(error));
+      .then(() => options.onSent?.(), (error: unknown) => options.onSendError?.(postgresError(error, db.url)));
     inFlight.add(sending);
     void sending.finally(() => inFlight.delete(sending));
   };
