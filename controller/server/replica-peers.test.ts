@@ -1,6 +1,9 @@
 // Replica peers over a real PostgreSQL (test/support/postgres.ts): a topic's subscribers on
 // another replica receive what is published on it and nothing of other topics; `onMessage` (what
-// a cluster's primary hands its workers) receives every topic as a peer message.
+// a cluster's primary hands its workers) receives every topic as a peer message. With the server
+// gone, publishing loses the messages, says so once in the log (without the password), and
+// throws nothing.
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openPool, parseStateUrl } from '../store/postgres/connect.ts';
@@ -52,5 +55,34 @@ describe('replica peers', () => {
       { type: 'mergekey:peers', topic: 'portal-sign-in', payload: { user: 'alice' } },
     ]);
     expect(signIns).toEqual([{ user: 'alice' }]);
+  });
+
+  it('lose what is published while the server is gone, say so once and throw nothing', async () => {
+    // A server of its own: stopping the file's would end the other tests'.
+    const own = await startPostgres();
+    try {
+      const url = await own.createDatabase();
+      const migrating = openPool(parseStateUrl(url), { max: 1 });
+      await migrate(migrating);
+      await migrating.end();
+      const db = await connectSharedDb(url, { max: 1, connectTimeout: 2 });
+      closing.push(() => db.close());
+      const lines: string[] = [];
+      const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _encoding, done) => void (lines.push(chunk.toString()), done()) }));
+      const peers = await openReplicaPeers(db, logger);
+      closing.push(() => peers.close());
+      await own.stop();
+      for (let i = 0; i < 3; i++) {
+        peers.publish('oauth-throttles', { requests: [{ key: 'app', count: 1, perMinute: 10 }] });
+        // The next turn of the event loop: each publish is a batch of its own.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      // Closing waits for every send to have failed.
+      await peers.close();
+      expect(lines.filter((line) => line.includes('cannot tell the other replicas'))).toHaveLength(1);
+      expect(lines.join('')).not.toContain(own.password);
+    } finally {
+      await own.stop();
+    }
   });
 });
