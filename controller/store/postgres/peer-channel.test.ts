@@ -1,6 +1,7 @@
 // Peer messages between replicas over a real PostgreSQL's NOTIFY (test/support/postgres.ts): a
 // batch reaches every other replica whole, never its sender; a batch larger than a NOTIFY payload
-// is split and joined again, multi-byte characters included; fragments are never cut mid-character.
+// is split and joined again, multi-byte characters included; fragments are never cut mid-character;
+// a batch JSON cannot carry is dropped and said, and the next is sent.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startPostgres, type PostgresCluster } from '../../../test/support/postgres.ts';
 import { openPool, parseStateUrl } from './connect.ts';
@@ -74,6 +75,16 @@ describe('peer messages over NOTIFY', () => {
     expect(receiver.received[0]).toEqual([{ topic: 'oauth-throttles', payload: { clientAuthFailures: hits } }]);
     expect(Buffer.byteLength(JSON.stringify(hits))).toBeGreaterThan(10 * MAX_NOTIFY_BYTES);
     expect(sender.errors).toEqual([]);
+  });
+
+  it('drops a batch JSON cannot carry, says so, and sends the next', async () => {
+    const [a, b] = await replicas(2);
+    const [sender, receiver] = [await listener(a!), await listener(b!)];
+    sender.channel.send({ topic: 't', payload: 1n });
+    await vi.waitFor(() => expect(sender.errors).toHaveLength(1), { timeout: 5_000 });
+    sender.channel.send({ topic: 't', payload: 2 });
+    await vi.waitFor(() => expect(receiver.received).toEqual([[{ topic: 't', payload: 2 }]]), { timeout: 5_000 });
+    expect(String(sender.errors[0])).toContain('BigInt');
   });
 });
 

@@ -30,7 +30,7 @@ export interface PeerChannel {
 export interface PeerChannelOptions {
   /** Called with each batch another replica sent, in its order. */
   receive(messages: unknown[]): void;
-  /** A failed send (the server unreachable), as a StoreError: its messages are lost, as the design allows. */
+  /** A batch not sent, its messages lost: the server unreachable (a StoreError), or a message JSON cannot carry. */
   onSendError?(error: unknown): void;
   /** A batch was sent (after failures: the server answers again). */
   onSent?(): void;
@@ -45,7 +45,11 @@ export async function openPeerChannel(db: SharedDb, options: PeerChannelOptions)
   const listening = await db.sql
     .listen(channel, (payload) => {
       const messages = joiner.take(payload);
-      if (messages !== undefined) options.receive(messages);
+      try {
+        if (messages !== undefined) options.receive(messages);
+      } catch {
+        // A receiver's failure is its own: the listening connection keeps delivering the next.
+      }
     })
     .catch((error: unknown) => {
       throw postgresError(error, db.url);
@@ -55,8 +59,16 @@ export async function openPeerChannel(db: SharedDb, options: PeerChannelOptions)
   const inFlight = new Set<Promise<void>>();
   const flush = () => {
     if (queue.length === 0) return;
-    const parts = fragments(replicaId, ++batch, JSON.stringify(queue));
-    queue = [];
+    let parts: string[];
+    try {
+      parts = fragments(replicaId, ++batch, JSON.stringify(queue));
+    } catch (error) {
+      // A message JSON cannot carry (a BigInt, a cycle) is dropped with its batch, not thrown from a timer.
+      options.onSendError?.(error);
+      return;
+    } finally {
+      queue = [];
+    }
     const sending = db.sql`select pg_notify(${channel}, part) from unnest(${parts}::text[]) with ordinality as t(part, n) order by n`
       .then(() => options.onSent?.(), (error: unknown) => options.onSendError?.(postgresError(error, db.url)));
     inFlight.add(sending);
