@@ -162,8 +162,13 @@ export interface TokenPage {
 }
 
 export interface TokenState {
-  /** Queues the record; it is written within `recordDelay` ms (see Durability above). */
-  recordAccessToken(app: string, record: AccessTokenRecord): void;
+  /**
+   * Records an access token for listing; the grant awaits it before answering. Resolves once the
+   * record is as safe as this store makes it before a client has the token: here, queued, and
+   * written within `recordDelay` ms (see Durability above); on the shared database, committed
+   * (postgres/token-state.ts, a group commit).
+   */
+  recordAccessToken(app: string, record: AccessTokenRecord): Promise<void>;
   /** Writes the queued access token records now; resolves once they are committed. */
   flushAccessTokens(): Promise<void>;
   /** The access token's record, one this process is still gathering included. */
@@ -368,6 +373,7 @@ export function tokenState(store: StoreHandles, options: TokenStateOptions = {})
         timer = setTimeout(() => void flushAccessTokens(), recordDelay);
         timer.unref();
       }
+      return Promise.resolve();
     },
 
     flushAccessTokens,
