@@ -12,10 +12,13 @@ import { connectSharedDb, type SharedDb } from '../store/postgres/db.ts';
 import { migrate } from '../store/postgres/migrate.ts';
 import { handlesOf } from '../store/handles.ts';
 import { openStore, type Store } from '../store/open.ts';
+import type { RunStatus } from '../store/sync-records.ts';
 import { cutOffs } from '../store/token-state.ts';
 import { FixtureRepo } from '../../test/support/git.ts';
 import { startPostgres, type PostgresCluster } from '../../test/support/postgres.ts';
 import { BASE_FILES, jwtAppYaml, tempDir, userYaml } from '../../test/support/reconcile.ts';
+import { followReplicas } from './follow.ts';
+import { ReconcileLoop } from './loop.ts';
 import { Reconciler } from './reconciler.ts';
 
 /**
@@ -37,6 +40,8 @@ interface Replica {
   source: PinnedSource;
   reconciler: Reconciler;
   db: SharedDb;
+  /** Resolves with the next run whose trigger is `trigger`. */
+  nextRun(trigger: string): Promise<RunStatus>;
   /** The cut-offs this replica's LMDB holds for the fixture's targets. */
   cuts(): { generation: number; billing: unknown; shop: unknown; alice: unknown; bob: unknown };
 }
@@ -89,7 +94,14 @@ async function replica(url: string, repo: FixtureRepo): Promise<Replica> {
     // Each test deactivates one or two of its few applications.
     allowMassDeactivation: true,
     configHead: configHead(db),
+    onRun: (run) => {
+      for (const waiter of waiters.splice(0)) {
+        if (waiter.trigger === run.trigger) waiter.resolve(run);
+        else waiters.push(waiter);
+      }
+    },
   });
+  const waiters: { trigger: string; resolve(run: RunStatus): void }[] = [];
   cleanups.push(async () => {
     await store.close();
     await db.close();
@@ -101,6 +113,7 @@ async function replica(url: string, repo: FixtureRepo): Promise<Replica> {
     source,
     reconciler,
     db,
+    nextRun: (trigger) => new Promise((resolve) => waiters.push({ trigger, resolve })),
     cuts: () => ({ generation: read.generation(), billing: read.application('billing'), shop: read.application('shop'), alice: read.user('alice'), bob: read.user('bob') }),
   };
 }
@@ -211,5 +224,45 @@ describe('cut-offs across replicas', () => {
     expect(b.cuts()).toMatchObject({ generation: 3, billing: { generation: 3 } });
     await a.reconciler.reconcile('test');
     expect(a.cuts()).toEqual(b.cuts());
+  });
+});
+
+describe('replicas following each other', () => {
+  /** The reconcile loop of a replica that never polls: only triggers run it. */
+  async function following(r: Replica): Promise<ReconcileLoop> {
+    const loop = new ReconcileLoop({ reconciler: r.reconciler, pollMs: 0, minIntervalMs: 0 });
+    const stop = await followReplicas(configHead(r.db), { applied: () => r.store.sync.appliedCommit()?.commit, trigger: (reason) => void loop.trigger(reason) });
+    cleanups.push(async () => {
+      await stop();
+      await loop.stop();
+    });
+    return loop;
+  }
+
+  it('has a commit applied by one replica fetched at once by the other, which does not poll', async () => {
+    const { url, repo, first } = await world();
+    const [a, b] = [await replica(url, repo), await replica(url, repo)];
+    const [loopA] = [await following(a), await following(b)];
+
+    const heard = b.nextRun('replica');
+    await loopA.trigger('webhook');
+    expect(a.store.sync.appliedCommit()?.commit).toBe(first);
+    expect(await heard).toMatchObject({ result: 'applied', commit: first });
+
+    const next = await repo.commit({ 'apps/shop.yaml': jwtAppYaml('shop', { state: 'inactive' }) });
+    const again = b.nextRun('replica');
+    await loopA.trigger('webhook');
+    expect(await again).toMatchObject({ result: 'applied', commit: next });
+    expect(b.cuts()).toEqual(a.cuts());
+  });
+
+  it('reconciles once when the listening connection comes back', async () => {
+    const { url, repo, first, shared } = await world();
+    const b = await replica(url, repo);
+    await following(b);
+    const reconnected = b.nextRun('replica-reconnected');
+    // The server drops the listening connection (a restart, a network cut); the client reconnects by itself.
+    expect(await shared("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query ILIKE 'listen%' AND datname = current_database()")).toBe('1\n');
+    expect(await reconnected).toMatchObject({ result: 'applied', commit: first });
   });
 });
