@@ -2,7 +2,7 @@
 // two reconcilers on two data directories, each with its own LMDB, sharing the head and the
 // cut-off generation counter (store/config-head.ts, store/postgres/config-head.ts). A real
 // PostgreSQL (test/support/postgres.ts), real LMDB stores, a real git repository.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GitSource } from '../git/source.ts';
@@ -46,6 +46,8 @@ interface Replica {
   cuts(): { generation: number; billing: unknown; shop: unknown; alice: unknown; bob: unknown };
 }
 
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('base64url');
+
 let cluster: PostgresCluster;
 const cleanups: (() => Promise<void> | void)[] = [];
 
@@ -56,6 +58,25 @@ afterAll(() => cluster?.stop());
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
+
+const api = (audience: string, scopes: string[]) => `apiVersion: mergekey/v1
+kind: Api
+metadata:
+  name: orders
+spec:
+  description: Orders.
+  audience: ${audience}
+  scopes:
+${scopes.map((scope) => `    - name: ${scope}\n      description: The ${scope} scope.\n`).join('')}`;
+
+/** The cut-off targets of a store and the generation of each (its `revocations` database, tombstones aside). */
+function cutOffTargets(store: Store): Map<string, number> {
+  const targets = new Map<string, number>();
+  for (const { key, value } of handlesOf(store).revocations.getRange()) {
+    if (typeof value === 'object' && value !== null) targets.set(key, value.generation);
+  }
+  return targets;
+}
 
 /** A fresh migrated database, and a repository with settings, a plan, users alice and bob, apps billing and shop. */
 async function world(): Promise<{ url: string; repo: FixtureRepo; first: string; shared(sql: string): Promise<string> }> {
@@ -79,7 +100,7 @@ async function world(): Promise<{ url: string; repo: FixtureRepo; first: string;
   return { url, repo, first, shared: (query) => cluster.psql(query, name) };
 }
 
-async function replica(url: string, repo: FixtureRepo): Promise<Replica> {
+async function replica(url: string, repo: FixtureRepo, options: { alone?: boolean } = {}): Promise<Replica> {
   const dir = tempDir();
   const store = openStore(join(dir.path, 'data'));
   const db = await connectSharedDb(url);
@@ -93,7 +114,8 @@ async function replica(url: string, repo: FixtureRepo): Promise<Replica> {
     secretHashKey: randomBytes(32),
     // Each test deactivates one or two of its few applications.
     allowMassDeactivation: true,
-    configHead: configHead(db),
+    // `alone`: --state lmdb, each store counting its own cut-offs.
+    ...(options.alone === true ? {} : { configHead: configHead(db) }),
     onRun: (run) => {
       for (const waiter of waiters.splice(0)) {
         if (waiter.trigger === run.trigger) waiter.resolve(run);
@@ -225,7 +247,36 @@ describe('cut-offs across replicas', () => {
     await a.reconciler.reconcile('test');
     expect(a.cuts()).toEqual(b.cuts());
   });
+
+  it('cuts off exactly what one replica alone cuts off, commit by commit', async () => {
+    const { url, repo } = await world();
+    const [a, b, alone] = [await replica(url, repo), await replica(url, repo), await replica(url, repo, { alone: true })];
+    const commits = [
+      { 'apis/orders.yaml': api('https://orders.test', ['orders:read', 'orders:write']) },
+      // A dropped scope, then a new audience, then the Api removed: each ends what it withdrew.
+      { 'apis/orders.yaml': api('https://orders.test', ['orders:read']) },
+      { 'apis/orders.yaml': api('https://orders.example', ['orders:read']), 'apps/billing.yaml': jwtAppYaml('billing', { description: 'Edited.' }) },
+      { 'apis/orders.yaml': null, 'users/bob.yaml': null },
+      // An application deactivated by state, another by removal, and a user restored.
+      { 'apps/billing.yaml': jwtAppYaml('billing', { state: 'inactive' }), 'apps/shop.yaml': null, 'users/bob.yaml': userYaml('bob') },
+      { 'apps/billing.yaml': jwtAppYaml('billing') },
+    ];
+    const changed = (before: Map<string, number>, after: Map<string, number>) => [...after].filter(([key, generation]) => before.get(key) !== generation).map(([key]) => key).sort();
+    for (const files of [{}, ...commits]) {
+      const commit = Object.keys(files).length === 0 ? undefined : await repo.commit(files);
+      const before = [cutOffTargets(alone.store), cutOffTargets(a.store), cutOffTargets(b.store)] as const;
+      for (const r of [alone, a, b]) expect(await r.reconciler.reconcile('test')).toMatchObject({ result: 'applied', ...(commit === undefined ? {} : { commit }) });
+      const cutAlone = changed(before[0], cutOffTargets(alone.store));
+      expect({ commit, cut: changed(before[1], cutOffTargets(a.store)) }).toEqual({ commit, cut: cutAlone });
+      expect(cutOffTargets(b.store)).toEqual(cutOffTargets(a.store));
+    }
+    expect([...cutOffTargets(a.store).keys()].sort()).toEqual([
+      'app/billing', 'app/shop', 'aud/' + sha256('https://orders.example'), 'aud/' + sha256('https://orders.test'),
+      'scope/orders:read', 'scope/orders:write', 'user/alice', 'user/bob',
+    ].sort());
+  });
 });
+
 
 describe('replicas following each other', () => {
   /** The reconcile loop of a replica that never polls: only triggers run it. */
