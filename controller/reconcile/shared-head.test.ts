@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GitSource } from '../git/source.ts';
 import { configHead } from '../store/postgres/config-head.ts';
 import { openPool, parseStateUrl } from '../store/postgres/connect.ts';
-import { connectSharedDb, type SharedDb } from '../store/postgres/db.ts';
+import { connectSharedDb, sharedDb, type SharedDb } from '../store/postgres/db.ts';
 import { migrate } from '../store/postgres/migrate.ts';
 import { handlesOf } from '../store/handles.ts';
 import { openStore, type Store } from '../store/open.ts';
@@ -274,6 +274,29 @@ describe('cut-offs across replicas', () => {
       'app/billing', 'app/shop', 'aud/' + sha256('https://orders.example'), 'aud/' + sha256('https://orders.test'),
       'scope/orders:read', 'scope/orders:write', 'user/alice', 'user/bob',
     ].sort());
+  });
+
+  it('applies nothing while the shared database cannot be reached, and says which server, without its password', async () => {
+    const { repo } = await world();
+    const dir = tempDir();
+    const store = openStore(join(dir.path, 'data'));
+    // Port 1 on loopback: nothing listens there.
+    const unreachable = parseStateUrl('postgres://mergekey:s3cret-pw@127.0.0.1:1/mergekey');
+    const db = sharedDb(openPool(unreachable, { connectTimeout: 2 }), unreachable);
+    cleanups.push(async () => {
+      await store.close();
+      await db.close();
+      dir.remove();
+    });
+    const reconciler = new Reconciler({
+      config: store.config, sync: store.sync, source: new GitSource({ repo: repo.path, branch: 'main', cacheDir: join(dir.path, 'data', 'git') }),
+      opener: { unseal: () => Promise.reject(new Error('nothing is sealed in this fixture')) }, secretHashKey: randomBytes(32), configHead: configHead(db),
+    });
+    const run = await reconciler.reconcile('test');
+    expect(run).toMatchObject({ result: 'failed', error: { failure: 'transient', reason: 'Failed', message: expect.stringContaining('cannot reach PostgreSQL at 127.0.0.1:1') } });
+    expect(JSON.stringify(run)).not.toContain('s3cret-pw');
+    expect(store.sync.appliedCommit()).toBeUndefined();
+    expect(store.config.application('billing')).toBeUndefined();
   });
 });
 
