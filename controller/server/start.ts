@@ -17,11 +17,13 @@ import { Reconciler } from '../reconcile/reconciler.ts';
 import type { SecretOpener } from '../reconcile/records.ts';
 import { prepareStore } from '../store/check.ts';
 import type { ConfigReader } from '../store/config.ts';
-import { openStore, type Store, type StoreOptions } from '../store/open.ts';
-import type { Sweeper } from '../store/sweeper.ts';
+import { openStore, type Store, type StoreOptions, type StoreSweeper } from '../store/open.ts';
+import { connectSharedDb, type SharedDb } from '../store/postgres/db.ts';
+import { redactUrl } from '../store/postgres/connect.ts';
 import { buildAdminApp, buildApp, type AdminAppOptions, type StatusSource, type SyncTrigger } from './app.ts';
 import { createLogger } from './logging.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { openReplicaPeers, type ReplicaPeers } from './replica-peers.ts';
 import { reloadTls, tlsOf } from './tls.ts';
 
 /** What the sealing module provides from the data directory's `keys/`. */
@@ -48,7 +50,10 @@ export interface ServerContext {
   status: StatusSource;
   /** Starts a reconcile now, as a webhook does (in a worker, on the primary): the portal asks after merging a request. */
   sync: SyncTrigger;
-  /** The other workers of `--workers N`; undefined when this process serves alone. */
+  /**
+   * The other processes serving: the other workers of `--workers N` and, with `--state
+   * postgres://…`, the other replicas' (through this replica's primary); undefined when none can be.
+   */
   peers: Peers | undefined;
   /**
    * The authorization endpoint's work (checking a request, issuing a code, refusing), bound to
@@ -120,6 +125,8 @@ export interface Controller {
   trigger: SyncTrigger;
   /** The issuer being served, once `resolveIssuer` has decided it. */
   issuer: string | undefined;
+  /** The shared PostgreSQL of `--state postgres://…` (the store closes it); undefined with LMDB alone. */
+  shared?: SharedDb;
   /** Stops the loop (waiting for a reconcile in flight), closes the store, releases the lock. */
   close(): Promise<void>;
 }
@@ -132,10 +139,14 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
   let app: FastifyInstance | undefined;
   let admin: FastifyInstance | undefined;
   let reloading: TlsReloading | undefined;
+  let replicas: ReplicaPeers | undefined;
   try {
     const { issuer, initialSync } = await resolveIssuer(config, controller, logger);
     warnIfUnreachable(config, issuer, logger);
     const status = controllerStatus(controller);
+    // Alone, this process's peers are the other replicas, if any.
+    replicas = controller.shared === undefined ? undefined : await openReplicaPeers(controller.shared, logger);
+    const otherReplicas = replicas;
     const served = await serveHttp({
       config,
       logger,
@@ -147,6 +158,7 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
       metrics: controller.metrics,
       webhookSecret: controller.webhookSecret,
       ...(deps.plugins === undefined ? {} : { plugins: deps.plugins }),
+      ...(replicas === undefined ? {} : { peers: replicas }),
     });
     app = served.app;
     const running = app;
@@ -188,6 +200,8 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
           // (the OAuth server writes its pending token records when Fastify closes).
           stopReloading.stop();
           await Promise.all([running.close(), runningAdmin.close(), controller.loop.stop()]);
+          // After the OAuth server sent its last counts, before the store closes the pool.
+          await otherReplicas?.close();
           await controller.close();
           logger.info('mergekey stopped');
         })();
@@ -198,6 +212,7 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
     reloading?.stop();
     await app?.close();
     await admin?.close();
+    await replicas?.close();
     await controller.close();
     throw error;
   }
@@ -268,7 +283,9 @@ export async function openController(config: ServeConfig, deps: StartDependencie
 
   const lock = await deps.acquireLock(config.data);
   let store: Store | undefined;
+  let shared: SharedDb | undefined;
   try {
+    shared = await connectShared(config, logger, { migrate: config.migrate });
     // Before anything maps the store: a damaged page must kill the check's child, not this process.
     const startedAt = Date.now();
     const prepared = await prepareStore(config.data, { rebuild: config.rebuildStore, timeoutMs: LIMITS.storeCheckTimeoutMs });
@@ -279,7 +296,7 @@ export async function openController(config: ServeConfig, deps: StartDependencie
       const entries = Object.values(prepared.databases).reduce((sum, n) => sum + n, 0);
       log.info({ entries, ms: Date.now() - startedAt }, `store checked: ${entries} entries read`);
     }
-    store = (deps.openStore ?? openStore)(config.data, { onBackgroundError: backgroundErrorLogger(logger) });
+    store = (deps.openStore ?? openStore)(config.data, { onBackgroundError: backgroundErrorLogger(logger), ...(shared === undefined ? {} : { shared }) });
     const opened = store;
     // A rebuilt store has applied nothing yet, but the values sealed in git are sealed to the keys
     // the lost store was used with: new keys would open none of them.
@@ -290,7 +307,7 @@ export async function openController(config: ServeConfig, deps: StartDependencie
     let reconciler: Reconciler | undefined;
     let controller: Controller | undefined;
     // This process holds the lock: it alone sweeps expired token state (never the workers).
-    let sweeper: Sweeper | undefined;
+    let sweeper: StoreSweeper | undefined;
     const metrics = createMetrics(() => reconciler, { sweeper: () => sweeper });
     sweeper = store.sweeper({
       onSwept: (db, count) => metrics.swept(db, count),
@@ -316,6 +333,7 @@ export async function openController(config: ServeConfig, deps: StartDependencie
     const loop = new ReconcileLoop({ reconciler, pollMs: config.poll, ...(deps.syncMinIntervalMs === undefined ? {} : { minIntervalMs: deps.syncMinIntervalMs }) });
     controller = {
       issuer: undefined,
+      ...(shared === undefined ? {} : { shared }),
       store,
       keys,
       reconciler,
@@ -341,10 +359,38 @@ export async function openController(config: ServeConfig, deps: StartDependencie
     logger.info({ pid: process.pid }, `sweeping expired token state in process ${process.pid}`);
     return controller;
   } catch (error) {
-    await store?.close();
+    // The store closes the shared database once it has it.
+    if (store === undefined) await shared?.close();
+    else await store.close();
     await lock.release();
     throw error;
   }
+}
+
+/**
+ * The shared PostgreSQL of `--state postgres://…` (undefined with `lmdb`): connected, its schema
+ * migrated first when `migrate`, and checked. Throws StoreError (unreachable, refused credentials,
+ * a schema older or newer than this release), whose message names the server without the password.
+ */
+export async function connectShared(config: ServeConfig, logger: Logger, { migrate }: { migrate: boolean }): Promise<SharedDb | undefined> {
+  if (config.state === 'lmdb') return undefined;
+  const log = logger.child({ component: 'shared-state' });
+  const shared = await connectSharedDb(config.state, {
+    ...(migrate
+      ? {
+          migrate: (result) => {
+            const applied = result.applied.map((migration) => migration.name);
+            log.info({ from: result.from, to: result.to, applied }, applied.length === 0 ? `schema at version ${result.to}, nothing to migrate` : `schema migrated to version ${result.to}`);
+          },
+        }
+      : {}),
+  });
+  log.info({ database: redactUrl(shared.url) }, 'shared state in PostgreSQL');
+  shared.watch((problem) => {
+    if (problem === undefined) log.info('the shared database answers again');
+    else log.error({ problem }, 'the shared database cannot be reached: requests that need it answer 503');
+  });
+  return shared;
 }
 
 /**
@@ -397,7 +443,7 @@ export interface HttpOptions {
   metrics: Metrics;
   webhookSecret: Uint8Array | undefined;
   plugins?: PluginFactory;
-  /** Set in a worker of `--workers N`: the other workers. */
+  /** Set in a worker of `--workers N` (the other workers, and replicas'), or alone beside other replicas. */
   peers?: Peers;
 }
 
@@ -466,7 +512,7 @@ export function backgroundErrorLogger(logger: Logger): (err: unknown) => void {
 }
 
 /** The OAuth server's throttle sharing, over the peers. */
-function throttleSharingWith(peers: Peers): ThrottleSharing {
+export function throttleSharingWith(peers: Peers): ThrottleSharing {
   const topic = 'oauth-throttles';
   return {
     publish: (hits) => peers.publish(topic, hits),
