@@ -319,7 +319,11 @@ export async function openController(config: ServeConfig, deps: StartDependencie
     let controller: Controller | undefined;
     // This process holds the lock: it alone sweeps expired token state (never the workers).
     let sweeper: StoreSweeper | undefined;
-    const metrics = createMetrics(() => reconciler, { sweeper: () => sweeper });
+    const sharedDb = shared;
+    const metrics = createMetrics(() => reconciler, {
+      sweeper: () => sweeper,
+      ...(sharedDb === undefined ? {} : { postgresRoundTrips: () => sharedDb.roundTrips() }),
+    });
     sweeper = store.sweeper({
       onSwept: (db, count) => metrics.swept(db, count),
       onError: (err) => logger.error({ err }, 'sweeping expired token state failed'),

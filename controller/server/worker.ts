@@ -14,6 +14,7 @@ import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
 import { LIMITS, type ServeConfig } from '../config/defaults.ts';
 import { openStore, type Store } from '../store/open.ts';
+import type { SharedDb } from '../store/postgres/db.ts';
 import { IpcTimeout, isNotice, isPeerMessage, Rpc, type Channel, type Notice, type PeerMessage, type PrimaryCalls, type WorkerCalls } from './ipc.ts';
 import { createLogger } from './logging.ts';
 import { createMetrics } from './metrics.ts';
@@ -38,7 +39,12 @@ export async function runWorker(deps: Pick<StartDependencies, 'openKeys' | 'plug
       if (process.send === undefined || !process.connected) return resolve();
       process.send(notice, undefined, {}, () => resolve());
     });
-  const metrics = createMetrics(() => undefined, { reconcile: false });
+  // Its own pool on the shared database, if any, is connected once the worker starts (below).
+  let shared: SharedDb | undefined;
+  const metrics = createMetrics(() => undefined, {
+    reconcile: false,
+    ...(config.state === 'lmdb' ? {} : { postgresRoundTrips: () => shared?.roundTrips() }),
+  });
   const rpc = new Rpc<WorkerCalls, PrimaryCalls>(process as unknown as Channel, {
     metrics: () => metrics.registry.getMetricsAsJSON() as Promise<unknown[]>,
   });
@@ -77,7 +83,7 @@ export async function runWorker(deps: Pick<StartDependencies, 'openKeys' | 'plug
   started = (async () => {
     // The primary checked the data file before it started any worker; others write it now.
     // Its own pool on the shared database, if any (the primary migrated it).
-    const shared = await connectShared(config, logger, { migrate: false });
+    shared = await connectShared(config, logger, { migrate: false });
     store = openStore(config.data, { checkDataFile: false, onBackgroundError: backgroundErrorLogger(logger), ...(shared === undefined ? {} : { shared }) });
     const opened = store;
     const keys = await deps.openKeys(config.data, { create: false });

@@ -141,6 +141,34 @@ describe.each(implementations)('token state on $name', ({ open }) => {
     expect(await state.accessTokenRevoked('billing-eu', 'a0')).toBe(false);
   });
 
+  it('reads an access token\'s record, revocation and family at once, and a refresh token with its family', async () => {
+    const opened = await open();
+    const state = opened({ recordDelay: 60_000 });
+    await state.startFamily('billing', family('f1'), refresh('r0', 'f1'), access('a0', 2000, 'f1'));
+    expect(await state.accessTokenState('billing', 'a0')).toEqual({ record: access('a0', 2000, 'f1'), revoked: false, family: family('f1') });
+    // Still gathering here: the record from memory, its family from the store.
+    state.recordAccessToken('billing', access('q1', 2000, 'f1'));
+    expect(await state.accessTokenState('billing', 'q1')).toEqual({ record: access('q1', 2000, 'f1'), revoked: false, family: family('f1') });
+    state.recordAccessToken('billing', access('a5'));
+    await state.flushAccessTokens();
+    expect(await state.accessTokenState('billing', 'a5')).toEqual({ record: access('a5'), revoked: false, family: undefined });
+    expect(await state.revokeAccessToken('billing', 'a5', 2000)).toBe(true);
+    expect(await state.accessTokenState('billing', 'a5')).toEqual({ record: undefined, revoked: true, family: undefined });
+    // Revoked through another process (another replica): seen at once.
+    expect(await opened().revokeAccessToken('billing', 'a0', 2000)).toBe(true);
+    expect(await state.accessTokenState('billing', 'a0')).toEqual({ record: undefined, revoked: true, family: undefined });
+    expect(await state.accessTokenState('billing', 'nope')).toEqual({ record: undefined, revoked: false, family: undefined });
+    expect(await state.accessTokenState('billing-eu', 'q1')).toEqual({ record: undefined, revoked: false, family: undefined });
+
+    expect(await state.refreshTokenWithFamily('billing', 'r0')).toEqual({ record: refresh('r0', 'f1'), family: family('f1') });
+    expect(await state.revokeFamily('billing', 'f1', 1500)).toBe(true);
+    expect(await state.refreshTokenWithFamily('billing', 'r0')).toEqual({ record: refresh('r0', 'f1'), family: { ...family('f1'), revokedAt: 1500 } });
+    expect(await state.accessTokenState('billing', 'q1')).toEqual({ record: access('q1', 2000, 'f1'), revoked: false, family: { ...family('f1'), revokedAt: 1500 } });
+    expect(await state.refreshTokenWithFamily('billing', 'nope')).toBeUndefined();
+    expect(await state.refreshTokenWithFamily('billing-eu', 'r0')).toBeUndefined();
+    await state.flushAccessTokens();
+  });
+
   it('gathers access token records and writes them together, at the latest after the delay', async () => {
     const opened = await open();
     const gathering = opened({ recordDelay: 60_000 });
@@ -244,6 +272,34 @@ describe('token state on PostgreSQL shared by replicas', () => {
     expect((await cluster.psql('SELECT app, count(*) FROM access_tokens GROUP BY app ORDER BY app', new URL(url).pathname.slice(1))).trim()).toBe('billing|250\norders|250');
   });
 
+  it('answers introspection\'s read of an access token, and the refresh grant\'s of a refresh token, in one round trip each, reads asked together in one', async () => {
+    const { dbs: [db] } = await sharedDatabase();
+    const state = postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()) });
+    await state.startFamily('billing', family('f1'), refresh('r0', 'f1'), access('a0', 2000, 'f1'));
+    const before = db!.roundTrips();
+    expect(await state.accessTokenState('billing', 'a0')).toEqual({ record: access('a0', 2000, 'f1'), revoked: false, family: family('f1') });
+    expect(db!.roundTrips() - before).toBe(1);
+    expect(await state.refreshTokenWithFamily('billing', 'r0')).toEqual({ record: refresh('r0', 'f1'), family: family('f1') });
+    expect(db!.roundTrips() - before).toBe(2);
+    // Reads asked together (requests that arrived together) share one round trip, each its own answer.
+    state.recordAccessToken('billing', access('a1'));
+    await state.flushAccessTokens();
+    expect(await state.revokeAccessToken('billing', 'a1', 2000)).toBe(true);
+    const together = db!.roundTrips();
+    const answers = await Promise.all(['a0', 'a1', 'nope', 'a0'].map((jti) => state.accessTokenState('billing', jti)));
+    expect(db!.roundTrips() - together).toBe(1);
+    expect(answers).toEqual([
+      { record: access('a0', 2000, 'f1'), revoked: false, family: family('f1') },
+      { record: undefined, revoked: true, family: undefined },
+      { record: undefined, revoked: false, family: undefined },
+      { record: access('a0', 2000, 'f1'), revoked: false, family: family('f1') },
+    ]);
+    const refreshes = db!.roundTrips();
+    expect(await Promise.all(['r0', 'nope', 'r0'].map((id) => state.refreshTokenWithFamily('billing', id))))
+      .toEqual([{ record: refresh('r0', 'f1'), family: family('f1') }, undefined, { record: refresh('r0', 'f1'), family: family('f1') }]);
+    expect(db!.roundTrips() - refreshes).toBe(1);
+  });
+
   it('resolves a grant\'s record only once committed, and gathers the records that arrive during a batch into the next (a group commit)', async () => {
     const { dbs: [db], url } = await sharedDatabase();
     const state = postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()) });
@@ -322,8 +378,11 @@ describe('token state on PostgreSQL shared by replicas', () => {
       state.revokeAccessToken('billing', 'a0', 2000),
       state.useAssertionId('billing', 'j1', 1300, 1000),
       state.refreshToken('billing', 'r0'),
+      state.accessTokenState('billing', 'a0'),
+      state.accessTokenState('billing', 'a1'),
+      state.refreshTokenWithFamily('billing', 'r0'),
     ].map((operation) => operation.then(() => undefined, (err: unknown) => (err instanceof StoreError ? err.code : err))));
-    expect(outcomes).toEqual(['store.unreachable', 'store.unreachable', 'store.unreachable', 'store.unreachable']);
+    expect(outcomes).toEqual(Array.from({ length: 7 }, () => 'store.unreachable'));
     expect(state.unwritable()).toMatch(/cannot reach PostgreSQL/);
   });
 

@@ -20,7 +20,7 @@
 //
 // Cut-offs are the replica's own, read synchronously from its LMDB (`options.cutOffs`), and
 // `unwritable()` answers from memory: the database's reachability as the last round trip found it.
-import type { AccessTokenRecord, CutOffs, FamilyRecord, RefreshTokenRecord, RotationOutcome, TokenPage, TokenState } from '../token-state.ts';
+import type { AccessTokenRecord, AccessTokenState, CutOffs, FamilyRecord, RefreshTokenRecord, RefreshTokenWithFamily, RotationOutcome, TokenPage, TokenState } from '../token-state.ts';
 import type { SharedDb } from './db.ts';
 
 export interface PostgresTokenStateOptions {
@@ -30,6 +30,34 @@ export interface PostgresTokenStateOptions {
   recordDelay?: number;
   /** Reports a failed write of queued records (the grants waiting for it also reject with it). */
   onError?: (err: unknown) => void;
+}
+
+// Sent at once past this many reads asked in one turn of the event loop.
+const MAX_BATCHED_READS = 500;
+
+/**
+ * Reads asked within one turn of the event loop (the requests that arrived together) go to the
+ * server as one statement, `read(keys)`, answering each key in its position: one round trip for
+ * all of them. None waits for another: the statement leaves in the next turn, after the requests
+ * that asked, so it reads what was committed before each of them arrived (a revocation answered
+ * before an introspection was asked is seen by it).
+ */
+function batchedReads<K, R>(read: (keys: K[]) => Promise<R[]>): (key: K) => Promise<R> {
+  let pending: { key: K; resolve(result: R): void; reject(error: unknown): void }[] = [];
+  const send = () => {
+    const batch = pending;
+    pending = [];
+    if (batch.length === 0) return;
+    read(batch.map(({ key }) => key)).then(
+      (results) => batch.forEach(({ resolve }, i) => resolve(results[i]!)),
+      (error: unknown) => batch.forEach(({ reject }) => reject(error)),
+    );
+  };
+  return (key) => new Promise<R>((resolve, reject) => {
+    pending.push({ key, resolve, reject });
+    if (pending.length === 1) setImmediate(send);
+    else if (pending.length >= MAX_BATCHED_READS) send();
+  });
 }
 
 /** Columns of access_tokens and refresh_tokens as the client returns them (bigint as a string). */
@@ -43,6 +71,8 @@ interface RefreshRow {
   used_at: Bigint | null; issued_under: RefreshTokenRecord['issuedUnder'] | null;
 }
 interface FamilyRow { id: string; sub: string; iat: Bigint; exp: Bigint; revoked_at: Bigint | null }
+/** A row of a LEFT JOIN that found nothing: every column null. */
+type Nullable<T> = { [K in keyof T]: T[K] | null };
 
 // Rows back into the records LMDB keeps: absent fields stay absent, not null.
 function accessRecord(row: AccessRow): AccessTokenRecord {
@@ -64,6 +94,12 @@ function refreshRecord(row: RefreshRow): RefreshTokenRecord {
 function familyRecord(row: FamilyRow): FamilyRecord {
   return { v: 1, id: row.id, sub: row.sub, iat: Number(row.iat), exp: Number(row.exp), ...(row.revoked_at === null ? {} : { revokedAt: Number(row.revoked_at) }) };
 }
+
+/** A family's columns beside a token's, as `FAMILY_COLUMNS` names them (all null when there is no family row). */
+interface JoinedFamily { family_id: string | null; family_sub: string; family_iat: Bigint; family_exp: Bigint; family_revoked_at: Bigint | null }
+const joinedFamily = (row: JoinedFamily): FamilyRecord | undefined => (row.family_id === null ? undefined : familyRecord({
+  id: row.family_id, sub: row.family_sub, iat: row.family_iat, exp: row.family_exp, revoked_at: row.family_revoked_at,
+}));
 
 /** An access token record as a row of access_tokens, for jsonb_to_recordset (batched inserts). */
 function accessRow(app: string, record: AccessTokenRecord) {
@@ -96,6 +132,39 @@ export function postgresTokenState(db: SharedDb, options: PostgresTokenStateOpti
       FROM jsonb_to_recordset(${sql.json(batch.map(({ app, record }) => accessRow(app, record)))}::jsonb)
         AS r(app text, jti text, client_id text, sub text, scope text, aud text[], iat bigint, exp bigint, family text, issued_under jsonb)
       ON CONFLICT (app, jti) DO NOTHING`);
+
+  // What introspection and revocation read of an access token, batched (batchedReads): each key
+  // with the family of its record if still gathering here ('' for none), numbered by position.
+  // Each key is looked up by its primary key (LATERAL … LIMIT 1): however few keys the planner
+  // expects from unnest and however small a table looked when the plan was cached, never a scan.
+  const readAccessTokenStates = batchedReads<{ app: string; jti: string; gathering: AccessTokenRecord | undefined }, AccessTokenState>(async (keys) => {
+    const rows = await db.run((sql) => sql<(Nullable<AccessRow> & JoinedFamily & { revoked: boolean })[]>`SELECT
+        a.jti, a.client_id, a.sub, a.scope, a.aud, a.iat, a.exp, a.family, a.issued_under,
+        EXISTS (SELECT 1 FROM revoked_access_tokens r WHERE r.app = k.app AND r.jti = k.jti) AS revoked,
+        f.id AS family_id, f.sub AS family_sub, f.iat AS family_iat, f.exp AS family_exp, f.revoked_at AS family_revoked_at
+      FROM unnest(${keys.map((k) => k.app)}::text[], ${keys.map((k) => k.jti)}::text[], ${keys.map((k) => k.gathering?.family ?? '')}::text[])
+        WITH ORDINALITY AS k(app, jti, family_hint, n)
+      LEFT JOIN LATERAL (SELECT * FROM access_tokens WHERE app = k.app AND jti = k.jti LIMIT 1) a ON true
+      LEFT JOIN LATERAL (SELECT * FROM refresh_families WHERE app = k.app AND id = COALESCE(a.family, NULLIF(k.family_hint, '')) LIMIT 1) f ON true
+      ORDER BY k.n`);
+    return rows.map((row, i) => ({
+      record: keys[i]!.gathering ?? (row.jti === null ? undefined : accessRecord(row as AccessRow)),
+      revoked: row.revoked,
+      family: joinedFamily(row),
+    }));
+  });
+
+  // What the refresh grant reads of a refresh token, batched likewise.
+  const readRefreshTokens = batchedReads<{ app: string; id: string }, RefreshTokenWithFamily | undefined>(async (keys) => {
+    const rows = await db.run((sql) => sql<(Nullable<RefreshRow> & JoinedFamily)[]>`SELECT
+        r.id, r.client_id, r.sub, r.scope, r.iat, r.exp, r.family, r.used_at, r.issued_under,
+        f.id AS family_id, f.sub AS family_sub, f.iat AS family_iat, f.exp AS family_exp, f.revoked_at AS family_revoked_at
+      FROM unnest(${keys.map((k) => k.app)}::text[], ${keys.map((k) => k.id)}::text[]) WITH ORDINALITY AS k(app, id, n)
+      LEFT JOIN LATERAL (SELECT * FROM refresh_tokens WHERE app = k.app AND id = k.id LIMIT 1) r ON true
+      LEFT JOIN LATERAL (SELECT * FROM refresh_families WHERE app = k.app AND id = r.family LIMIT 1) f ON true
+      ORDER BY k.n`);
+    return rows.map((row) => (row.id === null ? undefined : { record: refreshRecord(row as RefreshRow), family: joinedFamily(row) }));
+  });
 
   const startBatch = (): void => {
     if (timer !== undefined) clearTimeout(timer);
@@ -162,6 +231,8 @@ export function postgresTokenState(db: SharedDb, options: PostgresTokenStateOpti
       return row?.revoked === true;
     },
 
+    accessTokenState: (app, jti) => readAccessTokenStates({ app, jti, gathering: queued.get(keyOf(app, jti))?.record }),
+
     async startFamily(app, family, refresh, access) {
       await db.run((sql) => sql`WITH
         family AS (INSERT INTO refresh_families (app, id, sub, iat, exp) VALUES (${app}, ${family.id}, ${family.sub}, ${family.iat}, ${family.exp})),
@@ -183,6 +254,8 @@ export function postgresTokenState(db: SharedDb, options: PostgresTokenStateOpti
       return row === undefined ? undefined : familyRecord(row);
     },
 
+    refreshTokenWithFamily: (app, id) => readRefreshTokens({ app, id }),
+
     async rotateRefreshToken(app, id, now, next, access): Promise<RotationOutcome> {
       const exp = Math.max(next.exp, access.exp);
       // `presented` reads the statement's snapshot: what the token and its family were before
@@ -202,7 +275,7 @@ export function postgresTokenState(db: SharedDb, options: PostgresTokenStateOpti
           UPDATE refresh_tokens t SET used_at = ${now} FROM live
           WHERE t.app = ${app} AND t.id = ${id} AND t.family = live.id AND t.used_at IS NULL AND t.exp > ${now}
           RETURNING t.family),
-        grown AS (UPDATE refresh_families f SET exp = greatest(f.exp, ${exp}) FROM used WHERE f.app = ${app} AND f.id = used.family),
+        grown AS (UPDATE refresh_families f SET exp = ${exp} FROM used WHERE f.app = ${app} AND f.id = used.family AND f.exp < ${exp}),
         refresh AS (INSERT INTO refresh_tokens (app, id, client_id, sub, scope, iat, exp, family, issued_under)
           SELECT ${app}, ${next.id}, ${next.clientId}, ${next.sub}, ${next.scope}, ${next.iat}, ${next.exp}, ${next.family}, ${next.issuedUnder === undefined ? null : sql.json(next.issuedUnder)}::jsonb FROM used),
         access AS (INSERT INTO access_tokens (app, jti, client_id, sub, scope, aud, iat, exp, family, issued_under)
