@@ -114,8 +114,11 @@ export interface ReplicaSet {
   mergeRequest(files: Fixture, title: string): Promise<{ number: number; mergeCommit: string }>;
   /** A client assertion of `signer` (RFC 7523), made now, with `jti`. */
   signerAssertion(jti: string): Promise<string>;
-  /** Starts one more `mergekey serve` on a fresh data directory with the same keys (not stopped by `close`). */
-  serveAnother(extra?: string[]): ServeChild;
+  /**
+   * Starts one more `mergekey serve` on a fresh data directory with the same keys, on `state`
+   * (default: the shared database); the caller stops it.
+   */
+  serveAnother(options?: { state?: string }): ServeChild;
   /** Stops both replicas (SIGTERM), the forge and PostgreSQL, and removes every directory. */
   close(): Promise<void>;
 }
@@ -209,9 +212,9 @@ export async function startReplicas(options: ReplicaSetOptions = {}): Promise<Re
       github.push('--github-token-file', tokenFile, '--github-repo', 'acme/manifests', '--github-api-url', forge.url);
     }
 
-    const serveArgs = (data: string, workers: number, extra: string[] = []) => [
-      '--repo', repo.path, '--data', data, '--state', state, '--port', '0', '--poll', '0', '--issuer', ISSUER,
-      '--webhook-secret-file', webhookSecretFile, '--workers', String(workers), '--log-level', 'info', ...github, ...extra,
+    const serveArgs = (data: string, workers: number, on = state) => [
+      '--repo', repo.path, '--data', data, '--state', on, '--port', '0', '--poll', '0', '--issuer', ISSUER,
+      '--webhook-secret-file', webhookSecretFile, '--workers', String(workers), '--log-level', 'info', ...github,
     ];
     const clients = {} as Record<AppName, Client>;
     for (const name of Object.keys(secrets) as Exclude<AppName, 'signer'>[]) {
@@ -225,12 +228,13 @@ export async function startReplicas(options: ReplicaSetOptions = {}): Promise<Re
       return new SignJWT({ jti }).setProtectedHeader({ alg: 'EdDSA', typ: 'JWT' }).setIssuer('signer-client-0001').setSubject('signer-client-0001')
         .setAudience(ISSUER).setIssuedAt(iat).setExpirationTime(iat + 240).sign(signerKey);
     };
-    // signer's default authentication: a fresh assertion per request. Tests replaying one build their own.
+    // signer authenticates with a fresh assertion per request, unless the request carries one
+    // (`client_assertion` in its parameters): a test replaying one passes it.
     clients.signer = {
       client: { client_id: 'signer-client-0001' },
       auth: async (_as, _client, body) => {
         body.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
-        body.set('client_assertion', await signerAssertion(crypto.randomUUID()));
+        if (!body.has('client_assertion')) body.set('client_assertion', await signerAssertion(crypto.randomUUID()));
       },
       secret: undefined,
     };
@@ -311,10 +315,10 @@ export async function startReplicas(options: ReplicaSetOptions = {}): Promise<Re
         return { number: opened.number, mergeCommit: sha };
       },
       signerAssertion,
-      serveAnother(extra = []) {
+      serveAnother(another = {}) {
         const data = join(dir.path, `replica-${randomBytes(4).toString('hex')}`);
         copyKeys(data);
-        return serveChild(serveArgs(data, 1, extra));
+        return serveChild(serveArgs(data, 1, another.state));
       },
       close: cleanUp,
     };
