@@ -8,8 +8,8 @@
 // to it (`deliverPush`), by its operator's sync, or by another replica's notice. So a commit
 // delivered to A alone that B applies too reached B through PostgreSQL, not through a timer.
 //
-// The repository: Settings (the issuer), Users `alice` (with a password), Plans `standard` and
-// `metered` (METERED_PER_MINUTE token requests a minute), an Api `orders` whose resource server is
+// The repository: Settings (the issuer), Users `alice` (with a password), Plans `standard` (100,000
+// token requests a minute) and `metered` (METERED_PER_MINUTE), an Api `orders` whose resource server is
 // `orders-rs`, and Applications `billing` (client_credentials, orders:read), `mobile` (password and
 // refresh_token, orders:read), `signer` (private_key_jwt, orders:read), `metered`
 // (client_credentials on the metered plan) and `orders-rs`. With `forge: true` the local forge
@@ -76,6 +76,8 @@ export interface Replica {
   readonly adminUrl: string;
   /** The discovery document with its endpoints moved onto this replica's URL. */
   readonly as: oauth.AuthorizationServer;
+  /** A POST to one of this replica's OAuth endpoints, authenticated as `app`; the answer as it came. */
+  post(app: AppName, endpoint: 'token_endpoint' | 'introspection_endpoint' | 'revocation_endpoint', parameters: Record<string, string>): Promise<Answer>;
   /** A token request to this replica, with `app`'s credentials; the answer as it came. */
   token(app: AppName, grantType: string, parameters?: Record<string, string>): Promise<Answer>;
   /** RFC 7662 introspection by the resource server `orders-rs`, through this replica. */
@@ -180,7 +182,8 @@ export async function startReplicas(options: ReplicaSetOptions = {}): Promise<Re
     await repo.commit(
       {
         'mergekey.yaml': `apiVersion: mergekey/v1\nkind: Settings\nmetadata:\n  name: mergekey\nspec:\n  issuer: ${ISSUER}\n  defaultPlan: standard\n`,
-        'plans/standard.yaml': plan('standard'),
+        // Far above what a test or the propagation benchmark asks, which poll a replica in a loop.
+        'plans/standard.yaml': plan('standard', '  tokenRequestsPerMinute: 100000\n'),
         'plans/metered.yaml': plan('metered', `  tokenRequestsPerMinute: ${METERED_PER_MINUTE}\n`),
         'users/alice.yaml':
           'apiVersion: mergekey/v1\nkind: User\nmetadata:\n  name: alice\nspec:\n  roles: [developer]\n  password:\n' +
@@ -261,6 +264,7 @@ export async function startReplicas(options: ReplicaSetOptions = {}): Promise<Re
         url,
         adminUrl,
         as,
+        post: request,
         token: (app, grantType, parameters = {}) => request(app, 'token_endpoint', { grant_type: grantType, ...parameters }),
         async introspect(accessToken) {
           const { client, auth } = clients['orders-rs'];
