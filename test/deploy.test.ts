@@ -163,7 +163,7 @@ describe('deploy/kubernetes/mergekey.yaml', () => {
 function unitEntries(text: string): [string, string][] {
   return text
     .split('\n')
-    .filter((line) => /^[A-Za-z]+=/.test(line))
+    .filter((line) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(line))
     .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]);
 }
 
@@ -179,6 +179,7 @@ describe('deploy/systemd', () => {
     const { command, input } = await parse(argv);
     expect(command.name).toBe('serve');
     const known = environmentOf(command);
+    expect(Object.keys(envFile)).toEqual(expect.arrayContaining(['MERGEKEY_STATE', 'MERGEKEY_REPO', 'MERGEKEY_ISSUER']));
     expect(Object.keys(envFile).filter((name) => !known.has(name))).toEqual([]);
     expect(parseStateUrl(envFile.MERGEKEY_STATE!).protocol).toBe('postgres:');
     const config = resolveServeConfig(serveFlags(input), envFile);
