@@ -19,21 +19,32 @@ afterAll(async () => {
 });
 
 describe('7. confirmations of a merged request are posted once across the replicas', () => {
-  it('two merged requests, one delivered to A and one to B: one status and one comment each', { timeout: 90_000 }, async () => {
+  it('six merged requests, five told to both replicas at once and one to B alone: one status and one comment each', { timeout: 90_000 }, async () => {
     const { a, b } = replicas;
-    const first = await replicas.mergeRequest({ 'README.md': '# manifests\n' }, 'Add a README');
-    expect((await a.deliverPush(first.mergeCommit)).status).toBe(202);
-    for (const on of [a, b]) await waitFor(async () => (await on.appliedCommit()) === first.mergeCommit, `replica ${on.name} to apply the first request`, 30_000);
-    const second = await replicas.mergeRequest({ 'README.md': '# manifests\n\nOAuth clients as code.\n' }, 'Say what the repository is');
-    expect((await b.deliverPush(second.mergeCommit)).status).toBe(202);
-    for (const on of [a, b]) await waitFor(async () => (await on.appliedCommit()) === second.mergeCommit, `replica ${on.name} to apply the second request`, 30_000);
+    const merged: { number: number; mergeCommit: string }[] = [];
+    const applied = async (commit: string) => {
+      for (const on of [a, b]) await waitFor(async () => (await on.appliedCommit()) === commit, `replica ${on.name} to apply ${commit}`, 30_000);
+    };
+    // Both replicas told at once, five times: they apply each commit and confirm it at about the same
+    // moment, the race the replicas' lock is for.
+    for (let i = 1; i <= 5; i++) {
+      const request = await replicas.mergeRequest({ 'README.md': `# manifests\n\nRevision ${i}.\n` }, `README, revision ${i}`);
+      expect((await Promise.all([a.deliverPush(request.mergeCommit), b.deliverPush(request.mergeCommit)])).map((answer) => answer.status)).toEqual([202, 202]);
+      await applied(request.mergeCommit);
+      merged.push(request);
+    }
+    // One replica told: the other follows it.
+    const last = await replicas.mergeRequest({ 'README.md': '# manifests\n\nOAuth clients as code.\n' }, 'Say what the repository is');
+    expect((await b.deliverPush(last.mergeCommit)).status).toBe(202);
+    await applied(last.mergeCommit);
+    merged.push(last);
 
     // A replica that has applied a commit has begun confirming it; a graceful stop lets a
     // confirmation under way finish. After it, nothing more can be posted.
     expect(await Promise.all([a.child.stop(), b.child.stop()])).toEqual([0, 0]);
 
     const pat = replicas.github('pat');
-    for (const request of [first, second]) {
+    for (const request of merged) {
       const statuses = (await pat.listCommitStatuses(request.mergeCommit)).filter((status) => status.context === APPLIED_CONTEXT);
       expect(statuses.map((status) => status.state)).toEqual(['success']);
       const comments = (await pat.listComments(request.number)).filter((comment) => comment.body.includes(APPLIED_MARKER));
@@ -42,7 +53,7 @@ describe('7. confirmations of a merged request are posted once across the replic
     }
     // Counted as the forge received them: one status and one comment per request, in all.
     const posts = replicas.forge!.requests.filter((request) => request.method === 'POST' && request.status < 300);
-    expect(posts.filter((request) => /\/statuses\/[0-9a-f]{40}$/.test(request.url)).map((request) => request.url.split('/').at(-1))).toEqual([first.mergeCommit, second.mergeCommit]);
-    expect(posts.filter((request) => /\/issues\/\d+\/comments$/.test(request.url)).map((request) => Number(request.url.split('/').at(-2)))).toEqual([first.number, second.number]);
+    expect(posts.filter((request) => /\/statuses\/[0-9a-f]{40}$/.test(request.url)).map((request) => request.url.split('/').at(-1))).toEqual(merged.map((request) => request.mergeCommit));
+    expect(posts.filter((request) => /\/issues\/\d+\/comments$/.test(request.url)).map((request) => Number(request.url.split('/').at(-2)))).toEqual(merged.map((request) => request.number));
   });
 });
