@@ -118,7 +118,7 @@ export interface ReplicaSet {
   signerAssertion(jti: string): Promise<string>;
   /**
    * Starts one more `mergekey serve` on a fresh data directory with the same keys, on `state`
-   * (default: the shared database); the caller stops it.
+   * (default: the shared database); `close` stops it with the others.
    */
   serveAnother(options?: { state?: string }): ServeChild;
   /** Stops both replicas (SIGTERM), the forge and PostgreSQL, and removes every directory. */
@@ -322,7 +322,9 @@ export async function startReplicas(options: ReplicaSetOptions = {}): Promise<Re
       serveAnother(another = {}) {
         const data = join(dir.path, `replica-${randomBytes(4).toString('hex')}`);
         copyKeys(data);
-        return serveChild(serveArgs(data, 1, another.state));
+        const child = serveChild(serveArgs(data, 1, another.state));
+        started.push(child);
+        return child;
       },
       close: cleanUp,
     };
