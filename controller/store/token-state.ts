@@ -378,6 +378,8 @@ export function tokenState(store: StoreHandles, options: TokenStateOptions = {})
     },
 
     revokeAccessToken(app, jti, exp) {
+      // A record still gathering here would otherwise be written (and listed) after its revocation.
+      queued.delete(accessKey(app, jti));
       return durable(() => revokeAccessTokenIn(store, app, jti, exp));
     },
 

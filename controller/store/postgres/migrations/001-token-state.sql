@@ -140,6 +140,8 @@ CREATE TABLE consents (
   scopes           text[]            NOT NULL,
   granted_ms       bigint            NOT NULL,
   user_generation  bigint            NOT NULL,
+  -- Signed in by a first-party application without being asked (ConsentRecord.firstParty).
+  first_party      boolean           NOT NULL DEFAULT false,
   PRIMARY KEY (user_name, app)
 );
 

@@ -1,0 +1,179 @@
+// Portal sessions on both backends (describe.each over LMDB and a real PostgreSQL,
+// test/support/postgres.ts): the same behaviour, checked through the interface, plus what only the
+// shared database has to show: a session made through one pool is found, changed and ended
+// through another, and an unreachable server is a StoreError that writes nothing.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startPostgres, type PostgresCluster } from '../../../test/support/postgres.ts';
+import { StoreError } from '../errors.ts';
+import { openHandles } from '../handles.ts';
+import { SESSION_VERSION, sessionStore, type SessionRecord, type SessionStore } from '../sessions.ts';
+import { openPool, parseStateUrl } from './connect.ts';
+import { sharedDb, type SharedDb } from './db.ts';
+import { migrate } from './migrate.ts';
+import { postgresSessions } from './sessions.ts';
+
+let cluster: PostgresCluster;
+const cleanups: (() => Promise<void> | void)[] = [];
+
+beforeAll(async () => {
+  cluster = await startPostgres();
+});
+afterAll(() => cluster?.stop());
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A migrated database of its own, and a way to open more pools (replicas) on it. */
+async function freshDatabase(): Promise<{ name: string; connect: () => SharedDb }> {
+  const url = await cluster.createDatabase();
+  const connect = () => {
+    const db = sharedDb(openPool(parseStateUrl(url)), parseStateUrl(url));
+    cleanups.push(() => db.close());
+    return db;
+  };
+  await migrate(connect().sql);
+  return { name: new URL(url).pathname.slice(1), connect };
+}
+
+const AT = Date.parse('2025-06-01T12:00:00Z');
+const IDLE_MS = 30 * 60_000;
+const hashOf = (id: string) => createHash('sha256').update(id).digest('base64url');
+const record = (user: string, at = AT): SessionRecord => ({ v: SESSION_VERSION, user, csrf: 'csrf', passwordStamp: 'stamp', createdAt: at, expiresAt: at + 8 * 3_600_000, lastSeenAt: at });
+const bound = (now = AT, maxPerUser = 20) => ({ now, idleMs: IDLE_MS, maxPerUser });
+let next = 0;
+/** A fresh 43-character id, as the portal's are. */
+const newId = () => `id${String(next++).padStart(41, '0')}`;
+
+interface Backend {
+  sessions: SessionStore;
+  /** The keys the backend holds, as they are at rest. */
+  keys(): Promise<string[]>;
+}
+
+const backends: [string, () => Promise<Backend>][] = [
+  ['LMDB', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mergekey-sessions-'));
+    const handles = openHandles(dir);
+    cleanups.push(async () => {
+      await handles.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    return { sessions: sessionStore(handles), keys: async () => [...handles.sessions.getKeys()].map(String).sort() };
+  }],
+  ['PostgreSQL', async () => {
+    const { name, connect } = await freshDatabase();
+    const keys = async () => (await cluster.psql('SELECT id FROM portal_sessions ORDER BY id', name)).split('\n').filter(Boolean);
+    return { sessions: postgresSessions(connect()), keys };
+  }],
+];
+
+describe.each(backends)('portal sessions on %s', (_name, open) => {
+  it('are keyed by the hash of their id, never the id itself (a backup holds no usable cookie)', async () => {
+    const { sessions, keys } = await open();
+    const id = newId();
+    await sessions.create(id, { ...record('alice'), flash: { kind: 'success', message: 'Signed in.' }, userGeneration: 7 }, bound());
+    expect(await keys()).toEqual([hashOf(id)]);
+    expect(await sessions.get(id)).toEqual({ ...record('alice'), flash: { kind: 'success', message: 'Signed in.' }, userGeneration: 7 });
+    expect(await sessions.get(newId())).toBeUndefined();
+  });
+
+  it('are not brought back by a replace once deleted (OWASP: logout invalidates on the server)', async () => {
+    const { sessions } = await open();
+    const id = newId();
+    await sessions.create(id, record('alice'), bound());
+    await sessions.delete(id);
+    await sessions.replace(id, { ...record('alice'), flash: { kind: 'success', message: 'Approved #1.' } });
+    expect(await sessions.get(id)).toBeUndefined();
+    const live = newId();
+    await sessions.create(live, record('alice'), bound());
+    await sessions.replace(live, { ...record('alice'), lastSeenAt: AT + 60_000, flash: { kind: 'success', message: 'Saved.' } });
+    expect(await sessions.get(live)).toEqual({ ...record('alice'), lastSeenAt: AT + 60_000, flash: { kind: 'success', message: 'Saved.' } });
+  });
+
+  it("end the user's least recently used live sessions beyond the bound, and no one else's", async () => {
+    const { sessions, keys } = await open();
+    const ids = [newId(), newId(), newId()];
+    // Used at AT+2, AT, AT+1: the second is the least recently used.
+    for (const [i, seen] of [2, 0, 1].entries()) await sessions.create(ids[i]!, record('alice', AT + seen), bound(AT + 3, 3));
+    const idle = newId();
+    await sessions.create(idle, record('alice', AT - IDLE_MS), bound(AT + 3, 20));
+    const bob = newId();
+    await sessions.create(bob, record('bob'), bound(AT + 3, 1));
+
+    // A fourth live one for alice, at most three: the least recently used goes; an idle one does not count.
+    const fourth = newId();
+    await sessions.create(fourth, record('alice', AT + 4), bound(AT + 4, 3));
+    expect(await keys()).toEqual([ids[0]!, ids[2]!, idle, bob, fourth].map(hashOf).sort());
+  });
+
+  it('sweep every session past its expiry, idle too long or of another version, in batches, and nothing live', async () => {
+    const { sessions, keys } = await open();
+    const live = newId();
+    await sessions.create(live, record('alice', AT + 31 * 60_000), bound());
+    const ended: string[] = [];
+    for (let i = 0; i < 25; i += 1) {
+      const id = newId();
+      ended.push(id);
+      await sessions.create(id, record(`user-${i}`), bound());
+    }
+    const expired = newId();
+    await sessions.create(expired, { ...record('carol', AT + 31 * 60_000), expiresAt: AT + 31 * 60_000 }, bound());
+    const other = newId();
+    await sessions.create(other, { ...record('dave', AT + 31 * 60_000), v: 2 as typeof SESSION_VERSION }, bound());
+
+    expect(await sessions.sweep({ now: AT + 31 * 60_000, idleMs: IDLE_MS }, 10)).toBe(27);
+    expect(await keys()).toEqual([hashOf(live)]);
+    expect(await sessions.sweep({ now: AT + 31 * 60_000, idleMs: IDLE_MS }, 10)).toBe(0);
+  });
+});
+
+describe('portal sessions on PostgreSQL', () => {
+  it('made through one replica are found, changed and ended through another', async () => {
+    const { connect } = await freshDatabase();
+    const [a, b] = [postgresSessions(connect()), postgresSessions(connect())];
+    const id = newId();
+    await a.create(id, record('alice'), bound());
+    expect(await b.get(id)).toEqual(record('alice'));
+    await b.replace(id, { ...record('alice'), lastSeenAt: AT + 120_000 });
+    expect((await a.get(id))?.lastSeenAt).toBe(AT + 120_000);
+    await a.delete(id);
+    await b.replace(id, record('alice'));
+    expect(await b.get(id)).toBeUndefined();
+  });
+
+  it('report an unreachable server as store.unreachable, and nothing is written', async () => {
+    const { connect, name } = await freshDatabase();
+    const id = newId();
+    await postgresSessions(connect()).create(id, record('alice'), bound());
+    const url = parseStateUrl(cluster.url(name));
+    url.port = String(await closedPort());
+    const down = sharedDb(openPool(url, { connectTimeout: 2 }), url);
+    cleanups.push(() => down.close());
+    const unreachable = postgresSessions(down);
+
+    const calls = [unreachable.get(id), unreachable.create(newId(), record('bob'), bound()), unreachable.replace(id, { ...record('alice'), lastSeenAt: AT + 1 }), unreachable.delete(id), unreachable.sweep({ now: AT + 9 * 3_600_000, idleMs: IDLE_MS })];
+    for (const call of calls) {
+      const error = await (call as Promise<unknown>).then(() => undefined, (err: unknown) => err);
+      expect(error).toBeInstanceOf(StoreError);
+      expect((error as StoreError).code).toBe('store.unreachable');
+    }
+    expect(await cluster.psql("SELECT user_name, last_seen_ms FROM portal_sessions", name)).toBe(`alice|${AT}\n`);
+  });
+});
+
+/** A loopback port nothing listens on: taken from the kernel and released. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
