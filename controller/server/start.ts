@@ -18,10 +18,12 @@ import type { SecretOpener } from '../reconcile/records.ts';
 import { prepareStore } from '../store/check.ts';
 import type { ConfigReader } from '../store/config.ts';
 import { openStore, type Store, type StoreOptions } from '../store/open.ts';
+import type { SharedDb } from '../store/postgres/db.ts';
 import type { Sweeper } from '../store/sweeper.ts';
 import { buildAdminApp, buildApp, type AdminAppOptions, type StatusSource, type SyncTrigger } from './app.ts';
 import { createLogger } from './logging.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { openReplicaPeers, type ReplicaPeers } from './replica-peers.ts';
 import { reloadTls, tlsOf } from './tls.ts';
 
 /** What the sealing module provides from the data directory's `keys/`. */
@@ -48,7 +50,10 @@ export interface ServerContext {
   status: StatusSource;
   /** Starts a reconcile now, as a webhook does (in a worker, on the primary): the portal asks after merging a request. */
   sync: SyncTrigger;
-  /** The other workers of `--workers N`; undefined when this process serves alone. */
+  /**
+   * The other processes serving: the other workers of `--workers N` and, with `--state
+   * postgres://…`, the other replicas' (through this replica's primary); undefined when none can be.
+   */
   peers: Peers | undefined;
   /**
    * The authorization endpoint's work (checking a request, issuing a code, refusing), bound to
@@ -120,6 +125,8 @@ export interface Controller {
   trigger: SyncTrigger;
   /** The issuer being served, once `resolveIssuer` has decided it. */
   issuer: string | undefined;
+  /** The shared PostgreSQL of `--state postgres://…` (the store closes it); undefined with LMDB alone. */
+  shared?: SharedDb;
   /** Stops the loop (waiting for a reconcile in flight), closes the store, releases the lock. */
   close(): Promise<void>;
 }
@@ -132,10 +139,14 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
   let app: FastifyInstance | undefined;
   let admin: FastifyInstance | undefined;
   let reloading: TlsReloading | undefined;
+  let replicas: ReplicaPeers | undefined;
   try {
     const { issuer, initialSync } = await resolveIssuer(config, controller, logger);
     warnIfUnreachable(config, issuer, logger);
     const status = controllerStatus(controller);
+    // Alone, this process's peers are the other replicas, if any.
+    replicas = controller.shared === undefined ? undefined : await openReplicaPeers(controller.shared, logger);
+    const otherReplicas = replicas;
     const served = await serveHttp({
       config,
       logger,
@@ -147,6 +158,7 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
       metrics: controller.metrics,
       webhookSecret: controller.webhookSecret,
       ...(deps.plugins === undefined ? {} : { plugins: deps.plugins }),
+      ...(replicas === undefined ? {} : { peers: replicas }),
     });
     app = served.app;
     const running = app;
@@ -188,6 +200,8 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
           // (the OAuth server writes its pending token records when Fastify closes).
           stopReloading.stop();
           await Promise.all([running.close(), runningAdmin.close(), controller.loop.stop()]);
+          // After the OAuth server sent its last counts, before the store closes the pool.
+          await otherReplicas?.close();
           await controller.close();
           logger.info('mergekey stopped');
         })();
@@ -198,6 +212,7 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
     reloading?.stop();
     await app?.close();
     await admin?.close();
+    await replicas?.close();
     await controller.close();
     throw error;
   }
@@ -397,7 +412,7 @@ export interface HttpOptions {
   metrics: Metrics;
   webhookSecret: Uint8Array | undefined;
   plugins?: PluginFactory;
-  /** Set in a worker of `--workers N`: the other workers. */
+  /** Set in a worker of `--workers N` (the other workers, and replicas'), or alone beside other replicas. */
   peers?: Peers;
 }
 
@@ -466,7 +481,7 @@ export function backgroundErrorLogger(logger: Logger): (err: unknown) => void {
 }
 
 /** The OAuth server's throttle sharing, over the peers. */
-function throttleSharingWith(peers: Peers): ThrottleSharing {
+export function throttleSharingWith(peers: Peers): ThrottleSharing {
   const topic = 'oauth-throttles';
   return {
     publish: (hits) => peers.publish(topic, hits),

@@ -23,7 +23,6 @@ const TABLES = [
   'revoked_access_tokens',
   'schema_migrations',
   'signing_keyring',
-  'throttle_counters',
   'used_assertion_ids',
 ];
 

@@ -12,7 +12,7 @@ import type { ExpiringDb } from '../sweeper.ts';
 import { openPool, parseStateUrl } from './connect.ts';
 import { sharedDb, type SharedDb } from './db.ts';
 import { migrate } from './migrate.ts';
-import { postgresSweeper, SWEEP_LOCK, THROTTLE_RETENTION_MS } from './sweeper.ts';
+import { postgresSweeper, SWEEP_LOCK } from './sweeper.ts';
 
 let cluster: PostgresCluster;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -59,8 +59,6 @@ async function populate(db: SharedDb, expired: number): Promise<void> {
     ('c-old', 'web', 'user:alice', 1100, 1900, '{}'), ('c-kept', 'web', 'user:alice', 1100, 2500, '{}')`;
   await sql`INSERT INTO portal_sessions (id, user_name, expires_ms, last_seen_ms, record) VALUES
     ('s-old', 'alice', 2000000, 1000000, '{}'), ('s-live', 'alice', 9000000, 1000000, '{}')`;
-  await sql`INSERT INTO throttle_counters (throttle, key, window_ms, hits) VALUES
-    ('requests', 'billing', ${2_000_000 - THROTTLE_RETENTION_MS - 60_000}, 5), ('requests', 'billing', ${2_000_000 - 60_000}, 7)`;
   await sql`INSERT INTO cut_offs (kind, target, generation, at_ms) VALUES ('application', 'billing', 1, 900000)`;
   await sql`INSERT INTO consents (user_name, app, scopes, granted_ms, user_generation) VALUES ('alice', 'web', '{open}', 1000000, 0)`;
 }
@@ -75,7 +73,6 @@ async function contents(name: string): Promise<Record<string, string[]>> {
     refresh_tokens: 'SELECT id FROM refresh_tokens ORDER BY 1',
     authorization_codes: 'SELECT id FROM authorization_codes ORDER BY 1',
     portal_sessions: 'SELECT id FROM portal_sessions ORDER BY 1',
-    throttle_counters: 'SELECT hits FROM throttle_counters ORDER BY 1',
     cut_offs: 'SELECT target FROM cut_offs',
     consents: 'SELECT app FROM consents',
   };
@@ -87,11 +84,11 @@ async function contents(name: string): Promise<Record<string, string[]>> {
 const BEFORE = {
   revoked_access_tokens: ['gone', 'still'], used_assertion_ids: ['j-new', 'j-old'], refresh_families: ['f1', 'f2'],
   refresh_tokens: ['r1a', 'r1b', 'r2a', 'r2b'], authorization_codes: ['c-kept', 'c-old'], portal_sessions: ['s-live', 's-old'],
-  throttle_counters: ['5', '7'], cut_offs: ['billing'], consents: ['web'],
+  cut_offs: ['billing'], consents: ['web'],
 };
 const AFTER = {
   access_tokens: ['50 live 50'], revoked_access_tokens: ['still'], used_assertion_ids: ['j-new'], refresh_families: ['f2'],
-  refresh_tokens: ['r2b'], authorization_codes: ['c-kept'], portal_sessions: ['s-live'], throttle_counters: ['7'], cut_offs: ['billing'], consents: ['web'],
+  refresh_tokens: ['r2b'], authorization_codes: ['c-kept'], portal_sessions: ['s-live'], cut_offs: ['billing'], consents: ['web'],
 };
 
 describe('sweeping the shared database', () => {
@@ -104,10 +101,10 @@ describe('sweeping the shared database', () => {
 
     expect(await sweeper.sweep(1199)).toBe(0);
     await sweeper.measure(2000);
-    // Due at 2000: 2500 access tokens, 1 tombstone, 1 id (the oldest, at 1200), 1 family, 3 refresh tokens, 1 code, 1 session, 1 counter.
-    expect([sweeper.backlog(), sweeper.oldestExpiredAge()]).toEqual([2509, 2000 - 1200]);
+    // Due at 2000: 2500 access tokens, 1 tombstone, 1 id (the oldest, at 1200), 1 family, 3 refresh tokens, 1 code, 1 session.
+    expect([sweeper.backlog(), sweeper.oldestExpiredAge()]).toEqual([2508, 2000 - 1200]);
 
-    expect(await sweeper.sweep(2000)).toBe(2509);
+    expect(await sweeper.sweep(2000)).toBe(2508);
     expect(await contents(name)).toEqual(AFTER);
     expect(swept.filter(([table]) => table === 'tokens').map(([, n]) => n)).toEqual([1000, 1000, 500]);
     expect(Math.max(...swept.map(([, n]) => n))).toBeLessThanOrEqual(1000);
@@ -131,7 +128,7 @@ describe('sweeping the shared database', () => {
     expect(await contents(name)).toMatchObject({ ...BEFORE, access_tokens: ['3050 live 50'] });
     // What is due and not swept is still measured by the replicas that do not sweep.
     await a.measure(2000);
-    expect(a.backlog()).toBe(3009);
+    expect(a.backlog()).toBe(3008);
 
     // That replica is killed (its connection ends; waited for): the lock goes with its transaction.
     expect(await cluster.psql("SELECT pg_terminate_backend(pid, 10000) FROM pg_locks WHERE locktype = 'advisory' AND granted", name)).toBe('t\n');
@@ -141,7 +138,7 @@ describe('sweeping the shared database', () => {
     // Both sweep at once now; every row is deleted once, by whichever held the lock for that batch.
     const [byA, byB] = await Promise.all([a.sweep(2000), b.sweep(2000)]);
     // Refresh tokens go before their families in a batch, so none is taken by the cascade uncounted.
-    expect(byA + byB).toBe(3009);
+    expect(byA + byB).toBe(3008);
     expect(await contents(name)).toEqual(AFTER);
   });
 

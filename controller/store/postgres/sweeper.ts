@@ -13,11 +13,9 @@
 //   authorization_codes: `keep_until` passed (seconds);
 //   portal_sessions: `expires_ms` passed; sessions idle too long are the portal's own sweep
 //     (SessionStore.sweep), which knows the idle limit;
-//   throttle_counters: windows that started more than `throttleRetentionMs` ago (every throttle of
-//     controller/oauth/throttle.ts counts per minute);
 //   cut_offs, consents, the keyring and the generation counter never expire.
-// onSwept reports by the LMDB store's names (families count as refreshTokens); portal sessions
-// and throttle counters, which the LMDB sweeper does not keep, count only in sweep()'s total.
+// onSwept reports by the LMDB store's names (families count as refreshTokens); portal sessions,
+// which the LMDB sweeper does not keep, count only in sweep()'s total.
 //
 // One replica sweeps at a time: every batch's transaction first takes the advisory lock "mksw"
 // with pg_try_advisory_xact_lock, so no two batches run at once, and a replica that finds it taken
@@ -36,18 +34,12 @@ import type { SharedDb } from './db.ts';
 /** "mksw": the advisory lock every sweeping transaction takes. */
 export const SWEEP_LOCK = 0x6d6b7377;
 
-/** How long a throttle counter is kept after its window started (ms); throttles count per minute. */
-export const THROTTLE_RETENTION_MS = 3_600_000;
-
-export interface PostgresSweeperOptions extends SweeperOptions {
-  /** See THROTTLE_RETENTION_MS. */
-  throttleRetentionMs?: number;
-}
+export type PostgresSweeperOptions = SweeperOptions;
 
 /** A batch's deletions by table, and the LMDB store's name each is reported under (none: not reported). */
 const REPORTED_AS = {
   accessTokens: 'tokens', revokedAccessTokens: 'revocations', usedAssertionIds: 'jtis', refreshTokens: 'refreshTokens',
-  refreshFamilies: 'refreshTokens', authorizationCodes: 'authorizationCodes', portalSessions: undefined, throttleCounters: undefined,
+  refreshFamilies: 'refreshTokens', authorizationCodes: 'authorizationCodes', portalSessions: undefined,
 } as const satisfies Record<string, ExpiringDb | undefined>;
 type Counts = Record<keyof typeof REPORTED_AS, number>;
 
@@ -56,7 +48,6 @@ export class PostgresSweeper implements SweepStats {
   readonly #now: () => number;
   readonly #batch: number;
   readonly #idleMs: number;
-  readonly #throttleRetentionMs: number;
   readonly #onSwept: (db: ExpiringDb, count: number) => void;
   readonly #onError: (error: unknown) => void;
   /** Seconds: when the oldest row due at the last measure expired; undefined when none was due. */
@@ -72,7 +63,6 @@ export class PostgresSweeper implements SweepStats {
     this.#now = options.now ?? Date.now;
     this.#batch = options.batch ?? SWEEP_BATCH;
     this.#idleMs = options.idleMs ?? SWEEP_IDLE_MS;
-    this.#throttleRetentionMs = options.throttleRetentionMs ?? THROTTLE_RETENTION_MS;
     this.#onSwept = options.onSwept ?? (() => {});
     this.#onError = options.onError ?? (() => {});
   }
@@ -117,7 +107,6 @@ export class PostgresSweeper implements SweepStats {
     // Expiries are whole seconds: the same rows are due at the second as at any fraction of it.
     const now = Math.floor(at);
     const nowMs = now * 1000;
-    const throttleBefore = nowMs - this.#throttleRetentionMs;
     const limit = BACKLOG_COUNT_LIMIT;
     const [row] = await this.#db.run((sql) => sql`
       SELECT
@@ -125,8 +114,7 @@ export class PostgresSweeper implements SweepStats {
           (SELECT min(exp) FROM access_tokens), (SELECT min(exp) FROM revoked_access_tokens),
           (SELECT min(exp) FROM used_assertion_ids), (SELECT min(exp) FROM refresh_tokens),
           (SELECT min(exp) FROM refresh_families), (SELECT min(keep_until) FROM authorization_codes),
-          (SELECT min(expires_ms) / 1000 FROM portal_sessions),
-          (SELECT (min(window_ms) + ${this.#throttleRetentionMs}) / 1000 FROM throttle_counters)
+          (SELECT min(expires_ms) / 1000 FROM portal_sessions)
         )::float8 AS oldest,
         ((SELECT count(*) FROM (SELECT FROM access_tokens WHERE exp <= ${now} LIMIT ${limit}) t)
           + (SELECT count(*) FROM (SELECT FROM revoked_access_tokens WHERE exp <= ${now} LIMIT ${limit}) t)
@@ -135,7 +123,6 @@ export class PostgresSweeper implements SweepStats {
           + (SELECT count(*) FROM (SELECT FROM refresh_families WHERE exp <= ${now} LIMIT ${limit}) t)
           + (SELECT count(*) FROM (SELECT FROM authorization_codes WHERE keep_until <= ${now} LIMIT ${limit}) t)
           + (SELECT count(*) FROM (SELECT FROM portal_sessions WHERE expires_ms <= ${nowMs} LIMIT ${limit}) t)
-          + (SELECT count(*) FROM (SELECT FROM throttle_counters WHERE window_ms <= ${throttleBefore} LIMIT ${limit}) t)
         )::float8 AS backlog`) as unknown as [{ oldest: number | null; backlog: number }];
     this.#oldestDue = row.oldest !== null && row.oldest <= at ? row.oldest : undefined;
     this.#backlog = Math.min(row.backlog, limit);
@@ -158,9 +145,8 @@ export class PostgresSweeper implements SweepStats {
     const batch = this.#batch;
     const now = Math.floor(at);
     const nowMs = now * 1000;
-    const throttleBefore = nowMs - this.#throttleRetentionMs;
     // Sent together (pipelined on the transaction's connection); refresh tokens before their families.
-    const [accessTokens, revokedAccessTokens, usedAssertionIds, refreshTokens, refreshFamilies, authorizationCodes, portalSessions, throttleCounters] = await Promise.all([
+    const [accessTokens, revokedAccessTokens, usedAssertionIds, refreshTokens, refreshFamilies, authorizationCodes, portalSessions] = await Promise.all([
       tx`DELETE FROM access_tokens WHERE (app, jti) IN (SELECT app, jti FROM access_tokens WHERE exp <= ${now} LIMIT ${batch}) AND exp <= ${now} RETURNING 1`,
       tx`DELETE FROM revoked_access_tokens WHERE (app, jti) IN (SELECT app, jti FROM revoked_access_tokens WHERE exp <= ${now} LIMIT ${batch}) AND exp <= ${now} RETURNING 1`,
       tx`DELETE FROM used_assertion_ids WHERE (app, jti) IN (SELECT app, jti FROM used_assertion_ids WHERE exp <= ${now} LIMIT ${batch}) AND exp <= ${now} RETURNING 1`,
@@ -168,7 +154,6 @@ export class PostgresSweeper implements SweepStats {
       tx`DELETE FROM refresh_families WHERE (app, id) IN (SELECT app, id FROM refresh_families WHERE exp <= ${now} LIMIT ${batch}) AND exp <= ${now} RETURNING 1`,
       tx`DELETE FROM authorization_codes WHERE id IN (SELECT id FROM authorization_codes WHERE keep_until <= ${now} LIMIT ${batch}) AND keep_until <= ${now} RETURNING 1`,
       tx`DELETE FROM portal_sessions WHERE id IN (SELECT id FROM portal_sessions WHERE expires_ms <= ${nowMs} LIMIT ${batch}) AND expires_ms <= ${nowMs} RETURNING 1`,
-      tx`DELETE FROM throttle_counters WHERE (throttle, key, window_ms) IN (SELECT throttle, key, window_ms FROM throttle_counters WHERE window_ms <= ${throttleBefore} LIMIT ${batch}) AND window_ms <= ${throttleBefore} RETURNING 1`,
     ]);
     return {
       accessTokens: accessTokens.length,
@@ -178,7 +163,6 @@ export class PostgresSweeper implements SweepStats {
       refreshFamilies: refreshFamilies.length,
       authorizationCodes: authorizationCodes.length,
       portalSessions: portalSessions.length,
-      throttleCounters: throttleCounters.length,
     };
   }
 

@@ -1,10 +1,11 @@
 -- Migration 1: the runtime state replicas share (issue 13). Configuration and sync state stay in
 -- each replica's own LMDB; what is here mirrors the interfaces of controller/store/ that a
 -- PostgreSQL implementation serves: token-state.ts, keyring.ts, sessions.ts, consents.ts,
--- authorization-codes.ts, and the throttles of controller/oauth/throttle.ts.
+-- authorization-codes.ts. Throttles keep no table: their events travel between live replicas over
+-- NOTIFY (store/postgres/peer-channel.ts; the bound in controller/oauth/throttle-sharing.ts).
 --
 -- Conventions, as in the LMDB store: times are seconds since the epoch (JWT claims), except the
--- keyring's, a cut-off's `at`, sessions', consents' and throttle windows' (milliseconds), each
+-- keyring's, a cut-off's `at`, sessions' and consents' (milliseconds), each
 -- named *_ms. Keys put the application first, so one application's rows are one index range and a
 -- token is only found through the application it was issued to. Tokens, codes and session ids are
 -- never stored: only their base64url SHA-256. Each table with an expiry has an index on it, for
@@ -163,15 +164,3 @@ CREATE TABLE authorization_codes (
 CREATE INDEX authorization_codes_unredeemed ON authorization_codes (sub, app) WHERE redeemed_at IS NULL;
 CREATE INDEX authorization_codes_keep_until ON authorization_codes (keep_until);
 
--- Throttle counters (controller/oauth/throttle.ts: requests per application and plan, failed
--- client authentications, failed passwords, introspections of inactive tokens), per window. Hits
--- travel between live replicas with the 50 ms exchange over NOTIFY; these counts let a replica
--- that starts (or reconnects) mid-window begin from what the others have allowed.
-CREATE TABLE throttle_counters (
-  throttle   text              NOT NULL CHECK (throttle IN ('requests', 'clientAuthFailures', 'passwordFailures', 'inactiveTokens')),
-  key        text COLLATE "C"  NOT NULL,
-  window_ms  bigint            NOT NULL,
-  hits       bigint            NOT NULL,
-  PRIMARY KEY (throttle, key, window_ms)
-);
-CREATE INDEX throttle_counters_window ON throttle_counters (window_ms);
