@@ -17,9 +17,9 @@ import { Reconciler } from '../reconcile/reconciler.ts';
 import type { SecretOpener } from '../reconcile/records.ts';
 import { prepareStore } from '../store/check.ts';
 import type { ConfigReader } from '../store/config.ts';
-import { openStore, type Store, type StoreOptions } from '../store/open.ts';
-import type { SharedDb } from '../store/postgres/db.ts';
-import type { Sweeper } from '../store/sweeper.ts';
+import { openStore, type Store, type StoreOptions, type StoreSweeper } from '../store/open.ts';
+import { connectSharedDb, type SharedDb } from '../store/postgres/db.ts';
+import { redactUrl } from '../store/postgres/connect.ts';
 import { buildAdminApp, buildApp, type AdminAppOptions, type StatusSource, type SyncTrigger } from './app.ts';
 import { createLogger } from './logging.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -283,7 +283,9 @@ export async function openController(config: ServeConfig, deps: StartDependencie
 
   const lock = await deps.acquireLock(config.data);
   let store: Store | undefined;
+  let shared: SharedDb | undefined;
   try {
+    shared = await connectShared(config, logger, { migrate: config.migrate });
     // Before anything maps the store: a damaged page must kill the check's child, not this process.
     const startedAt = Date.now();
     const prepared = await prepareStore(config.data, { rebuild: config.rebuildStore, timeoutMs: LIMITS.storeCheckTimeoutMs });
@@ -294,7 +296,7 @@ export async function openController(config: ServeConfig, deps: StartDependencie
       const entries = Object.values(prepared.databases).reduce((sum, n) => sum + n, 0);
       log.info({ entries, ms: Date.now() - startedAt }, `store checked: ${entries} entries read`);
     }
-    store = (deps.openStore ?? openStore)(config.data, { onBackgroundError: backgroundErrorLogger(logger) });
+    store = (deps.openStore ?? openStore)(config.data, { onBackgroundError: backgroundErrorLogger(logger), ...(shared === undefined ? {} : { shared }) });
     const opened = store;
     // A rebuilt store has applied nothing yet, but the values sealed in git are sealed to the keys
     // the lost store was used with: new keys would open none of them.
@@ -305,7 +307,7 @@ export async function openController(config: ServeConfig, deps: StartDependencie
     let reconciler: Reconciler | undefined;
     let controller: Controller | undefined;
     // This process holds the lock: it alone sweeps expired token state (never the workers).
-    let sweeper: Sweeper | undefined;
+    let sweeper: StoreSweeper | undefined;
     const metrics = createMetrics(() => reconciler, { sweeper: () => sweeper });
     sweeper = store.sweeper({
       onSwept: (db, count) => metrics.swept(db, count),
@@ -331,6 +333,7 @@ export async function openController(config: ServeConfig, deps: StartDependencie
     const loop = new ReconcileLoop({ reconciler, pollMs: config.poll, ...(deps.syncMinIntervalMs === undefined ? {} : { minIntervalMs: deps.syncMinIntervalMs }) });
     controller = {
       issuer: undefined,
+      ...(shared === undefined ? {} : { shared }),
       store,
       keys,
       reconciler,
@@ -356,10 +359,38 @@ export async function openController(config: ServeConfig, deps: StartDependencie
     logger.info({ pid: process.pid }, `sweeping expired token state in process ${process.pid}`);
     return controller;
   } catch (error) {
-    await store?.close();
+    // The store closes the shared database once it has it.
+    if (store === undefined) await shared?.close();
+    else await store.close();
     await lock.release();
     throw error;
   }
+}
+
+/**
+ * The shared PostgreSQL of `--state postgres://…` (undefined with `lmdb`): connected, its schema
+ * migrated first when `migrate`, and checked. Throws StoreError (unreachable, refused credentials,
+ * a schema older or newer than this release), whose message names the server without the password.
+ */
+export async function connectShared(config: ServeConfig, logger: Logger, { migrate }: { migrate: boolean }): Promise<SharedDb | undefined> {
+  if (config.state === 'lmdb') return undefined;
+  const log = logger.child({ component: 'shared-state' });
+  const shared = await connectSharedDb(config.state, {
+    ...(migrate
+      ? {
+          migrate: (result) => {
+            const applied = result.applied.map((migration) => migration.name);
+            log.info({ from: result.from, to: result.to, applied }, applied.length === 0 ? `schema at version ${result.to}, nothing to migrate` : `schema migrated to version ${result.to}`);
+          },
+        }
+      : {}),
+  });
+  log.info({ database: redactUrl(shared.url) }, 'shared state in PostgreSQL');
+  shared.watch((problem) => {
+    if (problem === undefined) log.info('the shared database answers again');
+    else log.error({ problem }, 'the shared database cannot be reached: requests that need it answer 503');
+  });
+  return shared;
 }
 
 /**

@@ -49,3 +49,16 @@ export class StoreError extends Error {
     this.code = code;
   }
 }
+
+/** The codes `isTemporarilyUnavailable` answers yes to. */
+const TEMPORARY = new Set<StoreErrorCode>(['store.unwritable', 'store.unreachable', 'store.auth-refused', 'store.database-missing']);
+
+/**
+ * Whether `error` is the store's temporary trouble, which a request answers with 503 and
+ * `Retry-After` (store/health.ts's RETRY_AFTER_SECONDS): a write that could not commit (a full
+ * disk), or a shared PostgreSQL that cannot be reached or no longer lets this replica in (the
+ * operator's to fix, the client's to retry). Never a token whose state was not committed.
+ */
+export function isTemporarilyUnavailable(error: unknown): error is StoreError {
+  return error instanceof StoreError && TEMPORARY.has(error.code);
+}

@@ -13,7 +13,7 @@
 // test can also present a wrong one.
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,20 @@ export interface PostgresCluster {
   createDatabase(name?: string): Promise<string>;
   /** Runs SQL through psql on the unix socket as the superuser; returns psql's unaligned output. */
   psql(sql: string, database?: string): Promise<string>;
+  /**
+   * Stops the server (fast shutdown: sessions are ended, what was committed stays) but keeps its
+   * directory and port, so that `startServer()` brings the same cluster back: an outage.
+   */
+  stopServer(): Promise<void>;
+  /** Starts the server `stopServer()` stopped, on the same port, with the same data. */
+  startServer(): Promise<void>;
+  /**
+   * Freezes the server (SIGSTOP to the postmaster and every backend): connections stay open and
+   * new ones are accepted by the kernel, but nothing answers, as across a network partition.
+   */
+  pauseServer(): Promise<void>;
+  /** Lets a paused server go on (SIGCONT); what was waiting is answered. */
+  resumeServer(): Promise<void>;
   /** Stops the server (fast shutdown) and removes the directory. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -107,6 +121,13 @@ function stopWatchdog(pid: number | undefined): void {
   }
 }
 
+/** The postmaster's pid (from postmaster.pid), then its children's. */
+async function serverProcesses(data: string): Promise<number[]> {
+  const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const { stdout } = await run('pgrep', ['-P', String(postmaster)]).catch(() => ({ stdout: '' }));
+  return [postmaster, ...stdout.split('\n').filter((line) => line !== '').map(Number)];
+}
+
 /** Starts a throwaway cluster. Throws when Debian's postgresql is not installed (.ci/run installs it). */
 export async function startPostgres(options: StartOptions = {}): Promise<PostgresCluster> {
   const binaries = postgresBinaries();
@@ -139,10 +160,12 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
     };
     const serverOptions = Object.entries(settings).map(([name, value]) => `-c ${name}=${value}`).join(' ');
     let port = 0;
+    const startOn = (onPort: number) =>
+      runBinary(bin, 'pg_ctl', ['start', '-w', '-t', '60', '-D', data, '-l', join(dir, 'server.log'), '-o', `-p ${onPort} ${serverOptions}`]);
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
       try {
-        await runBinary(bin, 'pg_ctl', ['start', '-w', '-t', '60', '-D', data, '-l', join(dir, 'server.log'), '-o', `-p ${port} ${serverOptions}`]);
+        await startOn(port);
         break;
       } catch (error) {
         // Another process may have taken the port between our check and the server's bind.
@@ -164,12 +187,32 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
         await cluster.psql(`CREATE DATABASE ${name}`);
         return cluster.url(name);
       },
+      async stopServer() {
+        await runBinary(bin, 'pg_ctl', ['stop', '-w', '-m', 'fast', '-D', data]);
+      },
+      async startServer() {
+        await startOn(port);
+      },
+      async pauseServer() {
+        const [postmaster, ...backends] = await serverProcesses(data);
+        for (const pid of backends) process.kill(pid, 'SIGSTOP');
+        process.kill(postmaster!, 'SIGSTOP');
+      },
+      async resumeServer() {
+        const [postmaster, ...backends] = await serverProcesses(data);
+        process.kill(postmaster!, 'SIGCONT');
+        for (const pid of backends) process.kill(pid, 'SIGCONT');
+      },
       async stop() {
         if (stopped) return;
         stopped = true;
         stopWatchdog(watchdog);
         try {
-          await runBinary(bin, 'pg_ctl', ['stop', '-w', '-m', 'fast', '-D', data]);
+          // Already stopped by stopServer() is fine: the directory goes either way.
+          await runBinary(bin, 'pg_ctl', ['stop', '-w', '-m', 'fast', '-D', data]).catch((error: unknown) => {
+            if (!existsSync(join(data, 'postmaster.pid'))) return;
+            throw error;
+          });
         } finally {
           rmSync(dir, { recursive: true, force: true });
         }

@@ -15,6 +15,8 @@ export interface PoolOptions {
   max?: number;
   /** Seconds to wait for a connection to the server (default 10). */
   connectTimeout?: number;
+  /** Milliseconds the server lets one statement run before it cancels it (default: the server's, none). */
+  statementTimeoutMs?: number;
 }
 
 /** Parses `--state postgres://…` (or postgresql://); throws StoreError('store.url-invalid') without echoing a password. */
@@ -42,9 +44,9 @@ export function redactUrl(url: URL): string {
   return shown.href;
 }
 
-/** A string that is not a URL, with anything between `:` and `@` of its authority hidden. */
+/** A string that is not a URL, with everything from the user's `:` to the last `@` hidden (a password may hold `@`). */
 function redactRaw(value: string): string {
-  return value.replace(/^([^:/]*:\/\/[^:/@]*):[^@]*@/, '$1:***@');
+  return value.replace(/^([^:/]*:\/\/[^:/@]*):.*@/, '$1:***@');
 }
 
 /** Opens a pool on `url` (already parsed). Connections are made on first use. */
@@ -53,12 +55,23 @@ export function openPool(url: URL, options: PoolOptions = {}): Sql {
     max: options.max ?? 10,
     connect_timeout: options.connectTimeout ?? 10,
     prepare: true,
+    // A statement blocked on a lock, or a server too busy to finish it, ends with an error rather
+    // than holding a request (and a connection) without bound.
+    ...(options.statementTimeoutMs === undefined ? {} : { connection: { statement_timeout: options.statementTimeoutMs } }),
     // Notices (CREATE … IF NOT EXISTS skipping) are not the operator's business.
     onnotice: () => undefined,
   });
 }
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED']);
+
+/**
+ * SQLSTATEs of a server that cannot do the work now, whatever the work: connection exceptions
+ * (08…), insufficient resources (53…: too many connections, disk full) and operator intervention
+ * (57…: shutting down, starting up, a statement cancelled by statement_timeout). The request may
+ * succeed later; it is not the request's fault.
+ */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57)[0-9A-Z]{3}$/;
 
 /**
  * Turns what the client threw into a StoreError naming the server (never the password); a
@@ -70,7 +83,7 @@ export function postgresError(error: unknown, url: URL): StoreError {
   const code = (error as { code?: unknown }).code;
   const raw = error instanceof Error ? error.message : String(error);
   const message = url.password === '' ? raw : raw.replaceAll(url.password, '***').replaceAll(decodeURIComponent(url.password), '***');
-  if (typeof code === 'string' && UNREACHABLE.has(code)) {
+  if (typeof code === 'string' && (UNREACHABLE.has(code) || UNAVAILABLE_SQLSTATE.test(code))) {
     return new StoreError('store.unreachable', `cannot reach ${where}: ${message}`, { cause: error });
   }
   if (code === '28P01' || code === '28000') {
