@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { knownMigrations } from '../../controller/store/postgres/migrate.ts';
 import { migrateDatabase, startReplicas, type Answer, type Replica, type ReplicaSet } from '../support/replicas.ts';
+import { postOnNewConnection } from '../support/serve-child.ts';
 import { waitFor } from '../support/server.ts';
 
 let replicas: ReplicaSet;
@@ -38,6 +39,16 @@ describe('PostgreSQL down', () => {
     try {
       for (const on of [a, b]) {
         await waitFor(async () => (await readiness(on)).status === 503, `replica ${on.name} to notice the outage`, 30_000);
+        // A client_credentials grant writes its token's record after answering, in a batch (as on
+        // LMDB): a serving process whose pool has not met the outage yet, in a request or in its
+        // probe (once a second), still issues. Wait until four in a row, each on a connection of
+        // its own (so on every worker in turn), are refused.
+        let refusedInARow = 0;
+        await waitFor(async () => {
+          const answer = await postOnNewConnection(on.as.token_endpoint!, { grant_type: 'client_credentials', scope: 'orders:read' }, { id: 'billing-client-0001', secret: replicas.clients.billing.secret! });
+          refusedInARow = answer.status === 503 ? refusedInARow + 1 : 0;
+          return refusedInARow === 4;
+        }, `every process of replica ${on.name} to refuse tokens`, 30_000);
         expect((await readiness(on)).body).toMatchObject({ ready: false, message: expect.any(String) });
         // RFC 6749 section 4.1.2.1's temporarily_unavailable, saying nothing of the cause.
         const unavailable = { status: 503, body: { error: 'temporarily_unavailable', error_description: expect.stringMatching(/^the server cannot .* now; retry later$/) } };
