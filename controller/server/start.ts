@@ -12,12 +12,15 @@ import { ConfigError, LIMITS, type ServeConfig } from '../config/defaults.ts';
 import { confirmerFor } from '../confirm/setup.ts';
 import { GitError, GitSource } from '../git/source.ts';
 import { oauthServer, type Authorization, type SharedHits, type ThrottleSharing } from '../oauth/plugin.ts';
+import { followReplicas } from '../reconcile/follow.ts';
 import { ReconcileLoop } from '../reconcile/loop.ts';
 import { Reconciler } from '../reconcile/reconciler.ts';
 import type { SecretOpener } from '../reconcile/records.ts';
 import { prepareStore } from '../store/check.ts';
 import type { ConfigReader } from '../store/config.ts';
 import { openStore, type Store, type StoreOptions, type StoreSweeper } from '../store/open.ts';
+import { configHead } from '../store/postgres/config-head.ts';
+import { confirmationLock } from '../store/postgres/confirmation-lock.ts';
 import { connectSharedDb, type SharedDb } from '../store/postgres/db.ts';
 import { redactUrl } from '../store/postgres/connect.ts';
 import { buildAdminApp, buildApp, type AdminAppOptions, type StatusSource, type SyncTrigger } from './app.ts';
@@ -303,7 +306,15 @@ export async function openController(config: ServeConfig, deps: StartDependencie
     const keys = await deps.openKeys(config.data, { create: store.sync.appliedCommit() === undefined && prepared.rebuilt === undefined });
     store.recordIdentity(config.data, prepared.rebuilt);
 
-    const confirm = confirmerFor(config, { gitDir: join(config.data, 'git'), log: logger.child({ component: 'confirm' }) });
+    // With several replicas: cut-offs counted once for all, each replica following the others'
+    // applies, and one of them confirming each merged request (reconcile/follow.ts, confirm/).
+    const head = shared === undefined ? undefined : configHead(shared);
+    const confirmLog = logger.child({ component: 'confirm' });
+    const confirm = confirmerFor(config, {
+      gitDir: join(config.data, 'git'),
+      log: confirmLog,
+      ...(shared === undefined ? {} : { oneAtATime: confirmationLock(shared, confirmLog) }),
+    });
     let reconciler: Reconciler | undefined;
     let controller: Controller | undefined;
     // This process holds the lock: it alone sweeps expired token state (never the workers).
@@ -329,8 +340,12 @@ export async function openController(config: ServeConfig, deps: StartDependencie
         watchIssuer();
       },
       ...(confirm === undefined ? {} : { onApplied: (event) => confirm.confirmer.onApplied(event) }),
+      ...(head === undefined ? {} : { configHead: head }),
     });
     const loop = new ReconcileLoop({ reconciler, pollMs: config.poll, ...(deps.syncMinIntervalMs === undefined ? {} : { minIntervalMs: deps.syncMinIntervalMs }) });
+    const stopFollowing = head === undefined
+      ? undefined
+      : await followReplicas(head, { applied: () => opened.sync.appliedCommit()?.commit, trigger: (reason) => void loop.trigger(reason) });
     controller = {
       issuer: undefined,
       ...(shared === undefined ? {} : { shared }),
@@ -349,6 +364,7 @@ export async function openController(config: ServeConfig, deps: StartDependencie
         },
       },
       async close() {
+        await stopFollowing?.();
         await Promise.all([loop.stop(), sweeping.stop()]);
         await confirm?.confirmer.close();
         await opened.close();

@@ -244,18 +244,36 @@ describe('token state on PostgreSQL shared by replicas', () => {
     expect((await cluster.psql('SELECT app, count(*) FROM access_tokens GROUP BY app ORDER BY app', new URL(url).pathname.slice(1))).trim()).toBe('billing|250\norders|250');
   });
 
-  it('reports a batch the server refused to onError, and carries on', async () => {
+  it('resolves a grant\'s record only once committed, and gathers the records that arrive during a batch into the next (a group commit)', async () => {
+    const { dbs: [db], url } = await sharedDatabase();
+    const state = postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()) });
+    const count = async () => (await cluster.psql('SELECT count(*) FROM access_tokens', new URL(url).pathname.slice(1))).trim();
+    const before = db!.roundTrips();
+    const first = state.recordAccessToken('billing', access('g00'));
+    // The first batch leaves on the next turn; the fifty that follow find it in flight.
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    const rest = Array.from({ length: 50 }, (_, i) => state.recordAccessToken('billing', access(`g${String(i + 1).padStart(2, '0')}`)));
+    await first;
+    expect(Number(await count())).toBeGreaterThanOrEqual(1);
+    await Promise.all(rest);
+    expect(await count()).toBe('51');
+    expect(db!.roundTrips() - before).toBe(2);
+  });
+
+  it('rejects the grants waiting on a batch the server refused, reports it to onError, and carries on', async () => {
     const { dbs: [db], url } = await sharedDatabase();
     const errors: unknown[] = [];
     const state = postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()), recordDelay: 60_000, onError: (err) => errors.push(err) });
     // Not a jti the column takes: a NUL byte in text. The whole batch is refused, nothing of it written.
-    state.recordAccessToken('billing', access('good'));
-    state.recordAccessToken('billing', access('bad\u0000'));
+    const waiting = [state.recordAccessToken('billing', access('good')), state.recordAccessToken('billing', access('bad\u0000'))];
     await state.flushAccessTokens();
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBeInstanceOf(StoreError);
-    state.recordAccessToken('billing', access('later'));
+    // Neither grant may answer its token: its record was not committed.
+    for (const grant of waiting) await expect(grant).rejects.toBe(errors[0]);
+    const later = state.recordAccessToken('billing', access('later'));
     await state.flushAccessTokens();
+    await later;
     expect((await cluster.psql('SELECT jti FROM access_tokens', new URL(url).pathname.slice(1))).trim()).toBe('later');
     expect(state.unwritable()).toBeUndefined();
   });
@@ -334,8 +352,9 @@ describe('token state on PostgreSQL shared by replicas', () => {
       expect([name, error instanceof StoreError ? error.code : error]).toEqual([name, 'store.unreachable']);
       expect((error as Error).message).not.toContain('secret-pw');
     }
-    state.recordAccessToken('billing', access('q1'));
+    const grant = state.recordAccessToken('billing', access('q1'));
     await state.flushAccessTokens();
+    await expect(grant).rejects.toMatchObject({ code: 'store.unreachable' });
     expect(errors.map((err) => (err as StoreError).code)).toEqual(['store.unreachable']);
     expect(state.unwritable()).toMatch(/cannot reach PostgreSQL at 127\.0\.0\.1:\d+/);
     expect(state.unwritable()).not.toContain('secret-pw');

@@ -11,10 +11,12 @@
 // unused then means it lost a race with another holder of the same token, which is a reuse.
 //
 // Durability: PostgreSQL's default synchronous_commit, so every awaited write is on the server's
-// disk before it resolves. Access token records are gathered for `recordDelay` ms (or up to
-// MAX_QUEUED_RECORDS) and inserted by one statement, as in LMDB and for the same reason (see
-// ../token-state.ts "Durability"); a batch that fails goes to `onError` and is dropped, which
-// only leaves those tokens unlisted.
+// disk before it resolves. That includes access token records, which a grant awaits before it
+// answers (every token is recorded, so listable, before its client has it), without a round trip
+// each: a group commit. The records of the grants that arrive in one turn, or while a batch is in
+// flight, go in the next batch, one statement; under load a batch carries many tokens, alone it
+// carries one and costs no waiting. A batch that fails rejects every grant waiting on it (503):
+// no token whose record was not committed is answered.
 //
 // Cut-offs are the replica's own, read synchronously from its LMDB (`options.cutOffs`), and
 // `unwritable()` answers from memory: the database's reachability as the last round trip found it.
@@ -24,14 +26,11 @@ import type { SharedDb } from './db.ts';
 export interface PostgresTokenStateOptions {
   /** The replica's cut-offs (its LMDB), passed through unchanged. */
   cutOffs: CutOffs;
-  /** How long access token records gather before they are written (ms); as LMDB's. */
+  /** How long access token records gather before a batch when none is in flight (ms; default 0, the next turn). */
   recordDelay?: number;
-  /** Reports a failed write of queued records. */
+  /** Reports a failed write of queued records (the grants waiting for it also reject with it). */
   onError?: (err: unknown) => void;
 }
-
-// Written at once past this many queued records, whatever the delay (as LMDB's).
-const MAX_QUEUED_RECORDS = 2000;
 
 /** Columns of access_tokens and refresh_tokens as the client returns them (bigint as a string). */
 type Bigint = string | number;
@@ -75,16 +74,17 @@ function accessRow(app: string, record: AccessTokenRecord) {
 }
 
 export function postgresTokenState(db: SharedDb, options: PostgresTokenStateOptions): TokenState {
-  const recordDelay = options.recordDelay ?? 10;
+  const recordDelay = options.recordDelay ?? 0;
   // Never throw from a timer: a failed batch must not take the process down.
   const onError = options.onError ?? ((err: unknown) => console.error(`mergekey: access token records not written: ${err instanceof Error ? err.message : String(err)}`));
 
   // Keyed, so that this process finds a record it is still gathering (liveness reads it).
   let queued = new Map<string, { app: string; record: AccessTokenRecord }>();
+  // The grants waiting for the queued records to commit.
+  let waiting: { resolve: () => void; reject: (err: unknown) => void }[] = [];
   let timer: NodeJS.Timeout | undefined;
-  // Every batch written so far: batches go over different connections and may commit out of
-  // order, so a flush waits for all of them, not just the latest.
-  let written: Promise<void> = Promise.resolve();
+  // The one batch in flight: while it is, new records gather for the next (a group commit).
+  let writing: Promise<void> | undefined;
   const keyOf = (app: string, jti: string) => `${app}/${jti}`;
   // When migration 1 was applied (ms), once read.
   let knownSince: number | undefined;
@@ -97,29 +97,44 @@ export function postgresTokenState(db: SharedDb, options: PostgresTokenStateOpti
         AS r(app text, jti text, client_id text, sub text, scope text, aud text[], iat bigint, exp bigint, family text, issued_under jsonb)
       ON CONFLICT (app, jti) DO NOTHING`);
 
-  const flushAccessTokens = async (): Promise<void> => {
+  const startBatch = (): void => {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
+    if (writing !== undefined || queued.size === 0) return;
     const batch = [...queued.values()];
+    const waiters = waiting;
     queued = new Map();
-    if (batch.length > 0) {
-      // A failed write is reported, not kept: later flushes (and listings) carry on.
-      const write = writeBatch(batch).then(undefined, onError);
-      // Settled to undefined, so the chain does not grow with every batch of a long-running server.
-      written = Promise.all([written, write]).then(() => undefined);
+    waiting = [];
+    writing = writeBatch(batch).then(
+      () => waiters.forEach((waiter) => waiter.resolve()),
+      (err: unknown) => {
+        // Each grant answers 503 with it; the log hears it once.
+        onError(err);
+        waiters.forEach((waiter) => waiter.reject(err));
+      },
+    ).finally(() => {
+      writing = undefined;
+      // What gathered meanwhile goes at once: the next batch of the group commit.
+      if (queued.size > 0) startBatch();
+    });
+  };
+
+  const flushAccessTokens = async (): Promise<void> => {
+    while (writing !== undefined || queued.size > 0) {
+      startBatch();
+      await writing?.catch(() => undefined);
     }
-    await written;
   };
 
   return {
     recordAccessToken(app, record) {
       queued.set(keyOf(app, record.jti), { app, record });
-      if (queued.size >= MAX_QUEUED_RECORDS) {
-        void flushAccessTokens();
-      } else if (timer === undefined) {
-        timer = setTimeout(() => void flushAccessTokens(), recordDelay);
+      const committed = new Promise<void>((resolve, reject) => waiting.push({ resolve, reject }));
+      if (writing === undefined && timer === undefined) {
+        timer = setTimeout(startBatch, recordDelay);
         timer.unref();
       }
+      return committed;
     },
 
     flushAccessTokens,

@@ -86,20 +86,24 @@ CREATE TABLE used_assertion_ids (
 );
 CREATE INDEX used_assertion_ids_exp ON used_assertion_ids (exp);
 
--- The one cut-off generation counter all replicas share. Writers take the next value with
--- UPDATE … SET value = value + 1 RETURNING value in the transaction that writes the cut-off, so
--- the row lock orders them and generations become visible in commit order (a sequence would
--- not: a replica reading "generation > n" could pass over one still uncommitted).
+-- The one cut-off generation counter all replicas share, and the shared head: the newest commit
+-- any replica has applied (NULL before the first). A replica about to apply a commit locks this
+-- row (SELECT … FOR UPDATE), and when the commit is newer than the head writes its cut-offs at
+-- the next value and moves the head, in one transaction (postgres/config-head.ts): the row lock
+-- orders the writers, so generations become visible in commit order (a sequence would not: a
+-- replica reading "generation > n" could pass over one still uncommitted), and a commit two
+-- replicas apply at once has its cut-offs written once.
 CREATE TABLE cut_off_generation (
-  only_row  boolean  PRIMARY KEY DEFAULT true CHECK (only_row),
-  value     bigint   NOT NULL
+  only_row     boolean  PRIMARY KEY DEFAULT true CHECK (only_row),
+  value        bigint   NOT NULL,
+  head_commit  text
 );
 INSERT INTO cut_off_generation (value) VALUES (0);
 
 -- Cut-offs (CutOff), written by the reconciler's apply only: the last deactivation of an
 -- application, removal or password change of a user, withdrawal of an audience or a scope. Never
--- swept. Replicas keep them in memory and load the ones newer than the generation they know
--- (the index on generation).
+-- swept. Each replica copies the ones newer than the generation it knows (the index on
+-- generation) into its LMDB, in the transaction that applies the commit.
 CREATE TABLE cut_offs (
   kind        text              NOT NULL CHECK (kind IN ('application', 'user', 'audience', 'scope')),
   target      text COLLATE "C"  NOT NULL,
