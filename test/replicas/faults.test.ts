@@ -2,6 +2,7 @@
 // `mergekey serve --state postgres://…` processes over one PostgreSQL (test/support/replicas.ts):
 // the database stopped and started again under both, a replica SIGKILLed under load, and a
 // replica started on a schema newer than it knows.
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { knownMigrations } from '../../controller/store/postgres/migrate.ts';
 import { migrateDatabase, startReplicas, type Answer, type Replica, type ReplicaSet } from '../support/replicas.ts';
@@ -29,6 +30,21 @@ const readiness = async (on: Replica) => {
 };
 const getStatus = async (url: string) => (await fetch(url)).status;
 
+/** The ids of every live token of `app` in its token listing on `on`, page after page. */
+async function listedIds(on: Replica, app: 'billing'): Promise<Set<string>> {
+  const ids = new Set<string>();
+  const authorization = `Basic ${Buffer.from(`${app}-client-0001:${replicas.clients[app].secret!}`).toString('base64')}`;
+  let after: string | undefined;
+  do {
+    const response = await fetch(`${on.url}/api/v1/apps/${app}/tokens?limit=1000${after === undefined ? '' : `&after=${encodeURIComponent(after)}`}`, { headers: { authorization } });
+    expect(response.status).toBe(200);
+    const page = (await response.json()) as { tokens: { id: string }[]; next?: string };
+    for (const token of page.tokens) ids.add(token.id);
+    after = page.next;
+  } while (after !== undefined);
+  return ids;
+}
+
 describe('PostgreSQL down', () => {
   it('fails closed on both replicas (503 with Retry-After, not ready), keeps metadata and JWKS, and recovers without a restart', { timeout: 90_000 }, async () => {
     const live = (await billingToken(a)).body.access_token as string;
@@ -39,10 +55,9 @@ describe('PostgreSQL down', () => {
     try {
       for (const on of [a, b]) {
         await waitFor(async () => (await readiness(on)).status === 503, `replica ${on.name} to notice the outage`, 30_000);
-        // A client_credentials grant writes its token's record after answering, in a batch (as on
-        // LMDB): a serving process whose pool has not met the outage yet, in a request or in its
-        // probe (once a second), still issues. Wait until four in a row, each on a connection of
-        // its own (so on every worker in turn), are refused.
+        // Each serving process meets the outage on its own pool, in a request or in its probe
+        // (once a second): wait until four token requests in a row, each on a connection of its
+        // own (so on every worker in turn), are refused, then ask each endpoint.
         let refusedInARow = 0;
         await waitFor(async () => {
           const answer = await postOnNewConnection(on.as.token_endpoint!, { grant_type: 'client_credentials', scope: 'orders:read' }, { id: 'billing-client-0001', secret: replicas.clients.billing.secret! });
@@ -105,7 +120,7 @@ describe('a schema newer than the replica knows', () => {
 });
 
 describe('a replica SIGKILLed under load', () => {
-  it('loses nothing it answered: the other knows every token it issued, and keeps serving', { timeout: 90_000 }, async () => {
+  it('loses nothing it answered: the other knows and lists every token it issued, and keeps serving', { timeout: 90_000 }, async () => {
     const issued: Record<string, unknown>[] = [];
     const signedIn: Record<string, unknown>[] = [];
     let killed = false;
@@ -128,8 +143,10 @@ describe('a replica SIGKILLed under load', () => {
 
     // B keeps serving.
     expect((await billingToken(b)).status).toBe(200);
-    // Every access token A answered with is known to B: active, then revocable through B.
+    // Every access token A answered with is known to B: active, listed, then revocable through B.
     for (const body of [...issued, ...signedIn]) expect(await b.introspect(body.access_token as string)).toMatchObject({ active: true, client_id: expect.any(String) });
+    const listed = await listedIds(b, 'billing');
+    expect(issued.map((body) => `at_${String(decodeJwt(body.access_token as string).jti)}`).filter((id) => !listed.has(id))).toEqual([]);
     for (const body of issued) {
       expect(await b.revoke('billing', body.access_token as string)).toBe(200);
       expect(await b.introspect(body.access_token as string)).toEqual({ active: false });
