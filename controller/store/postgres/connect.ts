@@ -68,10 +68,12 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNR
 /**
  * SQLSTATEs of a server that cannot do the work now, whatever the work: connection exceptions
  * (08…), insufficient resources (53…: too many connections, disk full) and operator intervention
- * (57…: shutting down, starting up, a statement cancelled by statement_timeout). The request may
- * succeed later; it is not the request's fault.
+ * (57…: shutting down, starting up, a statement cancelled by statement_timeout), and a server that
+ * takes no writes (25006: a standby the URL reaches after a failover, or a provider fencing a full
+ * disk with default_transaction_read_only). The request may succeed later; it is not the
+ * request's fault.
  */
-const UNAVAILABLE_SQLSTATE = /^(08|53|57)[0-9A-Z]{3}$/;
+const UNAVAILABLE_SQLSTATE = /^(08|53|57)[0-9A-Z]{3}$|^25006$/;
 
 /**
  * Turns what the client threw into a StoreError naming the server (never the password); a

@@ -105,6 +105,38 @@ describe('credentials rotated while serving', () => {
       await db.close();
     }
   });
+
+  it('takes a server that accepts no writes (a standby after a failover) as unavailable: the write, and the probe alone, until it takes them again', { timeout: 20_000 }, async () => {
+    const url = await migratedDatabase();
+    const name = new URL(url).pathname.slice(1);
+    const db = await connectSharedDb(url, { probeMs: 50 });
+    const endConnections = () => cluster.psql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}' AND pid <> pg_backend_pid()`);
+    const write = () => db.run((sql) => sql`INSERT INTO used_assertion_ids (app, jti, exp) VALUES ('billing', ${`jti-${Math.random()}`}, 1)`);
+    try {
+      await cluster.psql(`ALTER DATABASE "${name}" SET default_transaction_read_only = on`);
+      await endConnections();
+      // Reads go on: once the pool's new connections answer them, only the probe can tell.
+      for (let tries = 0; tries < 50; tries++) {
+        const read = await db.run((sql) => sql`SELECT 1 AS one`).then(() => true, () => false);
+        if (read && db.unavailable() === undefined) break;
+      }
+      expect(db.unavailable()).toBeUndefined();
+      const down = nextChange(db);
+      expect(await down).toMatch(/read-only/);
+
+      const refused = await rejection(write());
+      expect([refused.code, refused.message]).toEqual(['store.unreachable', expect.stringMatching(/read-only/)]);
+
+      const up = nextChange(db);
+      await cluster.psql(`ALTER DATABASE "${name}" RESET default_transaction_read_only`);
+      await endConnections();
+      expect(await up).toBeUndefined();
+      await write();
+    } finally {
+      await cluster.psql(`ALTER DATABASE "${name}" RESET default_transaction_read_only`);
+      await db.close();
+    }
+  });
 });
 
 describe('a server that never answers', () => {
