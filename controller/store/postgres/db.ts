@@ -62,6 +62,20 @@ export const RUN_TIMEOUT_MS = 8000;
 export const CONNECT_TIMEOUT_S = 5;
 
 /**
+ * How long closing waits for what it would still tell the server (a NOTIFY, an UNLISTEN) before
+ * it gives up (ms): a server frozen or partitioned away must not hold a stop past an
+ * orchestrator's grace period.
+ */
+export const CLOSE_WAIT_MS = 2000;
+
+/** Resolves once `work` settles (its outcome ignored), or after `ms`, whichever comes first. */
+export async function settledWithin(work: Promise<unknown>, ms = CLOSE_WAIT_MS): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.then(() => undefined, () => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+/**
  * StoreError codes that make the database unavailable, rather than refuse one piece of work: it
  * cannot be reached, or (credentials rotated, a database dropped while serving) it no longer lets
  * this replica in. Each lasts until a round trip succeeds again.
