@@ -114,3 +114,22 @@ describe('with PostgreSQL read-only (a failover onto a standby, a provider fenci
     expect((await token()).status).toBe(200);
   });
 });
+
+describe('with PostgreSQL frozen (SIGSTOP) under 40 concurrent requests, four times the pool', () => {
+  it('answers every one 503 with Retry-After rather than hanging, and serves again once it answers', { timeout: 120_000 }, async () => {
+    const token = () => form(`${server.url}/oauth2/token`, { grant_type: 'client_credentials', scope: 'orders:read' }, basic('billing'));
+    const ready = async () => (await send('GET', `${server.adminUrl}/readyz`)).status;
+    await waitFor(async () => (await ready()) === 200, 'readiness (after the tests before)');
+    const { access_token: accessToken } = (await token()).body as { access_token: string };
+    await cluster.pauseServer();
+    let answers: RawResponse[];
+    try {
+      answers = await Promise.all(Array.from({ length: 40 }, (_, i) =>
+        i % 2 === 0 ? token() : form(`${server.url}/oauth2/introspect`, { token: accessToken }, basic('orders-rs'))));
+    } finally {
+      await cluster.resumeServer();
+    }
+    expect(answers.map(unavailable)).toEqual(Array(40).fill({ status: 503, retryAfter: true }));
+    await waitFor(async () => (await token()).status === 200, 'a token once PostgreSQL answers again', 30_000);
+  });
+});
