@@ -38,15 +38,20 @@ export function parseStateUrl(value: string): URL {
 
 /** The URL as it may be shown: the password replaced, the rest kept. */
 export function redactUrl(url: URL): string {
-  if (url.password === '') return url.href;
+  if (url.password === '') return redactParameters(url.href);
   const shown = new URL(url.href);
   shown.password = '***';
-  return shown.href;
+  return redactParameters(shown.href);
 }
 
 /** A string that is not a URL, with everything from the user's `:` to the last `@` hidden (a password may hold `@`). */
 function redactRaw(value: string): string {
-  return value.replace(/^([^:/]*:\/\/[^:/@]*):.*@/, '$1:***@');
+  return redactParameters(value.replace(/^([^:/]*:\/\/[^:/@]*):.*@/, '$1:***@'));
+}
+
+/** Hides the values of `password` and `sslpassword` parameters, which libpq's URIs allow (config/defaults.ts does the same). */
+function redactParameters(text: string): string {
+  return text.replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
 }
 
 /** Opens a pool on `url` (already parsed). Connections are made on first use. */

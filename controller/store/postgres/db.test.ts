@@ -8,7 +8,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresCluster } from '../../../test/support/postgres.ts';
 import { StoreError } from '../errors.ts';
-import { openPool, parseStateUrl } from './connect.ts';
+import { openPool, parseStateUrl, redactUrl } from './connect.ts';
 import { connectSharedDb, sharedDb, type SharedDb } from './db.ts';
 import { knownMigrations, migrate } from './migrate.ts';
 
@@ -170,6 +170,23 @@ describe('a server that never answers', () => {
 });
 
 describe('connecting', () => {
+  it('never shows a password given as a parameter of the URL (libpq allows ?password=)', () => {
+    for (const state of ['postgres://?password=s3cret', 'mysql://mk@db/mk?password=s3cret', 'postgres://[::1?password=s3cret']) {
+      const error = (() => {
+        try {
+          parseStateUrl(state);
+        } catch (caught) {
+          return caught as StoreError;
+        }
+        throw new Error(`${state} was accepted`);
+      })();
+      expect([error.code, error.message]).toEqual(['store.url-invalid', expect.not.stringContaining('s3cret')]);
+    }
+    expect(redactUrl(parseStateUrl('postgres://mk@db/mk?sslmode=require&Password=s3cret&sslpassword=s3cret'))).toBe(
+      'postgres://mk@db/mk?sslmode=require&Password=***&sslpassword=***',
+    );
+  });
+
   it('refuses a wrong password, naming the server and never the password', async () => {
     const url = new URL(cluster.url());
     url.password = 'wrong-password-s3cret';
