@@ -2,12 +2,12 @@
 // `portal_sessions`, so a session opened through one replica is found through every other and a
 // sign-out ends it everywhere. Same semantics as the LMDB store: rows are keyed by the SHA-256 of
 // the session id (a dump holds no usable cookie), a new session ends its user's least recently used
-// live ones beyond the bound in the same statement, and a replace never brings back an ended one.
+// live ones beyond the bound in the same transaction, and a replace never brings back an ended one.
 //
 // Every method is one statement, one round trip, but `create`, which first takes its user's lock;
 // the portal writes last-seen at most once a minute (portal/auth/sessions.ts), so an ordinary page
-// costs one lookup. The record is kept whole in
-// `record`; the columns beside it are copies of the fields queries filter on.
+// costs one lookup. The record is kept whole in `record`; the columns beside it are copies of the
+// fields queries filter on.
 import { createHash } from 'node:crypto';
 import { SESSION_VERSION, type SessionRecord, type SessionStore } from '../sessions.ts';
 import type { SharedDb } from './db.ts';
