@@ -68,6 +68,10 @@ describe('resolveServeConfig', () => {
       '--state: expected lmdb or a postgres://USER:PASSWORD@HOST:PORT/DATABASE URL, got mysql://mk:***@db/mk',
     );
     expect(refused('pg')).toBe('--state: expected lmdb or a postgres://USER:PASSWORD@HOST:PORT/DATABASE URL, got pg');
+    // libpq's URIs may carry the password as a parameter too.
+    expect(refused('mysql://mk@db/mk?sslmode=require&password=s3cret&sslpassword=s3cret')).toBe(
+      '--state: expected lmdb or a postgres://USER:PASSWORD@HOST:PORT/DATABASE URL, got mysql://mk@db/mk?sslmode=require&password=***&sslpassword=***',
+    );
     expect(() => resolveServeConfig({ repo: 'r', migrate: true }, {})).toThrow(
       new ConfigError('--migrate migrates a shared PostgreSQL: give --state postgres://… (the embedded store upgrades itself)'),
     );

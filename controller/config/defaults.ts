@@ -467,7 +467,8 @@ function parseValue(option: ServeOption, raw: string, source: string): unknown {
 
 /** A --state value as it may be shown: everything from the user's `:` to the last `@` hidden (a password may hold `@`). */
 export function redactState(value: string): string {
-  return value.replace(/^([^:/]*:\/\/[^:/@]*):.*@/, '$1:***@');
+  // The password after the user, and as a parameter (libpq's URIs allow ?password=; store/postgres/connect.ts does the same).
+  return value.replace(/^([^:/]*:\/\/[^:/@]*):.*@/, '$1:***@').replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };

@@ -85,6 +85,15 @@ describe.each(implementations)('authorization codes on $name', ({ open }) => {
     expect(await codes.find(authorizationCodeId('the-code'))).toEqual(code('the-code'));
   });
 
+  it('keep a nonce with any characters the client sent, a NUL included (jsonb refuses \\u0000 as text)', async () => {
+    const { codes } = await open();
+    const hostile = { ...code('nul-code'), nonce: 'n\u0000-\u0001-\\u0000-\u{1F600}' };
+    await codes.issue(hostile);
+    expect(await codes.find(authorizationCodeId('nul-code'))).toEqual(hostile);
+    expect((await codes.redeem(authorizationCodeId('nul-code'), 1001, 'web', grant(9))).outcome).toBe('redeemed');
+    expect(await codes.find(authorizationCodeId('nul-code'))).toMatchObject({ nonce: hostile.nonce, redeemedAt: 1001 });
+  });
+
   it('redeem exactly once among 20 concurrent attempts, writing the winner\'s grant; the replays revoke it', async () => {
     const { codes, tokens } = await open();
     await codes.issue(code('x'));

@@ -15,6 +15,24 @@
 import type { AuthorizationCodeRecord, AuthorizationCodes, RedeemOutcome } from '../authorization-codes.ts';
 import type { SharedDb } from './db.ts';
 
+/** The record as `record` keeps it: the nonce base64url-encoded (`nonce64`), see `atRest`. */
+type StoredRecord = Omit<AuthorizationCodeRecord, 'nonce'> & { nonce64?: string };
+
+/**
+ * The nonce is whatever the client sent, and jsonb cannot hold U+0000 (PostgreSQL refuses the
+ * escape \u0000): kept as is, a nonce holding one would fail the code's issue where LMDB keeps
+ * it. So it is kept encoded, and decoded when read.
+ */
+function atRest(record: AuthorizationCodeRecord): StoredRecord {
+  const { nonce, ...rest } = record;
+  return nonce === undefined ? rest : { ...rest, nonce64: Buffer.from(nonce, 'utf8').toString('base64url') };
+}
+
+function fromRest(stored: StoredRecord): AuthorizationCodeRecord {
+  const { nonce64, ...rest } = stored;
+  return nonce64 === undefined ? rest : { ...rest, nonce: Buffer.from(nonce64, 'base64url').toString('utf8') };
+}
+
 export function postgresAuthorizationCodes(db: SharedDb): AuthorizationCodes {
   /** Revokes what the code's redemption issued: its family and its access token (a tombstone, the record forgotten). */
   const revokeIssued = async (id: string, now: number): Promise<{ found: boolean; revoked: boolean }> => {
@@ -34,14 +52,14 @@ export function postgresAuthorizationCodes(db: SharedDb): AuthorizationCodes {
   return {
     async issue(record) {
       await db.run((sql) => sql`INSERT INTO authorization_codes (id, app, sub, exp, keep_until, redeemed_at, record)
-        VALUES (${record.id}, ${record.app}, ${record.sub}, ${record.exp}, ${record.keepUntil}, ${record.redeemedAt ?? null}, ${sql.json(record as never)})
+        VALUES (${record.id}, ${record.app}, ${record.sub}, ${record.exp}, ${record.keepUntil}, ${record.redeemedAt ?? null}, ${sql.json(atRest(record) as never)})
         ON CONFLICT (id) DO UPDATE SET app = excluded.app, sub = excluded.sub, exp = excluded.exp, keep_until = excluded.keep_until,
           redeemed_at = excluded.redeemed_at, record = excluded.record`);
     },
 
     async find(id) {
-      const [row] = await db.run((sql) => sql<{ record: AuthorizationCodeRecord }[]>`SELECT record FROM authorization_codes WHERE id = ${id}`);
-      return row?.record;
+      const [row] = await db.run((sql) => sql<{ record: StoredRecord }[]>`SELECT record FROM authorization_codes WHERE id = ${id}`);
+      return row === undefined ? undefined : fromRest(row.record);
     },
 
     async redeem(id, now, app, { family, refresh, access }): Promise<RedeemOutcome> {

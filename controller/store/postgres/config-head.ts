@@ -7,7 +7,7 @@
 // replica hears of a head whose cut-offs it cannot read yet.
 import type { ConfigHead, Settlement } from '../config-head.ts';
 import type { CutOffKind, CutOffTargets } from '../token-state.ts';
-import type { SharedDb } from './db.ts';
+import { settledWithin, type SharedDb } from './db.ts';
 
 export const CONFIG_CHANNEL = 'mergekey_config';
 
@@ -76,7 +76,8 @@ export function configHead(db: SharedDb): ConfigHead {
           listening = true;
         },
       );
-      return unlisten;
+      // Bounded: a frozen server would otherwise hold the stop.
+      return () => settledWithin(unlisten());
     },
   };
 }

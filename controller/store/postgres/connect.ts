@@ -38,15 +38,20 @@ export function parseStateUrl(value: string): URL {
 
 /** The URL as it may be shown: the password replaced, the rest kept. */
 export function redactUrl(url: URL): string {
-  if (url.password === '') return url.href;
+  if (url.password === '') return redactParameters(url.href);
   const shown = new URL(url.href);
   shown.password = '***';
-  return shown.href;
+  return redactParameters(shown.href);
 }
 
 /** A string that is not a URL, with everything from the user's `:` to the last `@` hidden (a password may hold `@`). */
 function redactRaw(value: string): string {
-  return value.replace(/^([^:/]*:\/\/[^:/@]*):.*@/, '$1:***@');
+  return redactParameters(value.replace(/^([^:/]*:\/\/[^:/@]*):.*@/, '$1:***@'));
+}
+
+/** Hides the values of `password` and `sslpassword` parameters, which libpq's URIs allow (config/defaults.ts does the same). */
+function redactParameters(text: string): string {
+  return text.replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
 }
 
 /** Opens a pool on `url` (already parsed). Connections are made on first use. */
@@ -68,10 +73,12 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNR
 /**
  * SQLSTATEs of a server that cannot do the work now, whatever the work: connection exceptions
  * (08…), insufficient resources (53…: too many connections, disk full) and operator intervention
- * (57…: shutting down, starting up, a statement cancelled by statement_timeout). The request may
- * succeed later; it is not the request's fault.
+ * (57…: shutting down, starting up, a statement cancelled by statement_timeout), and a server that
+ * takes no writes (25006: a standby the URL reaches after a failover, or a provider fencing a full
+ * disk with default_transaction_read_only). The request may succeed later; it is not the
+ * request's fault.
  */
-const UNAVAILABLE_SQLSTATE = /^(08|53|57)[0-9A-Z]{3}$/;
+const UNAVAILABLE_SQLSTATE = /^(08|53|57)[0-9A-Z]{3}$|^25006$/;
 
 /**
  * Turns what the client threw into a StoreError naming the server (never the password); a

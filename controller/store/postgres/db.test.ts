@@ -8,7 +8,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresCluster } from '../../../test/support/postgres.ts';
 import { StoreError } from '../errors.ts';
-import { openPool, parseStateUrl } from './connect.ts';
+import { openPool, parseStateUrl, redactUrl } from './connect.ts';
 import { connectSharedDb, sharedDb, type SharedDb } from './db.ts';
 import { knownMigrations, migrate } from './migrate.ts';
 
@@ -105,6 +105,38 @@ describe('credentials rotated while serving', () => {
       await db.close();
     }
   });
+
+  it('takes a server that accepts no writes (a standby after a failover) as unavailable: the write, and the probe alone, until it takes them again', { timeout: 20_000 }, async () => {
+    const url = await migratedDatabase();
+    const name = new URL(url).pathname.slice(1);
+    const db = await connectSharedDb(url, { probeMs: 50 });
+    const endConnections = () => cluster.psql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}' AND pid <> pg_backend_pid()`);
+    const write = () => db.run((sql) => sql`INSERT INTO used_assertion_ids (app, jti, exp) VALUES ('billing', ${`jti-${Math.random()}`}, 1)`);
+    try {
+      await cluster.psql(`ALTER DATABASE "${name}" SET default_transaction_read_only = on`);
+      await endConnections();
+      // Reads go on: once the pool's new connections answer them, only the probe can tell.
+      for (let tries = 0; tries < 50; tries++) {
+        const read = await db.run((sql) => sql`SELECT 1 AS one`).then(() => true, () => false);
+        if (read && db.unavailable() === undefined) break;
+      }
+      expect(db.unavailable()).toBeUndefined();
+      const down = nextChange(db);
+      expect(await down).toMatch(/read-only/);
+
+      const refused = await rejection(write());
+      expect([refused.code, refused.message]).toEqual(['store.unreachable', expect.stringMatching(/read-only/)]);
+
+      const up = nextChange(db);
+      await cluster.psql(`ALTER DATABASE "${name}" RESET default_transaction_read_only`);
+      await endConnections();
+      expect(await up).toBeUndefined();
+      await write();
+    } finally {
+      await cluster.psql(`ALTER DATABASE "${name}" RESET default_transaction_read_only`);
+      await db.close();
+    }
+  });
 });
 
 describe('a server that never answers', () => {
@@ -138,6 +170,23 @@ describe('a server that never answers', () => {
 });
 
 describe('connecting', () => {
+  it('never shows a password given as a parameter of the URL (libpq allows ?password=)', () => {
+    for (const state of ['postgres://?password=s3cret', 'mysql://mk@db/mk?password=s3cret', 'postgres://[::1?password=s3cret']) {
+      const error = (() => {
+        try {
+          parseStateUrl(state);
+        } catch (caught) {
+          return caught as StoreError;
+        }
+        throw new Error(`${state} was accepted`);
+      })();
+      expect([error.code, error.message]).toEqual(['store.url-invalid', expect.not.stringContaining('s3cret')]);
+    }
+    expect(redactUrl(parseStateUrl('postgres://mk@db/mk?sslmode=require&Password=s3cret&sslpassword=s3cret'))).toBe(
+      'postgres://mk@db/mk?sslmode=require&Password=***&sslpassword=***',
+    );
+  });
+
   it('refuses a wrong password, naming the server and never the password', async () => {
     const url = new URL(cluster.url());
     url.password = 'wrong-password-s3cret';

@@ -13,8 +13,9 @@
 // - known without a request, and recovering by itself: the client (porsager's `postgres`) opens a
 //   new connection for the next query once the server is back, so any successful `run` clears the
 //   mark. But a replica that receives no request would neither notice an outage (readiness would
-//   say yes) nor, when requests ask `unavailable()` first, its end: so a probe (`SELECT 1` every
-//   `PROBE_MS`, on an unref'd timer, not counted as a round trip) sets and clears the mark too.
+//   say yes) nor, when requests ask `unavailable()` first, its end: so a probe (every `PROBE_MS`,
+//   on an unref'd timer, not counted as a round trip) sets and clears the mark too. A server that
+//   answers but takes no writes (read-only) is unavailable too: the probe asks.
 //
 // `roundTrips()` counts calls of `run`: each implementation makes one call one round trip (a
 // statement, or a pipelined transaction), so the count is what `npm run bench:token` reports per
@@ -59,6 +60,20 @@ export const RUN_TIMEOUT_MS = 8000;
 
 /** Seconds to wait for a new connection. */
 export const CONNECT_TIMEOUT_S = 5;
+
+/**
+ * How long closing waits for what it would still tell the server (a NOTIFY, an UNLISTEN) before
+ * it gives up (ms): a server frozen or partitioned away must not hold a stop past an
+ * orchestrator's grace period.
+ */
+export const CLOSE_WAIT_MS = 2000;
+
+/** Resolves once `work` settles (its outcome ignored), or after `ms`, whichever comes first. */
+export async function settledWithin(work: Promise<unknown>, ms = CLOSE_WAIT_MS): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.then(() => undefined, () => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
 
 /**
  * StoreError codes that make the database unavailable, rather than refuse one piece of work: it
@@ -106,11 +121,16 @@ export function sharedDb(sql: Sql, url: URL, options: SharedDbOptions = {}): Sha
   }
 
   // One probe at a time: a probe that waits for its bound does not pile others up behind it.
+  // It asks whether the server takes writes: a read-only one (a standby after a failover) answers
+  // `SELECT 1` but refuses every grant, and must not be reported ready.
   let probing = false;
   const probe = setInterval(() => {
     if (probing) return;
     probing = true;
-    attempt(() => sql`SELECT 1`)
+    attempt(async () => {
+      const [row] = await sql<{ read_only: string }[]>`SELECT current_setting('transaction_read_only') AS read_only`;
+      if (row?.read_only === 'on') throw Object.assign(new Error('the server takes no writes (read-only: a standby, or default_transaction_read_only)'), { code: '25006' });
+    })
       .catch(() => undefined)
       .finally(() => (probing = false));
   }, probeMs);

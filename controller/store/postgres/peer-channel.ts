@@ -10,7 +10,7 @@
 // own batches (its listening connection hears them too), and joins the fragments of the others'.
 import { randomUUID } from 'node:crypto';
 import { postgresError } from './connect.ts';
-import type { SharedDb } from './db.ts';
+import { settledWithin, type SharedDb } from './db.ts';
 
 /** The one channel replicas' peer messages travel on. */
 export const PEERS_CHANNEL = 'mergekey_peers';
@@ -85,8 +85,8 @@ export async function openPeerChannel(db: SharedDb, options: PeerChannelOptions)
     async close() {
       closed = true;
       flush();
-      await Promise.all(inFlight);
-      await listening.unlisten().catch(() => undefined);
+      // Bounded: a frozen server would otherwise hold the stop (their counts are lost either way).
+      await settledWithin(Promise.all(inFlight).then(() => listening.unlisten()));
     },
   };
 }

@@ -146,6 +146,30 @@ describe('portal sessions on PostgreSQL', () => {
     expect(await b.get(id)).toBeUndefined();
   });
 
+  it('keep the bound per user when two replicas sign the same user in at once (READ COMMITTED gives no LMDB write lock)', async () => {
+    const { connect, name } = await freshDatabase();
+    const [a, b] = [postgresSessions(connect()), postgresSessions(connect())];
+    const [older, newer] = [newId(), newId()];
+    await a.create(older, record('alice', AT - 2), bound(AT, 2));
+    await a.create(newer, record('alice', AT - 1), bound(AT, 2));
+    // Another transaction holds the row both sign-ins must end: each takes its snapshot, then waits.
+    const holder = connect();
+    const held = await holder.sql.reserve();
+    try {
+      await held`BEGIN`;
+      await held`SELECT 1 FROM portal_sessions WHERE id = ${hashOf(older)} FOR UPDATE`;
+      const signIns = [a.create(newId(), record('alice'), bound(AT, 2)), b.create(newId(), record('alice'), bound(AT, 2))];
+      const waiting = async () => Number(await cluster.psql(`SELECT count(*) FROM pg_stat_activity WHERE datname = '${name}' AND wait_event_type = 'Lock'`, name));
+      for (let tries = 0; tries < 500 && (await waiting()) < 2; tries++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(await waiting()).toBe(2);
+      await held`COMMIT`;
+      await Promise.all(signIns);
+    } finally {
+      held.release();
+    }
+    expect(await cluster.psql("SELECT count(*) FROM portal_sessions WHERE user_name = 'alice'", name)).toBe('2\n');
+  });
+
   it('report an unreachable server as store.unreachable, and nothing is written', async () => {
     const { connect, name } = await freshDatabase();
     const id = newId();

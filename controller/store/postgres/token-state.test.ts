@@ -191,6 +191,14 @@ describe.each(implementations)('token state on $name', ({ open }) => {
     expect(await state.useAssertionId('billing', 'j1', 1600, 1300)).toBe(true);
   });
 
+  it('accepts an assertion id of any characters the client signed, a NUL included (text refuses 0x00), once', async () => {
+    const state = (await open())();
+    const hostile = 'j\u0000\u0001\u{1F600}';
+    expect(await state.useAssertionId('billing', hostile, 1300, 1000)).toBe(true);
+    expect(await state.useAssertionId('billing', hostile, 1300, 1000)).toBe(false);
+    expect(await state.useAssertionId('billing', 'j', 1300, 1000)).toBe(true);
+  });
+
   it('pages through one application in key order without seeing its neighbours', async () => {
     const state = (await open())();
     for (const app of ['billing', 'billing-eu', 'billin']) {

@@ -20,6 +20,7 @@
 //
 // Cut-offs are the replica's own, read synchronously from its LMDB (`options.cutOffs`), and
 // `unwritable()` answers from memory: the database's reachability as the last round trip found it.
+import { createHash } from 'node:crypto';
 import type { AccessTokenRecord, AccessTokenState, CutOffs, FamilyRecord, RefreshTokenRecord, RefreshTokenWithFamily, RotationOutcome, TokenPage, TokenState } from '../token-state.ts';
 import type { SharedDb } from './db.ts';
 
@@ -308,7 +309,9 @@ export function postgresTokenState(db: SharedDb, options: PostgresTokenStateOpti
     async useAssertionId(app, jti, exp, now) {
       // Accepted when new, or when the id's earlier use has expired; the conflict's row lock
       // makes concurrent uses on any replicas take turns, so exactly one is accepted.
-      const rows = await db.run((sql) => sql`INSERT INTO used_assertion_ids (app, jti, exp) VALUES (${app}, ${jti}, ${exp})
+      // Kept as its SHA-256: the id is whatever the client signed, and text cannot hold U+0000.
+      const kept = createHash('sha256').update(jti, 'utf8').digest('base64url');
+      const rows = await db.run((sql) => sql`INSERT INTO used_assertion_ids (app, jti, exp) VALUES (${app}, ${kept}, ${exp})
         ON CONFLICT (app, jti) DO UPDATE SET exp = excluded.exp WHERE used_assertion_ids.exp <= ${now}
         RETURNING 1`);
       return rows.length > 0;
