@@ -7,8 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type PostgresCluster } from '../../../test/support/postgres.ts';
+import { describe, expect, it } from 'vitest';
+import { startPostgres } from '../../../test/support/postgres.ts';
+import { sharedDatabases, type FreshDatabase } from '../../../test/support/shared-db.ts';
 import { StoreError } from '../errors.ts';
 import { openHandles } from '../handles.ts';
 import { cutOffs, tokenState, type AccessTokenRecord, type FamilyRecord, type RefreshTokenRecord, type TokenState, type TokenStateOptions } from '../token-state.ts';
@@ -17,35 +18,20 @@ import { connectSharedDb, sharedDb, type SharedDb } from './db.ts';
 import { migrate } from './migrate.ts';
 import { postgresTokenState } from './token-state.ts';
 
-let cluster: PostgresCluster;
-const cleanups: (() => Promise<void> | void)[] = [];
-
-beforeAll(async () => {
-  cluster = await startPostgres();
-});
-afterAll(() => cluster?.stop());
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const pg = sharedDatabases();
+const { onCleanup } = pg;
 
 /** A fresh migrated database; `pools` SharedDbs on it, as that many replicas would open. */
-async function sharedDatabase(pools = 1): Promise<{ url: string; dbs: SharedDb[]; migratedBetween: [number, number] }> {
-  const url = await cluster.createDatabase();
-  const before = Date.now();
-  const setup = openPool(parseStateUrl(url));
-  await migrate(setup);
-  await setup.end();
-  const after = Date.now();
-  const dbs = await Promise.all(Array.from({ length: pools }, () => connectSharedDb(url)));
-  cleanups.push(() => Promise.all(dbs.map((db) => db.close())).then(() => undefined));
-  return { url, dbs, migratedBetween: [before, after] };
+async function sharedDatabase(pools = 1): Promise<FreshDatabase & { dbs: SharedDb[] }> {
+  const fresh = await pg.freshDatabase();
+  return { ...fresh, dbs: await fresh.replicas(pools) };
 }
 
 /** A replica's own LMDB, for its cut-offs. */
 function replicaStore() {
   const dir = mkdtempSync(join(tmpdir(), 'mergekey-pg-token-state-'));
   const store = openHandles(dir);
-  cleanups.push(async () => {
+  onCleanup(async () => {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -271,13 +257,13 @@ describe('token state on PostgreSQL shared by replicas', () => {
   });
 
   it('writes a batch of gathered records in one round trip, and resolves a flush once they are committed', async () => {
-    const { dbs: [db], url } = await sharedDatabase();
+    const { dbs: [db], name } = await sharedDatabase();
     const state = postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()), recordDelay: 60_000 });
     const before = db!.roundTrips();
     for (let i = 0; i < 500; i++) state.recordAccessToken(i % 2 === 0 ? 'billing' : 'orders', access(`a${String(i).padStart(3, '0')}`));
     await state.flushAccessTokens();
     expect(db!.roundTrips() - before).toBe(1);
-    expect((await cluster.psql('SELECT app, count(*) FROM access_tokens GROUP BY app ORDER BY app', new URL(url).pathname.slice(1))).trim()).toBe('billing|250\norders|250');
+    expect((await pg.cluster.psql('SELECT app, count(*) FROM access_tokens GROUP BY app ORDER BY app', name)).trim()).toBe('billing|250\norders|250');
   });
 
   it('answers introspection\'s read of an access token, and the refresh grant\'s of a refresh token, in one round trip each, reads asked together in one', async () => {
@@ -309,9 +295,9 @@ describe('token state on PostgreSQL shared by replicas', () => {
   });
 
   it('resolves a grant\'s record only once committed, and gathers the records that arrive during a batch into the next (a group commit)', async () => {
-    const { dbs: [db], url } = await sharedDatabase();
+    const { dbs: [db], name } = await sharedDatabase();
     const state = postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()) });
-    const count = async () => (await cluster.psql('SELECT count(*) FROM access_tokens', new URL(url).pathname.slice(1))).trim();
+    const count = async () => (await pg.cluster.psql('SELECT count(*) FROM access_tokens', name)).trim();
     const before = db!.roundTrips();
     const first = state.recordAccessToken('billing', access('g00'));
     // The first batch leaves on the next turn; the fifty that follow find it in flight.
@@ -325,7 +311,7 @@ describe('token state on PostgreSQL shared by replicas', () => {
   });
 
   it('rejects the grants waiting on a batch the server refused, reports it to onError, and carries on', async () => {
-    const { dbs: [db], url } = await sharedDatabase();
+    const { dbs: [db], name } = await sharedDatabase();
     const errors: unknown[] = [];
     const state = postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()), recordDelay: 60_000, onError: (err) => errors.push(err) });
     // Not a jti the column takes: a NUL byte in text. The whole batch is refused, nothing of it written.
@@ -338,7 +324,7 @@ describe('token state on PostgreSQL shared by replicas', () => {
     const later = state.recordAccessToken('billing', access('later'));
     await state.flushAccessTokens();
     await later;
-    expect((await cluster.psql('SELECT jti FROM access_tokens', new URL(url).pathname.slice(1))).trim()).toBe('later');
+    expect((await pg.cluster.psql('SELECT jti FROM access_tokens', name)).trim()).toBe('later');
     expect(state.unwritable()).toBeUndefined();
   });
 
@@ -370,13 +356,13 @@ describe('token state on PostgreSQL shared by replicas', () => {
 
   it('rejects every operation with store.unreachable once the server has stopped, its pooled connections included', async () => {
     const own = await startPostgres();
-    cleanups.push(() => own.stop());
+    onCleanup(() => own.stop());
     const url = await own.createDatabase();
     const setup = openPool(parseStateUrl(url));
     await migrate(setup);
     await setup.end();
     const db = await connectSharedDb(url);
-    cleanups.push(() => db.close());
+    onCleanup(() => db.close());
     const state = postgresTokenState(db, { cutOffs: cutOffs(replicaStore()) });
     // Connections open and idle in the pool when the server goes.
     await Promise.all([state.startFamily('billing', family('f1'), refresh('r0', 'f1'), access('a0', 2000, 'f1')), state.family('billing', 'f1'), state.accessTokenRevoked('billing', 'a0')]);
@@ -397,7 +383,7 @@ describe('token state on PostgreSQL shared by replicas', () => {
   it('rejects every operation with store.unreachable when the server cannot be reached, says so, and writes nothing', async () => {
     const url = parseStateUrl(`postgres://mergekey:secret-pw@127.0.0.1:${await closedPort()}/mergekey`);
     const db = sharedDb(openPool(url, { connectTimeout: 5 }), url);
-    cleanups.push(() => db.close());
+    onCleanup(() => db.close());
     const errors: unknown[] = [];
     const state = postgresTokenState(db, { cutOffs: cutOffs(replicaStore()), recordDelay: 60_000, onError: (err) => errors.push(err) });
     expect(state.unwritable()).toBeUndefined();
