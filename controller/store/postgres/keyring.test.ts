@@ -4,10 +4,10 @@
 // server is a StoreError that leaves the ring as it was. The rotation itself, across two replicas'
 // SigningKeys, is in controller/oauth/signing-keys-replicas.test.ts.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../../../test/support/postgres.ts';
 import { sharedDatabases } from '../../../test/support/shared-db.ts';
 import { StoreError } from '../errors.ts';
 import { openHandles } from '../handles.ts';
@@ -78,7 +78,7 @@ describe('the keyring on PostgreSQL', () => {
     const keyring = postgresKeyring(connect());
     await keyring.replaceKeyring(undefined, ring(1));
     const url = parseStateUrl(pg.cluster.url('postgres'));
-    url.port = String(await closedPort());
+    url.port = String(await freePort());
     const down = sharedDb(openPool(url, { connectTimeout: 2 }), url);
     onCleanup(() => down.close());
     const unreachable = postgresKeyring(down);
@@ -93,15 +93,3 @@ describe('the keyring on PostgreSQL', () => {
     expect(await keyring.keyring()).toEqual(ring(1));
   });
 });
-
-/** A loopback port nothing listens on: taken from the kernel and released. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}

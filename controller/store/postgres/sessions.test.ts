@@ -4,10 +4,10 @@
 // through another, and an unreachable server is a StoreError that writes nothing.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../../../test/support/postgres.ts';
 import { sharedDatabases } from '../../../test/support/shared-db.ts';
 import { StoreError } from '../errors.ts';
 import { openHandles } from '../handles.ts';
@@ -154,7 +154,7 @@ describe('portal sessions on PostgreSQL', () => {
     const id = newId();
     await postgresSessions(connect()).create(id, record('alice'), bound());
     const url = parseStateUrl(pg.cluster.url(name));
-    url.port = String(await closedPort());
+    url.port = String(await freePort());
     const down = sharedDb(openPool(url, { connectTimeout: 2 }), url);
     onCleanup(() => down.close());
     const unreachable = postgresSessions(down);
@@ -168,15 +168,3 @@ describe('portal sessions on PostgreSQL', () => {
     expect(await pg.cluster.psql("SELECT user_name, last_seen_ms FROM portal_sessions", name)).toBe(`alice|${AT}\n`);
   });
 });
-
-/** A loopback port nothing listens on: taken from the kernel and released. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}

@@ -4,8 +4,8 @@
 // while holding it holds nothing; an unreachable server is a StoreError and deletes nothing.
 // (Rows are written with SQL: the PostgreSQL token state is another module's, and this one needs
 // only the tables.)
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../../../test/support/postgres.ts';
 import { sharedDatabases } from '../../../test/support/shared-db.ts';
 import { StoreError } from '../errors.ts';
 import type { ExpiringDb } from '../sweeper.ts';
@@ -137,7 +137,7 @@ describe('sweeping the shared database', () => {
     const { name, connect } = await pg.freshDatabase();
     await populate(connect(), 10);
     const url = parseStateUrl(pg.cluster.url(name));
-    url.port = String(await closedPort());
+    url.port = String(await freePort());
     const down = sharedDb(openPool(url, { connectTimeout: 2 }), url);
     onCleanup(() => down.close());
     const errors: unknown[] = [];
@@ -159,16 +159,4 @@ async function waitUntil(check: () => Promise<boolean>): Promise<void> {
     if (i > 2000) throw new Error('the sweeper did not get there');
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
-}
-
-/** A loopback port nothing listens on: taken from the kernel and released. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }

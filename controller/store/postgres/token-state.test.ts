@@ -4,11 +4,10 @@
 // replicas) racing on one refresh token and one assertion id, a batch of records in one round
 // trip, and a server that cannot be reached.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startPostgres } from '../../../test/support/postgres.ts';
+import { freePort, startPostgres } from '../../../test/support/postgres.ts';
 import { sharedDatabases, type FreshDatabase } from '../../../test/support/shared-db.ts';
 import { StoreError } from '../errors.ts';
 import { openHandles } from '../handles.ts';
@@ -222,15 +221,6 @@ describe.each(implementations)('token state on $name', ({ open }) => {
   });
 });
 
-/** A port nothing listens on: one the OS gave a server that has closed since. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 describe('token state on PostgreSQL shared by replicas', () => {
   it('rotates a refresh token exactly once among 20 concurrent attempts through two pools, and the family ends revoked', async () => {
     const { dbs } = await sharedDatabase(2);
@@ -381,7 +371,7 @@ describe('token state on PostgreSQL shared by replicas', () => {
   });
 
   it('rejects every operation with store.unreachable when the server cannot be reached, says so, and writes nothing', async () => {
-    const url = parseStateUrl(`postgres://mergekey:secret-pw@127.0.0.1:${await closedPort()}/mergekey`);
+    const url = parseStateUrl(`postgres://mergekey:secret-pw@127.0.0.1:${await freePort()}/mergekey`);
     const db = sharedDb(openPool(url, { connectTimeout: 5 }), url);
     onCleanup(() => db.close());
     const errors: unknown[] = [];
