@@ -1,8 +1,12 @@
 // The setup every test file of the PostgreSQL stores repeats, once: a throwaway cluster for the
 // file (./postgres.ts), a fresh migrated database per test, pools on it as replicas would open
-// them, and cleanups run after each test, newest first. Call `sharedDatabases()` at the top level
+// them, a replica's own LMDB beside them, and cleanups run after each test, newest first. Call `sharedDatabases()` at the top level
 // of a test file: it registers the vitest hooks.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll } from 'vitest';
+import { openHandles, type StoreHandles } from '../../controller/store/handles.ts';
 import { openPool, parseStateUrl } from '../../controller/store/postgres/connect.ts';
 import { connectSharedDb, sharedDb, type SharedDb } from '../../controller/store/postgres/db.ts';
 import { migrate } from '../../controller/store/postgres/migrate.ts';
@@ -27,6 +31,8 @@ export interface SharedDatabases {
   onCleanup(cleanup: () => Promise<unknown> | unknown): void;
   /** A new database of the file's cluster, migrated. */
   freshDatabase(): Promise<FreshDatabase>;
+  /** A replica's own LMDB store in a temporary directory, closed and removed after the test. */
+  lmdbStore(): StoreHandles;
 }
 
 export function sharedDatabases(): SharedDatabases {
@@ -53,6 +59,15 @@ export function sharedDatabases(): SharedDatabases {
       return started();
     },
     onCleanup,
+    lmdbStore() {
+      const dir = mkdtempSync(join(tmpdir(), 'mergekey-replica-'));
+      const store = openHandles(dir);
+      onCleanup(async () => {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      });
+      return store;
+    },
     async freshDatabase() {
       const url = await started().createDatabase();
       const before = Date.now();

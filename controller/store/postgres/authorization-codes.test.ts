@@ -2,14 +2,10 @@
 // (sweeping, LMDB's own, stays in ../authorization-codes.test.ts). Then, against a real server
 // (test/support/postgres.ts), what only a shared database can show: one code redeemed through two
 // pools (two replicas) at once, and a server that cannot be reached.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sharedDatabases } from '../../../test/support/shared-db.ts';
 import { authorizationCodeId, authorizationCodes, type AuthorizationCodeRecord, type AuthorizationCodes } from '../authorization-codes.ts';
 import { StoreError } from '../errors.ts';
-import { openHandles } from '../handles.ts';
 import { cutOffs, tokenState, type AccessTokenRecord, type FamilyRecord, type RefreshTokenRecord, type TokenState } from '../token-state.ts';
 import { postgresAuthorizationCodes } from './authorization-codes.ts';
 import { openPool, parseStateUrl } from './connect.ts';
@@ -18,16 +14,6 @@ import { postgresTokenState } from './token-state.ts';
 
 const pg = sharedDatabases();
 const { onCleanup } = pg;
-
-function replicaStore() {
-  const dir = mkdtempSync(join(tmpdir(), 'mergekey-pg-codes-'));
-  const store = openHandles(dir);
-  onCleanup(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return store;
-}
 
 /** A fresh migrated database and `pools` SharedDbs on it, as that many replicas would open. */
 async function sharedDatabase(pools = 1): Promise<SharedDb[]> {
@@ -38,7 +24,7 @@ const implementations: { name: string; open(): Promise<{ codes: AuthorizationCod
   {
     name: 'LMDB',
     async open() {
-      const store = replicaStore();
+      const store = pg.lmdbStore();
       return { codes: authorizationCodes(store), tokens: tokenState(store) };
     },
   },
@@ -46,7 +32,7 @@ const implementations: { name: string; open(): Promise<{ codes: AuthorizationCod
     name: 'PostgreSQL',
     async open() {
       const [db] = await sharedDatabase();
-      return { codes: postgresAuthorizationCodes(db!), tokens: postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()) }) };
+      return { codes: postgresAuthorizationCodes(db!), tokens: postgresTokenState(db!, { cutOffs: cutOffs(pg.lmdbStore()) }) };
     },
   },
 ];
@@ -153,7 +139,7 @@ describe.each(implementations)('authorization codes on $name', ({ open }) => {
 describe('authorization codes on PostgreSQL shared by replicas', () => {
   it('redeem a code exactly once among 20 concurrent attempts through two pools; the replays revoke the winner\'s grant', async () => {
     const dbs = await sharedDatabase(2);
-    const store = replicaStore();
+    const store = pg.lmdbStore();
     const [one, two] = dbs.map(postgresAuthorizationCodes);
     const tokens = postgresTokenState(dbs[0]!, { cutOffs: cutOffs(store) });
     await one!.issue(code('x'));

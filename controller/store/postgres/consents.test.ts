@@ -1,14 +1,10 @@
 // Remembered consents on PostgreSQL behave as on LMDB: the same cases against both implementations
 // (the LMDB-only one, a record of another version, stays in ../consents.test.ts), against a real
 // server (test/support/postgres.ts).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sharedDatabases } from '../../../test/support/shared-db.ts';
 import { CONSENT_VERSION, consentStore, type Consents } from '../consents.ts';
 import { StoreError } from '../errors.ts';
-import { openHandles } from '../handles.ts';
 import { openPool, parseStateUrl } from './connect.ts';
 import { postgresConsents } from './consents.ts';
 import { sharedDb } from './db.ts';
@@ -20,12 +16,7 @@ const implementations: { name: string; open(): Promise<Consents> }[] = [
   {
     name: 'LMDB',
     async open() {
-      const dir = mkdtempSync(join(tmpdir(), 'mergekey-pg-consents-'));
-      const store = openHandles(dir);
-      onCleanup(async () => {
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
-      });
+      const store = pg.lmdbStore();
       return consentStore(store);
     },
   },

@@ -3,14 +3,10 @@
 // over separate pools, a ring with a private key in the clear is never written, and an unreachable
 // server is a StoreError that leaves the ring as it was. The rotation itself, across two replicas'
 // SigningKeys, is in controller/oauth/signing-keys-replicas.test.ts.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/support/postgres.ts';
 import { sharedDatabases } from '../../../test/support/shared-db.ts';
 import { StoreError } from '../errors.ts';
-import { openHandles } from '../handles.ts';
 import { keyringStore, type Keyring, type KeyringStore } from '../keyring.ts';
 import { openPool, parseStateUrl } from './connect.ts';
 import { sharedDb } from './db.ts';
@@ -27,12 +23,7 @@ const ring = (version: number, kid = `k${version}`): Keyring => ({
 
 const backends: [string, () => Promise<KeyringStore>][] = [
   ['LMDB', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mergekey-keyring-'));
-    const handles = openHandles(dir);
-    onCleanup(async () => {
-      await handles.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const handles = pg.lmdbStore();
     return keyringStore(handles);
   }],
   ['PostgreSQL', async () => postgresKeyring((await pg.freshDatabase()).connect())],

@@ -3,14 +3,10 @@
 // shared database has to show: a session made through one pool is found, changed and ended
 // through another, and an unreachable server is a StoreError that writes nothing.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/support/postgres.ts';
 import { sharedDatabases } from '../../../test/support/shared-db.ts';
 import { StoreError } from '../errors.ts';
-import { openHandles } from '../handles.ts';
 import { SESSION_VERSION, sessionStore, type SessionRecord, type SessionStore } from '../sessions.ts';
 import { openPool, parseStateUrl } from './connect.ts';
 import { sharedDb } from './db.ts';
@@ -36,12 +32,7 @@ interface Backend {
 
 const backends: [string, () => Promise<Backend>][] = [
   ['LMDB', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mergekey-sessions-'));
-    const handles = openHandles(dir);
-    onCleanup(async () => {
-      await handles.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const handles = pg.lmdbStore();
     return { sessions: sessionStore(handles), keys: async () => [...handles.sessions.getKeys()].map(String).sort() };
   }],
   ['PostgreSQL', async () => {

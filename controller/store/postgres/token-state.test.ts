@@ -3,14 +3,10 @@
 // shared database can show, against a real server (test/support/postgres.ts): two pools (two
 // replicas) racing on one refresh token and one assertion id, a batch of records in one round
 // trip, and a server that cannot be reached.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort, startPostgres } from '../../../test/support/postgres.ts';
 import { sharedDatabases, type FreshDatabase } from '../../../test/support/shared-db.ts';
 import { StoreError } from '../errors.ts';
-import { openHandles } from '../handles.ts';
 import { cutOffs, tokenState, type AccessTokenRecord, type FamilyRecord, type RefreshTokenRecord, type TokenState, type TokenStateOptions } from '../token-state.ts';
 import { openPool, parseStateUrl } from './connect.ts';
 import { connectSharedDb, sharedDb, type SharedDb } from './db.ts';
@@ -26,17 +22,6 @@ async function sharedDatabase(pools = 1): Promise<FreshDatabase & { dbs: SharedD
   return { ...fresh, dbs: await fresh.replicas(pools) };
 }
 
-/** A replica's own LMDB, for its cut-offs. */
-function replicaStore() {
-  const dir = mkdtempSync(join(tmpdir(), 'mergekey-pg-token-state-'));
-  const store = openHandles(dir);
-  onCleanup(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return store;
-}
-
 interface Implementation {
   name: string;
   /** Token states over one store, as several processes would open it. */
@@ -47,7 +32,7 @@ const implementations: Implementation[] = [
   {
     name: 'LMDB',
     async open() {
-      const store = replicaStore();
+      const store = pg.lmdbStore();
       return (options) => tokenState(store, options);
     },
   },
@@ -55,7 +40,7 @@ const implementations: Implementation[] = [
     name: 'PostgreSQL',
     async open() {
       const { dbs: [db] } = await sharedDatabase();
-      const store = replicaStore();
+      const store = pg.lmdbStore();
       return (options) => postgresTokenState(db!, { cutOffs: cutOffs(store), ...options });
     },
   },
@@ -224,7 +209,7 @@ describe.each(implementations)('token state on $name', ({ open }) => {
 describe('token state on PostgreSQL shared by replicas', () => {
   it('rotates a refresh token exactly once among 20 concurrent attempts through two pools, and the family ends revoked', async () => {
     const { dbs } = await sharedDatabase(2);
-    const store = replicaStore();
+    const store = pg.lmdbStore();
     const [one, two] = dbs.map((db) => postgresTokenState(db, { cutOffs: cutOffs(store) }));
     await one!.startFamily('billing', family('f1'), refresh('r0', 'f1'), access('a0', 2000, 'f1'));
     const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) =>
@@ -240,7 +225,7 @@ describe('token state on PostgreSQL shared by replicas', () => {
 
   it('accepts an assertion id once among 20 concurrent uses through two pools', async () => {
     const { dbs } = await sharedDatabase(2);
-    const store = replicaStore();
+    const store = pg.lmdbStore();
     const [one, two] = dbs.map((db) => postgresTokenState(db, { cutOffs: cutOffs(store) }));
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? one! : two!).useAssertionId('billing', 'j1', 1300, 1000)));
     expect(results.filter(Boolean)).toHaveLength(1);
@@ -248,7 +233,7 @@ describe('token state on PostgreSQL shared by replicas', () => {
 
   it('writes a batch of gathered records in one round trip, and resolves a flush once they are committed', async () => {
     const { dbs: [db], name } = await sharedDatabase();
-    const state = postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()), recordDelay: 60_000 });
+    const state = postgresTokenState(db!, { cutOffs: cutOffs(pg.lmdbStore()), recordDelay: 60_000 });
     const before = db!.roundTrips();
     for (let i = 0; i < 500; i++) state.recordAccessToken(i % 2 === 0 ? 'billing' : 'orders', access(`a${String(i).padStart(3, '0')}`));
     await state.flushAccessTokens();
@@ -258,7 +243,7 @@ describe('token state on PostgreSQL shared by replicas', () => {
 
   it('answers introspection\'s read of an access token, and the refresh grant\'s of a refresh token, in one round trip each, reads asked together in one', async () => {
     const { dbs: [db] } = await sharedDatabase();
-    const state = postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()) });
+    const state = postgresTokenState(db!, { cutOffs: cutOffs(pg.lmdbStore()) });
     await state.startFamily('billing', family('f1'), refresh('r0', 'f1'), access('a0', 2000, 'f1'));
     const before = db!.roundTrips();
     expect(await state.accessTokenState('billing', 'a0')).toEqual({ record: access('a0', 2000, 'f1'), revoked: false, family: family('f1') });
@@ -286,7 +271,7 @@ describe('token state on PostgreSQL shared by replicas', () => {
 
   it('resolves a grant\'s record only once committed, and gathers the records that arrive during a batch into the next (a group commit)', async () => {
     const { dbs: [db], name } = await sharedDatabase();
-    const state = postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()) });
+    const state = postgresTokenState(db!, { cutOffs: cutOffs(pg.lmdbStore()) });
     const count = async () => (await pg.cluster.psql('SELECT count(*) FROM access_tokens', name)).trim();
     const before = db!.roundTrips();
     const first = state.recordAccessToken('billing', access('g00'));
@@ -303,7 +288,7 @@ describe('token state on PostgreSQL shared by replicas', () => {
   it('rejects the grants waiting on a batch the server refused, reports it to onError, and carries on', async () => {
     const { dbs: [db], name } = await sharedDatabase();
     const errors: unknown[] = [];
-    const state = postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()), recordDelay: 60_000, onError: (err) => errors.push(err) });
+    const state = postgresTokenState(db!, { cutOffs: cutOffs(pg.lmdbStore()), recordDelay: 60_000, onError: (err) => errors.push(err) });
     // Not a jti the column takes: a NUL byte in text. The whole batch is refused, nothing of it written.
     const waiting = [state.recordAccessToken('billing', access('good')), state.recordAccessToken('billing', access('bad\u0000'))];
     await state.flushAccessTokens();
@@ -320,7 +305,7 @@ describe('token state on PostgreSQL shared by replicas', () => {
 
   it('writes nothing of a rotation the server refuses: the presented token stays unused, the family as it was', async () => {
     const { dbs: [db] } = await sharedDatabase();
-    const state = postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()) });
+    const state = postgresTokenState(db!, { cutOffs: cutOffs(pg.lmdbStore()) });
     await state.startFamily('billing', family('f1'), refresh('r0', 'f1'), access('a0', 2000, 'f1'));
     await state.startFamily('billing', family('f2'), refresh('taken', 'f2'), access('b0', 2000, 'f2'));
     // The next refresh token's id is taken: the insert fails after the token was marked used, in the same statement.
@@ -334,7 +319,7 @@ describe('token state on PostgreSQL shared by replicas', () => {
 
   it('knows used assertion ids since the shared database was made', async () => {
     const { dbs: [db], migratedBetween: [from, to] } = await sharedDatabase();
-    const state = postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()) });
+    const state = postgresTokenState(db!, { cutOffs: cutOffs(pg.lmdbStore()) });
     const since = await state.assertionIdsKnownSince();
     expect(since).toBeGreaterThanOrEqual(from - 1);
     expect(since).toBeLessThanOrEqual(to);
@@ -353,7 +338,7 @@ describe('token state on PostgreSQL shared by replicas', () => {
     await setup.end();
     const db = await connectSharedDb(url);
     onCleanup(() => db.close());
-    const state = postgresTokenState(db, { cutOffs: cutOffs(replicaStore()) });
+    const state = postgresTokenState(db, { cutOffs: cutOffs(pg.lmdbStore()) });
     // Connections open and idle in the pool when the server goes.
     await Promise.all([state.startFamily('billing', family('f1'), refresh('r0', 'f1'), access('a0', 2000, 'f1')), state.family('billing', 'f1'), state.accessTokenRevoked('billing', 'a0')]);
     await own.stop();
@@ -375,7 +360,7 @@ describe('token state on PostgreSQL shared by replicas', () => {
     const db = sharedDb(openPool(url, { connectTimeout: 5 }), url);
     onCleanup(() => db.close());
     const errors: unknown[] = [];
-    const state = postgresTokenState(db, { cutOffs: cutOffs(replicaStore()), recordDelay: 60_000, onError: (err) => errors.push(err) });
+    const state = postgresTokenState(db, { cutOffs: cutOffs(pg.lmdbStore()), recordDelay: 60_000, onError: (err) => errors.push(err) });
     expect(state.unwritable()).toBeUndefined();
     const operations: [string, () => Promise<unknown>][] = [
       ['accessToken', () => state.accessToken('billing', 'a0')],
