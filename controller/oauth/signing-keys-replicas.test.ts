@@ -6,44 +6,20 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { compactVerify } from 'jose';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { postgresBinaries, startPostgres, type PostgresCluster } from '../../test/support/postgres.ts';
-import { openPool, parseStateUrl } from '../store/postgres/connect.ts';
-import { sharedDb, type SharedDb } from '../store/postgres/db.ts';
+import { describe, expect, it } from 'vitest';
+import { postgresBinaries } from '../../test/support/postgres.ts';
+import { sharedDatabases, type FreshDatabase } from '../../test/support/shared-db.ts';
 import { postgresKeyring } from '../store/postgres/keyring.ts';
-import { migrate } from '../store/postgres/migrate.ts';
 import { openPrivateJwk, SigningKeys } from './signing-keys.ts';
 
 const HOUR = 3_600_000;
 const WRAP_KEY = new Uint8Array(32).fill(7);
-let cluster: PostgresCluster;
 let clock: number;
-const pools: SharedDb[] = [];
-
-beforeAll(async () => {
-  cluster = await startPostgres();
-});
-afterAll(() => cluster?.stop());
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((db) => db.close()));
-});
-
-/** A migrated database of its own. */
-async function freshDatabase(): Promise<string> {
-  const url = await cluster.createDatabase();
-  await migrate(connect(url).sql);
-  return url;
-}
-
-function connect(url: string): SharedDb {
-  const db = sharedDb(openPool(parseStateUrl(url)), parseStateUrl(url));
-  pools.push(db);
-  return db;
-}
+const pg = sharedDatabases();
 
 /** One replica's signing keys: its own pool on the shared database, the shared keys/ (wrap key). */
-function replica(url: string): SigningKeys {
-  return new SigningKeys(postgresKeyring(connect(url)), {
+function replica(database: FreshDatabase): SigningKeys {
+  return new SigningKeys(postgresKeyring(database.connect()), {
     alg: 'ES256', rotationInterval: 24 * HOUR, retention: () => 2 * HOUR, now: () => clock, onError: (err) => { throw err; }, wrapKey: WRAP_KEY,
   });
 }
@@ -53,10 +29,10 @@ const kids = (keys: SigningKeys) => (keys.jwks().keys as { kid: string }[]).map(
 describe('signing keys shared by two replicas on PostgreSQL', () => {
   it('are created once and rotated once when both replicas rotate at once, and both sign with the winner', async () => {
     clock = Date.UTC(2030, 0, 1);
-    const url = await freshDatabase();
-    const [a, b] = [replica(url), replica(url)];
+    const database = await pg.freshDatabase();
+    const [a, b] = [replica(database), replica(database)];
     await Promise.all([a.start(), b.start()]);
-    const keyring = postgresKeyring(connect(url));
+    const keyring = postgresKeyring(database.connect());
     expect((await keyring.keyring())?.version).toBe(1);
     expect(a.signer().kid).toBe(b.signer().kid);
     const before = a.signer().kid;
@@ -80,10 +56,11 @@ describe('signing keys shared by two replicas on PostgreSQL', () => {
 
   it('leave no usable private key in a dump of the database', async () => {
     clock = Date.UTC(2030, 0, 1);
-    const url = await freshDatabase();
-    const keys = replica(url);
+    const database = await pg.freshDatabase();
+    const { url } = database;
+    const keys = replica(database);
     await keys.start();
-    const ring = (await postgresKeyring(connect(url)).keyring())!;
+    const ring = (await postgresKeyring(database.connect()).keyring())!;
     const { bin } = postgresBinaries()!;
     const { stdout: dump } = await promisify(execFile)(join(bin, 'pg_dump'), ['--data-only', '--table=signing_keyring', url], { encoding: 'utf8' });
 

@@ -4,18 +4,17 @@
 // PostgreSQL (test/support/postgres.ts), real LMDB stores, a real git repository.
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GitSource } from '../git/source.ts';
 import { configHead } from '../store/postgres/config-head.ts';
 import { openPool, parseStateUrl } from '../store/postgres/connect.ts';
 import { connectSharedDb, sharedDb, type SharedDb } from '../store/postgres/db.ts';
-import { migrate } from '../store/postgres/migrate.ts';
 import { handlesOf } from '../store/handles.ts';
 import { openStore, type Store } from '../store/open.ts';
 import type { RunStatus } from '../store/sync-records.ts';
 import { cutOffs } from '../store/token-state.ts';
 import { FixtureRepo } from '../../test/support/git.ts';
-import { startPostgres, type PostgresCluster } from '../../test/support/postgres.ts';
+import { sharedDatabases } from '../../test/support/shared-db.ts';
 import { BASE_FILES, jwtAppYaml, tempDir, userYaml } from '../../test/support/reconcile.ts';
 import { followReplicas } from './follow.ts';
 import { ReconcileLoop } from './loop.ts';
@@ -48,16 +47,8 @@ interface Replica {
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('base64url');
 
-let cluster: PostgresCluster;
-const cleanups: (() => Promise<void> | void)[] = [];
-
-beforeAll(async () => {
-  cluster = await startPostgres();
-});
-afterAll(() => cluster?.stop());
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const pg = sharedDatabases();
+const { onCleanup } = pg;
 
 const api = (audience: string, scopes: string[]) => `apiVersion: mergekey/v1
 kind: Api
@@ -80,15 +71,9 @@ function cutOffTargets(store: Store): Map<string, number> {
 
 /** A fresh migrated database, and a repository with settings, a plan, users alice and bob, apps billing and shop. */
 async function world(): Promise<{ url: string; repo: FixtureRepo; first: string; shared(sql: string): Promise<string> }> {
-  const url = await cluster.createDatabase();
-  const sql = openPool(parseStateUrl(url));
-  try {
-    await migrate(sql);
-  } finally {
-    await sql.end();
-  }
+  const { url } = await pg.freshDatabase();
   const dir = tempDir();
-  cleanups.push(() => dir.remove());
+  onCleanup(() => dir.remove());
   const repo = await FixtureRepo.create(join(dir.path, 'manifests.git'));
   const first = await repo.commit({
     ...BASE_FILES,
@@ -97,7 +82,7 @@ async function world(): Promise<{ url: string; repo: FixtureRepo; first: string;
     'apps/shop.yaml': jwtAppYaml('shop'),
   });
   const name = new URL(url).pathname.slice(1);
-  return { url, repo, first, shared: (query) => cluster.psql(query, name) };
+  return { url, repo, first, shared: (query) => pg.cluster.psql(query, name) };
 }
 
 async function replica(url: string, repo: FixtureRepo, options: { alone?: boolean } = {}): Promise<Replica> {
@@ -124,7 +109,7 @@ async function replica(url: string, repo: FixtureRepo, options: { alone?: boolea
     },
   });
   const waiters: { trigger: string; resolve(run: RunStatus): void }[] = [];
-  cleanups.push(async () => {
+  onCleanup(async () => {
     await store.close();
     await db.close();
     dir.remove();
@@ -283,7 +268,7 @@ describe('cut-offs across replicas', () => {
     // Port 1 on loopback: nothing listens there.
     const unreachable = parseStateUrl('postgres://mergekey:s3cret-pw@127.0.0.1:1/mergekey');
     const db = sharedDb(openPool(unreachable, { connectTimeout: 2 }), unreachable);
-    cleanups.push(async () => {
+    onCleanup(async () => {
       await store.close();
       await db.close();
       dir.remove();
@@ -306,7 +291,7 @@ describe('replicas following each other', () => {
   async function following(r: Replica): Promise<ReconcileLoop> {
     const loop = new ReconcileLoop({ reconciler: r.reconciler, pollMs: 0, minIntervalMs: 0 });
     const stop = await followReplicas(configHead(r.db), { applied: () => r.store.sync.appliedCommit()?.commit, trigger: (reason) => void loop.trigger(reason) });
-    cleanups.push(async () => {
+    onCleanup(async () => {
       await stop();
       await loop.stop();
     });

@@ -5,36 +5,26 @@
 // throws nothing.
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { openPool, parseStateUrl } from '../store/postgres/connect.ts';
 import { connectSharedDb, type SharedDb } from '../store/postgres/db.ts';
 import { migrate } from '../store/postgres/migrate.ts';
-import { startPostgres, type PostgresCluster } from '../../test/support/postgres.ts';
+import { startPostgres } from '../../test/support/postgres.ts';
+import { sharedDatabases } from '../../test/support/shared-db.ts';
 import type { PeerMessage } from './ipc.ts';
 import { openReplicaPeers, type ReplicaPeers } from './replica-peers.ts';
 
 const silent = pino({ level: 'silent' });
-let cluster: PostgresCluster;
-const closing: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  cluster = await startPostgres();
-});
-afterAll(() => cluster?.stop());
-afterEach(async () => {
-  for (const close of closing.splice(0).reverse()) await close();
-});
+const pg = sharedDatabases();
+const { onCleanup } = pg;
 
 async function replicas(): Promise<[ReplicaPeers, ReplicaPeers]> {
-  const url = await cluster.createDatabase();
-  const migrating = openPool(parseStateUrl(url), { max: 1 });
-  await migrate(migrating);
-  await migrating.end();
+  const { url } = await pg.freshDatabase();
   const open = async () => {
     const db: SharedDb = await connectSharedDb(url, { max: 2 });
-    closing.push(() => db.close());
+    onCleanup(() => db.close());
     const peers = await openReplicaPeers(db, silent);
-    closing.push(() => peers.close());
+    onCleanup(() => peers.close());
     return peers;
   };
   return [await open(), await open()];
@@ -66,11 +56,11 @@ describe('replica peers', () => {
       await migrate(migrating);
       await migrating.end();
       const db = await connectSharedDb(url, { max: 1, connectTimeout: 2 });
-      closing.push(() => db.close());
+      onCleanup(() => db.close());
       const lines: string[] = [];
       const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _encoding, done) => void (lines.push(chunk.toString()), done()) }));
       const peers = await openReplicaPeers(db, logger);
-      closing.push(() => peers.close());
+      onCleanup(() => peers.close());
       await own.stop();
       for (let i = 0; i < 3; i++) {
         peers.publish('oauth-throttles', { requests: [{ key: 'app', count: 1, perMinute: 10 }] });

@@ -5,30 +5,20 @@
 // bound of throttle-sharing.ts in a burst), failed client authentications on one count on the
 // other, and a replica does not count its own events a second time when NOTIFY echoes them.
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { basicAuthorization } from '../oauth/basic.ts';
 import type { SharedHits, ThrottleSharing } from '../oauth/plugin.ts';
 import { connectSharedDb } from '../store/postgres/db.ts';
-import { openPool, parseStateUrl } from '../store/postgres/connect.ts';
-import { migrate } from '../store/postgres/migrate.ts';
 import { postForm, startTestServer, type RawResponse, type TestClient, type TestServer } from '../../test/support/oauth-server.ts';
-import { startPostgres, type PostgresCluster } from '../../test/support/postgres.ts';
+import { sharedDatabases } from '../../test/support/shared-db.ts';
 import { openReplicaPeers } from './replica-peers.ts';
 import { throttleSharingWith } from './start.ts';
 
 const PER_MINUTE = 10;
 const silent = pino({ level: 'silent' });
 
-let cluster: PostgresCluster;
-const closing: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  cluster = await startPostgres();
-});
-afterAll(() => cluster?.stop());
-afterEach(async () => {
-  for (const close of closing.splice(0).reverse()) await close();
-});
+const pg = sharedDatabases();
+const { onCleanup } = pg;
 
 /** One replica's side: where it answers, and the events of each throttle it heard from the other. */
 interface Replica {
@@ -41,24 +31,21 @@ interface Replica {
  * and an application on a plan of PER_MINUTE token requests per minute.
  */
 async function twoReplicas(options: { clientAuthFailuresPerMinute?: number } = {}): Promise<{ a: Replica; b: Replica; app: TestClient; server: TestServer }> {
-  const url = await cluster.createDatabase();
-  const migrating = openPool(parseStateUrl(url), { max: 1 });
-  await migrate(migrating);
-  await migrating.end();
+  const { url } = await pg.freshDatabase();
   const sides = [];
   for (let i = 0; i < 2; i++) {
     const db = await connectSharedDb(url, { max: 2 });
-    closing.push(() => db.close());
+    onCleanup(() => db.close());
     const peers = await openReplicaPeers(db, silent);
-    closing.push(() => peers.close());
+    onCleanup(() => peers.close());
     const heard: Record<string, number> = {};
     sides.push({ sharing: counting(throttleSharingWith(peers), heard), heard });
   }
   const fixed = Date.now();
   const server = await startTestServer(options, { throttleSharing: sides[0]!.sharing, clock: () => fixed });
-  closing.push(() => server.close());
+  onCleanup(() => server.close());
   const other = await server.another({ throttleSharing: sides[1]!.sharing });
-  closing.push(() => other.close());
+  onCleanup(() => other.close());
   const plan = server.raw.plans.get('standard')!;
   await server.raw.plans.put('ten', { ...plan, name: 'ten', path: 'plans/ten.yaml', spec: { ...plan.spec, tokenRequestsPerMinute: PER_MINUTE } });
   const app = await server.addApp('metered', { plan: 'ten' });

@@ -6,35 +6,27 @@
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resolveServeConfig } from '../config/defaults.ts';
 import { handlesOf } from '../store/handles.ts';
 import { cutOffs } from '../store/token-state.ts';
-import { startPostgres, type PostgresCluster } from '../../test/support/postgres.ts';
+import { sharedDatabases } from '../../test/support/shared-db.ts';
 import { tempDir } from '../../test/support/reconcile.ts';
 import { serverDeps, startTestServer, TEST_ISSUER, waitFor } from '../../test/support/server.ts';
 import { startServer } from './start.ts';
 
-let cluster: PostgresCluster;
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-
-beforeAll(async () => {
-  cluster = await startPostgres();
-});
-afterAll(() => cluster?.stop());
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const pg = sharedDatabases();
+const { onCleanup } = pg;
 
 const quiet = () => new Writable({ write: (_chunk, _encoding, done) => done() });
 
 describe('replicas of mergekey serve --state postgres://…', () => {
   it('apply a commit one of them applied, at once and with the same cut-offs, though neither polls', async () => {
-    const state = await cluster.createDatabase();
+    const state = await pg.cluster.createDatabase();
     const a = await startTestServer({ flags: { state, migrate: 'true', 'log-level': 'silent' } });
-    cleanups.push(() => a.stop());
+    onCleanup(() => a.stop());
     const dir = tempDir();
-    cleanups.push(() => dir.remove());
+    onCleanup(() => dir.remove());
     const data = join(dir.path, 'data');
     // The same keys (not the store's identity: each replica's store is its own).
     cpSync(join(a.dataDir, 'keys'), join(data, 'keys'), { recursive: true, filter: (source) => !source.endsWith('store.id') });
@@ -42,7 +34,7 @@ describe('replicas of mergekey serve --state postgres://…', () => {
       resolveServeConfig({ repo: a.repo.path, data, port: '0', 'admin-port': '0', poll: '0', issuer: TEST_ISSUER, workers: '1', 'log-level': 'silent', state }, {}),
       { ...serverDeps, logDestination: quiet() },
     );
-    cleanups.push(() => b.close());
+    onCleanup(() => b.close());
     await b.initialSync;
     const applied = (server: { store: typeof b.store }) => server.store.sync.appliedCommit()?.commit;
     expect(applied(b)).toBe(applied(a.server));
@@ -57,6 +49,6 @@ describe('replicas of mergekey serve --state postgres://…', () => {
     expect([cutsB.generation(), cutsB.application('billing')]).toEqual([cutsA.generation(), cutsA.application('billing')]);
     // Counted once, in the shared database, which holds the head they both applied.
     const database = new URL(state).pathname.slice(1);
-    expect(await cluster.psql('SELECT value, head_commit FROM cut_off_generation', database)).toBe(`${cutsA.generation()}|${deactivation}\n`);
+    expect(await pg.cluster.psql('SELECT value, head_commit FROM cut_off_generation', database)).toBe(`${cutsA.generation()}|${deactivation}\n`);
   });
 });

@@ -7,22 +7,13 @@
 // unreachable server, a malformed URL) is refused with a message that names the server and never
 // the password.
 import { request } from 'node:http';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type PostgresCluster } from '../../test/support/postgres.ts';
+import { describe, expect, it } from 'vitest';
+import { sharedDatabases } from '../../test/support/shared-db.ts';
 import { sealedRepo, serveChild, type SealedRepo, type ServeChild } from '../../test/support/serve-child.ts';
-import { openPool, parseStateUrl } from '../store/postgres/connect.ts';
-import { knownMigrations, migrate } from '../store/postgres/migrate.ts';
+import { knownMigrations } from '../store/postgres/migrate.ts';
 
-let cluster: PostgresCluster;
-const cleanups: (() => unknown)[] = [];
-
-beforeAll(async () => {
-  cluster = await startPostgres();
-});
-afterAll(() => cluster?.stop());
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const pg = sharedDatabases();
+const { onCleanup } = pg;
 
 interface Answer {
   status: number;
@@ -68,9 +59,9 @@ async function allAnswer(ask: () => Promise<Answer>, status: number, n: number, 
 /** A sealed repository and a `mergekey serve --state <url> …` child on it. */
 async function serving(state: string, extra: string[]): Promise<{ f: SealedRepo; server: ServeChild }> {
   const f = await sealedRepo();
-  cleanups.push(() => f.remove());
+  onCleanup(() => f.remove());
   const server = serveChild(['--repo', f.repo.path, '--data', f.data, '--port', '0', '--poll', '0', ...extra], { MERGEKEY_STATE: state });
-  cleanups.push(() => server.stop());
+  onCleanup(() => server.stop());
   return { f, server };
 }
 
@@ -107,15 +98,15 @@ const accessToken = (answer: Answer) => (answer.body as { access_token: string }
 
 describe('mergekey serve --state postgres://…', () => {
   it('migrates with --migrate and issues, introspects and revokes tokens', { timeout: 120_000 }, async () => {
-    const url = await cluster.createDatabase();
+    const url = await pg.cluster.createDatabase();
     const { f, server } = await serving(url, ['--migrate', '--workers', '1']);
     const served = await server.url();
     const adminUrl = await server.adminUrl();
     expect(await allAnswer(() => call(`${adminUrl}/readyz`), 200, 1)).toBe(true);
     const database = new URL(url).pathname.slice(1);
-    expect(await cluster.psql('SELECT max(version) FROM schema_migrations', database)).toBe(`${knownMigrations().length}\n`);
+    expect(await pg.cluster.psql('SELECT max(version) FROM schema_migrations', database)).toBe(`${knownMigrations().length}\n`);
     // The signing keyring the server made at start is the shared one, its private keys encrypted.
-    expect(await cluster.psql("SELECT jsonb_array_length(keyring->'keys') > 0 FROM signing_keyring", database)).toBe('t\n');
+    expect(await pg.cluster.psql("SELECT jsonb_array_length(keyring->'keys') > 0 FROM signing_keyring", database)).toBe('t\n');
 
     const client = clientCalls(f, served);
     const issued = await client.token();
@@ -124,7 +115,7 @@ describe('mergekey serve --state postgres://…', () => {
     const jti = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { jti: string }).jti;
     // The token's record is a row of the shared database, not of the data directory (records are
     // written in batches, so it may take a moment).
-    const record = () => cluster.psql(`SELECT app, client_id FROM access_tokens WHERE jti = '${jti}'`, database);
+    const record = () => pg.cluster.psql(`SELECT app, client_id FROM access_tokens WHERE jti = '${jti}'`, database);
     let row = await record();
     for (let tries = 0; row === '' && tries < 200; tries++) row = await record();
     expect(row).toBe(`billing|${f.clients.billing!.clientId}\n`);
@@ -132,14 +123,14 @@ describe('mergekey serve --state postgres://…', () => {
     expect((await client.revoke(token)).status).toBe(200);
     expect((await client.introspect(token)).body).toEqual({ active: false });
     // Revoked: a tombstone in its place.
-    expect(await cluster.psql(`SELECT app FROM revoked_access_tokens WHERE jti = '${jti}'`, database)).toBe('billing\n');
+    expect(await pg.cluster.psql(`SELECT app FROM revoked_access_tokens WHERE jti = '${jti}'`, database)).toBe('billing\n');
     expect(await record()).toBe('');
     expect(await server.stop()).toBe(0);
-    expect(server.lines.join('\n')).not.toContain(cluster.password);
+    expect(server.lines.join('\n')).not.toContain(pg.cluster.password);
   });
 
   it('fails closed while PostgreSQL is down, keeps metadata and JWKS, and recovers without a restart (--workers 2)', { timeout: 180_000 }, async () => {
-    const url = await cluster.createDatabase();
+    const url = await pg.cluster.createDatabase();
     const { f, server } = await serving(url, ['--migrate', '--workers', '2']);
     const served = await server.url();
     const adminUrl = await server.adminUrl();
@@ -156,14 +147,14 @@ describe('mergekey serve --state postgres://…', () => {
     expect((await portalPage()).status).toBe(200);
     const pids = server.lines.filter((line) => /serving on|\(pid \d+\) serving/.test(line)).length;
 
-    await cluster.stopServer();
+    await pg.cluster.stopServer();
     let restarted = false;
-    cleanups.push(() => (restarted ? undefined : cluster.startServer()));
+    onCleanup(() => (restarted ? undefined : pg.cluster.startServer()));
     // Readiness follows within the probe's period, whichever worker's pool noticed first.
     expect(await allAnswer(ready, 503, 1)).toBe(true);
     const notReady = await ready();
-    expect(notReady.body).toEqual({ ready: false, message: expect.stringMatching(new RegExp(`^cannot reach PostgreSQL at 127\\.0\\.0\\.1:${cluster.port}: `)) });
-    expect(JSON.stringify(notReady.body)).not.toContain(cluster.password);
+    expect(notReady.body).toEqual({ ready: false, message: expect.stringMatching(new RegExp(`^cannot reach PostgreSQL at 127\\.0\\.0\\.1:${pg.cluster.port}: `)) });
+    expect(JSON.stringify(notReady.body)).not.toContain(pg.cluster.password);
     // A client_credentials grant writes its token's record after answering (in a batch, as on
     // LMDB), so a worker whose pool has not yet met the outage, neither in a request nor in its
     // probe (once a second), still issues; from then on every worker refuses until it ends.
@@ -190,7 +181,7 @@ describe('mergekey serve --state postgres://…', () => {
     expect(jwks.status).toBe(200);
     expect((jwks.body as { keys: unknown[] }).keys.length).toBeGreaterThan(0);
 
-    await cluster.startServer();
+    await pg.cluster.startServer();
     restarted = true;
     expect(await allAnswer(ready, 200, 1)).toBe(true);
     expect(await allAnswer(() => client.token(), 200, 4)).toBe(true);
@@ -207,13 +198,13 @@ describe('mergekey serve --state postgres://…', () => {
     expect(server.proc.exitCode).toBeNull();
     expect(server.lines.filter((line) => /serving on|\(pid \d+\) serving/.test(line)).length).toBe(pids);
     expect(server.lines.filter((line) => /exited with|Unhandled|uncaught/i.test(line))).toEqual([]);
-    expect(server.lines.join('\n')).not.toContain(cluster.password);
+    expect(server.lines.join('\n')).not.toContain(pg.cluster.password);
   });
 });
 
 describe('mergekey serve --state postgres://… when PostgreSQL stops answering', () => {
   it('answers 503 instead of hanging, and serves again once it answers', { timeout: 120_000 }, async () => {
-    const url = await cluster.createDatabase();
+    const url = await pg.cluster.createDatabase();
     const { f, server } = await serving(url, ['--migrate', '--workers', '1']);
     const served = await server.url();
     const adminUrl = await server.adminUrl();
@@ -222,9 +213,9 @@ describe('mergekey serve --state postgres://… when PostgreSQL stops answering'
     const issued = await client.token();
     expect(issued.status).toBe(200);
 
-    await cluster.pauseServer();
+    await pg.cluster.pauseServer();
     let resumed = false;
-    cleanups.push(() => (resumed ? undefined : cluster.resumeServer()));
+    onCleanup(() => (resumed ? undefined : pg.cluster.resumeServer()));
     // Open connections wait on a frozen backend, new ones on a frozen postmaster: both give up
     // within the bounds (postgres/db.ts), and the request fails closed.
     const refused = await client.introspect(accessToken(issued));
@@ -232,7 +223,7 @@ describe('mergekey serve --state postgres://… when PostgreSQL stops answering'
     const notReady = await call(`${adminUrl}/readyz`);
     expect(notReady.status).toBe(503);
 
-    await cluster.resumeServer();
+    await pg.cluster.resumeServer();
     resumed = true;
     expect(await allAnswer(() => call(`${adminUrl}/readyz`), 200, 1)).toBe(true);
     expect((await client.introspect(accessToken(issued))).body).toMatchObject({ active: true });
@@ -249,13 +240,9 @@ describe('mergekey serve --state postgres://… refuses to start', () => {
   }
 
   it('on a schema newer than it knows, before anything listens', { timeout: 60_000 }, async () => {
-    const url = await cluster.createDatabase();
-    const database = new URL(url).pathname.slice(1);
-    const sql = openPool(parseStateUrl(url), { max: 1 });
-    await migrate(sql);
-    await sql.end();
+    const { url, name: database } = await pg.freshDatabase();
     const next = knownMigrations().length + 1;
-    await cluster.psql(`INSERT INTO schema_migrations (version, name, checksum) VALUES (${next}, '00${next}-future', 'x')`, database);
+    await pg.cluster.psql(`INSERT INTO schema_migrations (version, name, checksum) VALUES (${next}, '00${next}-future', 'x')`, database);
     const { code, output } = await refusedStart(url);
     expect(code).toBe(1);
     expect(output).toContain(`the database's schema is at version ${next}, newer than this Mergekey knows (version ${next - 1}): run a Mergekey release that knows it`);
@@ -263,18 +250,18 @@ describe('mergekey serve --state postgres://… refuses to start', () => {
   });
 
   it('on a schema it was not migrated to (no --migrate)', { timeout: 60_000 }, async () => {
-    const { code, output } = await refusedStart(await cluster.createDatabase());
+    const { code, output } = await refusedStart(await pg.cluster.createDatabase());
     expect(code).toBe(1);
     expect(output).toContain("the database's schema is at version 0, older than this Mergekey needs");
     expect(output).toContain('Start with --migrate, or run `mergekey db migrate` first.');
   });
 
   it('on a wrong password, without printing it', { timeout: 60_000 }, async () => {
-    const url = new URL(await cluster.createDatabase());
+    const url = new URL(await pg.cluster.createDatabase());
     url.password = 'wrong-password-s3cret';
     const { code, output } = await refusedStart(url.href);
     expect(code).toBe(1);
-    expect(output).toContain(`PostgreSQL at 127.0.0.1:${cluster.port} refused the credentials`);
+    expect(output).toContain(`PostgreSQL at 127.0.0.1:${pg.cluster.port} refused the credentials`);
     expect(output).not.toContain('wrong-password-s3cret');
   });
 

@@ -87,8 +87,8 @@ async function runBinary(bin: string, name: string, args: string[]): Promise<str
   }
 }
 
-/** A port free on 127.0.0.1 now (the kernel's choice). */
-function freePort(): Promise<number> {
+/** A port free on 127.0.0.1 now (the kernel's choice): taken and released, so nothing listens on it. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

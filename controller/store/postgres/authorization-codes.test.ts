@@ -2,58 +2,29 @@
 // (sweeping, LMDB's own, stays in ../authorization-codes.test.ts). Then, against a real server
 // (test/support/postgres.ts), what only a shared database can show: one code redeemed through two
 // pools (two replicas) at once, and a server that cannot be reached.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type PostgresCluster } from '../../../test/support/postgres.ts';
+import { describe, expect, it } from 'vitest';
+import { sharedDatabases } from '../../../test/support/shared-db.ts';
 import { authorizationCodeId, authorizationCodes, type AuthorizationCodeRecord, type AuthorizationCodes } from '../authorization-codes.ts';
 import { StoreError } from '../errors.ts';
-import { openHandles } from '../handles.ts';
 import { cutOffs, tokenState, type AccessTokenRecord, type FamilyRecord, type RefreshTokenRecord, type TokenState } from '../token-state.ts';
 import { postgresAuthorizationCodes } from './authorization-codes.ts';
 import { openPool, parseStateUrl } from './connect.ts';
-import { connectSharedDb, sharedDb, type SharedDb } from './db.ts';
-import { migrate } from './migrate.ts';
+import { sharedDb, type SharedDb } from './db.ts';
 import { postgresTokenState } from './token-state.ts';
 
-let cluster: PostgresCluster;
-const cleanups: (() => Promise<void> | void)[] = [];
-
-beforeAll(async () => {
-  cluster = await startPostgres();
-});
-afterAll(() => cluster?.stop());
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function replicaStore() {
-  const dir = mkdtempSync(join(tmpdir(), 'mergekey-pg-codes-'));
-  const store = openHandles(dir);
-  cleanups.push(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return store;
-}
+const pg = sharedDatabases();
+const { onCleanup } = pg;
 
 /** A fresh migrated database and `pools` SharedDbs on it, as that many replicas would open. */
 async function sharedDatabase(pools = 1): Promise<SharedDb[]> {
-  const url = await cluster.createDatabase();
-  const setup = openPool(parseStateUrl(url));
-  await migrate(setup);
-  await setup.end();
-  const dbs = await Promise.all(Array.from({ length: pools }, () => connectSharedDb(url)));
-  cleanups.push(() => Promise.all(dbs.map((db) => db.close())).then(() => undefined));
-  return dbs;
+  return (await pg.freshDatabase()).replicas(pools);
 }
 
 const implementations: { name: string; open(): Promise<{ codes: AuthorizationCodes; tokens: TokenState }> }[] = [
   {
     name: 'LMDB',
     async open() {
-      const store = replicaStore();
+      const store = pg.lmdbStore();
       return { codes: authorizationCodes(store), tokens: tokenState(store) };
     },
   },
@@ -61,7 +32,7 @@ const implementations: { name: string; open(): Promise<{ codes: AuthorizationCod
     name: 'PostgreSQL',
     async open() {
       const [db] = await sharedDatabase();
-      return { codes: postgresAuthorizationCodes(db!), tokens: postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()) }) };
+      return { codes: postgresAuthorizationCodes(db!), tokens: postgresTokenState(db!, { cutOffs: cutOffs(pg.lmdbStore()) }) };
     },
   },
 ];
@@ -168,7 +139,7 @@ describe.each(implementations)('authorization codes on $name', ({ open }) => {
 describe('authorization codes on PostgreSQL shared by replicas', () => {
   it('redeem a code exactly once among 20 concurrent attempts through two pools; the replays revoke the winner\'s grant', async () => {
     const dbs = await sharedDatabase(2);
-    const store = replicaStore();
+    const store = pg.lmdbStore();
     const [one, two] = dbs.map(postgresAuthorizationCodes);
     const tokens = postgresTokenState(dbs[0]!, { cutOffs: cutOffs(store) });
     await one!.issue(code('x'));
@@ -186,7 +157,7 @@ describe('authorization codes on PostgreSQL shared by replicas', () => {
   it('reject every operation with store.unreachable when the server cannot be reached, and say so', async () => {
     const url = parseStateUrl('postgres://mergekey:secret-pw@127.0.0.1:1/mergekey');
     const db = sharedDb(openPool(url, { connectTimeout: 5 }), url);
-    cleanups.push(() => db.close());
+    onCleanup(() => db.close());
     const codes = postgresAuthorizationCodes(db);
     const id = authorizationCodeId('x');
     for (const operation of [() => codes.issue(code('x')), () => codes.find(id), () => codes.redeem(id, 1010, 'web', grant(1)), () => codes.revokeIssued(id, 1010), () => codes.forgetUnredeemed('user:alice', 'web')]) {

@@ -1,53 +1,30 @@
 // Remembered consents on PostgreSQL behave as on LMDB: the same cases against both implementations
 // (the LMDB-only one, a record of another version, stays in ../consents.test.ts), against a real
 // server (test/support/postgres.ts).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type PostgresCluster } from '../../../test/support/postgres.ts';
+import { describe, expect, it } from 'vitest';
+import { sharedDatabases } from '../../../test/support/shared-db.ts';
 import { CONSENT_VERSION, consentStore, type Consents } from '../consents.ts';
 import { StoreError } from '../errors.ts';
-import { openHandles } from '../handles.ts';
 import { openPool, parseStateUrl } from './connect.ts';
 import { postgresConsents } from './consents.ts';
-import { connectSharedDb, sharedDb } from './db.ts';
-import { migrate } from './migrate.ts';
+import { sharedDb } from './db.ts';
 
-let cluster: PostgresCluster;
-const cleanups: (() => Promise<void> | void)[] = [];
-
-beforeAll(async () => {
-  cluster = await startPostgres();
-});
-afterAll(() => cluster?.stop());
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const pg = sharedDatabases();
+const { onCleanup } = pg;
 
 const implementations: { name: string; open(): Promise<Consents> }[] = [
   {
     name: 'LMDB',
     async open() {
-      const dir = mkdtempSync(join(tmpdir(), 'mergekey-pg-consents-'));
-      const store = openHandles(dir);
-      cleanups.push(async () => {
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
-      });
+      const store = pg.lmdbStore();
       return consentStore(store);
     },
   },
   {
     name: 'PostgreSQL',
     async open() {
-      const url = await cluster.createDatabase();
-      const setup = openPool(parseStateUrl(url));
-      await migrate(setup);
-      await setup.end();
-      const db = await connectSharedDb(url);
-      cleanups.push(() => db.close());
-      return postgresConsents(db);
+      const [db] = await (await pg.freshDatabase()).replicas();
+      return postgresConsents(db!);
     },
   },
 ];
@@ -101,7 +78,7 @@ describe('remembered consents on PostgreSQL', () => {
     // Port 1 on loopback: nothing listens there.
     const url = parseStateUrl('postgres://mergekey:secret-pw@127.0.0.1:1/mergekey');
     const db = sharedDb(openPool(url, { connectTimeout: 5 }), url);
-    cleanups.push(() => db.close());
+    onCleanup(() => db.close());
     const consents = postgresConsents(db);
     for (const operation of [() => consents.get('alice', 'billing'), () => consents.grant('alice', 'billing', ['openid'], at, 0), () => consents.list('alice'), () => consents.withdraw('alice', 'billing')]) {
       const error = await operation().then(() => undefined, (err: unknown) => err);

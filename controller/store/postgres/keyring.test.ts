@@ -3,42 +3,17 @@
 // over separate pools, a ring with a private key in the clear is never written, and an unreachable
 // server is a StoreError that leaves the ring as it was. The rotation itself, across two replicas'
 // SigningKeys, is in controller/oauth/signing-keys-replicas.test.ts.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type PostgresCluster } from '../../../test/support/postgres.ts';
+import { describe, expect, it } from 'vitest';
+import { freePort } from '../../../test/support/postgres.ts';
+import { sharedDatabases } from '../../../test/support/shared-db.ts';
 import { StoreError } from '../errors.ts';
-import { openHandles } from '../handles.ts';
 import { keyringStore, type Keyring, type KeyringStore } from '../keyring.ts';
 import { openPool, parseStateUrl } from './connect.ts';
-import { sharedDb, type SharedDb } from './db.ts';
+import { sharedDb } from './db.ts';
 import { postgresKeyring } from './keyring.ts';
-import { migrate } from './migrate.ts';
 
-let cluster: PostgresCluster;
-const cleanups: (() => Promise<void> | void)[] = [];
-
-beforeAll(async () => {
-  cluster = await startPostgres();
-});
-afterAll(() => cluster?.stop());
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-/** A migrated database of its own, and a way to open more pools (replicas) on it. */
-async function freshDatabase(): Promise<{ url: string; connect: () => SharedDb }> {
-  const url = await cluster.createDatabase();
-  const connect = () => {
-    const db = sharedDb(openPool(parseStateUrl(url)), parseStateUrl(url));
-    cleanups.push(() => db.close());
-    return db;
-  };
-  await migrate(connect().sql);
-  return { url, connect };
-}
+const pg = sharedDatabases();
+const { onCleanup } = pg;
 
 const ring = (version: number, kid = `k${version}`): Keyring => ({
   v: 1,
@@ -48,15 +23,10 @@ const ring = (version: number, kid = `k${version}`): Keyring => ({
 
 const backends: [string, () => Promise<KeyringStore>][] = [
   ['LMDB', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mergekey-keyring-'));
-    const handles = openHandles(dir);
-    cleanups.push(async () => {
-      await handles.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const handles = pg.lmdbStore();
     return keyringStore(handles);
   }],
-  ['PostgreSQL', async () => postgresKeyring((await freshDatabase()).connect())],
+  ['PostgreSQL', async () => postgresKeyring((await pg.freshDatabase()).connect())],
 ];
 
 describe.each(backends)('the keyring store on %s', (_name, open) => {
@@ -73,7 +43,7 @@ describe.each(backends)('the keyring store on %s', (_name, open) => {
 
 describe('the keyring on PostgreSQL', () => {
   it('lets exactly one of several replicas (separate pools) replace a version, and all read the winner', async () => {
-    const { connect } = await freshDatabase();
+    const { connect } = await pg.freshDatabase();
     const replicas = Array.from({ length: 6 }, () => postgresKeyring(connect()));
     const first = await Promise.all(replicas.map((replica, i) => replica.replaceKeyring(undefined, ring(1, `first-${i}`))));
     expect(first.filter(Boolean)).toHaveLength(1);
@@ -84,46 +54,33 @@ describe('the keyring on PostgreSQL', () => {
   });
 
   it('never sends a private key in the clear, and the table refuses one written around it', async () => {
-    const { url, connect } = await freshDatabase();
+    const { name, connect } = await pg.freshDatabase();
     const keyring = postgresKeyring(connect());
     await keyring.replaceKeyring(undefined, ring(1));
     const clear: Keyring = { ...ring(2), keys: [{ ...ring(2).keys[0]!, sealedPrivateJwk: undefined, privateJwk: { kty: 'EC', d: 'secret-scalar' } } as never] };
     await expect(keyring.replaceKeyring(1, clear)).rejects.toThrow(/signing key k2 is not sealed/);
-    const name = new URL(url).pathname.slice(1);
-    await expect(cluster.psql(`UPDATE signing_keyring SET version = 2, keyring = '${JSON.stringify(clear)}'`, name)).rejects.toThrow(/signing_keyring_keyring_check/);
+    await expect(pg.cluster.psql(`UPDATE signing_keyring SET version = 2, keyring = '${JSON.stringify(clear)}'`, name)).rejects.toThrow(/signing_keyring_keyring_check/);
     expect(await keyring.keyring()).toEqual(ring(1));
-    expect(await cluster.psql('SELECT keyring::text FROM signing_keyring', name)).not.toContain('secret-scalar');
+    expect(await pg.cluster.psql('SELECT keyring::text FROM signing_keyring', name)).not.toContain('secret-scalar');
   });
 
   it('reports an unreachable server as store.unreachable and writes nothing', async () => {
-    const { connect } = await freshDatabase();
+    const { connect } = await pg.freshDatabase();
     const keyring = postgresKeyring(connect());
     await keyring.replaceKeyring(undefined, ring(1));
-    const url = parseStateUrl(cluster.url('postgres'));
-    url.port = String(await closedPort());
+    const url = parseStateUrl(pg.cluster.url('postgres'));
+    url.port = String(await freePort());
     const down = sharedDb(openPool(url, { connectTimeout: 2 }), url);
-    cleanups.push(() => down.close());
+    onCleanup(() => down.close());
     const unreachable = postgresKeyring(down);
 
     for (const call of [unreachable.keyring(), unreachable.replaceKeyring(1, ring(2))]) {
       const error = await call.then(() => undefined, (err: unknown) => err);
       expect(error).toBeInstanceOf(StoreError);
       expect((error as StoreError).code).toBe('store.unreachable');
-      expect((error as StoreError).message).not.toContain(cluster.password);
+      expect((error as StoreError).message).not.toContain(pg.cluster.password);
     }
     expect(down.unavailable()).toMatch(/cannot reach PostgreSQL at 127\.0\.0\.1:\d+/);
     expect(await keyring.keyring()).toEqual(ring(1));
   });
 });
-
-/** A loopback port nothing listens on: taken from the kernel and released. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}

@@ -5,8 +5,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type PostgresCluster } from '../../../test/support/postgres.ts';
+import { describe, expect, it } from 'vitest';
+import { sharedDatabases } from '../../../test/support/shared-db.ts';
 import { StoreError } from '../errors.ts';
 import { openPool, parseStateUrl, type Sql } from './connect.ts';
 import { knownMigrations, migrate, requireSchema, schemaVersion } from './migrate.ts';
@@ -26,28 +26,19 @@ const TABLES = [
   'used_assertion_ids',
 ];
 
-let cluster: PostgresCluster;
-const pools: Sql[] = [];
-
-beforeAll(async () => {
-  cluster = await startPostgres();
-});
-afterAll(() => cluster?.stop());
-afterEach(async () => {
-  await Promise.all(pools.splice(0).map((sql) => sql.end()));
-});
+const pg = sharedDatabases();
 
 /** A pool on a fresh database of its own. */
 async function freshDatabase(): Promise<{ sql: Sql; name: string; url: string }> {
-  const url = await cluster.createDatabase();
+  const url = await pg.cluster.createDatabase();
   const sql = openPool(parseStateUrl(url));
-  pools.push(sql);
+  pg.onCleanup(() => sql.end());
   return { sql, name: new URL(url).pathname.slice(1), url };
 }
 
 /** The schema as the catalog describes it: every table's columns and every index, for comparing. */
 function catalog(name: string): Promise<string> {
-  return cluster.psql(
+  return pg.cluster.psql(
     `SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable FROM information_schema.columns WHERE table_schema = 'public'
      UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1`,
     name,
@@ -76,10 +67,10 @@ describe('mergekey db migrate: the versioned schema', () => {
     const { sql, name } = await freshDatabase();
     expect(await schemaVersion(sql)).toBe(0);
     expect(await migrate(sql)).toEqual({ from: 0, to: 1, applied: [{ version: 1, name: '001-token-state' }] });
-    expect((await cluster.psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", name)).trim().split('\n')).toEqual(TABLES);
+    expect((await pg.cluster.psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", name)).trim().split('\n')).toEqual(TABLES);
     const [row] = await sql`SELECT version, name, checksum FROM schema_migrations`;
     expect(row).toEqual({ version: 1, name: '001-token-state', checksum: knownMigrations()[0]!.checksum });
-    expect(await cluster.psql('SELECT value FROM cut_off_generation', name)).toBe('0\n');
+    expect(await pg.cluster.psql('SELECT value FROM cut_off_generation', name)).toBe('0\n');
     expect(await requireSchema(sql)).toBe(1);
   });
 
@@ -89,17 +80,17 @@ describe('mergekey db migrate: the versioned schema', () => {
     const before = await catalog(name);
     expect(await migrate(sql)).toEqual({ from: 1, to: 1, applied: [] });
     expect(await catalog(name)).toBe(before);
-    expect(await cluster.psql('SELECT count(*) FROM schema_migrations', name)).toBe('1\n');
+    expect(await pg.cluster.psql('SELECT count(*) FROM schema_migrations', name)).toBe('1\n');
   });
 
   it('applies each migration once when two replicas migrate at once', async () => {
     const { sql: first, name, url } = await freshDatabase();
     const second = openPool(parseStateUrl(url));
-    pools.push(second);
+    pg.onCleanup(() => second.end());
     const results = await Promise.all([migrate(first), migrate(second), migrate(first), migrate(second)]);
     expect(results.map((result) => result.applied.length).sort()).toEqual([0, 0, 0, 1]);
     expect(results.every((result) => result.to === 1)).toBe(true);
-    expect(await cluster.psql('SELECT version FROM schema_migrations', name)).toBe('1\n');
+    expect(await pg.cluster.psql('SELECT version FROM schema_migrations', name)).toBe('1\n');
   });
 
   it('rolls a failed migration back whole and keeps the version before it', async () => {
@@ -110,7 +101,7 @@ describe('mergekey db migrate: the versioned schema', () => {
       expect(error.code).toBe('store.migration-failed');
       expect(error.message).toBe('migration 002-two failed and was rolled back (the schema stays at version 1): function no_such_function() does not exist');
       expect(await schemaVersion(sql)).toBe(1);
-      expect(await cluster.psql("SELECT to_regclass('one') IS NOT NULL, to_regclass('two') IS NULL", name)).toBe('t|t\n');
+      expect(await pg.cluster.psql("SELECT to_regclass('one') IS NOT NULL, to_regclass('two') IS NULL", name)).toBe('t|t\n');
     } finally {
       rmSync(dir, { recursive: true });
     }
@@ -155,7 +146,7 @@ describe('the first migration serves the one-round-trip decisions', () => {
     const { sql, url } = await freshDatabase();
     await migrate(sql);
     const other = openPool(parseStateUrl(url));
-    pools.push(other);
+    pg.onCleanup(() => other.end());
     await sql`INSERT INTO refresh_families (app, id, sub, iat, exp) VALUES ('reports', 'f1', 'alice', 0, 2000000000)`;
     await sql`INSERT INTO refresh_tokens (app, id, client_id, sub, scope, iat, exp, family) VALUES ('reports', 'r1', 'c', 'alice', 'open', 0, 2000000000, 'f1')`;
     const rotate = (pool: Sql, next: string) => pool`

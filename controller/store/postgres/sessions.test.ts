@@ -3,42 +3,17 @@
 // shared database has to show: a session made through one pool is found, changed and ended
 // through another, and an unreachable server is a StoreError that writes nothing.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type PostgresCluster } from '../../../test/support/postgres.ts';
+import { describe, expect, it } from 'vitest';
+import { freePort } from '../../../test/support/postgres.ts';
+import { sharedDatabases } from '../../../test/support/shared-db.ts';
 import { StoreError } from '../errors.ts';
-import { openHandles } from '../handles.ts';
 import { SESSION_VERSION, sessionStore, type SessionRecord, type SessionStore } from '../sessions.ts';
 import { openPool, parseStateUrl } from './connect.ts';
-import { sharedDb, type SharedDb } from './db.ts';
-import { migrate } from './migrate.ts';
+import { sharedDb } from './db.ts';
 import { postgresSessions } from './sessions.ts';
 
-let cluster: PostgresCluster;
-const cleanups: (() => Promise<void> | void)[] = [];
-
-beforeAll(async () => {
-  cluster = await startPostgres();
-});
-afterAll(() => cluster?.stop());
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-/** A migrated database of its own, and a way to open more pools (replicas) on it. */
-async function freshDatabase(): Promise<{ name: string; connect: () => SharedDb }> {
-  const url = await cluster.createDatabase();
-  const connect = () => {
-    const db = sharedDb(openPool(parseStateUrl(url)), parseStateUrl(url));
-    cleanups.push(() => db.close());
-    return db;
-  };
-  await migrate(connect().sql);
-  return { name: new URL(url).pathname.slice(1), connect };
-}
+const pg = sharedDatabases();
+const { onCleanup } = pg;
 
 const AT = Date.parse('2025-06-01T12:00:00Z');
 const IDLE_MS = 30 * 60_000;
@@ -57,17 +32,12 @@ interface Backend {
 
 const backends: [string, () => Promise<Backend>][] = [
   ['LMDB', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mergekey-sessions-'));
-    const handles = openHandles(dir);
-    cleanups.push(async () => {
-      await handles.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const handles = pg.lmdbStore();
     return { sessions: sessionStore(handles), keys: async () => [...handles.sessions.getKeys()].map(String).sort() };
   }],
   ['PostgreSQL', async () => {
-    const { name, connect } = await freshDatabase();
-    const keys = async () => (await cluster.psql('SELECT id FROM portal_sessions ORDER BY id', name)).split('\n').filter(Boolean);
+    const { name, connect } = await pg.freshDatabase();
+    const keys = async () => (await pg.cluster.psql('SELECT id FROM portal_sessions ORDER BY id', name)).split('\n').filter(Boolean);
     return { sessions: postgresSessions(connect()), keys };
   }],
 ];
@@ -134,7 +104,7 @@ describe.each(backends)('portal sessions on %s', (_name, open) => {
 
 describe('portal sessions on PostgreSQL', () => {
   it('made through one replica are found, changed and ended through another', async () => {
-    const { connect } = await freshDatabase();
+    const { connect } = await pg.freshDatabase();
     const [a, b] = [postgresSessions(connect()), postgresSessions(connect())];
     const id = newId();
     await a.create(id, record('alice'), bound());
@@ -147,7 +117,7 @@ describe('portal sessions on PostgreSQL', () => {
   });
 
   it('keep the bound per user when two replicas sign the same user in at once (READ COMMITTED gives no LMDB write lock)', async () => {
-    const { connect, name } = await freshDatabase();
+    const { connect, name } = await pg.freshDatabase();
     const [a, b] = [postgresSessions(connect()), postgresSessions(connect())];
     const [older, newer] = [newId(), newId()];
     await a.create(older, record('alice', AT - 2), bound(AT, 2));
@@ -159,7 +129,7 @@ describe('portal sessions on PostgreSQL', () => {
       await held`BEGIN`;
       await held`SELECT 1 FROM portal_sessions WHERE id = ${hashOf(older)} FOR UPDATE`;
       const signIns = [a.create(newId(), record('alice'), bound(AT, 2)), b.create(newId(), record('alice'), bound(AT, 2))];
-      const waiting = async () => Number(await cluster.psql(`SELECT count(*) FROM pg_stat_activity WHERE datname = '${name}' AND wait_event_type = 'Lock'`, name));
+      const waiting = async () => Number(await pg.cluster.psql(`SELECT count(*) FROM pg_stat_activity WHERE datname = '${name}' AND wait_event_type = 'Lock'`, name));
       for (let tries = 0; tries < 500 && (await waiting()) < 2; tries++) await new Promise((resolve) => setTimeout(resolve, 10));
       expect(await waiting()).toBe(2);
       await held`COMMIT`;
@@ -167,17 +137,17 @@ describe('portal sessions on PostgreSQL', () => {
     } finally {
       held.release();
     }
-    expect(await cluster.psql("SELECT count(*) FROM portal_sessions WHERE user_name = 'alice'", name)).toBe('2\n');
+    expect(await pg.cluster.psql("SELECT count(*) FROM portal_sessions WHERE user_name = 'alice'", name)).toBe('2\n');
   });
 
   it('report an unreachable server as store.unreachable, and nothing is written', async () => {
-    const { connect, name } = await freshDatabase();
+    const { connect, name } = await pg.freshDatabase();
     const id = newId();
     await postgresSessions(connect()).create(id, record('alice'), bound());
-    const url = parseStateUrl(cluster.url(name));
-    url.port = String(await closedPort());
+    const url = parseStateUrl(pg.cluster.url(name));
+    url.port = String(await freePort());
     const down = sharedDb(openPool(url, { connectTimeout: 2 }), url);
-    cleanups.push(() => down.close());
+    onCleanup(() => down.close());
     const unreachable = postgresSessions(down);
 
     const calls = [unreachable.get(id), unreachable.create(newId(), record('bob'), bound()), unreachable.replace(id, { ...record('alice'), lastSeenAt: AT + 1 }), unreachable.delete(id), unreachable.sweep({ now: AT + 9 * 3_600_000, idleMs: IDLE_MS })];
@@ -186,18 +156,6 @@ describe('portal sessions on PostgreSQL', () => {
       expect(error).toBeInstanceOf(StoreError);
       expect((error as StoreError).code).toBe('store.unreachable');
     }
-    expect(await cluster.psql("SELECT user_name, last_seen_ms FROM portal_sessions", name)).toBe(`alice|${AT}\n`);
+    expect(await pg.cluster.psql("SELECT user_name, last_seen_ms FROM portal_sessions", name)).toBe(`alice|${AT}\n`);
   });
 });
-
-/** A loopback port nothing listens on: taken from the kernel and released. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}

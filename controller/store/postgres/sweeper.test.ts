@@ -4,38 +4,17 @@
 // while holding it holds nothing; an unreachable server is a StoreError and deletes nothing.
 // (Rows are written with SQL: the PostgreSQL token state is another module's, and this one needs
 // only the tables.)
-import { createServer } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type PostgresCluster } from '../../../test/support/postgres.ts';
+import { describe, expect, it } from 'vitest';
+import { freePort } from '../../../test/support/postgres.ts';
+import { sharedDatabases } from '../../../test/support/shared-db.ts';
 import { StoreError } from '../errors.ts';
 import type { ExpiringDb } from '../sweeper.ts';
 import { openPool, parseStateUrl } from './connect.ts';
 import { sharedDb, type SharedDb } from './db.ts';
-import { migrate } from './migrate.ts';
 import { postgresSweeper, SWEEP_LOCK } from './sweeper.ts';
 
-let cluster: PostgresCluster;
-const cleanups: (() => Promise<void> | void)[] = [];
-
-beforeAll(async () => {
-  cluster = await startPostgres();
-});
-afterAll(() => cluster?.stop());
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-/** A migrated database of its own, and a way to open more pools (replicas) on it. */
-async function freshDatabase(): Promise<{ name: string; connect: () => SharedDb }> {
-  const url = await cluster.createDatabase();
-  const connect = () => {
-    const db = sharedDb(openPool(parseStateUrl(url)), parseStateUrl(url));
-    cleanups.push(() => db.close());
-    return db;
-  };
-  await migrate(connect().sql);
-  return { name: new URL(url).pathname.slice(1), connect };
-}
+const pg = sharedDatabases();
+const { onCleanup } = pg;
 
 /**
  * Rows in every table: `expired` access tokens expiring at 1500 and 50 that live until 9000, and
@@ -77,7 +56,7 @@ async function contents(name: string): Promise<Record<string, string[]>> {
     consents: 'SELECT app FROM consents',
   };
   const result: Record<string, string[]> = {};
-  for (const [table, query] of Object.entries(tables)) result[table] = (await cluster.psql(query, name)).split('\n').filter(Boolean);
+  for (const [table, query] of Object.entries(tables)) result[table] = (await pg.cluster.psql(query, name)).split('\n').filter(Boolean);
   return result;
 }
 
@@ -93,7 +72,7 @@ const AFTER = {
 
 describe('sweeping the shared database', () => {
   it('deletes what expired in every table, a bounded batch at a time, and nothing alive', async () => {
-    const { name, connect } = await freshDatabase();
+    const { name, connect } = await pg.freshDatabase();
     const db = connect();
     await populate(db, 2500);
     const swept: [ExpiringDb, number][] = [];
@@ -114,7 +93,7 @@ describe('sweeping the shared database', () => {
   });
 
   it('lets one replica sweep at a time: a held lock stops the others, and a replica killed holding it holds nothing', async () => {
-    const { name, connect } = await freshDatabase();
+    const { name, connect } = await pg.freshDatabase();
     await populate(connect(), 3000);
     const [a, b] = [postgresSweeper(connect(), { batch: 500 }), postgresSweeper(connect(), { batch: 500 })];
 
@@ -131,7 +110,7 @@ describe('sweeping the shared database', () => {
     expect(a.backlog()).toBe(3008);
 
     // That replica is killed (its connection ends; waited for): the lock goes with its transaction.
-    expect(await cluster.psql("SELECT pg_terminate_backend(pid, 10000) FROM pg_locks WHERE locktype = 'advisory' AND granted", name)).toBe('t\n');
+    expect(await pg.cluster.psql("SELECT pg_terminate_backend(pid, 10000) FROM pg_locks WHERE locktype = 'advisory' AND granted", name)).toBe('t\n');
     held.release();
     // Its half-done batch is rolled back whole.
     expect(await contents(name)).toMatchObject({ ...BEFORE, access_tokens: ['3050 live 50'] });
@@ -143,24 +122,24 @@ describe('sweeping the shared database', () => {
   });
 
   it('runs in the background with its own clock until stopped', async () => {
-    const { name, connect } = await freshDatabase();
+    const { name, connect } = await pg.freshDatabase();
     await populate(connect(), 1200);
     let clock = 1_000_000;
     const sweeper = postgresSweeper(connect(), { batch: 500, idleMs: 1, now: () => clock });
     sweeper.start();
     clock = 2_000_000;
-    await waitUntil(async () => (await cluster.psql('SELECT count(*) FROM authorization_codes', name)) === '1\n' && (await cluster.psql('SELECT count(*) FROM access_tokens', name)) === '50\n');
+    await waitUntil(async () => (await pg.cluster.psql('SELECT count(*) FROM authorization_codes', name)) === '1\n' && (await pg.cluster.psql('SELECT count(*) FROM access_tokens', name)) === '50\n');
     await sweeper.stop();
     expect(await contents(name)).toEqual(AFTER);
   });
 
   it('reports an unreachable server as store.unreachable, deletes nothing, and keeps its loop going', async () => {
-    const { name, connect } = await freshDatabase();
+    const { name, connect } = await pg.freshDatabase();
     await populate(connect(), 10);
-    const url = parseStateUrl(cluster.url(name));
-    url.port = String(await closedPort());
+    const url = parseStateUrl(pg.cluster.url(name));
+    url.port = String(await freePort());
     const down = sharedDb(openPool(url, { connectTimeout: 2 }), url);
-    cleanups.push(() => down.close());
+    onCleanup(() => down.close());
     const errors: unknown[] = [];
     const sweeper = postgresSweeper(down, { idleMs: 1, now: () => 2_000_000, onError: (err) => errors.push(err) });
 
@@ -180,16 +159,4 @@ async function waitUntil(check: () => Promise<boolean>): Promise<void> {
     if (i > 2000) throw new Error('the sweeper did not get there');
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
-}
-
-/** A loopback port nothing listens on: taken from the kernel and released. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }

@@ -29,6 +29,7 @@
 import type { TransactionSql } from 'postgres';
 import type { ExpiringDb, SweepStats, SweeperOptions } from '../sweeper.ts';
 import { BACKLOG_COUNT_LIMIT, SWEEP_BATCH, SWEEP_IDLE_MS } from '../sweeper.ts';
+import { SweepLoop } from '../sweep-loop.ts';
 import type { SharedDb } from './db.ts';
 
 /** "mksw": the advisory lock every sweeping transaction takes. */
@@ -47,37 +48,34 @@ export class PostgresSweeper implements SweepStats {
   readonly #db: SharedDb;
   readonly #now: () => number;
   readonly #batch: number;
-  readonly #idleMs: number;
   readonly #onSwept: (db: ExpiringDb, count: number) => void;
-  readonly #onError: (error: unknown) => void;
+  // An unreachable server fails a batch whole (rolled back); the loop reports it and the next
+  // round tries again. A round sweeps, then measures for the stats.
+  readonly #loop: SweepLoop;
   /** Seconds: when the oldest row due at the last measure expired; undefined when none was due. */
   #oldestDue: number | undefined;
   #backlog = 0;
-  #running: Promise<void> | undefined;
-  #stopped = false;
-  #wake: (() => void) | undefined;
-  #timer: NodeJS.Timeout | undefined;
 
   constructor(db: SharedDb, options: PostgresSweeperOptions = {}) {
     this.#db = db;
     this.#now = options.now ?? Date.now;
     this.#batch = options.batch ?? SWEEP_BATCH;
-    this.#idleMs = options.idleMs ?? SWEEP_IDLE_MS;
     this.#onSwept = options.onSwept ?? (() => {});
-    this.#onError = options.onError ?? (() => {});
+    this.#loop = new SweepLoop(async () => {
+      const now = this.#now() / 1000;
+      await this.sweep(now);
+      await this.measure(now);
+    }, options.idleMs ?? SWEEP_IDLE_MS, options.onError ?? (() => {}));
   }
 
   /** Sweeps in the background until `stop`. */
   start(): void {
-    this.#running ??= this.#loop();
+    this.#loop.start();
   }
 
   /** Stops after the batch in flight (its transaction commits or rolls back whole). */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#wake?.();
-    await this.#running;
+    await this.#loop.stop();
   }
 
   /**
@@ -96,7 +94,7 @@ export class PostgresSweeper implements SweepStats {
         const reportedAs = REPORTED_AS[table];
         if (count > 0 && reportedAs !== undefined) this.#onSwept(reportedAs, count);
       }
-      if (fullest < this.#batch || this.#stopped) return deleted;
+      if (fullest < this.#batch || this.#loop.stopped) return deleted;
       // Let requests run between two batches.
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -164,25 +162,6 @@ export class PostgresSweeper implements SweepStats {
       authorizationCodes: authorizationCodes.length,
       portalSessions: portalSessions.length,
     };
-  }
-
-  async #loop(): Promise<void> {
-    while (!this.#stopped) {
-      try {
-        const now = this.#now() / 1000;
-        await this.sweep(now);
-        await this.measure(now);
-      } catch (error) {
-        // An unreachable server fails the batch whole (rolled back); the next round tries again.
-        this.#onError(error);
-      }
-      if (this.#stopped) return;
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        this.#timer = setTimeout(resolve, this.#idleMs);
-        this.#timer.unref();
-      });
-    }
   }
 }
 

@@ -3,53 +3,23 @@
 // shared database can show, against a real server (test/support/postgres.ts): two pools (two
 // replicas) racing on one refresh token and one assertion id, a batch of records in one round
 // trip, and a server that cannot be reached.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type PostgresCluster } from '../../../test/support/postgres.ts';
+import { describe, expect, it } from 'vitest';
+import { freePort, startPostgres } from '../../../test/support/postgres.ts';
+import { sharedDatabases, type FreshDatabase } from '../../../test/support/shared-db.ts';
 import { StoreError } from '../errors.ts';
-import { openHandles } from '../handles.ts';
 import { cutOffs, tokenState, type AccessTokenRecord, type FamilyRecord, type RefreshTokenRecord, type TokenState, type TokenStateOptions } from '../token-state.ts';
 import { openPool, parseStateUrl } from './connect.ts';
 import { connectSharedDb, sharedDb, type SharedDb } from './db.ts';
 import { migrate } from './migrate.ts';
 import { postgresTokenState } from './token-state.ts';
 
-let cluster: PostgresCluster;
-const cleanups: (() => Promise<void> | void)[] = [];
-
-beforeAll(async () => {
-  cluster = await startPostgres();
-});
-afterAll(() => cluster?.stop());
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const pg = sharedDatabases();
+const { onCleanup } = pg;
 
 /** A fresh migrated database; `pools` SharedDbs on it, as that many replicas would open. */
-async function sharedDatabase(pools = 1): Promise<{ url: string; dbs: SharedDb[]; migratedBetween: [number, number] }> {
-  const url = await cluster.createDatabase();
-  const before = Date.now();
-  const setup = openPool(parseStateUrl(url));
-  await migrate(setup);
-  await setup.end();
-  const after = Date.now();
-  const dbs = await Promise.all(Array.from({ length: pools }, () => connectSharedDb(url)));
-  cleanups.push(() => Promise.all(dbs.map((db) => db.close())).then(() => undefined));
-  return { url, dbs, migratedBetween: [before, after] };
-}
-
-/** A replica's own LMDB, for its cut-offs. */
-function replicaStore() {
-  const dir = mkdtempSync(join(tmpdir(), 'mergekey-pg-token-state-'));
-  const store = openHandles(dir);
-  cleanups.push(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return store;
+async function sharedDatabase(pools = 1): Promise<FreshDatabase & { dbs: SharedDb[] }> {
+  const fresh = await pg.freshDatabase();
+  return { ...fresh, dbs: await fresh.replicas(pools) };
 }
 
 interface Implementation {
@@ -62,7 +32,7 @@ const implementations: Implementation[] = [
   {
     name: 'LMDB',
     async open() {
-      const store = replicaStore();
+      const store = pg.lmdbStore();
       return (options) => tokenState(store, options);
     },
   },
@@ -70,7 +40,7 @@ const implementations: Implementation[] = [
     name: 'PostgreSQL',
     async open() {
       const { dbs: [db] } = await sharedDatabase();
-      const store = replicaStore();
+      const store = pg.lmdbStore();
       return (options) => postgresTokenState(db!, { cutOffs: cutOffs(store), ...options });
     },
   },
@@ -236,19 +206,10 @@ describe.each(implementations)('token state on $name', ({ open }) => {
   });
 });
 
-/** A port nothing listens on: one the OS gave a server that has closed since. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 describe('token state on PostgreSQL shared by replicas', () => {
   it('rotates a refresh token exactly once among 20 concurrent attempts through two pools, and the family ends revoked', async () => {
     const { dbs } = await sharedDatabase(2);
-    const store = replicaStore();
+    const store = pg.lmdbStore();
     const [one, two] = dbs.map((db) => postgresTokenState(db, { cutOffs: cutOffs(store) }));
     await one!.startFamily('billing', family('f1'), refresh('r0', 'f1'), access('a0', 2000, 'f1'));
     const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) =>
@@ -264,25 +225,25 @@ describe('token state on PostgreSQL shared by replicas', () => {
 
   it('accepts an assertion id once among 20 concurrent uses through two pools', async () => {
     const { dbs } = await sharedDatabase(2);
-    const store = replicaStore();
+    const store = pg.lmdbStore();
     const [one, two] = dbs.map((db) => postgresTokenState(db, { cutOffs: cutOffs(store) }));
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? one! : two!).useAssertionId('billing', 'j1', 1300, 1000)));
     expect(results.filter(Boolean)).toHaveLength(1);
   });
 
   it('writes a batch of gathered records in one round trip, and resolves a flush once they are committed', async () => {
-    const { dbs: [db], url } = await sharedDatabase();
-    const state = postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()), recordDelay: 60_000 });
+    const { dbs: [db], name } = await sharedDatabase();
+    const state = postgresTokenState(db!, { cutOffs: cutOffs(pg.lmdbStore()), recordDelay: 60_000 });
     const before = db!.roundTrips();
     for (let i = 0; i < 500; i++) state.recordAccessToken(i % 2 === 0 ? 'billing' : 'orders', access(`a${String(i).padStart(3, '0')}`));
     await state.flushAccessTokens();
     expect(db!.roundTrips() - before).toBe(1);
-    expect((await cluster.psql('SELECT app, count(*) FROM access_tokens GROUP BY app ORDER BY app', new URL(url).pathname.slice(1))).trim()).toBe('billing|250\norders|250');
+    expect((await pg.cluster.psql('SELECT app, count(*) FROM access_tokens GROUP BY app ORDER BY app', name)).trim()).toBe('billing|250\norders|250');
   });
 
   it('answers introspection\'s read of an access token, and the refresh grant\'s of a refresh token, in one round trip each, reads asked together in one', async () => {
     const { dbs: [db] } = await sharedDatabase();
-    const state = postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()) });
+    const state = postgresTokenState(db!, { cutOffs: cutOffs(pg.lmdbStore()) });
     await state.startFamily('billing', family('f1'), refresh('r0', 'f1'), access('a0', 2000, 'f1'));
     const before = db!.roundTrips();
     expect(await state.accessTokenState('billing', 'a0')).toEqual({ record: access('a0', 2000, 'f1'), revoked: false, family: family('f1') });
@@ -309,9 +270,9 @@ describe('token state on PostgreSQL shared by replicas', () => {
   });
 
   it('resolves a grant\'s record only once committed, and gathers the records that arrive during a batch into the next (a group commit)', async () => {
-    const { dbs: [db], url } = await sharedDatabase();
-    const state = postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()) });
-    const count = async () => (await cluster.psql('SELECT count(*) FROM access_tokens', new URL(url).pathname.slice(1))).trim();
+    const { dbs: [db], name } = await sharedDatabase();
+    const state = postgresTokenState(db!, { cutOffs: cutOffs(pg.lmdbStore()) });
+    const count = async () => (await pg.cluster.psql('SELECT count(*) FROM access_tokens', name)).trim();
     const before = db!.roundTrips();
     const first = state.recordAccessToken('billing', access('g00'));
     // The first batch leaves on the next turn; the fifty that follow find it in flight.
@@ -325,9 +286,9 @@ describe('token state on PostgreSQL shared by replicas', () => {
   });
 
   it('rejects the grants waiting on a batch the server refused, reports it to onError, and carries on', async () => {
-    const { dbs: [db], url } = await sharedDatabase();
+    const { dbs: [db], name } = await sharedDatabase();
     const errors: unknown[] = [];
-    const state = postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()), recordDelay: 60_000, onError: (err) => errors.push(err) });
+    const state = postgresTokenState(db!, { cutOffs: cutOffs(pg.lmdbStore()), recordDelay: 60_000, onError: (err) => errors.push(err) });
     // Not a jti the column takes: a NUL byte in text. The whole batch is refused, nothing of it written.
     const waiting = [state.recordAccessToken('billing', access('good')), state.recordAccessToken('billing', access('bad\u0000'))];
     await state.flushAccessTokens();
@@ -338,13 +299,13 @@ describe('token state on PostgreSQL shared by replicas', () => {
     const later = state.recordAccessToken('billing', access('later'));
     await state.flushAccessTokens();
     await later;
-    expect((await cluster.psql('SELECT jti FROM access_tokens', new URL(url).pathname.slice(1))).trim()).toBe('later');
+    expect((await pg.cluster.psql('SELECT jti FROM access_tokens', name)).trim()).toBe('later');
     expect(state.unwritable()).toBeUndefined();
   });
 
   it('writes nothing of a rotation the server refuses: the presented token stays unused, the family as it was', async () => {
     const { dbs: [db] } = await sharedDatabase();
-    const state = postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()) });
+    const state = postgresTokenState(db!, { cutOffs: cutOffs(pg.lmdbStore()) });
     await state.startFamily('billing', family('f1'), refresh('r0', 'f1'), access('a0', 2000, 'f1'));
     await state.startFamily('billing', family('f2'), refresh('taken', 'f2'), access('b0', 2000, 'f2'));
     // The next refresh token's id is taken: the insert fails after the token was marked used, in the same statement.
@@ -358,7 +319,7 @@ describe('token state on PostgreSQL shared by replicas', () => {
 
   it('knows used assertion ids since the shared database was made', async () => {
     const { dbs: [db], migratedBetween: [from, to] } = await sharedDatabase();
-    const state = postgresTokenState(db!, { cutOffs: cutOffs(replicaStore()) });
+    const state = postgresTokenState(db!, { cutOffs: cutOffs(pg.lmdbStore()) });
     const since = await state.assertionIdsKnownSince();
     expect(since).toBeGreaterThanOrEqual(from - 1);
     expect(since).toBeLessThanOrEqual(to);
@@ -370,14 +331,14 @@ describe('token state on PostgreSQL shared by replicas', () => {
 
   it('rejects every operation with store.unreachable once the server has stopped, its pooled connections included', async () => {
     const own = await startPostgres();
-    cleanups.push(() => own.stop());
+    onCleanup(() => own.stop());
     const url = await own.createDatabase();
     const setup = openPool(parseStateUrl(url));
     await migrate(setup);
     await setup.end();
     const db = await connectSharedDb(url);
-    cleanups.push(() => db.close());
-    const state = postgresTokenState(db, { cutOffs: cutOffs(replicaStore()) });
+    onCleanup(() => db.close());
+    const state = postgresTokenState(db, { cutOffs: cutOffs(pg.lmdbStore()) });
     // Connections open and idle in the pool when the server goes.
     await Promise.all([state.startFamily('billing', family('f1'), refresh('r0', 'f1'), access('a0', 2000, 'f1')), state.family('billing', 'f1'), state.accessTokenRevoked('billing', 'a0')]);
     await own.stop();
@@ -395,11 +356,11 @@ describe('token state on PostgreSQL shared by replicas', () => {
   });
 
   it('rejects every operation with store.unreachable when the server cannot be reached, says so, and writes nothing', async () => {
-    const url = parseStateUrl(`postgres://mergekey:secret-pw@127.0.0.1:${await closedPort()}/mergekey`);
+    const url = parseStateUrl(`postgres://mergekey:secret-pw@127.0.0.1:${await freePort()}/mergekey`);
     const db = sharedDb(openPool(url, { connectTimeout: 5 }), url);
-    cleanups.push(() => db.close());
+    onCleanup(() => db.close());
     const errors: unknown[] = [];
-    const state = postgresTokenState(db, { cutOffs: cutOffs(replicaStore()), recordDelay: 60_000, onError: (err) => errors.push(err) });
+    const state = postgresTokenState(db, { cutOffs: cutOffs(pg.lmdbStore()), recordDelay: 60_000, onError: (err) => errors.push(err) });
     expect(state.unwritable()).toBeUndefined();
     const operations: [string, () => Promise<unknown>][] = [
       ['accessToken', () => state.accessToken('billing', 'a0')],
