@@ -26,6 +26,7 @@ export const registry: Registry = {
     'review approve': () => import('./commands/review/approve.ts'),
     'review reject': () => import('./commands/review/reject.ts'),
     check: () => import('./commands/check.ts'),
+    'db migrate': () => import('./commands/db/migrate.ts'),
     'keys public': () => import('./commands/keys.ts'),
     quickstart: () => import('./commands/quickstart.ts'),
     seal: () => import('./commands/seal.ts'),
@@ -40,6 +41,7 @@ export const registry: Registry = {
   groups: {
     app: 'Applications: request them (pull requests), list them, see their details.',
     review: 'Publishers: review, approve and reject requests.',
+    db: 'The shared PostgreSQL of several replicas: its schema.',
     keys: "The controller's keys.",
     token: "Tokens of an application, with its saved credentials: get one, list the live ones, revoke one.",
   },

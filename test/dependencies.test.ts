@@ -51,6 +51,17 @@ describe('dependency direction', () => {
     expect(importsMatching(outside, (spec) => spec === 'lmdb' || spec.startsWith('lmdb/'))).toEqual([]);
   });
 
+  // The PostgreSQL clients likewise (issue 13): the product reaches the shared database through
+  // store/ alone, and the test harness makes its databases with psql. The one exception is the
+  // benchmark that measures the two clients against each other, which must drive them itself.
+  it('only store/ imports a PostgreSQL client (and bench/pg-client.ts, which measures them)', () => {
+    const outside = ['controller', 'cli', 'forge', 'tools', 'bench', 'examples', 'schemas', 'test']
+      .flatMap(sourceFiles)
+      .filter((file) => !file.startsWith('controller/store/') && file !== 'bench/pg-client.ts');
+    const client = (spec: string) => ['postgres', 'pg', 'pg-native', 'pg-pool'].some((name) => spec === name || spec.startsWith(`${name}/`));
+    expect(importsMatching(outside, client)).toEqual([]);
+  });
+
   it('outside store/, only tests and benchmarks reach the raw store handles', () => {
     const product = ['controller', 'cli', 'forge', 'tools', 'examples'].flatMap(sourceFiles)
       .filter((file) => !file.startsWith('controller/store/') && !file.endsWith('.test.ts'));

@@ -4,6 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { ConfigError, LIMITS, resolveServeConfig, SERVE_OPTIONS, type ServeConfig, type ServeFlags, type ServeOption } from '../../controller/config/defaults.ts';
 import type { StartDependencies } from '../../controller/server/start.ts';
+import { StoreError, type StoreErrorCode } from '../../controller/store/errors.ts';
 import { defineCommand, type OptionSpec } from '../command.ts';
 import { failure, usageError } from '../errors.ts';
 
@@ -57,13 +58,23 @@ export async function serve(flags: ServeFlags, deps: ServeDependencies, env: Nod
   return { url: server.url, signal };
 }
 
+/** What the operator can do when the shared PostgreSQL of `--state` refuses the start. */
+const SHARED_STATE_HINTS: Partial<Record<StoreErrorCode, string>> = {
+  'store.unreachable': 'Check the host and port in --state (MERGEKEY_STATE), and that PostgreSQL is running and accepts connections from here.',
+  'store.auth-refused': 'Check the user and password in --state (MERGEKEY_STATE).',
+  'store.database-missing': 'Create the database (CREATE DATABASE), then start with --migrate or run `mergekey db migrate`.',
+  'store.schema-older': 'Start with --migrate, or run `mergekey db migrate` first.',
+  'store.schema-newer': 'Nothing was changed: run the Mergekey release that migrated it, or a newer one.',
+};
+
 /** Starts serving; configuration mistakes are usage errors, the rest failures. */
 export async function start(config: ServeConfig, deps: ServeDependencies): Promise<Serving> {
   try {
     return await startServing(config, deps);
   } catch (error) {
     if (error instanceof ConfigError) throw usageError(error.message);
-    throw failure(`cannot start: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    const hint = error instanceof StoreError ? SHARED_STATE_HINTS[error.code] : undefined;
+    throw failure(`cannot start: ${error instanceof Error ? error.message : String(error)}`, { cause: error, ...(hint === undefined ? {} : { hint }) });
   }
 }
 

@@ -48,6 +48,35 @@ describe('resolveServeConfig', () => {
     expect(() => resolveServeConfig({}, {})).toThrow('--repo is required (or set MERGEKEY_REPO)');
   });
 
+  it('keeps runtime state in LMDB unless --state (or MERGEKEY_STATE) names a PostgreSQL', () => {
+    expect(resolveServeConfig({ repo: 'r' }, {})).toMatchObject({ state: 'lmdb', migrate: false });
+    const env = { MERGEKEY_STATE: 'postgres://mk:pw@db:5432/mk', MERGEKEY_MIGRATE: 'true' };
+    expect(resolveServeConfig({ repo: 'r' }, env)).toMatchObject({ state: 'postgres://mk:pw@db:5432/mk', migrate: true });
+    expect(resolveServeConfig({ repo: 'r', state: 'lmdb' }, { MERGEKEY_STATE: env.MERGEKEY_STATE }).state).toBe('lmdb');
+  });
+
+  it('refuses a --state that is neither lmdb nor a postgres URL without echoing its password', () => {
+    const refused = (state: string) => {
+      try {
+        resolveServeConfig({ repo: 'r', state }, {});
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error(`--state ${state} was accepted`);
+    };
+    expect(refused('mysql://mk:s3cr@t@db/mk')).toBe(
+      '--state: expected lmdb or a postgres://USER:PASSWORD@HOST:PORT/DATABASE URL, got mysql://mk:***@db/mk',
+    );
+    expect(refused('pg')).toBe('--state: expected lmdb or a postgres://USER:PASSWORD@HOST:PORT/DATABASE URL, got pg');
+    // libpq's URIs may carry the password as a parameter too.
+    expect(refused('mysql://mk@db/mk?sslmode=require&password=s3cret&sslpassword=s3cret')).toBe(
+      '--state: expected lmdb or a postgres://USER:PASSWORD@HOST:PORT/DATABASE URL, got mysql://mk@db/mk?sslmode=require&password=***&sslpassword=***',
+    );
+    expect(() => resolveServeConfig({ repo: 'r', migrate: true }, {})).toThrow(
+      new ConfigError('--migrate migrates a shared PostgreSQL: give --state postgres://… (the embedded store upgrades itself)'),
+    );
+  });
+
   it('parses durations', () => {
     expect([parseDuration('0'), parseDuration('500ms'), parseDuration('30s'), parseDuration('2m'), parseDuration('1h')])
       .toEqual([0, 500, 30_000, 120_000, 3_600_000]);

@@ -27,6 +27,14 @@
 // keeps crashing); SIGTERM or SIGINT to the primary stops the workers gracefully, then the
 // reconciler, then the store. Rate limits are counted per process: see the OAuth server's README.
 //
+// Shared state. With `--state postgres://…` each replica (one `mergekey serve`, with its own data
+// directory and workers) still follows git into its own LMDB, while token state, authorization
+// codes, consents, the signing keyring and portal sessions live in that PostgreSQL; the primary
+// (or the one process) and every worker open a pool of their own. The schema must be the one this
+// release knows (`mergekey db migrate`, or `--migrate`), else the start is refused. While the
+// database cannot be reached, what needs it answers 503 with Retry-After and /readyz is false;
+// service returns by itself (controller/store/README.md, "Failing closed").
+//
 // Two listeners. The public one (`--host`, `--port`) serves OAuth, the portal, the webhook and the
 // well-known documents, over TLS when `--tls-cert-file` and `--tls-key-file` are given (reloaded
 // on SIGHUP and when the files change, in every worker). The operator one (`--admin-host`,
@@ -40,7 +48,7 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 
-export type OptionType = 'string' | 'path' | 'url' | 'duration' | 'port' | 'boolean' | 'level' | 'workers' | 'addresses' | 'commit';
+export type OptionType = 'string' | 'path' | 'url' | 'duration' | 'port' | 'boolean' | 'level' | 'workers' | 'addresses' | 'commit' | 'state';
 
 export interface ServeOption {
   /** The long flag, without `--`. */
@@ -80,6 +88,23 @@ export const SERVE_OPTIONS = [
     valueName: 'DIR',
     description:
       'The data directory: `store/` (LMDB: configuration, token state, token signing keys), `keys/` (the sealing key pair and the secret-hash key, mode 0600) and `git/` (the bare cache of the repository). One server per directory; back it up with its keys.',
+  },
+  {
+    flag: 'state',
+    env: 'MERGEKEY_STATE',
+    type: 'state',
+    default: 'lmdb',
+    valueName: 'lmdb|URL',
+    description:
+      'Where runtime state lives. `lmdb`: everything in the data directory, for one machine. `postgres://USER:PASSWORD@HOST:PORT/DATABASE`: token state, authorization codes, consents, the signing keyring and portal sessions in that PostgreSQL, shared by every replica, while each replica keeps following git into its own data directory. Every process (the primary and each worker) opens up to 10 connections to it. Requests that need it answer 503 while it cannot be reached. The password is never printed; set it through MERGEKEY_STATE rather than the flag, to keep it out of process listings.',
+  },
+  {
+    flag: 'migrate',
+    env: 'MERGEKEY_MIGRATE',
+    type: 'boolean',
+    default: 'false',
+    description:
+      'With `--state postgres://…`: create or upgrade the schema (as `mergekey db migrate`) before serving. Without it, a schema older or newer than this release refuses the start.',
   },
   {
     flag: 'host',
@@ -232,6 +257,10 @@ export interface ServeConfig {
   repo: string;
   branch: string;
   data: string;
+  /** `lmdb`, or the postgres:// URL of the shared PostgreSQL (show it only redacted). */
+  state: string;
+  /** Migrate the shared PostgreSQL's schema before serving. */
+  migrate: boolean;
   host: string;
   port: number;
   tlsCertFile: string | undefined;
@@ -367,6 +396,9 @@ function checkListeners(config: ServeConfig): void {
   if (config.adminPort !== 0 && config.adminPort === config.port) {
     throw new ConfigError(`--admin-port ${config.adminPort} is also --port: the operator listener needs a port of its own`);
   }
+  if (config.migrate && config.state === 'lmdb') {
+    throw new ConfigError('--migrate migrates a shared PostgreSQL: give --state postgres://… (the embedded store upgrades itself)');
+  }
 }
 
 function parseValue(option: ServeOption, raw: string, source: string): unknown {
@@ -415,12 +447,28 @@ function parseValue(option: ServeOption, raw: string, source: string): unknown {
     case 'commit':
       if (!/^[0-9a-fA-F]{12,64}$/.test(raw)) throw bad('a commit id (12 to 64 hex digits)');
       return raw.toLowerCase();
+    case 'state': {
+      // Only the shape here: store/postgres/connect.ts parses the URL when the server connects.
+      // Never echo the value: it may hold a password.
+      if (raw === 'lmdb') return raw;
+      const url = URL.canParse(raw) ? new URL(raw) : undefined;
+      if (url === undefined || !/^postgres(ql)?:$/.test(url.protocol)) {
+        throw new ConfigError(`${source}: expected lmdb or a postgres://USER:PASSWORD@HOST:PORT/DATABASE URL, got ${redactState(raw)}`);
+      }
+      return raw;
+    }
     case 'level':
       if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(raw)) {
         throw bad('one of fatal, error, warn, info, debug, trace, silent');
       }
       return raw;
   }
+}
+
+/** A --state value as it may be shown: everything from the user's `:` to the last `@` hidden (a password may hold `@`). */
+export function redactState(value: string): string {
+  // The password after the user, and as a parameter (libpq's URIs allow ?password=; store/postgres/connect.ts does the same).
+  return value.replace(/^([^:/]*:\/\/[^:/@]*):.*@/, '$1:***@').replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };

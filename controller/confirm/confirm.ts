@@ -32,6 +32,13 @@ export interface ConfirmerOptions {
   /** Linked from the commit status, e.g. the server's `/api/v1/status`. */
   statusUrl?: string;
   log?: ConfirmLogger;
+  /**
+   * Runs `work` while no other replica confirms pull request `pull` (issue 13: the shared
+   * database's lock, store/postgres/confirmation-lock.ts). Every replica applies every commit, so
+   * each would confirm it: one at a time, each finds what the one before posted, and the status
+   * and comment are posted once. Absent with one replica.
+   */
+  oneAtATime?: <T>(pull: number, work: () => Promise<T>) => Promise<T>;
 }
 
 export interface Confirmation {
@@ -88,6 +95,14 @@ export function createConfirmer(options: ConfirmerOptions): Confirmer {
       ? notApplied(object, held, event)
       : applied(request === undefined ? undefined : { kind: request.kind, app: request.app }, object, event);
 
+    const post = () => postOnce(pull, commit, state, description, comment);
+    const posted = await (options.oneAtATime === undefined ? post() : options.oneAtATime(pull.number, post));
+    log.info({ pullRequest: pull.number, commit, state }, `confirmed pull request #${pull.number} (${state})`);
+    return { number: pull.number, commit, state, ...posted };
+  }
+
+  /** Posts the status and the comment, each unless already there. */
+  async function postOnce(pull: PullRequest, commit: string, state: Confirmation['state'], description: string, comment: string) {
     const existing = (await options.backend.listCommitStatuses(commit)).find((status) => status.context === APPLIED_CONTEXT);
     const postStatus = existing === undefined || existing.state !== state;
     if (postStatus) {
@@ -101,8 +116,7 @@ export function createConfirmer(options: ConfirmerOptions): Confirmer {
     const marker = commentMarker(APPLIED_MARKER);
     const commented = (await options.backend.listComments(pull.number)).some((candidate) => candidate.body.includes(marker));
     if (!commented) await options.backend.comment(pull.number, `${marker}\n${comment}`);
-    log.info({ pullRequest: pull.number, commit, state }, `confirmed pull request #${pull.number} (${state})`);
-    return { number: pull.number, commit, state, postedStatus: postStatus, postedComment: !commented };
+    return { postedStatus: postStatus, postedComment: !commented };
   }
 
   return {

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, type ServeConfig } from '../config/defaults.ts';
 import { createGitHubClient, defaultApiUrl, parseRemoteUrl, parseRepoSlug, type GitHubConfig } from '../github/index.ts';
-import { createConfirmer, gitCommitsBetween, type ConfirmLogger, type Confirmer } from './confirm.ts';
+import { createConfirmer, gitCommitsBetween, type ConfirmLogger, type Confirmer, type ConfirmerOptions } from './confirm.ts';
 
 export interface ConfirmSetup {
   confirmer: Confirmer;
@@ -46,13 +46,21 @@ export function serverGitHubConfig(config: GitHubSettings, options: { env?: Node
 }
 
 /** The confirmer, or undefined when the server has no GitHub configuration. */
-export function confirmerFor(config: GitHubSettings, options: { gitDir: string; env?: NodeJS.ProcessEnv; log: ConfirmLogger }): ConfirmSetup | undefined {
+export function confirmerFor(
+  config: GitHubSettings,
+  options: { gitDir: string; env?: NodeJS.ProcessEnv; log: ConfirmLogger } & Pick<ConfirmerOptions, 'oneAtATime'>,
+): ConfirmSetup | undefined {
   const github = serverGitHubConfig(config, options);
   if (github === undefined) return undefined;
   // A short timeout: a confirmation under way holds a graceful shutdown until it ends.
   const backend = createGitHubClient(github, { timeoutMs: 10_000 });
   return {
-    confirmer: createConfirmer({ backend, commitsBetween: gitCommitsBetween(options.gitDir), log: options.log }),
+    confirmer: createConfirmer({
+      backend,
+      commitsBetween: gitCommitsBetween(options.gitDir),
+      log: options.log,
+      ...(options.oneAtATime === undefined ? {} : { oneAtATime: options.oneAtATime }),
+    }),
     repository: `${github.owner}/${github.repo}`,
   };
 }

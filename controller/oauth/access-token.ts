@@ -3,6 +3,7 @@ import { jwtVerify, type JWTHeaderParameters } from 'jose';
 import { ACCESS_TOKEN_TYP } from './defaults.ts';
 import type { JwsSigner } from './jws-signer.ts';
 import type { SigningKeys } from './signing-keys.ts';
+import type { VerifiedTokens } from './verified-tokens.ts';
 
 /** RFC 9068 section 2.2: the claims every access token carries. Times in seconds. */
 export interface AccessTokenClaims {
@@ -30,14 +31,26 @@ export function looksLikeJwt(token: string): boolean {
 /**
  * The claims of an access token this server signed and that has not expired at `now` (ms);
  * undefined for anything else. Revocation and the application's state are the caller's checks.
+ * With `verified`, a token whose signature this process verified before is not verified again
+ * (verified-tokens.ts): its expiry and its key are checked afresh.
  */
-export async function verifyAccessToken(token: string, keys: SigningKeys, issuer: string, now: number): Promise<AccessTokenClaims | undefined> {
+export async function verifyAccessToken(token: string, keys: SigningKeys, issuer: string, now: number, verified?: VerifiedTokens): Promise<AccessTokenClaims | undefined> {
   if (!looksLikeJwt(token)) return undefined;
+  const known = verified?.get(token);
+  if (known !== undefined) {
+    // jose's rule: expired when `exp` is at or before the current second.
+    const unexpired = known.claims.exp > Math.floor(now / 1000);
+    if (unexpired && await keys.verificationKey(known.kid) === known.verifiedBy) return known.claims;
+    // Expired, or its key is gone: verified afresh below, which refuses it (or remembers it anew).
+    verified!.forget(token);
+  }
+  let verifiedBy: { kid: string; key: object } | undefined;
   try {
     const { payload } = await jwtVerify(token, async (header: JWTHeaderParameters) => {
       const found = header.kid === undefined ? undefined : await keys.verificationKey(header.kid);
       // The key decides the algorithm: a token may not pick another one for our key.
       if (found === undefined || found.alg !== header.alg) throw new Error('unknown signing key');
+      verifiedBy = { kid: header.kid!, key: found };
       return found.key;
     }, {
       issuer,
@@ -50,7 +63,9 @@ export async function verifyAccessToken(token: string, keys: SigningKeys, issuer
       || typeof iat !== 'number' || typeof exp !== 'number' || (typeof aud !== 'string' && !Array.isArray(aud))) {
       return undefined;
     }
-    return { iss: issuer, sub, aud, client_id, scope, iat, exp, jti };
+    const claims: AccessTokenClaims = { iss: issuer, sub, aud, client_id, scope, iat, exp, jti };
+    if (verifiedBy !== undefined) verified?.remember(token, { claims, kid: verifiedBy.kid, verifiedBy: verifiedBy.key });
+    return claims;
   } catch {
     return undefined;
   }

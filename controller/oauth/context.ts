@@ -7,6 +7,7 @@ import { SigningKeys, signingKeyWrapKey } from './signing-keys.ts';
 import { effectivePlan } from './effective-plan.ts';
 import { SlowConfig } from './slow-config.ts';
 import { Throttle } from './throttle.ts';
+import { VerifiedTokens } from './verified-tokens.ts';
 
 export interface Endpoints {
   authorization: string;
@@ -24,6 +25,8 @@ export interface OAuthContext {
   tokens: TokenState;
   codes: AuthorizationCodes;
   keys: SigningKeys;
+  /** Access tokens whose signature this process verified: introspection does not verify them again. */
+  verifiedTokens: VerifiedTokens;
   issuer: string;
   endpoints: Endpoints;
   secretHashKey: Uint8Array;
@@ -85,6 +88,7 @@ export function createContext(deps: OAuthDeps, onBackgroundError: (err: unknown)
       onError: onBackgroundError,
       wrapKey: signingKeyWrapKey(deps.secretHashKey),
     }),
+    verifiedTokens: new VerifiedTokens(),
     issuer,
     endpoints: {
       authorization: `${base}${PATHS.authorization}`,

@@ -5,7 +5,7 @@
 // HTTP status and the headers are decided here only. Anything that is not an OAuthError becomes
 // `server_error` with no detail on the wire.
 import type { FastifyReply } from 'fastify';
-import { StoreError } from '../store/errors.ts';
+import { isTemporarilyUnavailable } from '../store/errors.ts';
 import { RETRY_AFTER_SECONDS } from '../store/health.ts';
 
 export type OAuthErrorCode =
@@ -148,12 +148,13 @@ export function fromFramework(err: unknown): unknown {
 }
 
 /**
- * Turns anything thrown into the error answered on the wire. A write the store could not commit
- * is the server's temporary trouble, not a bug: 503 with Retry-After, and nothing of the cause.
+ * Turns anything thrown into the error answered on the wire. A write the store could not commit,
+ * or a shared database it cannot reach, is the server's temporary trouble, not a bug: 503 with
+ * Retry-After, and nothing of the cause.
  */
 export function toOAuthError(err: unknown): OAuthError {
   if (err instanceof OAuthError) return err;
-  if (err instanceof StoreError && err.code === 'store.unwritable') return temporarilyUnavailable();
+  if (isTemporarilyUnavailable(err)) return temporarilyUnavailable(err.code === 'store.unwritable' ? undefined : 'the server cannot reach its state now; retry later');
   return new OAuthError('server_error');
 }
 
@@ -170,7 +171,7 @@ export function errorBody(err: OAuthError): ErrorBody {
  */
 export function sendError(reply: FastifyReply, err: unknown, realm: string): FastifyReply {
   const error = toOAuthError(err);
-  if (error.code === 'temporarily_unavailable' && !(err instanceof OAuthError)) reply.log.warn({ err }, 'the store cannot write; answered 503');
+  if (error.code === 'temporarily_unavailable' && !(err instanceof OAuthError)) reply.log.warn({ err }, 'the store cannot write or cannot be reached; answered 503');
   else if (!(err instanceof OAuthError)) reply.log.error({ err }, 'unexpected error in the OAuth server');
   noStore(reply).code(error.status);
   if (error.code === 'invalid_token') reply.header('www-authenticate', `Bearer realm="${realm}", error="invalid_token"`);

@@ -69,12 +69,13 @@ export function uuidV7(ms: number): string {
 }
 
 /**
- * Records an access token for listing, without waiting for the write: a token is active unless
- * revoked or cut off, which needs no record, so the answer need not wait for a disk flush (see
- * token-state.ts and liveness.ts).
+ * Records an access token for listing, before the token is answered. On LMDB that waits for no
+ * disk flush (a token is active unless revoked or cut off, which needs no record; see
+ * token-state.ts and liveness.ts); on the shared database it waits for the group commit that
+ * carries it, so no replica answers a token whose record was not committed.
  */
-export function recordAccessToken(ctx: OAuthContext, app: ApplicationRecord, record: AccessTokenRecord): void {
-  ctx.tokens.recordAccessToken(app.name, record);
+export function recordAccessToken(ctx: OAuthContext, app: ApplicationRecord, record: AccessTokenRecord): Promise<void> {
+  return ctx.tokens.recordAccessToken(app.name, record);
 }
 
 /** Refresh tokens are opaque random strings; only their SHA-256 is stored. */

@@ -9,7 +9,7 @@ import { handlesOf, type StoreHandles } from '../store/handles.ts';
 import { openStore, type Store } from '../store/open.ts';
 import type { ApiRecord, ApplicationRecord, UserRecord } from '../store/records.ts';
 import type { IssuedUnder, TokenState } from '../store/token-state.ts';
-import { currentScopeMap, liveness, livenessSources, sessionUserLive, type TokenFacts } from './liveness.ts';
+import { currentScopeMap, liveness, livenessSources, sessionUserLive, type LivenessSources, type TokenFacts } from './liveness.ts';
 import { SlowConfig } from './slow-config.ts';
 import { uuidV7 } from './issue.ts';
 
@@ -187,5 +187,32 @@ describe('a store written before generations', () => {
     const at = (ms: number): TokenFacts => ({ ...token(SECOND, undefined), jti: uuidV7(ms) });
     expect(await verdict(at(T))).toBe('application-deactivated');
     expect(await verdict(at(T + 1))).toBe('live');
+  });
+});
+
+describe('a revocation and a family read with the token', () => {
+  it('are taken as read, the store not asked again; without them, the store is asked', async () => {
+    const asked: string[] = [];
+    const counting: LivenessSources = {
+      ...sources(),
+      tokens: {
+        cutOffs: tokens.cutOffs,
+        accessTokenRevoked: async () => { asked.push('revoked'); return false; },
+        family: async () => { asked.push('family'); return { v: 1, id: 'f1', sub: 'client:mk-billing', iat: SECOND, exp: SECOND + 900 }; },
+      },
+    };
+    const judge = async (facts: TokenFacts) => {
+      const answer = await liveness(counting, facts, facts.iat + 1);
+      return answer.live ? 'live' : answer.reason;
+    };
+    const of = (extra: Partial<TokenFacts>) => token(SECOND, now(), { family: 'f1', ...extra });
+    const family = { v: 1 as const, id: 'f1', sub: 'client:mk-billing', iat: SECOND, exp: SECOND + 900 };
+    expect(await judge(of({ revoked: true }))).toBe('revoked');
+    expect(await judge(of({ revoked: false, familyRead: { record: { ...family, revokedAt: SECOND } } }))).toBe('family-revoked');
+    expect(await judge(of({ revoked: false, familyRead: { record: undefined } }))).toBe('family-revoked');
+    expect(await judge(of({ revoked: false, familyRead: { record: family } }))).toBe('live');
+    expect(asked).toEqual([]);
+    expect(await judge(of({}))).toBe('live');
+    expect(asked).toEqual(['revoked', 'family']);
   });
 });

@@ -21,7 +21,7 @@
 // millisecond of their second, which is the rule that release applied), and an access token whose
 // batched record another process has not written yet, or lost in a crash (token-state.ts).
 import type { ApplicationRecord } from '../store/records.ts';
-import type { AccessTokenRecord, CutOff, CutOffs, IssuedUnder, RefreshTokenRecord, TokenState } from '../store/token-state.ts';
+import type { AccessTokenRecord, CutOff, CutOffs, FamilyRecord, IssuedUnder, RefreshTokenRecord, TokenState } from '../store/token-state.ts';
 import type { OAuthContext } from './context.ts';
 import { USER_SUBJECT_PREFIX } from './defaults.ts';
 import { isBuiltInScope } from './scopes.ts';
@@ -60,6 +60,17 @@ export interface TokenFacts {
   family?: string;
   usedAt?: number;
   issuedUnder?: IssuedUnder;
+  /**
+   * Whether it was revoked, when that was read with its record (`TokenState.accessTokenState`);
+   * otherwise liveness asks the store.
+   */
+  revoked?: boolean;
+  /**
+   * Its family as read with it (`accessTokenState`, `refreshTokenWithFamily`: `record` undefined
+   * when the family is gone); otherwise liveness asks the store. One read instead of two or three:
+   * one round trip on a shared database.
+   */
+  familyRead?: { record: FamilyRecord | undefined };
 }
 
 export interface LivenessSources {
@@ -81,11 +92,14 @@ export function accessTokenFacts(app: ApplicationRecord, record: AccessTokenReco
   };
 }
 
-/** A refresh token's facts: its own audience is the issuer, so none of an Api's. */
-export function refreshTokenFacts(app: ApplicationRecord, record: RefreshTokenRecord): TokenFacts {
+/**
+ * A refresh token's facts: its own audience is the issuer, so none of an Api's. `familyRead`: its
+ * family as read with it (`TokenState.refreshTokenWithFamily`), if it was.
+ */
+export function refreshTokenFacts(app: ApplicationRecord, record: RefreshTokenRecord, familyRead?: { record: FamilyRecord | undefined }): TokenFacts {
   return {
     type: 'refresh_token', app, sub: record.sub, scope: record.scope, aud: [], iat: record.iat, exp: record.exp,
-    family: record.family, usedAt: record.usedAt, issuedUnder: record.issuedUnder,
+    family: record.family, usedAt: record.usedAt, issuedUnder: record.issuedUnder, ...(familyRead === undefined ? {} : { familyRead }),
   };
 }
 
@@ -113,7 +127,7 @@ export async function liveness(sources: LivenessSources, token: TokenFacts, now:
     cut !== undefined && (generation === undefined ? cut.at >= issuedAtMs(token) : cut.generation > generation);
   if (token.exp <= now) return dead('expired');
   if (token.app.spec.state !== 'active') return dead('application-inactive');
-  if (token.jti !== undefined && await tokens.accessTokenRevoked(token.app.name, token.jti)) return dead('revoked');
+  if (token.jti !== undefined && (token.revoked ?? await tokens.accessTokenRevoked(token.app.name, token.jti))) return dead('revoked');
   if (since(cuts.application(token.app.name), under?.application)) return dead('application-deactivated');
   if (token.sub.startsWith(USER_SUBJECT_PREFIX)) {
     const name = token.sub.slice(USER_SUBJECT_PREFIX.length);
@@ -128,7 +142,7 @@ export async function liveness(sources: LivenessSources, token: TokenFacts, now:
     if (since(cuts.scope(scope), under?.grants)) return dead('scope-withdrawn');
   }
   if (token.family !== undefined) {
-    const family = await tokens.family(token.app.name, token.family);
+    const family = token.familyRead !== undefined ? token.familyRead.record : await tokens.family(token.app.name, token.family);
     if (family === undefined || family.revokedAt !== undefined) return dead('family-revoked');
   }
   if (token.usedAt !== undefined) return dead('spent');

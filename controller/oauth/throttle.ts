@@ -2,12 +2,14 @@
 // next event would be due if events came at exactly the allowed rate), O(1) per check, and a
 // burst of up to the whole per-minute allowance.
 //
-// With `--workers N` every process keeps its own state, so on its own each would allow the whole
-// rate and an application spreading its connections over the workers would get N times its plan.
+// With `--workers N` (or several replicas) every process keeps its own state, so on its own each
+// would allow the whole rate and an application spreading its connections over the workers would
+// get N times its plan.
 // A sharing throttle therefore remembers the events it allowed; the OAuth plugin sends them to the
 // other processes every few milliseconds (`throttleShareInterval`), and each counts the others'
 // events with `absorb`. Between two exchanges a process does not yet know the others' latest
-// events, so a burst across workers can pass the limit by what they allow in that interval.
+// events, so a burst across workers can pass the limit by what they allow in that interval
+// (throttle-sharing.ts states the bound).
 
 const MINUTE = 60_000;
 

@@ -35,17 +35,18 @@ export function searchOrder(hint: string | undefined): TokenTypeHint[] {
 
 /** A live access token (liveness.ts): signed by us, unexpired, issued to an application that exists. */
 export async function findAccessToken(ctx: OAuthContext, token: string): Promise<FoundAccessToken | undefined> {
-  const claims = await verifyAccessToken(token, ctx.keys, ctx.issuer, ctx.now());
+  const claims = await verifyAccessToken(token, ctx.keys, ctx.issuer, ctx.now(), ctx.verifiedTokens);
   if (claims === undefined) return undefined;
   const app = ctx.config.applicationByClientId(claims.client_id);
   if (app === undefined) return undefined;
   // Its generations are in its record; without one (still being written, or lost), its claims are
   // judged by time. Tokens of a family are recorded before they are returned, so for them the
-  // record, and so the family, is always there.
-  const record = await ctx.tokens.accessToken(app.name, claims.jti);
+  // record, and so the family, is always there. The record, its revocation and its family are read
+  // at once: one round trip on a shared database.
+  const { record, revoked, family } = await ctx.tokens.accessTokenState(app.name, claims.jti);
   const facts: TokenFacts = {
     type: 'access_token', app, jti: claims.jti, sub: claims.sub, scope: claims.scope, aud: audiences(claims.aud),
-    iat: claims.iat, exp: claims.exp, family: record?.family, issuedUnder: record?.issuedUnder,
+    iat: claims.iat, exp: claims.exp, family: record?.family, issuedUnder: record?.issuedUnder, revoked, familyRead: { record: family },
   };
   if (!(await liveness(livenessSources(ctx), facts, seconds(ctx.now()))).live) return undefined;
   return { type: 'access_token', app, claims, record };
@@ -53,7 +54,7 @@ export async function findAccessToken(ctx: OAuthContext, token: string): Promise
 
 /** A live refresh token of `app` (liveness.ts). */
 export async function findRefreshToken(ctx: OAuthContext, app: ApplicationRecord, token: string): Promise<FoundRefreshToken | undefined> {
-  const record = await ctx.tokens.refreshToken(app.name, refreshTokenId(token));
-  if (record === undefined || !(await liveness(livenessSources(ctx), refreshTokenFacts(app, record), seconds(ctx.now()))).live) return undefined;
-  return { type: 'refresh_token', app, record };
+  const found = await ctx.tokens.refreshTokenWithFamily(app.name, refreshTokenId(token));
+  if (found === undefined || !(await liveness(livenessSources(ctx), refreshTokenFacts(app, found.record, { record: found.family }), seconds(ctx.now()))).live) return undefined;
+  return { type: 'refresh_token', app, record: found.record };
 }

@@ -5,7 +5,8 @@
 import { GitHubError } from '../github/index.ts';
 import { RequestError, type RequestErrorCode } from '../requests/errors.ts';
 import type { RefusalCode } from '../requests/index.ts';
-import { StoreError } from '../store/errors.ts';
+import { isTemporarilyUnavailable } from '../store/errors.ts';
+import { RETRY_AFTER_SECONDS } from '../store/health.ts';
 
 /** A refusal or failure for the person using the portal: an HTTP status and a sentence. */
 export class PortalError extends Error {
@@ -14,6 +15,8 @@ export class PortalError extends Error {
     readonly status: number,
     message: string,
     readonly hint?: string,
+    /** Seconds, for `Retry-After`: when trying again may succeed. */
+    readonly retryAfter?: number,
   ) {
     super(message);
   }
@@ -95,9 +98,12 @@ export function refusalMessage(code: RefusalCode, name: string, fallback: string
 
 export function toPortalError(error: unknown): unknown {
   if (error instanceof PortalError) return error;
-  // A write the store could not commit (a full disk): the server's temporary trouble.
-  if (error instanceof StoreError && error.code === 'store.unwritable') {
-    return new PortalError(503, 'The server cannot save anything right now.', 'Its storage is full or failing; try again in a few minutes.');
+  // A write the store could not commit (a full disk), or a shared database it cannot reach: the
+  // server's temporary trouble.
+  if (isTemporarilyUnavailable(error)) {
+    return error.code === 'store.unwritable'
+      ? new PortalError(503, 'The server cannot save anything right now.', 'Its storage is full or failing; try again in a few minutes.', RETRY_AFTER_SECONDS)
+      : new PortalError(503, 'The server cannot reach its database right now.', 'Try again in a moment.', RETRY_AFTER_SECONDS);
   }
   if (error instanceof GitHubError) return new PortalError(502, error.message, error.hint);
   // The workflow's own message: where the portal words a refusal itself (policy checks before the

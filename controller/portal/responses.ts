@@ -90,6 +90,7 @@ export function errorPages(app: FastifyInstance, ctx: PortalContext): void {
   app.setErrorHandler((error: FastifyError | PortalError, request, reply) => {
     const known = toPortalError(error);
     if (known instanceof PortalError) {
+      if (known.retryAfter !== undefined) reply.header('retry-after', String(known.retryAfter));
       return sendPage(reply, errorPage(ctx.page(request), known.status, known.message, known.hint, backFor(request)), known.status);
     }
     const status = (error as FastifyError).statusCode;

@@ -3,8 +3,13 @@
 // (`SyncState.applyCommit`): a crash (SIGKILL, power loss) leaves the store at the previous commit
 // or at this one, never between. Nothing asynchronous runs inside it; secrets were opened and
 // hashed before. Where each of these lives in the store is store/sync-state.ts's business.
-import type { ConfigWriter, DeletableKind } from '../store/config.ts';
+//
+// With several replicas (`--state postgres://…`) the cut-offs come from the shared database, which
+// the reconciler asks before the transaction (`commitCutOffs` says which this commit produces) and
+// which the transaction then writes with the configuration (`settled`).
+import { apiCutOffs, applicationCutOffs, userCutOffs, type ConfigReader, type ConfigWriter, type DeletableKind } from '../store/config.ts';
 import type { AppliedCommit, SyncState } from '../store/sync-state.ts';
+import type { CutOffTargets, SettledCutOffs } from '../store/token-state.ts';
 import type { ActualEntry, ObjectKey, ObjectStatus } from '../store/sync-records.ts';
 import type { ReconcilePlan } from './plan.ts';
 import type { StoreRecord } from './records.ts';
@@ -17,6 +22,8 @@ export interface ApplyInput {
   inventory: ReadonlyMap<ObjectKey, ActualEntry>;
   /** Object statuses that changed (put) or whose path is gone (remove). */
   statuses: { put: ObjectStatus[]; remove: string[] };
+  /** The cut-offs the shared database settled for this commit; absent with `--state lmdb`. */
+  settled?: SettledCutOffs;
 }
 
 /** Applies the plan and returns the inventory as it now is. Throws (and writes nothing) on failure. */
@@ -56,8 +63,40 @@ export function applyPlan(state: SyncState, input: ApplyInput): Map<ObjectKey, A
     for (const status of input.statuses.put) sync.putObjectStatus(status);
     for (const path of input.statuses.remove) sync.removeObjectStatus(path);
     sync.setApplied(input.applied);
-  });
+  }, input.settled);
   return inventory;
+}
+
+/**
+ * The cut-offs `applyPlan` makes the configuration writer produce, read from the records `config`
+ * serves before it (the same rules, store/config.ts): the deactivations, removed or re-passworded
+ * users and withdrawn audiences and scopes of this commit.
+ */
+export function commitCutOffs(config: ConfigReader, input: Pick<ApplyInput, 'plan' | 'records' | 'inventory'>): CutOffTargets {
+  const found: (CutOffTargets | undefined)[] = [];
+  for (const upsert of input.plan.upserts) {
+    const stored = input.records.get(upsert.key);
+    if (stored?.kind === 'Application') found.push(applicationCutOffs(config.application(stored.record.name), stored.record));
+    if (stored?.kind === 'Api') found.push(apiCutOffs(config.api(stored.record.name), stored.record));
+    if (stored?.kind === 'User') found.push(userCutOffs(config.user(stored.record.name), stored.record));
+  }
+  for (const deactivation of input.plan.deactivations) {
+    const record = config.application(deactivation.key.slice('Application/'.length));
+    if (record === undefined || !input.inventory.has(deactivation.key)) continue;
+    found.push(applicationCutOffs(record, { ...record, spec: { ...record.spec, state: 'inactive' } }));
+  }
+  for (const deletion of input.plan.deletions) {
+    const [kind, name] = splitKey(deletion.key);
+    if (kind === 'User') found.push(userCutOffs(config.user(name), undefined));
+    if (kind === 'Api') found.push(apiCutOffs(config.api(name), undefined));
+  }
+  const all = found.filter((targets) => targets !== undefined);
+  return {
+    applications: all.flatMap((targets) => targets.applications ?? []),
+    users: all.flatMap((targets) => targets.users ?? []),
+    audiences: all.flatMap((targets) => targets.audiences ?? []),
+    scopes: all.flatMap((targets) => targets.scopes ?? []),
+  };
 }
 
 function putRecord(writer: ConfigWriter, stored: StoreRecord): void {

@@ -14,9 +14,10 @@ import { appliedEvent, type AppliedEvent } from '../confirm/event.ts';
 import { checkRules, loadManifest, type Kind, type ManifestObject } from '../manifests/index.ts';
 import type { Condition, ObjectKey, ObjectStatus, ReconcileProblem, RunError, RunStatus } from '../store/sync-records.ts';
 import type { GitSource, TreeEntry } from '../git/source.ts';
+import type { ConfigHead, Settlement } from '../store/config-head.ts';
 import type { ConfigReader } from '../store/config.ts';
 import type { AppliedCommit, PersistedSyncState, SyncState } from '../store/sync-state.ts';
-import { applyPlan } from './apply.ts';
+import { applyPlan, commitCutOffs } from './apply.ts';
 import { objectConditions, stamp, type ConditionInput } from './conditions.ts';
 import { identityOf, objectKey, plan, type DesiredEntry, type ReconcilePlan } from './plan.ts';
 import { fingerprint, objectFromRecord, toRecord, type SecretOpener, type StoreRecord } from './records.ts';
@@ -46,6 +47,11 @@ export interface ReconcilerOptions {
   onRun?: (run: RunStatus) => void;
   /** Called once a new commit is applied (not for unchanged runs), e.g. to confirm pull requests. */
   onApplied?: (event: AppliedEvent) => void;
+  /**
+   * The head replicas share (`--state postgres://…`): before each commit is applied, its cut-offs
+   * are settled there, under the one generation counter of every replica. Absent with `--state lmdb`.
+   */
+  configHead?: ConfigHead;
 }
 
 /** One manifest path as read from a commit (file-level problems only; rules come later). */
@@ -81,6 +87,7 @@ export class Reconciler {
   private readonly log: ReconcileLogger;
   private readonly onRun: ((run: RunStatus) => void) | undefined;
   private readonly onApplied: ((event: AppliedEvent) => void) | undefined;
+  private readonly configHead: ConfigHead | undefined;
 
   private state: PersistedSyncState;
   /** The applied commit's manifests, once read by this process. */
@@ -112,6 +119,7 @@ export class Reconciler {
     this.log = options.log ?? silent;
     this.onRun = options.onRun;
     this.onApplied = options.onApplied;
+    this.configHead = options.configHead;
     this.state = options.sync.load();
     for (const [path, status] of this.state.objects) if (status.problems.length > 0) this.problemPaths.add(path);
   }
@@ -220,7 +228,18 @@ export class Reconciler {
       );
     }
     const appliedCommit: AppliedCommit = { commit: head, at, ...(rewrittenFrom === undefined ? {} : { rewrittenFrom }) };
-    const inventory = applyPlan(this.syncState, { applied: appliedCommit, plan: result, records, inventory: this.state.inventory, statuses });
+    const settlement = await this.settleCutOffs(head, applied, { plan: result, records, inventory: this.state.inventory }, rewrittenFrom !== undefined);
+    if (settlement !== undefined && 'behind' in settlement) {
+      // Another replica applied a commit between ours and this one: apply it first, so that this
+      // commit's cut-offs are measured from it; then this one again, from there.
+      this.log.info({ commit: head, shared: settlement.behind }, `another replica applied ${settlement.behind.slice(0, 12)}: applying it first`);
+      await this.sync(settlement.behind);
+      return this.sync(head);
+    }
+    const settled = settlement?.settled;
+    const inventory = applyPlan(this.syncState, {
+      applied: appliedCommit, plan: result, records, inventory: this.state.inventory, statuses, ...(settled === undefined ? {} : { settled }),
+    });
 
     // The transaction committed: only now does memory move to the new commit.
     this.state.inventory = inventory;
@@ -257,6 +276,25 @@ export class Reconciler {
       ));
     }
     return applied === head ? 'unchanged' : 'applied';
+  }
+
+  /**
+   * With a shared head, its cut-offs for `head` (store/config-head.ts). Newer than the shared head
+   * means the shared head is an ancestor of it; an accepted rewrite is newer unless the shared head
+   * already contains it, since its changes are measured from the history it replaces: more
+   * cut-offs, the safer side.
+   */
+  private async settleCutOffs(head: string, applied: string | undefined, changes: Parameters<typeof commitCutOffs>[1], rewrite: boolean): Promise<Settlement | undefined> {
+    if (this.configHead === undefined) return undefined;
+    return this.configHead.settle({
+      commit: head,
+      base: applied,
+      targets: commitCutOffs(this.config, changes),
+      knownGeneration: this.syncState.cutOffGeneration(),
+      at: this.now(),
+      isNewer: async (shared) => (await this.source.isAncestor(shared, head)) || (rewrite && !(await this.source.isAncestor(head, shared))),
+      rewrite,
+    });
   }
 
   /** The hook runs after the transaction; whatever it does cannot undo or fail the apply. */

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Kind, ManifestObject } from '../manifests/index.ts';
 import type { ReconcileProblem } from '../store/sync-records.ts';
-import { hashClientSecret, hashPassword } from '../sealing/hashes.ts';
+import { hashClientSecret, hashPassword, passwordSalt } from '../sealing/hashes.ts';
 import { RECORD_VERSION, type ApiRecord, type ApplicationRecord, type PlanRecord, type SettingsRecord, type UserRecord } from '../store/records.ts';
 
 /** Opens a sealed value for the object it must be bound to; rejects with a reason when it cannot. */
@@ -55,7 +55,10 @@ export async function toRecord(object: ManifestObject, context: RecordContext): 
       if (password !== undefined) {
         try {
           opened = {
-            passwordHash: await hashPassword(await context.opener.unseal(password.sealed, { kind: 'User', name: object.name })),
+            passwordHash: await hashPassword(
+              await context.opener.unseal(password.sealed, { kind: 'User', name: object.name }),
+              passwordSalt(context.secretHashKey, object.name, password.sealed),
+            ),
             passwordSealed: createHash('sha256').update(password.sealed, 'utf8').digest('base64url'),
           };
         } catch (error) {

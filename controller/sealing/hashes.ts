@@ -26,11 +26,20 @@ function scryptAsync(password: string, salt: Buffer, options: ScryptOptions): Pr
   });
 }
 
-/** Returns `scrypt$N$r$p$salt$hash` (salt and hash base64url). */
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(16);
+/** Returns `scrypt$N$r$p$salt$hash` (salt and hash base64url); a random salt unless one is given. */
+export async function hashPassword(password: string, salt: Buffer = randomBytes(16)): Promise<string> {
   const hash = await scryptAsync(password, salt, SCRYPT);
   return ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString('base64url'), hash.toString('base64url')].join('$');
+}
+
+/**
+ * The salt of a password sealed in a User manifest: derived under the secret-hash key from the
+ * user and the sealed value, so that every replica holding the same keys hashes it alike (a portal
+ * session opened on one replica carries a fingerprint of the hash that the others must match),
+ * and a new one with every new sealing. Unique per user and sealing, unknowable without the key.
+ */
+export function passwordSalt(key: Uint8Array, user: string, sealed: string): Buffer {
+  return createHmac('sha256', key).update(`mergekey-password-salt\0${user}\0${sealed}`, 'utf8').digest().subarray(0, 16);
 }
 
 export async function passwordMatches(password: string, encoded: string): Promise<boolean> {

@@ -6,7 +6,9 @@
 // (each reloads its TLS certificate), restarts a worker that exits, and
 // on close stops the workers (each closes Fastify, then its store), then the reconciler, then the
 // store, then releases the lock. Messages a worker sends for its peers (what its throttles counted,
-// so that rates and sign-in limits hold across the workers) it passes on to the others.
+// so that rates and sign-in limits hold across the workers) it passes on to the others and, with
+// `--state postgres://…`, to the other replicas (replica-peers.ts), whose messages it hands to
+// every worker.
 import cluster, { type Worker } from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
 import { AggregatorRegistry } from 'prom-client';
@@ -17,6 +19,7 @@ import type { Reconciler } from '../reconcile/reconciler.ts';
 import type { Store } from '../store/open.ts';
 import { isNotice, isPeerMessage, Rpc, type Channel, type Handlers, type Notice, type PeerMessage, type PrimaryCalls, type WorkerCalls } from './ipc.ts';
 import { createLogger } from './logging.ts';
+import { openReplicaPeers, type ReplicaPeers } from './replica-peers.ts';
 import { controllerStatus, onSighup, openController, resolveIssuer, serveAdmin, warnIfUnreachable, type Controller, type StartDependencies, type TlsReloading } from './start.ts';
 import { tlsOf } from './tls.ts';
 import { WORKER_SETUP_ENV, type WorkerSetup } from './worker.ts';
@@ -52,12 +55,17 @@ export async function startCluster(config: ServeConfig, deps: ClusterDependencie
   let pool: WorkerPool | undefined;
   let admin: FastifyInstance | undefined;
   let sighup: TlsReloading | undefined;
+  let replicas: ReplicaPeers | undefined;
+  let stopReceiving = () => {};
   try {
     const { issuer, initialSync } = await resolveIssuer(config, controller, logger);
     warnIfUnreachable(config, issuer, logger);
-    pool = new WorkerPool(config.workers, deps.workerEntry, { config, issuer }, primaryHandlers(controller), logger);
-    const url = await pool.start();
+    replicas = controller.shared === undefined ? undefined : await openReplicaPeers(controller.shared, logger);
+    const otherReplicas = replicas;
+    pool = new WorkerPool(config.workers, deps.workerEntry, { config, issuer }, primaryHandlers(controller), logger, replicas);
     const workers = pool;
+    stopReceiving = replicas?.onMessage((message) => workers.passOn(message)) ?? stopReceiving;
+    const url = await pool.start();
     const operator = await serveAdmin({
       config,
       logger,
@@ -93,6 +101,9 @@ export async function startCluster(config: ServeConfig, deps: ClusterDependencie
         closing ??= (async () => {
           stopSighup.stop();
           await Promise.all([running.stop(), runningAdmin.close(), controller.loop.stop()]);
+          // After the workers sent their last counts, before the store closes the pool.
+          stopReceiving();
+          await otherReplicas?.close();
           await controller.close();
           logger.info('mergekey stopped');
         })();
@@ -103,6 +114,8 @@ export async function startCluster(config: ServeConfig, deps: ClusterDependencie
     sighup?.stop();
     await admin?.close();
     await pool?.stop();
+    stopReceiving();
+    await replicas?.close();
     await controller.close();
     throw error;
   }
@@ -146,6 +159,8 @@ class WorkerPool {
     private readonly setup: WorkerSetup,
     private readonly handlers: Handlers<PrimaryCalls>,
     private readonly logger: Logger,
+    /** The other replicas, told what the workers publish for their peers (`--state postgres://…`). */
+    private readonly replicas?: ReplicaPeers,
   ) {
     this.slots = Array.from({ length: count }, () => undefined);
     this.exits = Array.from({ length: count }, () => []);
@@ -208,8 +223,8 @@ class WorkerPool {
     }
   }
 
-  /** Gives a worker's message for its peers to every other serving worker. */
-  private passOn(message: PeerMessage, from: Worker): void {
+  /** Gives a message for the peers to every serving worker but the one it came `from` (another replica's: to all). */
+  passOn(message: PeerMessage, from?: Worker): void {
     for (const slot of this.slots) {
       if (slot === undefined || slot.worker === from || !slot.listening || !slot.worker.isConnected()) continue;
       // With a callback a failed send is reported to it, not as an 'error' event nobody handles:
@@ -228,7 +243,10 @@ class WorkerPool {
     return new Promise<string>((resolve, reject) => {
       let failure: string | undefined;
       worker.on('message', (message: unknown) => {
-        if (isPeerMessage(message)) return this.passOn(message, worker);
+        if (isPeerMessage(message)) {
+          this.replicas?.publish(message.topic, message.payload);
+          return this.passOn(message, worker);
+        }
         if (!isNotice(message)) return;
         if (message.type === 'mergekey:listening') {
           slot.listening = true;

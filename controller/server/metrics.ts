@@ -34,7 +34,13 @@ export interface Metrics {
  */
 export function createMetrics(
   source: () => MetricsSource | undefined,
-  options: { defaultMetrics?: boolean; reconcile?: boolean; sweeper?: () => SweepStats | undefined } = {},
+  options: {
+    defaultMetrics?: boolean;
+    reconcile?: boolean;
+    sweeper?: () => SweepStats | undefined;
+    /** This process's round trips to the shared PostgreSQL so far (`SharedDb.roundTrips()`); only with `--state postgres://…`. */
+    postgresRoundTrips?: () => number | undefined;
+  } = {},
 ): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'mergekey_' });
@@ -45,6 +51,20 @@ export function createMetrics(
     registers: [registry],
   });
   const webhook = (result: WebhookResult) => deliveries.inc({ result });
+  const roundTrips = options.postgresRoundTrips;
+  if (roundTrips !== undefined) {
+    // Every process has its own pool: the primary's and each worker's counts add up (cluster.ts
+    // aggregates). npm run bench:token divides the growth by the tokens issued meanwhile.
+    new Counter({
+      name: 'mergekey_postgres_round_trips_total',
+      help: 'Round trips to the shared PostgreSQL (statements or pipelined transactions), by this process since it started.',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(roundTrips() ?? 0);
+      },
+    });
+  }
   if (options.reconcile === false) return { registry, observeRun: () => {}, webhook, swept: () => {} };
 
   const duration = new Histogram({

@@ -12,16 +12,21 @@ import { ConfigError, LIMITS, type ServeConfig } from '../config/defaults.ts';
 import { confirmerFor } from '../confirm/setup.ts';
 import { GitError, GitSource } from '../git/source.ts';
 import { oauthServer, type Authorization, type SharedHits, type ThrottleSharing } from '../oauth/plugin.ts';
+import { followReplicas } from '../reconcile/follow.ts';
 import { ReconcileLoop } from '../reconcile/loop.ts';
 import { Reconciler } from '../reconcile/reconciler.ts';
 import type { SecretOpener } from '../reconcile/records.ts';
 import { prepareStore } from '../store/check.ts';
 import type { ConfigReader } from '../store/config.ts';
-import { openStore, type Store, type StoreOptions } from '../store/open.ts';
-import type { Sweeper } from '../store/sweeper.ts';
+import { openStore, type Store, type StoreOptions, type StoreSweeper } from '../store/open.ts';
+import { configHead } from '../store/postgres/config-head.ts';
+import { confirmationLock } from '../store/postgres/confirmation-lock.ts';
+import { connectSharedDb, type SharedDb } from '../store/postgres/db.ts';
+import { redactUrl } from '../store/postgres/connect.ts';
 import { buildAdminApp, buildApp, type AdminAppOptions, type StatusSource, type SyncTrigger } from './app.ts';
 import { createLogger } from './logging.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { openReplicaPeers, type ReplicaPeers } from './replica-peers.ts';
 import { reloadTls, tlsOf } from './tls.ts';
 
 /** What the sealing module provides from the data directory's `keys/`. */
@@ -48,7 +53,10 @@ export interface ServerContext {
   status: StatusSource;
   /** Starts a reconcile now, as a webhook does (in a worker, on the primary): the portal asks after merging a request. */
   sync: SyncTrigger;
-  /** The other workers of `--workers N`; undefined when this process serves alone. */
+  /**
+   * The other processes serving: the other workers of `--workers N` and, with `--state
+   * postgres://…`, the other replicas' (through this replica's primary); undefined when none can be.
+   */
   peers: Peers | undefined;
   /**
    * The authorization endpoint's work (checking a request, issuing a code, refusing), bound to
@@ -120,6 +128,8 @@ export interface Controller {
   trigger: SyncTrigger;
   /** The issuer being served, once `resolveIssuer` has decided it. */
   issuer: string | undefined;
+  /** The shared PostgreSQL of `--state postgres://…` (the store closes it); undefined with LMDB alone. */
+  shared?: SharedDb;
   /** Stops the loop (waiting for a reconcile in flight), closes the store, releases the lock. */
   close(): Promise<void>;
 }
@@ -132,10 +142,14 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
   let app: FastifyInstance | undefined;
   let admin: FastifyInstance | undefined;
   let reloading: TlsReloading | undefined;
+  let replicas: ReplicaPeers | undefined;
   try {
     const { issuer, initialSync } = await resolveIssuer(config, controller, logger);
     warnIfUnreachable(config, issuer, logger);
     const status = controllerStatus(controller);
+    // Alone, this process's peers are the other replicas, if any.
+    replicas = controller.shared === undefined ? undefined : await openReplicaPeers(controller.shared, logger);
+    const otherReplicas = replicas;
     const served = await serveHttp({
       config,
       logger,
@@ -147,6 +161,7 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
       metrics: controller.metrics,
       webhookSecret: controller.webhookSecret,
       ...(deps.plugins === undefined ? {} : { plugins: deps.plugins }),
+      ...(replicas === undefined ? {} : { peers: replicas }),
     });
     app = served.app;
     const running = app;
@@ -188,6 +203,8 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
           // (the OAuth server writes its pending token records when Fastify closes).
           stopReloading.stop();
           await Promise.all([running.close(), runningAdmin.close(), controller.loop.stop()]);
+          // After the OAuth server sent its last counts, before the store closes the pool.
+          await otherReplicas?.close();
           await controller.close();
           logger.info('mergekey stopped');
         })();
@@ -198,6 +215,7 @@ export async function startServer(config: ServeConfig, deps: StartDependencies):
     reloading?.stop();
     await app?.close();
     await admin?.close();
+    await replicas?.close();
     await controller.close();
     throw error;
   }
@@ -268,7 +286,9 @@ export async function openController(config: ServeConfig, deps: StartDependencie
 
   const lock = await deps.acquireLock(config.data);
   let store: Store | undefined;
+  let shared: SharedDb | undefined;
   try {
+    shared = await connectShared(config, logger, { migrate: config.migrate });
     // Before anything maps the store: a damaged page must kill the check's child, not this process.
     const startedAt = Date.now();
     const prepared = await prepareStore(config.data, { rebuild: config.rebuildStore, timeoutMs: LIMITS.storeCheckTimeoutMs });
@@ -279,19 +299,31 @@ export async function openController(config: ServeConfig, deps: StartDependencie
       const entries = Object.values(prepared.databases).reduce((sum, n) => sum + n, 0);
       log.info({ entries, ms: Date.now() - startedAt }, `store checked: ${entries} entries read`);
     }
-    store = (deps.openStore ?? openStore)(config.data, { onBackgroundError: backgroundErrorLogger(logger) });
+    store = (deps.openStore ?? openStore)(config.data, { onBackgroundError: backgroundErrorLogger(logger), ...(shared === undefined ? {} : { shared }) });
     const opened = store;
     // A rebuilt store has applied nothing yet, but the values sealed in git are sealed to the keys
     // the lost store was used with: new keys would open none of them.
     const keys = await deps.openKeys(config.data, { create: store.sync.appliedCommit() === undefined && prepared.rebuilt === undefined });
     store.recordIdentity(config.data, prepared.rebuilt);
 
-    const confirm = confirmerFor(config, { gitDir: join(config.data, 'git'), log: logger.child({ component: 'confirm' }) });
+    // With several replicas: cut-offs counted once for all, each replica following the others'
+    // applies, and one of them confirming each merged request (reconcile/follow.ts, confirm/).
+    const head = shared === undefined ? undefined : configHead(shared);
+    const confirmLog = logger.child({ component: 'confirm' });
+    const confirm = confirmerFor(config, {
+      gitDir: join(config.data, 'git'),
+      log: confirmLog,
+      ...(shared === undefined ? {} : { oneAtATime: confirmationLock(shared, confirmLog) }),
+    });
     let reconciler: Reconciler | undefined;
     let controller: Controller | undefined;
     // This process holds the lock: it alone sweeps expired token state (never the workers).
-    let sweeper: Sweeper | undefined;
-    const metrics = createMetrics(() => reconciler, { sweeper: () => sweeper });
+    let sweeper: StoreSweeper | undefined;
+    const sharedDb = shared;
+    const metrics = createMetrics(() => reconciler, {
+      sweeper: () => sweeper,
+      ...(sharedDb === undefined ? {} : { postgresRoundTrips: () => sharedDb.roundTrips() }),
+    });
     sweeper = store.sweeper({
       onSwept: (db, count) => metrics.swept(db, count),
       onError: (err) => logger.error({ err }, 'sweeping expired token state failed'),
@@ -312,10 +344,15 @@ export async function openController(config: ServeConfig, deps: StartDependencie
         watchIssuer();
       },
       ...(confirm === undefined ? {} : { onApplied: (event) => confirm.confirmer.onApplied(event) }),
+      ...(head === undefined ? {} : { configHead: head }),
     });
     const loop = new ReconcileLoop({ reconciler, pollMs: config.poll, ...(deps.syncMinIntervalMs === undefined ? {} : { minIntervalMs: deps.syncMinIntervalMs }) });
+    const stopFollowing = head === undefined
+      ? undefined
+      : await followReplicas(head, { applied: () => opened.sync.appliedCommit()?.commit, trigger: (reason) => void loop.trigger(reason) });
     controller = {
       issuer: undefined,
+      ...(shared === undefined ? {} : { shared }),
       store,
       keys,
       reconciler,
@@ -331,6 +368,7 @@ export async function openController(config: ServeConfig, deps: StartDependencie
         },
       },
       async close() {
+        await stopFollowing?.();
         await Promise.all([loop.stop(), sweeping.stop()]);
         await confirm?.confirmer.close();
         await opened.close();
@@ -341,10 +379,38 @@ export async function openController(config: ServeConfig, deps: StartDependencie
     logger.info({ pid: process.pid }, `sweeping expired token state in process ${process.pid}`);
     return controller;
   } catch (error) {
-    await store?.close();
+    // The store closes the shared database once it has it.
+    if (store === undefined) await shared?.close();
+    else await store.close();
     await lock.release();
     throw error;
   }
+}
+
+/**
+ * The shared PostgreSQL of `--state postgres://…` (undefined with `lmdb`): connected, its schema
+ * migrated first when `migrate`, and checked. Throws StoreError (unreachable, refused credentials,
+ * a schema older or newer than this release), whose message names the server without the password.
+ */
+export async function connectShared(config: ServeConfig, logger: Logger, { migrate }: { migrate: boolean }): Promise<SharedDb | undefined> {
+  if (config.state === 'lmdb') return undefined;
+  const log = logger.child({ component: 'shared-state' });
+  const shared = await connectSharedDb(config.state, {
+    ...(migrate
+      ? {
+          migrate: (result) => {
+            const applied = result.applied.map((migration) => migration.name);
+            log.info({ from: result.from, to: result.to, applied }, applied.length === 0 ? `schema at version ${result.to}, nothing to migrate` : `schema migrated to version ${result.to}`);
+          },
+        }
+      : {}),
+  });
+  log.info({ database: redactUrl(shared.url) }, 'shared state in PostgreSQL');
+  shared.watch((problem) => {
+    if (problem === undefined) log.info('the shared database answers again');
+    else log.error({ problem }, 'the shared database cannot be reached: requests that need it answer 503');
+  });
+  return shared;
 }
 
 /**
@@ -397,7 +463,7 @@ export interface HttpOptions {
   metrics: Metrics;
   webhookSecret: Uint8Array | undefined;
   plugins?: PluginFactory;
-  /** Set in a worker of `--workers N`: the other workers. */
+  /** Set in a worker of `--workers N` (the other workers, and replicas'), or alone beside other replicas. */
   peers?: Peers;
 }
 
@@ -466,7 +532,7 @@ export function backgroundErrorLogger(logger: Logger): (err: unknown) => void {
 }
 
 /** The OAuth server's throttle sharing, over the peers. */
-function throttleSharingWith(peers: Peers): ThrottleSharing {
+export function throttleSharingWith(peers: Peers): ThrottleSharing {
   const topic = 'oauth-throttles';
   return {
     publish: (hits) => peers.publish(topic, hits),

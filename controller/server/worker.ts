@@ -14,10 +14,11 @@ import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
 import { LIMITS, type ServeConfig } from '../config/defaults.ts';
 import { openStore, type Store } from '../store/open.ts';
+import type { SharedDb } from '../store/postgres/db.ts';
 import { IpcTimeout, isNotice, isPeerMessage, Rpc, type Channel, type Notice, type PeerMessage, type PrimaryCalls, type WorkerCalls } from './ipc.ts';
 import { createLogger } from './logging.ts';
 import { createMetrics } from './metrics.ts';
-import { backgroundErrorLogger, onSighup, readWebhookSecret, serveHttp, type Peers, type StartDependencies, type TlsReloading } from './start.ts';
+import { backgroundErrorLogger, connectShared, onSighup, readWebhookSecret, serveHttp, type Peers, type StartDependencies, type TlsReloading } from './start.ts';
 
 /** The environment variable through which the primary hands a worker its setup (JSON). */
 export const WORKER_SETUP_ENV = 'MERGEKEY_WORKER_SETUP';
@@ -38,7 +39,12 @@ export async function runWorker(deps: Pick<StartDependencies, 'openKeys' | 'plug
       if (process.send === undefined || !process.connected) return resolve();
       process.send(notice, undefined, {}, () => resolve());
     });
-  const metrics = createMetrics(() => undefined, { reconcile: false });
+  // Its own pool on the shared database, if any, is connected once the worker starts (below).
+  let shared: SharedDb | undefined;
+  const metrics = createMetrics(() => undefined, {
+    reconcile: false,
+    ...(config.state === 'lmdb' ? {} : { postgresRoundTrips: () => shared?.roundTrips() }),
+  });
   const rpc = new Rpc<WorkerCalls, PrimaryCalls>(process as unknown as Channel, {
     metrics: () => metrics.registry.getMetricsAsJSON() as Promise<unknown[]>,
   });
@@ -76,7 +82,9 @@ export async function runWorker(deps: Pick<StartDependencies, 'openKeys' | 'plug
 
   started = (async () => {
     // The primary checked the data file before it started any worker; others write it now.
-    store = openStore(config.data, { checkDataFile: false, onBackgroundError: backgroundErrorLogger(logger) });
+    // Its own pool on the shared database, if any (the primary migrated it).
+    shared = await connectShared(config, logger, { migrate: false });
+    store = openStore(config.data, { checkDataFile: false, onBackgroundError: backgroundErrorLogger(logger), ...(shared === undefined ? {} : { shared }) });
     const opened = store;
     const keys = await deps.openKeys(config.data, { create: false });
     const webhookSecret = config.webhookSecretFile === undefined ? undefined : readWebhookSecret(config.webhookSecretFile, logger);

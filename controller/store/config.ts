@@ -5,7 +5,7 @@
 import type { Database } from 'lmdb';
 import { StoreError } from './errors.ts';
 import type { StoreHandles } from './handles.ts';
-import { writeCutOffs } from './token-state.ts';
+import { writeCutOffs, type CutOffTargets } from './token-state.ts';
 import type { ApiRecord, ApplicationRecord, PlanRecord, SettingsRecord, UserRecord } from './records.ts';
 import { foldClientId } from '../manifests/vocabulary.ts';
 
@@ -139,44 +139,31 @@ function applicationReader(store: StoreHandles): (name: string) => ApplicationRe
   };
 }
 
+export interface ConfigWriterOptions {
+  /**
+   * Where the cut-offs of the writes come from. `local` (the default, `--state lmdb`): the writer
+   * writes each at the next value of this store's own generation counter. `shared` (`--state
+   * postgres://…`): it writes none, since the transaction writes the cut-offs the shared database
+   * settled for the commit, under the one counter of every replica (`SyncState.applyCommit`).
+   */
+  cutOffs?: 'local' | 'shared';
+}
+
 /**
  * Writes configuration records. Every method must run inside a write transaction, so that one
  * commit lands whole or not at all: the reconciler gets this writer only inside that transaction,
  * from `SyncState.applyCommit` (sync-state.ts). A method called outside a transaction throws
  * `store.no-transaction` instead of committing on its own.
  */
-export function configWriter(store: StoreHandles, now: () => number = Date.now): ConfigWriter {
-  // Deactivating an application revokes every token it holds, in the same transaction.
-  const noteDeactivation = (before: ApplicationRecord | undefined, after: ApplicationRecord) => {
-    if (before?.spec.state === 'active' && after.spec.state === 'inactive') writeCutOffs(store, { applications: [after.name] }, now());
+export function configWriter(store: StoreHandles, now: () => number = Date.now, options: ConfigWriterOptions = {}): ConfigWriter {
+  const cutOff = (targets: CutOffTargets | undefined) => {
+    if (targets !== undefined && options.cutOffs !== 'shared') writeCutOffs(store, targets, now());
   };
-  // Removing a User, or changing its password, ends every token and portal session it holds, in
-  // the same transaction. Keycloak removes a deleted user's sessions; on a password update its
-  // account console offers to sign out the other sessions (keycloak/keycloak discussion #8988),
-  // and Hydra users ask for exactly this, "a user and a timestamp ... synchronize[d] with the time
-  // of the latest password change" (ory/hydra discussion #3284). Here a password changes by a
-  // reviewed commit, most often because the old one leaked or its holder left: not optional, the
-  // safer choice. A rename is a removal of the old name. The cut-off outlives the user, so a User
-  // restored by a revert, or a new person given the name, gets none of the old tokens back.
-  const endUserSessions = (name: string) => writeCutOffs(store, { users: [name] }, now());
-  // Records written before `passwordSealed` existed compare by their hash, which never equals a
-  // fingerprint: the first write of each ends its sessions once, which errs on the safe side.
-  const passwordOf = (record: UserRecord) => record.passwordSealed ?? record.passwordHash;
-  // Removing an Api, giving it another audience or dropping one of its scopes ends every token for
-  // what it no longer publishes, in the same transaction, as a removed User's tokens end. Before,
-  // such tokens answered active to their client while the Api was gone, and a revert of the removal
-  // brought them back for its resource servers and the refresh grant. The cut-offs outlive the Api, so
-  // a restored Api (or another given its audience or scope names) starts with no old token; a
-  // rename is a removal, which ends them too: the safer side. A new Api writes no cut-off (only a
-  // store from before cut-offs existed could hold older tokens of its audience or scopes).
-  const endApiGrants = (before: ApiRecord | undefined, after: ApiRecord | undefined) => {
-    if (before === undefined) return;
-    const withdrawn = before;
-    const kept = new Set(after?.spec.scopes.map((scope) => scope.name) ?? []);
-    const audiences = after?.spec.audience === before.spec.audience ? [] : [withdrawn.spec.audience];
-    const scopes = withdrawn.spec.scopes.map((scope) => scope.name).filter((name) => !kept.has(name));
-    if (audiences.length > 0 || scopes.length > 0) writeCutOffs(store, { audiences, scopes }, now());
-  };
+  // Each write ends, in its transaction, the tokens the rules below say (applicationCutOffs,
+  // userCutOffs, apiCutOffs): a deactivation, a removed or re-passworded user, a withdrawn audience or scope.
+  const noteDeactivation = (before: ApplicationRecord | undefined, after: ApplicationRecord) => cutOff(applicationCutOffs(before, after));
+  const endUserSessions = (before: UserRecord | undefined, after: UserRecord | undefined) => cutOff(userCutOffs(before, after));
+  const endApiGrants = (before: ApiRecord | undefined, after: ApiRecord | undefined) => cutOff(apiCutOffs(before, after));
   const inTransaction = () => {
     try {
       store.root.getWriteTxnId();
@@ -208,8 +195,7 @@ export function configWriter(store: StoreHandles, now: () => number = Date.now):
 
     putApi(record) {
       inTransaction();
-      const before = store.apis.get(record.name) as ApiRecord | undefined;
-      endApiGrants(before, record);
+      endApiGrants(store.apis.get(record.name) as ApiRecord | undefined, record);
       store.apis.put(record.name, record);
     },
 
@@ -220,10 +206,7 @@ export function configWriter(store: StoreHandles, now: () => number = Date.now):
 
     putUser(record) {
       inTransaction();
-      const before = store.users.get(record.name) as UserRecord | undefined;
-      // A new User has no tokens yet: any token of its name is a former holder's, perhaps removed
-      // before cut-offs existed (an older store), so creating one writes a cut-off too.
-      if (before === undefined || passwordOf(before) !== passwordOf(record)) endUserSessions(record.name);
+      endUserSessions(store.users.get(record.name) as UserRecord | undefined, record);
       store.users.put(record.name, record);
     },
 
@@ -243,9 +226,59 @@ export function configWriter(store: StoreHandles, now: () => number = Date.now):
       const before = db.get(name);
       if (before === undefined) return false;
       db.remove(name);
-      if (kind === 'User') endUserSessions(name);
+      if (kind === 'User') endUserSessions(before as UserRecord, undefined);
       if (kind === 'Api') endApiGrants(before as ApiRecord, undefined);
       return true;
     },
   };
+}
+
+/**
+ * The cut-offs of one configuration write, from the record before it and after it (undefined: none,
+ * or removed). Pure: ConfigWriter writes what they return in its transaction, and with a shared
+ * database (issue 13) the reconciler asks them before the transaction (reconcile/apply.ts), since
+ * the shared generation must be taken before LMDB commits.
+ */
+export function applicationCutOffs(before: ApplicationRecord | undefined, after: ApplicationRecord): CutOffTargets | undefined {
+  return before?.spec.state === 'active' && after.spec.state === 'inactive' ? { applications: [after.name] } : undefined;
+}
+
+/**
+ * Removing a User, or changing its password, ends every token and portal session it holds, in
+ * the same transaction. Keycloak removes a deleted user's sessions; on a password update its
+ * account console offers to sign out the other sessions (keycloak/keycloak discussion #8988),
+ * and Hydra users ask for exactly this, "a user and a timestamp ... synchronize[d] with the time
+ * of the latest password change" (ory/hydra discussion #3284). Here a password changes by a
+ * reviewed commit, most often because the old one leaked or its holder left: not optional, the
+ * safer choice. A rename is a removal of the old name. The cut-off outlives the user, so a User
+ * restored by a revert, or a new person given the name, gets none of the old tokens back.
+ *
+ * A new User has no tokens yet: any token of its name is a former holder's, perhaps removed
+ * before cut-offs existed (an older store), so creating one writes a cut-off too.
+ */
+export function userCutOffs(before: UserRecord | undefined, after: UserRecord | undefined): CutOffTargets | undefined {
+  const subject = after ?? before;
+  if (subject === undefined || (after !== undefined && before !== undefined && passwordOf(before) === passwordOf(after))) return undefined;
+  return { users: [subject.name] };
+}
+
+// Records written before `passwordSealed` existed compare by their hash, which never equals a
+// fingerprint: the first write of each ends its sessions once, which errs on the safe side.
+const passwordOf = (record: UserRecord) => record.passwordSealed ?? record.passwordHash;
+
+/**
+ * Removing an Api, giving it another audience or dropping one of its scopes ends every token for
+ * what it no longer publishes, in the same transaction, as a removed User's tokens end. Before,
+ * such tokens answered active to their client while the Api was gone, and a revert of the removal
+ * brought them back for its resource servers and the refresh grant. The cut-offs outlive the Api, so
+ * a restored Api (or another given its audience or scope names) starts with no old token; a
+ * rename is a removal, which ends them too: the safer side. A new Api writes no cut-off (only a
+ * store from before cut-offs existed could hold older tokens of its audience or scopes).
+ */
+export function apiCutOffs(before: ApiRecord | undefined, after: ApiRecord | undefined): CutOffTargets | undefined {
+  if (before === undefined) return undefined;
+  const kept = new Set(after?.spec.scopes.map((scope) => scope.name) ?? []);
+  const audiences = after?.spec.audience === before.spec.audience ? [] : [before.spec.audience];
+  const scopes = before.spec.scopes.map((scope) => scope.name).filter((name) => !kept.has(name));
+  return audiences.length > 0 || scopes.length > 0 ? { audiences, scopes } : undefined;
 }

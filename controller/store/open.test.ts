@@ -1,11 +1,14 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StoreError } from './errors.ts';
 import { LMDB_DATA_VERSION, lmdbFileProblem } from './lmdb-file.ts';
 import { handlesOf, openHandles, STORE_FORMAT, type StoreHandles, type StoreMeta } from './handles.ts';
 import { openStore } from './open.ts';
+import { openPool, parseStateUrl } from './postgres/connect.ts';
+import { sharedDb } from './postgres/db.ts';
 
 const dirs: string[] = [];
 const open: StoreHandles[] = [];
@@ -152,5 +155,30 @@ describe('lmdbFileProblem', () => {
     const file = join(dir, 'store', 'data.mdb');
     expect(lmdbFileProblem(file)).toBeUndefined();
     expect(readFileSync(file).readUInt32LE(28)).toBe(LMDB_DATA_VERSION);
+  });
+});
+
+describe('openStore with a shared database', () => {
+  it('reports the shared database in its health, tells watchers, and closes the pool with the store', async () => {
+    // A port nothing listens on: every round trip is refused.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const url = parseStateUrl(`postgres://mergekey:s3cret@127.0.0.1:${port}/mergekey`);
+    const shared = sharedDb(openPool(url, { max: 1 }), url, { probeMs: 60_000 });
+    const store = openStore(dataDir(), { shared });
+    const heard: (string | undefined)[] = [];
+    store.health.watch((problem) => heard.push(problem));
+    expect(store.health.problem()).toBeUndefined();
+
+    const listed = store.tokens.listTokens('billing', { limit: 10 });
+    await expect(listed).rejects.toMatchObject({ code: 'store.unreachable' });
+    expect(store.health.problem()).toMatch(new RegExp(`^cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port}: `));
+    expect(heard).toEqual([store.health.problem()]);
+
+    await store.close();
+    // The pool is closed: no further round trip is even tried.
+    await expect(shared.sql`SELECT 1`).rejects.toMatchObject({ code: 'CONNECTION_ENDED' });
   });
 });

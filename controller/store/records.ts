@@ -37,13 +37,17 @@ export interface PlanRecord extends RecordBase {
 
 export interface UserRecord extends RecordBase {
   spec: Omit<UserSpec, 'password'>;
-  /** scrypt hash of the opened password, in the PHC-like form `scrypt$N$r$p$salt$hash`. */
+  /**
+   * scrypt hash of the opened password, in the PHC-like form `scrypt$N$r$p$salt$hash`, its salt
+   * derived from the keys, the user and the sealed value (sealing/hashes.ts `passwordSalt`): the
+   * same on every replica sharing the keys. Records written before that have a random salt.
+   */
   passwordHash?: string;
   /**
    * SHA-256 (base64url) of the sealed password as the manifest holds it. Each sealing differs,
    * so it changes whenever the password is changed or sealed again, and not when another field
-   * is edited (the hash above does: its salt is new at every write). A change ends the user's
-   * tokens and portal sessions (store/config.ts).
+   * is edited (nor does the hash above any more, but records from before hashed with a new salt
+   * at every write). A change ends the user's tokens and portal sessions (store/config.ts).
    */
   passwordSealed?: string;
 }

@@ -19,6 +19,7 @@
 import type { Database } from 'lmdb';
 import { storeHealth, type StoreHealth } from './health.ts';
 import type { ExpiryKey, StoreHandles } from './handles.ts';
+import { SweepLoop } from './sweep-loop.ts';
 
 /** The databases whose records expire, by the code their expiry entries carry. */
 export const EXPIRY_DB = { tokens: 't', refreshTokens: 'r', jtis: 'j', revocations: 'v', authorizationCodes: 'c' } as const;
@@ -84,13 +85,9 @@ export class Sweeper implements SweepStats {
   readonly #health: StoreHealth;
   readonly #now: () => number;
   readonly #batch: number;
-  readonly #idleMs: number;
   readonly #onSwept: (db: ExpiringDb, count: number) => void;
-  readonly #onError: (error: unknown) => void;
-  #running: Promise<void> | undefined;
-  #stopped = false;
-  #wake: (() => void) | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  // A full disk fails a batch whole; the loop reports it and the next round tries again.
+  readonly #loop: SweepLoop;
 
   constructor(store: StoreHandles, options: SweeperOptions = {}) {
     this.#store = store;
@@ -98,22 +95,18 @@ export class Sweeper implements SweepStats {
     this.#health = storeHealth(store);
     this.#now = options.now ?? Date.now;
     this.#batch = options.batch ?? SWEEP_BATCH;
-    this.#idleMs = options.idleMs ?? SWEEP_IDLE_MS;
     this.#onSwept = options.onSwept ?? (() => {});
-    this.#onError = options.onError ?? (() => {});
+    this.#loop = new SweepLoop(async () => { await this.sweep(this.#now() / 1000); }, options.idleMs ?? SWEEP_IDLE_MS, options.onError ?? (() => {}));
   }
 
   /** Sweeps in the background until `stop`. */
   start(): void {
-    this.#running ??= this.#loop();
+    this.#loop.start();
   }
 
   /** Stops after the batch in flight (its transaction commits or fails whole). */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#wake?.();
-    await this.#running;
+    await this.#loop.stop();
   }
 
   /** Deletes everything expired at `now` (seconds), batch by batch. Resolves with how many records it deleted. */
@@ -123,7 +116,7 @@ export class Sweeper implements SweepStats {
     for (;;) {
       const { entries, records } = await this.#sweepBatch(now);
       deleted += records;
-      if (entries < this.#batch || this.#stopped) return deleted;
+      if (entries < this.#batch || this.#loop.stopped) return deleted;
       // Let requests run between two batches.
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -194,22 +187,5 @@ export class Sweeper implements SweepStats {
       this.#onSwept(db, count);
     }
     return { entries: due.length, records };
-  }
-
-  async #loop(): Promise<void> {
-    while (!this.#stopped) {
-      try {
-        await this.sweep(this.#now() / 1000);
-      } catch (error) {
-        // A full disk fails the batch whole; the next round tries again.
-        this.#onError(error);
-      }
-      if (this.#stopped) return;
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        this.#timer = setTimeout(resolve, this.#idleMs);
-        this.#timer.unref();
-      });
-    }
   }
 }

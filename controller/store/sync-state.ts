@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { readStoreRebuild, type StoreRebuild } from './check.ts';
 import { configWriter, type ConfigWriter } from './config.ts';
 import type { StoreHandles } from './handles.ts';
+import { cutOffs, writeSettledCutOffs, type SettledCutOffs } from './token-state.ts';
 import type { ActualEntry, ObjectKey, ObjectStatus, RunStatus } from './sync-records.ts';
 
 const APPLIED = 'reconcile/applied';
@@ -54,6 +55,8 @@ export interface SyncState {
   load(): PersistedSyncState;
   /** The applied commit alone: what readiness and the keys' creation look at. */
   appliedCommit(): AppliedCommit | undefined;
+  /** The store's cut-off generation: where the shared database's cut-offs take it from (store/config-head.ts). */
+  cutOffGeneration(): number;
   /** The store's rebuild from git, if it was ever rebuilt: the status reports it. */
   storeRebuild(): StoreRebuild | undefined;
   /** Records the last attempt, whatever happened (from the reconciler's `finally`). */
@@ -62,8 +65,12 @@ export interface SyncState {
    * Runs `write` in one synchronous transaction: the configuration it writes and the sync state it
    * writes land together or not at all. If `write` throws, every write made in it is aborted and
    * the error is thrown here.
+   *
+   * With `shared` (`--state postgres://…`), the cut-offs are those the shared database settled for
+   * the commit (store/config-head.ts), written in the same transaction, and the configuration
+   * writer writes none of its own: every replica's tokens then carry generations of one counter.
    */
-  applyCommit<T>(write: (writers: { config: ConfigWriter; sync: SyncWriter }) => T): T;
+  applyCommit<T>(write: (writers: { config: ConfigWriter; sync: SyncWriter }) => T, shared?: SettledCutOffs): T;
 }
 
 export function syncState(store: StoreHandles): SyncState {
@@ -77,6 +84,8 @@ export function syncState(store: StoreHandles): SyncState {
     setApplied: (applied) => void sync.putSync(APPLIED, applied),
   };
   const config = configWriter(store);
+  const { generation } = cutOffs(store);
+  const sharedConfig = configWriter(store, Date.now, { cutOffs: 'shared' });
   return {
     load() {
       const inventory = new Map<ObjectKey, ActualEntry>();
@@ -92,11 +101,17 @@ export function syncState(store: StoreHandles): SyncState {
       return { inventory, objects, ...(applied === undefined ? {} : { applied }), ...(run === undefined ? {} : { run }) };
     },
     appliedCommit: () => sync.get(APPLIED) as AppliedCommit | undefined,
+    cutOffGeneration: () => generation(),
     storeRebuild: () => readStoreRebuild(store),
     writeRun: (run) => void sync.putSync(RUN, run),
     // Use `transactionSync`: when its callback throws, LMDB aborts every write made in it. (lmdb-js
     // 3's asynchronous `transaction()` does not settle when its callback throws.)
-    applyCommit: (write) => root.transactionSync(() => write({ config, sync: writer })),
+    applyCommit: (write, shared) =>
+      root.transactionSync(() => {
+        if (shared === undefined) return write({ config, sync: writer });
+        writeSettledCutOffs(store, shared);
+        return write({ config: sharedConfig, sync: writer });
+      }),
   };
 }
 

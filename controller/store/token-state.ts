@@ -54,10 +54,11 @@
 // of them (an access token's record is queued). `cutOffs` and `unwritable` stay synchronous: the
 // grants and the liveness rule read a cut-off in the same synchronous step as the configuration
 // record or generation it is compared with (controller/oauth/liveness.ts), and the token endpoint
-// asks `unwritable` before every grant. A network implementation keeps its cut-offs in memory,
-// loaded at start and brought up to date from the shared database (where the reconciler's apply
-// writes them, under one generation counter for all replicas) before the replica serves the
-// configuration of each commit it applies. It answers `unwritable` from memory as well: the
+// asks `unwritable` before every grant. A network implementation reads its cut-offs from the
+// replica's LMDB too: with several replicas the reconciler's apply takes them, under the one
+// generation counter of all replicas, from the shared database (config-head.ts) and writes them
+// here in the transaction that applies the commit (`writeSettledCutOffs`), so a replica serves a
+// commit's configuration with its cut-offs. It answers `unwritable` from memory as well: the
 // outcome of its latest write and the state of its connections, never a query per call.
 import { createHash } from 'node:crypto';
 import { readStoreRebuild } from './check.ts';
@@ -161,9 +162,34 @@ export interface TokenPage {
   next?: string;
 }
 
+/**
+ * What liveness reads of an access token, read at once (`TokenState.accessTokenState`): one round
+ * trip on a shared database instead of three (issue 13, introspection).
+ */
+export interface AccessTokenState {
+  /** As `accessToken`. */
+  record: AccessTokenRecord | undefined;
+  /** As `accessTokenRevoked`. */
+  revoked: boolean;
+  /** The family the record names, as `family`; undefined without a record, a family, or when the family is gone. */
+  family: FamilyRecord | undefined;
+}
+
+/** A refresh token's record and its family's, read at once (`TokenState.refreshTokenWithFamily`). */
+export interface RefreshTokenWithFamily {
+  record: RefreshTokenRecord;
+  /** Undefined when the family is gone. */
+  family: FamilyRecord | undefined;
+}
+
 export interface TokenState {
-  /** Queues the record; it is written within `recordDelay` ms (see Durability above). */
-  recordAccessToken(app: string, record: AccessTokenRecord): void;
+  /**
+   * Records an access token for listing; the grant awaits it before answering. Resolves once the
+   * record is as safe as this store makes it before a client has the token: here, queued, and
+   * written within `recordDelay` ms (see Durability above); on the shared database, committed
+   * (postgres/token-state.ts, a group commit).
+   */
+  recordAccessToken(app: string, record: AccessTokenRecord): Promise<void>;
   /** Writes the queued access token records now; resolves once they are committed. */
   flushAccessTokens(): Promise<void>;
   /** The access token's record, one this process is still gathering included. */
@@ -174,10 +200,14 @@ export interface TokenState {
    */
   revokeAccessToken(app: string, jti: string, exp: number): Promise<boolean>;
   accessTokenRevoked(app: string, jti: string): Promise<boolean>;
+  /** `accessToken`, `accessTokenRevoked` and the record's `family` in one read, as one step. */
+  accessTokenState(app: string, jti: string): Promise<AccessTokenState>;
   /** Starts a family with its first refresh token and access token. */
   startFamily(app: string, family: FamilyRecord, refresh: RefreshTokenRecord, access: AccessTokenRecord): Promise<void>;
   refreshToken(app: string, id: string): Promise<RefreshTokenRecord | undefined>;
   family(app: string, id: string): Promise<FamilyRecord | undefined>;
+  /** `refreshToken` and its `family` in one read, as one step; undefined when there is no such token. */
+  refreshTokenWithFamily(app: string, id: string): Promise<RefreshTokenWithFamily | undefined>;
   /**
    * Exchanges the refresh token `id` for `next` and `access`, atomically: of any number of
    * concurrent calls with one token, exactly one rotates. `now` in seconds.
@@ -236,6 +266,49 @@ export function writeCutOffs(store: StoreHandles, targets: CutOffTargets, at: nu
   }
 }
 
+/** The four kinds of cut-off target. */
+export type CutOffKind = 'application' | 'user' | 'audience' | 'scope';
+
+/** A cut-off as the shared database keeps it (issue 13): its target in the clear. */
+export interface CutOffEntry {
+  kind: CutOffKind;
+  target: string;
+  cutOff: CutOff;
+}
+
+/**
+ * What the shared database settled for one commit (store/config-head.ts): the cut-offs a replica's
+ * LMDB takes in the transaction that applies the commit, under the one generation counter of
+ * every replica.
+ */
+export interface SettledCutOffs {
+  /**
+   * The generation tokens issued from the commit's configuration carry: the shared one. Undefined
+   * when the commit is older than the newest any replica applied: the store keeps its own, lower
+   * one, so that a token issued from the older configuration dies by every cut-off written since.
+   */
+  generation?: number;
+  /** The shared cut-offs written at a generation above the store's own. */
+  cutOffs: CutOffEntry[];
+}
+
+/**
+ * Inside a write transaction: takes the shared cut-offs (`--state postgres://…`), instead of the
+ * store's own counter moving on (`writeCutOffs`). A cut-off already here at a later generation or
+ * time stays so (a store that ran alone before may hold one): the safer side.
+ */
+export function writeSettledCutOffs(store: StoreHandles, settled: SettledCutOffs): void {
+  for (const { kind, target, cutOff } of settled.cutOffs) {
+    const key = CUT_OFF_KEYS[kind](target);
+    const before = readCutOff(store, key);
+    store.revocations.put(key, {
+      generation: Math.max(cutOff.generation, before?.generation ?? 0),
+      at: Math.max(cutOff.at, before?.at ?? 0),
+    } satisfies CutOff);
+  }
+  if (settled.generation !== undefined) store.revocations.put(GENERATION_KEY, settled.generation);
+}
+
 /** Reads the cut-offs of `store`. */
 export function cutOffs(store: StoreHandles): CutOffs {
   return {
@@ -277,6 +350,13 @@ const audienceKeys = new Map<string, string>();
 function scopeKey(scope: string): string {
   return `scope/${scope}`;
 }
+
+const CUT_OFF_KEYS: Record<CutOffKind, (target: string) => string> = {
+  application: applicationKey,
+  user: userKey,
+  audience: audienceKey,
+  scope: scopeKey,
+};
 
 const accessKey = (app: string, jti: string) => `${app}/${jti}`;
 const refreshKey = (app: string, id: string) => `${app}/r/${id}`;
@@ -368,6 +448,7 @@ export function tokenState(store: StoreHandles, options: TokenStateOptions = {})
         timer = setTimeout(() => void flushAccessTokens(), recordDelay);
         timer.unref();
       }
+      return Promise.resolve();
     },
 
     flushAccessTokens,
@@ -378,10 +459,22 @@ export function tokenState(store: StoreHandles, options: TokenStateOptions = {})
     },
 
     revokeAccessToken(app, jti, exp) {
+      // A record still gathering here would otherwise be written (and listed) after its revocation.
+      queued.delete(accessKey(app, jti));
       return durable(() => revokeAccessTokenIn(store, app, jti, exp));
     },
 
     accessTokenRevoked: async (app, jti) => revocations.get(`at/${accessKey(app, jti)}`) !== undefined,
+
+    async accessTokenState(app, jti) {
+      const key = accessKey(app, jti);
+      const record = queued.get(key) ?? tokens.get(key) as AccessTokenRecord | undefined;
+      return {
+        record,
+        revoked: revocations.get(`at/${key}`) !== undefined,
+        family: record?.family === undefined ? undefined : refreshTokens.get(familyKey(app, record.family)) as FamilyRecord | undefined,
+      };
+    },
 
     async startFamily(app, family, refresh, access) {
       await durable(() => writeGrant(store, app, { family, refresh, access }));
@@ -390,6 +483,11 @@ export function tokenState(store: StoreHandles, options: TokenStateOptions = {})
     refreshToken: async (app, id) => refreshTokens.get(refreshKey(app, id)) as RefreshTokenRecord | undefined,
 
     family: async (app, id) => refreshTokens.get(familyKey(app, id)) as FamilyRecord | undefined,
+
+    async refreshTokenWithFamily(app, id) {
+      const record = refreshTokens.get(refreshKey(app, id)) as RefreshTokenRecord | undefined;
+      return record === undefined ? undefined : { record, family: refreshTokens.get(familyKey(app, record.family)) as FamilyRecord | undefined };
+    },
 
     rotateRefreshToken(app, id, now, next, access) {
       // Runs inside lmdb's write transaction: reads see every earlier committed rotation, and no

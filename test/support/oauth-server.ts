@@ -16,7 +16,7 @@ import { openStore, type Store } from '../../controller/store/open.ts';
 import type { ApiRecord, ApplicationRecord, PlanRecord, UserRecord } from '../../controller/store/records.ts';
 import type { ApplicationSpec } from '../../controller/manifests/types.generated.ts';
 import type { OAuthOptions } from '../../controller/oauth/defaults.ts';
-import { oauthServer, type Authorization } from '../../controller/oauth/plugin.ts';
+import { oauthServer, type Authorization, type ThrottleSharing } from '../../controller/oauth/plugin.ts';
 
 export const ORDERS_AUDIENCE = 'https://orders.example.test';
 export const BILLING_AUDIENCE = 'https://billing.example.test';
@@ -57,6 +57,11 @@ export interface TestServer {
   authorization: Authorization;
   /** Closes the server and the store, and opens both again over the same directory. */
   restart(): Promise<void>;
+  /**
+   * Another OAuth server over the same store, keys and clock, with throttles of its own (as
+   * another replica's): its base URL and the way to stop it.
+   */
+  another(deps?: TestServerDeps): Promise<{ url: (path: string) => string; close(): Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -65,11 +70,20 @@ export const insecure = { [oauth.allowInsecureRequests]: true } as const;
 
 let aliceHash: Promise<string> | undefined;
 
-export async function startTestServer(options: Partial<OAuthOptions> = {}): Promise<TestServer> {
+/** What a test may give the OAuth server besides its options. */
+export interface TestServerDeps {
+  /** How its throttles hear the other servers' (as `--workers` or replicas do). */
+  throttleSharing?: ThrottleSharing;
+  /** The clock before `advance` moves it (default `Date.now`): a fixed one keeps throttles from recovering. */
+  clock?: () => number;
+}
+
+export async function startTestServer(options: Partial<OAuthOptions> = {}, deps: TestServerDeps = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'mergekey-oauth-'));
   const secretHashKey = randomBytes(32);
   let offset = 0;
-  const now = () => Date.now() + offset;
+  const clock = deps.clock ?? Date.now;
+  const now = () => clock() + offset;
   // Failed background writes go where the plugin's silent logger sent them before: nowhere.
   const open = () => openStore(dir, { onBackgroundError: () => {} });
   let store = open();
@@ -94,6 +108,7 @@ export async function startTestServer(options: Partial<OAuthOptions> = {}): Prom
     port = (raw.address() as { port: number }).port;
     const made = oauthServer({
       config: store.config, tokens: store.tokens, keyring: store.keyring, codes: store.codes, secretHashKey, issuer: `http://127.0.0.1:${port}`, now, options,
+      ...(deps.throttleSharing === undefined ? {} : { throttleSharing: deps.throttleSharing }),
     });
     authorization = made.authorization;
     await fastify.register(made.plugin);
@@ -149,6 +164,27 @@ export async function startTestServer(options: Partial<OAuthOptions> = {}): Prom
     hashSecret: (secret) => hashClientSecret(secretHashKey, secret),
     async settle() {
       await handlesOf(store).root.committed;
+    },
+    async another(otherDeps = {}) {
+      // As `start`: the socket first, so that the issuer is known before the plugin is registered.
+      const socket = createServer();
+      const other = Fastify({ serverFactory: (handler) => socket.on('request', handler), logger: false });
+      await new Promise<void>((resolve) => socket.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(socket.address() as { port: number }).port}`;
+      const made = oauthServer({
+        config: store.config, tokens: store.tokens, keyring: store.keyring, codes: store.codes, secretHashKey, issuer: url, now, options,
+        ...(otherDeps.throttleSharing === undefined ? {} : { throttleSharing: otherDeps.throttleSharing }),
+      });
+      await other.register(made.plugin);
+      await other.ready();
+      return {
+        url: (path) => `${url}${path}`,
+        async close() {
+          await other.close();
+          socket.closeAllConnections();
+          await new Promise((resolve) => socket.close(resolve));
+        },
+      };
     },
     async restart() {
       await stop();

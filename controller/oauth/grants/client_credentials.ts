@@ -15,7 +15,7 @@ export async function handle({ ctx, client: { app, generation }, plan, params }:
   const scopes = grantScopes(requested, app.spec.scopes, published);
   const grantee = { sub: clientSubject(app), scopes, issuedUnder: { application: generation, grants } };
   const access = await mintAccessToken(ctx, app, grantee, published, plan, seconds(ctx.now()));
-  recordAccessToken(ctx, app, access.record);
+  await recordAccessToken(ctx, app, access.record);
   // RFC 6749 section 4.4.3: "A refresh token SHOULD NOT be included."
   return tokenResponse(access);
 }

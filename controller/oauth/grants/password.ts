@@ -64,7 +64,7 @@ export async function handle({ ctx, client: { app, generation }, plan, params, r
   const issuedUnder = { application: generation, grants, user: userGeneration };
   if (!app.spec.grantTypes.includes('refresh_token')) {
     const access = await mintAccessToken(ctx, app, { sub, scopes, issuedUnder }, published, plan, now);
-    recordAccessToken(ctx, app, access.record);
+    await recordAccessToken(ctx, app, access.record);
     return tokenResponse(access);
   }
   // A refresh token starts a family: every token rotated from it, and their access tokens.

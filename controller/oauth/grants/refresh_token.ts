@@ -22,8 +22,11 @@ export async function handle({ ctx, client: { app, generation }, plan, params }:
   const id = refreshTokenId(params.get('refresh_token')!);
   // Found only under the application it was issued to: "the authorization server MUST ...
   // validate that the refresh token was issued to the authenticated client" (section 6).
-  const presented = await ctx.tokens.refreshToken(app.name, id);
-  if (presented === undefined || presented.clientId !== app.spec.clientId) throw unusable();
+  // With its family, in one read (one round trip on a shared database); the rotation below decides
+  // again under its lock whether the family was revoked meanwhile.
+  const found = await ctx.tokens.refreshTokenWithFamily(app.name, id);
+  if (found === undefined || found.record.clientId !== app.spec.clientId) throw unusable();
+  const presented = found.record;
   // Live (liveness.ts): unexpired, its application not deactivated since, its resource owner still
   // there and not removed or given a new password since (a User restored or re-created under the
   // name gets no old grant back), none of its scopes withdrawn since (an Api removed and restored,
@@ -33,7 +36,7 @@ export async function handle({ ctx, client: { app, generation }, plan, params }:
   // state before its first await): the user's state the new tokens carry on from. No await may
   // come between the two lines below.
   const userGeneration = ctx.tokens.cutOffs.generation();
-  const verdict = await liveness(livenessSources(ctx), refreshTokenFacts(app, presented), seconds(ctx.now()));
+  const verdict = await liveness(livenessSources(ctx), refreshTokenFacts(app, presented, { record: found.family }), seconds(ctx.now()));
   if (!verdict.live && !ROTATION_DECIDES.includes(verdict.reason)) throw unusable();
 
   // Section 6: "The requested scope MUST NOT include any scope not originally granted by the
